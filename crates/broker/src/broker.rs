@@ -1,0 +1,633 @@
+//! The state of one broker: its configuration, the topics and partitions it hosts, and the
+//! cluster metadata it persists. Handlers reach everything through `Broker`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use rafka_log::{Log, LogError, OpenOptions};
+use rafka_protocol::ErrorCode;
+use rafka_types::{Offset, SharedClock};
+
+use crate::config::BrokerConfig;
+use crate::partition::Partition;
+use crate::storage::{self, MetaProperties, MetadataImage, StorageError, TopicRecord};
+use crate::topic::{collision_key, validate_topic_name, Topic};
+use crate::topic_config::{effective_topic_configs, log_config, validate_topic_config};
+
+/// A client-visible failure: Kafka's error code and, where the API carries one, a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: Some(message.into()),
+        }
+    }
+
+    pub fn code(code: ErrorCode) -> ApiError {
+        ApiError {
+            code,
+            message: None,
+        }
+    }
+}
+
+impl From<LogError> for ApiError {
+    fn from(e: LogError) -> ApiError {
+        let code = match &e {
+            LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+            LogError::CorruptRecord { .. } => ErrorCode::CorruptMessage,
+            LogError::RecordTooLarge { .. } => ErrorCode::MessageTooLarge,
+            LogError::InvalidRecord { .. } => ErrorCode::InvalidRecord,
+            _ => ErrorCode::KafkaStorageError,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("cannot open the log of {partition} in {path}: {source}")]
+    Log {
+        partition: String,
+        path: PathBuf,
+        source: LogError,
+    },
+    #[error("{0}")]
+    Config(String),
+}
+
+#[derive(Debug, Default)]
+struct Topics {
+    by_name: BTreeMap<String, Arc<Topic>>,
+    by_id: HashMap<uuid::Uuid, Arc<Topic>>,
+}
+
+#[derive(Debug)]
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub cluster_id: String,
+    pub clock: SharedClock,
+    topics: RwLock<Topics>,
+    /// Serialises metadata changes and owns the persisted image.
+    image: Mutex<MetadataImage>,
+}
+
+impl Broker {
+    /// Opens (or, with no `process.roles`, formats) the log directories, loads the
+    /// metadata and opens every partition's log, recovering those not shut down cleanly.
+    pub fn open(config: BrokerConfig, clock: SharedClock) -> Result<Broker, StartupError> {
+        let cluster_id = ensure_formatted(&config)?;
+        let image = MetadataImage::load(config_metadata_dir(&config))?;
+        let broker = Broker {
+            config,
+            cluster_id,
+            clock,
+            topics: RwLock::new(Topics::default()),
+            image: Mutex::new(image.clone()),
+        };
+        let mut recovery = BTreeMap::new();
+        let mut log_starts = BTreeMap::new();
+        let mut clean = true;
+        for dir in &broker.config.log_dirs {
+            let marker = dir.join(storage::CLEAN_SHUTDOWN_FILE);
+            if marker.exists() {
+                let _ = std::fs::remove_file(&marker);
+            } else {
+                clean = false;
+            }
+            recovery.extend(storage::read_offset_checkpoint(
+                &dir.join(storage::RECOVERY_POINT_CHECKPOINT),
+            )?);
+            log_starts.extend(storage::read_offset_checkpoint(
+                &dir.join(storage::LOG_START_OFFSET_CHECKPOINT),
+            )?);
+        }
+        if !clean {
+            tracing::warn!("the previous shutdown was not clean: recovering logs");
+        }
+        let mut topics = Topics::default();
+        for record in image.topics.values() {
+            let mut partitions = Vec::new();
+            for index in 0..record.partitions {
+                let key = (record.name.clone(), index);
+                let options = OpenOptions {
+                    log_start_offset: log_starts.get(&key).map(|o| Offset(*o)),
+                    recovery_point: if clean {
+                        None
+                    } else {
+                        Some(Offset(recovery.get(&key).copied().unwrap_or(0)))
+                    },
+                };
+                partitions.push(broker.open_partition(record, index, options)?);
+            }
+            let topic = Arc::new(Topic {
+                name: record.name.as_str().into(),
+                topic_id: record.topic_id,
+                replication_factor: record.replication_factor,
+                partitions,
+                configs: record.configs.clone(),
+            });
+            topics.by_id.insert(topic.topic_id, topic.clone());
+            topics.by_name.insert(record.name.clone(), topic);
+        }
+        broker.remove_stray_partition_dirs(&topics);
+        *broker.topics.write() = topics;
+        Ok(broker)
+    }
+
+    fn open_partition(
+        &self,
+        record: &TopicRecord,
+        index: i32,
+        options: OpenOptions,
+    ) -> Result<Arc<Partition>, StartupError> {
+        let dir = self.partition_dir(&record.name, index);
+        let effective = effective_topic_configs(&record.configs, &self.broker_log_defaults());
+        let log = Log::open(dir.clone(), log_config(&effective), self.clock.clone(), options)
+            .map_err(|source| StartupError::Log {
+                partition: format!("{}-{}", record.name, index),
+                path: dir.clone(),
+                source,
+            })?;
+        write_partition_metadata(&dir, &record.topic_id);
+        Ok(Arc::new(Partition::new(
+            record.name.as_str().into(),
+            index,
+            log,
+        )))
+    }
+
+    /// Where a partition lives: its existing directory in any log dir, else the log dir
+    /// holding the fewest partitions.
+    fn partition_dir(&self, topic: &str, index: i32) -> PathBuf {
+        let name = format!("{topic}-{index}");
+        let dirs = &self.config.log_dirs;
+        if let Some(existing) = dirs.iter().map(|d| d.join(&name)).find(|p| p.is_dir()) {
+            return existing;
+        }
+        let count = |d: &PathBuf| {
+            std::fs::read_dir(d)
+                .map(|it| it.filter_map(Result::ok).filter(|e| e.path().is_dir()).count())
+                .unwrap_or(0)
+        };
+        let best = dirs.iter().min_by_key(|d| count(d)).unwrap_or(&dirs[0]);
+        best.join(name)
+    }
+
+    fn remove_stray_partition_dirs(&self, topics: &Topics) {
+        for dir in &self.config.log_dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.filter_map(Result::ok) {
+                let path = entry.path();
+                if !path.is_dir() {
+                    continue;
+                }
+                let name = entry.file_name().to_string_lossy().to_string();
+                let Some((topic, index)) = name.rsplit_once('-') else {
+                    continue;
+                };
+                let Ok(index) = index.parse::<i32>() else {
+                    continue;
+                };
+                let known = topics
+                    .by_name
+                    .get(topic)
+                    .is_some_and(|t| t.partition(index).is_some());
+                if !known {
+                    tracing::warn!("deleting {}: no such partition in the metadata", path.display());
+                    if let Err(e) = std::fs::remove_dir_all(&path) {
+                        tracing::error!("cannot delete {}: {e}", path.display());
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn broker_log_defaults(&self) -> BTreeMap<String, String> {
+        let mut defaults = self.config.log_defaults.clone();
+        defaults.extend(self.image.lock().broker_configs.clone());
+        defaults
+    }
+
+    pub fn dynamic_broker_configs(&self) -> BTreeMap<String, String> {
+        self.image.lock().broker_configs.clone()
+    }
+
+    pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        self.topics.read().by_name.get(name).cloned()
+    }
+
+    pub fn topic_by_id(&self, id: &uuid::Uuid) -> Option<Arc<Topic>> {
+        self.topics.read().by_id.get(id).cloned()
+    }
+
+    pub fn topics(&self) -> Vec<Arc<Topic>> {
+        self.topics.read().by_name.values().cloned().collect()
+    }
+
+    pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        self.topic(topic).and_then(|t| t.partition(index).cloned())
+    }
+
+    /// Live brokers that can host replicas: just this one until issue 5.
+    pub fn live_broker_count(&self) -> usize {
+        1
+    }
+
+    /// CreateTopics' checks and, unless `validate_only`, the creation itself.
+    pub fn create_topic(
+        &self,
+        name: &str,
+        num_partitions: i32,
+        replication_factor: i16,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<Arc<Topic>, ApiError> {
+        validate_topic_name(name).map_err(|m| ApiError::new(ErrorCode::InvalidTopicException, m))?;
+        let num_partitions = if num_partitions == -1 {
+            self.config.num_partitions
+        } else {
+            num_partitions
+        };
+        if num_partitions <= 0 {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPartitions,
+                "Number of partitions was set to an invalid non-positive value.",
+            ));
+        }
+        let replication_factor = if replication_factor == -1 {
+            self.config.default_replication_factor
+        } else {
+            replication_factor
+        };
+        if replication_factor <= 0 {
+            return Err(ApiError::new(
+                ErrorCode::InvalidReplicationFactor,
+                "Replication factor must be larger than 0, or -1 to use the default value.",
+            ));
+        }
+        let live = self.live_broker_count();
+        if replication_factor as usize > live {
+            return Err(ApiError::new(
+                ErrorCode::InvalidReplicationFactor,
+                format!(
+                    "Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only {live} broker(s) are registered."
+                ),
+            ));
+        }
+        for (key, value) in &configs {
+            validate_topic_config(key, value)
+                .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
+        }
+
+        let mut image = self.image.lock();
+        if let Some(existing) = self.topic(name) {
+            return Err(ApiError::new(
+                ErrorCode::TopicAlreadyExists,
+                format!("Topic '{}' already exists.", existing.name),
+            ));
+        }
+        let key = collision_key(name);
+        if let Some(other) = image.topics.keys().find(|t| collision_key(t) == key) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidTopicException,
+                format!("Topic '{name}' collides with existing topic: {other}"),
+            ));
+        }
+        let record = TopicRecord {
+            name: name.to_string(),
+            topic_id: uuid::Uuid::new_v4(),
+            partitions: num_partitions,
+            replication_factor,
+            configs,
+        };
+        if validate_only {
+            return Ok(Arc::new(Topic {
+                name: name.into(),
+                topic_id: record.topic_id,
+                replication_factor,
+                partitions: Vec::new(),
+                configs: record.configs,
+            }));
+        }
+        let mut next = image.clone();
+        next.topics.insert(name.to_string(), record.clone());
+        next.save(config_metadata_dir(&self.config))
+            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
+        *image = next;
+        let mut partitions = Vec::new();
+        for index in 0..num_partitions {
+            let options = OpenOptions {
+                log_start_offset: None,
+                recovery_point: None,
+            };
+            let partition = self
+                .open_partition(&record, index, options)
+                .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
+            partitions.push(partition);
+        }
+        let topic = Arc::new(Topic {
+            name: name.into(),
+            topic_id: record.topic_id,
+            replication_factor,
+            partitions,
+            configs: record.configs,
+        });
+        let mut topics = self.topics.write();
+        topics.by_id.insert(topic.topic_id, topic.clone());
+        topics.by_name.insert(name.to_string(), topic.clone());
+        tracing::info!(
+            "created topic {name} with {num_partitions} partition(s), id {}",
+            storage::base64_url(topic.topic_id.as_bytes())
+        );
+        Ok(topic)
+    }
+
+    /// Removes a topic and, before returning, its partition directories.
+    pub fn delete_topic(&self, topic: &Arc<Topic>) -> Result<(), ApiError> {
+        if !self.config.delete_topic_enable {
+            return Err(ApiError::new(
+                ErrorCode::TopicDeletionDisabled,
+                "Topic deletion is disabled.",
+            ));
+        }
+        let mut image = self.image.lock();
+        let mut next = image.clone();
+        if next.topics.remove(&*topic.name).is_none() {
+            return Err(ApiError::code(ErrorCode::UnknownTopicOrPartition));
+        }
+        next.save(config_metadata_dir(&self.config))
+            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
+        *image = next;
+        {
+            let mut topics = self.topics.write();
+            topics.by_name.remove(&*topic.name);
+            topics.by_id.remove(&topic.topic_id);
+        }
+        for partition in &topic.partitions {
+            let dir = partition.dir();
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::error!("cannot delete {}: {e}", dir.display());
+            }
+        }
+        tracing::info!("deleted topic {}", topic.name);
+        Ok(())
+    }
+
+    pub fn create_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        validate_only: bool,
+    ) -> Result<(), ApiError> {
+        let mut image = self.image.lock();
+        let Some(topic) = self.topic(name) else {
+            return Err(ApiError::new(
+                ErrorCode::UnknownTopicOrPartition,
+                format!("The topic '{name}' does not exist."),
+            ));
+        };
+        let current = topic.partitions.len() as i32;
+        if count < current {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPartitions,
+                format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
+            ));
+        }
+        if count == current {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPartitions,
+                format!("Topic already has {current} partitions."),
+            ));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let mut next = image.clone();
+        let Some(record) = next.topics.get_mut(name) else {
+            return Err(ApiError::code(ErrorCode::UnknownTopicOrPartition));
+        };
+        record.partitions = count;
+        let record = record.clone();
+        next.save(config_metadata_dir(&self.config))
+            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
+        *image = next;
+        let mut partitions = topic.partitions.clone();
+        for index in current..count {
+            let options = OpenOptions {
+                log_start_offset: None,
+                recovery_point: None,
+            };
+            partitions.push(
+                self.open_partition(&record, index, options)
+                    .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?,
+            );
+        }
+        self.replace_topic(Topic {
+            name: topic.name.clone(),
+            topic_id: topic.topic_id,
+            replication_factor: topic.replication_factor,
+            partitions,
+            configs: topic.configs.clone(),
+        });
+        Ok(())
+    }
+
+    fn replace_topic(&self, topic: Topic) {
+        let topic = Arc::new(topic);
+        let mut topics = self.topics.write();
+        topics.by_id.insert(topic.topic_id, topic.clone());
+        topics.by_name.insert(topic.name.to_string(), topic);
+    }
+
+    /// Replaces a topic's overrides (already validated) and applies them to its logs.
+    pub fn set_topic_configs(
+        &self,
+        name: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        let mut image = self.image.lock();
+        let Some(topic) = self.topic(name) else {
+            return Err(ApiError::code(ErrorCode::UnknownTopicOrPartition));
+        };
+        let mut next = image.clone();
+        if let Some(record) = next.topics.get_mut(name) {
+            record.configs = configs.clone();
+        }
+        next.save(config_metadata_dir(&self.config))
+            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
+        *image = next;
+        drop(image);
+        let log = log_config(&effective_topic_configs(&configs, &self.broker_log_defaults()));
+        for partition in &topic.partitions {
+            partition.update_config(log.clone());
+        }
+        self.replace_topic(Topic {
+            name: topic.name.clone(),
+            topic_id: topic.topic_id,
+            replication_factor: topic.replication_factor,
+            partitions: topic.partitions.clone(),
+            configs,
+        });
+        Ok(())
+    }
+
+    /// Replaces the dynamic cluster-wide broker configs and re-applies every topic's
+    /// effective config.
+    pub fn set_broker_configs(&self, configs: BTreeMap<String, String>) -> Result<(), ApiError> {
+        let mut image = self.image.lock();
+        let mut next = image.clone();
+        next.broker_configs = configs;
+        next.save(config_metadata_dir(&self.config))
+            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
+        *image = next;
+        drop(image);
+        let defaults = self.broker_log_defaults();
+        for topic in self.topics() {
+            let log = log_config(&effective_topic_configs(&topic.configs, &defaults));
+            for partition in &topic.partitions {
+                partition.update_config(log.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies retention to every partition; called on `log.retention.check.interval.ms`.
+    pub fn enforce_retention(&self) {
+        for topic in self.topics() {
+            for partition in &topic.partitions {
+                if let Err(e) = partition.with_log(|log| log.enforce_retention()) {
+                    tracing::error!("retention of {}-{} failed: {e}", topic.name, partition.index);
+                }
+            }
+        }
+        if let Err(e) = self.write_checkpoints() {
+            tracing::error!("cannot write offset checkpoints: {e}");
+        }
+    }
+
+    /// Writes each log dir's recovery-point and log-start-offset checkpoints.
+    pub fn write_checkpoints(&self) -> Result<(), StorageError> {
+        let mut per_dir: BTreeMap<PathBuf, (BTreeMap<(String, i32), i64>, BTreeMap<(String, i32), i64>)> =
+            self.config
+                .log_dirs
+                .iter()
+                .map(|d| (d.clone(), Default::default()))
+                .collect();
+        for topic in self.topics() {
+            for partition in &topic.partitions {
+                let dir = partition.dir();
+                let Some(parent) = dir.parent() else { continue };
+                if let Some((recovery, starts)) = per_dir.get_mut(parent) {
+                    let key = (topic.name.to_string(), partition.index);
+                    recovery.insert(key.clone(), partition.recovery_point());
+                    starts.insert(key, partition.log_start_offset());
+                }
+            }
+        }
+        for (dir, (recovery, starts)) in per_dir {
+            storage::write_offset_checkpoint(&dir.join(storage::RECOVERY_POINT_CHECKPOINT), &recovery)?;
+            storage::write_offset_checkpoint(&dir.join(storage::LOG_START_OFFSET_CHECKPOINT), &starts)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes every log, writes checkpoints and marks each log dir cleanly shut down.
+    pub fn shutdown(&self) {
+        for topic in self.topics() {
+            for partition in &topic.partitions {
+                if let Err(e) = partition.with_log(|log| log.flush()) {
+                    tracing::error!("cannot flush {}-{}: {e}", topic.name, partition.index);
+                }
+            }
+        }
+        if let Err(e) = self.write_checkpoints() {
+            tracing::error!("cannot write offset checkpoints: {e}");
+            return;
+        }
+        for dir in &self.config.log_dirs {
+            if let Err(e) = storage::write_atomically(&dir.join(storage::CLEAN_SHUTDOWN_FILE), b"") {
+                tracing::error!("cannot mark {} cleanly shut down: {e}", dir.display());
+            }
+        }
+    }
+}
+
+/// The directory holding the cluster metadata: the first log dir.
+fn config_metadata_dir(config: &BrokerConfig) -> &Path {
+    &config.log_dirs[0]
+}
+
+/// Every log dir must carry a `meta.properties` of this node and one cluster. Without
+/// `process.roles` (the embedded default and Kafka-2-style configs) rafka formats
+/// unformatted dirs itself; in KRaft mode it refuses, like Kafka.
+fn ensure_formatted(config: &BrokerConfig) -> Result<String, StartupError> {
+    let mut cluster_id: Option<String> = None;
+    let mut unformatted = Vec::new();
+    for dir in &config.log_dirs {
+        match MetaProperties::read(dir)? {
+            Some(meta) => {
+                if meta.node_id != config.node_id {
+                    return Err(StartupError::Config(format!(
+                        "Stored node id {} doesn't match previous node id {} in {}. If you moved your data, make sure your configured node id matches. If you intend to create a new node, you should remove all data in your data directories.",
+                        meta.node_id,
+                        config.node_id,
+                        dir.display()
+                    )));
+                }
+                if let Some(existing) = &cluster_id {
+                    if *existing != meta.cluster_id {
+                        return Err(StartupError::Config(format!(
+                            "Invalid cluster.id in: {}. Expected {existing}, but read {}",
+                            dir.join(storage::META_PROPERTIES).display(),
+                            meta.cluster_id
+                        )));
+                    }
+                }
+                cluster_id = Some(meta.cluster_id);
+            }
+            None => unformatted.push(dir.clone()),
+        }
+    }
+    if !unformatted.is_empty() && !config.process_roles.is_empty() {
+        return Err(StartupError::Config(format!(
+            "No `meta.properties` found in {} (have you run `kafka-storage.sh` to format the directory?)",
+            unformatted[0].display()
+        )));
+    }
+    let cluster_id = cluster_id.unwrap_or_else(storage::random_kafka_uuid);
+    for dir in unformatted {
+        MetaProperties {
+            cluster_id: cluster_id.clone(),
+            node_id: config.node_id,
+            directory_id: storage::random_kafka_uuid(),
+        }
+        .write(&dir)?;
+        tracing::info!("formatted {} for cluster {cluster_id}", dir.display());
+    }
+    Ok(cluster_id)
+}
+
+/// Kafka's `partition.metadata`: the topic id of the partition's directory.
+fn write_partition_metadata(dir: &Path, topic_id: &uuid::Uuid) {
+    let path = dir.join("partition.metadata");
+    if path.exists() {
+        return;
+    }
+    let text = format!("version: 0\ntopic_id: {}\n", storage::base64_url(topic_id.as_bytes()));
+    if let Err(e) = storage::write_atomically(&path, text.as_bytes()) {
+        tracing::warn!("cannot write {}: {e}", path.display());
+    }
+}

@@ -1,0 +1,438 @@
+//! The broker's own configuration, read from a `server.properties` file with Kafka's keys.
+//!
+//! Keys rafka acts on are parsed and validated here; an invalid value stops start-up with
+//! a message that names the key and the file. Keys it does not act on are logged as
+//! ignored. Broker keys that are topic defaults (`log.retention.ms`, `log.segment.bytes`,
+//! …) are kept as strings in `log_defaults` and resolved per topic in `topic_config`.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use crate::topic_config::{ConfigType, TOPIC_CONFIGS};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot parse {path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("{reason} (in {source_name})")]
+    Invalid { reason: String, source_name: String },
+}
+
+/// One `NAME://host:port` entry of `listeners` or `advertised.listeners`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Listener {
+    /// The address to bind: an empty host means every interface, as in Kafka.
+    pub fn bind_address(&self) -> Result<SocketAddr, String> {
+        let host = if self.host.is_empty() { "0.0.0.0" } else { &self.host };
+        (host, self.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve listener host {host}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("listener host {host} resolves to no address"))
+    }
+}
+
+impl std::fmt::Display for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}:{}", self.name, self.host, self.port)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub node_id: i32,
+    pub process_roles: Vec<String>,
+    pub listeners: Vec<Listener>,
+    pub advertised_listeners: Vec<Listener>,
+    pub controller_listener_names: Vec<String>,
+    pub log_dirs: Vec<PathBuf>,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub auto_create_topics_enable: bool,
+    pub delete_topic_enable: bool,
+    pub log_retention_check_interval_ms: u64,
+    pub log_flush_offset_checkpoint_interval_ms: u64,
+    pub socket_request_max_bytes: usize,
+    pub broker_rack: Option<String>,
+    /// Broker keys that are defaults for topic configs, by broker key (`log.retention.ms`),
+    /// with time units already folded into the `.ms` key.
+    pub log_defaults: BTreeMap<String, String>,
+    /// Every key as written in the file, for DescribeConfigs.
+    pub explicit: BTreeMap<String, String>,
+    /// Where the config came from, for messages.
+    pub source_name: String,
+}
+
+/// Keys this module reads itself (besides the topic-default synonyms).
+const BROKER_KEYS: &[&str] = &[
+    "node.id",
+    "broker.id",
+    "process.roles",
+    "listeners",
+    "advertised.listeners",
+    "controller.listener.names",
+    "controller.quorum.voters",
+    "controller.quorum.bootstrap.servers",
+    "listener.security.protocol.map",
+    "inter.broker.listener.name",
+    "log.dirs",
+    "log.dir",
+    "num.partitions",
+    "default.replication.factor",
+    "auto.create.topics.enable",
+    "delete.topic.enable",
+    "log.retention.check.interval.ms",
+    "log.flush.offset.checkpoint.interval.ms",
+    "socket.request.max.bytes",
+    "broker.rack",
+    "log.retention.minutes",
+    "log.retention.hours",
+    "log.roll.hours",
+    "log.roll.jitter.hours",
+    "log.flush.scheduler.interval.ms",
+];
+
+impl BrokerConfig {
+    /// The embedded default: one node, data under `./data`, `PLAINTEXT://localhost:9092`.
+    pub fn embedded() -> BrokerConfig {
+        let props = BTreeMap::from([
+            ("node.id".to_string(), "1".to_string()),
+            ("listeners".to_string(), "PLAINTEXT://localhost:9092".to_string()),
+            ("log.dirs".to_string(), "./data".to_string()),
+        ]);
+        BrokerConfig::from_properties(props, "the embedded defaults")
+            .expect("the embedded defaults are valid")
+    }
+
+    /// Reads a properties file, then applies `overrides` (`--override key=value`).
+    pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<BrokerConfig, ConfigError> {
+        let file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let props = java_properties::read(std::io::BufReader::new(file)).map_err(|e| {
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })?;
+        let mut props: BTreeMap<String, String> = props
+            .into_iter()
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        for (k, v) in overrides {
+            props.insert(k.clone(), v.clone());
+        }
+        BrokerConfig::from_properties(props, &path.display().to_string())
+    }
+
+    pub fn from_properties(
+        props: BTreeMap<String, String>,
+        source_name: &str,
+    ) -> Result<BrokerConfig, ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            reason,
+            source_name: source_name.to_string(),
+        };
+        let get = |k: &str| props.get(k).map(String::as_str).filter(|v| !v.is_empty());
+        let parse_i64 = |k: &str, default: i64, min: i64| -> Result<i64, ConfigError> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => {
+                    ConfigType::Long { min }.validate(k, v).map_err(invalid)?;
+                    Ok(v.parse().unwrap_or(default))
+                }
+            }
+        };
+        let parse_bool = |k: &str, default: bool| -> Result<bool, ConfigError> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => {
+                    ConfigType::Boolean.validate(k, v).map_err(invalid)?;
+                    Ok(v.eq_ignore_ascii_case("true"))
+                }
+            }
+        };
+
+        let node_id = match (get("node.id"), get("broker.id")) {
+            (Some(_), _) => parse_i64("node.id", -1, 0)?,
+            (None, Some(_)) => parse_i64("broker.id", -1, 0)?,
+            (None, None) => 1,
+        };
+        let node_id = i32::try_from(node_id)
+            .map_err(|_| invalid(format!("Invalid value {node_id} for configuration node.id")))?;
+        let process_roles = split_list(get("process.roles").unwrap_or(""));
+        for role in &process_roles {
+            if role != "broker" && role != "controller" {
+                return Err(invalid(format!(
+                    "Invalid value {role} for configuration process.roles: unknown process role"
+                )));
+            }
+        }
+        let controller_listener_names = split_list(get("controller.listener.names").unwrap_or(""));
+        let listeners = parse_listeners("listeners", get("listeners").unwrap_or("PLAINTEXT://:9092"))
+            .map_err(invalid)?;
+        let data_listeners: Vec<Listener> = listeners
+            .iter()
+            .filter(|l| !controller_listener_names.contains(&l.name))
+            .cloned()
+            .collect();
+        if data_listeners.is_empty() {
+            return Err(invalid("listeners names no broker listener".to_string()));
+        }
+        let security_map = parse_security_map(get("listener.security.protocol.map"));
+        for l in &data_listeners {
+            let protocol = security_map
+                .get(&l.name)
+                .cloned()
+                .unwrap_or_else(|| l.name.clone());
+            if protocol != "PLAINTEXT" {
+                return Err(invalid(format!(
+                    "listener {l} uses security protocol {protocol}, which rafka does not support yet (only PLAINTEXT)"
+                )));
+            }
+        }
+        let advertised_listeners = match get("advertised.listeners") {
+            Some(v) => parse_listeners("advertised.listeners", v).map_err(invalid)?,
+            None => data_listeners
+                .iter()
+                .map(|l| Listener {
+                    host: if l.host.is_empty() {
+                        "localhost".to_string()
+                    } else {
+                        l.host.clone()
+                    },
+                    ..l.clone()
+                })
+                .collect(),
+        };
+        let log_dirs: Vec<PathBuf> = split_list(
+            get("log.dirs")
+                .or_else(|| get("log.dir"))
+                .unwrap_or("/tmp/kafka-logs"),
+        )
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
+
+        let num_partitions = parse_i64("num.partitions", 1, 1)? as i32;
+        let default_replication_factor = parse_i64("default.replication.factor", 1, 1)? as i16;
+        let auto_create_topics_enable = parse_bool("auto.create.topics.enable", true)?;
+        let delete_topic_enable = parse_bool("delete.topic.enable", true)?;
+        let log_retention_check_interval_ms =
+            parse_i64("log.retention.check.interval.ms", 300_000, 1)? as u64;
+        let log_flush_offset_checkpoint_interval_ms =
+            parse_i64("log.flush.offset.checkpoint.interval.ms", 60_000, 0)? as u64;
+        let socket_request_max_bytes =
+            parse_i64("socket.request.max.bytes", 104_857_600, 1)? as usize;
+
+        // Time-unit variants fold into the `.ms` key, the finest unit winning as in Kafka.
+        let mut log_defaults = BTreeMap::new();
+        for def in TOPIC_CONFIGS {
+            if let Some(v) = get(def.broker_key) {
+                def.config_type.validate(def.broker_key, v).map_err(invalid)?;
+                log_defaults.insert(def.broker_key.to_string(), v.to_string());
+            }
+        }
+        if !log_defaults.contains_key("log.retention.ms") {
+            let minutes = parse_i64("log.retention.minutes", -2, i64::MIN)?;
+            let hours = parse_i64("log.retention.hours", -2, i64::MIN)?;
+            let ms = if minutes != -2 {
+                Some(minutes.saturating_mul(60_000))
+            } else if hours != -2 {
+                Some(hours.saturating_mul(3_600_000))
+            } else {
+                None
+            };
+            if let Some(ms) = ms {
+                log_defaults.insert("log.retention.ms".into(), ms.max(-1).to_string());
+            }
+        }
+        if !log_defaults.contains_key("log.roll.ms") {
+            if let Some(_) = get("log.roll.hours") {
+                let hours = parse_i64("log.roll.hours", 168, 1)?;
+                log_defaults.insert("log.roll.ms".into(), (hours * 3_600_000).to_string());
+            }
+        }
+        if !log_defaults.contains_key("log.flush.interval.ms") {
+            if let Some(_) = get("log.flush.scheduler.interval.ms") {
+                let ms = parse_i64("log.flush.scheduler.interval.ms", i64::MAX, 0)?;
+                log_defaults.insert("log.flush.interval.ms".into(), ms.to_string());
+            }
+        }
+
+        for key in props.keys() {
+            let known = BROKER_KEYS.contains(&key.as_str())
+                || TOPIC_CONFIGS.iter().any(|d| d.broker_key == key);
+            if !known {
+                tracing::info!("ignoring config {key}: rafka does not use it");
+            }
+        }
+
+        Ok(BrokerConfig {
+            node_id,
+            process_roles,
+            listeners,
+            advertised_listeners,
+            controller_listener_names,
+            log_dirs,
+            num_partitions,
+            default_replication_factor,
+            auto_create_topics_enable,
+            delete_topic_enable,
+            log_retention_check_interval_ms,
+            log_flush_offset_checkpoint_interval_ms,
+            socket_request_max_bytes,
+            broker_rack: get("broker.rack").map(str::to_string),
+            log_defaults,
+            explicit: props.clone(),
+            source_name: source_name.to_string(),
+        })
+    }
+
+    /// The listeners clients connect to (not the controller's).
+    pub fn data_listeners(&self) -> impl Iterator<Item = &Listener> {
+        self.listeners
+            .iter()
+            .filter(|l| !self.controller_listener_names.contains(&l.name))
+    }
+
+    /// The address this broker gives clients in Metadata: the advertised listener with the
+    /// same name as the first data listener.
+    pub fn advertised(&self) -> Listener {
+        let first = self.data_listeners().next().cloned();
+        first
+            .as_ref()
+            .and_then(|f| self.advertised_listeners.iter().find(|a| a.name == f.name))
+            .or(self.advertised_listeners.first())
+            .cloned()
+            .or(first)
+            .unwrap_or(Listener {
+                name: "PLAINTEXT".into(),
+                host: "localhost".into(),
+                port: 9092,
+            })
+    }
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn parse_listeners(key: &str, value: &str) -> Result<Vec<Listener>, String> {
+    split_list(value)
+        .into_iter()
+        .map(|item| {
+            let bad = || format!("Invalid value {value} for configuration {key}: {item} is not NAME://host:port");
+            let (name, rest) = item.split_once("://").ok_or_else(bad)?;
+            let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let port: u16 = port.parse().map_err(|_| bad())?;
+            if name.is_empty() {
+                return Err(bad());
+            }
+            Ok(Listener {
+                name: name.to_ascii_uppercase(),
+                host: host.to_string(),
+                port,
+            })
+        })
+        .collect()
+}
+
+fn parse_security_map(value: Option<&str>) -> BTreeMap<String, String> {
+    let mut map: BTreeMap<String, String> = [
+        ("PLAINTEXT", "PLAINTEXT"),
+        ("CONTROLLER", "PLAINTEXT"),
+        ("SSL", "SSL"),
+        ("SASL_PLAINTEXT", "SASL_PLAINTEXT"),
+        ("SASL_SSL", "SASL_SSL"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if let Some(value) = value {
+        map.clear();
+        for item in split_list(value) {
+            if let Some((k, v)) = item.split_once(':') {
+                map.insert(k.trim().to_ascii_uppercase(), v.trim().to_ascii_uppercase());
+            }
+        }
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn embedded_default_listens_on_localhost_9092_with_data_in_dot_data() {
+        let config = BrokerConfig::embedded();
+        assert_eq!(config.node_id, 1);
+        assert_eq!(config.advertised().to_string(), "PLAINTEXT://localhost:9092");
+        assert_eq!(config.log_dirs, vec![PathBuf::from("./data")]);
+    }
+
+    #[test]
+    fn reads_kafka_keys_and_folds_time_units() {
+        let config = BrokerConfig::from_properties(
+            props(&[
+                ("broker.id", "7"),
+                ("listeners", "PLAINTEXT://127.0.0.1:19092,CONTROLLER://:19093"),
+                ("controller.listener.names", "CONTROLLER"),
+                ("log.dirs", "/a,/b"),
+                ("num.partitions", "3"),
+                ("log.retention.hours", "2"),
+                ("log.segment.bytes", "1024"),
+                ("log.message.timestamp.type", "LogAppendTime"),
+            ]),
+            "test.properties",
+        )
+        .unwrap();
+        assert_eq!(config.node_id, 7);
+        assert_eq!(config.data_listeners().count(), 1);
+        assert_eq!(config.advertised().port, 19092);
+        assert_eq!(config.log_dirs.len(), 2);
+        assert_eq!(config.num_partitions, 3);
+        assert_eq!(config.log_defaults["log.retention.ms"], "7200000");
+        assert_eq!(config.log_defaults["log.segment.bytes"], "1024");
+    }
+
+    #[test]
+    fn invalid_value_names_key_and_file() {
+        let err = BrokerConfig::from_properties(props(&[("num.partitions", "many")]), "x.properties")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("num.partitions"), "{err}");
+        assert!(err.contains("x.properties"), "{err}");
+        let err = BrokerConfig::from_properties(props(&[("log.segment.bytes", "-5")]), "y.properties")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("log.segment.bytes") && err.contains("y.properties"), "{err}");
+    }
+}

@@ -1,0 +1,67 @@
+//! DeleteRecords: move a partition's log start offset forward (offset -1 means the high
+//! watermark); whole segments below it are deleted.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
+use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
+use rafka_protocol::ErrorCode;
+use rafka_types::Offset;
+
+use crate::broker::{ApiError, Broker};
+
+pub(super) fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> DeleteRecordsResponse {
+    let mut changed = false;
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|topic| {
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|wanted| {
+                    let result = broker
+                        .partition(topic.name.as_str(), wanted.partition_index)
+                        .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))
+                        .and_then(|partition| {
+                            let high_watermark = partition.high_watermark();
+                            let target = if wanted.offset == -1 {
+                                high_watermark
+                            } else {
+                                wanted.offset
+                            };
+                            if target < 0 || target > high_watermark {
+                                return Err(ApiError::code(ErrorCode::OffsetOutOfRange));
+                            }
+                            changed = true;
+                            partition
+                                .with_log(|log| log.delete_records_before(Offset(target)))
+                                .map(|o| o.0)
+                                .map_err(ApiError::from)
+                        });
+                    match result {
+                        Ok(low_watermark) => DeleteRecordsPartitionResult::default()
+                            .with_partition_index(wanted.partition_index)
+                            .with_low_watermark(low_watermark),
+                        Err(e) => DeleteRecordsPartitionResult::default()
+                            .with_partition_index(wanted.partition_index)
+                            .with_low_watermark(-1)
+                            .with_error_code(e.code.code()),
+                    }
+                })
+                .collect();
+            DeleteRecordsTopicResult::default()
+                .with_name(topic.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    // The new log start offsets must survive a crash: checkpoint them now.
+    if changed {
+        if let Err(e) = broker.write_checkpoints() {
+            tracing::error!("cannot write offset checkpoints: {e}");
+        }
+    }
+    DeleteRecordsResponse::default().with_topics(topics)
+}

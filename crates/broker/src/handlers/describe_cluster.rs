@@ -1,0 +1,32 @@
+//! DescribeCluster: the cluster id, the controller and the brokers.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
+use rafka_protocol::ErrorCode;
+
+use super::str_bytes;
+use crate::broker::Broker;
+
+const ENDPOINT_TYPE_BROKERS: i8 = 1;
+
+pub(super) fn handle(broker: &Arc<Broker>, request: DescribeClusterRequest) -> DescribeClusterResponse {
+    if request.endpoint_type != ENDPOINT_TYPE_BROKERS && request.endpoint_type != 0 {
+        return DescribeClusterResponse::default()
+            .with_error_code(ErrorCode::UnsupportedEndpointType.code())
+            .with_error_message(Some(str_bytes("Only brokers endpoints are served here")))
+            .with_endpoint_type(request.endpoint_type);
+    }
+    let advertised = broker.config.advertised();
+    DescribeClusterResponse::default()
+        .with_endpoint_type(ENDPOINT_TYPE_BROKERS)
+        .with_cluster_id(str_bytes(broker.cluster_id.clone()))
+        .with_controller_id(BrokerId(broker.config.node_id))
+        .with_brokers(vec![DescribeClusterBroker::default()
+            .with_broker_id(BrokerId(broker.config.node_id))
+            .with_host(str_bytes(advertised.host))
+            .with_port(i32::from(advertised.port))
+            .with_rack(broker.config.broker_rack.clone().map(str_bytes))])
+        .with_cluster_authorized_operations(i32::MIN)
+}

@@ -1,0 +1,166 @@
+//! Fetch: whole batches from each partition's log, up to the high watermark, within the
+//! request's byte limits. When less than `min_bytes` is ready the request waits (long
+//! poll) until an append to one of its partitions or `max_wait_ms`.
+//!
+//! Fetch sessions (KIP-227): rafka declines to create sessions (it answers session id 0,
+//! as Kafka does when its session cache is full), so clients send full fetches.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use rafka_protocol::ErrorCode;
+use rafka_types::Offset;
+use tokio::sync::watch;
+
+use super::str_bytes;
+use crate::broker::{ApiError, Broker};
+use crate::partition::Partition;
+
+const READ_COMMITTED: i8 = 1;
+
+pub(super) async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -> FetchResponse {
+    if request.session_id != 0 && request.session_epoch != -1 {
+        return FetchResponse::default()
+            .with_error_code(ErrorCode::FetchSessionIdNotFound.code())
+            .with_session_id(0);
+    }
+    if request.session_id == 0 && request.session_epoch > 0 {
+        return FetchResponse::default()
+            .with_error_code(ErrorCode::InvalidFetchSessionEpoch.code())
+            .with_session_id(0);
+    }
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
+    let min_bytes = u64::try_from(request.min_bytes).unwrap_or(0);
+    loop {
+        // Subscribe before reading so an append between the read and the wait is seen.
+        let mut receivers = Vec::new();
+        let pass = read_all(broker, &request, version, &mut receivers);
+        let now = tokio::time::Instant::now();
+        if pass.bytes >= min_bytes || pass.has_error || now >= deadline || receivers.is_empty()
+        {
+            return FetchResponse::default()
+                .with_session_id(0)
+                .with_responses(pass.topics);
+        }
+        let any_change = futures_util::future::select_all(
+            receivers.iter_mut().map(|r| Box::pin(r.changed())),
+        );
+        let _ = tokio::time::timeout_at(deadline, any_change).await;
+    }
+}
+
+struct Pass {
+    topics: Vec<FetchableTopicResponse>,
+    bytes: u64,
+    has_error: bool,
+}
+
+fn read_all(
+    broker: &Broker,
+    request: &FetchRequest,
+    version: i16,
+    receivers: &mut Vec<watch::Receiver<i64>>,
+) -> Pass {
+    let mut remaining = if version >= 3 {
+        u64::try_from(request.max_bytes).unwrap_or(0)
+    } else {
+        u64::MAX
+    };
+    let mut pass = Pass {
+        topics: Vec::with_capacity(request.topics.len()),
+        bytes: 0,
+        has_error: false,
+    };
+    for fetch_topic in &request.topics {
+        let topic = if version >= 13 {
+            broker.topic_by_id(&fetch_topic.topic_id)
+        } else {
+            broker.topic(fetch_topic.topic.as_str())
+        };
+        let mut partitions = Vec::with_capacity(fetch_topic.partitions.len());
+        for wanted in &fetch_topic.partitions {
+            let partition = match &topic {
+                None if version >= 13 => Err(ApiError::code(ErrorCode::UnknownTopicId)),
+                None => Err(ApiError::code(ErrorCode::UnknownTopicOrPartition)),
+                Some(t) => t
+                    .partition(wanted.partition)
+                    .cloned()
+                    .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition)),
+            };
+            let data = match partition {
+                Ok(partition) => {
+                    receivers.push(partition.subscribe());
+                    let max_bytes = u64::try_from(wanted.partition_max_bytes)
+                        .unwrap_or(0)
+                        .min(remaining);
+                    let min_one = pass.bytes == 0;
+                    let data = read_partition(&partition, request, wanted, max_bytes, min_one);
+                    let size = data.records.as_ref().map_or(0, |r| r.len() as u64);
+                    pass.bytes += size;
+                    remaining = remaining.saturating_sub(size);
+                    data
+                }
+                Err(e) => PartitionData::default()
+                    .with_partition_index(wanted.partition)
+                    .with_error_code(e.code.code())
+                    .with_high_watermark(-1)
+                    .with_last_stable_offset(-1)
+                    .with_log_start_offset(-1)
+                    .with_records(Some(Default::default())),
+            };
+            pass.has_error |= data.error_code != 0;
+            partitions.push(data);
+        }
+        pass.topics.push(
+            FetchableTopicResponse::default()
+                .with_topic(if version >= 13 {
+                    TopicName(str_bytes(""))
+                } else {
+                    fetch_topic.topic.clone()
+                })
+                .with_topic_id(fetch_topic.topic_id)
+                .with_partitions(partitions),
+        );
+    }
+    pass
+}
+
+fn read_partition(
+    partition: &Partition,
+    request: &FetchRequest,
+    wanted: &kafka_protocol::messages::fetch_request::FetchPartition,
+    max_bytes: u64,
+    min_one: bool,
+) -> PartitionData {
+    let high_watermark = partition.high_watermark();
+    let base = PartitionData::default()
+        .with_partition_index(wanted.partition)
+        .with_high_watermark(high_watermark)
+        .with_last_stable_offset(high_watermark)
+        .with_log_start_offset(partition.log_start_offset())
+        .with_aborted_transactions(if request.isolation_level == READ_COMMITTED {
+            Some(Vec::new())
+        } else {
+            None
+        });
+    if wanted.current_leader_epoch > 0 {
+        return base
+            .with_error_code(ErrorCode::UnknownLeaderEpoch.code())
+            .with_records(Some(Default::default()));
+    }
+    match partition
+        .read(Offset(wanted.fetch_offset), max_bytes, min_one)
+        .map_err(ApiError::from)
+        .and_then(|r| {
+            r.to_bytes()
+                .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))
+        }) {
+        Ok(records) => base.with_records(Some(records)),
+        Err(e) => base
+            .with_error_code(e.code.code())
+            .with_records(Some(Default::default())),
+    }
+}

@@ -1,0 +1,82 @@
+//! ListOffsets: earliest (-2), latest (-1), max timestamp (-3), earliest local (-4) and
+//! latest tiered (-5) specs, or the first offset whose timestamp is at or after a time.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use rafka_protocol::ErrorCode;
+
+use crate::broker::{ApiError, Broker};
+use crate::partition::Partition;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+const EARLIEST_LOCAL: i64 = -4;
+const LATEST_TIERED: i64 = -5;
+
+pub(super) fn handle(broker: &Arc<Broker>, request: ListOffsetsRequest, _version: i16) -> ListOffsetsResponse {
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|topic| {
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|wanted| {
+                    let result = broker
+                        .partition(topic.name.as_str(), wanted.partition_index)
+                        .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))
+                        .and_then(|p| {
+                            if wanted.current_leader_epoch > 0 {
+                                return Err(ApiError::code(ErrorCode::UnknownLeaderEpoch));
+                            }
+                            lookup(&p, wanted.timestamp)
+                        });
+                    let response = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(wanted.partition_index);
+                    match result {
+                        Ok((timestamp, offset)) => response
+                            .with_timestamp(timestamp)
+                            .with_offset(offset)
+                            .with_leader_epoch(if offset >= 0 { 0 } else { -1 }),
+                        Err(e) => response
+                            .with_error_code(e.code.code())
+                            .with_timestamp(-1)
+                            .with_offset(-1)
+                            .with_leader_epoch(-1),
+                    }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default()
+                .with_name(topic.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    ListOffsetsResponse::default().with_topics(topics)
+}
+
+/// (timestamp, offset) for one spec; (-1, -1) when no record matches.
+fn lookup(partition: &Partition, spec: i64) -> Result<(i64, i64), ApiError> {
+    match spec {
+        // No transactions yet, so the last stable offset is the high watermark.
+        LATEST => Ok((-1, partition.high_watermark())),
+        EARLIEST | EARLIEST_LOCAL => Ok((-1, partition.log_start_offset())),
+        LATEST_TIERED => Ok((-1, -1)),
+        MAX_TIMESTAMP => partition
+            .with_log(|log| log.max_timestamp_offset())
+            .map(|found| found.map_or((-1, -1), |(offset, ts)| (ts, offset.0)))
+            .map_err(ApiError::from),
+        ts if ts >= 0 => partition
+            .with_log(|log| log.offset_for_timestamp(ts))
+            .map(|found| found.map_or((-1, -1), |(offset, ts)| (ts, offset.0)))
+            .map_err(ApiError::from),
+        other => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("Invalid timestamp {other}"),
+        )),
+    }
+}

@@ -1,0 +1,142 @@
+//! One file per Kafka API. `handle` checks that the API and version are ones rafka serves,
+//! decodes the body, runs the handler and encodes its response.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::{Decodable, Encodable};
+use rafka_protocol::request::{encode_response, RequestError, RequestFrame};
+
+use crate::broker::Broker;
+
+mod alter_configs;
+mod api_versions;
+mod create_partitions;
+mod create_topics;
+mod delete_records;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
+mod describe_log_dirs;
+mod fetch;
+mod incremental_alter_configs;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+/// What rafka serves: (API, lowest version, highest version). ApiVersions advertises
+/// exactly this table; Kafka 4.x's floors, the `kafka-protocol` crate's ceilings.
+pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 13),
+    (ApiKey::Fetch, 4, 18),
+    (ApiKey::ListOffsets, 1, 10),
+    (ApiKey::Metadata, 0, 13),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::DescribeCluster, 0, 2),
+];
+
+pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED_APIS
+        .iter()
+        .find(|(k, _, _)| *k == api_key)
+        .map(|(_, min, max)| (*min, *max))
+}
+
+/// Handles one request. `Ok(None)` means no response is sent (Produce with acks=0);
+/// `Err` closes the connection, which is what Kafka does for a request it cannot parse.
+pub async fn handle(
+    broker: &Arc<Broker>,
+    request: RequestFrame,
+) -> Result<Option<Bytes>, RequestError> {
+    let version = request.api_version();
+    if request.api_key == ApiKey::ApiVersions {
+        return api_versions::handle(&request).map(Some);
+    }
+    match supported_versions(request.api_key) {
+        Some((min, max)) if (min..=max).contains(&version) => {}
+        _ => {
+            return Err(RequestError::InvalidBody {
+                api_key: request.api_key,
+                api_version: version,
+                reason: "unsupported API or version".into(),
+            })
+        }
+    }
+    match request.api_key {
+        ApiKey::Produce => {
+            let body = request.decode_body()?;
+            match produce::handle(broker, body, version).await {
+                Some(response) => respond(&request, &response).map(Some),
+                None => Ok(None),
+            }
+        }
+        ApiKey::Fetch => run(&request, |b| fetch::handle(broker, b, version)).await,
+        ApiKey::ListOffsets => run_sync(&request, |b| list_offsets::handle(broker, b, version)),
+        ApiKey::Metadata => run_sync(&request, |b| metadata::handle(broker, b, version)),
+        ApiKey::CreateTopics => run_sync(&request, |b| create_topics::handle(broker, b, version)),
+        ApiKey::DeleteTopics => run_sync(&request, |b| delete_topics::handle(broker, b, version)),
+        ApiKey::DeleteRecords => run_sync(&request, |b| delete_records::handle(broker, b)),
+        ApiKey::DescribeConfigs => {
+            run_sync(&request, |b| describe_configs::handle(broker, b, version))
+        }
+        ApiKey::AlterConfigs => run_sync(&request, |b| alter_configs::handle(broker, b)),
+        ApiKey::DescribeLogDirs => {
+            run_sync(&request, |b| describe_log_dirs::handle(broker, b, version))
+        }
+        ApiKey::CreatePartitions => {
+            run_sync(&request, |b| create_partitions::handle(broker, b))
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            run_sync(&request, |b| incremental_alter_configs::handle(broker, b))
+        }
+        ApiKey::DescribeCluster => run_sync(&request, |b| describe_cluster::handle(broker, b)),
+        other => Err(RequestError::InvalidBody {
+            api_key: other,
+            api_version: version,
+            reason: "unsupported API".into(),
+        }),
+    }
+}
+
+fn respond<R: Encodable>(request: &RequestFrame, body: &R) -> Result<Bytes, RequestError> {
+    encode_response(
+        request.api_key,
+        request.api_version(),
+        request.correlation_id(),
+        body,
+    )
+}
+
+fn run_sync<Req: Decodable, Resp: Encodable>(
+    request: &RequestFrame,
+    handler: impl FnOnce(Req) -> Resp,
+) -> Result<Option<Bytes>, RequestError> {
+    let body = request.decode_body()?;
+    respond(request, &handler(body)).map(Some)
+}
+
+async fn run<Req: Decodable, Resp: Encodable, F: std::future::Future<Output = Resp>>(
+    request: &RequestFrame,
+    handler: impl FnOnce(Req) -> F,
+) -> Result<Option<Bytes>, RequestError> {
+    let body = request.decode_body()?;
+    respond(request, &handler(body).await).map(Some)
+}
+
+/// Turns a message into the `Option<StrBytes>` the protocol's error_message fields take.
+pub(crate) fn message(text: Option<String>) -> Option<kafka_protocol::protocol::StrBytes> {
+    text.map(kafka_protocol::protocol::StrBytes::from_string)
+}
+
+pub(crate) fn str_bytes(text: impl Into<String>) -> kafka_protocol::protocol::StrBytes {
+    kafka_protocol::protocol::StrBytes::from_string(text.into())
+}

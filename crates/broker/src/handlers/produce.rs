@@ -1,0 +1,95 @@
+//! Produce: append each partition's batches to its log as received (offsets rewritten,
+//! nothing re-encoded) and answer with the base offset. acks=0 gets no answer at all.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::produce_response::{
+    LeaderIdAndEpoch, PartitionProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use rafka_protocol::ErrorCode;
+
+use crate::broker::{ApiError, Broker};
+use crate::topic::Topic;
+
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: ProduceRequest,
+    version: i16,
+) -> Option<ProduceResponse> {
+    let acks = request.acks;
+    let acks_error = if matches!(acks, -1..=1) {
+        None
+    } else {
+        Some(ApiError::new(
+            ErrorCode::InvalidRequiredAcks,
+            format!("Invalid required acks {acks}: must be -1, 0 or 1"),
+        ))
+    };
+    let transactional_error = request.transactional_id.as_ref().map(|_| {
+        ApiError::new(
+            ErrorCode::TransactionalIdAuthorizationFailed,
+            "Transactions are not supported by this broker yet",
+        )
+    });
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    for topic_data in request.topic_data {
+        let topic: Option<Arc<Topic>> = if version >= 13 {
+            broker.topic_by_id(&topic_data.topic_id)
+        } else {
+            broker.topic(topic_data.name.as_str())
+        };
+        let unknown = if version >= 13 {
+            ErrorCode::UnknownTopicId
+        } else {
+            ErrorCode::UnknownTopicOrPartition
+        };
+        let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
+        for partition_data in topic_data.partition_data {
+            let index = partition_data.index;
+            let result = (|| {
+                if let Some(e) = acks_error.clone().or_else(|| transactional_error.clone()) {
+                    return Err(e);
+                }
+                let topic = topic.as_ref().ok_or_else(|| ApiError::code(unknown))?;
+                let partition = topic
+                    .partition(index)
+                    .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))?;
+                let records = partition_data.records.as_deref().unwrap_or(&[]);
+                partition.append(records).map_err(ApiError::from)
+            })();
+            let response = match result {
+                Ok(info) => PartitionProduceResponse::default()
+                    .with_index(index)
+                    .with_base_offset(info.first_offset.0)
+                    .with_log_append_time_ms(info.log_append_time_ms)
+                    .with_log_start_offset(info.log_start_offset.0),
+                Err(e) => {
+                    tracing::debug!("produce to {}-{index} failed: {e:?}", topic_data.name.as_str());
+                    PartitionProduceResponse::default()
+                        .with_index(index)
+                        .with_error_code(e.code.code())
+                        .with_base_offset(-1)
+                        .with_log_append_time_ms(-1)
+                        .with_log_start_offset(-1)
+                        .with_error_message(super::message(e.message))
+                }
+            };
+            partition_responses.push(response.with_current_leader(
+                LeaderIdAndEpoch::default()
+                    .with_leader_id((-1).into())
+                    .with_leader_epoch(-1),
+            ));
+        }
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(topic_data.name)
+                .with_topic_id(topic_data.topic_id)
+                .with_partition_responses(partition_responses),
+        );
+    }
+    if acks == 0 {
+        return None;
+    }
+    Some(ProduceResponse::default().with_responses(responses))
+}

@@ -1,0 +1,16 @@
+//! The rafka broker: the tokio server, one handler file per Kafka API (`handlers/`), the
+//! topics and partitions this node hosts, and their configs. It owns no bytes format
+//! (`rafka-protocol`) and no disk format (`rafka-log`); it knows nothing of CLI parsing.
+
+pub mod broker;
+pub mod config;
+pub mod handlers;
+pub mod partition;
+pub mod server;
+pub mod storage;
+pub mod topic;
+pub mod topic_config;
+
+pub use broker::{ApiError, Broker, StartupError};
+pub use config::BrokerConfig;
+pub use server::Server;

@@ -1,0 +1,175 @@
+//! The network side: accept connections on every data listener, read frames, hand each
+//! request to its handler and write the response back, one request at a time per
+//! connection (Kafka's ordering guarantee), until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rafka_protocol::frame::FrameDecoder;
+use rafka_protocol::request::parse_request;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::broker::Broker;
+use crate::handlers;
+
+/// A bound, not yet serving, set of listeners.
+#[derive(Debug)]
+pub struct Server {
+    broker: Arc<Broker>,
+    listeners: Vec<TcpListener>,
+}
+
+impl Server {
+    pub async fn bind(broker: Arc<Broker>) -> std::io::Result<Server> {
+        let mut listeners = Vec::new();
+        for listener in broker.config.data_listeners() {
+            let address = listener
+                .bind_address()
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            let socket = TcpListener::bind(address).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen on {listener} ({address}): {e}"))
+            })?;
+            listeners.push(socket);
+        }
+        Ok(Server { broker, listeners })
+    }
+
+    pub fn local_addresses(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish (bounded) and
+    /// shuts the broker down cleanly.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for listener in self.listeners {
+            tasks.spawn(accept_loop(self.broker.clone(), listener, stop_rx.clone()));
+        }
+        tasks.spawn(background_loop(self.broker.clone(), stop_rx.clone()));
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(Duration::from_secs(10), async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("connections still busy after 10 s; closing them");
+            tasks.abort_all();
+        }
+        let broker = self.broker.clone();
+        let _ = tokio::task::spawn_blocking(move || broker.shutdown()).await;
+        tracing::info!("shut down cleanly");
+    }
+}
+
+async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    connections.spawn(serve_connection(broker.clone(), stream, peer, stop.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = stop.changed() => break,
+        }
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+async fn serve_connection(
+    broker: Arc<Broker>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
+    let decoder = FrameDecoder::new(broker.config.socket_request_max_bytes);
+    let mut buffer = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let frame = match decoder.decode(&mut buffer) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => {
+                tokio::select! {
+                    read = stream.read_buf(&mut buffer) => match read {
+                        Ok(0) => return,
+                        Ok(_) => continue,
+                        Err(e) => {
+                            tracing::debug!("connection from {peer} failed: {e}");
+                            return;
+                        }
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+            Err(e) => {
+                tracing::warn!("closing connection from {peer}: {e}");
+                return;
+            }
+        };
+        let request = match parse_request(frame) {
+            Ok(request) => request,
+            Err(e) => {
+                tracing::warn!("closing connection from {peer}: {e}");
+                return;
+            }
+        };
+        match handlers::handle(&broker, request).await {
+            Ok(Some(response)) => {
+                if let Err(e) = stream.write_all(&response).await {
+                    tracing::debug!("cannot answer {peer}: {e}");
+                    return;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("closing connection from {peer}: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// Retention and checkpoints, on Kafka's intervals.
+async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut retention = tokio::time::interval(Duration::from_millis(
+        broker.config.log_retention_check_interval_ms.max(1),
+    ));
+    let mut checkpoint = tokio::time::interval(Duration::from_millis(
+        broker.config.log_flush_offset_checkpoint_interval_ms.max(1000),
+    ));
+    retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = retention.tick() => {
+                let broker = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || broker.enforce_retention()).await;
+            }
+            _ = checkpoint.tick() => {
+                let broker = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = broker.write_checkpoints() {
+                        tracing::error!("cannot write offset checkpoints: {e}");
+                    }
+                }).await;
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}

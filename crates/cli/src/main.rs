@@ -1,0 +1,149 @@
+//! `rafka`: the one binary. `rafka server` runs a broker; the Kafka tools become
+//! subcommands here too.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use rafka_broker::{Broker, BrokerConfig, Server};
+use rafka_types::SystemClock;
+
+#[derive(Debug, Parser)]
+#[command(name = "rafka", version, about = "An event streaming platform that speaks Kafka's protocol")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a broker. With no arguments: one node, data in ./data, PLAINTEXT://localhost:9092.
+    Server(ServerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServerArgs {
+    #[command(subcommand)]
+    action: Option<ServerAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ServerAction {
+    /// Run a broker configured by a server.properties file (Kafka's keys).
+    Start {
+        /// Path to server.properties.
+        config: PathBuf,
+        /// Override a property of the file, as `key=value` (repeatable).
+        #[arg(long = "override", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Server(args) => run_server(args),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAFKA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn run_server(args: ServerArgs) -> ExitCode {
+    let config = match args.action {
+        None => Ok(BrokerConfig::embedded()),
+        Some(ServerAction::Start { config, overrides }) => {
+            let mut pairs = Vec::new();
+            for item in overrides {
+                let Some((k, v)) = item.split_once('=') else {
+                    eprintln!("Invalid --override {item}: expected key=value");
+                    return ExitCode::from(1);
+                };
+                pairs.push((k.trim().to_string(), v.trim().to_string()));
+            }
+            BrokerConfig::load(&config, &pairs)
+        }
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ERROR {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ERROR cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let broker = match tokio::task::spawn_blocking(move || Broker::open(config, Arc::new(SystemClock))).await {
+            Ok(Ok(b)) => Arc::new(b),
+            Ok(Err(e)) => {
+                eprintln!("ERROR {e}");
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("ERROR start-up failed: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let server = match Server::bind(broker.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("ERROR {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let dirs: Vec<String> = broker
+            .config
+            .log_dirs
+            .iter()
+            .map(|d| std::fs::canonicalize(d).unwrap_or(d.clone()).display().to_string())
+            .collect();
+        let listening: Vec<String> = server.local_addresses().iter().map(|a| a.to_string()).collect();
+        tracing::info!(
+            "rafka node {} of cluster {} listening on {} (advertised as {}), data in {}",
+            broker.config.node_id,
+            broker.cluster_id,
+            listening.join(", "),
+            broker.config.advertised(),
+            dirs.join(", ")
+        );
+        server.serve(shutdown_signal()).await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The project's test command (the README's `./scripts/test.sh`; `.ci/run` calls it).
+#
+# Builds the release broker, checks formatting and lints, runs the Rust tests, then the
+# compat tests with real Kafka clients (Python confluent-kafka and kafka-python) against
+# the freshly built `rafka` binary.
+#
+# Needs: rustup's cargo (with rustfmt and clippy) and python3. cargo-nextest is used
+# when installed. Python packages go into ./.venv (scripts/setup-python.sh), nothing is
+# installed system-wide.
+#
+# Extra arguments are passed to pytest, e.g. `./scripts/test.sh -k acks -x`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# A shared target dir so CI on a fresh clone reuses earlier builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rafka/target}"
+export RAFKA_BIN="$CARGO_TARGET_DIR/release/rafka"
+
+started=$SECONDS
+section() {
+    printf '\n==== %s  [+%ds] ====\n' "$*" "$((SECONDS - started))"
+}
+trap 'rc=$?; if ((rc != 0)); then printf "\n==== FAILED (exit %d) after %ds ====\n" "$rc" "$((SECONDS - started))"; fi' EXIT
+
+section "cargo build --release -p rafka-cli"
+cargo build --release -p rafka-cli
+test -x "$RAFKA_BIN" || { echo "expected broker binary at $RAFKA_BIN" >&2; exit 1; }
+
+section "cargo fmt --check"
+cargo fmt --all -- --check
+
+section "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+if cargo nextest --version >/dev/null 2>&1; then
+    section "cargo nextest run --workspace"
+    cargo nextest run --workspace --no-tests=warn
+    # nextest does not run doctests.
+    section "cargo test --doc --workspace"
+    cargo test --workspace --doc
+else
+    section "cargo test --workspace"
+    cargo test --workspace
+fi
+
+section "python venv (scripts/setup-python.sh)"
+scripts/setup-python.sh
+
+section "compat tests (pytest tests/compat) against $RAFKA_BIN"
+.venv/bin/pytest tests/compat -q "$@"
+
+section "all tests passed"
