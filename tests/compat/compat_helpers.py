@@ -30,7 +30,9 @@ def wait_until(check: Callable[[], T], timeout_s: float = 15.0, what: str = "con
             result = check()
             if result:
                 return result
-        except Exception as e:  # noqa: BLE001 - reported below if it never succeeds
+        except AssertionError:
+            raise  # a wrong answer is a failure, not "not yet"
+        except Exception as e:  # noqa: BLE001 - client errors while the broker catches up
             last_error = e
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}"

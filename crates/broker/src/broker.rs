@@ -43,9 +43,9 @@ impl From<LogError> for ApiError {
     fn from(e: LogError) -> ApiError {
         let code = match &e {
             LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
-            LogError::CorruptRecord { .. } => ErrorCode::CorruptMessage,
+            LogError::CorruptRecord(_) => ErrorCode::CorruptMessage,
             LogError::RecordTooLarge { .. } => ErrorCode::MessageTooLarge,
-            LogError::InvalidRecord { .. } => ErrorCode::InvalidRecord,
+            LogError::InvalidRecord(_) => ErrorCode::InvalidRecord,
             _ => ErrorCode::KafkaStorageError,
         };
         ApiError::new(code, e.to_string())
@@ -65,6 +65,9 @@ pub enum StartupError {
     #[error("{0}")]
     Config(String),
 }
+
+/// Offsets by (topic, partition), as a checkpoint file holds them.
+type Checkpoint = BTreeMap<(String, i32), i64>;
 
 #[derive(Debug, Default)]
 struct Topics {
@@ -102,7 +105,8 @@ impl Broker {
             let marker = dir.join(storage::CLEAN_SHUTDOWN_FILE);
             if marker.exists() {
                 let _ = std::fs::remove_file(&marker);
-            } else {
+            } else if dir.join(storage::METADATA_FILE).exists() {
+                // A dir without metadata has never held a topic: nothing to recover.
                 clean = false;
             }
             recovery.extend(storage::read_offset_checkpoint(
@@ -128,7 +132,7 @@ impl Broker {
                         Some(Offset(recovery.get(&key).copied().unwrap_or(0)))
                     },
                 };
-                partitions.push(broker.open_partition(record, index, options)?);
+                partitions.push(broker.open_partition(&image, record, index, options)?);
             }
             let topic = Arc::new(Topic {
                 name: record.name.as_str().into(),
@@ -145,20 +149,28 @@ impl Broker {
         Ok(broker)
     }
 
+    /// Opens one partition's log. `image` is the metadata as the caller holds it (the
+    /// image lock is not re-entrant).
     fn open_partition(
         &self,
+        image: &MetadataImage,
         record: &TopicRecord,
         index: i32,
         options: OpenOptions,
     ) -> Result<Arc<Partition>, StartupError> {
         let dir = self.partition_dir(&record.name, index);
-        let effective = effective_topic_configs(&record.configs, &self.broker_log_defaults());
-        let log = Log::open(dir.clone(), log_config(&effective), self.clock.clone(), options)
-            .map_err(|source| StartupError::Log {
-                partition: format!("{}-{}", record.name, index),
-                path: dir.clone(),
-                source,
-            })?;
+        let effective = effective_topic_configs(&record.configs, &self.log_defaults_of(image));
+        let log = Log::open(
+            dir.clone(),
+            log_config(&effective),
+            self.clock.clone(),
+            options,
+        )
+        .map_err(|source| StartupError::Log {
+            partition: format!("{}-{}", record.name, index),
+            path: dir.clone(),
+            source,
+        })?;
         write_partition_metadata(&dir, &record.topic_id);
         Ok(Arc::new(Partition::new(
             record.name.as_str().into(),
@@ -177,7 +189,11 @@ impl Broker {
         }
         let count = |d: &PathBuf| {
             std::fs::read_dir(d)
-                .map(|it| it.filter_map(Result::ok).filter(|e| e.path().is_dir()).count())
+                .map(|it| {
+                    it.filter_map(Result::ok)
+                        .filter(|e| e.path().is_dir())
+                        .count()
+                })
                 .unwrap_or(0)
         };
         let best = dirs.iter().min_by_key(|d| count(d)).unwrap_or(&dirs[0]);
@@ -206,7 +222,10 @@ impl Broker {
                     .get(topic)
                     .is_some_and(|t| t.partition(index).is_some());
                 if !known {
-                    tracing::warn!("deleting {}: no such partition in the metadata", path.display());
+                    tracing::warn!(
+                        "deleting {}: no such partition in the metadata",
+                        path.display()
+                    );
                     if let Err(e) = std::fs::remove_dir_all(&path) {
                         tracing::error!("cannot delete {}: {e}", path.display());
                     }
@@ -215,9 +234,15 @@ impl Broker {
         }
     }
 
+    /// Broker-level defaults of topic configs: static (server.properties) overridden by
+    /// dynamic (AlterConfigs).
     pub fn broker_log_defaults(&self) -> BTreeMap<String, String> {
+        self.log_defaults_of(&self.image.lock())
+    }
+
+    fn log_defaults_of(&self, image: &MetadataImage) -> BTreeMap<String, String> {
         let mut defaults = self.config.log_defaults.clone();
-        defaults.extend(self.image.lock().broker_configs.clone());
+        defaults.extend(image.broker_configs.clone());
         defaults
     }
 
@@ -255,7 +280,8 @@ impl Broker {
         configs: BTreeMap<String, String>,
         validate_only: bool,
     ) -> Result<Arc<Topic>, ApiError> {
-        validate_topic_name(name).map_err(|m| ApiError::new(ErrorCode::InvalidTopicException, m))?;
+        validate_topic_name(name)
+            .map_err(|m| ApiError::new(ErrorCode::InvalidTopicException, m))?;
         let num_partitions = if num_partitions == -1 {
             self.config.num_partitions
         } else {
@@ -334,7 +360,7 @@ impl Broker {
                 recovery_point: None,
             };
             let partition = self
-                .open_partition(&record, index, options)
+                .open_partition(&image, &record, index, options)
                 .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
             partitions.push(partition);
         }
@@ -431,7 +457,7 @@ impl Broker {
                 recovery_point: None,
             };
             partitions.push(
-                self.open_partition(&record, index, options)
+                self.open_partition(&image, &record, index, options)
                     .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?,
             );
         }
@@ -470,7 +496,10 @@ impl Broker {
             .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
         *image = next;
         drop(image);
-        let log = log_config(&effective_topic_configs(&configs, &self.broker_log_defaults()));
+        let log = log_config(&effective_topic_configs(
+            &configs,
+            &self.broker_log_defaults(),
+        ));
         for partition in &topic.partitions {
             partition.update_config(log.clone());
         }
@@ -509,7 +538,11 @@ impl Broker {
         for topic in self.topics() {
             for partition in &topic.partitions {
                 if let Err(e) = partition.with_log(|log| log.enforce_retention()) {
-                    tracing::error!("retention of {}-{} failed: {e}", topic.name, partition.index);
+                    tracing::error!(
+                        "retention of {}-{} failed: {e}",
+                        topic.name,
+                        partition.index
+                    );
                 }
             }
         }
@@ -520,12 +553,12 @@ impl Broker {
 
     /// Writes each log dir's recovery-point and log-start-offset checkpoints.
     pub fn write_checkpoints(&self) -> Result<(), StorageError> {
-        let mut per_dir: BTreeMap<PathBuf, (BTreeMap<(String, i32), i64>, BTreeMap<(String, i32), i64>)> =
-            self.config
-                .log_dirs
-                .iter()
-                .map(|d| (d.clone(), Default::default()))
-                .collect();
+        let mut per_dir: BTreeMap<PathBuf, (Checkpoint, Checkpoint)> = self
+            .config
+            .log_dirs
+            .iter()
+            .map(|d| (d.clone(), Default::default()))
+            .collect();
         for topic in self.topics() {
             for partition in &topic.partitions {
                 let dir = partition.dir();
@@ -538,8 +571,14 @@ impl Broker {
             }
         }
         for (dir, (recovery, starts)) in per_dir {
-            storage::write_offset_checkpoint(&dir.join(storage::RECOVERY_POINT_CHECKPOINT), &recovery)?;
-            storage::write_offset_checkpoint(&dir.join(storage::LOG_START_OFFSET_CHECKPOINT), &starts)?;
+            storage::write_offset_checkpoint(
+                &dir.join(storage::RECOVERY_POINT_CHECKPOINT),
+                &recovery,
+            )?;
+            storage::write_offset_checkpoint(
+                &dir.join(storage::LOG_START_OFFSET_CHECKPOINT),
+                &starts,
+            )?;
         }
         Ok(())
     }
@@ -558,7 +597,8 @@ impl Broker {
             return;
         }
         for dir in &self.config.log_dirs {
-            if let Err(e) = storage::write_atomically(&dir.join(storage::CLEAN_SHUTDOWN_FILE), b"") {
+            if let Err(e) = storage::write_atomically(&dir.join(storage::CLEAN_SHUTDOWN_FILE), b"")
+            {
                 tracing::error!("cannot mark {} cleanly shut down: {e}", dir.display());
             }
         }
@@ -626,7 +666,10 @@ fn write_partition_metadata(dir: &Path, topic_id: &uuid::Uuid) {
     if path.exists() {
         return;
     }
-    let text = format!("version: 0\ntopic_id: {}\n", storage::base64_url(topic_id.as_bytes()));
+    let text = format!(
+        "version: 0\ntopic_id: {}\n",
+        storage::base64_url(topic_id.as_bytes())
+    );
     if let Err(e) = storage::write_atomically(&path, text.as_bytes()) {
         tracing::warn!("cannot write {}: {e}", path.display());
     }

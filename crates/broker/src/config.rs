@@ -35,7 +35,11 @@ pub struct Listener {
 impl Listener {
     /// The address to bind: an empty host means every interface, as in Kafka.
     pub fn bind_address(&self) -> Result<SocketAddr, String> {
-        let host = if self.host.is_empty() { "0.0.0.0" } else { &self.host };
+        let host = if self.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            &self.host
+        };
         (host, self.port)
             .to_socket_addrs()
             .map_err(|e| format!("cannot resolve listener host {host}: {e}"))?
@@ -109,7 +113,10 @@ impl BrokerConfig {
     pub fn embedded() -> BrokerConfig {
         let props = BTreeMap::from([
             ("node.id".to_string(), "1".to_string()),
-            ("listeners".to_string(), "PLAINTEXT://localhost:9092".to_string()),
+            (
+                "listeners".to_string(),
+                "PLAINTEXT://localhost:9092".to_string(),
+            ),
             ("log.dirs".to_string(), "./data".to_string()),
         ]);
         BrokerConfig::from_properties(props, "the embedded defaults")
@@ -182,8 +189,9 @@ impl BrokerConfig {
             }
         }
         let controller_listener_names = split_list(get("controller.listener.names").unwrap_or(""));
-        let listeners = parse_listeners("listeners", get("listeners").unwrap_or("PLAINTEXT://:9092"))
-            .map_err(invalid)?;
+        let listeners =
+            parse_listeners("listeners", get("listeners").unwrap_or("PLAINTEXT://:9092"))
+                .map_err(invalid)?;
         let data_listeners: Vec<Listener> = listeners
             .iter()
             .filter(|l| !controller_listener_names.contains(&l.name))
@@ -242,7 +250,9 @@ impl BrokerConfig {
         let mut log_defaults = BTreeMap::new();
         for def in TOPIC_CONFIGS {
             if let Some(v) = get(def.broker_key) {
-                def.config_type.validate(def.broker_key, v).map_err(invalid)?;
+                def.config_type
+                    .validate(def.broker_key, v)
+                    .map_err(invalid)?;
                 log_defaults.insert(def.broker_key.to_string(), v.to_string());
             }
         }
@@ -260,17 +270,15 @@ impl BrokerConfig {
                 log_defaults.insert("log.retention.ms".into(), ms.max(-1).to_string());
             }
         }
-        if !log_defaults.contains_key("log.roll.ms") {
-            if let Some(_) = get("log.roll.hours") {
-                let hours = parse_i64("log.roll.hours", 168, 1)?;
-                log_defaults.insert("log.roll.ms".into(), (hours * 3_600_000).to_string());
-            }
+        if !log_defaults.contains_key("log.roll.ms") && get("log.roll.hours").is_some() {
+            let hours = parse_i64("log.roll.hours", 168, 1)?;
+            log_defaults.insert("log.roll.ms".into(), (hours * 3_600_000).to_string());
         }
-        if !log_defaults.contains_key("log.flush.interval.ms") {
-            if let Some(_) = get("log.flush.scheduler.interval.ms") {
-                let ms = parse_i64("log.flush.scheduler.interval.ms", i64::MAX, 0)?;
-                log_defaults.insert("log.flush.interval.ms".into(), ms.to_string());
-            }
+        if !log_defaults.contains_key("log.flush.interval.ms")
+            && get("log.flush.scheduler.interval.ms").is_some()
+        {
+            let ms = parse_i64("log.flush.scheduler.interval.ms", i64::MAX, 0)?;
+            log_defaults.insert("log.flush.interval.ms".into(), ms.to_string());
         }
 
         for key in props.keys() {
@@ -340,7 +348,11 @@ fn parse_listeners(key: &str, value: &str) -> Result<Vec<Listener>, String> {
     split_list(value)
         .into_iter()
         .map(|item| {
-            let bad = || format!("Invalid value {value} for configuration {key}: {item} is not NAME://host:port");
+            let bad = || {
+                format!(
+                    "Invalid value {value} for configuration {key}: {item} is not NAME://host:port"
+                )
+            };
             let (name, rest) = item.split_once("://").ok_or_else(bad)?;
             let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
             let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -394,7 +406,10 @@ mod tests {
     fn embedded_default_listens_on_localhost_9092_with_data_in_dot_data() {
         let config = BrokerConfig::embedded();
         assert_eq!(config.node_id, 1);
-        assert_eq!(config.advertised().to_string(), "PLAINTEXT://localhost:9092");
+        assert_eq!(
+            config.advertised().to_string(),
+            "PLAINTEXT://localhost:9092"
+        );
         assert_eq!(config.log_dirs, vec![PathBuf::from("./data")]);
     }
 
@@ -403,7 +418,10 @@ mod tests {
         let config = BrokerConfig::from_properties(
             props(&[
                 ("broker.id", "7"),
-                ("listeners", "PLAINTEXT://127.0.0.1:19092,CONTROLLER://:19093"),
+                (
+                    "listeners",
+                    "PLAINTEXT://127.0.0.1:19092,CONTROLLER://:19093",
+                ),
                 ("controller.listener.names", "CONTROLLER"),
                 ("log.dirs", "/a,/b"),
                 ("num.partitions", "3"),
@@ -425,14 +443,19 @@ mod tests {
 
     #[test]
     fn invalid_value_names_key_and_file() {
-        let err = BrokerConfig::from_properties(props(&[("num.partitions", "many")]), "x.properties")
-            .unwrap_err()
-            .to_string();
+        let err =
+            BrokerConfig::from_properties(props(&[("num.partitions", "many")]), "x.properties")
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("num.partitions"), "{err}");
         assert!(err.contains("x.properties"), "{err}");
-        let err = BrokerConfig::from_properties(props(&[("log.segment.bytes", "-5")]), "y.properties")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("log.segment.bytes") && err.contains("y.properties"), "{err}");
+        let err =
+            BrokerConfig::from_properties(props(&[("log.segment.bytes", "-5")]), "y.properties")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("log.segment.bytes") && err.contains("y.properties"),
+            "{err}"
+        );
     }
 }

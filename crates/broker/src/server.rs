@@ -32,7 +32,10 @@ impl Server {
                 .bind_address()
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
             let socket = TcpListener::bind(address).await.map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot listen on {listener} ({address}): {e}"))
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on {listener} ({address}): {e}"),
+                )
             })?;
             listeners.push(socket);
         }
@@ -151,7 +154,10 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         broker.config.log_retention_check_interval_ms.max(1),
     ));
     let mut checkpoint = tokio::time::interval(Duration::from_millis(
-        broker.config.log_flush_offset_checkpoint_interval_ms.max(1000),
+        broker
+            .config
+            .log_flush_offset_checkpoint_interval_ms
+            .max(1000),
     ));
     retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

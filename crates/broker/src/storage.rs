@@ -77,10 +77,12 @@ impl MetaProperties {
         };
         Ok(Some(MetaProperties {
             cluster_id: field("cluster.id")?,
-            node_id: field("node.id")?.parse().map_err(|_| StorageError::Corrupt {
-                path: path.clone(),
-                reason: "node.id is not a number".into(),
-            })?,
+            node_id: field("node.id")?
+                .parse()
+                .map_err(|_| StorageError::Corrupt {
+                    path: path.clone(),
+                    reason: "node.id is not a number".into(),
+                })?,
             directory_id: props.get("directory.id").cloned().unwrap_or_default(),
         }))
     }
@@ -115,7 +117,11 @@ pub fn base64_url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -190,7 +196,8 @@ pub fn read_offset_checkpoint(path: &Path) -> Result<BTreeMap<(String, i32), i64
     let mut out = BTreeMap::new();
     for line in lines.take(count) {
         let mut parts = line.split_whitespace();
-        let (Some(topic), Some(partition), Some(offset)) = (parts.next(), parts.next(), parts.next())
+        let (Some(topic), Some(partition), Some(offset)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err(corrupt("malformed entry"));
         };
@@ -223,7 +230,9 @@ mod tests {
     fn kafka_uuid_is_22_url_safe_chars() {
         let id = random_kafka_uuid();
         assert_eq!(id.len(), 22);
-        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_eq!(base64_url(&[0xfb, 0xff]), "-_8");
     }
 

@@ -7,12 +7,19 @@ use std::collections::BTreeMap;
 use rafka_log::{LogConfig, TimestampType};
 
 /// What values a config accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ConfigType {
     Boolean,
-    Int { min: i64 },
-    Long { min: i64 },
-    Double { min: f64, max: f64 },
+    Int {
+        min: i64,
+    },
+    Long {
+        min: i64,
+    },
+    Double {
+        min: f64,
+        max: f64,
+    },
     /// One of the listed values (case as Kafka spells them).
     Enum(&'static [&'static str]),
     /// A comma-separated list whose items are each one of the listed values.
@@ -34,7 +41,11 @@ impl ConfigType {
 
     /// Checks `value`, returning Kafka's wording of the problem.
     pub fn validate(self, name: &str, value: &str) -> Result<(), String> {
-        let invalid = |why: String| Err(format!("Invalid value {value} for configuration {name}: {why}"));
+        let invalid = |why: String| {
+            Err(format!(
+                "Invalid value {value} for configuration {name}: {why}"
+            ))
+        };
         match self {
             ConfigType::Boolean => match value.trim().to_ascii_lowercase().as_str() {
                 "true" | "false" => Ok(()),
@@ -112,20 +123,60 @@ const LONG_MAX: &str = "9223372036854775807";
 
 /// Kafka 4.x's topic configs, in its alphabetical order.
 pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
-    def("cleanup.policy", "log.cleanup.policy", ConfigType::List(&["delete", "compact"]), "delete"),
+    def(
+        "cleanup.policy",
+        "log.cleanup.policy",
+        ConfigType::List(&["delete", "compact"]),
+        "delete",
+    ),
     def(
         "compression.type",
         "compression.type",
         ConfigType::Enum(&["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"]),
         "producer",
     ),
-    def("delete.retention.ms", "log.cleaner.delete.retention.ms", ConfigType::Long { min: 0 }, "86400000"),
-    def("file.delete.delay.ms", "log.segment.delete.delay.ms", ConfigType::Long { min: 0 }, "60000"),
-    def("flush.messages", "log.flush.interval.messages", ConfigType::Long { min: 1 }, LONG_MAX),
-    def("flush.ms", "log.flush.interval.ms", ConfigType::Long { min: 0 }, LONG_MAX),
-    def("index.interval.bytes", "log.index.interval.bytes", ConfigType::Int { min: 0 }, "4096"),
-    def("max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", ConfigType::Long { min: 1 }, LONG_MAX),
-    def("max.message.bytes", "message.max.bytes", ConfigType::Int { min: 0 }, "1048588"),
+    def(
+        "delete.retention.ms",
+        "log.cleaner.delete.retention.ms",
+        ConfigType::Long { min: 0 },
+        "86400000",
+    ),
+    def(
+        "file.delete.delay.ms",
+        "log.segment.delete.delay.ms",
+        ConfigType::Long { min: 0 },
+        "60000",
+    ),
+    def(
+        "flush.messages",
+        "log.flush.interval.messages",
+        ConfigType::Long { min: 1 },
+        LONG_MAX,
+    ),
+    def(
+        "flush.ms",
+        "log.flush.interval.ms",
+        ConfigType::Long { min: 0 },
+        LONG_MAX,
+    ),
+    def(
+        "index.interval.bytes",
+        "log.index.interval.bytes",
+        ConfigType::Int { min: 0 },
+        "4096",
+    ),
+    def(
+        "max.compaction.lag.ms",
+        "log.cleaner.max.compaction.lag.ms",
+        ConfigType::Long { min: 1 },
+        LONG_MAX,
+    ),
+    def(
+        "max.message.bytes",
+        "message.max.bytes",
+        ConfigType::Int { min: 0 },
+        "1048588",
+    ),
     def(
         "message.timestamp.after.max.ms",
         "log.message.timestamp.after.max.ms",
@@ -150,17 +201,62 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         ConfigType::Double { min: 0.0, max: 1.0 },
         "0.5",
     ),
-    def("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", ConfigType::Long { min: 0 }, "0"),
-    def("min.insync.replicas", "min.insync.replicas", ConfigType::Int { min: 1 }, "1"),
-    def("preallocate", "log.preallocate", ConfigType::Boolean, "false"),
-    def("retention.bytes", "log.retention.bytes", ConfigType::Long { min: i64::MIN }, "-1"),
-    def("retention.ms", "log.retention.ms", ConfigType::Long { min: -1 }, "604800000"),
+    def(
+        "min.compaction.lag.ms",
+        "log.cleaner.min.compaction.lag.ms",
+        ConfigType::Long { min: 0 },
+        "0",
+    ),
+    def(
+        "min.insync.replicas",
+        "min.insync.replicas",
+        ConfigType::Int { min: 1 },
+        "1",
+    ),
+    def(
+        "preallocate",
+        "log.preallocate",
+        ConfigType::Boolean,
+        "false",
+    ),
+    def(
+        "retention.bytes",
+        "log.retention.bytes",
+        ConfigType::Long { min: i64::MIN },
+        "-1",
+    ),
+    def(
+        "retention.ms",
+        "log.retention.ms",
+        ConfigType::Long { min: -1 },
+        "604800000",
+    ),
     // Kafka 4 raised the floor to 1 MiB; rafka keeps 3.x's floor so that tests and small
     // devices can roll segments quickly.
-    def("segment.bytes", "log.segment.bytes", ConfigType::Int { min: 14 }, "1073741824"),
-    def("segment.index.bytes", "log.index.size.max.bytes", ConfigType::Int { min: 4 }, "10485760"),
-    def("segment.jitter.ms", "log.roll.jitter.ms", ConfigType::Long { min: 0 }, "0"),
-    def("segment.ms", "log.roll.ms", ConfigType::Long { min: 1 }, "604800000"),
+    def(
+        "segment.bytes",
+        "log.segment.bytes",
+        ConfigType::Int { min: 14 },
+        "1073741824",
+    ),
+    def(
+        "segment.index.bytes",
+        "log.index.size.max.bytes",
+        ConfigType::Int { min: 4 },
+        "10485760",
+    ),
+    def(
+        "segment.jitter.ms",
+        "log.roll.jitter.ms",
+        ConfigType::Long { min: 0 },
+        "0",
+    ),
+    def(
+        "segment.ms",
+        "log.roll.ms",
+        ConfigType::Long { min: 1 },
+        "604800000",
+    ),
     def(
         "unclean.leader.election.enable",
         "unclean.leader.election.enable",
@@ -215,7 +311,8 @@ pub fn log_config(effective: &BTreeMap<&'static str, String>) -> LogConfig {
             .map_or(defaults.index_interval_bytes, |v| v as u64),
         flush_interval_messages: long("flush.messages").unwrap_or(defaults.flush_interval_messages),
         flush_interval_ms: long("flush.ms").unwrap_or(defaults.flush_interval_ms),
-        max_message_bytes: long("max.message.bytes").map_or(defaults.max_message_bytes, |v| v as u32),
+        max_message_bytes: long("max.message.bytes")
+            .map_or(defaults.max_message_bytes, |v| v as u32),
         message_timestamp_type: match effective.get("message.timestamp.type").map(String::as_str) {
             Some(v) if v.eq_ignore_ascii_case("LogAppendTime") => TimestampType::LogAppendTime,
             _ => TimestampType::CreateTime,
@@ -232,7 +329,10 @@ mod tests {
         assert!(validate_topic_config("retention.ms", "1000").is_ok());
         assert!(validate_topic_config("retention.ms", "-1").is_ok());
         let err = validate_topic_config("retention.ms", "soon").unwrap_err();
-        assert!(err.contains("Invalid value soon for configuration retention.ms"), "{err}");
+        assert!(
+            err.contains("Invalid value soon for configuration retention.ms"),
+            "{err}"
+        );
         assert!(validate_topic_config("cleanup.policy", "compact,delete").is_ok());
         assert!(validate_topic_config("cleanup.policy", "shred").is_err());
         assert!(validate_topic_config("no.such.config", "1").is_err());

@@ -10,7 +10,11 @@ use rafka_broker::{Broker, BrokerConfig, Server};
 use rafka_types::SystemClock;
 
 #[derive(Debug, Parser)]
-#[command(name = "rafka", version, about = "An event streaming platform that speaks Kafka's protocol")]
+#[command(
+    name = "rafka",
+    version,
+    about = "An event streaming platform that speaks Kafka's protocol"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,6 +58,7 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }
@@ -80,7 +85,10 @@ fn run_server(args: ServerArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ERROR cannot start the runtime: {e}");
@@ -88,17 +96,20 @@ fn run_server(args: ServerArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let broker = match tokio::task::spawn_blocking(move || Broker::open(config, Arc::new(SystemClock))).await {
-            Ok(Ok(b)) => Arc::new(b),
-            Ok(Err(e)) => {
-                eprintln!("ERROR {e}");
-                return ExitCode::from(1);
-            }
-            Err(e) => {
-                eprintln!("ERROR start-up failed: {e}");
-                return ExitCode::from(1);
-            }
-        };
+        let broker =
+            match tokio::task::spawn_blocking(move || Broker::open(config, Arc::new(SystemClock)))
+                .await
+            {
+                Ok(Ok(b)) => Arc::new(b),
+                Ok(Err(e)) => {
+                    eprintln!("ERROR {e}");
+                    return ExitCode::from(1);
+                }
+                Err(e) => {
+                    eprintln!("ERROR start-up failed: {e}");
+                    return ExitCode::from(1);
+                }
+            };
         let server = match Server::bind(broker.clone()).await {
             Ok(s) => s,
             Err(e) => {
@@ -110,9 +121,18 @@ fn run_server(args: ServerArgs) -> ExitCode {
             .config
             .log_dirs
             .iter()
-            .map(|d| std::fs::canonicalize(d).unwrap_or(d.clone()).display().to_string())
+            .map(|d| {
+                std::fs::canonicalize(d)
+                    .unwrap_or(d.clone())
+                    .display()
+                    .to_string()
+            })
             .collect();
-        let listening: Vec<String> = server.local_addresses().iter().map(|a| a.to_string()).collect();
+        let listening: Vec<String> = server
+            .local_addresses()
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
         tracing::info!(
             "rafka node {} of cluster {} listening on {} (advertised as {}), data in {}",
             broker.config.node_id,
@@ -130,13 +150,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -36,7 +36,10 @@ pub enum LogError {
     /// offset, or its batches' offsets do not increase (Kafka's
     /// `UnexpectedAppendOffsetException` / `OffsetsOutOfOrderException`).
     #[error("append of offsets from {first_offset} does not follow log end offset {log_end}")]
-    UnexpectedAppendOffset { first_offset: Offset, log_end: Offset },
+    UnexpectedAppendOffset {
+        first_offset: Offset,
+        log_end: Offset,
+    },
     /// Data already in a segment is not a valid batch where one must be.
     #[error("segment {path} is corrupt at position {position}: {source}")]
     CorruptSegment {

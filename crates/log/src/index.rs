@@ -251,7 +251,11 @@ impl OffsetIndex {
 }
 
 fn parse_offset_entries(bytes: &[u8], log_size: u64) -> Result<Vec<OffsetEntry>, String> {
-    if bytes.len() as u64 % OFFSET_ENTRY_BYTES != 0 {
+    if !bytes
+        .chunks_exact(OFFSET_ENTRY_BYTES as usize)
+        .remainder()
+        .is_empty()
+    {
         return Err(format!(
             "size {} is not a multiple of {OFFSET_ENTRY_BYTES}",
             bytes.len()
@@ -264,7 +268,10 @@ fn parse_offset_entries(bytes: &[u8], log_size: u64) -> Result<Vec<OffsetEntry>,
             position: be_u32(&chunk[4..8]),
         };
         if entry.relative_offset > i32::MAX as u32 {
-            return Err(format!("relative offset {} too large", entry.relative_offset));
+            return Err(format!(
+                "relative offset {} too large",
+                entry.relative_offset
+            ));
         }
         if u64::from(entry.position) >= log_size {
             return Err(format!(
@@ -385,9 +392,7 @@ impl TimeIndex {
     /// The entry with the largest timestamp ≤ `timestamp`, as (timestamp, offset).
     pub(crate) fn lookup(&self, timestamp: i64) -> Option<(i64, i64)> {
         let index = self.entries.partition_point(|e| e.timestamp <= timestamp);
-        index
-            .checked_sub(1)
-            .map(|i| self.entry_at(i))
+        index.checked_sub(1).map(|i| self.entry_at(i))
     }
 
     fn entry_at(&self, i: usize) -> (i64, i64) {
@@ -421,7 +426,11 @@ impl TimeIndex {
 }
 
 fn parse_time_entries(bytes: &[u8]) -> Result<Vec<TimeEntry>, String> {
-    if bytes.len() as u64 % TIME_ENTRY_BYTES != 0 {
+    if !bytes
+        .chunks_exact(TIME_ENTRY_BYTES as usize)
+        .remainder()
+        .is_empty()
+    {
         return Err(format!(
             "size {} is not a multiple of {TIME_ENTRY_BYTES}",
             bytes.len()
@@ -434,7 +443,10 @@ fn parse_time_entries(bytes: &[u8]) -> Result<Vec<TimeEntry>, String> {
             relative_offset: be_u32(&chunk[8..12]),
         };
         if entry.relative_offset > i32::MAX as u32 {
-            return Err(format!("relative offset {} too large", entry.relative_offset));
+            return Err(format!(
+                "relative offset {} too large",
+                entry.relative_offset
+            ));
         }
         if let Some(last) = entries.last() {
             if entry.timestamp <= last.timestamp || entry.relative_offset < last.relative_offset {
@@ -484,9 +496,11 @@ mod tests {
         }
         std::fs::write(&path, &unordered).unwrap();
         assert!(OffsetIndex::load(&path, 0, 10, 1_000).unwrap().is_none());
-        assert!(OffsetIndex::load(&dir.path().join("missing.index"), 0, 10, 1_000)
-            .unwrap()
-            .is_none());
+        assert!(
+            OffsetIndex::load(&dir.path().join("missing.index"), 0, 10, 1_000)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

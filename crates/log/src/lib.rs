@@ -1,1 +1,881 @@
-//! stub
+//! The durable, append-only log of one partition, modelled on Kafka's `UnifiedLog`,
+//! `LogSegment`, `OffsetIndex` and `TimeIndex`.
+//!
+//! A [`Log`] owns one directory: segment files named by their 20-digit base offset
+//! (`00000000000000000000.log`, `.index`, `.timeindex`), the active segment last. It
+//! validates producer batches (magic 2, lengths, CRC-32C, sizes), assigns offsets by
+//! rewriting base offsets in place, and writes the client's bytes as they came: it never
+//! decodes or re-encodes records on the produce or fetch path. It serves reads as byte
+//! ranges of whole batches ([`FileSlice`]) that a broker can `sendfile()`; recovers from
+//! torn writes by truncating; rolls segments by size, age and index fullness; enforces
+//! time and size retention; answers ListOffsets by timestamp.
+//!
+//! It knows nothing of networking, requests, replication or the cluster: high
+//! watermarks, ISR, producer state and leader epochs are the broker's; the broker tells
+//! the log what it needs (an upper bound for reads, a recovery point at open).
+
+mod config;
+mod error;
+mod index;
+mod segment;
+mod validate;
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rafka_protocol::batch::{Batch, BatchMut, NO_TIMESTAMP};
+use rafka_types::{LeaderEpoch, Offset, SharedClock};
+
+pub use config::{LogConfig, TimestampType};
+pub use error::LogError;
+
+use segment::{
+    parse_segment_file_name, segment_file_name, AppendedBatch, LoadMode, LogSegment, INDEX_SUFFIX,
+    LOG_SUFFIX, TIME_INDEX_SUFFIX,
+};
+use validate::{validate_records, Origin};
+
+/// What the caller knows about the previous run, read from its checkpoints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// The checkpointed log start offset (after DeleteRecords or retention); the log
+    /// start offset is at least the first segment's base offset.
+    pub log_start_offset: Option<Offset>,
+    /// `None`: the previous shutdown was clean, trust the files (indexes are still
+    /// sanity-checked and rebuilt when missing or corrupt). `Some(p)`: unclean; every
+    /// segment holding offsets ≥ `p` is scanned batch by batch and cut at the first torn
+    /// or corrupt batch.
+    pub recovery_point: Option<Offset>,
+}
+
+/// The outcome of an append, for the Produce response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub first_offset: Offset,
+    pub last_offset: Offset,
+    /// The time written into the batches under LogAppendTime; -1 under CreateTime.
+    pub log_append_time_ms: i64,
+    pub log_start_offset: Offset,
+    pub record_count: u64,
+}
+
+/// A byte range of a segment file, to be sent as is (by `sendfile()` or a `pread`).
+/// Stays readable after the segment is deleted: the open file keeps the data.
+#[derive(Debug, Clone)]
+pub struct FileSlice {
+    pub file: Arc<File>,
+    /// The segment file, for error messages.
+    pub path: PathBuf,
+    pub position: u64,
+    pub len: u64,
+}
+
+impl FileSlice {
+    /// Reads the whole range into `buf`, which must be `len` bytes.
+    pub fn read_into(&self, buf: &mut [u8]) -> Result<(), LogError> {
+        assert_eq!(buf.len() as u64, self.len, "buffer must match the slice");
+        self.file
+            .read_exact_at(buf, self.position)
+            .map_err(|e| LogError::io(&self.path, e))
+    }
+}
+
+/// Whole batches read from the log, as file ranges in log order.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    pub slices: Vec<FileSlice>,
+    /// Sum of the slices' lengths.
+    pub size_bytes: u64,
+    /// Base offset of the first batch returned: at most the requested offset, since the
+    /// batch containing it is returned whole. The requested offset when empty.
+    pub first_offset: Offset,
+    /// The offset after the last batch returned; the requested offset when empty.
+    pub next_offset: Offset,
+    pub log_start_offset: Offset,
+    pub log_end_offset: Offset,
+}
+
+impl ReadResult {
+    pub fn is_empty(&self) -> bool {
+        self.slices.is_empty()
+    }
+
+    /// Reads every slice into one buffer (the copying alternative to `sendfile()`).
+    pub fn to_bytes(&self) -> Result<Bytes, LogError> {
+        let mut out = vec![0u8; self.size_bytes as usize];
+        let mut at = 0usize;
+        for slice in &self.slices {
+            let len = slice.len as usize;
+            slice.read_into(&mut out[at..at + len])?;
+            at += len;
+        }
+        Ok(Bytes::from(out))
+    }
+}
+
+/// What one retention pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionResult {
+    pub deleted_segments: usize,
+    pub deleted_bytes: u64,
+    pub log_start_offset: Offset,
+}
+
+/// One partition's log in one directory.
+///
+/// Thread-safety: `Log` is `Send + Sync` but does no locking of its own; mutations take
+/// `&mut self`. The broker keeps each log behind a `parking_lot::Mutex` and releases it
+/// before sending the [`FileSlice`]s of a read: segment files only grow past the ranges
+/// already handed out, and deleted segments stay readable through their open files, so
+/// those ranges stay valid while later appends, rolls and retention run. Only
+/// [`Log::truncate_to`] (replication) rewrites bytes already handed out, as in Kafka.
+///
+/// Invariant: `segments` is non-empty and sorted by base offset; the last is active.
+/// Invariant: `log_start_offset` ≥ the first segment's base and ≤ the log end offset.
+/// Invariant: after an I/O failure while writing (`offline`), every mutation and read
+/// returns [`LogError::Offline`]; the broker must reopen the log.
+#[derive(Debug)]
+pub struct Log {
+    dir: PathBuf,
+    config: LogConfig,
+    clock: SharedClock,
+    segments: Vec<LogSegment>,
+    log_start_offset: i64,
+    /// Everything below is fsynced.
+    recovery_point: i64,
+    last_flush_ms: i64,
+    /// Segment files were created or deleted since the directory was last fsynced.
+    dir_needs_flush: bool,
+    offline: bool,
+}
+
+impl Log {
+    /// Opens (creating if absent) the log in `dir`, recovering it per `options`.
+    pub fn open(
+        dir: PathBuf,
+        config: LogConfig,
+        clock: SharedClock,
+        options: OpenOptions,
+    ) -> Result<Log, LogError> {
+        std::fs::create_dir_all(&dir).map_err(|e| LogError::io(&dir, e))?;
+        let now_ms = clock.now_ms();
+        let mut bases = Vec::new();
+        let mut index_files = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|e| LogError::io(&dir, e))? {
+            let entry = entry.map_err(|e| LogError::io(&dir, e))?;
+            let name = entry.file_name();
+            let Some((base_offset, suffix)) = name.to_str().and_then(parse_segment_file_name)
+            else {
+                continue;
+            };
+            match suffix {
+                LOG_SUFFIX => bases.push(base_offset),
+                INDEX_SUFFIX | TIME_INDEX_SUFFIX => index_files.push((base_offset, entry.path())),
+                _ => {}
+            }
+        }
+        bases.sort_unstable();
+        for (base_offset, path) in index_files {
+            if bases.binary_search(&base_offset).is_err() {
+                tracing::warn!(path = %path.display(), "deleting an index without its .log");
+                std::fs::remove_file(&path).map_err(|e| LogError::io(&path, e))?;
+            }
+        }
+
+        let mut segments: Vec<LogSegment> = Vec::with_capacity(bases.len().max(1));
+        let mut dir_needs_flush = false;
+        for (i, &base_offset) in bases.iter().enumerate() {
+            // A segment holds offsets ≥ p unless the next segment starts at or below p.
+            let mode = match options.recovery_point {
+                Some(p) if bases.get(i + 1).is_none_or(|next| *next > p.0) => LoadMode::Recover,
+                _ => LoadMode::Trust,
+            };
+            let (segment, truncated_bytes) =
+                LogSegment::open(&dir, base_offset, &config, now_ms, mode)?;
+            segments.push(segment);
+            if truncated_bytes > 0 {
+                for later in &bases[i + 1..] {
+                    tracing::warn!(
+                        dir = %dir.display(), base_offset = later,
+                        "deleting a segment after a torn or corrupt batch"
+                    );
+                    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+                        let path = dir.join(segment_file_name(*later, suffix));
+                        match std::fs::remove_file(&path) {
+                            Ok(()) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                            Err(e) => return Err(LogError::io(&path, e)),
+                        }
+                    }
+                }
+                dir_needs_flush = true;
+                break;
+            }
+        }
+
+        let requested_start = options.log_start_offset.map(|o| o.0);
+        let log_end_offset = segments.last().map(LogSegment::next_offset);
+        match (log_end_offset, requested_start) {
+            (None, start) => {
+                segments.push(LogSegment::create(
+                    &dir,
+                    start.unwrap_or(0),
+                    &config,
+                    now_ms,
+                )?);
+                dir_needs_flush = true;
+            }
+            (Some(end), Some(start)) if start > end => {
+                // Kafka's rule: a checkpointed log start beyond the data means the data is
+                // stale (e.g. lost in an unclean shutdown); start over at the log start.
+                tracing::warn!(
+                    dir = %dir.display(), log_start_offset = start, log_end_offset = end,
+                    "log start offset is beyond the log end; deleting all segments"
+                );
+                for segment in segments.drain(..) {
+                    segment.delete()?;
+                }
+                segments.push(LogSegment::create(&dir, start, &config, now_ms)?);
+                dir_needs_flush = true;
+            }
+            _ => {}
+        }
+        let first_base = segments[0].base_offset();
+        let log_start_offset = requested_start.map_or(first_base, |start| start.max(first_base));
+        let log_end_offset = segments[segments.len() - 1].next_offset();
+        let mut log = Log {
+            dir,
+            config,
+            clock,
+            segments,
+            log_start_offset,
+            recovery_point: log_end_offset,
+            last_flush_ms: now_ms,
+            dir_needs_flush,
+            offline: false,
+        };
+        if let Some(p) = options.recovery_point {
+            // Make what recovery kept durable, so the next unclean start scans from here.
+            log.recovery_point = p.0.clamp(log.log_start_offset, log_end_offset);
+            log.flush()?;
+        }
+        Ok(log)
+    }
+
+    /// Appends a producer's batches (the `records` of one Produce partition): validates
+    /// all of them first (on `Err` the log is unchanged), assigns offsets from the log end
+    /// offset, applies LogAppendTime, rolls if needed and writes. The batches' partition
+    /// leader epoch is left as the client sent it.
+    pub fn append_as_leader(&mut self, records: &[u8]) -> Result<AppendInfo, LogError> {
+        self.append_leader(records, None)
+    }
+
+    /// [`Log::append_as_leader`], stamping each batch with the leader's epoch as Kafka's
+    /// leader does (followers and OffsetForLeaderEpoch rely on it).
+    pub fn append_as_leader_with_epoch(
+        &mut self,
+        records: &[u8],
+        leader_epoch: LeaderEpoch,
+    ) -> Result<AppendInfo, LogError> {
+        self.append_leader(records, Some(leader_epoch.0))
+    }
+
+    fn append_leader(
+        &mut self,
+        records: &[u8],
+        leader_epoch: Option<i32>,
+    ) -> Result<AppendInfo, LogError> {
+        self.ensure_online()?;
+        let validated = validate_records(records, Origin::Leader, self.config.max_message_bytes)?;
+        let now_ms = self.clock.now_ms();
+        let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
+        let mut buf = records.to_vec();
+        let first_offset = self.log_end_offset_raw();
+        let mut next_offset = first_offset;
+        let mut appended = Vec::with_capacity(validated.len());
+        let mut record_count = 0u64;
+        for batch in &validated {
+            let mut view = BatchMut::new(&mut buf[batch.start..batch.start + batch.size])
+                .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+            view.set_base_offset(next_offset);
+            if let Some(epoch) = leader_epoch {
+                view.set_partition_leader_epoch(epoch);
+            }
+            if log_append_time {
+                view.set_log_append_time(now_ms);
+            }
+            appended.push(AppendedBatch {
+                start: batch.start,
+                size: batch.size,
+                base_offset: next_offset,
+                last_offset: view.last_offset(),
+                max_timestamp: view.max_timestamp(),
+            });
+            next_offset = view.next_offset();
+            record_count += batch.records_count as u64;
+        }
+        self.write(&buf, &appended, now_ms)?;
+        Ok(AppendInfo {
+            first_offset: Offset(first_offset),
+            last_offset: Offset(next_offset - 1),
+            log_append_time_ms: if log_append_time {
+                now_ms
+            } else {
+                NO_TIMESTAMP
+            },
+            log_start_offset: Offset(self.log_start_offset),
+            record_count,
+        })
+    }
+
+    /// Appends a leader's batches as a follower: same structural and CRC checks, offsets
+    /// kept. The first batch must start at or after the log end offset (a gap is allowed,
+    /// as after compaction) and offsets must increase.
+    pub fn append_as_follower(&mut self, records: &[u8]) -> Result<AppendInfo, LogError> {
+        self.ensure_online()?;
+        let validated = validate_records(records, Origin::Follower, self.config.max_message_bytes)?;
+        let log_end_offset = self.log_end_offset_raw();
+        let mut expected_offset = log_end_offset;
+        let mut appended = Vec::with_capacity(validated.len());
+        let mut record_count = 0u64;
+        for batch in &validated {
+            let view = Batch::new(&records[batch.start..batch.start + batch.size])
+                .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+            if view.base_offset() < expected_offset {
+                return Err(LogError::UnexpectedAppendOffset {
+                    first_offset: Offset(view.base_offset()),
+                    log_end: Offset(log_end_offset),
+                });
+            }
+            appended.push(AppendedBatch {
+                start: batch.start,
+                size: batch.size,
+                base_offset: view.base_offset(),
+                last_offset: view.last_offset(),
+                max_timestamp: view.max_timestamp(),
+            });
+            expected_offset = view.next_offset();
+            record_count += batch.records_count.max(0) as u64;
+        }
+        let first_offset = appended[0].base_offset;
+        if expected_offset - 1 - first_offset > i64::from(i32::MAX) {
+            // One segment holds 2^31 offsets (32-bit relative offsets in its indexes).
+            return Err(LogError::InvalidRecord(format!(
+                "one append spans offsets {first_offset}..{expected_offset}, more than a segment can index"
+            )));
+        }
+        let now_ms = self.clock.now_ms();
+        self.write(records, &appended, now_ms)?;
+        Ok(AppendInfo {
+            first_offset: Offset(first_offset),
+            last_offset: Offset(expected_offset - 1),
+            log_append_time_ms: NO_TIMESTAMP,
+            log_start_offset: Offset(self.log_start_offset),
+            record_count,
+        })
+    }
+
+    /// Rolls if needed, writes, and flushes per `flush.messages` / `flush.ms`.
+    fn write(
+        &mut self,
+        buf: &[u8],
+        batches: &[AppendedBatch],
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        let (Some(first), Some(last)) = (batches.first(), batches.last()) else {
+            return Ok(());
+        };
+        if self
+            .active()
+            .should_roll(&self.config, buf.len() as u64, now_ms, last.last_offset)
+        {
+            self.roll_at(first.base_offset, now_ms)?;
+        }
+        let index_interval_bytes = self.config.index_interval_bytes;
+        let result = self
+            .active_mut()
+            .append(buf, batches, index_interval_bytes, now_ms);
+        self.offline_on_error(result)?;
+        let unflushed_messages = self.log_end_offset_raw() - self.recovery_point;
+        if unflushed_messages >= self.config.flush_interval_messages
+            || now_ms.saturating_sub(self.last_flush_ms) >= self.config.flush_interval_ms
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Makes a new active segment starting at `base_offset` (≥ the log end offset).
+    fn roll_at(&mut self, base_offset: i64, now_ms: i64) -> Result<(), LogError> {
+        let active = self.active();
+        assert!(base_offset >= active.next_offset());
+        if active.size_bytes() == 0 && active.base_offset() == base_offset {
+            return Ok(());
+        }
+        let replace_empty = active.size_bytes() == 0;
+        if !replace_empty {
+            let result = self.active_mut().on_become_inactive();
+            self.offline_on_error(result)?;
+        }
+        let created = LogSegment::create(&self.dir, base_offset, &self.config, now_ms);
+        let segment = self.offline_on_error(created)?;
+        tracing::debug!(dir = %self.dir.display(), base_offset, "rolled a new segment");
+        self.dir_needs_flush = true;
+        if replace_empty {
+            // An empty active segment at a lower base (a follower's gap) is replaced.
+            let index = self.segments.len() - 1;
+            let old = std::mem::replace(&mut self.segments[index], segment);
+            self.log_start_offset = self.log_start_offset.max(self.segments[0].base_offset());
+            self.offline_on_error(old.delete())
+        } else {
+            self.segments.push(segment);
+            Ok(())
+        }
+    }
+
+    /// Rolls the active segment when it is non-empty and older than `segment.ms`. Kafka
+    /// only checks this on append; call it periodically so an idle partition's active
+    /// segment becomes eligible for retention and compaction too.
+    pub fn maybe_roll_by_time(&mut self) -> Result<bool, LogError> {
+        self.ensure_online()?;
+        let now_ms = self.clock.now_ms();
+        let active = self.active();
+        if active.size_bytes() > 0
+            && active.time_waited_for_roll_ms(now_ms) > self.config.segment_ms
+        {
+            self.roll_at(self.log_end_offset_raw(), now_ms)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Reads whole batches from `start`: beginning with the batch that contains `start`,
+    /// stopping before any batch whose base offset is ≥ `upper_bound` (the high watermark
+    /// or LSO) and before `max_bytes` would be exceeded, except that with `min_one_batch`
+    /// the first batch is returned even when larger (KIP-74). May span segments.
+    /// `OffsetOutOfRange` unless log start ≤ `start` ≤ log end; `start` = log end → empty.
+    pub fn read(
+        &self,
+        start: Offset,
+        max_bytes: u64,
+        upper_bound: Offset,
+        min_one_batch: bool,
+    ) -> Result<ReadResult, LogError> {
+        self.ensure_online()?;
+        let log_end_offset = self.log_end_offset_raw();
+        if start.0 < self.log_start_offset || start.0 > log_end_offset {
+            return Err(self.out_of_range(start));
+        }
+        let mut result = ReadResult {
+            slices: Vec::new(),
+            size_bytes: 0,
+            first_offset: start,
+            next_offset: start,
+            log_start_offset: Offset(self.log_start_offset),
+            log_end_offset: Offset(log_end_offset),
+        };
+        if start.0 == log_end_offset || start >= upper_bound {
+            return Ok(result);
+        }
+        let first_segment = self
+            .segments
+            .partition_point(|s| s.base_offset() <= start.0)
+            .saturating_sub(1);
+        let mut done = false;
+        for segment in &self.segments[first_segment..] {
+            let mut range: Option<(u64, u64)> = None;
+            let mut scanner = segment.scanner_for(start.0);
+            while let Some((position, header)) = scanner.next_header()? {
+                if header.last_offset() < start.0 {
+                    continue;
+                }
+                let size = header.size_bytes() as u64;
+                let fits = result.size_bytes + size <= max_bytes
+                    || (result.size_bytes == 0 && min_one_batch);
+                if header.base_offset() >= upper_bound.0 || !fits {
+                    done = true;
+                    break;
+                }
+                if result.size_bytes == 0 {
+                    result.first_offset = Offset(header.base_offset());
+                }
+                range = Some(match range {
+                    Some((from, len)) => (from, len + size),
+                    None => (position, size),
+                });
+                result.size_bytes += size;
+                result.next_offset = Offset(header.next_offset());
+            }
+            if let Some((position, len)) = range {
+                result.slices.push(FileSlice {
+                    file: Arc::clone(segment.file()),
+                    path: segment.log_path().to_path_buf(),
+                    position,
+                    len,
+                });
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(result)
+    }
+
+    /// Kafka's ListOffsets by timestamp: the earliest record at or after the log start
+    /// offset whose timestamp is ≥ `timestamp_ms`, with that record's timestamp.
+    pub fn offset_for_timestamp(
+        &self,
+        timestamp_ms: i64,
+    ) -> Result<Option<(Offset, i64)>, LogError> {
+        self.ensure_online()?;
+        for segment in &self.segments {
+            if segment.next_offset() <= self.log_start_offset {
+                continue;
+            }
+            if let Some((offset, timestamp)) =
+                segment.find_offset_by_timestamp(timestamp_ms, self.log_start_offset)?
+            {
+                return Ok(Some((Offset(offset), timestamp)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// ListOffsets `MAX_TIMESTAMP` (-3): the first record carrying the largest timestamp
+    /// in the log, with that timestamp; `None` when no batch has a timestamp.
+    pub fn max_timestamp_offset(&self) -> Result<Option<(Offset, i64)>, LogError> {
+        self.ensure_online()?;
+        let mut best: Option<&LogSegment> = None;
+        for segment in &self.segments {
+            if segment.max_timestamp() == NO_TIMESTAMP {
+                continue;
+            }
+            if best.is_none_or(|b| segment.max_timestamp() > b.max_timestamp()) {
+                best = Some(segment);
+            }
+        }
+        match best {
+            Some(segment) => Ok(segment
+                .find_max_timestamp_record()?
+                .map(|(offset, timestamp)| (Offset(offset), timestamp))),
+            None => Ok(None),
+        }
+    }
+
+    /// DeleteRecords: moves the log start offset up to `offset` (the caller checks it is
+    /// ≤ the high watermark) and deletes the segments entirely below it. Returns the new
+    /// log start offset; `OffsetOutOfRange` when `offset` > log end.
+    pub fn delete_records_before(&mut self, offset: Offset) -> Result<Offset, LogError> {
+        self.ensure_online()?;
+        if offset.0 > self.log_end_offset_raw() {
+            return Err(self.out_of_range(offset));
+        }
+        if offset.0 > self.log_start_offset {
+            self.log_start_offset = offset.0;
+            let log_start_offset = self.log_start_offset;
+            let mut ignored = RetentionResult::default();
+            self.delete_segments_where(self.log_end_offset_raw(), &mut ignored, |_, next| {
+                next.is_some_and(|n| n.base_offset() <= log_start_offset)
+            })?;
+        }
+        Ok(Offset(self.log_start_offset))
+    }
+
+    /// [`Log::enforce_retention_up_to`] with the log end offset as the high watermark:
+    /// right for a log without followers.
+    pub fn enforce_retention(&mut self) -> Result<RetentionResult, LogError> {
+        let log_end_offset = self.log_end_offset_raw();
+        self.enforce_retention_up_to(Offset(log_end_offset))
+    }
+
+    /// Kafka's retention pass, deleting whole segments from the oldest, never one holding
+    /// offsets at or above `high_watermark`: segments below the log start offset; then
+    /// segments whose largest timestamp is older than `retention.ms`; then oldest
+    /// segments while the log stays at or above `retention.bytes` without them. When
+    /// every segment goes, a new empty active segment is rolled first so the log end
+    /// offset is kept. The log start offset only moves forward.
+    pub fn enforce_retention_up_to(
+        &mut self,
+        high_watermark: Offset,
+    ) -> Result<RetentionResult, LogError> {
+        self.ensure_online()?;
+        let mut result = RetentionResult::default();
+        let log_start_offset = self.log_start_offset;
+        self.delete_segments_where(high_watermark.0, &mut result, |_, next| {
+            next.is_some_and(|n| n.base_offset() <= log_start_offset)
+        })?;
+        if self.config.retention_ms >= 0 {
+            let now_ms = self.clock.now_ms();
+            let retention_ms = self.config.retention_ms;
+            self.delete_segments_where(high_watermark.0, &mut result, |segment, _| {
+                now_ms.saturating_sub(segment.largest_timestamp()) > retention_ms
+            })?;
+        }
+        let retention_bytes = self.config.retention_bytes;
+        let size_bytes = self.size_bytes() as i64;
+        if retention_bytes >= 0 && size_bytes >= retention_bytes {
+            let mut excess_bytes = size_bytes - retention_bytes;
+            self.delete_segments_where(high_watermark.0, &mut result, |segment, _| {
+                let segment_bytes = segment.size_bytes() as i64;
+                if excess_bytes - segment_bytes >= 0 {
+                    excess_bytes -= segment_bytes;
+                    true
+                } else {
+                    false
+                }
+            })?;
+        }
+        result.log_start_offset = Offset(self.log_start_offset);
+        Ok(result)
+    }
+
+    /// Kafka's `deletableSegments` + `deleteSegments`: deletes the longest prefix of
+    /// segments matching `predicate` (given the segment and the next one), never a
+    /// segment reaching `high_watermark` and never the empty active segment.
+    fn delete_segments_where(
+        &mut self,
+        high_watermark: i64,
+        result: &mut RetentionResult,
+        mut predicate: impl FnMut(&LogSegment, Option<&LogSegment>) -> bool,
+    ) -> Result<(), LogError> {
+        let log_end_offset = self.log_end_offset_raw();
+        let mut count = 0;
+        for (i, segment) in self.segments.iter().enumerate() {
+            let next = self.segments.get(i + 1);
+            let is_last_and_empty = next.is_none() && segment.size_bytes() == 0;
+            let upper_bound_offset = next.map_or(log_end_offset, LogSegment::base_offset);
+            if high_watermark >= upper_bound_offset
+                && predicate(segment, next)
+                && !is_last_and_empty
+            {
+                count += 1;
+            } else {
+                break;
+            }
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        if count == self.segments.len() {
+            let now_ms = self.clock.now_ms();
+            self.roll_at(log_end_offset, now_ms)?;
+        }
+        let removed: Vec<LogSegment> = self.segments.drain(..count).collect();
+        self.log_start_offset = self.log_start_offset.max(self.segments[0].base_offset());
+        self.dir_needs_flush = true;
+        for segment in removed {
+            tracing::info!(
+                path = %segment.log_path().display(), size_bytes = segment.size_bytes(),
+                "deleting segment"
+            );
+            result.deleted_segments += 1;
+            result.deleted_bytes += segment.size_bytes();
+            let deleted = segment.delete();
+            self.offline_on_error(deleted)?;
+        }
+        Ok(())
+    }
+
+    /// Drops every record at or above `offset` (whole batches; replication truncates at
+    /// batch boundaries). Below the log start offset the log restarts empty at `offset`.
+    pub fn truncate_to(&mut self, offset: Offset) -> Result<(), LogError> {
+        self.ensure_online()?;
+        if offset.0 >= self.log_end_offset_raw() {
+            return Ok(());
+        }
+        if offset.0 < self.log_start_offset || offset.0 <= self.segments[0].base_offset() {
+            return self.truncate_fully_and_start_at(offset);
+        }
+        while self.segments.len() > 1 && self.active().base_offset() >= offset.0 {
+            if let Some(segment) = self.segments.pop() {
+                self.dir_needs_flush = true;
+                let deleted = segment.delete();
+                self.offline_on_error(deleted)?;
+            }
+        }
+        let config = self.config.clone();
+        let truncated = self.active_mut().truncate_to(offset.0, &config);
+        self.offline_on_error(truncated)?;
+        self.recovery_point = self.recovery_point.min(self.log_end_offset_raw());
+        Ok(())
+    }
+
+    /// Deletes every segment and restarts the log empty at `offset`, which becomes both
+    /// the log start and log end offset (a follower far behind a leader's log start).
+    pub fn truncate_fully_and_start_at(&mut self, offset: Offset) -> Result<(), LogError> {
+        self.ensure_online()?;
+        let now_ms = self.clock.now_ms();
+        let (mut reuse, others): (Vec<LogSegment>, Vec<LogSegment>) =
+            std::mem::take(&mut self.segments)
+                .into_iter()
+                .partition(|s| s.base_offset() == offset.0);
+        let fresh = match reuse.pop() {
+            Some(mut segment) => segment.truncate_to(offset.0, &self.config).map(|_| segment),
+            None => LogSegment::create(&self.dir, offset.0, &self.config, now_ms),
+        };
+        let fresh = match fresh {
+            Ok(segment) => segment,
+            Err(e) => {
+                // Keep the invariant (segments non-empty) for the accessors; offline now.
+                let mut rest = others;
+                rest.sort_by_key(LogSegment::base_offset);
+                self.segments = rest;
+                if self.segments.is_empty() {
+                    self.offline = true;
+                    tracing::error!(dir = %self.dir.display(), error = %e, "log lost all segments");
+                    return Err(e);
+                }
+                return self.offline_on_error(Err(e));
+            }
+        };
+        self.segments = vec![fresh];
+        self.log_start_offset = offset.0;
+        self.recovery_point = offset.0;
+        self.dir_needs_flush = true;
+        for segment in others {
+            let deleted = segment.delete();
+            self.offline_on_error(deleted)?;
+        }
+        Ok(())
+    }
+
+    /// fsyncs every segment that may hold unflushed data (and the directory when segment
+    /// files came or went), then moves the recovery point to the log end offset.
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        self.ensure_online()?;
+        let log_end_offset = self.log_end_offset_raw();
+        let last = self.segments.len() - 1;
+        for (i, segment) in self.segments.iter().enumerate() {
+            if i == last || segment.next_offset() > self.recovery_point {
+                let flushed = segment.flush();
+                if let Err(e) = flushed {
+                    return self.offline_on_error(Err(e));
+                }
+            }
+        }
+        if self.dir_needs_flush {
+            let synced = File::open(&self.dir).and_then(|dir| dir.sync_all());
+            if let Err(e) = synced {
+                return self.offline_on_error(Err(LogError::io(&self.dir, e)));
+            }
+            self.dir_needs_flush = false;
+        }
+        self.recovery_point = log_end_offset;
+        self.last_flush_ms = self.clock.now_ms();
+        Ok(())
+    }
+
+    /// Flushes everything and closes the log. The caller records the clean shutdown
+    /// (and may reopen with `recovery_point: None`) only when this returns `Ok`.
+    pub fn close(mut self) -> Result<(), LogError> {
+        self.ensure_online()?;
+        let finished = self.active_mut().on_become_inactive();
+        self.offline_on_error(finished)?;
+        self.flush()
+    }
+
+    /// Removes the log's directory and everything in it.
+    pub fn delete(self) -> Result<(), LogError> {
+        std::fs::remove_dir_all(&self.dir).map_err(|e| LogError::io(&self.dir, e))
+    }
+
+    /// Applies new settings; they govern the next roll, retention pass and flush check.
+    pub fn update_config(&mut self, config: LogConfig) {
+        for segment in &mut self.segments {
+            segment.set_max_index_entries(&config);
+        }
+        self.config = config;
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn log_start_offset(&self) -> Offset {
+        Offset(self.log_start_offset)
+    }
+
+    /// The offset the next appended record will get.
+    pub fn log_end_offset(&self) -> Offset {
+        Offset(self.log_end_offset_raw())
+    }
+
+    /// The offset below which every record is fsynced.
+    pub fn recovery_point(&self) -> Offset {
+        Offset(self.recovery_point)
+    }
+
+    /// Bytes of all segments' `.log` files.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.iter().map(LogSegment::size_bytes).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Base offsets of the segments, oldest first.
+    pub fn segment_base_offsets(&self) -> Vec<Offset> {
+        self.segments
+            .iter()
+            .map(|s| Offset(s.base_offset()))
+            .collect()
+    }
+
+    /// True after an I/O failure while writing; see [`LogError::Offline`].
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    fn log_end_offset_raw(&self) -> i64 {
+        self.active().next_offset()
+    }
+
+    fn active(&self) -> &LogSegment {
+        &self.segments[self.segments.len() - 1]
+    }
+
+    fn active_mut(&mut self) -> &mut LogSegment {
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+
+    fn ensure_online(&self) -> Result<(), LogError> {
+        if self.offline {
+            return Err(LogError::Offline {
+                dir: self.dir.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// An I/O failure while changing the log is fatal for it: logged with its path, and
+    /// the log refuses further work until reopened (which recovers it).
+    fn offline_on_error<T>(&mut self, result: Result<T, LogError>) -> Result<T, LogError> {
+        if let Err(e) = &result {
+            if matches!(e, LogError::Io { .. }) {
+                tracing::error!(dir = %self.dir.display(), error = %e, "log is offline after an I/O failure");
+                self.offline = true;
+            }
+        }
+        result
+    }
+
+    fn out_of_range(&self, requested: Offset) -> LogError {
+        LogError::OffsetOutOfRange {
+            requested,
+            log_start: Offset(self.log_start_offset),
+            log_end: Offset(self.log_end_offset_raw()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

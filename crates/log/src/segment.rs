@@ -177,8 +177,11 @@ impl LogSegment {
                 offset_index_max_entries(config),
                 size_bytes,
             )?;
-            let time_index =
-                TimeIndex::load(&time_index_path, base_offset, time_index_max_entries(config))?;
+            let time_index = TimeIndex::load(
+                &time_index_path,
+                base_offset,
+                time_index_max_entries(config),
+            )?;
             offset_index.zip(time_index)
         } else {
             None
@@ -485,8 +488,9 @@ impl LogSegment {
         last_offset: i64,
     ) -> bool {
         let non_empty = self.size_bytes > 0;
-        (non_empty && self.size_bytes + append_size_bytes > config.segment_bytes_max())
-            || (non_empty && self.time_waited_for_roll_ms(now_ms) > config.segment_ms)
+        let too_big = self.size_bytes + append_size_bytes > config.segment_bytes_max();
+        let too_old = self.time_waited_for_roll_ms(now_ms) > config.segment_ms;
+        (non_empty && (too_big || too_old))
             || self.offset_index.is_full()
             || self.time_index.is_full()
             || last_offset - self.base_offset > i64::from(i32::MAX)
@@ -514,7 +518,7 @@ impl LogSegment {
     /// `offset` goes too). Returns the bytes removed.
     pub(crate) fn truncate_to(&mut self, offset: i64, config: &LogConfig) -> Result<u64, LogError> {
         let mut cut_at = None;
-        let mut scanner = self.scanner(self.offset_index.lookup(offset).1);
+        let mut scanner = self.scanner_for(offset);
         while let Some((position, header)) = scanner.next_header()? {
             if header.last_offset() >= offset {
                 cut_at = Some(position);
@@ -542,17 +546,27 @@ impl LogSegment {
             end: self.size_bytes,
             window: Vec::new(),
             window_start: 0,
+            expected_last_offset: None,
         }
     }
 
-    /// Position from which a scan finds the batch holding `offset`.
-    pub(crate) fn lookup_position(&self, offset: i64) -> u64 {
-        self.offset_index.lookup(offset).1
+    /// Walks batch headers from the offset-index entry for `offset`, so that the batch
+    /// holding `offset` (if in this segment) is among the first few yielded. The entry is
+    /// checked against the batch found at its position; a wrong entry (which the load-time
+    /// checks cannot all catch) costs a scan from position 0, never a wrong answer.
+    pub(crate) fn scanner_for(&self, offset: i64) -> HeaderScanner<'_> {
+        let (entry_offset, position) = self.offset_index.lookup(offset);
+        let mut scanner = self.scanner(position);
+        if position > 0 {
+            scanner.expected_last_offset = Some(entry_offset);
+        }
+        scanner
     }
 
     /// The first batch whose last offset is ≥ `offset`, as (position, header).
+    #[cfg(test)]
     pub(crate) fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>, LogError> {
-        let mut scanner = self.scanner(self.lookup_position(offset));
+        let mut scanner = self.scanner_for(offset);
         while let Some((position, header)) = scanner.next_header()? {
             if header.last_offset() >= offset {
                 return Ok(Some((position, header)));
@@ -600,7 +614,7 @@ impl LogSegment {
             .time_index
             .lookup(timestamp)
             .map_or(self.base_offset, |(_, offset)| offset);
-        let mut scanner = self.scanner(self.lookup_position(indexed_offset.max(starting_offset)));
+        let mut scanner = self.scanner_for(indexed_offset.max(starting_offset));
         while let Some((position, header)) = scanner.next_header()? {
             if header.last_offset() < starting_offset || header.max_timestamp() < timestamp {
                 continue;
@@ -619,7 +633,7 @@ impl LogSegment {
         if self.max_timestamp == NO_TIMESTAMP {
             return Ok(None);
         }
-        let mut scanner = self.scanner(self.lookup_position(self.offset_of_max_timestamp));
+        let mut scanner = self.scanner_for(self.offset_of_max_timestamp);
         while let Some((position, header)) = scanner.next_header()? {
             if header.max_timestamp() != self.max_timestamp {
                 continue;
@@ -731,12 +745,36 @@ pub(crate) struct HeaderScanner<'s> {
     end: u64,
     window: Vec<u8>,
     window_start: u64,
+    /// The last offset the first batch must have (it came from an index entry).
+    expected_last_offset: Option<i64>,
 }
 
 impl HeaderScanner<'_> {
     /// The next batch as (position, header); `CorruptSegment` when the bytes there are not
     /// a whole batch within `end`.
     pub(crate) fn next_header(&mut self) -> Result<Option<(u64, BatchHeader)>, LogError> {
+        let Some(expected) = self.expected_last_offset.take() else {
+            return self.read_header();
+        };
+        let start = self.position;
+        match self.read_header() {
+            Ok(Some((position, header))) if header.last_offset() == expected => {
+                Ok(Some((position, header)))
+            }
+            Err(e @ LogError::Io { .. }) => Err(e),
+            found => {
+                tracing::warn!(
+                    path = %self.path.display(), position = start, expected_last_offset = expected,
+                    found = ?found.map(|f| f.map(|(_, h)| h.last_offset())),
+                    "offset index entry does not match the log; scanning from the segment start"
+                );
+                self.position = 0;
+                self.read_header()
+            }
+        }
+    }
+
+    fn read_header(&mut self) -> Result<Option<(u64, BatchHeader)>, LogError> {
         if self.position >= self.end {
             return Ok(None);
         }
@@ -768,11 +806,6 @@ impl HeaderScanner<'_> {
         }
         self.position += size;
         Ok(Some((position, header)))
-    }
-
-    /// Where the next header would be read.
-    pub(crate) fn position(&self) -> u64 {
-        self.position
     }
 }
 
@@ -809,7 +842,10 @@ mod tests {
 
     #[test]
     fn file_names_are_twenty_digit_base_offsets() {
-        assert_eq!(segment_file_name(42, LOG_SUFFIX), "00000000000000000042.log");
+        assert_eq!(
+            segment_file_name(42, LOG_SUFFIX),
+            "00000000000000000042.log"
+        );
         assert_eq!(
             parse_segment_file_name("00000000000000000042.timeindex"),
             Some((42, "timeindex"))

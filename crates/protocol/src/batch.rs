@@ -79,7 +79,9 @@ pub enum BatchError {
     InvalidLength(i32),
     #[error("record batch magic {0} is not supported (only magic {MAGIC_V2})")]
     InvalidMagic(i8),
-    #[error("record batch CRC-32C is {expected:#010x} in the header but {actual:#010x} over the bytes")]
+    #[error(
+        "record batch CRC-32C is {expected:#010x} in the header but {actual:#010x} over the bytes"
+    )]
     CorruptCrc { expected: u32, actual: u32 },
     #[error("record batch uses unknown compression codec id {0}")]
     InvalidCompression(u8),
@@ -428,8 +430,9 @@ impl<'a> Batch<'a> {
     pub fn decompressed_records(&self) -> Result<Bytes, BatchError> {
         let compression = self.compression()?;
         let mut records = Bytes::copy_from_slice(self.records_bytes());
-        decompress(&mut records, compression.to_kafka_protocol())
-            .map_err(|e| BatchError::InvalidRecords(format!("{} records: {e:#}", compression.name())))
+        decompress(&mut records, compression.to_kafka_protocol()).map_err(|e| {
+            BatchError::InvalidRecords(format!("{} records: {e:#}", compression.name()))
+        })
     }
 
     /// The offset and timestamp of every record, in order, as Kafka reports them: under
@@ -632,13 +635,9 @@ fn take(buf: &mut Bytes) -> anyhow::Result<Bytes> {
 fn decompress(records: &mut Bytes, compression: kp::Compression) -> anyhow::Result<Bytes> {
     match compression {
         kp::Compression::None => Ok(std::mem::take(records)),
-        kp::Compression::Gzip => {
-            <codec::Gzip as Decompressor<Bytes>>::decompress(records, take)
-        }
+        kp::Compression::Gzip => <codec::Gzip as Decompressor<Bytes>>::decompress(records, take),
         kp::Compression::Lz4 => <codec::Lz4 as Decompressor<Bytes>>::decompress(records, take),
-        kp::Compression::Zstd => {
-            <codec::Zstd as Decompressor<Bytes>>::decompress(records, take)
-        }
+        kp::Compression::Zstd => <codec::Zstd as Decompressor<Bytes>>::decompress(records, take),
         kp::Compression::Snappy => {
             // kafka_protocol recognises xerial framing only by the full 16-byte header;
             // some writers put other (even little-endian) version fields there. Only the
@@ -674,7 +673,9 @@ pub fn compress_records(records: &[u8], compression: Compression) -> Result<Vec<
         Compression::Lz4 => codec::Lz4::compress(&mut out, fill),
         Compression::Zstd => codec::Zstd::compress(&mut out, fill),
     };
-    result.map_err(|e| BatchError::InvalidRecords(format!("{} compression: {e:#}", compression.name())))?;
+    result.map_err(|e| {
+        BatchError::InvalidRecords(format!("{} compression: {e:#}", compression.name()))
+    })?;
     Ok(out.to_vec())
 }
 
@@ -692,10 +693,7 @@ struct VarintCursor<'b> {
 
 impl VarintCursor<'_> {
     fn invalid(&self, index: i32, what: &str) -> BatchError {
-        BatchError::InvalidRecords(format!(
-            "record {index}: {what} at byte {}",
-            self.position
-        ))
+        BatchError::InvalidRecords(format!("record {index}: {what} at byte {}", self.position))
     }
 
     fn varlong(&mut self, index: i32) -> Result<i64, BatchError> {
@@ -1029,7 +1027,10 @@ mod tests {
             let all: Vec<_> = batches(&buf).collect::<Result<_, _>>().unwrap();
             assert_eq!(all.len(), 1, "{compression:?}");
             let batch = all[0];
-            assert_eq!(batch.compression().unwrap().to_kafka_protocol(), compression);
+            assert_eq!(
+                batch.compression().unwrap().to_kafka_protocol(),
+                compression
+            );
             assert_eq!(batch.verify_crc(), Ok(()));
             assert_eq!(batch.base_offset(), 100);
             assert_eq!(batch.last_offset(), 104);
@@ -1064,7 +1065,13 @@ mod tests {
             assert!(bytes.len() < 20 * 100, "{compression:?} did not compress");
             let timestamps = batch.record_timestamps().unwrap();
             assert_eq!(timestamps.len(), 20);
-            assert_eq!(timestamps[19], RecordTimestamp { offset: 19, timestamp_ms: 19 });
+            assert_eq!(
+                timestamps[19],
+                RecordTimestamp {
+                    offset: 19,
+                    timestamp_ms: 19
+                }
+            );
         }
     }
 
@@ -1113,7 +1120,11 @@ mod tests {
             .map(|r| r.timestamp_ms)
             .collect();
         assert_eq!(timestamps, vec![9_999; 3]);
-        assert!(batch.decode_records().unwrap().iter().all(|r| r.timestamp == 9_999));
+        assert!(batch
+            .decode_records()
+            .unwrap()
+            .iter()
+            .all(|r| r.timestamp == 9_999));
     }
 
     #[test]
@@ -1153,7 +1164,10 @@ mod tests {
         );
         let mut bad_magic = bytes.clone();
         bad_magic[MAGIC_OFFSET] = 1;
-        assert_eq!(Batch::new(&bad_magic[..20]), Err(BatchError::InvalidMagic(1)));
+        assert_eq!(
+            Batch::new(&bad_magic[..20]),
+            Err(BatchError::InvalidMagic(1))
+        );
         let mut bad_length = bytes.clone();
         bad_length[LENGTH_OFFSET..LENGTH_OFFSET + 4].copy_from_slice(&48i32.to_be_bytes());
         assert_eq!(Batch::new(&bad_length), Err(BatchError::InvalidLength(48)));
@@ -1189,7 +1203,10 @@ mod tests {
         assert!(matches!(err, BatchError::InvalidRecords(_)), "{err:?}");
     }
 
-    fn arb_batch() -> impl Strategy<Value = (i64, i32, i64, Vec<(i64, Option<Vec<u8>>, Option<Vec<u8>>)>)> {
+    /// (timestamp, key, value) of one test record.
+    type TestRecord = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+    fn arb_batch() -> impl Strategy<Value = (i64, i32, i64, Vec<TestRecord>)> {
         (
             0i64..i64::MAX / 2,
             any::<i32>(),

@@ -63,7 +63,10 @@ impl RequestFrame {
         };
         let value = T::decode(&mut body, self.api_version()).map_err(|e| invalid(e.to_string()))?;
         if !body.is_empty() {
-            return Err(invalid(format!("{} unread bytes after the body", body.len())));
+            return Err(invalid(format!(
+                "{} unread bytes after the body",
+                body.len()
+            )));
         }
         Ok(value)
     }
@@ -121,7 +124,9 @@ pub fn encode_response<R: Encodable>(
     let body_size = body.compute_size(api_version).map_err(encode_error)?;
     let mut out = BytesMut::with_capacity(4 + header_size + body_size);
     out.put_i32((header_size + body_size) as i32);
-    header.encode(&mut out, header_version).map_err(encode_error)?;
+    header
+        .encode(&mut out, header_version)
+        .map_err(encode_error)?;
     body.encode(&mut out, api_version).map_err(encode_error)?;
     debug_assert_eq!(out.len(), 4 + header_size + body_size);
     Ok(out.freeze())
@@ -190,8 +195,8 @@ mod tests {
 
     #[test]
     fn response_frame_is_size_prefixed() {
-        let frame = encode_response(ApiKey::ApiVersions, 3, 7, &ApiVersionsResponse::default())
-            .unwrap();
+        let frame =
+            encode_response(ApiKey::ApiVersions, 3, 7, &ApiVersionsResponse::default()).unwrap();
         let size = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
         assert_eq!(size, frame.len() - 4);
         assert_eq!(&frame[4..8], &7i32.to_be_bytes());

@@ -21,7 +21,11 @@ pub(super) fn handle(broker: &Arc<Broker>, request: AlterConfigsRequest) -> Alte
             let configs: BTreeMap<String, String> = resource
                 .configs
                 .iter()
-                .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+                .filter_map(|c| {
+                    c.value
+                        .as_ref()
+                        .map(|v| (c.name.to_string(), v.to_string()))
+                })
                 .collect();
             let result = apply(
                 broker,
@@ -62,7 +66,8 @@ pub(super) fn apply(
                 ));
             }
             for (k, v) in &configs {
-                validate_topic_config(k, v).map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
+                validate_topic_config(k, v)
+                    .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
             }
             if validate_only {
                 return Ok(());

@@ -29,15 +29,21 @@ pub(super) fn handle(request: &RequestFrame) -> Result<Bytes, RequestError> {
     }
     match request.decode_body::<ApiVersionsRequest>() {
         Ok(body) => {
-            if version >= 3 && !valid_software_field(&body.client_software_name)
-                || version >= 3 && !valid_software_field(&body.client_software_version)
+            if version >= 3
+                && !(valid_software_field(&body.client_software_name)
+                    && valid_software_field(&body.client_software_version))
             {
                 response.error_code = ErrorCode::InvalidRequest.code();
             }
         }
         Err(_) => response.error_code = ErrorCode::InvalidRequest.code(),
     }
-    encode_response(request.api_key, version, request.correlation_id(), &response)
+    encode_response(
+        request.api_key,
+        version,
+        request.correlation_id(),
+        &response,
+    )
 }
 
 /// Kafka's rule for client_software_name/version: `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`.

@@ -9,7 +9,10 @@ use rafka_protocol::ErrorCode;
 use super::message;
 use crate::broker::{ApiError, Broker};
 
-pub(super) fn handle(broker: &Arc<Broker>, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
     let results = request
         .topics
         .into_iter()

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use rafka_protocol::ErrorCode;
 
@@ -12,7 +14,11 @@ use super::describe_configs::topic_entries;
 use super::{message, str_bytes};
 use crate::broker::{ApiError, Broker};
 
-pub(super) fn handle(broker: &Arc<Broker>, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: CreateTopicsRequest,
+    version: i16,
+) -> CreateTopicsResponse {
     let mut seen = BTreeMap::new();
     for topic in &request.topics {
         *seen.entry(topic.name.to_string()).or_insert(0) += 1;
@@ -39,12 +45,21 @@ pub(super) fn handle(broker: &Arc<Broker>, request: CreateTopicsRequest, version
                     let Some(value) = &config.value else {
                         return Err(ApiError::new(
                             ErrorCode::InvalidConfig,
-                            format!("Null value not supported for topic configs: {}", config.name.as_str()),
+                            format!(
+                                "Null value not supported for topic configs: {}",
+                                config.name.as_str()
+                            ),
                         ));
                     };
                     configs.insert(config.name.to_string(), value.to_string());
                 }
-                broker.create_topic(&name, partitions, replication, configs, request.validate_only)
+                broker.create_topic(
+                    &name,
+                    partitions,
+                    replication,
+                    configs,
+                    request.validate_only,
+                )
             })();
             let base = CreatableTopicResult::default().with_name(topic.name.clone());
             match result {
@@ -64,7 +79,11 @@ pub(super) fn handle(broker: &Arc<Broker>, request: CreateTopicsRequest, version
                                 .map(|e| {
                                     CreatableTopicConfigs::default()
                                         .with_name(str_bytes(e.name))
-                                        .with_value(if e.sensitive { None } else { e.value.map(str_bytes) })
+                                        .with_value(if e.sensitive {
+                                            None
+                                        } else {
+                                            e.value.map(str_bytes)
+                                        })
                                         .with_read_only(e.read_only)
                                         .with_config_source(e.source)
                                         .with_is_sensitive(e.sensitive)
@@ -107,7 +126,11 @@ fn manual_assignment(
             "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.",
         ));
     }
-    let mut indexes: Vec<i32> = topic.assignments.iter().map(|a| a.partition_index).collect();
+    let mut indexes: Vec<i32> = topic
+        .assignments
+        .iter()
+        .map(|a| a.partition_index)
+        .collect();
     indexes.sort_unstable();
     if indexes.iter().enumerate().any(|(i, p)| *p != i as i32) {
         return Err(ApiError::new(

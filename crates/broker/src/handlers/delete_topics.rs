@@ -10,9 +10,17 @@ use rafka_protocol::ErrorCode;
 use super::{message, str_bytes};
 use crate::broker::{ApiError, Broker};
 
-pub(super) fn handle(broker: &Arc<Broker>, request: DeleteTopicsRequest, version: i16) -> DeleteTopicsResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: DeleteTopicsRequest,
+    version: i16,
+) -> DeleteTopicsResponse {
     let wanted: Vec<(Option<TopicName>, uuid::Uuid)> = if version >= 6 {
-        request.topics.into_iter().map(|t| (t.name, t.topic_id)).collect()
+        request
+            .topics
+            .into_iter()
+            .map(|t| (t.name, t.topic_id))
+            .collect()
     } else {
         request
             .topic_names
@@ -40,9 +48,11 @@ pub(super) fn handle(broker: &Arc<Broker>, request: DeleteTopicsRequest, version
                 )),
             };
             let response = DeletableTopicResult::default()
-                .with_name(
-                    name.or_else(|| topic.as_ref().map(|t| TopicName(str_bytes(t.name.to_string())))),
-                )
+                .with_name(name.or_else(|| {
+                    topic
+                        .as_ref()
+                        .map(|t| TopicName(str_bytes(t.name.to_string())))
+                }))
                 .with_topic_id(topic.as_ref().map_or(topic_id, |t| t.topic_id));
             match result {
                 Ok(()) => response,

@@ -11,7 +11,10 @@ use crate::broker::Broker;
 
 const ENDPOINT_TYPE_BROKERS: i8 = 1;
 
-pub(super) fn handle(broker: &Arc<Broker>, request: DescribeClusterRequest) -> DescribeClusterResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: DescribeClusterRequest,
+) -> DescribeClusterResponse {
     if request.endpoint_type != ENDPOINT_TYPE_BROKERS && request.endpoint_type != 0 {
         return DescribeClusterResponse::default()
             .with_error_code(ErrorCode::UnsupportedEndpointType.code())

@@ -38,7 +38,10 @@ pub(super) struct ConfigEntry {
 }
 
 /// Every topic config of a topic with these overrides.
-pub(super) fn topic_entries(broker: &Broker, overrides: &BTreeMap<String, String>) -> Vec<ConfigEntry> {
+pub(super) fn topic_entries(
+    broker: &Broker,
+    overrides: &BTreeMap<String, String>,
+) -> Vec<ConfigEntry> {
     let dynamic_broker = broker.dynamic_broker_configs();
     let static_broker = &broker.config.log_defaults;
     TOPIC_CONFIGS
@@ -49,12 +52,20 @@ pub(super) fn topic_entries(broker: &Broker, overrides: &BTreeMap<String, String
                 synonyms.push((def.name.to_string(), v.clone(), SOURCE_DYNAMIC_TOPIC));
             }
             if let Some(v) = dynamic_broker.get(def.broker_key) {
-                synonyms.push((def.broker_key.to_string(), v.clone(), SOURCE_DYNAMIC_DEFAULT_BROKER));
+                synonyms.push((
+                    def.broker_key.to_string(),
+                    v.clone(),
+                    SOURCE_DYNAMIC_DEFAULT_BROKER,
+                ));
             }
             if let Some(v) = static_broker.get(def.broker_key) {
                 synonyms.push((def.broker_key.to_string(), v.clone(), SOURCE_STATIC_BROKER));
             }
-            synonyms.push((def.broker_key.to_string(), def.default.to_string(), SOURCE_DEFAULT));
+            synonyms.push((
+                def.broker_key.to_string(),
+                def.default.to_string(),
+                SOURCE_DEFAULT,
+            ));
             let (_, value, source) = synonyms[0].clone();
             ConfigEntry {
                 name: def.name.to_string(),
@@ -97,33 +108,77 @@ pub(super) fn broker_entries(broker: &Broker) -> Vec<ConfigEntry> {
         fixed("node.id", config.node_id.to_string(), int),
         fixed("broker.id", config.node_id.to_string(), int),
         fixed("process.roles", list(config.process_roles.clone()), string),
-        fixed("listeners", list(config.listeners.iter().map(|l| l.to_string()).collect()), string),
+        fixed(
+            "listeners",
+            list(config.listeners.iter().map(|l| l.to_string()).collect()),
+            string,
+        ),
         fixed(
             "advertised.listeners",
-            list(config.advertised_listeners.iter().map(|l| l.to_string()).collect()),
+            list(
+                config
+                    .advertised_listeners
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect(),
+            ),
             string,
         ),
         fixed(
             "log.dirs",
-            list(config.log_dirs.iter().map(|d| d.display().to_string()).collect()),
+            list(
+                config
+                    .log_dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect(),
+            ),
             string,
         ),
         fixed("num.partitions", config.num_partitions.to_string(), int),
-        fixed("default.replication.factor", config.default_replication_factor.to_string(), int),
-        fixed("auto.create.topics.enable", config.auto_create_topics_enable.to_string(), ConfigType::Boolean),
-        fixed("delete.topic.enable", config.delete_topic_enable.to_string(), ConfigType::Boolean),
-        fixed("log.retention.check.interval.ms", config.log_retention_check_interval_ms.to_string(), long),
-        fixed("socket.request.max.bytes", config.socket_request_max_bytes.to_string(), int),
+        fixed(
+            "default.replication.factor",
+            config.default_replication_factor.to_string(),
+            int,
+        ),
+        fixed(
+            "auto.create.topics.enable",
+            config.auto_create_topics_enable.to_string(),
+            ConfigType::Boolean,
+        ),
+        fixed(
+            "delete.topic.enable",
+            config.delete_topic_enable.to_string(),
+            ConfigType::Boolean,
+        ),
+        fixed(
+            "log.retention.check.interval.ms",
+            config.log_retention_check_interval_ms.to_string(),
+            long,
+        ),
+        fixed(
+            "socket.request.max.bytes",
+            config.socket_request_max_bytes.to_string(),
+            int,
+        ),
     ];
     for def in TOPIC_CONFIGS {
         let mut synonyms = Vec::new();
         if let Some(v) = dynamic.get(def.broker_key) {
-            synonyms.push((def.broker_key.to_string(), v.clone(), SOURCE_DYNAMIC_DEFAULT_BROKER));
+            synonyms.push((
+                def.broker_key.to_string(),
+                v.clone(),
+                SOURCE_DYNAMIC_DEFAULT_BROKER,
+            ));
         }
         if let Some(v) = config.log_defaults.get(def.broker_key) {
             synonyms.push((def.broker_key.to_string(), v.clone(), SOURCE_STATIC_BROKER));
         }
-        synonyms.push((def.broker_key.to_string(), def.default.to_string(), SOURCE_DEFAULT));
+        synonyms.push((
+            def.broker_key.to_string(),
+            def.default.to_string(),
+            SOURCE_DEFAULT,
+        ));
         let (_, value, source) = synonyms[0].clone();
         entries.push(ConfigEntry {
             name: def.broker_key.to_string(),
@@ -199,7 +254,11 @@ pub(super) fn handle(
     DescribeConfigsResponse::default().with_results(results)
 }
 
-fn encode_entry(entry: ConfigEntry, include_synonyms: bool, version: i16) -> DescribeConfigsResourceResult {
+fn encode_entry(
+    entry: ConfigEntry,
+    include_synonyms: bool,
+    version: i16,
+) -> DescribeConfigsResourceResult {
     let synonyms = if include_synonyms {
         entry
             .synonyms

@@ -23,12 +23,13 @@ pub(super) fn handle(
             .map(|t| (t.topic.to_string(), t.partitions))
             .collect()
     });
-    let mut per_dir: BTreeMap<std::path::PathBuf, BTreeMap<String, Vec<DescribeLogDirsPartition>>> = broker
-        .config
-        .log_dirs
-        .iter()
-        .map(|d| (d.clone(), BTreeMap::new()))
-        .collect();
+    let mut per_dir: BTreeMap<std::path::PathBuf, BTreeMap<String, Vec<DescribeLogDirsPartition>>> =
+        broker
+            .config
+            .log_dirs
+            .iter()
+            .map(|d| (d.clone(), BTreeMap::new()))
+            .collect();
     for topic in broker.topics() {
         let filter = match &wanted {
             None => None,

@@ -20,7 +20,11 @@ use crate::partition::Partition;
 
 const READ_COMMITTED: i8 = 1;
 
-pub(super) async fn handle(broker: &Arc<Broker>, request: FetchRequest, version: i16) -> FetchResponse {
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: FetchRequest,
+    version: i16,
+) -> FetchResponse {
     if request.session_id != 0 && request.session_epoch != -1 {
         return FetchResponse::default()
             .with_error_code(ErrorCode::FetchSessionIdNotFound.code())
@@ -39,15 +43,13 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: FetchRequest, version:
         let mut receivers = Vec::new();
         let pass = read_all(broker, &request, version, &mut receivers);
         let now = tokio::time::Instant::now();
-        if pass.bytes >= min_bytes || pass.has_error || now >= deadline || receivers.is_empty()
-        {
+        if pass.bytes >= min_bytes || pass.has_error || now >= deadline || receivers.is_empty() {
             return FetchResponse::default()
                 .with_session_id(0)
                 .with_responses(pass.topics);
         }
-        let any_change = futures_util::future::select_all(
-            receivers.iter_mut().map(|r| Box::pin(r.changed())),
-        );
+        let any_change =
+            futures_util::future::select_all(receivers.iter_mut().map(|r| Box::pin(r.changed())));
         let _ = tokio::time::timeout_at(deadline, any_change).await;
     }
 }

@@ -32,9 +32,21 @@ pub(super) fn handle(
                 for op in &resource.configs {
                     let key = op.name.to_string();
                     let value = op.value.as_ref().map(|v| v.to_string());
-                    edit(&mut configs, resource.resource_type, &key, op.config_operation, value)?;
+                    edit(
+                        &mut configs,
+                        resource.resource_type,
+                        &key,
+                        op.config_operation,
+                        value,
+                    )?;
                 }
-                apply(broker, resource.resource_type, &name, configs, request.validate_only)
+                apply(
+                    broker,
+                    resource.resource_type,
+                    &name,
+                    configs,
+                    request.validate_only,
+                )
             });
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(resource.resource_type)
@@ -50,14 +62,21 @@ pub(super) fn handle(
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }
 
-fn current(broker: &Broker, resource_type: i8, name: &str) -> Result<BTreeMap<String, String>, ApiError> {
+fn current(
+    broker: &Broker,
+    resource_type: i8,
+    name: &str,
+) -> Result<BTreeMap<String, String>, ApiError> {
     match resource_type {
-        RESOURCE_TOPIC => broker.topic(name).map(|t| t.configs.clone()).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::UnknownTopicOrPartition,
-                format!("Topic {name} does not exist."),
-            )
-        }),
+        RESOURCE_TOPIC => broker
+            .topic(name)
+            .map(|t| t.configs.clone())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::UnknownTopicOrPartition,
+                    format!("Topic {name} does not exist."),
+                )
+            }),
         RESOURCE_BROKER => Ok(broker.dynamic_broker_configs()),
         other => Err(ApiError::new(
             ErrorCode::InvalidRequest,
@@ -106,7 +125,12 @@ fn edit(
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect();
-            for item in value.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            for item in value
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 if operation == OP_APPEND {
                     if !items.iter().any(|i| i == item) {
                         items.push(item.to_string());

@@ -18,7 +18,11 @@ const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
 const LATEST_TIERED: i64 = -5;
 
-pub(super) fn handle(broker: &Arc<Broker>, request: ListOffsetsRequest, _version: i16) -> ListOffsetsResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: ListOffsetsRequest,
+    _version: i16,
+) -> ListOffsetsResponse {
     let topics = request
         .topics
         .into_iter()

@@ -16,7 +16,11 @@ use crate::topic::{validate_topic_name, Topic};
 /// Kafka's "authorized operations were not requested" sentinel.
 const OPERATIONS_OMITTED: i32 = i32::MIN;
 
-pub(super) fn handle(broker: &Arc<Broker>, request: MetadataRequest, version: i16) -> MetadataResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
     let node_id = broker.config.node_id;
     let advertised = broker.config.advertised();
     let brokers = vec![MetadataResponseBroker::default()
@@ -62,7 +66,11 @@ pub(super) fn handle(broker: &Arc<Broker>, request: MetadataRequest, version: i1
         .with_cluster_authorized_operations(OPERATIONS_OMITTED)
 }
 
-fn lookup_by_name(broker: &Arc<Broker>, name: TopicName, auto_create: bool) -> MetadataResponseTopic {
+fn lookup_by_name(
+    broker: &Arc<Broker>,
+    name: TopicName,
+    auto_create: bool,
+) -> MetadataResponseTopic {
     if let Some(topic) = broker.topic(name.as_str()) {
         return describe_topic(broker, &topic);
     }

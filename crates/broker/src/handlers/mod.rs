@@ -92,9 +92,7 @@ pub async fn handle(
         ApiKey::DescribeLogDirs => {
             run_sync(&request, |b| describe_log_dirs::handle(broker, b, version))
         }
-        ApiKey::CreatePartitions => {
-            run_sync(&request, |b| create_partitions::handle(broker, b))
-        }
+        ApiKey::CreatePartitions => run_sync(&request, |b| create_partitions::handle(broker, b)),
         ApiKey::IncrementalAlterConfigs => {
             run_sync(&request, |b| incremental_alter_configs::handle(broker, b))
         }

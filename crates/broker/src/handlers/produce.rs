@@ -65,7 +65,10 @@ pub(super) async fn handle(
                     .with_log_append_time_ms(info.log_append_time_ms)
                     .with_log_start_offset(info.log_start_offset.0),
                 Err(e) => {
-                    tracing::debug!("produce to {}-{index} failed: {e:?}", topic_data.name.as_str());
+                    tracing::debug!(
+                        "produce to {}-{index} failed: {e:?}",
+                        topic_data.name.as_str()
+                    );
                     PartitionProduceResponse::default()
                         .with_index(index)
                         .with_error_code(e.code.code())
@@ -75,11 +78,13 @@ pub(super) async fn handle(
                         .with_error_message(super::message(e.message))
                 }
             };
-            partition_responses.push(response.with_current_leader(
-                LeaderIdAndEpoch::default()
-                    .with_leader_id((-1).into())
-                    .with_leader_epoch(-1),
-            ));
+            partition_responses.push(
+                response.with_current_leader(
+                    LeaderIdAndEpoch::default()
+                        .with_leader_id((-1).into())
+                        .with_leader_epoch(-1),
+                ),
+            );
         }
         responses.push(
             TopicProduceResponse::default()
