@@ -45,6 +45,13 @@ enum ServerAction {
 }
 
 fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    if let Some(tool) = args
+        .next()
+        .filter(|a| rafka_tools::TOOLS.contains(&a.as_str()))
+    {
+        return rafka_tools::run(&tool, args.collect());
+    }
     init_logging();
     let cli = Cli::parse();
     match cli.command {

@@ -1,0 +1,117 @@
+//! A minimal Kafka client over rafka's own protocol crate, for the admin calls librdkafka
+//! does not expose (DescribeLogDirs, ApiVersions per broker, DescribeCluster, …).
+
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::ToolError;
+
+#[derive(Debug)]
+pub struct WireClient {
+    stream: TcpStream,
+    correlation_id: i32,
+    /// The broker's supported versions, learned at connect.
+    pub versions: ApiVersionsResponse,
+    pub address: String,
+}
+
+impl WireClient {
+    /// Connects to the first reachable `host:port` of a comma-separated bootstrap list.
+    pub async fn connect(bootstrap: &str, timeout: Duration) -> Result<WireClient, ToolError> {
+        let mut last_error = String::from("no bootstrap servers given");
+        for address in bootstrap
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+                Ok(Ok(stream)) => {
+                    let _ = stream.set_nodelay(true);
+                    let mut client = WireClient {
+                        stream,
+                        correlation_id: 0,
+                        versions: ApiVersionsResponse::default(),
+                        address: address.to_string(),
+                    };
+                    client.versions = client
+                        .call(ApiKey::ApiVersions, 3, &api_versions_request())
+                        .await?;
+                    return Ok(client);
+                }
+                Ok(Err(e)) => last_error = format!("{address}: {e}"),
+                Err(_) => last_error = format!("{address}: connection timed out"),
+            }
+        }
+        Err(ToolError::Unreachable(last_error))
+    }
+
+    /// The highest version both sides speak, capped at `ours`.
+    pub fn version_for(&self, api_key: ApiKey, ours: i16) -> Result<i16, ToolError> {
+        self.versions
+            .api_keys
+            .iter()
+            .find(|k| k.api_key == api_key as i16)
+            .filter(|k| k.min_version <= ours)
+            .map(|k| k.max_version.min(ours))
+            .ok_or_else(|| {
+                ToolError::Failed(format!(
+                    "The broker at {} does not support {api_key:?}",
+                    self.address
+                ))
+            })
+    }
+
+    pub async fn call<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        request: &Req,
+    ) -> Result<Resp, ToolError> {
+        self.correlation_id += 1;
+        let header = RequestHeader::default()
+            .with_request_api_key(api_key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation_id)
+            .with_client_id(Some(StrBytes::from_static_str("rafka-tools")));
+        let mut body = BytesMut::new();
+        let encode = |e: String| ToolError::Failed(format!("cannot encode {api_key:?}: {e}"));
+        header
+            .encode(&mut body, api_key.request_header_version(version))
+            .map_err(|e| encode(e.to_string()))?;
+        request
+            .encode(&mut body, version)
+            .map_err(|e| encode(e.to_string()))?;
+        let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&body);
+        let io = |e: std::io::Error| ToolError::Unreachable(format!("{}: {e}", self.address));
+        self.stream.write_all(&frame).await.map_err(io)?;
+        let mut size = [0u8; 4];
+        self.stream.read_exact(&mut size).await.map_err(io)?;
+        let mut response = vec![0u8; i32::from_be_bytes(size).max(0) as usize];
+        self.stream.read_exact(&mut response).await.map_err(io)?;
+        let mut response = bytes::Bytes::from(response);
+        let header =
+            ResponseHeader::decode(&mut response, api_key.response_header_version(version))
+                .map_err(|e| ToolError::Failed(format!("bad {api_key:?} response: {e}")))?;
+        if header.correlation_id != self.correlation_id {
+            return Err(ToolError::Failed("response out of order".into()));
+        }
+        let decoded = Resp::decode(&mut response, version)
+            .map_err(|e| ToolError::Failed(format!("bad {api_key:?} response: {e}")))?;
+        debug_assert_eq!(response.remaining(), 0);
+        Ok(decoded)
+    }
+}
+
+fn api_versions_request() -> ApiVersionsRequest {
+    ApiVersionsRequest::default()
+        .with_client_software_name(StrBytes::from_static_str("rafka-tools"))
+        .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")))
+}
