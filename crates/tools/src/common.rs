@@ -52,3 +52,11 @@ const JAVA_ONLY_PROPERTIES: &[&str] = &[
     "default.api.timeout.ms",
     "exclude.internal.topics",
 ];
+
+/// A current-thread tokio runtime for a tool's async client calls.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ToolError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ToolError::Failed(format!("cannot start the runtime: {e}")))
+}

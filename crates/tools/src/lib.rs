@@ -10,6 +10,18 @@ use std::process::ExitCode;
 pub mod common;
 pub mod wire;
 
+pub mod broker_api_versions;
+pub mod configs;
+pub mod console_consumer;
+pub mod console_producer;
+pub mod consumer_groups;
+pub mod delete_records;
+pub mod dump_log;
+pub mod get_offsets;
+pub mod log_dirs;
+pub mod storage;
+pub mod topics;
+
 /// A tool's failure, printed as one line, Kafka-style, with exit status 1.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
@@ -25,11 +37,41 @@ pub enum ToolError {
 }
 
 /// The tools, by the name of Kafka's script without `kafka-` and `.sh`.
-pub const TOOLS: &[&str] = &[];
+pub const TOOLS: &[&str] = &[
+    "topics",
+    "console-producer",
+    "console-consumer",
+    "configs",
+    "get-offsets",
+    "delete-records",
+    "log-dirs",
+    "broker-api-versions",
+    "dump-log",
+    "storage",
+    "consumer-groups",
+];
 
 /// Runs tool `name` with `args` (not including the tool name). Returns the exit code.
 pub fn run(name: &str, args: Vec<String>) -> ExitCode {
-    let _ = args;
-    eprintln!("unknown tool {name}");
-    ExitCode::from(1)
+    let result = match name {
+        "topics" => topics::run(args),
+        "console-producer" => console_producer::run(args),
+        "console-consumer" => console_consumer::run(args),
+        "configs" => configs::run(args),
+        "get-offsets" => get_offsets::run(args),
+        "delete-records" => delete_records::run(args),
+        "log-dirs" => log_dirs::run(args),
+        "broker-api-versions" => broker_api_versions::run(args),
+        "dump-log" => dump_log::run(args),
+        "storage" => storage::run(args),
+        "consumer-groups" => consumer_groups::run(args),
+        other => Err(ToolError::Usage(format!("unknown tool {other}"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

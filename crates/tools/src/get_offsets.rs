@@ -1,0 +1,10 @@
+//! `kafka-get-offsets.sh`: not written yet.
+
+use crate::ToolError;
+
+pub fn run(args: Vec<String>) -> Result<(), ToolError> {
+    let _ = args;
+    Err(ToolError::Failed(
+        "kafka-get-offsets.sh is not implemented yet".into(),
+    ))
+}

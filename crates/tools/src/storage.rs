@@ -1,0 +1,10 @@
+//! `kafka-storage.sh`: not written yet.
+
+use crate::ToolError;
+
+pub fn run(args: Vec<String>) -> Result<(), ToolError> {
+    let _ = args;
+    Err(ToolError::Failed(
+        "kafka-storage.sh is not implemented yet".into(),
+    ))
+}
