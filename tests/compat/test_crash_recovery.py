@@ -6,7 +6,7 @@ from __future__ import annotations
 from confluent_kafka import Producer
 
 from compat_helpers import (confluent_admin, confluent_consume, confluent_create_topic,
-                            confluent_produce, topic_name)
+                            confluent_produce, topic_name, wait_until)
 
 
 def test_sigterm_exits_zero_and_restart_keeps_the_data(fresh_broker):
@@ -53,29 +53,27 @@ def test_sigkill_during_acks_all_produce_loses_no_acknowledged_record(fresh_brok
         "max.in.flight.requests.per.connection": 1,
         "message.timeout.ms": 60_000,
         "reconnect.backoff.max.ms": 200,
+        # Queue everything at once, so that the kill lands with a request in flight
+        # and most records still waiting behind it.
+        "queue.buffering.max.messages": total,
     })
-    produced = 0
-    killed = False
-    while produced < total:
-        try:
-            producer.produce(topic, key=b"%d" % produced, value=b"kill9-%08d" % produced,
-                             on_delivery=on_delivery)
-            produced += 1
-        except BufferError:
-            producer.poll(0.01)
-        if produced % 500 == 0:
+    for seq in range(total):
+        producer.produce(topic, key=b"%d" % seq, value=b"kill9-%08d" % seq,
+                         on_delivery=on_delivery)
+        if seq % 1000 == 0:
             producer.poll(0)
-            if len(acked) >= kill_after_acks:
+            if len(acked) >= kill_after_acks and broker.proc.poll() is None:
                 broker.kill9()
-                killed = True
-                break
-    assert killed, f"all {produced} records were produced before {kill_after_acks} acks"
+    if broker.proc.poll() is None:
+        wait_until(lambda: (producer.poll(0.05), len(acked) >= kill_after_acks)[1],
+                   60, f"{kill_after_acks} acknowledgements")
+        broker.kill9()
     acked_at_kill = len(acked)
-    assert acked_at_kill < produced, "nothing was in flight when the broker died"
+    assert acked_at_kill < total, "nothing was in flight when the broker died"
 
     broker.start()
     assert producer.flush(90) == 0, "producer could not drain after the restart"
-    assert len(acked) + len(failed) == produced
+    assert len(acked) + len(failed) == total
 
     records = confluent_consume(broker.bootstrap, topic, [0], timeout_s=90)
     offsets = [r.offset for r in records]
@@ -91,8 +89,8 @@ def test_sigkill_during_acks_all_produce_loses_no_acknowledged_record(fresh_brok
     assert acked_offsets == sorted(acked_offsets), "acknowledged records out of order"
     # Retries after the crash may duplicate a batch that was written but not acknowledged,
     # but every record the log holds was produced by us.
-    assert set(log.values()) <= set(range(produced))
-    print(f"produced {produced}, acked before kill {acked_at_kill}, acked {len(acked)}, "
+    assert set(log.values()) <= set(range(total))
+    print(f"produced {total}, acked before kill {acked_at_kill}, acked {len(acked)}, "
           f"failed {len(failed)}, log {len(records)}")
 
 

@@ -11,6 +11,7 @@ use rafka_protocol::ErrorCode;
 use rafka_types::{Offset, SharedClock};
 
 use crate::config::BrokerConfig;
+use crate::group::GroupCoordinator;
 use crate::partition::Partition;
 use crate::storage::{self, MetaProperties, MetadataImage, StorageError, TopicRecord};
 use crate::topic::{collision_key, validate_topic_name, Topic};
@@ -83,6 +84,7 @@ pub struct Broker {
     topics: RwLock<Topics>,
     /// Serialises metadata changes and owns the persisted image.
     image: Mutex<MetadataImage>,
+    pub groups: GroupCoordinator,
 }
 
 impl Broker {
@@ -92,11 +94,12 @@ impl Broker {
         let cluster_id = ensure_formatted(&config)?;
         let image = MetadataImage::load(config_metadata_dir(&config))?;
         let broker = Broker {
-            config,
+            config: config.clone(),
             cluster_id,
             clock,
             topics: RwLock::new(Topics::default()),
             image: Mutex::new(image.clone()),
+            groups: GroupCoordinator::new(config.group.clone(), config.offsets_topic.clone()),
         };
         let mut recovery = BTreeMap::new();
         let mut log_starts = BTreeMap::new();
@@ -146,6 +149,7 @@ impl Broker {
         }
         broker.remove_stray_partition_dirs(&topics);
         *broker.topics.write() = topics;
+        broker.groups.load(&broker);
         Ok(broker)
     }
 

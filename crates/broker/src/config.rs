@@ -68,6 +68,9 @@ pub struct BrokerConfig {
     pub delete_topic_enable: bool,
     pub log_retention_check_interval_ms: u64,
     pub log_flush_offset_checkpoint_interval_ms: u64,
+    pub group: crate::group::GroupConfig,
+    pub offsets_topic: crate::group::OffsetsTopicConfig,
+    pub offsets_retention_check_interval_ms: u64,
     pub socket_request_max_bytes: usize,
     pub broker_rack: Option<String>,
     /// Broker keys that are defaults for topic configs, by broker key (`log.retention.ms`),
@@ -106,6 +109,16 @@ const BROKER_KEYS: &[&str] = &[
     "log.roll.hours",
     "log.roll.jitter.hours",
     "log.flush.scheduler.interval.ms",
+    "offsets.topic.num.partitions",
+    "offsets.topic.replication.factor",
+    "offsets.topic.segment.bytes",
+    "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms",
+    "offset.metadata.max.bytes",
+    "group.initial.rebalance.delay.ms",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
+    "group.max.size",
 ];
 
 impl BrokerConfig {
@@ -243,6 +256,23 @@ impl BrokerConfig {
             parse_i64("log.retention.check.interval.ms", 300_000, 1)? as u64;
         let log_flush_offset_checkpoint_interval_ms =
             parse_i64("log.flush.offset.checkpoint.interval.ms", 60_000, 0)? as u64;
+        let group = crate::group::GroupConfig {
+            min_session_timeout_ms: parse_i64("group.min.session.timeout.ms", 6_000, 0)? as i32,
+            max_session_timeout_ms: parse_i64("group.max.session.timeout.ms", 1_800_000, 0)? as i32,
+            initial_rebalance_delay_ms: parse_i64("group.initial.rebalance.delay.ms", 3_000, 0)?,
+            max_size: parse_i64("group.max.size", i32::MAX as i64, 1)? as usize,
+            offsets_retention_ms: parse_i64("offsets.retention.minutes", 10_080, 1)?
+                .saturating_mul(60_000),
+            offset_metadata_max_bytes: parse_i64("offset.metadata.max.bytes", 4096, 0)? as usize,
+            new_member_join_timeout_ms: 300_000,
+        };
+        let offsets_topic = crate::group::OffsetsTopicConfig {
+            partitions: parse_i64("offsets.topic.num.partitions", 50, 1)? as i32,
+            replication_factor: parse_i64("offsets.topic.replication.factor", 3, 1)? as i16,
+            segment_bytes: parse_i64("offsets.topic.segment.bytes", 104_857_600, 1)?,
+        };
+        let offsets_retention_check_interval_ms =
+            parse_i64("offsets.retention.check.interval.ms", 600_000, 1)? as u64;
         let socket_request_max_bytes =
             parse_i64("socket.request.max.bytes", 104_857_600, 1)? as usize;
 
@@ -302,6 +332,9 @@ impl BrokerConfig {
             delete_topic_enable,
             log_retention_check_interval_ms,
             log_flush_offset_checkpoint_interval_ms,
+            group,
+            offsets_topic,
+            offsets_retention_check_interval_ms,
             socket_request_max_bytes,
             broker_rack: get("broker.rack").map(str::to_string),
             log_defaults,

@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod config;
+pub mod group;
 pub mod handlers;
 pub mod partition;
 pub mod server;

@@ -132,7 +132,7 @@ async fn serve_connection(
                 return;
             }
         };
-        match handlers::handle(&broker, request).await {
+        match handlers::handle(&broker, request, peer).await {
             Ok(Some(response)) => {
                 if let Err(e) = stream.write_all(&response).await {
                     tracing::debug!("cannot answer {peer}: {e}");
@@ -159,6 +159,10 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             .log_flush_offset_checkpoint_interval_ms
             .max(1000),
     ));
+    let mut groups = tokio::time::interval(Duration::from_millis(100));
+    groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let offsets_expiry = Duration::from_millis(broker.config.offsets_retention_check_interval_ms);
+    let mut last_expiry = tokio::time::Instant::now();
     retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -174,6 +178,14 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                         tracing::error!("cannot write offset checkpoints: {e}");
                     }
                 }).await;
+            }
+            _ = groups.tick() => {
+                let expire = last_expiry.elapsed() >= offsets_expiry;
+                if expire {
+                    last_expiry = tokio::time::Instant::now();
+                }
+                let broker = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || broker.groups.tick(&broker, expire)).await;
             }
             _ = stop.changed() => return,
         }

@@ -300,6 +300,14 @@ pub fn effective_topic_configs(
 pub fn log_config(effective: &BTreeMap<&'static str, String>) -> LogConfig {
     let long = |k: &str| effective.get(k).and_then(|v| v.trim().parse::<i64>().ok());
     let defaults = LogConfig::default();
+    let policy: Vec<String> = effective
+        .get("cleanup.policy")
+        .map(|v| {
+            v.split(',')
+                .map(|p| p.trim().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["delete".to_string()]);
     LogConfig {
         segment_bytes: long("segment.bytes").map_or(defaults.segment_bytes, |v| v as u64),
         segment_ms: long("segment.ms").unwrap_or(defaults.segment_ms),
@@ -317,6 +325,17 @@ pub fn log_config(effective: &BTreeMap<&'static str, String>) -> LogConfig {
             Some(v) if v.eq_ignore_ascii_case("LogAppendTime") => TimestampType::LogAppendTime,
             _ => TimestampType::CreateTime,
         },
+        cleanup_policy_compact: policy.iter().any(|p| p == "compact"),
+        cleanup_policy_delete: policy.iter().any(|p| p == "delete"),
+        delete_retention_ms: long("delete.retention.ms").unwrap_or(defaults.delete_retention_ms),
+        min_cleanable_dirty_ratio: effective
+            .get("min.cleanable.dirty.ratio")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(defaults.min_cleanable_dirty_ratio),
+        min_compaction_lag_ms: long("min.compaction.lag.ms")
+            .unwrap_or(defaults.min_compaction_lag_ms),
+        max_compaction_lag_ms: long("max.compaction.lag.ms")
+            .unwrap_or(defaults.max_compaction_lag_ms),
     }
 }
 

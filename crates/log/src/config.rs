@@ -4,7 +4,8 @@ pub use rafka_protocol::batch::TimestampType;
 
 /// The topic-level settings one partition's log obeys. Field names are Kafka's keys with
 /// dots as underscores (`segment.bytes` → `segment_bytes`); [`Default`] is Kafka's default.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Not `Eq`: `min_cleanable_dirty_ratio` is a float.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// `segment.bytes`: roll the active segment before it would grow past this. Capped at
     /// `i32::MAX` as in Kafka, since index positions are 32-bit.
@@ -28,6 +29,23 @@ pub struct LogConfig {
     pub max_message_bytes: u32,
     /// `message.timestamp.type`.
     pub message_timestamp_type: TimestampType,
+    /// `cleanup.policy` contains `compact`: [`Log::clean`](crate::Log::clean) keeps the
+    /// latest record per key.
+    pub cleanup_policy_compact: bool,
+    /// `cleanup.policy` contains `delete`: retention deletes segments by time and size.
+    /// Segments below the log start offset go under every policy.
+    pub cleanup_policy_delete: bool,
+    /// `delete.retention.ms`: how long a tombstone stays after the cleaner first passed
+    /// over it (its batch's delete horizon).
+    pub delete_retention_ms: i64,
+    /// `min.cleanable.dirty.ratio`: clean only when dirty bytes / (clean + dirty bytes)
+    /// exceed this.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`: segments with a record newer than this are not cleaned.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: clean regardless of the dirty ratio once a dirty
+    /// segment's first batch is older than this.
+    pub max_compaction_lag_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -43,6 +61,12 @@ impl Default for LogConfig {
             flush_interval_ms: i64::MAX,
             max_message_bytes: 1024 * 1024 + 12,
             message_timestamp_type: TimestampType::CreateTime,
+            cleanup_policy_compact: false,
+            cleanup_policy_delete: true,
+            delete_retention_ms: 24 * 60 * 60 * 1000,
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
         }
     }
 }
@@ -69,5 +93,11 @@ mod tests {
         assert_eq!(config.index_interval_bytes, 4096);
         assert_eq!(config.max_message_bytes, 1_048_588);
         assert_eq!(config.message_timestamp_type, TimestampType::CreateTime);
+        assert!(!config.cleanup_policy_compact);
+        assert!(config.cleanup_policy_delete);
+        assert_eq!(config.delete_retention_ms, 86_400_000);
+        assert_eq!(config.min_cleanable_dirty_ratio, 0.5);
+        assert_eq!(config.min_compaction_lag_ms, 0);
+        assert_eq!(config.max_compaction_lag_ms, i64::MAX);
     }
 }

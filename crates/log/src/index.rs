@@ -83,6 +83,13 @@ impl IndexFile {
             .sync_data()
             .map_err(|e| LogError::io(&self.path, e))
     }
+
+    /// Renames the file; the open handle keeps working.
+    fn rename_to(&mut self, path: PathBuf) -> Result<(), LogError> {
+        std::fs::rename(&self.path, &path).map_err(|e| LogError::io(&self.path, e))?;
+        self.path = path;
+        Ok(())
+    }
 }
 
 fn be_u32(bytes: &[u8]) -> u32 {
@@ -247,6 +254,15 @@ impl OffsetIndex {
 
     pub(crate) fn path(&self) -> &Path {
         &self.file.path
+    }
+
+    pub(crate) fn rename_to(&mut self, path: PathBuf) -> Result<(), LogError> {
+        self.file.rename_to(path)
+    }
+
+    /// Bytes the entries take on disk.
+    pub(crate) fn size_bytes(&self) -> u64 {
+        self.entries.len() as u64 * OFFSET_ENTRY_BYTES
     }
 }
 
@@ -422,6 +438,15 @@ impl TimeIndex {
 
     pub(crate) fn path(&self) -> &Path {
         &self.file.path
+    }
+
+    pub(crate) fn rename_to(&mut self, path: PathBuf) -> Result<(), LogError> {
+        self.file.rename_to(path)
+    }
+
+    /// Bytes the entries take on disk.
+    pub(crate) fn size_bytes(&self) -> u64 {
+        self.entries.len() as u64 * TIME_ENTRY_BYTES
     }
 }
 

@@ -111,7 +111,20 @@ impl LogSegment {
         config: &LogConfig,
         now_ms: i64,
     ) -> Result<LogSegment, LogError> {
-        let log_path = dir.join(segment_file_name(base_offset, LOG_SUFFIX));
+        LogSegment::create_with_suffix(dir, base_offset, config, now_ms, "")
+    }
+
+    /// Creates an empty segment whose three files carry `file_suffix` after their usual
+    /// names (`.cleaned` for a cleaner's output); fails if its `.log` already exists.
+    pub(crate) fn create_with_suffix(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+        now_ms: i64,
+        file_suffix: &str,
+    ) -> Result<LogSegment, LogError> {
+        let name = |suffix: &str| segment_file_name(base_offset, suffix) + file_suffix;
+        let log_path = dir.join(name(LOG_SUFFIX));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -119,12 +132,12 @@ impl LogSegment {
             .open(&log_path)
             .map_err(|e| LogError::io(&log_path, e))?;
         let offset_index = OffsetIndex::create(
-            dir.join(segment_file_name(base_offset, INDEX_SUFFIX)),
+            dir.join(name(INDEX_SUFFIX)),
             base_offset,
             offset_index_max_entries(config),
         )?;
         let time_index = TimeIndex::create(
-            dir.join(segment_file_name(base_offset, TIME_INDEX_SUFFIX)),
+            dir.join(name(TIME_INDEX_SUFFIX)),
             base_offset,
             time_index_max_entries(config),
         )?;
@@ -665,8 +678,36 @@ impl LogSegment {
         self.time_index.flush()
     }
 
+    /// Renames the segment's files from `<name><from>` to `<name><to>` (suffixes such as
+    /// `.cleaned`, `.swap` or `""`): both indexes first, the `.log` last, so that a
+    /// crash in between leaves the `.log` with the old suffix, which is what recovery
+    /// keys on. Open handles, and [`FileSlice`](crate::FileSlice)s, keep working.
+    pub(crate) fn change_file_suffix(&mut self, from: &str, to: &str) -> Result<(), LogError> {
+        let dir = self
+            .log_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let name = |suffix: &str, file_suffix: &str| {
+            dir.join(segment_file_name(self.base_offset, suffix) + file_suffix)
+        };
+        assert_eq!(self.offset_index.path(), name(INDEX_SUFFIX, from));
+        assert_eq!(self.log_path, name(LOG_SUFFIX, from));
+        self.offset_index.rename_to(name(INDEX_SUFFIX, to))?;
+        self.time_index.rename_to(name(TIME_INDEX_SUFFIX, to))?;
+        let log_path = name(LOG_SUFFIX, to);
+        std::fs::rename(&self.log_path, &log_path).map_err(|e| LogError::io(&self.log_path, e))?;
+        self.log_path = log_path;
+        Ok(())
+    }
+
     /// Removes the segment's files. Open [`FileSlice`](crate::FileSlice)s stay readable.
     pub(crate) fn delete(self) -> Result<(), LogError> {
+        self.delete_files()
+    }
+
+    /// Removes the segment's files but keeps the value (its open file stays readable).
+    pub(crate) fn delete_files(&self) -> Result<(), LogError> {
         for path in [
             self.log_path.as_path(),
             self.offset_index.path(),
@@ -706,6 +747,38 @@ impl LogSegment {
         }
     }
 
+    /// The first batch's `maxTimestamp` when non-negative (Kafka's
+    /// `getFirstBatchTimestamp`); `max.compaction.lag.ms` counts from it.
+    pub(crate) fn first_batch_timestamp(&self) -> Option<i64> {
+        self.rolling_based_timestamp.filter(|t| *t >= 0)
+    }
+
+    pub(crate) fn last_modified_ms(&self) -> i64 {
+        self.last_modified_ms
+    }
+
+    /// Kafka gives a cleaned segment the last-modified time of the newest segment it
+    /// replaces, so that time-based decisions do not restart with every clean. Setting
+    /// the file's mtime (which a reload reads) is best effort.
+    pub(crate) fn set_last_modified_ms(&mut self, last_modified_ms: i64) {
+        self.last_modified_ms = last_modified_ms;
+        if let Ok(ms) = u64::try_from(last_modified_ms) {
+            let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+            if let Err(e) = self.file.set_modified(time) {
+                tracing::debug!(path = %self.log_path.display(), error = %e, "could not set mtime");
+            }
+        }
+    }
+
+    /// Bytes of both indexes' entries, for grouping segments under `segment.index.bytes`.
+    pub(crate) fn offset_index_size_bytes(&self) -> u64 {
+        self.offset_index.size_bytes()
+    }
+
+    pub(crate) fn time_index_size_bytes(&self) -> u64 {
+        self.time_index.size_bytes()
+    }
+
     pub(crate) fn file(&self) -> &Arc<File> {
         &self.file
     }
@@ -717,6 +790,31 @@ impl LogSegment {
     #[cfg(test)]
     pub(crate) fn offset_index(&self) -> &OffsetIndex {
         &self.offset_index
+    }
+}
+
+/// The offset after the last whole batch of the segment file at `path` (`base_offset`
+/// when it has none), reading batch headers up to the first incomplete or invalid one.
+/// Recovery uses it to learn which offsets a `.swap` file covers.
+pub(crate) fn scan_next_offset(path: &Path, base_offset: i64) -> Result<i64, LogError> {
+    let file = File::open(path).map_err(|e| LogError::io(path, e))?;
+    let end = file.metadata().map_err(|e| LogError::io(path, e))?.len();
+    let mut scanner = HeaderScanner {
+        file: &file,
+        path,
+        position: 0,
+        end,
+        window: Vec::new(),
+        window_start: 0,
+        expected_last_offset: None,
+    };
+    let mut next_offset = base_offset;
+    loop {
+        match scanner.next_header() {
+            Ok(Some((_, header))) => next_offset = next_offset.max(header.next_offset()),
+            Ok(None) | Err(LogError::CorruptSegment { .. }) => return Ok(next_offset),
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -905,6 +905,216 @@ impl BatchBuilder {
     }
 }
 
+/// One record of an uncompressed v2 records section, with its key, value and headers
+/// borrowed as encoded: what a log cleaner needs to filter records and write the kept
+/// ones back without a decode/re-encode round trip through `kafka_protocol` (whose
+/// header map would collapse duplicate header keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawRecord<'a> {
+    /// The record's attributes byte (unused by magic 2, kept as written).
+    pub attributes: i8,
+    /// Relative to the batch's `baseTimestamp`.
+    pub timestamp_delta: i64,
+    /// Relative to the batch's `baseOffset`.
+    pub offset_delta: i32,
+    pub key: Option<&'a [u8]>,
+    /// `None` is a tombstone on a compacted topic.
+    pub value: Option<&'a [u8]>,
+    /// The headers count and the headers, exactly as encoded.
+    pub headers: &'a [u8],
+}
+
+impl RawRecord<'_> {
+    /// Appends the record, length prefix included, to a records section.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let mut body = Vec::with_capacity(
+            16 + self.key.map_or(0, <[u8]>::len)
+                + self.value.map_or(0, <[u8]>::len)
+                + self.headers.len(),
+        );
+        body.push(self.attributes as u8);
+        put_varlong(&mut body, self.timestamp_delta);
+        put_varlong(&mut body, i64::from(self.offset_delta));
+        put_bytes(&mut body, self.key);
+        put_bytes(&mut body, self.value);
+        body.extend_from_slice(self.headers);
+        put_varlong(out, body.len() as i64);
+        out.extend_from_slice(&body);
+    }
+}
+
+impl VarintCursor<'_> {
+    /// The range of a varint-length-prefixed nullable byte string ending by `end`.
+    fn nullable_bytes(
+        &mut self,
+        index: i32,
+        end: usize,
+    ) -> Result<Option<std::ops::Range<usize>>, BatchError> {
+        let length = self.varint(index)?;
+        if length < 0 {
+            return Ok(None);
+        }
+        let start = self.position;
+        let stop = start + length as usize;
+        if stop > end {
+            return Err(self.invalid(index, "key or value past the end of the record"));
+        }
+        self.position = stop;
+        Ok(Some(start..stop))
+    }
+}
+
+/// Splits an uncompressed records section (see [`Batch::decompressed_records`]) into its
+/// `count` records. Every record must lie within its length prefix and the section must
+/// hold exactly `count` records.
+pub fn raw_records(records: &[u8], count: i32) -> Result<Vec<RawRecord<'_>>, BatchError> {
+    if count < 0 {
+        return Err(BatchError::InvalidRecords(format!(
+            "negative records count {count}"
+        )));
+    }
+    let mut out = Vec::with_capacity((count as usize).min(records.len() / 7 + 1));
+    let mut cursor = VarintCursor {
+        buf: records,
+        position: 0,
+    };
+    for index in 0..count {
+        let length = cursor.varint(index)?;
+        if length < 1 {
+            return Err(cursor.invalid(index, "record length below 1"));
+        }
+        let end = cursor.position + length as usize;
+        if end > records.len() {
+            return Err(cursor.invalid(index, "record past the end of the records"));
+        }
+        let attributes = records[cursor.position] as i8;
+        cursor.position += 1;
+        let timestamp_delta = cursor.varlong(index)?;
+        let offset_delta = cursor.varint(index)?;
+        let key = cursor.nullable_bytes(index, end)?;
+        let value = cursor.nullable_bytes(index, end)?;
+        if cursor.position > end {
+            return Err(cursor.invalid(index, "record fields overrun its length"));
+        }
+        out.push(RawRecord {
+            attributes,
+            timestamp_delta,
+            offset_delta,
+            key: key.map(|range| &records[range]),
+            value: value.map(|range| &records[range]),
+            headers: &records[cursor.position..end],
+        });
+        cursor.position = end;
+    }
+    if cursor.position != records.len() {
+        return Err(BatchError::InvalidRecords(format!(
+            "{} bytes after the last of {count} records",
+            records.len() - cursor.position
+        )));
+    }
+    Ok(out)
+}
+
+/// Writes the header of a batch whose records are replaced: base offset,
+/// `lastOffsetDelta`, partition leader epoch, producer id/epoch/base sequence and the
+/// attribute flags of `original`, with the given codec, timestamps, count and records.
+fn write_rewritten_batch(
+    original: &Batch<'_>,
+    attributes: i16,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    records_count: i32,
+    records: &[u8],
+) -> Result<Vec<u8>, BatchError> {
+    let batch_length = MIN_BATCH_LENGTH_BYTES as usize + records.len();
+    let batch_length = i32::try_from(batch_length)
+        .map_err(|_| BatchError::InvalidRecords(format!("batch of {batch_length} bytes")))?;
+    let mut out = Vec::with_capacity(HEADER_SIZE_BYTES + records.len());
+    out.extend_from_slice(&original.base_offset().to_be_bytes());
+    out.extend_from_slice(&batch_length.to_be_bytes());
+    out.extend_from_slice(&original.partition_leader_epoch().to_be_bytes());
+    out.push(MAGIC_V2 as u8);
+    out.extend_from_slice(&0u32.to_be_bytes()); // CRC, written below
+    out.extend_from_slice(&attributes.to_be_bytes());
+    out.extend_from_slice(&original.last_offset_delta().to_be_bytes());
+    out.extend_from_slice(&base_timestamp.to_be_bytes());
+    out.extend_from_slice(&max_timestamp.to_be_bytes());
+    out.extend_from_slice(&original.producer_id().to_be_bytes());
+    out.extend_from_slice(&original.producer_epoch().to_be_bytes());
+    out.extend_from_slice(&original.base_sequence().to_be_bytes());
+    out.extend_from_slice(&records_count.to_be_bytes());
+    out.extend_from_slice(records);
+    BatchMut::new(&mut out)?.write_crc();
+    Ok(out)
+}
+
+/// Kafka's `MemoryRecords.filterTo` output for a batch that keeps only some of its
+/// records: the same base offset, `lastOffsetDelta`, producer id/epoch/base sequence,
+/// partition leader epoch, attributes and codec, with `records` (taken from `original`,
+/// in order, offset deltas unchanged, so offsets may now have gaps) recompressed.
+///
+/// `set_delete_horizon_ms` stamps a delete horizon (attributes bit 6) the way Kafka's
+/// cleaner does on the first pass over a batch holding tombstones: `baseTimestamp`
+/// becomes the horizon and every record's timestamp delta is rebased onto it, so record
+/// timestamps read the same. A horizon already in `original` is kept. `maxTimestamp` is
+/// recomputed from the kept records under CreateTime and kept under LogAppendTime.
+pub fn rewrite_batch(
+    original: &Batch<'_>,
+    records: &[RawRecord<'_>],
+    set_delete_horizon_ms: Option<i64>,
+) -> Result<Vec<u8>, BatchError> {
+    assert!(
+        !records.is_empty(),
+        "use empty_batch for a batch with no records"
+    );
+    let compression = original.compression()?;
+    let original_base = original.base_timestamp();
+    let (base_timestamp, mut attributes) = match set_delete_horizon_ms {
+        Some(horizon) => (horizon, original.attributes() | DELETE_HORIZON_FLAG_MASK),
+        None => (original_base, original.attributes()),
+    };
+    attributes = (attributes & !COMPRESSION_CODEC_MASK) | i16::from(compression.id());
+    let mut max_timestamp = NO_TIMESTAMP;
+    let mut section = Vec::new();
+    for record in records {
+        let timestamp = original_base.wrapping_add(record.timestamp_delta);
+        max_timestamp = max_timestamp.max(timestamp);
+        let rebased = RawRecord {
+            timestamp_delta: timestamp.wrapping_sub(base_timestamp),
+            ..*record
+        };
+        rebased.encode_into(&mut section);
+    }
+    if original.timestamp_type() == TimestampType::LogAppendTime {
+        max_timestamp = original.max_timestamp();
+    }
+    let compressed = compress_records(&section, compression)?;
+    write_rewritten_batch(
+        original,
+        attributes,
+        base_timestamp,
+        max_timestamp,
+        records.len() as i32,
+        &compressed,
+    )
+}
+
+/// Kafka's `DefaultRecordBatch.writeEmptyHeader`: a batch with no records that keeps
+/// `original`'s offsets (`baseOffset`, `lastOffsetDelta`), producer id/epoch/base
+/// sequence, partition leader epoch and timestamp-type/transactional/control flags, with
+/// no codec and both timestamps set to `original`'s `maxTimestamp`. A cleaner keeps one
+/// to preserve a producer's last sequence or the last offset of a cleaned range.
+pub fn empty_batch(original: &Batch<'_>) -> Vec<u8> {
+    let flags = TIMESTAMP_TYPE_MASK | TRANSACTIONAL_FLAG_MASK | CONTROL_FLAG_MASK;
+    let attributes = original.attributes() & flags;
+    let max_timestamp = original.max_timestamp();
+    match write_rewritten_batch(original, attributes, max_timestamp, max_timestamp, 0, &[]) {
+        Ok(bytes) => bytes,
+        // A 61-byte batch always fits an i32 length and is a complete batch.
+        Err(e) => unreachable!("empty batch header: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1307,5 +1517,108 @@ mod tests {
                 prop_assert!(is_incomplete);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod rewrite_tests {
+    use super::*;
+
+    fn sample(compression: Compression) -> Vec<u8> {
+        let mut builder = BatchBuilder::new(100)
+            .producer(9, 2, 40)
+            .partition_leader_epoch(3)
+            .compression(compression);
+        builder.append(
+            1_000,
+            Some(b"a"),
+            Some(b"1"),
+            &[(b"h", Some(b"x")), (b"h", None)],
+        );
+        builder.append(1_200, Some(b"b"), None, &[]);
+        builder.append(900, None, Some(b"3"), &[]);
+        builder.build().unwrap()
+    }
+
+    #[test]
+    fn raw_records_reencode_byte_identical() {
+        let bytes = sample(Compression::None);
+        let batch = Batch::new(&bytes).unwrap();
+        let section = batch.decompressed_records().unwrap();
+        let records = raw_records(&section, batch.records_count()).unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].key, Some(&b"a"[..]));
+        assert_eq!(records[1].value, None);
+        assert_eq!(records[2].key, None);
+        assert_eq!(records[2].offset_delta, 2);
+        assert_eq!(records[2].timestamp_delta, -100);
+        let mut out = Vec::new();
+        for record in &records {
+            record.encode_into(&mut out);
+        }
+        assert_eq!(out, &section[..]);
+        assert!(raw_records(&section, 2).is_err());
+        assert!(raw_records(&section[..section.len() - 1], 3).is_err());
+    }
+
+    #[test]
+    fn rewrite_keeps_offsets_producer_and_codec_and_rebases_on_a_horizon() {
+        for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let bytes = sample(compression);
+            let batch = Batch::new(&bytes).unwrap();
+            let section = batch.decompressed_records().unwrap();
+            let records = raw_records(&section, batch.records_count()).unwrap();
+            let kept = [records[1]];
+            let out = rewrite_batch(&batch, &kept, Some(50_000)).unwrap();
+            let rewritten = Batch::new(&out).unwrap();
+            assert_eq!(rewritten.verify_crc(), Ok(()));
+            assert_eq!(rewritten.base_offset(), 100);
+            assert_eq!(rewritten.last_offset_delta(), 2);
+            assert_eq!(rewritten.records_count(), 1);
+            assert_eq!(rewritten.producer_id(), 9);
+            assert_eq!(rewritten.producer_epoch(), 2);
+            assert_eq!(rewritten.base_sequence(), 40);
+            assert_eq!(rewritten.partition_leader_epoch(), 3);
+            assert_eq!(rewritten.compression(), Ok(compression));
+            assert!(rewritten.has_delete_horizon());
+            assert_eq!(rewritten.base_timestamp(), 50_000);
+            assert_eq!(rewritten.max_timestamp(), 1_200);
+            let decoded = rewritten.decode_records().unwrap();
+            assert_eq!(decoded.len(), 1);
+            assert_eq!(decoded[0].offset, 101);
+            assert_eq!(decoded[0].timestamp, 1_200);
+            assert_eq!(decoded[0].key.as_deref(), Some(&b"b"[..]));
+            assert_eq!(decoded[0].value, None);
+
+            let plain = rewrite_batch(&batch, &[records[0], records[2]], None).unwrap();
+            let plain = Batch::new(&plain).unwrap();
+            assert!(!plain.has_delete_horizon());
+            assert_eq!(plain.base_timestamp(), 1_000);
+            assert_eq!(plain.max_timestamp(), 1_000);
+            let offsets: Vec<i64> = plain
+                .decode_records()
+                .unwrap()
+                .iter()
+                .map(|r| r.offset)
+                .collect();
+            assert_eq!(offsets, vec![100, 102]);
+        }
+    }
+
+    #[test]
+    fn empty_batch_keeps_offsets_and_producer_state() {
+        let bytes = sample(Compression::Gzip);
+        let batch = Batch::new(&bytes).unwrap();
+        let out = empty_batch(&batch);
+        let empty = Batch::new(&out).unwrap();
+        assert_eq!(out.len(), HEADER_SIZE_BYTES);
+        assert_eq!(empty.verify_crc(), Ok(()));
+        assert_eq!(empty.base_offset(), 100);
+        assert_eq!(empty.last_offset(), 102);
+        assert_eq!(empty.records_count(), 0);
+        assert_eq!(empty.base_sequence(), 40);
+        assert_eq!(empty.compression(), Ok(Compression::None));
+        assert_eq!(empty.base_timestamp(), 1_200);
+        assert!(empty.decode_records().unwrap().is_empty());
     }
 }

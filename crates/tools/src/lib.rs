@@ -34,6 +34,11 @@ pub enum ToolError {
     /// The operation failed; the text is what Kafka's tool would print.
     #[error("{0}")]
     Failed(String),
+    /// The exact line(s) Kafka's tool prints on this failure (e.g. `Error while executing
+    /// topic command : …`), printed as is, without the `Error: ` prefix; empty when the
+    /// tool already printed everything and only the exit status is left.
+    #[error("{0}")]
+    Reported(String),
 }
 
 /// The tools, by the name of Kafka's script without `kafka-` and `.sh`.
@@ -69,6 +74,12 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(ToolError::Reported(line)) => {
+            if !line.is_empty() {
+                eprintln!("{line}");
+            }
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("Error: {e}");
             ExitCode::from(1)

@@ -115,3 +115,47 @@ fn api_versions_request() -> ApiVersionsRequest {
         .with_client_software_name(StrBytes::from_static_str("rafka-tools"))
         .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")))
 }
+
+// ---- Used by the admin tools: every call bounded in time, and a blocking entry point. ----
+
+impl WireClient {
+    /// `call`, but a broker that accepts the connection and never answers is an
+    /// `Unreachable` error after `timeout` instead of a hang.
+    pub async fn call_within<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, ToolError> {
+        match tokio::time::timeout(timeout, self.call(api_key, version, request)).await {
+            Ok(result) => result,
+            Err(_) => Err(ToolError::Unreachable(format!(
+                "{}: no response to {api_key:?} within {} ms",
+                self.address,
+                timeout.as_millis()
+            ))),
+        }
+    }
+}
+
+/// Connects within `timeout`, the ApiVersions exchange included: a port that accepts
+/// and never answers fails like a closed one, in one line.
+pub async fn connect_within(bootstrap: &str, timeout: Duration) -> Result<WireClient, ToolError> {
+    match tokio::time::timeout(timeout, WireClient::connect(bootstrap, timeout)).await {
+        Ok(result) => result,
+        Err(_) => Err(ToolError::Unreachable(format!(
+            "{bootstrap}: no answer within {} ms",
+            timeout.as_millis()
+        ))),
+    }
+}
+
+/// Checks that a broker of `bootstrap` accepts a connection and answers ApiVersions, so
+/// the tools built on librdkafka (which retries silently until its own timeout) fail fast
+/// and in one line when nothing listens there.
+pub fn ensure_reachable(bootstrap: &str, timeout: Duration) -> Result<(), ToolError> {
+    crate::common::runtime()?
+        .block_on(connect_within(bootstrap, timeout))
+        .map(drop)
+}

@@ -1,6 +1,7 @@
 //! One file per Kafka API. `handle` checks that the API and version are ones rafka serves,
 //! decodes the body, runs the handler and encodes its response.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,16 +15,27 @@ mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
+mod delete_groups;
 mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod describe_groups;
 mod describe_log_dirs;
 mod fetch;
+mod find_coordinator;
+mod heartbeat;
 mod incremental_alter_configs;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod produce;
+mod sync_group;
 
 /// What rafka serves: (API, lowest version, highest version). ApiVersions advertises
 /// exactly this table; Kafka 4.x's floors, the `kafka-protocol` crate's ceilings.
@@ -42,6 +54,17 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 2),
+    (ApiKey::FindCoordinator, 0, 6),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 6),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
@@ -56,6 +79,7 @@ pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
 pub async fn handle(
     broker: &Arc<Broker>,
     request: RequestFrame,
+    peer: SocketAddr,
 ) -> Result<Option<Bytes>, RequestError> {
     let version = request.api_version();
     if request.api_key == ApiKey::ApiVersions {
@@ -97,6 +121,27 @@ pub async fn handle(
             run_sync(&request, |b| incremental_alter_configs::handle(broker, b))
         }
         ApiKey::DescribeCluster => run_sync(&request, |b| describe_cluster::handle(broker, b)),
+        ApiKey::FindCoordinator => {
+            run_sync(&request, |b| find_coordinator::handle(broker, b, version))
+        }
+        ApiKey::JoinGroup => {
+            let client_id = request.client_id().to_string();
+            run(&request, |b| {
+                join_group::handle(broker, b, version, client_id, peer)
+            })
+            .await
+        }
+        ApiKey::SyncGroup => run(&request, |b| sync_group::handle(broker, b)).await,
+        ApiKey::Heartbeat => run_sync(&request, |b| heartbeat::handle(broker, b)),
+        ApiKey::LeaveGroup => run_sync(&request, |b| leave_group::handle(broker, b, version)),
+        ApiKey::OffsetCommit => run_sync(&request, |b| offset_commit::handle(broker, b)),
+        ApiKey::OffsetFetch => run_sync(&request, |b| offset_fetch::handle(broker, b, version)),
+        ApiKey::ListGroups => run_sync(&request, |b| list_groups::handle(broker, b)),
+        ApiKey::DescribeGroups => {
+            run_sync(&request, |b| describe_groups::handle(broker, b, version))
+        }
+        ApiKey::DeleteGroups => run_sync(&request, |b| delete_groups::handle(broker, b)),
+        ApiKey::OffsetDelete => run_sync(&request, |b| offset_delete::handle(broker, b)),
         other => Err(RequestError::InvalidBody {
             api_key: other,
             api_version: version,

@@ -1,0 +1,368 @@
+//! The group coordinator: consumer groups under Kafka's classic protocol, their committed
+//! offsets, and both kept as records in the compacted internal topic `__consumer_offsets`
+//! (group → partition by Kafka's hash), replayed at start-up.
+//!
+//! Locking: the map of groups is locked only to find or add a group; each group has its
+//! own mutex, held for one state-machine step plus the (local, synchronous) append of
+//! the records that step produced.
+
+pub mod records;
+pub mod state;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use rafka_protocol::batch::{batches, BatchBuilder};
+use rafka_protocol::ErrorCode;
+use rafka_types::Offset;
+
+use crate::broker::Broker;
+use records::{OffsetValue, RecordKey};
+pub use state::{
+    CommittedOffset, Group, GroupConfig, GroupState, JoinRequest, JoinResponse, Reply, SyncResponse,
+};
+
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// Settings of the offsets topic itself.
+#[derive(Debug, Clone)]
+pub struct OffsetsTopicConfig {
+    pub partitions: i32,
+    pub replication_factor: i16,
+    pub segment_bytes: i64,
+}
+
+#[derive(Debug)]
+pub struct GroupCoordinator {
+    pub config: GroupConfig,
+    pub topic_config: OffsetsTopicConfig,
+    groups: Mutex<HashMap<String, Arc<Mutex<Group>>>>,
+}
+
+impl GroupCoordinator {
+    pub fn new(config: GroupConfig, topic_config: OffsetsTopicConfig) -> GroupCoordinator {
+        GroupCoordinator {
+            config,
+            topic_config,
+            groups: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn partition_for(&self, group_id: &str) -> i32 {
+        records::partition_for(group_id, self.topic_config.partitions)
+    }
+
+    /// Creates `__consumer_offsets` on first use, as Kafka does.
+    pub fn ensure_offsets_topic(&self, broker: &Broker) -> Result<(), ErrorCode> {
+        if broker.topic(OFFSETS_TOPIC).is_some() {
+            return Ok(());
+        }
+        let configs = BTreeMap::from([
+            ("cleanup.policy".to_string(), "compact".to_string()),
+            ("compression.type".to_string(), "producer".to_string()),
+            (
+                "segment.bytes".to_string(),
+                self.topic_config.segment_bytes.to_string(),
+            ),
+        ]);
+        let replication =
+            (self.topic_config.replication_factor as usize).min(broker.live_broker_count()) as i16;
+        match broker.create_topic(
+            OFFSETS_TOPIC,
+            self.topic_config.partitions,
+            replication.max(1),
+            configs,
+            false,
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == ErrorCode::TopicAlreadyExists => Ok(()),
+            Err(e) => {
+                tracing::error!("cannot create {OFFSETS_TOPIC}: {e:?}");
+                Err(ErrorCode::CoordinatorNotAvailable)
+            }
+        }
+    }
+
+    /// The group, if it exists (Dead groups are gone).
+    pub fn group(&self, group_id: &str) -> Option<Arc<Mutex<Group>>> {
+        self.groups.lock().get(group_id).cloned()
+    }
+
+    /// The group, created Empty if absent.
+    pub fn group_or_create(&self, group_id: &str, now_ms: i64) -> Arc<Mutex<Group>> {
+        self.groups
+            .lock()
+            .entry(group_id.to_string())
+            .or_insert_with(|| Arc::new(Mutex::new(Group::new(group_id, now_ms))))
+            .clone()
+    }
+
+    pub fn groups(&self) -> Vec<Arc<Mutex<Group>>> {
+        let mut groups: Vec<(String, Arc<Mutex<Group>>)> = self
+            .groups
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        groups.into_iter().map(|(_, g)| g).collect()
+    }
+
+    fn forget(&self, group_id: &str) {
+        self.groups.lock().remove(group_id);
+    }
+
+    /// Writes the group's record if a step marked it dirty. Called with the group locked.
+    pub fn persist_if_dirty(&self, broker: &Broker, group: &mut Group) {
+        if !group.dirty {
+            return;
+        }
+        group.dirty = false;
+        let key = records::encode_key(&RecordKey::Group {
+            group: group.group_id.clone(),
+        });
+        let value = records::encode_group_value(&group.to_record());
+        if let Err(e) = self.append(broker, &group.group_id, vec![(key, Some(value))]) {
+            tracing::error!("cannot store group {}: {e:?}", group.group_id);
+        }
+    }
+
+    /// Stores committed offsets; on success the group's cache holds them too.
+    pub fn commit_offsets(
+        &self,
+        broker: &Broker,
+        group: &mut Group,
+        offsets: Vec<((String, i32), CommittedOffset)>,
+    ) -> Result<(), ErrorCode> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let records = offsets
+            .iter()
+            .map(|((topic, partition), o)| {
+                let key = records::encode_key(&RecordKey::Offset {
+                    group: group.group_id.clone(),
+                    topic: topic.clone(),
+                    partition: *partition,
+                });
+                let value = records::encode_offset_value(&OffsetValue {
+                    offset: o.offset,
+                    leader_epoch: o.leader_epoch,
+                    metadata: o.metadata.clone(),
+                    commit_timestamp_ms: o.commit_timestamp_ms,
+                });
+                (key, Some(value))
+            })
+            .collect();
+        self.append(broker, &group.group_id, records)?;
+        group.offsets.extend(offsets);
+        Ok(())
+    }
+
+    /// Deletes offsets (tombstones) and drops them from the cache.
+    pub fn delete_offsets(
+        &self,
+        broker: &Broker,
+        group: &mut Group,
+        keys: &[(String, i32)],
+    ) -> Result<(), ErrorCode> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let records = keys
+            .iter()
+            .map(|(topic, partition)| {
+                let key = records::encode_key(&RecordKey::Offset {
+                    group: group.group_id.clone(),
+                    topic: topic.clone(),
+                    partition: *partition,
+                });
+                (key, None)
+            })
+            .collect();
+        self.append(broker, &group.group_id, records)?;
+        for key in keys {
+            group.offsets.remove(key);
+        }
+        Ok(())
+    }
+
+    /// Deletes a whole group: tombstones for its offsets and its metadata.
+    pub fn delete_group(
+        &self,
+        broker: &Broker,
+        group: &mut Group,
+        now_ms: i64,
+    ) -> Result<(), ErrorCode> {
+        let keys: Vec<(String, i32)> = group.offsets.keys().cloned().collect();
+        self.delete_offsets(broker, group, &keys)?;
+        let key = records::encode_key(&RecordKey::Group {
+            group: group.group_id.clone(),
+        });
+        self.append(broker, &group.group_id, vec![(key, None)])?;
+        group.mark_dead(now_ms);
+        self.forget(&group.group_id);
+        Ok(())
+    }
+
+    fn append(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        records: Vec<(Bytes, Option<Bytes>)>,
+    ) -> Result<(), ErrorCode> {
+        self.ensure_offsets_topic(broker)?;
+        let partition = broker
+            .partition(OFFSETS_TOPIC, self.partition_for(group_id))
+            .ok_or(ErrorCode::CoordinatorNotAvailable)?;
+        let now_ms = broker.clock.now_ms();
+        let mut builder = BatchBuilder::new(0);
+        for (key, value) in &records {
+            builder.append(now_ms, Some(key), value.as_deref(), &[]);
+        }
+        let batch = builder.build().map_err(|e| {
+            tracing::error!("cannot build a {OFFSETS_TOPIC} batch: {e}");
+            ErrorCode::UnknownServerError
+        })?;
+        partition.append(&batch).map(|_| ()).map_err(|e| {
+            tracing::error!("cannot append to {OFFSETS_TOPIC}: {e}");
+            ErrorCode::CoordinatorNotAvailable
+        })
+    }
+
+    /// Replays `__consumer_offsets` into the cache (start-up).
+    pub fn load(&self, broker: &Broker) {
+        let Some(topic) = broker.topic(OFFSETS_TOPIC) else {
+            return;
+        };
+        let now_ms = broker.clock.now_ms();
+        let mut loaded = 0usize;
+        for partition in &topic.partitions {
+            let mut offset = partition.log_start_offset();
+            let end = partition.high_watermark();
+            while offset < end {
+                let data = match partition
+                    .read(Offset(offset), 4 * 1024 * 1024, true)
+                    .and_then(|r| r.to_bytes())
+                {
+                    Ok(d) if !d.is_empty() => d,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!("cannot load {OFFSETS_TOPIC}-{}: {e}", partition.index);
+                        break;
+                    }
+                };
+                for batch in batches(&data) {
+                    let Ok(batch) = batch else { break };
+                    offset = offset.max(batch.next_offset());
+                    if batch.is_control() {
+                        continue;
+                    }
+                    let Ok(records) = batch.decode_records() else {
+                        tracing::warn!(
+                            "skipping an unreadable batch of {OFFSETS_TOPIC}-{}",
+                            partition.index
+                        );
+                        continue;
+                    };
+                    for record in records {
+                        if let Some(key) = record.key {
+                            self.replay(key, record.value, now_ms);
+                            loaded += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let groups = self.groups.lock().len();
+        tracing::info!("loaded {groups} group(s) from {loaded} record(s) of {OFFSETS_TOPIC}");
+    }
+
+    fn replay(&self, key: Bytes, value: Option<Bytes>, now_ms: i64) {
+        let key = match records::decode_key(key) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!("skipping a {OFFSETS_TOPIC} record: {e}");
+                return;
+            }
+        };
+        match (key, value) {
+            (
+                RecordKey::Offset {
+                    group,
+                    topic,
+                    partition,
+                },
+                Some(value),
+            ) => match records::decode_offset_value(value) {
+                Ok(v) => {
+                    let g = self.group_or_create(&group, now_ms);
+                    g.lock().offsets.insert(
+                        (topic, partition),
+                        CommittedOffset {
+                            offset: v.offset,
+                            leader_epoch: v.leader_epoch,
+                            metadata: v.metadata,
+                            commit_timestamp_ms: v.commit_timestamp_ms,
+                        },
+                    );
+                }
+                Err(e) => tracing::warn!("skipping an offset of group {group}: {e}"),
+            },
+            (
+                RecordKey::Offset {
+                    group,
+                    topic,
+                    partition,
+                },
+                None,
+            ) => {
+                if let Some(g) = self.group(&group) {
+                    g.lock().offsets.remove(&(topic, partition));
+                }
+            }
+            (RecordKey::Group { group }, Some(value)) => match records::decode_group_value(value) {
+                Ok(v) => {
+                    let g = self.group_or_create(&group, now_ms);
+                    g.lock().restore(v, now_ms);
+                }
+                Err(e) => tracing::warn!("skipping the metadata of group {group}: {e}"),
+            },
+            (RecordKey::Group { group }, None) => self.forget(&group),
+        }
+    }
+
+    /// Session timeouts, join/sync deadlines and offset expiry; called every ~100 ms.
+    pub fn tick(&self, broker: &Broker, expire_offsets: bool) {
+        let now_ms = broker.clock.now_ms();
+        for group in self.groups() {
+            let mut group = group.lock();
+            group.tick(&self.config, now_ms);
+            if expire_offsets {
+                let expired = group.expire_offsets(&self.config, now_ms);
+                if !expired.is_empty() {
+                    tracing::info!(
+                        "group {}: {} offset(s) expired",
+                        group.group_id,
+                        expired.len()
+                    );
+                    if let Err(e) = self.delete_offsets(broker, &mut group, &expired) {
+                        tracing::error!("cannot expire offsets of group {}: {e:?}", group.group_id);
+                    }
+                }
+                if group.state == GroupState::Empty
+                    && group.offsets.is_empty()
+                    && group.generation_id > 0
+                {
+                    if let Err(e) = self.delete_group(broker, &mut group, now_ms) {
+                        tracing::error!("cannot delete expired group {}: {e:?}", group.group_id);
+                    }
+                    continue;
+                }
+            }
+            self.persist_if_dirty(broker, &mut group);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Heartbeat: keeps a member's session alive and tells it when to rejoin.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
+use rafka_protocol::ErrorCode;
+
+use crate::broker::Broker;
+
+pub(super) fn handle(broker: &Arc<Broker>, request: HeartbeatRequest) -> HeartbeatResponse {
+    let error = match broker.groups.group(request.group_id.as_str()) {
+        None => Some(ErrorCode::UnknownMemberId),
+        Some(group) => group.lock().heartbeat(
+            request.generation_id,
+            request.member_id.as_str(),
+            request.group_instance_id.as_deref(),
+            broker.clock.now_ms(),
+        ),
+    };
+    HeartbeatResponse::default().with_error_code(error.map_or(0, |e| e.code()))
+}

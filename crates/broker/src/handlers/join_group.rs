@@ -1,0 +1,99 @@
+//! JoinGroup: enter a group (or rejoin it), waiting until the rebalance completes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
+use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
+use rafka_protocol::ErrorCode;
+
+use super::str_bytes;
+use crate::broker::Broker;
+use crate::group::{JoinRequest, JoinResponse, Reply};
+
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: JoinGroupRequest,
+    version: i16,
+    client_id: String,
+    peer: SocketAddr,
+) -> JoinGroupResponse {
+    let member_id = request.member_id.to_string();
+    if request.group_id.is_empty() {
+        return encode(JoinResponse {
+            error: Some(ErrorCode::InvalidGroupId),
+            generation_id: -1,
+            member_id,
+            ..Default::default()
+        });
+    }
+    if broker.groups.ensure_offsets_topic(broker).is_err() {
+        return encode(JoinResponse {
+            error: Some(ErrorCode::CoordinatorNotAvailable),
+            generation_id: -1,
+            member_id,
+            ..Default::default()
+        });
+    }
+    let join = JoinRequest {
+        member_id,
+        group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
+        client_id,
+        client_host: format!("/{}", peer.ip()),
+        session_timeout_ms: request.session_timeout_ms,
+        // v0 has no rebalance timeout: it is the session timeout.
+        rebalance_timeout_ms: if version >= 1 {
+            request.rebalance_timeout_ms
+        } else {
+            request.session_timeout_ms
+        },
+        protocol_type: request.protocol_type.to_string(),
+        protocols: request
+            .protocols
+            .iter()
+            .map(|p| (p.name.to_string(), p.metadata.clone()))
+            .collect(),
+        require_known_member_id: version >= 4,
+    };
+    let now_ms = broker.clock.now_ms();
+    let group = broker
+        .groups
+        .group_or_create(request.group_id.as_str(), now_ms);
+    let reply = {
+        let mut group = group.lock();
+        let reply = group.join(join, &broker.groups.config, now_ms);
+        broker.groups.persist_if_dirty(broker, &mut group);
+        reply
+    };
+    let response = match reply {
+        Reply::Now(r) => r,
+        Reply::Later(rx) => rx.await.unwrap_or_else(|_| JoinResponse {
+            error: Some(ErrorCode::UnknownServerError),
+            generation_id: -1,
+            ..Default::default()
+        }),
+    };
+    encode(response)
+}
+
+fn encode(response: JoinResponse) -> JoinGroupResponse {
+    JoinGroupResponse::default()
+        .with_error_code(response.error.map_or(0, |e| e.code()))
+        .with_generation_id(response.generation_id)
+        .with_protocol_type(response.protocol_type.map(str_bytes))
+        .with_protocol_name(Some(str_bytes(response.protocol_name.unwrap_or_default())))
+        .with_leader(str_bytes(response.leader_id))
+        .with_member_id(str_bytes(response.member_id))
+        .with_members(
+            response
+                .members
+                .into_iter()
+                .map(|(member_id, instance_id, metadata)| {
+                    JoinGroupResponseMember::default()
+                        .with_member_id(str_bytes(member_id))
+                        .with_group_instance_id(instance_id.map(str_bytes))
+                        .with_metadata(metadata)
+                })
+                .collect(),
+        )
+}

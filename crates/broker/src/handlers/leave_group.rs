@@ -1,0 +1,63 @@
+//! LeaveGroup: one member (v0–2) or a batch of members by id or static instance (v3+).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::leave_group_response::MemberResponse;
+use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
+use rafka_protocol::ErrorCode;
+
+use crate::broker::Broker;
+
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: LeaveGroupRequest,
+    version: i16,
+) -> LeaveGroupResponse {
+    let leaving: Vec<(String, Option<String>)> = if version >= 3 {
+        request
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    m.member_id.to_string(),
+                    m.group_instance_id.as_ref().map(|s| s.to_string()),
+                )
+            })
+            .collect()
+    } else {
+        vec![(request.member_id.to_string(), None)]
+    };
+    let Some(group) = broker.groups.group(request.group_id.as_str()) else {
+        return LeaveGroupResponse::default().with_error_code(ErrorCode::UnknownMemberId.code());
+    };
+    let now_ms = broker.clock.now_ms();
+    let mut group = group.lock();
+    let results: Vec<(String, Option<String>, Option<ErrorCode>)> = leaving
+        .into_iter()
+        .map(|(member_id, instance_id)| {
+            let error = group.leave(
+                &member_id,
+                instance_id.as_deref(),
+                &broker.groups.config,
+                now_ms,
+            );
+            (member_id, instance_id, error)
+        })
+        .collect();
+    broker.groups.persist_if_dirty(broker, &mut group);
+    if version < 3 {
+        let error = results.first().and_then(|r| r.2);
+        return LeaveGroupResponse::default().with_error_code(error.map_or(0, |e| e.code()));
+    }
+    LeaveGroupResponse::default().with_members(
+        results
+            .into_iter()
+            .map(|(member_id, instance_id, error)| {
+                MemberResponse::default()
+                    .with_member_id(super::str_bytes(member_id))
+                    .with_group_instance_id(instance_id.map(super::str_bytes))
+                    .with_error_code(error.map_or(0, |e| e.code()))
+            })
+            .collect(),
+    )
+}

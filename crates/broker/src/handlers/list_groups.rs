@@ -1,0 +1,45 @@
+//! ListGroups, filtered by state (v4+) and type (v5+).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
+
+use super::str_bytes;
+use crate::broker::Broker;
+
+pub(super) fn handle(broker: &Arc<Broker>, request: ListGroupsRequest) -> ListGroupsResponse {
+    let states: Vec<String> = request
+        .states_filter
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let types: Vec<String> = request
+        .types_filter
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let groups = broker
+        .groups
+        .groups()
+        .into_iter()
+        .filter_map(|g| {
+            let g = g.lock();
+            let state = g.state.name();
+            if !states.is_empty() && !states.contains(&state.to_ascii_lowercase()) {
+                return None;
+            }
+            if !types.is_empty() && !types.iter().any(|t| t == "classic") {
+                return None;
+            }
+            Some(
+                ListedGroup::default()
+                    .with_group_id(GroupId(str_bytes(g.group_id.clone())))
+                    .with_protocol_type(str_bytes(g.protocol_type.clone().unwrap_or_default()))
+                    .with_group_state(str_bytes(state))
+                    .with_group_type(str_bytes("classic")),
+            )
+        })
+        .collect();
+    ListGroupsResponse::default().with_groups(groups)
+}

@@ -1,0 +1,108 @@
+//! OffsetCommit: store a group's consumed positions in `__consumer_offsets`.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
+use rafka_protocol::ErrorCode;
+
+use crate::broker::Broker;
+use crate::group::CommittedOffset;
+
+pub(super) fn handle(broker: &Arc<Broker>, request: OffsetCommitRequest) -> OffsetCommitResponse {
+    let now_ms = broker.clock.now_ms();
+    let generation = request.generation_id_or_member_epoch;
+    let member_id = request.member_id.to_string();
+    let instance_id = request.group_instance_id.as_ref().map(|s| s.to_string());
+    let group_error = if request.group_id.is_empty() {
+        Some(ErrorCode::InvalidGroupId)
+    } else if broker.groups.ensure_offsets_topic(broker).is_err() {
+        Some(ErrorCode::CoordinatorNotAvailable)
+    } else {
+        None
+    };
+    let group = match (group_error, broker.groups.group(request.group_id.as_str())) {
+        (Some(_), _) => None,
+        (None, Some(g)) => Some(g),
+        // Only a commit from outside any group may create one.
+        (None, None) if generation < 0 && member_id.is_empty() && instance_id.is_none() => Some(
+            broker
+                .groups
+                .group_or_create(request.group_id.as_str(), now_ms),
+        ),
+        (None, None) => None,
+    };
+    let group_error = group_error.or(if group.is_none() {
+        Some(ErrorCode::IllegalGeneration)
+    } else {
+        None
+    });
+    let mut errors: Vec<Vec<Option<ErrorCode>>> = request
+        .topics
+        .iter()
+        .map(|t| vec![group_error; t.partitions.len()])
+        .collect();
+    if let Some(group) = group {
+        let mut group = group.lock();
+        let validation =
+            group.validate_offset_commit(generation, &member_id, instance_id.as_deref());
+        let mut to_store = Vec::new();
+        let mut stored_slots = Vec::new();
+        for (ti, topic) in request.topics.iter().enumerate() {
+            for (pi, partition) in topic.partitions.iter().enumerate() {
+                let metadata = partition
+                    .committed_metadata
+                    .as_ref()
+                    .map(|m| m.to_string())
+                    .unwrap_or_default();
+                errors[ti][pi] = if let Err(e) = validation {
+                    Some(e)
+                } else if metadata.len() > broker.groups.config.offset_metadata_max_bytes {
+                    Some(ErrorCode::OffsetMetadataTooLarge)
+                } else {
+                    to_store.push((
+                        (topic.name.to_string(), partition.partition_index),
+                        CommittedOffset {
+                            offset: partition.committed_offset,
+                            leader_epoch: partition.committed_leader_epoch,
+                            metadata,
+                            commit_timestamp_ms: now_ms,
+                        },
+                    ));
+                    stored_slots.push((ti, pi));
+                    None
+                };
+            }
+        }
+        if let Err(e) = broker.groups.commit_offsets(broker, &mut group, to_store) {
+            for (ti, pi) in stored_slots {
+                errors[ti][pi] = Some(e);
+            }
+        }
+    }
+    OffsetCommitResponse::default().with_topics(
+        request
+            .topics
+            .into_iter()
+            .zip(errors)
+            .map(|(topic, errors)| {
+                OffsetCommitResponseTopic::default()
+                    .with_name(topic.name)
+                    .with_partitions(
+                        topic
+                            .partitions
+                            .iter()
+                            .zip(errors)
+                            .map(|(p, e)| {
+                                OffsetCommitResponsePartition::default()
+                                    .with_partition_index(p.partition_index)
+                                    .with_error_code(e.map_or(0, |e| e.code()))
+                            })
+                            .collect(),
+                    )
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,54 @@
+//! SyncGroup: the leader hands out assignments; every member waits for its own.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
+use rafka_protocol::ErrorCode;
+
+use super::str_bytes;
+use crate::broker::Broker;
+use crate::group::{Reply, SyncResponse};
+
+pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> SyncGroupResponse {
+    let Some(group) = broker.groups.group(request.group_id.as_str()) else {
+        return encode(SyncResponse {
+            error: Some(ErrorCode::UnknownMemberId),
+            ..Default::default()
+        });
+    };
+    let now_ms = broker.clock.now_ms();
+    let reply = {
+        let mut group = group.lock();
+        let reply = group.sync(
+            request.generation_id,
+            request.member_id.as_str(),
+            request.group_instance_id.as_deref(),
+            request.protocol_type.as_deref(),
+            request.protocol_name.as_deref(),
+            request
+                .assignments
+                .iter()
+                .map(|a| (a.member_id.to_string(), a.assignment.clone()))
+                .collect(),
+            now_ms,
+        );
+        broker.groups.persist_if_dirty(broker, &mut group);
+        reply
+    };
+    let response = match reply {
+        Reply::Now(r) => r,
+        Reply::Later(rx) => rx.await.unwrap_or(SyncResponse {
+            error: Some(ErrorCode::UnknownServerError),
+            ..Default::default()
+        }),
+    };
+    encode(response)
+}
+
+fn encode(response: SyncResponse) -> SyncGroupResponse {
+    SyncGroupResponse::default()
+        .with_error_code(response.error.map_or(0, |e| e.code()))
+        .with_protocol_type(response.protocol_type.map(str_bytes))
+        .with_protocol_name(response.protocol_name.map(str_bytes))
+        .with_assignment(response.assignment)
+}
