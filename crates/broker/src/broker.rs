@@ -99,7 +99,11 @@ impl Broker {
             clock,
             topics: RwLock::new(Topics::default()),
             image: Mutex::new(image.clone()),
-            groups: GroupCoordinator::new(config.group.clone(), config.offsets_topic.clone()),
+            groups: GroupCoordinator::new(
+                config.group.clone(),
+                config.consumer_group.clone(),
+                config.offsets_topic.clone(),
+            ),
         };
         let mut recovery = BTreeMap::new();
         let mut log_starts = BTreeMap::new();
@@ -552,6 +556,37 @@ impl Broker {
         }
         if let Err(e) = self.write_checkpoints() {
             tracing::error!("cannot write offset checkpoints: {e}");
+        }
+    }
+
+    /// Compacts every partition whose topic has `cleanup.policy=compact` (the log
+    /// decides whether enough is dirty); called every `log.cleaner.backoff.ms`.
+    pub fn clean_logs(&self) {
+        for topic in self.topics() {
+            for partition in &topic.partitions {
+                let result = partition.with_log(|log| {
+                    if log.config().cleanup_policy_compact {
+                        log.clean().map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                });
+                match result {
+                    Ok(Some(r)) if r.skipped.is_none() => tracing::info!(
+                        "cleaned {}-{}: {} of {} record(s) kept, {} -> {} bytes",
+                        topic.name,
+                        partition.index,
+                        r.records_retained,
+                        r.records_read,
+                        r.bytes_read,
+                        r.bytes_written
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!("cleaning {}-{} failed: {e}", topic.name, partition.index)
+                    }
+                }
+            }
         }
     }
 

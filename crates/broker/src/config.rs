@@ -69,8 +69,11 @@ pub struct BrokerConfig {
     pub log_retention_check_interval_ms: u64,
     pub log_flush_offset_checkpoint_interval_ms: u64,
     pub group: crate::group::GroupConfig,
+    pub consumer_group: crate::group::consumer::ConsumerConfig,
     pub offsets_topic: crate::group::OffsetsTopicConfig,
     pub offsets_retention_check_interval_ms: u64,
+    pub log_cleaner_enable: bool,
+    pub log_cleaner_backoff_ms: u64,
     pub socket_request_max_bytes: usize,
     pub broker_rack: Option<String>,
     /// Broker keys that are defaults for topic configs, by broker key (`log.retention.ms`),
@@ -119,6 +122,12 @@ const BROKER_KEYS: &[&str] = &[
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
     "group.max.size",
+    "group.consumer.session.timeout.ms",
+    "group.consumer.heartbeat.interval.ms",
+    "group.consumer.max.size",
+    "group.coordinator.rebalance.protocols",
+    "log.cleaner.enable",
+    "log.cleaner.backoff.ms",
 ];
 
 impl BrokerConfig {
@@ -266,11 +275,19 @@ impl BrokerConfig {
             offset_metadata_max_bytes: parse_i64("offset.metadata.max.bytes", 4096, 0)? as usize,
             new_member_join_timeout_ms: 300_000,
         };
+        let consumer_group = crate::group::consumer::ConsumerConfig {
+            session_timeout_ms: parse_i64("group.consumer.session.timeout.ms", 45_000, 1)?,
+            heartbeat_interval_ms: parse_i64("group.consumer.heartbeat.interval.ms", 5_000, 1)?
+                as i32,
+            max_size: parse_i64("group.consumer.max.size", i32::MAX as i64, 1)? as usize,
+        };
         let offsets_topic = crate::group::OffsetsTopicConfig {
             partitions: parse_i64("offsets.topic.num.partitions", 50, 1)? as i32,
             replication_factor: parse_i64("offsets.topic.replication.factor", 3, 1)? as i16,
             segment_bytes: parse_i64("offsets.topic.segment.bytes", 104_857_600, 1)?,
         };
+        let log_cleaner_enable = parse_bool("log.cleaner.enable", true)?;
+        let log_cleaner_backoff_ms = parse_i64("log.cleaner.backoff.ms", 15_000, 0)? as u64;
         let offsets_retention_check_interval_ms =
             parse_i64("offsets.retention.check.interval.ms", 600_000, 1)? as u64;
         let socket_request_max_bytes =
@@ -333,8 +350,11 @@ impl BrokerConfig {
             log_retention_check_interval_ms,
             log_flush_offset_checkpoint_interval_ms,
             group,
+            consumer_group,
             offsets_topic,
             offsets_retention_check_interval_ms,
+            log_cleaner_enable,
+            log_cleaner_backoff_ms,
             socket_request_max_bytes,
             broker_rack: get("broker.rack").map(str::to_string),
             log_defaults,

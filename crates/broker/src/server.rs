@@ -159,6 +159,10 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             .log_flush_offset_checkpoint_interval_ms
             .max(1000),
     ));
+    let mut cleaner = tokio::time::interval(Duration::from_millis(
+        broker.config.log_cleaner_backoff_ms.max(10),
+    ));
+    cleaner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut groups = tokio::time::interval(Duration::from_millis(100));
     groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let offsets_expiry = Duration::from_millis(broker.config.offsets_retention_check_interval_ms);
@@ -178,6 +182,10 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                         tracing::error!("cannot write offset checkpoints: {e}");
                     }
                 }).await;
+            }
+            _ = cleaner.tick(), if broker.config.log_cleaner_enable => {
+                let broker = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || broker.clean_logs()).await;
             }
             _ = groups.tick() => {
                 let expire = last_expiry.elapsed() >= offsets_expiry;

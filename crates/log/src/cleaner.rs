@@ -76,7 +76,7 @@ pub(crate) const DELETED_FILE_SUFFIX: &str = ".deleted";
 /// Most key bytes the offset map may hold in one pass (Kafka's
 /// `log.cleaner.dedupe.buffer.size` default). When the dirty section has more, the pass
 /// cleans up to the end of the last segment that fit and the next pass continues.
-pub const OFFSET_MAP_MAX_BYTES: usize = 128 * 1024 * 1024;
+pub(crate) const OFFSET_MAP_MAX_BYTES: usize = 128 * 1024 * 1024;
 /// Per-entry overhead counted against [`OFFSET_MAP_MAX_BYTES`] besides the key bytes.
 const OFFSET_MAP_ENTRY_OVERHEAD_BYTES: usize = 48;
 /// Cleaned batches are written to the new segment in chunks of about this size.
@@ -216,9 +216,7 @@ impl RecordFilter<'_> {
         }
         let section = batch.decompressed_records()?;
         let records = raw_records(&section, batch.records_count())?;
-        let horizon = batch
-            .has_delete_horizon()
-            .then(|| batch.base_timestamp());
+        let horizon = batch.has_delete_horizon().then(|| batch.base_timestamp());
         let mut kept = Vec::with_capacity(records.len());
         let mut keeps_tombstone = false;
         for record in &records {
@@ -238,21 +236,26 @@ impl RecordFilter<'_> {
             }
         }
         stats.records_retained += kept.len() as u64;
+        if kept.is_empty() {
+            // Also drops a batch an earlier pass left empty once it no longer needs to be.
+            let last_of_producer = batch.producer_id() >= 0
+                && self.last_batch_of_producer.get(&batch.producer_id())
+                    == Some(&batch.last_offset());
+            if last_of_producer || batch.next_offset() == self.round_end_offset {
+                return Ok(Some(if batch.records_count() == 0 {
+                    Cow::Borrowed(batch.as_bytes())
+                } else {
+                    Cow::Owned(empty_batch(batch))
+                }));
+            }
+            return Ok(None);
+        }
         let set_horizon = keeps_tombstone && horizon.is_none();
         if kept.len() == records.len() && !set_horizon {
             return Ok(Some(Cow::Borrowed(batch.as_bytes())));
         }
-        if !kept.is_empty() {
-            let new_horizon =
-                set_horizon.then(|| self.now_ms.saturating_add(self.delete_retention_ms));
-            return Ok(Some(Cow::Owned(rewrite_batch(batch, &kept, new_horizon)?)));
-        }
-        let last_of_producer = batch.producer_id() >= 0
-            && self.last_batch_of_producer.get(&batch.producer_id()) == Some(&batch.last_offset());
-        if last_of_producer || batch.next_offset() == self.round_end_offset {
-            return Ok(Some(Cow::Owned(empty_batch(batch))));
-        }
-        Ok(None)
+        let new_horizon = set_horizon.then(|| self.now_ms.saturating_add(self.delete_retention_ms));
+        Ok(Some(Cow::Owned(rewrite_batch(batch, &kept, new_horizon)?)))
     }
 }
 
@@ -527,7 +530,8 @@ impl Log {
                 .partition_point(|s| s.base_offset() <= offset)
                 .saturating_sub(1)
         };
-        let dirty_non_active = &self.segments[holding(first_dirty_offset).min(active_index)..active_index];
+        let dirty_non_active =
+            &self.segments[holding(first_dirty_offset).min(active_index)..active_index];
         let mut uncleanable = last_stable_offset.min(self.active().base_offset());
         let min_compaction_lag_ms = self.config.min_compaction_lag_ms.max(0);
         if min_compaction_lag_ms > 0 {
@@ -549,7 +553,8 @@ impl Log {
             .map(LogSegment::size_bytes)
             .sum();
         let from = holding(first_dirty_offset.min(first_uncleanable_offset));
-        let cleanable_bytes = self.segments[from.min(first_uncleanable_index)..first_uncleanable_index]
+        let cleanable_bytes = self.segments
+            [from.min(first_uncleanable_index)..first_uncleanable_index]
             .iter()
             .map(LogSegment::size_bytes)
             .sum();
@@ -581,10 +586,18 @@ impl Log {
         let plan = self.clean_plan(last_stable_offset.0, now_ms);
         let checkpoint = self.first_dirty_offset_raw();
         if !self.config.cleanup_policy_compact {
-            return Ok(CleanResult::skipped(&plan, CleanSkip::NotCompacted, checkpoint));
+            return Ok(CleanResult::skipped(
+                &plan,
+                CleanSkip::NotCompacted,
+                checkpoint,
+            ));
         }
         if plan.cleanable_bytes == 0 {
-            return Ok(CleanResult::skipped(&plan, CleanSkip::NothingCleanable, checkpoint));
+            return Ok(CleanResult::skipped(
+                &plan,
+                CleanSkip::NothingCleanable,
+                checkpoint,
+            ));
         }
         // Kafka: strictly above the ratio, or overdue by max.compaction.lag.ms.
         if !plan.need_compaction_now && plan.dirty_ratio() <= self.config.min_cleanable_dirty_ratio

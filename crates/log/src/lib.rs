@@ -8,12 +8,14 @@
 //! decodes or re-encodes records on the produce or fetch path. It serves reads as byte
 //! ranges of whole batches ([`FileSlice`]) that a broker can `sendfile()`; recovers from
 //! torn writes by truncating; rolls segments by size, age and index fullness; enforces
-//! time and size retention; answers ListOffsets by timestamp.
+//! time and size retention; compacts `cleanup.policy=compact` logs ([`Log::clean`], see
+//! `cleaner.rs`); answers ListOffsets by timestamp.
 //!
 //! It knows nothing of networking, requests, replication or the cluster: high
 //! watermarks, ISR, producer state and leader epochs are the broker's; the broker tells
 //! the log what it needs (an upper bound for reads, a recovery point at open).
 
+mod cleaner;
 mod config;
 mod error;
 mod index;
@@ -29,6 +31,7 @@ use bytes::Bytes;
 use rafka_protocol::batch::{Batch, BatchMut, NO_TIMESTAMP};
 use rafka_types::{LeaderEpoch, Offset, SharedClock};
 
+pub use cleaner::{CleanResult, CleanSkip, CLEANER_CHECKPOINT_FILE};
 pub use config::{LogConfig, TimestampType};
 pub use error::LogError;
 
@@ -130,7 +133,8 @@ pub struct RetentionResult {
 /// `&mut self`. The broker keeps each log behind a `parking_lot::Mutex` and releases it
 /// before sending the [`FileSlice`]s of a read: segment files only grow past the ranges
 /// already handed out, and deleted segments stay readable through their open files, so
-/// those ranges stay valid while later appends, rolls and retention run. Only
+/// those ranges stay valid while later appends, rolls, retention and cleaning
+/// (which swaps in new files and unlinks the old) run. Only
 /// [`Log::truncate_to`] (replication) rewrites bytes already handed out, as in Kafka.
 ///
 /// Invariant: `segments` is non-empty and sorted by base offset; the last is active.
@@ -150,6 +154,8 @@ pub struct Log {
     /// Segment files were created or deleted since the directory was last fsynced.
     dir_needs_flush: bool,
     offline: bool,
+    /// The cleaner's first dirty offset, as in [`CLEANER_CHECKPOINT_FILE`].
+    cleaner_checkpoint: Option<i64>,
 }
 
 impl Log {
@@ -161,6 +167,8 @@ impl Log {
         options: OpenOptions,
     ) -> Result<Log, LogError> {
         std::fs::create_dir_all(&dir).map_err(|e| LogError::io(&dir, e))?;
+        let swapped = cleaner::complete_or_roll_back_swaps(&dir)?;
+        let cleaner_checkpoint = cleaner::read_checkpoint(&dir)?;
         let now_ms = clock.now_ms();
         let mut bases = Vec::new();
         let mut index_files = Vec::new();
@@ -189,7 +197,9 @@ impl Log {
         let mut dir_needs_flush = false;
         for (i, &base_offset) in bases.iter().enumerate() {
             // A segment holds offsets ≥ p unless the next segment starts at or below p.
+            // A segment completed from a `.swap` file gets fresh indexes.
             let mode = match options.recovery_point {
+                _ if swapped.contains(&base_offset) => LoadMode::Recover,
                 Some(p) if bases.get(i + 1).is_none_or(|next| *next > p.0) => LoadMode::Recover,
                 _ => LoadMode::Trust,
             };
@@ -256,6 +266,7 @@ impl Log {
             last_flush_ms: now_ms,
             dir_needs_flush,
             offline: false,
+            cleaner_checkpoint,
         };
         if let Some(p) = options.recovery_point {
             // Make what recovery kept durable, so the next unclean start scans from here.
@@ -592,9 +603,10 @@ impl Log {
     }
 
     /// Kafka's retention pass, deleting whole segments from the oldest, never one holding
-    /// offsets at or above `high_watermark`: segments below the log start offset; then
-    /// segments whose largest timestamp is older than `retention.ms`; then oldest
-    /// segments while the log stays at or above `retention.bytes` without them. When
+    /// offsets at or above `high_watermark`: segments below the log start offset; then,
+    /// only when `cleanup.policy` includes `delete`, segments whose largest timestamp is
+    /// older than `retention.ms`, then oldest segments while the log stays at or above
+    /// `retention.bytes` without them. When
     /// every segment goes, a new empty active segment is rolled first so the log end
     /// offset is kept. The log start offset only moves forward.
     pub fn enforce_retention_up_to(
@@ -607,6 +619,10 @@ impl Log {
         self.delete_segments_where(high_watermark.0, &mut result, |_, next| {
             next.is_some_and(|n| n.base_offset() <= log_start_offset)
         })?;
+        if !self.config.cleanup_policy_delete {
+            result.log_start_offset = Offset(self.log_start_offset);
+            return Ok(result);
+        }
         if self.config.retention_ms >= 0 {
             let now_ms = self.clock.now_ms();
             let retention_ms = self.config.retention_ms;
@@ -700,7 +716,7 @@ impl Log {
         let truncated = self.active_mut().truncate_to(offset.0, &config);
         self.offline_on_error(truncated)?;
         self.recovery_point = self.recovery_point.min(self.log_end_offset_raw());
-        Ok(())
+        self.truncate_cleaner_checkpoint(self.log_end_offset_raw())
     }
 
     /// Deletes every segment and restarts the log empty at `offset`, which becomes both
@@ -739,7 +755,7 @@ impl Log {
             let deleted = segment.delete();
             self.offline_on_error(deleted)?;
         }
-        Ok(())
+        self.truncate_cleaner_checkpoint(offset.0)
     }
 
     /// fsyncs every segment that may hold unflushed data (and the directory when segment

@@ -6,6 +6,7 @@
 //! own mutex, held for one state-machine step plus the (local, synchronous) append of
 //! the records that step produced.
 
+pub mod consumer;
 pub mod records;
 pub mod state;
 
@@ -37,14 +38,20 @@ pub struct OffsetsTopicConfig {
 #[derive(Debug)]
 pub struct GroupCoordinator {
     pub config: GroupConfig,
+    pub consumer_config: consumer::ConsumerConfig,
     pub topic_config: OffsetsTopicConfig,
     groups: Mutex<HashMap<String, Arc<Mutex<Group>>>>,
 }
 
 impl GroupCoordinator {
-    pub fn new(config: GroupConfig, topic_config: OffsetsTopicConfig) -> GroupCoordinator {
+    pub fn new(
+        config: GroupConfig,
+        consumer_config: consumer::ConsumerConfig,
+        topic_config: OffsetsTopicConfig,
+    ) -> GroupCoordinator {
         GroupCoordinator {
             config,
+            consumer_config,
             topic_config,
             groups: Mutex::new(HashMap::new()),
         }
@@ -334,12 +341,30 @@ impl GroupCoordinator {
         }
     }
 
+    /// The user topics as the consumer-protocol assignor sees them.
+    pub fn topic_infos(broker: &Broker) -> Vec<consumer::TopicInfo> {
+        broker
+            .topics()
+            .iter()
+            .filter(|t| !t.is_internal())
+            .map(|t| consumer::TopicInfo {
+                topic_id: t.topic_id,
+                name: t.name.to_string(),
+                partitions: t.partitions.len() as i32,
+            })
+            .collect()
+    }
+
     /// Session timeouts, join/sync deadlines and offset expiry; called every ~100 ms.
     pub fn tick(&self, broker: &Broker, expire_offsets: bool) {
         let now_ms = broker.clock.now_ms();
+        let topics = Self::topic_infos(broker);
         for group in self.groups() {
             let mut group = group.lock();
             group.tick(&self.config, now_ms);
+            if let Some(consumer) = group.consumer.as_mut() {
+                consumer.tick(&topics, &self.consumer_config, now_ms);
+            }
             if expire_offsets {
                 let expired = group.expire_offsets(&self.config, now_ms);
                 if !expired.is_empty() {

@@ -193,6 +193,9 @@ pub struct Group {
     sync_deadline_ms: Option<i64>,
     /// The group's record must be (re)written to `__consumer_offsets`.
     pub dirty: bool,
+    /// Set when the group runs the new consumer protocol (KIP-848) instead of the
+    /// classic one.
+    pub consumer: Option<super::consumer::ConsumerGroupState>,
 }
 
 impl Group {
@@ -212,7 +215,30 @@ impl Group {
             initial_delay_cap_ms: None,
             sync_deadline_ms: None,
             dirty: false,
+            consumer: None,
         }
+    }
+
+    /// The state as Kafka names it, for either protocol.
+    pub fn state_name(&self) -> &'static str {
+        match &self.consumer {
+            Some(consumer) => consumer.state_name(),
+            None => self.state.name(),
+        }
+    }
+
+    /// "classic" or "consumer", as ListGroups reports the group type.
+    pub fn group_type(&self) -> &'static str {
+        if self.consumer.is_some() {
+            "consumer"
+        } else {
+            "classic"
+        }
+    }
+
+    /// True if the group has no live members under either protocol.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
     }
 
     pub fn member(&self, member_id: &str) -> Option<&Member> {
@@ -794,6 +820,9 @@ impl Group {
         if self.state == GroupState::Dead {
             return Err(ErrorCode::CoordinatorNotAvailable);
         }
+        if let Some(consumer) = &self.consumer {
+            return consumer.validate_offset_commit(member_id, generation_id);
+        }
         if generation_id < 0 && member_id.is_empty() {
             return if self.members.is_empty() {
                 Ok(())
@@ -857,7 +886,7 @@ impl Group {
     /// committed (no protocol), each one that long after its commit. Returns the removed
     /// keys, for tombstones.
     pub fn expire_offsets(&mut self, config: &GroupConfig, now_ms: i64) -> Vec<(String, i32)> {
-        if self.state != GroupState::Empty {
+        if self.state != GroupState::Empty || !self.is_empty() {
             return Vec::new();
         }
         let retention = config.offsets_retention_ms;

@@ -35,7 +35,7 @@ pub(super) fn handle(
             };
             let g = group.lock();
             let protocol = g.protocol_name.clone();
-            base.with_group_state(str_bytes(g.state.name()))
+            base.with_group_state(str_bytes(g.state_name()))
                 .with_protocol_type(str_bytes(g.protocol_type.clone().unwrap_or_default()))
                 .with_protocol_data(str_bytes(protocol.clone().unwrap_or_default()))
                 .with_members(

@@ -25,11 +25,11 @@ pub(super) fn handle(broker: &Arc<Broker>, request: ListGroupsRequest) -> ListGr
         .into_iter()
         .filter_map(|g| {
             let g = g.lock();
-            let state = g.state.name();
+            let state = g.state_name();
             if !states.is_empty() && !states.contains(&state.to_ascii_lowercase()) {
                 return None;
             }
-            if !types.is_empty() && !types.iter().any(|t| t == "classic") {
+            if !types.is_empty() && !types.iter().any(|t| t == g.group_type()) {
                 return None;
             }
             Some(
@@ -37,7 +37,7 @@ pub(super) fn handle(broker: &Arc<Broker>, request: ListGroupsRequest) -> ListGr
                     .with_group_id(GroupId(str_bytes(g.group_id.clone())))
                     .with_protocol_type(str_bytes(g.protocol_type.clone().unwrap_or_default()))
                     .with_group_state(str_bytes(state))
-                    .with_group_type(str_bytes("classic")),
+                    .with_group_type(str_bytes(g.group_type())),
             )
         })
         .collect();

@@ -13,6 +13,8 @@ use crate::broker::Broker;
 
 mod alter_configs;
 mod api_versions;
+mod consumer_group_describe;
+mod consumer_group_heartbeat;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
@@ -65,6 +67,8 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 6),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
@@ -142,6 +146,15 @@ pub async fn handle(
         }
         ApiKey::DeleteGroups => run_sync(&request, |b| delete_groups::handle(broker, b)),
         ApiKey::OffsetDelete => run_sync(&request, |b| offset_delete::handle(broker, b)),
+        ApiKey::ConsumerGroupHeartbeat => {
+            let client_id = request.client_id().to_string();
+            run_sync(&request, |b| {
+                consumer_group_heartbeat::handle(broker, b, version, client_id, peer)
+            })
+        }
+        ApiKey::ConsumerGroupDescribe => {
+            run_sync(&request, |b| consumer_group_describe::handle(broker, b))
+        }
         other => Err(RequestError::InvalidBody {
             api_key: other,
             api_version: version,

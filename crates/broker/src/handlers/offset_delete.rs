@@ -13,14 +13,14 @@ use kafka_protocol::protocol::Decodable;
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
-use crate::group::{Group, GroupState};
+use crate::group::Group;
 
 pub(super) fn handle(broker: &Arc<Broker>, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
     let Some(group) = broker.groups.group(request.group_id.as_str()) else {
         return OffsetDeleteResponse::default().with_error_code(ErrorCode::GroupIdNotFound.code());
     };
     let mut group = group.lock();
-    let active = group.state != GroupState::Empty;
+    let active = !group.is_empty();
     if active && group.protocol_type.as_deref() != Some("consumer") {
         return OffsetDeleteResponse::default().with_error_code(ErrorCode::NonEmptyGroup.code());
     }
@@ -73,7 +73,12 @@ pub(super) fn handle(broker: &Arc<Broker>, request: OffsetDeleteRequest) -> Offs
 /// Topics the members' consumer-protocol subscriptions name.
 fn subscribed_topics(group: &Group) -> Vec<String> {
     let protocol = group.protocol_name.as_deref();
-    let mut topics = Vec::new();
+    let mut topics: Vec<String> = group
+        .consumer
+        .iter()
+        .flat_map(|c| c.members.values())
+        .flat_map(|m| m.subscribed_topic_names.iter().cloned())
+        .collect();
     for member in &group.members {
         let mut metadata = member.subscription(protocol);
         if metadata.remaining() < 2 {

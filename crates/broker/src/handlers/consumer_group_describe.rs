@@ -1,0 +1,100 @@
+//! ConsumerGroupDescribe (KIP-848): members with their current and target assignments.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::consumer_group_describe_response::{
+    Assignment, DescribedGroup, Member, TopicPartitions,
+};
+use kafka_protocol::messages::{
+    ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, TopicName,
+};
+use rafka_protocol::ErrorCode;
+
+use super::str_bytes;
+use crate::broker::Broker;
+use crate::group::consumer::Partitions;
+
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: ConsumerGroupDescribeRequest,
+) -> ConsumerGroupDescribeResponse {
+    let groups = request
+        .group_ids
+        .into_iter()
+        .map(|group_id| {
+            let base = DescribedGroup::default()
+                .with_group_id(group_id.clone())
+                .with_authorized_operations(i32::MIN);
+            let Some(group) = broker.groups.group(group_id.as_str()) else {
+                return base
+                    .with_error_code(ErrorCode::GroupIdNotFound.code())
+                    .with_error_message(Some(str_bytes(format!(
+                        "Group {} not found.",
+                        group_id.as_str()
+                    ))));
+            };
+            let g = group.lock();
+            let Some(consumer) = &g.consumer else {
+                return base
+                    .with_error_code(ErrorCode::GroupIdNotFound.code())
+                    .with_error_message(Some(str_bytes(format!(
+                        "Group {} is not a consumer group.",
+                        group_id.as_str()
+                    ))));
+            };
+            let assignment = |p: &Partitions| {
+                Assignment::default().with_topic_partitions(
+                    p.iter()
+                        .map(|(topic_id, partitions)| {
+                            let name = broker
+                                .topic_by_id(topic_id)
+                                .map(|t| t.name.to_string())
+                                .unwrap_or_default();
+                            TopicPartitions::default()
+                                .with_topic_id(*topic_id)
+                                .with_topic_name(TopicName(str_bytes(name)))
+                                .with_partitions(partitions.iter().copied().collect())
+                        })
+                        .collect(),
+                )
+            };
+            base.with_group_state(str_bytes(consumer.state_name()))
+                .with_group_epoch(consumer.group_epoch)
+                .with_assignment_epoch(consumer.assignment_epoch)
+                .with_assignor_name(str_bytes(consumer.assignor_name()))
+                .with_members(
+                    consumer
+                        .members
+                        .values()
+                        .map(|m| {
+                            Member::default()
+                                .with_member_id(str_bytes(m.member_id.clone()))
+                                .with_instance_id(m.instance_id.clone().map(str_bytes))
+                                .with_rack_id(m.rack_id.clone().map(str_bytes))
+                                .with_member_epoch(m.member_epoch)
+                                .with_client_id(str_bytes(m.client_id.clone()))
+                                .with_client_host(str_bytes(m.client_host.clone()))
+                                .with_subscribed_topic_names(
+                                    m.subscribed_topic_names
+                                        .iter()
+                                        .map(|n| TopicName(str_bytes(n.clone())))
+                                        .collect(),
+                                )
+                                .with_subscribed_topic_regex(
+                                    m.subscribed_topic_regex.clone().map(str_bytes),
+                                )
+                                .with_assignment(assignment(&m.assigned))
+                                .with_target_assignment(assignment(
+                                    &consumer
+                                        .target
+                                        .get(&m.member_id)
+                                        .cloned()
+                                        .unwrap_or_default(),
+                                ))
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    ConsumerGroupDescribeResponse::default().with_groups(groups)
+}

@@ -1,0 +1,113 @@
+//! ConsumerGroupHeartbeat (KIP-848): join, stay, reconcile and leave under the new
+//! consumer protocol, with the assignment computed here.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
+use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
+use rafka_protocol::ErrorCode;
+
+use super::str_bytes;
+use crate::broker::Broker;
+use crate::group::consumer::{Heartbeat, HeartbeatResult, Partitions};
+use crate::group::GroupCoordinator;
+
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: ConsumerGroupHeartbeatRequest,
+    version: i16,
+    client_id: String,
+    peer: SocketAddr,
+) -> ConsumerGroupHeartbeatResponse {
+    let member_id = request.member_id.to_string();
+    let fail = |code: ErrorCode, message: &str| {
+        encode(HeartbeatResult {
+            error: Some((code, message.to_string())),
+            member_id: member_id.clone(),
+            member_epoch: request.member_epoch,
+            ..Default::default()
+        })
+    };
+    if request.group_id.is_empty() {
+        return fail(ErrorCode::InvalidRequest, "GroupId can't be empty.");
+    }
+    if broker.groups.ensure_offsets_topic(broker).is_err() {
+        return fail(
+            ErrorCode::CoordinatorNotAvailable,
+            "The coordinator is not available.",
+        );
+    }
+    let heartbeat = Heartbeat {
+        member_id: member_id.clone(),
+        member_epoch: request.member_epoch,
+        instance_id: request.instance_id.as_ref().map(|s| s.to_string()),
+        rack_id: request.rack_id.as_ref().map(|s| s.to_string()),
+        rebalance_timeout_ms: request.rebalance_timeout_ms,
+        subscribed_topic_names: request
+            .subscribed_topic_names
+            .as_ref()
+            .map(|names| names.iter().map(|n| n.to_string()).collect()),
+        subscribed_topic_regex: request
+            .subscribed_topic_regex
+            .as_ref()
+            .map(|s| s.to_string()),
+        server_assignor: request.server_assignor.as_ref().map(|s| s.to_string()),
+        owned: request.topic_partitions.as_ref().map(|tps| {
+            let mut owned = Partitions::new();
+            for tp in tps {
+                owned
+                    .entry(tp.topic_id)
+                    .or_default()
+                    .extend(tp.partitions.iter().copied());
+            }
+            owned
+        }),
+        client_id,
+        client_host: format!("/{}", peer.ip()),
+        broker_assigns_member_id: version == 0,
+    };
+    let now_ms = broker.clock.now_ms();
+    let topics = GroupCoordinator::topic_infos(broker);
+    let group = broker
+        .groups
+        .group_or_create(request.group_id.as_str(), now_ms);
+    let mut group = group.lock();
+    if group.consumer.is_none() {
+        if !group.members.is_empty() {
+            return fail(
+                ErrorCode::GroupIdNotFound,
+                &format!("Group {} is not a consumer group.", group.group_id),
+            );
+        }
+        group.consumer = Some(Default::default());
+        group.protocol_type = Some("consumer".to_string());
+    }
+    let consumer = group.consumer.as_mut().expect("set above");
+    encode(consumer.heartbeat(heartbeat, &topics, &broker.groups.consumer_config, now_ms))
+}
+
+fn encode(result: HeartbeatResult) -> ConsumerGroupHeartbeatResponse {
+    let (error_code, error_message) = match result.error {
+        Some((code, message)) => (code.code(), Some(str_bytes(message))),
+        None => (0, None),
+    };
+    ConsumerGroupHeartbeatResponse::default()
+        .with_error_code(error_code)
+        .with_error_message(error_message)
+        .with_member_id(Some(str_bytes(result.member_id)))
+        .with_member_epoch(result.member_epoch)
+        .with_heartbeat_interval_ms(result.heartbeat_interval_ms)
+        .with_assignment(result.assignment.map(|a| {
+            Assignment::default().with_topic_partitions(
+                a.into_iter()
+                    .map(|(topic_id, partitions): (uuid::Uuid, BTreeSet<i32>)| {
+                        TopicPartitions::default()
+                            .with_topic_id(topic_id)
+                            .with_partitions(partitions.into_iter().collect())
+                    })
+                    .collect(),
+            )
+        }))
+}
