@@ -52,21 +52,32 @@ impl RequestFrame {
         self.header.client_id.as_deref().unwrap_or("")
     }
 
-    /// Decodes the body as `T` at the request's version. The whole body must be consumed:
-    /// trailing bytes mean the client and we disagree on the schema.
+    /// Decodes the body as `T` at the request's version. Bytes left after the schema's
+    /// fields are ignored, as Kafka's own request parser ignores them (librdkafka 2.16
+    /// sends three such bytes on some Metadata v13 requests).
     pub fn decode_body<T: Decodable>(&self) -> Result<T, RequestError> {
         let mut body = self.body.clone();
-        let invalid = |reason: String| RequestError::InvalidBody {
-            api_key: self.api_key,
-            api_version: self.api_version(),
-            reason,
-        };
-        let value = T::decode(&mut body, self.api_version()).map_err(|e| invalid(e.to_string()))?;
+        let value =
+            T::decode(&mut body, self.api_version()).map_err(|e| RequestError::InvalidBody {
+                api_key: self.api_key,
+                api_version: self.api_version(),
+                reason: e.to_string(),
+            })?;
         if !body.is_empty() {
-            return Err(invalid(format!(
-                "{} unread bytes after the body",
-                body.len()
-            )));
+            let start: Vec<String> = self
+                .body
+                .iter()
+                .take(64)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            tracing::debug!(
+                "{:?} v{} request from {} has {} bytes after its fields (body {})",
+                self.api_key,
+                self.api_version(),
+                self.client_id(),
+                body.len(),
+                start.join("")
+            );
         }
         Ok(value)
     }
