@@ -107,6 +107,8 @@ def test_incremental_alter_configs_sets_and_deletes(admin):
     assert configs["retention.ms"].value == "604800000" and configs["retention.ms"].is_default
 
 
+# AlterConfigs is deprecated in favour of the incremental API, but clients still send it.
+@pytest.mark.filterwarnings("ignore:alter_configs has been deprecated:DeprecationWarning")
 def test_alter_configs_replaces_the_topic_config(admin):
     topic = topic_name("cf-alter")
     confluent_create_topic(admin, topic, 1, {"retention.ms": "3600000"})

@@ -16,7 +16,6 @@ use kafka_protocol::messages::create_topics_request::{
 };
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
 use kafka_protocol::messages::{
     ApiKey, BrokerId, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
@@ -137,7 +136,8 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     let Some(args) = parse_tool_args::<Args>("kafka-topics.sh", args)? else {
         return Ok(());
     };
-    check_args(&args)?;
+    // Kafka prints its argument errors bare (`System.err.println(e.getMessage())`).
+    check_args(&args).map_err(bare)?;
     let bootstrap = args.bootstrap_server.clone().unwrap_or_default();
     let props = match &args.command_config {
         Some(path) => read_properties(path)?,
@@ -503,7 +503,7 @@ impl TopicService<'_> {
                 .filter(|t| kafka_uuid_string(&t.topic_id) == id)
                 .collect();
             if found.is_empty() && !args.if_exists {
-                return Err(ToolError::Usage(format!(
+                return Err(ToolError::Reported(format!(
                     "TopicId '{id}' does not exist as expected"
                 )));
             }
@@ -682,9 +682,9 @@ fn ensure_topic_exists(
     require: bool,
 ) -> Result<(), ToolError> {
     match requested {
-        Some(topic) if !topic.is_empty() && require && found.is_empty() => Err(ToolError::Usage(
-            format!("Topic '{topic}' does not exist as expected"),
-        )),
+        Some(topic) if !topic.is_empty() && require && found.is_empty() => Err(
+            ToolError::Reported(format!("Topic '{topic}' does not exist as expected")),
+        ),
         _ => Ok(()),
     }
 }
@@ -790,27 +790,12 @@ fn delete_topics(
     Ok(())
 }
 
-/// Used by the other admin tools that need the topic list: every topic name with its
-/// partition count and internal flag, sorted.
-pub(crate) async fn list_topic_partitions(
-    client: &mut WireClient,
-    timeout: Duration,
-) -> Result<Vec<(String, i32, bool)>, ToolError> {
-    let version = client.version_for(ApiKey::Metadata, 12)?;
-    let request = MetadataRequest::default()
-        .with_topics(None::<Vec<MetadataRequestTopic>>)
-        .with_allow_auto_topic_creation(false);
-    let response: MetadataResponse = client
-        .call_within(ApiKey::Metadata, version, &request, timeout)
-        .await?;
-    let mut out: Vec<(String, i32, bool)> = response
-        .topics
-        .iter()
-        .filter_map(topic_info)
-        .map(|t| (t.name, t.partitions.len() as i32, t.internal))
-        .collect();
-    out.sort();
-    Ok(out)
+/// An argument error as Kafka prints it: the message alone.
+fn bare(error: ToolError) -> ToolError {
+    match error {
+        ToolError::Usage(message) => ToolError::Reported(message),
+        other => other,
+    }
 }
 
 #[cfg(test)]
