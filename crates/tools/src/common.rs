@@ -182,7 +182,7 @@ pub fn kafka_error_message(code: i16, message: Option<&str>) -> Option<String> {
     }
     Some(
         match rafka_protocol::error_code::ErrorCode::try_from_code(code) {
-            Some(e) => e.to_string(),
+            Some(e) => e.description().to_string(),
             None => format!("Unexpected error code: {code}."),
         },
     )

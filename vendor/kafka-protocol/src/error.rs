@@ -167,6 +167,16 @@ macro_rules! define_errors {
                 }
             }
 
+            /// Kafka's description of the error (its `Errors` text). rafka patch.
+            pub const fn description(&self) -> &'static str {
+                match *self {
+                    $name::Unknown(_) => "Unexpected error code.",
+                    $(
+                        $name::$kind => $desc,
+                    )*
+                }
+            }
+
             fn try_as_str(&self) -> Result<&'static str, i16> {
                 match *self {
                     $name::Unknown(code) => Err(code),

@@ -114,36 +114,9 @@ impl KafkaError {
     }
 }
 
-/// Kafka's `Errors` text for the codes the group calls return (the `kafka-protocol`
-/// crate keeps these only as doc comments); other codes by name.
+/// Kafka's `Errors` text for a code.
 fn description(error: ErrorCode) -> String {
-    let text = match error {
-        ErrorCode::UnknownServerError => {
-            "The server experienced an unexpected error when processing the request."
-        }
-        ErrorCode::UnknownTopicOrPartition => "This server does not host this topic-partition.",
-        ErrorCode::OffsetMetadataTooLarge => {
-            "The metadata field of the offset request was too large."
-        }
-        ErrorCode::CoordinatorLoadInProgress => {
-            "The coordinator is loading and hence can't process requests."
-        }
-        ErrorCode::CoordinatorNotAvailable => "The coordinator is not available.",
-        ErrorCode::NotCoordinator => "This is not the correct coordinator.",
-        ErrorCode::IllegalGeneration => "Specified group generation id is not valid.",
-        ErrorCode::InvalidGroupId => "The configured groupId is invalid.",
-        ErrorCode::UnknownMemberId => "The coordinator is not aware of this member.",
-        ErrorCode::RebalanceInProgress => "The group is rebalancing, so a rejoin is needed.",
-        ErrorCode::TopicAuthorizationFailed => "Topic authorization failed.",
-        ErrorCode::GroupAuthorizationFailed => "Group authorization failed.",
-        ErrorCode::NonEmptyGroup => "The group is not empty.",
-        ErrorCode::GroupIdNotFound => "The group id does not exist.",
-        ErrorCode::GroupSubscribedToTopic => {
-            "The consumer group is actively subscribed to the topic"
-        }
-        other => return format!("{other:?}"),
-    };
-    text.to_string()
+    error.description().to_string()
 }
 
 /// Connections to the cluster: the bootstrap broker and, opened on demand, the others.
