@@ -35,6 +35,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PARTITIONS = 4
+LOAD_AT_START = 0.0
 
 PRODUCER_CONF = {
     "acks": "1",
@@ -50,6 +51,11 @@ CONSUMER_CONF = {
     "auto.offset.reset": "earliest",
     "fetch.max.bytes": 52_428_800,
     "max.partition.fetch.bytes": 10_485_760,
+    # librdkafka pauses fetching for fetch.queue.backoff.ms (default 1 s) whenever its
+    # local queue holds queued.min.messages (default 100k) records; one 50 MB fetch of
+    # 100-byte records overfills it, and the run then measures those pauses.
+    "queued.min.messages": 1_000_000,
+    "fetch.queue.backoff.ms": 10,
 }
 
 
@@ -155,6 +161,11 @@ def create_topic(bootstrap: str, topic: str) -> None:
         time.sleep(0.05)
 
 
+def delete_topic(bootstrap: str, topic: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.delete_topics([topic])[topic].result(30)
+
+
 def produce(bootstrap: str, topic: str, value: bytes, records: int | None, seconds: float | None) -> int:
     """Produce `records` copies of `value` (or as many as fit in `seconds`); return the count."""
     p = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONF})
@@ -225,6 +236,7 @@ def run_size(broker: Broker, record_bytes: int, target_s: float, fixed_records: 
         start = time.monotonic()
         n = produce(broker.bootstrap, warmup, value, None, 3.0)
         rate = n / (time.monotonic() - start)
+        delete_topic(broker.bootstrap, warmup)
         records = max(100_000, int(rate * target_s))
         print(f"calibration: {rate:,.0f} records/s of {record_bytes} B -> {records:,} records", flush=True)
     topic = f"bench-{record_bytes}"
@@ -236,6 +248,8 @@ def run_size(broker: Broker, record_bytes: int, target_s: float, fixed_records: 
         sys.exit(f"broker holds {stored} records of {records} produced")
     consumed = measure(broker, "consume", record_bytes, records,
                        lambda: consume(broker.bootstrap, topic, records, record_bytes))
+    # Free the disk and page cache before the next size, so it does not pay for this one.
+    delete_topic(broker.bootstrap, topic)
     return [produced, consumed]
 
 
@@ -250,7 +264,9 @@ def machine() -> str:
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal"))
     return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, "
-            f"{mem_kb / 1024 / 1024:.0f} GiB RAM, Linux {platform.release()}")
+            f"{mem_kb / 1024 / 1024:.0f} GiB RAM, Linux {platform.release()}; "
+            f"load average {LOAD_AT_START:.2f} when the run started (other work on the "
+            "machine makes the figures noisy)")
 
 
 def revision() -> str:
@@ -262,6 +278,16 @@ def revision() -> str:
         return rev + (" (crates/ modified)" if dirty else "")
     except subprocess.CalledProcessError:
         return "no commit yet"
+
+
+def client_bound_note(results: list[Result]) -> str:
+    bound = [f"{r.workload} {r.record_bytes} B" for r in results
+             if r.client_cpu_s / r.seconds >= 0.9]
+    if not bound:
+        return "No phase had the client above 90% of a core."
+    return (f"Client-bound (client process at >= 90% of a core): {', '.join(bound)}. "
+            "For these the broker could go faster than shown; its CPU per GB is the "
+            "figure to compare between runs.")
 
 
 def write_results(path: Path, results: list[Result], command: str, args) -> None:
@@ -281,10 +307,16 @@ Latest run of `bench/run.sh`; rerun it to refresh this file (it overwrites it).
 - workload: one broker, one topic of {PARTITIONS} partitions per record size, no compression,
   random (incompressible) values without keys; producer `acks=1`, `linger.ms=5`,
   `batch.size=1000000`; the consumer assigns all partitions and reads from the beginning
-  (no consumer group). The record count was calibrated so that producing takes ~{args.seconds:.0f} s.
+  (no consumer group), with `fetch.max.bytes=52428800`, `max.partition.fetch.bytes=10485760`,
+  `queued.min.messages=1000000`, `fetch.queue.backoff.ms=10` (librdkafka's defaults
+  pause fetching for 1 s each time its queue fills, which small records do at once).
+  The record count was calibrated so that producing takes ~{args.seconds:.0f} s; each
+  size's topic is deleted before the next size runs.
 
 {header}
 {chr(10).join(r.row() for r in results)}
+
+{client_bound_note(results)}
 
 How to read it:
 - MB/s and GB count record values only (1 MB = 10^6 bytes), not keys, headers or
@@ -311,6 +343,8 @@ def main() -> None:
     ap.add_argument("--command", default="bench/run.sh", help="command line to record in RESULTS.md")
     args = ap.parse_args()
 
+    global LOAD_AT_START
+    LOAD_AT_START = os.getloadavg()[0]
     out = ROOT / "bench" / "out" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True)
     broker = Broker(args.rafka, out)
