@@ -82,6 +82,8 @@ pub struct JoinResponse {
     pub leader_id: String,
     pub member_id: String,
     pub members: Vec<(String, Option<String>, Bytes)>,
+    /// JoinGroup v9+: the leader keeps the current assignment instead of computing one.
+    pub skip_assignment: bool,
 }
 
 impl JoinResponse {
@@ -131,6 +133,8 @@ pub struct JoinRequest {
     pub protocols: Vec<(String, Bytes)>,
     /// JoinGroup v4+: a new member first gets MEMBER_ID_REQUIRED and an id to rejoin with.
     pub require_known_member_id: bool,
+    /// JoinGroup v9+ understands `skip_assignment`.
+    pub supports_skip_assignment: bool,
 }
 
 #[derive(Debug)]
@@ -471,26 +475,37 @@ impl Group {
         if let Some(w) = member.sync_waiter.take() {
             let _ = w.send(SyncResponse::error(ErrorCode::FencedInstanceId));
         }
-        let same = member.same_protocols(&request.protocols);
         member.member_id = new_id.clone();
         member.client_id = request.client_id.clone();
         member.client_host = request.client_host.clone();
         member.session_timeout_ms = request.session_timeout_ms;
         member.rebalance_timeout_ms = request.rebalance_timeout_ms;
         member.last_heartbeat_ms = now_ms;
+        // Its metadata (owned partitions, generation) may differ after a restart; only a
+        // change of the group's selected protocol forces a rebalance, as in Kafka.
+        member.protocols = request.protocols;
         if was_leader {
             self.leader_id = Some(new_id.clone());
         }
-        if state == GroupState::Stable && same {
-            // KIP-345: a static member coming back unchanged keeps its assignment
-            // without a rebalance.
+        let unchanged = self.select_protocol() == self.protocol_name;
+        if state == GroupState::Stable && unchanged {
+            // KIP-345: a static member coming back keeps its assignment without a
+            // rebalance. A returning leader must not assign again: v9+ says so with
+            // skip_assignment; older clients are shown the old leader id and so act as
+            // followers.
             self.dirty = true;
             let mut response = self.join_response_for(&new_id);
-            response.members.clear();
+            if was_leader && request.supports_skip_assignment {
+                response.skip_assignment = true;
+            } else {
+                response.members.clear();
+                if was_leader {
+                    response.leader_id = old_id.to_string();
+                }
+            }
             return Reply::Now(response);
         }
         let member = self.member_mut(&new_id).expect("just renamed");
-        member.protocols = request.protocols;
         let (tx, rx) = oneshot::channel();
         member.join_waiter = Some(tx);
         if state == GroupState::PreparingRebalance {
@@ -647,6 +662,7 @@ impl Group {
             leader_id: leader,
             member_id: member_id.to_string(),
             members,
+            skip_assignment: false,
         }
     }
 
@@ -1016,6 +1032,7 @@ mod tests {
             protocol_type: "consumer".into(),
             protocols: vec![("range".into(), Bytes::from_static(b"sub"))],
             require_known_member_id: true,
+            supports_skip_assignment: false,
         }
     }
 
@@ -1191,10 +1208,18 @@ mod tests {
             sync.try_recv().unwrap().assignment,
             Bytes::from_static(b"P0")
         );
-        // The process restarts: same instance id, no member id.
-        let rejoined = now(group.join(request("", Some("instance-1")), &config(), 5));
+        // The process restarts: same instance id, no member id, and (as a cooperative
+        // client would) different metadata.
+        let mut restarted = request("", Some("instance-1"));
+        restarted.protocols = vec![("range".into(), Bytes::from_static(b"no-owned-partitions"))];
+        let rejoined = now(group.join(restarted, &config(), 5));
         assert_eq!(rejoined.generation_id, 1, "no rebalance");
         assert_ne!(rejoined.member_id, old_id);
+        assert_eq!(
+            rejoined.leader_id, old_id,
+            "a pre-v9 leader is shown the old id: it acts as a follower"
+        );
+        assert!(rejoined.members.is_empty());
         assert_eq!(group.state, GroupState::Stable);
         let assignment = now(group.sync(
             1,

@@ -54,6 +54,7 @@ pub(super) async fn handle(
             .map(|p| (p.name.to_string(), p.metadata.clone()))
             .collect(),
         require_known_member_id: version >= 4,
+        supports_skip_assignment: version >= 9,
     };
     let now_ms = broker.clock.now_ms();
     let group = broker
@@ -84,6 +85,7 @@ fn encode(response: JoinResponse) -> JoinGroupResponse {
         .with_protocol_name(Some(str_bytes(response.protocol_name.unwrap_or_default())))
         .with_leader(str_bytes(response.leader_id))
         .with_member_id(str_bytes(response.member_id))
+        .with_skip_assignment(response.skip_assignment)
         .with_members(
             response
                 .members
