@@ -15,10 +15,13 @@ pub mod configs;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod consumer_groups;
+pub mod consumer_perf_test;
 pub mod delete_records;
 pub mod dump_log;
+pub mod e2e_latency;
 pub mod get_offsets;
 pub mod log_dirs;
+pub mod producer_perf_test;
 pub mod storage;
 pub mod topics;
 
@@ -54,6 +57,9 @@ pub const TOOLS: &[&str] = &[
     "dump-log",
     "storage",
     "consumer-groups",
+    "producer-perf-test",
+    "consumer-perf-test",
+    "e2e-latency",
 ];
 
 /// Runs tool `name` with `args` (not including the tool name). Returns the exit code.
@@ -70,6 +76,9 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
         "dump-log" => dump_log::run(args),
         "storage" => storage::run(args),
         "consumer-groups" => consumer_groups::run(args),
+        "producer-perf-test" => producer_perf_test::run(args),
+        "consumer-perf-test" => consumer_perf_test::run(args),
+        "e2e-latency" => e2e_latency::run(args),
         other => Err(ToolError::Usage(format!("unknown tool {other}"))),
     };
     match result {

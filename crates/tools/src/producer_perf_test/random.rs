@@ -1,0 +1,62 @@
+//! Java's `SplittableRandom`, which Kafka's tool seeds with 0 to draw payloads: the same
+//! seed gives the same bytes here as in Kafka.
+
+const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
+#[derive(Debug)]
+pub(super) struct SplittableRandom {
+    seed: u64,
+}
+
+impl SplittableRandom {
+    pub(super) fn new(seed: u64) -> SplittableRandom {
+        SplittableRandom { seed }
+    }
+
+    fn next_seed(&mut self) -> u64 {
+        self.seed = self.seed.wrapping_add(GOLDEN_GAMMA);
+        self.seed
+    }
+
+    fn next_i32(&mut self) -> i32 {
+        let z = self.next_seed();
+        let z = (z ^ (z >> 33)).wrapping_mul(0x62a9_d9ed_7997_05f5);
+        ((z ^ (z >> 28)).wrapping_mul(0xcb24_d0a5_c88c_35b3) >> 32) as i32
+    }
+
+    /// A value in `0..bound`, by Java's rejection method. `bound` must be positive.
+    pub(super) fn next_int(&mut self, bound: i32) -> i32 {
+        assert!(bound > 0, "bound must be positive");
+        let r = self.next_i32();
+        let m = bound - 1;
+        if bound & m == 0 {
+            return r & m;
+        }
+        let mut u = ((r as u32) >> 1) as i32;
+        loop {
+            let r = u % bound;
+            // Java's `u + m - r < 0`: an int overflow marks a draw from the biased tail.
+            if u.wrapping_add(m).wrapping_sub(r) >= 0 {
+                return r;
+            }
+            u = ((self.next_i32() as u32) >> 1) as i32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_stay_in_bounds_and_repeat_for_a_seed() {
+        let mut a = SplittableRandom::new(0);
+        let mut b = SplittableRandom::new(0);
+        for _ in 0..10_000 {
+            let x = a.next_int(26);
+            assert!((0..26).contains(&x));
+            assert_eq!(x, b.next_int(26));
+        }
+        assert!((0..16).contains(&a.next_int(16)));
+    }
+}
