@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -27,12 +27,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Runs a script that must succeed within a minute, with `input` on stdin.
 fn run(name: &str, args: &[&str], input: &str) -> Output {
+    let out = tempfile::tempfile().expect("stdout file");
+    let err = tempfile::tempfile().expect("stderr file");
     let mut child = script(name)
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out.try_clone().expect("stdout"))
+        .stderr(err.try_clone().expect("stderr"))
         .spawn()
         .expect("spawn script");
     child
@@ -41,7 +44,28 @@ fn run(name: &str, args: &[&str], input: &str) -> Output {
         .expect("stdin")
         .write_all(input.as_bytes())
         .expect("write stdin");
-    let output = child.wait_with_output().expect("wait for script");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for script") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{name} {args:?} did not finish within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |mut file: std::fs::File| {
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(0)).expect("seek");
+        file.read_to_end(&mut bytes).expect("read");
+        bytes
+    };
+    let output = Output {
+        status,
+        stdout: read(out),
+        stderr: read(err),
+    };
     assert!(
         output.status.success(),
         "{name} {args:?} exited with {:?}\nstdout: {}\nstderr: {}",

@@ -88,6 +88,10 @@ fn consume(broker: &BrokerProcess, topic: &str, extra: &[&str]) -> Output {
     let server = bootstrap(broker);
     let mut args = vec!["--bootstrap-server", server.as_str(), "--topic", topic];
     args.extend_from_slice(extra);
+    if !extra.contains(&"--timeout-ms") {
+        // A consumer that never sees its records ends, and the test fails, not hangs.
+        args.extend_from_slice(&["--timeout-ms", "30000"]);
+    }
     ok("kafka-console-consumer.sh", &args, "")
 }
 

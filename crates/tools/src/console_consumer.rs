@@ -240,6 +240,10 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     let committing = match &group {
         Some(g) => {
             props.insert("group.id".into(), g.clone());
+            // Only what was printed may be committed. librdkafka would store the offset
+            // of every message handed out, including those it drains (and this tool
+            // drops) while closing; Kafka's tool seeks back over unprinted ones instead.
+            props.insert("enable.auto.offset.store".into(), "false".into());
             props
                 .get("enable.auto.commit")
                 .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"))
@@ -318,7 +322,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         .filter(|t| *t >= 0)
         .map(|t| Duration::from_millis(t as u64));
 
-    let context = QuietContext::default();
+    let context = QuietContext::for_props(&props);
     let consumer: BaseConsumer<QuietContext> =
         support::create_client(support::translate_java_properties(&props), context.clone())?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -350,11 +354,15 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         max_messages,
         timeout,
         skip_on_error: opts.has("skip-message-on-error"),
+        store_offsets: group.is_some(),
     };
     let result = run.start(&source).and_then(|()| run.consume());
     if committing && run.count > 0 {
         // What was printed is what was consumed: commit it before leaving the group.
-        let _ = consumer.commit_consumer_state(CommitMode::Sync);
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => log_line("WARN", &format!("Offset commit failed on close: {e}")),
+        }
     }
     let count = run.count;
     drop(consumer);
@@ -392,6 +400,8 @@ struct Run<'a> {
     max_messages: Option<i64>,
     timeout: Option<Duration>,
     skip_on_error: bool,
+    /// Whether printed records' offsets are stored for committing (group mode).
+    store_offsets: bool,
 }
 
 impl Run<'_> {
@@ -494,6 +504,9 @@ impl Run<'_> {
                 Some(Ok(message)) => {
                     self.count += 1;
                     last_record = Instant::now();
+                    if self.store_offsets {
+                        let _ = self.consumer.store_offset_from_message(&message);
+                    }
                     if let Err(e) = self.formatter.write_to(&message, &mut out) {
                         if e.kind() == std::io::ErrorKind::BrokenPipe || !self.skip_on_error {
                             eprintln!("Unable to write to standard out, closing consumer.");

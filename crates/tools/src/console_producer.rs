@@ -114,7 +114,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
             .unwrap_or(60_000),
     );
     let context = ProducerState {
-        quiet: QuietContext::default(),
+        quiet: QuietContext::for_props(&props),
         failed: Arc::new(AtomicU64::new(0)),
     };
     let producer: Arc<ThreadedProducer<ProducerState>> = Arc::new(support::create_client(
@@ -373,12 +373,15 @@ impl ProducerContext for ProducerState {
     }
 }
 
+/// A record header: a key and a value that may be null.
+type RecordHeader = (String, Option<Vec<u8>>);
+
 /// One parsed input line.
 #[derive(Debug, PartialEq, Eq)]
 struct LineRecord {
     key: Option<Vec<u8>>,
     value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
+    headers: Vec<RecordHeader>,
 }
 
 /// Kafka's `LineMessageReader`: `[headers<delimiter>][key<separator>]value` per line.
@@ -529,7 +532,7 @@ impl LineReader {
         &self,
         headers: &str,
         line_number: u64,
-    ) -> Result<Vec<(String, Option<Vec<u8>>)>, ToolError> {
+    ) -> Result<Vec<RecordHeader>, ToolError> {
         // As Java's String.split: trailing empty pairs are dropped, "" is one empty pair.
         let mut pairs: Vec<&str> = headers.split(self.headers_separator.as_str()).collect();
         if !headers.is_empty() {

@@ -99,7 +99,9 @@ where
         for (k, v) in &props {
             config.set(k, v);
         }
-        config.set_log_level(RDKafkaLogLevel::Emerg);
+        if !props.contains_key("debug") {
+            config.set_log_level(RDKafkaLogLevel::Emerg);
+        }
         match T::from_config_and_context(&config, context.clone()) {
             Ok(client) => return Ok(client),
             Err(KafkaError::ClientConfig(RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN, _, key, _))
@@ -130,11 +132,21 @@ const BROKERS_DOWN_REPORTS: u32 = 3;
 /// when librdkafka has found every bootstrap broker unreachable.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct QuietContext {
+    /// Print librdkafka's own log lines: set when the user asks for them with `debug`.
+    verbose: bool,
     all_brokers_down: Arc<AtomicU32>,
     last_error: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl QuietContext {
+    /// A context for a client created from `props`.
+    pub(crate) fn for_props(props: &BTreeMap<String, String>) -> QuietContext {
+        QuietContext {
+            verbose: props.contains_key("debug"),
+            ..QuietContext::default()
+        }
+    }
+
     fn take_down(&self) -> Option<String> {
         if self.all_brokers_down.load(Ordering::SeqCst) >= BROKERS_DOWN_REPORTS {
             let reason = self
@@ -151,7 +163,14 @@ impl QuietContext {
 }
 
 impl ClientContext for QuietContext {
-    fn log(&self, _level: RDKafkaLogLevel, _fac: &str, _log_message: &str) {}
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        if self.verbose {
+            log_line(
+                &format!("{level:?}").to_uppercase(),
+                &format!("{fac}: {log_message}"),
+            );
+        }
+    }
 
     fn error(&self, error: KafkaError, reason: &str) {
         if let Ok(mut last) = self.last_error.lock() {
