@@ -37,7 +37,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 if cargo nextest --version >/dev/null 2>&1; then
     section "cargo nextest run --workspace"
-    cargo nextest run --workspace --no-tests=warn
+    cargo nextest run --workspace --no-tests=warn --no-fail-fast
     # nextest does not run doctests.
     section "cargo test --doc --workspace"
     cargo test --workspace --doc
