@@ -15,7 +15,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::broker::Broker;
-use crate::handlers;
+use crate::handlers::{self, Response};
+use rafka_log::FileSlice;
+use rafka_protocol::fetch_frame::Part;
+use std::os::fd::AsFd;
 
 /// A bound, not yet serving, set of listeners.
 #[derive(Debug)]
@@ -134,7 +137,7 @@ async fn serve_connection(
         };
         match handlers::handle(&broker, request, peer).await {
             Ok(Some(response)) => {
-                if let Err(e) = stream.write_all(&response).await {
+                if let Err(e) = write_response(&mut stream, response).await {
                     tracing::debug!("cannot answer {peer}: {e}");
                     return;
                 }
@@ -146,6 +149,60 @@ async fn serve_connection(
             }
         }
     }
+}
+
+async fn write_response(stream: &mut TcpStream, response: Response) -> std::io::Result<()> {
+    match response {
+        Response::Bytes(bytes) => stream.write_all(&bytes).await,
+        Response::Fetch { parts, records } => {
+            for part in parts {
+                match part {
+                    Part::Bytes(bytes) => stream.write_all(&bytes).await?,
+                    Part::Records(n) => {
+                        let Some(read) = records.get(n) else {
+                            return Err(std::io::Error::other("fetch frame names missing records"));
+                        };
+                        for slice in &read.slices {
+                            send_file(stream, slice).await?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Copies a byte range of a segment file to the socket in the kernel (`sendfile`), never
+/// through user space. A file shorter than the range (truncated under us) is an error:
+/// the frame's size is already sent, so the connection must close.
+async fn send_file(stream: &TcpStream, slice: &FileSlice) -> std::io::Result<()> {
+    let mut offset = slice.position as i64;
+    let mut left = slice.len as usize;
+    while left > 0 {
+        stream.writable().await?;
+        let sent = stream.try_io(tokio::io::Interest::WRITABLE, || {
+            nix::sys::sendfile::sendfile(
+                stream.as_fd(),
+                slice.file.as_fd(),
+                Some(&mut offset),
+                left,
+            )
+            .map_err(std::io::Error::from)
+        });
+        match sent {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("{} ends before the records to send", slice.path.display()),
+                ))
+            }
+            Ok(n) => left -= n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Retention and checkpoints, on Kafka's intervals.

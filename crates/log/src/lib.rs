@@ -87,7 +87,7 @@ impl FileSlice {
 }
 
 /// Whole batches read from the log, as file ranges in log order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadResult {
     pub slices: Vec<FileSlice>,
     /// Sum of the slices' lengths.

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod error_code;
+pub mod fetch_frame;
 pub mod frame;
 pub mod request;
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use rafka_log::ReadResult;
 use rafka_protocol::ErrorCode;
 use rafka_types::Offset;
 use tokio::sync::watch;
@@ -20,20 +21,24 @@ use crate::partition::Partition;
 
 const READ_COMMITTED: i8 = 1;
 
+/// The response (every partition's `records` left empty) and, in partition order, the
+/// log ranges that go where those records belong; the server sends them with `sendfile`.
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: FetchRequest,
     version: i16,
-) -> FetchResponse {
+) -> (FetchResponse, Vec<ReadResult>) {
     if request.session_id != 0 && request.session_epoch != -1 {
-        return FetchResponse::default()
+        let response = FetchResponse::default()
             .with_error_code(ErrorCode::FetchSessionIdNotFound.code())
             .with_session_id(0);
+        return (response, Vec::new());
     }
     if request.session_id == 0 && request.session_epoch > 0 {
-        return FetchResponse::default()
+        let response = FetchResponse::default()
             .with_error_code(ErrorCode::InvalidFetchSessionEpoch.code())
             .with_session_id(0);
+        return (response, Vec::new());
     }
     let deadline = tokio::time::Instant::now()
         + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
@@ -44,9 +49,10 @@ pub(super) async fn handle(
         let pass = read_all(broker, &request, version, &mut receivers);
         let now = tokio::time::Instant::now();
         if pass.bytes >= min_bytes || pass.has_error || now >= deadline || receivers.is_empty() {
-            return FetchResponse::default()
+            let response = FetchResponse::default()
                 .with_session_id(0)
                 .with_responses(pass.topics);
+            return (response, pass.records);
         }
         let any_change =
             futures_util::future::select_all(receivers.iter_mut().map(|r| Box::pin(r.changed())));
@@ -56,6 +62,8 @@ pub(super) async fn handle(
 
 struct Pass {
     topics: Vec<FetchableTopicResponse>,
+    /// One per partition, in response order (empty for partitions with no data).
+    records: Vec<ReadResult>,
     bytes: u64,
     has_error: bool,
 }
@@ -73,6 +81,7 @@ fn read_all(
     };
     let mut pass = Pass {
         topics: Vec::with_capacity(request.topics.len()),
+        records: Vec::new(),
         bytes: 0,
         has_error: false,
     };
@@ -99,19 +108,23 @@ fn read_all(
                         .unwrap_or(0)
                         .min(remaining);
                     let min_one = pass.bytes == 0;
-                    let data = read_partition(&partition, request, wanted, max_bytes, min_one);
-                    let size = data.records.as_ref().map_or(0, |r| r.len() as u64);
-                    pass.bytes += size;
-                    remaining = remaining.saturating_sub(size);
+                    let (data, read) =
+                        read_partition(&partition, request, wanted, max_bytes, min_one);
+                    pass.bytes += read.size_bytes;
+                    remaining = remaining.saturating_sub(read.size_bytes);
+                    pass.records.push(read);
                     data
                 }
-                Err(e) => PartitionData::default()
-                    .with_partition_index(wanted.partition)
-                    .with_error_code(e.code.code())
-                    .with_high_watermark(-1)
-                    .with_last_stable_offset(-1)
-                    .with_log_start_offset(-1)
-                    .with_records(Some(Default::default())),
+                Err(e) => {
+                    pass.records.push(ReadResult::default());
+                    PartitionData::default()
+                        .with_partition_index(wanted.partition)
+                        .with_error_code(e.code.code())
+                        .with_high_watermark(-1)
+                        .with_last_stable_offset(-1)
+                        .with_log_start_offset(-1)
+                        .with_records(None)
+                }
             };
             pass.has_error |= data.error_code != 0;
             partitions.push(data);
@@ -136,7 +149,7 @@ fn read_partition(
     wanted: &kafka_protocol::messages::fetch_request::FetchPartition,
     max_bytes: u64,
     min_one: bool,
-) -> PartitionData {
+) -> (PartitionData, ReadResult) {
     let high_watermark = partition.high_watermark();
     let base = PartitionData::default()
         .with_partition_index(wanted.partition)
@@ -147,22 +160,19 @@ fn read_partition(
             Some(Vec::new())
         } else {
             None
-        });
+        })
+        .with_records(None);
     if wanted.current_leader_epoch > 0 {
-        return base
-            .with_error_code(ErrorCode::UnknownLeaderEpoch.code())
-            .with_records(Some(Default::default()));
+        return (
+            base.with_error_code(ErrorCode::UnknownLeaderEpoch.code()),
+            ReadResult::default(),
+        );
     }
-    match partition
-        .read(Offset(wanted.fetch_offset), max_bytes, min_one)
-        .map_err(ApiError::from)
-        .and_then(|r| {
-            r.to_bytes()
-                .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))
-        }) {
-        Ok(records) => base.with_records(Some(records)),
-        Err(e) => base
-            .with_error_code(e.code.code())
-            .with_records(Some(Default::default())),
+    match partition.read(Offset(wanted.fetch_offset), max_bytes, min_one) {
+        Ok(read) => (base, read),
+        Err(e) => (
+            base.with_error_code(ApiError::from(e).code.code()),
+            ReadResult::default(),
+        ),
     }
 }

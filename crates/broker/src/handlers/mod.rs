@@ -78,16 +78,27 @@ pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
         .map(|(_, min, max)| (*min, *max))
 }
 
+/// A response ready to write: one buffer, or a Fetch frame whose record data is sent
+/// straight from the log files.
+#[derive(Debug)]
+pub enum Response {
+    Bytes(Bytes),
+    Fetch {
+        parts: Vec<rafka_protocol::fetch_frame::Part>,
+        records: Vec<rafka_log::ReadResult>,
+    },
+}
+
 /// Handles one request. `Ok(None)` means no response is sent (Produce with acks=0);
 /// `Err` closes the connection, which is what Kafka does for a request it cannot parse.
 pub async fn handle(
     broker: &Arc<Broker>,
     request: RequestFrame,
     peer: SocketAddr,
-) -> Result<Option<Bytes>, RequestError> {
+) -> Result<Option<Response>, RequestError> {
     let version = request.api_version();
     if request.api_key == ApiKey::ApiVersions {
-        return api_versions::handle(&request).map(Some);
+        return api_versions::handle(&request).map(|b| Some(Response::Bytes(b)));
     }
     match supported_versions(request.api_key) {
         Some((min, max)) if (min..=max).contains(&version) => {}
@@ -103,11 +114,22 @@ pub async fn handle(
         ApiKey::Produce => {
             let body = request.decode_body()?;
             match produce::handle(broker, body, version).await {
-                Some(response) => respond(&request, &response).map(Some),
+                Some(response) => respond(&request, &response).map(|b| Some(Response::Bytes(b))),
                 None => Ok(None),
             }
         }
-        ApiKey::Fetch => run(&request, |b| fetch::handle(broker, b, version)).await,
+        ApiKey::Fetch => {
+            let body = request.decode_body()?;
+            let (response, records) = fetch::handle(broker, body, version).await;
+            let lens: Vec<usize> = records.iter().map(|r| r.size_bytes as usize).collect();
+            let parts = rafka_protocol::fetch_frame::encode_fetch_response(
+                version,
+                request.correlation_id(),
+                &response,
+                &lens,
+            )?;
+            Ok(Some(Response::Fetch { parts, records }))
+        }
         ApiKey::ListOffsets => run_sync(&request, |b| list_offsets::handle(broker, b, version)),
         ApiKey::Metadata => run_sync(&request, |b| metadata::handle(broker, b, version)),
         ApiKey::CreateTopics => run_sync(&request, |b| create_topics::handle(broker, b, version)),
@@ -175,17 +197,17 @@ fn respond<R: Encodable>(request: &RequestFrame, body: &R) -> Result<Bytes, Requ
 fn run_sync<Req: Decodable, Resp: Encodable>(
     request: &RequestFrame,
     handler: impl FnOnce(Req) -> Resp,
-) -> Result<Option<Bytes>, RequestError> {
+) -> Result<Option<Response>, RequestError> {
     let body = request.decode_body()?;
-    respond(request, &handler(body)).map(Some)
+    respond(request, &handler(body)).map(|b| Some(Response::Bytes(b)))
 }
 
 async fn run<Req: Decodable, Resp: Encodable, F: std::future::Future<Output = Resp>>(
     request: &RequestFrame,
     handler: impl FnOnce(Req) -> F,
-) -> Result<Option<Bytes>, RequestError> {
+) -> Result<Option<Response>, RequestError> {
     let body = request.decode_body()?;
-    respond(request, &handler(body).await).map(Some)
+    respond(request, &handler(body).await).map(|b| Some(Response::Bytes(b)))
 }
 
 /// Turns a message into the `Option<StrBytes>` the protocol's error_message fields take.
