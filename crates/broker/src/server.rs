@@ -235,6 +235,7 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             _ = checkpoint.tick() => {
                 let broker = broker.clone();
                 let _ = tokio::task::spawn_blocking(move || {
+                    broker.flush_rolled_segments();
                     if let Err(e) = broker.write_checkpoints() {
                         tracing::error!("cannot write offset checkpoints: {e}");
                     }

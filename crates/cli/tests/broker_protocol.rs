@@ -452,7 +452,10 @@ fn delete_topic_removes_its_directories_and_the_name_is_reusable() {
 
 #[test]
 fn topics_and_records_survive_clean_restart_and_kill9() {
-    let mut broker = BrokerProcess::start(&[("log.segment.bytes", "1024")]);
+    let mut broker = BrokerProcess::start(&[
+        ("log.segment.bytes", "1024"),
+        ("log.flush.offset.checkpoint.interval.ms", "1000"),
+    ]);
     let mut client = broker.connect();
     create_topic(&mut client, "durable", 1, &[]);
     let mut expected = Vec::new();
@@ -469,6 +472,27 @@ fn topics_and_records_survive_clean_restart_and_kill9() {
             > 1,
         "small segments rolled"
     );
+    // Rolled segments are flushed and the recovery point checkpointed past them, so a
+    // crash recovers only the newest segment.
+    let checkpoint = broker.data_dir().join("recovery-point-offset-checkpoint");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&checkpoint).unwrap_or_default();
+        let point = text
+            .lines()
+            .find_map(|l| l.strip_prefix("durable 0 "))
+            .and_then(|o| o.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        if point > 0 {
+            assert!(point <= 40, "recovery point {point} beyond the log end");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "recovery point never checkpointed: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(broker.stop(), Some(0), "clean exit on SIGTERM");
     broker.restart();
     let read_all = |broker: &BrokerProcess| {

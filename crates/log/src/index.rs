@@ -84,6 +84,13 @@ impl IndexFile {
             .map_err(|e| LogError::io(&self.path, e))
     }
 
+    /// A second handle on the same file, to fsync it without holding the log.
+    fn try_clone(&self) -> Result<File, LogError> {
+        self.file
+            .try_clone()
+            .map_err(|e| LogError::io(&self.path, e))
+    }
+
     /// Renames the file; the open handle keeps working.
     fn rename_to(&mut self, path: PathBuf) -> Result<(), LogError> {
         std::fs::rename(&self.path, &path).map_err(|e| LogError::io(&self.path, e))?;
@@ -250,6 +257,10 @@ impl OffsetIndex {
 
     pub(crate) fn flush(&self) -> Result<(), LogError> {
         self.file.flush()
+    }
+
+    pub(crate) fn try_clone_file(&self) -> Result<File, LogError> {
+        self.file.try_clone()
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -434,6 +445,10 @@ impl TimeIndex {
 
     pub(crate) fn flush(&self) -> Result<(), LogError> {
         self.file.flush()
+    }
+
+    pub(crate) fn try_clone_file(&self) -> Result<File, LogError> {
+        self.file.try_clone()
     }
 
     pub(crate) fn path(&self) -> &Path {

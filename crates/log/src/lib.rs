@@ -784,6 +784,32 @@ impl Log {
         Ok(())
     }
 
+    /// The files of rolled (no longer active) segments not yet fsynced, and the offset the
+    /// recovery point may take once they are: Kafka flushes a segment when it is rolled,
+    /// so that recovery after a crash scans only what came after. The caller fsyncs the
+    /// handles without holding the log, then calls [`Log::advance_recovery_point`].
+    pub fn rolled_segments_to_flush(&self) -> Result<Option<(Vec<File>, Offset)>, LogError> {
+        self.ensure_online()?;
+        let active_base = self.active().base_offset();
+        if self.recovery_point >= active_base {
+            return Ok(None);
+        }
+        let mut files = Vec::new();
+        for segment in &self.segments[..self.segments.len() - 1] {
+            if segment.next_offset() > self.recovery_point {
+                files.extend(segment.files_to_sync()?);
+            }
+        }
+        Ok(Some((files, Offset(active_base))))
+    }
+
+    /// Moves the recovery point forward to `offset` (never past the log end offset), after
+    /// the caller fsynced what lies below it.
+    pub fn advance_recovery_point(&mut self, offset: Offset) {
+        let target = offset.0.min(self.log_end_offset_raw());
+        self.recovery_point = self.recovery_point.max(target);
+    }
+
     /// Flushes everything and closes the log. The caller records the clean shutdown
     /// (and may reopen with `recovery_point: None`) only when this returns `Ok`.
     pub fn close(mut self) -> Result<(), LogError> {

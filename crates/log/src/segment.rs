@@ -669,6 +669,17 @@ impl LogSegment {
             .set_max_entries(time_index_max_entries(config));
     }
 
+    /// Handles on the `.log` and both indexes, to fsync them without holding the log.
+    pub(crate) fn files_to_sync(&self) -> Result<Vec<std::fs::File>, LogError> {
+        Ok(vec![
+            self.file
+                .try_clone()
+                .map_err(|e| LogError::io(&self.log_path, e))?,
+            self.offset_index.try_clone_file()?,
+            self.time_index.try_clone_file()?,
+        ])
+    }
+
     /// fsyncs the `.log` and both indexes.
     pub(crate) fn flush(&self) -> Result<(), LogError> {
         self.file

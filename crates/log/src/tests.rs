@@ -997,3 +997,42 @@ proptest! {
         prop_assert_eq!(info.first_offset, Offset(next_offset));
     }
 }
+
+#[test]
+fn rolled_segments_are_flushed_outside_the_lock_and_move_the_recovery_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let mut log = open(dir.path(), small_config(), &clock, OpenOptions::default());
+    assert!(
+        log.rolled_segments_to_flush().unwrap().is_none(),
+        "nothing rolled yet"
+    );
+    let stored = append_batches(&mut log, 12, 3, T0);
+    assert!(log.segment_count() > 2);
+    let (files, up_to) = log.rolled_segments_to_flush().unwrap().unwrap();
+    let active_base = *log.segment_base_offsets().last().unwrap();
+    assert_eq!(up_to, active_base);
+    assert_eq!(
+        files.len(),
+        3 * (log.segment_count() - 1),
+        "log + two indexes each"
+    );
+    for file in &files {
+        file.sync_data().unwrap();
+    }
+    log.advance_recovery_point(up_to);
+    assert_eq!(log.recovery_point(), active_base);
+    assert!(log.rolled_segments_to_flush().unwrap().is_none());
+    // A crash now recovers from the recovery point and keeps everything.
+    drop(log);
+    let log = open(
+        dir.path(),
+        small_config(),
+        &clock,
+        OpenOptions {
+            log_start_offset: None,
+            recovery_point: Some(active_base),
+        },
+    );
+    assert_eq!(read_everything(&log), stored);
+}
