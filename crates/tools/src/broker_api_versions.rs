@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::{
-    ApiKey, DescribeClusterRequest, DescribeClusterResponse, MetadataRequest, MetadataResponse,
-};
+use kafka_protocol::messages::{ApiKey, DescribeClusterRequest, DescribeClusterResponse};
 
 use crate::common::{admin_timeout, missing_argument, parse_tool_args, read_properties, runtime};
 use crate::wire::{connect_within, WireClient};
@@ -206,15 +204,7 @@ async fn nodes(client: &mut WireClient, timeout: Duration) -> Result<Vec<Node>, 
             })
             .collect::<Vec<_>>()
     } else {
-        let version = client.version_for(ApiKey::Metadata, 12)?;
-        let response: MetadataResponse = client
-            .call_within(
-                ApiKey::Metadata,
-                version,
-                &MetadataRequest::default().with_topics(Some(Vec::new())),
-                timeout,
-            )
-            .await?;
+        let response = client.metadata(Some(&[]), timeout).await?;
         response
             .brokers
             .iter()

@@ -17,7 +17,7 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 };
 use kafka_protocol::messages::{
     ApiKey, DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse, MetadataRequest, MetadataResponse,
+    IncrementalAlterConfigsResponse, MetadataResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -451,13 +451,7 @@ struct ConfigService<'c> {
 
 impl ConfigService<'_> {
     async fn metadata(&mut self) -> Result<MetadataResponse, ToolError> {
-        let version = self.client.version_for(ApiKey::Metadata, 12)?;
-        let request = MetadataRequest::default()
-            .with_topics(None)
-            .with_allow_auto_topic_creation(false);
-        self.client
-            .call_within(ApiKey::Metadata, version, &request, self.timeout)
-            .await
+        self.client.metadata(None, self.timeout).await
     }
 
     /// Kafka's `describeResourceConfig`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use kafka_protocol::messages::{
     ApiKey, DescribeClusterRequest, DescribeClusterResponse, DescribeLogDirsRequest,
-    DescribeLogDirsResponse, MetadataRequest, MetadataResponse,
+    DescribeLogDirsResponse,
 };
 
 use crate::common::{
@@ -174,15 +174,7 @@ async fn brokers(client: &mut WireClient, timeout: Duration) -> Result<Vec<Broke
             })
             .collect());
     }
-    let version = client.version_for(ApiKey::Metadata, 12)?;
-    let response: MetadataResponse = client
-        .call_within(
-            ApiKey::Metadata,
-            version,
-            &MetadataRequest::default().with_topics(Some(Vec::new())),
-            timeout,
-        )
-        .await?;
+    let response = client.metadata(Some(&[]), timeout).await?;
     Ok(response
         .brokers
         .iter()

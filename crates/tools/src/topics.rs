@@ -19,8 +19,8 @@ use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
 use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
 use kafka_protocol::messages::{
     ApiKey, BrokerId, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
-    CreateTopicsResponse, DescribeConfigsRequest, DescribeConfigsResponse, MetadataRequest,
-    MetadataResponse, TopicName,
+    CreateTopicsResponse, DescribeConfigsRequest, DescribeConfigsResponse, MetadataResponse,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminClient, AdminOptions};
@@ -315,13 +315,7 @@ struct TopicService<'c> {
 
 impl TopicService<'_> {
     async fn metadata(&mut self) -> Result<MetadataResponse, ToolError> {
-        let version = self.client.version_for(ApiKey::Metadata, 12)?;
-        let request = MetadataRequest::default()
-            .with_topics(None)
-            .with_allow_auto_topic_creation(false);
-        self.client
-            .call_within(ApiKey::Metadata, version, &request, self.timeout)
-            .await
+        self.client.metadata(None, self.timeout).await
     }
 
     /// Every topic, sorted by name.

@@ -23,6 +23,31 @@ pub struct WireClient {
 }
 
 impl WireClient {
+    /// Metadata for `topics` (all topics when `None`, brokers only when empty), never
+    /// auto-creating.
+    pub async fn metadata(
+        &mut self,
+        topics: Option<&[String]>,
+        timeout: Duration,
+    ) -> Result<kafka_protocol::messages::MetadataResponse, ToolError> {
+        use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+        use kafka_protocol::messages::{MetadataRequest, TopicName};
+        let version = self.version_for(ApiKey::Metadata, 12)?;
+        let request = MetadataRequest::default()
+            .with_allow_auto_topic_creation(false)
+            .with_topics(topics.map(|names| {
+                names
+                    .iter()
+                    .map(|n| {
+                        MetadataRequestTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
+                    })
+                    .collect()
+            }));
+        self.call_within(ApiKey::Metadata, version, &request, timeout)
+            .await
+    }
+
     /// Connects to the first reachable `host:port` of a comma-separated bootstrap list.
     pub async fn connect(bootstrap: &str, timeout: Duration) -> Result<WireClient, ToolError> {
         let mut last_error = String::from("no bootstrap servers given");

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use bytes::Buf;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
@@ -19,8 +18,8 @@ use kafka_protocol::messages::{
     ApiKey, BrokerId, ConsumerProtocolAssignment, DeleteGroupsRequest, DeleteGroupsResponse,
     DescribeGroupsRequest, DescribeGroupsResponse, FindCoordinatorRequest, FindCoordinatorResponse,
     GroupId, ListGroupsRequest, ListGroupsResponse, ListOffsetsRequest, ListOffsetsResponse,
-    MetadataRequest, MetadataResponse, OffsetCommitRequest, OffsetCommitResponse,
-    OffsetDeleteRequest, OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, TopicName,
+    MetadataResponse, OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest,
+    OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use rafka_protocol::ErrorCode;
@@ -165,23 +164,8 @@ impl Admin {
         &mut self,
         topics: Option<&[String]>,
     ) -> Result<MetadataResponse, ToolError> {
-        let version = self.bootstrap.version_for(ApiKey::Metadata, 12)?;
-        let request = MetadataRequest::default()
-            .with_allow_auto_topic_creation(false)
-            .with_topics(topics.map(|names| {
-                names
-                    .iter()
-                    .map(|n| {
-                        MetadataRequestTopic::default()
-                            .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
-                    })
-                    .collect()
-            }));
         let timeout = self.timeout;
-        let response: MetadataResponse = self
-            .bootstrap
-            .call_within(ApiKey::Metadata, version, &request, timeout)
-            .await?;
+        let response = self.bootstrap.metadata(topics, timeout).await?;
         for broker in &response.brokers {
             self.brokers.insert(
                 broker.node_id.0,
