@@ -67,6 +67,9 @@ pub enum StartupError {
     Config(String),
 }
 
+/// One partition's log as start-up opened it.
+type Opened = Result<Arc<Partition>, StartupError>;
+
 /// Offsets by (topic, partition), as a checkpoint file holds them.
 type Checkpoint = BTreeMap<(String, i32), i64>;
 
@@ -126,10 +129,13 @@ impl Broker {
         if !clean {
             tracing::warn!("the previous shutdown was not clean: recovering logs");
         }
-        let mut topics = Topics::default();
-        for record in image.topics.values() {
-            let mut partitions = Vec::new();
-            for index in 0..record.partitions {
+        // Every partition's log, opened (and recovered) by `num.recovery.threads.per.data.dir`
+        // threads per log dir, as Kafka does: recovery after a crash is CRC-bound.
+        let jobs: Vec<(&TopicRecord, i32, OpenOptions)> = image
+            .topics
+            .values()
+            .flat_map(|record| (0..record.partitions).map(move |index| (record, index)))
+            .map(|(record, index)| {
                 let key = (record.name.clone(), index);
                 let options = OpenOptions {
                     log_start_offset: log_starts.get(&key).map(|o| Offset(*o)),
@@ -139,7 +145,34 @@ impl Broker {
                         Some(Offset(recovery.get(&key).copied().unwrap_or(0)))
                     },
                 };
-                partitions.push(broker.open_partition(&image, record, index, options)?);
+                (record, index, options)
+            })
+            .collect();
+        let threads = (broker.config.num_recovery_threads_per_data_dir
+            * broker.config.log_dirs.len())
+        .clamp(1, jobs.len().max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let opened: Mutex<Vec<Option<Opened>>> =
+            Mutex::new((0..jobs.len()).map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((record, index, options)) = jobs.get(i) else {
+                        break;
+                    };
+                    let result = broker.open_partition(&image, record, *index, *options);
+                    opened.lock()[i] = Some(result);
+                });
+            }
+        });
+        let mut opened = opened.into_inner().into_iter();
+        let mut topics = Topics::default();
+        for record in image.topics.values() {
+            let mut partitions = Vec::with_capacity(record.partitions as usize);
+            for _ in 0..record.partitions {
+                let result = opened.next().flatten().expect("every job ran");
+                partitions.push(result?);
             }
             let topic = Arc::new(Topic {
                 name: record.name.as_str().into(),

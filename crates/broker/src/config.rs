@@ -73,6 +73,7 @@ pub struct BrokerConfig {
     pub offsets_topic: crate::group::OffsetsTopicConfig,
     pub offsets_retention_check_interval_ms: u64,
     pub log_cleaner_enable: bool,
+    pub num_recovery_threads_per_data_dir: usize,
     pub log_cleaner_backoff_ms: u64,
     pub socket_request_max_bytes: usize,
     pub broker_rack: Option<String>,
@@ -127,6 +128,7 @@ const BROKER_KEYS: &[&str] = &[
     "group.consumer.max.size",
     "group.coordinator.rebalance.protocols",
     "log.cleaner.enable",
+    "num.recovery.threads.per.data.dir",
     "log.cleaner.backoff.ms",
 ];
 
@@ -287,6 +289,9 @@ impl BrokerConfig {
             segment_bytes: parse_i64("offsets.topic.segment.bytes", 104_857_600, 1)?,
         };
         let log_cleaner_enable = parse_bool("log.cleaner.enable", true)?;
+        // Kafka 4 raised the default from 1 to 2.
+        let num_recovery_threads_per_data_dir =
+            parse_i64("num.recovery.threads.per.data.dir", 2, 1)? as usize;
         let log_cleaner_backoff_ms = parse_i64("log.cleaner.backoff.ms", 15_000, 0)? as u64;
         let offsets_retention_check_interval_ms =
             parse_i64("offsets.retention.check.interval.ms", 600_000, 1)? as u64;
@@ -354,6 +359,7 @@ impl BrokerConfig {
             offsets_topic,
             offsets_retention_check_interval_ms,
             log_cleaner_enable,
+            num_recovery_threads_per_data_dir,
             log_cleaner_backoff_ms,
             socket_request_max_bytes,
             broker_rack: get("broker.rack").map(str::to_string),
