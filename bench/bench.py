@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Producer and consumer throughput of one rafka broker, measured with confluent-kafka.
 
-Run through bench/run.sh, which builds the broker and the venv first. Starts a broker
+Run through `bench/run.sh --python`, which builds the broker and the venv first. Starts a broker
 on a free loopback port with a fresh data dir under bench/out/, then for each record
 size: calibrates how many records take ~--seconds to produce, produces them
 (acks=1, linger.ms=5, batch.size ~1 MB, no compression), reads them back, and records
-throughput and the CPU time both the broker and this client process used. Writes the
-table to bench/RESULTS.md (unless --no-write).
+throughput and the CPU time both the broker and this client process used. Rewrites the
+python section of bench/RESULTS.md (unless --no-write).
 
 The client is Python over librdkafka: the Python produce()/consume() loop costs CPU per
 record and may be the bottleneck, especially for small records, so the client's own CPU
@@ -294,11 +294,7 @@ def write_results(path: Path, results: list[Result], command: str, args) -> None
     header = ("| workload | record | records | seconds | records/s | MB/s "
               "| broker CPU s | broker CPU s/GB | client CPU s | client CPU |\n"
               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    text = f"""# rafka benchmark results
-
-Latest run of `bench/run.sh`; rerun it to refresh this file (it overwrites it).
-
-- command: `{command}`
+    text = f"""- command: `{command}`
 - date: {dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 - machine: {machine()}
 - rafka: `{args.rafka}` built from {revision()} (release profile)
@@ -329,7 +325,16 @@ How to read it:
   figures measure the client more than the broker. Client and broker share
   {os.cpu_count()} cores.
 """
-    path.write_text(text)
+    # Only this harness's section is rewritten; the rest of RESULTS.md belongs to others.
+    begin, end = "<!-- python:begin -->", "<!-- python:end -->"
+    old = path.read_text() if path.exists() else ""
+    section = f"{begin}\n{text}{end}"
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        new = head + section + rest.split(end, 1)[1]
+    else:
+        new = old + ("\n" if old else "") + section + "\n"
+    path.write_text(new)
     print(f"wrote {path}")
 
 
@@ -340,7 +345,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,1024", help="record sizes in bytes, comma-separated")
     ap.add_argument("--records", type=int, help="fixed record count instead of calibrating")
     ap.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
-    ap.add_argument("--command", default="bench/run.sh", help="command line to record in RESULTS.md")
+    ap.add_argument("--command", default="bench/run.sh --python", help="command line to record in RESULTS.md")
     args = ap.parse_args()
 
     global LOAD_AT_START

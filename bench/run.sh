@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
-# One command for the throughput benchmark: build the release broker, set up the Python
-# venv, run bench/bench.py (producer then consumer, 100 B and 1 KiB records) and write
-# bench/RESULTS.md. Extra arguments go to bench.py (see `bench/run.sh --help`), e.g.
-# `bench/run.sh --seconds 5 --no-write` for a quick look.
+# One command for rafka's benchmarks: build the release broker and the floor (bench/floor),
+# then run bench/perf.py, which drives Kafka's perf tools (`rafka producer-perf-test`,
+# `consumer-perf-test`, `e2e-latency`, on librdkafka) against the broker and the floor and
+# rewrites the measured section of bench/RESULTS.md. Extra arguments go to perf.py
+# (`bench/run.sh --help`), e.g. a quick look that leaves RESULTS.md alone:
+#   bench/run.sh --no-write --produce-mib 64 --consume-mib 64 --recovery-mib 64 \
+#       --latency-seconds 3 --e2e-records 500 --partitions-rss 1000
+# `bench/run.sh --python [bench.py args]` runs the older Python-client harness
+# (bench/bench.py, confluent-kafka) instead and rewrites its own section.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rafka/target}"
-cargo build --release -p rafka-cli
-scripts/setup-python.sh
-exec .venv/bin/python bench/bench.py --rafka "$CARGO_TARGET_DIR/release/rafka" \
-    --command "bench/run.sh${*:+ $*}" "$@"
+COMMAND="bench/run.sh${*:+ $*}"
+if [[ "${1:-}" == "--python" ]]; then
+    shift
+    cargo build --release -p rafka-cli
+    scripts/setup-python.sh
+    exec .venv/bin/python bench/bench.py --rafka "$CARGO_TARGET_DIR/release/rafka" \
+        --command "$COMMAND" "$@"
+fi
+cargo build --release -p rafka-cli -p rafka-bench-floor
+RESULTS=(--results bench/RESULTS.md)
+ARGS=()
+for arg in "$@"; do
+    if [[ "$arg" == "--no-write" ]]; then RESULTS=(); else ARGS+=("$arg"); fi
+done
+exec python3 bench/perf.py --rafka "$CARGO_TARGET_DIR/release/rafka" \
+    --floor "$CARGO_TARGET_DIR/release/rafka-floor" --command "$COMMAND" \
+    ${RESULTS[@]+"${RESULTS[@]}"} ${ARGS[@]+"${ARGS[@]}"}
