@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rafka_protocol::batch::{Batch, BatchMut, NO_TIMESTAMP};
+use rafka_protocol::batch::{Batch, BatchMut, HEADER_SIZE_BYTES, NO_TIMESTAMP};
 use rafka_types::{LeaderEpoch, Offset, SharedClock};
 
 pub use cleaner::{CleanResult, CleanSkip, CLEANER_CHECKPOINT_FILE};
@@ -303,32 +303,67 @@ impl Log {
         let validated = validate_records(records, Origin::Leader, self.config.max_message_bytes)?;
         let now_ms = self.clock.now_ms();
         let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
-        let mut buf = records.to_vec();
         let first_offset = self.log_end_offset_raw();
         let mut next_offset = first_offset;
         let mut appended = Vec::with_capacity(validated.len());
         let mut record_count = 0u64;
-        for batch in &validated {
-            let mut view = BatchMut::new(&mut buf[batch.start..batch.start + batch.size])
-                .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
-            view.set_base_offset(next_offset);
-            if let Some(epoch) = leader_epoch {
-                view.set_partition_leader_epoch(epoch);
-            }
-            if log_append_time {
+        if log_append_time {
+            // The timestamp is under the CRC: rewrite whole batches (the rarer mode).
+            let mut buf = records.to_vec();
+            for batch in &validated {
+                let mut view = BatchMut::new(&mut buf[batch.start..batch.start + batch.size])
+                    .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+                view.set_base_offset(next_offset);
+                if let Some(epoch) = leader_epoch {
+                    view.set_partition_leader_epoch(epoch);
+                }
                 view.set_log_append_time(now_ms);
+                appended.push(AppendedBatch {
+                    start: batch.start,
+                    size: batch.size,
+                    base_offset: next_offset,
+                    last_offset: view.last_offset(),
+                    max_timestamp: view.max_timestamp(),
+                });
+                next_offset = view.next_offset();
+                record_count += batch.records_count as u64;
             }
-            appended.push(AppendedBatch {
-                start: batch.start,
-                size: batch.size,
-                base_offset: next_offset,
-                last_offset: view.last_offset(),
-                max_timestamp: view.max_timestamp(),
-            });
-            next_offset = view.next_offset();
-            record_count += batch.records_count as u64;
+            self.write(&buf, &appended, now_ms)?;
+        } else {
+            // Base offset and leader epoch are outside the CRC: patch copies of the batch
+            // headers only and write them gathered with the client's record bytes.
+            let mut headers = vec![0u8; validated.len() * HEADER_SIZE_BYTES];
+            for (i, batch) in validated.iter().enumerate() {
+                let header = &mut headers[i * HEADER_SIZE_BYTES..(i + 1) * HEADER_SIZE_BYTES];
+                header.copy_from_slice(&records[batch.start..batch.start + HEADER_SIZE_BYTES]);
+                header[0..8].copy_from_slice(&next_offset.to_be_bytes());
+                if let Some(epoch) = leader_epoch {
+                    header[12..16].copy_from_slice(&epoch.to_be_bytes());
+                }
+                let view = Batch::new(&records[batch.start..batch.start + batch.size])
+                    .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+                appended.push(AppendedBatch {
+                    start: batch.start,
+                    size: batch.size,
+                    base_offset: next_offset,
+                    last_offset: next_offset + i64::from(view.last_offset_delta()),
+                    max_timestamp: view.max_timestamp(),
+                });
+                next_offset += i64::from(view.last_offset_delta()) + 1;
+                record_count += batch.records_count as u64;
+            }
+            debug_assert_eq!(
+                validated.iter().map(|b| b.size).sum::<usize>(),
+                records.len(),
+                "validated batches cover the whole input"
+            );
+            let mut parts: Vec<&[u8]> = Vec::with_capacity(validated.len() * 2);
+            for (i, batch) in validated.iter().enumerate() {
+                parts.push(&headers[i * HEADER_SIZE_BYTES..(i + 1) * HEADER_SIZE_BYTES]);
+                parts.push(&records[batch.start + HEADER_SIZE_BYTES..batch.start + batch.size]);
+            }
+            self.write_parts(&parts, &appended, now_ms)?;
         }
-        self.write(&buf, &appended, now_ms)?;
         Ok(AppendInfo {
             first_offset: Offset(first_offset),
             last_offset: Offset(next_offset - 1),
@@ -396,19 +431,31 @@ impl Log {
         batches: &[AppendedBatch],
         now_ms: i64,
     ) -> Result<(), LogError> {
+        self.write_parts(&[buf], batches, now_ms)
+    }
+
+    /// Writes the concatenation of `parts`, whose batches `batches` describes (their
+    /// `start` is a position in that concatenation).
+    fn write_parts(
+        &mut self,
+        parts: &[&[u8]],
+        batches: &[AppendedBatch],
+        now_ms: i64,
+    ) -> Result<(), LogError> {
         let (Some(first), Some(last)) = (batches.first(), batches.last()) else {
             return Ok(());
         };
+        let len: usize = parts.iter().map(|p| p.len()).sum();
         if self
             .active()
-            .should_roll(&self.config, buf.len() as u64, now_ms, last.last_offset)
+            .should_roll(&self.config, len as u64, now_ms, last.last_offset)
         {
             self.roll_at(first.base_offset, now_ms)?;
         }
         let index_interval_bytes = self.config.index_interval_bytes;
         let result = self
             .active_mut()
-            .append(buf, batches, index_interval_bytes, now_ms);
+            .append_parts(parts, batches, index_interval_bytes, now_ms);
         self.offline_on_error(result)?;
         let unflushed_messages = self.log_end_offset_raw() - self.recovery_point;
         if unflushed_messages >= self.config.flush_interval_messages

@@ -455,6 +455,18 @@ impl LogSegment {
         index_interval_bytes: u64,
         now_ms: i64,
     ) -> Result<(), LogError> {
+        self.append_parts(&[records], batches, index_interval_bytes, now_ms)
+    }
+
+    /// Appends the concatenation of `parts` (one gathered write: the leader's patched
+    /// batch headers and the client's untouched record bytes, never copied together).
+    pub(crate) fn append_parts(
+        &mut self,
+        parts: &[&[u8]],
+        batches: &[AppendedBatch],
+        index_interval_bytes: u64,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
         let (Some(first), Some(last)) = (batches.first(), batches.last()) else {
             return Ok(());
         };
@@ -466,7 +478,8 @@ impl LogSegment {
         );
         assert!(last.last_offset - self.base_offset <= i64::from(i32::MAX));
         let position = self.size_bytes;
-        if let Err(e) = self.file.write_all_at(records, position) {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if let Err(e) = write_all_vectored_at(&self.file, parts, position) {
             // Best effort: do not leave a partial batch where the next append would land.
             let _ = self.file.set_len(position);
             return Err(LogError::io(&self.log_path, e));
@@ -483,7 +496,7 @@ impl LogSegment {
                 index_interval_bytes,
             );
         }
-        self.size_bytes += records.len() as u64;
+        self.size_bytes += len as u64;
         self.next_offset = last.last_offset + 1;
         self.last_modified_ms = now_ms;
         self.offset_index.write_pending()?;
@@ -916,6 +929,49 @@ impl HeaderScanner<'_> {
         self.position += size;
         Ok(Some((position, header)))
     }
+}
+
+/// `pwritev` until every byte of `parts` is at `position` onwards.
+fn write_all_vectored_at(file: &File, parts: &[&[u8]], mut position: u64) -> std::io::Result<()> {
+    // Linux takes at most IOV_MAX (1024) slices per call.
+    const IOV_MAX: usize = 1024;
+    let mut index = 0;
+    let mut skip = 0; // bytes of parts[index] already written
+    while index < parts.len() {
+        let slices: Vec<std::io::IoSlice<'_>> = parts[index..]
+            .iter()
+            .take(IOV_MAX)
+            .enumerate()
+            .map(|(i, p)| std::io::IoSlice::new(if i == 0 { &p[skip..] } else { p }))
+            .collect();
+        let written =
+            nix::sys::uio::pwritev(file, &slices, position as i64).map_err(std::io::Error::from)?;
+        if written == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::WriteZero,
+                "pwritev wrote nothing",
+            ));
+        }
+        position += written as u64;
+        let mut left = written;
+        while left > 0 && index < parts.len() {
+            let remaining = parts[index].len() - skip;
+            if left >= remaining {
+                left -= remaining;
+                index += 1;
+                skip = 0;
+            } else {
+                skip += left;
+                left = 0;
+            }
+        }
+        // Skip empty parts so the loop ends.
+        while index < parts.len() && parts[index].len() == skip {
+            index += 1;
+            skip = 0;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
