@@ -358,12 +358,14 @@ impl GroupCoordinator {
     /// Session timeouts, join/sync deadlines and offset expiry; called every ~100 ms.
     pub fn tick(&self, broker: &Broker, expire_offsets: bool) {
         let now_ms = broker.clock.now_ms();
-        let topics = Self::topic_infos(broker);
+        // Built once per tick, and only when a consumer-protocol group needs it.
+        let mut topics = None;
         for group in self.groups() {
             let mut group = group.lock();
             group.tick(&self.config, now_ms);
             if let Some(consumer) = group.consumer.as_mut() {
-                consumer.tick(&topics, &self.consumer_config, now_ms);
+                let topics = topics.get_or_insert_with(|| Self::topic_infos(broker));
+                consumer.tick(topics, &self.consumer_config, now_ms);
             }
             if expire_offsets {
                 let expired = group.expire_offsets(&self.config, now_ms);

@@ -155,7 +155,6 @@ fn read_partition(
         .with_partition_index(wanted.partition)
         .with_high_watermark(high_watermark)
         .with_last_stable_offset(high_watermark)
-        .with_log_start_offset(partition.log_start_offset())
         .with_aborted_transactions(if request.isolation_level == READ_COMMITTED {
             Some(Vec::new())
         } else {
@@ -164,14 +163,17 @@ fn read_partition(
         .with_records(None);
     if wanted.current_leader_epoch > 0 {
         return (
-            base.with_error_code(ErrorCode::UnknownLeaderEpoch.code()),
+            base.with_log_start_offset(partition.log_start_offset())
+                .with_error_code(ErrorCode::UnknownLeaderEpoch.code()),
             ReadResult::default(),
         );
     }
+    // The read reports the log start offset it saw: one lock of the log, not two.
     match partition.read(Offset(wanted.fetch_offset), max_bytes, min_one) {
-        Ok(read) => (base, read),
+        Ok(read) => (base.with_log_start_offset(read.log_start_offset.0), read),
         Err(e) => (
-            base.with_error_code(ApiError::from(e).code.code()),
+            base.with_log_start_offset(partition.log_start_offset())
+                .with_error_code(ApiError::from(e).code.code()),
             ReadResult::default(),
         ),
     }
