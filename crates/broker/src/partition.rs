@@ -67,10 +67,6 @@ impl Partition {
         self.log.lock().log_start_offset().0
     }
 
-    pub fn log_end_offset(&self) -> i64 {
-        self.log.lock().log_end_offset().0
-    }
-
     pub fn size_bytes(&self) -> u64 {
         self.log.lock().size_bytes()
     }

@@ -91,7 +91,7 @@ impl MetaProperties {
         std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         let text = format!(
             "#\n#{}\ncluster.id={}\ndirectory.id={}\nnode.id={}\nversion=1\n",
-            chrono_free_now(),
+            written_at_comment(),
             self.cluster_id,
             self.directory_id,
             self.node_id
@@ -100,7 +100,7 @@ impl MetaProperties {
     }
 }
 
-fn chrono_free_now() -> String {
+fn written_at_comment() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
