@@ -1,0 +1,168 @@
+//! The cluster metadata image: what every node knows after applying the metadata log up
+//! to `offset`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::records::MetadataRecord;
+use crate::NO_LEADER;
+
+/// One listener a broker registered (`advertised.listeners`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrokerInfo {
+    pub id: i32,
+    /// Kafka's broker epoch: grows with every registration, so requests from an older
+    /// incarnation of the broker can be told apart and refused.
+    pub epoch: i64,
+    /// Random per process start; a re-registration with the same id but another
+    /// incarnation is a restarted broker.
+    pub incarnation_id: uuid::Uuid,
+    pub listeners: Vec<Endpoint>,
+    pub rack: Option<String>,
+    pub fenced: bool,
+}
+
+/// The replication state of one partition, as the controller last committed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionState {
+    /// The assigned replicas; the first is the preferred leader.
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    /// `NO_LEADER` when no replica in the ISR is alive.
+    pub leader: i32,
+    /// Grows with every leader change; followers use it to find where their log diverged.
+    pub leader_epoch: i32,
+    /// Grows with every change of this state (Kafka's partition epoch): AlterPartition
+    /// requests made against an older state are refused.
+    pub partition_epoch: i32,
+}
+
+impl PartitionState {
+    /// A new partition on `replicas`, led by the first.
+    pub fn new(replicas: Vec<i32>) -> PartitionState {
+        PartitionState {
+            leader: replicas.first().copied().unwrap_or(NO_LEADER),
+            isr: replicas.clone(),
+            replicas,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicImage {
+    pub name: String,
+    pub topic_id: uuid::Uuid,
+    pub configs: BTreeMap<String, String>,
+    pub partitions: Vec<PartitionState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterImage {
+    /// The metadata log index of the last record applied (0: nothing yet).
+    pub offset: u64,
+    pub brokers: BTreeMap<i32, BrokerInfo>,
+    pub topics: BTreeMap<String, TopicImage>,
+    pub broker_configs: BTreeMap<String, String>,
+}
+
+impl ClusterImage {
+    /// Applies one committed record. Records are validated by the controller before it
+    /// proposes them, so a record that no longer fits (a partition of a deleted topic)
+    /// is skipped rather than failing the replica that applies it.
+    pub fn apply(&mut self, record: &MetadataRecord) {
+        match record {
+            MetadataRecord::RegisterBroker(info) => {
+                self.brokers.insert(info.id, info.clone());
+            }
+            MetadataRecord::FenceBroker { id, epoch } => {
+                if let Some(b) = self.brokers.get_mut(id).filter(|b| b.epoch == *epoch) {
+                    b.fenced = true;
+                }
+            }
+            MetadataRecord::UnfenceBroker { id, epoch } => {
+                if let Some(b) = self.brokers.get_mut(id).filter(|b| b.epoch == *epoch) {
+                    b.fenced = false;
+                }
+            }
+            MetadataRecord::CreateTopic {
+                name,
+                topic_id,
+                configs,
+                partitions,
+            } => {
+                self.topics.insert(
+                    name.clone(),
+                    TopicImage {
+                        name: name.clone(),
+                        topic_id: *topic_id,
+                        configs: configs.clone(),
+                        partitions: partitions.clone(),
+                    },
+                );
+            }
+            MetadataRecord::DeleteTopic { name } => {
+                self.topics.remove(name);
+            }
+            MetadataRecord::AddPartitions { name, partitions } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.partitions.extend(partitions.iter().cloned());
+                }
+            }
+            MetadataRecord::ChangePartition {
+                topic,
+                partition,
+                state,
+            } => {
+                let slot = self
+                    .topics
+                    .get_mut(topic)
+                    .and_then(|t| t.partitions.get_mut(usize::try_from(*partition).ok()?));
+                if let Some(slot) = slot {
+                    *slot = state.clone();
+                }
+            }
+            MetadataRecord::SetTopicConfigs { name, configs } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.configs = configs.clone();
+                }
+            }
+            MetadataRecord::SetBrokerConfigs { configs } => {
+                self.broker_configs = configs.clone();
+            }
+        }
+    }
+
+    /// Applies a committed log entry: all its records, then the entry's index.
+    pub fn apply_entry(&mut self, index: u64, records: &[MetadataRecord]) {
+        for record in records {
+            self.apply(record);
+        }
+        self.offset = index;
+    }
+
+    /// Brokers registered and not fenced.
+    pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerInfo> {
+        self.brokers.values().filter(|b| !b.fenced)
+    }
+
+    pub fn partition(&self, topic: &str, index: i32) -> Option<&PartitionState> {
+        self.topics
+            .get(topic)?
+            .partitions
+            .get(usize::try_from(index).ok()?)
+    }
+
+    pub fn topic_by_id(&self, id: &uuid::Uuid) -> Option<&TopicImage> {
+        self.topics.values().find(|t| t.topic_id == *id)
+    }
+}

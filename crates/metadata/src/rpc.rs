@@ -1,0 +1,149 @@
+//! What brokers ask of the controller quorum, over the controller listener.
+//!
+//! The controller listener speaks rafka's own framing, not Kafka's: a 4-byte big-endian
+//! length, then one JSON document. Only rafka nodes connect to it (Kafka clients talk to
+//! the broker listeners), and JSON keeps these few, small, rare messages readable in a
+//! packet capture.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::image::{ClusterImage, Endpoint, PartitionState};
+
+/// The largest controller frame accepted: a full image of a large cluster fits.
+pub const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BrokerRequest {
+    Register {
+        id: i32,
+        incarnation_id: uuid::Uuid,
+        listeners: Vec<Endpoint>,
+        rack: Option<String>,
+    },
+    Heartbeat {
+        id: i32,
+        epoch: i64,
+        /// The metadata offset the broker has applied: it is unfenced once caught up.
+        metadata_offset: u64,
+        /// A controlled shutdown: move leaderships away and fence now.
+        shutting_down: bool,
+    },
+    /// Long poll for an image newer than `after_offset`; answered at once if there is
+    /// one, else after `wait_ms` with `image: None`.
+    FetchImage { after_offset: u64, wait_ms: u64 },
+    /// A partition leader asks to change the ISR (Kafka's AlterPartition).
+    AlterPartition {
+        broker_id: i32,
+        broker_epoch: i64,
+        topic: String,
+        partition: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        new_isr: Vec<i32>,
+    },
+    CreateTopic {
+        name: String,
+        num_partitions: i32,
+        replication_factor: i16,
+        /// Explicit replica assignments, one list per partition (CreateTopics' assignments).
+        assignments: Option<Vec<Vec<i32>>>,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    },
+    DeleteTopic { name: String },
+    CreatePartitions {
+        name: String,
+        count: i32,
+        assignments: Option<Vec<Vec<i32>>>,
+        validate_only: bool,
+    },
+    SetTopicConfigs {
+        name: String,
+        configs: BTreeMap<String, String>,
+    },
+    SetBrokerConfigs { configs: BTreeMap<String, String> },
+    /// Elect the preferred (first) replica as leader where it is in the ISR and alive;
+    /// `None` means every partition.
+    ElectPreferredLeaders {
+        partitions: Option<Vec<(String, i32)>>,
+    },
+    /// Move a partition's replicas (kafka-reassign-partitions.sh).
+    ReassignPartition {
+        topic: String,
+        partition: i32,
+        replicas: Vec<i32>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BrokerResponse {
+    Registered {
+        epoch: i64,
+    },
+    Heartbeat {
+        fenced: bool,
+    },
+    Image {
+        image: Option<Box<ClusterImage>>,
+        /// The active controller as this controller knows it.
+        controller: Option<i32>,
+    },
+    Partition(PartitionState),
+    /// The request's records were committed at this metadata offset.
+    Done {
+        offset: u64,
+    },
+    /// Kafka's error code and message.
+    Error {
+        code: i16,
+        message: String,
+    },
+    /// This controller is not the active one; ask `leader`.
+    NotController {
+        leader: Option<i32>,
+    },
+}
+
+/// Writes one frame.
+pub async fn write_frame<W, T>(writer: &mut W, message: &T) -> std::io::Result<()>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+    T: Serialize,
+{
+    let body = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    let len = u32::try_from(body.len()).map_err(std::io::Error::other)?;
+    let mut buf = Vec::with_capacity(4 + body.len());
+    buf.extend_from_slice(&len.to_be_bytes());
+    buf.extend_from_slice(&body);
+    writer.write_all(&buf).await?;
+    writer.flush().await
+}
+
+/// Reads one frame; `Ok(None)` at a clean end of stream.
+pub async fn read_frame<R, T>(reader: &mut R) -> std::io::Result<Option<T>>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    T: for<'de> Deserialize<'de>,
+{
+    let mut len = [0u8; 4];
+    match reader.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("controller frame of {len} bytes exceeds {MAX_FRAME_BYTES}"),
+        ));
+    }
+    let mut body = vec![0u8; len];
+    reader.read_exact(&mut body).await?;
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
