@@ -1,0 +1,647 @@
+//! The active controller's decisions, as pure functions of the committed image: where
+//! replicas go, who leads, who is fenced, which ISR changes are accepted. Each decision is
+//! a list of records to propose; nothing here touches the network or the disk, so the
+//! simulation tests drive exactly this code.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::image::{BrokerInfo, ClusterImage, Endpoint, PartitionState};
+use crate::records::MetadataRecord;
+use crate::NO_LEADER;
+
+/// Kafka's error codes for the answers the controller gives.
+pub mod codes {
+    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
+    pub const TOPIC_ALREADY_EXISTS: i16 = 36;
+    pub const INVALID_PARTITIONS: i16 = 37;
+    pub const INVALID_REPLICATION_FACTOR: i16 = 38;
+    pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+    pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
+    pub const NOT_CONTROLLER: i16 = 41;
+    pub const FENCED_LEADER_EPOCH: i16 = 74;
+    pub const STALE_BROKER_EPOCH: i16 = 77;
+    pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
+    pub const ELECTION_NOT_NEEDED: i16 = 84;
+    pub const INELIGIBLE_REPLICA: i16 = 107;
+    pub const INVALID_UPDATE_VERSION: i16 = 108;
+    pub const BROKER_ID_NOT_REGISTERED: i16 = 102;
+}
+
+/// A refused request: Kafka's error code and a message for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: i16,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(code: i16, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Settings of the controller's decisions.
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    /// `broker.session.timeout.ms`: a broker silent this long is fenced.
+    pub session_timeout_ms: u64,
+    /// `unclean.leader.election.enable` (cluster default; a topic override wins).
+    pub unclean_leader_election: bool,
+}
+
+/// What the active controller keeps in memory only: when each broker last heartbeated
+/// and where its registration landed. A newly elected controller starts every live
+/// broker's clock afresh, as Kafka does.
+#[derive(Debug)]
+pub struct Controller {
+    pub config: ControllerConfig,
+    last_heartbeat_ms: HashMap<i32, u64>,
+    registered_at: HashMap<i32, u64>,
+}
+
+impl Controller {
+    pub fn new(config: ControllerConfig, image: &ClusterImage, now_ms: u64) -> Controller {
+        Controller {
+            config,
+            last_heartbeat_ms: image.brokers.keys().map(|id| (*id, now_ms)).collect(),
+            registered_at: HashMap::new(),
+        }
+    }
+
+    /// A broker (re-)registers: a new epoch, fenced until it catches up. A restarted
+    /// broker's old incarnation loses its leaderships and ISR places at once.
+    pub fn register(
+        &mut self,
+        image: &ClusterImage,
+        id: i32,
+        incarnation_id: uuid::Uuid,
+        listeners: Vec<Endpoint>,
+        rack: Option<String>,
+        now_ms: u64,
+    ) -> (i64, Vec<MetadataRecord>) {
+        let previous_epoch = image.brokers.values().map(|b| b.epoch).max().unwrap_or(0);
+        let epoch = previous_epoch.max(image.offset as i64) + 1;
+        let mut records = Vec::new();
+        if image.brokers.contains_key(&id) {
+            records.extend(self.leave_partitions(image, id));
+        }
+        records.push(MetadataRecord::RegisterBroker(BrokerInfo {
+            id,
+            epoch,
+            incarnation_id,
+            listeners,
+            rack,
+            fenced: true,
+        }));
+        self.last_heartbeat_ms.insert(id, now_ms);
+        (epoch, records)
+    }
+
+    /// Notes where a registration was committed: the broker is caught up once it has
+    /// applied the metadata log that far.
+    pub fn registered(&mut self, id: i32, offset: u64) {
+        self.registered_at.insert(id, offset);
+    }
+
+    /// A heartbeat: refreshes the broker's session; unfences it when caught up, fences
+    /// it on a controlled shutdown.
+    pub fn heartbeat(
+        &mut self,
+        image: &ClusterImage,
+        id: i32,
+        epoch: i64,
+        metadata_offset: u64,
+        shutting_down: bool,
+        now_ms: u64,
+    ) -> Result<Vec<MetadataRecord>, Refusal> {
+        let broker = self.check_broker(image, id, epoch)?;
+        self.last_heartbeat_ms.insert(id, now_ms);
+        if shutting_down {
+            return Ok(if broker.fenced {
+                Vec::new()
+            } else {
+                self.fence(image, id)
+            });
+        }
+        let caught_up = metadata_offset >= self.registered_at.get(&id).copied().unwrap_or(0);
+        if broker.fenced && caught_up {
+            return Ok(self.unfence(image, id));
+        }
+        Ok(Vec::new())
+    }
+
+    /// Fences every unfenced broker whose session expired.
+    pub fn tick(&mut self, image: &ClusterImage, now_ms: u64) -> Vec<MetadataRecord> {
+        let expired: Vec<i32> = image
+            .live_brokers()
+            .filter(|b| {
+                let last = self.last_heartbeat_ms.entry(b.id).or_insert(now_ms);
+                now_ms.saturating_sub(*last) > self.config.session_timeout_ms
+            })
+            .map(|b| b.id)
+            .collect();
+        let mut records = Vec::new();
+        let mut image = image.clone();
+        for id in expired {
+            tracing::warn!("fencing broker {id}: no heartbeat within the session timeout");
+            let fenced = self.fence(&image, id);
+            for r in &fenced {
+                image.apply(r);
+            }
+            records.extend(fenced);
+        }
+        records
+    }
+
+    fn check_broker<'a>(
+        &self,
+        image: &'a ClusterImage,
+        id: i32,
+        epoch: i64,
+    ) -> Result<&'a BrokerInfo, Refusal> {
+        let broker = image.brokers.get(&id).ok_or_else(|| {
+            Refusal::new(
+                codes::BROKER_ID_NOT_REGISTERED,
+                format!("Broker {id} is not registered."),
+            )
+        })?;
+        if broker.epoch != epoch {
+            return Err(Refusal::new(
+                codes::STALE_BROKER_EPOCH,
+                format!(
+                    "Expected broker epoch {}, but got broker epoch {epoch}",
+                    broker.epoch
+                ),
+            ));
+        }
+        Ok(broker)
+    }
+
+    /// Fences `id`: it leaves every ISR and leadership.
+    pub fn fence(&self, image: &ClusterImage, id: i32) -> Vec<MetadataRecord> {
+        let Some(broker) = image.brokers.get(&id) else {
+            return Vec::new();
+        };
+        let mut records = vec![MetadataRecord::FenceBroker {
+            id,
+            epoch: broker.epoch,
+        }];
+        records.extend(self.leave_partitions(image, id));
+        records
+    }
+
+    /// Partition changes that take `id` out of every ISR and leadership. The last member
+    /// of an ISR stays in it (so it can lead again when it returns, as Kafka does without
+    /// ELR), with no leader in the meantime unless unclean election is allowed.
+    fn leave_partitions(&self, image: &ClusterImage, id: i32) -> Vec<MetadataRecord> {
+        let live: BTreeSet<i32> = image
+            .live_brokers()
+            .map(|b| b.id)
+            .filter(|b| *b != id)
+            .collect();
+        let mut records = Vec::new();
+        for topic in image.topics.values() {
+            let unclean = self.unclean_allowed(topic.configs.get("unclean.leader.election.enable"));
+            for (index, state) in topic.partitions.iter().enumerate() {
+                if state.leader != id && !state.isr.contains(&id) {
+                    continue;
+                }
+                let mut next = state.clone();
+                if state.isr.len() > 1 {
+                    next.isr.retain(|r| *r != id);
+                }
+                if state.leader == id || state.leader == NO_LEADER {
+                    next.leader = elect(&next, &live, unclean);
+                    if unclean && !next.isr.contains(&next.leader) && next.leader != NO_LEADER {
+                        next.isr = vec![next.leader];
+                    }
+                }
+                if next != *state {
+                    records.push(change(topic.name.clone(), index, state, next));
+                }
+            }
+        }
+        records
+    }
+
+    /// Unfences `id`: it leads the partitions that had no leader and keep it in the ISR.
+    fn unfence(&self, image: &ClusterImage, id: i32) -> Vec<MetadataRecord> {
+        let Some(broker) = image.brokers.get(&id) else {
+            return Vec::new();
+        };
+        let mut records = vec![MetadataRecord::UnfenceBroker {
+            id,
+            epoch: broker.epoch,
+        }];
+        let mut live: BTreeSet<i32> = image.live_brokers().map(|b| b.id).collect();
+        live.insert(id);
+        for topic in image.topics.values() {
+            let unclean = self.unclean_allowed(topic.configs.get("unclean.leader.election.enable"));
+            for (index, state) in topic.partitions.iter().enumerate() {
+                if state.leader != NO_LEADER || !state.replicas.contains(&id) {
+                    continue;
+                }
+                let mut next = state.clone();
+                next.leader = elect(&next, &live, unclean);
+                if next.leader == NO_LEADER {
+                    continue;
+                }
+                if !next.isr.contains(&next.leader) {
+                    next.isr = vec![next.leader];
+                }
+                records.push(change(topic.name.clone(), index, state, next));
+            }
+        }
+        tracing::info!("unfencing broker {id}");
+        records
+    }
+
+    fn unclean_allowed(&self, topic_override: Option<&String>) -> bool {
+        topic_override
+            .map(|v| v.eq_ignore_ascii_case("true"))
+            .unwrap_or(self.config.unclean_leader_election)
+    }
+
+    /// AlterPartition from a partition leader: a new ISR for the current leader epoch
+    /// and partition epoch, with only unfenced replicas added.
+    #[allow(clippy::too_many_arguments)]
+    pub fn alter_partition(
+        &self,
+        image: &ClusterImage,
+        broker_id: i32,
+        broker_epoch: i64,
+        topic: &str,
+        partition: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        new_isr: &[i32],
+    ) -> Result<(PartitionState, Vec<MetadataRecord>), Refusal> {
+        self.check_broker(image, broker_id, broker_epoch)?;
+        let state = image.partition(topic, partition).ok_or_else(|| {
+            Refusal::new(
+                codes::UNKNOWN_TOPIC_OR_PARTITION,
+                format!("{topic}-{partition} does not exist"),
+            )
+        })?;
+        if state.leader != broker_id {
+            return Err(Refusal::new(
+                codes::NOT_LEADER_OR_FOLLOWER,
+                format!("Broker {broker_id} is not the leader of {topic}-{partition}"),
+            ));
+        }
+        if leader_epoch != state.leader_epoch {
+            return Err(Refusal::new(
+                codes::FENCED_LEADER_EPOCH,
+                format!(
+                    "Leader epoch {leader_epoch} is not the current {}",
+                    state.leader_epoch
+                ),
+            ));
+        }
+        if partition_epoch != state.partition_epoch {
+            return Err(Refusal::new(
+                codes::INVALID_UPDATE_VERSION,
+                format!(
+                    "Partition epoch {partition_epoch} is not the current {}",
+                    state.partition_epoch
+                ),
+            ));
+        }
+        let mut isr: Vec<i32> = Vec::new();
+        for r in new_isr {
+            if !state.replicas.contains(r) {
+                return Err(Refusal::new(
+                    codes::INELIGIBLE_REPLICA,
+                    format!("{r} is not a replica of {topic}-{partition}"),
+                ));
+            }
+            let added = !state.isr.contains(r);
+            let fenced = image.brokers.get(r).is_none_or(|b| b.fenced);
+            if added && fenced {
+                return Err(Refusal::new(
+                    codes::INELIGIBLE_REPLICA,
+                    format!("Broker {r} is fenced and cannot join the ISR of {topic}-{partition}"),
+                ));
+            }
+            if !isr.contains(r) {
+                isr.push(*r);
+            }
+        }
+        if !isr.contains(&broker_id) {
+            return Err(Refusal::new(
+                codes::INELIGIBLE_REPLICA,
+                "The leader must stay in the ISR",
+            ));
+        }
+        let mut next = state.clone();
+        next.isr = isr;
+        let record = change(topic.to_string(), partition as usize, state, next.clone());
+        let MetadataRecord::ChangePartition { state: next, .. } = &record else {
+            unreachable!("change() builds a ChangePartition")
+        };
+        Ok((next.clone(), vec![record]))
+    }
+
+    /// CreateTopics: replicas placed across the live brokers (rack-aware), leaders spread.
+    pub fn create_topic(
+        &self,
+        image: &ClusterImage,
+        name: &str,
+        num_partitions: i32,
+        replication_factor: i16,
+        assignments: Option<&[Vec<i32>]>,
+        configs: BTreeMap<String, String>,
+    ) -> Result<Vec<MetadataRecord>, Refusal> {
+        if image.topics.contains_key(name) {
+            return Err(Refusal::new(
+                codes::TOPIC_ALREADY_EXISTS,
+                format!("Topic '{name}' already exists."),
+            ));
+        }
+        let key = collision_key(name);
+        if let Some(other) = image.topics.keys().find(|t| collision_key(t) == key) {
+            return Err(Refusal::new(
+                codes::INVALID_TOPIC_EXCEPTION,
+                format!("Topic '{name}' collides with existing topic: {other}"),
+            ));
+        }
+        let topic_id = uuid::Uuid::new_v4();
+        let replicas = match assignments {
+            Some(a) => self.check_assignments(image, a)?,
+            None => place(image, num_partitions, replication_factor, 0, &topic_id)?,
+        };
+        Ok(vec![MetadataRecord::CreateTopic {
+            name: name.to_string(),
+            topic_id,
+            configs,
+            partitions: replicas.into_iter().map(PartitionState::new).collect(),
+        }])
+    }
+
+    pub fn create_partitions(
+        &self,
+        image: &ClusterImage,
+        name: &str,
+        count: i32,
+        assignments: Option<&[Vec<i32>]>,
+    ) -> Result<Vec<MetadataRecord>, Refusal> {
+        let topic = image.topics.get(name).ok_or_else(|| {
+            Refusal::new(
+                codes::UNKNOWN_TOPIC_OR_PARTITION,
+                format!("The topic '{name}' does not exist."),
+            )
+        })?;
+        let current = topic.partitions.len() as i32;
+        if count < current {
+            return Err(Refusal::new(
+                codes::INVALID_PARTITIONS,
+                format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
+            ));
+        }
+        if count == current {
+            return Err(Refusal::new(
+                codes::INVALID_PARTITIONS,
+                format!("Topic already has {current} partitions."),
+            ));
+        }
+        let rf = topic.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
+        let replicas = match assignments {
+            Some(a) => {
+                if a.len() as i32 != count - current {
+                    return Err(Refusal::new(
+                        codes::INVALID_REPLICA_ASSIGNMENT,
+                        format!(
+                            "Increasing the number of partitions by {} but {} assignments provided.",
+                            count - current,
+                            a.len()
+                        ),
+                    ));
+                }
+                self.check_assignments(image, a)?
+            }
+            None => {
+                let all = place(image, count, rf, 0, &topic.topic_id)?;
+                all.into_iter().skip(current as usize).collect()
+            }
+        };
+        Ok(vec![MetadataRecord::AddPartitions {
+            name: name.to_string(),
+            partitions: replicas.into_iter().map(PartitionState::new).collect(),
+        }])
+    }
+
+    fn check_assignments(
+        &self,
+        image: &ClusterImage,
+        assignments: &[Vec<i32>],
+    ) -> Result<Vec<Vec<i32>>, Refusal> {
+        for replicas in assignments {
+            let unique: BTreeSet<i32> = replicas.iter().copied().collect();
+            if unique.len() != replicas.len() || replicas.is_empty() {
+                return Err(Refusal::new(
+                    codes::INVALID_REPLICA_ASSIGNMENT,
+                    format!("Duplicate or empty replica assignment {replicas:?}"),
+                ));
+            }
+            if let Some(unknown) = replicas.iter().find(|r| !image.brokers.contains_key(r)) {
+                return Err(Refusal::new(
+                    codes::INVALID_REPLICA_ASSIGNMENT,
+                    format!("Unknown broker {unknown} in replica assignment {replicas:?}"),
+                ));
+            }
+        }
+        Ok(assignments.to_vec())
+    }
+
+    /// Elects each partition's preferred replica (its first) where it is alive, in the
+    /// ISR and not already leading. `None` means every partition (the automatic
+    /// rebalance). Returns the records and, per partition asked for, the refusal if any.
+    pub fn elect_preferred(
+        &self,
+        image: &ClusterImage,
+        partitions: Option<&[(String, i32)]>,
+    ) -> (Vec<MetadataRecord>, Vec<((String, i32), Option<Refusal>)>) {
+        let wanted: Vec<(String, i32)> = match partitions {
+            Some(p) => p.to_vec(),
+            None => image
+                .topics
+                .values()
+                .flat_map(|t| (0..t.partitions.len() as i32).map(|i| (t.name.clone(), i)))
+                .collect(),
+        };
+        let mut records = Vec::new();
+        let mut results = Vec::new();
+        for (topic, index) in wanted {
+            let Some(state) = image.partition(&topic, index) else {
+                results.push((
+                    (topic, index),
+                    Some(Refusal::new(
+                        codes::UNKNOWN_TOPIC_OR_PARTITION,
+                        "This server does not host this topic-partition.",
+                    )),
+                ));
+                continue;
+            };
+            let preferred = state.replicas[0];
+            let outcome = if state.leader == preferred {
+                Some(Refusal::new(
+                    codes::ELECTION_NOT_NEEDED,
+                    "Leader election not needed for topic partition.",
+                ))
+            } else if !state.isr.contains(&preferred)
+                || image.brokers.get(&preferred).is_none_or(|b| b.fenced)
+            {
+                Some(Refusal::new(
+                    codes::PREFERRED_LEADER_NOT_AVAILABLE,
+                    format!("Failed to elect leader for partition {topic}-{index} under strategy PreferredReplicaPartitionLeaderElectionStrategy"),
+                ))
+            } else {
+                let mut next = state.clone();
+                next.leader = preferred;
+                records.push(change(topic.clone(), index as usize, state, next));
+                None
+            };
+            results.push(((topic, index), outcome));
+        }
+        (records, results)
+    }
+}
+
+/// The first replica, in assignment order, that is in the ISR and alive; with unclean
+/// election allowed, failing that, any live replica.
+pub fn elect(state: &PartitionState, live: &BTreeSet<i32>, unclean: bool) -> i32 {
+    let clean = state
+        .replicas
+        .iter()
+        .find(|r| state.isr.contains(r) && live.contains(r));
+    match clean {
+        Some(r) => *r,
+        None if unclean => state
+            .replicas
+            .iter()
+            .find(|r| live.contains(r))
+            .copied()
+            .unwrap_or(NO_LEADER),
+        None => NO_LEADER,
+    }
+}
+
+/// A ChangePartition record from `before` to `after`, with the epochs bumped: the
+/// partition epoch always, the leader epoch when the leader changed.
+fn change(
+    topic: String,
+    index: usize,
+    before: &PartitionState,
+    mut after: PartitionState,
+) -> MetadataRecord {
+    after.partition_epoch = before.partition_epoch + 1;
+    if after.leader != before.leader {
+        after.leader_epoch = before.leader_epoch + 1;
+    }
+    MetadataRecord::ChangePartition {
+        topic,
+        partition: index as i32,
+        state: after,
+    }
+}
+
+/// Kafka's rule that `.` and `_` collide in topic names (metric names flatten them).
+fn collision_key(name: &str) -> String {
+    name.replace('.', "_")
+}
+
+/// Kafka's replica placement: brokers in a rack-alternating order, partition `p` led
+/// by broker `(start + p) % n`, its followers shifted so that leaders and followers
+/// spread evenly. `start` derives from the topic id, so it is random per topic but the
+/// same on every controller replaying the decision.
+fn place(
+    image: &ClusterImage,
+    num_partitions: i32,
+    replication_factor: i16,
+    first_partition: i32,
+    topic_id: &uuid::Uuid,
+) -> Result<Vec<Vec<i32>>, Refusal> {
+    let live: Vec<&BrokerInfo> = image.live_brokers().collect();
+    let rf = replication_factor as usize;
+    if rf > live.len() {
+        return Err(Refusal::new(
+            codes::INVALID_REPLICATION_FACTOR,
+            format!(
+                "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {} broker(s) are registered.",
+                live.len()
+            ),
+        ));
+    }
+    let brokers = rack_alternated(&live);
+    let rack_of: HashMap<i32, Option<&str>> =
+        live.iter().map(|b| (b.id, b.rack.as_deref())).collect();
+    let rack_count = rack_of.values().collect::<BTreeSet<_>>().len();
+    let n = brokers.len();
+    let seed = u64::from_le_bytes(topic_id.as_bytes()[..8].try_into().expect("8 bytes"));
+    let start = (seed % n as u64) as usize;
+    let mut shift = ((seed >> 32) % n as u64) as usize;
+    let mut out = Vec::new();
+    for p in first_partition..num_partitions {
+        let p = p as usize;
+        if p > 0 && p % n == 0 {
+            shift += 1;
+        }
+        let first = (p + start) % n;
+        let mut replicas = vec![brokers[first]];
+        let mut racks_used: BTreeSet<Option<&str>> = BTreeSet::from([rack_of[&brokers[first]]]);
+        let mut k = 0;
+        while replicas.len() < rf {
+            let index = (first + 1 + (shift + k) % (n - 1).max(1)) % n;
+            k += 1;
+            let candidate = brokers[index];
+            let rack = rack_of[&candidate];
+            // As Kafka's rack-aware assignment: skip a broker whose rack already holds a
+            // replica until every rack does, and any broker already chosen.
+            let every_rack_used = racks_used.len() == rack_count;
+            if replicas.contains(&candidate) || (!every_rack_used && racks_used.contains(&rack))
+            {
+                // Terminates: one lap over the other brokers meets every rack.
+                continue;
+            }
+            if every_rack_used {
+                racks_used.clear();
+            }
+            racks_used.insert(rack);
+            replicas.push(candidate);
+        }
+        out.push(replicas);
+    }
+    Ok(out)
+}
+
+/// Kafka's rack-alternated broker list: one broker of each rack in turn, so consecutive
+/// brokers (a partition's replicas) sit in different racks where possible.
+fn rack_alternated(brokers: &[&BrokerInfo]) -> Vec<i32> {
+    let mut by_rack: BTreeMap<Option<&str>, Vec<i32>> = BTreeMap::new();
+    for b in brokers {
+        by_rack.entry(b.rack.as_deref()).or_default().push(b.id);
+    }
+    if by_rack.len() <= 1 {
+        let mut ids: Vec<i32> = brokers.iter().map(|b| b.id).collect();
+        ids.sort_unstable();
+        return ids;
+    }
+    let mut out = Vec::with_capacity(brokers.len());
+    let mut round = 0;
+    while out.len() < brokers.len() {
+        for ids in by_rack.values() {
+            if let Some(id) = ids.get(round) {
+                out.push(*id);
+            }
+        }
+        round += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,278 @@
+use super::*;
+
+fn config() -> ControllerConfig {
+    ControllerConfig {
+        session_timeout_ms: 9000,
+        unclean_leader_election: false,
+    }
+}
+
+/// An image of `n` registered, unfenced brokers (ids 1..=n), racks as given.
+fn cluster(racks: &[Option<&str>]) -> (Controller, ClusterImage) {
+    let mut image = ClusterImage::default();
+    let mut controller = Controller::new(config(), &image, 0);
+    for (i, rack) in racks.iter().enumerate() {
+        let id = i as i32 + 1;
+        let (epoch, records) = controller.register(
+            &image,
+            id,
+            uuid::Uuid::new_v4(),
+            vec![],
+            rack.map(str::to_string),
+            0,
+        );
+        let offset = image.offset + 1;
+        image.apply_entry(offset, &records);
+        controller.registered(id, offset);
+        let records = controller
+            .heartbeat(&image, id, epoch, offset, false, 0)
+            .unwrap();
+        image.apply_entry(image.offset + 1, &records);
+    }
+    (controller, image)
+}
+
+fn apply(image: &mut ClusterImage, records: &[MetadataRecord]) {
+    image.apply_entry(image.offset + 1, records);
+}
+
+fn create(controller: &Controller, image: &mut ClusterImage, name: &str, partitions: i32, rf: i16) {
+    let records = controller
+        .create_topic(image, name, partitions, rf, None, BTreeMap::new())
+        .unwrap();
+    apply(image, &records);
+}
+
+#[test]
+fn registration_starts_fenced_and_caught_up_heartbeat_unfences() {
+    let mut image = ClusterImage::default();
+    let mut controller = Controller::new(config(), &image, 0);
+    let (epoch, records) = controller.register(&image, 1, uuid::Uuid::new_v4(), vec![], None, 0);
+    apply(&mut image, &records);
+    controller.registered(1, image.offset);
+    assert!(image.brokers[&1].fenced);
+    // Not caught up yet: still fenced.
+    let records = controller.heartbeat(&image, 1, epoch, 0, false, 10).unwrap();
+    assert!(records.is_empty());
+    let records = controller
+        .heartbeat(&image, 1, epoch, image.offset, false, 20)
+        .unwrap();
+    apply(&mut image, &records);
+    assert!(!image.brokers[&1].fenced);
+    // A stale epoch is refused.
+    let refused = controller
+        .heartbeat(&image, 1, epoch - 1, image.offset, false, 30)
+        .unwrap_err();
+    assert_eq!(refused.code, codes::STALE_BROKER_EPOCH);
+}
+
+#[test]
+fn placement_spreads_leaders_and_replicas_evenly() {
+    let (controller, mut image) = cluster(&[None, None, None]);
+    create(&controller, &mut image, "t", 6, 3);
+    let topic = &image.topics["t"];
+    let mut leaders = BTreeMap::new();
+    for p in &topic.partitions {
+        let unique: BTreeSet<i32> = p.replicas.iter().copied().collect();
+        assert_eq!(unique.len(), 3, "{p:?}");
+        assert_eq!(p.isr, p.replicas);
+        assert_eq!(p.leader, p.replicas[0]);
+        *leaders.entry(p.leader).or_insert(0) += 1;
+    }
+    assert_eq!(leaders.values().copied().collect::<Vec<_>>(), vec![2, 2, 2]);
+}
+
+#[test]
+fn replication_factor_above_live_brokers_names_both_numbers() {
+    let (controller, image) = cluster(&[None, None]);
+    let refused = controller
+        .create_topic(&image, "t", 1, 3, None, BTreeMap::new())
+        .unwrap_err();
+    assert_eq!(refused.code, codes::INVALID_REPLICATION_FACTOR);
+    assert!(refused.message.contains("replication factor of 3"), "{}", refused.message);
+    assert!(refused.message.contains("only 2 broker(s)"), "{}", refused.message);
+}
+
+#[test]
+fn rack_aware_placement_puts_replicas_in_different_racks() {
+    let (controller, mut image) =
+        cluster(&[Some("a"), Some("a"), Some("b"), Some("b"), Some("c"), Some("c")]);
+    create(&controller, &mut image, "t", 12, 3);
+    for p in &image.topics["t"].partitions {
+        let racks: BTreeSet<_> = p
+            .replicas
+            .iter()
+            .map(|r| image.brokers[r].rack.clone())
+            .collect();
+        assert_eq!(racks.len(), 3, "replicas {:?} share a rack", p.replicas);
+    }
+}
+
+#[test]
+fn fencing_the_leader_elects_from_the_isr_and_bumps_the_epochs() {
+    let (mut controller, mut image) = cluster(&[None, None, None]);
+    create(&controller, &mut image, "t", 1, 3);
+    let before = image.partition("t", 0).unwrap().clone();
+    // Every broker but the leader heartbeats; the leader's session expires.
+    for id in 1..=3 {
+        if id != before.leader {
+            let epoch = image.brokers[&id].epoch;
+            let r = controller.heartbeat(&image, id, epoch, image.offset, false, 9500).unwrap();
+            assert!(r.is_empty());
+        }
+    }
+    let records = controller.tick(&image, 9500);
+    apply(&mut image, &records);
+    let after = image.partition("t", 0).unwrap();
+    assert!(image.brokers[&before.leader].fenced);
+    assert_ne!(after.leader, before.leader);
+    assert!(before.isr.contains(&after.leader));
+    assert!(!after.isr.contains(&before.leader));
+    assert_eq!(after.leader_epoch, before.leader_epoch + 1);
+    assert_eq!(after.partition_epoch, before.partition_epoch + 1);
+}
+
+#[test]
+fn the_last_isr_member_keeps_its_place_and_leads_again_when_it_returns() {
+    let (mut controller, mut image) = cluster(&[None, None]);
+    create(&controller, &mut image, "t", 1, 2);
+    let state = image.partition("t", 0).unwrap().clone();
+    let (leader, follower) = (state.leader, state.replicas[1]);
+    // The follower fell out of the ISR.
+    let (_, records) = controller
+        .alter_partition(
+            &image,
+            leader,
+            image.brokers[&leader].epoch,
+            "t",
+            0,
+            state.leader_epoch,
+            state.partition_epoch,
+            &[leader],
+        )
+        .unwrap();
+    apply(&mut image, &records);
+    // Then the leader dies: no clean leader is left.
+    let records = controller.fence(&image, leader);
+    apply(&mut image, &records);
+    let state = image.partition("t", 0).unwrap().clone();
+    assert_eq!(state.leader, NO_LEADER);
+    assert_eq!(state.isr, vec![leader]);
+    let _ = follower;
+    // It comes back: re-registers, catches up, is unfenced and leads again.
+    let (epoch, records) = controller.register(&image, leader, uuid::Uuid::new_v4(), vec![], None, 1);
+    apply(&mut image, &records);
+    controller.registered(leader, image.offset);
+    let records = controller
+        .heartbeat(&image, leader, epoch, image.offset, false, 2)
+        .unwrap();
+    apply(&mut image, &records);
+    let state = image.partition("t", 0).unwrap();
+    assert_eq!(state.leader, leader);
+    assert_eq!(state.isr, vec![leader]);
+}
+
+#[test]
+fn unclean_election_picks_a_live_out_of_sync_replica_when_allowed() {
+    let (mut controller, mut image) = cluster(&[None, None]);
+    controller.config.unclean_leader_election = true;
+    create(&controller, &mut image, "t", 1, 2);
+    let state = image.partition("t", 0).unwrap().clone();
+    let (leader, follower) = (state.leader, state.replicas[1]);
+    let (_, records) = controller
+        .alter_partition(&image, leader, image.brokers[&leader].epoch, "t", 0, 0, 0, &[leader])
+        .unwrap();
+    apply(&mut image, &records);
+    let records = controller.fence(&image, leader);
+    apply(&mut image, &records);
+    let state = image.partition("t", 0).unwrap();
+    assert_eq!(state.leader, follower);
+    assert_eq!(state.isr, vec![follower]);
+}
+
+#[test]
+fn alter_partition_refuses_stale_epochs_and_fenced_additions() {
+    let (controller, mut image) = cluster(&[None, None, None]);
+    create(&controller, &mut image, "t", 1, 3);
+    let state = image.partition("t", 0).unwrap().clone();
+    let leader = state.leader;
+    let epoch = image.brokers[&leader].epoch;
+    let others: Vec<i32> = state.replicas.iter().copied().filter(|r| *r != leader).collect();
+    let stale = controller
+        .alter_partition(&image, leader, epoch, "t", 0, state.leader_epoch + 1, state.partition_epoch, &[leader])
+        .unwrap_err();
+    assert_eq!(stale.code, codes::FENCED_LEADER_EPOCH);
+    let stale = controller
+        .alter_partition(&image, leader, epoch, "t", 0, state.leader_epoch, state.partition_epoch + 1, &[leader])
+        .unwrap_err();
+    assert_eq!(stale.code, codes::INVALID_UPDATE_VERSION);
+    let not_leader = controller
+        .alter_partition(&image, others[0], image.brokers[&others[0]].epoch, "t", 0, 0, 0, &[others[0]])
+        .unwrap_err();
+    assert_eq!(not_leader.code, codes::NOT_LEADER_OR_FOLLOWER);
+    // Shrink to the leader, fence a follower, and try to add it back.
+    let (shrunk, records) = controller
+        .alter_partition(&image, leader, epoch, "t", 0, 0, 0, &[leader])
+        .unwrap();
+    apply(&mut image, &records);
+    assert_eq!(shrunk.isr, vec![leader]);
+    assert_eq!(shrunk.partition_epoch, 1);
+    let records = controller.fence(&image, others[0]);
+    apply(&mut image, &records);
+    let refused = controller
+        .alter_partition(&image, leader, epoch, "t", 0, 0, 1, &[leader, others[0]])
+        .unwrap_err();
+    assert_eq!(refused.code, codes::INELIGIBLE_REPLICA);
+    let (expanded, _) = controller
+        .alter_partition(&image, leader, epoch, "t", 0, 0, 1, &[leader, others[1]])
+        .unwrap();
+    assert_eq!(expanded.isr, vec![leader, others[1]]);
+}
+
+#[test]
+fn preferred_election_moves_leadership_back_to_the_first_replica() {
+    let (mut controller, mut image) = cluster(&[None, None, None]);
+    create(&controller, &mut image, "t", 1, 3);
+    let preferred = image.partition("t", 0).unwrap().replicas[0];
+    let records = controller.fence(&image, preferred);
+    apply(&mut image, &records);
+    assert_ne!(image.partition("t", 0).unwrap().leader, preferred);
+    let (epoch, records) = controller.register(&image, preferred, uuid::Uuid::new_v4(), vec![], None, 1);
+    apply(&mut image, &records);
+    controller.registered(preferred, image.offset);
+    let records = controller.heartbeat(&image, preferred, epoch, image.offset, false, 2).unwrap();
+    apply(&mut image, &records);
+    // Not in the ISR yet: the election is refused.
+    let (records, results) = controller.elect_preferred(&image, Some(&[("t".into(), 0)]));
+    assert!(records.is_empty());
+    assert_eq!(results[0].1.as_ref().unwrap().code, codes::PREFERRED_LEADER_NOT_AVAILABLE);
+    // The leader adds it back; now the election succeeds.
+    let state = image.partition("t", 0).unwrap().clone();
+    let mut isr = state.isr.clone();
+    isr.push(preferred);
+    let (_, records) = controller
+        .alter_partition(&image, state.leader, image.brokers[&state.leader].epoch, "t", 0, state.leader_epoch, state.partition_epoch, &isr)
+        .unwrap();
+    apply(&mut image, &records);
+    let (records, results) = controller.elect_preferred(&image, None);
+    assert!(results[0].1.is_none());
+    apply(&mut image, &records);
+    assert_eq!(image.partition("t", 0).unwrap().leader, preferred);
+    let (_, results) = controller.elect_preferred(&image, None);
+    assert_eq!(results[0].1.as_ref().unwrap().code, codes::ELECTION_NOT_NEEDED);
+}
+
+#[test]
+fn create_partitions_places_only_the_new_ones() {
+    let (controller, mut image) = cluster(&[None, None, None]);
+    create(&controller, &mut image, "t", 2, 2);
+    let before = image.topics["t"].partitions.clone();
+    let records = controller.create_partitions(&image, "t", 5, None).unwrap();
+    apply(&mut image, &records);
+    let after = &image.topics["t"].partitions;
+    assert_eq!(after.len(), 5);
+    assert_eq!(&after[..2], &before[..]);
+    assert!(after.iter().all(|p| p.replicas.len() == 2));
+    let refused = controller.create_partitions(&image, "t", 5, None).unwrap_err();
+    assert_eq!(refused.code, codes::INVALID_PARTITIONS);
+}
