@@ -7,6 +7,7 @@ pub mod config;
 pub mod group;
 pub mod handlers;
 pub mod partition;
+pub mod replica;
 pub mod server;
 pub mod storage;
 pub mod topic;
