@@ -40,6 +40,15 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.message {
+            Some(m) => write!(f, "{:?}: {m}", self.code),
+            None => write!(f, "{:?}", self.code),
+        }
+    }
+}
+
 impl From<LogError> for ApiError {
     fn from(e: LogError) -> ApiError {
         let code = match &e {

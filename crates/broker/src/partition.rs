@@ -1,66 +1,437 @@
-//! One partition this broker hosts: its log, and a signal that fetchers waiting for data
-//! (long polls) listen on.
+//! One partition this broker hosts: its log, its replication role, and the signals that
+//! long polls wait on.
 //!
-//! Single node for now: this broker is the only replica, so the high watermark is the log
-//! end offset. The ISR machinery of issue 5 slots in here.
+//! The leader appends client batches stamped with its leader epoch, tracks its followers
+//! through `replica::LeaderState` and publishes the high watermark; consumers read up to
+//! it, followers up to the log end. A follower appends what it fetched and takes the
+//! leader's high watermark. In single-node mode the broker leads every partition with an
+//! ISR of itself, so the high watermark is the log end after every append.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rafka_log::{AppendInfo, Log, LogConfig, LogError, ReadResult};
-use rafka_types::Offset;
+use rafka_metadata::PartitionState;
+use rafka_protocol::ErrorCode;
+use rafka_types::{LeaderEpoch, Offset};
 use tokio::sync::watch;
 
-/// Thread-safety: the log is behind a mutex held only for the duration of one append or
-/// one index lookup; reads of the returned file slices happen outside it.
+use crate::broker::ApiError;
+use crate::replica::LeaderState;
+
+/// What this broker is for the partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Leader(LeaderState),
+    Follower { leader: i32, leader_epoch: i32 },
+    /// Hosted, but no leader is known (or this replica is being removed).
+    Offline { leader_epoch: i32 },
+}
+
+/// Thread-safety: the log and the role are behind separate mutexes, each held only for
+/// one short step and never one inside the other.
 #[derive(Debug)]
 pub struct Partition {
     pub topic: Arc<str>,
     pub index: i32,
+    broker_id: i32,
     log: Mutex<Log>,
-    /// The high watermark, published after every append so long polls wake up.
+    role: Mutex<Role>,
+    /// `min.insync.replicas` of the topic.
+    min_insync_replicas: AtomicUsize,
+    /// The high watermark, published whenever it moves so consumer long polls wake up.
     high_watermark: watch::Sender<i64>,
+    /// The log end offset, published after every append so follower long polls wake up.
+    log_end: watch::Sender<i64>,
+}
+
+/// What a follower's fetch got: records, and the leader's offsets.
+#[derive(Debug)]
+pub struct FollowerRead {
+    pub records: ReadResult,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
 }
 
 impl Partition {
+    /// A partition this broker alone replicates and leads (single-node mode): the high
+    /// watermark is the log end.
     pub fn new(topic: Arc<str>, index: i32, log: Log) -> Partition {
-        let (high_watermark, _) = watch::channel(log.log_end_offset().0);
+        let end = log.log_end_offset().0;
+        let partition = Partition::hosted(topic, index, 0, log, end);
+        *partition.role.lock() = Role::Leader(LeaderState::new(0, 0, 0, &[0], &[0], end, end, 0));
+        partition
+    }
+
+    /// A partition hosted by broker `broker_id` with no role yet; `high_watermark` is the
+    /// last checkpointed one.
+    pub fn hosted(
+        topic: Arc<str>,
+        index: i32,
+        broker_id: i32,
+        log: Log,
+        high_watermark: i64,
+    ) -> Partition {
+        let end = log.log_end_offset().0;
+        let (high_watermark, _) = watch::channel(high_watermark.min(end));
+        let (log_end, _) = watch::channel(end);
         Partition {
             topic,
             index,
+            broker_id,
             log: Mutex::new(log),
+            role: Mutex::new(Role::Offline { leader_epoch: -1 }),
+            min_insync_replicas: AtomicUsize::new(1),
             high_watermark,
+            log_end,
         }
     }
 
-    pub fn append(&self, records: &[u8]) -> Result<AppendInfo, LogError> {
-        let mut log = self.log.lock();
-        let info = log.append_as_leader(records)?;
-        let end = log.log_end_offset().0;
-        drop(log);
-        self.high_watermark.send_replace(end);
+    pub fn set_min_insync_replicas(&self, n: usize) {
+        self.min_insync_replicas.store(n.max(1), Ordering::Relaxed);
+    }
+
+    pub fn min_insync_replicas(&self) -> usize {
+        self.min_insync_replicas.load(Ordering::Relaxed)
+    }
+
+    pub fn role(&self) -> Role {
+        self.role.lock().clone()
+    }
+
+    /// The leader epoch this replica knows, or -1.
+    pub fn leader_epoch(&self) -> i32 {
+        match &*self.role.lock() {
+            Role::Leader(s) => s.leader_epoch,
+            Role::Follower { leader_epoch, .. } | Role::Offline { leader_epoch } => *leader_epoch,
+        }
+    }
+
+    pub fn is_leader(&self) -> bool {
+        matches!(&*self.role.lock(), Role::Leader(_))
+    }
+
+    fn not_leader(&self) -> ApiError {
+        ApiError::new(
+            ErrorCode::NotLeaderOrFollower,
+            format!(
+                "Broker {} is not the leader of {}-{}",
+                self.broker_id, self.topic, self.index
+            ),
+        )
+    }
+
+    /// Checks a client's `current_leader_epoch` (-1: not given) against this leader's.
+    pub fn check_leader_epoch(&self, requested: i32) -> Result<(), ApiError> {
+        let role = self.role.lock();
+        let Role::Leader(state) = &*role else {
+            return Err(self.not_leader());
+        };
+        epoch_matches(requested, state.leader_epoch)
+    }
+
+    /// Becomes (or stays) leader with the controller's state of the partition.
+    pub fn become_leader(&self, state: &PartitionState, now_ms: u64) {
+        let mut role = self.role.lock();
+        if let Role::Leader(current) = &mut *role {
+            if current.leader_epoch == state.leader_epoch {
+                let end = self.log_end_offset();
+                if let Some(hw) =
+                    current.on_committed(state.partition_epoch, &state.replicas, &state.isr, end, now_ms)
+                {
+                    self.high_watermark.send_replace(hw);
+                }
+                return;
+            }
+        }
+        let (end, hw) = {
+            let mut log = self.log.lock();
+            if let Err(e) = log.assign_epoch_start_offset(LeaderEpoch(state.leader_epoch)) {
+                tracing::error!("{}-{}: cannot record epoch start: {e}", self.topic, self.index);
+            }
+            (log.log_end_offset().0, *self.high_watermark.borrow())
+        };
+        let leader = LeaderState::new(
+            self.broker_id,
+            state.leader_epoch,
+            state.partition_epoch,
+            &state.replicas,
+            &state.isr,
+            end,
+            hw,
+            now_ms,
+        );
+        let hw = leader.high_watermark;
+        *role = Role::Leader(leader);
+        drop(role);
+        self.publish_high_watermark(hw);
+        tracing::info!(
+            "{}-{}: leader at epoch {} (ISR {:?}, log end {end}, high watermark {hw})",
+            self.topic,
+            self.index,
+            state.leader_epoch,
+            state.isr
+        );
+    }
+
+    /// Becomes a follower of `leader`; returns true if this is a change the replica
+    /// fetcher must act on (a new leader or epoch: truncate, then fetch).
+    pub fn become_follower(&self, leader: i32, leader_epoch: i32) -> bool {
+        let mut role = self.role.lock();
+        let next = if leader < 0 {
+            Role::Offline { leader_epoch }
+        } else {
+            Role::Follower {
+                leader,
+                leader_epoch,
+            }
+        };
+        if *role == next {
+            return false;
+        }
+        *role = next;
+        tracing::info!(
+            "{}-{}: following {leader} at epoch {leader_epoch}",
+            self.topic,
+            self.index
+        );
+        true
+    }
+
+    /// Appends client batches as leader. For `acks=all`, the ISR must hold at least
+    /// `min.insync.replicas` replicas first.
+    pub fn append(&self, records: &[u8], required_acks: i16) -> Result<AppendInfo, ApiError> {
+        let epoch = {
+            let role = self.role.lock();
+            let Role::Leader(state) = &*role else {
+                return Err(self.not_leader());
+            };
+            let min_isr = self.min_insync_replicas();
+            if required_acks == -1 && state.isr.len() < min_isr {
+                return Err(ApiError::new(
+                    ErrorCode::NotEnoughReplicas,
+                    format!(
+                        "The size of the current ISR {:?} is insufficient to satisfy the min.isr requirement of {min_isr} for partition {}-{}",
+                        state.isr, self.topic, self.index
+                    ),
+                ));
+            }
+            state.leader_epoch
+        };
+        let (info, end) = {
+            let mut log = self.log.lock();
+            let info = log.append_as_leader_with_epoch(records, LeaderEpoch(epoch))?;
+            (info, log.log_end_offset().0)
+        };
+        self.log_end.send_replace(end);
+        let hw = match &mut *self.role.lock() {
+            Role::Leader(state) => state.maybe_advance_high_watermark(end),
+            _ => None,
+        };
+        if let Some(hw) = hw {
+            self.publish_high_watermark(hw);
+        }
         Ok(info)
     }
 
-    /// Reads whole batches from `offset` up to the high watermark.
+    /// Waits until the high watermark passes `last_offset` (acks=all), then checks the ISR
+    /// still meets `min.insync.replicas` as Kafka does.
+    pub async fn wait_for_replication(
+        &self,
+        last_offset: i64,
+        leader_epoch: i32,
+        timeout: std::time::Duration,
+    ) -> Result<(), ApiError> {
+        let mut hw = self.high_watermark.subscribe();
+        let wait = hw.wait_for(|hw| *hw > last_offset);
+        match tokio::time::timeout(timeout, wait).await {
+            Err(_) => {
+                return Err(ApiError::new(
+                    ErrorCode::RequestTimedOut,
+                    format!(
+                        "{}-{}: not replicated to the ISR within the request timeout",
+                        self.topic, self.index
+                    ),
+                ))
+            }
+            Ok(Err(_)) => return Err(self.not_leader()),
+            Ok(Ok(_)) => {}
+        }
+        let role = self.role.lock();
+        let Role::Leader(state) = &*role else {
+            return Err(self.not_leader());
+        };
+        if state.leader_epoch != leader_epoch {
+            return Err(self.not_leader());
+        }
+        let min_isr = self.min_insync_replicas();
+        if state.isr.len() < min_isr {
+            return Err(ApiError::new(
+                ErrorCode::NotEnoughReplicasAfterAppend,
+                format!(
+                    "The size of the current ISR {:?} is insufficient to satisfy the min.isr requirement of {min_isr} for partition {}-{}",
+                    state.isr, self.topic, self.index
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads whole batches from `offset` up to the high watermark, for a consumer.
     pub fn read(
         &self,
         offset: Offset,
         max_bytes: u64,
         min_one_batch: bool,
     ) -> Result<ReadResult, LogError> {
+        let upper = Offset(self.high_watermark());
         let log = self.log.lock();
-        let upper = log.log_end_offset();
         log.read(offset, max_bytes, upper, min_one_batch)
+    }
+
+    /// A follower's fetch: records its log end, may advance the high watermark, and reads
+    /// up to the log end.
+    pub fn read_for_follower(
+        &self,
+        replica: i32,
+        fetch_offset: i64,
+        current_leader_epoch: i32,
+        max_bytes: u64,
+        now_ms: u64,
+    ) -> Result<FollowerRead, ApiError> {
+        let end = self.log_end_offset();
+        let hw = {
+            let mut role = self.role.lock();
+            let Role::Leader(state) = &mut *role else {
+                return Err(self.not_leader());
+            };
+            epoch_matches(current_leader_epoch, state.leader_epoch)?;
+            if !state.replicas.contains(&replica) {
+                return Err(ApiError::new(
+                    ErrorCode::NotLeaderOrFollower,
+                    format!("Broker {replica} is not a replica of {}-{}", self.topic, self.index),
+                ));
+            }
+            state.on_follower_fetch(replica, fetch_offset, end, now_ms)
+        };
+        if let Some(hw) = hw {
+            self.publish_high_watermark(hw);
+        }
+        let log = self.log.lock();
+        let records = log.read(Offset(fetch_offset), max_bytes, log.log_end_offset(), true)?;
+        Ok(FollowerRead {
+            log_start_offset: records.log_start_offset.0,
+            records,
+            high_watermark: self.high_watermark(),
+        })
+    }
+
+    /// The ISR change the leader should propose now, with the epochs to propose it at.
+    pub fn isr_change(&self, now_ms: u64, lag_max_ms: u64) -> Option<(Vec<i32>, i32, i32)> {
+        let mut role = self.role.lock();
+        let Role::Leader(state) = &mut *role else {
+            return None;
+        };
+        let isr = state.isr_change(now_ms, lag_max_ms)?;
+        state.propose_isr(isr.clone());
+        Some((isr, state.leader_epoch, state.partition_epoch))
+    }
+
+    /// The controller refused or never answered an ISR proposal.
+    pub fn clear_pending_isr(&self) {
+        if let Role::Leader(state) = &mut *self.role.lock() {
+            state.clear_pending();
+        }
+    }
+
+    /// Appends batches fetched from the leader and takes its high watermark.
+    pub fn append_as_follower(
+        &self,
+        records: &[u8],
+        leader_high_watermark: i64,
+    ) -> Result<(), ApiError> {
+        let end = {
+            let mut log = self.log.lock();
+            if !records.is_empty() {
+                log.append_as_follower(records)?;
+            }
+            log.log_end_offset().0
+        };
+        self.log_end.send_replace(end);
+        self.publish_high_watermark(leader_high_watermark.min(end));
+        Ok(())
+    }
+
+    /// Truncates a follower's log (divergent tail after a leader change).
+    pub fn truncate_to(&self, offset: i64) -> Result<(), ApiError> {
+        let end = {
+            let mut log = self.log.lock();
+            if offset < log.log_end_offset().0 {
+                tracing::info!(
+                    "{}-{}: truncating from {} to {offset}",
+                    self.topic,
+                    self.index,
+                    log.log_end_offset().0
+                );
+                log.truncate_to(Offset(offset))?;
+            }
+            log.log_end_offset().0
+        };
+        self.log_end.send_replace(end);
+        self.high_watermark.send_if_modified(|hw| {
+            let changed = *hw > end;
+            *hw = (*hw).min(end);
+            changed
+        });
+        Ok(())
+    }
+
+    /// The follower is so far behind that the leader no longer has its offset.
+    pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), ApiError> {
+        self.log.lock().truncate_fully_and_start_at(Offset(offset))?;
+        self.log_end.send_replace(offset);
+        self.high_watermark.send_replace(offset);
+        Ok(())
+    }
+
+    /// Kafka's OffsetForLeaderEpoch answer: (largest epoch <= `epoch`, its end offset).
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        self.log.lock().end_offset_for_epoch(epoch)
+    }
+
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.log.lock().latest_epoch()
+    }
+
+    /// Moves the high watermark up (never down).
+    fn publish_high_watermark(&self, hw: i64) {
+        self.high_watermark.send_if_modified(|current| {
+            let changed = hw > *current;
+            if changed {
+                *current = hw;
+            }
+            changed
+        });
     }
 
     pub fn high_watermark(&self) -> i64 {
         *self.high_watermark.borrow()
     }
 
+    pub fn log_end_offset(&self) -> i64 {
+        *self.log_end.borrow()
+    }
+
+    /// Consumers wait on the high watermark.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.high_watermark.subscribe()
+    }
+
+    /// Followers wait on the log end.
+    pub fn subscribe_log_end(&self) -> watch::Receiver<i64> {
+        self.log_end.subscribe()
     }
 
     pub fn log_start_offset(&self) -> i64 {
@@ -80,21 +451,50 @@ impl Partition {
     }
 
     /// Runs `f` with the log locked, for the rarer operations (retention, ListOffsets by
-    /// timestamp, DeleteRecords, config changes).
+    /// timestamp, DeleteRecords, config changes). In single-node mode the high watermark
+    /// follows the log end.
     pub fn with_log<R>(&self, f: impl FnOnce(&mut Log) -> R) -> R {
         let mut log = self.log.lock();
         let result = f(&mut log);
         let end = log.log_end_offset().0;
         drop(log);
-        self.high_watermark.send_if_modified(|hw| {
-            let changed = *hw != end;
-            *hw = end;
+        self.log_end.send_if_modified(|current| {
+            let changed = *current != end;
+            *current = end;
             changed
         });
+        if let Role::Leader(state) = &mut *self.role.lock() {
+            if state.replicas.len() == 1 {
+                state.high_watermark = end;
+                self.high_watermark.send_if_modified(|hw| {
+                    let changed = *hw != end;
+                    *hw = end;
+                    changed
+                });
+            }
+        }
         result
     }
 
     pub fn update_config(&self, config: LogConfig) {
         self.log.lock().update_config(config);
+    }
+}
+
+/// Kafka's leader epoch check of a request: -1 skips it, an older epoch is fenced, a
+/// newer one is not known yet.
+fn epoch_matches(requested: i32, current: i32) -> Result<(), ApiError> {
+    if requested < 0 || requested == current {
+        Ok(())
+    } else if requested < current {
+        Err(ApiError::new(
+            ErrorCode::FencedLeaderEpoch,
+            format!("The leader epoch {requested} is older than the current {current}"),
+        ))
+    } else {
+        Err(ApiError::new(
+            ErrorCode::UnknownLeaderEpoch,
+            format!("The leader epoch {requested} is newer than the current {current}"),
+        ))
     }
 }

@@ -9,14 +9,18 @@
 //! ranges of whole batches ([`FileSlice`]) that a broker can `sendfile()`; recovers from
 //! torn writes by truncating; rolls segments by size, age and index fullness; enforces
 //! time and size retention; compacts `cleanup.policy=compact` logs ([`Log::clean`], see
-//! `cleaner.rs`); answers ListOffsets by timestamp.
+//! `cleaner.rs`); answers ListOffsets by timestamp; keeps the leader epoch cache (the
+//! first offset of each leader epoch, Kafka's `leader-epoch-checkpoint`, see `epoch.rs`)
+//! in step with its batches for OffsetForLeaderEpoch.
 //!
 //! It knows nothing of networking, requests, replication or the cluster: high
-//! watermarks, ISR, producer state and leader epochs are the broker's; the broker tells
-//! the log what it needs (an upper bound for reads, a recovery point at open).
+//! watermarks, ISR, producer state and which epoch is current are the broker's; the
+//! broker tells the log what it needs (an upper bound for reads, a recovery point at
+//! open, the leader epoch to stamp).
 
 mod cleaner;
 mod config;
+mod epoch;
 mod error;
 mod index;
 mod segment;
@@ -33,13 +37,21 @@ use rafka_types::{LeaderEpoch, Offset, SharedClock};
 
 pub use cleaner::{CleanResult, CleanSkip, CLEANER_CHECKPOINT_FILE};
 pub use config::{LogConfig, TimestampType};
+pub use epoch::{
+    EpochEntry, LeaderEpochCache, LEADER_EPOCH_CHECKPOINT_FILE, UNDEFINED_EPOCH,
+    UNDEFINED_EPOCH_OFFSET,
+};
 pub use error::LogError;
 
+use epoch::CheckpointRead;
 use segment::{
     parse_segment_file_name, segment_file_name, AppendedBatch, LoadMode, LogSegment, INDEX_SUFFIX,
     LOG_SUFFIX, TIME_INDEX_SUFFIX,
 };
 use validate::{validate_records, Origin};
+
+/// Where a v2 batch header holds `partitionLeaderEpoch` (big-endian i32), outside the CRC.
+const PARTITION_LEADER_EPOCH_POSITION: usize = 12;
 
 /// What the caller knows about the previous run, read from its checkpoints.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -141,6 +153,8 @@ pub struct RetentionResult {
 /// Invariant: `log_start_offset` ≥ the first segment's base and ≤ the log end offset.
 /// Invariant: after an I/O failure while writing (`offline`), every mutation and read
 /// returns [`LogError::Offline`]; the broker must reopen the log.
+/// Invariant: every entry of `leader_epoch_cache` starts at or after `log_start_offset`,
+/// and its checkpoint file holds at least every entry whose batches are on disk.
 #[derive(Debug)]
 pub struct Log {
     dir: PathBuf,
@@ -156,6 +170,9 @@ pub struct Log {
     offline: bool,
     /// The cleaner's first dirty offset, as in [`CLEANER_CHECKPOINT_FILE`].
     cleaner_checkpoint: Option<i64>,
+    /// Mirrored in [`LEADER_EPOCH_CHECKPOINT_FILE`], rewritten on every change (changes
+    /// come with new epochs, truncation and log start moves, not with every append).
+    leader_epoch_cache: LeaderEpochCache,
 }
 
 impl Log {
@@ -267,7 +284,9 @@ impl Log {
             dir_needs_flush,
             offline: false,
             cleaner_checkpoint,
+            leader_epoch_cache: LeaderEpochCache::new(),
         };
+        log.load_leader_epoch_cache(options.recovery_point.map(|p| p.0))?;
         if let Some(p) = options.recovery_point {
             // Make what recovery kept durable, so the next unclean start scans from here.
             log.recovery_point = p.0.clamp(log.log_start_offset, log_end_offset);
@@ -328,7 +347,8 @@ impl Log {
                 next_offset = view.next_offset();
                 record_count += batch.records_count as u64;
             }
-            self.write(&buf, &appended, now_ms)?;
+            let previous_epochs = self.assign_epochs(leader_epoch, &buf, &appended);
+            self.write_parts_and_epochs(&[&buf], &appended, now_ms, previous_epochs)?;
         } else {
             // Base offset and leader epoch are outside the CRC: patch copies of the batch
             // headers only and write them gathered with the client's record bytes.
@@ -338,7 +358,8 @@ impl Log {
                 header.copy_from_slice(&records[batch.start..batch.start + HEADER_SIZE_BYTES]);
                 header[0..8].copy_from_slice(&next_offset.to_be_bytes());
                 if let Some(epoch) = leader_epoch {
-                    header[12..16].copy_from_slice(&epoch.to_be_bytes());
+                    header[PARTITION_LEADER_EPOCH_POSITION..PARTITION_LEADER_EPOCH_POSITION + 4]
+                        .copy_from_slice(&epoch.to_be_bytes());
                 }
                 let view = Batch::new(&records[batch.start..batch.start + batch.size])
                     .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
@@ -362,7 +383,8 @@ impl Log {
                 parts.push(&headers[i * HEADER_SIZE_BYTES..(i + 1) * HEADER_SIZE_BYTES]);
                 parts.push(&records[batch.start + HEADER_SIZE_BYTES..batch.start + batch.size]);
             }
-            self.write_parts(&parts, &appended, now_ms)?;
+            let previous_epochs = self.assign_epochs(leader_epoch, records, &appended);
+            self.write_parts_and_epochs(&parts, &appended, now_ms, previous_epochs)?;
         }
         Ok(AppendInfo {
             first_offset: Offset(first_offset),
@@ -414,7 +436,8 @@ impl Log {
             )));
         }
         let now_ms = self.clock.now_ms();
-        self.write(records, &appended, now_ms)?;
+        let previous_epochs = self.assign_epochs(None, records, &appended);
+        self.write_parts_and_epochs(&[records], &appended, now_ms, previous_epochs)?;
         Ok(AppendInfo {
             first_offset: Offset(first_offset),
             last_offset: Offset(expected_offset - 1),
@@ -424,14 +447,67 @@ impl Log {
         })
     }
 
-    /// Rolls if needed, writes, and flushes per `flush.messages` / `flush.ms`.
-    fn write(
+    /// Kafka's `maybeAssignEpochStartOffset` for an append about to be written: with a
+    /// leader epoch, that epoch starts at the first offset (every batch carries it);
+    /// otherwise each batch whose header carries an epoch (`partitionLeaderEpoch` ≥ 0,
+    /// read from `buf`, where `batches` start) starts it at its base offset. Only batch
+    /// headers are read. Returns the cache as it was when it changed, for
+    /// [`Log::write_parts_and_epochs`].
+    fn assign_epochs(
         &mut self,
+        leader_epoch: Option<i32>,
         buf: &[u8],
         batches: &[AppendedBatch],
+    ) -> Option<LeaderEpochCache> {
+        let mut previous = None;
+        let mut assign = |cache: &mut LeaderEpochCache, epoch: i32, start_offset: i64| {
+            if epoch >= 0 && cache.is_update_needed(epoch, start_offset) {
+                previous.get_or_insert_with(|| cache.clone());
+                cache.assign(epoch, start_offset);
+            }
+        };
+        match (leader_epoch, batches.first()) {
+            (Some(epoch), Some(first)) => {
+                assign(&mut self.leader_epoch_cache, epoch, first.base_offset);
+            }
+            (Some(_), None) => {}
+            (None, _) => {
+                for batch in batches {
+                    let at = batch.start + PARTITION_LEADER_EPOCH_POSITION;
+                    let bytes = [buf[at], buf[at + 1], buf[at + 2], buf[at + 3]];
+                    let epoch = i32::from_be_bytes(bytes);
+                    assign(&mut self.leader_epoch_cache, epoch, batch.base_offset);
+                }
+            }
+        }
+        previous
+    }
+
+    /// [`Log::write_parts`], first checkpointing the leader epoch cache when
+    /// [`Log::assign_epochs`] changed it (`previous_epochs`). The checkpoint goes first,
+    /// as in Kafka: it may then name an epoch whose batches never made it to disk (open
+    /// trims entries past the log end), but never misses one whose batches did. On
+    /// failure the cache is restored.
+    fn write_parts_and_epochs(
+        &mut self,
+        parts: &[&[u8]],
+        batches: &[AppendedBatch],
         now_ms: i64,
+        previous_epochs: Option<LeaderEpochCache>,
     ) -> Result<(), LogError> {
-        self.write_parts(&[buf], batches, now_ms)
+        let mut written = Ok(());
+        if previous_epochs.is_some() {
+            written = self.write_leader_epoch_checkpoint();
+        }
+        if written.is_ok() {
+            written = self.write_parts(parts, batches, now_ms);
+        }
+        if written.is_err() {
+            if let Some(previous) = previous_epochs {
+                self.leader_epoch_cache = previous;
+            }
+        }
+        written
     }
 
     /// Writes the concatenation of `parts`, whose batches `batches` describes (their
@@ -487,7 +563,8 @@ impl Log {
             let index = self.segments.len() - 1;
             let old = std::mem::replace(&mut self.segments[index], segment);
             self.log_start_offset = self.log_start_offset.max(self.segments[0].base_offset());
-            self.offline_on_error(old.delete())
+            self.offline_on_error(old.delete())?;
+            self.truncate_epochs_from_log_start()
         } else {
             self.segments.push(segment);
             Ok(())
@@ -638,6 +715,7 @@ impl Log {
             self.delete_segments_where(self.log_end_offset_raw(), &mut ignored, |_, next| {
                 next.is_some_and(|n| n.base_offset() <= log_start_offset)
             })?;
+            self.truncate_epochs_from_log_start()?;
         }
         Ok(Offset(self.log_start_offset))
     }
@@ -739,7 +817,7 @@ impl Log {
             let deleted = segment.delete();
             self.offline_on_error(deleted)?;
         }
-        Ok(())
+        self.truncate_epochs_from_log_start()
     }
 
     /// Drops every record at or above `offset` (whole batches; replication truncates at
@@ -763,6 +841,9 @@ impl Log {
         let truncated = self.active_mut().truncate_to(offset.0, &config);
         self.offline_on_error(truncated)?;
         self.recovery_point = self.recovery_point.min(self.log_end_offset_raw());
+        if self.leader_epoch_cache.truncate_from_end(offset.0) {
+            self.write_leader_epoch_checkpoint()?;
+        }
         self.truncate_cleaner_checkpoint(self.log_end_offset_raw())
     }
 
@@ -801,6 +882,10 @@ impl Log {
         for segment in others {
             let deleted = segment.delete();
             self.offline_on_error(deleted)?;
+        }
+        // Kafka's `clearAndFlush`: epochs come back with the next appends.
+        if self.leader_epoch_cache.clear() {
+            self.write_leader_epoch_checkpoint()?;
         }
         self.truncate_cleaner_checkpoint(offset.0)
     }
@@ -921,6 +1006,150 @@ impl Log {
     /// True after an I/O failure while writing; see [`LogError::Offline`].
     pub fn is_offline(&self) -> bool {
         self.offline
+    }
+
+    /// The newest leader epoch with records in the log (or assigned at its end by
+    /// [`Log::assign_epoch_start_offset`]); `None` when no batch carried an epoch.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.leader_epoch_cache.latest_epoch()
+    }
+
+    /// OffsetForLeaderEpoch: the largest epoch ≤ `epoch` and the end offset of `epoch`,
+    /// per [`LeaderEpochCache::end_offset_for`] with this log's end offset.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        self.leader_epoch_cache
+            .end_offset_for(epoch, self.log_end_offset_raw())
+    }
+
+    /// The leader epoch cache as (epoch, start offset) pairs, oldest first.
+    pub fn epoch_entries(&self) -> Vec<(i32, i64)> {
+        self.leader_epoch_cache
+            .entries()
+            .iter()
+            .map(|e| (e.epoch, e.start_offset))
+            .collect()
+    }
+
+    /// The first offset of `epoch`, when the cache has it.
+    pub fn epoch_start_offset(&self, epoch: i32) -> Option<i64> {
+        self.leader_epoch_cache.start_offset_of(epoch)
+    }
+
+    pub fn leader_epoch_cache(&self) -> &LeaderEpochCache {
+        &self.leader_epoch_cache
+    }
+
+    /// Kafka's `maybeAssignEpochStartOffset(leaderEpoch, logEndOffset)`, called by a
+    /// broker becoming leader: `leader_epoch` starts at the log end offset even before it
+    /// writes anything, so OffsetForLeaderEpoch answers for it at once. Negative epochs
+    /// are ignored.
+    pub fn assign_epoch_start_offset(&mut self, leader_epoch: LeaderEpoch) -> Result<(), LogError> {
+        self.ensure_online()?;
+        let log_end_offset = self.log_end_offset_raw();
+        if leader_epoch.0 >= 0
+            && self
+                .leader_epoch_cache
+                .assign(leader_epoch.0, log_end_offset)
+        {
+            self.write_leader_epoch_checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Loads the leader epoch cache at open, as Kafka's `LogLoader` does, then makes it
+    /// agree with the segments and writes it back if that changed it:
+    /// - From the checkpoint: entries past the log end offset are dropped (the
+    ///   checkpoint is written before the data it describes, so a crash can leave some);
+    ///   after an unclean shutdown the batches from `recovery_point` on are scanned and a
+    ///   batch with an epoch newer than the latest is assigned (Kafka's
+    ///   `LogSegment.recover`).
+    /// - Without a usable checkpoint (missing, as from a log written before the cache
+    ///   existed, or corrupt), every batch header is scanned and assigned as at append.
+    ///
+    /// Then the entries are truncated to the log end and the log start offset.
+    fn load_leader_epoch_cache(&mut self, recovery_point: Option<i64>) -> Result<(), LogError> {
+        let log_end_offset = self.log_end_offset_raw();
+        let read = epoch::read_checkpoint(&self.dir)?;
+        let mut cache = match &read {
+            CheckpointRead::Entries(entries) => {
+                let mut cache = LeaderEpochCache::from_entries(entries.iter().copied());
+                cache.truncate_from_end(log_end_offset);
+                if let Some(recovery_point) = recovery_point {
+                    self.for_each_batch_epoch(recovery_point, |epoch, base_offset| {
+                        if cache.latest_epoch().is_none_or(|latest| epoch > latest) {
+                            cache.assign(epoch, base_offset);
+                        }
+                    })?;
+                }
+                cache
+            }
+            CheckpointRead::Missing | CheckpointRead::Corrupt => {
+                let mut cache = LeaderEpochCache::new();
+                let first_base = self.segments[0].base_offset();
+                self.for_each_batch_epoch(first_base, |epoch, base_offset| {
+                    cache.assign(epoch, base_offset);
+                })?;
+                if !cache.is_empty() {
+                    tracing::info!(
+                        dir = %self.dir.display(), entries = cache.len(),
+                        "rebuilt the leader epoch cache from the log"
+                    );
+                }
+                cache
+            }
+        };
+        cache.truncate_from_end(log_end_offset);
+        cache.truncate_from_start(self.log_start_offset);
+        // A missing checkpoint is written even when empty, as Kafka creates the file with
+        // the log: the whole-log scan then happens once, not at every open.
+        let up_to_date = match &read {
+            CheckpointRead::Entries(entries) => entries.as_slice() == cache.entries(),
+            CheckpointRead::Missing | CheckpointRead::Corrupt => false,
+        };
+        self.leader_epoch_cache = cache;
+        if !up_to_date {
+            epoch::write_checkpoint(&self.dir, self.leader_epoch_cache.entries())?;
+        }
+        Ok(())
+    }
+
+    /// Calls `f(epoch, base offset)` for each batch with a last offset ≥ `from_offset`
+    /// that carries a leader epoch, reading batch headers only.
+    fn for_each_batch_epoch(
+        &self,
+        from_offset: i64,
+        mut f: impl FnMut(i32, i64),
+    ) -> Result<(), LogError> {
+        for segment in &self.segments {
+            if segment.next_offset() <= from_offset {
+                continue;
+            }
+            let mut scanner = segment.scanner_for(from_offset);
+            while let Some((_, header)) = scanner.next_header()? {
+                if header.last_offset() >= from_offset && header.partition_leader_epoch() >= 0 {
+                    f(header.partition_leader_epoch(), header.base_offset());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Kafka's `truncateFromStart` after the log start offset moved.
+    fn truncate_epochs_from_log_start(&mut self) -> Result<(), LogError> {
+        if self
+            .leader_epoch_cache
+            .truncate_from_start(self.log_start_offset)
+        {
+            self.write_leader_epoch_checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites [`LEADER_EPOCH_CHECKPOINT_FILE`]; failing to is fatal for the log, as any
+    /// failed write is.
+    fn write_leader_epoch_checkpoint(&mut self) -> Result<(), LogError> {
+        let written = epoch::write_checkpoint(&self.dir, self.leader_epoch_cache.entries());
+        self.offline_on_error(written)
     }
 
     fn log_end_offset_raw(&self) -> i64 {

@@ -1067,3 +1067,284 @@ fn one_append_of_many_batches_is_written_gathered_and_reads_back_exactly() {
         b.unwrap().verify_crc().unwrap();
     }
 }
+
+// The leader epoch cache (`epoch.rs`) as the log keeps it.
+
+/// A batch of `records` records at `base_offset`, stamped with `epoch` (-1: none).
+fn batch_with_epoch(records: usize, base_offset: i64, epoch: i32) -> Vec<u8> {
+    let mut builder = BatchBuilder::new(base_offset).partition_leader_epoch(epoch);
+    for i in 0..records {
+        builder.append(T0, Some(b"key"), Some(&[i as u8; 20]), &[]);
+    }
+    builder.build().unwrap()
+}
+
+fn epoch_checkpoint_text(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(LEADER_EPOCH_CHECKPOINT_FILE)).ok()
+}
+
+/// Leader appends of 3, 3, 2, 4 records under epochs 0, 0, 1, 3.
+fn log_with_epochs_0_0_1_3(dir: &Path, clock: &Arc<ManualClock>) -> Log {
+    let mut log = open(dir, small_config(), clock, OpenOptions::default());
+    for (records, epoch) in [(3, 0), (3, 0), (2, 1), (4, 3)] {
+        // Values large enough that these four batches span segments.
+        log.append_as_leader_with_epoch(&batch(records, T0, 100), LeaderEpoch(epoch))
+            .unwrap();
+    }
+    log
+}
+
+#[test]
+fn leader_appends_record_where_each_epoch_starts_and_answer_end_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let log = log_with_epochs_0_0_1_3(dir.path(), &clock);
+    assert_eq!(log.log_end_offset(), Offset(12));
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (1, 6), (3, 8)]);
+    assert_eq!(log.latest_epoch(), Some(3));
+    assert_eq!(log.epoch_start_offset(1), Some(6));
+    assert_eq!(log.epoch_start_offset(2), None);
+    assert_eq!(log.end_offset_for_epoch(0), (0, 6));
+    assert_eq!(log.end_offset_for_epoch(1), (1, 8));
+    // Epoch 2 never wrote: its end is where epoch 3 began, answered with epoch 1.
+    assert_eq!(log.end_offset_for_epoch(2), (1, 8));
+    // The current epoch ends at the log end offset.
+    assert_eq!(log.end_offset_for_epoch(3), (3, 12));
+    assert_eq!(log.end_offset_for_epoch(4), (-1, -1));
+    assert_eq!(log.end_offset_for_epoch(-1), (-1, -1));
+    assert_eq!(
+        epoch_checkpoint_text(dir.path()).as_deref(),
+        Some("0\n3\n0 0\n1 6\n3 8\n")
+    );
+}
+
+#[test]
+fn leader_appends_without_an_epoch_assign_only_epochs_the_batches_carry() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let mut log = open(dir.path(), small_config(), &clock, OpenOptions::default());
+    append_batches(&mut log, 3, 2, T0);
+    assert_eq!(log.latest_epoch(), None);
+    assert_eq!(
+        epoch_checkpoint_text(dir.path()).as_deref(),
+        Some("0\n0\n"),
+        "created empty with the log"
+    );
+    // A batch that carries an epoch (its base offset is the client's, not the log's).
+    let mut records = batch_with_epoch(2, 0, 4);
+    records.extend_from_slice(&batch_with_epoch(1, 0, 4));
+    records.extend_from_slice(&batch_with_epoch(1, 0, 5));
+    log.append_as_leader(&records).unwrap();
+    assert_eq!(log.epoch_entries(), vec![(4, 6), (5, 9)]);
+    assert_eq!(log.end_offset_for_epoch(4), (4, 9));
+}
+
+#[test]
+fn follower_appends_assign_each_batch_epoch_at_its_base_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let mut log = open(dir.path(), small_config(), &clock, OpenOptions::default());
+    let mut records = Vec::new();
+    for (records_count, base_offset, epoch) in [(2, 0, -1), (2, 2, 1), (3, 4, 1), (1, 7, 2)] {
+        records.extend_from_slice(&batch_with_epoch(records_count, base_offset, epoch));
+    }
+    log.append_as_follower(&records).unwrap();
+    assert_eq!(log.epoch_entries(), vec![(1, 2), (2, 7)]);
+    // A rejected append changes nothing.
+    let backwards = batch_with_epoch(1, 3, 9);
+    assert!(log.append_as_follower(&backwards).is_err());
+    assert_eq!(log.epoch_entries(), vec![(1, 2), (2, 7)]);
+    // A gap, as after compaction on the leader.
+    log.append_as_follower(&batch_with_epoch(1, 20, 5)).unwrap();
+    assert_eq!(log.epoch_entries(), vec![(1, 2), (2, 7), (5, 20)]);
+    assert_eq!(log.end_offset_for_epoch(2), (2, 20));
+    assert_eq!(
+        epoch_checkpoint_text(dir.path()).as_deref(),
+        Some("0\n3\n1 2\n2 7\n5 20\n")
+    );
+}
+
+#[test]
+fn truncation_removes_epochs_starting_at_or_after_the_new_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let mut log = log_with_epochs_0_0_1_3(dir.path(), &clock);
+    log.truncate_to(Offset(8)).unwrap();
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (1, 6)]);
+    assert_eq!(log.end_offset_for_epoch(1), (1, 8));
+    assert_eq!(
+        epoch_checkpoint_text(dir.path()).as_deref(),
+        Some("0\n2\n0 0\n1 6\n")
+    );
+    // Truncating at or past the end changes nothing.
+    log.truncate_to(Offset(50)).unwrap();
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (1, 6)]);
+    // A new leader's epoch continues from the truncation point.
+    log.append_as_leader_with_epoch(&batch(1, T0, 20), LeaderEpoch(4))
+        .unwrap();
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (1, 6), (4, 8)]);
+    // Starting over clears the cache; appends bring epochs back.
+    log.truncate_fully_and_start_at(Offset(100)).unwrap();
+    assert_eq!(log.epoch_entries(), vec![]);
+    assert_eq!(epoch_checkpoint_text(dir.path()).as_deref(), Some("0\n0\n"));
+    log.append_as_follower(&batch_with_epoch(1, 100, 6))
+        .unwrap();
+    assert_eq!(log.epoch_entries(), vec![(6, 100)]);
+}
+
+#[test]
+fn the_epoch_cache_survives_a_clean_reopen_and_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let log = log_with_epochs_0_0_1_3(dir.path(), &clock);
+    log.close().unwrap();
+    let log = open(dir.path(), small_config(), &clock, OpenOptions::default());
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (1, 6), (3, 8)]);
+    assert_eq!(log.end_offset_for_epoch(3), (3, 12));
+    // Dropped without close, as a crash leaves it: recovery scans from offset 0.
+    drop(log);
+    let mut log = open(
+        dir.path(),
+        small_config(),
+        &clock,
+        OpenOptions {
+            log_start_offset: None,
+            recovery_point: Some(Offset(0)),
+        },
+    );
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (1, 6), (3, 8)]);
+    log.append_as_leader_with_epoch(&batch(1, T0, 20), LeaderEpoch(3))
+        .unwrap();
+    assert_eq!(log.end_offset_for_epoch(3), (3, 13));
+}
+
+#[test]
+fn a_checkpoint_ahead_of_the_data_is_trimmed_and_a_recovered_tail_fills_it_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let log = log_with_epochs_0_0_1_3(dir.path(), &clock);
+    drop(log);
+    // The checkpoint names an epoch whose batches never reached the disk (a crash
+    // between checkpoint and data) and misses epoch 3, whose batch did.
+    std::fs::write(
+        dir.path().join(LEADER_EPOCH_CHECKPOINT_FILE),
+        "0\n3\n0 0\n1 6\n7 12\n",
+    )
+    .unwrap();
+    let log = open(
+        dir.path(),
+        small_config(),
+        &clock,
+        OpenOptions {
+            log_start_offset: None,
+            recovery_point: Some(Offset(8)),
+        },
+    );
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (1, 6), (3, 8)]);
+    assert_eq!(
+        epoch_checkpoint_text(dir.path()).as_deref(),
+        Some("0\n3\n0 0\n1 6\n3 8\n")
+    );
+}
+
+#[test]
+fn a_missing_or_corrupt_checkpoint_is_rebuilt_from_batch_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let log = log_with_epochs_0_0_1_3(dir.path(), &clock);
+    assert!(log.segment_count() > 1, "the rebuild must cross segments");
+    log.close().unwrap();
+    let checkpoint = dir.path().join(LEADER_EPOCH_CHECKPOINT_FILE);
+    for damage in [None, Some("0\n5\n0 0\n"), Some("garbage")] {
+        match damage {
+            None => std::fs::remove_file(&checkpoint).unwrap(),
+            Some(text) => std::fs::write(&checkpoint, text).unwrap(),
+        }
+        let log = open(dir.path(), small_config(), &clock, OpenOptions::default());
+        assert_eq!(
+            log.epoch_entries(),
+            vec![(0, 0), (1, 6), (3, 8)],
+            "{damage:?}"
+        );
+        assert_eq!(
+            epoch_checkpoint_text(dir.path()).as_deref(),
+            Some("0\n3\n0 0\n1 6\n3 8\n")
+        );
+        log.close().unwrap();
+    }
+}
+
+#[test]
+fn moving_the_log_start_truncates_epochs_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let config = LogConfig {
+        retention_bytes: 0,
+        ..small_config()
+    };
+    let mut log = open(dir.path(), config.clone(), &clock, OpenOptions::default());
+    for epoch in 0..6 {
+        for _ in 0..4 {
+            log.append_as_leader_with_epoch(&batch(2, T0, 20), LeaderEpoch(epoch))
+                .unwrap();
+        }
+    }
+    let starts: Vec<(i32, i64)> = (0..6).map(|e| (e, i64::from(e) * 8)).collect();
+    assert_eq!(log.epoch_entries(), starts);
+    // DeleteRecords inside epoch 1: epoch 0 goes, epoch 1 now starts at the log start.
+    log.delete_records_before(Offset(11)).unwrap();
+    assert_eq!(log.epoch_entries()[..2], [(1, 11), (2, 16)]);
+    assert_eq!(log.end_offset_for_epoch(0), (0, 11));
+    // Retention up to a segment base inside a later epoch.
+    let bases = log.segment_base_offsets();
+    let high_watermark = bases[bases.len() - 2];
+    log.enforce_retention_up_to(high_watermark).unwrap();
+    let log_start_offset = log.log_start_offset().0;
+    assert_eq!(log_start_offset, high_watermark.0);
+    let first = log.epoch_entries()[0];
+    assert_eq!(first, ((log_start_offset / 8) as i32, log_start_offset));
+    assert!(epoch_checkpoint_text(dir.path())
+        .unwrap()
+        .contains(&format!("\n{} {}\n", first.0, first.1)));
+    // A checkpointed log start given at open truncates a stale cache the same way.
+    let entries = log.epoch_entries();
+    drop(log);
+    std::fs::write(
+        dir.path().join(LEADER_EPOCH_CHECKPOINT_FILE),
+        epoch::encode_checkpoint(
+            &starts
+                .iter()
+                .map(|&(epoch, start_offset)| EpochEntry {
+                    epoch,
+                    start_offset,
+                })
+                .collect::<Vec<_>>(),
+        ),
+    )
+    .unwrap();
+    let log = open(
+        dir.path(),
+        config,
+        &clock,
+        OpenOptions {
+            log_start_offset: Some(Offset(log_start_offset)),
+            recovery_point: None,
+        },
+    );
+    assert_eq!(log.epoch_entries(), entries);
+}
+
+#[test]
+fn a_new_leader_assigns_its_epoch_at_the_log_end_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let mut log = log_with_epochs_0_0_1_3(dir.path(), &clock);
+    log.assign_epoch_start_offset(LeaderEpoch(5)).unwrap();
+    assert_eq!(log.latest_epoch(), Some(5));
+    assert_eq!(log.end_offset_for_epoch(3), (3, 12));
+    assert_eq!(log.end_offset_for_epoch(5), (5, 12));
+    log.append_as_leader_with_epoch(&batch(2, T0, 20), LeaderEpoch(5))
+        .unwrap();
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (1, 6), (3, 8), (5, 12)]);
+    assert_eq!(log.end_offset_for_epoch(5), (5, 14));
+}

@@ -233,8 +233,8 @@ impl GroupCoordinator {
             tracing::error!("cannot build a {OFFSETS_TOPIC} batch: {e}");
             ErrorCode::UnknownServerError
         })?;
-        partition.append(&batch).map(|_| ()).map_err(|e| {
-            tracing::error!("cannot append to {OFFSETS_TOPIC}: {e}");
+        partition.append(&batch, 1).map(|_| ()).map_err(|e| {
+            tracing::error!("cannot append to {OFFSETS_TOPIC}: {e:?}");
             ErrorCode::CoordinatorNotAvailable
         })
     }

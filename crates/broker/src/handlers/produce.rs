@@ -2,6 +2,7 @@
 //! nothing re-encoded) and answer with the base offset. acks=0 gets no answer at all.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use kafka_protocol::messages::produce_response::{
     LeaderIdAndEpoch, PartitionProduceResponse, TopicProduceResponse,
@@ -10,7 +11,10 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use rafka_protocol::ErrorCode;
 
 use crate::broker::{ApiError, Broker};
+use crate::partition::Partition;
 use crate::topic::Topic;
+
+type Wait = (usize, usize, Arc<Partition>, i64, i32);
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -33,6 +37,9 @@ pub(super) async fn handle(
         )
     });
     let mut responses = Vec::with_capacity(request.topic_data.len());
+    // acks=all: (topic slot, partition slot, partition, last offset, leader epoch) of
+    // each append, answered once the ISR has it.
+    let mut waits = Vec::new();
     for topic_data in request.topic_data {
         let topic: Option<Arc<Topic>> = if version >= 13 {
             broker.topic_by_id(&topic_data.topic_id)
@@ -56,7 +63,12 @@ pub(super) async fn handle(
                     .partition(index)
                     .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))?;
                 let records = partition_data.records.as_deref().unwrap_or(&[]);
-                partition.append(records).map_err(ApiError::from)
+                let epoch = partition.leader_epoch();
+                let info = partition.append(records, acks)?;
+                if acks == -1 {
+                    waits.push((responses.len(), partition_responses.len(), partition.clone(), info.last_offset.0, epoch));
+                }
+                Ok(info)
             })();
             let response = match result {
                 Ok(info) => PartitionProduceResponse::default()
@@ -95,6 +107,24 @@ pub(super) async fn handle(
     }
     if acks == 0 {
         return None;
+    }
+    let timeout = Duration::from_millis(u64::try_from(request.timeout_ms).unwrap_or(0));
+    let outcomes = futures_util::future::join_all(waits.iter().map(
+        |(_, _, partition, last_offset, epoch): &Wait| {
+            partition.wait_for_replication(*last_offset, *epoch, timeout)
+        },
+    ))
+    .await;
+    for ((t, p, _, _, _), outcome) in waits.iter().zip(outcomes) {
+        if let Err(e) = outcome {
+            let slot: &mut TopicProduceResponse = &mut responses[*t];
+            let response = &mut slot.partition_responses[*p];
+            response.error_code = e.code.code();
+            response.error_message = super::message(e.message);
+            response.base_offset = -1;
+            response.log_append_time_ms = -1;
+            response.log_start_offset = -1;
+        }
     }
     Some(ProduceResponse::default().with_responses(responses))
 }
