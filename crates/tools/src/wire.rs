@@ -3,12 +3,8 @@
 
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
-};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::ToolError;
@@ -100,38 +96,21 @@ impl WireClient {
         request: &Req,
     ) -> Result<Resp, ToolError> {
         self.correlation_id += 1;
-        let header = RequestHeader::default()
-            .with_request_api_key(api_key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("rafka-tools")));
-        let mut body = BytesMut::new();
-        let encode = |e: String| ToolError::Failed(format!("cannot encode {api_key:?}: {e}"));
-        header
-            .encode(&mut body, api_key.request_header_version(version))
-            .map_err(|e| encode(e.to_string()))?;
-        request
-            .encode(&mut body, version)
-            .map_err(|e| encode(e.to_string()))?;
-        let mut frame = (body.len() as i32).to_be_bytes().to_vec();
-        frame.extend_from_slice(&body);
-        let io = |e: std::io::Error| ToolError::Unreachable(format!("{}: {e}", self.address));
-        self.stream.write_all(&frame).await.map_err(io)?;
-        let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size).await.map_err(io)?;
-        let mut response = vec![0u8; i32::from_be_bytes(size).max(0) as usize];
-        self.stream.read_exact(&mut response).await.map_err(io)?;
-        let mut response = bytes::Bytes::from(response);
-        let header =
-            ResponseHeader::decode(&mut response, api_key.response_header_version(version))
-                .map_err(|e| ToolError::Failed(format!("bad {api_key:?} response: {e}")))?;
-        if header.correlation_id != self.correlation_id {
-            return Err(ToolError::Failed("response out of order".into()));
-        }
-        let decoded = Resp::decode(&mut response, version)
-            .map_err(|e| ToolError::Failed(format!("bad {api_key:?} response: {e}")))?;
-        debug_assert_eq!(response.remaining(), 0);
-        Ok(decoded)
+        rafka_protocol::client::exchange(
+            &mut self.stream,
+            "rafka-tools",
+            self.correlation_id,
+            api_key,
+            version,
+            request,
+        )
+        .await
+        .map_err(|e| match e {
+            rafka_protocol::client::ExchangeError::Io(e) => {
+                ToolError::Unreachable(format!("{}: {e}", self.address))
+            }
+            rafka_protocol::client::ExchangeError::Protocol(m) => ToolError::Failed(m),
+        })
     }
 }
 
