@@ -10,6 +10,11 @@ use rafka_log::{Log, LogError, OpenOptions};
 use rafka_protocol::ErrorCode;
 use rafka_types::{Offset, SharedClock};
 
+use rafka_metadata::image::TopicImage;
+use rafka_metadata::rpc::BrokerRequest;
+use rafka_metadata::{ClusterImage, PartitionState};
+
+use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::group::GroupCoordinator;
 use crate::partition::Partition;
@@ -97,14 +102,50 @@ pub struct Broker {
     /// Serialises metadata changes and owns the persisted image.
     image: Mutex<MetadataImage>,
     pub groups: GroupCoordinator,
+    /// Multi-node mode: the quorum, the applied cluster image, the controller link.
+    pub cluster: Option<Arc<Cluster>>,
+    /// What start-up read for opening partitions later (cluster mode opens a partition
+    /// when the metadata first assigns it here).
+    startup: Mutex<StartupOffsets>,
+}
+
+/// A broker as Metadata and DescribeCluster list it.
+#[derive(Debug, Clone)]
+pub struct BrokerEndpoint {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct StartupOffsets {
+    clean: bool,
+    recovery: Checkpoint,
+    log_starts: Checkpoint,
+    high_watermarks: Checkpoint,
 }
 
 impl Broker {
     /// Opens (or, with no `process.roles`, formats) the log directories, loads the
     /// metadata and opens every partition's log, recovering those not shut down cleanly.
     pub fn open(config: BrokerConfig, clock: SharedClock) -> Result<Broker, StartupError> {
+        Broker::open_with(config, clock, None)
+    }
+
+    /// Opens a broker of a cluster: partitions come from the cluster image as it arrives
+    /// (`apply_image`), not from `rafka-metadata.json`.
+    pub fn open_with(
+        config: BrokerConfig,
+        clock: SharedClock,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Result<Broker, StartupError> {
         let cluster_id = ensure_formatted(&config)?;
-        let image = MetadataImage::load(config_metadata_dir(&config))?;
+        let image = if cluster.is_some() {
+            MetadataImage::default()
+        } else {
+            MetadataImage::load(config_metadata_dir(&config))?
+        };
         let broker = Broker {
             config: config.clone(),
             cluster_id,
@@ -116,6 +157,8 @@ impl Broker {
                 config.consumer_group.clone(),
                 config.offsets_topic.clone(),
             ),
+            cluster,
+            startup: Mutex::new(StartupOffsets::default()),
         };
         let mut recovery = BTreeMap::new();
         let mut log_starts = BTreeMap::new();
@@ -124,7 +167,7 @@ impl Broker {
             let marker = dir.join(storage::CLEAN_SHUTDOWN_FILE);
             if marker.exists() {
                 let _ = std::fs::remove_file(&marker);
-            } else if dir.join(storage::METADATA_FILE).exists() {
+            } else if broker.cluster.is_some() || dir.join(storage::METADATA_FILE).exists() {
                 // A dir without metadata has never held a topic: nothing to recover.
                 clean = false;
             }
@@ -137,6 +180,21 @@ impl Broker {
         }
         if !clean {
             tracing::warn!("the previous shutdown was not clean: recovering logs");
+        }
+        if broker.cluster.is_some() {
+            let mut high_watermarks = Checkpoint::new();
+            for dir in &broker.config.log_dirs {
+                high_watermarks.extend(storage::read_offset_checkpoint(
+                    &dir.join(storage::REPLICATION_OFFSET_CHECKPOINT),
+                )?);
+            }
+            *broker.startup.lock() = StartupOffsets {
+                clean,
+                recovery,
+                log_starts,
+                high_watermarks,
+            };
+            return Ok(broker);
         }
         // Every partition's log, opened (and recovered) by `num.recovery.threads.per.data.dir`
         // threads per log dir, as Kafka does: recovery after a crash is CRC-bound.
@@ -181,12 +239,13 @@ impl Broker {
             let mut partitions = Vec::with_capacity(record.partitions as usize);
             for _ in 0..record.partitions {
                 let result = opened.next().flatten().expect("every job ran");
-                partitions.push(result?);
+                partitions.push(Some(result?));
             }
             let topic = Arc::new(Topic {
                 name: record.name.as_str().into(),
                 topic_id: record.topic_id,
                 replication_factor: record.replication_factor,
+                states: broker.local_states(record.partitions),
                 partitions,
                 configs: record.configs.clone(),
             });
@@ -297,7 +356,165 @@ impl Broker {
     }
 
     pub fn dynamic_broker_configs(&self) -> BTreeMap<String, String> {
-        self.image.lock().broker_configs.clone()
+        match &self.cluster {
+            Some(cluster) => cluster.image().broker_configs.clone(),
+            None => self.image.lock().broker_configs.clone(),
+        }
+    }
+
+    /// The brokers clients may use: this one alone, or the cluster's unfenced brokers.
+    pub fn live_brokers(&self) -> Vec<BrokerEndpoint> {
+        match &self.cluster {
+            None => {
+                let advertised = self.config.advertised();
+                vec![BrokerEndpoint {
+                    id: self.config.node_id,
+                    host: advertised.host,
+                    port: advertised.port,
+                    rack: self.config.broker_rack.clone(),
+                }]
+            }
+            Some(cluster) => cluster
+                .image()
+                .live_brokers()
+                .filter_map(|b| {
+                    let endpoint = b.listeners.first()?;
+                    Some(BrokerEndpoint {
+                        id: b.id,
+                        host: endpoint.host.clone(),
+                        port: endpoint.port,
+                        rack: b.rack.clone(),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// The active controller's id (-1 when unknown).
+    pub fn controller_id(&self) -> i32 {
+        match &self.cluster {
+            None => self.config.node_id,
+            Some(cluster) => cluster.controller_id().unwrap_or(-1),
+        }
+    }
+
+    /// Applies a newer cluster image: opens the partitions newly assigned here, takes up
+    /// leaderships and followerships, applies config changes, drops deleted topics.
+    pub fn apply_image(&self, image: Arc<ClusterImage>) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        let me = self.config.node_id;
+        let now = self.clock.now_ms() as u64;
+        let mut defaults = self.config.log_defaults.clone();
+        defaults.extend(image.broker_configs.clone());
+        let mut next = Topics::default();
+        for t in image.topics.values() {
+            let existing = self.topic(&t.name).filter(|e| e.topic_id == t.topic_id);
+            let effective = effective_topic_configs(&t.configs, &defaults);
+            let min_isr = effective
+                .get("min.insync.replicas")
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(1);
+            let config = log_config(&effective);
+            let mut partitions = Vec::with_capacity(t.partitions.len());
+            for (index, state) in t.partitions.iter().enumerate() {
+                let index = index as i32;
+                if !state.replicas.contains(&me) {
+                    partitions.push(None);
+                    continue;
+                }
+                let local = match existing.as_ref().and_then(|e| e.partition(index).cloned()) {
+                    Some(p) => Some(p),
+                    None => self.open_cluster_partition(t, index, config.clone()),
+                };
+                if let Some(p) = &local {
+                    p.update_config(config.clone());
+                    p.set_min_insync_replicas(min_isr);
+                    if state.leader == me {
+                        p.become_leader(state, now);
+                    } else {
+                        p.become_follower(state.leader, state.leader_epoch);
+                    }
+                }
+                partitions.push(local);
+            }
+            let topic = Arc::new(Topic {
+                name: t.name.as_str().into(),
+                topic_id: t.topic_id,
+                replication_factor: t.partitions.first().map_or(1, |p| p.replicas.len() as i16),
+                partitions,
+                states: t.partitions.clone(),
+                configs: t.configs.clone(),
+            });
+            next.by_id.insert(topic.topic_id, topic.clone());
+            next.by_name.insert(t.name.clone(), topic);
+        }
+        let previous = std::mem::replace(&mut *self.topics.write(), next);
+        for (name, topic) in previous.by_name {
+            let kept = image
+                .topics
+                .get(&name)
+                .is_some_and(|t| t.topic_id == topic.topic_id);
+            if kept {
+                continue;
+            }
+            for partition in topic.local_partitions() {
+                let dir = partition.dir();
+                if let Err(e) = std::fs::remove_dir_all(&dir) {
+                    tracing::error!("cannot delete {}: {e}", dir.display());
+                }
+            }
+            tracing::info!("deleted topic {name}");
+        }
+        cluster.set_image(image);
+    }
+
+    /// Opens (creating or recovering) this broker's replica of a partition the image
+    /// assigns here.
+    fn open_cluster_partition(
+        &self,
+        topic: &TopicImage,
+        index: i32,
+        config: rafka_log::LogConfig,
+    ) -> Option<Arc<Partition>> {
+        let key = (topic.name.clone(), index);
+        let (options, high_watermark) = {
+            let startup = self.startup.lock();
+            let options = OpenOptions {
+                log_start_offset: startup.log_starts.get(&key).map(|o| Offset(*o)),
+                recovery_point: if startup.clean {
+                    None
+                } else {
+                    Some(Offset(startup.recovery.get(&key).copied().unwrap_or(0)))
+                },
+            };
+            (
+                options,
+                startup.high_watermarks.get(&key).copied().unwrap_or(0),
+            )
+        };
+        let dir = self.partition_dir(&topic.name, index);
+        match Log::open(dir.clone(), config, self.clock.clone(), options) {
+            Ok(log) => {
+                write_partition_metadata(&dir, &topic.topic_id);
+                Some(Arc::new(Partition::hosted(
+                    topic.name.as_str().into(),
+                    index,
+                    self.config.node_id,
+                    log,
+                    high_watermark,
+                )))
+            }
+            Err(e) => {
+                tracing::error!(
+                    "cannot open {}-{index} in {}: {e}",
+                    topic.name,
+                    dir.display()
+                );
+                None
+            }
+        }
     }
 
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
@@ -316,9 +533,20 @@ impl Broker {
         self.topic(topic).and_then(|t| t.partition(index).cloned())
     }
 
-    /// Live brokers that can host replicas: just this one until issue 5.
+    /// Live brokers that can host replicas.
     pub fn live_broker_count(&self) -> usize {
-        1
+        match &self.cluster {
+            Some(cluster) => cluster.image().live_brokers().count(),
+            None => 1,
+        }
+    }
+
+    /// Partition states in single-node mode: this broker is every partition's only
+    /// replica and leader.
+    fn local_states(&self, count: i32) -> Vec<PartitionState> {
+        (0..count)
+            .map(|_| PartitionState::new(vec![self.config.node_id]))
+            .collect()
     }
 
     /// CreateTopics' checks and, unless `validate_only`, the creation itself.
@@ -367,6 +595,27 @@ impl Broker {
             validate_topic_config(key, value)
                 .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
         }
+        if let Some(cluster) = &self.cluster {
+            cluster.forward_blocking(BrokerRequest::CreateTopic {
+                name: name.to_string(),
+                num_partitions,
+                replication_factor,
+                assignments: None,
+                configs: configs.clone(),
+                validate_only,
+            })?;
+            return match self.topic(name) {
+                Some(topic) if !validate_only => Ok(topic),
+                _ => Ok(Arc::new(Topic {
+                    name: name.into(),
+                    topic_id: uuid::Uuid::nil(),
+                    replication_factor,
+                    partitions: (0..num_partitions).map(|_| None).collect(),
+                    states: Vec::new(),
+                    configs,
+                })),
+            };
+        }
 
         let mut image = self.image.lock();
         if let Some(existing) = self.topic(name) {
@@ -395,6 +644,7 @@ impl Broker {
                 topic_id: record.topic_id,
                 replication_factor,
                 partitions: Vec::new(),
+                states: Vec::new(),
                 configs: record.configs,
             }));
         }
@@ -412,13 +662,14 @@ impl Broker {
             let partition = self
                 .open_partition(&image, &record, index, options)
                 .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
-            partitions.push(partition);
+            partitions.push(Some(partition));
         }
         let topic = Arc::new(Topic {
             name: name.into(),
             topic_id: record.topic_id,
             replication_factor,
             partitions,
+            states: self.local_states(num_partitions),
             configs: record.configs,
         });
         let mut topics = self.topics.write();
@@ -439,6 +690,11 @@ impl Broker {
                 "Topic deletion is disabled.",
             ));
         }
+        if let Some(cluster) = &self.cluster {
+            return cluster.forward_blocking(BrokerRequest::DeleteTopic {
+                name: topic.name.to_string(),
+            });
+        }
         let mut image = self.image.lock();
         let mut next = image.clone();
         if next.topics.remove(&*topic.name).is_none() {
@@ -452,7 +708,7 @@ impl Broker {
             topics.by_name.remove(&*topic.name);
             topics.by_id.remove(&topic.topic_id);
         }
-        for partition in &topic.partitions {
+        for partition in topic.local_partitions() {
             let dir = partition.dir();
             if let Err(e) = std::fs::remove_dir_all(&dir) {
                 tracing::error!("cannot delete {}: {e}", dir.display());
@@ -468,6 +724,14 @@ impl Broker {
         count: i32,
         validate_only: bool,
     ) -> Result<(), ApiError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.forward_blocking(BrokerRequest::CreatePartitions {
+                name: name.to_string(),
+                count,
+                assignments: None,
+                validate_only,
+            });
+        }
         let mut image = self.image.lock();
         let Some(topic) = self.topic(name) else {
             return Err(ApiError::new(
@@ -506,16 +770,17 @@ impl Broker {
                 log_start_offset: None,
                 recovery_point: None,
             };
-            partitions.push(
+            partitions.push(Some(
                 self.open_partition(&image, &record, index, options)
                     .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?,
-            );
+            ));
         }
         self.replace_topic(Topic {
             name: topic.name.clone(),
             topic_id: topic.topic_id,
             replication_factor: topic.replication_factor,
             partitions,
+            states: self.local_states(count),
             configs: topic.configs.clone(),
         });
         Ok(())
@@ -534,6 +799,12 @@ impl Broker {
         name: &str,
         configs: BTreeMap<String, String>,
     ) -> Result<(), ApiError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.forward_blocking(BrokerRequest::SetTopicConfigs {
+                name: name.to_string(),
+                configs,
+            });
+        }
         let mut image = self.image.lock();
         let Some(topic) = self.topic(name) else {
             return Err(ApiError::code(ErrorCode::UnknownTopicOrPartition));
@@ -550,7 +821,7 @@ impl Broker {
             &configs,
             &self.broker_log_defaults(),
         ));
-        for partition in &topic.partitions {
+        for partition in topic.local_partitions() {
             partition.update_config(log.clone());
         }
         self.replace_topic(Topic {
@@ -558,6 +829,7 @@ impl Broker {
             topic_id: topic.topic_id,
             replication_factor: topic.replication_factor,
             partitions: topic.partitions.clone(),
+            states: topic.states.clone(),
             configs,
         });
         Ok(())
@@ -566,6 +838,9 @@ impl Broker {
     /// Replaces the dynamic cluster-wide broker configs and re-applies every topic's
     /// effective config.
     pub fn set_broker_configs(&self, configs: BTreeMap<String, String>) -> Result<(), ApiError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.forward_blocking(BrokerRequest::SetBrokerConfigs { configs });
+        }
         let mut image = self.image.lock();
         let mut next = image.clone();
         next.broker_configs = configs;
@@ -576,7 +851,7 @@ impl Broker {
         let defaults = self.broker_log_defaults();
         for topic in self.topics() {
             let log = log_config(&effective_topic_configs(&topic.configs, &defaults));
-            for partition in &topic.partitions {
+            for partition in topic.local_partitions() {
                 partition.update_config(log.clone());
             }
         }
@@ -586,7 +861,7 @@ impl Broker {
     /// Applies retention to every partition; called on `log.retention.check.interval.ms`.
     pub fn enforce_retention(&self) {
         for topic in self.topics() {
-            for partition in &topic.partitions {
+            for partition in topic.local_partitions() {
                 if let Err(e) = partition.with_log(|log| log.enforce_retention()) {
                     tracing::error!(
                         "retention of {}-{} failed: {e}",
@@ -605,7 +880,7 @@ impl Broker {
     /// decides whether enough is dirty); called every `log.cleaner.backoff.ms`.
     pub fn clean_logs(&self) {
         for topic in self.topics() {
-            for partition in &topic.partitions {
+            for partition in topic.local_partitions() {
                 let result = partition.with_log(|log| {
                     if log.config().cleanup_policy_compact {
                         log.clean().map(Some)
@@ -637,7 +912,7 @@ impl Broker {
     /// segment when it rolls). Recovery after a crash then scans only the newer data.
     pub fn flush_rolled_segments(&self) {
         for topic in self.topics() {
-            for partition in &topic.partitions {
+            for partition in topic.local_partitions() {
                 let work = partition.with_log(|log| log.rolled_segments_to_flush());
                 let (files, up_to) = match work {
                     Ok(Some(work)) => work,
@@ -658,24 +933,31 @@ impl Broker {
 
     /// Writes each log dir's recovery-point and log-start-offset checkpoints.
     pub fn write_checkpoints(&self) -> Result<(), StorageError> {
-        let mut per_dir: BTreeMap<PathBuf, (Checkpoint, Checkpoint)> = self
+        let mut per_dir: BTreeMap<PathBuf, (Checkpoint, Checkpoint, Checkpoint)> = self
             .config
             .log_dirs
             .iter()
             .map(|d| (d.clone(), Default::default()))
             .collect();
         for topic in self.topics() {
-            for partition in &topic.partitions {
+            for partition in topic.local_partitions() {
                 let dir = partition.dir();
                 let Some(parent) = dir.parent() else { continue };
-                if let Some((recovery, starts)) = per_dir.get_mut(parent) {
+                if let Some((recovery, starts, hws)) = per_dir.get_mut(parent) {
                     let key = (topic.name.to_string(), partition.index);
                     recovery.insert(key.clone(), partition.recovery_point());
-                    starts.insert(key, partition.log_start_offset());
+                    starts.insert(key.clone(), partition.log_start_offset());
+                    hws.insert(key, partition.high_watermark());
                 }
             }
         }
-        for (dir, (recovery, starts)) in per_dir {
+        for (dir, (recovery, starts, hws)) in per_dir {
+            if self.cluster.is_some() {
+                storage::write_offset_checkpoint(
+                    &dir.join(storage::REPLICATION_OFFSET_CHECKPOINT),
+                    &hws,
+                )?;
+            }
             storage::write_offset_checkpoint(
                 &dir.join(storage::RECOVERY_POINT_CHECKPOINT),
                 &recovery,
@@ -691,7 +973,7 @@ impl Broker {
     /// Flushes every log, writes checkpoints and marks each log dir cleanly shut down.
     pub fn shutdown(&self) {
         for topic in self.topics() {
-            for partition in &topic.partitions {
+            for partition in topic.local_partitions() {
                 if let Err(e) = partition.with_log(|log| log.flush()) {
                     tracing::error!("cannot flush {}-{}: {e}", topic.name, partition.index);
                 }

@@ -77,6 +77,7 @@ pub struct BrokerConfig {
     pub log_cleaner_backoff_ms: u64,
     pub socket_request_max_bytes: usize,
     pub broker_rack: Option<String>,
+    pub replication: ReplicationConfig,
     /// Broker keys that are defaults for topic configs, by broker key (`log.retention.ms`),
     /// with time units already folded into the `.ms` key.
     pub log_defaults: BTreeMap<String, String>,
@@ -130,7 +131,63 @@ const BROKER_KEYS: &[&str] = &[
     "log.cleaner.enable",
     "num.recovery.threads.per.data.dir",
     "log.cleaner.backoff.ms",
+    "broker.heartbeat.interval.ms",
+    "broker.session.timeout.ms",
+    "replica.lag.time.max.ms",
+    "replica.fetch.wait.max.ms",
+    "replica.fetch.max.bytes",
+    "replica.socket.timeout.ms",
+    "auto.leader.rebalance.enable",
+    "leader.imbalance.check.interval.seconds",
+    "controller.quorum.election.timeout.ms",
+    "controller.quorum.fetch.timeout.ms",
 ];
+
+/// The cluster's keys: the quorum, broker liveness and follower replication.
+#[derive(Debug, Clone)]
+pub struct ReplicationConfig {
+    /// `controller.quorum.voters`: `id@host:port` of every controller, by id.
+    pub quorum_voters: BTreeMap<i32, String>,
+    pub broker_heartbeat_interval_ms: u64,
+    pub broker_session_timeout_ms: u64,
+    pub replica_lag_time_max_ms: u64,
+    pub replica_fetch_wait_max_ms: u64,
+    pub replica_fetch_max_bytes: i32,
+    /// The cluster-wide default of `unclean.leader.election.enable`.
+    pub unclean_leader_election: bool,
+    pub auto_leader_rebalance_enable: bool,
+    pub leader_imbalance_check_interval_ms: u64,
+    /// `controller.quorum.election.timeout.ms`: elections start after a random wait
+    /// between this and twice this.
+    pub election_timeout_ms: u64,
+}
+
+impl ReplicationConfig {
+    /// A cluster needs more than one voter; a quorum of this node alone is the
+    /// single-node mode, which keeps its metadata in `rafka-metadata.json`.
+    pub fn is_cluster(&self, node_id: i32) -> bool {
+        !self.quorum_voters.is_empty()
+            && !(self.quorum_voters.len() == 1 && self.quorum_voters.contains_key(&node_id))
+    }
+}
+
+/// `1@host:9093,2@host:9093`
+fn parse_voters(value: &str) -> Result<BTreeMap<i32, String>, String> {
+    let mut voters = BTreeMap::new();
+    for item in split_list(value) {
+        let bad = || {
+            format!(
+                "Invalid value {value} for configuration controller.quorum.voters: {item} is not id@host:port"
+            )
+        };
+        let (id, address) = item.split_once('@').ok_or_else(bad)?;
+        let id: i32 = id.trim().parse().map_err(|_| bad())?;
+        let (_, port) = address.rsplit_once(':').ok_or_else(bad)?;
+        port.parse::<u16>().map_err(|_| bad())?;
+        voters.insert(id, address.trim().to_string());
+    }
+    Ok(voters)
+}
 
 impl BrokerConfig {
     /// The embedded default: one node, data under `./data`, `PLAINTEXT://localhost:9092`.
@@ -298,6 +355,39 @@ impl BrokerConfig {
         let socket_request_max_bytes =
             parse_i64("socket.request.max.bytes", 104_857_600, 1)? as usize;
 
+        let replication = ReplicationConfig {
+            quorum_voters: parse_voters(get("controller.quorum.voters").unwrap_or(""))
+                .map_err(invalid)?,
+            broker_heartbeat_interval_ms: parse_i64("broker.heartbeat.interval.ms", 2_000, 1)?
+                as u64,
+            broker_session_timeout_ms: parse_i64("broker.session.timeout.ms", 9_000, 1)? as u64,
+            replica_lag_time_max_ms: parse_i64("replica.lag.time.max.ms", 30_000, 1)? as u64,
+            replica_fetch_wait_max_ms: parse_i64("replica.fetch.wait.max.ms", 500, 0)? as u64,
+            replica_fetch_max_bytes: parse_i64("replica.fetch.max.bytes", 1_048_576, 0)? as i32,
+            unclean_leader_election: parse_bool("unclean.leader.election.enable", false)?,
+            auto_leader_rebalance_enable: parse_bool("auto.leader.rebalance.enable", true)?,
+            leader_imbalance_check_interval_ms: parse_i64(
+                "leader.imbalance.check.interval.seconds",
+                300,
+                1,
+            )? as u64
+                * 1000,
+            election_timeout_ms: parse_i64("controller.quorum.election.timeout.ms", 1_000, 1)?
+                as u64,
+        };
+        if replication.is_cluster(node_id) && process_roles.is_empty() {
+            return Err(invalid(
+                "controller.quorum.voters needs process.roles (broker, controller or both)".into(),
+            ));
+        }
+        if get("controller.quorum.voters").is_none()
+            && split_list(get("controller.quorum.bootstrap.servers").unwrap_or("")).len() > 1
+        {
+            return Err(invalid(
+                "controller.quorum.bootstrap.servers with several controllers (a dynamic quorum) is not supported yet: list the voters in controller.quorum.voters (id@host:port,...)".into(),
+            ));
+        }
+
         // Time-unit variants fold into the `.ms` key, the finest unit winning as in Kafka.
         let mut log_defaults = BTreeMap::new();
         for def in TOPIC_CONFIGS {
@@ -363,6 +453,7 @@ impl BrokerConfig {
             log_cleaner_backoff_ms,
             socket_request_max_bytes,
             broker_rack: get("broker.rack").map(str::to_string),
+            replication,
             log_defaults,
             explicit: props.clone(),
             source_name: source_name.to_string(),

@@ -3,6 +3,7 @@
 //! (`rafka-protocol`) and no disk format (`rafka-log`); it knows nothing of CLI parsing.
 
 pub mod broker;
+pub mod cluster;
 pub mod config;
 pub mod group;
 pub mod handlers;

@@ -25,9 +25,14 @@ use crate::replica::LeaderState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     Leader(LeaderState),
-    Follower { leader: i32, leader_epoch: i32 },
+    Follower {
+        leader: i32,
+        leader_epoch: i32,
+    },
     /// Hosted, but no leader is known (or this replica is being removed).
-    Offline { leader_epoch: i32 },
+    Offline {
+        leader_epoch: i32,
+    },
 }
 
 /// Thread-safety: the log and the role are behind separate mutexes, each held only for
@@ -138,9 +143,13 @@ impl Partition {
         if let Role::Leader(current) = &mut *role {
             if current.leader_epoch == state.leader_epoch {
                 let end = self.log_end_offset();
-                if let Some(hw) =
-                    current.on_committed(state.partition_epoch, &state.replicas, &state.isr, end, now_ms)
-                {
+                if let Some(hw) = current.on_committed(
+                    state.partition_epoch,
+                    &state.replicas,
+                    &state.isr,
+                    end,
+                    now_ms,
+                ) {
                     self.high_watermark.send_replace(hw);
                 }
                 return;
@@ -149,7 +158,11 @@ impl Partition {
         let (end, hw) = {
             let mut log = self.log.lock();
             if let Err(e) = log.assign_epoch_start_offset(LeaderEpoch(state.leader_epoch)) {
-                tracing::error!("{}-{}: cannot record epoch start: {e}", self.topic, self.index);
+                tracing::error!(
+                    "{}-{}: cannot record epoch start: {e}",
+                    self.topic,
+                    self.index
+                );
             }
             (log.log_end_offset().0, *self.high_watermark.borrow())
         };
@@ -311,7 +324,10 @@ impl Partition {
             if !state.replicas.contains(&replica) {
                 return Err(ApiError::new(
                     ErrorCode::NotLeaderOrFollower,
-                    format!("Broker {replica} is not a replica of {}-{}", self.topic, self.index),
+                    format!(
+                        "Broker {replica} is not a replica of {}-{}",
+                        self.topic, self.index
+                    ),
                 ));
             }
             state.on_follower_fetch(replica, fetch_offset, end, now_ms)
@@ -390,7 +406,9 @@ impl Partition {
 
     /// The follower is so far behind that the leader no longer has its offset.
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), ApiError> {
-        self.log.lock().truncate_fully_and_start_at(Offset(offset))?;
+        self.log
+            .lock()
+            .truncate_fully_and_start_at(Offset(offset))?;
         self.log_end.send_replace(offset);
         self.high_watermark.send_replace(offset);
         Ok(())

@@ -149,18 +149,17 @@ impl LeaderState {
         if self.pending_isr.is_some() {
             return None;
         }
-        let mut next: Vec<i32> = self
-            .isr
-            .iter()
-            .copied()
-            .filter(|r| {
-                *r == self.leader_id
-                    || self
-                        .followers
-                        .get(r)
-                        .is_some_and(|f| now_ms.saturating_sub(f.last_caught_up_ms) <= lag_max_ms)
-            })
-            .collect();
+        let mut next: Vec<i32> =
+            self.isr
+                .iter()
+                .copied()
+                .filter(|r| {
+                    *r == self.leader_id
+                        || self.followers.get(r).is_some_and(|f| {
+                            now_ms.saturating_sub(f.last_caught_up_ms) <= lag_max_ms
+                        })
+                })
+                .collect();
         for r in &self.replicas {
             if next.contains(r) || *r == self.leader_id {
                 continue;

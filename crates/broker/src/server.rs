@@ -61,6 +61,12 @@ impl Server {
             tasks.spawn(accept_loop(self.broker.clone(), listener, stop_rx.clone()));
         }
         tasks.spawn(background_loop(self.broker.clone(), stop_rx.clone()));
+        if self.broker.cluster.is_some() {
+            tasks.spawn(crate::cluster::run_broker(
+                self.broker.clone(),
+                stop_rx.clone(),
+            ));
+        }
         shutdown.await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);

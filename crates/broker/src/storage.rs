@@ -12,6 +12,8 @@ pub const META_PROPERTIES: &str = "meta.properties";
 pub const METADATA_FILE: &str = "rafka-metadata.json";
 pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
+/// Kafka's high watermark checkpoint.
+pub const REPLICATION_OFFSET_CHECKPOINT: &str = "replication-offset-checkpoint";
 pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
 
 #[derive(Debug, thiserror::Error)]

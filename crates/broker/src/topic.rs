@@ -3,25 +3,45 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rafka_metadata::PartitionState;
+
 use crate::partition::Partition;
 
-/// A snapshot of one topic. Changes (new partitions, new configs) replace the whole
-/// `Arc<Topic>` in the broker's map; partitions are shared between snapshots.
+/// A snapshot of one topic. Changes (new partitions, new configs, new leaders) replace the
+/// whole `Arc<Topic>` in the broker's map; partitions are shared between snapshots.
 #[derive(Debug)]
 pub struct Topic {
     pub name: Arc<str>,
     pub topic_id: uuid::Uuid,
     pub replication_factor: i16,
-    pub partitions: Vec<Arc<Partition>>,
+    /// Every partition, by index: `Some` where this broker hosts a replica.
+    pub partitions: Vec<Option<Arc<Partition>>>,
+    /// Every partition's replicas, ISR and leader, as the metadata last said.
+    pub states: Vec<PartitionState>,
     /// Topic-level overrides only.
     pub configs: BTreeMap<String, String>,
 }
 
 impl Topic {
+    /// The partition's replica on this broker, if it hosts one.
     pub fn partition(&self, index: i32) -> Option<&Arc<Partition>> {
         usize::try_from(index)
             .ok()
             .and_then(|i| self.partitions.get(i))
+            .and_then(Option::as_ref)
+    }
+
+    pub fn partition_count(&self) -> i32 {
+        self.partitions.len() as i32
+    }
+
+    pub fn state(&self, index: i32) -> Option<&PartitionState> {
+        usize::try_from(index).ok().and_then(|i| self.states.get(i))
+    }
+
+    /// The replicas this broker hosts.
+    pub fn local_partitions(&self) -> impl Iterator<Item = &Arc<Partition>> {
+        self.partitions.iter().flatten()
     }
 
     pub fn is_internal(&self) -> bool {

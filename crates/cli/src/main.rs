@@ -103,8 +103,20 @@ fn run_server(args: ServerArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let clock: rafka_types::SharedClock = Arc::new(SystemClock);
+        let cluster = if config.replication.is_cluster(config.node_id) {
+            match rafka_broker::cluster::start(&config, clock.clone()).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("ERROR {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        } else {
+            None
+        };
         let broker =
-            match tokio::task::spawn_blocking(move || Broker::open(config, Arc::new(SystemClock)))
+            match tokio::task::spawn_blocking(move || Broker::open_with(config, clock, cluster))
                 .await
             {
                 Ok(Ok(b)) => Arc::new(b),

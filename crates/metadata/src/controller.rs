@@ -602,8 +602,7 @@ fn place(
             // As Kafka's rack-aware assignment: skip a broker whose rack already holds a
             // replica until every rack does, and any broker already chosen.
             let every_rack_used = racks_used.len() == rack_count;
-            if replicas.contains(&candidate) || (!every_rack_used && racks_used.contains(&rack))
-            {
+            if replicas.contains(&candidate) || (!every_rack_used && racks_used.contains(&rack)) {
                 // Terminates: one lap over the other brokers meets every rack.
                 continue;
             }

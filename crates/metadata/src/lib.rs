@@ -8,11 +8,15 @@
 
 pub mod controller;
 pub mod image;
+pub mod quorum;
 pub mod records;
 pub mod rpc;
+pub mod server;
 
 pub use image::{BrokerInfo, ClusterImage, PartitionState, TopicImage};
+pub use quorum::{ProposeError, Quorum, QuorumConfig, QuorumError};
 pub use records::MetadataRecord;
+pub use server::{BrokerRpcHandler, ControllerClient, ControllerRequest, ControllerResponse};
 
 /// Kafka's "no leader" marker in metadata responses.
 pub const NO_LEADER: i32 = -1;

@@ -13,15 +13,23 @@ pub enum MetadataRecord {
     /// controller unfences it, once it has caught up with the metadata log.
     RegisterBroker(BrokerInfo),
     /// The broker missed its heartbeats (or shut down): no leaderships, out of every ISR.
-    FenceBroker { id: i32, epoch: i64 },
-    UnfenceBroker { id: i32, epoch: i64 },
+    FenceBroker {
+        id: i32,
+        epoch: i64,
+    },
+    UnfenceBroker {
+        id: i32,
+        epoch: i64,
+    },
     CreateTopic {
         name: String,
         topic_id: uuid::Uuid,
         configs: BTreeMap<String, String>,
         partitions: Vec<PartitionState>,
     },
-    DeleteTopic { name: String },
+    DeleteTopic {
+        name: String,
+    },
     /// CreatePartitions: new partitions appended after the existing ones.
     AddPartitions {
         name: String,
@@ -39,5 +47,7 @@ pub enum MetadataRecord {
         configs: BTreeMap<String, String>,
     },
     /// Replaces the dynamic cluster-wide broker configs.
-    SetBrokerConfigs { configs: BTreeMap<String, String> },
+    SetBrokerConfigs {
+        configs: BTreeMap<String, String>,
+    },
 }

@@ -33,7 +33,10 @@ pub enum BrokerRequest {
     },
     /// Long poll for an image newer than `after_offset`; answered at once if there is
     /// one, else after `wait_ms` with `image: None`.
-    FetchImage { after_offset: u64, wait_ms: u64 },
+    FetchImage {
+        after_offset: u64,
+        wait_ms: u64,
+    },
     /// A partition leader asks to change the ISR (Kafka's AlterPartition).
     AlterPartition {
         broker_id: i32,
@@ -53,7 +56,9 @@ pub enum BrokerRequest {
         configs: BTreeMap<String, String>,
         validate_only: bool,
     },
-    DeleteTopic { name: String },
+    DeleteTopic {
+        name: String,
+    },
     CreatePartitions {
         name: String,
         count: i32,
@@ -64,7 +69,9 @@ pub enum BrokerRequest {
         name: String,
         configs: BTreeMap<String, String>,
     },
-    SetBrokerConfigs { configs: BTreeMap<String, String> },
+    SetBrokerConfigs {
+        configs: BTreeMap<String, String>,
+    },
     /// Elect the preferred (first) replica as leader where it is in the ISR and alive;
     /// `None` means every partition.
     ElectPreferredLeaders {

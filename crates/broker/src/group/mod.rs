@@ -246,7 +246,7 @@ impl GroupCoordinator {
         };
         let now_ms = broker.clock.now_ms();
         let mut loaded = 0usize;
-        for partition in &topic.partitions {
+        for partition in topic.local_partitions() {
             let mut offset = partition.log_start_offset();
             let end = partition.high_watermark();
             while offset < end {

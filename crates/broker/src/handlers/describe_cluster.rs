@@ -21,15 +21,22 @@ pub(super) fn handle(
             .with_error_message(Some(str_bytes("Only brokers endpoints are served here")))
             .with_endpoint_type(request.endpoint_type);
     }
-    let advertised = broker.config.advertised();
     DescribeClusterResponse::default()
         .with_endpoint_type(ENDPOINT_TYPE_BROKERS)
         .with_cluster_id(str_bytes(broker.cluster_id.clone()))
-        .with_controller_id(BrokerId(broker.config.node_id))
-        .with_brokers(vec![DescribeClusterBroker::default()
-            .with_broker_id(BrokerId(broker.config.node_id))
-            .with_host(str_bytes(advertised.host))
-            .with_port(i32::from(advertised.port))
-            .with_rack(broker.config.broker_rack.clone().map(str_bytes))])
+        .with_controller_id(BrokerId(broker.controller_id()))
+        .with_brokers(
+            broker
+                .live_brokers()
+                .into_iter()
+                .map(|b| {
+                    DescribeClusterBroker::default()
+                        .with_broker_id(BrokerId(b.id))
+                        .with_host(str_bytes(b.host))
+                        .with_port(i32::from(b.port))
+                        .with_rack(b.rack.map(str_bytes))
+                })
+                .collect(),
+        )
         .with_cluster_authorized_operations(i32::MIN)
 }

@@ -38,7 +38,7 @@ pub(super) fn handle(
                 None => continue,
             },
         };
-        for partition in &topic.partitions {
+        for partition in topic.local_partitions() {
             if filter.is_some_and(|f| !f.contains(&partition.index)) {
                 continue;
             }

@@ -79,6 +79,12 @@ fn read_all(
     } else {
         u64::MAX
     };
+    // A follower's fetch carries its broker id (Kafka's replica id; v15+ in ReplicaState).
+    let follower = if version >= 15 {
+        request.replica_state.replica_id.0
+    } else {
+        request.replica_id.0
+    };
     let mut pass = Pass {
         topics: Vec::with_capacity(request.topics.len()),
         records: Vec::new(),
@@ -102,6 +108,42 @@ fn read_all(
                     .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition)),
             };
             let data = match partition {
+                Ok(partition) if follower >= 0 => {
+                    receivers.push(partition.subscribe_log_end());
+                    let max_bytes = u64::try_from(wanted.partition_max_bytes)
+                        .unwrap_or(0)
+                        .min(remaining);
+                    let now = broker.clock.now_ms() as u64;
+                    match partition.read_for_follower(
+                        follower,
+                        wanted.fetch_offset,
+                        wanted.current_leader_epoch,
+                        max_bytes,
+                        now,
+                    ) {
+                        Ok(read) => {
+                            pass.bytes += read.records.size_bytes;
+                            remaining = remaining.saturating_sub(read.records.size_bytes);
+                            pass.records.push(read.records);
+                            PartitionData::default()
+                                .with_partition_index(wanted.partition)
+                                .with_high_watermark(read.high_watermark)
+                                .with_last_stable_offset(read.high_watermark)
+                                .with_log_start_offset(read.log_start_offset)
+                                .with_records(None)
+                        }
+                        Err(e) => {
+                            pass.records.push(ReadResult::default());
+                            PartitionData::default()
+                                .with_partition_index(wanted.partition)
+                                .with_error_code(e.code.code())
+                                .with_high_watermark(-1)
+                                .with_last_stable_offset(-1)
+                                .with_log_start_offset(partition.log_start_offset())
+                                .with_records(None)
+                        }
+                    }
+                }
                 Ok(partition) => {
                     receivers.push(partition.subscribe());
                     let max_bytes = u64::try_from(wanted.partition_max_bytes)
@@ -161,10 +203,10 @@ fn read_partition(
             None
         })
         .with_records(None);
-    if wanted.current_leader_epoch > 0 {
+    if let Err(e) = partition.check_leader_epoch(wanted.current_leader_epoch) {
         return (
             base.with_log_start_offset(partition.log_start_offset())
-                .with_error_code(ErrorCode::UnknownLeaderEpoch.code()),
+                .with_error_code(e.code.code()),
             ReadResult::default(),
         );
     }

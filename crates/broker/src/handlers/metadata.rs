@@ -21,13 +21,17 @@ pub(super) fn handle(
     request: MetadataRequest,
     version: i16,
 ) -> MetadataResponse {
-    let node_id = broker.config.node_id;
-    let advertised = broker.config.advertised();
-    let brokers = vec![MetadataResponseBroker::default()
-        .with_node_id(BrokerId(node_id))
-        .with_host(str_bytes(advertised.host.clone()))
-        .with_port(i32::from(advertised.port))
-        .with_rack(broker.config.broker_rack.clone().map(str_bytes))];
+    let brokers = broker
+        .live_brokers()
+        .into_iter()
+        .map(|b| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(b.id))
+                .with_host(str_bytes(b.host))
+                .with_port(i32::from(b.port))
+                .with_rack(b.rack.map(str_bytes))
+        })
+        .collect();
     // v0: an empty list means all topics; v1+: null means all.
     let requested = match request.topics {
         None => None,
@@ -61,7 +65,7 @@ pub(super) fn handle(
     MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(broker.cluster_id.clone())))
-        .with_controller_id(BrokerId(node_id))
+        .with_controller_id(BrokerId(broker.controller_id()))
         .with_topics(topics)
         .with_cluster_authorized_operations(OPERATIONS_OMITTED)
 }
@@ -101,7 +105,7 @@ fn lookup_by_name(
 }
 
 fn describe_topic(broker: &Broker, topic: &Topic) -> MetadataResponseTopic {
-    let node = BrokerId(broker.config.node_id);
+    let live: Vec<i32> = broker.live_brokers().iter().map(|b| b.id).collect();
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(str_bytes(topic.name.to_string()))))
         .with_topic_id(topic.topic_id)
@@ -109,15 +113,30 @@ fn describe_topic(broker: &Broker, topic: &Topic) -> MetadataResponseTopic {
         .with_topic_authorized_operations(OPERATIONS_OMITTED)
         .with_partitions(
             topic
-                .partitions
+                .states
                 .iter()
-                .map(|p| {
+                .enumerate()
+                .map(|(index, state)| {
+                    let ids = |v: &[i32]| v.iter().map(|id| BrokerId(*id)).collect();
+                    let offline: Vec<i32> = state
+                        .replicas
+                        .iter()
+                        .copied()
+                        .filter(|r| !live.contains(r))
+                        .collect();
+                    let error = if state.leader < 0 {
+                        ErrorCode::LeaderNotAvailable.code()
+                    } else {
+                        0
+                    };
                     MetadataResponsePartition::default()
-                        .with_partition_index(p.index)
-                        .with_leader_id(node)
-                        .with_leader_epoch(0)
-                        .with_replica_nodes(vec![node])
-                        .with_isr_nodes(vec![node])
+                        .with_partition_index(index as i32)
+                        .with_error_code(error)
+                        .with_leader_id(BrokerId(state.leader))
+                        .with_leader_epoch(state.leader_epoch)
+                        .with_replica_nodes(ids(&state.replicas))
+                        .with_isr_nodes(ids(&state.isr))
+                        .with_offline_replicas(ids(&offline))
                 })
                 .collect(),
         )

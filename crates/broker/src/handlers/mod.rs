@@ -36,6 +36,7 @@ mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
+mod offset_for_leader_epoch;
 mod produce;
 mod sync_group;
 
@@ -45,6 +46,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 13),
     (ApiKey::Fetch, 4, 18),
     (ApiKey::ListOffsets, 1, 10),
+    (ApiKey::OffsetForLeaderEpoch, 0, 4),
     (ApiKey::Metadata, 0, 13),
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::CreateTopics, 2, 7),
@@ -131,6 +133,9 @@ pub async fn handle(
             Ok(Some(Response::Fetch { parts, records }))
         }
         ApiKey::ListOffsets => run_sync(&request, |b| list_offsets::handle(broker, b, version)),
+        ApiKey::OffsetForLeaderEpoch => {
+            run_sync(&request, |b| offset_for_leader_epoch::handle(broker, b))
+        }
         ApiKey::Metadata => run_sync(&request, |b| metadata::handle(broker, b, version)),
         ApiKey::CreateTopics => run_sync(&request, |b| create_topics::handle(broker, b, version)),
         ApiKey::DeleteTopics => run_sync(&request, |b| delete_topics::handle(broker, b, version)),

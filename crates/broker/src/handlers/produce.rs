@@ -66,7 +66,13 @@ pub(super) async fn handle(
                 let epoch = partition.leader_epoch();
                 let info = partition.append(records, acks)?;
                 if acks == -1 {
-                    waits.push((responses.len(), partition_responses.len(), partition.clone(), info.last_offset.0, epoch));
+                    waits.push((
+                        responses.len(),
+                        partition_responses.len(),
+                        partition.clone(),
+                        info.last_offset.0,
+                        epoch,
+                    ));
                 }
                 Ok(info)
             })();

@@ -52,7 +52,9 @@ fn registration_starts_fenced_and_caught_up_heartbeat_unfences() {
     controller.registered(1, image.offset);
     assert!(image.brokers[&1].fenced);
     // Not caught up yet: still fenced.
-    let records = controller.heartbeat(&image, 1, epoch, 0, false, 10).unwrap();
+    let records = controller
+        .heartbeat(&image, 1, epoch, 0, false, 10)
+        .unwrap();
     assert!(records.is_empty());
     let records = controller
         .heartbeat(&image, 1, epoch, image.offset, false, 20)
@@ -89,14 +91,28 @@ fn replication_factor_above_live_brokers_names_both_numbers() {
         .create_topic(&image, "t", 1, 3, None, BTreeMap::new())
         .unwrap_err();
     assert_eq!(refused.code, codes::INVALID_REPLICATION_FACTOR);
-    assert!(refused.message.contains("replication factor of 3"), "{}", refused.message);
-    assert!(refused.message.contains("only 2 broker(s)"), "{}", refused.message);
+    assert!(
+        refused.message.contains("replication factor of 3"),
+        "{}",
+        refused.message
+    );
+    assert!(
+        refused.message.contains("only 2 broker(s)"),
+        "{}",
+        refused.message
+    );
 }
 
 #[test]
 fn rack_aware_placement_puts_replicas_in_different_racks() {
-    let (controller, mut image) =
-        cluster(&[Some("a"), Some("a"), Some("b"), Some("b"), Some("c"), Some("c")]);
+    let (controller, mut image) = cluster(&[
+        Some("a"),
+        Some("a"),
+        Some("b"),
+        Some("b"),
+        Some("c"),
+        Some("c"),
+    ]);
     create(&controller, &mut image, "t", 12, 3);
     for p in &image.topics["t"].partitions {
         let racks: BTreeSet<_> = p
@@ -117,7 +133,9 @@ fn fencing_the_leader_elects_from_the_isr_and_bumps_the_epochs() {
     for id in 1..=3 {
         if id != before.leader {
             let epoch = image.brokers[&id].epoch;
-            let r = controller.heartbeat(&image, id, epoch, image.offset, false, 9500).unwrap();
+            let r = controller
+                .heartbeat(&image, id, epoch, image.offset, false, 9500)
+                .unwrap();
             assert!(r.is_empty());
         }
     }
@@ -160,7 +178,8 @@ fn the_last_isr_member_keeps_its_place_and_leads_again_when_it_returns() {
     assert_eq!(state.isr, vec![leader]);
     let _ = follower;
     // It comes back: re-registers, catches up, is unfenced and leads again.
-    let (epoch, records) = controller.register(&image, leader, uuid::Uuid::new_v4(), vec![], None, 1);
+    let (epoch, records) =
+        controller.register(&image, leader, uuid::Uuid::new_v4(), vec![], None, 1);
     apply(&mut image, &records);
     controller.registered(leader, image.offset);
     let records = controller
@@ -180,7 +199,16 @@ fn unclean_election_picks_a_live_out_of_sync_replica_when_allowed() {
     let state = image.partition("t", 0).unwrap().clone();
     let (leader, follower) = (state.leader, state.replicas[1]);
     let (_, records) = controller
-        .alter_partition(&image, leader, image.brokers[&leader].epoch, "t", 0, 0, 0, &[leader])
+        .alter_partition(
+            &image,
+            leader,
+            image.brokers[&leader].epoch,
+            "t",
+            0,
+            0,
+            0,
+            &[leader],
+        )
         .unwrap();
     apply(&mut image, &records);
     let records = controller.fence(&image, leader);
@@ -197,17 +225,49 @@ fn alter_partition_refuses_stale_epochs_and_fenced_additions() {
     let state = image.partition("t", 0).unwrap().clone();
     let leader = state.leader;
     let epoch = image.brokers[&leader].epoch;
-    let others: Vec<i32> = state.replicas.iter().copied().filter(|r| *r != leader).collect();
+    let others: Vec<i32> = state
+        .replicas
+        .iter()
+        .copied()
+        .filter(|r| *r != leader)
+        .collect();
     let stale = controller
-        .alter_partition(&image, leader, epoch, "t", 0, state.leader_epoch + 1, state.partition_epoch, &[leader])
+        .alter_partition(
+            &image,
+            leader,
+            epoch,
+            "t",
+            0,
+            state.leader_epoch + 1,
+            state.partition_epoch,
+            &[leader],
+        )
         .unwrap_err();
     assert_eq!(stale.code, codes::FENCED_LEADER_EPOCH);
     let stale = controller
-        .alter_partition(&image, leader, epoch, "t", 0, state.leader_epoch, state.partition_epoch + 1, &[leader])
+        .alter_partition(
+            &image,
+            leader,
+            epoch,
+            "t",
+            0,
+            state.leader_epoch,
+            state.partition_epoch + 1,
+            &[leader],
+        )
         .unwrap_err();
     assert_eq!(stale.code, codes::INVALID_UPDATE_VERSION);
     let not_leader = controller
-        .alter_partition(&image, others[0], image.brokers[&others[0]].epoch, "t", 0, 0, 0, &[others[0]])
+        .alter_partition(
+            &image,
+            others[0],
+            image.brokers[&others[0]].epoch,
+            "t",
+            0,
+            0,
+            0,
+            &[others[0]],
+        )
         .unwrap_err();
     assert_eq!(not_leader.code, codes::NOT_LEADER_OR_FOLLOWER);
     // Shrink to the leader, fence a follower, and try to add it back.
@@ -237,21 +297,36 @@ fn preferred_election_moves_leadership_back_to_the_first_replica() {
     let records = controller.fence(&image, preferred);
     apply(&mut image, &records);
     assert_ne!(image.partition("t", 0).unwrap().leader, preferred);
-    let (epoch, records) = controller.register(&image, preferred, uuid::Uuid::new_v4(), vec![], None, 1);
+    let (epoch, records) =
+        controller.register(&image, preferred, uuid::Uuid::new_v4(), vec![], None, 1);
     apply(&mut image, &records);
     controller.registered(preferred, image.offset);
-    let records = controller.heartbeat(&image, preferred, epoch, image.offset, false, 2).unwrap();
+    let records = controller
+        .heartbeat(&image, preferred, epoch, image.offset, false, 2)
+        .unwrap();
     apply(&mut image, &records);
     // Not in the ISR yet: the election is refused.
     let (records, results) = controller.elect_preferred(&image, Some(&[("t".into(), 0)]));
     assert!(records.is_empty());
-    assert_eq!(results[0].1.as_ref().unwrap().code, codes::PREFERRED_LEADER_NOT_AVAILABLE);
+    assert_eq!(
+        results[0].1.as_ref().unwrap().code,
+        codes::PREFERRED_LEADER_NOT_AVAILABLE
+    );
     // The leader adds it back; now the election succeeds.
     let state = image.partition("t", 0).unwrap().clone();
     let mut isr = state.isr.clone();
     isr.push(preferred);
     let (_, records) = controller
-        .alter_partition(&image, state.leader, image.brokers[&state.leader].epoch, "t", 0, state.leader_epoch, state.partition_epoch, &isr)
+        .alter_partition(
+            &image,
+            state.leader,
+            image.brokers[&state.leader].epoch,
+            "t",
+            0,
+            state.leader_epoch,
+            state.partition_epoch,
+            &isr,
+        )
         .unwrap();
     apply(&mut image, &records);
     let (records, results) = controller.elect_preferred(&image, None);
@@ -259,7 +334,10 @@ fn preferred_election_moves_leadership_back_to_the_first_replica() {
     apply(&mut image, &records);
     assert_eq!(image.partition("t", 0).unwrap().leader, preferred);
     let (_, results) = controller.elect_preferred(&image, None);
-    assert_eq!(results[0].1.as_ref().unwrap().code, codes::ELECTION_NOT_NEEDED);
+    assert_eq!(
+        results[0].1.as_ref().unwrap().code,
+        codes::ELECTION_NOT_NEEDED
+    );
 }
 
 #[test]
@@ -273,6 +351,8 @@ fn create_partitions_places_only_the_new_ones() {
     assert_eq!(after.len(), 5);
     assert_eq!(&after[..2], &before[..]);
     assert!(after.iter().all(|p| p.replicas.len() == 2));
-    let refused = controller.create_partitions(&image, "t", 5, None).unwrap_err();
+    let refused = controller
+        .create_partitions(&image, "t", 5, None)
+        .unwrap_err();
     assert_eq!(refused.code, codes::INVALID_PARTITIONS);
 }

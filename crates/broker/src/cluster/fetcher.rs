@@ -1,0 +1,324 @@
+//! Follower replication: one fetcher per leader broker, fetching every partition this
+//! broker follows from it in one Fetch request (with this broker's replica id), as Kafka's
+//! replica fetcher threads do.
+//!
+//! After a leader or epoch change a partition first truncates: it asks the leader for the
+//! end of its own latest epoch (OffsetForLeaderEpoch) and cuts any divergent tail
+//! (`replica::truncation_offset`), then fetches from its log end.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, FetchRequest, FetchResponse, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use rafka_protocol::client::exchange;
+use rafka_protocol::ErrorCode;
+use tokio::net::TcpStream;
+
+use crate::broker::Broker;
+use crate::partition::{Partition, Role};
+use crate::replica::truncation_offset;
+
+const FETCH_VERSION: i16 = 12;
+const EPOCH_VERSION: i16 = 4;
+
+/// What the fetcher tracks per followed partition: the epoch it last truncated at.
+type Truncated = HashMap<(Arc<str>, i32), i32>;
+
+/// Runs the fetchers: every 100 ms (or sooner when a fetch returns) regroups the
+/// followed partitions by leader and keeps one task per leader.
+pub async fn run(broker: Arc<Broker>) {
+    let mut tasks: HashMap<i32, tokio::task::JoinHandle<()>> = HashMap::new();
+    loop {
+        let leaders = followed_by_leader(&broker);
+        tasks.retain(|leader, task| {
+            let keep = leaders.contains_key(leader) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for leader in leaders.keys() {
+            tasks
+                .entry(*leader)
+                .or_insert_with(|| tokio::spawn(fetch_from(broker.clone(), *leader)));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn followed_by_leader(broker: &Broker) -> BTreeMap<i32, Vec<Arc<Partition>>> {
+    let mut out: BTreeMap<i32, Vec<Arc<Partition>>> = BTreeMap::new();
+    for topic in broker.topics() {
+        for partition in topic.local_partitions() {
+            if let Role::Follower { leader, .. } = partition.role() {
+                out.entry(leader).or_default().push(partition.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Fetches from one leader until it leads nothing this broker follows.
+async fn fetch_from(broker: Arc<Broker>, leader: i32) {
+    let mut truncated = Truncated::new();
+    let mut correlation = 0;
+    loop {
+        let Some(address) = broker_address(&broker, leader) else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        };
+        let mut stream = match tokio::time::timeout(
+            Duration::from_secs(2),
+            TcpStream::connect(&address),
+        )
+        .await
+        {
+            Ok(Ok(s)) => s,
+            _ => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        loop {
+            let partitions: Vec<Arc<Partition>> = followed_by_leader(&broker)
+                .remove(&leader)
+                .unwrap_or_default();
+            if partitions.is_empty() {
+                return;
+            }
+            let result = fetch_once(
+                &broker,
+                leader,
+                &mut stream,
+                &mut correlation,
+                &partitions,
+                &mut truncated,
+            )
+            .await;
+            if let Err(e) = result {
+                tracing::debug!("fetching from broker {leader} at {address}: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                break;
+            }
+        }
+    }
+}
+
+fn broker_address(broker: &Broker, id: i32) -> Option<String> {
+    let image = broker.cluster.as_ref()?.image();
+    let endpoint = image.brokers.get(&id)?.listeners.first()?.clone();
+    Some(format!("{}:{}", endpoint.host, endpoint.port))
+}
+
+async fn fetch_once(
+    broker: &Broker,
+    leader: i32,
+    stream: &mut TcpStream,
+    correlation: &mut i32,
+    partitions: &[Arc<Partition>],
+    truncated: &mut Truncated,
+) -> Result<(), String> {
+    let node_id = broker.config.node_id;
+    // Truncate first where the epoch changed since the last truncation.
+    let needing: Vec<&Arc<Partition>> = partitions
+        .iter()
+        .filter(|p| truncated.get(&(p.topic.clone(), p.index)) != Some(&p.leader_epoch()))
+        .collect();
+    if !needing.is_empty() {
+        truncate(stream, correlation, node_id, leader, &needing, truncated).await?;
+    }
+    let ready: Vec<&Arc<Partition>> = partitions
+        .iter()
+        .filter(|p| truncated.get(&(p.topic.clone(), p.index)) == Some(&p.leader_epoch()))
+        .collect();
+    if ready.is_empty() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        return Ok(());
+    }
+    let config = &broker.config.replication;
+    let mut by_topic: BTreeMap<Arc<str>, Vec<FetchPartition>> = BTreeMap::new();
+    for p in &ready {
+        by_topic.entry(p.topic.clone()).or_default().push(
+            FetchPartition::default()
+                .with_partition(p.index)
+                .with_current_leader_epoch(p.leader_epoch())
+                .with_fetch_offset(p.log_end_offset())
+                .with_log_start_offset(p.log_start_offset())
+                .with_last_fetched_epoch(-1)
+                .with_partition_max_bytes(config.replica_fetch_max_bytes),
+        );
+    }
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(node_id))
+        .with_max_wait_ms(config.replica_fetch_wait_max_ms as i32)
+        .with_min_bytes(1)
+        .with_max_bytes(i32::MAX)
+        .with_session_epoch(-1)
+        .with_topics(
+            by_topic
+                .into_iter()
+                .map(|(name, partitions)| {
+                    FetchTopic::default()
+                        .with_topic(TopicName(StrBytes::from_string(name.to_string())))
+                        .with_partitions(partitions)
+                })
+                .collect(),
+        );
+    *correlation += 1;
+    let timeout = Duration::from_millis(config.replica_fetch_wait_max_ms + 10_000);
+    let response: FetchResponse = tokio::time::timeout(
+        timeout,
+        exchange(
+            stream,
+            "rafka-replica-fetcher",
+            *correlation,
+            ApiKey::Fetch,
+            FETCH_VERSION,
+            &request,
+        ),
+    )
+    .await
+    .map_err(|_| "fetch timed out".to_string())?
+    .map_err(|e| e.to_string())?;
+    if response.error_code != 0 {
+        return Err(format!("fetch error {}", response.error_code));
+    }
+    for topic in response.responses {
+        for data in topic.partitions {
+            let Some(partition) = ready
+                .iter()
+                .find(|p| *p.topic == *topic.topic.as_str() && p.index == data.partition_index)
+            else {
+                continue;
+            };
+            match data.error_code {
+                0 => {
+                    let records = data.records.as_deref().unwrap_or(&[]);
+                    if let Err(e) = partition.append_as_follower(records, data.high_watermark) {
+                        tracing::warn!(
+                            "{}-{}: cannot append fetched records: {e}",
+                            partition.topic,
+                            partition.index
+                        );
+                        truncated.remove(&(partition.topic.clone(), partition.index));
+                    }
+                }
+                1 => {
+                    // OFFSET_OUT_OF_RANGE: behind the leader's log start (retention), or
+                    // ahead of its end (truncate through the epoch exchange again).
+                    if partition.log_end_offset() < data.log_start_offset {
+                        let _ = partition.truncate_fully_and_start_at(data.log_start_offset);
+                    } else {
+                        truncated.remove(&(partition.topic.clone(), partition.index));
+                    }
+                }
+                code => {
+                    tracing::debug!(
+                        "{}-{}: fetch from {leader} failed with {code}",
+                        partition.topic,
+                        partition.index
+                    );
+                    if code == ErrorCode::FencedLeaderEpoch.code() {
+                        truncated.remove(&(partition.topic.clone(), partition.index));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// OffsetForLeaderEpoch for the partitions that changed epoch, and the truncation.
+async fn truncate(
+    stream: &mut TcpStream,
+    correlation: &mut i32,
+    node_id: i32,
+    leader: i32,
+    partitions: &[&Arc<Partition>],
+    truncated: &mut Truncated,
+) -> Result<(), String> {
+    let mut by_topic: BTreeMap<Arc<str>, Vec<OffsetForLeaderPartition>> = BTreeMap::new();
+    for p in partitions {
+        by_topic.entry(p.topic.clone()).or_default().push(
+            OffsetForLeaderPartition::default()
+                .with_partition(p.index)
+                .with_current_leader_epoch(p.leader_epoch())
+                .with_leader_epoch(p.latest_epoch().unwrap_or(-1)),
+        );
+    }
+    let request = OffsetForLeaderEpochRequest::default()
+        .with_replica_id(BrokerId(node_id))
+        .with_topics(
+            by_topic
+                .into_iter()
+                .map(|(name, partitions)| {
+                    OffsetForLeaderTopic::default()
+                        .with_topic(TopicName(StrBytes::from_string(name.to_string())))
+                        .with_partitions(partitions)
+                })
+                .collect(),
+        );
+    *correlation += 1;
+    let response: OffsetForLeaderEpochResponse = tokio::time::timeout(
+        Duration::from_secs(10),
+        exchange(
+            stream,
+            "rafka-replica-fetcher",
+            *correlation,
+            ApiKey::OffsetForLeaderEpoch,
+            EPOCH_VERSION,
+            &request,
+        ),
+    )
+    .await
+    .map_err(|_| "OffsetForLeaderEpoch timed out".to_string())?
+    .map_err(|e| e.to_string())?;
+    for topic in response.topics {
+        for answer in topic.partitions {
+            let Some(partition) = partitions
+                .iter()
+                .find(|p| *p.topic == *topic.topic.as_str() && p.index == answer.partition)
+            else {
+                continue;
+            };
+            if answer.error_code != 0 {
+                tracing::debug!(
+                    "{}-{}: OffsetForLeaderEpoch from {leader} failed with {}",
+                    partition.topic,
+                    partition.index,
+                    answer.error_code
+                );
+                continue;
+            }
+            let (to, complete) = truncation_offset(
+                (answer.leader_epoch, answer.end_offset),
+                partition.log_end_offset(),
+                partition.high_watermark(),
+                |epoch| {
+                    let (e, end) = partition.end_offset_for_epoch(epoch);
+                    (e >= 0).then_some((e, end))
+                },
+            );
+            partition
+                .truncate_to(to)
+                .map_err(|e| format!("cannot truncate: {e}"))?;
+            if complete {
+                truncated.insert(
+                    (partition.topic.clone(), partition.index),
+                    partition.leader_epoch(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
