@@ -432,7 +432,12 @@ impl Broker {
                     p.update_config(config.clone());
                     p.set_min_insync_replicas(min_isr);
                     if state.leader == me {
+                        let was_leader = p.is_leader();
                         p.become_leader(state, now);
+                        if !was_leader && t.name == crate::group::OFFSETS_TOPIC {
+                            // This broker now coordinates the partition's groups.
+                            self.groups.load_partition(p, now as i64);
+                        }
                     } else {
                         p.become_follower(state.leader, state.leader_epoch);
                     }

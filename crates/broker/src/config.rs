@@ -166,8 +166,11 @@ impl ReplicationConfig {
     /// A cluster needs more than one voter; a quorum of this node alone is the
     /// single-node mode, which keeps its metadata in `rafka-metadata.json`.
     pub fn is_cluster(&self, node_id: i32) -> bool {
-        !self.quorum_voters.is_empty()
-            && !(self.quorum_voters.len() == 1 && self.quorum_voters.contains_key(&node_id))
+        match self.quorum_voters.len() {
+            0 => false,
+            1 => !self.quorum_voters.contains_key(&node_id),
+            _ => true,
+        }
     }
 }
 

@@ -48,6 +48,7 @@ impl LeaderState {
     /// Becomes leader with the controller's replicas and ISR. Every follower gets a fresh
     /// caught-up time, as Kafka does, so none is dropped for lag it had under the
     /// previous leader.
+    #[allow(clippy::too_many_arguments)] // the controller's state plus the log's offsets
     pub fn new(
         leader_id: i32,
         leader_epoch: i32,
@@ -237,8 +238,13 @@ pub fn truncation_offset(
         return (leader_end.min(log_end), true);
     }
     match local_end_for(leader_epoch) {
-        Some((local_epoch, local_end)) if local_epoch != leader_epoch => (local_end, false),
-        _ => (leader_end.min(log_end), true),
+        Some((local_epoch, local_end)) if local_epoch != leader_epoch => {
+            (local_end.min(log_end), false)
+        }
+        // Both have the epoch: it ends where the earlier of the two ends it (Kafka's
+        // `min(leaderEnd, followerEnd)`), so later-epoch records of ours there go.
+        Some((_, local_end)) => (leader_end.min(local_end).min(log_end), true),
+        None => (leader_end.min(log_end), true),
     }
 }
 
@@ -315,6 +321,11 @@ mod tests {
         // Leader answers with an epoch we never had: truncate to our end of the largest
         // epoch below it and ask again.
         assert_eq!(truncation_offset((4, 55), 60, 30, local), (50, false));
+        // We have a later epoch inside the leader's range of epoch 3: cut at our end of 3.
+        assert_eq!(
+            truncation_offset((3, 70), 77, 30, |e| (e == 3).then_some((3, 50))),
+            (50, true)
+        );
         // Leader has no epochs: the high watermark.
         assert_eq!(truncation_offset((-1, -1), 60, 30, local), (30, true));
     }

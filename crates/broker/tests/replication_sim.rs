@@ -27,8 +27,8 @@
 //!
 //! `RAFKA_SIM_SEED=<n> cargo test -p rafka-broker --test replication_sim` replays one run
 //! (add `RAFKA_SIM_STEPS=<n>` for a longer one; `RAFKA_SIM_SEED_COUNT=<n>` soaks seeds
-//! 1..=n); on a violation the panic names the seed,
-//! the step, the state and the last events.
+//! 1..=n); on a violation the panic names the seed, the step, the state and the last
+//! events.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -79,10 +79,8 @@ const NOT_ENOUGH_REPLICAS: i16 = 19;
 const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = 20;
 const UNKNOWN_LEADER_EPOCH: i16 = 75;
 
-/// The fixed seeds CI runs.
-const SEEDS: [u64; 20] = [
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
-];
+/// The seeds CI runs.
+const SEEDS: std::ops::RangeInclusive<u64> = 1..=20;
 
 /// A deliberately broken rule, to show the checker catches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +91,31 @@ enum Mutation {
     FollowerTruncatesToHighWatermark,
     /// acks=all answered at the leader's append instead of at the high watermark.
     AckOnAppend,
+    /// A leader forgets its ISR proposal on any refusal or lost answer (`clear_pending`)
+    /// instead of retrying until the controller says it was not applied, as Kafka's
+    /// AlterPartitionManager does. A proposal that did commit is then missing from the
+    /// leader's maximal ISR until the metadata arrives.
+    ForgetIsrProposals,
+}
+
+/// How one run is set up.
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    mutation: Mutation,
+    fault_steps: u64,
+    /// Check each acknowledgement against the committed log when the client receives
+    /// it. Off, only the end-of-run check sees a lost acknowledged record.
+    check_acks_at_receipt: bool,
+}
+
+impl Options {
+    fn new(mutation: Mutation) -> Options {
+        Options {
+            mutation,
+            fault_steps: FAULT_STEPS,
+            check_acks_at_receipt: true,
+        }
+    }
 }
 
 /// splitmix64: tiny, seedable, good enough to schedule faults.
@@ -425,7 +448,7 @@ fn reply(request: &Envelope, msg: Msg) -> Out {
 #[derive(Debug)]
 struct Sim {
     seed: u64,
-    mutation: Mutation,
+    options: Options,
     rng: Rng,
     now_ms: u64,
     step: u64,
@@ -444,7 +467,7 @@ struct Sim {
 const TRACE_LINES: usize = 400;
 
 impl Sim {
-    fn new(seed: u64, mutation: Mutation) -> Sim {
+    fn new(seed: u64, options: Options) -> Sim {
         let image = ClusterImage::default();
         let controller = Controller::new(
             ControllerConfig {
@@ -473,7 +496,7 @@ impl Sim {
             .collect();
         Sim {
             seed,
-            mutation,
+            options,
             rng: Rng(seed),
             now_ms: 0,
             step: 0,
@@ -776,7 +799,7 @@ impl Sim {
             let Sim {
                 brokers,
                 trace,
-                mutation,
+                options,
                 next_request_id,
                 rng,
                 ..
@@ -854,6 +877,13 @@ impl Sim {
                             // Kafka's AlterPartitionManager retries until it hears back:
                             // forgetting a proposal that did commit would let the high
                             // watermark pass a replica the controller counts as in sync.
+                            Some(_)
+                                if now >= l.alter_sent_ms + ALTER_PARTITION_RETRY_MS
+                                    && options.mutation == Mutation::ForgetIsrProposals =>
+                            {
+                                l.state.clear_pending();
+                                None
+                            }
                             Some(isr) if now >= l.alter_sent_ms + ALTER_PARTITION_RETRY_MS => {
                                 Some(isr.clone())
                             }
@@ -885,7 +915,9 @@ impl Sim {
                         }
                         let request_id = *next_request_id;
                         *next_request_id += 1;
-                        if !f.truncated && *mutation == Mutation::FollowerTruncatesToHighWatermark {
+                        if !f.truncated
+                            && options.mutation == Mutation::FollowerTruncatesToHighWatermark
+                        {
                             f.truncated = true;
                             let leader_epoch = f.leader_epoch;
                             note(
@@ -967,7 +999,7 @@ impl Sim {
                 brokers,
                 controller,
                 trace,
-                mutation,
+                options,
                 stats,
                 ..
             } = self;
@@ -984,6 +1016,11 @@ impl Sim {
                         b.broker_epoch = Some(*broker_epoch);
                         b.registered_offset = Some(*offset);
                         b.next_heartbeat_ms = now;
+                        if b.caught_up() {
+                            for p in 0..PARTITIONS {
+                                reconcile(b, p, now, trace, &mut outs, stats);
+                            }
+                        }
                     }
                 }
                 Msg::HeartbeatResponse {
@@ -1043,6 +1080,9 @@ impl Sim {
                             // says the proposal was not applied; otherwise it waits for
                             // the metadata that tells it what was.
                             Err(code) if ours && *code == codes::INELIGIBLE_REPLICA => {
+                                l.state.clear_pending();
+                            }
+                            Err(_) if options.mutation == Mutation::ForgetIsrProposals => {
                                 l.state.clear_pending();
                             }
                             Err(_) => {}
@@ -1199,7 +1239,7 @@ impl Sim {
                             };
                             l.state.maybe_advance_high_watermark(log_end);
                             r.high_watermark = l.state.high_watermark;
-                            if *mutation == Mutation::AckOnAppend {
+                            if options.mutation == Mutation::AckOnAppend {
                                 outs.push(out(
                                     CLIENT,
                                     Msg::ProduceResponse {
@@ -1340,7 +1380,7 @@ impl Sim {
                 let committed = self.checker.committed[partition]
                     .get(offset as usize)
                     .copied();
-                if committed.map(|e| e.value) != Some(value) {
+                if self.options.check_acks_at_receipt && committed.map(|e| e.value) != Some(value) {
                     self.checker.fail(format!(
                         "broker {} acknowledged value {value} at offset {offset} of partition {partition}, but the committed log has {committed:?} there (committed up to {})",
                         env.from,
@@ -1492,8 +1532,8 @@ impl Sim {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "time {} ms, mutation {:?}, {:?}",
-            self.now_ms, self.mutation, self.stats
+            "time {} ms, {:?}, {:?}",
+            self.now_ms, self.options, self.stats
         );
         let image = &self.controller.image;
         for b in image.brokers.values() {
@@ -1671,7 +1711,7 @@ impl Sim {
         }
     }
 
-    /// 3. After settling: every acknowledged value is in the leader's log below the high
+    /// Invariant 3, after settling: every acknowledged value is in the leader's log below the high
     /// watermark at its acknowledged offset, and no value appears twice.
     fn check_acknowledged(&self) -> Result<(), Box<Violation>> {
         for p in 0..PARTITIONS {
@@ -1853,9 +1893,9 @@ fn fail_pending_acks(role: &mut Role, p: usize, outs: &mut Vec<Out>) {
 }
 
 /// One run: faults for `fault_steps`, then settle and check every acknowledgement.
-fn run(seed: u64, mutation: Mutation, fault_steps: u64) -> Result<Stats, Box<Violation>> {
-    let mut sim = Sim::new(seed, mutation);
-    for _ in 0..fault_steps {
+fn run(seed: u64, options: Options) -> Result<Stats, Box<Violation>> {
+    let mut sim = Sim::new(seed, options);
+    for _ in 0..options.fault_steps {
         sim.step()?;
     }
     sim.start_settling();
@@ -1885,19 +1925,24 @@ fn env_u64(name: &str) -> Option<u64> {
     )
 }
 
-#[test]
-fn replication_keeps_acknowledged_records_under_crashes_and_partitions() {
-    let seeds: Vec<u64> = match (env_u64("RAFKA_SIM_SEED"), env_u64("RAFKA_SIM_SEED_COUNT")) {
+fn seeds_from_env() -> Vec<u64> {
+    match (env_u64("RAFKA_SIM_SEED"), env_u64("RAFKA_SIM_SEED_COUNT")) {
         (Some(seed), _) => vec![seed],
         // A soak: seeds 1..=count.
         (None, Some(count)) => (1..=count).collect(),
-        (None, None) => SEEDS.to_vec(),
+        (None, None) => SEEDS.collect(),
+    }
+}
+
+fn run_seeds(seeds: &[u64]) -> Stats {
+    let options = Options {
+        fault_steps: env_u64("RAFKA_SIM_STEPS").unwrap_or(FAULT_STEPS),
+        ..Options::new(Mutation::None)
     };
-    let fault_steps = env_u64("RAFKA_SIM_STEPS").unwrap_or(FAULT_STEPS);
     let mut total = Stats::default();
-    for seed in seeds {
+    for &seed in seeds {
         eprintln!("replication sim seed {seed}");
-        match run(seed, Mutation::None, fault_steps) {
+        match run(seed, options) {
             Ok(stats) => {
                 eprintln!("  {stats:?}");
                 total.acked += stats.acked;
@@ -1908,6 +1953,12 @@ fn replication_keeps_acknowledged_records_under_crashes_and_partitions() {
             Err(violation) => panic!("{violation}"),
         }
     }
+    total
+}
+
+#[test]
+fn replication_keeps_acknowledged_records_under_crashes_and_partitions() {
+    let total = run_seeds(&seeds_from_env());
     // The runs must have exercised something: records acknowledged, brokers crashed,
     // followers truncated, ISRs changed.
     assert!(total.acked > 0, "{total:?}");
@@ -1916,22 +1967,66 @@ fn replication_keeps_acknowledged_records_under_crashes_and_partitions() {
     assert!(total.isr_changes > 0, "{total:?}");
 }
 
-/// The checker can fail: with a broken rule, some seed violates an invariant.
-fn caught(mutation: Mutation) -> Option<Box<Violation>> {
-    SEEDS
-        .iter()
-        .find_map(|seed| run(*seed, mutation, FAULT_STEPS).err())
+/// Seeds on which `truncation_offset` keeps a follower's entries of a newer epoch where
+/// the leader committed entries of an older one. The leader answers OffsetForLeaderEpoch
+/// with (epoch e, end E); the follower's own epoch e ends at L < E; Kafka truncates to
+/// min(E, L), rafka to E. Seed 170, partition 0: broker 2 led epoch 1 from offset 70 and
+/// wrote 70..77; broker 3 (log end 71, all epoch 0) then led epoch 4 alone, committing
+/// its epoch-0 record at 70. Broker 2 asks for epoch 1, hears (0, 71), holds epoch 0 up
+/// to 70 only, and truncates to 71 instead of 70: its epoch-1 record at offset 70 stays
+/// where the committed log has another.
+#[test]
+fn follower_truncation_regression_seeds() {
+    run_seeds(&[170, 212, 429, 565, 838]);
+}
+
+/// The checker can fail: with a broken rule, some seed among the first `seeds` breaks an
+/// invariant, and the violation says `expected`. Searching many seeds (each run stops at
+/// its first violation, and the search at its first hit) keeps this from hanging on the
+/// exact paths one seed takes.
+fn caught(options: Options, seeds: u64, expected: &str) -> Box<Violation> {
+    let violation = (1..=seeds)
+        .find_map(|seed| {
+            run(seed, options)
+                .err()
+                .filter(|v| v.message.contains(expected))
+        })
+        .unwrap_or_else(|| panic!("{options:?} went unnoticed in seeds 1..={seeds}"));
+    eprintln!("caught (seed {}): {}", violation.seed, violation.message);
+    violation
 }
 
 #[test]
 fn acknowledging_at_append_is_caught() {
-    let violation = caught(Mutation::AckOnAppend).expect("acks=all at append went unnoticed");
-    eprintln!("caught (seed {}): {}", violation.seed, violation.message);
+    // The ack comes before the record is committed.
+    caught(
+        Options::new(Mutation::AckOnAppend),
+        20,
+        "but the committed log has",
+    );
+    // And, without that check, an acknowledged record is lost by the end.
+    let options = Options {
+        check_acks_at_receipt: false,
+        ..Options::new(Mutation::AckOnAppend)
+    };
+    caught(options, 20, "is lost");
 }
 
 #[test]
 fn truncating_to_the_high_watermark_is_caught() {
-    let violation = caught(Mutation::FollowerTruncatesToHighWatermark)
-        .expect("truncation to the high watermark went unnoticed");
-    eprintln!("caught (seed {}): {}", violation.seed, violation.message);
+    // About one seed in fifteen: a new leader lacks records an older one exposed.
+    caught(
+        Options::new(Mutation::FollowerTruncatesToHighWatermark),
+        300,
+        "",
+    );
+}
+
+/// Rare (a few seeds in a thousand: a proposal must commit, its answer and the metadata
+/// be lost, and the leader fail in that window), hence a soak; meaningful only once
+/// `truncation_offset` is fixed, as until then the seeds that bug breaks come first.
+#[test]
+#[ignore = "a one-minute soak; run after the truncation_offset fix"]
+fn forgetting_isr_proposals_is_caught() {
+    caught(Options::new(Mutation::ForgetIsrProposals), 1_500, "");
 }

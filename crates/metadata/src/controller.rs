@@ -44,6 +44,9 @@ impl Refusal {
     }
 }
 
+/// One partition's preferred-leader election: refused with a reason, or done (`None`).
+pub type ElectionOutcome = ((String, i32), Option<Refusal>);
+
 /// Settings of the controller's decisions.
 #[derive(Debug, Clone)]
 pub struct ControllerConfig {
@@ -464,7 +467,7 @@ impl Controller {
         &self,
         image: &ClusterImage,
         partitions: Option<&[(String, i32)]>,
-    ) -> (Vec<MetadataRecord>, Vec<((String, i32), Option<Refusal>)>) {
+    ) -> (Vec<MetadataRecord>, Vec<ElectionOutcome>) {
         let wanted: Vec<(String, i32)> = match partitions {
             Some(p) => p.to_vec(),
             None => image
@@ -587,7 +590,7 @@ fn place(
     let mut out = Vec::new();
     for p in first_partition..num_partitions {
         let p = p as usize;
-        if p > 0 && p % n == 0 {
+        if p > 0 && p.is_multiple_of(n) {
             shift += 1;
         }
         let first = (p + start) % n;

@@ -329,14 +329,21 @@ async fn check_isr(broker: &Arc<Broker>) {
                 Ok(BrokerResponse::Partition(state)) => {
                     partition.become_leader(&state, broker.clock.now_ms() as u64)
                 }
-                other => {
+                Ok(refused) => {
                     tracing::info!(
-                        "{}-{}: ISR change not accepted: {other:?}",
+                        "{}-{}: ISR change not accepted: {refused:?}",
                         topic.name,
                         partition.index
                     );
                     partition.clear_pending_isr();
                 }
+                // No answer: the change may have committed; keep it pending until the
+                // metadata says (Kafka does not forget an unanswered proposal).
+                Err(e) => tracing::info!(
+                    "{}-{}: ISR change unanswered: {e}",
+                    topic.name,
+                    partition.index
+                ),
             }
         }
     }

@@ -20,6 +20,7 @@ use rafka_protocol::ErrorCode;
 use rafka_types::Offset;
 
 use crate::broker::Broker;
+use crate::partition::Partition;
 use records::{OffsetValue, RecordKey};
 pub use state::{
     CommittedOffset, Group, GroupConfig, GroupState, JoinRequest, JoinResponse, Reply, SyncResponse,
@@ -245,46 +246,55 @@ impl GroupCoordinator {
             return;
         };
         let now_ms = broker.clock.now_ms();
+        let loaded: usize = topic
+            .local_partitions()
+            .map(|p| self.load_partition(p, now_ms))
+            .sum();
+        let groups = self.groups.lock().len();
+        tracing::info!("loaded {groups} group(s) from {loaded} record(s) of {OFFSETS_TOPIC}");
+    }
+
+    /// Replays one partition of `__consumer_offsets` up to its high watermark: at
+    /// start-up, and in a cluster when this broker becomes the partition's leader (and
+    /// so the coordinator of its groups). Returns the records replayed.
+    pub fn load_partition(&self, partition: &Partition, now_ms: i64) -> usize {
         let mut loaded = 0usize;
-        for partition in topic.local_partitions() {
-            let mut offset = partition.log_start_offset();
-            let end = partition.high_watermark();
-            while offset < end {
-                let data = match partition
-                    .read(Offset(offset), 4 * 1024 * 1024, true)
-                    .and_then(|r| r.to_bytes())
-                {
-                    Ok(d) if !d.is_empty() => d,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::error!("cannot load {OFFSETS_TOPIC}-{}: {e}", partition.index);
-                        break;
-                    }
+        let mut offset = partition.log_start_offset();
+        let end = partition.high_watermark();
+        while offset < end {
+            let data = match partition
+                .read(Offset(offset), 4 * 1024 * 1024, true)
+                .and_then(|r| r.to_bytes())
+            {
+                Ok(d) if !d.is_empty() => d,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!("cannot load {OFFSETS_TOPIC}-{}: {e}", partition.index);
+                    break;
+                }
+            };
+            for batch in batches(&data) {
+                let Ok(batch) = batch else { break };
+                offset = offset.max(batch.next_offset());
+                if batch.is_control() {
+                    continue;
+                }
+                let Ok(records) = batch.decode_records() else {
+                    tracing::warn!(
+                        "skipping an unreadable batch of {OFFSETS_TOPIC}-{}",
+                        partition.index
+                    );
+                    continue;
                 };
-                for batch in batches(&data) {
-                    let Ok(batch) = batch else { break };
-                    offset = offset.max(batch.next_offset());
-                    if batch.is_control() {
-                        continue;
-                    }
-                    let Ok(records) = batch.decode_records() else {
-                        tracing::warn!(
-                            "skipping an unreadable batch of {OFFSETS_TOPIC}-{}",
-                            partition.index
-                        );
-                        continue;
-                    };
-                    for record in records {
-                        if let Some(key) = record.key {
-                            self.replay(key, record.value, now_ms);
-                            loaded += 1;
-                        }
+                for record in records {
+                    if let Some(key) = record.key {
+                        self.replay(key, record.value, now_ms);
+                        loaded += 1;
                     }
                 }
             }
         }
-        let groups = self.groups.lock().len();
-        tracing::info!("loaded {groups} group(s) from {loaded} record(s) of {OFFSETS_TOPIC}");
+        loaded
     }
 
     fn replay(&self, key: Bytes, value: Option<Bytes>, now_ms: i64) {

@@ -42,18 +42,49 @@ pub(super) fn handle(
             } else {
                 None
             };
+            // In a cluster the coordinator is the leader of the group's partition.
+            let coordinator = match (&error, &broker.cluster) {
+                (None, Some(_)) => {
+                    let partition = broker.groups.partition_for(key.as_str());
+                    let leader = broker
+                        .topic(crate::group::OFFSETS_TOPIC)
+                        .and_then(|t| t.state(partition).map(|s| s.leader));
+                    broker
+                        .live_brokers()
+                        .into_iter()
+                        .find(|b| Some(b.id) == leader)
+                        .map(|b| (b.id, b.host, b.port))
+                }
+                _ => Some((
+                    broker.config.node_id,
+                    advertised.host.clone(),
+                    advertised.port,
+                )),
+            };
+            let error = match (error, coordinator.is_none()) {
+                (None, true) => Some((
+                    ErrorCode::CoordinatorNotAvailable,
+                    "The coordinator is not available.",
+                )),
+                (error, _) => error,
+            };
             let base = Coordinator::default().with_key(key);
-            match error {
-                None => base
-                    .with_node_id(BrokerId(broker.config.node_id))
-                    .with_host(str_bytes(advertised.host.clone()))
-                    .with_port(i32::from(advertised.port)),
-                Some((code, message)) => base
-                    .with_node_id(BrokerId(-1))
-                    .with_host(str_bytes(""))
-                    .with_port(-1)
-                    .with_error_code(code.code())
-                    .with_error_message(Some(str_bytes(message))),
+            match (error, coordinator) {
+                (None, Some((id, host, port))) => base
+                    .with_node_id(BrokerId(id))
+                    .with_host(str_bytes(host))
+                    .with_port(i32::from(port)),
+                (error, _) => {
+                    let (code, message) = error.unwrap_or((
+                        ErrorCode::CoordinatorNotAvailable,
+                        "The coordinator is not available.",
+                    ));
+                    base.with_node_id(BrokerId(-1))
+                        .with_host(str_bytes(""))
+                        .with_port(-1)
+                        .with_error_code(code.code())
+                        .with_error_message(Some(str_bytes(message)))
+                }
             }
         })
         .collect();

@@ -35,18 +35,18 @@ pub(super) fn handle(
                         .partition(topic.name.as_str(), wanted.partition_index)
                         .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))
                         .and_then(|p| {
-                            if wanted.current_leader_epoch > 0 {
-                                return Err(ApiError::code(ErrorCode::UnknownLeaderEpoch));
-                            }
-                            lookup(&p, wanted.timestamp)
+                            // Only the leader answers, at the epoch the client knows.
+                            p.check_leader_epoch(wanted.current_leader_epoch)?;
+                            let (timestamp, offset) = lookup(&p, wanted.timestamp)?;
+                            Ok((timestamp, offset, p.leader_epoch()))
                         });
                     let response = ListOffsetsPartitionResponse::default()
                         .with_partition_index(wanted.partition_index);
                     match result {
-                        Ok((timestamp, offset)) => response
+                        Ok((timestamp, offset, epoch)) => response
                             .with_timestamp(timestamp)
                             .with_offset(offset)
-                            .with_leader_epoch(if offset >= 0 { 0 } else { -1 }),
+                            .with_leader_epoch(if offset >= 0 { epoch } else { -1 }),
                         Err(e) => response
                             .with_error_code(e.code.code())
                             .with_timestamp(-1)

@@ -152,7 +152,9 @@ pub enum ProposeError {
     Other(String),
 }
 
-/// A handle to this node's voter of the quorum; clones share it.
+/// A handle to this node's voter of the quorum; clones share it. Stop the voter with
+/// [`shutdown`](Quorum::shutdown): dropping the handles is not guaranteed to stop
+/// openraft's tasks.
 pub struct Quorum<C: QuorumTypes = TypeConfig> {
     inner: Arc<Inner<C>>,
 }
@@ -165,8 +167,10 @@ struct Inner<C: QuorumTypes> {
     /// Shared with `leader_task`, so that shutdown can say nobody leads any more.
     leader_tx: Arc<watch::Sender<Option<i32>>>,
     leader_task: tokio::task::JoinHandle<()>,
-    /// How long a proposal waits for a leader's lease (see `propose`).
+    /// How long a proposal waits for a leader's lease, and how often it looks (see
+    /// `propose`).
     lease_wait: Duration,
+    lease_poll: Duration,
 }
 
 impl<C: QuorumTypes> Drop for Inner<C> {
@@ -257,6 +261,7 @@ impl<C: QuorumTypes> Quorum<C> {
                 leader_tx,
                 leader_task,
                 lease_wait: Duration::from_millis(config.election_timeout_max_ms),
+                lease_poll: Duration::from_millis((config.heartbeat_interval_ms / 2).max(1)),
             }),
         })
     }
@@ -276,15 +281,16 @@ impl<C: QuorumTypes> Quorum<C> {
     pub async fn propose(&self, records: Vec<MetadataRecord>) -> Result<u64, ProposeError> {
         let batch = RecordBatch(records);
         let deadline = Instant::now() + self.inner.lease_wait;
-        let mut metrics = self.inner.raft.metrics();
         loop {
             match self.inner.raft.client_write(batch.clone()).await {
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward)))
                     if forward.reason == ForwardReason::LeaseExpired
                         && Instant::now() < deadline =>
                 {
-                    // Any change of metrics may be the quorum's acknowledgement.
-                    let _ = tokio::time::timeout_at(deadline, metrics.changed()).await;
+                    // Polled, not awaited on metrics: openraft updates its metrics for
+                    // the refused write itself, so waiting for "a change" would spin
+                    // without letting time pass.
+                    tokio::time::sleep(self.inner.lease_poll).await;
                 }
                 result => return Self::propose_result(result),
             }

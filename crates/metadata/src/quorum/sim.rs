@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -719,7 +720,26 @@ async fn quorum_stays_consistent_under_crashes_partitions_and_loss() {
     for seed in seeds() {
         eprintln!("quorum sim seed {seed}");
         let started = std::time::Instant::now();
+        let done = Arc::new(AtomicBool::new(false));
+        watchdog(seed, done.clone());
         DeterministicRng::<TokioRuntime>::scope(seed, Sim::new(seed).run()).await;
+        done.store(true, Ordering::Relaxed);
         eprintln!("quorum sim seed {seed}: {:?} real time", started.elapsed());
     }
+}
+
+/// A livelock freezes the paused clock, so no simulated deadline can end it: abort the
+/// test after a minute of real time, naming the seed.
+fn watchdog(seed: u64, done: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if done.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::park_timeout(Duration::from_millis(100));
+        }
+        eprintln!("quorum sim seed {seed} made no progress in 60 s of real time: livelock");
+        std::process::abort();
+    });
 }
