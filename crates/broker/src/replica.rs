@@ -316,8 +316,9 @@ mod tests {
         };
         // Leader has our epoch and ends it earlier: truncate to its end.
         assert_eq!(truncation_offset((3, 40), 60, 30, local), (40, true));
-        // Leader's end is beyond ours: keep ours.
-        assert_eq!(truncation_offset((3, 70), 60, 30, local), (60, true));
+        // Leader's epoch 3 goes beyond ours, which ends at 50 (a later epoch of ours
+        // follows): cut at our end of it.
+        assert_eq!(truncation_offset((3, 70), 60, 30, local), (50, true));
         // Leader answers with an epoch we never had: truncate to our end of the largest
         // epoch below it and ask again.
         assert_eq!(truncation_offset((4, 55), 60, 30, local), (50, false));
