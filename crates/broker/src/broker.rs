@@ -10,6 +10,7 @@ use rafka_log::{Log, LogError, OpenOptions};
 use rafka_protocol::ErrorCode;
 use rafka_types::{Offset, SharedClock};
 
+use rafka_metadata::controller::{self, Refusal};
 use rafka_metadata::image::TopicImage;
 use rafka_metadata::rpc::BrokerRequest;
 use rafka_metadata::{ClusterImage, PartitionState};
@@ -19,7 +20,7 @@ use crate::config::BrokerConfig;
 use crate::group::GroupCoordinator;
 use crate::partition::Partition;
 use crate::storage::{self, MetaProperties, MetadataImage, StorageError, TopicRecord};
-use crate::topic::{collision_key, validate_topic_name, Topic};
+use crate::topic::{validate_topic_name, Topic};
 use crate::topic_config::{effective_topic_configs, log_config, validate_topic_config};
 
 /// A client-visible failure: Kafka's error code and, where the API carries one, a message.
@@ -51,6 +52,12 @@ impl std::fmt::Display for ApiError {
             Some(m) => write!(f, "{:?}: {m}", self.code),
             None => write!(f, "{:?}", self.code),
         }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> ApiError {
+        crate::cluster::api_error(r.code, r.message)
     }
 }
 
@@ -587,15 +594,10 @@ impl Broker {
                 "Replication factor must be larger than 0, or -1 to use the default value.",
             ));
         }
-        let live = self.live_broker_count();
-        if replication_factor as usize > live {
-            return Err(ApiError::new(
-                ErrorCode::InvalidReplicationFactor,
-                format!(
-                    "Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only {live} broker(s) are registered."
-                ),
-            ));
-        }
+        controller::check_replication_factor(
+            replication_factor as usize,
+            self.live_broker_count(),
+        )?;
         for (key, value) in &configs {
             validate_topic_config(key, value)
                 .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
@@ -623,19 +625,7 @@ impl Broker {
         }
 
         let mut image = self.image.lock();
-        if let Some(existing) = self.topic(name) {
-            return Err(ApiError::new(
-                ErrorCode::TopicAlreadyExists,
-                format!("Topic '{}' already exists.", existing.name),
-            ));
-        }
-        let key = collision_key(name);
-        if let Some(other) = image.topics.keys().find(|t| collision_key(t) == key) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidTopicException,
-                format!("Topic '{name}' collides with existing topic: {other}"),
-            ));
-        }
+        controller::check_topic_absent(name, image.topics.keys().map(String::as_str))?;
         let record = TopicRecord {
             name: name.to_string(),
             topic_id: uuid::Uuid::new_v4(),
@@ -745,18 +735,7 @@ impl Broker {
             ));
         };
         let current = topic.partitions.len() as i32;
-        if count < current {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPartitions,
-                format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
-            ));
-        }
-        if count == current {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPartitions,
-                format!("Topic already has {current} partitions."),
-            ));
-        }
+        controller::check_partition_increase(current, count)?;
         if validate_only {
             return Ok(());
         }

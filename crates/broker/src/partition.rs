@@ -19,7 +19,7 @@ use rafka_types::{LeaderEpoch, Offset};
 use tokio::sync::watch;
 
 use crate::broker::ApiError;
-use crate::replica::LeaderState;
+use crate::replica::{check_leader_epoch, EpochMismatch, LeaderState};
 
 /// What this broker is for the partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,9 +213,14 @@ impl Partition {
         true
     }
 
-    /// Appends client batches as leader. For `acks=all`, the ISR must hold at least
-    /// `min.insync.replicas` replicas first.
-    pub fn append(&self, records: &[u8], required_acks: i16) -> Result<AppendInfo, ApiError> {
+    /// Appends client batches as leader, returning where they went and the leader epoch
+    /// they were stamped with (what `wait_for_replication` checks). For `acks=all`, the
+    /// ISR must hold at least `min.insync.replicas` replicas first.
+    pub fn append(
+        &self,
+        records: &[u8],
+        required_acks: i16,
+    ) -> Result<(AppendInfo, i32), ApiError> {
         let epoch = {
             let role = self.role.lock();
             let Role::Leader(state) = &*role else {
@@ -246,7 +251,7 @@ impl Partition {
         if let Some(hw) = hw {
             self.publish_high_watermark(hw);
         }
-        Ok(info)
+        Ok((info, epoch))
     }
 
     /// Waits until the high watermark passes `last_offset` (acks=all), then checks the ISR
@@ -469,29 +474,10 @@ impl Partition {
     }
 
     /// Runs `f` with the log locked, for the rarer operations (retention, ListOffsets by
-    /// timestamp, DeleteRecords, config changes). In single-node mode the high watermark
-    /// follows the log end.
+    /// timestamp, DeleteRecords, flushes, compaction). None of them moves the log end
+    /// offset: appends and truncations go through the methods above, which publish it.
     pub fn with_log<R>(&self, f: impl FnOnce(&mut Log) -> R) -> R {
-        let mut log = self.log.lock();
-        let result = f(&mut log);
-        let end = log.log_end_offset().0;
-        drop(log);
-        self.log_end.send_if_modified(|current| {
-            let changed = *current != end;
-            *current = end;
-            changed
-        });
-        if let Role::Leader(state) = &mut *self.role.lock() {
-            if state.replicas.len() == 1 {
-                state.high_watermark = end;
-                self.high_watermark.send_if_modified(|hw| {
-                    let changed = *hw != end;
-                    *hw = end;
-                    changed
-                });
-            }
-        }
-        result
+        f(&mut self.log.lock())
     }
 
     pub fn update_config(&self, config: LogConfig) {
@@ -499,20 +485,16 @@ impl Partition {
     }
 }
 
-/// Kafka's leader epoch check of a request: -1 skips it, an older epoch is fenced, a
-/// newer one is not known yet.
+/// `replica::check_leader_epoch` with Kafka's error codes and a message.
 fn epoch_matches(requested: i32, current: i32) -> Result<(), ApiError> {
-    if requested < 0 || requested == current {
-        Ok(())
-    } else if requested < current {
-        Err(ApiError::new(
+    check_leader_epoch(requested, current).map_err(|mismatch| match mismatch {
+        EpochMismatch::Fenced => ApiError::new(
             ErrorCode::FencedLeaderEpoch,
             format!("The leader epoch {requested} is older than the current {current}"),
-        ))
-    } else {
-        Err(ApiError::new(
+        ),
+        EpochMismatch::Unknown => ApiError::new(
             ErrorCode::UnknownLeaderEpoch,
             format!("The leader epoch {requested} is newer than the current {current}"),
-        ))
-    }
+        ),
+    })
 }

@@ -219,6 +219,26 @@ impl LeaderState {
     }
 }
 
+/// How a request's leader epoch disagrees with the leader's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochMismatch {
+    /// Older than the leader's: the sender is behind (FENCED_LEADER_EPOCH).
+    Fenced,
+    /// Newer than the leader's: this leader has not heard yet (UNKNOWN_LEADER_EPOCH).
+    Unknown,
+}
+
+/// Kafka's leader epoch check of a request: -1 (not given) skips it.
+pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), EpochMismatch> {
+    if requested < 0 || requested == current {
+        Ok(())
+    } else if requested < current {
+        Err(EpochMismatch::Fenced)
+    } else {
+        Err(EpochMismatch::Unknown)
+    }
+}
+
 /// Kafka's follower truncation after OffsetForLeaderEpoch. `leader_answer` is the
 /// leader's (epoch, end offset) for the follower's latest epoch; `local_end_for` gives the
 /// follower's own end offset for an epoch. Returns the offset to truncate to and whether

@@ -79,10 +79,7 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Kafka forbids topics whose names differ only by '.' versus '_' (metric names collide).
-pub fn collision_key(name: &str) -> String {
-    name.replace('.', "_")
-}
+pub use rafka_metadata::controller::collision_key;
 
 #[cfg(test)]
 mod tests {

@@ -34,10 +34,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::fmt::Write as _;
 
-use rafka_broker::replica::{truncation_offset, LeaderState};
+use rafka_broker::replica::{self, truncation_offset, EpochMismatch, LeaderState};
 use rafka_log::{LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 use rafka_metadata::controller::{codes, Controller, ControllerConfig};
 use rafka_metadata::{ClusterImage, MetadataRecord, PartitionState, NO_LEADER};
+use rafka_types::SplitMix64 as Rng;
 
 const TOPIC: &str = "t";
 const PARTITIONS: usize = 2;
@@ -115,33 +116,6 @@ impl Options {
             fault_steps: FAULT_STEPS,
             check_acks_at_receipt: true,
         }
-    }
-}
-
-/// splitmix64: tiny, seedable, good enough to schedule faults.
-#[derive(Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        ((self.next_u64() >> 11) as f64) < p * (1u64 << 53) as f64
     }
 }
 
@@ -1776,15 +1750,15 @@ impl Checker {
 }
 
 /// Kafka's leader-side epoch check on Fetch and OffsetForLeaderEpoch.
+/// The broker's check (`replica::check_leader_epoch`) behind the leadership check.
 fn check_leader_epoch(role: &Role, current_leader_epoch: i32) -> Result<(), i16> {
-    match role {
-        Role::Leader(l) if l.state.leader_epoch == current_leader_epoch => Ok(()),
-        Role::Leader(l) if current_leader_epoch < l.state.leader_epoch => {
-            Err(codes::FENCED_LEADER_EPOCH)
-        }
-        Role::Leader(_) => Err(UNKNOWN_LEADER_EPOCH),
-        _ => Err(codes::NOT_LEADER_OR_FOLLOWER),
-    }
+    let Role::Leader(l) = role else {
+        return Err(codes::NOT_LEADER_OR_FOLLOWER);
+    };
+    replica::check_leader_epoch(current_leader_epoch, l.state.leader_epoch).map_err(|m| match m {
+        EpochMismatch::Fenced => codes::FENCED_LEADER_EPOCH,
+        EpochMismatch::Unknown => UNKNOWN_LEADER_EPOCH,
+    })
 }
 
 /// Takes the role the broker's image gives it for partition `p`: leader (Kafka's
@@ -2023,10 +1997,9 @@ fn truncating_to_the_high_watermark_is_caught() {
 }
 
 /// Rare (a few seeds in a thousand: a proposal must commit, its answer and the metadata
-/// be lost, and the leader fail in that window), hence a soak; meaningful only once
-/// `truncation_offset` is fixed, as until then the seeds that bug breaks come first.
+/// be lost, and the leader fail in that window), hence a search over many seeds (about
+/// 15 s in a debug build).
 #[test]
-#[ignore = "a one-minute soak; run after the truncation_offset fix"]
 fn forgetting_isr_proposals_is_caught() {
     caught(Options::new(Mutation::ForgetIsrProposals), 1_500, "");
 }

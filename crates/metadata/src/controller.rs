@@ -359,19 +359,7 @@ impl Controller {
         assignments: Option<&[Vec<i32>]>,
         configs: BTreeMap<String, String>,
     ) -> Result<Vec<MetadataRecord>, Refusal> {
-        if image.topics.contains_key(name) {
-            return Err(Refusal::new(
-                codes::TOPIC_ALREADY_EXISTS,
-                format!("Topic '{name}' already exists."),
-            ));
-        }
-        let key = collision_key(name);
-        if let Some(other) = image.topics.keys().find(|t| collision_key(t) == key) {
-            return Err(Refusal::new(
-                codes::INVALID_TOPIC_EXCEPTION,
-                format!("Topic '{name}' collides with existing topic: {other}"),
-            ));
-        }
+        check_topic_absent(name, image.topics.keys().map(String::as_str))?;
         let topic_id = uuid::Uuid::new_v4();
         let replicas = match assignments {
             Some(a) => self.check_assignments(image, a)?,
@@ -399,18 +387,7 @@ impl Controller {
             )
         })?;
         let current = topic.partitions.len() as i32;
-        if count < current {
-            return Err(Refusal::new(
-                codes::INVALID_PARTITIONS,
-                format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
-            ));
-        }
-        if count == current {
-            return Err(Refusal::new(
-                codes::INVALID_PARTITIONS,
-                format!("Topic already has {current} partitions."),
-            ));
-        }
+        check_partition_increase(current, count)?;
         let rf = topic.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
         let replicas = match assignments {
             Some(a) => {
@@ -552,9 +529,67 @@ fn change(
     }
 }
 
-/// Kafka's rule that `.` and `_` collide in topic names (metric names flatten them).
-fn collision_key(name: &str) -> String {
+/// Kafka forbids topics whose names differ only by '.' versus '_' (metric names collide).
+pub fn collision_key(name: &str) -> String {
     name.replace('.', "_")
+}
+
+/// CreateTopics' checks against the existing topics: the name is free and does not
+/// collide with another's. Shared by the controller and the single-node broker.
+pub fn check_topic_absent<'a>(
+    name: &str,
+    existing: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Refusal> {
+    let key = collision_key(name);
+    let mut collision = None;
+    for other in existing {
+        if other == name {
+            return Err(Refusal::new(
+                codes::TOPIC_ALREADY_EXISTS,
+                format!("Topic '{name}' already exists."),
+            ));
+        }
+        if collision.is_none() && collision_key(other) == key {
+            collision = Some(other);
+        }
+    }
+    match collision {
+        Some(other) => Err(Refusal::new(
+            codes::INVALID_TOPIC_EXCEPTION,
+            format!("Topic '{name}' collides with existing topic: {other}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A replication factor needs that many live brokers.
+pub fn check_replication_factor(rf: usize, live: usize) -> Result<(), Refusal> {
+    if rf > live {
+        return Err(Refusal::new(
+            codes::INVALID_REPLICATION_FACTOR,
+            format!(
+                "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {live} broker(s) are registered."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// CreatePartitions only grows a topic.
+pub fn check_partition_increase(current: i32, count: i32) -> Result<(), Refusal> {
+    if count < current {
+        return Err(Refusal::new(
+            codes::INVALID_PARTITIONS,
+            format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
+        ));
+    }
+    if count == current {
+        return Err(Refusal::new(
+            codes::INVALID_PARTITIONS,
+            format!("Topic already has {current} partitions."),
+        ));
+    }
+    Ok(())
 }
 
 /// Kafka's replica placement: brokers in a rack-alternating order, partition `p` led
@@ -570,15 +605,7 @@ fn place(
 ) -> Result<Vec<Vec<i32>>, Refusal> {
     let live: Vec<&BrokerInfo> = image.live_brokers().collect();
     let rf = replication_factor as usize;
-    if rf > live.len() {
-        return Err(Refusal::new(
-            codes::INVALID_REPLICATION_FACTOR,
-            format!(
-                "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {} broker(s) are registered.",
-                live.len()
-            ),
-        ));
-    }
+    check_replication_factor(rf, live.len())?;
     let brokers = rack_alternated(&live);
     let rack_of: HashMap<i32, Option<&str>> =
         live.iter().map(|b| (b.id, b.rack.as_deref())).collect();

@@ -77,12 +77,6 @@ pub enum BrokerRequest {
     ElectPreferredLeaders {
         partitions: Option<Vec<(String, i32)>>,
     },
-    /// Move a partition's replicas (kafka-reassign-partitions.sh).
-    ReassignPartition {
-        topic: String,
-        partition: i32,
-        replicas: Vec<i32>,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -286,10 +286,6 @@ impl ControllerService {
                 })
                 .await,
             ),
-            BrokerRequest::ReassignPartition { .. } => BrokerResponse::Error {
-                code: 35,
-                message: "Partition reassignment is not supported yet".into(),
-            },
         }
     }
 }

@@ -193,12 +193,10 @@ async fn fetch_once(
     if response.error_code != 0 {
         return Err(format!("fetch error {}", response.error_code));
     }
+    let by_name = by_topic_partition(&ready);
     for topic in response.responses {
         for data in topic.partitions {
-            let Some(partition) = ready
-                .iter()
-                .find(|p| *p.topic == *topic.topic.as_str() && p.index == data.partition_index)
-            else {
+            let Some(partition) = by_name.get(&(topic.topic.as_str(), data.partition_index)) else {
                 continue;
             };
             match data.error_code {
@@ -236,6 +234,16 @@ async fn fetch_once(
         }
     }
     Ok(())
+}
+
+/// The partitions of a request by (topic, index), to match the answers to.
+fn by_topic_partition<'a>(
+    partitions: &[&'a Arc<Partition>],
+) -> HashMap<(&'a str, i32), &'a Arc<Partition>> {
+    partitions
+        .iter()
+        .map(|p| ((&*p.topic, p.index), *p))
+        .collect()
 }
 
 /// OffsetForLeaderEpoch for the partitions that changed epoch, and the truncation.
@@ -283,12 +291,10 @@ async fn truncate(
     .await
     .map_err(|_| "OffsetForLeaderEpoch timed out".to_string())?
     .map_err(|e| e.to_string())?;
+    let by_name = by_topic_partition(partitions);
     for topic in response.topics {
         for answer in topic.partitions {
-            let Some(partition) = partitions
-                .iter()
-                .find(|p| *p.topic == *topic.topic.as_str() && p.index == answer.partition)
-            else {
+            let Some(partition) = by_name.get(&(topic.topic.as_str(), answer.partition)) else {
                 continue;
             };
             if answer.error_code != 0 {

@@ -134,13 +134,8 @@ fn read_all(
                         }
                         Err(e) => {
                             pass.records.push(ReadResult::default());
-                            PartitionData::default()
-                                .with_partition_index(wanted.partition)
-                                .with_error_code(e.code.code())
-                                .with_high_watermark(-1)
-                                .with_last_stable_offset(-1)
+                            failed(wanted.partition, &e)
                                 .with_log_start_offset(partition.log_start_offset())
-                                .with_records(None)
                         }
                     }
                 }
@@ -159,13 +154,7 @@ fn read_all(
                 }
                 Err(e) => {
                     pass.records.push(ReadResult::default());
-                    PartitionData::default()
-                        .with_partition_index(wanted.partition)
-                        .with_error_code(e.code.code())
-                        .with_high_watermark(-1)
-                        .with_last_stable_offset(-1)
-                        .with_log_start_offset(-1)
-                        .with_records(None)
+                    failed(wanted.partition, &e)
                 }
             };
             pass.has_error |= data.error_code != 0;
@@ -183,6 +172,17 @@ fn read_all(
         );
     }
     pass
+}
+
+/// A partition's answer when it cannot be read: the error, no offsets, no records.
+fn failed(partition: i32, error: &ApiError) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(partition)
+        .with_error_code(error.code.code())
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_records(None)
 }
 
 fn read_partition(

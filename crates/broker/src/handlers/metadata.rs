@@ -21,8 +21,10 @@ pub(super) fn handle(
     request: MetadataRequest,
     version: i16,
 ) -> MetadataResponse {
-    let brokers = broker
-        .live_brokers()
+    let live_brokers = broker.live_brokers();
+    // Offline replicas are those not among these: computed once, not per topic.
+    let live: Vec<i32> = live_brokers.iter().map(|b| b.id).collect();
+    let brokers = live_brokers
         .into_iter()
         .map(|b| {
             MetadataResponseBroker::default()
@@ -44,16 +46,16 @@ pub(super) fn handle(
         None => broker
             .topics()
             .iter()
-            .map(|t| describe_topic(broker, t))
+            .map(|t| describe_topic(t, &live))
             .collect(),
         Some(requested) => requested
             .into_iter()
             .map(|wanted| {
                 if let Some(name) = wanted.name {
-                    lookup_by_name(broker, name, auto_create)
+                    lookup_by_name(broker, name, auto_create, &live)
                 } else {
                     match broker.topic_by_id(&wanted.topic_id) {
-                        Some(topic) => describe_topic(broker, &topic),
+                        Some(topic) => describe_topic(&topic, &live),
                         None => MetadataResponseTopic::default()
                             .with_topic_id(wanted.topic_id)
                             .with_error_code(ErrorCode::UnknownTopicId.code()),
@@ -74,9 +76,10 @@ fn lookup_by_name(
     broker: &Arc<Broker>,
     name: TopicName,
     auto_create: bool,
+    live: &[i32],
 ) -> MetadataResponseTopic {
     if let Some(topic) = broker.topic(name.as_str()) {
-        return describe_topic(broker, &topic);
+        return describe_topic(&topic, live);
     }
     let error = |code: ErrorCode| {
         MetadataResponseTopic::default()
@@ -91,10 +94,10 @@ fn lookup_by_name(
         return error(ErrorCode::UnknownTopicOrPartition);
     }
     match broker.create_topic(name.as_str(), -1, -1, Default::default(), false) {
-        Ok(topic) => describe_topic(broker, &topic),
+        Ok(topic) => describe_topic(&topic, live),
         // Another request created it first: describe what is there.
         Err(e) if e.code == ErrorCode::TopicAlreadyExists => match broker.topic(name.as_str()) {
-            Some(topic) => describe_topic(broker, &topic),
+            Some(topic) => describe_topic(&topic, live),
             None => error(ErrorCode::LeaderNotAvailable),
         },
         Err(e) => {
@@ -104,8 +107,7 @@ fn lookup_by_name(
     }
 }
 
-fn describe_topic(broker: &Broker, topic: &Topic) -> MetadataResponseTopic {
-    let live: Vec<i32> = broker.live_brokers().iter().map(|b| b.id).collect();
+fn describe_topic(topic: &Topic, live: &[i32]) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(str_bytes(topic.name.to_string()))))
         .with_topic_id(topic.topic_id)

@@ -63,8 +63,7 @@ pub(super) async fn handle(
                     .partition(index)
                     .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))?;
                 let records = partition_data.records.as_deref().unwrap_or(&[]);
-                let epoch = partition.leader_epoch();
-                let info = partition.append(records, acks)?;
+                let (info, epoch) = partition.append(records, acks)?;
                 if acks == -1 {
                     waits.push((
                         responses.len(),

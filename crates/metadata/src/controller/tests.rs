@@ -12,24 +12,32 @@ fn cluster(racks: &[Option<&str>]) -> (Controller, ClusterImage) {
     let mut image = ClusterImage::default();
     let mut controller = Controller::new(config(), &image, 0);
     for (i, rack) in racks.iter().enumerate() {
-        let id = i as i32 + 1;
-        let (epoch, records) = controller.register(
-            &image,
-            id,
-            uuid::Uuid::new_v4(),
-            vec![],
+        join(
+            &mut controller,
+            &mut image,
+            i as i32 + 1,
             rack.map(str::to_string),
             0,
         );
-        let offset = image.offset + 1;
-        image.apply_entry(offset, &records);
-        controller.registered(id, offset);
-        let records = controller
-            .heartbeat(&image, id, epoch, offset, false, 0)
-            .unwrap();
-        image.apply_entry(image.offset + 1, &records);
     }
     (controller, image)
+}
+
+/// Broker `id` (re-)registers, catches up with the image and is unfenced.
+fn join(
+    controller: &mut Controller,
+    image: &mut ClusterImage,
+    id: i32,
+    rack: Option<String>,
+    now: u64,
+) {
+    let (epoch, records) = controller.register(image, id, uuid::Uuid::new_v4(), vec![], rack, now);
+    apply(image, &records);
+    controller.registered(id, image.offset);
+    let records = controller
+        .heartbeat(image, id, epoch, image.offset, false, now + 1)
+        .unwrap();
+    apply(image, &records);
 }
 
 fn apply(image: &mut ClusterImage, records: &[MetadataRecord]) {
@@ -155,7 +163,7 @@ fn the_last_isr_member_keeps_its_place_and_leads_again_when_it_returns() {
     let (mut controller, mut image) = cluster(&[None, None]);
     create(&controller, &mut image, "t", 1, 2);
     let state = image.partition("t", 0).unwrap().clone();
-    let (leader, follower) = (state.leader, state.replicas[1]);
+    let leader = state.leader;
     // The follower fell out of the ISR.
     let (_, records) = controller
         .alter_partition(
@@ -176,16 +184,8 @@ fn the_last_isr_member_keeps_its_place_and_leads_again_when_it_returns() {
     let state = image.partition("t", 0).unwrap().clone();
     assert_eq!(state.leader, NO_LEADER);
     assert_eq!(state.isr, vec![leader]);
-    let _ = follower;
     // It comes back: re-registers, catches up, is unfenced and leads again.
-    let (epoch, records) =
-        controller.register(&image, leader, uuid::Uuid::new_v4(), vec![], None, 1);
-    apply(&mut image, &records);
-    controller.registered(leader, image.offset);
-    let records = controller
-        .heartbeat(&image, leader, epoch, image.offset, false, 2)
-        .unwrap();
-    apply(&mut image, &records);
+    join(&mut controller, &mut image, leader, None, 1);
     let state = image.partition("t", 0).unwrap();
     assert_eq!(state.leader, leader);
     assert_eq!(state.isr, vec![leader]);
@@ -297,14 +297,7 @@ fn preferred_election_moves_leadership_back_to_the_first_replica() {
     let records = controller.fence(&image, preferred);
     apply(&mut image, &records);
     assert_ne!(image.partition("t", 0).unwrap().leader, preferred);
-    let (epoch, records) =
-        controller.register(&image, preferred, uuid::Uuid::new_v4(), vec![], None, 1);
-    apply(&mut image, &records);
-    controller.registered(preferred, image.offset);
-    let records = controller
-        .heartbeat(&image, preferred, epoch, image.offset, false, 2)
-        .unwrap();
-    apply(&mut image, &records);
+    join(&mut controller, &mut image, preferred, None, 1);
     // Not in the ISR yet: the election is refused.
     let (records, results) = controller.elect_preferred(&image, Some(&[("t".into(), 0)]));
     assert!(records.is_empty());

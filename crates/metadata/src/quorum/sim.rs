@@ -37,6 +37,8 @@ use tempfile::TempDir;
 use tokio::time::Instant;
 
 use super::log_store::LogStoreOptions;
+use rafka_types::SplitMix64 as SimRng;
+
 use super::state_machine::Applied;
 use super::types::{
     ImageSnapshot, LeaderId, LogEntry, Payload, RaftRequest, RaftResponse, RecordBatch, Vote,
@@ -64,30 +66,6 @@ const VOTERS: u64 = 3;
 const STEPS: usize = 250;
 /// Seeds CI runs; `RAFKA_SIM_SEED` runs one seed instead.
 const SEEDS: [u64; 5] = [1, 2, 3, 0x5eed_cafe, 0xdead_beef_0bad_f00d];
-
-/// SplitMix64: tiny, seedable, good enough to drive a schedule.
-#[derive(Debug, Clone)]
-struct SimRng(u64);
-
-impl SimRng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        assert!(n > 0);
-        self.next_u64() % n
-    }
-
-    fn percent(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-}
 
 /// What the network does to messages.
 #[derive(Debug)]
