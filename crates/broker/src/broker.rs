@@ -454,7 +454,10 @@ impl Broker {
             let topic = Arc::new(Topic {
                 name: t.name.as_str().into(),
                 topic_id: t.topic_id,
-                replication_factor: t.partitions.first().map_or(1, |p| p.replicas.len() as i16),
+                replication_factor: t
+                    .partitions
+                    .first()
+                    .map_or(1, |p| p.target_replicas().len() as i16),
                 partitions,
                 states: t.partitions.clone(),
                 configs: t.configs.clone(),
@@ -463,21 +466,27 @@ impl Broker {
             next.by_name.insert(t.name.clone(), topic);
         }
         let previous = std::mem::replace(&mut *self.topics.write(), next);
+        let current = self.topics.read().by_name.clone();
         for (name, topic) in previous.by_name {
-            let kept = image
-                .topics
-                .get(&name)
-                .is_some_and(|t| t.topic_id == topic.topic_id);
-            if kept {
-                continue;
-            }
+            let kept = current.get(&name).filter(|t| t.topic_id == topic.topic_id);
             for partition in topic.local_partitions() {
+                // A replica this broker no longer holds: its topic was deleted, or a
+                // reassignment moved it away (Kafka's StopReplica with deletion).
+                let moved_away = kept.is_some_and(|t| t.partition(partition.index).is_none());
+                if kept.is_some() && !moved_away {
+                    continue;
+                }
                 let dir = partition.dir();
                 if let Err(e) = std::fs::remove_dir_all(&dir) {
                     tracing::error!("cannot delete {}: {e}", dir.display());
                 }
+                if moved_away {
+                    tracing::info!("{name}-{}: replica moved away, deleted", partition.index);
+                }
             }
-            tracing::info!("deleted topic {name}");
+            if kept.is_none() {
+                tracing::info!("deleted topic {name}");
+            }
         }
         cluster.set_image(image);
     }
@@ -551,6 +560,85 @@ impl Broker {
             Some(cluster) => cluster.image().live_brokers().count(),
             None => 1,
         }
+    }
+
+    /// ElectLeaders: the active controller's outcome per partition (`None`: every
+    /// partition needing an election).
+    pub fn elect_leaders(
+        &self,
+        election: controller::ElectionType,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<controller::PartitionOutcome>, ApiError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.forward_for_outcomes_blocking(BrokerRequest::ElectLeaders {
+                election,
+                partitions,
+            });
+        }
+        let image = self.single_node_image();
+        let decider = self.single_node_controller(&image);
+        Ok(decider
+            .elect_leaders(&image, election, partitions.as_deref())
+            .1)
+    }
+
+    /// AlterPartitionReassignments: a target replica list per partition, or `None` to
+    /// cancel; the active controller's outcome per partition.
+    pub fn alter_reassignments(
+        &self,
+        allow_replication_factor_change: bool,
+        partitions: Vec<rafka_metadata::controller::ReassignmentRequest>,
+    ) -> Result<Vec<controller::PartitionOutcome>, ApiError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.forward_for_outcomes_blocking(BrokerRequest::AlterReassignments {
+                allow_replication_factor_change,
+                partitions,
+            });
+        }
+        let image = self.single_node_image();
+        let decider = self.single_node_controller(&image);
+        Ok(decider
+            .alter_reassignments(&image, allow_replication_factor_change, &partitions)
+            .1)
+    }
+
+    /// Single-node mode seen as a cluster of this one broker, so that the controller's
+    /// own rules answer ElectLeaders and reassignments (with nothing to change: every
+    /// partition has its only replica here, leading).
+    fn single_node_image(&self) -> ClusterImage {
+        let me = self.config.node_id;
+        let mut image = ClusterImage::default();
+        image.brokers.insert(
+            me,
+            rafka_metadata::image::BrokerInfo {
+                id: me,
+                epoch: 0,
+                incarnation_id: uuid::Uuid::nil(),
+                listeners: Vec::new(),
+                rack: self.config.broker_rack.clone(),
+                fenced: false,
+            },
+        );
+        for topic in self.topics() {
+            image.topics.insert(
+                topic.name.to_string(),
+                TopicImage {
+                    name: topic.name.to_string(),
+                    topic_id: topic.topic_id,
+                    configs: topic.configs.clone(),
+                    partitions: topic.states.clone(),
+                },
+            );
+        }
+        image
+    }
+
+    fn single_node_controller(&self, image: &ClusterImage) -> controller::Controller {
+        let config = controller::ControllerConfig {
+            session_timeout_ms: self.config.replication.broker_session_timeout_ms,
+            unclean_leader_election: self.config.replication.unclean_leader_election,
+        };
+        controller::Controller::new(config, image, self.clock.now_ms() as u64)
     }
 
     /// Partition states in single-node mode: this broker is every partition's only

@@ -22,21 +22,23 @@ pub mod codes {
     pub const FENCED_LEADER_EPOCH: i16 = 74;
     pub const STALE_BROKER_EPOCH: i16 = 77;
     pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
+    pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: i16 = 83;
     pub const ELECTION_NOT_NEEDED: i16 = 84;
+    pub const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
     pub const INELIGIBLE_REPLICA: i16 = 107;
     pub const INVALID_UPDATE_VERSION: i16 = 108;
     pub const BROKER_ID_NOT_REGISTERED: i16 = 102;
 }
 
 /// A refused request: Kafka's error code and a message for the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refusal {
     pub code: i16,
     pub message: String,
 }
 
 impl Refusal {
-    fn new(code: i16, message: impl Into<String>) -> Refusal {
+    pub fn new(code: i16, message: impl Into<String>) -> Refusal {
         Refusal {
             code,
             message: message.into(),
@@ -44,8 +46,20 @@ impl Refusal {
     }
 }
 
-/// One partition's preferred-leader election: refused with a reason, or done (`None`).
-pub type ElectionOutcome = ((String, i32), Option<Refusal>);
+/// One partition's part of a request (an election, a reassignment): refused with a
+/// reason, or done (`None`).
+pub type PartitionOutcome = ((String, i32), Option<Refusal>);
+
+/// One partition of AlterPartitionReassignments: its target replicas, or `None` to
+/// cancel its reassignment.
+pub type ReassignmentRequest = ((String, i32), Option<Vec<i32>>);
+
+/// ElectLeaders' election types, with Kafka's wire values 0 and 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ElectionType {
+    Preferred,
+    Unclean,
+}
 
 /// Settings of the controller's decisions.
 #[derive(Debug, Clone)]
@@ -342,6 +356,8 @@ impl Controller {
         }
         let mut next = state.clone();
         next.isr = isr;
+        let live: BTreeSet<i32> = image.live_brokers().map(|b| b.id).collect();
+        maybe_complete_reassignment(&mut next, &live);
         let record = change(topic.to_string(), partition as usize, state, next.clone());
         let MetadataRecord::ChangePartition { state: next, .. } = &record else {
             unreachable!("change() builds a ChangePartition")
@@ -437,57 +453,241 @@ impl Controller {
         Ok(assignments.to_vec())
     }
 
-    /// Elects each partition's preferred replica (its first) where it is alive, in the
-    /// ISR and not already leading. `None` means every partition (the automatic
-    /// rebalance). Returns the records and, per partition asked for, the refusal if any.
-    pub fn elect_preferred(
+    /// Kafka's ElectLeaders. Preferred: the first replica leads where it is alive, in the
+    /// ISR and not leading already. Unclean: a partition without a leader gets any live
+    /// replica, in or out of the ISR. `None` means every partition (the automatic
+    /// rebalance too); then, as in Kafka, partitions needing no election are left out of
+    /// the outcomes.
+    pub fn elect_leaders(
         &self,
         image: &ClusterImage,
+        election: ElectionType,
         partitions: Option<&[(String, i32)]>,
-    ) -> (Vec<MetadataRecord>, Vec<ElectionOutcome>) {
+    ) -> (Vec<MetadataRecord>, Vec<PartitionOutcome>) {
         let wanted: Vec<(String, i32)> = match partitions {
             Some(p) => p.to_vec(),
-            None => image
-                .topics
-                .values()
-                .flat_map(|t| (0..t.partitions.len() as i32).map(|i| (t.name.clone(), i)))
-                .collect(),
+            None => all_partitions(image),
         };
+        let live: BTreeSet<i32> = image.live_brokers().map(|b| b.id).collect();
         let mut records = Vec::new();
         let mut results = Vec::new();
         for (topic, index) in wanted {
-            let Some(state) = image.partition(&topic, index) else {
-                results.push((
-                    (topic, index),
-                    Some(Refusal::new(
-                        codes::UNKNOWN_TOPIC_OR_PARTITION,
-                        "This server does not host this topic-partition.",
-                    )),
-                ));
-                continue;
+            let outcome = match image.partition(&topic, index) {
+                None => Err(unknown_partition(&topic, index)),
+                Some(state) => elect_one(state, election, &live, &topic, index),
             };
-            let preferred = state.replicas[0];
-            let outcome = if state.leader == preferred {
-                Some(Refusal::new(
-                    codes::ELECTION_NOT_NEEDED,
-                    "Leader election not needed for topic partition.",
-                ))
-            } else if !state.isr.contains(&preferred)
-                || image.brokers.get(&preferred).is_none_or(|b| b.fenced)
-            {
-                Some(Refusal::new(
-                    codes::PREFERRED_LEADER_NOT_AVAILABLE,
-                    format!("Failed to elect leader for partition {topic}-{index} under strategy PreferredReplicaPartitionLeaderElectionStrategy"),
-                ))
-            } else {
-                let mut next = state.clone();
-                next.leader = preferred;
-                records.push(change(topic.clone(), index as usize, state, next));
-                None
-            };
-            results.push(((topic, index), outcome));
+            match outcome {
+                Ok(next) => {
+                    let state = image.partition(&topic, index).expect("checked above");
+                    records.push(change(topic.clone(), index as usize, state, next));
+                    results.push(((topic, index), None));
+                }
+                Err(refusal) => {
+                    if partitions.is_some() || refusal.code != codes::ELECTION_NOT_NEEDED {
+                        results.push(((topic, index), Some(refusal)));
+                    }
+                }
+            }
         }
         (records, results)
+    }
+
+    /// Kafka's AlterPartitionReassignments: per partition, a target replica list to move
+    /// to, or `None` to cancel the reassignment in progress. The target replicas are
+    /// added first; once they are all in the ISR the partition completes the move (drops
+    /// the removed replicas, and elects a new leader if the old one was removed).
+    pub fn alter_reassignments(
+        &self,
+        image: &ClusterImage,
+        allow_replication_factor_change: bool,
+        requests: &[ReassignmentRequest],
+    ) -> (Vec<MetadataRecord>, Vec<PartitionOutcome>) {
+        let live: BTreeSet<i32> = image.live_brokers().map(|b| b.id).collect();
+        let mut records = Vec::new();
+        let mut results = Vec::new();
+        for ((topic, index), target) in requests {
+            let outcome = match image.partition(topic, *index) {
+                None => Err(unknown_partition(topic, *index)),
+                Some(state) => match target {
+                    Some(target) => self
+                        .check_assignments(image, std::slice::from_ref(target))
+                        .and_then(|_| {
+                            let current = state.original_replicas().len();
+                            if !allow_replication_factor_change && current != target.len() {
+                                return Err(Refusal::new(
+                                    codes::INVALID_REPLICATION_FACTOR,
+                                    format!(
+                                        "The replication factor is changed from {current} to {}",
+                                        target.len()
+                                    ),
+                                ));
+                            }
+                            Ok(start_reassignment(state, target, &live))
+                        }),
+                    None => cancel_reassignment(state, &live, topic, *index),
+                },
+            };
+            match outcome {
+                Ok(next) => {
+                    let state = image.partition(topic, *index).expect("checked above");
+                    if next != *state {
+                        records.push(change(topic.clone(), *index as usize, state, next));
+                    }
+                    results.push(((topic.clone(), *index), None));
+                }
+                Err(refusal) => results.push(((topic.clone(), *index), Some(refusal))),
+            }
+        }
+        (records, results)
+    }
+}
+
+/// Every partition of every topic, in order.
+fn all_partitions(image: &ClusterImage) -> Vec<(String, i32)> {
+    image
+        .topics
+        .values()
+        .flat_map(|t| (0..t.partitions.len() as i32).map(|i| (t.name.clone(), i)))
+        .collect()
+}
+
+fn unknown_partition(topic: &str, index: i32) -> Refusal {
+    Refusal::new(
+        codes::UNKNOWN_TOPIC_OR_PARTITION,
+        format!("Unable to find partition {topic}-{index}."),
+    )
+}
+
+/// One partition's election: its next state, or why there is none.
+fn elect_one(
+    state: &PartitionState,
+    election: ElectionType,
+    live: &BTreeSet<i32>,
+    topic: &str,
+    index: i32,
+) -> Result<PartitionState, Refusal> {
+    let mut next = state.clone();
+    match election {
+        ElectionType::Preferred => {
+            let preferred = state.replicas[0];
+            if state.leader == preferred {
+                return Err(Refusal::new(
+                    codes::ELECTION_NOT_NEEDED,
+                    "Leader election not needed for topic partition.",
+                ));
+            }
+            if !state.isr.contains(&preferred) || !live.contains(&preferred) {
+                return Err(Refusal::new(
+                    codes::PREFERRED_LEADER_NOT_AVAILABLE,
+                    format!("Failed to elect leader for partition {topic}-{index} under strategy PreferredReplicaPartitionLeaderElectionStrategy"),
+                ));
+            }
+            next.leader = preferred;
+        }
+        ElectionType::Unclean => {
+            if state.leader != NO_LEADER {
+                return Err(Refusal::new(
+                    codes::ELECTION_NOT_NEEDED,
+                    "Leader election not needed for topic partition.",
+                ));
+            }
+            next.leader = elect(state, live, true);
+            if next.leader == NO_LEADER {
+                return Err(Refusal::new(
+                    codes::ELIGIBLE_LEADERS_NOT_AVAILABLE,
+                    format!("Failed to elect leader for partition {topic}-{index} under strategy UncleanLeaderElectionStrategy: no replica is alive"),
+                ));
+            }
+            if !next.isr.contains(&next.leader) {
+                next.isr = vec![next.leader];
+            }
+        }
+    }
+    Ok(next)
+}
+
+/// Starts (or replaces) a reassignment to `target`: the replicas become the target
+/// followed by the original replicas being removed, as in Kafka; completes at once if
+/// every target replica is already in the ISR.
+fn start_reassignment(
+    state: &PartitionState,
+    target: &[i32],
+    live: &BTreeSet<i32>,
+) -> PartitionState {
+    let original = state.original_replicas();
+    let mut next = state.clone();
+    next.replicas = target.to_vec();
+    next.replicas
+        .extend(original.iter().copied().filter(|r| !target.contains(r)));
+    next.adding_replicas = target
+        .iter()
+        .copied()
+        .filter(|r| !original.contains(r))
+        .collect();
+    next.removing_replicas = original
+        .iter()
+        .copied()
+        .filter(|r| !target.contains(r))
+        .collect();
+    // Replicas of a replaced reassignment that the new target drops leave the ISR.
+    next.isr.retain(|r| next.replicas.contains(r));
+    maybe_complete_reassignment(&mut next, live);
+    next
+}
+
+/// Cancels the reassignment in progress: back to the original replicas.
+fn cancel_reassignment(
+    state: &PartitionState,
+    live: &BTreeSet<i32>,
+    topic: &str,
+    index: i32,
+) -> Result<PartitionState, Refusal> {
+    if !state.is_reassigning() {
+        return Err(Refusal::new(
+            codes::NO_REASSIGNMENT_IN_PROGRESS,
+            format!("No ongoing reassignment for partition {topic}-{index}."),
+        ));
+    }
+    let original = state.original_replicas();
+    let mut next = state.clone();
+    next.isr.retain(|r| original.contains(r));
+    if next.isr.is_empty() {
+        return Err(Refusal::new(
+            codes::INVALID_REPLICA_ASSIGNMENT,
+            format!("Cannot cancel the reassignment of {topic}-{index}: no original replica is in the ISR."),
+        ));
+    }
+    next.replicas = original;
+    next.adding_replicas.clear();
+    next.removing_replicas.clear();
+    if !next.replicas.contains(&next.leader) {
+        next.leader = elect(&next, live, false);
+    }
+    Ok(next)
+}
+
+/// Completes a reassignment whose target replicas are all in the ISR: the removed
+/// replicas leave, and the leader moves if it was one of them. Kafka's rule, including
+/// its refusal to complete when no target replica would be left in the ISR.
+fn maybe_complete_reassignment(state: &mut PartitionState, live: &BTreeSet<i32>) {
+    if !state.is_reassigning() || state.adding_replicas.iter().any(|r| !state.isr.contains(r)) {
+        return;
+    }
+    let isr: Vec<i32> = state
+        .isr
+        .iter()
+        .copied()
+        .filter(|r| !state.removing_replicas.contains(r))
+        .collect();
+    if isr.is_empty() {
+        return;
+    }
+    state.replicas = state.target_replicas();
+    state.isr = isr;
+    state.adding_replicas.clear();
+    state.removing_replicas.clear();
+    if !state.isr.contains(&state.leader) {
+        state.leader = elect(state, live, false);
     }
 }
 

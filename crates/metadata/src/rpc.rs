@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::controller::{ElectionType, PartitionOutcome, ReassignmentRequest};
 use crate::image::{ClusterImage, Endpoint, PartitionState};
 
 /// The largest controller frame accepted: a full image of a large cluster fits.
@@ -72,10 +73,18 @@ pub enum BrokerRequest {
     SetBrokerConfigs {
         configs: BTreeMap<String, String>,
     },
-    /// Elect the preferred (first) replica as leader where it is in the ISR and alive;
-    /// `None` means every partition.
-    ElectPreferredLeaders {
+    /// Kafka's ElectLeaders; `None` means every partition.
+    ElectLeaders {
+        election: ElectionType,
         partitions: Option<Vec<(String, i32)>>,
+    },
+    /// Kafka's AlterPartitionReassignments: a target replica list per partition, or
+    /// `None` to cancel that partition's reassignment.
+    AlterReassignments {
+        /// KIP-860: when false, a target of another length than the current replicas
+        /// is refused.
+        allow_replication_factor_change: bool,
+        partitions: Vec<ReassignmentRequest>,
     },
 }
 
@@ -96,6 +105,11 @@ pub enum BrokerResponse {
     /// The request's records were committed at this metadata offset.
     Done {
         offset: u64,
+    },
+    /// Like `Done`, with each partition's outcome.
+    Outcomes {
+        offset: u64,
+        outcomes: Vec<PartitionOutcome>,
     },
     /// Kafka's error code and message.
     Error {

@@ -10,7 +10,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rafka_metadata::controller::{Controller, ControllerConfig, Refusal};
+use rafka_metadata::controller::{
+    Controller, ControllerConfig, ElectionType, PartitionOutcome, Refusal,
+};
 use rafka_metadata::quorum::{ProposeError, Quorum};
 use rafka_metadata::rpc::{BrokerRequest, BrokerResponse};
 use rafka_metadata::server::BrokerRpcHandler;
@@ -74,7 +76,9 @@ impl ControllerService {
                 .decide(|controller, image, now| {
                     let mut records = controller.tick(image, now);
                     if rebalance && records.is_empty() {
-                        records = controller.elect_preferred(image, None).0;
+                        records = controller
+                            .elect_leaders(image, ElectionType::Preferred, None)
+                            .0;
                     }
                     Ok((records, ()))
                 })
@@ -144,6 +148,10 @@ impl ControllerService {
     async fn handle_request(&self, request: BrokerRequest) -> BrokerResponse {
         let done = |r: Result<(u64, ()), BrokerResponse>| match r {
             Ok((offset, ())) => BrokerResponse::Done { offset },
+            Err(e) => e,
+        };
+        let outcomes = |r: Result<(u64, Vec<PartitionOutcome>), BrokerResponse>| match r {
+            Ok((offset, outcomes)) => BrokerResponse::Outcomes { offset, outcomes },
             Err(e) => e,
         };
         match request {
@@ -279,10 +287,21 @@ impl ControllerService {
                 self.decide(|_, _, _| Ok((vec![MetadataRecord::SetBrokerConfigs { configs }], ())))
                     .await,
             ),
-            BrokerRequest::ElectPreferredLeaders { partitions } => done(
+            BrokerRequest::ElectLeaders {
+                election,
+                partitions,
+            } => outcomes(
                 self.decide(|c, image, _| {
-                    let (records, _) = c.elect_preferred(image, partitions.as_deref());
-                    Ok((records, ()))
+                    Ok(c.elect_leaders(image, election, partitions.as_deref()))
+                })
+                .await,
+            ),
+            BrokerRequest::AlterReassignments {
+                allow_replication_factor_change,
+                partitions,
+            } => outcomes(
+                self.decide(|c, image, _| {
+                    Ok(c.alter_reassignments(image, allow_replication_factor_change, &partitions))
                 })
                 .await,
             ),

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rafka_metadata::controller::PartitionOutcome;
 use rafka_metadata::quorum::Quorum;
 use rafka_metadata::rpc::{BrokerRequest, BrokerResponse};
 use rafka_metadata::server::{ControllerClient, ControllerRequest, ControllerResponse};
@@ -138,25 +139,43 @@ impl Cluster {
 
     /// Forwards an admin change and waits until this broker has applied it.
     pub async fn forward(&self, request: BrokerRequest) -> Result<(), ApiError> {
-        match self.call_controller(request, FORWARD_TIMEOUT).await? {
-            BrokerResponse::Done { offset } => {
-                let mut image = self.subscribe_image();
-                let reached = image.wait_for(|i| i.offset >= offset);
-                let _ = tokio::time::timeout(Duration::from_secs(10), reached).await;
-                Ok(())
+        self.forward_for_outcomes(request).await.map(|_| ())
+    }
+
+    /// `forward` for requests answered partition by partition (ElectLeaders,
+    /// AlterPartitionReassignments): the outcomes, once this broker has applied them.
+    pub async fn forward_for_outcomes(
+        &self,
+        request: BrokerRequest,
+    ) -> Result<Vec<PartitionOutcome>, ApiError> {
+        let (offset, outcomes) = match self.call_controller(request, FORWARD_TIMEOUT).await? {
+            BrokerResponse::Done { offset } => (offset, Vec::new()),
+            BrokerResponse::Outcomes { offset, outcomes } => (offset, outcomes),
+            BrokerResponse::Error { code, message } => return Err(api_error(code, message)),
+            other => {
+                return Err(ApiError::new(
+                    ErrorCode::UnknownServerError,
+                    format!("unexpected controller answer {other:?}"),
+                ))
             }
-            BrokerResponse::Error { code, message } => Err(api_error(code, message)),
-            other => Err(ApiError::new(
-                ErrorCode::UnknownServerError,
-                format!("unexpected controller answer {other:?}"),
-            )),
-        }
+        };
+        let mut image = self.subscribe_image();
+        let reached = image.wait_for(|i| i.offset >= offset);
+        let _ = tokio::time::timeout(Duration::from_secs(10), reached).await;
+        Ok(outcomes)
     }
 
     /// `forward` from synchronous handler code (the server runs a multi-thread runtime).
     pub fn forward_blocking(&self, request: BrokerRequest) -> Result<(), ApiError> {
+        self.forward_for_outcomes_blocking(request).map(|_| ())
+    }
+
+    pub fn forward_for_outcomes_blocking(
+        &self,
+        request: BrokerRequest,
+    ) -> Result<Vec<PartitionOutcome>, ApiError> {
         tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(self.forward(request))
+            tokio::runtime::Handle::current().block_on(self.forward_for_outcomes(request))
         })
     }
 }
@@ -326,7 +345,9 @@ async fn check_isr(broker: &Arc<Broker>) {
                 .call_controller(request, Duration::from_secs(5))
                 .await
             {
-                Ok(BrokerResponse::Partition(state)) => {
+                // A completed reassignment may have moved the leadership away: the
+                // image brings the new role.
+                Ok(BrokerResponse::Partition(state)) if state.leader == cluster.node_id => {
                     partition.become_leader(&state, broker.clock.now_ms() as u64)
                 }
                 Ok(refused) => {

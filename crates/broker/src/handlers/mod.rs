@@ -12,6 +12,7 @@ use rafka_protocol::request::{encode_response, RequestError, RequestFrame};
 use crate::broker::Broker;
 
 mod alter_configs;
+mod alter_partition_reassignments;
 mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
@@ -24,6 +25,7 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
+mod elect_leaders;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -32,6 +34,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_partition_reassignments;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -58,6 +61,9 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 2),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AlterPartitionReassignments, 0, 1),
+    (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::FindCoordinator, 0, 6),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::SyncGroup, 0, 5),
@@ -152,6 +158,13 @@ pub async fn handle(
             run_sync(&request, |b| incremental_alter_configs::handle(broker, b))
         }
         ApiKey::DescribeCluster => run_sync(&request, |b| describe_cluster::handle(broker, b)),
+        ApiKey::ElectLeaders => run_sync(&request, |b| elect_leaders::handle(broker, b)),
+        ApiKey::AlterPartitionReassignments => run_sync(&request, |b| {
+            alter_partition_reassignments::handle(broker, b, version)
+        }),
+        ApiKey::ListPartitionReassignments => run_sync(&request, |b| {
+            list_partition_reassignments::handle(broker, b)
+        }),
         ApiKey::FindCoordinator => {
             run_sync(&request, |b| find_coordinator::handle(broker, b, version))
         }
@@ -218,6 +231,28 @@ async fn run<Req: Decodable, Resp: Encodable, F: std::future::Future<Output = Re
 /// Turns a message into the `Option<StrBytes>` the protocol's error_message fields take.
 pub(crate) fn message(text: Option<String>) -> Option<kafka_protocol::protocol::StrBytes> {
     text.map(kafka_protocol::protocol::StrBytes::from_string)
+}
+
+/// Per-partition outcomes grouped by topic, in first-seen order.
+pub(crate) fn by_topic<T>(outcomes: Vec<((String, i32), T)>) -> Vec<(String, Vec<(i32, T)>)> {
+    let mut out: Vec<(String, Vec<(i32, T)>)> = Vec::new();
+    for ((topic, index), value) in outcomes {
+        match out.iter_mut().find(|(t, _)| *t == topic) {
+            Some((_, list)) => list.push((index, value)),
+            None => out.push((topic, vec![(index, value)])),
+        }
+    }
+    out
+}
+
+/// A partition outcome's error code and message (0 and none when it succeeded).
+pub(crate) fn outcome_error(
+    refusal: Option<rafka_metadata::controller::Refusal>,
+) -> (i16, Option<kafka_protocol::protocol::StrBytes>) {
+    match refusal {
+        None => (0, None),
+        Some(r) => (r.code, Some(str_bytes(r.message))),
+    }
 }
 
 pub(crate) fn str_bytes(text: impl Into<String>) -> kafka_protocol::protocol::StrBytes {

@@ -299,7 +299,8 @@ fn preferred_election_moves_leadership_back_to_the_first_replica() {
     assert_ne!(image.partition("t", 0).unwrap().leader, preferred);
     join(&mut controller, &mut image, preferred, None, 1);
     // Not in the ISR yet: the election is refused.
-    let (records, results) = controller.elect_preferred(&image, Some(&[("t".into(), 0)]));
+    let (records, results) =
+        controller.elect_leaders(&image, ElectionType::Preferred, Some(&[("t".into(), 0)]));
     assert!(records.is_empty());
     assert_eq!(
         results[0].1.as_ref().unwrap().code,
@@ -322,11 +323,13 @@ fn preferred_election_moves_leadership_back_to_the_first_replica() {
         )
         .unwrap();
     apply(&mut image, &records);
-    let (records, results) = controller.elect_preferred(&image, None);
+    let (records, results) =
+        controller.elect_leaders(&image, ElectionType::Preferred, Some(&[("t".into(), 0)]));
     assert!(results[0].1.is_none());
     apply(&mut image, &records);
     assert_eq!(image.partition("t", 0).unwrap().leader, preferred);
-    let (_, results) = controller.elect_preferred(&image, None);
+    let (_, results) =
+        controller.elect_leaders(&image, ElectionType::Preferred, Some(&[("t".into(), 0)]));
     assert_eq!(
         results[0].1.as_ref().unwrap().code,
         codes::ELECTION_NOT_NEEDED
@@ -348,4 +351,167 @@ fn create_partitions_places_only_the_new_ones() {
         .create_partitions(&image, "t", 5, None)
         .unwrap_err();
     assert_eq!(refused.code, codes::INVALID_PARTITIONS);
+}
+
+/// A topic `t` of one partition on the explicit replicas given.
+fn create_on(controller: &Controller, image: &mut ClusterImage, replicas: &[i32]) {
+    let records = controller
+        .create_topic(
+            image,
+            "t",
+            1,
+            0,
+            Some(&[replicas.to_vec()]),
+            BTreeMap::new(),
+        )
+        .unwrap();
+    apply(image, &records);
+}
+
+/// The partition's leader asks for `isr` against the current state.
+fn leader_sets_isr(
+    controller: &Controller,
+    image: &mut ClusterImage,
+    isr: &[i32],
+) -> PartitionState {
+    let state = image.partition("t", 0).unwrap().clone();
+    let (next, records) = controller
+        .alter_partition(
+            image,
+            state.leader,
+            image.brokers[&state.leader].epoch,
+            "t",
+            0,
+            state.leader_epoch,
+            state.partition_epoch,
+            isr,
+        )
+        .unwrap();
+    apply(image, &records);
+    next
+}
+
+fn reassign(
+    controller: &Controller,
+    image: &mut ClusterImage,
+    target: Option<Vec<i32>>,
+) -> Option<Refusal> {
+    let (records, mut outcomes) =
+        controller.alter_reassignments(image, true, &[(("t".into(), 0), target)]);
+    apply(image, &records);
+    outcomes.remove(0).1
+}
+
+#[test]
+fn reassignment_adds_the_targets_then_completes_once_they_are_in_sync() {
+    let (controller, mut image) = cluster(&[None, None, None]);
+    create_on(&controller, &mut image, &[1, 2]);
+    assert_eq!(reassign(&controller, &mut image, Some(vec![2, 3])), None);
+    let moving = image.partition("t", 0).unwrap().clone();
+    assert_eq!(moving.replicas, vec![2, 3, 1]);
+    assert_eq!(moving.adding_replicas, vec![3]);
+    assert_eq!(moving.removing_replicas, vec![1]);
+    assert_eq!((moving.leader, moving.isr.clone()), (1, vec![1, 2]));
+    assert_eq!(moving.target_replicas(), vec![2, 3]);
+    assert_eq!(moving.original_replicas(), vec![2, 1]);
+
+    // Broker 3 caught up: the leader adds it to the ISR, which completes the move. The
+    // old leader was removed, so leadership passes to the first target replica in sync.
+    let done = leader_sets_isr(&controller, &mut image, &[1, 2, 3]);
+    assert_eq!(done.replicas, vec![2, 3]);
+    assert_eq!(done.isr, vec![2, 3]);
+    assert!(!done.is_reassigning());
+    assert_eq!(done.leader, 2);
+    assert_eq!(done.leader_epoch, moving.leader_epoch + 1);
+    assert_eq!(image.partition("t", 0).unwrap(), &done);
+}
+
+#[test]
+fn reassignment_within_the_isr_completes_at_once() {
+    let (controller, mut image) = cluster(&[None, None, None]);
+    create_on(&controller, &mut image, &[1, 2, 3]);
+    assert_eq!(reassign(&controller, &mut image, Some(vec![3, 2])), None);
+    let state = image.partition("t", 0).unwrap();
+    assert_eq!(state.replicas, vec![3, 2]);
+    assert_eq!(state.isr, vec![2, 3]);
+    assert!(!state.is_reassigning());
+    assert_eq!(
+        state.leader, 3,
+        "the old leader left; the new first replica leads"
+    );
+}
+
+#[test]
+fn cancelling_a_reassignment_restores_the_original_replicas() {
+    let (controller, mut image) = cluster(&[None, None, None]);
+    create_on(&controller, &mut image, &[1, 2]);
+    let refused = reassign(&controller, &mut image, None).unwrap();
+    assert_eq!(refused.code, codes::NO_REASSIGNMENT_IN_PROGRESS);
+    let before = image.partition("t", 0).unwrap().clone();
+    assert_eq!(reassign(&controller, &mut image, Some(vec![2, 3])), None);
+    assert_eq!(reassign(&controller, &mut image, None), None);
+    let after = image.partition("t", 0).unwrap();
+    // As in Kafka, the revert keeps the reassignment's order: target first.
+    assert_eq!(after.replicas, vec![2, 1]);
+    assert_eq!(after.isr, before.isr);
+    assert_eq!(after.leader, before.leader);
+    assert!(!after.is_reassigning());
+}
+
+#[test]
+fn reassignment_refuses_unknown_brokers_partitions_and_replication_factor_changes() {
+    let (controller, mut image) = cluster(&[None, None, None]);
+    create_on(&controller, &mut image, &[1, 2]);
+    let refused = reassign(&controller, &mut image, Some(vec![1, 9])).unwrap();
+    assert_eq!(refused.code, codes::INVALID_REPLICA_ASSIGNMENT);
+    let refused = reassign(&controller, &mut image, Some(vec![1, 1])).unwrap();
+    assert_eq!(refused.code, codes::INVALID_REPLICA_ASSIGNMENT);
+    let (records, outcomes) =
+        controller.alter_reassignments(&image, false, &[(("t".into(), 0), Some(vec![1, 2, 3]))]);
+    assert!(records.is_empty());
+    let refused = outcomes[0].1.as_ref().unwrap();
+    assert_eq!(refused.code, codes::INVALID_REPLICATION_FACTOR);
+    assert_eq!(
+        refused.message,
+        "The replication factor is changed from 2 to 3"
+    );
+    let (_, outcomes) =
+        controller.alter_reassignments(&image, true, &[(("nope".into(), 0), Some(vec![1]))]);
+    assert_eq!(
+        outcomes[0].1.as_ref().unwrap().code,
+        codes::UNKNOWN_TOPIC_OR_PARTITION
+    );
+    assert!(!image.partition("t", 0).unwrap().is_reassigning());
+}
+
+#[test]
+fn unclean_election_on_request_and_all_partitions_omits_those_not_needing_one() {
+    let (controller, mut image) = cluster(&[None, None]);
+    create_on(&controller, &mut image, &[1, 2]);
+    leader_sets_isr(&controller, &mut image, &[1]);
+    let fenced = controller.fence(&image, 1);
+    apply(&mut image, &fenced);
+    assert_eq!(image.partition("t", 0).unwrap().leader, NO_LEADER);
+    // Preferred election over everything: the preferred replica is down, so it is
+    // reported; a clean election is impossible.
+    let (records, outcomes) = controller.elect_leaders(&image, ElectionType::Preferred, None);
+    assert!(records.is_empty());
+    assert_eq!(
+        outcomes[0].1.as_ref().unwrap().code,
+        codes::PREFERRED_LEADER_NOT_AVAILABLE
+    );
+    let (records, outcomes) = controller.elect_leaders(&image, ElectionType::Unclean, None);
+    assert_eq!(outcomes, vec![(("t".into(), 0), None)]);
+    apply(&mut image, &records);
+    let state = image.partition("t", 0).unwrap();
+    assert_eq!((state.leader, state.isr.clone()), (2, vec![2]));
+    // Nothing is left to elect: all-partition requests list nothing, named ones say so.
+    let (_, outcomes) = controller.elect_leaders(&image, ElectionType::Unclean, None);
+    assert!(outcomes.is_empty());
+    let (_, outcomes) =
+        controller.elect_leaders(&image, ElectionType::Unclean, Some(&[("t".into(), 0)]));
+    assert_eq!(
+        outcomes[0].1.as_ref().unwrap().code,
+        codes::ELECTION_NOT_NEEDED
+    );
 }
