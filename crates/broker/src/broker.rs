@@ -555,6 +555,15 @@ impl Broker {
     }
 
     /// Live brokers that can host replicas.
+    /// The broker ids a manual replica assignment may name: the registered brokers
+    /// (just this one in single-node mode).
+    pub fn registered_broker_ids(&self) -> Vec<i32> {
+        match &self.cluster {
+            Some(cluster) => cluster.image().brokers.keys().copied().collect(),
+            None => vec![self.config.node_id],
+        }
+    }
+
     pub fn live_broker_count(&self) -> usize {
         match &self.cluster {
             Some(cluster) => cluster.image().live_brokers().count(),
@@ -658,6 +667,27 @@ impl Broker {
         configs: BTreeMap<String, String>,
         validate_only: bool,
     ) -> Result<Arc<Topic>, ApiError> {
+        self.create_topic_with(
+            name,
+            num_partitions,
+            replication_factor,
+            None,
+            configs,
+            validate_only,
+        )
+    }
+
+    /// `create_topic`, with CreateTopics' manual replica assignment (one broker list per
+    /// partition, already checked for shape) if the client gave one.
+    pub fn create_topic_with(
+        &self,
+        name: &str,
+        num_partitions: i32,
+        replication_factor: i16,
+        assignments: Option<Vec<Vec<i32>>>,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<Arc<Topic>, ApiError> {
         validate_topic_name(name)
             .map_err(|m| ApiError::new(ErrorCode::InvalidTopicException, m))?;
         let num_partitions = if num_partitions == -1 {
@@ -695,7 +725,7 @@ impl Broker {
                 name: name.to_string(),
                 num_partitions,
                 replication_factor,
-                assignments: None,
+                assignments,
                 configs: configs.clone(),
                 validate_only,
             })?;
@@ -805,13 +835,14 @@ impl Broker {
         &self,
         name: &str,
         count: i32,
+        assignments: Option<Vec<Vec<i32>>>,
         validate_only: bool,
     ) -> Result<(), ApiError> {
         if let Some(cluster) = &self.cluster {
             return cluster.forward_blocking(BrokerRequest::CreatePartitions {
                 name: name.to_string(),
                 count,
-                assignments: None,
+                assignments,
                 validate_only,
             });
         }

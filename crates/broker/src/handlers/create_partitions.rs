@@ -19,19 +19,24 @@ pub(super) fn handle(
         .map(|topic| {
             let name = topic.name.to_string();
             let result = (|| {
-                if let Some(assignments) = &topic.assignments {
-                    let bad = assignments
-                        .iter()
-                        .flat_map(|a| a.broker_ids.iter())
-                        .find(|b| b.0 != broker.config.node_id);
-                    if let Some(b) = bad {
-                        return Err(ApiError::new(
-                            ErrorCode::InvalidReplicaAssignment,
-                            format!("Unknown broker {} in the replica assignment", b.0),
-                        ));
-                    }
+                let assignments: Option<Vec<Vec<i32>>> = topic.assignments.as_ref().map(|a| {
+                    a.iter()
+                        .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
+                        .collect()
+                });
+                let registered = broker.registered_broker_ids();
+                let unknown = assignments
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .find(|b| !registered.contains(b));
+                if let Some(b) = unknown {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidReplicaAssignment,
+                        format!("Unknown broker {b} in the replica assignment"),
+                    ));
                 }
-                broker.create_partitions(&name, topic.count, request.validate_only)
+                broker.create_partitions(&name, topic.count, assignments, request.validate_only)
             })();
             let response = CreatePartitionsTopicResult::default().with_name(topic.name);
             match result {

@@ -35,10 +35,12 @@ pub(super) fn handle(
                         format!("Duplicate topic name {name} in the request."),
                     ));
                 }
-                let (partitions, replication) = if topic.assignments.is_empty() {
-                    (topic.num_partitions, topic.replication_factor)
+                let (partitions, replication, assignments) = if topic.assignments.is_empty() {
+                    (topic.num_partitions, topic.replication_factor, None)
                 } else {
-                    manual_assignment(broker, &topic)?
+                    let assignments = manual_assignment(broker, &topic)?;
+                    let replication = assignments[0].len() as i16;
+                    (assignments.len() as i32, replication, Some(assignments))
                 };
                 let mut configs = BTreeMap::new();
                 for config in &topic.configs {
@@ -53,10 +55,11 @@ pub(super) fn handle(
                     };
                     configs.insert(config.name.to_string(), value.to_string());
                 }
-                broker.create_topic(
+                broker.create_topic_with(
                     &name,
                     partitions,
                     replication,
+                    assignments,
                     configs,
                     request.validate_only,
                 )
@@ -114,12 +117,12 @@ fn effective_partitions(broker: &Broker, requested: i32) -> i32 {
     }
 }
 
-/// Checks a manual replica assignment and returns the (partitions, replication factor)
-/// it implies.
+/// Checks a manual replica assignment and returns it, one broker list per partition in
+/// partition order.
 fn manual_assignment(
     broker: &Broker,
     topic: &kafka_protocol::messages::create_topics_request::CreatableTopic,
-) -> Result<(i32, i16), ApiError> {
+) -> Result<Vec<Vec<i32>>, ApiError> {
     if topic.num_partitions != -1 || topic.replication_factor != -1 {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
@@ -139,6 +142,7 @@ fn manual_assignment(
         ));
     }
     let replication = topic.assignments[0].broker_ids.len();
+    let registered = broker.registered_broker_ids();
     for assignment in &topic.assignments {
         if assignment.broker_ids.len() != replication || replication == 0 {
             return Err(ApiError::new(
@@ -149,7 +153,7 @@ fn manual_assignment(
         if let Some(unknown) = assignment
             .broker_ids
             .iter()
-            .find(|b| b.0 != broker.config.node_id)
+            .find(|b| !registered.contains(&b.0))
         {
             return Err(ApiError::new(
                 ErrorCode::InvalidReplicaAssignment,
@@ -157,5 +161,10 @@ fn manual_assignment(
             ));
         }
     }
-    Ok((topic.assignments.len() as i32, replication as i16))
+    let mut ordered: Vec<_> = topic.assignments.iter().collect();
+    ordered.sort_by_key(|a| a.partition_index);
+    Ok(ordered
+        .into_iter()
+        .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
+        .collect())
 }
