@@ -20,6 +20,7 @@ pub mod delete_records;
 pub mod dump_log;
 pub mod e2e_latency;
 pub mod get_offsets;
+pub mod leader_election;
 pub mod log_dirs;
 pub mod producer_perf_test;
 pub mod storage;
@@ -60,6 +61,7 @@ pub const TOOLS: &[&str] = &[
     "producer-perf-test",
     "consumer-perf-test",
     "e2e-latency",
+    "leader-election",
 ];
 
 /// Runs tool `name` with `args` (not including the tool name). Returns the exit code.
@@ -79,6 +81,7 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
         "producer-perf-test" => producer_perf_test::run(args),
         "consumer-perf-test" => consumer_perf_test::run(args),
         "e2e-latency" => e2e_latency::run(args),
+        "leader-election" => leader_election::run(args),
         other => Err(ToolError::Usage(format!("unknown tool {other}"))),
     };
     match result {

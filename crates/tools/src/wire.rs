@@ -240,3 +240,13 @@ pub fn ensure_reachable(bootstrap: &str, timeout: Duration) -> Result<(), ToolEr
         .block_on(connect_within(bootstrap, timeout))
         .map(drop)
 }
+
+/// Encodes `message` at `version` and decodes it back, checking that the size the codec
+/// predicts is the size it writes: for the tools' tests of the requests they build.
+#[cfg(test)]
+pub(crate) fn round_trip<M: Encodable + Decodable>(message: &M, version: i16) -> M {
+    let mut buf = bytes::BytesMut::new();
+    message.encode(&mut buf, version).expect("encodes");
+    assert_eq!(message.compute_size(version).expect("sizes"), buf.len());
+    M::decode(&mut buf.freeze(), version).expect("decodes")
+}
