@@ -23,6 +23,7 @@ pub mod get_offsets;
 pub mod leader_election;
 pub mod log_dirs;
 pub mod producer_perf_test;
+pub mod reassign_partitions;
 pub mod storage;
 pub mod topics;
 
@@ -62,6 +63,7 @@ pub const TOOLS: &[&str] = &[
     "consumer-perf-test",
     "e2e-latency",
     "leader-election",
+    "reassign-partitions",
 ];
 
 /// Runs tool `name` with `args` (not including the tool name). Returns the exit code.
@@ -82,6 +84,7 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
         "consumer-perf-test" => consumer_perf_test::run(args),
         "e2e-latency" => e2e_latency::run(args),
         "leader-election" => leader_election::run(args),
+        "reassign-partitions" => reassign_partitions::run(args),
         other => Err(ToolError::Usage(format!("unknown tool {other}"))),
     };
     match result {
