@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::{ApiKey, DescribeClusterRequest, DescribeClusterResponse};
+use kafka_protocol::messages::ApiKey;
 
 use crate::common::{admin_timeout, missing_argument, parse_tool_args, read_properties, runtime};
-use crate::wire::{connect_within, WireClient};
+use crate::wire::{connect_within, BrokerNode, WireClient};
 use crate::ToolError;
 
 /// The APIs of Kafka 4.1's broker listener (`ApiKeys.brokerApis()`), by id, with the
@@ -124,30 +124,6 @@ struct Args {
     command_config: Option<PathBuf>,
 }
 
-/// A broker as Kafka's `Node.toString()` prints it.
-#[derive(Debug, Clone)]
-struct Node {
-    id: i32,
-    host: String,
-    port: i32,
-    rack: Option<String>,
-    fenced: bool,
-}
-
-impl std::fmt::Display for Node {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{} (id: {} rack: {} isFenced: {})",
-            self.host,
-            self.port,
-            self.id,
-            self.rack.as_deref().unwrap_or("null"),
-            self.fenced
-        )
-    }
-}
-
 pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     let Some(args) = parse_tool_args::<Args>("kafka-broker-api-versions.sh", args)? else {
         return Ok(());
@@ -163,7 +139,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     runtime()?.block_on(async {
         let mut client = connect_within(&bootstrap, timeout).await?;
         for node in nodes(&mut client, timeout).await? {
-            let address = format!("{}:{}", node.host, node.port);
+            let address = node.address();
             let versions = if address == client.address {
                 Ok(client.versions.api_keys.clone())
             } else {
@@ -180,43 +156,9 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     })
 }
 
-/// The cluster's brokers, by id: DescribeCluster (which knows fencing) where the broker
-/// has it, else Metadata.
-async fn nodes(client: &mut WireClient, timeout: Duration) -> Result<Vec<Node>, ToolError> {
-    let mut nodes = if let Ok(version) = client.version_for(ApiKey::DescribeCluster, 2) {
-        let response: DescribeClusterResponse = client
-            .call_within(
-                ApiKey::DescribeCluster,
-                version,
-                &DescribeClusterRequest::default(),
-                timeout,
-            )
-            .await?;
-        response
-            .brokers
-            .iter()
-            .map(|b| Node {
-                id: b.broker_id.0,
-                host: b.host.to_string(),
-                port: b.port,
-                rack: b.rack.as_ref().map(|r| r.to_string()),
-                fenced: b.is_fenced,
-            })
-            .collect::<Vec<_>>()
-    } else {
-        let response = client.metadata(Some(&[]), timeout).await?;
-        response
-            .brokers
-            .iter()
-            .map(|b| Node {
-                id: b.node_id.0,
-                host: b.host.to_string(),
-                port: b.port,
-                rack: b.rack.as_ref().map(|r| r.to_string()),
-                fenced: false,
-            })
-            .collect()
-    };
+/// The cluster's brokers, by id.
+async fn nodes(client: &mut WireClient, timeout: Duration) -> Result<Vec<BrokerNode>, ToolError> {
+    let mut nodes = client.brokers(timeout).await?;
     nodes.sort_by_key(|n| n.id);
     Ok(nodes)
 }

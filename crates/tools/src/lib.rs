@@ -20,8 +20,10 @@ pub mod delete_records;
 pub mod dump_log;
 pub mod e2e_latency;
 pub mod get_offsets;
+pub mod leader_election;
 pub mod log_dirs;
 pub mod producer_perf_test;
+pub mod reassign_partitions;
 pub mod storage;
 pub mod topics;
 
@@ -60,6 +62,8 @@ pub const TOOLS: &[&str] = &[
     "producer-perf-test",
     "consumer-perf-test",
     "e2e-latency",
+    "leader-election",
+    "reassign-partitions",
 ];
 
 /// Runs tool `name` with `args` (not including the tool name). Returns the exit code.
@@ -79,6 +83,8 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
         "producer-perf-test" => producer_perf_test::run(args),
         "consumer-perf-test" => consumer_perf_test::run(args),
         "e2e-latency" => e2e_latency::run(args),
+        "leader-election" => leader_election::run(args),
+        "reassign-partitions" => reassign_partitions::run(args),
         other => Err(ToolError::Usage(format!("unknown tool {other}"))),
     };
     match result {

@@ -7,13 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use kafka_protocol::messages::{
-    ApiKey, DescribeClusterRequest, DescribeClusterResponse, DescribeLogDirsRequest,
-    DescribeLogDirsResponse,
-};
+use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse};
 
 use crate::common::{
-    admin_timeout, kafka_error_message, missing_argument, parse_tool_args, read_properties, runtime,
+    admin_timeout, java_exception_class, json_quote, kafka_error_message, missing_argument,
+    parse_tool_args, read_properties, runtime,
 };
 use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
@@ -46,13 +44,6 @@ struct Args {
     /// will be queried if no broker list is specified.
     #[arg(long = "broker-list", value_name = "Broker list", default_value = "")]
     broker_list: String,
-}
-
-/// A broker as the cluster describes it.
-#[derive(Debug, Clone)]
-struct Broker {
-    id: i32,
-    address: String,
 }
 
 /// One partition replica in a log dir.
@@ -105,7 +96,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     let timeout = admin_timeout(&props);
     runtime()?.block_on(async {
         let mut client = connect_within(&bootstrap, timeout).await?;
-        let cluster = brokers(&mut client, timeout).await?;
+        let cluster = client.brokers(timeout).await?;
         let cluster_ids: BTreeSet<i32> = cluster.iter().map(|b| b.id).collect();
         let missing: Vec<String> = requested
             .difference(&cluster_ids)
@@ -127,10 +118,10 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         let mut by_broker: Vec<(i32, Vec<LogDir>)> = Vec::new();
         for broker in cluster.iter().filter(|b| queried.contains(&b.id)) {
             let mut broker_client;
-            let target: &mut WireClient = if broker.address == client.address {
+            let target: &mut WireClient = if broker.address() == client.address {
                 &mut client
             } else {
-                broker_client = connect_within(&broker.address, timeout).await?;
+                broker_client = connect_within(&broker.address(), timeout).await?;
                 &mut broker_client
             };
             by_broker.push((broker.id, describe_log_dirs(target, timeout).await?));
@@ -146,43 +137,6 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
 
 fn join_ids(ids: &BTreeSet<i32>) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
-}
-
-/// The cluster's brokers: DescribeCluster where the broker has it, else Metadata.
-async fn brokers(client: &mut WireClient, timeout: Duration) -> Result<Vec<Broker>, ToolError> {
-    if let Ok(version) = client.version_for(ApiKey::DescribeCluster, 1) {
-        let response: DescribeClusterResponse = client
-            .call_within(
-                ApiKey::DescribeCluster,
-                version,
-                &DescribeClusterRequest::default(),
-                timeout,
-            )
-            .await?;
-        if let Some(message) = kafka_error_message(
-            response.error_code,
-            response.error_message.as_ref().map(|m| m.as_str()),
-        ) {
-            return Err(ToolError::Failed(message));
-        }
-        return Ok(response
-            .brokers
-            .iter()
-            .map(|b| Broker {
-                id: b.broker_id.0,
-                address: format!("{}:{}", b.host, b.port),
-            })
-            .collect());
-    }
-    let response = client.metadata(Some(&[]), timeout).await?;
-    Ok(response
-        .brokers
-        .iter()
-        .map(|b| Broker {
-            id: b.node_id.0,
-            address: format!("{}:{}", b.host, b.port),
-        })
-        .collect())
 }
 
 async fn describe_log_dirs(
@@ -221,30 +175,18 @@ async fn describe_log_dirs(
             replicas.sort();
             LogDir {
                 path: dir.log_dir.to_string(),
-                error: java_exception_name(dir.error_code),
+                // Kafka prints a failed log dir's error as the exception's class name.
+                error: (dir.error_code != 0).then(|| java_exception_class(dir.error_code)),
                 replicas,
             }
         })
         .collect())
 }
 
-/// Kafka prints a failed log dir's error as the Java exception's class name.
-fn java_exception_name(code: i16) -> Option<String> {
-    match code {
-        0 => None,
-        56 => Some("org.apache.kafka.common.errors.KafkaStorageException".into()),
-        _ => Some(format!(
-            "org.apache.kafka.common.errors.{}",
-            kafka_error_message(code, None).unwrap_or_default()
-        )),
-    }
-}
-
 /// Kafka's output: `{"brokers":[{"broker":1,"logDirs":[{"partitions":[{"partition":"t-0",
 /// "size":0,"offsetLag":0,"isFuture":false}],"error":null,"logDir":"/path"}]}],"version":1}`
 /// with its keys in the order Kafka's Jackson writes them.
 fn format_json(by_broker: &[(i32, Vec<LogDir>)], topics: &BTreeSet<String>) -> String {
-    let string = |s: &str| serde_json::Value::String(s.to_string()).to_string();
     let brokers: Vec<String> = by_broker
         .iter()
         .map(|(id, dirs)| {
@@ -258,7 +200,7 @@ fn format_json(by_broker: &[(i32, Vec<LogDir>)], topics: &BTreeSet<String>) -> S
                         .map(|r| {
                             format!(
                                 "{{\"partition\":{},\"size\":{},\"offsetLag\":{},\"isFuture\":{}}}",
-                                string(&format!("{}-{}", r.topic, r.partition)),
+                                json_quote(&format!("{}-{}", r.topic, r.partition)),
                                 r.size,
                                 r.offset_lag,
                                 r.is_future
@@ -268,8 +210,8 @@ fn format_json(by_broker: &[(i32, Vec<LogDir>)], topics: &BTreeSet<String>) -> S
                     format!(
                         "{{\"partitions\":[{}],\"error\":{},\"logDir\":{}}}",
                         partitions.join(","),
-                        dir.error.as_deref().map_or("null".to_string(), string),
-                        string(&dir.path)
+                        dir.error.as_deref().map_or("null".to_string(), json_quote),
+                        json_quote(&dir.path)
                     )
                 })
                 .collect();

@@ -114,6 +114,83 @@ impl WireClient {
     }
 }
 
+/// A broker as the cluster describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerNode {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+    pub rack: Option<String>,
+    /// Known only from DescribeCluster v2; `false` otherwise.
+    pub fenced: bool,
+}
+
+impl BrokerNode {
+    /// `host:port`, to connect to.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// Kafka's `Node.toString()`.
+impl std::fmt::Display for BrokerNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{} (id: {} rack: {} isFenced: {})",
+            self.host,
+            self.port,
+            self.id,
+            self.rack.as_deref().unwrap_or("null"),
+            self.fenced
+        )
+    }
+}
+
+impl WireClient {
+    /// The cluster's brokers, in the order the broker lists them: DescribeCluster (which
+    /// knows fencing) where the broker has it, as Kafka's `Admin.describeCluster`; else
+    /// Metadata.
+    pub async fn brokers(&mut self, timeout: Duration) -> Result<Vec<BrokerNode>, ToolError> {
+        use kafka_protocol::messages::{DescribeClusterRequest, DescribeClusterResponse};
+        let node =
+            |id: i32, host: &StrBytes, port: i32, rack: &Option<StrBytes>, fenced| BrokerNode {
+                id,
+                host: host.to_string(),
+                port,
+                rack: rack.as_ref().map(|r| r.to_string()),
+                fenced,
+            };
+        if let Ok(version) = self.version_for(ApiKey::DescribeCluster, 2) {
+            let response: DescribeClusterResponse = self
+                .call_within(
+                    ApiKey::DescribeCluster,
+                    version,
+                    &DescribeClusterRequest::default(),
+                    timeout,
+                )
+                .await?;
+            if let Some(message) = crate::common::kafka_error_message(
+                response.error_code,
+                response.error_message.as_ref().map(|m| m.as_str()),
+            ) {
+                return Err(ToolError::Failed(message));
+            }
+            return Ok(response
+                .brokers
+                .iter()
+                .map(|b| node(b.broker_id.0, &b.host, b.port, &b.rack, b.is_fenced))
+                .collect());
+        }
+        let response = self.metadata(Some(&[]), timeout).await?;
+        Ok(response
+            .brokers
+            .iter()
+            .map(|b| node(b.node_id.0, &b.host, b.port, &b.rack, false))
+            .collect())
+    }
+}
+
 fn api_versions_request() -> ApiVersionsRequest {
     ApiVersionsRequest::default()
         .with_client_software_name(StrBytes::from_static_str("rafka-tools"))
@@ -162,4 +239,14 @@ pub fn ensure_reachable(bootstrap: &str, timeout: Duration) -> Result<(), ToolEr
     crate::common::runtime()?
         .block_on(connect_within(bootstrap, timeout))
         .map(drop)
+}
+
+/// Encodes `message` at `version` and decodes it back, checking that the size the codec
+/// predicts is the size it writes: for the tools' tests of the requests they build.
+#[cfg(test)]
+pub(crate) fn round_trip<M: Encodable + Decodable>(message: &M, version: i16) -> M {
+    let mut buf = bytes::BytesMut::new();
+    message.encode(&mut buf, version).expect("encodes");
+    assert_eq!(message.compute_size(version).expect("sizes"), buf.len());
+    M::decode(&mut buf.freeze(), version).expect("decodes")
 }
