@@ -4,11 +4,16 @@ replicas (`rafka reassign-partitions`). Uses test_cluster's three-node fixture."
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 from confluent_kafka import ElectionType, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import NewTopic
 
-from compat_helpers import topic_name, wait_until
-from test_cluster import NODE_IDS, cluster, wait_for_full_isr  # noqa: F401 - the fixture
+from compat_helpers import confluent_consume, topic_name, wait_until
+from conftest import rafka_bin
+from test_cluster import (NODE_IDS, acks_all_producer, cluster,  # noqa: F401 - the fixture
+                          wait_for_full_isr)
 
 __all__ = ["cluster"]
 
@@ -59,3 +64,78 @@ def test_preferred_leader_election_moves_leadership_back(cluster):
     unknown = [TopicPartition(topic, 7)]
     assert elect(admin, ElectionType.PREFERRED, unknown) == {
         (topic, 7): KafkaError.UNKNOWN_TOPIC_OR_PART}
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(rafka_bin()), *args], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_reassign_partitions_moves_replicas_and_data(cluster, tmp_path):
+    admin = cluster.admin()
+    topic = topic_name("reassign")
+    create_assigned(admin, topic, [[1, 2], [2, 3]])
+    wait_for_full_isr_each(cluster, admin, topic, {0: {1, 2}, 1: {2, 3}})
+    producer = acks_all_producer(cluster.bootstrap())
+    values = {0: [b"p0-%d" % i for i in range(1500)], 1: [b"p1-%d" % i for i in range(1500)]}
+    for p, vs in values.items():
+        for v in vs:
+            producer.produce(topic, value=v, partition=p)
+    assert producer.flush(30) == 0
+
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "partitions": [
+        {"topic": topic, "partition": 0, "replicas": [2, 3]},
+        {"topic": topic, "partition": 1, "replicas": [3, 1]}]}))
+    bootstrap = cluster.bootstrap()
+    out = run_tool("reassign-partitions", "--bootstrap-server", bootstrap,
+                   "--reassignment-json-file", str(plan), "--execute")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Current partition replica assignment" in out.stdout
+    # The rollback plan lists the replicas before the move.
+    rollback = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("{")))
+    assert sorted((p["partition"], p["replicas"]) for p in rollback["partitions"]) == [
+        (0, [1, 2]), (1, [2, 3])]
+    assert f"Successfully started partition reassignments for {topic}-0,{topic}-1" in out.stdout \
+        or f"Successfully started partition reassignment for {topic}-0" in out.stdout, out.stdout
+
+    def verified():
+        v = run_tool("reassign-partitions", "--bootstrap-server", bootstrap,
+                     "--reassignment-json-file", str(plan), "--verify")
+        return v.returncode == 0 and all(
+            f"Reassignment of partition {topic}-{p} is completed." in v.stdout for p in (0, 1)) and v
+    done = wait_until(verified, 30, "--verify reporting both moves completed", interval_s=0.3)
+    assert "Status of partition reassignment:" in done.stdout
+    listed = run_tool("reassign-partitions", "--bootstrap-server", bootstrap, "--list")
+    assert listed.returncode == 0 and topic not in listed.stdout, listed.stdout
+
+    ps = wait_for_full_isr_each(cluster, admin, topic, {0: {2, 3}, 1: {3, 1}})
+    assert ps[0].replicas == [2, 3] and ps[1].replicas == [3, 1]
+    assert ps[0].leader in (2, 3), "the removed replica no longer leads"
+    # The replica moved away is deleted from its old broker; the new one holds a copy.
+    wait_until(lambda: not (cluster.nodes[1].data_dir / f"{topic}-0").exists(), 10,
+               f"{topic}-0 deleted from node 1")
+    assert (cluster.nodes[3].data_dir / f"{topic}-0").is_dir()
+    records = confluent_consume(cluster.bootstrap(), topic, [0, 1], timeout_s=30)
+    for p, vs in values.items():
+        assert [r.value for r in sorted(records, key=lambda r: r.offset) if r.partition == p] == vs
+
+    # Node 3 alone can serve partition 0 now: everything was copied to it.
+    cluster.nodes[2].kill9()
+    admin = cluster.admin()
+    wait_until(lambda: cluster.partitions(admin, topic)[0].leader == 3, 15,
+               f"node 3 leading {topic}-0 after node 2 died")
+    records = confluent_consume(cluster.bootstrap(), topic, [0], timeout_s=30)
+    assert [r.value for r in sorted(records, key=lambda r: r.offset)] == values[0]
+
+
+def wait_for_full_isr_each(cluster, admin, topic: str, want: dict[int, set[int]],
+                           timeout_s: float = 30.0):
+    """Poll until each partition's replica set and ISR are `want[p]`, with a leader."""
+    def ready():
+        ps = cluster.partitions(admin, topic)
+        if all(p in ps and ps[p].error is None and set(ps[p].replicas) == w
+               and set(ps[p].isrs) == w and ps[p].leader in w for p, w in want.items()):
+            return ps
+        return None
+    return wait_until(ready, timeout_s, f"replicas and ISR {want} of {topic}")
