@@ -54,7 +54,12 @@ def test_preferred_leader_election_moves_leadership_back(cluster):
     wait_for_full_isr(cluster, admin, topic, 1, set(NODE_IDS))
     assert cluster.partitions(admin, topic)[0].leader != 1
 
-    assert elect(admin, ElectionType.PREFERRED, tp) == {(topic, 0): None}
+    # kafka-leader-election.sh does the election.
+    out = run_tool("leader-election", "--bootstrap-server", cluster.bootstrap(),
+                   "--election-type", "preferred", "--topic", topic, "--partition", "0")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip() == (
+        f"Successfully completed leader election (PREFERRED) for partitions {topic}-0")
     wait_until(lambda: cluster.partitions(admin, topic)[0].leader == 1, 10,
                "the preferred replica leading again")
     # All partitions: nothing needs an election, so nothing is listed (as in Kafka).
@@ -64,6 +69,16 @@ def test_preferred_leader_election_moves_leadership_back(cluster):
     unknown = [TopicPartition(topic, 7)]
     assert elect(admin, ElectionType.PREFERRED, unknown) == {
         (topic, 7): KafkaError.UNKNOWN_TOPIC_OR_PART}
+    out = run_tool("leader-election", "--bootstrap-server", cluster.bootstrap(),
+                   "--election-type", "PREFERRED", "--topic", topic, "--partition", "7")
+    assert out.returncode == 1
+    assert out.stdout.startswith(
+        f"Error completing leader election (PREFERRED) for partition: {topic}-7: "
+        "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: "), out.stdout
+    assert "1 replica(s) could not be elected" in out.stderr
+    out = run_tool("leader-election", "--bootstrap-server", cluster.bootstrap(),
+                   "--election-type", "preferred", "--topic", topic, "--partition", "0")
+    assert out.stdout.strip() == f"Valid replica already elected for partitions {topic}-0"
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:
