@@ -984,7 +984,7 @@ fn config_metadata_dir(config: &BrokerConfig) -> &Path {
 /// Every log dir must carry a `meta.properties` of this node and one cluster. Without
 /// `process.roles` (the embedded default and Kafka-2-style configs) rafka formats
 /// unformatted dirs itself; in KRaft mode it refuses, like Kafka.
-fn ensure_formatted(config: &BrokerConfig) -> Result<String, StartupError> {
+pub(crate) fn ensure_formatted(config: &BrokerConfig) -> Result<String, StartupError> {
     let mut cluster_id: Option<String> = None;
     let mut unformatted = Vec::new();
     for dir in &config.log_dirs {
