@@ -1,4 +1,6 @@
-"""Cluster mode: three rafka processes, each a combined broker+controller, on loopback.
+"""Cluster mode on loopback: three rafka processes that are each a combined
+broker+controller, or (KRaft's separated layout) a controller-only node with three
+broker-only nodes.
 
 Each test starts a cluster of its own under its tmp dir (the tests kill nodes) and
 stops every process at teardown; the log tails of all nodes are attached to the report
@@ -8,6 +10,7 @@ of a failing test. Nothing sleeps to wait: every wait polls a condition with a d
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,18 +26,29 @@ from compat_helpers import confluent_consume, topic_name, wait_until
 from conftest import READY_TIMEOUT_S, STOP_TIMEOUT_S, rafka_bin, free_port
 
 NODE_IDS = (1, 2, 3)
+COMBINED = {i: "broker,controller" for i in NODE_IDS}
+# KRaft's separated layout: node 1 is the quorum (of one), nodes 2-4 are the brokers.
+SEPARATED = {1: "controller", 2: "broker", 3: "broker", 4: "broker"}
+
+# What a voter logs when it learns the quorum's leader (no client is ever told: Metadata
+# and DescribeCluster name a random live broker as the controller, as in KRaft).
+QUORUM_LEADER_LOG = re.compile(r"the active controller is now node (\d+)|no active controller")
 
 
 class ClusterNode:
-    """One combined broker+controller process. Ports, config and data dir stay the
-    same across kill9()/stop() and start(), so a restarted node recovers its data."""
+    """One rafka process with `roles` (process.roles). Ports, config and data dir stay
+    the same across kill9()/stop() and start(), so a restarted node recovers its data."""
 
-    def __init__(self, workdir: Path, node_id: int, port: int, controller_port: int):
+    def __init__(self, workdir: Path, node_id: int, roles: str):
         self.workdir = workdir
         self.node_id = node_id
-        self.port = port
-        self.controller_port = controller_port
-        self.bootstrap = f"127.0.0.1:{port}"
+        self.roles = roles
+        self.is_broker = "broker" in roles.split(",")
+        self.is_voter = "controller" in roles.split(",")
+        # A controller-only node has no client port; a broker-only node no controller port.
+        self.port = free_port() if self.is_broker else None
+        self.controller_port = free_port() if self.is_voter else None
+        self.bootstrap = f"127.0.0.1:{self.port}"
         self.data_dir = workdir / f"n{node_id}"
         self.config_path = workdir / f"n{node_id}.properties"
         self.log_path = workdir / f"n{node_id}.log"
@@ -42,12 +56,16 @@ class ClusterNode:
         self.starts = 0
 
     def write_config(self, voters: str) -> None:
+        listeners = []
+        if self.is_broker:
+            listeners.append(f"PLAINTEXT://127.0.0.1:{self.port}")
+        if self.is_voter:
+            listeners.append(f"CONTROLLER://127.0.0.1:{self.controller_port}")
         config = {
-            "process.roles": "broker,controller",
+            "process.roles": self.roles,
             "node.id": str(self.node_id),
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "listeners": ",".join(listeners),
             "controller.listener.names": "CONTROLLER",
             "log.dirs": str(self.data_dir),
             "broker.heartbeat.interval.ms": "500",
@@ -56,6 +74,8 @@ class ClusterNode:
             "offsets.topic.replication.factor": "3",
             "num.partitions": "1",
         }
+        if self.is_broker:
+            config["advertised.listeners"] = f"PLAINTEXT://127.0.0.1:{self.port}"
         self.config_path.write_text("".join(f"{k}={v}\n" for k, v in config.items()))
 
     def format(self, cluster_id: str) -> None:
@@ -87,11 +107,20 @@ class ClusterNode:
             )
 
     def accepts_connections(self) -> bool:
+        """Whether the node's own port (the client one, else the controller one) is open."""
+        port = self.port if self.is_broker else self.controller_port
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return True
         except OSError:
             return False
+
+    def quorum_leader(self) -> int | None:
+        """The quorum leader this voter logged last in its current run (None: unknown)."""
+        text = self.log_path.read_text(errors="replace")
+        current_run = text.rsplit(f"===== rafka node {self.node_id} start #", 1)[-1]
+        seen = QUORUM_LEADER_LOG.findall(current_run)
+        return int(seen[-1]) if seen and seen[-1] else None
 
     def kill9(self) -> None:
         assert self.alive, f"node {self.node_id} not running"
@@ -112,13 +141,14 @@ class ClusterNode:
 
 
 class Cluster:
-    """Three combined broker+controller nodes with a three-voter controller quorum."""
+    """Nodes with the process.roles of `layout` (node id -> roles); the nodes with the
+    controller role form the controller quorum."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, layout: dict[int, str]):
         self.workdir = workdir
-        ports = {i: (free_port(), free_port()) for i in NODE_IDS}
-        self.nodes = {i: ClusterNode(workdir, i, *ports[i]) for i in NODE_IDS}
-        voters = ",".join(f"{i}@127.0.0.1:{n.controller_port}" for i, n in self.nodes.items())
+        self.nodes = {i: ClusterNode(workdir, i, roles) for i, roles in layout.items()}
+        voters = ",".join(f"{i}@127.0.0.1:{n.controller_port}"
+                          for i, n in self.nodes.items() if n.is_voter)
         out = subprocess.run([str(rafka_bin()), "storage", "random-uuid"],
                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
@@ -132,9 +162,18 @@ class Cluster:
     def alive_nodes(self) -> list[ClusterNode]:
         return [n for n in self.nodes.values() if n.alive]
 
+    def alive_brokers(self) -> list[ClusterNode]:
+        return [n for n in self.alive_nodes() if n.is_broker]
+
     def bootstrap(self) -> str:
-        """The PLAINTEXT addresses of the nodes that are running."""
-        return ",".join(n.bootstrap for n in self.alive_nodes())
+        """The PLAINTEXT addresses of the brokers that are running."""
+        return ",".join(n.bootstrap for n in self.alive_brokers())
+
+    def quorum_leader(self) -> int | None:
+        """The active controller, once every running voter names the same running one."""
+        seen = {n.quorum_leader() for n in self.alive_nodes() if n.is_voter}
+        leader = seen.pop() if len(seen) == 1 else None
+        return leader if leader is not None and self.nodes[leader].alive else None
 
     def admin(self) -> AdminClient:
         return AdminClient({"bootstrap.servers": self.bootstrap()})
@@ -159,17 +198,19 @@ class Cluster:
         self.wait_ready(node)
 
     def wait_ready(self, node: ClusterNode, timeout_s: float = READY_TIMEOUT_S) -> None:
-        """Poll until the node's PLAINTEXT port accepts connections and its Metadata
-        lists every running node, itself at its advertised address."""
+        """Poll until the node's port accepts connections and, for a broker, its Metadata
+        lists every running broker, itself at its advertised address."""
         deadline = time.monotonic() + timeout_s
         while not node.accepts_connections():
             self._check_alive(node, "while starting")
             if time.monotonic() > deadline:
-                self.fail(f"node {node.node_id}: port {node.port} did not accept "
+                self.fail(f"node {node.node_id}: its port did not accept "
                           f"connections in {timeout_s:.0f}s")
             time.sleep(0.02)
+        if not node.is_broker:
+            return
         admin = AdminClient({"bootstrap.servers": node.bootstrap})
-        want = {n.node_id for n in self.alive_nodes()}
+        want = {n.node_id for n in self.alive_brokers()}
         last: object = None
         while True:
             self._check_alive(node, "while starting")
@@ -241,17 +282,28 @@ class _AttachClusterLogs:
                     report.sections.extend(value.log_sections())
 
 
-@pytest.fixture
-def cluster(request, tmp_path):
+def _cluster(request, tmp_path, layout: dict[int, str]):
     plugins = request.config.pluginmanager
     if not plugins.has_plugin("rafka-cluster-logs"):
         plugins.register(_AttachClusterLogs(), "rafka-cluster-logs")
-    c = Cluster(tmp_path)
+    c = Cluster(tmp_path, layout)
     try:
         c.start()
         yield c
     finally:
         c.stop()
+
+
+@pytest.fixture
+def cluster(request, tmp_path):
+    """Three combined broker+controller nodes, 1-3."""
+    yield from _cluster(request, tmp_path, COMBINED)
+
+
+@pytest.fixture
+def separated_cluster(request, tmp_path):
+    """A controller-only node, 1, and three broker-only nodes, 2-4."""
+    yield from _cluster(request, tmp_path, SEPARATED)
 
 
 def create_topic(admin: AdminClient, topic: str, partitions: int, rf: int,
@@ -370,14 +422,15 @@ def test_acks_all_survives_leader_kill9(cluster):
 
 def test_not_enough_replicas_with_two_brokers_down(cluster):
     # Killing two of three combined nodes would also take the controller quorum away,
-    # and with it the ISR changes. So: one follower down (ISR 2), then raise
-    # min.insync.replicas to 3, which the ISR of 2 cannot satisfy.
+    # and with it the ISR changes (the separated layout below kills two brokers). So:
+    # one follower down (ISR 2), then raise min.insync.replicas to 3, which the ISR of 2
+    # cannot satisfy.
     admin = cluster.admin()
     topic = topic_name("min-isr")
     create_topic(admin, topic, 1, 3, {"min.insync.replicas": "2"})
     ps = wait_for_full_isr(cluster, admin, topic, 1, set(NODE_IDS))
     leader = ps[0].leader
-    controller = admin.list_topics(timeout=5).controller_id
+    controller = wait_until(cluster.quorum_leader, 10, "the quorum leader in the voters' logs")
     followers = [i for i in ps[0].replicas if i != leader]
     victim = cluster.nodes[next((i for i in followers if i != controller), followers[0])]
     victim.kill9()
@@ -420,11 +473,7 @@ def test_not_enough_replicas_with_two_brokers_down(cluster):
 
 
 def test_controller_failover(cluster):
-    admin = cluster.admin()
-    def active_controller():
-        controller_id = admin.list_topics(timeout=2).controller_id
-        return controller_id if controller_id in cluster.nodes else None
-    old = wait_until(active_controller, 10, "an active controller in Metadata")
+    old = wait_until(cluster.quorum_leader, 10, "the quorum leader in the voters' logs")
     cluster.nodes[old].kill9()
     survivors = {i for i in NODE_IDS if i != old}
     admin = cluster.admin()  # bootstrap only the surviving nodes
@@ -433,7 +482,8 @@ def test_controller_failover(cluster):
 
     def created():
         # A new client each time: librdkafka keeps sending admin requests to the
-        # controller of its first Metadata, which may be the dead node for a while.
+        # "controller" (a random live broker) of its Metadata, which may be the dead
+        # node until it is fenced.
         fresh = cluster.admin()  # (kept referenced: a collected client fails its futures)
         futures = fresh.create_topics([NewTopic(topic, 2, 2)], operation_timeout=3)
         try:
@@ -447,10 +497,13 @@ def test_controller_failover(cluster):
     wait_until(created, 15, f"create_topics after killing controller {old}", interval_s=0.2)
     took = time.monotonic() - started
 
-    md = wait_until(lambda: (lambda m: m.controller_id in survivors and m)(admin.list_topics(timeout=2)),
-                    10, "a surviving node as the active controller")
-    assert md.controller_id != old
-    assert set(md.brokers) <= survivors | {old}
+    new = wait_until(cluster.quorum_leader, 10, "a new quorum leader in the voters' logs")
+    assert new in survivors
+    # Metadata names a live broker as the controller, the one clients send admin
+    # requests to (it forwards them to the active controller).
+    md = wait_until(lambda: (lambda m: set(m.brokers) == survivors and m)(admin.list_topics(timeout=2)),
+                    10, f"the killed node {old} fenced")
+    assert md.controller_id in survivors
     ps = wait_until(lambda: (lambda ps: len(ps) == 2 and all(p.leader in survivors for p in ps.values())
                              and ps)(cluster.partitions(admin, topic)),
                     15, f"leaders for {topic}")
@@ -458,4 +511,101 @@ def test_controller_failover(cluster):
         # The new controller may still count the killed node as alive (it is fenced a
         # session timeout after the failover), so a replica may land on it; not the leader.
         assert len(set(p.replicas)) == 2 and p.leader in p.isrs, (p.replicas, p.isrs)
-    print(f"controller {old} -> {md.controller_id}; topic created {took:.1f}s after the kill")
+    print(f"controller {old} -> {new}; topic created {took:.1f}s after the kill")
+
+
+def test_controller_only_node_and_broker_only_nodes(separated_cluster):
+    cluster = separated_cluster
+    controller = cluster.nodes[1]
+    brokers = {i for i, n in cluster.nodes.items() if n.is_broker}
+    admin = cluster.admin()
+    # Clients see the brokers only; the "controller" they are told is a live broker
+    # (a random one per answer, as KRaft brokers answer), never the controller-only node.
+    for _ in range(10):
+        md = admin.list_topics(timeout=5)
+        assert set(md.brokers) == brokers, md.brokers
+        assert md.controller_id in brokers, md.controller_id
+        described = admin.describe_cluster(request_timeout=5).result(timeout=10)
+        assert {n.id for n in described.nodes} == brokers
+        assert described.controller.id in brokers
+
+    topic = topic_name("separated")
+    create_topic(admin, topic, 1, 3, {"min.insync.replicas": "2"})
+    ps = wait_for_full_isr(cluster, admin, topic, 1, brokers)
+    # The controller-only node holds the metadata log only: no partition of any topic.
+    assert sorted(p.name for p in controller.data_dir.iterdir()) == [
+        "__cluster_metadata-0", "meta.properties"]
+
+    in_log: list[bytes] = []  # what must be in the log, in order: every acked record
+    rejected: list[bytes] = []  # refused before the append: must not be in the log
+
+    def produce_acked(producer: Producer, prefix: str, count: int) -> None:
+        for i in range(count):
+            value = b"%s-%d" % (prefix.encode(), i)
+            err = produce_one(producer, topic, value)
+            assert err is None, f"{value!r} not acknowledged: {err}"
+            in_log.append(value)
+
+    produce_acked(acks_all_producer(cluster.bootstrap()), "isr-3", 50)
+
+    leader = ps[0].leader
+    victims = [leader, min(brokers - {leader})]
+    (survivor,) = brokers - set(victims)
+    for victim in victims:
+        cluster.nodes[victim].kill9()
+    admin = cluster.admin()  # bootstrap only the survivor
+
+    def fenced():
+        md = admin.list_topics(topic=topic, timeout=2)
+        p = md.topics[topic].partitions[0]
+        return set(md.brokers) == {survivor} and p.leader == survivor and p.isrs == [survivor]
+    wait_until(fenced, 20, f"brokers {victims} fenced, {survivor} leading with ISR [{survivor}]")
+
+    producer = acks_all_producer(cluster.bootstrap())
+
+    def not_enough_replicas():
+        value = b"isr-1-%d" % len(rejected)
+        err = produce_one(producer, topic, value)
+        assert err is not None, "acks=all acknowledged with ISR 1 < min.insync.replicas 2"
+        rejected.append(value)
+        if err.code() in (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE):
+            return False  # the survivor has not applied its leadership yet
+        assert err.code() == KafkaError.NOT_ENOUGH_REPLICAS, f"unexpected error {err}"
+        return True
+    wait_until(not_enough_replicas, 15, "NOT_ENOUGH_REPLICAS for acks=all with ISR 1",
+               interval_s=0.2)
+    # acks=1 does not wait for the ISR: records the restarted broker must catch up on.
+    produce_acked(acks_all_producer(cluster.bootstrap(), acks=1), "acks-1", 50)
+
+    returning = cluster.nodes[leader]
+    cluster.restart(returning)
+    wait_for_full_isr(cluster, admin, topic, 1, {survivor, leader}, timeout_s=30)
+
+    def accepted():
+        value = b"isr-2-try-%d" % len(rejected)
+        err = produce_one(producer, topic, value)
+        if err is None:
+            in_log.append(value)
+            return True
+        assert err.code() == KafkaError.NOT_ENOUGH_REPLICAS, f"unexpected error {err}"
+        rejected.append(value)
+        return False
+    wait_until(accepted, 15, "acks=all accepted once the restarted broker is in the ISR",
+               interval_s=0.2)
+    produce_acked(producer, "isr-2", 50)
+
+    def consumed_values(**kwargs) -> list[bytes]:
+        records = confluent_consume(cluster.bootstrap(), topic, [0], timeout_s=30, **kwargs)
+        return [r.value for r in sorted(records, key=lambda r: r.offset)]
+    # Exactly the acknowledged records, each once, in the order they were acknowledged.
+    assert consumed_values() == in_log
+    assert not set(rejected) & set(in_log)
+
+    # The restarted broker holds them all: it alone serves them once the survivor is gone.
+    cluster.nodes[survivor].kill9()
+    admin = cluster.admin()
+    wait_until(lambda: cluster.partitions(admin, topic)[0].leader == leader, 20,
+               f"the restarted broker {leader} leading")
+    assert consumed_values(end_offsets={0: len(in_log)}) == in_log
+    print(f"{len(in_log)} records acknowledged and consumed, {len(rejected)} refused; "
+          f"brokers {victims} killed, {leader} restarted")

@@ -397,12 +397,18 @@ impl Broker {
         }
     }
 
-    /// The active controller's id (-1 when unknown).
-    pub fn controller_id(&self) -> i32 {
-        match &self.cluster {
-            None => self.config.node_id,
-            Some(cluster) => cluster.controller_id().unwrap_or(-1),
+    /// The `controller_id` of Metadata and DescribeCluster answers, given the brokers the
+    /// answer lists. Single-node mode: this node. Cluster mode: what a KRaft broker answers
+    /// (`getRandomAliveBrokerId`), a broker of `live` picked at random for each answer, -1
+    /// when there is none; never the quorum leader, whom clients cannot reach (KIP-590),
+    /// and who may be a controller-only node. Clients send their controller-bound admin
+    /// requests to that broker, which forwards them to the active controller; a random
+    /// pick spreads them, and a dead controller cannot stick in a client's cache.
+    pub fn controller_id_for_clients(&self, live: &[BrokerEndpoint]) -> i32 {
+        if self.cluster.is_none() {
+            return self.config.node_id;
         }
+        random_broker_id(live, uuid::Uuid::new_v4().as_u128())
     }
 
     /// Applies a newer cluster image: opens the partitions newly assigned here, takes up
@@ -1095,6 +1101,15 @@ impl Broker {
     }
 }
 
+/// The id of `brokers[random % len]`, -1 for no broker.
+fn random_broker_id(brokers: &[BrokerEndpoint], random: u128) -> i32 {
+    if brokers.is_empty() {
+        return -1;
+    }
+    let index = random % brokers.len() as u128;
+    brokers[index as usize].id
+}
+
 /// The directory holding the cluster metadata: the first log dir.
 fn config_metadata_dir(config: &BrokerConfig) -> &Path {
     &config.log_dirs[0]
@@ -1103,7 +1118,7 @@ fn config_metadata_dir(config: &BrokerConfig) -> &Path {
 /// Every log dir must carry a `meta.properties` of this node and one cluster. Without
 /// `process.roles` (the embedded default and Kafka-2-style configs) rafka formats
 /// unformatted dirs itself; in KRaft mode it refuses, like Kafka.
-fn ensure_formatted(config: &BrokerConfig) -> Result<String, StartupError> {
+pub(crate) fn ensure_formatted(config: &BrokerConfig) -> Result<String, StartupError> {
     let mut cluster_id: Option<String> = None;
     let mut unformatted = Vec::new();
     for dir in &config.log_dirs {
@@ -1162,5 +1177,29 @@ fn write_partition_metadata(dir: &Path, topic_id: &uuid::Uuid) {
     );
     if let Err(e) = storage::write_atomically(&path, text.as_bytes()) {
         tracing::warn!("cannot write {}: {e}", path.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn endpoint(id: i32) -> BrokerEndpoint {
+        BrokerEndpoint {
+            id,
+            host: "127.0.0.1".into(),
+            port: 9092,
+            rack: None,
+        }
+    }
+
+    #[test]
+    fn controller_id_for_clients_is_one_of_the_live_brokers() {
+        let live = [endpoint(2), endpoint(3), endpoint(4)];
+        let picked: BTreeSet<i32> = (0..6u128).map(|r| random_broker_id(&live, r)).collect();
+        assert_eq!(picked, BTreeSet::from([2, 3, 4]));
+        assert_eq!(random_broker_id(&live, u128::MAX), 2);
+        assert_eq!(random_broker_id(&[], 7), -1);
     }
 }

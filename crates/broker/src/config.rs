@@ -162,18 +162,6 @@ pub struct ReplicationConfig {
     pub election_timeout_ms: u64,
 }
 
-impl ReplicationConfig {
-    /// A cluster needs more than one voter; a quorum of this node alone is the
-    /// single-node mode, which keeps its metadata in `rafka-metadata.json`.
-    pub fn is_cluster(&self, node_id: i32) -> bool {
-        match self.quorum_voters.len() {
-            0 => false,
-            1 => !self.quorum_voters.contains_key(&node_id),
-            _ => true,
-        }
-    }
-}
-
 /// `1@host:9093,2@host:9093`
 fn parse_voters(value: &str) -> Result<BTreeMap<i32, String>, String> {
     let mut voters = BTreeMap::new();
@@ -281,9 +269,6 @@ impl BrokerConfig {
             .filter(|l| !controller_listener_names.contains(&l.name))
             .cloned()
             .collect();
-        if data_listeners.is_empty() {
-            return Err(invalid("listeners names no broker listener".to_string()));
-        }
         let security_map = parse_security_map(get("listener.security.protocol.map"));
         for l in &data_listeners {
             let protocol = security_map
@@ -378,14 +363,18 @@ impl BrokerConfig {
             election_timeout_ms: parse_i64("controller.quorum.election.timeout.ms", 1_000, 1)?
                 as u64,
         };
-        if replication.is_cluster(node_id) && process_roles.is_empty() {
-            return Err(invalid(
-                "controller.quorum.voters needs process.roles (broker, controller or both)".into(),
-            ));
-        }
-        if get("controller.quorum.voters").is_none()
-            && split_list(get("controller.quorum.bootstrap.servers").unwrap_or("")).len() > 1
-        {
+        let bootstrap_servers =
+            split_list(get("controller.quorum.bootstrap.servers").unwrap_or(""));
+        validate_roles(&Roles {
+            node_id,
+            process_roles: &process_roles,
+            voters: &replication.quorum_voters,
+            bootstrap_servers: &bootstrap_servers,
+            listeners: &listeners,
+            controller_listener_names: &controller_listener_names,
+        })
+        .map_err(invalid)?;
+        if get("controller.quorum.voters").is_none() && bootstrap_servers.len() > 1 {
             return Err(invalid(
                 "controller.quorum.bootstrap.servers with several controllers (a dynamic quorum) is not supported yet: list the voters in controller.quorum.voters (id@host:port,...)".into(),
             ));
@@ -463,6 +452,28 @@ impl BrokerConfig {
         })
     }
 
+    pub fn has_role(&self, role: &str) -> bool {
+        self.process_roles.iter().any(|r| r == role)
+    }
+
+    /// `process.roles=controller`: a quorum voter and controller only, no broker.
+    pub fn is_controller_only(&self) -> bool {
+        self.has_role(CONTROLLER_ROLE) && !self.has_role(BROKER_ROLE)
+    }
+
+    /// Whether this node is one of a multi-node cluster, whose metadata lives in the
+    /// controller quorum. Otherwise it is the single-node mode (no voters, or this node
+    /// as the only voter and also the broker), which keeps its metadata in
+    /// `rafka-metadata.json`.
+    pub fn is_cluster(&self) -> bool {
+        let voters = &self.replication.quorum_voters;
+        match voters.len() {
+            0 => false,
+            1 if voters.contains_key(&self.node_id) => self.is_controller_only(),
+            _ => true,
+        }
+    }
+
     /// The listeners clients connect to (not the controller's).
     pub fn data_listeners(&self) -> impl Iterator<Item = &Listener> {
         self.listeners
@@ -486,6 +497,88 @@ impl BrokerConfig {
                 port: 9092,
             })
     }
+}
+
+pub const BROKER_ROLE: &str = "broker";
+pub const CONTROLLER_ROLE: &str = "controller";
+
+/// What `validate_roles` checks against each other.
+#[derive(Debug)]
+struct Roles<'a> {
+    node_id: i32,
+    process_roles: &'a [String],
+    voters: &'a BTreeMap<i32, String>,
+    bootstrap_servers: &'a [String],
+    listeners: &'a [Listener],
+    controller_listener_names: &'a [String],
+}
+
+/// Kafka's checks of `process.roles` against the quorum and the listeners (KafkaConfig's
+/// `validateValues`), with Kafka's messages; plus what rafka cannot do yet.
+fn validate_roles(r: &Roles<'_>) -> Result<(), String> {
+    let broker = r.process_roles.iter().any(|x| x == BROKER_ROLE);
+    let controller = r.process_roles.iter().any(|x| x == CONTROLLER_ROLE);
+    let node_id = r.node_id;
+    let voter_ids = || {
+        let ids: Vec<String> = r.voters.keys().map(i32::to_string).collect();
+        format!("[{}]", ids.join(", "))
+    };
+    let is_controller_listener = |l: &Listener| r.controller_listener_names.contains(&l.name);
+    let has_broker_listener = r.listeners.iter().any(|l| !is_controller_listener(l));
+    if r.process_roles.is_empty() {
+        if r.voters.keys().any(|id| *id != node_id) {
+            return Err(
+                "controller.quorum.voters needs process.roles (broker, controller or both)".into(),
+            );
+        }
+        if !has_broker_listener {
+            return Err("There must be at least one broker advertised listener.".into());
+        }
+        return Ok(());
+    }
+    if r.voters.is_empty() && r.bootstrap_servers.is_empty() {
+        return Err("If using process.roles, either controller.quorum.bootstrap.servers must contain the set of bootstrap controllers or controller.quorum.voters must contain a parseable set of controllers.".into());
+    }
+    if controller {
+        if !r.voters.is_empty() && !r.voters.contains_key(&node_id) {
+            return Err(format!(
+                "If process.roles contains the 'controller' role, the node id {node_id} must be included in the set of voters controller.quorum.voters={}",
+                voter_ids()
+            ));
+        }
+        if !r.listeners.iter().any(is_controller_listener) {
+            return Err("controller.listener.names must contain at least one value appearing in the 'listeners' configuration when running the KRaft controller role".into());
+        }
+    }
+    if broker && !controller {
+        if r.voters.contains_key(&node_id) {
+            return Err(format!(
+                "If process.roles contains just the 'broker' role, the node id {node_id} must not be included in the set of voters controller.quorum.voters={}",
+                voter_ids()
+            ));
+        }
+        if r.controller_listener_names.is_empty() {
+            return Err("controller.listener.names must contain at least one value when running KRaft with just the broker role".into());
+        }
+        if r.listeners.iter().any(is_controller_listener) {
+            return Err("controller.listener.names must not contain a value appearing in the 'listeners' configuration when running KRaft with just the broker role".into());
+        }
+    }
+    if controller && !broker && has_broker_listener {
+        return Err("The listeners config must only contain KRaft controller listeners from controller.listener.names when process.roles=controller".into());
+    }
+    if broker && !has_broker_listener {
+        return Err("There must be at least one broker advertised listener. Perhaps all listeners appear in controller.listener.names?".into());
+    }
+    // A node of its own needs the ids of the other voters to reach them: rafka has no
+    // dynamic quorum (KIP-853) yet.
+    if r.voters.is_empty() && !(broker && controller) {
+        return Err(format!(
+            "process.roles={} needs controller.quorum.voters (id@host:port,...): rafka does not support a dynamic quorum (controller.quorum.bootstrap.servers alone) yet",
+            r.process_roles.join(",")
+        ));
+    }
+    Ok(())
 }
 
 fn split_list(value: &str) -> Vec<String> {
@@ -610,5 +703,170 @@ mod tests {
             err.contains("log.segment.bytes") && err.contains("y.properties"),
             "{err}"
         );
+    }
+
+    /// A KRaft config of `roles` for node `node_id` in a quorum of `voters`, with
+    /// `listeners`, plus `extra`.
+    fn kraft(
+        roles: &str,
+        node_id: &str,
+        voters: &str,
+        listeners: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<BrokerConfig, String> {
+        let mut pairs = vec![
+            ("process.roles", roles),
+            ("node.id", node_id),
+            ("controller.quorum.voters", voters),
+            ("listeners", listeners),
+            ("controller.listener.names", "CONTROLLER"),
+        ];
+        pairs.extend_from_slice(extra);
+        BrokerConfig::from_properties(props(&pairs), "kraft.properties").map_err(|e| e.to_string())
+    }
+
+    const ONE_VOTER: &str = "1@127.0.0.1:9093";
+    const THREE_VOTERS: &str = "1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097";
+
+    #[test]
+    fn controller_only_and_broker_only_nodes_form_a_cluster() {
+        let controller = kraft("controller", "1", ONE_VOTER, "CONTROLLER://:9093", &[]).unwrap();
+        assert!(controller.is_controller_only());
+        assert!(controller.is_cluster(), "one voter, but no broker on it");
+        assert_eq!(controller.data_listeners().count(), 0);
+        let broker = kraft("broker", "2", ONE_VOTER, "PLAINTEXT://:9092", &[]).unwrap();
+        assert!(!broker.is_controller_only());
+        assert!(broker.is_cluster());
+        assert_eq!(
+            broker.advertised().to_string(),
+            "PLAINTEXT://localhost:9092"
+        );
+        let combined = kraft(
+            "broker,controller",
+            "1",
+            ONE_VOTER,
+            "PLAINTEXT://:9092,CONTROLLER://:9093",
+            &[],
+        )
+        .unwrap();
+        assert!(
+            !combined.is_cluster(),
+            "the only voter and the broker: single-node"
+        );
+        let combined = kraft(
+            "broker,controller",
+            "2",
+            THREE_VOTERS,
+            "PLAINTEXT://:9092,CONTROLLER://:9095",
+            &[],
+        )
+        .unwrap();
+        assert!(combined.is_cluster());
+    }
+
+    #[test]
+    fn kraft_role_mix_ups_are_refused_with_kafkas_messages() {
+        let ids_1_to_3 = "controller.quorum.voters=[1, 2, 3] (in kraft.properties)";
+        // process.roles, node.id, voters, listeners, other keys, the message's start.
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            &'a str,
+            &'a str,
+            &'a [(&'a str, &'a str)],
+            String,
+        );
+        let cases: &[Case<'_>] = &[
+            (
+                "controller",
+                "1",
+                ONE_VOTER,
+                "PLAINTEXT://:9092,CONTROLLER://:9093",
+                &[],
+                "The listeners config must only contain KRaft controller listeners from controller.listener.names when process.roles=controller".into(),
+            ),
+            (
+                "controller",
+                "1",
+                ONE_VOTER,
+                "PLAINTEXT://:9093",
+                &[],
+                "controller.listener.names must contain at least one value appearing in the 'listeners' configuration when running the KRaft controller role".into(),
+            ),
+            (
+                "controller",
+                "4",
+                THREE_VOTERS,
+                "CONTROLLER://:9093",
+                &[],
+                format!("If process.roles contains the 'controller' role, the node id 4 must be included in the set of voters {ids_1_to_3}"),
+            ),
+            (
+                "broker,controller",
+                "4",
+                THREE_VOTERS,
+                "PLAINTEXT://:9092,CONTROLLER://:9093",
+                &[],
+                format!("If process.roles contains the 'controller' role, the node id 4 must be included in the set of voters {ids_1_to_3}"),
+            ),
+            (
+                "broker",
+                "2",
+                THREE_VOTERS,
+                "PLAINTEXT://:9092",
+                &[],
+                format!("If process.roles contains just the 'broker' role, the node id 2 must not be included in the set of voters {ids_1_to_3}"),
+            ),
+            (
+                "broker",
+                "4",
+                THREE_VOTERS,
+                "PLAINTEXT://:9092,CONTROLLER://:9093",
+                &[],
+                "controller.listener.names must not contain a value appearing in the 'listeners' configuration when running KRaft with just the broker role".into(),
+            ),
+            (
+                "broker",
+                "4",
+                THREE_VOTERS,
+                "PLAINTEXT://:9092",
+                &[("controller.listener.names", "")],
+                "controller.listener.names must contain at least one value when running KRaft with just the broker role".into(),
+            ),
+            (
+                "broker,controller",
+                "1",
+                "",
+                "PLAINTEXT://:9092,CONTROLLER://:9093",
+                &[],
+                "If using process.roles, either controller.quorum.bootstrap.servers must contain the set of bootstrap controllers or controller.quorum.voters must contain a parseable set of controllers.".into(),
+            ),
+            // Alone, a broker or a controller needs the voters' ids to reach the others.
+            (
+                "broker",
+                "2",
+                "",
+                "PLAINTEXT://:9092",
+                &[("controller.quorum.bootstrap.servers", "localhost:9093")],
+                "process.roles=broker needs controller.quorum.voters (id@host:port,...): rafka does not support a dynamic quorum (controller.quorum.bootstrap.servers alone) yet".into(),
+            ),
+        ];
+        for (roles, node_id, voters, listeners, extra, message) in cases {
+            let err = kraft(roles, node_id, voters, listeners, extra).unwrap_err();
+            assert!(
+                err.starts_with(message.as_str()),
+                "{roles} / node {node_id} / voters {voters} / {listeners}: {err}"
+            );
+        }
+        // The single-node quickstart: a combined node and its own controller address.
+        let single = kraft(
+            "broker,controller",
+            "1",
+            "",
+            "PLAINTEXT://:9092,CONTROLLER://:9093",
+            &[("controller.quorum.bootstrap.servers", "localhost:9093")],
+        )
+        .unwrap();
+        assert!(!single.is_cluster());
     }
 }

@@ -22,7 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a broker. With no arguments: one node, data in ./data, PLAINTEXT://localhost:9092.
+    /// Run a node (broker, controller or both, by `process.roles`). With no arguments: one
+    /// node, data in ./data, PLAINTEXT://localhost:9092.
     Server(ServerArgs),
 }
 
@@ -34,7 +35,7 @@ struct ServerArgs {
 
 #[derive(Debug, Subcommand)]
 enum ServerAction {
-    /// Run a broker configured by a server.properties file (Kafka's keys).
+    /// Run a node configured by a server.properties file (Kafka's keys).
     Start {
         /// Path to server.properties.
         config: PathBuf,
@@ -104,7 +105,18 @@ fn run_server(args: ServerArgs) -> ExitCode {
     };
     runtime.block_on(async move {
         let clock: rafka_types::SharedClock = Arc::new(SystemClock);
-        let cluster = if config.replication.is_cluster(config.node_id) {
+        if config.is_controller_only() {
+            return match rafka_broker::cluster::run_controller(&config, clock, shutdown_signal())
+                .await
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ERROR {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        let cluster = if config.is_cluster() {
             match rafka_broker::cluster::start(&config, clock.clone()).await {
                 Ok(c) => Some(c),
                 Err(e) => {

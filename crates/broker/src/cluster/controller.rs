@@ -64,6 +64,12 @@ impl ControllerService {
                         return;
                     }
                     self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    // Clients are never told the quorum leader (Metadata names a random
+                    // broker), so this line is where operators find it.
+                    match *leader.borrow() {
+                        Some(id) => tracing::info!("the active controller is now node {id}"),
+                        None => tracing::info!("no active controller: the quorum is electing"),
+                    }
                     continue;
                 }
             }

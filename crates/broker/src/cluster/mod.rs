@@ -3,10 +3,14 @@
 //! - As a controller (`process.roles` has `controller`): a voter of the metadata quorum,
 //!   serving the controller listener; while it is the quorum's leader it is the active
 //!   controller and makes every metadata decision (`controller::ControllerService`).
-//! - As a broker: it registers with the active controller, heartbeats, follows the
-//!   committed metadata image (long-polling any controller for newer images) and applies
-//!   it to its partitions: leader, follower, or gone. Followers replicate through
-//!   `fetcher`; leaders propose ISR changes with AlterPartition.
+//!   A controller-only node (`run_controller`) is nothing else: no client listener, no
+//!   partition, no broker registration.
+//! - As a broker (`process.roles` has `broker`; a broker-only node is no voter and reaches
+//!   the controllers through `controller.quorum.voters`): it registers with the active
+//!   controller, heartbeats, follows the committed metadata image (long-polling any
+//!   controller for newer images) and applies it to its partitions: leader, follower, or
+//!   gone. Followers replicate through `fetcher`; leaders propose ISR changes with
+//!   AlterPartition.
 //!
 //! Every admin change a client asks of any broker (CreateTopics, …) is forwarded to the
 //! active controller, and answered once this broker's own image has it.
@@ -378,15 +382,16 @@ pub async fn start(
 ) -> Result<Arc<Cluster>, String> {
     let replication = &config.replication;
     let voters = replication.quorum_voters.clone();
-    if !config.process_roles.iter().any(|r| r == "controller") {
+    if !config.has_role(crate::config::CONTROLLER_ROLE) {
         return Ok(Arc::new(Cluster::new(config.node_id, voters, None)));
     }
+    // The config's validation made sure there is one.
     let listener = config
         .listeners
         .iter()
         .find(|l| config.controller_listener_names.contains(&l.name))
         .ok_or_else(|| {
-            "process.roles has controller but no listener is named in controller.listener.names"
+            "controller.listener.names must contain at least one value appearing in the 'listeners' configuration when running the KRaft controller role"
                 .to_string()
         })?;
     let address = listener.bind_address()?;
@@ -423,4 +428,30 @@ pub async fn start(
     ));
     tracing::info!("controller listening on {listener}, voters {voters:?}");
     Ok(Arc::new(Cluster::new(config.node_id, voters, Some(quorum))))
+}
+
+/// Runs a controller-only node (`process.roles=controller`) until `shutdown` resolves:
+/// the quorum voter and the controller service on the controller listener, nothing else.
+/// It opens no client listener and no partition log, and never registers as a broker, so
+/// no Metadata or DescribeCluster answer lists it, as in Kafka.
+pub async fn run_controller(
+    config: &crate::config::BrokerConfig,
+    clock: rafka_types::SharedClock,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    assert!(config.is_controller_only(), "a controller-only config");
+    let cluster_id = crate::broker::ensure_formatted(config).map_err(|e| e.to_string())?;
+    let cluster = start(config, clock).await?;
+    tracing::info!(
+        "rafka controller {} of cluster {cluster_id} started (metadata in {})",
+        config.node_id,
+        config.log_dirs[0].display()
+    );
+    shutdown.await;
+    tracing::info!("shutting down");
+    if let Some(quorum) = &cluster.quorum {
+        quorum.shutdown().await;
+    }
+    tracing::info!("shut down cleanly");
+    Ok(())
 }

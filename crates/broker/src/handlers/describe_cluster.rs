@@ -1,4 +1,5 @@
-//! DescribeCluster: the cluster id, the controller and the brokers.
+//! DescribeCluster: the cluster id, the brokers and, as KRaft brokers name it, a
+//! "controller" that is one of those brokers.
 
 use std::sync::Arc;
 
@@ -21,13 +22,14 @@ pub(super) fn handle(
             .with_error_message(Some(str_bytes("Only brokers endpoints are served here")))
             .with_endpoint_type(request.endpoint_type);
     }
+    let live_brokers = broker.live_brokers();
     DescribeClusterResponse::default()
         .with_endpoint_type(ENDPOINT_TYPE_BROKERS)
         .with_cluster_id(str_bytes(broker.cluster_id.clone()))
-        .with_controller_id(BrokerId(broker.controller_id()))
+        // As Metadata: a random live broker, not the quorum leader (Kafka's KafkaApis).
+        .with_controller_id(BrokerId(broker.controller_id_for_clients(&live_brokers)))
         .with_brokers(
-            broker
-                .live_brokers()
+            live_brokers
                 .into_iter()
                 .map(|b| {
                     DescribeClusterBroker::default()

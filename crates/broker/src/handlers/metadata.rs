@@ -22,6 +22,7 @@ pub(super) fn handle(
     version: i16,
 ) -> MetadataResponse {
     let live_brokers = broker.live_brokers();
+    let controller_id = broker.controller_id_for_clients(&live_brokers);
     // Offline replicas are those not among these: computed once, not per topic.
     let live: Vec<i32> = live_brokers.iter().map(|b| b.id).collect();
     let brokers = live_brokers
@@ -67,7 +68,7 @@ pub(super) fn handle(
     MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(broker.cluster_id.clone())))
-        .with_controller_id(BrokerId(broker.controller_id()))
+        .with_controller_id(BrokerId(controller_id))
         .with_topics(topics)
         .with_cluster_authorized_operations(OPERATIONS_OMITTED)
 }
