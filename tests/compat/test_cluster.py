@@ -55,7 +55,9 @@ class ClusterNode:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def write_config(self, voters: str) -> None:
+    def write_config(self, voters: str, bootstrap_servers: str | None = None) -> None:
+        """With `bootstrap_servers`, the node is given only
+        controller.quorum.bootstrap.servers (Kafka 4's dynamic-quorum form)."""
         listeners = []
         if self.is_broker:
             listeners.append(f"PLAINTEXT://127.0.0.1:{self.port}")
@@ -64,7 +66,8 @@ class ClusterNode:
         config = {
             "process.roles": self.roles,
             "node.id": str(self.node_id),
-            "controller.quorum.voters": voters,
+            **({"controller.quorum.bootstrap.servers": bootstrap_servers} if bootstrap_servers
+               else {"controller.quorum.voters": voters}),
             "listeners": ",".join(listeners),
             "controller.listener.names": "CONTROLLER",
             "log.dirs": str(self.data_dir),
@@ -78,9 +81,10 @@ class ClusterNode:
             config["advertised.listeners"] = f"PLAINTEXT://127.0.0.1:{self.port}"
         self.config_path.write_text("".join(f"{k}={v}\n" for k, v in config.items()))
 
-    def format(self, cluster_id: str) -> None:
+    def format(self, cluster_id: str, *extra: str) -> None:
         out = subprocess.run(
-            [str(rafka_bin()), "storage", "format", "-t", cluster_id, "-c", str(self.config_path)],
+            [str(rafka_bin()), "storage", "format", "-t", cluster_id, "-c", str(self.config_path),
+             *extra],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, (f"storage format of node {self.node_id} failed: "
                                      f"{out.stdout}{out.stderr}")
@@ -144,18 +148,21 @@ class Cluster:
     """Nodes with the process.roles of `layout` (node id -> roles); the nodes with the
     controller role form the controller quorum."""
 
-    def __init__(self, workdir: Path, layout: dict[int, str]):
+    def __init__(self, workdir: Path, layout: dict[int, str], dynamic: bool = False):
+        """`dynamic`: configs name only controller.quorum.bootstrap.servers; the
+        controllers are formatted with --initial-controllers, the brokers find them."""
         self.workdir = workdir
         self.nodes = {i: ClusterNode(workdir, i, roles) for i, roles in layout.items()}
-        voters = ",".join(f"{i}@127.0.0.1:{n.controller_port}"
-                          for i, n in self.nodes.items() if n.is_voter)
-        out = subprocess.run([str(rafka_bin()), "storage", "random-uuid"],
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
-        assert out.returncode == 0, out.stderr
-        self.cluster_id = out.stdout.strip()
+        controllers = {i: n for i, n in self.nodes.items() if n.is_voter}
+        voters = ",".join(f"{i}@127.0.0.1:{n.controller_port}" for i, n in controllers.items())
+        self.cluster_id = random_uuid()
+        bootstrap = ",".join(f"127.0.0.1:{n.controller_port}" for n in controllers.values())
+        initial = ",".join(f"{i}@127.0.0.1:{n.controller_port}:{random_uuid()}"
+                           for i, n in controllers.items())
         for node in self.nodes.values():
-            node.write_config(voters)
-            node.format(self.cluster_id)
+            node.write_config(voters, bootstrap if dynamic else None)
+            extra = ("--initial-controllers", initial) if dynamic and node.is_voter else ()
+            node.format(self.cluster_id, *extra)
 
     # -- clients ---------------------------------------------------------------------
 
@@ -282,11 +289,18 @@ class _AttachClusterLogs:
                     report.sections.extend(value.log_sections())
 
 
-def _cluster(request, tmp_path, layout: dict[int, str]):
+def random_uuid() -> str:
+    out = subprocess.run([str(rafka_bin()), "storage", "random-uuid"],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def _cluster(request, tmp_path, layout: dict[int, str], dynamic: bool = False):
     plugins = request.config.pluginmanager
     if not plugins.has_plugin("rafka-cluster-logs"):
         plugins.register(_AttachClusterLogs(), "rafka-cluster-logs")
-    c = Cluster(tmp_path, layout)
+    c = Cluster(tmp_path, layout, dynamic)
     try:
         c.start()
         yield c
@@ -304,6 +318,13 @@ def cluster(request, tmp_path):
 def separated_cluster(request, tmp_path):
     """A controller-only node, 1, and three broker-only nodes, 2-4."""
     yield from _cluster(request, tmp_path, SEPARATED)
+
+
+@pytest.fixture
+def bootstrap_servers_cluster(request, tmp_path):
+    """Three combined nodes, 1-3, and a broker-only node, 4, all configured with
+    controller.quorum.bootstrap.servers only (no controller.quorum.voters)."""
+    yield from _cluster(request, tmp_path, {**COMBINED, 4: "broker"}, dynamic=True)
 
 
 def create_topic(admin: AdminClient, topic: str, partitions: int, rf: int,
@@ -609,3 +630,41 @@ def test_controller_only_node_and_broker_only_nodes(separated_cluster):
     assert consumed_values(end_offsets={0: len(in_log)}) == in_log
     print(f"{len(in_log)} records acknowledged and consumed, {len(rejected)} refused; "
           f"brokers {victims} killed, {leader} restarted")
+
+
+def test_quorum_from_bootstrap_servers_and_initial_controllers(bootstrap_servers_cluster):
+    cluster = bootstrap_servers_cluster
+    # storage format --initial-controllers recorded the voters on each controller.
+    for i in NODE_IDS:
+        recorded = (cluster.nodes[i].data_dir / "bootstrap-voters").read_text().strip()
+        assert recorded == ",".join(f"{j}@127.0.0.1:{cluster.nodes[j].controller_port}"
+                                    for j in NODE_IDS)
+    assert not (cluster.nodes[4].data_dir / "bootstrap-voters").exists()
+    # The broker-only node found the quorum through a bootstrap server and registered.
+    admin = cluster.admin()
+    md = admin.list_topics(timeout=5)
+    assert set(md.brokers) == {1, 2, 3, 4}
+    topic = topic_name("bootstrap-servers")
+    create_topic(admin, topic, 4, 3, {"min.insync.replicas": "2"})
+    ps = wait_for_full_isr_by_replicas(cluster, admin, topic, 4)
+    assert any(4 in p.replicas for p in ps.values()), "no replica placed on the broker-only node"
+    producer = acks_all_producer(cluster.bootstrap())
+    values = [b"v%d" % i for i in range(200)]
+    for i, v in enumerate(values):
+        producer.produce(topic, value=v, partition=i % 4)
+    assert producer.flush(20) == 0
+    records = confluent_consume(cluster.bootstrap(), topic, range(4), timeout_s=20)
+    assert sorted(r.value for r in records) == sorted(values)
+
+
+def wait_for_full_isr_by_replicas(cluster: Cluster, admin: AdminClient, topic: str,
+                                  partitions: int, timeout_s: float = 30.0):
+    """Poll until every partition has a leader and its whole replica set in the ISR."""
+    def ready():
+        ps = cluster.partitions(admin, topic)
+        if len(ps) == partitions and all(
+                p.error is None and p.leader in p.replicas and set(p.isrs) == set(p.replicas)
+                for p in ps.values()):
+            return ps
+        return None
+    return wait_until(ready, timeout_s, f"a leader and a full ISR for every partition of {topic}")

@@ -146,8 +146,12 @@ const BROKER_KEYS: &[&str] = &[
 /// The cluster's keys: the quorum, broker liveness and follower replication.
 #[derive(Debug, Clone)]
 pub struct ReplicationConfig {
-    /// `controller.quorum.voters`: `id@host:port` of every controller, by id.
+    /// `controller.quorum.voters`: `id@host:port` of every controller, by id. Without it,
+    /// filled at start-up from the voters `storage format --initial-controllers` (or
+    /// `--standalone`) recorded, or asked of `controller.quorum.bootstrap.servers`.
     pub quorum_voters: BTreeMap<i32, String>,
+    /// `controller.quorum.bootstrap.servers`: `host:port` of some controllers.
+    pub quorum_bootstrap_servers: Vec<String>,
     pub broker_heartbeat_interval_ms: u64,
     pub broker_session_timeout_ms: u64,
     pub replica_lag_time_max_ms: u64,
@@ -343,9 +347,12 @@ impl BrokerConfig {
         let socket_request_max_bytes =
             parse_i64("socket.request.max.bytes", 104_857_600, 1)? as usize;
 
+        let bootstrap_servers =
+            split_list(get("controller.quorum.bootstrap.servers").unwrap_or(""));
         let replication = ReplicationConfig {
             quorum_voters: parse_voters(get("controller.quorum.voters").unwrap_or(""))
                 .map_err(invalid)?,
+            quorum_bootstrap_servers: bootstrap_servers.clone(),
             broker_heartbeat_interval_ms: parse_i64("broker.heartbeat.interval.ms", 2_000, 1)?
                 as u64,
             broker_session_timeout_ms: parse_i64("broker.session.timeout.ms", 9_000, 1)? as u64,
@@ -363,8 +370,6 @@ impl BrokerConfig {
             election_timeout_ms: parse_i64("controller.quorum.election.timeout.ms", 1_000, 1)?
                 as u64,
         };
-        let bootstrap_servers =
-            split_list(get("controller.quorum.bootstrap.servers").unwrap_or(""));
         validate_roles(&Roles {
             node_id,
             process_roles: &process_roles,
@@ -374,11 +379,6 @@ impl BrokerConfig {
             controller_listener_names: &controller_listener_names,
         })
         .map_err(invalid)?;
-        if get("controller.quorum.voters").is_none() && bootstrap_servers.len() > 1 {
-            return Err(invalid(
-                "controller.quorum.bootstrap.servers with several controllers (a dynamic quorum) is not supported yet: list the voters in controller.quorum.voters (id@host:port,...)".into(),
-            ));
-        }
 
         // Time-unit variants fold into the `.ms` key, the finest unit winning as in Kafka.
         let mut log_defaults = BTreeMap::new();
@@ -570,15 +570,83 @@ fn validate_roles(r: &Roles<'_>) -> Result<(), String> {
     if broker && !has_broker_listener {
         return Err("There must be at least one broker advertised listener. Perhaps all listeners appear in controller.listener.names?".into());
     }
-    // A node of its own needs the ids of the other voters to reach them: rafka has no
-    // dynamic quorum (KIP-853) yet.
-    if r.voters.is_empty() && !(broker && controller) {
-        return Err(format!(
-            "process.roles={} needs controller.quorum.voters (id@host:port,...): rafka does not support a dynamic quorum (controller.quorum.bootstrap.servers alone) yet",
-            r.process_roles.join(",")
-        ));
-    }
     Ok(())
+}
+
+/// The file in the first log dir where `storage format --initial-controllers` (or
+/// `--standalone`) records the quorum's voters, in `controller.quorum.voters` form (Kafka
+/// keeps them in its bootstrap checkpoint).
+pub const BOOTSTRAP_VOTERS_FILE: &str = "bootstrap-voters";
+
+/// Reads the voters `storage format` recorded in `dir`; `Ok(None)` when there are none.
+pub fn read_bootstrap_voters(dir: &Path) -> Result<Option<BTreeMap<i32, String>>, String> {
+    let path = dir.join(BOOTSTRAP_VOTERS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_voters(text.trim()).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Node id -> `host:port` (voters), or node id -> directory id.
+pub type ById = BTreeMap<i32, String>;
+
+/// Parses `--initial-controllers`' `id@host:port:directory-id,...` (the directory id is
+/// optional here) into voters and the directory ids given.
+pub fn parse_initial_controllers(value: &str) -> Result<(ById, ById), String> {
+    let mut voters = BTreeMap::new();
+    let mut directories = BTreeMap::new();
+    for item in split_list(value) {
+        let bad = || format!("Unable to parse {item}: expected id@host:port:directory-id");
+        let (id, rest) = item.split_once('@').ok_or_else(bad)?;
+        let id: i32 = id.trim().parse().map_err(|_| bad())?;
+        let parts: Vec<&str> = rest.rsplitn(3, ':').collect();
+        let (address, directory) = match parts.as_slice() {
+            [port, host] => (format!("{host}:{port}"), None),
+            [directory, port, host] => (format!("{host}:{port}"), Some(directory.to_string())),
+            _ => return Err(bad()),
+        };
+        let (_, port) = address.rsplit_once(':').ok_or_else(bad)?;
+        port.parse::<u16>().map_err(|_| bad())?;
+        if voters.insert(id, address).is_some() {
+            return Err(format!("Duplicate node id {id} in --initial-controllers"));
+        }
+        if let Some(d) = directory {
+            directories.insert(id, d);
+        }
+    }
+    if voters.is_empty() {
+        return Err("--initial-controllers lists no controller".into());
+    }
+    Ok((voters, directories))
+}
+
+impl BrokerConfig {
+    /// Whether the voters still have to be found at start-up (only
+    /// `controller.quorum.bootstrap.servers` was given).
+    pub fn needs_voters(&self) -> bool {
+        self.replication.quorum_voters.is_empty()
+            && !self.replication.quorum_bootstrap_servers.is_empty()
+            && !self.process_roles.is_empty()
+    }
+
+    /// Takes the voters found at start-up and checks them against this node's roles, as
+    /// a `controller.quorum.voters` in the file would have been.
+    pub fn set_voters(&mut self, voters: BTreeMap<i32, String>) -> Result<(), ConfigError> {
+        self.replication.quorum_voters = voters;
+        validate_roles(&Roles {
+            node_id: self.node_id,
+            process_roles: &self.process_roles,
+            voters: &self.replication.quorum_voters,
+            bootstrap_servers: &self.replication.quorum_bootstrap_servers,
+            listeners: &self.listeners,
+            controller_listener_names: &self.controller_listener_names,
+        })
+        .map_err(|reason| ConfigError::Invalid {
+            source_name: "the controller quorum".into(),
+            reason,
+        })
+    }
 }
 
 fn split_list(value: &str) -> Vec<String> {
@@ -685,6 +753,23 @@ mod tests {
         assert_eq!(config.num_partitions, 3);
         assert_eq!(config.log_defaults["log.retention.ms"], "7200000");
         assert_eq!(config.log_defaults["log.segment.bytes"], "1024");
+    }
+
+    #[test]
+    fn initial_controllers_parse_with_and_without_directory_ids() {
+        let (voters, dirs) =
+            parse_initial_controllers("1@a:9093:Mj7YYm3bR3O9ZQmDdVq2Sg, 2@b:9095").unwrap();
+        assert_eq!(
+            voters,
+            BTreeMap::from([(1, "a:9093".to_string()), (2, "b:9095".to_string())])
+        );
+        assert_eq!(
+            dirs,
+            BTreeMap::from([(1, "Mj7YYm3bR3O9ZQmDdVq2Sg".to_string())])
+        );
+        for bad in ["1@a", "x@a:1", "1@a:port:dir", "1@a:1,1@b:2", ""] {
+            assert!(parse_initial_controllers(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -841,15 +926,6 @@ mod tests {
                 &[],
                 "If using process.roles, either controller.quorum.bootstrap.servers must contain the set of bootstrap controllers or controller.quorum.voters must contain a parseable set of controllers.".into(),
             ),
-            // Alone, a broker or a controller needs the voters' ids to reach the others.
-            (
-                "broker",
-                "2",
-                "",
-                "PLAINTEXT://:9092",
-                &[("controller.quorum.bootstrap.servers", "localhost:9093")],
-                "process.roles=broker needs controller.quorum.voters (id@host:port,...): rafka does not support a dynamic quorum (controller.quorum.bootstrap.servers alone) yet".into(),
-            ),
         ];
         for (roles, node_id, voters, listeners, extra, message) in cases {
             let err = kraft(roles, node_id, voters, listeners, extra).unwrap_err();
@@ -858,6 +934,25 @@ mod tests {
                 "{roles} / node {node_id} / voters {voters} / {listeners}: {err}"
             );
         }
+        // Bootstrap servers alone: the voters are found at start-up, then checked.
+        let mut broker = kraft(
+            "broker",
+            "2",
+            "",
+            "PLAINTEXT://:9092",
+            &[("controller.quorum.bootstrap.servers", "localhost:9093")],
+        )
+        .unwrap();
+        assert!(broker.needs_voters());
+        let voters = parse_voters(THREE_VOTERS).unwrap();
+        let refused = broker.set_voters(voters.clone()).unwrap_err().to_string();
+        assert!(
+            refused.contains("must not be included in the set of voters"),
+            "{refused}"
+        );
+        broker.node_id = 4;
+        broker.set_voters(voters).unwrap();
+        assert!(broker.is_cluster() && !broker.needs_voters());
         // The single-node quickstart: a combined node and its own controller address.
         let single = kraft(
             "broker,controller",

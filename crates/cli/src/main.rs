@@ -105,6 +105,11 @@ fn run_server(args: ServerArgs) -> ExitCode {
     };
     runtime.block_on(async move {
         let clock: rafka_types::SharedClock = Arc::new(SystemClock);
+        let mut config = config;
+        if let Err(e) = rafka_broker::cluster::resolve_voters(&mut config).await {
+            eprintln!("ERROR {e}");
+            return ExitCode::from(1);
+        }
         if config.is_controller_only() {
             return match rafka_broker::cluster::run_controller(&config, clock, shutdown_signal())
                 .await

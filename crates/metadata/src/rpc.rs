@@ -78,6 +78,9 @@ pub enum BrokerRequest {
         election: ElectionType,
         partitions: Option<Vec<(String, i32)>>,
     },
+    /// The quorum's voters and leader: how a broker given only
+    /// `controller.quorum.bootstrap.servers` finds every controller.
+    DescribeQuorum,
     /// Kafka's AlterPartitionReassignments: a target replica list per partition, or
     /// `None` to cancel that partition's reassignment.
     AlterReassignments {
@@ -105,6 +108,10 @@ pub enum BrokerResponse {
     /// The request's records were committed at this metadata offset.
     Done {
         offset: u64,
+    },
+    Quorum {
+        voters: BTreeMap<i32, String>,
+        leader: Option<i32>,
     },
     /// Like `Done`, with each partition's outcome.
     Outcomes {

@@ -174,6 +174,8 @@ struct StorageConfig {
     log_dirs: Vec<PathBuf>,
     metadata_log_dir: PathBuf,
     quorum_voters: String,
+    /// The first controller listener, `host:port` (`--standalone`'s voter address).
+    controller_address: Option<String>,
 }
 
 fn load_config(path: &Path) -> Result<StorageConfig, ToolError> {
@@ -207,6 +209,18 @@ fn load_config(path: &Path) -> Result<StorageConfig, ToolError> {
             .get("controller.quorum.voters")
             .cloned()
             .unwrap_or_default(),
+        controller_address: broker
+            .listeners
+            .iter()
+            .find(|l| broker.controller_listener_names.contains(&l.name))
+            .map(|l| {
+                let host = if l.host.is_empty() {
+                    "localhost"
+                } else {
+                    &l.host
+                };
+                format!("{host}:{}", l.port)
+            }),
     })
 }
 
@@ -294,6 +308,8 @@ fn format(config_path: &Path, options: &FormatOptions) -> Result<(), ToolError> 
         println!("All of the log directories are already formatted.");
         return Ok(());
     }
+    let (voters, directory_ids) = initial_voters(&config, options)?;
+    let own_directory_id = directory_ids.get(&config.node_id).cloned();
     for dir in empty {
         let description = if dir != config.metadata_log_dir {
             "data directory"
@@ -313,10 +329,14 @@ fn format(config_path: &Path, options: &FormatOptions) -> Result<(), ToolError> 
             "Formatting {description} {} with metadata.version {version}.",
             dir.display()
         );
+        let directory_id = match &own_directory_id {
+            Some(id) if dir == config.metadata_log_dir => id.clone(),
+            _ => random_uuid(),
+        };
         MetaProperties {
             cluster_id: options.cluster_id.clone(),
             node_id: config.node_id,
-            directory_id: random_uuid(),
+            directory_id,
         }
         .write(&dir)
         .map_err(|e| {
@@ -325,8 +345,39 @@ fn format(config_path: &Path, options: &FormatOptions) -> Result<(), ToolError> 
                 dir.display()
             ))
         })?;
+        // Where the server looks for the quorum's voters (its first log dir).
+        if is_controller && !voters.is_empty() && Some(&dir) == config.log_dirs.first() {
+            let line: Vec<String> = voters.iter().map(|(id, a)| format!("{id}@{a}")).collect();
+            let path = dir.join(rafka_broker::config::BOOTSTRAP_VOTERS_FILE);
+            std::fs::write(&path, line.join(",") + "\n").map_err(|e| {
+                ToolError::Failed(format!("Error while writing {}: {e}", path.display()))
+            })?;
+        }
     }
     Ok(())
+}
+
+/// The voters `--standalone` (this controller alone) or `--initial-controllers` name,
+/// with the directory ids given; none without either option.
+fn initial_voters(
+    config: &StorageConfig,
+    options: &FormatOptions,
+) -> Result<(rafka_broker::config::ById, rafka_broker::config::ById), ToolError> {
+    if options.standalone {
+        let address = config.controller_address.clone().ok_or_else(|| {
+            ToolError::Failed(
+                "--standalone needs a controller listener (controller.listener.names in listeners)"
+                    .into(),
+            )
+        })?;
+        return Ok((BTreeMap::from([(config.node_id, address)]), BTreeMap::new()));
+    }
+    match &options.initial_controllers {
+        Some(list) => {
+            rafka_broker::config::parse_initial_controllers(list).map_err(ToolError::Failed)
+        }
+        None => Ok((BTreeMap::new(), BTreeMap::new())),
+    }
 }
 
 /// Kafka's `info`: the log directories found, the metadata in them, and the problems.

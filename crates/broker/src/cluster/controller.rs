@@ -22,6 +22,8 @@ use rafka_types::SharedClock;
 #[derive(Debug)]
 pub struct ControllerService {
     quorum: Quorum,
+    /// `controller.quorum.voters`, for brokers that know only bootstrap servers.
+    voters: std::collections::BTreeMap<i32, String>,
     config: ControllerConfig,
     clock: SharedClock,
     /// The decision state while this node is the active controller, with the leadership
@@ -32,9 +34,15 @@ pub struct ControllerService {
 }
 
 impl ControllerService {
-    pub fn new(quorum: Quorum, config: ControllerConfig, clock: SharedClock) -> Arc<Self> {
+    pub fn new(
+        quorum: Quorum,
+        voters: std::collections::BTreeMap<i32, String>,
+        config: ControllerConfig,
+        clock: SharedClock,
+    ) -> Arc<Self> {
         Arc::new(ControllerService {
             quorum,
+            voters,
             config,
             clock,
             state: tokio::sync::Mutex::new(None),
@@ -165,6 +173,10 @@ impl ControllerService {
                 after_offset,
                 wait_ms,
             } => self.fetch_image(after_offset, wait_ms).await,
+            BrokerRequest::DescribeQuorum => BrokerResponse::Quorum {
+                voters: self.voters.clone(),
+                leader: self.quorum.leader(),
+            },
             BrokerRequest::Register {
                 id,
                 incarnation_id,

@@ -411,6 +411,7 @@ pub async fn start(
         .map_err(|e| format!("cannot start the metadata quorum: {e}"))?;
     let service = controller::ControllerService::new(
         quorum.clone(),
+        voters.clone(),
         rafka_metadata::controller::ControllerConfig {
             session_timeout_ms: replication.broker_session_timeout_ms,
             unclean_leader_election: replication.unclean_leader_election,
@@ -434,6 +435,56 @@ pub async fn start(
 /// the quorum voter and the controller service on the controller listener, nothing else.
 /// It opens no client listener and no partition log, and never registers as a broker, so
 /// no Metadata or DescribeCluster answer lists it, as in Kafka.
+/// Finds the quorum's voters when the config names only
+/// `controller.quorum.bootstrap.servers`: those `storage format --initial-controllers` (or
+/// `--standalone`) recorded on a controller, else (a broker) the voters a bootstrap
+/// controller describes, asked until one answers. A combined node with one bootstrap
+/// server and nothing recorded stays the single-node mode.
+pub async fn resolve_voters(config: &mut crate::config::BrokerConfig) -> Result<(), String> {
+    if !config.needs_voters() {
+        return Ok(());
+    }
+    if let Some(voters) = crate::config::read_bootstrap_voters(&config.log_dirs[0])? {
+        tracing::info!("controller quorum voters from storage format: {voters:?}");
+        return config.set_voters(voters).map_err(|e| e.to_string());
+    }
+    let bootstrap = config.replication.quorum_bootstrap_servers.clone();
+    let controller = config.process_roles.iter().any(|r| r == "controller");
+    let broker = config.process_roles.iter().any(|r| r == "broker");
+    if controller {
+        if broker && bootstrap.len() == 1 {
+            return Ok(());
+        }
+        return Err(format!(
+            "controller.quorum.voters is not set and {} holds no voters: format this controller with --initial-controllers or --standalone (rafka cannot add controllers to a running quorum)",
+            config.log_dirs[0].display()
+        ));
+    }
+    let mut attempts = 0u64;
+    loop {
+        for address in &bootstrap {
+            let answer = async {
+                let mut client = ControllerClient::connect(address, Duration::from_secs(1)).await?;
+                client.set_request_timeout(Duration::from_secs(2));
+                client
+                    .call(ControllerRequest::Broker(BrokerRequest::DescribeQuorum))
+                    .await
+            };
+            if let Ok(ControllerResponse::Broker(BrokerResponse::Quorum { voters, .. })) =
+                answer.await
+            {
+                tracing::info!("controller quorum voters from {address}: {voters:?}");
+                return config.set_voters(voters).map_err(|e| e.to_string());
+            }
+        }
+        attempts += 1;
+        if attempts % 20 == 1 {
+            tracing::warn!("waiting for a controller at {bootstrap:?} to describe the quorum");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 pub async fn run_controller(
     config: &crate::config::BrokerConfig,
     clock: rafka_types::SharedClock,
