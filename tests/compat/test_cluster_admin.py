@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 from confluent_kafka import ElectionType, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import NewTopic
 
-from compat_helpers import confluent_consume, topic_name, wait_until
+from compat_helpers import confluent_consume, confluent_consumer, topic_name, wait_until
 from conftest import rafka_bin
 from test_cluster import (NODE_IDS, acks_all_producer, cluster,  # noqa: F401 - the fixture
                           wait_for_full_isr)
@@ -154,3 +155,39 @@ def wait_for_full_isr_each(cluster, admin, topic: str, want: dict[int, set[int]]
             return ps
         return None
     return wait_until(ready, timeout_s, f"replicas and ISR {want} of {topic}")
+
+
+def test_committed_offsets_survive_the_coordinator_kill9(cluster):
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    admin = cluster.admin()
+    topic, group = topic_name("commits"), topic_name("group")
+    create_assigned(admin, topic, [[1, 2, 3]])
+    producer = acks_all_producer(cluster.bootstrap())
+    for i in range(10):
+        producer.produce(topic, value=b"%d" % i, partition=0)
+    assert producer.flush(20) == 0
+    consumer = confluent_consumer(cluster.bootstrap(), **{"group.id": group})
+    consumer.subscribe([topic])
+    seen = []
+    deadline = time.monotonic() + 30
+    while len(seen) < 10 and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is not None and msg.error() is None:
+            seen.append(msg.value())
+    assert seen == [b"%d" % i for i in range(10)]
+    committed = consumer.commit(offsets=[TopicPartition(topic, 0, 10)], asynchronous=False)
+    assert [(tp.partition, tp.offset) for tp in committed] == [(0, 10)]
+    coordinator = admin.describe_consumer_groups([group])[group].result(timeout=10).coordinator.id
+    consumer.close()
+
+    cluster.nodes[coordinator].kill9()
+    admin = cluster.admin()
+
+    def offsets_from_new_coordinator():
+        request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0)])]
+        result = admin.list_consumer_group_offsets(request)[group].result(timeout=5)
+        return [(tp.partition, tp.offset) for tp in result.topic_partitions]
+    assert wait_until(offsets_from_new_coordinator, 30,
+                      "the committed offset read from the new coordinator") == [(0, 10)]
+    moved = admin.describe_consumer_groups([group])[group].result(timeout=10).coordinator.id
+    assert moved != coordinator

@@ -234,10 +234,27 @@ impl GroupCoordinator {
             tracing::error!("cannot build a {OFFSETS_TOPIC} batch: {e}");
             ErrorCode::UnknownServerError
         })?;
-        partition.append(&batch, 1).map(|_| ()).map_err(|e| {
-            tracing::error!("cannot append to {OFFSETS_TOPIC}: {e:?}");
-            ErrorCode::CoordinatorNotAvailable
-        })
+        // As Kafka: in a cluster, group records count once the whole ISR has them
+        // (`acks=all`), so a coordinator failover loses no acknowledged commit.
+        let acks = if broker.cluster.is_some() { -1 } else { 1 };
+        let (info, epoch) = partition.append(&batch, acks).map_err(|e| {
+            tracing::warn!("cannot append to {OFFSETS_TOPIC}: {e:?}");
+            coordinator_error(e.code)
+        })?;
+        if acks == -1 {
+            let replicated = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(partition.wait_for_replication(
+                    info.last_offset.0,
+                    epoch,
+                    OFFSETS_COMMIT_TIMEOUT,
+                ))
+            });
+            replicated.map_err(|e| {
+                tracing::warn!("{OFFSETS_TOPIC} append not replicated: {e:?}");
+                coordinator_error(e.code)
+            })?;
+        }
+        Ok(())
     }
 
     /// Replays `__consumer_offsets` into the cache (start-up).
@@ -401,5 +418,20 @@ impl GroupCoordinator {
             }
             self.persist_if_dirty(broker, &mut group);
         }
+    }
+}
+
+/// Kafka's `offsets.commit.timeout.ms` default: how long a group write waits for the ISR.
+const OFFSETS_COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Kafka's mapping of a failed `__consumer_offsets` append to the group API's error: the
+/// client looks for the coordinator again (NOT_COORDINATOR) or retries it.
+fn coordinator_error(code: ErrorCode) -> ErrorCode {
+    match code {
+        ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
+        ErrorCode::MessageTooLarge
+        | ErrorCode::RecordListTooLarge
+        | ErrorCode::InvalidFetchSize => ErrorCode::InvalidCommitOffsetSize,
+        _ => ErrorCode::CoordinatorNotAvailable,
     }
 }
