@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # One command for rafka's benchmarks: build the release broker and the floor (bench/floor),
 # then run bench/perf.py, which drives Kafka's perf tools (`rafka producer-perf-test`,
-# `consumer-perf-test`, `e2e-latency`, on librdkafka) against the broker and the floor and
-# rewrites the measured section of bench/RESULTS.md. Extra arguments go to perf.py
-# (`bench/run.sh --help`), e.g. a quick look that leaves RESULTS.md alone:
-#   bench/run.sh --no-write --produce-mib 64 --consume-mib 64 --recovery-mib 64 \
-#       --latency-seconds 3 --e2e-records 500 --partitions-rss 1000
+# `consumer-perf-test`, `e2e-latency`, on librdkafka) against the broker, a local 3-node
+# cluster and the floor, and rewrites the measured section of bench/RESULTS.md. Extra
+# arguments go to perf.py (`bench/run.sh --help`), e.g. a quick look that leaves
+# RESULTS.md alone:
+#   bench/run.sh --no-write --produce-mib 64 --consume-mib 64 --consume-passes 2 \
+#       --recovery-mib 64 --latency-seconds 3 --e2e-records 500 --partitions-rss 1000
 # `bench/run.sh --python [bench.py args]` runs the older Python-client harness
 # (bench/bench.py, confluent-kafka) instead and rewrites its own section.
 set -euo pipefail

@@ -1,42 +1,63 @@
-//! `rafka-floor`: the cost floor of rafka's produce path, for `bench/run.sh`.
+//! `rafka-floor`: the cost floor of rafka's produce and fetch paths, for `bench/run.sh`.
 //!
-//! It speaks just enough Kafka for `rafka producer-perf-test` (librdkafka) to produce to
-//! it: ApiVersions, Metadata (one broker, itself; every requested topic with
-//! `--partitions` partitions led by itself) and Produce, which appends each partition's
-//! `records` bytes as received to one file per partition and answers with base offsets.
-//! Nothing is validated beyond framing: no CRC, no sequence, no offset rewriting, no
-//! index. The broker's CPU per GB produced divided by this program's is the ratio the
+//! It speaks just enough Kafka for `rafka producer-perf-test` and `rafka
+//! consumer-perf-test` (librdkafka) to produce to it and consume from it:
+//! - ApiVersions, and Metadata (one broker, itself; every requested topic with
+//!   `--partitions` partitions led by itself);
+//! - Produce ([`produce`]): appends each partition's batches to one file per partition,
+//!   with the base offsets assigned (a gathered write of 8 new bytes and the client's
+//!   bytes per batch) and one in-memory (base offset, position) entry per batch;
+//! - ListOffsets and Fetch ([`fetch`]): the earliest and latest offsets, and whole
+//!   batches from the file with `sendfile`, as the broker sends them;
+//! - the consumer-group calls of a group of one ([`group`]): the one member leads, its
+//!   own assignment comes back, nothing is committed.
+//!
+//! Nothing is validated beyond framing: no CRC, no sequence, no timestamps, no index file,
+//! no fetch sessions, no waking a waiting fetch on append (it sleeps out `max_wait_ms`).
+//! The broker's CPU per GB produced or fetched divided by this program's is the ratio the
 //! benchmark reports; whatever the broker spends above the floor is its own overhead.
 //!
 //! One tokio task per connection, requests answered in order, as a broker does.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use clap::Parser;
-use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsResponse, BrokerId, MetadataRequest, MetadataResponse, ProduceRequest,
-    ProduceResponse, TopicName,
-};
+use kafka_protocol::messages::{ApiKey, BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use rafka_protocol::fetch_frame::Part;
 use rafka_protocol::frame::FrameDecoder;
-use rafka_protocol::request::{encode_response, parse_request, RequestFrame};
+use rafka_protocol::request::{
+    api_versions_response, encode_response, parse_request, RequestFrame,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// What the floor serves, and nothing else. Produce stops at v12: v13 names topics by id.
+mod fetch;
+mod group;
+mod produce;
+
+use produce::PartitionLog;
+
+/// What the floor serves, and nothing else. Versions stop before topic ids (Produce v13,
+/// Fetch v13), OffsetFetch's group batches (v8) and member epochs (OffsetCommit v9).
 const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 12),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 7),
     (ApiKey::Metadata, 0, 12),
+    (ApiKey::OffsetCommit, 2, 8),
+    (ApiKey::OffsetFetch, 1, 7),
+    (ApiKey::FindCoordinator, 0, 3),
+    (ApiKey::JoinGroup, 0, 7),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 4),
+    (ApiKey::SyncGroup, 0, 5),
     (ApiKey::ApiVersions, 0, 3),
 ];
 
@@ -48,7 +69,7 @@ const NODE_ID: i32 = 1;
 #[derive(Debug, Parser)]
 #[command(
     name = "rafka-floor",
-    about = "Minimal Kafka produce sink: the benchmark's floor"
+    about = "Minimal Kafka produce sink and fetch source: the benchmark's floor"
 )]
 struct Args {
     /// address to listen on; port 0 picks a free one (printed on stdout)
@@ -62,16 +83,9 @@ struct Args {
     partitions: i32,
 }
 
-/// One partition's file and the offset its next batch gets.
-#[derive(Debug)]
-struct PartitionFile {
-    file: File,
-    next_offset: i64,
-}
-
-/// The open partition files by (topic, partition), each behind its own lock so that
+/// The partition logs by (topic, partition), each behind its own lock so that
 /// connections producing to different partitions do not wait for each other.
-type PartitionFiles = HashMap<(TopicName, i32), Arc<Mutex<PartitionFile>>>;
+type PartitionLogs = HashMap<(TopicName, i32), Arc<Mutex<PartitionLog>>>;
 
 #[derive(Debug)]
 struct Floor {
@@ -79,7 +93,20 @@ struct Floor {
     partitions: i32,
     host: String,
     port: i32,
-    files: Mutex<PartitionFiles>,
+    logs: Mutex<PartitionLogs>,
+}
+
+/// What a request gets back.
+#[derive(Debug)]
+enum Reply {
+    /// Nothing (Produce with acks=0).
+    None,
+    Frame(Bytes),
+    /// A Fetch response: its parts, with each partition's records sent from its file.
+    Fetch {
+        parts: Vec<Part>,
+        records: Vec<Option<fetch::FileRange>>,
+    },
 }
 
 #[tokio::main]
@@ -94,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
         partitions: args.partitions.max(1),
         host: local.ip().to_string(),
         port: i32::from(local.port()),
-        files: Mutex::new(HashMap::new()),
+        logs: Mutex::new(HashMap::new()),
     });
     loop {
         let (stream, _) = listener.accept().await?;
@@ -113,8 +140,22 @@ async fn serve(floor: &Floor, mut stream: TcpStream) -> anyhow::Result<()> {
     let mut buffer = BytesMut::with_capacity(64 * 1024);
     loop {
         while let Some(frame) = decoder.decode(&mut buffer)? {
-            if let Some(response) = handle(floor, parse_request(frame)?)? {
-                stream.write_all(&response).await?;
+            match handle(floor, parse_request(frame)?).await? {
+                Reply::None => {}
+                Reply::Frame(bytes) => stream.write_all(&bytes).await?,
+                Reply::Fetch { parts, records } => {
+                    for part in parts {
+                        match part {
+                            Part::Bytes(bytes) => stream.write_all(&bytes).await?,
+                            Part::Records(n) => {
+                                let Some(Some(range)) = records.get(n) else {
+                                    anyhow::bail!("the fetch frame names missing records");
+                                };
+                                fetch::send_file(&stream, range).await?;
+                            }
+                        }
+                    }
+                }
             }
         }
         if stream.read_buf(&mut buffer).await? == 0 {
@@ -123,56 +164,43 @@ async fn serve(floor: &Floor, mut stream: TcpStream) -> anyhow::Result<()> {
     }
 }
 
-/// The response frame, or `None` for Produce with acks=0.
-fn handle(floor: &Floor, request: RequestFrame) -> anyhow::Result<Option<Bytes>> {
+async fn handle(floor: &Floor, request: RequestFrame) -> anyhow::Result<Reply> {
     let version = request.api_version();
     let correlation_id = request.correlation_id();
-    let response = match request.api_key {
-        ApiKey::ApiVersions => {
-            let response = ApiVersionsResponse::default().with_api_keys(
-                SUPPORTED_APIS
-                    .iter()
-                    .map(|(key, min, max)| {
-                        ApiVersion::default()
-                            .with_api_key(*key as i16)
-                            .with_min_version(*min)
-                            .with_max_version(*max)
-                    })
-                    .collect(),
-            );
-            // A version past ours gets the v0 answer with UNSUPPORTED_VERSION (35).
-            if version > 3 {
-                encode_response(
-                    request.api_key,
-                    0,
-                    correlation_id,
-                    &response.with_error_code(35),
-                )?
-            } else {
-                encode_response(request.api_key, version, correlation_id, &response)?
-            }
-        }
+    let key = request.api_key;
+    let frame = match key {
+        ApiKey::ApiVersions => api_versions(version, correlation_id)?,
         ApiKey::Metadata => {
             let body: MetadataRequest = request.decode_body()?;
-            encode_response(
-                request.api_key,
-                version,
-                correlation_id,
-                &metadata(floor, body),
-            )?
+            encode_response(key, version, correlation_id, &metadata(floor, body))?
         }
-        ApiKey::Produce => {
-            let body: ProduceRequest = request.decode_body()?;
-            let acks = body.acks;
-            let response = produce(floor, body)?;
-            if acks == 0 {
-                return Ok(None);
-            }
-            encode_response(request.api_key, version, correlation_id, &response)?
+        ApiKey::Produce => return produce::handle(floor, &request),
+        ApiKey::ListOffsets => {
+            let response = fetch::list_offsets(floor, request.decode_body()?)?;
+            encode_response(key, version, correlation_id, &response)?
         }
-        other => anyhow::bail!("{other:?} is not served by the floor"),
+        ApiKey::Fetch => return fetch::handle(floor, &request).await,
+        _ => match group::handle(floor, &request)? {
+            Some(frame) => frame,
+            None => anyhow::bail!("{key:?} is not served by the floor"),
+        },
     };
-    Ok(Some(response))
+    Ok(Reply::Frame(frame))
+}
+
+fn api_versions(version: i16, correlation_id: i32) -> anyhow::Result<Bytes> {
+    let response = api_versions_response(SUPPORTED_APIS);
+    // A version past ours gets the v0 answer with UNSUPPORTED_VERSION (35).
+    Ok(if version > 3 {
+        encode_response(
+            ApiKey::ApiVersions,
+            0,
+            correlation_id,
+            &response.with_error_code(35),
+        )?
+    } else {
+        encode_response(ApiKey::ApiVersions, version, correlation_id, &response)?
+    })
 }
 
 fn metadata(floor: &Floor, request: MetadataRequest) -> MetadataResponse {
@@ -211,103 +239,29 @@ fn metadata(floor: &Floor, request: MetadataRequest) -> MetadataResponse {
         .with_topics(topics)
 }
 
-fn produce(floor: &Floor, request: ProduceRequest) -> anyhow::Result<ProduceResponse> {
-    let mut responses = Vec::with_capacity(request.topic_data.len());
-    for topic_data in request.topic_data {
-        let mut partitions = Vec::with_capacity(topic_data.partition_data.len());
-        for partition_data in topic_data.partition_data {
-            let records = partition_data.records.as_deref().unwrap_or(&[]);
-            let file = floor.partition_file(&topic_data.name, partition_data.index)?;
-            let base_offset = {
-                let mut file = file
-                    .lock()
-                    .map_err(|_| anyhow::anyhow!("a partition file's lock was poisoned"))?;
-                file.file.write_all(records)?;
-                let base = file.next_offset;
-                file.next_offset += record_count(records);
-                base
-            };
-            partitions.push(
-                PartitionProduceResponse::default()
-                    .with_index(partition_data.index)
-                    .with_base_offset(base_offset)
-                    .with_log_append_time_ms(-1),
-            );
-        }
-        responses.push(
-            TopicProduceResponse::default()
-                .with_name(topic_data.name)
-                .with_partition_responses(partitions),
-        );
-    }
-    Ok(ProduceResponse::default().with_responses(responses))
-}
-
-/// Records in a run of v2 batches, from each header's `lastOffsetDelta`, so the offsets
-/// answered advance as a broker's do. Not a validation: a short tail is simply not counted.
-fn record_count(mut records: &[u8]) -> i64 {
-    // baseOffset (8) batchLength (4) partitionLeaderEpoch (4) magic (1) crc (4)
-    // attributes (2) lastOffsetDelta (4).
-    const LAST_OFFSET_DELTA_AT: usize = 23;
-    let mut count = 0;
-    while records.len() >= LAST_OFFSET_DELTA_AT + 4 {
-        let length = i32::from_be_bytes([records[8], records[9], records[10], records[11]]);
-        let delta_bytes = &records[LAST_OFFSET_DELTA_AT..LAST_OFFSET_DELTA_AT + 4];
-        let delta = i32::from_be_bytes([
-            delta_bytes[0],
-            delta_bytes[1],
-            delta_bytes[2],
-            delta_bytes[3],
-        ]);
-        count += i64::from(delta) + 1;
-        let batch_size = 12 + length.max(0) as usize;
-        if batch_size > records.len() {
-            break;
-        }
-        records = &records[batch_size..];
-    }
-    count
-}
-
 impl Floor {
-    fn partition_file(
+    /// The log of a partition, created empty on first use.
+    fn partition_log(
         &self,
         topic: &TopicName,
         index: i32,
-    ) -> anyhow::Result<Arc<Mutex<PartitionFile>>> {
-        let mut files = self
-            .files
+    ) -> anyhow::Result<Arc<Mutex<PartitionLog>>> {
+        let mut logs = self
+            .logs
             .lock()
-            .map_err(|_| anyhow::anyhow!("the file table's lock was poisoned"))?;
-        if let Some(file) = files.get(&(topic.clone(), index)) {
-            return Ok(Arc::clone(file));
+            .map_err(|_| anyhow::anyhow!("the partition table's lock was poisoned"))?;
+        if let Some(log) = logs.get(&(topic.clone(), index)) {
+            return Ok(Arc::clone(log));
         }
         let path = self.dir.join(format!("{}-{index}.log", topic.as_str()));
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let file = Arc::new(Mutex::new(PartitionFile {
-            file,
-            next_offset: 0,
-        }));
-        files.insert((topic.clone(), index), Arc::clone(&file));
-        Ok(file)
+        let log = Arc::new(Mutex::new(PartitionLog::create(path)?));
+        logs.insert((topic.clone(), index), Arc::clone(&log));
+        Ok(log)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_count_sums_last_offset_deltas_of_whole_batches() {
-        let mut batches = Vec::new();
-        for (delta, body) in [(4i32, 10usize), (0, 3)] {
-            let length = (49 + body) as i32; // bytes after the length field
-            let mut batch = vec![0u8; 12 + length as usize];
-            batch[8..12].copy_from_slice(&length.to_be_bytes());
-            batch[23..27].copy_from_slice(&delta.to_be_bytes());
-            batches.extend_from_slice(&batch);
-        }
-        assert_eq!(record_count(&batches), 6);
-        assert_eq!(record_count(&[]), 0);
+    /// The log of a partition that has one; `None` for one never produced to.
+    fn existing_log(&self, topic: &TopicName, index: i32) -> Option<Arc<Mutex<PartitionLog>>> {
+        let logs = self.logs.lock().ok()?;
+        logs.get(&(topic.clone(), index)).cloned()
     }
 }

@@ -300,6 +300,12 @@ impl Broker {
     fn partition_dir(&self, topic: &str, index: i32) -> PathBuf {
         let name = format!("{topic}-{index}");
         let dirs = &self.config.log_dirs;
+        if let [only] = dirs.as_slice() {
+            // Nothing to choose, so nothing to count: counting lists every partition
+            // directory, which made creating n partitions cost O(n²) stat calls (the
+            // sixth 1000 of 6000 partitions took 5x as long as the first).
+            return only.join(name);
+        }
         if let Some(existing) = dirs.iter().map(|d| d.join(&name)).find(|p| p.is_dir()) {
             return existing;
         }

@@ -342,6 +342,53 @@ fn e2e_latency_round_trips_each_record_and_prints_percentiles() {
     assert_eq!(high_watermark(&broker, "perf-e2e"), 2000);
 }
 
+#[test]
+fn paced_e2e_latency_consumes_every_record_and_prints_microsecond_percentiles() {
+    let broker = start_broker();
+    let stdout = tool_ok(
+        "e2e-latency",
+        &[
+            &bootstrap(&broker),
+            "perf-paced",
+            "600",
+            "1",
+            "100",
+            "--throughput",
+            "2000",
+            "--warmup-records",
+            "100",
+        ],
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    let rate: f64 = between(
+        lines[lines.len() - 2],
+        "Paced at 2000 records/s: 500 records measured after 100 warm-up records, sent at ",
+        " records/s",
+    )
+    .parse()
+    .unwrap_or_else(|_| panic!("a rate in {stdout}"));
+    // 500 records at 2000/s take 0.25 s: the pacing holds the rate, give or take.
+    assert!((1000.0..=4000.0).contains(&rate), "{stdout}");
+    let figures: Vec<f64> = between(lines[lines.len() - 1], "End-to-end latency (us): ", "")
+        .split(", ")
+        .map(|field| {
+            field
+                .split_once(" = ")
+                .and_then(|(_, value)| value.parse().ok())
+                .unwrap_or_else(|| panic!("{field:?} in {stdout}"))
+        })
+        .collect();
+    let [avg, p50, p99, p999, max] = figures[..] else {
+        panic!("five figures in {stdout}");
+    };
+    assert!(
+        0.0 < p50 && p50 <= p99 && p99 <= p999 && p999 <= max,
+        "{stdout}"
+    );
+    assert!(avg > 0.0 && avg <= max, "{stdout}");
+    assert_eq!(high_watermark(&broker, "perf-paced"), 600);
+}
+
 fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bin")
 }

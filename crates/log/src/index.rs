@@ -1,8 +1,8 @@
 //! The two sparse indexes of a segment: offset → position and timestamp → offset.
 //!
-//! Both keep every entry in memory and append new entries to their file; neither is
-//! needed for correctness (the `.log` is the truth), so a missing or corrupt index file
-//! is rebuilt from the `.log` rather than trusted.
+//! Both keep every entry in memory and write new entries to their file at roll, flush,
+//! close and recovery; neither is needed for correctness (the `.log` is the truth), so a
+//! missing or corrupt index file is rebuilt from the `.log` rather than trusted.
 
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
@@ -16,12 +16,26 @@ pub(crate) const OFFSET_ENTRY_BYTES: u64 = 8;
 /// Bytes per time-index entry.
 pub(crate) const TIME_ENTRY_BYTES: u64 = 12;
 
+/// An entry of a [`SparseIndex`], fixed-size and big-endian on disk.
+pub(crate) trait IndexEntry: Copy + std::fmt::Debug {
+    const BYTES: u64;
+    fn put(&self, out: &mut Vec<u8>);
+}
+
 /// One offset-index entry: the last offset of the batch that starts at `position`
 /// (Kafka indexes a batch by its last offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct OffsetEntry {
     pub(crate) relative_offset: u32,
     pub(crate) position: u32,
+}
+
+impl IndexEntry for OffsetEntry {
+    const BYTES: u64 = OFFSET_ENTRY_BYTES;
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.relative_offset.to_be_bytes());
+        out.extend_from_slice(&self.position.to_be_bytes());
+    }
 }
 
 /// One time-index entry: the largest timestamp seen so far in the segment and the last
@@ -32,83 +46,12 @@ pub(crate) struct TimeEntry {
     pub(crate) relative_offset: u32,
 }
 
-/// An index file opened for appends at the end.
-#[derive(Debug)]
-struct IndexFile {
-    path: PathBuf,
-    file: File,
-}
-
-impl IndexFile {
-    /// Creates the file empty, replacing any previous content.
-    fn create(path: PathBuf) -> Result<IndexFile, LogError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(|e| LogError::io(&path, e))?;
-        Ok(IndexFile { path, file })
+impl IndexEntry for TimeEntry {
+    const BYTES: u64 = TIME_ENTRY_BYTES;
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(&self.relative_offset.to_be_bytes());
     }
-
-    /// Reads an existing file whole; `None` when it does not exist.
-    fn read(path: &Path) -> Result<Option<(IndexFile, Vec<u8>)>, LogError> {
-        let file = match OpenOptions::new().read(true).write(true).open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(LogError::io(path, e)),
-        };
-        let len = file.metadata().map_err(|e| LogError::io(path, e))?.len();
-        let mut bytes = vec![0u8; len as usize];
-        file.read_exact_at(&mut bytes, 0)
-            .map_err(|e| LogError::io(path, e))?;
-        Ok(Some((
-            IndexFile {
-                path: path.to_path_buf(),
-                file,
-            },
-            bytes,
-        )))
-    }
-
-    fn write_at(&self, bytes: &[u8], position: u64) -> Result<(), LogError> {
-        self.file
-            .write_all_at(bytes, position)
-            .map_err(|e| LogError::io(&self.path, e))
-    }
-
-    fn flush(&self) -> Result<(), LogError> {
-        self.file
-            .sync_data()
-            .map_err(|e| LogError::io(&self.path, e))
-    }
-
-    /// A second handle on the same file, to fsync it without holding the log.
-    fn try_clone(&self) -> Result<File, LogError> {
-        self.file
-            .try_clone()
-            .map_err(|e| LogError::io(&self.path, e))
-    }
-
-    /// Renames the file; the open handle keeps working.
-    fn rename_to(&mut self, path: PathBuf) -> Result<(), LogError> {
-        std::fs::rename(&self.path, &path).map_err(|e| LogError::io(&self.path, e))?;
-        self.path = path;
-        Ok(())
-    }
-}
-
-fn be_u32(bytes: &[u8]) -> u32 {
-    let mut raw = [0u8; 4];
-    raw.copy_from_slice(&bytes[..4]);
-    u32::from_be_bytes(raw)
-}
-
-fn be_i64(bytes: &[u8]) -> i64 {
-    let mut raw = [0u8; 8];
-    raw.copy_from_slice(&bytes[..8]);
-    i64::from_be_bytes(raw)
 }
 
 /// Sparse map from offset (relative to the segment's base) to byte position in its `.log`,
@@ -116,30 +59,57 @@ fn be_i64(bytes: &[u8]) -> i64 {
 ///
 /// On disk (`<base offset>.index`): 8-byte entries, 4-byte relative offset then 4-byte
 /// position, big-endian; no header and no preallocation, so the file size is exactly
-/// 8 × entries. Entries appended in memory reach the file on [`OffsetIndex::write_pending`].
+/// 8 × entries.
 ///
 /// Invariant: relative offsets and positions strictly increase.
 /// Invariant: every position is the start of a batch in the `.log` (checked on load
 /// against the log size and by the segment against the batch found there).
+pub(crate) type OffsetIndex = SparseIndex<OffsetEntry>;
+
+/// Sparse map from timestamp to offset, Kafka's `TimeIndex`.
+///
+/// On disk (`<base offset>.timeindex`): 12-byte entries, 8-byte timestamp then 4-byte
+/// offset relative to the segment's base, big-endian; no header, no preallocation.
+/// An entry (t, o) means: no record before the batch holding offset `o` has a timestamp
+/// ≥ t, so a search for t may start at `o`'s batch.
+///
+/// Invariant: timestamps strictly increase; relative offsets never decrease.
+pub(crate) type TimeIndex = SparseIndex<TimeEntry>;
+
+/// The entries of one index, all in memory, and the file holding the first `written`.
+///
+/// The file is known by its path only: opened for each write, fsync and read, and closed
+/// again. A partition then holds one file descriptor (its active `.log`), not three, which
+/// is what lets a broker host 10k partitions under a 20k open-files limit. Entries pushed
+/// in memory reach the file on [`SparseIndex::write_pending`] or [`SparseIndex::flush`],
+/// which the segment calls at roll, flush, close and recovery, never per append: the
+/// file only has to be complete where a restart trusts it (segments below the recovery
+/// point, and all of them after a clean shutdown), as with Kafka's mmapped indexes.
 #[derive(Debug)]
-pub(crate) struct OffsetIndex {
-    file: IndexFile,
+pub(crate) struct SparseIndex<E> {
+    path: PathBuf,
     base_offset: i64,
-    entries: Vec<OffsetEntry>,
+    entries: Vec<E>,
     /// Entries already in the file.
     written: usize,
     max_entries: usize,
 }
 
-impl OffsetIndex {
+impl<E: IndexEntry> SparseIndex<E> {
     /// A new empty index, replacing any file at `path`.
     pub(crate) fn create(
         path: PathBuf,
         base_offset: i64,
         max_entries: usize,
-    ) -> Result<OffsetIndex, LogError> {
-        Ok(OffsetIndex {
-            file: IndexFile::create(path)?,
+    ) -> Result<SparseIndex<E>, LogError> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| LogError::io(&path, e))?;
+        Ok(SparseIndex {
+            path,
             base_offset,
             entries: Vec::new(),
             written: 0,
@@ -147,6 +117,115 @@ impl OffsetIndex {
         })
     }
 
+    /// Loads an index file through `parse`, `Ok(None)` when it is missing or `parse`
+    /// rejects it.
+    fn load_with(
+        path: &Path,
+        base_offset: i64,
+        max_entries: usize,
+        parse: impl FnOnce(&[u8]) -> Result<Vec<E>, String>,
+    ) -> Result<Option<SparseIndex<E>>, LogError> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(LogError::io(path, e)),
+        };
+        match parse(&bytes) {
+            Ok(entries) => Ok(Some(SparseIndex {
+                path: path.to_path_buf(),
+                base_offset,
+                written: entries.len(),
+                entries,
+                max_entries,
+            })),
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), reason, "corrupt index, rebuilding");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Appends the entries pushed since the last call to the file.
+    pub(crate) fn write_pending(&mut self) -> Result<(), LogError> {
+        self.write(false).map(drop)
+    }
+
+    /// Writes the pending entries and fsyncs the file.
+    pub(crate) fn flush(&mut self) -> Result<(), LogError> {
+        self.write(true).map(drop)
+    }
+
+    /// Writes the pending entries and returns a handle to fsync the file without holding
+    /// the log.
+    pub(crate) fn file_to_sync(&mut self) -> Result<File, LogError> {
+        self.write_pending()?;
+        File::open(&self.path).map_err(|e| LogError::io(&self.path, e))
+    }
+
+    /// Writes the pending entries, then fsyncs when `sync`: one open for both, none when
+    /// there is nothing to do.
+    fn write(&mut self, sync: bool) -> Result<(), LogError> {
+        if self.written == self.entries.len() && !sync {
+            return Ok(());
+        }
+        let io = |e| LogError::io(&self.path, e);
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .map_err(io)?;
+        if self.written < self.entries.len() {
+            let pending = &self.entries[self.written..];
+            let mut bytes = Vec::with_capacity(pending.len() * E::BYTES as usize);
+            for entry in pending {
+                entry.put(&mut bytes);
+            }
+            file.write_all_at(&bytes, self.written as u64 * E::BYTES)
+                .map_err(io)?;
+            self.written = self.entries.len();
+        }
+        if sync {
+            file.sync_data().map_err(io)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.entries.len() >= self.max_entries
+    }
+
+    pub(crate) fn set_max_entries(&mut self, max_entries: usize) {
+        self.max_entries = max_entries;
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the file.
+    pub(crate) fn rename_to(&mut self, path: PathBuf) -> Result<(), LogError> {
+        std::fs::rename(&self.path, &path).map_err(|e| LogError::io(&self.path, e))?;
+        self.path = path;
+        Ok(())
+    }
+
+    /// Bytes the entries take on disk.
+    pub(crate) fn size_bytes(&self) -> u64 {
+        self.entries.len() as u64 * E::BYTES
+    }
+
+    /// `offset` relative to the base, checked to fit an entry.
+    fn relative(&self, offset: i64) -> u32 {
+        let relative = offset - self.base_offset;
+        assert!(
+            (0..=i64::from(i32::MAX)).contains(&relative),
+            "offset {offset} outside segment at {}",
+            self.base_offset
+        );
+        relative as u32
+    }
+}
+
+impl OffsetIndex {
     /// Loads an index file, `Ok(None)` when it is missing or fails the sanity checks
     /// (size not a multiple of 8, entries not increasing, positions at or past `log_size`).
     pub(crate) fn load(
@@ -155,41 +234,19 @@ impl OffsetIndex {
         max_entries: usize,
         log_size: u64,
     ) -> Result<Option<OffsetIndex>, LogError> {
-        let Some((file, bytes)) = IndexFile::read(path)? else {
-            return Ok(None);
-        };
-        match parse_offset_entries(&bytes, log_size) {
-            Ok(entries) => {
-                let written = entries.len();
-                Ok(Some(OffsetIndex {
-                    file,
-                    base_offset,
-                    entries,
-                    written,
-                    max_entries,
-                }))
-            }
-            Err(reason) => {
-                tracing::warn!(path = %path.display(), reason, "corrupt offset index, rebuilding");
-                Ok(None)
-            }
-        }
+        SparseIndex::load_with(path, base_offset, max_entries, |bytes| {
+            parse_offset_entries(bytes, log_size)
+        })
     }
 
     /// Adds an entry in memory.
     pub(crate) fn push(&mut self, offset: i64, position: u64) {
-        let relative = offset - self.base_offset;
-        assert!(
-            (0..=i64::from(i32::MAX)).contains(&relative),
-            "offset {offset} outside segment at {}",
-            self.base_offset
-        );
         assert!(
             position <= u64::from(u32::MAX),
             "position {position} too large"
         );
         let entry = OffsetEntry {
-            relative_offset: relative as u32,
+            relative_offset: self.relative(offset),
             position: position as u32,
         };
         if let Some(last) = self.entries.last() {
@@ -199,22 +256,6 @@ impl OffsetIndex {
             );
         }
         self.entries.push(entry);
-    }
-
-    /// Appends the entries pushed since the last call to the file.
-    pub(crate) fn write_pending(&mut self) -> Result<(), LogError> {
-        if self.written == self.entries.len() {
-            return Ok(());
-        }
-        let mut bytes = Vec::with_capacity((self.entries.len() - self.written) * 8);
-        for entry in &self.entries[self.written..] {
-            bytes.extend_from_slice(&entry.relative_offset.to_be_bytes());
-            bytes.extend_from_slice(&entry.position.to_be_bytes());
-        }
-        self.file
-            .write_at(&bytes, self.written as u64 * OFFSET_ENTRY_BYTES)?;
-        self.written = self.entries.len();
-        Ok(())
     }
 
     /// The entry with the largest offset ≤ `target`, as (offset, position); (base, 0) when
@@ -242,38 +283,9 @@ impl OffsetIndex {
         })
     }
 
-    pub(crate) fn is_full(&self) -> bool {
-        self.entries.len() >= self.max_entries
-    }
-
-    pub(crate) fn set_max_entries(&mut self, max_entries: usize) {
-        self.max_entries = max_entries;
-    }
-
     #[cfg(test)]
     pub(crate) fn entries(&self) -> &[OffsetEntry] {
         &self.entries
-    }
-
-    pub(crate) fn flush(&self) -> Result<(), LogError> {
-        self.file.flush()
-    }
-
-    pub(crate) fn try_clone_file(&self) -> Result<File, LogError> {
-        self.file.try_clone()
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.file.path
-    }
-
-    pub(crate) fn rename_to(&mut self, path: PathBuf) -> Result<(), LogError> {
-        self.file.rename_to(path)
-    }
-
-    /// Bytes the entries take on disk.
-    pub(crate) fn size_bytes(&self) -> u64 {
-        self.entries.len() as u64 * OFFSET_ENTRY_BYTES
     }
 }
 
@@ -316,39 +328,7 @@ fn parse_offset_entries(bytes: &[u8], log_size: u64) -> Result<Vec<OffsetEntry>,
     Ok(entries)
 }
 
-/// Sparse map from timestamp to offset, Kafka's `TimeIndex`.
-///
-/// On disk (`<base offset>.timeindex`): 12-byte entries, 8-byte timestamp then 4-byte
-/// offset relative to the segment's base, big-endian; no header, no preallocation.
-/// An entry (t, o) means: no record before the batch holding offset `o` has a timestamp
-/// ≥ t, so a search for t may start at `o`'s batch.
-///
-/// Invariant: timestamps strictly increase; relative offsets never decrease.
-#[derive(Debug)]
-pub(crate) struct TimeIndex {
-    file: IndexFile,
-    base_offset: i64,
-    entries: Vec<TimeEntry>,
-    written: usize,
-    max_entries: usize,
-}
-
 impl TimeIndex {
-    /// A new empty index, replacing any file at `path`.
-    pub(crate) fn create(
-        path: PathBuf,
-        base_offset: i64,
-        max_entries: usize,
-    ) -> Result<TimeIndex, LogError> {
-        Ok(TimeIndex {
-            file: IndexFile::create(path)?,
-            base_offset,
-            entries: Vec::new(),
-            written: 0,
-            max_entries,
-        })
-    }
-
     /// Loads an index file, `Ok(None)` when it is missing or fails the sanity checks (size
     /// not a multiple of 12, timestamps not increasing, offsets decreasing).
     pub(crate) fn load(
@@ -356,64 +336,25 @@ impl TimeIndex {
         base_offset: i64,
         max_entries: usize,
     ) -> Result<Option<TimeIndex>, LogError> {
-        let Some((file, bytes)) = IndexFile::read(path)? else {
-            return Ok(None);
-        };
-        match parse_time_entries(&bytes) {
-            Ok(entries) => {
-                let written = entries.len();
-                Ok(Some(TimeIndex {
-                    file,
-                    base_offset,
-                    entries,
-                    written,
-                    max_entries,
-                }))
-            }
-            Err(reason) => {
-                tracing::warn!(path = %path.display(), reason, "corrupt time index, rebuilding");
-                Ok(None)
-            }
-        }
+        SparseIndex::load_with(path, base_offset, max_entries, parse_time_entries)
     }
 
     /// Adds an entry in memory when `timestamp` is larger than the last one's.
     pub(crate) fn maybe_push(&mut self, timestamp: i64, offset: i64) {
-        let relative = offset - self.base_offset;
-        assert!(
-            (0..=i64::from(i32::MAX)).contains(&relative),
-            "offset {offset} outside segment at {}",
-            self.base_offset
-        );
+        let relative = self.relative(offset);
         if let Some(last) = self.entries.last() {
             if timestamp <= last.timestamp {
                 return;
             }
             assert!(
-                relative as u32 >= last.relative_offset,
+                relative >= last.relative_offset,
                 "time index offsets must not decrease: {last:?} then {relative}"
             );
         }
         self.entries.push(TimeEntry {
             timestamp,
-            relative_offset: relative as u32,
+            relative_offset: relative,
         });
-    }
-
-    /// Appends the entries pushed since the last call to the file.
-    pub(crate) fn write_pending(&mut self) -> Result<(), LogError> {
-        if self.written == self.entries.len() {
-            return Ok(());
-        }
-        let mut bytes = Vec::with_capacity((self.entries.len() - self.written) * 12);
-        for entry in &self.entries[self.written..] {
-            bytes.extend_from_slice(&entry.timestamp.to_be_bytes());
-            bytes.extend_from_slice(&entry.relative_offset.to_be_bytes());
-        }
-        self.file
-            .write_at(&bytes, self.written as u64 * TIME_ENTRY_BYTES)?;
-        self.written = self.entries.len();
-        Ok(())
     }
 
     /// The entry with the largest timestamp ≤ `timestamp`, as (timestamp, offset).
@@ -433,35 +374,6 @@ impl TimeIndex {
     /// The last entry, as (timestamp, offset).
     pub(crate) fn last(&self) -> Option<(i64, i64)> {
         self.entries.len().checked_sub(1).map(|i| self.entry_at(i))
-    }
-
-    pub(crate) fn is_full(&self) -> bool {
-        self.entries.len() >= self.max_entries
-    }
-
-    pub(crate) fn set_max_entries(&mut self, max_entries: usize) {
-        self.max_entries = max_entries;
-    }
-
-    pub(crate) fn flush(&self) -> Result<(), LogError> {
-        self.file.flush()
-    }
-
-    pub(crate) fn try_clone_file(&self) -> Result<File, LogError> {
-        self.file.try_clone()
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.file.path
-    }
-
-    pub(crate) fn rename_to(&mut self, path: PathBuf) -> Result<(), LogError> {
-        self.file.rename_to(path)
-    }
-
-    /// Bytes the entries take on disk.
-    pub(crate) fn size_bytes(&self) -> u64 {
-        self.entries.len() as u64 * TIME_ENTRY_BYTES
     }
 }
 
@@ -496,6 +408,18 @@ fn parse_time_entries(bytes: &[u8]) -> Result<Vec<TimeEntry>, String> {
         entries.push(entry);
     }
     Ok(entries)
+}
+
+fn be_u32(bytes: &[u8]) -> u32 {
+    let mut raw = [0u8; 4];
+    raw.copy_from_slice(&bytes[..4]);
+    u32::from_be_bytes(raw)
+}
+
+fn be_i64(bytes: &[u8]) -> i64 {
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&bytes[..8]);
+    i64::from_be_bytes(raw)
 }
 
 #[cfg(test)]

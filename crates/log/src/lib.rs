@@ -896,8 +896,9 @@ impl Log {
         self.ensure_online()?;
         let log_end_offset = self.log_end_offset_raw();
         let last = self.segments.len() - 1;
-        for (i, segment) in self.segments.iter().enumerate() {
-            if i == last || segment.next_offset() > self.recovery_point {
+        let recovery_point = self.recovery_point;
+        for (i, segment) in self.segments.iter_mut().enumerate() {
+            if i == last || segment.next_offset() > recovery_point {
                 let flushed = segment.flush();
                 if let Err(e) = flushed {
                     return self.offline_on_error(Err(e));
@@ -920,15 +921,17 @@ impl Log {
     /// recovery point may take once they are: Kafka flushes a segment when it is rolled,
     /// so that recovery after a crash scans only what came after. The caller fsyncs the
     /// handles without holding the log, then calls [`Log::advance_recovery_point`].
-    pub fn rolled_segments_to_flush(&self) -> Result<Option<(Vec<File>, Offset)>, LogError> {
+    pub fn rolled_segments_to_flush(&mut self) -> Result<Option<(Vec<File>, Offset)>, LogError> {
         self.ensure_online()?;
         let active_base = self.active().base_offset();
-        if self.recovery_point >= active_base {
+        let recovery_point = self.recovery_point;
+        if recovery_point >= active_base {
             return Ok(None);
         }
         let mut files = Vec::new();
-        for segment in &self.segments[..self.segments.len() - 1] {
-            if segment.next_offset() > self.recovery_point {
+        let rolled = self.segments.len() - 1;
+        for segment in &mut self.segments[..rolled] {
+            if segment.next_offset() > recovery_point {
                 files.extend(segment.files_to_sync()?);
             }
         }

@@ -499,8 +499,9 @@ impl LogSegment {
         self.size_bytes += len as u64;
         self.next_offset = last.last_offset + 1;
         self.last_modified_ms = now_ms;
-        self.offset_index.write_pending()?;
-        self.time_index.write_pending()
+        // The new index entries stay in memory until the next roll, flush or close: no
+        // index I/O on the append path (see `IndexFile`).
+        Ok(())
     }
 
     /// Kafka's `LogSegment.shouldRoll`: roll before this append when it would overflow the
@@ -531,12 +532,14 @@ impl LogSegment {
     }
 
     /// Called when a newer segment becomes active: records the final max timestamp in the
-    /// time index (Kafka's `onBecomeInactiveSegment`), so that a reload finds it there.
+    /// time index (Kafka's `onBecomeInactiveSegment`) and writes both indexes' pending
+    /// entries, so that a reload finds them there.
     pub(crate) fn on_become_inactive(&mut self) -> Result<(), LogError> {
         if self.max_timestamp != NO_TIMESTAMP {
             self.time_index
                 .maybe_push(self.max_timestamp, self.offset_of_max_timestamp);
         }
+        self.offset_index.write_pending()?;
         self.time_index.write_pending()
     }
 
@@ -682,19 +685,20 @@ impl LogSegment {
             .set_max_entries(time_index_max_entries(config));
     }
 
-    /// Handles on the `.log` and both indexes, to fsync them without holding the log.
-    pub(crate) fn files_to_sync(&self) -> Result<Vec<std::fs::File>, LogError> {
+    /// Handles on the `.log` and both indexes (their pending entries written first), to
+    /// fsync them without holding the log.
+    pub(crate) fn files_to_sync(&mut self) -> Result<Vec<std::fs::File>, LogError> {
         Ok(vec![
             self.file
                 .try_clone()
                 .map_err(|e| LogError::io(&self.log_path, e))?,
-            self.offset_index.try_clone_file()?,
-            self.time_index.try_clone_file()?,
+            self.offset_index.file_to_sync()?,
+            self.time_index.file_to_sync()?,
         ])
     }
 
-    /// fsyncs the `.log` and both indexes.
-    pub(crate) fn flush(&self) -> Result<(), LogError> {
+    /// fsyncs the `.log` and both indexes (writing their pending entries first).
+    pub(crate) fn flush(&mut self) -> Result<(), LogError> {
         self.file
             .sync_data()
             .map_err(|e| LogError::io(&self.log_path, e))?;
@@ -1040,8 +1044,10 @@ mod tests {
         }
         assert!(segment.find_batch(60).unwrap().is_none());
 
-        // A clean reopen trusts the indexes and finds the same state.
+        // A clean reopen (after `Log::close`, which ends the active segment as a roll
+        // would) trusts the indexes and finds the same state.
         let size = segment.size_bytes();
+        segment.on_become_inactive().unwrap();
         drop(segment);
         let (reopened, truncated) =
             LogSegment::open(dir.path(), 0, &config, 0, LoadMode::Trust).unwrap();

@@ -1348,3 +1348,58 @@ fn a_new_leader_assigns_its_epoch_at_the_log_end_before_writing() {
     assert_eq!(log.epoch_entries(), vec![(0, 0), (1, 6), (3, 8), (5, 12)]);
     assert_eq!(log.end_offset_for_epoch(5), (5, 14));
 }
+
+/// The files under `dir` this process holds open, from `/proc/self/fd`.
+fn open_files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let dir = dir.canonicalize().unwrap();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| target.starts_with(&dir))
+        .collect()
+}
+
+#[test]
+fn a_segment_holds_one_file_descriptor_and_writes_its_indexes_at_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let config = LogConfig {
+        index_interval_bytes: 100,
+        ..LogConfig::default()
+    };
+    let mut log = open(dir.path(), config, &clock, OpenOptions::default());
+    append_batches(&mut log, 20, 2, T0);
+    let index = dir.path().join(segment_file_name(0, INDEX_SUFFIX));
+    let time_index = dir.path().join(segment_file_name(0, TIME_INDEX_SUFFIX));
+    assert_eq!(
+        open_files_under(dir.path()),
+        vec![dir
+            .path()
+            .canonicalize()
+            .unwrap()
+            .join(segment_file_name(0, LOG_SUFFIX))],
+        "only the .log stays open; the indexes are opened when written"
+    );
+    assert_eq!(
+        std::fs::metadata(&index).unwrap().len(),
+        0,
+        "no index I/O per append"
+    );
+
+    log.flush().unwrap();
+    assert!(std::fs::metadata(&index).unwrap().len() >= 8 * 10);
+    assert!(std::fs::metadata(&time_index).unwrap().len() >= 12);
+    assert_eq!(open_files_under(dir.path()).len(), 1);
+
+    // Rolled segments keep their `.log` open (fetches read it) and nothing else.
+    let rolled_dir = tempfile::tempdir().unwrap();
+    let mut log = open(
+        rolled_dir.path(),
+        small_config(),
+        &clock,
+        OpenOptions::default(),
+    );
+    append_batches(&mut log, 12, 3, T0);
+    assert!(log.segment_count() > 2);
+    assert_eq!(open_files_under(log.dir()).len(), log.segment_count());
+}

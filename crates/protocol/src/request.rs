@@ -2,7 +2,8 @@
 //! `kafka-protocol` message types, once it knows the API and version are ones it serves.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{ApiKey, ApiVersionsResponse, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +114,21 @@ pub fn parse_request(frame: Bytes) -> Result<RequestFrame, RequestError> {
         header,
         body,
     })
+}
+
+/// An ApiVersions answer listing `supported` as (API key, min version, max version).
+pub fn api_versions_response(supported: &[(ApiKey, i16, i16)]) -> ApiVersionsResponse {
+    ApiVersionsResponse::default().with_api_keys(
+        supported
+            .iter()
+            .map(|(key, min, max)| {
+                ApiVersion::default()
+                    .with_api_key(*key as i16)
+                    .with_min_version(*min)
+                    .with_max_version(*max)
+            })
+            .collect(),
+    )
 }
 
 /// Encodes a whole response frame: size prefix, response header, body.

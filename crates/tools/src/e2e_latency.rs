@@ -6,6 +6,10 @@
 //! Producer and consumer are librdkafka's; the consumer is assigned every partition at
 //! its high watermark (resolved before the first send, as Kafka's `position()` call does)
 //! and fetches with `fetch.wait.max.ms=0`, as Kafka's does.
+//!
+//! rafka's addition: `--throughput <records/s> [--warmup-records <n>]` after the
+//! positional arguments sends at that fixed rate instead and reports microsecond
+//! percentiles of produce-to-consume latency ([`paced`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,7 +27,15 @@ use crate::common::{admin_timeout, client_config, read_properties, runtime};
 use crate::wire::ensure_reachable;
 use crate::ToolError;
 
+mod paced;
+
+use paced::{DeliveryCount, Pacing};
+
 const USAGE: &str = "USAGE: kafka-e2e-latency.sh broker_list topic num_messages producer_acks message_size_bytes [optional] properties_file";
+
+/// rafka's paced form, printed by `--help` after Kafka's usage line.
+const PACED_USAGE: &str = "       rafka e2e-latency broker_list topic num_messages producer_acks message_size_bytes [properties_file] --throughput records/s [--warmup-records n]
+       (paced: sends at a fixed rate and reports produce-to-consume latency in microseconds)";
 
 /// How long one record may take to come back, as in Kafka.
 const POLL_TIMEOUT_MS: u64 = 60_000;
@@ -109,20 +121,31 @@ fn parse_settings(args: &[String]) -> Result<Settings, ToolError> {
 
 pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     if matches!(args.first().map(String::as_str), Some("--help" | "-h")) {
-        println!("{USAGE}");
+        println!("{USAGE}\n{PACED_USAGE}");
         return Ok(());
     }
+    let (args, pacing) = split_pacing(args)?;
     let settings = parse_settings(&args)?;
     let timeout = admin_timeout(&settings.props);
     ensure_reachable(&settings.brokers, timeout)?;
+    if let Some(pacing) = pacing {
+        if pacing.warmup_records >= settings.num_messages {
+            return Err(ToolError::Usage(format!(
+                "--warmup-records ({}) must be below num_messages ({})",
+                pacing.warmup_records, settings.num_messages
+            )));
+        }
+    }
 
     let mut consumer_config = client_config(&settings.brokers, &settings.props);
     consumer_config
         .set("group.id", format!("test-group-{}", unix_millis()))
         .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "latest")
+        .set("auto.offset.reset", "latest");
+    if pacing.is_none() {
         // No temporal batching: every fetch returns at once.
-        .set("fetch.wait.max.ms", "0");
+        consumer_config.set("fetch.wait.max.ms", "0");
+    }
     let consumer: BaseConsumer<DefaultConsumerContext> = consumer_config
         .create()
         .map_err(|e| ToolError::Failed(format!("cannot create the consumer: {e}")))?;
@@ -131,9 +154,6 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         // Each send is its own request.
         .set("linger.ms", "0")
         .set("acks", &settings.acks);
-    let producer: ThreadedProducer<SyncDelivery> = producer_config
-        .create_with_context(SyncDelivery::default())
-        .map_err(|e| ToolError::Failed(format!("cannot create the producer: {e}")))?;
 
     let metadata = consumer
         .fetch_metadata(None, timeout)
@@ -146,6 +166,27 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         create_topic(&settings, timeout)?;
     }
     setup_consumer(&consumer, &settings.topic, timeout)?;
+
+    if let Some(pacing) = pacing {
+        let producer: ThreadedProducer<DeliveryCount> = producer_config
+            .create_with_context(DeliveryCount::default())
+            .map_err(|e| ToolError::Failed(format!("cannot create the producer: {e}")))?;
+        let result = paced::run(
+            &producer,
+            consumer,
+            &settings.topic,
+            settings.num_messages,
+            settings.message_size_bytes,
+            pacing,
+        )?;
+        for line in result.lines() {
+            println!("{line}");
+        }
+        return Ok(());
+    }
+    let producer: ThreadedProducer<SyncDelivery> = producer_config
+        .create_with_context(SyncDelivery::default())
+        .map_err(|e| ToolError::Failed(format!("cannot create the producer: {e}")))?;
 
     let mut random = JavaRandom::new(0);
     let mut total_time_ns = 0.0_f64;
@@ -170,6 +211,48 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         println!("{line}");
     }
     Ok(())
+}
+
+/// Takes rafka's `--throughput <records/s>` and `--warmup-records <n>` out of `args`,
+/// leaving Kafka's positional arguments.
+fn split_pacing(args: Vec<String>) -> Result<(Vec<String>, Option<Pacing>), ToolError> {
+    let mut positional = Vec::new();
+    let mut throughput = None;
+    let mut warmup_records = 0;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let flag = arg.as_str();
+        if !matches!(flag, "--throughput" | "--warmup-records") {
+            positional.push(arg);
+            continue;
+        }
+        let value = args
+            .next()
+            .ok_or_else(|| ToolError::Usage(format!("{flag} needs a value")))?;
+        let invalid = || ToolError::Usage(format!("invalid {flag} value: {value}"));
+        if flag == "--throughput" {
+            let rate: f64 = value.parse().map_err(|_| invalid())?;
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err(invalid());
+            }
+            throughput = Some(rate);
+        } else {
+            warmup_records = value.parse().map_err(|_| invalid())?;
+        }
+    }
+    let pacing = match throughput {
+        Some(throughput) => Some(Pacing {
+            throughput,
+            warmup_records,
+        }),
+        None if warmup_records > 0 => {
+            return Err(ToolError::Usage(
+                "--warmup-records needs --throughput".into(),
+            ))
+        }
+        None => None,
+    };
+    Ok((positional, pacing))
 }
 
 fn unix_millis() -> u128 {
@@ -421,6 +504,40 @@ mod tests {
         assert_eq!(ok.num_messages, 10);
         assert_eq!(ok.acks, "all");
         assert!(ok.props.is_empty());
+    }
+
+    #[test]
+    fn pacing_flags_are_taken_out_of_the_positional_arguments() {
+        let (positional, pacing) = split_pacing(strings(&[
+            "h:1",
+            "t",
+            "--throughput",
+            "10000",
+            "100",
+            "1",
+            "--warmup-records",
+            "500",
+            "100",
+        ]))
+        .unwrap();
+        assert_eq!(positional, strings(&["h:1", "t", "100", "1", "100"]));
+        assert_eq!(
+            pacing,
+            Some(Pacing {
+                throughput: 10_000.0,
+                warmup_records: 500
+            })
+        );
+        let (positional, pacing) = split_pacing(strings(&["h:1", "t", "1", "1", "1"])).unwrap();
+        assert_eq!(positional.len(), 5);
+        assert_eq!(pacing, None);
+        let err = |a: &[&str]| split_pacing(strings(a)).unwrap_err().to_string();
+        assert_eq!(err(&["--throughput"]), "--throughput needs a value");
+        assert_eq!(err(&["--throughput", "0"]), "invalid --throughput value: 0");
+        assert_eq!(
+            err(&["--warmup-records", "5"]),
+            "--warmup-records needs --throughput"
+        );
     }
 
     #[test]

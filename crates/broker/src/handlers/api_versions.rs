@@ -2,9 +2,8 @@
 //! answer with UNSUPPORTED_VERSION and our table, so the client can retry with one we do.
 
 use bytes::Bytes;
-use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
-use rafka_protocol::request::{encode_response, RequestError, RequestFrame};
+use kafka_protocol::messages::ApiVersionsRequest;
+use rafka_protocol::request::{api_versions_response, encode_response, RequestError, RequestFrame};
 use rafka_protocol::ErrorCode;
 
 use super::SUPPORTED_APIS;
@@ -12,17 +11,7 @@ use super::SUPPORTED_APIS;
 pub(super) fn handle(request: &RequestFrame) -> Result<Bytes, RequestError> {
     let version = request.api_version();
     let (min, max) = super::supported_versions(request.api_key).unwrap_or((0, 0));
-    let mut response = ApiVersionsResponse::default().with_api_keys(
-        SUPPORTED_APIS
-            .iter()
-            .map(|(key, min, max)| {
-                ApiVersion::default()
-                    .with_api_key(*key as i16)
-                    .with_min_version(*min)
-                    .with_max_version(*max)
-            })
-            .collect(),
-    );
+    let mut response = api_versions_response(SUPPORTED_APIS);
     if !(min..=max).contains(&version) {
         response.error_code = ErrorCode::UnsupportedVersion.code();
         return encode_response(request.api_key, 0, request.correlation_id(), &response);
