@@ -78,6 +78,8 @@ pub struct Controller {
     pub config: ControllerConfig,
     last_heartbeat_ms: HashMap<i32, u64>,
     registered_at: HashMap<i32, u64>,
+    /// The metadata offset each broker last said it had applied.
+    metadata_offsets: HashMap<i32, u64>,
 }
 
 impl Controller {
@@ -86,6 +88,7 @@ impl Controller {
             config,
             last_heartbeat_ms: image.brokers.keys().map(|id| (*id, now_ms)).collect(),
             registered_at: HashMap::new(),
+            metadata_offsets: HashMap::new(),
         }
     }
 
@@ -137,6 +140,7 @@ impl Controller {
     ) -> Result<Vec<MetadataRecord>, Refusal> {
         let broker = self.check_broker(image, id, epoch)?;
         self.last_heartbeat_ms.insert(id, now_ms);
+        self.metadata_offsets.insert(id, metadata_offset);
         if shutting_down {
             return Ok(if broker.fenced {
                 Vec::new()
@@ -149,6 +153,24 @@ impl Controller {
             return Ok(self.unfence(image, id));
         }
         Ok(Vec::new())
+    }
+
+    /// Each broker heard from since this controller became active: the metadata offset
+    /// it last reported applying and when (DescribeQuorum's observers).
+    pub fn broker_progress(&self) -> Vec<(i32, u64, u64)> {
+        let mut out: Vec<(i32, u64, u64)> = self
+            .metadata_offsets
+            .iter()
+            .map(|(id, offset)| {
+                (
+                    *id,
+                    *offset,
+                    self.last_heartbeat_ms.get(id).copied().unwrap_or(0),
+                )
+            })
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Fences every unfenced broker whose session expired.

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::controller::{ElectionType, PartitionOutcome, ReassignmentRequest};
 use crate::image::{ClusterImage, Endpoint, PartitionState};
+use crate::quorum::QuorumStatus;
 
 /// The largest controller frame accepted: a full image of a large cluster fits.
 pub const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
@@ -81,6 +82,8 @@ pub enum BrokerRequest {
     /// The quorum's voters and leader: how a broker given only
     /// `controller.quorum.bootstrap.servers` finds every controller.
     DescribeQuorum,
+    /// DescribeQuorum's details, from the active controller only.
+    QuorumStatus,
     /// Kafka's AlterPartitionReassignments: a target replica list per partition, or
     /// `None` to cancel that partition's reassignment.
     AlterReassignments {
@@ -112,6 +115,13 @@ pub enum BrokerResponse {
     Quorum {
         voters: BTreeMap<i32, String>,
         leader: Option<i32>,
+    },
+    /// The active controller's [`QuorumStatus`], with the brokers' progress as
+    /// observers: (id, metadata offset applied, last heard from, epoch ms).
+    QuorumStatus {
+        status: QuorumStatus,
+        voters: BTreeMap<i32, String>,
+        observers: Vec<(i32, u64, u64)>,
     },
     /// Like `Done`, with each partition's outcome.
     Outcomes {

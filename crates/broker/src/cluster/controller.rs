@@ -173,6 +173,22 @@ impl ControllerService {
                 after_offset,
                 wait_ms,
             } => self.fetch_image(after_offset, wait_ms).await,
+            BrokerRequest::QuorumStatus => {
+                if !self.quorum.is_leader() {
+                    return BrokerResponse::NotController {
+                        leader: self.quorum.leader(),
+                    };
+                }
+                let observers = match self.state.lock().await.as_ref() {
+                    Some((_, c)) => c.broker_progress(),
+                    None => Vec::new(),
+                };
+                BrokerResponse::QuorumStatus {
+                    status: self.quorum.status(self.clock.now_ms()),
+                    voters: self.voters.clone(),
+                    observers,
+                }
+            }
             BrokerRequest::DescribeQuorum => BrokerResponse::Quorum {
                 voters: self.voters.clone(),
                 leader: self.quorum.leader(),

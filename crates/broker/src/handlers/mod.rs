@@ -25,6 +25,7 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
+mod describe_quorum;
 mod elect_leaders;
 mod fetch;
 mod find_coordinator;
@@ -64,6 +65,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::DescribeQuorum, 0, 2),
     (ApiKey::FindCoordinator, 0, 6),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::SyncGroup, 0, 5),
@@ -159,6 +161,7 @@ pub async fn handle(
         }
         ApiKey::DescribeCluster => run_sync(&request, |b| describe_cluster::handle(broker, b)),
         ApiKey::ElectLeaders => run_sync(&request, |b| elect_leaders::handle(broker, b)),
+        ApiKey::DescribeQuorum => run_sync(&request, |b| describe_quorum::handle(broker, b)),
         ApiKey::AlterPartitionReassignments => run_sync(&request, |b| {
             alter_partition_reassignments::handle(broker, b, version)
         }),

@@ -316,6 +316,53 @@ impl<C: QuorumTypes> Quorum<C> {
         }
     }
 
+    /// What DescribeQuorum reports, as this node sees it: its leader and term, the
+    /// committed end of the log, and (on the leader) how far each voter has replicated
+    /// and when it last answered. Offsets are Kafka-style ends: the next index.
+    pub fn status(&self, now_wall_ms: i64) -> QuorumStatus {
+        let metrics = self.inner.raft.metrics().borrow_watched().clone();
+        let ms_ago = |elapsed: Duration| {
+            now_wall_ms - i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        };
+        let end = |index: Option<u64>| index.map_or(0, |i| i as i64 + 1);
+        let leader_end = end(metrics.last_log_index);
+        let mut voters = BTreeMap::new();
+        if let Some(replication) = &metrics.replication {
+            let heartbeats = metrics.heartbeat.clone().unwrap_or_default();
+            for (id, matched) in replication {
+                let Some(id) = kafka_id(*id) else { continue };
+                let log_end = end(matched.as_ref().map(|l| l.index));
+                let last_fetch = if id == self.inner.node_id {
+                    now_wall_ms
+                } else {
+                    heartbeats
+                        .get(&raft_id(id))
+                        .and_then(|h| h.as_ref())
+                        .map_or(-1, |at| ms_ago(openraft::rt::Instant::elapsed(&**at)))
+                };
+                let caught_up = if log_end >= leader_end {
+                    last_fetch
+                } else {
+                    -1
+                };
+                voters.insert(
+                    id,
+                    ReplicaStatus {
+                        log_end_offset: log_end,
+                        last_fetch_ms: last_fetch,
+                        last_caught_up_ms: caught_up,
+                    },
+                );
+            }
+        }
+        QuorumStatus {
+            leader: metrics.current_leader.and_then(kafka_id),
+            term: metrics.current_term,
+            high_watermark: end(metrics.cluster_committed.as_ref().map(|l| l.index)),
+            voters,
+        }
+    }
+
     /// The leader as this node last heard, if any.
     pub fn leader(&self) -> Option<i32> {
         *self.inner.leader.borrow()
@@ -403,6 +450,25 @@ async fn watch_leader<C: QuorumTypes>(
 }
 
 /// Kafka node ids are `i32 >= 0` (checked by [`QuorumConfig`]); Raft's are `u64`.
+/// DescribeQuorum's view of the quorum (see [`Quorum::status`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QuorumStatus {
+    pub leader: Option<i32>,
+    pub term: u64,
+    pub high_watermark: i64,
+    /// Per voter, known on the leader only (empty elsewhere).
+    pub voters: BTreeMap<i32, ReplicaStatus>,
+}
+
+/// One replica's progress, as DescribeQuorum's ReplicaState carries it: -1 for unknown
+/// times (epoch milliseconds otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReplicaStatus {
+    pub log_end_offset: i64,
+    pub last_fetch_ms: i64,
+    pub last_caught_up_ms: i64,
+}
+
 fn raft_id(node_id: i32) -> u64 {
     u64::try_from(node_id).unwrap_or(u64::MAX)
 }
