@@ -174,8 +174,8 @@ impl Broker {
             let marker = dir.join(storage::CLEAN_SHUTDOWN_FILE);
             if marker.exists() {
                 let _ = std::fs::remove_file(&marker);
-            } else if broker.cluster.is_some() || dir.join(storage::METADATA_FILE).exists() {
-                // A dir without metadata has never held a topic: nothing to recover.
+            } else if dir.join(storage::METADATA_FILE).exists() || holds_partitions(dir) {
+                // A dir that has never held a topic (a fresh one) has nothing to recover.
                 clean = false;
             }
             recovery.extend(storage::read_offset_checkpoint(
@@ -1117,6 +1117,17 @@ fn random_broker_id(brokers: &[BrokerEndpoint], random: u128) -> i32 {
 }
 
 /// The directory holding the cluster metadata: the first log dir.
+/// Whether a log dir holds any partition directory (the metadata quorum's own log,
+/// `__cluster_metadata-0`, recovers itself).
+fn holds_partitions(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries
+        .flatten()
+        .any(|e| e.file_type().is_ok_and(|t| t.is_dir()) && e.file_name() != "__cluster_metadata-0")
+}
+
 fn config_metadata_dir(config: &BrokerConfig) -> &Path {
     &config.log_dirs[0]
 }
