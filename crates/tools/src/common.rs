@@ -128,6 +128,12 @@ pub fn parse_tool_matches<T: clap::Parser>(
     }
 }
 
+/// A failure Kafka's tool prints bare on stderr (`System.err.println(e.getMessage())`),
+/// without the `Error: ` prefix.
+pub fn bare(message: impl Into<String>) -> ToolError {
+    ToolError::Reported(message.into())
+}
+
 /// Kafka's `Missing required argument "[name]"` for a required option not given.
 pub fn missing_argument(name: &str) -> ToolError {
     ToolError::Usage(format!("Missing required argument \"[{name}]\""))

@@ -17,7 +17,7 @@ use kafka_protocol::protocol::StrBytes;
 use rafka_types::TopicPartition;
 
 use crate::common::{
-    admin_timeout, broker_timeout_ms, java_collection_string, java_exception_string,
+    admin_timeout, bare, broker_timeout_ms, java_collection_string, java_exception_string,
     java_hash_order, java_topic_partition_hash, json_array, json_field, json_int, json_object,
     json_string, parse_tool_args, read_file_as_string, read_properties, runtime, JsonMappingError,
     JAVA_HASH_MAP_DEFAULT_CAPACITY,
@@ -129,11 +129,6 @@ struct Command {
     config_file: Option<PathBuf>,
     /// `--admin.config` was used (Kafka says it is deprecated).
     deprecated_config_option: bool,
-}
-
-/// A failure Kafka's tool prints bare on stderr (`System.err.println(e.getMessage())`).
-fn bare(message: impl Into<String>) -> ToolError {
-    ToolError::Reported(message.into())
 }
 
 /// joptsimple's message for an option value it cannot convert.

@@ -22,6 +22,7 @@ pub mod e2e_latency;
 pub mod get_offsets;
 pub mod leader_election;
 pub mod log_dirs;
+pub mod metadata_quorum;
 pub mod producer_perf_test;
 pub mod reassign_partitions;
 pub mod storage;
@@ -64,6 +65,7 @@ pub const TOOLS: &[&str] = &[
     "e2e-latency",
     "leader-election",
     "reassign-partitions",
+    "metadata-quorum",
 ];
 
 /// Runs tool `name` with `args` (not including the tool name). Returns the exit code.
@@ -85,6 +87,7 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
         "e2e-latency" => e2e_latency::run(args),
         "leader-election" => leader_election::run(args),
         "reassign-partitions" => reassign_partitions::run(args),
+        "metadata-quorum" => metadata_quorum::run(args),
         other => Err(ToolError::Usage(format!("unknown tool {other}"))),
     };
     match result {

@@ -152,7 +152,6 @@ impl WireClient {
     /// knows fencing) where the broker has it, as Kafka's `Admin.describeCluster`; else
     /// Metadata.
     pub async fn brokers(&mut self, timeout: Duration) -> Result<Vec<BrokerNode>, ToolError> {
-        use kafka_protocol::messages::{DescribeClusterRequest, DescribeClusterResponse};
         let node =
             |id: i32, host: &StrBytes, port: i32, rack: &Option<StrBytes>, fenced| BrokerNode {
                 id,
@@ -161,21 +160,7 @@ impl WireClient {
                 rack: rack.as_ref().map(|r| r.to_string()),
                 fenced,
             };
-        if let Ok(version) = self.version_for(ApiKey::DescribeCluster, 2) {
-            let response: DescribeClusterResponse = self
-                .call_within(
-                    ApiKey::DescribeCluster,
-                    version,
-                    &DescribeClusterRequest::default(),
-                    timeout,
-                )
-                .await?;
-            if let Some(message) = crate::common::kafka_error_message(
-                response.error_code,
-                response.error_message.as_ref().map(|m| m.as_str()),
-            ) {
-                return Err(ToolError::Failed(message));
-            }
+        if let Some(response) = self.describe_cluster(timeout).await? {
             return Ok(response
                 .brokers
                 .iter()
@@ -188,6 +173,36 @@ impl WireClient {
             .iter()
             .map(|b| node(b.node_id.0, &b.host, b.port, &b.rack, false))
             .collect())
+    }
+}
+
+impl WireClient {
+    /// DescribeCluster, as Kafka's `Admin.describeCluster` sends it; `None` where the
+    /// broker does not have the API (the caller falls back to Metadata). An error the
+    /// broker answers with is `Failed`, with the Java client's message.
+    pub async fn describe_cluster(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<kafka_protocol::messages::DescribeClusterResponse>, ToolError> {
+        use kafka_protocol::messages::{DescribeClusterRequest, DescribeClusterResponse};
+        let Ok(version) = self.version_for(ApiKey::DescribeCluster, 2) else {
+            return Ok(None);
+        };
+        let response: DescribeClusterResponse = self
+            .call_within(
+                ApiKey::DescribeCluster,
+                version,
+                &DescribeClusterRequest::default(),
+                timeout,
+            )
+            .await?;
+        match crate::common::kafka_error_message(
+            response.error_code,
+            response.error_message.as_ref().map(|m| m.as_str()),
+        ) {
+            Some(message) => Err(ToolError::Failed(message)),
+            None => Ok(Some(response)),
+        }
     }
 }
 
