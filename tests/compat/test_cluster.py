@@ -656,6 +656,31 @@ def test_quorum_from_bootstrap_servers_and_initial_controllers(bootstrap_servers
     records = confluent_consume(cluster.bootstrap(), topic, range(4), timeout_s=20)
     assert sorted(r.value for r in records) == sorted(values)
 
+    # kafka-metadata-quorum.sh through a broker (DescribeQuorum, forwarded to the leader).
+    def quorum(*args: str) -> str:
+        out = subprocess.run([str(rafka_bin()), "metadata-quorum", "--bootstrap-server",
+                              cluster.nodes[4].bootstrap, "describe", *args],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+    status = dict(line.split(":", 1) for line in quorum("--status").splitlines())
+    assert status["ClusterId"].strip() == cluster.cluster_id
+    assert int(status["LeaderId"]) in NODE_IDS
+    assert int(status["HighWatermark"]) > 0
+    for i in NODE_IDS:
+        assert f'"endpoints": ["CONTROLLER://127.0.0.1:{cluster.nodes[i].controller_port}"]' \
+            in status["CurrentVoters"]
+    assert '"id": 4' in status["CurrentObservers"]
+
+    def replication_rows():
+        rows = [line.split() for line in quorum("--replication").splitlines()[1:]]
+        kinds = sorted((int(r[0]), r[-1]) for r in rows)
+        leader = int(status["LeaderId"])
+        want = sorted([(i, "Leader" if i == leader else "Follower") for i in NODE_IDS]
+                      + [(4, "Observer")])
+        return kinds == want and rows
+    wait_until(replication_rows, 10, "the leader, two followers and broker 4 as an observer")
+
 
 def wait_for_full_isr_by_replicas(cluster: Cluster, admin: AdminClient, topic: str,
                                   partitions: int, timeout_s: float = 30.0):
