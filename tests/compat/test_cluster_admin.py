@@ -5,6 +5,8 @@ replicas (`rafka reassign-partitions`). Uses test_cluster's three-node fixture."
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import subprocess
 import time
 
@@ -191,3 +193,55 @@ def test_committed_offsets_survive_the_coordinator_kill9(cluster):
                       "the committed offset read from the new coordinator") == [(0, 10)]
     moved = admin.describe_consumer_groups([group])[group].result(timeout=10).coordinator.id
     assert moved != coordinator
+
+
+def kafka_call(address: str, api_key: int, body: bytes) -> bytes:
+    """One v0 request (header v1, client id "t") over a fresh connection; the body of
+    the answer (after its correlation id)."""
+    header = struct.pack(">hhih", api_key, 0, 7, 1) + b"t"
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
+        size = struct.unpack(">i", recv_exactly(s, 4))[0]
+        answer = recv_exactly(s, size)
+    assert struct.unpack(">i", answer[:4])[0] == 7
+    return answer[4:]
+
+
+def recv_exactly(s: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        assert chunk, "connection closed"
+        data += chunk
+    return data
+
+
+def kafka_string(text: str) -> bytes:
+    return struct.pack(">h", len(text)) + text.encode()
+
+
+def test_only_the_coordinator_answers_for_a_group(cluster):
+    group = topic_name("coordinated")
+    bootstrap = cluster.nodes[1].bootstrap
+    # FindCoordinator v0 (key 10) creates __consumer_offsets and names the leader of the
+    # group's partition.
+    def coordinator():
+        body = kafka_call(bootstrap, 10, kafka_string(group))
+        error, node = struct.unpack(">hi", body[:6])
+        return node if error == 0 else None
+    coordinator_id = wait_until(coordinator, 20, f"a coordinator for {group}")
+    heartbeat = kafka_string(group) + struct.pack(">i", 1) + kafka_string("member")
+
+    def errors():
+        out = {}
+        for i in NODE_IDS:
+            body = kafka_call(cluster.nodes[i].bootstrap, 12, heartbeat)
+            out[i] = struct.unpack(">h", body[:2])[0]
+        return out
+    # The coordinator does not know the member (UNKNOWN_MEMBER_ID, 25); the others are
+    # not the coordinator (NOT_COORDINATOR, 16), so a client looks it up again.
+    want = {i: 25 if i == coordinator_id else 16 for i in NODE_IDS}
+    seen = []
+    wait_until(lambda: seen.append(errors()) or seen[-1] == want, 10,
+               f"Heartbeat answers {want} (seen {seen[-3:]})")

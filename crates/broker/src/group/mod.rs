@@ -93,6 +93,26 @@ impl GroupCoordinator {
         }
     }
 
+    /// NOT_COORDINATOR unless this broker coordinates `group_id`: in a cluster, the
+    /// leader of the group's `__consumer_offsets` partition does (a client still talking
+    /// to a former coordinator looks the coordinator up again, as with Kafka).
+    pub fn check_coordinator(&self, broker: &Broker, group_id: &str) -> Result<(), ErrorCode> {
+        if broker.cluster.is_none() {
+            return Ok(());
+        }
+        // Without the partition here (or before this broker has heard of the topic,
+        // which the group requests that create groups make sure of first), another
+        // broker is the coordinator.
+        let coordinates = broker
+            .partition(OFFSETS_TOPIC, self.partition_for(group_id))
+            .is_some_and(|p| p.is_leader());
+        if coordinates {
+            Ok(())
+        } else {
+            Err(ErrorCode::NotCoordinator)
+        }
+    }
+
     /// The group, if it exists (Dead groups are gone).
     pub fn group(&self, group_id: &str) -> Option<Arc<Mutex<Group>>> {
         self.groups.lock().get(group_id).cloned()

@@ -39,6 +39,12 @@ pub(super) fn handle(
             "The coordinator is not available.",
         );
     }
+    if let Err(e) = broker
+        .groups
+        .check_coordinator(broker, request.group_id.as_str())
+    {
+        return fail(e, "This is not the correct coordinator.");
+    }
     let heartbeat = Heartbeat {
         member_id: member_id.clone(),
         member_epoch: request.member_epoch,

@@ -8,7 +8,11 @@ use rafka_protocol::ErrorCode;
 use crate::broker::Broker;
 
 pub(super) fn handle(broker: &Arc<Broker>, request: HeartbeatRequest) -> HeartbeatResponse {
+    let coordinator = broker
+        .groups
+        .check_coordinator(broker, request.group_id.as_str());
     let error = match broker.groups.group(request.group_id.as_str()) {
+        _ if coordinator.is_err() => coordinator.err(),
         None => Some(ErrorCode::UnknownMemberId),
         Some(group) => group.lock().heartbeat(
             request.generation_id,

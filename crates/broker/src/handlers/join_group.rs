@@ -35,6 +35,17 @@ pub(super) async fn handle(
             ..Default::default()
         });
     }
+    if let Err(e) = broker
+        .groups
+        .check_coordinator(broker, request.group_id.as_str())
+    {
+        return encode(JoinResponse {
+            error: Some(e),
+            generation_id: -1,
+            member_id,
+            ..Default::default()
+        });
+    }
     let join = JoinRequest {
         member_id,
         group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),

@@ -27,6 +27,12 @@ pub(super) fn handle(
     } else {
         vec![(request.member_id.to_string(), None)]
     };
+    if let Err(e) = broker
+        .groups
+        .check_coordinator(broker, request.group_id.as_str())
+    {
+        return LeaveGroupResponse::default().with_error_code(e.code());
+    }
     let Some(group) = broker.groups.group(request.group_id.as_str()) else {
         return LeaveGroupResponse::default().with_error_code(ErrorCode::UnknownMemberId.code());
     };

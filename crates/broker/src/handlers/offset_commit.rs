@@ -21,7 +21,10 @@ pub(super) fn handle(broker: &Arc<Broker>, request: OffsetCommitRequest) -> Offs
     } else if broker.groups.ensure_offsets_topic(broker).is_err() {
         Some(ErrorCode::CoordinatorNotAvailable)
     } else {
-        None
+        broker
+            .groups
+            .check_coordinator(broker, request.group_id.as_str())
+            .err()
     };
     let group = match (group_error, broker.groups.group(request.group_id.as_str())) {
         (Some(_), _) => None,

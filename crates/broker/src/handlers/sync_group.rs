@@ -10,6 +10,15 @@ use crate::broker::Broker;
 use crate::group::{Reply, SyncResponse};
 
 pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> SyncGroupResponse {
+    if let Err(e) = broker
+        .groups
+        .check_coordinator(broker, request.group_id.as_str())
+    {
+        return encode(SyncResponse {
+            error: Some(e),
+            ..Default::default()
+        });
+    }
     let Some(group) = broker.groups.group(request.group_id.as_str()) else {
         return encode(SyncResponse {
             error: Some(ErrorCode::UnknownMemberId),
