@@ -195,10 +195,10 @@ def test_committed_offsets_survive_the_coordinator_kill9(cluster):
     assert moved != coordinator
 
 
-def kafka_call(address: str, api_key: int, body: bytes) -> bytes:
-    """One v0 request (header v1, client id "t") over a fresh connection; the body of
-    the answer (after its correlation id)."""
-    header = struct.pack(">hhih", api_key, 0, 7, 1) + b"t"
+def kafka_call(address: str, api_key: int, body: bytes, version: int = 0) -> bytes:
+    """One request (header v1, client id "t") over a fresh connection; the body of the
+    answer (after its correlation id)."""
+    header = struct.pack(">hhih", api_key, version, 7, 1) + b"t"
     host, port = address.rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=10) as s:
         s.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
@@ -233,15 +233,29 @@ def test_only_the_coordinator_answers_for_a_group(cluster):
     coordinator_id = wait_until(coordinator, 20, f"a coordinator for {group}")
     heartbeat = kafka_string(group) + struct.pack(">i", 1) + kafka_string("member")
 
+    # OffsetFetch v1 (key 9) of one partition, DescribeGroups v0 (key 15) of the group.
+    offset_fetch = kafka_string(group) + struct.pack(">i", 1) + kafka_string("t") \
+        + struct.pack(">ii", 1, 0)
+    describe = struct.pack(">i", 1) + kafka_string(group)
+
     def errors():
         out = {}
         for i in NODE_IDS:
-            body = kafka_call(cluster.nodes[i].bootstrap, 12, heartbeat)
-            out[i] = struct.unpack(">h", body[:2])[0]
+            address = cluster.nodes[i].bootstrap
+            beat = struct.unpack(">h", kafka_call(address, 12, heartbeat)[:2])[0]
+            fetched = kafka_call(address, 9, offset_fetch, version=1)
+            # topics[1]: name "t", partitions[1]: index, offset, metadata, error_code
+            offset = struct.unpack(">q", fetched[4 + 3 + 4 + 4:][:8])[0]
+            metadata_len = struct.unpack(">h", fetched[4 + 3 + 4 + 4 + 8:][:2])[0]
+            fetch_error = struct.unpack(">h", fetched[4 + 3 + 4 + 4 + 8 + 2
+                                                      + max(metadata_len, 0):][:2])[0]
+            described = struct.unpack(">h", kafka_call(address, 15, describe)[4:6])[0]
+            out[i] = (beat, fetch_error, offset, described)
         return out
-    # The coordinator does not know the member (UNKNOWN_MEMBER_ID, 25); the others are
-    # not the coordinator (NOT_COORDINATOR, 16), so a client looks it up again.
-    want = {i: 25 if i == coordinator_id else 16 for i in NODE_IDS}
+    # The coordinator does not know the member (UNKNOWN_MEMBER_ID, 25), has no commit
+    # (offset -1) and describes a Dead group; the others are not the coordinator
+    # (NOT_COORDINATOR, 16), so a client looks it up again.
+    want = {i: (25, 0, -1, 0) if i == coordinator_id else (16, 16, -1, 16) for i in NODE_IDS}
     seen = []
     wait_until(lambda: seen.append(errors()) or seen[-1] == want, 10,
                f"Heartbeat answers {want} (seen {seen[-3:]})")

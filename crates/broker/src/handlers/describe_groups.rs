@@ -21,6 +21,9 @@ pub(super) fn handle(
             let base = DescribedGroup::default()
                 .with_group_id(group_id.clone())
                 .with_authorized_operations(i32::MIN);
+            if let Err(e) = broker.groups.check_coordinator(broker, group_id.as_str()) {
+                return base.with_error_code(e.code());
+            }
             let Some(group) = broker.groups.group(group_id.as_str()) else {
                 let base = base.with_group_state(str_bytes("Dead"));
                 return if version >= 6 {

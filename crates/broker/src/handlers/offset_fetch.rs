@@ -32,7 +32,12 @@ pub(super) fn handle(
                         .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
                         .collect()
                 });
-                let found = lookup(broker, g.group_id.as_str(), wanted);
+                if let Err(e) = broker.groups.check_coordinator(broker, g.group_id.as_str()) {
+                    return OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id.clone())
+                        .with_error_code(e.code());
+                }
+                let found = lookup(broker, g.group_id.as_str(), wanted, true);
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id.clone())
                     .with_topics(
@@ -66,7 +71,16 @@ pub(super) fn handle(
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
             .collect()
     });
-    let found = lookup(broker, request.group_id.as_str(), wanted);
+    // Not the coordinator: v2+ says so at the top, v1 on every partition asked for.
+    let refused = broker
+        .groups
+        .check_coordinator(broker, request.group_id.as_str())
+        .err();
+    if let (Some(e), true) = (refused, version >= 2) {
+        return OffsetFetchResponse::default().with_error_code(e.code());
+    }
+    // (v1's refusal lists the partitions asked for, with no offsets from this broker.)
+    let found = lookup(broker, request.group_id.as_str(), wanted, refused.is_none());
     OffsetFetchResponse::default().with_topics(
         found
             .into_iter()
@@ -83,6 +97,7 @@ pub(super) fn handle(
                                     .with_committed_offset(offset)
                                     .with_committed_leader_epoch(epoch)
                                     .with_metadata(Some(str_bytes(metadata)))
+                                    .with_error_code(refused.map_or(0, |e| e.code()))
                             })
                             .collect(),
                     )
@@ -98,10 +113,12 @@ fn fields(o: Option<CommittedOffset>) -> (i64, i32, String) {
     }
 }
 
-fn lookup(broker: &Broker, group_id: &str, wanted: Wanted) -> Found {
+/// The committed offsets of `wanted` (all when `None`); with `coordinator` false, none.
+fn lookup(broker: &Broker, group_id: &str, wanted: Wanted, coordinator: bool) -> Found {
     let offsets = broker
         .groups
         .group(group_id)
+        .filter(|_| coordinator)
         .map(|g| g.lock().offsets.clone())
         .unwrap_or_default();
     let mut found: Found = BTreeMap::new();
