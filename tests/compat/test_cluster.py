@@ -335,15 +335,25 @@ def create_topic(admin: AdminClient, topic: str, partitions: int, rf: int,
 
 
 def wait_for_full_isr(cluster: Cluster, admin: AdminClient, topic: str, partitions: int,
-                      want: set[int], timeout_s: float = 30.0):
-    """Poll until every partition has a leader and ISR == `want`; returns the partitions."""
+                      want: set[int] | dict[int, set[int]] | None = None,
+                      timeout_s: float = 30.0):
+    """Poll until `topic` has `partitions` partitions, each with a leader and ISR == `want`:
+    one set for all; per partition (a dict, whose replica sets must be the same); or, with
+    None, each partition's own replicas. Returns the partitions."""
+    def expected(index, p) -> set[int]:
+        if want is None:
+            return set(p.replicas)
+        return want[index] if isinstance(want, dict) else want
+
     def ready():
         ps = cluster.partitions(admin, topic)
         if len(ps) == partitions and all(
-                p.error is None and p.leader in want and set(p.isrs) == want for p in ps.values()):
+                p.error is None and p.leader in expected(i, p) and set(p.isrs) == expected(i, p)
+                and (not isinstance(want, dict) or set(p.replicas) == want[i])
+                for i, p in ps.items()):
             return ps
         return None
-    return wait_until(ready, timeout_s, f"ISR {sorted(want)} for every partition of {topic}")
+    return wait_until(ready, timeout_s, f"ISR {want} for every partition of {topic}")
 
 
 def acks_all_producer(bootstrap: str, **extra) -> Producer:
@@ -646,7 +656,7 @@ def test_quorum_from_bootstrap_servers_and_initial_controllers(bootstrap_servers
     assert set(md.brokers) == {1, 2, 3, 4}
     topic = topic_name("bootstrap-servers")
     create_topic(admin, topic, 4, 3, {"min.insync.replicas": "2"})
-    ps = wait_for_full_isr_by_replicas(cluster, admin, topic, 4)
+    ps = wait_for_full_isr(cluster, admin, topic, 4)
     assert any(4 in p.replicas for p in ps.values()), "no replica placed on the broker-only node"
     producer = acks_all_producer(cluster.bootstrap())
     values = [b"v%d" % i for i in range(200)]
@@ -680,16 +690,3 @@ def test_quorum_from_bootstrap_servers_and_initial_controllers(bootstrap_servers
                       + [(4, "Observer")])
         return kinds == want and rows
     wait_until(replication_rows, 10, "the leader, two followers and broker 4 as an observer")
-
-
-def wait_for_full_isr_by_replicas(cluster: Cluster, admin: AdminClient, topic: str,
-                                  partitions: int, timeout_s: float = 30.0):
-    """Poll until every partition has a leader and its whole replica set in the ISR."""
-    def ready():
-        ps = cluster.partitions(admin, topic)
-        if len(ps) == partitions and all(
-                p.error is None and p.leader in p.replicas and set(p.isrs) == set(p.replicas)
-                for p in ps.values()):
-            return ps
-        return None
-    return wait_until(ready, timeout_s, f"a leader and a full ISR for every partition of {topic}")

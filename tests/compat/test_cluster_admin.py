@@ -93,7 +93,7 @@ def test_reassign_partitions_moves_replicas_and_data(cluster, tmp_path):
     admin = cluster.admin()
     topic = topic_name("reassign")
     create_assigned(admin, topic, [[1, 2], [2, 3]])
-    wait_for_full_isr_each(cluster, admin, topic, {0: {1, 2}, 1: {2, 3}})
+    wait_for_full_isr(cluster, admin, topic, 2, {0: {1, 2}, 1: {2, 3}})
     producer = acks_all_producer(cluster.bootstrap())
     values = {0: [b"p0-%d" % i for i in range(1500)], 1: [b"p1-%d" % i for i in range(1500)]}
     for p, vs in values.items():
@@ -127,7 +127,7 @@ def test_reassign_partitions_moves_replicas_and_data(cluster, tmp_path):
     listed = run_tool("reassign-partitions", "--bootstrap-server", bootstrap, "--list")
     assert listed.returncode == 0 and topic not in listed.stdout, listed.stdout
 
-    ps = wait_for_full_isr_each(cluster, admin, topic, {0: {2, 3}, 1: {3, 1}})
+    ps = wait_for_full_isr(cluster, admin, topic, 2, {0: {2, 3}, 1: {3, 1}})
     assert ps[0].replicas == [2, 3] and ps[1].replicas == [3, 1]
     assert ps[0].leader in (2, 3), "the removed replica no longer leads"
     # The replica moved away is deleted from its old broker; the new one holds a copy.
@@ -145,18 +145,6 @@ def test_reassign_partitions_moves_replicas_and_data(cluster, tmp_path):
                f"node 3 leading {topic}-0 after node 2 died")
     records = confluent_consume(cluster.bootstrap(), topic, [0], timeout_s=30)
     assert [r.value for r in sorted(records, key=lambda r: r.offset)] == values[0]
-
-
-def wait_for_full_isr_each(cluster, admin, topic: str, want: dict[int, set[int]],
-                           timeout_s: float = 30.0):
-    """Poll until each partition's replica set and ISR are `want[p]`, with a leader."""
-    def ready():
-        ps = cluster.partitions(admin, topic)
-        if all(p in ps and ps[p].error is None and set(ps[p].replicas) == w
-               and set(ps[p].isrs) == w and ps[p].leader in w for p, w in want.items()):
-            return ps
-        return None
-    return wait_until(ready, timeout_s, f"replicas and ISR {want} of {topic}")
 
 
 def test_committed_offsets_survive_the_coordinator_kill9(cluster):

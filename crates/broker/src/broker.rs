@@ -477,27 +477,29 @@ impl Broker {
             next.by_id.insert(topic.topic_id, topic.clone());
             next.by_name.insert(t.name.clone(), topic);
         }
-        let previous = std::mem::replace(&mut *self.topics.write(), next);
-        let current = self.topics.read().by_name.clone();
-        for (name, topic) in previous.by_name {
-            let kept = current.get(&name).filter(|t| t.topic_id == topic.topic_id);
-            for partition in topic.local_partitions() {
-                // A replica this broker no longer holds: its topic was deleted, or a
-                // reassignment moved it away (Kafka's StopReplica with deletion).
-                let moved_away = kept.is_some_and(|t| t.partition(partition.index).is_none());
-                if kept.is_some() && !moved_away {
-                    continue;
-                }
-                let dir = partition.dir();
-                if let Err(e) = std::fs::remove_dir_all(&dir) {
-                    tracing::error!("cannot delete {}: {e}", dir.display());
-                }
-                if moved_away {
-                    tracing::info!("{name}-{}: replica moved away, deleted", partition.index);
-                }
-            }
+        // Replicas this broker no longer holds: their topic was deleted, or a
+        // reassignment moved them away (Kafka's StopReplica with deletion).
+        let mut gone = Vec::new();
+        for topic in self.topics.read().by_name.values() {
+            let kept = next.by_id.get(&topic.topic_id);
+            gone.extend(
+                topic
+                    .local_partitions()
+                    .filter(|p| kept.is_none_or(|t| t.partition(p.index).is_none()))
+                    .cloned(),
+            );
             if kept.is_none() {
-                tracing::info!("deleted topic {name}");
+                tracing::info!("deleted topic {}", topic.name);
+            }
+        }
+        *self.topics.write() = next;
+        for partition in gone {
+            let dir = partition.dir();
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {
+                    tracing::info!("{}-{}: replica deleted", partition.topic, partition.index)
+                }
+                Err(e) => tracing::error!("cannot delete {}: {e}", dir.display()),
             }
         }
         cluster.set_image(image);

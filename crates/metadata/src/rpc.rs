@@ -79,9 +79,9 @@ pub enum BrokerRequest {
         election: ElectionType,
         partitions: Option<Vec<(String, i32)>>,
     },
-    /// The quorum's voters and leader: how a broker given only
-    /// `controller.quorum.bootstrap.servers` finds every controller.
-    DescribeQuorum,
+    /// The quorum's voters: how a broker given only
+    /// `controller.quorum.bootstrap.servers` finds every controller. Any voter answers.
+    DescribeVoters,
     /// DescribeQuorum's details, from the active controller only.
     QuorumStatus,
     /// Kafka's AlterPartitionReassignments: a target replica list per partition, or
@@ -112,9 +112,9 @@ pub enum BrokerResponse {
     Done {
         offset: u64,
     },
-    Quorum {
+    /// The answer to `DescribeVoters`.
+    Voters {
         voters: BTreeMap<i32, String>,
-        leader: Option<i32>,
     },
     /// The active controller's [`QuorumStatus`], with the brokers' progress as
     /// observers: (id, metadata offset applied, last heard from, epoch ms).

@@ -189,9 +189,8 @@ impl ControllerService {
                     observers,
                 }
             }
-            BrokerRequest::DescribeQuorum => BrokerResponse::Quorum {
+            BrokerRequest::DescribeVoters => BrokerResponse::Voters {
                 voters: self.voters.clone(),
-                leader: self.quorum.leader(),
             },
             BrokerRequest::Register {
                 id,

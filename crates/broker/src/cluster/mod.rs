@@ -467,11 +467,10 @@ pub async fn resolve_voters(config: &mut crate::config::BrokerConfig) -> Result<
                 let mut client = ControllerClient::connect(address, Duration::from_secs(1)).await?;
                 client.set_request_timeout(Duration::from_secs(2));
                 client
-                    .call(ControllerRequest::Broker(BrokerRequest::DescribeQuorum))
+                    .call(ControllerRequest::Broker(BrokerRequest::DescribeVoters))
                     .await
             };
-            if let Ok(ControllerResponse::Broker(BrokerResponse::Quorum { voters, .. })) =
-                answer.await
+            if let Ok(ControllerResponse::Broker(BrokerResponse::Voters { voters })) = answer.await
             {
                 tracing::info!("controller quorum voters from {address}: {voters:?}");
                 return config.set_voters(voters).map_err(|e| e.to_string());
