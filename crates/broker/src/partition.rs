@@ -102,8 +102,12 @@ impl Partition {
         self.min_insync_replicas.load(Ordering::Relaxed)
     }
 
-    pub fn role(&self) -> Role {
-        self.role.lock().clone()
+    /// The leader this replica follows, if it is a follower.
+    pub fn followed_leader(&self) -> Option<i32> {
+        match &*self.role.lock() {
+            Role::Follower { leader, .. } => Some(*leader),
+            _ => None,
+        }
     }
 
     /// The leader epoch this replica knows, or -1.
@@ -142,6 +146,11 @@ impl Partition {
         let mut role = self.role.lock();
         if let Role::Leader(current) = &mut *role {
             if current.leader_epoch == state.leader_epoch {
+                // The same state again (an image changed something else): nothing to
+                // take, and an ISR proposal in flight must stay pending.
+                if current.partition_epoch == state.partition_epoch {
+                    return;
+                }
                 let end = self.log_end_offset();
                 if let Some(hw) = current.on_committed(
                     state.partition_epoch,

@@ -89,19 +89,6 @@ impl LeaderState {
         state
     }
 
-    /// The ISR and any proposed change together: what the high watermark must respect.
-    pub fn maximal_isr(&self) -> Vec<i32> {
-        let mut all = self.isr.clone();
-        if let Some(pending) = &self.pending_isr {
-            for r in pending {
-                if !all.contains(r) {
-                    all.push(*r);
-                }
-            }
-        }
-        all
-    }
-
     /// A follower fetched at `fetch_offset` (its log end) while the leader's log ended at
     /// `leader_log_end`. Returns the new high watermark if it moved.
     pub fn on_follower_fetch(
@@ -128,7 +115,9 @@ impl LeaderState {
     /// Moves the high watermark up to the smallest log end offset in the maximal ISR.
     pub fn maybe_advance_high_watermark(&mut self, leader_log_end: i64) -> Option<i64> {
         let mut candidate = leader_log_end;
-        for r in self.maximal_isr() {
+        // The maximal ISR, without building it (a member counted twice changes no minimum).
+        let maximal = self.isr.iter().chain(self.pending_isr.iter().flatten());
+        for &r in maximal {
             if r == self.leader_id {
                 continue;
             }

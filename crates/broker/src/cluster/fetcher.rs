@@ -24,7 +24,7 @@ use rafka_protocol::ErrorCode;
 use tokio::net::TcpStream;
 
 use crate::broker::Broker;
-use crate::partition::{Partition, Role};
+use crate::partition::Partition;
 use crate::replica::truncation_offset;
 
 const FETCH_VERSION: i16 = 12;
@@ -59,7 +59,7 @@ fn followed_by_leader(broker: &Broker) -> BTreeMap<i32, Vec<Arc<Partition>>> {
     let mut out: BTreeMap<i32, Vec<Arc<Partition>>> = BTreeMap::new();
     for topic in broker.topics() {
         for partition in topic.local_partitions() {
-            if let Role::Follower { leader, .. } = partition.role() {
+            if let Some(leader) = partition.followed_leader() {
                 out.entry(leader).or_default().push(partition.clone());
             }
         }
