@@ -183,6 +183,9 @@ impl Controller {
             })
             .map(|b| b.id)
             .collect();
+        if expired.is_empty() {
+            return Vec::new();
+        }
         let mut records = Vec::new();
         let mut image = image.clone();
         for id in expired {
@@ -401,7 +404,7 @@ impl Controller {
         let topic_id = uuid::Uuid::new_v4();
         let replicas = match assignments {
             Some(a) => self.check_assignments(image, a)?,
-            None => place(image, num_partitions, replication_factor, 0, &topic_id)?,
+            None => place(image, num_partitions, replication_factor, &topic_id)?,
         };
         Ok(vec![MetadataRecord::CreateTopic {
             name: name.to_string(),
@@ -442,7 +445,7 @@ impl Controller {
                 self.check_assignments(image, a)?
             }
             None => {
-                let all = place(image, count, rf, 0, &topic.topic_id)?;
+                let all = place(image, count, rf, &topic.topic_id)?;
                 all.into_iter().skip(current as usize).collect()
             }
         };
@@ -822,7 +825,6 @@ fn place(
     image: &ClusterImage,
     num_partitions: i32,
     replication_factor: i16,
-    first_partition: i32,
     topic_id: &uuid::Uuid,
 ) -> Result<Vec<Vec<i32>>, Refusal> {
     let live: Vec<&BrokerInfo> = image.live_brokers().collect();
@@ -837,7 +839,7 @@ fn place(
     let start = (seed % n as u64) as usize;
     let mut shift = ((seed >> 32) % n as u64) as usize;
     let mut out = Vec::new();
-    for p in first_partition..num_partitions {
+    for p in 0..num_partitions {
         let p = p as usize;
         if p > 0 && p.is_multiple_of(n) {
             shift += 1;

@@ -193,8 +193,4 @@ impl ClusterImage {
             .partitions
             .get(usize::try_from(index).ok()?)
     }
-
-    pub fn topic_by_id(&self, id: &uuid::Uuid) -> Option<&TopicImage> {
-        self.topics.values().find(|t| t.topic_id == *id)
-    }
 }

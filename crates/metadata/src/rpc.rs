@@ -99,9 +99,7 @@ pub enum BrokerResponse {
     Registered {
         epoch: i64,
     },
-    Heartbeat {
-        fenced: bool,
-    },
+    Heartbeat,
     Image {
         image: Option<Box<ClusterImage>>,
         /// The active controller as this controller knows it.

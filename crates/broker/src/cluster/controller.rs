@@ -229,9 +229,7 @@ impl ControllerService {
                     })
                     .await;
                 match result {
-                    Ok(_) => BrokerResponse::Heartbeat {
-                        fenced: self.image().brokers.get(&id).is_none_or(|b| b.fenced),
-                    },
+                    Ok(_) => BrokerResponse::Heartbeat,
                     Err(e) => e,
                 }
             }

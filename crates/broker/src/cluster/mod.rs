@@ -141,13 +141,9 @@ impl Cluster {
         }
     }
 
-    /// Forwards an admin change and waits until this broker has applied it.
-    pub async fn forward(&self, request: BrokerRequest) -> Result<(), ApiError> {
-        self.forward_for_outcomes(request).await.map(|_| ())
-    }
-
-    /// `forward` for requests answered partition by partition (ElectLeaders,
-    /// AlterPartitionReassignments): the outcomes, once this broker has applied them.
+    /// Forwards an admin change to the active controller and waits until this broker has
+    /// applied it; the per-partition outcomes of those answered partition by partition
+    /// (ElectLeaders, AlterPartitionReassignments), else none.
     pub async fn forward_for_outcomes(
         &self,
         request: BrokerRequest,
@@ -169,11 +165,13 @@ impl Cluster {
         Ok(outcomes)
     }
 
-    /// `forward` from synchronous handler code (the server runs a multi-thread runtime).
+    /// `forward_for_outcomes` from synchronous handler code (the server runs a
+    /// multi-thread runtime), for requests answered as a whole.
     pub fn forward_blocking(&self, request: BrokerRequest) -> Result<(), ApiError> {
         self.forward_for_outcomes_blocking(request).map(|_| ())
     }
 
+    /// `forward_for_outcomes` from synchronous handler code.
     pub fn forward_for_outcomes_blocking(
         &self,
         request: BrokerRequest,
@@ -309,7 +307,7 @@ async fn heartbeats(broker: Arc<Broker>, stop: watch::Receiver<bool>) {
             shutting_down: false,
         };
         match cluster.call_controller(request, interval * 2).await {
-            Ok(BrokerResponse::Heartbeat { .. }) => {}
+            Ok(BrokerResponse::Heartbeat) => {}
             Ok(BrokerResponse::Error { code, message }) => {
                 tracing::warn!("heartbeat refused ({code}): {message}; registering again");
                 cluster.broker_epoch.store(-1, Ordering::Relaxed);
