@@ -1957,7 +1957,9 @@ fn follower_truncation_regression_seeds() {
 /// The checker can fail: with a broken rule, some seed among the first `seeds` breaks an
 /// invariant, and the violation says `expected`. Searching many seeds (each run stops at
 /// its first violation, and the search at its first hit) keeps this from hanging on the
-/// exact paths one seed takes.
+/// exact paths one seed takes. The same seed must pass with the rule intact, so the hit
+/// is the mutation's doing, not a fault of the unbroken code on a seed the main test
+/// never runs.
 fn caught(options: Options, seeds: u64, expected: &str) -> Box<Violation> {
     let violation = (1..=seeds)
         .find_map(|seed| {
@@ -1967,6 +1969,16 @@ fn caught(options: Options, seeds: u64, expected: &str) -> Box<Violation> {
         })
         .unwrap_or_else(|| panic!("{options:?} went unnoticed in seeds 1..={seeds}"));
     eprintln!("caught (seed {}): {}", violation.seed, violation.message);
+    let intact = Options {
+        mutation: Mutation::None,
+        ..options
+    };
+    if let Err(v) = run(violation.seed, intact) {
+        panic!(
+            "seed {} fails without the mutation too: {}",
+            v.seed, v.message
+        );
+    }
     violation
 }
 

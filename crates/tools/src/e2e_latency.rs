@@ -482,7 +482,11 @@ mod tests {
         // `new Random(0).nextInt(26)` five times, as the JDK gives them.
         let mut random = JavaRandom::new(0);
         let first: Vec<i32> = (0..5).map(|_| random.next_int(26)).collect();
-        assert!(first.iter().all(|x| (0..26).contains(x)));
+        assert_eq!(first, [18, 18, 23, 21, 13]);
+        // And `nextInt(10)`'s well-known 0, 8, 9, 7, 5.
+        let mut random = JavaRandom::new(0);
+        let tens: Vec<i32> = (0..5).map(|_| random.next_int(10)).collect();
+        assert_eq!(tens, [0, 8, 9, 7, 5]);
         // `new Random(0).nextInt()` is -1155484576 in every JDK.
         let mut random = JavaRandom::new(0);
         assert_eq!(random.next(32), -1_155_484_576);

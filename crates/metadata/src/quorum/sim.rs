@@ -490,7 +490,7 @@ impl Sim {
         );
     }
 
-    async fn run(mut self) {
+    async fn run(mut self) -> Progress {
         for id in 0..VOTERS {
             self.start(id).await;
         }
@@ -550,11 +550,11 @@ impl Sim {
             }
             self.check(&format!("step {step}: {description}"));
         }
-        self.settle().await;
+        self.settle().await
     }
 
     /// Heals everything, then waits for convergence and checks the proposals.
-    async fn settle(&mut self) {
+    async fn settle(&mut self) -> Progress {
         self.heal();
         self.router.lock().loss_percent = 0;
         for id in self.down() {
@@ -612,10 +612,11 @@ impl Sim {
         };
         self.check("settling");
 
-        self.check_proposals(&outcomes, &images);
+        let progress = self.check_proposals(&outcomes, &images);
         for id in self.live() {
             self.crash(id).await;
         }
+        progress
     }
 
     /// Every proposal that returned `Ok(index)` is in every image, and is what was
@@ -624,7 +625,7 @@ impl Sim {
         &self,
         outcomes: &[(String, Result<u64, ProposeError>)],
         images: &[Arc<ClusterImage>],
-    ) {
+    ) -> Progress {
         let history = self.history();
         for (name, outcome) in outcomes {
             let Ok(index) = outcome else { continue };
@@ -660,7 +661,20 @@ impl Sim {
             history.snapshots_installed,
             images[0].offset
         );
+        Progress {
+            committed,
+            terms: history.leaders.len(),
+            snapshots_installed: history.snapshots_installed,
+        }
     }
+}
+
+/// What one run got done, so that a run that did nothing cannot pass.
+#[derive(Debug, Default)]
+struct Progress {
+    committed: usize,
+    terms: usize,
+    snapshots_installed: usize,
 }
 
 /// Records every leader a node reports (its own leadership and the committed votes
@@ -695,15 +709,32 @@ fn seeds() -> Vec<u64> {
 
 #[tokio::test(start_paused = true)]
 async fn quorum_stays_consistent_under_crashes_partitions_and_loss() {
+    let mut total = Progress::default();
     for seed in seeds() {
         eprintln!("quorum sim seed {seed}");
         let started = std::time::Instant::now();
         let done = Arc::new(AtomicBool::new(false));
         watchdog(seed, done.clone());
-        DeterministicRng::<TokioRuntime>::scope(seed, Sim::new(seed).run()).await;
+        let progress = DeterministicRng::<TokioRuntime>::scope(seed, Sim::new(seed).run()).await;
         done.store(true, Ordering::Relaxed);
         eprintln!("quorum sim seed {seed}: {:?} real time", started.elapsed());
+        assert!(
+            progress.committed > 0,
+            "quorum sim seed {seed} committed nothing"
+        );
+        total.terms += progress.terms;
+        total.snapshots_installed += progress.snapshots_installed;
     }
+    // Over the seeds, the faults forced new elections and snapshot installs: the checks
+    // above ran against more than one quiet leader.
+    assert!(
+        total.terms > seeds().len(),
+        "no run saw a second term: {total:?}"
+    );
+    assert!(
+        total.snapshots_installed > 0,
+        "no run installed a snapshot: {total:?}"
+    );
 }
 
 /// A livelock freezes the paused clock, so no simulated deadline can end it: abort the
