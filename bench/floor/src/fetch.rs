@@ -131,7 +131,7 @@ pub(crate) async fn handle(floor: &Floor, request: &RequestFrame) -> anyhow::Res
     let parts = encode_fetch_response(
         request.api_version(),
         request.correlation_id(),
-        &response,
+        response,
         &lens,
     )?;
     Ok(Reply::Fetch {

@@ -20,10 +20,11 @@ pub enum Part {
 
 /// Encodes `response` (whose `records` fields are ignored) as a size-prefixed frame in
 /// which the records of partition `n` are `Part::Records(n)`, `records_lens[n]` bytes long.
+/// Takes the response apart as it goes: nothing of it is copied.
 pub fn encode_fetch_response(
     version: i16,
     correlation_id: i32,
-    response: &FetchResponse,
+    mut response: FetchResponse,
     records_lens: &[usize],
 ) -> Result<Vec<Part>, RequestError> {
     let flexible = version >= 12;
@@ -32,12 +33,12 @@ pub fn encode_fetch_response(
         api_version: version,
         reason: e.to_string(),
     };
-    let encode =
-        |value: &dyn Fn(&mut BytesMut) -> anyhow::Result<()>| -> Result<Bytes, RequestError> {
-            let mut buf = BytesMut::new();
-            value(&mut buf).map_err(fail)?;
-            Ok(buf.freeze())
-        };
+    let encode = |buf: &mut BytesMut,
+                  value: &dyn Fn(&mut BytesMut) -> anyhow::Result<()>|
+     -> Result<(), RequestError> {
+        buf.clear();
+        value(buf).map_err(fail)
+    };
     // The length of an empty array and of null records, and of an empty tag section.
     let empty_array_len = if flexible { 1 } else { 4 };
     let tags_len = usize::from(flexible);
@@ -52,26 +53,32 @@ pub fn encode_fetch_response(
     };
 
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
-    let header = encode(&|b| header.encode(b, ApiKey::Fetch.response_header_version(version)))?;
-    out.extend_from_slice(&header);
+    let header_version = ApiKey::Fetch.response_header_version(version);
+    // One buffer for each nesting level's shell, since the outer ones are finished only
+    // after the inner ones.
+    let (mut shell, mut topic_shell, mut partition_shell) =
+        (BytesMut::new(), BytesMut::new(), BytesMut::new());
+    encode(&mut shell, &|b| header.encode(b, header_version))?;
+    out.extend_from_slice(&shell);
 
-    let shell = response.clone().with_responses(Vec::new());
-    let shell = encode(&|b| shell.encode(b, version))?;
+    let topics = std::mem::take(&mut response.responses);
+    encode(&mut shell, &|b| response.encode(b, version))?;
     // Fields before `responses`: throttle (v1+), error code and session id (v7+).
     let responses_at = 4 + if version >= 7 { 6 } else { 0 };
     out.extend_from_slice(&shell[..responses_at]);
-    put_array_len(&mut out, response.responses.len(), flexible);
+    put_array_len(&mut out, topics.len(), flexible);
 
     let mut index = 0usize;
-    for topic in &response.responses {
-        let topic_shell = topic.clone().with_partitions(Vec::new());
-        let topic_shell = encode(&|b| topic_shell.encode(b, version))?;
+    for mut topic in topics {
+        let partitions = std::mem::take(&mut topic.partitions);
+        encode(&mut topic_shell, &|b| topic.encode(b, version))?;
         let partitions_at = topic_shell.len() - empty_array_len - tags_len;
         out.extend_from_slice(&topic_shell[..partitions_at]);
-        put_array_len(&mut out, topic.partitions.len(), flexible);
-        for partition in &topic.partitions {
-            let shell = partition.clone().with_records(None);
-            let shell = encode(&|b| shell.encode(b, version))?;
+        put_array_len(&mut out, partitions.len(), flexible);
+        for mut partition in partitions {
+            partition.records = None;
+            encode(&mut partition_shell, &|b| partition.encode(b, version))?;
+            let shell = &partition_shell;
             let records_at = shell.len() - empty_array_len - tags_len;
             let len = *records_lens
                 .get(index)
@@ -190,7 +197,7 @@ mod tests {
             let full = response(&records, version);
             let expected = encode_response(ApiKey::Fetch, version, 42, &full).unwrap();
             let lens: Vec<usize> = records.iter().map(Vec::len).collect();
-            let parts = encode_fetch_response(version, 42, &full, &lens).unwrap();
+            let parts = encode_fetch_response(version, 42, full.clone(), &lens).unwrap();
             let mut spliced = Vec::new();
             for part in parts {
                 match part {

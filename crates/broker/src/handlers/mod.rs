@@ -135,7 +135,7 @@ pub async fn handle(
             let parts = rafka_protocol::fetch_frame::encode_fetch_response(
                 version,
                 request.correlation_id(),
-                &response,
+                response,
                 &lens,
             )?;
             Ok(Some(Response::Fetch { parts, records }))
