@@ -18,7 +18,7 @@ use crate::broker::Broker;
 
 const METADATA_TOPIC: &str = "__cluster_metadata";
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: DescribeQuorumRequest,
 ) -> DescribeQuorumResponse {
@@ -48,7 +48,7 @@ pub(super) fn handle(
                 .collect(),
         );
     }
-    let (status, voters, observers) = match quorum_status(broker) {
+    let (status, voters, observers) = match quorum_status(broker).await {
         Ok(answer) => answer,
         Err(e) => {
             return DescribeQuorumResponse::default()
@@ -132,7 +132,7 @@ type Answer = (
 
 /// The active controller's answer; in single-node mode this broker is the whole quorum,
 /// with no metadata log (its metadata is `rafka-metadata.json`), so every offset is 0.
-fn quorum_status(broker: &Broker) -> Result<Answer, crate::broker::ApiError> {
+async fn quorum_status(broker: &Broker) -> Result<Answer, crate::broker::ApiError> {
     let Some(cluster) = &broker.cluster else {
         let me = broker.config.node_id;
         let now = broker.clock.now_ms();
@@ -159,10 +159,9 @@ fn quorum_status(broker: &Broker) -> Result<Answer, crate::broker::ApiError> {
         let voters = address.map(|a| (me, a)).into_iter().collect();
         return Ok((status, voters, Vec::new()));
     };
-    let answer = tokio::task::block_in_place(|| {
-        tokio::runtime::Handle::current()
-            .block_on(cluster.call_controller(BrokerRequest::QuorumStatus, Duration::from_secs(10)))
-    })?;
+    let answer = cluster
+        .call_controller(BrokerRequest::QuorumStatus, Duration::from_secs(10))
+        .await?;
     match answer {
         BrokerResponse::QuorumStatus {
             status,

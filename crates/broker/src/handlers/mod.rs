@@ -161,7 +161,7 @@ pub async fn handle(
         }
         ApiKey::DescribeCluster => run_sync(&request, |b| describe_cluster::handle(broker, b)),
         ApiKey::ElectLeaders => run_sync(&request, |b| elect_leaders::handle(broker, b)),
-        ApiKey::DescribeQuorum => run_sync(&request, |b| describe_quorum::handle(broker, b)),
+        ApiKey::DescribeQuorum => run(&request, |b| describe_quorum::handle(broker, b)).await,
         ApiKey::AlterPartitionReassignments => run_sync(&request, |b| {
             alter_partition_reassignments::handle(broker, b, version)
         }),
