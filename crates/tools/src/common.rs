@@ -294,6 +294,11 @@ pub fn java_topic_partition_hash(topic: &str, partition: i32) -> i32 {
         .wrapping_add(java_string_hash(topic))
 }
 
+/// `java_topic_partition_hash` of a [`rafka_types::TopicPartition`].
+pub fn java_tp_hash(tp: &rafka_types::TopicPartition) -> i32 {
+    java_topic_partition_hash(&tp.topic, tp.partition)
+}
+
 /// The capacity of `new HashMap<>()` / `new HashSet<>()` / `Collectors.toSet()`.
 pub const JAVA_HASH_MAP_DEFAULT_CAPACITY: usize = 16;
 

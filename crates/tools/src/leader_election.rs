@@ -18,8 +18,8 @@ use rafka_types::TopicPartition;
 
 use crate::common::{
     admin_timeout, bare, broker_timeout_ms, java_collection_string, java_exception_string,
-    java_hash_order, java_topic_partition_hash, json_array, json_field, json_int, json_object,
-    json_string, parse_tool_args, read_file_as_string, read_properties, runtime, JsonMappingError,
+    java_hash_order, java_tp_hash, json_array, json_field, json_int, json_object, json_string,
+    parse_tool_args, read_file_as_string, read_properties, runtime, JsonMappingError,
     JAVA_HASH_MAP_DEFAULT_CAPACITY,
 };
 use crate::wire::{connect_within, WireClient};
@@ -224,17 +224,13 @@ fn parse_election_json(text: &str) -> Result<Vec<TopicPartition>, ToolError> {
         }
     }
     if !duplicates.is_empty() {
-        let duplicates = java_hash_order(duplicates, JAVA_HASH_MAP_DEFAULT_CAPACITY, tp_hash);
+        let duplicates = java_hash_order(duplicates, JAVA_HASH_MAP_DEFAULT_CAPACITY, java_tp_hash);
         return Err(bare(format!(
             "Replica election data contains duplicate partitions: {}",
             java_collection_string(&duplicates)
         )));
     }
     Ok(partitions)
-}
-
-fn tp_hash(tp: &TopicPartition) -> i32 {
-    java_topic_partition_hash(&tp.topic, tp.partition)
 }
 
 pub fn run(args: Vec<String>) -> Result<(), ToolError> {
@@ -378,7 +374,7 @@ struct Report {
 
 impl Report {
     fn new(results: Vec<ElectionResult>) -> Report {
-        let by_tp = |r: &ElectionResult| tp_hash(&r.0);
+        let by_tp = |r: &ElectionResult| java_tp_hash(&r.0);
         let mut report = Report {
             succeeded: Vec::new(),
             noop: Vec::new(),
@@ -391,11 +387,14 @@ impl Report {
                 Some((code, message)) => report.failed.push((tp, code, message)),
             }
         }
-        report.succeeded =
-            java_hash_order(report.succeeded, JAVA_HASH_MAP_DEFAULT_CAPACITY, tp_hash);
-        report.noop = java_hash_order(report.noop, JAVA_HASH_MAP_DEFAULT_CAPACITY, tp_hash);
+        report.succeeded = java_hash_order(
+            report.succeeded,
+            JAVA_HASH_MAP_DEFAULT_CAPACITY,
+            java_tp_hash,
+        );
+        report.noop = java_hash_order(report.noop, JAVA_HASH_MAP_DEFAULT_CAPACITY, java_tp_hash);
         report.failed = java_hash_order(report.failed, JAVA_HASH_MAP_DEFAULT_CAPACITY, |f| {
-            tp_hash(&f.0)
+            java_tp_hash(&f.0)
         });
         report
     }

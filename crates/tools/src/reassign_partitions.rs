@@ -26,9 +26,9 @@ use clap::Parser;
 use rafka_types::{SplitMix64, TopicPartition};
 
 use crate::common::{
-    admin_timeout, java_exception_string, java_hash_order, java_string_hash, missing_argument,
-    parse_tool_matches, read_file_as_string, read_properties, runtime, JavaIoError,
-    JsonMappingError, JAVA_HASH_MAP_DEFAULT_CAPACITY,
+    admin_timeout, bare, java_exception_string, java_hash_order, java_string_hash, java_tp_hash,
+    missing_argument, parse_tool_matches, read_file_as_string, read_properties, runtime,
+    JavaIoError, JsonMappingError, JAVA_HASH_MAP_DEFAULT_CAPACITY,
 };
 use crate::wire::connect_within;
 use crate::ToolError;
@@ -37,7 +37,7 @@ use cluster::Cluster;
 use formats::{
     current_assignment_text, current_reassignments_text, error_lines, join_sorted,
     parse_execute_args, parse_generate_args, parse_reassignment_json, partition_states_text,
-    plural, reassignment_json, tp_hash, PartitionState,
+    plural, reassignment_json, PartitionState,
 };
 
 /// Kafka's `UNKNOWN_TOPIC_OR_PARTITION`.
@@ -293,28 +293,23 @@ impl From<JavaIoError> for Failure {
     }
 }
 
-/// `CommandLineUtils.printUsageAndExit`'s message (the usage itself is not repeated).
-fn usage(message: impl Into<String>) -> ToolError {
-    ToolError::Reported(message.into())
-}
-
 /// Kafka's `validateAndParseArgs`, in its order. `matches` tells where each option
 /// stood, for the first one the action forbids.
 fn check_args(args: Args, matches: &clap::ArgMatches) -> Result<Command, ToolError> {
     let actions: Vec<Action> = Action::ALL.into_iter().filter(|a| a.given(&args)).collect();
     let [action] = actions[..] else {
-        return Err(usage(
+        return Err(bare(
             "Command must include exactly one action: --generate, --execute, --verify, --cancel, --list",
         ));
     };
     let (bootstrap, bootstrap_id) = match (&args.bootstrap_server, &args.bootstrap_controller) {
         (Some(_), Some(_)) => {
-            return Err(usage(
+            return Err(bare(
                 "Please don't specify both --bootstrap-server and --bootstrap-controller",
             ))
         }
         (None, None) => {
-            return Err(usage(
+            return Err(bare(
                 "Please specify either --bootstrap-server or --bootstrap-controller",
             ))
         }
@@ -324,7 +319,7 @@ fn check_args(args: Args, matches: &clap::ArgMatches) -> Result<Command, ToolErr
     let given = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     for id in action.required() {
         if !given(id) {
-            return Err(usage(missing_argument(&kafka_name(id)).to_string()));
+            return Err(bare(missing_argument(&kafka_name(id)).to_string()));
         }
     }
     let bootstrap_permitted =
@@ -341,7 +336,7 @@ fn check_args(args: Args, matches: &clap::ArgMatches) -> Result<Command, ToolErr
             || action.permitted().contains(&id)
             || (id == bootstrap_id && bootstrap_permitted);
         if !allowed {
-            return Err(usage(format!(
+            return Err(bare(format!(
                 "Option \"[{}]\" can't be used with action \"[{}]\"",
                 kafka_name(id),
                 action.id()
@@ -698,7 +693,7 @@ async fn verify_broker_ids(
     let partitions = java_hash_order(
         proposed.iter().collect::<Vec<_>>(),
         JAVA_HASH_MAP_DEFAULT_CAPACITY,
-        |(tp, _)| tp_hash(tp),
+        |(tp, _)| java_tp_hash(tp),
     );
     let mut ids: Vec<i32> = Vec::new();
     for (_, replicas) in partitions {

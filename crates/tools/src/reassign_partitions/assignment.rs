@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rafka_types::TopicPartition;
 
-use super::formats::tp_hash;
 use super::Failure;
+use crate::common::java_tp_hash;
 use crate::common::{java_hash_order, JAVA_HASH_MAP_DEFAULT_CAPACITY};
 
 /// A broker `--generate` may place replicas on.
@@ -28,7 +28,7 @@ pub(super) fn calculate_assignment(
     let in_java_order = java_hash_order(
         current.iter().collect::<Vec<_>>(),
         JAVA_HASH_MAP_DEFAULT_CAPACITY,
-        |(tp, _)| tp_hash(tp),
+        |(tp, _)| java_tp_hash(tp),
     );
     let mut topics: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for (tp, replicas) in in_java_order {

@@ -15,8 +15,9 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use rafka_types::TopicPartition;
 
-use super::formats::{join, tp_hash, OngoingReassignment};
+use super::formats::{join, OngoingReassignment};
 use super::{Failure, UNKNOWN_TOPIC_OR_PARTITION};
+use crate::common::java_tp_hash;
 use crate::common::{
     broker_timeout_ms, java_exception_string, java_hash_order, java_string_hash,
     JAVA_HASH_MAP_DEFAULT_CAPACITY,
@@ -123,7 +124,7 @@ impl Cluster {
             .cloned()
             .collect();
         if !missing.is_empty() {
-            let missing = java_hash_order(missing, JAVA_HASH_MAP_DEFAULT_CAPACITY, tp_hash);
+            let missing = java_hash_order(missing, JAVA_HASH_MAP_DEFAULT_CAPACITY, java_tp_hash);
             return Err(Failure::Error(format!(
                 "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: Unable to find partition: {}",
                 join(&missing, ", ")

@@ -10,9 +10,8 @@ use super::Failure;
 /// The log dir a reassignment JSON names when it does not care.
 const ANY_LOG_DIR: &str = "any";
 use crate::common::{
-    java_collection_string, java_hash_order, java_string_hash, java_topic_partition_hash,
-    json_array, json_field, json_int, json_object, json_quote, json_string,
-    JAVA_HASH_MAP_DEFAULT_CAPACITY,
+    java_collection_string, java_hash_order, java_string_hash, java_tp_hash, json_array,
+    json_field, json_int, json_object, json_quote, json_string, JAVA_HASH_MAP_DEFAULT_CAPACITY,
 };
 
 /// Kafka's reassignment JSON (version 1), partitions in file order, duplicates kept (the
@@ -86,7 +85,11 @@ pub(super) fn parse_execute_args(
         ));
     }
     let keys: Vec<TopicPartition> = partitions.iter().map(|(tp, _)| tp.clone()).collect();
-    let duplicated = java_hash_order(duplicates(&keys), JAVA_HASH_MAP_DEFAULT_CAPACITY, tp_hash);
+    let duplicated = java_hash_order(
+        duplicates(&keys),
+        JAVA_HASH_MAP_DEFAULT_CAPACITY,
+        java_tp_hash,
+    );
     if !duplicated.is_empty() {
         return Err(Failure::Error(format!(
             "Partition reassignment contains duplicate topic partitions: {}",
@@ -201,10 +204,6 @@ fn duplicates<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
         }
     }
     out
-}
-
-pub(super) fn tp_hash(tp: &TopicPartition) -> i32 {
-    java_topic_partition_hash(&tp.topic, tp.partition)
 }
 
 pub(super) fn join<T: ToString>(items: &[T], separator: &str) -> String {
