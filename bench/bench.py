@@ -20,7 +20,6 @@ import datetime as dt
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +31,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = Path(__file__).resolve().parent.parent
-from perf import free_port, proc_cpu_seconds  # noqa: E402 - shared with the perf-tools harness
+import perf  # noqa: E402
+from perf import (free_port, proc_cpu_seconds, replace_section, revision,  # noqa: E402
+                  stop_process)
 
 PARTITIONS = 4
 LOAD_AT_START = 0.0
@@ -101,13 +102,7 @@ class Broker:
         return proc_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 30)
         self.log.close()
 
 
@@ -248,28 +243,8 @@ def run_size(broker: Broker, record_bytes: int, target_s: float, fixed_records: 
 # -- report --------------------------------------------------------------------------
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, "
-            f"{mem_kb / 1024 / 1024:.0f} GiB RAM, Linux {platform.release()}; "
-            f"load average {LOAD_AT_START:.2f} when the run started (other work on the "
-            "machine makes the figures noisy)")
-
-
-def revision() -> str:
-    try:
-        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "crates"],
-                               capture_output=True, text=True).stdout.strip()
-        return rev + (" (crates/ modified)" if dirty else "")
-    except subprocess.CalledProcessError:
-        return "no commit yet"
+    return (perf.machine(LOAD_AT_START)
+            + " (other work on the machine makes the figures noisy)")
 
 
 def client_bound_note(results: list[Result]) -> str:
@@ -318,15 +293,7 @@ How to read it:
   {os.cpu_count()} cores.
 """
     # Only this harness's section is rewritten; the rest of RESULTS.md belongs to others.
-    begin, end = "<!-- python:begin -->", "<!-- python:end -->"
-    old = path.read_text() if path.exists() else ""
-    section = f"{begin}\n{text}{end}"
-    if begin in old and end in old:
-        head, rest = old.split(begin, 1)
-        new = head + section + rest.split(end, 1)[1]
-    else:
-        new = old + ("\n" if old else "") + section + "\n"
-    path.write_text(new)
+    replace_section(path, "python", text)
     print(f"wrote {path}")
 
 
