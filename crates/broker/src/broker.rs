@@ -427,9 +427,14 @@ impl Broker {
         let now = self.clock.now_ms() as u64;
         let mut defaults = self.config.log_defaults.clone();
         defaults.extend(image.broker_configs.clone());
+        // Configs are pushed to the partitions only when they change (or a partition
+        // opens), not on every image: at 10k partitions that is 10k log locks an image.
+        let broker_configs_changed = cluster.image().broker_configs != image.broker_configs;
         let mut next = Topics::default();
         for t in image.topics.values() {
             let existing = self.topic(&t.name).filter(|e| e.topic_id == t.topic_id);
+            let configs_changed =
+                broker_configs_changed || existing.as_ref().is_none_or(|e| e.configs != t.configs);
             let effective = effective_topic_configs(&t.configs, &defaults);
             let min_isr = effective
                 .get("min.insync.replicas")
@@ -443,13 +448,18 @@ impl Broker {
                     partitions.push(None);
                     continue;
                 }
-                let local = match existing.as_ref().and_then(|e| e.partition(index).cloned()) {
-                    Some(p) => Some(p),
-                    None => self.open_cluster_partition(t, index, config.clone()),
-                };
+                let (local, opened) =
+                    match existing.as_ref().and_then(|e| e.partition(index).cloned()) {
+                        Some(p) => (Some(p), false),
+                        None => (self.open_cluster_partition(t, index, config.clone()), true),
+                    };
                 if let Some(p) = &local {
-                    p.update_config(config.clone());
-                    p.set_min_insync_replicas(min_isr);
+                    if configs_changed {
+                        p.update_config(config.clone());
+                    }
+                    if configs_changed || opened {
+                        p.set_min_insync_replicas(min_isr);
+                    }
                     if state.leader == me {
                         let was_leader = p.is_leader();
                         p.become_leader(state, now);
