@@ -32,7 +32,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rafka_protocol::batch::{Batch, BatchMut, HEADER_SIZE_BYTES, NO_TIMESTAMP};
+use rafka_protocol::batch::{
+    partition_leader_epoch_of, stamp_base_offset, stamp_partition_leader_epoch, Batch, BatchMut,
+    HEADER_SIZE_BYTES, NO_TIMESTAMP,
+};
 use rafka_types::{LeaderEpoch, Offset, SharedClock};
 
 pub use cleaner::{CleanResult, CleanSkip, CLEANER_CHECKPOINT_FILE};
@@ -49,9 +52,6 @@ use segment::{
     LOG_SUFFIX, TIME_INDEX_SUFFIX,
 };
 use validate::{validate_records, Origin};
-
-/// Where a v2 batch header holds `partitionLeaderEpoch` (big-endian i32), outside the CRC.
-const PARTITION_LEADER_EPOCH_POSITION: usize = 12;
 
 /// What the caller knows about the previous run, read from its checkpoints.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -356,10 +356,9 @@ impl Log {
             for (i, batch) in validated.iter().enumerate() {
                 let header = &mut headers[i * HEADER_SIZE_BYTES..(i + 1) * HEADER_SIZE_BYTES];
                 header.copy_from_slice(&records[batch.start..batch.start + HEADER_SIZE_BYTES]);
-                header[0..8].copy_from_slice(&next_offset.to_be_bytes());
+                stamp_base_offset(header, next_offset);
                 if let Some(epoch) = leader_epoch {
-                    header[PARTITION_LEADER_EPOCH_POSITION..PARTITION_LEADER_EPOCH_POSITION + 4]
-                        .copy_from_slice(&epoch.to_be_bytes());
+                    stamp_partition_leader_epoch(header, epoch);
                 }
                 let view = Batch::new(&records[batch.start..batch.start + batch.size])
                     .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
@@ -473,9 +472,7 @@ impl Log {
             (Some(_), None) => {}
             (None, _) => {
                 for batch in batches {
-                    let at = batch.start + PARTITION_LEADER_EPOCH_POSITION;
-                    let bytes = [buf[at], buf[at + 1], buf[at + 2], buf[at + 3]];
-                    let epoch = i32::from_be_bytes(bytes);
+                    let epoch = partition_leader_epoch_of(&buf[batch.start..]);
                     assign(&mut self.leader_epoch_cache, epoch, batch.base_offset);
                 }
             }

@@ -520,6 +520,26 @@ pub struct BatchMut<'a> {
     bytes: &'a mut [u8],
 }
 
+/// Writes a batch's base offset into `header`, the start of a v2 batch (a copy of the
+/// header alone will do: the field is outside the CRC).
+pub fn stamp_base_offset(header: &mut [u8], base_offset: i64) {
+    header[BASE_OFFSET_OFFSET..BASE_OFFSET_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
+}
+
+/// Writes a batch's partition leader epoch into `header` (outside the CRC too).
+pub fn stamp_partition_leader_epoch(header: &mut [u8], partition_leader_epoch: i32) {
+    header[PARTITION_LEADER_EPOCH_OFFSET..PARTITION_LEADER_EPOCH_OFFSET + 4]
+        .copy_from_slice(&partition_leader_epoch.to_be_bytes());
+}
+
+/// The partition leader epoch in `header`, the start of a v2 batch.
+pub fn partition_leader_epoch_of(header: &[u8]) -> i32 {
+    let mut bytes = [0u8; 4];
+    bytes
+        .copy_from_slice(&header[PARTITION_LEADER_EPOCH_OFFSET..PARTITION_LEADER_EPOCH_OFFSET + 4]);
+    i32::from_be_bytes(bytes)
+}
+
 impl<'a> BatchMut<'a> {
     /// Views the batch at the start of `buf` (trailing bytes beyond it are ignored).
     pub fn new(buf: &'a mut [u8]) -> Result<BatchMut<'a>, BatchError> {
@@ -542,14 +562,12 @@ impl<'a> BatchMut<'a> {
 
     /// Assigns the batch its offsets. Not covered by the CRC.
     pub fn set_base_offset(&mut self, base_offset: i64) {
-        self.bytes[BASE_OFFSET_OFFSET..BASE_OFFSET_OFFSET + 8]
-            .copy_from_slice(&base_offset.to_be_bytes());
+        stamp_base_offset(self.bytes, base_offset);
     }
 
     /// Stamps the leader's epoch. Not covered by the CRC.
     pub fn set_partition_leader_epoch(&mut self, partition_leader_epoch: i32) {
-        self.bytes[PARTITION_LEADER_EPOCH_OFFSET..PARTITION_LEADER_EPOCH_OFFSET + 4]
-            .copy_from_slice(&partition_leader_epoch.to_be_bytes());
+        stamp_partition_leader_epoch(self.bytes, partition_leader_epoch);
     }
 
     /// What Kafka's LogValidator does to a magic 2 batch under
