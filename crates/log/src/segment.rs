@@ -939,17 +939,15 @@ impl HeaderScanner<'_> {
 fn write_all_vectored_at(file: &File, parts: &[&[u8]], mut position: u64) -> std::io::Result<()> {
     // Linux takes at most IOV_MAX (1024) slices per call.
     const IOV_MAX: usize = 1024;
-    let mut index = 0;
-    let mut skip = 0; // bytes of parts[index] already written
-    while index < parts.len() {
-        let slices: Vec<std::io::IoSlice<'_>> = parts[index..]
-            .iter()
-            .take(IOV_MAX)
-            .enumerate()
-            .map(|(i, p)| std::io::IoSlice::new(if i == 0 { &p[skip..] } else { p }))
-            .collect();
+    let mut slices: Vec<std::io::IoSlice<'_>> =
+        parts.iter().map(|p| std::io::IoSlice::new(p)).collect();
+    let mut bufs = &mut slices[..];
+    // Drops leading empty slices, so that an empty write ends the loop at once.
+    std::io::IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        let batch = &bufs[..bufs.len().min(IOV_MAX)];
         let written =
-            nix::sys::uio::pwritev(file, &slices, position as i64).map_err(std::io::Error::from)?;
+            nix::sys::uio::pwritev(file, batch, position as i64).map_err(std::io::Error::from)?;
         if written == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::WriteZero,
@@ -957,23 +955,7 @@ fn write_all_vectored_at(file: &File, parts: &[&[u8]], mut position: u64) -> std
             ));
         }
         position += written as u64;
-        let mut left = written;
-        while left > 0 && index < parts.len() {
-            let remaining = parts[index].len() - skip;
-            if left >= remaining {
-                left -= remaining;
-                index += 1;
-                skip = 0;
-            } else {
-                skip += left;
-                left = 0;
-            }
-        }
-        // Skip empty parts so the loop ends.
-        while index < parts.len() && parts[index].len() == skip {
-            index += 1;
-            skip = 0;
-        }
+        std::io::IoSlice::advance_slices(&mut bufs, written);
     }
     Ok(())
 }
