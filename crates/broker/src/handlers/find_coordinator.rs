@@ -24,67 +24,55 @@ pub(super) fn handle(
         vec![request.key.clone()]
     };
     let advertised = broker.config.advertised();
+    // In a cluster the coordinator is the leader of the group's partition, among these.
+    let live = match &broker.cluster {
+        Some(_) => broker.live_brokers(),
+        None => Vec::new(),
+    };
+    let not_available = (
+        ErrorCode::CoordinatorNotAvailable,
+        "The coordinator is not available.",
+    );
     let coordinators: Vec<Coordinator> = keys
         .into_iter()
         .map(|key| {
-            let error = if request.key_type != KEY_TYPE_GROUP {
-                Some((
+            let found = if request.key_type != KEY_TYPE_GROUP {
+                Err((
                     ErrorCode::CoordinatorNotAvailable,
                     "Transactions are not supported yet",
                 ))
             } else if key.is_empty() {
-                Some((ErrorCode::InvalidRequest, "The group id must not be empty"))
+                Err((ErrorCode::InvalidRequest, "The group id must not be empty"))
             } else if broker.groups.ensure_offsets_topic(broker).is_err() {
-                Some((
-                    ErrorCode::CoordinatorNotAvailable,
-                    "The coordinator is not available.",
-                ))
+                Err(not_available)
+            } else if broker.cluster.is_some() {
+                let partition = broker.groups.partition_for(key.as_str());
+                let leader = broker
+                    .topic(crate::group::OFFSETS_TOPIC)
+                    .and_then(|t| t.state(partition).map(|s| s.leader));
+                live.iter()
+                    .find(|b| Some(b.id) == leader)
+                    .map(|b| (b.id, b.host.clone(), b.port))
+                    .ok_or(not_available)
             } else {
-                None
-            };
-            // In a cluster the coordinator is the leader of the group's partition.
-            let coordinator = match (&error, &broker.cluster) {
-                (None, Some(_)) => {
-                    let partition = broker.groups.partition_for(key.as_str());
-                    let leader = broker
-                        .topic(crate::group::OFFSETS_TOPIC)
-                        .and_then(|t| t.state(partition).map(|s| s.leader));
-                    broker
-                        .live_brokers()
-                        .into_iter()
-                        .find(|b| Some(b.id) == leader)
-                        .map(|b| (b.id, b.host, b.port))
-                }
-                _ => Some((
+                Ok((
                     broker.config.node_id,
                     advertised.host.clone(),
                     advertised.port,
-                )),
-            };
-            let error = match (error, coordinator.is_none()) {
-                (None, true) => Some((
-                    ErrorCode::CoordinatorNotAvailable,
-                    "The coordinator is not available.",
-                )),
-                (error, _) => error,
+                ))
             };
             let base = Coordinator::default().with_key(key);
-            match (error, coordinator) {
-                (None, Some((id, host, port))) => base
+            match found {
+                Ok((id, host, port)) => base
                     .with_node_id(BrokerId(id))
                     .with_host(str_bytes(host))
                     .with_port(i32::from(port)),
-                (error, _) => {
-                    let (code, message) = error.unwrap_or((
-                        ErrorCode::CoordinatorNotAvailable,
-                        "The coordinator is not available.",
-                    ));
-                    base.with_node_id(BrokerId(-1))
-                        .with_host(str_bytes(""))
-                        .with_port(-1)
-                        .with_error_code(code.code())
-                        .with_error_message(Some(str_bytes(message)))
-                }
+                Err((code, message)) => base
+                    .with_node_id(BrokerId(-1))
+                    .with_host(str_bytes(""))
+                    .with_port(-1)
+                    .with_error_code(code.code())
+                    .with_error_message(Some(str_bytes(message))),
             }
         })
         .collect();
