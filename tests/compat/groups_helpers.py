@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from typing import Callable, Iterable
 
 # The broker's group settings for these tests: no initial rebalance delay, a small
@@ -33,6 +34,9 @@ HEARTBEAT_INTERVAL_MS = 200
 MAX_POLL_INTERVAL_MS = 30_000
 
 TIMEOUT_S = 20.0
+
+# Partitions of the tests' topics unless a test says otherwise.
+PARTITIONS = 6
 
 
 def group_broker(workdir):
@@ -106,6 +110,39 @@ def end_offsets(produced: dict[tuple[int, int], bytes], num_partitions: int) -> 
 
 
 # -- confluent-kafka members -----------------------------------------------------------
+
+def new_topic(admin, prefix: str, partitions: int = PARTITIONS) -> str:
+    """A fresh topic of `partitions` partitions, created with a confluent AdminClient."""
+    from compat_helpers import confluent_create_topic, topic_name
+    name = topic_name(prefix)
+    confluent_create_topic(admin, name, partitions)
+    return name
+
+
+def consume_all(ms, want: int, timeout_s: float = TIMEOUT_S) -> None:
+    poll_until(ms, lambda: sum(len(m.records) for m in ms) >= want, timeout_s,
+               f"{want} records")
+
+
+def assert_each_record_once(seen, produced: dict[tuple[int, int], bytes]) -> None:
+    """`seen` is (partition, offset, value) triples: each produced record exactly once."""
+    counts = Counter((p, o) for p, o, _ in seen)
+    twice = {k: n for k, n in counts.items() if n > 1}
+    assert not twice, f"records read more than once: {sorted(twice)[:10]}"
+    missing = set(produced) - set(counts)
+    assert not missing, f"{len(missing)} records never read, e.g. {sorted(missing)[:10]}"
+    extra = set(counts) - set(produced)
+    assert not extra, f"records read that were not produced: {sorted(extra)[:10]}"
+    for p, o, v in seen:
+        assert v == produced[(p, o)], f"{p}@{o}: value {v!r}, produced {produced[(p, o)]!r}"
+
+
+def members_of(member_class, bootstrap: str):
+    """A fixture body: a `Members` of `member_class`, all closed afterwards."""
+    made = Members(member_class, bootstrap)
+    yield made
+    made.close_all()
+
 
 class CfMember:
     """A confluent-kafka consumer subscribed to one topic in a group. It keeps every

@@ -9,18 +9,16 @@ deadline, never by sleeping.
 from __future__ import annotations
 
 import time
-from collections import Counter
 
 import pytest
 from confluent_kafka import (ConsumerGroupState, ConsumerGroupTopicPartitions, KafkaError,
                              KafkaException, TopicPartition)
 
-from compat_helpers import confluent_admin, confluent_create_topic, topic_name, wait_until
-from groups_helpers import (SESSION_TIMEOUT_MS, SHORT_SESSION_TIMEOUT_MS, TIMEOUT_S, CfMember,
-                            Members, assert_split, end_offsets, group_broker, poll_until,
+from compat_helpers import confluent_admin, wait_until
+from groups_helpers import (PARTITIONS, SESSION_TIMEOUT_MS, SHORT_SESSION_TIMEOUT_MS, TIMEOUT_S,
+                            CfMember, assert_each_record_once, assert_split, consume_all,
+                            end_offsets, group_broker, members_of, new_topic, poll_until,
                             produce_keyed, split_covers)
-
-PARTITIONS = 6
 
 
 @pytest.fixture(scope="module")
@@ -40,22 +38,12 @@ def admin(broker):
 
 @pytest.fixture
 def members(broker):
-    made = Members(CfMember, broker.bootstrap)
-    yield made
-    made.close_all()
+    yield from members_of(CfMember, broker.bootstrap)
 
 
 @pytest.fixture
 def fresh_members(fresh_broker):
-    made = Members(CfMember, fresh_broker.bootstrap)
-    yield made
-    made.close_all()
-
-
-def new_topic(admin, prefix: str, partitions: int = PARTITIONS) -> str:
-    name = topic_name(prefix)
-    confluent_create_topic(admin, name, partitions)
-    return name
+    yield from members_of(CfMember, fresh_broker.bootstrap)
 
 
 def describe(admin, group: str):
@@ -89,24 +77,6 @@ def high_watermark(member: CfMember, topic: str, partition: int) -> int:
     low, high = member.consumer.get_watermark_offsets(TopicPartition(topic, partition),
                                                       timeout=10, cached=False)
     return high
-
-
-def consume_all(ms, want: int, timeout_s: float = TIMEOUT_S) -> None:
-    poll_until(ms, lambda: sum(len(m.records) for m in ms) >= want, timeout_s,
-               f"{want} records")
-
-
-def assert_each_record_once(seen, produced: dict[tuple[int, int], bytes]) -> None:
-    """`seen` is (partition, offset, value) triples: each produced record exactly once."""
-    counts = Counter((p, o) for p, o, _ in seen)
-    twice = {k: n for k, n in counts.items() if n > 1}
-    assert not twice, f"records read more than once: {sorted(twice)[:10]}"
-    missing = set(produced) - set(counts)
-    assert not missing, f"{len(missing)} records never read, e.g. {sorted(missing)[:10]}"
-    extra = set(counts) - set(produced)
-    assert not extra, f"records read that were not produced: {sorted(extra)[:10]}"
-    for p, o, v in seen:
-        assert v == produced[(p, o)], f"{p}@{o}: value {v!r}, produced {produced[(p, o)]!r}"
 
 
 def commit_to(member: CfMember, topic: str, offsets: dict[int, int]) -> None:

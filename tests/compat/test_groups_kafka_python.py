@@ -10,7 +10,6 @@ against a deadline, never by sleeping.
 from __future__ import annotations
 
 import time
-from collections import Counter
 
 import pytest
 from kafka import TopicPartition
@@ -19,12 +18,11 @@ from kafka.admin import KafkaAdminClient
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.structs import MemberState, OffsetAndMetadata
 
-from compat_helpers import confluent_admin, confluent_create_topic, topic_name, wait_until
-from groups_helpers import (SESSION_TIMEOUT_MS, SHORT_SESSION_TIMEOUT_MS, TIMEOUT_S, KpMember,
-                            Members, assert_split, end_offsets, group_broker, poll_until,
+from compat_helpers import confluent_admin, wait_until
+from groups_helpers import (PARTITIONS, SESSION_TIMEOUT_MS, SHORT_SESSION_TIMEOUT_MS, TIMEOUT_S,
+                            KpMember, assert_each_record_once, assert_split, consume_all,
+                            end_offsets, group_broker, members_of, new_topic, poll_until,
                             produce_keyed, split_covers)
-
-PARTITIONS = 6
 
 
 @pytest.fixture(scope="module")
@@ -55,22 +53,12 @@ def cf_admin(broker):
 
 @pytest.fixture
 def members(broker):
-    made = Members(KpMember, broker.bootstrap)
-    yield made
-    made.close_all()
+    yield from members_of(KpMember, broker.bootstrap)
 
 
 @pytest.fixture
 def fresh_members(fresh_broker):
-    made = Members(KpMember, fresh_broker.bootstrap)
-    yield made
-    made.close_all()
-
-
-def new_topic(cf_admin, prefix: str, partitions: int = PARTITIONS) -> str:
-    name = topic_name(prefix)
-    confluent_create_topic(cf_admin, name, partitions)
-    return name
+    yield from members_of(KpMember, fresh_broker.bootstrap)
 
 
 def describe(admin, group: str) -> dict:
@@ -111,26 +99,9 @@ def high_watermarks(member: KpMember, topic: str, partitions) -> dict[int, int]:
     return {tp.partition: o for tp, o in member.run(lambda c: c.end_offsets(tps)).items()}
 
 
-def consume_all(ms, want: int, timeout_s: float = TIMEOUT_S) -> None:
-    poll_until(ms, lambda: sum(len(m.records) for m in ms) >= want, timeout_s,
-               f"{want} records")
-
-
 def read_at_least(member: KpMember, n: int) -> None:
     """Let the member read n records and then stop reading (it stays in the group)."""
     poll_until([member], lambda: len(member.records) >= n, what=f"{n} records")
-
-
-def assert_each_record_once(seen, produced: dict[tuple[int, int], bytes]) -> None:
-    counts = Counter((p, o) for p, o, _ in seen)
-    twice = {k: n for k, n in counts.items() if n > 1}
-    assert not twice, f"records read more than once: {sorted(twice)[:10]}"
-    missing = set(produced) - set(counts)
-    assert not missing, f"{len(missing)} records never read, e.g. {sorted(missing)[:10]}"
-    extra = set(counts) - set(produced)
-    assert not extra, f"records read that were not produced: {sorted(extra)[:10]}"
-    for p, o, v in seen:
-        assert v == produced[(p, o)], f"{p}@{o}: value {v!r}, produced {produced[(p, o)]!r}"
 
 
 def commit_to(member: KpMember, topic: str, offsets: dict[int, int]) -> None:
