@@ -27,6 +27,19 @@ pub struct FollowerState {
     last_fetch_ms: u64,
 }
 
+impl FollowerState {
+    /// A follower not heard from yet, counted as caught up as of `now_ms` (Kafka gives
+    /// every follower of a new leadership a fresh start).
+    fn fresh(now_ms: u64) -> FollowerState {
+        FollowerState {
+            log_end: -1,
+            last_caught_up_ms: now_ms,
+            last_fetch_leader_end: -1,
+            last_fetch_ms: now_ms,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaderState {
     pub leader_id: i32,
@@ -62,17 +75,7 @@ impl LeaderState {
         let followers = replicas
             .iter()
             .filter(|r| **r != leader_id)
-            .map(|r| {
-                (
-                    *r,
-                    FollowerState {
-                        log_end: -1,
-                        last_caught_up_ms: now_ms,
-                        last_fetch_leader_end: -1,
-                        last_fetch_ms: now_ms,
-                    },
-                )
-            })
+            .map(|r| (*r, FollowerState::fresh(now_ms)))
             .collect();
         let mut state = LeaderState {
             leader_id,
@@ -191,15 +194,7 @@ impl LeaderState {
         self.pending_isr = None;
         for r in replicas {
             if *r != self.leader_id && !self.followers.contains_key(r) {
-                self.followers.insert(
-                    *r,
-                    FollowerState {
-                        log_end: -1,
-                        last_caught_up_ms: now_ms,
-                        last_fetch_leader_end: -1,
-                        last_fetch_ms: now_ms,
-                    },
-                );
+                self.followers.insert(*r, FollowerState::fresh(now_ms));
             }
         }
         self.followers.retain(|r, _| replicas.contains(r));

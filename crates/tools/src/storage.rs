@@ -254,7 +254,10 @@ fn format(config_path: &Path, options: &FormatOptions) -> Result<(), ToolError> 
     let config = load_config(config_path)?;
     validate_cluster_id(&options.cluster_id)?;
     let version = metadata_version(options.release_version.as_deref())?;
-    let is_controller = config.process_roles.iter().any(|r| r == "controller");
+    let is_controller = config
+        .process_roles
+        .iter()
+        .any(|r| r == rafka_broker::config::CONTROLLER_ROLE);
     let dynamic_quorum = options.standalone || options.initial_controllers.is_some();
     if is_controller
         && config.quorum_voters.trim().is_empty()

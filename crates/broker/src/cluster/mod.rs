@@ -447,8 +447,8 @@ pub async fn resolve_voters(config: &mut crate::config::BrokerConfig) -> Result<
         return config.set_voters(voters).map_err(|e| e.to_string());
     }
     let bootstrap = config.replication.quorum_bootstrap_servers.clone();
-    let controller = config.process_roles.iter().any(|r| r == "controller");
-    let broker = config.process_roles.iter().any(|r| r == "broker");
+    let controller = config.has_role(crate::config::CONTROLLER_ROLE);
+    let broker = config.has_role(crate::config::BROKER_ROLE);
     if controller {
         if broker && bootstrap.len() == 1 {
             return Ok(());
