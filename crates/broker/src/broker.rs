@@ -1128,7 +1128,6 @@ fn random_broker_id(brokers: &[BrokerEndpoint], random: u128) -> i32 {
     brokers[index as usize].id
 }
 
-/// The directory holding the cluster metadata: the first log dir.
 /// Whether a log dir holds any partition directory (the metadata quorum's own log,
 /// `__cluster_metadata-0`, recovers itself).
 fn holds_partitions(dir: &Path) -> bool {
@@ -1140,6 +1139,7 @@ fn holds_partitions(dir: &Path) -> bool {
         .any(|e| e.file_type().is_ok_and(|t| t.is_dir()) && e.file_name() != "__cluster_metadata-0")
 }
 
+/// The directory holding the cluster metadata: the first log dir.
 fn config_metadata_dir(config: &BrokerConfig) -> &Path {
     &config.log_dirs[0]
 }

@@ -429,10 +429,6 @@ pub async fn start(
     Ok(Arc::new(Cluster::new(config.node_id, voters, Some(quorum))))
 }
 
-/// Runs a controller-only node (`process.roles=controller`) until `shutdown` resolves:
-/// the quorum voter and the controller service on the controller listener, nothing else.
-/// It opens no client listener and no partition log, and never registers as a broker, so
-/// no Metadata or DescribeCluster answer lists it, as in Kafka.
 /// Finds the quorum's voters when the config names only
 /// `controller.quorum.bootstrap.servers`: those `storage format --initial-controllers` (or
 /// `--standalone`) recorded on a controller, else (a broker) the voters a bootstrap
@@ -482,6 +478,10 @@ pub async fn resolve_voters(config: &mut crate::config::BrokerConfig) -> Result<
     }
 }
 
+/// Runs a controller-only node (`process.roles=controller`) until `shutdown` resolves:
+/// the quorum voter and the controller service on the controller listener, nothing else.
+/// It opens no client listener and no partition log, and never registers as a broker, so
+/// no Metadata or DescribeCluster answer lists it, as in Kafka.
 pub async fn run_controller(
     config: &crate::config::BrokerConfig,
     clock: rafka_types::SharedClock,

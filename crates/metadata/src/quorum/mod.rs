@@ -449,7 +449,6 @@ async fn watch_leader<C: QuorumTypes>(
     }
 }
 
-/// Kafka node ids are `i32 >= 0` (checked by [`QuorumConfig`]); Raft's are `u64`.
 /// DescribeQuorum's view of the quorum (see [`Quorum::status`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QuorumStatus {
@@ -469,6 +468,7 @@ pub struct ReplicaStatus {
     pub last_caught_up_ms: i64,
 }
 
+/// Kafka node ids are `i32 >= 0` (checked by [`QuorumConfig`]); Raft's are `u64`.
 fn raft_id(node_id: i32) -> u64 {
     u64::try_from(node_id).unwrap_or(u64::MAX)
 }
