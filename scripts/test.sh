@@ -49,6 +49,7 @@ fi
 section "python venv (scripts/setup-python.sh)"
 scripts/setup-python.sh
 
+section "Apache Kafka for the differential tests (scripts/setup-kafka.sh)"; scripts/setup-kafka.sh
 section "compat tests (pytest tests/compat) against $RAFKA_BIN"
 .venv/bin/pytest tests/compat -q "$@"
 
