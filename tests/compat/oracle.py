@@ -18,7 +18,6 @@ apply to rafka.
 from __future__ import annotations
 
 import base64
-import difflib
 import json
 import os
 import re
@@ -433,16 +432,75 @@ class Normaliser:
 
 
 def _dump(obj: Any) -> str:
-    return json.dumps(obj, indent=1, sort_keys=False, default=repr)
+    return json.dumps(obj, sort_keys=False, default=repr, ensure_ascii=False)
+
+
+# Arrays whose elements are identified by one of these fields are keyed by it in diffs
+# (`configs[name=retention.ms].value` rather than `configs[17].value`).
+_ID_FIELDS = ("name", "partition_index", "api_key", "group_id", "member_id", "resource_name",
+              "topic_name", "node_id", "broker_id")
+
+
+def _id_field(k: list, r: list) -> str | None:
+    both = k + r
+    if not both or not all(isinstance(v, dict) for v in both):
+        return None
+    for f in _ID_FIELDS:
+        if all(f in v for v in both) and all(
+                len({repr(v[f]) for v in side}) == len(side) for side in (k, r)):
+            return f
+    return None
+
+
+def _short_value(v: Any, n: int = 60) -> str:
+    text = str(v)
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def _diff(k: Any, r: Any, path: str, out: list[str]) -> None:
+    if isinstance(k, dict) and isinstance(r, dict):
+        for key in list(k) + [x for x in r if x not in k]:
+            sub = f"{path}.{key}" if path else key
+            if key not in r or key not in k:
+                out.append(f"  {sub}: kafka={_dump(k.get(key, '<absent>'))} "
+                           f"rafka={_dump(r.get(key, '<absent>'))}")
+            else:
+                _diff(k[key], r[key], sub, out)
+    elif isinstance(k, list) and isinstance(r, list) and (f := _id_field(k, r)):
+        km = {repr(v[f]): v for v in k}
+        rm = {repr(v[f]): v for v in r}
+        for ident in list(km) + [x for x in rm if x not in km]:
+            ref = (km.get(ident) or rm.get(ident))[f]
+            sub = f"{path}[{f}={_short_value(ref)}]"
+            if ident not in km or ident not in rm:
+                out.append(f"  {sub}: kafka={_dump(km.get(ident, '<absent>'))} "
+                           f"rafka={_dump(rm.get(ident, '<absent>'))}")
+            else:
+                _diff(km[ident], rm[ident], sub, out)
+    elif isinstance(k, list) and isinstance(r, list) and len(k) == len(r) and k != r:
+        for i, (a, b) in enumerate(zip(k, r)):
+            _diff(a, b, f"{path}[{i}]", out)
+    elif k != r:
+        out.append(f"  {path or '.'}: kafka={_dump(k)} rafka={_dump(r)}")
+
+
+def describe_diff(kafka_answer: Any, rafka_answer: Any, limit: int = 60) -> str:
+    """One line per difference: `path: kafka=… rafka=…`; array elements are keyed by
+    their name/partition/... where they have one; <absent> marks a missing field or element."""
+    lines: list[str] = []
+    _diff(kafka_answer, rafka_answer, "", lines)
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"  … and {len(lines) - limit} more"]
+    return "\n".join(lines)
 
 
 def assert_same(kafka_answer: Any, rafka_answer: Any, what: str) -> None:
     if kafka_answer == rafka_answer:
         return
-    diff = "\n".join(difflib.unified_diff(
-        _dump(kafka_answer).splitlines(), _dump(rafka_answer).splitlines(),
-        fromfile="kafka", tofile="rafka", lineterm="", n=4))
-    raise AssertionError(f"{what}: rafka's answer differs from Kafka's\n{diff}")
+    raise AssertionError(f"{what}: rafka's answer differs from Kafka's\n"
+                         f"{describe_diff(kafka_answer, rafka_answer)}\n"
+                         f"kafka: {_dump(kafka_answer)[:2000]}\n"
+                         f"rafka: {_dump(rafka_answer)[:2000]}")
 
 
 class Pair:
