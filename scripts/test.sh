@@ -50,6 +50,7 @@ section "python venv (scripts/setup-python.sh)"
 scripts/setup-python.sh
 
 section "Apache Kafka for the differential tests (scripts/setup-kafka.sh)"; scripts/setup-kafka.sh
+section "KafkaJS for the compat tests (scripts/setup-node.sh)"; scripts/setup-node.sh
 section "compat tests (pytest tests/compat) against $RAFKA_BIN"
 .venv/bin/pytest tests/compat -q "$@"
 
