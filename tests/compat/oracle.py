@@ -331,7 +331,23 @@ class RawClient:
 
     def request(self, api: str, version: int, **fields) -> dict:
         resp = self.request_obj(api, version, **fields)
-        return None if resp is None else resp.to_dict()
+        return None if resp is None else plain(resp.to_dict(json=False))
+
+
+def plain(obj: Any) -> Any:
+    """A decoded answer as plain data: uuids as strings, bytes fields as bytes, bit fields
+    (authorized operations) as sorted lists."""
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, (memoryview, bytearray)):
+        return bytes(obj)
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    return obj
 
 
 def records(*values: bytes | None, keys: list[bytes | None] | None = None,
@@ -364,7 +380,7 @@ def decode_records(data: bytes | None) -> list[dict]:
 
 # -- normalising and comparing -------------------------------------------------------
 
-ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA"
+ZERO_UUID = str(uuid.UUID(int=0))
 
 
 class Normaliser:
@@ -432,7 +448,8 @@ class Normaliser:
 
 
 def _dump(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=False, default=repr, ensure_ascii=False)
+    return json.dumps(obj, sort_keys=False, ensure_ascii=False,
+                      default=lambda o: o.decode("latin-1") if isinstance(o, bytes) else repr(o))
 
 
 # Arrays whose elements are identified by one of these fields are keyed by it in diffs
@@ -460,7 +477,7 @@ def _short_value(v: Any, n: int = 60) -> str:
 def _diff(k: Any, r: Any, path: str, out: list[str]) -> None:
     if isinstance(k, dict) and isinstance(r, dict):
         for key in list(k) + [x for x in r if x not in k]:
-            sub = f"{path}.{key}" if path else key
+            sub = f"{path}.{key}" if path else str(key)
             if key not in r or key not in k:
                 out.append(f"  {sub}: kafka={_dump(k.get(key, '<absent>'))} "
                            f"rafka={_dump(r.get(key, '<absent>'))}")
