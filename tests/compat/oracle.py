@@ -512,7 +512,12 @@ def describe_diff(kafka_answer: Any, rafka_answer: Any, limit: int = 60) -> str:
 
 
 def assert_same(kafka_answer: Any, rafka_answer: Any, what: str) -> None:
+    """Equal field by field. Arrays whose elements carry an identity (a name, partition,
+    group id, member id, ...) are compared as maps by it: per-topic, per-group and
+    per-partition results are sets, and Kafka lists them in its hash maps' order."""
     if kafka_answer == rafka_answer:
+        return
+    if not describe_diff(kafka_answer, rafka_answer):
         return
     raise AssertionError(f"{what}: rafka's answer differs from Kafka's\n"
                          f"{describe_diff(kafka_answer, rafka_answer)}\n"
