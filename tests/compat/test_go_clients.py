@@ -41,6 +41,7 @@ GO_TESTS = [
     "TestSaramaConsumerGroupRebalance",
     "TestSaramaConsumerGroupCommitResume",
     "TestSaramaSeekAndListOffsets",
+    "TestSaramaProtocolVersions",
 ]
 
 

@@ -70,9 +70,12 @@ func saramaCreateTopic(t *testing.T, adm sarama.ClusterAdmin, topic string, part
 	}
 }
 
-func saramaProducer(t *testing.T, acks sarama.RequiredAcks, codec sarama.CompressionCodec) sarama.SyncProducer {
+func saramaProducer(t *testing.T, acks sarama.RequiredAcks, codec sarama.CompressionCodec, tweaks ...func(*sarama.Config)) sarama.SyncProducer {
 	t.Helper()
 	cfg := saramaConfig()
+	for _, tweak := range tweaks {
+		tweak(cfg)
+	}
 	cfg.Producer.RequiredAcks = acks
 	cfg.Producer.Compression = codec
 	cfg.Producer.Flush.Frequency = 20 * time.Millisecond // let records share batches
@@ -196,9 +199,13 @@ func consumePartitions(t *testing.T, c sarama.Consumer, topic string, from map[i
 	return pcs
 }
 
-func saramaConsumer(t *testing.T) sarama.Consumer {
+func saramaConsumer(t *testing.T, tweaks ...func(*sarama.Config)) sarama.Consumer {
 	t.Helper()
-	c, err := sarama.NewConsumer([]string{bootstrap(t)}, saramaConfig())
+	cfg := saramaConfig()
+	for _, tweak := range tweaks {
+		tweak(cfg)
+	}
+	c, err := sarama.NewConsumer([]string{bootstrap(t)}, cfg)
 	if err != nil {
 		t.Fatalf("sarama.NewConsumer: %v", err)
 	}
@@ -402,8 +409,11 @@ func (m *saramaMember) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.
 	}
 }
 
-func newSaramaMember(t *testing.T, name, group, topic string, autoCommit bool) *saramaMember {
+func newSaramaMember(t *testing.T, name, group, topic string, autoCommit bool, tweaks ...func(*sarama.Config)) *saramaMember {
 	cfg := saramaConfig()
+	for _, tweak := range tweaks {
+		tweak(cfg)
+	}
 	cfg.Consumer.Offsets.AutoCommit.Enable = autoCommit
 	cfg.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
 	g, err := sarama.NewConsumerGroup([]string{bootstrap(t)}, group, cfg)
@@ -768,5 +778,70 @@ func TestSaramaSeekAndListOffsets(t *testing.T) {
 			_ = pc.Close()
 		}
 		t.Fatalf("ConsumePartition p0 at 2 (log start 4): want ErrOffsetOutOfRange, got %v", err)
+	}
+}
+
+// sarama picks each request's version from Config.Version (the Kafka version the
+// application says its cluster runs), capped by the broker's ApiVersions. Applications
+// set it to their cluster's version, so the data path must work at each: produce,
+// consume from the oldest offset, ListOffsets oldest/newest, and a group's commit and
+// resume. The ListOffsets version each Config.Version sends is in the name.
+func TestSaramaProtocolVersions(t *testing.T) {
+	adm := saramaAdmin(t)
+	for _, v := range []struct {
+		name    string
+		version sarama.KafkaVersion
+	}{
+		{"1.0-ListOffsetsV2", sarama.V1_0_0_0},
+		{"2.0-ListOffsetsV3", sarama.V2_0_0_0},
+		{"2.1-ListOffsetsV4", sarama.V2_1_0_0},
+		{"2.8-default-ListOffsetsV6", sarama.DefaultVersion},
+		{"4.1-ListOffsetsV6", sarama.V4_1_0_0},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			at := func(cfg *sarama.Config) { cfg.Version = v.version }
+			topic := uniqueName("sarama-version")
+			group := uniqueName("sarama-version")
+			saramaCreateTopic(t, adm, topic, 2, nil)
+
+			produced := saramaProduce(t, saramaProducer(t, sarama.WaitForAll, sarama.CompressionGZIP, at),
+				topic, recordsFor("v"+v.version.String(), 2, 5))
+
+			cfg := saramaConfig()
+			at(cfg)
+			cl := saramaClient(t, cfg)
+			for p := int32(0); p < 2; p++ {
+				oldest, err := cl.GetOffset(topic, p, sarama.OffsetOldest)
+				if err != nil || oldest != 0 {
+					t.Fatalf("GetOffset %s[%d] oldest: %d, %v; want 0", topic, p, oldest, err)
+				}
+				newest, err := cl.GetOffset(topic, p, sarama.OffsetNewest)
+				if err != nil || newest != 5 {
+					t.Fatalf("GetOffset %s[%d] newest: %d, %v; want 5", topic, p, newest, err)
+				}
+			}
+
+			pcs := consumePartitions(t, saramaConsumer(t, at), topic,
+				map[int32]int64{0: sarama.OffsetOldest, 1: sarama.OffsetOldest})
+			assertSameRecords(t, "consumed from the oldest offset", produced, saramaRecs(saramaConsumeN(t, pcs, len(produced))))
+
+			m := newSaramaMember(t, "M", group, topic, false, at)
+			m.waitRecords(t, "everything", produced)
+			m.mu.Lock()
+			sess := m.session
+			m.mu.Unlock()
+			if sess == nil {
+				t.Fatalf("no session: %v", m)
+			}
+			sess.ResetOffset(topic, 1, 2, "")
+			sess.Commit()
+			m.checkErrors(t)
+			m.stop(t)
+			if got := saramaCommitted(t, adm, group, topic, 2); fmt.Sprint(got) != "map[0:5 1:2]" {
+				t.Fatalf("committed: %v, want p0=5 p1=2", got)
+			}
+			resumed := newSaramaMember(t, "R", group, topic, false, at)
+			resumed.waitRecords(t, "p1 from 2", filterRecs(produced, func(r rec) bool { return r.Partition == 1 && r.Offset >= 2 }))
+		})
 	}
 }
