@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -296,6 +297,11 @@ func TestFranzProduceConsumeCodecs(t *testing.T) {
 					t.Fatalf("record %d@%d: implausible timestamp %v", kr.Partition, kr.Offset, kr.Timestamp)
 				}
 			}
+
+			// A second, independent decoder: sarama reads the same records.
+			pcs := consumePartitions(t, saramaConsumer(t), topic,
+				map[int32]int64{0: sarama.OffsetOldest, 1: sarama.OffsetOldest, 2: sarama.OffsetOldest})
+			assertSameRecords(t, "read back with sarama", want, saramaRecs(saramaConsumeN(t, pcs, len(want))))
 		})
 	}
 }
