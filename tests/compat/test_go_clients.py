@@ -82,8 +82,10 @@ def go_test_binary(tmp_path_factory) -> Path:
 def test_go_client(go_test_binary, broker, name):
     # The same as `go test -count=1 -run '^NAME$' -v .` in tests/clients/go, from the
     # precompiled binary.
+    # -test.parallel: subtests that mark themselves parallel all run at once (Go's default
+    # is GOMAXPROCS, 2 here, though they mostly wait on the broker).
     cmd = [str(go_test_binary), "-test.run", f"^{name}$", "-test.count=1", "-test.v",
-           f"-test.timeout={TEST_TIMEOUT_S - 10}s"]
+           "-test.parallel=8", f"-test.timeout={TEST_TIMEOUT_S - 10}s"]
     env = {**os.environ, "RAFKA_BOOTSTRAP": broker.bootstrap}
     try:
         proc = subprocess.run(cmd, cwd=GO_DIR, env=env, stdin=subprocess.DEVNULL,

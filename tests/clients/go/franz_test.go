@@ -247,8 +247,8 @@ func TestFranzAdmin(t *testing.T) {
 		return err == nil && !all.Has(topic) && all.Has(other)
 	}, func() string { all, err := adm.ListTopics(opCtx(t)); return fmt.Sprint(all.Names(), err) })
 	rcs, err = adm.DescribeTopicConfigs(opCtx(t), topic)
-	if err == nil && (len(rcs) != 1 || !errors.Is(rcs[0].Err, kerr.UnknownTopicOrPartition)) {
-		t.Fatalf("DescribeTopicConfigs of a deleted topic: want UNKNOWN_TOPIC_OR_PARTITION, got %+v", rcs)
+	if err != nil || len(rcs) != 1 || !errors.Is(rcs[0].Err, kerr.UnknownTopicOrPartition) {
+		t.Fatalf("DescribeTopicConfigs of a deleted topic: want UNKNOWN_TOPIC_OR_PARTITION, got %v %+v", err, rcs)
 	}
 }
 
@@ -271,6 +271,7 @@ func TestFranzProduceConsumeCodecs(t *testing.T) {
 	adm := franzAdmin(t)
 	for _, c := range franzCodecs {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // a topic of its own per codec
 			topic := uniqueName("franz-codec-" + c.name)
 			franzCreateTopic(t, adm, topic, 3, nil)
 

@@ -329,6 +329,7 @@ func TestSaramaProduceConsumeCodecs(t *testing.T) {
 	adm := saramaAdmin(t)
 	for _, c := range saramaCodecs {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // a topic of its own per codec
 			topic := uniqueName("sarama-codec-" + c.name)
 			saramaCreateTopic(t, adm, topic, 3, nil)
 
@@ -411,10 +412,12 @@ func (m *saramaMember) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.
 			if !ok {
 				return nil
 			}
+			// Marked before it is recorded: once a test has seen a message, its mark is
+			// in place (and a test's own ResetOffset cannot be overtaken by it).
+			s.MarkMessage(msg, "")
 			m.mu.Lock()
 			m.msgs = append(m.msgs, msg)
 			m.mu.Unlock()
-			s.MarkMessage(msg, "")
 		case <-s.Context().Done():
 			return nil
 		}
@@ -811,6 +814,9 @@ func TestSaramaProtocolVersions(t *testing.T) {
 		{"4.1-ListOffsetsV6", sarama.V4_1_0_0},
 	} {
 		t.Run(v.name, func(t *testing.T) {
+			// Each version has its own topic and group; they run side by side, mostly to
+			// overlap the group joins' waits (group.initial.rebalance.delay.ms).
+			t.Parallel()
 			at := func(cfg *sarama.Config) { cfg.Version = v.version }
 			topic := uniqueName("sarama-version")
 			group := uniqueName("sarama-version")
