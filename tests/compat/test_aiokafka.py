@@ -17,8 +17,8 @@ import time
 from typing import Awaitable, Callable
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic, RecordsToDelete
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import InvalidPartitionsError
@@ -28,6 +28,7 @@ from compat_helpers import (Rec, check_records, confluent_consume, java_default_
                             record_headers, record_key, record_value, topic_name)
 
 TIMEOUT_S = 30.0
+SESSION_TIMEOUT_MS = 6000
 # Kafka's error codes the tests expect.
 NONE, TOPIC_ALREADY_EXISTS = 0, 36
 
@@ -268,14 +269,25 @@ class Member:
         self.name = name
         self.topic = topic
         self.records: list[Rec] = []
+        self.assignments: list[set[int]] = []  # what each rebalance gave it
         self.consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, group_id=group, client_id=name,
-            auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=200,
-            max_poll_interval_ms=30000, **extra)
+            bootstrap_servers=bootstrap, group_id=group, client_id=name,
+            auto_offset_reset="earliest", session_timeout_ms=SESSION_TIMEOUT_MS,
+            heartbeat_interval_ms=200, max_poll_interval_ms=30000, **extra)
         self.stopped = False
 
     async def start(self) -> "Member":
+        member = self
+
+        class Listener(ConsumerRebalanceListener):
+            async def on_partitions_revoked(self, revoked):
+                pass
+
+            async def on_partitions_assigned(self, assigned):
+                member.assignments.append({tp.partition for tp in assigned})
+
         await self.consumer.start()
+        self.consumer.subscribe([self.topic], listener=Listener())
         return self
 
     async def poll(self) -> None:
@@ -401,6 +413,58 @@ async def test_group_rebalances_as_members_join_and_leave(broker):
                 await m.stop()
 
 
+@pytest.mark.parametrize("who", ["leader", "follower"])
+@run_async
+async def test_static_member_restart_keeps_its_partitions(broker, who):
+    """KIP-345: a member with group_instance_id sends no LeaveGroup when it stops; back
+    within its session, it gets its partitions again with no rebalance of the others."""
+    topic = topic_name(f"aio-static-{who}")
+    group = topic
+    partitions = 4
+    members: list[Member] = []
+    async with Admin(broker.bootstrap) as admin:
+        await create_topic(admin, topic, partitions)
+        try:
+            # The first to join leads the group.
+            a = await Member(broker.bootstrap, group, topic, "static-a",
+                             group_instance_id="instance-a").start()
+            members.append(a)
+            await poll_until([a], lambda: a.partitions() == set(range(partitions)), "a to own everything")
+            b = await Member(broker.bootstrap, group, topic, "static-b",
+                             group_instance_id="instance-b").start()
+            members.append(b)
+            both = [a, b]
+            await poll_until(both, lambda: split_between(both, partitions), "a and b to split")
+
+            async def stable(ms):
+                for m in ms:
+                    await m.poll()
+                g = await describe_group(admin, group)
+                return (g["state"] == "Stable" and split_between(ms, partitions)
+                        and coordinator_view(g, topic) == {m.name: m.partitions() for m in ms})
+            await wait_until(lambda: stable(both), "a Stable group of a and b")
+            restarting, staying = (a, b) if who == "leader" else (b, a)
+            kept = restarting.partitions()
+            staying_rebalances = len(staying.assignments)
+
+            started = time.monotonic()
+            await restarting.stop()
+            back = await Member(broker.bootstrap, group, topic, restarting.name,
+                                group_instance_id=f"instance-{restarting.name[-1]}").start()
+            members.append(back)
+            now = [staying, back]
+            await poll_until(now, lambda: back.partitions(), "the static member's rejoin",
+                             SESSION_TIMEOUT_MS / 1000)
+            assert time.monotonic() - started < SESSION_TIMEOUT_MS / 1000
+            assert back.partitions() == kept
+            await wait_until(lambda: stable(now), "a Stable group again")
+            assert len(staying.assignments) == staying_rebalances, \
+                f"{staying.name} went through a rebalance: {staying.assignments}"
+        finally:
+            for m in members:
+                await m.stop()
+
+
 @run_async
 async def test_commit_and_resume_in_the_same_group(broker):
     topic = topic_name("aio-commit")
@@ -502,5 +566,46 @@ async def test_seek(broker):
         found = await consumer.offsets_for_times({TopicPartition(topic, target.partition): target.timestamp})
         got = found[TopicPartition(topic, target.partition)]
         assert (got.offset, got.timestamp) == (target.offset, target.timestamp)
+    finally:
+        await consumer.stop()
+
+
+@run_async
+async def test_delete_records_moves_the_log_start(broker):
+    topic = topic_name("aio-delrec")
+    partitions = 2
+    base_ts = now_ms() - 60_000
+    async with Admin(broker.bootstrap) as admin:
+        await create_topic(admin, topic, partitions)
+        produced = await produce(broker.bootstrap, topic, "delrec", 0, 60, base_ts, acks=-1)
+        ends = end_offsets_of(produced)
+        assert min(ends.values()) > 5, ends
+        tp0, tp1 = TopicPartition(topic, 0), TopicPartition(topic, 1)
+        assert await admin.delete_records({tp0: RecordsToDelete(5)}) == {tp0: 5}
+
+    remaining = [r for r in produced if r.partition == 1 or r.offset >= 5]
+    consumed = await read_assigned(broker.bootstrap, topic, partitions,
+                                   lambda out: len(out) >= len(remaining))
+    assert by_position(consumed) == by_position(remaining)
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        assert await consumer.beginning_offsets([tp0, tp1]) == {tp0: 5, tp1: 0}
+        assert await consumer.end_offsets([tp0, tp1]) == {tp0: ends[0], tp1: ends[1]}
+        # A position below the log start is OFFSET_OUT_OF_RANGE: the consumer resets to
+        # the earliest offset, now 5.
+        consumer.assign([tp0])
+        consumer.seek(tp0, 2)
+        out: list[Rec] = []
+        want = [r for r in produced if r.partition == 0 and r.offset >= 5]
+
+        async def more():
+            for recs in (await consumer.getmany(timeout_ms=50)).values():
+                out.extend(as_rec(r) for r in recs)
+            return len(out) >= len(want)
+        await wait_until(more, "records after the out-of-range reset")
+        assert by_position(out) == by_position(want)
     finally:
         await consumer.stop()

@@ -28,8 +28,8 @@ PROGRAM = CLIENT_DIR / "compat.js"
 SCENARIO_TIMEOUT_S = 240
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
-SCENARIOS = ["admin", *(f"produce-consume-{c}" for c in CODECS), "acks",
-             "group-rebalance", "group-commit", "seek"]
+SCENARIOS = ["admin", *(f"produce-consume-{c}" for c in CODECS), "acks", "auto-create",
+             "timestamps-and-delete-records", "group-rebalance", "group-commit", "seek"]
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,12 @@ def run_scenario(node: str, broker, scenario: str) -> str:
                     f"{proc.stdout}", pytrace=False)
     assert "1 passed, 0 failed" in proc.stdout.splitlines(), proc.stdout
     return proc.stdout
+
+
+def test_every_scenario_has_a_test(node):
+    listed = subprocess.run([node, str(PROGRAM), "--list"], cwd=CLIENT_DIR, check=True,
+                            stdout=subprocess.PIPE, text=True, timeout=60).stdout.split()
+    assert sorted(listed) == sorted(SCENARIOS)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -3,6 +3,7 @@
 // group consumers), run against a rafka broker by tests/compat/test_kafkajs.py.
 //
 //   node compat.js [--bootstrap HOST:PORT] [SCENARIO...]     (or KAFKA_BOOTSTRAP=HOST:PORT)
+//   node compat.js --list                                    (the scenarios' names)
 //
 // With no scenario it runs them all. Prints `ok - NAME` / `not ok - NAME` per scenario and
 // a closing `N passed, N failed` line; exits 1 if any failed. Every wait polls a condition
@@ -59,7 +60,8 @@ for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--bootstrap') bootstrap = argv[++i]
   else requested.push(argv[i])
 }
-if (!bootstrap) {
+const listOnly = requested.length === 1 && requested[0] === '--list'
+if (!bootstrap && !listOnly) {
   console.error('usage: node compat.js --bootstrap HOST:PORT [SCENARIO...] (or KAFKA_BOOTSTRAP)')
   process.exit(2)
 }
@@ -85,12 +87,16 @@ const kafka = new Kafka({
 const TIMEOUT_MS = 30000
 
 async function waitUntil(check, what, timeoutMs = TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs
+  const t0 = Date.now()
+  const deadline = t0 + timeoutMs
   let lastError = null
   for (;;) {
     try {
       const result = await check()
-      if (result) return result
+      if (result) {
+        log(`waited ${Date.now() - t0} ms for ${what}`)
+        return result
+      }
     } catch (e) {
       if (e instanceof assert.AssertionError) throw e
       lastError = e
@@ -623,6 +629,17 @@ scenarios['group-commit'] = async () => {
   } finally {
     await third.consumer.disconnect()
   }
+
+  // DeleteGroups: the group and its offsets are gone.
+  await withAdmin(async admin => {
+    const results = await admin.deleteGroups([groupId])
+    assert.deepEqual(results.map(r => [r.groupId, r.errorCode]), [[groupId, 0]])
+    const { groups } = await admin.listGroups()
+    assert.ok(!groups.some(x => x.groupId === groupId), `listGroups after delete: ${JSON.stringify(groups)}`)
+    assert.deepEqual(await committed(admin, groupId, topic), { 0: -1, 1: -1 })
+    const { groups: [g] } = await admin.describeGroups([groupId])
+    assert.equal(g.state, 'Dead')
+  })
 }
 
 scenarios.seek = async () => {
@@ -667,9 +684,76 @@ scenarios.seek = async () => {
   }
 }
 
+// Producing to a topic nobody created: the broker's auto.create.topics.enable (on in the
+// compat broker, with num.partitions=1) creates it on the producer's Metadata request.
+scenarios['auto-create'] = async () => {
+  const topic = topicName('kjs-auto')
+  const baseTs = Date.now() - 60000
+  const producer = kafka.producer({ allowAutoTopicCreation: true })
+  await producer.connect()
+  let expected
+  try {
+    expected = await send(producer, topic, 1, messages('auto', 0, 10, baseTs), { acks: -1 })
+  } finally {
+    await producer.disconnect()
+  }
+  assert.deepEqual(expected.map(r => [r.partition, r.offset]), [...Array(10).keys()].map(i => [0, i]))
+  await withAdmin(async admin => {
+    const { topics: [t] } = await admin.fetchTopicMetadata({ topics: [topic] })
+    assert.deepEqual(t.partitions.map(p => [p.partitionId, p.leader]), [[0, 1]])
+  })
+  await consumeFromBeginning(topic, expected, 'auto-created topic')
+}
+
+// Offsets by timestamp (ListOffsets with a timestamp) and DeleteRecords, which moves the
+// log start offset: consumers from the beginning then start there.
+scenarios['timestamps-and-delete-records'] = async () => {
+  const topic = topicName('kjs-times')
+  const partitions = 2
+  const baseTs = Date.now() - 600000
+  await withAdmin(admin => createTopic(admin, topic, partitions))
+  const producer = kafka.producer()
+  await producer.connect()
+  let expected
+  try {
+    expected = await send(producer, topic, partitions, messages('times', 0, 60, baseTs), { acks: -1 })
+  } finally {
+    await producer.disconnect()
+  }
+  const ends = endOffsets(expected)
+  assert.ok(ends[0] > 10 && ends[1] > 10, `both partitions need records: ${JSON.stringify(ends)}`)
+  await withAdmin(async admin => {
+    const firstAtOrAfter = (ts, p) => {
+      const r = expected.find(x => x.partition === p && Number(x.timestamp) >= ts)
+      return r ? r.offset : ends[p]
+    }
+    for (const ts of [baseTs - 1, baseTs + 20, baseTs + 41, baseTs + 1000]) {
+      const got = await admin.fetchTopicOffsetsByTimestamp(topic, ts)
+      assert.deepEqual(
+        got.map(o => [o.partition, Number(o.offset)]).sort((x, y) => x[0] - y[0]),
+        [[0, firstAtOrAfter(ts, 0)], [1, firstAtOrAfter(ts, 1)]],
+        `offsets for timestamp ${ts} (base ${baseTs})`
+      )
+    }
+
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '5' }] })
+    const offsets = await admin.fetchTopicOffsets(topic)
+    assert.deepEqual(
+      offsets.map(o => [o.partition, o.low, o.high]).sort((x, y) => x[0] - y[0]),
+      [[0, '5', String(ends[0])], [1, '0', String(ends[1])]]
+    )
+  })
+  const remaining = expected.filter(r => r.partition !== 0 || r.offset >= 5)
+  await consumeFromBeginning(topic, remaining, 'after DeleteRecords up to 5 in partition 0')
+}
+
 // -- runner ---------------------------------------------------------------------------
 
 async function main() {
+  if (listOnly) {
+    console.log(Object.keys(scenarios).join('\n'))
+    return
+  }
   const names = requested.length ? requested : Object.keys(scenarios)
   for (const name of names) {
     if (!scenarios[name]) {
