@@ -3,8 +3,10 @@
 tests/clients/go is a Go module (versions pinned in go.mod/go.sum) whose `go test` tests
 use each client as an application does: admin (create/list/describe topics, create
 partitions, describe configs, delete), produce with every codec at acks=all and acks=1,
-consume from the beginning asserting exact keys/values/headers/partitions/offsets,
-consumer groups with rebalances and commits, seeks and ListOffsets. Each Go test runs as
+consume from the beginning asserting exact keys/values/headers/partitions/offsets (each
+client also reads back the other's records), consumer groups with rebalances and commits,
+seeks, ListOffsets (earliest/latest, by timestamp, max timestamp), and sarama's data path
+at the protocol versions applications configure (Kafka 1.0 to 4.1). Each Go test runs as
 its own process against the module's broker, one pytest test each, so a failure names the
 scenario and shows the Go test's output.
 
@@ -36,11 +38,13 @@ GO_TESTS = [
     "TestFranzConsumerGroupRebalance",
     "TestFranzConsumerGroupCommitResume",
     "TestFranzSeekAndListOffsets",
+    "TestFranzTimestamps",
     "TestSaramaAdmin",
     "TestSaramaProduceConsumeCodecs",
     "TestSaramaConsumerGroupRebalance",
     "TestSaramaConsumerGroupCommitResume",
     "TestSaramaSeekAndListOffsets",
+    "TestSaramaTimestamps",
     "TestSaramaProtocolVersions",
 ]
 

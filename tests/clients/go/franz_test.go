@@ -686,3 +686,64 @@ func TestFranzSeekAndListOffsets(t *testing.T) {
 	want = from(4, 0)
 	assertSameRecords(t, "from the start after DeleteRecords", want, recsOf(franzPollN(t, begin, len(want))))
 }
+
+// Records with the producer's own timestamps (CreateTime): consumed with exactly those,
+// and ListOffsets by timestamp (first offset at or after it) and for the max timestamp.
+func TestFranzTimestamps(t *testing.T) {
+	adm := franzAdmin(t)
+	topic := uniqueName("franz-times")
+	franzCreateTopic(t, adm, topic, 1, nil)
+	base := time.Now().Add(-10 * time.Minute).Truncate(time.Millisecond)
+	p := franzProducer(t, kgo.AllISRAcks(), kgo.SnappyCompression())
+	var krs []*kgo.Record
+	for i := 0; i < 5; i++ {
+		kr := toFranzRecord(topic, rec{Key: []byte(fmt.Sprint("t", i)), Value: []byte(fmt.Sprint("at +", i, "s"))})
+		kr.Timestamp = base.Add(time.Duration(i) * time.Second)
+		krs = append(krs, kr)
+	}
+	if err := p.ProduceSync(opCtx(t), krs...).FirstErr(); err != nil {
+		t.Fatalf("ProduceSync: %v", err)
+	}
+
+	c := franzClient(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := franzPollN(t, c, 5)
+	sort.Slice(got, func(i, j int) bool { return got[i].Offset < got[j].Offset })
+	for i, kr := range got {
+		if kr.Offset != int64(i) || !kr.Timestamp.Equal(base.Add(time.Duration(i)*time.Second)) || kr.Attrs.TimestampType() != 0 {
+			t.Fatalf("record %d: offset %d timestamp %v (type %d), want offset %d CreateTime %v",
+				i, kr.Offset, kr.Timestamp, kr.Attrs.TimestampType(), i, base.Add(time.Duration(i)*time.Second))
+		}
+	}
+
+	ms := base.UnixMilli()
+	for _, tc := range []struct {
+		at         int64
+		wantOffset int64
+		wantTs     int64
+	}{
+		{ms - 5000, 0, ms},        // before everything: the first record
+		{ms, 0, ms},               // exactly the first
+		{ms + 1500, 2, ms + 2000}, // between +1s and +2s: the +2s record
+		{ms + 4000, 4, ms + 4000}, // exactly the last
+	} {
+		l, err := adm.ListOffsetsAfterMilli(opCtx(t), tc.at, topic)
+		if err != nil || l.Error() != nil {
+			t.Fatalf("ListOffsetsAfterMilli(%d): %v %v", tc.at, err, l.Error())
+		}
+		o, ok := l.Lookup(topic, 0)
+		if !ok || o.Offset != tc.wantOffset || o.Timestamp != tc.wantTs {
+			t.Fatalf("ListOffsetsAfterMilli(base%+dms): %+v, want offset %d timestamp base%+dms",
+				tc.at-ms, o, tc.wantOffset, tc.wantTs-ms)
+		}
+	}
+	// After every record: no offset (-1), which kadm reports as the end offset.
+	l, err := adm.ListOffsetsAfterMilli(opCtx(t), ms+60000, topic)
+	if o, _ := l.Lookup(topic, 0); err != nil || o.Err != nil || o.Offset != 5 {
+		t.Fatalf("ListOffsetsAfterMilli(after all): %+v %v, want the end offset 5", o, err)
+	}
+	// MAX_TIMESTAMP: the record with the largest timestamp.
+	l, err = adm.ListMaxTimestampOffsets(opCtx(t), topic)
+	if o, _ := l.Lookup(topic, 0); err != nil || o.Err != nil || o.Offset != 4 || o.Timestamp != ms+4000 {
+		t.Fatalf("ListMaxTimestampOffsets: %+v %v, want offset 4 timestamp base+4000ms", o, err)
+	}
+}

@@ -796,6 +796,43 @@ func TestSaramaSeekAndListOffsets(t *testing.T) {
 	}
 }
 
+// Messages with the producer's own timestamps: consumed with exactly those, and
+// GetOffset by timestamp (the first offset at or after it; -1 after the last).
+func TestSaramaTimestamps(t *testing.T) {
+	adm := saramaAdmin(t)
+	topic := uniqueName("sarama-times")
+	saramaCreateTopic(t, adm, topic, 1, nil)
+	base := time.Now().Add(-10 * time.Minute).Truncate(time.Millisecond)
+	var msgs []*sarama.ProducerMessage
+	for i := 0; i < 5; i++ {
+		msgs = append(msgs, &sarama.ProducerMessage{Topic: topic, Partition: 0,
+			Key: sarama.StringEncoder(fmt.Sprint("t", i)), Value: sarama.StringEncoder(fmt.Sprint("at +", i, "s")),
+			Timestamp: base.Add(time.Duration(i) * time.Second)})
+	}
+	if err := saramaProducer(t, sarama.WaitForAll, sarama.CompressionLZ4).SendMessages(msgs); err != nil {
+		t.Fatalf("SendMessages: %v", err)
+	}
+	pcs := consumePartitions(t, saramaConsumer(t), topic, map[int32]int64{0: sarama.OffsetOldest})
+	got := saramaConsumeN(t, pcs, 5)
+	for i, m := range got {
+		if m.Offset != int64(i) || !m.Timestamp.Equal(base.Add(time.Duration(i)*time.Second)) || string(m.Key) != fmt.Sprint("t", i) {
+			t.Fatalf("message %d: offset %d key %q timestamp %v, want offset %d timestamp %v",
+				i, m.Offset, m.Key, m.Timestamp, i, base.Add(time.Duration(i)*time.Second))
+		}
+	}
+
+	cl := saramaClient(t, saramaConfig())
+	ms := base.UnixMilli()
+	for _, tc := range []struct{ at, want int64 }{
+		{ms - 5000, 0}, {ms, 0}, {ms + 1500, 2}, {ms + 4000, 4}, {ms + 60000, -1},
+	} {
+		o, err := cl.GetOffset(topic, 0, tc.at)
+		if err != nil || o != tc.want {
+			t.Fatalf("GetOffset at base%+dms: %d %v, want %d", tc.at-ms, o, err, tc.want)
+		}
+	}
+}
+
 // sarama picks each request's version from Config.Version (the Kafka version the
 // application says its cluster runs), capped by the broker's ApiVersions. Applications
 // set it to their cluster's version, so the data path must work at each: produce,
