@@ -430,8 +430,11 @@ func franzCommitted(t *testing.T, adm *kadm.Client, group, topic string) map[int
 	return out
 }
 
-func franzGroupAssignments(t *testing.T, adm *kadm.Client, group, topic string) (state string, byMember map[string][]int32) {
+func franzGroupAssignments(t *testing.T, adm *kadm.Client, group, topic string, kip848 bool) (state string, byMember map[string][]int32) {
 	t.Helper()
+	if kip848 {
+		return franzConsumerGroupAssignments(t, adm, group, topic)
+	}
 	groups, err := adm.DescribeGroups(opCtx(t), group)
 	if err != nil {
 		t.Fatalf("DescribeGroups: %v", err)
@@ -460,10 +463,37 @@ func franzGroupAssignments(t *testing.T, adm *kadm.Client, group, topic string) 
 	return g.State, byMember
 }
 
+// franzConsumerGroupAssignments describes a KIP-848 group (ConsumerGroupDescribe): its
+// state and each member's current assignment.
+func franzConsumerGroupAssignments(t *testing.T, adm *kadm.Client, group, topic string) (string, map[string][]int32) {
+	t.Helper()
+	groups, err := adm.DescribeConsumerGroups(opCtx(t), group)
+	if err != nil {
+		t.Fatalf("DescribeConsumerGroups: %v", err)
+	}
+	g := groups[group]
+	if errors.Is(g.Err, kerr.GroupIDNotFound) {
+		return "(not found)", nil
+	}
+	if g.Err != nil {
+		t.Fatalf("DescribeConsumerGroups %s: %v", group, g.Err)
+	}
+	byMember := map[string][]int32{}
+	for _, m := range g.Members {
+		var ps []int32
+		for p := range m.Assignment[topic] {
+			ps = append(ps, p)
+		}
+		sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
+		byMember[m.MemberID] = ps
+	}
+	return g.State, byMember
+}
+
 // groupMatches is true when the group is Stable with exactly these members, each owning
-// (by its own callbacks and by DescribeGroups) the partitions want gives it.
-func franzGroupMatches(t *testing.T, adm *kadm.Client, group, topic string, want map[*franzMember]int) bool {
-	state, byMember := franzGroupAssignments(t, adm, group, topic)
+// (by its own callbacks and by the group's description) the partitions want gives it.
+func franzGroupMatches(t *testing.T, adm *kadm.Client, group, topic string, kip848 bool, want map[*franzMember]int) bool {
+	state, byMember := franzGroupAssignments(t, adm, group, topic, kip848)
 	if state != "Stable" || len(byMember) != len(want) {
 		return false
 	}
@@ -493,7 +523,26 @@ func franzGroupMatches(t *testing.T, adm *kadm.Client, group, topic string, want
 // Two members of one group: the second joining splits the partitions between them, the
 // first leaving hands all of them back to the second. Offsets are committed before each
 // change, so every record is consumed exactly once, by the member owning its partition.
+// With franz-go's default (cooperative-sticky, incremental rebalances), the eager range
+// balancer, and KIP-848's broker-side assignment (group.protocol=consumer, "uniform").
 func TestFranzConsumerGroupRebalance(t *testing.T) {
+	for _, bal := range []struct {
+		name   string
+		kip848 bool
+		opts   []kgo.Opt
+	}{
+		{"cooperative-sticky", false, nil},
+		{"range-eager", false, []kgo.Opt{kgo.Balancers(kgo.RangeBalancer())}},
+		{"kip848-uniform", true, []kgo.Opt{kgo.Balancers(kgo.StickyBalancer()), kgo.ServerSideBalancer()}},
+	} {
+		t.Run(bal.name, func(t *testing.T) {
+			t.Parallel() // a topic and group of its own
+			franzRebalance(t, bal.kip848, bal.opts...)
+		})
+	}
+}
+
+func franzRebalance(t *testing.T, kip848 bool, opts ...kgo.Opt) {
 	adm := franzAdmin(t)
 	topic := uniqueName("franz-group")
 	group := uniqueName("franz-group")
@@ -503,13 +552,13 @@ func TestFranzConsumerGroupRebalance(t *testing.T) {
 
 	batch1 := franzProduce(t, producer, topic, recordsFor("batch1", parts, 3))
 
-	a := newFranzMember(t, "A", group, topic)
+	a := newFranzMember(t, "A", group, topic, opts...)
 	describe := func() string {
-		s, m := franzGroupAssignments(t, adm, group, topic)
+		s, m := franzGroupAssignments(t, adm, group, topic, kip848)
 		return fmt.Sprintf("group %s %v; %v", s, m, a)
 	}
 	waitUntil(t, "A to own all partitions", func() bool {
-		return franzGroupMatches(t, adm, group, topic, map[*franzMember]int{a: parts})
+		return franzGroupMatches(t, adm, group, topic, kip848, map[*franzMember]int{a: parts})
 	}, describe)
 	a.waitRecords(t, "batch1", batch1)
 	if err := a.cl.CommitUncommittedOffsets(opCtx(t)); err != nil {
@@ -520,10 +569,10 @@ func TestFranzConsumerGroupRebalance(t *testing.T) {
 	}
 
 	// B joins: two partitions each.
-	b := newFranzMember(t, "B", group, topic)
+	b := newFranzMember(t, "B", group, topic, opts...)
 	describe2 := func() string { return describe() + "; " + b.String() }
 	waitUntil(t, "A and B to own two partitions each", func() bool {
-		return franzGroupMatches(t, adm, group, topic, map[*franzMember]int{a: parts / 2, b: parts / 2})
+		return franzGroupMatches(t, adm, group, topic, kip848, map[*franzMember]int{a: parts / 2, b: parts / 2})
 	}, describe2)
 	aOwn, bOwn := a.owned(), b.owned()
 
@@ -542,7 +591,7 @@ func TestFranzConsumerGroupRebalance(t *testing.T) {
 	// A leaves: B gets everything back.
 	a.close(t)
 	waitUntil(t, "B to own all partitions after A left", func() bool {
-		return franzGroupMatches(t, adm, group, topic, map[*franzMember]int{b: parts})
+		return franzGroupMatches(t, adm, group, topic, kip848, map[*franzMember]int{b: parts})
 	}, b.String)
 
 	batch3 := franzProduce(t, producer, topic, recordsFor("batch3", parts, 2))
