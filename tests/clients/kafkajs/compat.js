@@ -12,8 +12,9 @@
 // Codecs: gzip is built in; snappy comes from kafkajs-snappy (pure JS). The official LZ4
 // and ZSTD plugins need native builds (kafkajs-lz4 -> lz4 via node-gyp; @kafkajs/zstd ->
 // cppzst, which does not compile against Node 20's headers), so LZ4 and ZSTD are plugged
-// in through KafkaJS's documented codec hook with pure-JS lz4js (LZ4 frame format, as
-// Kafka uses) and @bokuweb/zstd-wasm (zstd compiled to wasm, shipped in the package).
+// in through KafkaJS's documented codec hook with pure-JS lz4js (its block compressor in
+// Kafka's LZ4 framing, see lz4Frame) and @bokuweb/zstd-wasm (zstd compiled to wasm,
+// shipped in the package).
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
@@ -28,18 +29,46 @@ const {
 } = require('kafkajs')
 const SnappyCodec = require('kafkajs-snappy')
 const lz4 = require('lz4js')
+const lz4xxh32 = require('lz4js/xxh32')
 const zstd = require('@bokuweb/zstd-wasm')
 
 const zstdReady = zstd.init()
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec
 CompressionCodecs[CompressionTypes.LZ4] = () => ({
   async compress(encoder) {
-    return Buffer.from(lz4.compress(encoder.buffer))
+    return lz4Frame(encoder.buffer)
   },
   async decompress(buffer) {
     return Buffer.from(lz4.decompress(buffer))
   },
 })
+
+// An LZ4 frame as Kafka's Java producer writes it (KafkaLZ4BlockOutputStream): independent
+// 64 KB blocks, no checksums. lz4js.compress() flags its frames as dependent-block streams,
+// which Apache Kafka refuses ("Dependent block stream is unsupported"), so the frame is
+// assembled here around lz4js's block compressor, one fresh hash table per block.
+function lz4Frame(src) {
+  const BLOCK = 64 * 1024
+  const header = Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60 /* v01, independent */, 0x40 /* 64 KB */, 0])
+  header[6] = (lz4xxh32.hash(0, header, 4, 2) >>> 8) & 0xff
+  const parts = [header]
+  for (let at = 0; at < src.length; at += BLOCK) {
+    const block = src.subarray(at, Math.min(at + BLOCK, src.length))
+    const out = Buffer.alloc(lz4.compressBound(block.length))
+    const size = lz4.compressBlock(block, out, 0, block.length, new Uint32Array(1 << 16))
+    const length = Buffer.alloc(4)
+    if (size === 0 || size >= block.length) {
+      length.writeUInt32LE((0x80000000 | block.length) >>> 0) // stored uncompressed
+      parts.push(length, block)
+    } else {
+      length.writeUInt32LE(size)
+      parts.push(length, out.subarray(0, size))
+    }
+  }
+  parts.push(Buffer.alloc(4)) // end mark
+  return Buffer.concat(parts)
+}
+
 CompressionCodecs[CompressionTypes.ZSTD] = () => ({
   async compress(encoder) {
     await zstdReady
