@@ -380,7 +380,7 @@ type saramaMember struct {
 	done   chan struct{}
 
 	mu       sync.Mutex
-	claims   []int32
+	claims   map[int32]bool // partitions with a running ConsumeClaim
 	memberID string
 	session  sarama.ConsumerGroupSession
 	msgs     []*sarama.ConsumerMessage
@@ -390,8 +390,6 @@ type saramaMember struct {
 func (m *saramaMember) Setup(s sarama.ConsumerGroupSession) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.claims = append([]int32(nil), s.Claims()[m.topic]...)
-	sort.Slice(m.claims, func(i, j int) bool { return m.claims[i] < m.claims[j] })
 	m.memberID = s.MemberID()
 	m.session = s
 	return nil
@@ -400,12 +398,23 @@ func (m *saramaMember) Setup(s sarama.ConsumerGroupSession) error {
 func (m *saramaMember) Cleanup(s sarama.ConsumerGroupSession) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.claims = nil
 	m.session = nil
 	return nil
 }
 
+// ConsumeClaim runs while the member owns the partition: for the whole session with an
+// eager strategy, until the partition is revoked with the cooperative one (whose session
+// outlives rebalances).
 func (m *saramaMember) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	m.mu.Lock()
+	m.claims[claim.Partition()] = true
+	m.memberID = s.MemberID()
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.claims, claim.Partition())
+		m.mu.Unlock()
+	}()
 	for {
 		select {
 		case msg, ok := <-claim.Messages():
@@ -436,7 +445,7 @@ func newSaramaMember(t *testing.T, name, group, topic string, autoCommit bool, t
 		t.Fatalf("NewConsumerGroup: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &saramaMember{name: name, topic: topic, group: g, cancel: cancel, done: make(chan struct{})}
+	m := &saramaMember{name: name, topic: topic, group: g, cancel: cancel, done: make(chan struct{}), claims: map[int32]bool{}}
 	go func() {
 		for e := range g.Errors() {
 			m.mu.Lock()
@@ -477,7 +486,12 @@ func (m *saramaMember) stop(t *testing.T) {
 func (m *saramaMember) state() (claims []int32, memberID string, n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]int32(nil), m.claims...), m.memberID, len(m.msgs)
+	ps := make([]int32, 0, len(m.claims))
+	for p := range m.claims {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
+	return ps, m.memberID, len(m.msgs)
 }
 
 func (m *saramaMember) records() []rec {
@@ -489,7 +503,7 @@ func (m *saramaMember) records() []rec {
 func (m *saramaMember) String() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return fmt.Sprintf("%s(member %s claims %v, %d messages, errors %v)", m.name, m.memberID, m.claims, len(m.msgs), m.errs)
+	return fmt.Sprintf("%s(member %s claims %v, %d messages, errors %v)", m.name, m.memberID, sortedInt32s(m.claims), len(m.msgs), m.errs)
 }
 
 func (m *saramaMember) checkErrors(t *testing.T) {
@@ -596,10 +610,29 @@ func toSet(ps []int32) map[int32]bool {
 	return s
 }
 
-// Two members (range assignor, auto-commit on): the second joining splits the partitions,
-// the first leaving gives them all back. Marked offsets are committed at each session's
-// end, so each record is consumed exactly once, by the member that owns its partition.
+// Two members (auto-commit on): the second joining splits the partitions, the first
+// leaving gives them all back. Marked offsets are committed before partitions move, so
+// each record is consumed exactly once, by the member that owns its partition. With the
+// range (default), roundrobin and cooperative-sticky strategies.
 func TestSaramaConsumerGroupRebalance(t *testing.T) {
+	for _, st := range []struct {
+		name     string
+		strategy sarama.BalanceStrategy
+	}{
+		{"range", sarama.NewBalanceStrategyRange()}, // sarama's default
+		{"roundrobin", sarama.NewBalanceStrategyRoundRobin()},
+		{"cooperative-sticky", sarama.NewBalanceStrategyCooperativeSticky()},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel() // a topic and group of its own
+			saramaRebalance(t, func(cfg *sarama.Config) {
+				cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{st.strategy}
+			})
+		})
+	}
+}
+
+func saramaRebalance(t *testing.T, strategy func(*sarama.Config)) {
 	adm := saramaAdmin(t)
 	topic := uniqueName("sarama-group")
 	group := uniqueName("sarama-group")
@@ -608,7 +641,7 @@ func TestSaramaConsumerGroupRebalance(t *testing.T) {
 	producer := saramaProducer(t, sarama.WaitForAll, sarama.CompressionSnappy)
 
 	batch1 := saramaProduce(t, producer, topic, recordsFor("batch1", parts, 3))
-	a := newSaramaMember(t, "A", group, topic, true)
+	a := newSaramaMember(t, "A", group, topic, true, strategy)
 	describe := func(ms ...*saramaMember) func() string {
 		return func() string {
 			s, by := saramaGroupAssignments(t, adm, group, topic)
@@ -620,7 +653,7 @@ func TestSaramaConsumerGroupRebalance(t *testing.T) {
 	}, describe(a))
 	a.waitRecords(t, "batch1", batch1)
 
-	b := newSaramaMember(t, "B", group, topic, true)
+	b := newSaramaMember(t, "B", group, topic, true, strategy)
 	waitUntil(t, "A and B to claim two partitions each", func() bool {
 		return saramaGroupMatches(t, adm, group, topic, map[*saramaMember]int{a: parts / 2, b: parts / 2})
 	}, describe(a, b))
