@@ -21,13 +21,15 @@ use crate::group::GroupCoordinator;
 use crate::partition::Partition;
 use crate::storage::{self, MetaProperties, MetadataImage, StorageError, TopicRecord};
 use crate::topic::{validate_topic_name, Topic};
-use crate::topic_config::{effective_topic_configs, log_config, validate_topic_config};
+use crate::topic_config::{effective_topic_configs, log_config, validate_topic_configs};
 
 /// A client-visible failure: Kafka's error code and, where the API carries one, a message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: Option<String>,
+    /// Produce's per-record errors (KIP-467): (index of the record in its batch, why).
+    pub record_errors: Vec<(i32, String)>,
 }
 
 impl ApiError {
@@ -35,6 +37,7 @@ impl ApiError {
         ApiError {
             code,
             message: Some(message.into()),
+            record_errors: Vec::new(),
         }
     }
 
@@ -42,6 +45,7 @@ impl ApiError {
         ApiError {
             code,
             message: None,
+            record_errors: Vec::new(),
         }
     }
 }
@@ -63,6 +67,17 @@ impl From<Refusal> for ApiError {
 
 impl From<LogError> for ApiError {
     fn from(e: LogError) -> ApiError {
+        if let LogError::RecordErrors {
+            message,
+            record_errors,
+        } = e
+        {
+            return ApiError {
+                code: ErrorCode::InvalidRecord,
+                message: Some(message),
+                record_errors,
+            };
+        }
         let code = match &e {
             LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
             LogError::CorruptRecord(_) => ErrorCode::CorruptMessage,
@@ -740,10 +755,8 @@ impl Broker {
             replication_factor as usize,
             self.live_broker_count(),
         )?;
-        for (key, value) in &configs {
-            validate_topic_config(key, value)
-                .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
-        }
+        validate_topic_configs(&configs, &self.broker_log_defaults())
+            .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
         if let Some(cluster) = &self.cluster {
             cluster.forward_blocking(BrokerRequest::CreateTopic {
                 name: name.to_string(),
@@ -872,13 +885,10 @@ impl Broker {
         }
         let mut image = self.image.lock();
         let Some(topic) = self.topic(name) else {
-            return Err(ApiError::new(
-                ErrorCode::UnknownTopicOrPartition,
-                format!("The topic '{name}' does not exist."),
-            ));
+            return Err(ApiError::code(ErrorCode::UnknownTopicOrPartition));
         };
         let current = topic.partitions.len() as i32;
-        controller::check_partition_increase(current, count)?;
+        controller::check_partition_increase(name, current, count)?;
         if validate_only {
             return Ok(());
         }

@@ -119,15 +119,21 @@ impl Drop for Server {
     }
 }
 
-/// `config/server.properties` with its ports and data directory moved into `dir`.
-fn quickstart_config(dir: &Path, port: u16, controller_port: u16) -> PathBuf {
-    let shipped = std::fs::read_to_string(repo().join("config/server.properties"))
-        .expect("config/server.properties");
+/// A shipped config file with its ports and data directory moved into `dir`, after
+/// checking it has the lines the quickstart relies on (`quorum_line` names the quorum).
+fn quickstart_config(
+    dir: &Path,
+    shipped: &str,
+    quorum_line: &str,
+    port: u16,
+    controller_port: u16,
+) -> PathBuf {
+    let shipped = std::fs::read_to_string(repo().join(shipped)).expect(shipped);
     for expected in [
         "process.roles=broker,controller",
         "listeners=PLAINTEXT://:9092,CONTROLLER://:9093",
         "log.dirs=/tmp/kraft-combined-logs",
-        "controller.quorum.bootstrap.servers=localhost:9093",
+        quorum_line,
     ] {
         assert!(shipped.lines().any(|l| l == expected), "missing {expected}");
     }
@@ -141,12 +147,33 @@ fn quickstart_config(dir: &Path, port: u16, controller_port: u16) -> PathBuf {
     path
 }
 
+/// Kafka 4's quickstart: `format --standalone` with `config/server.properties`.
 #[test]
 fn kafka_quickstart_runs_verbatim_through_the_scripts() {
+    quickstart(
+        "config/server.properties",
+        "controller.quorum.bootstrap.servers=localhost:9093",
+        &["--standalone"],
+    );
+}
+
+/// Kafka 3.x's KRaft quickstart, as the seed tutorials write it:
+/// `kafka-storage.sh format -t $KAFKA_CLUSTER_ID -c config/kraft/server.properties`, whose
+/// static `controller.quorum.voters` needs no --standalone.
+#[test]
+fn kafka_3x_kraft_quickstart_runs_verbatim_through_the_scripts() {
+    quickstart(
+        "config/kraft/server.properties",
+        "controller.quorum.voters=1@localhost:9093",
+        &[],
+    );
+}
+
+fn quickstart(shipped: &str, quorum_line: &str, format_flags: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let controller_port = free_port();
-    let config = quickstart_config(dir.path(), port, controller_port);
+    let config = quickstart_config(dir.path(), shipped, quorum_line, port, controller_port);
     let config = config.to_str().unwrap();
     let server_address = format!("localhost:{port}");
 
@@ -155,11 +182,10 @@ fn kafka_quickstart_runs_verbatim_through_the_scripts() {
         .trim()
         .to_string();
     assert_eq!(id.len(), 22, "a base64 uuid: {id}");
-    run(
-        "kafka-storage.sh",
-        &["format", "--standalone", "-t", &id, "-c", config],
-        "",
-    );
+    let mut format = vec!["format"];
+    format.extend_from_slice(format_flags);
+    format.extend_from_slice(&["-t", &id, "-c", config]);
+    run("kafka-storage.sh", &format, "");
     assert!(dir
         .path()
         .join("kraft-combined-logs/meta.properties")

@@ -19,6 +19,13 @@ pub enum LogError {
     /// The records are well-formed bytes but break a rule (`INVALID_RECORD`).
     #[error("invalid record: {0}")]
     InvalidRecord(String),
+    /// Records of one batch break a per-record rule (`INVALID_RECORD` with the record
+    /// errors of KIP-467): (index of the record in its batch, why).
+    #[error("{message}")]
+    RecordErrors {
+        message: String,
+        record_errors: Vec<(i32, String)>,
+    },
     /// The records are damaged: truncated, inconsistent lengths, bad CRC (`CORRUPT_MESSAGE`).
     #[error("corrupt record: {0}")]
     CorruptRecord(String),

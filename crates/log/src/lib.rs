@@ -51,7 +51,7 @@ use segment::{
     parse_segment_file_name, segment_file_name, AppendedBatch, LoadMode, LogSegment, INDEX_SUFFIX,
     LOG_SUFFIX, TIME_INDEX_SUFFIX,
 };
-use validate::{validate_records, Origin};
+use validate::{validate_records, Origin, Rules};
 
 /// What the caller knows about the previous run, read from its checkpoints.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -319,7 +319,16 @@ impl Log {
         leader_epoch: Option<i32>,
     ) -> Result<AppendInfo, LogError> {
         self.ensure_online()?;
-        let validated = validate_records(records, Origin::Leader, self.config.max_message_bytes)?;
+        // Kafka names a partition `topic-index`, which is also its directory's name.
+        let partition_name = self.dir.file_name().map(|n| n.to_string_lossy());
+        let rules = Rules {
+            max_message_bytes: self.config.max_message_bytes,
+            compacted: match (&partition_name, self.config.cleanup_policy_compact) {
+                (Some(name), true) => Some(name),
+                _ => None,
+            },
+        };
+        let validated = validate_records(records, Origin::Leader, rules)?;
         let now_ms = self.clock.now_ms();
         let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
         let first_offset = self.log_end_offset_raw();
@@ -403,7 +412,11 @@ impl Log {
     /// as after compaction) and offsets must increase.
     pub fn append_as_follower(&mut self, records: &[u8]) -> Result<AppendInfo, LogError> {
         self.ensure_online()?;
-        let validated = validate_records(records, Origin::Follower, self.config.max_message_bytes)?;
+        let rules = Rules {
+            max_message_bytes: self.config.max_message_bytes,
+            compacted: None,
+        };
+        let validated = validate_records(records, Origin::Follower, rules)?;
         let log_end_offset = self.log_end_offset_raw();
         let mut expected_offset = log_end_offset;
         let mut appended = Vec::with_capacity(validated.len());

@@ -22,14 +22,25 @@ pub(crate) struct ValidatedBatch {
     pub(crate) records_count: i32,
 }
 
+/// What a producer's batches must respect besides their own consistency.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules<'a> {
+    pub(crate) max_message_bytes: u32,
+    /// `cleanup.policy` includes `compact`: every record needs a key. Named in the error
+    /// as Kafka names the partition (`topic-index`).
+    pub(crate) compacted: Option<&'a str>,
+}
+
 /// Checks every batch of `records` (all-or-nothing): magic 2, complete and
-/// length-consistent, CRC-32C, a known codec, and for producers `max.message.bytes` and
-/// Kafka's record-count rule (`lastOffsetDelta == recordsCount - 1`, count ≥ 1).
+/// length-consistent, CRC-32C, a known codec, and for producers `max.message.bytes`,
+/// Kafka's record-count rule (`lastOffsetDelta == recordsCount - 1`, count ≥ 1) and a key
+/// on every record of a compacted topic.
 pub(crate) fn validate_records(
     records: &[u8],
     origin: Origin,
-    max_message_bytes: u32,
+    rules: Rules<'_>,
 ) -> Result<Vec<ValidatedBatch>, LogError> {
+    let max_message_bytes = rules.max_message_bytes;
     if records.is_empty() {
         return Err(LogError::InvalidRecord(
             "the append holds no record batch".to_string(),
@@ -89,6 +100,9 @@ pub(crate) fn validate_records(
                 }
             }
         }
+        if let (Origin::Leader, Some(partition)) = (origin, rules.compacted) {
+            check_keys(&batch, partition)?;
+        }
         validated.push(ValidatedBatch {
             start,
             size,
@@ -98,10 +112,91 @@ pub(crate) fn validate_records(
     Ok(validated)
 }
 
+/// Kafka's LogValidator.validateKey and processRecordErrors: a compacted topic refuses a
+/// batch holding a record without a key, naming each such record.
+fn check_keys(batch: &rafka_protocol::batch::Batch<'_>, partition: &str) -> Result<(), LogError> {
+    let missing = batch
+        .records_without_key()
+        .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let record_errors: Vec<(i32, String)> = missing
+        .into_iter()
+        .map(|index| {
+            (
+                index,
+                format!(
+                    "Compacted topic cannot accept message without key in topic partition \
+                     {partition}"
+                ),
+            )
+        })
+        .collect();
+    let shown: Vec<String> = record_errors
+        .iter()
+        .take(3)
+        .map(|(index, message)| format!("RecordError(batchIndex={index}, message='{message}')"))
+        .collect();
+    Err(LogError::RecordErrors {
+        message: format!(
+            "One or more records have been rejected due to {} record errors in total, and only \
+             showing the first three errors at most: [{}]",
+            record_errors.len(),
+            shown.join(", ")
+        ),
+        record_errors,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rafka_protocol::batch::{BatchBuilder, BatchMut};
+
+    const RULES: Rules<'static> = Rules {
+        max_message_bytes: 1 << 20,
+        compacted: None,
+    };
+
+    #[test]
+    fn compacted_topics_refuse_records_without_key_naming_each() {
+        let mut builder = BatchBuilder::new(0);
+        builder.append(1, Some(b"k"), Some(b"v"), &[]);
+        builder.append(1, None, Some(b"v"), &[]);
+        builder.append(1, None, None, &[]);
+        let buf = builder.build().unwrap();
+        let compacted = Rules {
+            compacted: Some("t-0"),
+            ..RULES
+        };
+        match validate_records(&buf, Origin::Leader, compacted) {
+            Err(LogError::RecordErrors {
+                message,
+                record_errors,
+            }) => {
+                let why =
+                    "Compacted topic cannot accept message without key in topic partition t-0";
+                assert_eq!(
+                    record_errors,
+                    vec![(1, why.to_string()), (2, why.to_string())]
+                );
+                assert_eq!(
+                    message,
+                    format!(
+                        "One or more records have been rejected due to 2 record errors in total, \
+                         and only showing the first three errors at most: \
+                         [RecordError(batchIndex=1, message='{why}'), \
+                         RecordError(batchIndex=2, message='{why}')]"
+                    )
+                );
+            }
+            other => panic!("want record errors, got {other:?}"),
+        }
+        // Keys everywhere, or a topic that is not compacted: accepted.
+        assert!(validate_records(&buf, Origin::Leader, RULES).is_ok());
+        assert!(validate_records(&buf, Origin::Follower, compacted).is_ok());
+    }
 
     fn batch(records: usize) -> Vec<u8> {
         let mut builder = BatchBuilder::new(0);
@@ -116,7 +211,7 @@ mod tests {
         let mut buf = batch(2);
         let first_len = buf.len();
         buf.extend_from_slice(&batch(3));
-        let validated = validate_records(&buf, Origin::Leader, 1 << 20).unwrap();
+        let validated = validate_records(&buf, Origin::Leader, RULES).unwrap();
         assert_eq!(validated.len(), 2);
         assert_eq!(validated[0].start, 0);
         assert_eq!(validated[1].start, first_len);
@@ -124,7 +219,7 @@ mod tests {
 
         buf.extend_from_slice(&[0; 10]);
         assert!(matches!(
-            validate_records(&buf, Origin::Leader, 1 << 20),
+            validate_records(&buf, Origin::Leader, RULES),
             Err(LogError::CorruptRecord(_))
         ));
     }
@@ -135,10 +230,10 @@ mod tests {
         buf[57..61].copy_from_slice(&5i32.to_be_bytes());
         BatchMut::new(&mut buf).unwrap().write_crc();
         assert!(matches!(
-            validate_records(&buf, Origin::Leader, 1 << 20),
+            validate_records(&buf, Origin::Leader, RULES),
             Err(LogError::InvalidRecord(_))
         ));
-        assert!(validate_records(&buf, Origin::Follower, 1 << 20).is_ok());
+        assert!(validate_records(&buf, Origin::Follower, RULES).is_ok());
     }
 
     #[test]
@@ -146,11 +241,11 @@ mod tests {
         let mut buf = batch(1);
         buf[16] = 1;
         assert!(matches!(
-            validate_records(&buf, Origin::Leader, 1 << 20),
+            validate_records(&buf, Origin::Leader, RULES),
             Err(LogError::InvalidRecord(_))
         ));
         assert!(matches!(
-            validate_records(&[], Origin::Leader, 1 << 20),
+            validate_records(&[], Origin::Leader, RULES),
             Err(LogError::InvalidRecord(_))
         ));
     }

@@ -469,6 +469,23 @@ impl<'a> Batch<'a> {
         Ok(out)
     }
 
+    /// The index (within this batch) of every record whose key is null, as Kafka's
+    /// LogValidator counts them for a compacted topic's `INVALID_RECORD`.
+    pub fn records_without_key(&self) -> Result<Vec<i32>, BatchError> {
+        let records = self.decompressed_records()?;
+        let mut cursor = VarintCursor {
+            buf: &records,
+            position: 0,
+        };
+        let mut out = Vec::new();
+        for index in 0..self.records_count().max(0) {
+            if !cursor.record(index)?.has_key {
+                out.push(index);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every record, decoded by `kafka_protocol`'s decoder (owned keys, values, headers).
     /// Beware: its headers are a map, so duplicate header keys collapse; never re-encode
     /// client batches from this. Under LogAppendTime timestamps read as `maxTimestamp`.
@@ -700,10 +717,12 @@ pub fn compress_records(records: &[u8], compression: Compression) -> Result<Vec<
 struct DecodedRecordPrefix {
     timestamp_delta: i64,
     offset_delta: i32,
+    has_key: bool,
 }
 
-/// Reads the start of each record (length, attributes, timestamp delta, offset delta) and
-/// skips the rest by the record's length: keys, values and headers are never parsed.
+/// Reads the start of each record (length, attributes, timestamp delta, offset delta, key
+/// length) and skips the rest by the record's length: keys, values and headers are never
+/// parsed.
 struct VarintCursor<'b> {
     buf: &'b [u8],
     position: usize,
@@ -748,6 +767,8 @@ impl VarintCursor<'_> {
         self.position += 1;
         let timestamp_delta = self.varlong(index)?;
         let offset_delta = self.varint(index)?;
+        // The key length: -1 for a null key.
+        let key_length = self.varint(index)?;
         if self.position > end {
             return Err(self.invalid(index, "record fields overrun its length"));
         }
@@ -755,6 +776,7 @@ impl VarintCursor<'_> {
         Ok(DecodedRecordPrefix {
             timestamp_delta,
             offset_delta,
+            has_key: key_length >= 0,
         })
     }
 }

@@ -20,6 +20,9 @@ use rafka_protocol::ErrorCode;
 /// Partitions by topic id.
 pub type Partitions = BTreeMap<uuid::Uuid, BTreeSet<i32>>;
 
+/// The epoch a static member sends to leave for a while (KIP-848's static leave).
+const LEAVE_STATIC_EPOCH: i32 = -2;
+
 /// A topic as the assignor sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicInfo {
@@ -186,7 +189,28 @@ impl ConsumerGroupState {
                 Ok(id) => id,
                 Err(e) => return e,
             },
-            -1 | -2 => {
+            LEAVE_STATIC_EPOCH if request.instance_id.is_some() => {
+                // A static member that leaves temporarily keeps its assignment until its
+                // session expires, so its return moves nothing (KIP-345 under KIP-848).
+                let member = match self.static_member(&request) {
+                    Ok(member) => member,
+                    Err(e) => return e,
+                };
+                member.member_epoch = LEAVE_STATIC_EPOCH;
+                member.pending_revocation.clear();
+                return HeartbeatResult {
+                    member_id: request.member_id,
+                    member_epoch: LEAVE_STATIC_EPOCH,
+                    heartbeat_interval_ms: config.heartbeat_interval_ms,
+                    ..Default::default()
+                };
+            }
+            -1 | LEAVE_STATIC_EPOCH => {
+                if request.instance_id.is_some() {
+                    if let Err(e) = self.static_member(&request) {
+                        return e;
+                    }
+                }
                 let removed = self.leave(&request.member_id, request.instance_id.as_deref());
                 if removed {
                     self.bump_epoch();
@@ -200,6 +224,11 @@ impl ConsumerGroupState {
                 };
             }
             epoch => {
+                if request.instance_id.is_some() {
+                    if let Err(e) = self.static_member(&request) {
+                        return e;
+                    }
+                }
                 let Some(member) = self.members.get(&request.member_id) else {
                     return HeartbeatResult::error(
                         ErrorCode::UnknownMemberId,
@@ -314,6 +343,19 @@ impl ConsumerGroupState {
                 .find(|m| m.instance_id.as_deref() == Some(instance.as_str()))
                 .map(|m| m.member_id.clone());
             if let Some(old) = old.filter(|o| *o != member_id) {
+                // Only an instance id its owner released (epoch -2) may be taken over.
+                let owner = &self.members[&old];
+                if owner.member_epoch != LEAVE_STATIC_EPOCH {
+                    return Err(HeartbeatResult::error(
+                        ErrorCode::UnreleasedInstanceId,
+                        format!(
+                            "Static member {member_id} with instance id {instance} cannot join the \
+                             group because the instance id is owned by {old} member."
+                        ),
+                        &member_id,
+                        0,
+                    ));
+                }
                 inherited = self.members.remove(&old);
                 if let Some(target) = self.target.remove(&old) {
                     self.target.insert(member_id.clone(), target);
@@ -367,6 +409,39 @@ impl ConsumerGroupState {
         };
         self.members.insert(member_id.clone(), member);
         Ok(member_id)
+    }
+
+    /// The static member a heartbeat of `request.instance_id` speaks for: Kafka's
+    /// throwIfStaticMemberIsUnknown and throwIfInstanceIdIsFenced.
+    fn static_member(
+        &mut self,
+        request: &Heartbeat,
+    ) -> Result<&mut ConsumerMember, HeartbeatResult> {
+        let instance = request.instance_id.as_deref().unwrap_or_default();
+        let Some(member) = self
+            .members
+            .values_mut()
+            .find(|m| m.instance_id.as_deref() == Some(instance))
+        else {
+            return Err(HeartbeatResult::error(
+                ErrorCode::UnknownMemberId,
+                format!("Instance id {instance} is unknown."),
+                &request.member_id,
+                request.member_epoch,
+            ));
+        };
+        if member.member_id != request.member_id {
+            return Err(HeartbeatResult::error(
+                ErrorCode::FencedInstanceId,
+                format!(
+                    "Static member {} with instance id {instance} was fenced by member {}.",
+                    request.member_id, member.member_id
+                ),
+                &request.member_id,
+                request.member_epoch,
+            ));
+        }
+        Ok(member)
     }
 
     /// Removes a member; true if it was there.
@@ -508,12 +583,11 @@ impl ConsumerGroupState {
 
     /// OffsetCommit under the consumer protocol carries the member epoch.
     pub fn validate_offset_commit(&self, member_id: &str, epoch: i32) -> Result<(), ErrorCode> {
-        if member_id.is_empty() && epoch < 0 {
-            return if self.members.is_empty() {
-                Ok(())
-            } else {
-                Err(ErrorCode::UnknownMemberId)
-            };
+        // Epoch -1 comes from the admin client or a consumer that assigns partitions
+        // itself (librdkafka sends the member id it made up): accepted while the group
+        // has no members, as Kafka's ConsumerGroup.validateOffsetCommit does.
+        if epoch < 0 && self.members.is_empty() {
+            return Ok(());
         }
         let member = self
             .members

@@ -839,16 +839,19 @@ impl Group {
         if let Some(consumer) = &self.consumer {
             return consumer.validate_offset_commit(member_id, generation_id);
         }
-        if generation_id < 0 && member_id.is_empty() {
-            return if self.members.is_empty() {
-                Ok(())
-            } else {
-                Err(ErrorCode::UnknownMemberId)
-            };
+        // Kafka's ClassicGroup.validateOffsetCommit. Generation -1 comes from the admin
+        // client or a consumer that assigns partitions itself (whatever member id it
+        // made up): accepted while the group is empty.
+        if generation_id < 0 && self.state == GroupState::Empty {
+            return Ok(());
         }
-        self.validate_member(member_id, instance_id)?;
-        if generation_id != self.generation_id {
-            return Err(ErrorCode::IllegalGeneration);
+        if generation_id >= 0 || !member_id.is_empty() || instance_id.is_some() {
+            self.validate_member(member_id, instance_id)?;
+            if generation_id != self.generation_id {
+                return Err(ErrorCode::IllegalGeneration);
+            }
+        } else if self.state != GroupState::Empty {
+            return Err(ErrorCode::UnknownMemberId);
         }
         if self.state == GroupState::CompletingRebalance {
             return Err(ErrorCode::RebalanceInProgress);

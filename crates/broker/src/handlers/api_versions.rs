@@ -2,19 +2,75 @@
 //! answer with UNSUPPORTED_VERSION and our table, so the client can retry with one we do.
 
 use bytes::Bytes;
-use kafka_protocol::messages::ApiVersionsRequest;
+use kafka_protocol::messages::api_versions_response::{FinalizedFeatureKey, SupportedFeatureKey};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
+use kafka_protocol::protocol::StrBytes;
 use rafka_protocol::request::{api_versions_response, encode_response, RequestError, RequestFrame};
 use rafka_protocol::ErrorCode;
 
 use super::SUPPORTED_APIS;
 
+/// Feature levels as a Kafka 4.1 cluster reports them: (name, lowest supported, highest
+/// supported, finalized level). `metadata.version` 27 is 4.1-IV1; `group.version` 1 turns
+/// on KIP-848's consumer groups; `kraft.version` 1 is a KIP-853 quorum.
+const FEATURES: &[(&str, i16, i16, i16)] = &[
+    ("metadata.version", 7, 27, 27),
+    ("group.version", 0, 1, 1),
+    ("kraft.version", 0, 1, 1),
+];
+
+/// The finalized features' epoch. Kafka reports the metadata offset that finalized them;
+/// rafka's levels are fixed from the start, so the first offset.
+const FINALIZED_FEATURES_EPOCH: i64 = 0;
+
+/// The table ApiVersions advertises: what rafka serves, except that Produce starts at 0.
+/// Kafka 4 does the same (KAFKA-18659): librdkafka before 2.10 would not send compressed
+/// batches to a broker that does not list Produce v0, while any request below v3 is
+/// refused like any other unsupported version.
+fn advertised() -> Vec<(ApiKey, i16, i16)> {
+    SUPPORTED_APIS
+        .iter()
+        .map(|&(key, min, max)| {
+            let min = if key == ApiKey::Produce { 0 } else { min };
+            (key, min, max)
+        })
+        .collect()
+}
+
 pub(super) fn handle(request: &RequestFrame) -> Result<Bytes, RequestError> {
     let version = request.api_version();
     let (min, max) = super::supported_versions(request.api_key).unwrap_or((0, 0));
-    let mut response = api_versions_response(SUPPORTED_APIS);
     if !(min..=max).contains(&version) {
+        // KIP-511: a v0 answer that lists only ApiVersions' own range, the one the client
+        // needs to retry with (Kafka's ApiVersionsRequest.getErrorResponse).
+        let mut response = api_versions_response(&[(ApiKey::ApiVersions, min, max)]);
         response.error_code = ErrorCode::UnsupportedVersion.code();
         return encode_response(request.api_key, 0, request.correlation_id(), &response);
+    }
+    let mut response = api_versions_response(&advertised());
+    if version >= 3 {
+        // Before v4 Kafka leaves out features whose lowest level is 0: older clients
+        // could not parse a range starting at 0 (KAFKA-17011).
+        response.supported_features = FEATURES
+            .iter()
+            .filter(|(_, min, _, _)| version >= 4 || *min > 0)
+            .map(|(name, min, max, _)| {
+                SupportedFeatureKey::default()
+                    .with_name(StrBytes::from_static_str(name))
+                    .with_min_version(*min)
+                    .with_max_version(*max)
+            })
+            .collect();
+        response.finalized_features = FEATURES
+            .iter()
+            .map(|(name, _, _, level)| {
+                FinalizedFeatureKey::default()
+                    .with_name(StrBytes::from_static_str(name))
+                    .with_min_version_level(*level)
+                    .with_max_version_level(*level)
+            })
+            .collect();
+        response.finalized_features_epoch = FINALIZED_FEATURES_EPOCH;
     }
     match request.decode_body::<ApiVersionsRequest>() {
         Ok(body) => {

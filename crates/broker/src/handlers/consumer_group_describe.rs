@@ -18,13 +18,17 @@ pub(super) fn handle(
     broker: &Arc<Broker>,
     request: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
+    let operations = super::authorized_operations(
+        super::Resource::Group,
+        request.include_authorized_operations,
+    );
     let groups = request
         .group_ids
         .into_iter()
         .map(|group_id| {
             let base = DescribedGroup::default()
                 .with_group_id(group_id.clone())
-                .with_authorized_operations(i32::MIN);
+                .with_authorized_operations(operations);
             let Some(group) = broker.groups.group(group_id.as_str()) else {
                 return base
                     .with_error_code(ErrorCode::GroupIdNotFound.code())

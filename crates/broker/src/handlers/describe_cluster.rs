@@ -10,21 +10,45 @@ use rafka_protocol::ErrorCode;
 use super::str_bytes;
 use crate::broker::Broker;
 
-const ENDPOINT_TYPE_BROKERS: i8 = 1;
+const ENDPOINT_TYPE_BROKER: i8 = 1;
+const ENDPOINT_TYPE_CONTROLLER: i8 = 2;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
     request: DescribeClusterRequest,
+    version: i16,
 ) -> DescribeClusterResponse {
-    if request.endpoint_type != ENDPOINT_TYPE_BROKERS && request.endpoint_type != 0 {
-        return DescribeClusterResponse::default()
-            .with_error_code(ErrorCode::UnsupportedEndpointType.code())
-            .with_error_message(Some(str_bytes("Only brokers endpoints are served here")))
-            .with_endpoint_type(request.endpoint_type);
+    // Kafka's AuthHelper.computeDescribeClusterResponse: v0 has no endpoint type error.
+    let refuse = |code: ErrorCode, text: String| {
+        let code = if version == 0 {
+            ErrorCode::InvalidRequest
+        } else {
+            code
+        };
+        DescribeClusterResponse::default()
+            .with_error_code(code.code())
+            .with_error_message(Some(str_bytes(text)))
+    };
+    match request.endpoint_type {
+        ENDPOINT_TYPE_BROKER => {}
+        ENDPOINT_TYPE_CONTROLLER => {
+            return refuse(
+                ErrorCode::MismatchedEndpointType,
+                "The request was sent to an endpoint of type BROKER, but we wanted an endpoint \
+                 of type CONTROLLER"
+                    .into(),
+            )
+        }
+        other => {
+            return refuse(
+                ErrorCode::UnsupportedEndpointType,
+                format!("Unsupported endpoint type {other}"),
+            )
+        }
     }
     let live_brokers = broker.live_brokers();
     DescribeClusterResponse::default()
-        .with_endpoint_type(ENDPOINT_TYPE_BROKERS)
+        .with_endpoint_type(ENDPOINT_TYPE_BROKER)
         .with_cluster_id(str_bytes(broker.cluster_id.clone()))
         // As Metadata: a random live broker, not the quorum leader (Kafka's KafkaApis).
         .with_controller_id(BrokerId(broker.controller_id_for_clients(&live_brokers)))
@@ -40,5 +64,8 @@ pub(super) fn handle(
                 })
                 .collect(),
         )
-        .with_cluster_authorized_operations(i32::MIN)
+        .with_cluster_authorized_operations(super::authorized_operations(
+            super::Resource::Cluster,
+            request.include_cluster_authorized_operations,
+        ))
 }

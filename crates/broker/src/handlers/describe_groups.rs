@@ -14,13 +14,17 @@ pub(super) fn handle(
     request: DescribeGroupsRequest,
     version: i16,
 ) -> DescribeGroupsResponse {
+    let operations = super::authorized_operations(
+        super::Resource::Group,
+        request.include_authorized_operations,
+    );
     let groups = request
         .groups
         .into_iter()
         .map(|group_id| {
             let base = DescribedGroup::default()
                 .with_group_id(group_id.clone())
-                .with_authorized_operations(i32::MIN);
+                .with_authorized_operations(operations);
             if let Err(e) = broker.groups.check_coordinator(broker, group_id.as_str()) {
                 return base.with_error_code(e.code());
             }

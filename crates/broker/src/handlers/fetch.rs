@@ -203,19 +203,17 @@ fn read_partition(
             None
         })
         .with_records(None);
+    // A partition that cannot be read reports no offsets, as Kafka's
+    // ReplicaManager.createLogReadResult(e): high watermark, last stable offset and log
+    // start offset are all -1 (the fenced epoch and the out-of-range offset alike).
     if let Err(e) = partition.check_leader_epoch(wanted.current_leader_epoch) {
-        return (
-            base.with_log_start_offset(partition.log_start_offset())
-                .with_error_code(e.code.code()),
-            ReadResult::default(),
-        );
+        return (failed(wanted.partition, &e), ReadResult::default());
     }
     // The read reports the log start offset it saw: one lock of the log, not two.
     match partition.read(Offset(wanted.fetch_offset), max_bytes, min_one) {
         Ok(read) => (base.with_log_start_offset(read.log_start_offset.0), read),
         Err(e) => (
-            base.with_log_start_offset(partition.log_start_offset())
-                .with_error_code(ApiError::from(e).code.code()),
+            failed(wanted.partition, &ApiError::from(e)),
             ReadResult::default(),
         ),
     }

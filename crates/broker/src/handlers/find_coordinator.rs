@@ -12,6 +12,8 @@ use super::str_bytes;
 use crate::broker::Broker;
 
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
+const KEY_TYPE_SHARE: i8 = 2;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
@@ -23,28 +25,40 @@ pub(super) fn handle(
     } else {
         vec![request.key.clone()]
     };
+    if !matches!(
+        request.key_type,
+        KEY_TYPE_GROUP | KEY_TYPE_TRANSACTION | KEY_TYPE_SHARE
+    ) {
+        // Kafka's CoordinatorType.forId throws for the whole request: every key gets
+        // INVALID_REQUEST with the error's own text (FindCoordinatorRequest.getErrorResponse).
+        let refused = keys
+            .into_iter()
+            .map(|key| {
+                refusal(
+                    Coordinator::default().with_key(key),
+                    ErrorCode::InvalidRequest,
+                )
+            })
+            .collect();
+        return answer(version, refused);
+    }
     let advertised = broker.config.advertised();
     // In a cluster the coordinator is the leader of the group's partition, among these.
     let live = match &broker.cluster {
         Some(_) => broker.live_brokers(),
         None => Vec::new(),
     };
-    let not_available = (
-        ErrorCode::CoordinatorNotAvailable,
-        "The coordinator is not available.",
-    );
     let coordinators: Vec<Coordinator> = keys
         .into_iter()
         .map(|key| {
-            let found = if request.key_type != KEY_TYPE_GROUP {
-                Err((
-                    ErrorCode::CoordinatorNotAvailable,
-                    "Transactions are not supported yet",
-                ))
-            } else if key.is_empty() {
-                Err((ErrorCode::InvalidRequest, "The group id must not be empty"))
+            let found = if request.key_type == KEY_TYPE_SHARE {
+                // No share coordinator yet: Kafka's answer without one (and below v6).
+                Err(ErrorCode::InvalidRequest)
+            } else if request.key_type == KEY_TYPE_TRANSACTION {
+                // No transaction coordinator yet.
+                Err(ErrorCode::CoordinatorNotAvailable)
             } else if broker.groups.ensure_offsets_topic(broker).is_err() {
-                Err(not_available)
+                Err(ErrorCode::CoordinatorNotAvailable)
             } else if broker.cluster.is_some() {
                 let partition = broker.groups.partition_for(key.as_str());
                 let leader = broker
@@ -53,7 +67,7 @@ pub(super) fn handle(
                 live.iter()
                     .find(|b| Some(b.id) == leader)
                     .map(|b| (b.id, b.host.clone(), b.port))
-                    .ok_or(not_available)
+                    .ok_or(ErrorCode::CoordinatorNotAvailable)
             } else {
                 Ok((
                     broker.config.node_id,
@@ -67,22 +81,43 @@ pub(super) fn handle(
                     .with_node_id(BrokerId(id))
                     .with_host(str_bytes(host))
                     .with_port(i32::from(port)),
-                Err((code, message)) => base
+                // Kafka's batched answer (v4+) carries no message for these.
+                Err(code) if version >= 4 => base
                     .with_node_id(BrokerId(-1))
                     .with_host(str_bytes(""))
                     .with_port(-1)
-                    .with_error_code(code.code())
-                    .with_error_message(Some(str_bytes(message))),
+                    .with_error_code(code.code()),
+                Err(code) => refusal(base, code),
             }
         })
         .collect();
+    answer(version, coordinators)
+}
+
+/// A key refused with `code`, as Kafka's `prepareErrorResponse`: no node, and the
+/// error's own text as the message.
+fn refusal(base: Coordinator, code: ErrorCode) -> Coordinator {
+    base.with_node_id(BrokerId(-1))
+        .with_host(str_bytes(""))
+        .with_port(-1)
+        .with_error_code(code.code())
+        .with_error_message(Some(StrBytes::from_static_str(code.description())))
+}
+
+fn answer(version: i16, coordinators: Vec<Coordinator>) -> FindCoordinatorResponse {
     if version >= 4 {
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
     let first = coordinators.into_iter().next().unwrap_or_default();
+    // Before v4 Kafka sends `Errors.message()`, which is "NONE" for success.
+    let message = if first.error_code == 0 {
+        Some(StrBytes::from_static_str("NONE"))
+    } else {
+        first.error_message
+    };
     FindCoordinatorResponse::default()
         .with_error_code(first.error_code)
-        .with_error_message(first.error_message)
+        .with_error_message(message)
         .with_node_id(first.node_id)
         .with_host(first.host)
         .with_port(first.port)

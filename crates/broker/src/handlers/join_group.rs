@@ -20,31 +20,40 @@ pub(super) async fn handle(
 ) -> JoinGroupResponse {
     let member_id = request.member_id.to_string();
     if request.group_id.is_empty() {
-        return encode(JoinResponse {
-            error: Some(ErrorCode::InvalidGroupId),
-            generation_id: -1,
-            member_id,
-            ..Default::default()
-        });
+        return encode(
+            version,
+            JoinResponse {
+                error: Some(ErrorCode::InvalidGroupId),
+                generation_id: -1,
+                member_id,
+                ..Default::default()
+            },
+        );
     }
     if broker.groups.ensure_offsets_topic(broker).is_err() {
-        return encode(JoinResponse {
-            error: Some(ErrorCode::CoordinatorNotAvailable),
-            generation_id: -1,
-            member_id,
-            ..Default::default()
-        });
+        return encode(
+            version,
+            JoinResponse {
+                error: Some(ErrorCode::CoordinatorNotAvailable),
+                generation_id: -1,
+                member_id,
+                ..Default::default()
+            },
+        );
     }
     if let Err(e) = broker
         .groups
         .check_coordinator(broker, request.group_id.as_str())
     {
-        return encode(JoinResponse {
-            error: Some(e),
-            generation_id: -1,
-            member_id,
-            ..Default::default()
-        });
+        return encode(
+            version,
+            JoinResponse {
+                error: Some(e),
+                generation_id: -1,
+                member_id,
+                ..Default::default()
+            },
+        );
     }
     let join = JoinRequest {
         member_id,
@@ -85,15 +94,21 @@ pub(super) async fn handle(
             ..Default::default()
         }),
     };
-    encode(response)
+    encode(version, response)
 }
 
-fn encode(response: JoinResponse) -> JoinGroupResponse {
+fn encode(version: i16, response: JoinResponse) -> JoinGroupResponse {
+    // No protocol chosen (an error, or a group without one): null from v7, where the
+    // field becomes nullable, "" before, as Kafka's JoinGroupResponse.
+    let protocol_name = match response.protocol_name {
+        None if version >= 7 => None,
+        name => Some(str_bytes(name.unwrap_or_default())),
+    };
     JoinGroupResponse::default()
         .with_error_code(response.error.map_or(0, |e| e.code()))
         .with_generation_id(response.generation_id)
         .with_protocol_type(response.protocol_type.map(str_bytes))
-        .with_protocol_name(Some(str_bytes(response.protocol_name.unwrap_or_default())))
+        .with_protocol_name(protocol_name)
         .with_leader(str_bytes(response.leader_id))
         .with_member_id(str_bytes(response.member_id))
         .with_skip_assignment(response.skip_assignment)

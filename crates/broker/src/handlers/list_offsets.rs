@@ -21,7 +21,7 @@ const LATEST_TIERED: i64 = -5;
 pub(super) fn handle(
     broker: &Arc<Broker>,
     request: ListOffsetsRequest,
-    _version: i16,
+    version: i16,
 ) -> ListOffsetsResponse {
     let topics = request
         .topics
@@ -35,6 +35,9 @@ pub(super) fn handle(
                         .partition(topic.name.as_str(), wanted.partition_index)
                         .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))
                         .and_then(|p| {
+                            if timestamp_unsupported(wanted.timestamp, version) {
+                                return Err(ApiError::code(ErrorCode::UnsupportedVersion));
+                            }
                             // Only the leader answers, at the epoch the client knows.
                             p.check_leader_epoch(wanted.current_leader_epoch)?;
                             let (timestamp, offset) = lookup(&p, wanted.timestamp)?;
@@ -46,7 +49,13 @@ pub(super) fn handle(
                         Ok((timestamp, offset, epoch)) => response
                             .with_timestamp(timestamp)
                             .with_offset(offset)
-                            .with_leader_epoch(if offset >= 0 { epoch } else { -1 }),
+                            // The field exists from v4 and is not ignorable: an older
+                            // answer that set it could not be encoded (Kafka's rule too).
+                            .with_leader_epoch(if offset >= 0 && version >= 4 {
+                                epoch
+                            } else {
+                                -1
+                            }),
                         Err(e) => response
                             .with_error_code(e.code.code())
                             .with_timestamp(-1)
@@ -61,6 +70,20 @@ pub(super) fn handle(
         })
         .collect();
     ListOffsetsResponse::default().with_topics(topics)
+}
+
+/// Kafka's ReplicaManager.isListOffsetsTimestampUnsupported: a negative timestamp must
+/// be a known spec, sent at a version that has it.
+fn timestamp_unsupported(timestamp: i64, version: i16) -> bool {
+    let min_version = match timestamp {
+        t if t >= 0 => return false,
+        LATEST | EARLIEST => 0,
+        MAX_TIMESTAMP => 7,
+        EARLIEST_LOCAL => 8,
+        LATEST_TIERED => 9,
+        _ => return true,
+    };
+    version < min_version
 }
 
 /// (timestamp, offset) for one spec; (-1, -1) when no record matches.

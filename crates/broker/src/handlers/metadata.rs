@@ -9,12 +9,9 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use rafka_protocol::ErrorCode;
 
-use super::str_bytes;
+use super::{authorized_operations, str_bytes, Resource, OPERATIONS_OMITTED};
 use crate::broker::Broker;
 use crate::topic::{validate_topic_name, Topic};
-
-/// Kafka's "authorized operations were not requested" sentinel.
-const OPERATIONS_OMITTED: i32 = i32::MIN;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
@@ -35,6 +32,13 @@ pub(super) fn handle(
                 .with_rack(b.rack.map(str_bytes))
         })
         .collect();
+    // Asked for from v8; the cluster's field exists only in v8-v10.
+    let topic_operations =
+        authorized_operations(Resource::Topic, request.include_topic_authorized_operations);
+    let cluster_operations = authorized_operations(
+        Resource::Cluster,
+        (8..=10).contains(&version) && request.include_cluster_authorized_operations,
+    );
     // v0: an empty list means all topics; v1+: null means all.
     let requested = match request.topics {
         None => None,
@@ -43,7 +47,7 @@ pub(super) fn handle(
     };
     let auto_create = broker.config.auto_create_topics_enable
         && (version < 4 || request.allow_auto_topic_creation);
-    let topics = match requested {
+    let mut topics: Vec<MetadataResponseTopic> = match requested {
         None => broker
             .topics()
             .iter()
@@ -65,12 +69,16 @@ pub(super) fn handle(
             })
             .collect(),
     };
+    // Every topic of the answer, errors included, as Kafka's KafkaApis.
+    for topic in &mut topics {
+        topic.topic_authorized_operations = topic_operations;
+    }
     MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(broker.cluster_id.clone())))
         .with_controller_id(BrokerId(controller_id))
         .with_topics(topics)
-        .with_cluster_authorized_operations(OPERATIONS_OMITTED)
+        .with_cluster_authorized_operations(cluster_operations)
 }
 
 fn lookup_by_name(

@@ -26,6 +26,7 @@ mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
 mod describe_quorum;
+mod describe_topic_partitions;
 mod elect_leaders;
 mod fetch;
 mod find_coordinator;
@@ -44,13 +45,14 @@ mod offset_for_leader_epoch;
 mod produce;
 mod sync_group;
 
-/// What rafka serves: (API, lowest version, highest version). ApiVersions advertises
-/// exactly this table; Kafka 4.x's floors, the `kafka-protocol` crate's ceilings.
+/// What rafka serves: (API, lowest version, highest version), Kafka 4.x's floors (KIP-896)
+/// and the `kafka-protocol` crate's ceilings. ApiVersions advertises exactly this table,
+/// except Produce's floor (see `api_versions::advertised`).
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 13),
     (ApiKey::Fetch, 4, 18),
     (ApiKey::ListOffsets, 1, 10),
-    (ApiKey::OffsetForLeaderEpoch, 0, 4),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::Metadata, 0, 13),
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::CreateTopics, 2, 7),
@@ -66,6 +68,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::DescribeQuorum, 0, 2),
+    (ApiKey::DescribeTopicPartitions, 0, 0),
     (ApiKey::FindCoordinator, 0, 6),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::SyncGroup, 0, 5),
@@ -159,9 +162,14 @@ pub async fn handle(
         ApiKey::IncrementalAlterConfigs => {
             run_sync(&request, |b| incremental_alter_configs::handle(broker, b))
         }
-        ApiKey::DescribeCluster => run_sync(&request, |b| describe_cluster::handle(broker, b)),
+        ApiKey::DescribeCluster => {
+            run_sync(&request, |b| describe_cluster::handle(broker, b, version))
+        }
         ApiKey::ElectLeaders => run_sync(&request, |b| elect_leaders::handle(broker, b)),
         ApiKey::DescribeQuorum => run(&request, |b| describe_quorum::handle(broker, b)).await,
+        ApiKey::DescribeTopicPartitions => {
+            run_sync(&request, |b| describe_topic_partitions::handle(broker, b))
+        }
         ApiKey::AlterPartitionReassignments => run_sync(&request, |b| {
             alter_partition_reassignments::handle(broker, b, version)
         }),
@@ -181,7 +189,7 @@ pub async fn handle(
         ApiKey::SyncGroup => run(&request, |b| sync_group::handle(broker, b)).await,
         ApiKey::Heartbeat => run_sync(&request, |b| heartbeat::handle(broker, b)),
         ApiKey::LeaveGroup => run_sync(&request, |b| leave_group::handle(broker, b, version)),
-        ApiKey::OffsetCommit => run_sync(&request, |b| offset_commit::handle(broker, b)),
+        ApiKey::OffsetCommit => run_sync(&request, |b| offset_commit::handle(broker, b, version)),
         ApiKey::OffsetFetch => run_sync(&request, |b| offset_fetch::handle(broker, b, version)),
         ApiKey::ListGroups => run_sync(&request, |b| list_groups::handle(broker, b)),
         ApiKey::DescribeGroups => {
@@ -229,6 +237,61 @@ async fn run<Req: Decodable, Resp: Encodable, F: std::future::Future<Output = Re
 ) -> Result<Option<Response>, RequestError> {
     let body = request.decode_body()?;
     respond(request, &handler(body).await).map(|b| Some(Response::Bytes(b)))
+}
+
+/// A kind of resource whose authorized operations a response reports.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Resource {
+    Topic,
+    Group,
+    Cluster,
+}
+
+/// Kafka's "authorized operations were not requested" sentinel.
+pub(crate) const OPERATIONS_OMITTED: i32 = i32::MIN;
+
+/// The operations the client may perform on a resource, as Kafka's bit field (bit n set
+/// for AclOperation code n), or the sentinel when the request did not ask. With no
+/// authorizer Kafka grants every operation the resource type supports
+/// (AclEntry.supportedOperations); rafka has no ACLs yet, so that is the answer.
+pub(crate) fn authorized_operations(resource: Resource, requested: bool) -> i32 {
+    // AclOperation codes.
+    const READ: u8 = 3;
+    const WRITE: u8 = 4;
+    const CREATE: u8 = 5;
+    const DELETE: u8 = 6;
+    const ALTER: u8 = 7;
+    const DESCRIBE: u8 = 8;
+    const CLUSTER_ACTION: u8 = 9;
+    const DESCRIBE_CONFIGS: u8 = 10;
+    const ALTER_CONFIGS: u8 = 11;
+    const IDEMPOTENT_WRITE: u8 = 12;
+    if !requested {
+        return OPERATIONS_OMITTED;
+    }
+    let operations: &[u8] = match resource {
+        Resource::Topic => &[
+            READ,
+            WRITE,
+            CREATE,
+            DESCRIBE,
+            DELETE,
+            ALTER,
+            DESCRIBE_CONFIGS,
+            ALTER_CONFIGS,
+        ],
+        Resource::Group => &[READ, DESCRIBE, DELETE, DESCRIBE_CONFIGS, ALTER_CONFIGS],
+        Resource::Cluster => &[
+            CREATE,
+            CLUSTER_ACTION,
+            DESCRIBE_CONFIGS,
+            ALTER_CONFIGS,
+            IDEMPOTENT_WRITE,
+            ALTER,
+            DESCRIBE,
+        ],
+    };
+    operations.iter().fold(0, |bits, op| bits | 1 << op)
 }
 
 /// Turns a message into the `Option<StrBytes>` the protocol's error_message fields take.

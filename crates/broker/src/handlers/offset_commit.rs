@@ -11,14 +11,18 @@ use rafka_protocol::ErrorCode;
 use crate::broker::Broker;
 use crate::group::CommittedOffset;
 
-pub(super) fn handle(broker: &Arc<Broker>, request: OffsetCommitRequest) -> OffsetCommitResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: OffsetCommitRequest,
+    version: i16,
+) -> OffsetCommitResponse {
     let now_ms = broker.clock.now_ms();
     let generation = request.generation_id_or_member_epoch;
     let member_id = request.member_id.to_string();
     let instance_id = request.group_instance_id.as_ref().map(|s| s.to_string());
-    let group_error = if request.group_id.is_empty() {
-        Some(ErrorCode::InvalidGroupId)
-    } else if broker.groups.ensure_offsets_topic(broker).is_err() {
+    // An empty group id is a group like any other here: Kafka's coordinator refuses
+    // only a null one, which the protocol cannot carry.
+    let group_error = if broker.groups.ensure_offsets_topic(broker).is_err() {
         Some(ErrorCode::CoordinatorNotAvailable)
     } else {
         broker
@@ -29,18 +33,20 @@ pub(super) fn handle(broker: &Arc<Broker>, request: OffsetCommitRequest) -> Offs
     let group = match (group_error, broker.groups.group(request.group_id.as_str())) {
         (Some(_), _) => None,
         (None, Some(g)) => Some(g),
-        // Only a commit from outside any group may create one.
-        (None, None) if generation < 0 && member_id.is_empty() && instance_id.is_none() => Some(
+        // A commit from outside any group management (generation -1, whatever member id
+        // the client made up) creates a simple group, as Kafka's OffsetMetadataManager.
+        (None, None) if generation < 0 => Some(
             broker
                 .groups
                 .group_or_create(request.group_id.as_str(), now_ms),
         ),
         (None, None) => None,
     };
-    let group_error = group_error.or(if group.is_none() {
-        Some(ErrorCode::IllegalGeneration)
-    } else {
-        None
+    let group_error = group_error.or(match group {
+        None if version >= 9 => Some(ErrorCode::GroupIdNotFound),
+        // Older versions keep ILLEGAL_GENERATION for an unknown group, as Kafka does.
+        None => Some(ErrorCode::IllegalGeneration),
+        Some(_) => None,
     });
     let mut errors: Vec<Vec<Option<ErrorCode>>> = request
         .topics
@@ -62,6 +68,13 @@ pub(super) fn handle(broker: &Arc<Broker>, request: OffsetCommitRequest) -> Offs
                     .unwrap_or_default();
                 errors[ti][pi] = if let Err(e) = validation {
                     Some(e)
+                } else if broker
+                    .topic(topic.name.as_str())
+                    .and_then(|t| t.state(partition.partition_index).cloned())
+                    .is_none()
+                {
+                    // Kafka checks the metadata: no such topic or partition, no commit.
+                    Some(ErrorCode::UnknownTopicOrPartition)
                 } else if metadata.len() > broker.groups.config.offset_metadata_max_bytes {
                     Some(ErrorCode::OffsetMetadataTooLarge)
                 } else {

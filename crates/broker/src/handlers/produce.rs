@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::messages::produce_response::{
-    LeaderIdAndEpoch, PartitionProduceResponse, TopicProduceResponse,
+    BatchIndexAndErrorMessage, LeaderIdAndEpoch, PartitionProduceResponse, TopicProduceResponse,
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use rafka_protocol::ErrorCode;
@@ -92,7 +92,8 @@ pub(super) async fn handle(
                         .with_base_offset(-1)
                         .with_log_append_time_ms(-1)
                         .with_log_start_offset(-1)
-                        .with_error_message(super::message(e.message))
+                        .with_record_errors(record_errors(&e, version))
+                        .with_error_message(custom_message(e))
                 }
             };
             partition_responses.push(
@@ -125,11 +126,36 @@ pub(super) async fn handle(
             let slot: &mut TopicProduceResponse = &mut responses[*t];
             let response = &mut slot.partition_responses[*p];
             response.error_code = e.code.code();
-            response.error_message = super::message(e.message);
             response.base_offset = -1;
             response.log_append_time_ms = -1;
             response.log_start_offset = -1;
         }
     }
     Some(ProduceResponse::default().with_responses(responses))
+}
+
+/// Kafka sends a message only with the record errors of a batch it refused record by
+/// record (ReplicaManager's `hasCustomErrorMessage`, set for RecordValidationException);
+/// every other produce error carries null.
+fn custom_message(e: ApiError) -> Option<kafka_protocol::protocol::StrBytes> {
+    if e.record_errors.is_empty() {
+        None
+    } else {
+        super::message(e.message)
+    }
+}
+
+/// KIP-467's per-record errors, from v8.
+fn record_errors(e: &ApiError, version: i16) -> Vec<BatchIndexAndErrorMessage> {
+    if version < 8 {
+        return Vec::new();
+    }
+    e.record_errors
+        .iter()
+        .map(|(index, message)| {
+            BatchIndexAndErrorMessage::default()
+                .with_batch_index(*index)
+                .with_batch_index_error_message(super::message(Some(message.clone())))
+        })
+        .collect()
 }
