@@ -39,6 +39,7 @@ GO_TESTS = [
     "TestFranzConsumerGroupCommitResume",
     "TestFranzSeekAndListOffsets",
     "TestFranzTimestamps",
+    "TestFranzStaticMembership",
     "TestSaramaAdmin",
     "TestSaramaProduceConsumeCodecs",
     "TestSaramaConsumerGroupRebalance",

@@ -314,9 +314,11 @@ type franzMember struct {
 	cl   *kgo.Client
 	mu   sync.Mutex
 	own  map[int32]bool
-	recs []*kgo.Record
-	errs []error
-	done chan struct{}
+	// changes counts assignment changes (partitions assigned, revoked or lost).
+	changes int
+	recs    []*kgo.Record
+	errs    []error
+	done    chan struct{}
 }
 
 func newFranzMember(t *testing.T, name, group, topic string, extra ...kgo.Opt) *franzMember {
@@ -326,6 +328,9 @@ func newFranzMember(t *testing.T, name, group, topic string, extra ...kgo.Opt) *
 		defer m.mu.Unlock()
 		for _, p := range parts[topic] {
 			m.own[p] = v
+		}
+		if len(parts[topic]) > 0 {
+			m.changes++
 		}
 	}
 	opts := append([]kgo.Opt{
@@ -794,5 +799,93 @@ func TestFranzTimestamps(t *testing.T) {
 	l, err = adm.ListMaxTimestampOffsets(opCtx(t), topic)
 	if o, _ := l.Lookup(topic, 0); err != nil || o.Err != nil || o.Offset != 4 || o.Timestamp != ms+4000 {
 		t.Fatalf("ListMaxTimestampOffsets: %+v %v, want offset 4 timestamp base+4000ms", o, err)
+	}
+}
+
+// Static membership (group.instance.id): a member that restarts with the same instance ID
+// within the session timeout gets its old partitions back without a rebalance: the other
+// member's generation and assignment never change, and the group's member for that
+// instance gets the new member ID.
+func TestFranzStaticMembership(t *testing.T) {
+	adm := franzAdmin(t)
+	topic := uniqueName("franz-static")
+	group := uniqueName("franz-static")
+	const parts = 4
+	franzCreateTopic(t, adm, topic, parts, nil)
+	producer := franzProducer(t, kgo.AllISRAcks(), kgo.NoCompression())
+
+	a := newFranzMember(t, "A", group, topic, kgo.InstanceID("instance-a"))
+	waitUntil(t, "A to own all partitions", func() bool {
+		return franzGroupMatches(t, adm, group, topic, false, map[*franzMember]int{a: parts})
+	}, a.String)
+	b := newFranzMember(t, "B", group, topic, kgo.InstanceID("instance-b"))
+	waitUntil(t, "A and B to own two partitions each", func() bool {
+		return franzGroupMatches(t, adm, group, topic, false, map[*franzMember]int{a: parts / 2, b: parts / 2})
+	}, func() string { return a.String() + "; " + b.String() })
+	aOwn, bOwn := a.owned(), b.owned()
+	aMember, aGen := a.cl.GroupMetadata()
+	bMember, bGen := b.cl.GroupMetadata()
+	if aGen != bGen {
+		t.Fatalf("A in generation %d, B in %d", aGen, bGen)
+	}
+	a.mu.Lock()
+	aChanges := a.changes
+	a.mu.Unlock()
+
+	batch1 := franzProduce(t, producer, topic, recordsFor("batch1", parts, 2))
+	a.waitRecords(t, "batch1 of its partitions", filterRecs(batch1, func(r rec) bool { return aOwn[r.Partition] }))
+	b.waitRecords(t, "batch1 of its partitions", filterRecs(batch1, func(r rec) bool { return bOwn[r.Partition] }))
+	for _, m := range []*franzMember{a, b} {
+		if err := m.cl.CommitUncommittedOffsets(opCtx(t)); err != nil {
+			t.Fatalf("%s commit: %v", m.name, err)
+		}
+	}
+
+	// B stops without leaving (static members do not send LeaveGroup): the group keeps
+	// both members, instance-b included.
+	b.close(t)
+	groups, err := adm.DescribeGroups(opCtx(t), group)
+	if err != nil || groups[group].Err != nil {
+		t.Fatalf("DescribeGroups: %v %+v", err, groups)
+	}
+	instances := map[string]string{}
+	for _, m := range groups[group].Members {
+		if m.InstanceID != nil {
+			instances[*m.InstanceID] = m.MemberID
+		}
+	}
+	if g := groups[group]; g.State != "Stable" || len(g.Members) != 2 ||
+		instances["instance-a"] != aMember || instances["instance-b"] != bMember {
+		t.Fatalf("after B stopped: state %s, members by instance %v; want Stable with A %s and B %s",
+			g.State, instances, aMember, bMember)
+	}
+
+	// B restarts with the same instance ID: same partitions, same generation, a new
+	// member ID, and nothing changes for A.
+	b2 := newFranzMember(t, "B'", group, topic, kgo.InstanceID("instance-b"))
+	waitUntil(t, "B' to own B's partitions", func() bool {
+		return fmt.Sprint(sortedInt32s(b2.owned())) == fmt.Sprint(sortedInt32s(bOwn))
+	}, func() string { return a.String() + "; " + b2.String() })
+	b2Member, b2Gen := b2.cl.GroupMetadata()
+	if b2Gen != bGen || b2Member == bMember {
+		t.Fatalf("B' is member %s in generation %d; want a new member ID (B was %s) in B's generation %d",
+			b2Member, b2Gen, bMember, bGen)
+	}
+	if !franzGroupMatches(t, adm, group, topic, false, map[*franzMember]int{a: parts / 2, b2: parts / 2}) {
+		state, by := franzGroupAssignments(t, adm, group, topic, false)
+		t.Fatalf("group after B' rejoined: %s %v; %v; %v", state, by, a, b2)
+	}
+
+	batch2 := franzProduce(t, producer, topic, recordsFor("batch2", parts, 2))
+	b2.waitRecords(t, "batch2 of B's partitions (resuming from B's commit)", filterRecs(batch2, func(r rec) bool { return bOwn[r.Partition] }))
+	a.waitRecords(t, "batch1 + batch2 of its partitions",
+		filterRecs(append(append([]rec(nil), batch1...), batch2...), func(r rec) bool { return aOwn[r.Partition] }))
+	_, aGenNow := a.cl.GroupMetadata()
+	a.mu.Lock()
+	aChangesNow := a.changes
+	a.mu.Unlock()
+	if aGenNow != aGen || aChangesNow != aChanges || fmt.Sprint(sortedInt32s(a.owned())) != fmt.Sprint(sortedInt32s(aOwn)) {
+		t.Fatalf("A saw a rebalance: generation %d -> %d, assignment changes %d -> %d, owns %v (had %v)",
+			aGen, aGenNow, aChanges, aChangesNow, sortedInt32s(a.owned()), sortedInt32s(aOwn))
 	}
 }
