@@ -669,9 +669,59 @@ func TestFranzConsumerGroupCommitResume(t *testing.T) {
 	if err := c2.CommitUncommittedOffsets(opCtx(t)); err != nil {
 		t.Fatalf("CommitUncommittedOffsets: %v", err)
 	}
+	// A group with a member cannot be deleted.
+	if del, err := adm.DeleteGroup(opCtx(t), group); !errors.Is(err, kerr.NonEmptyGroup) || !errors.Is(del.Err, kerr.NonEmptyGroup) {
+		t.Fatalf("DeleteGroup with a member: %v %+v, want NON_EMPTY_GROUP", err, del)
+	}
 	c2.Close()
 	if got := franzCommitted(t, adm, group, topic); fmt.Sprint(got) != fmt.Sprint(map[int32]int64{0: 8, 1: 8}) {
 		t.Fatalf("kadm FetchOffsets after the second consumer: %v, want p0=8 p1=8", got)
+	}
+	listed := func() map[string]kadm.ListedGroup {
+		t.Helper()
+		gs, err := adm.ListGroups(opCtx(t))
+		if err != nil {
+			t.Fatalf("ListGroups: %v", err)
+		}
+		return gs
+	}
+	waitUntil(t, "the group to be listed as Empty", func() bool {
+		g, ok := listed()[group]
+		return ok && g.State == "Empty" && g.ProtocolType == "consumer"
+	}, func() string { return fmt.Sprintf("%+v", listed()[group]) })
+
+	// Reset the empty group's offsets with the admin client (what `kafka-consumer-groups
+	// --reset-offsets` does); the next consumer starts there.
+	reset := kadm.Offsets{}
+	reset.Add(kadm.Offset{Topic: topic, Partition: 0, At: 1, LeaderEpoch: -1})
+	reset.Add(kadm.Offset{Topic: topic, Partition: 1, At: 7, LeaderEpoch: -1})
+	if err := adm.CommitAllOffsets(opCtx(t), group, reset); err != nil {
+		t.Fatalf("kadm CommitAllOffsets: %v", err)
+	}
+	if got := franzCommitted(t, adm, group, topic); fmt.Sprint(got) != fmt.Sprint(map[int32]int64{0: 1, 1: 7}) {
+		t.Fatalf("kadm FetchOffsets after the reset: %v, want p0=1 p1=7", got)
+	}
+	all := append(append([]rec(nil), first...), second...)
+	want = filterRecs(all, func(r rec) bool {
+		return (r.Partition == 0 && r.Offset >= 1) || (r.Partition == 1 && r.Offset >= 7)
+	})
+	c3 := franzClient(t,
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topic),
+		kgo.DisableAutoCommit(),
+	)
+	assertSameRecords(t, "consumer after the admin reset", want, recsOf(franzPollN(t, c3, len(want))))
+	c3.Close()
+
+	// Delete the group: gone from the listing, and its offsets with it.
+	if del, err := adm.DeleteGroup(opCtx(t), group); err != nil || del.Err != nil {
+		t.Fatalf("DeleteGroup: %v %+v", err, del)
+	}
+	if _, ok := listed()[group]; ok {
+		t.Fatalf("ListGroups still lists %s after DeleteGroup", group)
+	}
+	if got := franzCommitted(t, adm, group, topic); len(got) != 0 {
+		t.Fatalf("kadm FetchOffsets after DeleteGroup: %v, want none", got)
 	}
 }
 

@@ -730,9 +730,70 @@ func TestSaramaConsumerGroupCommitResume(t *testing.T) {
 	}
 	sess.Commit() // everything C2 consumed was marked
 	c2.checkErrors(t)
+	// A group with a member cannot be deleted.
+	if err := adm.DeleteConsumerGroup(group); !errors.Is(err, sarama.ErrNonEmptyGroup) {
+		t.Fatalf("DeleteConsumerGroup with a member: %v, want ErrNonEmptyGroup", err)
+	}
 	c2.stop(t)
 	if got := saramaCommitted(t, adm, group, topic, 2); fmt.Sprint(got) != "map[0:8 1:8]" {
 		t.Fatalf("ListConsumerGroupOffsets after C2: %v, want p0=8 p1=8", got)
+	}
+	groups := func() map[string]string {
+		t.Helper()
+		gs, err := adm.ListConsumerGroups()
+		if err != nil {
+			t.Fatalf("ListConsumerGroups: %v", err)
+		}
+		return gs
+	}
+	waitUntil(t, "the group to be listed and described as Empty", func() bool {
+		if groups()[group] != "consumer" {
+			return false
+		}
+		ds, err := adm.DescribeConsumerGroups([]string{group})
+		return err == nil && len(ds) == 1 && ds[0].State == "Empty" && len(ds[0].Members) == 0
+	}, func() string {
+		ds, err := adm.DescribeConsumerGroups([]string{group})
+		return fmt.Sprint(groups()[group], ds, err)
+	})
+
+	// Reset the empty group's offsets with the admin client; the next member starts there.
+	resp, err := adm.AlterConsumerGroupOffsets(group, map[string]map[int32]sarama.OffsetAndMetadata{
+		topic: {0: {Offset: 1, LeaderEpoch: -1}, 1: {Offset: 7, LeaderEpoch: -1}},
+	}, nil)
+	if err != nil {
+		t.Fatalf("AlterConsumerGroupOffsets: %v", err)
+	}
+	for p, kerr := range resp.Errors[topic] {
+		if kerr != sarama.ErrNoError {
+			t.Fatalf("AlterConsumerGroupOffsets %s[%d]: %v", topic, p, kerr)
+		}
+	}
+	if got := saramaCommitted(t, adm, group, topic, 2); fmt.Sprint(got) != "map[0:1 1:7]" {
+		t.Fatalf("ListConsumerGroupOffsets after the reset: %v, want p0=1 p1=7", got)
+	}
+	all := append(append([]rec(nil), first...), second...)
+	c3 := newSaramaMember(t, "C3", group, topic, false)
+	c3.waitRecords(t, "after the admin reset", filterRecs(all, func(r rec) bool {
+		return (r.Partition == 0 && r.Offset >= 1) || (r.Partition == 1 && r.Offset >= 7)
+	}))
+	c3.stop(t)
+
+	// Delete the group: gone from the listing, and its offsets with it.
+	if err := adm.DeleteConsumerGroup(group); err != nil {
+		t.Fatalf("DeleteConsumerGroup: %v", err)
+	}
+	if _, ok := groups()[group]; ok {
+		t.Fatalf("ListConsumerGroups still lists %s after DeleteConsumerGroup", group)
+	}
+	fetched, err := adm.ListConsumerGroupOffsets(group, map[string][]int32{topic: {0, 1}})
+	if err != nil {
+		t.Fatalf("ListConsumerGroupOffsets after DeleteConsumerGroup: %v", err)
+	}
+	for _, p := range []int32{0, 1} {
+		if b := fetched.GetBlock(topic, p); b == nil || b.Err != sarama.ErrNoError || b.Offset != -1 {
+			t.Fatalf("offset of %s[%d] after DeleteConsumerGroup: %+v, want none (-1)", topic, p, b)
+		}
 	}
 }
 
