@@ -40,12 +40,14 @@ GO_TESTS = [
     "TestFranzSeekAndListOffsets",
     "TestFranzTimestamps",
     "TestFranzStaticMembership",
+    "TestFranzLargeRecords",
     "TestSaramaAdmin",
     "TestSaramaProduceConsumeCodecs",
     "TestSaramaConsumerGroupRebalance",
     "TestSaramaConsumerGroupCommitResume",
     "TestSaramaSeekAndListOffsets",
     "TestSaramaTimestamps",
+    "TestSaramaLargeRecords",
     "TestSaramaProtocolVersions",
 ]
 

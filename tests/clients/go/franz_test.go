@@ -939,3 +939,50 @@ func TestFranzStaticMembership(t *testing.T) {
 			aGen, aGenNow, aChanges, aChangesNow, sortedInt32s(a.owned()), sortedInt32s(aOwn))
 	}
 }
+
+// Records near the broker's message.max.bytes (1 MiB by default), read by a consumer whose
+// fetch limits are far smaller: the broker still returns the first batch whole (KIP-74),
+// so the consumer makes progress. Also produces to a topic that does not exist yet, which
+// the broker auto-creates (auto.create.topics.enable, num.partitions=1).
+func TestFranzLargeRecords(t *testing.T) {
+	adm := franzAdmin(t)
+	topic := uniqueName("franz-large")
+	var rs []rec
+	for i := 0; i < 3; i++ {
+		v := make([]byte, 900*1024)
+		for j := range v {
+			v[j] = byte((i*131 + j*7) % 251) // incompressible enough to stay large
+		}
+		rs = append(rs, rec{Key: []byte(fmt.Sprint("large-", i)), Value: v,
+			Headers: []header{{Key: "size", Value: []byte(fmt.Sprint(len(v)))}}})
+	}
+	p := franzClient(t,
+		kgo.AllowAutoTopicCreation(),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()), // batches as large as the records
+	)
+	got := franzProduce(t, p, topic, rs)
+	assertSameRecords(t, "produce results", withOffsets(rs, nil), got)
+	topics, err := adm.ListTopics(opCtx(t), topic)
+	if err != nil || len(topics[topic].Partitions) != 1 {
+		t.Fatalf("auto-created %s: %v %+v, want 1 partition", topic, err, topics[topic])
+	}
+
+	c := franzClient(t,
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(64*1024),
+		kgo.FetchMaxPartitionBytes(16*1024),
+	)
+	assertSameRecords(t, "consumed with small fetch limits", got, recsOf(franzPollN(t, c, len(got))))
+
+	// Over message.max.bytes (the batch, uncompressed here) is refused by the broker;
+	// franz-go's own batch limit is raised past it so that the broker decides.
+	huge := franzClient(t, kgo.ProducerBatchMaxBytes(4*1024*1024), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	res := huge.ProduceSync(opCtx(t), &kgo.Record{Topic: topic, Value: make([]byte, 1024*1024+1)})
+	if err := res.FirstErr(); !errors.Is(err, kerr.MessageTooLarge) {
+		t.Fatalf("producing 1 MiB + 1 byte: %v, want MESSAGE_TOO_LARGE", err)
+	}
+}

@@ -927,6 +927,44 @@ func TestSaramaTimestamps(t *testing.T) {
 	}
 }
 
+// Messages near the broker's message.max.bytes, read with a small Consumer.Fetch.Default,
+// to a topic the producer's metadata request auto-creates.
+func TestSaramaLargeRecords(t *testing.T) {
+	adm := saramaAdmin(t)
+	topic := uniqueName("sarama-large")
+	var rs []rec
+	for i := 0; i < 3; i++ {
+		v := make([]byte, 900*1024)
+		for j := range v {
+			v[j] = byte((i*131 + j*7) % 251)
+		}
+		rs = append(rs, rec{Key: []byte(fmt.Sprint("large-", i)), Value: v,
+			Headers: []header{{Key: "size", Value: []byte(fmt.Sprint(len(v)))}}})
+	}
+	got := saramaProduce(t, saramaProducer(t, sarama.WaitForAll, sarama.CompressionNone), topic, rs)
+	assertSameRecords(t, "produce results", withOffsets(rs, nil), got)
+	md, err := adm.DescribeTopics([]string{topic})
+	if err != nil || len(md) != 1 || md[0].Err != sarama.ErrNoError || len(md[0].Partitions) != 1 {
+		t.Fatalf("auto-created %s: %v %+v, want 1 partition", topic, err, md)
+	}
+
+	consumer := saramaConsumer(t, func(cfg *sarama.Config) {
+		cfg.Consumer.Fetch.Default = 16 * 1024
+		cfg.Consumer.Fetch.Max = 0 // no limit: sarama grows its fetch size as needed
+	})
+	pcs := consumePartitions(t, consumer, topic, map[int32]int64{0: sarama.OffsetOldest})
+	assertSameRecords(t, "consumed with a small fetch size", got, saramaRecs(saramaConsumeN(t, pcs, len(got))))
+
+	// Over message.max.bytes: the broker refuses it (sarama's own limit raised past it).
+	p := saramaProducer(t, sarama.WaitForAll, sarama.CompressionNone, func(cfg *sarama.Config) {
+		cfg.Producer.MaxMessageBytes = 4 * 1024 * 1024
+	})
+	_, _, err = p.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: 0, Value: sarama.ByteEncoder(make([]byte, 1024*1024+1))})
+	if !errors.Is(err, sarama.ErrMessageSizeTooLarge) {
+		t.Fatalf("producing 1 MiB + 1 byte: %v, want ErrMessageSizeTooLarge", err)
+	}
+}
+
 // sarama picks each request's version from Config.Version (the Kafka version the
 // application says its cluster runs), capped by the broker's ApiVersions. Applications
 // set it to their cluster's version, so the data path must work at each: produce,
