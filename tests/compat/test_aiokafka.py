@@ -609,3 +609,110 @@ async def test_delete_records_moves_the_log_start(broker):
         assert by_position(out) == by_position(want)
     finally:
         await consumer.stop()
+
+
+@run_async
+async def test_small_fetch_limits_and_read_committed(broker):
+    """Many compressed batches read with fetch limits far below a batch's size (Kafka
+    still returns the first batch whole, KIP-74) by a read_committed consumer (without
+    transactions the last stable offset is the high watermark)."""
+    topic = topic_name("aio-limits")
+    partitions, n = 2, 3000
+    base_ts = now_ms() - 60_000
+    async with Admin(broker.bootstrap) as admin:
+        await create_topic(admin, topic, partitions)
+    produced = await produce(broker.bootstrap, topic, "limits", 0, n, base_ts, acks=-1,
+                             compression_type="lz4", linger_ms=20, max_batch_size=16384)
+    ends = end_offsets_of(produced)
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                isolation_level="read_committed", max_partition_fetch_bytes=1024,
+                                fetch_max_bytes=2048, max_poll_records=50)
+    await consumer.start()
+    out: list[Rec] = []
+    polls = 0
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+
+        async def more():
+            nonlocal polls
+            polls += 1
+            for recs in (await consumer.getmany(timeout_ms=100)).values():
+                out.extend(as_rec(r) for r in recs)
+            return len(out) >= n
+        await wait_until(more, f"{n} records through small fetches", timeout_s=120)
+        for tp in tps:
+            assert consumer.highwater(tp) == ends[tp.partition]
+            assert consumer.last_stable_offset(tp) == ends[tp.partition]
+    finally:
+        await consumer.stop()
+    check_records(out, "limits", n, partitions, base_ts,
+                  lambda key: java_default_partition(key, partitions))
+    assert by_position(out) == by_position(produced)
+    assert polls > n // 50 // 2, f"only {polls} polls: the fetch limits were not applied"
+
+
+@run_async
+async def test_pattern_subscription_batches_and_auto_commit(broker):
+    """A group member subscribed by pattern to two topics, one filled with the producer's
+    batch API (create_batch/send_batch), committing automatically every 100 ms."""
+    prefix = topic_name("aio-pattern")
+    topics = [f"{prefix}-x", f"{prefix}-y"]
+    group = prefix
+    base_ts = now_ms() - 60_000
+    async with Admin(broker.bootstrap) as admin:
+        for t in topics:
+            await create_topic(admin, t, 2)
+        expected: dict[tuple[str, int, int], tuple] = {}
+        x = await produce(broker.bootstrap, topics[0], "pattern", 0, 40, base_ts, acks=-1)
+        for r in x:
+            expected[(topics[0], r.partition, r.offset)] = (r.key, r.value, r.headers, r.timestamp)
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks=-1,
+                                    compression_type="gzip")
+        await producer.start()
+        try:
+            for partition in (0, 1):
+                batch = producer.create_batch()
+                for i in range(25):
+                    key, value = f"b{partition}-{i}".encode(), f"batch value {i}".encode()
+                    assert batch.append(key=key, value=value, timestamp=base_ts + i,
+                                        headers=[("i", str(i).encode())]) is not None
+                    expected[(topics[1], partition, i)] = (key, value, (("i", str(i).encode()),),
+                                                           base_ts + i)
+                batch.close()
+                await (await producer.send_batch(batch, topics[1], partition=partition))
+        finally:
+            await producer.stop()
+
+        consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=group,
+                                    auto_offset_reset="earliest", enable_auto_commit=True,
+                                    auto_commit_interval_ms=100, metadata_max_age_ms=1000)
+        await consumer.start()
+        got: dict[tuple[str, int, int], tuple] = {}
+        try:
+            consumer.subscribe(pattern=f"^{prefix}-.*")
+
+            async def more():
+                for tp, recs in (await consumer.getmany(timeout_ms=100)).items():
+                    for r in recs:
+                        k = (tp.topic, tp.partition, r.offset)
+                        assert k not in got, f"{k} read twice"
+                        got[k] = (r.key, r.value, tuple(r.headers), r.timestamp)
+                return len(got) >= len(expected)
+            await wait_until(more, "both topics' records")
+            assert consumer.subscription() == set(topics)
+            assert got == expected
+
+            ends: dict[tuple[str, int], int] = {}
+            for t, p, o in expected:
+                ends[(t, p)] = max(ends.get((t, p), 0), o + 1)
+
+            async def auto_committed():
+                await consumer.getmany(timeout_ms=50)
+                offsets = await admin.list_consumer_group_offsets(group)
+                return {(tp.topic, tp.partition): om.offset for tp, om in offsets.items()} == ends
+            await wait_until(auto_committed, "the auto-commit of everything read")
+        finally:
+            await consumer.stop()
