@@ -47,6 +47,8 @@ func franzAdmin(t *testing.T) *kadm.Client {
 	return adm
 }
 
+func configValue(c kadm.Config) string { return c.MaybeValue() }
+
 func opCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	t.Cleanup(cancel)
@@ -235,6 +237,65 @@ func TestFranzAdmin(t *testing.T) {
 	}
 	if c := cfg["cleanup.policy"]; c.MaybeValue() != "delete" || c.Source == kmsg.ConfigSourceDynamicTopicConfig {
 		t.Fatalf("cleanup.policy: %q source %v, want a default of delete", c.MaybeValue(), c.Source)
+	}
+
+	// Alter configs (IncrementalAlterConfigs): set two, then delete one back to its
+	// default; an invalid value or an unknown name is INVALID_CONFIG and changes nothing.
+	topicConfigs := func() map[string]kadm.Config {
+		t.Helper()
+		rcs, err := adm.DescribeTopicConfigs(opCtx(t), topic)
+		if err != nil || len(rcs) != 1 || rcs[0].Err != nil {
+			t.Fatalf("DescribeTopicConfigs: %v %+v", err, rcs)
+		}
+		out := map[string]kadm.Config{}
+		for _, c := range rcs[0].Configs {
+			out[c.Key] = c
+		}
+		return out
+	}
+	alter := func(cs ...kadm.AlterConfig) error {
+		t.Helper()
+		resp, err := adm.AlterTopicConfigs(opCtx(t), cs, topic)
+		if err != nil {
+			t.Fatalf("AlterTopicConfigs: %v", err)
+		}
+		if len(resp) != 1 || resp[0].Name != topic {
+			t.Fatalf("AlterTopicConfigs answered %+v", resp)
+		}
+		return resp[0].Err
+	}
+	sval := func(v string) *string { return &v }
+	if err := alter(
+		kadm.AlterConfig{Op: kadm.SetConfig, Name: "retention.ms", Value: sval("60000")},
+		kadm.AlterConfig{Op: kadm.SetConfig, Name: "max.message.bytes", Value: sval("2000000")},
+	); err != nil {
+		t.Fatalf("setting retention.ms and max.message.bytes: %v", err)
+	}
+	cfg = topicConfigs()
+	if configValue(cfg["retention.ms"]) != "60000" || configValue(cfg["max.message.bytes"]) != "2000000" ||
+		cfg["max.message.bytes"].Source != kmsg.ConfigSourceDynamicTopicConfig {
+		t.Fatalf("after the set: retention.ms %+v, max.message.bytes %+v", cfg["retention.ms"], cfg["max.message.bytes"])
+	}
+	if err := alter(kadm.AlterConfig{Op: kadm.DeleteConfig, Name: "retention.ms"}); err != nil {
+		t.Fatalf("deleting retention.ms: %v", err)
+	}
+	cfg = topicConfigs()
+	if c := cfg["retention.ms"]; c.MaybeValue() != "604800000" || c.Source == kmsg.ConfigSourceDynamicTopicConfig {
+		t.Fatalf("retention.ms after its override was deleted: %q source %v, want the default 604800000", c.MaybeValue(), c.Source)
+	}
+	if configValue(cfg["max.message.bytes"]) != "2000000" {
+		t.Fatalf("max.message.bytes lost: %+v", cfg["max.message.bytes"])
+	}
+	for _, bad := range []kadm.AlterConfig{
+		{Op: kadm.SetConfig, Name: "retention.ms", Value: sval("not-a-number")},
+		{Op: kadm.SetConfig, Name: "no.such.config", Value: sval("1")},
+	} {
+		if err := alter(bad); !errors.Is(err, kerr.InvalidConfig) {
+			t.Fatalf("setting %s=%s: %v, want INVALID_CONFIG", bad.Name, *bad.Value, err)
+		}
+	}
+	if c := topicConfigs()["retention.ms"]; c.MaybeValue() != "604800000" {
+		t.Fatalf("a refused alter changed retention.ms to %q", c.MaybeValue())
 	}
 
 	// Delete the topic; it disappears from the listing, the other stays.

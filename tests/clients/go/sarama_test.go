@@ -297,6 +297,47 @@ func TestSaramaAdmin(t *testing.T) {
 		t.Fatalf("cleanup.policy: %+v, want a default of delete", e)
 	}
 
+	// IncrementalAlterConfig sets and deletes single configs; the legacy AlterConfig
+	// replaces the whole set of overrides (those it does not name go back to defaults).
+	describeConfigs := func() map[string]sarama.ConfigEntry {
+		t.Helper()
+		entries, err := adm.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
+		if err != nil {
+			t.Fatalf("DescribeConfig: %v", err)
+		}
+		out := map[string]sarama.ConfigEntry{}
+		for _, e := range entries {
+			out[e.Name] = e
+		}
+		return out
+	}
+	sval := func(v string) *string { return &v }
+	if err := adm.IncrementalAlterConfig(sarama.TopicResource, topic, map[string]sarama.IncrementalAlterConfigsEntry{
+		"max.message.bytes": {Operation: sarama.IncrementalAlterConfigsOperationSet, Value: sval("2000000")},
+		"retention.ms":      {Operation: sarama.IncrementalAlterConfigsOperationDelete},
+	}, false); err != nil {
+		t.Fatalf("IncrementalAlterConfig: %v", err)
+	}
+	cfg = describeConfigs()
+	if cfg["max.message.bytes"].Value != "2000000" || cfg["max.message.bytes"].Source != sarama.SourceTopic ||
+		cfg["retention.ms"].Value != "604800000" || cfg["retention.ms"].Source == sarama.SourceTopic {
+		t.Fatalf("after IncrementalAlterConfig: max.message.bytes %+v, retention.ms %+v", cfg["max.message.bytes"], cfg["retention.ms"])
+	}
+	if err := adm.AlterConfig(sarama.TopicResource, topic, map[string]*string{"segment.ms": sval("3600000")}, false); err != nil {
+		t.Fatalf("AlterConfig: %v", err)
+	}
+	cfg = describeConfigs()
+	if cfg["segment.ms"].Value != "3600000" || cfg["segment.ms"].Source != sarama.SourceTopic ||
+		cfg["max.message.bytes"].Source == sarama.SourceTopic {
+		t.Fatalf("after AlterConfig (replacing all overrides): segment.ms %+v, max.message.bytes %+v", cfg["segment.ms"], cfg["max.message.bytes"])
+	}
+	err = adm.IncrementalAlterConfig(sarama.TopicResource, topic, map[string]sarama.IncrementalAlterConfigsEntry{
+		"retention.ms": {Operation: sarama.IncrementalAlterConfigsOperationSet, Value: sval("not-a-number")},
+	}, false)
+	if !errors.Is(err, sarama.ErrInvalidConfig) {
+		t.Fatalf("retention.ms=not-a-number: %v, want ErrInvalidConfig", err)
+	}
+
 	// DeleteTopic: gone from the listing, the other one stays.
 	if err := adm.DeleteTopic(topic); err != nil {
 		t.Fatalf("DeleteTopic: %v", err)
