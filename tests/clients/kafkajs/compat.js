@@ -776,6 +776,89 @@ scenarios['timestamps-and-delete-records'] = async () => {
   await consumeFromBeginning(topic, remaining, 'after DeleteRecords up to 5 in partition 0')
 }
 
+// One Produce request for two topics (sendBatch), a member subscribed by a regular
+// expression that reads with eachBatch, and pause/resume of one topic.
+scenarios['batch-pattern-pause'] = async () => {
+  const prefix = topicName('kjs-multi')
+  const [x, y] = [`${prefix}-x`, `${prefix}-y`]
+  const baseTs = Date.now() - 60000
+  await withAdmin(async admin => {
+    await createTopic(admin, x, 2)
+    await createTopic(admin, y, 1)
+  })
+  const producer = kafka.producer()
+  await producer.connect()
+  const consumer = kafka.consumer({ groupId: prefix, maxWaitTimeInMs: 250, heartbeatInterval: 200 })
+  try {
+    // Expected records per topic, from the acks of one request carrying both topics.
+    const sendBoth = async (from, to) => {
+      const byTopic = { [x]: messages('x', from, to, baseTs), [y]: messages('y', from, to, baseTs) }
+      const metadata = await producer.sendBatch({
+        acks: -1,
+        compression: CompressionTypes.GZIP,
+        topicMessages: [x, y].map(topic => ({ topic, messages: byTopic[topic] })),
+      })
+      const expected = { [x]: [], [y]: [] }
+      for (const [topic, partitions] of [[x, 2], [y, 1]]) {
+        const next = {}
+        for (const md of metadata.filter(m => m.topicName === topic)) {
+          assert.equal(md.errorCode, 0)
+          next[md.partition] = Number(md.baseOffset)
+        }
+        for (const msg of byTopic[topic]) {
+          const partition = javaPartition(msg.key, partitions)
+          assert.ok(partition in next, `no ack for ${topic}[${partition}]: ${JSON.stringify(metadata)}`)
+          expected[topic].push({ partition, offset: next[partition]++, ...msg })
+        }
+      }
+      return expected
+    }
+    const first = await sendBoth(0, 30)
+
+    const got = { [x]: [], [y]: [] }
+    let batches = 0
+    let fetches = 0
+    consumer.on(consumer.events.FETCH, () => fetches++)
+    await consumer.connect()
+    await consumer.subscribe({ topics: [new RegExp(`^${prefix}-`)], fromBeginning: true })
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        batches++
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break
+          got[batch.topic].push(received(batch.partition, message))
+          resolveOffset(message.offset)
+        }
+        await heartbeat()
+      },
+    })
+    const count = () => got[x].length + got[y].length
+    await waitUntil(() => count() >= 60, 'both topics (first round)')
+    assertRecords(got[x], first[x], `${x}, first round`)
+    assertRecords(got[y], first[y], `${y}, first round`)
+    assert.ok(batches >= 3, `${batches} batches for 3 partitions`)
+
+    // Pause x: only y's new records arrive; resume x: x's arrive too.
+    consumer.pause([{ topic: x }])
+    assert.deepEqual(consumer.paused(), [{ topic: x, partitions: [0, 1] }])
+    got[x] = []
+    got[y] = []
+    const second = await sendBoth(30, 60)
+    await waitUntil(() => got[y].length >= 30, `${y} while ${x} is paused`)
+    assertRecords(got[y], second[y], `${y}, second round`)
+    const fetchesThen = fetches
+    await waitUntil(() => fetches >= fetchesThen + 3, 'three more fetches while paused')
+    assert.deepEqual(got[x], [], `${x} was read while paused`)
+    consumer.resume([{ topic: x }])
+    await waitUntil(() => got[x].length >= 30, `${x} after resume`)
+    assertRecords(got[x], second[x], `${x} after resume`)
+  } finally {
+    await consumer.disconnect()
+    await producer.disconnect()
+  }
+}
+
 // -- runner ---------------------------------------------------------------------------
 
 async function main() {
