@@ -31,7 +31,7 @@ SCENARIO_TIMEOUT_S = 240
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 SCENARIOS = ["admin", *(f"produce-consume-{c}" for c in CODECS), "acks", "auto-create",
              "timestamps-and-delete-records", "batch-pattern-pause", "group-rebalance",
-             "group-commit", "seek"]
+             "group-member-killed", "group-commit", "seek"]
 
 
 @pytest.fixture(scope="module")

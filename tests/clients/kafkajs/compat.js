@@ -90,6 +90,9 @@ for (let i = 0; i < argv.length; i++) {
   else requested.push(argv[i])
 }
 const listOnly = requested.length === 1 && requested[0] === '--list'
+// `--member GROUP TOPIC NAME`: a group member alone in this process (for a scenario that
+// SIGKILLs it); prints `assigned <partitions>` on every assignment.
+const memberMode = requested[0] === '--member'
 if (!bootstrap && !listOnly) {
   console.error('usage: node compat.js --bootstrap HOST:PORT [SCENARIO...] (or KAFKA_BOOTSTRAP)')
   process.exit(2)
@@ -114,6 +117,7 @@ const kafka = new Kafka({
 // -- helpers --------------------------------------------------------------------------
 
 const TIMEOUT_MS = 30000
+const SESSION_TIMEOUT_MS = 6000 // Kafka's default group.min.session.timeout.ms
 
 async function waitUntil(check, what, timeoutMs = TIMEOUT_MS) {
   const t0 = Date.now()
@@ -243,7 +247,7 @@ async function startConsumer(groupId, topic, opts = {}) {
   const { fromBeginning = true, autoCommit = true, name = groupId, ...config } = opts
   const consumer = kafka.consumer({
     groupId,
-    sessionTimeout: 6000,
+    sessionTimeout: SESSION_TIMEOUT_MS,
     rebalanceTimeout: 10000,
     heartbeatInterval: 200,
     maxWaitTimeInMs: 250,
@@ -590,6 +594,75 @@ scenarios['group-rebalance'] = async () => {
   }
 }
 
+// A member that dies without LeaveGroup (SIGKILL): the coordinator expires it after its
+// session timeout, not before, and the survivor gets its partitions.
+scenarios['group-member-killed'] = async () => {
+  const { spawn } = require('node:child_process')
+  const topic = topicName('kjs-killed')
+  const groupId = topic
+  const partitions = 4
+  const all = [...Array(partitions).keys()]
+  const baseTs = Date.now() - 60000
+  await withAdmin(admin => createTopic(admin, topic, partitions))
+  const a = await startConsumer(groupId, topic, { name: 'survivor' })
+  let child = null
+  try {
+    await waitUntil(() => noCrash(a) || (a.assigned && sameSet(a.assigned, all)), 'survivor to own everything')
+    child = spawn(process.execPath, [__filename, '--bootstrap', bootstrap, '--member', groupId, topic, 'victim'],
+      { stdio: ['ignore', 'pipe', 'inherit'] })
+    const victim = { assigned: null, exited: null, output: [] }
+    child.on('exit', (code, signal) => { victim.exited = signal || code })
+    let pending = ''
+    child.stdout.on('data', chunk => {
+      pending += chunk
+      const lines = pending.split('\n')
+      pending = lines.pop()
+      for (const line of lines) {
+        victim.output.push(line)
+        console.log(`  victim| ${line}`)
+        if (line.startsWith('assigned')) {
+          victim.assigned = (line.split(' ')[1] || '').split(',').filter(Boolean).map(Number).sort((p, q) => p - q)
+        }
+      }
+    })
+    await waitUntil(() => {
+      noCrash(a)
+      if (victim.exited !== null) throw new Error(`victim exited (${victim.exited}): ${victim.output.join('\n')}`)
+      return a.assigned && victim.assigned && a.assigned.length > 0 && victim.assigned.length > 0 &&
+        sameSet([...a.assigned, ...victim.assigned].sort((p, q) => p - q), all)
+    }, 'survivor and victim to split the partitions')
+    log(`split: survivor=${a.assigned} victim=${victim.assigned}`)
+
+    child.kill('SIGKILL')
+    const killedAt = Date.now()
+    await waitUntil(() => victim.exited !== null, 'the victim to die')
+    await waitUntil(() => noCrash(a) || sameSet(a.assigned, all),
+      'survivor to own everything after the victim\'s session expires', SESSION_TIMEOUT_MS + 15000)
+    const took = Date.now() - killedAt
+    log(`survivor owns everything ${took} ms after the kill`)
+    // Expiry comes from the session timeout (less at most the heartbeat interval and the
+    // victim's last heartbeat), not earlier and not much later.
+    assert.ok(took >= SESSION_TIMEOUT_MS - 1500, `reassigned after ${took} ms, the session is ${SESSION_TIMEOUT_MS} ms`)
+    assert.ok(took < SESSION_TIMEOUT_MS + 8000, `reassigned only after ${took} ms`)
+
+    // Nothing was produced before: the survivor reads exactly what comes now, from every
+    // partition.
+    assert.deepEqual(a.records, [])
+    const producer = kafka.producer()
+    await producer.connect()
+    try {
+      const expected = await send(producer, topic, partitions, messages('killed', 0, 40, baseTs), { acks: 1 })
+      await waitForRecords(a, expected.length, 'after the reassignment')
+      assertRecords(a.records, expected, 'survivor after the victim expired')
+    } finally {
+      await producer.disconnect()
+    }
+  } finally {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await a.consumer.disconnect()
+  }
+}
+
 scenarios['group-commit'] = async () => {
   const topic = topicName('kjs-commit')
   const groupId = topic
@@ -861,7 +934,23 @@ scenarios['batch-pattern-pause'] = async () => {
 
 // -- runner ---------------------------------------------------------------------------
 
+async function member([groupId, topic, name]) {
+  const consumer = kafka.consumer({ groupId, sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 200, maxWaitTimeInMs: 250 })
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    console.log(`assigned ${(payload.memberAssignment[topic] || []).join(',')}`)
+  })
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    console.log(`crashed ${payload.error}`)
+    process.exit(1)
+  })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  await consumer.run({ autoCommit: false, eachMessage: async () => {} })
+  log(`${name}: running`)
+}
+
 async function main() {
+  if (memberMode) return member(requested.slice(1))
   if (listOnly) {
     console.log(Object.keys(scenarios).join('\n'))
     return
