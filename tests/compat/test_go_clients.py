@@ -1,18 +1,27 @@
 """Go's two major Kafka clients against rafka: franz-go (kgo + kadm) and sarama.
 
 tests/clients/go is a Go module (versions pinned in go.mod/go.sum) whose `go test` tests
-use each client as an application does: admin (create/list/describe topics, create
-partitions, describe configs, delete), produce with every codec at acks=all and acks=1,
-consume from the beginning asserting exact keys/values/headers/partitions/offsets (each
-client also reads back the other's records), consumer groups with rebalances and commits,
-seeks, ListOffsets (earliest/latest, by timestamp, max timestamp), and sarama's data path
-at the protocol versions applications configure (Kafka 1.0 to 4.1). Each Go test runs as
-its own process against the module's broker, one pytest test each, so a failure names the
-scenario and shows the Go test's output.
+use each client as an application does, and assert on the exact data they get back:
+- admin: create (with configs) / list / describe topics, create partitions, describe and
+  alter configs (incremental and legacy), delete topics;
+- produce with every codec at acks=all and acks=1, consume from the beginning asserting
+  keys/values/headers/partitions/offsets (each client also reads the other's records,
+  and franz-go checks the codec of the stored batches); records near message.max.bytes
+  with small fetch limits, MESSAGE_TOO_LARGE past it, auto-created topics;
+- consumer groups: rebalances when a second member joins and the first leaves (franz-go:
+  cooperative-sticky, eager range, KIP-848 broker-side assignment; sarama: range,
+  roundrobin, cooperative-sticky), commits and resume, static membership, group admin
+  (committed offsets, lag, list/describe, offset reset, delete);
+- seeks, ListOffsets (earliest/latest, after DeleteRecords, by timestamp, max
+  timestamp), and sarama's data path at the protocol versions applications configure
+  (Kafka 1.0 to 4.1).
+Each Go test runs as its own process against the module's broker, one pytest test each,
+so a failure names the scenario and shows the Go test's output.
 
 The test binary is compiled once per session (`go test -c`); scripts/setup-go.sh
 downloads the modules beforehand (scripts/test.sh calls it). Go's module and build caches
-stay in their defaults outside the clone.
+stay in their defaults outside the clone. By hand, against any broker:
+`cd tests/clients/go && RAFKA_BOOTSTRAP=127.0.0.1:9092 go test -count=1 -v ./...`.
 """
 
 from __future__ import annotations
