@@ -23,5 +23,6 @@ fi
 cd "$DIR"
 # -mod=readonly: a go.mod that needs changing is an error here, not an edit.
 GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly" go mod download
-echo "setup-go: $(go version | cut -d' ' -f3), $(go list -m -f '{{.Path}} {{.Version}}' \
-    github.com/twmb/franz-go github.com/twmb/franz-go/pkg/kadm github.com/IBM/sarama | paste -sd, - | sed 's/,/, /g')"
+pinned="$(go list -m -f '{{.Path}} {{.Version}}' \
+    github.com/twmb/franz-go github.com/twmb/franz-go/pkg/kadm github.com/IBM/sarama)"
+echo "setup-go: $(go version | cut -d' ' -f3), ${pinned//$'\n'/, }"

@@ -62,7 +62,9 @@ GO_TESTS = [
 
 
 def go_tool() -> str:
-    path = shutil.which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else None)
+    path = shutil.which("go")
+    if path is None and os.access("/usr/local/go/bin/go", os.X_OK):
+        path = "/usr/local/go/bin/go"  # Go's official tarball, not on every PATH
     assert path, "go not found on PATH or in /usr/local/go/bin (the Go client tests need it)"
     return path
 
