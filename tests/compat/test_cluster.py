@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -386,6 +387,59 @@ def produce_one(producer: Producer, topic: str, value: bytes, timeout_s: float =
 
 
 # -- tests ---------------------------------------------------------------------------
+
+
+def metadata_v1_brokers(port: int, timeout_s: float) -> tuple[set[int], int]:
+    """Sends one Metadata v1 request (all topics) on a fresh connection and returns the
+    broker ids and the controller id of the first answer, whenever it comes."""
+    client_id = b"rafka-ready-test"
+    request = (struct.pack(">hhih", 3, 1, 7, len(client_id)) + client_id
+               + struct.pack(">i", -1))  # topics: null, every topic
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+        s.sendall(struct.pack(">i", len(request)) + request)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
+            chunk = s.recv(65536)
+            assert chunk, "the node closed the connection instead of answering"
+            buf += chunk
+    body = memoryview(buf)[8:]  # size, correlation id
+    (count,) = struct.unpack_from(">i", body, 0)
+    at, ids = 4, set()
+    for _ in range(count):
+        (node_id,) = struct.unpack_from(">i", body, at)
+        (host_len,) = struct.unpack_from(">h", body, at + 4)
+        at += 4 + 2 + host_len + 4
+        (rack_len,) = struct.unpack_from(">h", body, at)
+        at += 2 + max(rack_len, 0)
+        ids.add(node_id)
+    (controller,) = struct.unpack_from(">i", body, at)
+    return ids, controller
+
+
+def test_clients_are_answered_only_once_the_node_is_ready(tmp_path, request):
+    """A node binds its client port at start but answers no request before it has
+    registered and applied the metadata that says so, as Kafka's broker enables request
+    processing only after its initial catch-up. The very first request sent to a node
+    that was just started must therefore see a cluster with this node in it, not an
+    empty one (a CreateTopics there used to hang until the client's timeout)."""
+    plugins = request.config.pluginmanager
+    if not plugins.has_plugin("rafka-cluster-logs"):
+        plugins.register(_AttachClusterLogs(), "rafka-cluster-logs")
+    c = Cluster(tmp_path, COMBINED)
+    try:
+        for node in c.nodes.values():
+            node.spawn()
+        node = c.nodes[2]
+        wait_until(node.accepts_connections, READY_TIMEOUT_S, "node 2's port to be bound")
+        brokers, controller = metadata_v1_brokers(node.port, READY_TIMEOUT_S)
+        assert node.node_id in brokers, f"first answer lists brokers {sorted(brokers)}"
+        assert controller in brokers, f"controller {controller} not among {sorted(brokers)}"
+        # And an admin request right away succeeds at its first try.
+        admin = AdminClient({"bootstrap.servers": node.bootstrap})
+        topic = topic_name("first-request")
+        admin.create_topics([NewTopic(topic, 1, 1)], request_timeout=20)[topic].result(25)
+    finally:
+        c.stop()
 
 
 def test_acks_all_survives_leader_kill9(cluster):

@@ -83,6 +83,7 @@ impl From<LogError> for ApiError {
             LogError::CorruptRecord(_) => ErrorCode::CorruptMessage,
             LogError::RecordTooLarge { .. } => ErrorCode::MessageTooLarge,
             LogError::InvalidRecord(_) => ErrorCode::InvalidRecord,
+            LogError::UndecodableRecords(_) => ErrorCode::UnknownServerError,
             _ => ErrorCode::KafkaStorageError,
         };
         ApiError::new(code, e.to_string())

@@ -58,7 +58,21 @@ impl Server {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for listener in self.listeners {
-            tasks.spawn(accept_loop(self.broker.clone(), listener, stop_rx.clone()));
+            // The port is bound already (a conflict fails start-up at once); connections
+            // wait in the backlog until a cluster node is ready to answer them.
+            let broker = self.broker.clone();
+            let mut stop = stop_rx.clone();
+            tasks.spawn(async move {
+                if let Some(cluster) = broker.cluster.clone() {
+                    tokio::select! {
+                        () = cluster.wait_until_ready() => {
+                            tracing::info!("registered and caught up: serving clients");
+                        }
+                        _ = stop.wait_for(|stopping| *stopping) => return,
+                    }
+                }
+                accept_loop(broker, listener, stop).await;
+            });
         }
         tasks.spawn(background_loop(self.broker.clone(), stop_rx.clone()));
         if self.broker.cluster.is_some() {

@@ -26,6 +26,10 @@ pub enum LogError {
         message: String,
         record_errors: Vec<(i32, String)>,
     },
+    /// A compressed batch whose records its codec cannot read. Kafka fails such a produce
+    /// with UNKNOWN_SERVER_ERROR (its decompression exception is no API error).
+    #[error("{0}")]
+    UndecodableRecords(String),
     /// The records are damaged: truncated, inconsistent lengths, bad CRC (`CORRUPT_MESSAGE`).
     #[error("corrupt record: {0}")]
     CorruptRecord(String),

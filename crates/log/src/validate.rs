@@ -77,6 +77,11 @@ pub(crate) fn validate_records(
         batch
             .compression()
             .map_err(|e| LogError::InvalidRecord(format!("record batch at byte {start}: {e}")))?;
+        if origin == Origin::Leader {
+            batch.check_compression_frame().map_err(|e| {
+                LogError::UndecodableRecords(format!("record batch at byte {start}: {e}"))
+            })?;
+        }
         let count = batch.records_count();
         let delta = batch.last_offset_delta();
         match origin {

@@ -469,6 +469,43 @@ impl<'a> Batch<'a> {
         Ok(out)
     }
 
+    /// Checks that the compressed records start as their codec's stream must, as Kafka's
+    /// readers check on the way in: a gzip or zstd magic number, and an LZ4 frame of
+    /// Kafka's kind (LZ4 frame magic, version 1, independent blocks: Kafka's
+    /// KafkaLZ4BlockInputStream refuses dependent-block streams). Snappy has two framings
+    /// (xerial and plain) with no common magic, and is not checked here. The check reads
+    /// only the first bytes, so the append path stays free of decompression; a batch
+    /// stored past it would make every consumer fail.
+    pub fn check_compression_frame(&self) -> Result<(), BatchError> {
+        let records = self.records_bytes();
+        let refuse = |why: &str| {
+            Err(BatchError::InvalidRecords(format!(
+                "{} records: {why}",
+                self.compression().map_or("unknown", |c| c.name())
+            )))
+        };
+        match self.compression()? {
+            Compression::None | Compression::Snappy => Ok(()),
+            Compression::Gzip if records.starts_with(&[0x1f, 0x8b]) => Ok(()),
+            Compression::Gzip => refuse("Not in GZIP format"),
+            Compression::Zstd if records.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) => Ok(()),
+            Compression::Zstd => refuse("Unknown frame descriptor"),
+            Compression::Lz4 => {
+                if !records.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+                    return refuse("Stream unsupported (invalid magic bytes)");
+                }
+                let flags = records.get(4).copied().unwrap_or(0);
+                if flags >> 6 != 1 {
+                    return refuse("Version Unsupported");
+                }
+                if flags & 0x20 == 0 {
+                    return refuse("Dependent block stream is unsupported");
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// The index (within this batch) of every record whose key is null, as Kafka's
     /// LogValidator counts them for a compacted topic's `INVALID_RECORD`.
     pub fn records_without_key(&self) -> Result<Vec<i32>, BatchError> {
@@ -1295,6 +1332,52 @@ mod tests {
             assert_eq!(timestamps, expected, "{compression:?}");
             assert_eq!(batch.decode_records().unwrap().len(), 5);
         }
+    }
+
+    /// Kafka's readers refuse these streams at produce time; so does the frame check.
+    #[test]
+    fn compression_frames_are_checked_as_kafka_reads_them() {
+        for compression in [
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
+            let mut builder = BatchBuilder::new(0).compression(compression);
+            builder.append(0, Some(b"k"), Some(&[b'y'; 100]), &[]);
+            let mut bytes = builder.build().unwrap();
+            assert_eq!(
+                Batch::new(&bytes).unwrap().check_compression_frame(),
+                Ok(()),
+                "{compression:?}"
+            );
+            // The records replaced by garbage of the same length (CRC recomputed).
+            let records_start = bytes.len() - Batch::new(&bytes).unwrap().records_bytes().len();
+            for b in &mut bytes[records_start..] {
+                *b = b'x';
+            }
+            let crc = Batch::new(&bytes).unwrap().compute_crc();
+            bytes[17..21].copy_from_slice(&crc.to_be_bytes());
+            let checked = Batch::new(&bytes).unwrap().check_compression_frame();
+            assert_eq!(
+                checked.is_err(),
+                compression != Compression::Snappy,
+                "{checked:?}"
+            );
+        }
+        // An LZ4 frame with dependent blocks (FLG 0x40: version 1, no B.Indep).
+        let mut builder = BatchBuilder::new(0).compression(Compression::Lz4);
+        builder.append(0, Some(b"k"), Some(b"v"), &[]);
+        let mut bytes = builder.build().unwrap();
+        let records_start = bytes.len() - Batch::new(&bytes).unwrap().records_bytes().len();
+        bytes[records_start + 4] &= !0x20;
+        let crc = Batch::new(&bytes).unwrap().compute_crc();
+        bytes[17..21].copy_from_slice(&crc.to_be_bytes());
+        let checked = Batch::new(&bytes).unwrap().check_compression_frame();
+        assert!(
+            matches!(&checked, Err(BatchError::InvalidRecords(why)) if why.contains("Dependent block stream is unsupported")),
+            "{checked:?}"
+        );
     }
 
     #[test]

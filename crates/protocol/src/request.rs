@@ -220,6 +220,57 @@ mod tests {
         assert!(request.decode_body::<MetadataRequest>().is_err());
     }
 
+    /// Kafka 4.4's decoder limits: an array may claim at most 1,000,000 elements and a
+    /// structure carry at most 10,000 tagged fields, whatever bytes follow.
+    #[test]
+    fn arrays_and_tagged_fields_beyond_kafkas_limits_are_refused() {
+        let metadata_v4 = |count: i32, elements: usize| {
+            let mut frame =
+                request_bytes(ApiKey::Metadata, 4, &MetadataRequest::default()).to_vec();
+            let len = frame.len();
+            frame.truncate(len - 5);
+            frame.extend_from_slice(&count.to_be_bytes());
+            // Each topic: a name of length 0.
+            frame.extend(std::iter::repeat_n([0u8, 0], elements).flatten());
+            frame.push(0); // allow_auto_topic_creation
+            parse_request(Bytes::from(frame)).unwrap()
+        };
+        let decoded = metadata_v4(1000, 1000)
+            .decode_body::<MetadataRequest>()
+            .unwrap();
+        assert_eq!(decoded.topics.map(|t| t.len()), Some(1000));
+        let limit = 1_000_000;
+        let over = metadata_v4(limit + 1, limit as usize + 1);
+        let error = over.decode_body::<MetadataRequest>().unwrap_err();
+        assert!(error.to_string().contains("exceeds the limit"), "{error}");
+
+        // ApiVersions v3 body: two empty compact strings, then the tagged field count.
+        let tagged = |count: u32| {
+            let mut frame =
+                request_bytes(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).to_vec();
+            frame.pop(); // the body's empty tagged fields
+            let mut varint = count;
+            while varint >= 0x80 {
+                frame.push((varint as u8 & 0x7f) | 0x80);
+                varint >>= 7;
+            }
+            frame.push(varint as u8);
+            for tag in 0..count {
+                frame.push(tag as u8 & 0x7f);
+                frame.push(0); // empty value
+            }
+            parse_request(Bytes::from(frame)).unwrap()
+        };
+        assert!(tagged(3).decode_body::<ApiVersionsRequest>().is_ok());
+        let error = tagged(10_001)
+            .decode_body::<ApiVersionsRequest>()
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("tagged fields exceed"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn response_frame_is_size_prefixed() {
         let frame =

@@ -74,6 +74,23 @@ impl Cluster {
         self.image.subscribe()
     }
 
+    /// Resolves once this incarnation is registered and unfenced in an image the broker
+    /// has applied: only then does it serve clients, as Kafka's BrokerServer enables
+    /// request processing after the lifecycle manager's initial catch-up. Before, a
+    /// client's first request could meet a broker with no topics and no controller.
+    pub async fn wait_until_ready(&self) {
+        let mut images = self.image.subscribe();
+        let (node, incarnation) = (self.node_id, self.incarnation_id);
+        let _ = images
+            .wait_for(|image| {
+                image
+                    .brokers
+                    .get(&node)
+                    .is_some_and(|b| b.incarnation_id == incarnation && !b.fenced)
+            })
+            .await;
+    }
+
     pub(crate) fn set_image(&self, image: Arc<ClusterImage>) {
         self.image.send_replace(image);
     }

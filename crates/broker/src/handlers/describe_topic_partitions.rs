@@ -71,8 +71,7 @@ pub(super) fn handle(
     let operations = authorized_operations(Resource::Topic, true);
     let mut remaining = request
         .response_partition_limit
-        .min(MAX_REQUEST_PARTITION_SIZE_LIMIT)
-        .max(1);
+        .clamp(1, MAX_REQUEST_PARTITION_SIZE_LIMIT);
     let mut topics = Vec::new();
     let mut next_cursor = None;
     for name in names {

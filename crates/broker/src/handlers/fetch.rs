@@ -182,6 +182,7 @@ fn failed(partition: i32, error: &ApiError) -> PartitionData {
         .with_high_watermark(-1)
         .with_last_stable_offset(-1)
         .with_log_start_offset(-1)
+        .with_aborted_transactions(None)
         .with_records(None)
 }
 

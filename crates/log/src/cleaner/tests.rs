@@ -49,7 +49,12 @@ fn append(
     compression: Compression,
 ) -> Vec<Rec> {
     use rafka_types::Clock as _;
-    let mut builder = BatchBuilder::new(0).compression(compression);
+    // A leader refuses keyless records on a compacted topic, as Kafka's does; such
+    // records still reach the cleaner from data written before the topic was compacted,
+    // so they are appended the way a follower copies them (offsets given).
+    let keyless = records.iter().any(|(key, _)| key.is_none());
+    let base_offset = if keyless { log.log_end_offset().0 } else { 0 };
+    let mut builder = BatchBuilder::new(base_offset).compression(compression);
     for (key, value) in records {
         builder.append(
             clock.now_ms(),
@@ -58,7 +63,12 @@ fn append(
             &[],
         );
     }
-    let info = log.append_as_leader(&builder.build().unwrap()).unwrap();
+    let batch = builder.build().unwrap();
+    let info = if keyless {
+        log.append_as_follower(&batch).unwrap()
+    } else {
+        log.append_as_leader(&batch).unwrap()
+    };
     records
         .iter()
         .enumerate()

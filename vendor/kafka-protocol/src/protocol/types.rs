@@ -980,11 +980,34 @@ impl<T, E: for<'a> Encoder<&'a T>> Encoder<&Vec<T>> for Array<E> {
     }
 }
 
+/// rafka patch: the most elements an array may claim, as Kafka 4.4's decoders allow.
+pub const MAX_ARRAY_ELEMENTS: usize = 1_000_000;
+
+/// rafka patch: the most tagged fields one structure may carry, as Kafka 4.4's decoders.
+pub const MAX_TAGGED_FIELDS: u32 = 10_000;
+
+/// rafka patch: the count of a structure's tagged fields, refused above [`MAX_TAGGED_FIELDS`].
+pub fn tagged_field_count<B: ByteBuf>(buf: &mut B) -> Result<u32> {
+    let count = UnsignedVarInt.decode(buf)?;
+    if count > MAX_TAGGED_FIELDS {
+        bail!("{count} tagged fields exceed the limit of {MAX_TAGGED_FIELDS}");
+    }
+    Ok(count)
+}
+
+fn check_array_length(n: usize) -> Result<()> {
+    if n > MAX_ARRAY_ELEMENTS {
+        bail!("an array of {n} elements exceeds the limit of {MAX_ARRAY_ELEMENTS}");
+    }
+    Ok(())
+}
+
 impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for Array<E> {
     fn decode<B: ByteBuf>(&self, buf: &mut B) -> Result<Option<Vec<T>>> {
         match Int32.decode(buf)? {
             -1 => Ok(None),
             n if n >= 0 => {
+                check_array_length(n as usize)?;
                 // rafka patch: never reserve more than the bytes left could hold (a client sets n).
                 let mut result = Vec::with_capacity((n as usize).min(buf.remaining()).min(1024));
                 for _ in 0..n {
@@ -1094,6 +1117,7 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for CompactArray<E> {
         match UnsignedVarInt.decode(buf)? {
             0 => Ok(None),
             n => {
+                check_array_length((n - 1) as usize)?;
                 // rafka patch: never reserve more than the bytes left could hold (a client sets n).
                 let mut result =
                     Vec::with_capacity(((n - 1) as usize).min(buf.remaining()).min(1024));
