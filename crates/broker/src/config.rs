@@ -383,11 +383,10 @@ impl BrokerConfig {
         // Time-unit variants fold into the `.ms` key, the finest unit winning as in Kafka.
         let mut log_defaults = BTreeMap::new();
         for def in TOPIC_CONFIGS {
-            if let Some(v) = get(def.broker_key) {
-                def.config_type
-                    .validate(def.broker_key, v)
-                    .map_err(invalid)?;
-                log_defaults.insert(def.broker_key.to_string(), v.to_string());
+            let Some(key) = def.broker_key else { continue };
+            if let Some(v) = get(key) {
+                def.static_broker_type().validate(key, v).map_err(invalid)?;
+                log_defaults.insert(key.to_string(), v.to_string());
             }
         }
         if !log_defaults.contains_key("log.retention.ms") {
@@ -417,7 +416,9 @@ impl BrokerConfig {
 
         for key in props.keys() {
             let known = BROKER_KEYS.contains(&key.as_str())
-                || TOPIC_CONFIGS.iter().any(|d| d.broker_key == key);
+                || TOPIC_CONFIGS
+                    .iter()
+                    .any(|d| d.broker_key == Some(key.as_str()));
             if !known {
                 tracing::info!("ignoring config {key}: rafka does not use it");
             }

@@ -57,26 +57,24 @@ pub fn is_internal_topic(name: &str) -> bool {
 
 /// Kafka's `Topic.validate`, with its messages.
 pub fn validate_topic_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("Topic name is illegal, it can't be empty".into());
-    }
-    if name == "." || name == ".." {
-        return Err("Topic name cannot be \".\" or \"..\"".into());
-    }
-    if name.len() > MAX_TOPIC_NAME_LENGTH {
-        return Err(format!(
-            "Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME_LENGTH} characters, topic name: {name}"
-        ));
-    }
-    if !name
+    // Kafka's `Topic.validate`; the length is Java's, in UTF-16 code units.
+    let reason = if name.is_empty() {
+        "the empty string is not allowed".to_string()
+    } else if name == "." || name == ".." {
+        format!("'{name}' is not allowed")
+    } else if name.encode_utf16().count() > MAX_TOPIC_NAME_LENGTH {
+        format!(
+            "the length of '{name}' is longer than the max allowed length {MAX_TOPIC_NAME_LENGTH}"
+        )
+    } else if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-')
     {
-        return Err(format!(
-            "Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
-        ));
-    }
-    Ok(())
+        format!("'{name}' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'")
+    } else {
+        return Ok(());
+    };
+    Err(format!("Topic name is invalid: {reason}"))
 }
 
 pub use rafka_metadata::controller::collision_key;
@@ -95,6 +93,29 @@ mod tests {
         assert!(validate_topic_name("slash/").is_err());
         assert!(validate_topic_name(&"a".repeat(249)).is_ok());
         assert!(validate_topic_name(&"a".repeat(250)).is_err());
+        assert_eq!(
+            validate_topic_name(""),
+            Err("Topic name is invalid: the empty string is not allowed".into())
+        );
+        assert_eq!(
+            validate_topic_name(".."),
+            Err("Topic name is invalid: '..' is not allowed".into())
+        );
+        assert_eq!(
+            validate_topic_name("a/b"),
+            Err("Topic name is invalid: 'a/b' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'".into())
+        );
+        assert_eq!(
+            validate_topic_name(&"x".repeat(250)),
+            Err(format!(
+                "Topic name is invalid: the length of '{}' is longer than the max allowed length 249",
+                "x".repeat(250)
+            ))
+        );
+        // Java counts UTF-16 units: 200 'ü' are short enough, and invalid for the letter.
+        assert!(validate_topic_name(&"ü".repeat(200))
+            .unwrap_err()
+            .contains("contains one or more characters"));
         assert_eq!(collision_key("a.b"), collision_key("a_b"));
     }
 }

@@ -245,7 +245,7 @@ fn topics_create_describe_alter_and_delete_like_kafka() {
     ]);
     assert_eq!(
         decrease,
-        "Error while executing topic command : Topic currently has 5 partitions, which is higher than the requested 2."
+        "Error while executing topic command : The topic orders currently has 5 partition(s); 2 would not be an increase."
     );
 
     assert_eq!(

@@ -428,7 +428,7 @@ impl Controller {
             )
         })?;
         let current = topic.partitions.len() as i32;
-        check_partition_increase(current, count)?;
+        check_partition_increase(name, current, count)?;
         let rf = topic.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
         let replicas = match assignments {
             Some(a) => {
@@ -468,10 +468,12 @@ impl Controller {
                     format!("Duplicate or empty replica assignment {replicas:?}"),
                 ));
             }
-            if let Some(unknown) = replicas.iter().find(|r| !image.brokers.contains_key(r)) {
+            let mut sorted = replicas.clone();
+            sorted.sort_unstable();
+            if let Some(unknown) = sorted.iter().find(|r| !image.brokers.contains_key(r)) {
                 return Err(Refusal::new(
                     codes::INVALID_REPLICA_ASSIGNMENT,
-                    format!("Unknown broker {unknown} in replica assignment {replicas:?}"),
+                    format!("The manual partition assignment includes broker {unknown}, but no such broker is registered."),
                 ));
             }
         }
@@ -800,18 +802,18 @@ pub fn check_replication_factor(rf: usize, live: usize) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// CreatePartitions only grows a topic.
-pub fn check_partition_increase(current: i32, count: i32) -> Result<(), Refusal> {
-    if count < current {
-        return Err(Refusal::new(
-            codes::INVALID_PARTITIONS,
-            format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
-        ));
-    }
+/// CreatePartitions only grows a topic (Kafka's texts).
+pub fn check_partition_increase(name: &str, current: i32, count: i32) -> Result<(), Refusal> {
     if count == current {
         return Err(Refusal::new(
             codes::INVALID_PARTITIONS,
-            format!("Topic already has {current} partitions."),
+            format!("Topic already has {current} partition(s)."),
+        ));
+    }
+    if count < current {
+        return Err(Refusal::new(
+            codes::INVALID_PARTITIONS,
+            format!("The topic {name} currently has {current} partition(s); {count} would not be an increase."),
         ));
     }
     Ok(())

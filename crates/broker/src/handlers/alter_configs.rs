@@ -1,44 +1,65 @@
 //! AlterConfigs (the legacy, whole-set form): a topic's overrides, or the dynamic
 //! cluster-wide broker defaults, are replaced by exactly the configs given.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use rafka_protocol::ErrorCode;
 
-use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::describe_configs::{
+    broker_config_def, RESOURCE_BROKER, RESOURCE_TOPIC, THREAD_POOL_CONFIGS,
+};
 use super::message;
 use crate::broker::{ApiError, Broker};
-use crate::topic_config::{validate_topic_config, TOPIC_CONFIGS};
+use crate::topic::validate_topic_name;
+use crate::topic_config::{topic_config_of_broker_key, validate_topic_configs};
 
 pub(super) fn handle(broker: &Arc<Broker>, request: AlterConfigsRequest) -> AlterConfigsResponse {
+    let repeated = repeated_resources(
+        request
+            .resources
+            .iter()
+            .map(|r| (r.resource_type, r.resource_name.to_string())),
+    );
     let responses = request
         .resources
         .into_iter()
         .map(|resource| {
-            let configs: BTreeMap<String, String> = resource
-                .configs
-                .iter()
-                .filter_map(|c| {
-                    c.value
-                        .as_ref()
-                        .map(|v| (c.name.to_string(), v.to_string()))
-                })
-                .collect();
-            let result = apply(
-                broker,
-                resource.resource_type,
-                resource.resource_name.as_str(),
-                configs,
-                request.validate_only,
-            );
+            let name = resource.resource_name.to_string();
+            let result = (|| {
+                if repeated.contains(&(resource.resource_type, name.clone())) {
+                    return Err(each_resource_once());
+                }
+                check_keys(
+                    resource
+                        .configs
+                        .iter()
+                        .map(|c| (c.name.as_str(), c.value.is_none())),
+                )?;
+                let configs: BTreeMap<String, String> = resource
+                    .configs
+                    .iter()
+                    .filter_map(|c| {
+                        c.value
+                            .as_ref()
+                            .map(|v| (c.name.to_string(), v.to_string()))
+                    })
+                    .collect();
+                apply(
+                    broker,
+                    resource.resource_type,
+                    &name,
+                    configs,
+                    request.validate_only,
+                )
+            })();
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name);
             match result {
-                Ok(()) => response,
+                Ok(()) => response.with_error_message(None),
                 Err(e) => response
                     .with_error_code(e.code.code())
                     .with_error_message(message(e.message)),
@@ -48,8 +69,53 @@ pub(super) fn handle(broker: &Arc<Broker>, request: AlterConfigsRequest) -> Alte
     AlterConfigsResponse::default().with_responses(responses)
 }
 
+/// The resources named more than once in one request; Kafka refuses each of them.
+pub(super) fn repeated_resources(
+    resources: impl Iterator<Item = (i8, String)>,
+) -> BTreeSet<(i8, String)> {
+    let mut seen = BTreeSet::new();
+    let mut repeated = BTreeSet::new();
+    for resource in resources {
+        if !seen.insert(resource.clone()) {
+            repeated.insert(resource);
+        }
+    }
+    repeated
+}
+
+pub(super) fn each_resource_once() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidRequest,
+        "Each resource must appear at most once.",
+    )
+}
+
+/// The broker's first checks of one resource's configs (Kafka's ConfigAdminManager
+/// `preprocess`): no key twice, no null value where one is needed. Each item is a key and
+/// whether its value is a null that is not allowed.
+pub(super) fn check_keys<'a>(
+    keys: impl Iterator<Item = (&'a str, bool)> + Clone,
+) -> Result<(), ApiError> {
+    let mut seen = BTreeSet::new();
+    if keys.clone().any(|(k, _)| !seen.insert(k)) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "Error due to duplicate config keys",
+        ));
+    }
+    let nulls: Vec<&str> = keys.filter(|(_, null)| *null).map(|(k, _)| k).collect();
+    if !nulls.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("Null value not supported for : {}", nulls.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
 /// Validates and (unless `validate_only`) stores the complete new set of configs of one
-/// resource. Shared with IncrementalAlterConfigs, which computes the set first.
+/// resource. Shared with IncrementalAlterConfigs, which computes the set first. As in
+/// Kafka's controller, the configs are validated before the topic's existence is checked.
 pub(super) fn apply(
     broker: &Broker,
     resource_type: i8,
@@ -59,15 +125,21 @@ pub(super) fn apply(
 ) -> Result<(), ApiError> {
     match resource_type {
         RESOURCE_TOPIC => {
+            if resource_name.is_empty() {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "Default topic resources are not allowed.",
+                ));
+            }
+            validate_topic_name(resource_name)
+                .map_err(|m| ApiError::new(ErrorCode::InvalidTopicException, m))?;
+            validate_topic_configs(&configs, &broker.broker_log_defaults())
+                .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
             if broker.topic(resource_name).is_none() {
                 return Err(ApiError::new(
                     ErrorCode::UnknownTopicOrPartition,
-                    format!("Topic {resource_name} does not exist."),
+                    format!("The topic '{resource_name}' does not exist."),
                 ));
-            }
-            for (k, v) in &configs {
-                validate_topic_config(k, v)
-                    .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
             }
             if validate_only {
                 return Ok(());
@@ -75,23 +147,8 @@ pub(super) fn apply(
             broker.set_topic_configs(resource_name, configs)
         }
         RESOURCE_BROKER => {
-            if !resource_name.is_empty() && resource_name != broker.config.node_id.to_string() {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("Unexpected broker id, expected {} or empty string, but received {resource_name}", broker.config.node_id),
-                ));
-            }
-            for (k, v) in &configs {
-                let Some(def) = TOPIC_CONFIGS.iter().find(|d| d.broker_key == k) else {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidRequest,
-                        format!("Cannot update these configs dynamically: Set({k})"),
-                    ));
-                };
-                def.config_type
-                    .validate(k, v)
-                    .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
-            }
+            check_broker_name(broker, resource_name)?;
+            validate_broker_configs(broker, &configs)?;
             if validate_only {
                 return Ok(());
             }
@@ -99,7 +156,88 @@ pub(super) fn apply(
         }
         other => Err(ApiError::new(
             ErrorCode::InvalidRequest,
-            format!("Unsupported resource type {other}"),
+            format!("Unknown resource type {other}"),
         )),
     }
+}
+
+pub(super) fn check_broker_name(broker: &Broker, name: &str) -> Result<(), ApiError> {
+    if !name.is_empty() && name != broker.config.node_id.to_string() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!(
+                "Unexpected broker id, expected {} or empty string, but received {name}",
+                broker.config.node_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Kafka's `DynamicBrokerConfig.validate`: only dynamic keys, each value of its type, and
+/// thread pools changed by at most a factor of two. Kafka answers INVALID_REQUEST for all
+/// of these (KAFKA-13609), not INVALID_CONFIG.
+fn validate_broker_configs(
+    broker: &Broker,
+    configs: &BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let invalid = |m: String| ApiError::new(ErrorCode::InvalidRequest, m);
+    let fixed: Vec<&str> = configs
+        .keys()
+        .map(String::as_str)
+        .filter(|k| {
+            topic_config_of_broker_key(k).is_none()
+                && !broker_config_def(k).is_some_and(|d| d.dynamic)
+        })
+        .collect();
+    if !fixed.is_empty() {
+        return Err(invalid(format!(
+            "Cannot update these configs dynamically: Set({})",
+            fixed.join(", ")
+        )));
+    }
+    let current = broker.dynamic_broker_configs();
+    for (key, value) in configs {
+        let (config_type, default) = match topic_config_of_broker_key(key) {
+            Some(def) => (def.config_type, def.broker_default),
+            None => match broker_config_def(key) {
+                Some(def) => (def.config_type, def.default),
+                None => continue,
+            },
+        };
+        config_type.validate(key, value).map_err(invalid)?;
+        if THREAD_POOL_CONFIGS.contains(&key.as_str()) {
+            let old: i64 = current
+                .get(key)
+                .or_else(|| broker.config.explicit.get(key))
+                .map(String::as_str)
+                .or(default)
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(1);
+            let new: i64 = value.trim().parse().unwrap_or(0);
+            // Kafka wraps the reconfiguration's ConfigException in another one, and the
+            // client sees both texts.
+            let failed = |why: String| {
+                invalid(format!(
+                    "Invalid value org.apache.kafka.common.config.ConfigException: Dynamic thread count update validation failed for {key}={value}, {why} for configuration Invalid dynamic configuration"
+                ))
+            };
+            if new != old {
+                if new <= 0 {
+                    return Err(failed("value should be at least 1".into()));
+                }
+                if new < old / 2 {
+                    return Err(failed(format!(
+                        "value should be at least half the current value {old}"
+                    )));
+                }
+                if new > old * 2 {
+                    return Err(failed(format!(
+                        "value should not be greater than double the current value {old}"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }

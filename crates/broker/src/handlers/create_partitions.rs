@@ -6,6 +6,7 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use rafka_protocol::ErrorCode;
 
+use super::create_topics::validate_manual_assignment;
 use super::message;
 use crate::broker::{ApiError, Broker};
 
@@ -18,27 +19,17 @@ pub(super) fn handle(
         .into_iter()
         .map(|topic| {
             let name = topic.name.to_string();
-            let result = (|| {
-                let assignments: Option<Vec<Vec<i32>>> = topic.assignments.as_ref().map(|a| {
-                    a.iter()
-                        .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
-                        .collect()
-                });
-                let registered = broker.registered_broker_ids();
-                let unknown = assignments
-                    .iter()
-                    .flatten()
-                    .flatten()
-                    .find(|b| !registered.contains(b));
-                if let Some(b) = unknown {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidReplicaAssignment,
-                        format!("Unknown broker {b} in the replica assignment"),
-                    ));
-                }
+            let assignments: Option<Vec<Vec<i32>>> = topic.assignments.as_ref().map(|a| {
+                a.iter()
+                    .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
+                    .collect()
+            });
+            let result = check(broker, &name, topic.count, assignments.as_deref()).and_then(|()| {
                 broker.create_partitions(&name, topic.count, assignments, request.validate_only)
-            })();
-            let response = CreatePartitionsTopicResult::default().with_name(topic.name);
+            });
+            let response = CreatePartitionsTopicResult::default()
+                .with_name(topic.name)
+                .with_error_message(None);
             match result {
                 Ok(()) => response,
                 Err(e) => response
@@ -48,4 +39,41 @@ pub(super) fn handle(
         })
         .collect();
     CreatePartitionsResponse::default().with_results(results)
+}
+
+/// Kafka's checks, in its order: the topic exists, the count grows, one assignment per
+/// new partition, each a valid manual assignment of the topic's replication factor.
+fn check(
+    broker: &Broker,
+    name: &str,
+    count: i32,
+    assignments: Option<&[Vec<i32>]>,
+) -> Result<(), ApiError> {
+    let Some(topic) = broker.topic(name) else {
+        // Kafka's UnknownTopicOrPartitionException without a message.
+        return Err(ApiError::code(ErrorCode::UnknownTopicOrPartition));
+    };
+    let current = topic.partitions.len() as i32;
+    rafka_metadata::controller::check_partition_increase(name, current, count)?;
+    if let Some(assignments) = assignments {
+        let additional = count - current;
+        if assignments.len() as i32 != additional {
+            return Err(ApiError::new(
+                ErrorCode::InvalidReplicaAssignment,
+                format!(
+                    "Attempted to add {additional} additional partition(s), but only {} assignment(s) were specified.",
+                    assignments.len()
+                ),
+            ));
+        }
+        let registered = broker.registered_broker_ids();
+        for replicas in assignments {
+            validate_manual_assignment(
+                replicas,
+                Some(topic.replication_factor as usize),
+                &registered,
+            )?;
+        }
+    }
+    Ok(())
 }

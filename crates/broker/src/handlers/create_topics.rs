@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult,
 };
-use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, TopicName};
 use rafka_protocol::ErrorCode;
 
 use super::describe_configs::topic_entries;
@@ -19,20 +19,29 @@ pub(super) fn handle(
     request: CreateTopicsRequest,
     version: i16,
 ) -> CreateTopicsResponse {
+    // As Kafka's ControllerApis: a name given twice gets one answer, after the others.
     let mut seen = BTreeMap::new();
     for topic in &request.topics {
         *seen.entry(topic.name.to_string()).or_insert(0) += 1;
     }
-    let topics = request
+    let duplicates: Vec<_> = seen
+        .iter()
+        .filter(|(_, count)| **count > 1)
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut topics: Vec<CreatableTopicResult> = request
         .topics
         .into_iter()
+        .filter(|topic| seen[topic.name.as_str()] == 1)
         .map(|topic| {
             let name = topic.name.to_string();
             let result = (|| {
-                if seen[&name] > 1 {
+                if name == CLUSTER_METADATA_TOPIC {
                     return Err(ApiError::new(
                         ErrorCode::InvalidRequest,
-                        format!("Duplicate topic name {name} in the request."),
+                        format!(
+                            "Creation of internal topic {CLUSTER_METADATA_TOPIC} is prohibited."
+                        ),
                     ));
                 }
                 let (partitions, replication, assignments) = if topic.assignments.is_empty() {
@@ -68,6 +77,7 @@ pub(super) fn handle(
             match result {
                 Ok(created) => {
                     let base = base
+                        .with_error_message(None)
                         .with_topic_id(created.topic_id)
                         .with_num_partitions(if request.validate_only {
                             effective_partitions(broker, topic.num_partitions)
@@ -97,16 +107,30 @@ pub(super) fn handle(
                         base
                     }
                 }
-                Err(e) => base
-                    .with_error_code(e.code.code())
-                    .with_error_message(message(e.message))
-                    .with_num_partitions(-1)
-                    .with_replication_factor(-1)
-                    .with_configs(None),
+                Err(e) => failed(topic.name.clone(), e),
             }
         })
         .collect();
+    topics.extend(duplicates.into_iter().map(|name| {
+        failed(
+            TopicName(str_bytes(name)),
+            ApiError::new(ErrorCode::InvalidRequest, "Duplicate topic name."),
+        )
+    }));
     CreateTopicsResponse::default().with_topics(topics)
+}
+
+const CLUSTER_METADATA_TOPIC: &str = "__cluster_metadata";
+
+/// A topic's failure: Kafka's -1 counts and an empty (not null) config list.
+fn failed(name: TopicName, e: ApiError) -> CreatableTopicResult {
+    CreatableTopicResult::default()
+        .with_name(name)
+        .with_error_code(e.code.code())
+        .with_error_message(message(e.message))
+        .with_num_partitions(-1)
+        .with_replication_factor(-1)
+        .with_configs(Some(Vec::new()))
 }
 
 fn effective_partitions(broker: &Broker, requested: i32) -> i32 {
@@ -117,54 +141,106 @@ fn effective_partitions(broker: &Broker, requested: i32) -> i32 {
     }
 }
 
-/// Checks a manual replica assignment and returns it, one broker list per partition in
-/// partition order.
+/// Checks a manual replica assignment as Kafka's ReplicationControlManager does and
+/// returns it, one broker list per partition in partition order.
 fn manual_assignment(
     broker: &Broker,
     topic: &kafka_protocol::messages::create_topics_request::CreatableTopic,
 ) -> Result<Vec<Vec<i32>>, ApiError> {
-    if topic.num_partitions != -1 || topic.replication_factor != -1 {
+    if topic.replication_factor != -1 {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
-            "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.",
+            "A manual partition assignment was specified, but replication factor was not set to -1.",
         ));
     }
-    let mut indexes: Vec<i32> = topic
-        .assignments
-        .iter()
-        .map(|a| a.partition_index)
-        .collect();
-    indexes.sort_unstable();
-    if indexes.iter().enumerate().any(|(i, p)| *p != i as i32) {
+    if topic.num_partitions != -1 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "A manual partition assignment was specified, but numPartitions was not set to -1.",
+        ));
+    }
+    let registered = broker.registered_broker_ids();
+    let mut by_partition: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    let mut replication = None;
+    for assignment in &topic.assignments {
+        if by_partition.contains_key(&assignment.partition_index) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidReplicaAssignment,
+                format!(
+                    "Found multiple manual partition assignments for partition {}",
+                    assignment.partition_index
+                ),
+            ));
+        }
+        let replicas: Vec<i32> = assignment.broker_ids.iter().map(|b| b.0).collect();
+        validate_manual_assignment(&replicas, replication, &registered)?;
+        replication = Some(replicas.len());
+        by_partition.insert(assignment.partition_index, replicas);
+    }
+    if by_partition.keys().enumerate().any(|(i, p)| *p != i as i32) {
         return Err(ApiError::new(
             ErrorCode::InvalidReplicaAssignment,
-            "Partitions should be a consecutive 0-based integer sequence",
+            "partitions should be a consecutive 0-based integer sequence",
         ));
     }
-    let replication = topic.assignments[0].broker_ids.len();
-    let registered = broker.registered_broker_ids();
-    for assignment in &topic.assignments {
-        if assignment.broker_ids.len() != replication || replication == 0 {
-            return Err(ApiError::new(
-                ErrorCode::InvalidReplicaAssignment,
-                "All partitions should have the same number of replicas",
-            ));
-        }
-        if let Some(unknown) = assignment
-            .broker_ids
-            .iter()
-            .find(|b| !registered.contains(&b.0))
-        {
-            return Err(ApiError::new(
-                ErrorCode::InvalidReplicaAssignment,
-                format!("Unknown broker {} in the replica assignment", unknown.0),
-            ));
-        }
+    Ok(by_partition.into_values().collect())
+}
+
+/// Kafka's `validateManualPartitionAssignment`: one partition's replicas are a non-empty
+/// set of registered brokers, as many as the other partitions have.
+pub(super) fn validate_manual_assignment(
+    replicas: &[i32],
+    replication: Option<usize>,
+    registered: &[i32],
+) -> Result<(), ApiError> {
+    let invalid = |m: String| Err(ApiError::new(ErrorCode::InvalidReplicaAssignment, m));
+    if replicas.is_empty() {
+        return invalid("The manual partition assignment includes an empty replica list.".into());
     }
-    let mut ordered: Vec<_> = topic.assignments.iter().collect();
-    ordered.sort_by_key(|a| a.partition_index);
-    Ok(ordered
-        .into_iter()
-        .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
-        .collect())
+    let mut sorted = replicas.to_vec();
+    sorted.sort_unstable();
+    let mut previous = None;
+    for id in sorted {
+        if !registered.contains(&id) {
+            return invalid(format!(
+                "The manual partition assignment includes broker {id}, but no such broker is registered."
+            ));
+        }
+        if previous == Some(id) {
+            return invalid(format!(
+                "The manual partition assignment includes the broker {id} more than once."
+            ));
+        }
+        previous = Some(id);
+    }
+    match replication {
+        Some(expected) if expected != replicas.len() => invalid(format!(
+            "The manual partition assignment includes a partition with {} replica(s), but this is not consistent with previous partitions, which have {expected} replica(s).",
+            replicas.len()
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_assignment_errors_use_kafka_wording() {
+        let err = validate_manual_assignment(&[1, 7], None, &[1]).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidReplicaAssignment);
+        assert_eq!(
+            err.message.as_deref(),
+            Some("The manual partition assignment includes broker 7, but no such broker is registered.")
+        );
+        let err = validate_manual_assignment(&[1, 1], None, &[1]).unwrap_err();
+        assert_eq!(
+            err.message.as_deref(),
+            Some("The manual partition assignment includes the broker 1 more than once.")
+        );
+        let err = validate_manual_assignment(&[1], Some(2), &[1]).unwrap_err();
+        assert!(err.message.unwrap().contains("which have 2 replica(s)"));
+        assert!(validate_manual_assignment(&[1], Some(1), &[1]).is_ok());
+    }
 }

@@ -1,6 +1,7 @@
 //! DeleteTopics by name (v0-5) or by name or id (v6+). The partition directories are gone
 //! from disk when the answer is sent, so the name can be re-created at once.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
@@ -28,39 +29,108 @@ pub(super) fn handle(
             .map(|n| (Some(n), uuid::Uuid::nil()))
             .collect()
     };
-    let responses = wanted
-        .into_iter()
-        .map(|(name, topic_id)| {
-            let topic = match &name {
-                Some(n) => broker.topic(n.as_str()),
-                None => broker.topic_by_id(&topic_id),
-            };
-            let result = match &topic {
-                Some(topic) if topic.is_internal() => Err(ApiError::new(
-                    ErrorCode::InvalidTopicException,
-                    format!("Topic {} is internal and cannot be deleted", topic.name),
+    // Kafka's ControllerApis: malformed entries are answered first, then each name or id
+    // given twice once, then the rest.
+    let mut responses = Vec::new();
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ids: BTreeMap<uuid::Uuid, usize> = BTreeMap::new();
+    for (name, topic_id) in &wanted {
+        match name {
+            Some(n) if topic_id.is_nil() => *names.entry(n.to_string()).or_insert(0) += 1,
+            None if !topic_id.is_nil() => *ids.entry(*topic_id).or_insert(0) += 1,
+            _ => {}
+        }
+    }
+    let mut valid = Vec::new();
+    for (name, topic_id) in wanted {
+        let refusal = match (&name, topic_id.is_nil()) {
+            (None, true) => Some("Neither topic name nor id were specified."),
+            (Some(_), false) => Some("You may not specify both topic name and topic id."),
+            _ => None,
+        };
+        match refusal {
+            Some(text) => responses.push(result(
+                name,
+                topic_id,
+                Err(ApiError::new(ErrorCode::InvalidRequest, text)),
+            )),
+            None => valid.push((name, topic_id)),
+        }
+    }
+    for (name, count) in &names {
+        if *count > 1 {
+            responses.push(result(
+                Some(TopicName(str_bytes(name.clone()))),
+                uuid::Uuid::nil(),
+                Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "Duplicate topic name.",
                 )),
-                Some(topic) => broker.delete_topic(topic),
-                None if name.is_none() => Err(ApiError::code(ErrorCode::UnknownTopicId)),
-                None => Err(ApiError::new(
-                    ErrorCode::UnknownTopicOrPartition,
-                    "This server does not host this topic-partition.",
+            ));
+        }
+    }
+    for (id, count) in &ids {
+        if *count > 1 {
+            responses.push(result(
+                None,
+                *id,
+                Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "Duplicate topic id.",
                 )),
-            };
-            let response = DeletableTopicResult::default()
-                .with_name(name.or_else(|| {
-                    topic
-                        .as_ref()
-                        .map(|t| TopicName(str_bytes(t.name.to_string())))
-                }))
-                .with_topic_id(topic.as_ref().map_or(topic_id, |t| t.topic_id));
-            match result {
-                Ok(()) => response,
-                Err(e) => response
-                    .with_error_code(e.code.code())
-                    .with_error_message(message(e.message)),
-            }
-        })
-        .collect();
+            ));
+        }
+    }
+    for (name, topic_id) in valid {
+        let repeated = match &name {
+            Some(n) => names[n.as_str()] > 1,
+            None => ids[&topic_id] > 1,
+        };
+        if repeated {
+            continue;
+        }
+        let topic = match &name {
+            Some(n) => broker.topic(n.as_str()),
+            None => broker.topic_by_id(&topic_id),
+        };
+        let outcome = match &topic {
+            Some(topic) if topic.is_internal() => Err(ApiError::new(
+                ErrorCode::InvalidTopicException,
+                format!("Topic {} is internal and cannot be deleted", topic.name),
+            )),
+            Some(topic) => broker.delete_topic(topic),
+            None if name.is_none() => Err(ApiError::new(
+                ErrorCode::UnknownTopicId,
+                "This server does not host this topic ID.",
+            )),
+            None => Err(ApiError::new(
+                ErrorCode::UnknownTopicOrPartition,
+                "This server does not host this topic-partition.",
+            )),
+        };
+        let name = name.or_else(|| {
+            topic
+                .as_ref()
+                .map(|t| TopicName(str_bytes(t.name.to_string())))
+        });
+        let topic_id = topic.as_ref().map_or(topic_id, |t| t.topic_id);
+        responses.push(result(name, topic_id, outcome));
+    }
     DeleteTopicsResponse::default().with_responses(responses)
+}
+
+fn result(
+    name: Option<TopicName>,
+    topic_id: uuid::Uuid,
+    outcome: Result<(), ApiError>,
+) -> DeletableTopicResult {
+    let response = DeletableTopicResult::default()
+        .with_name(name)
+        .with_topic_id(topic_id);
+    match outcome {
+        Ok(()) => response.with_error_message(None),
+        Err(e) => response
+            .with_error_code(e.code.code())
+            .with_error_message(message(e.message)),
+    }
 }

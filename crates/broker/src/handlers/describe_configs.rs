@@ -12,7 +12,8 @@ use rafka_protocol::ErrorCode;
 
 use super::{message, str_bytes};
 use crate::broker::{ApiError, Broker};
-use crate::topic_config::{ConfigType, TOPIC_CONFIGS};
+use crate::topic::validate_topic_name;
+use crate::topic_config::{ConfigType, INTERNAL_SEGMENT_BYTES, TOPIC_CONFIGS};
 
 pub(super) const RESOURCE_TOPIC: i8 = 2;
 pub(super) const RESOURCE_BROKER: i8 = 4;
@@ -37,36 +38,41 @@ pub(super) struct ConfigEntry {
     pub synonyms: Vec<(String, String, i8)>,
 }
 
-/// Every topic config of a topic with these overrides.
+/// Every topic config of a topic with these overrides. Synonyms are listed as Kafka
+/// lists them: the override, then the broker key's dynamic, static and default values,
+/// each only where it is set (Kafka defines some broker keys, e.g. `log.retention.ms`,
+/// with no default, and some topic configs have no broker key at all).
 pub(super) fn topic_entries(
     broker: &Broker,
     overrides: &BTreeMap<String, String>,
 ) -> Vec<ConfigEntry> {
     let dynamic_broker = broker.dynamic_broker_configs();
     let static_broker = &broker.config.log_defaults;
+    // Kafka lists its internal segment size only where a topic sets it.
+    let internal = overrides
+        .contains_key(INTERNAL_SEGMENT_BYTES.name)
+        .then_some(&INTERNAL_SEGMENT_BYTES);
     TOPIC_CONFIGS
         .iter()
+        .chain(internal)
         .map(|def| {
             let mut synonyms = Vec::new();
             if let Some(v) = overrides.get(def.name) {
                 synonyms.push((def.name.to_string(), v.clone(), SOURCE_DYNAMIC_TOPIC));
             }
-            if let Some(v) = dynamic_broker.get(def.broker_key) {
-                synonyms.push((
-                    def.broker_key.to_string(),
-                    v.clone(),
-                    SOURCE_DYNAMIC_DEFAULT_BROKER,
+            if let Some(key) = def.broker_key {
+                synonyms.extend(broker_key_synonyms(
+                    key,
+                    def.broker_default,
+                    &dynamic_broker,
+                    static_broker,
                 ));
             }
-            if let Some(v) = static_broker.get(def.broker_key) {
-                synonyms.push((def.broker_key.to_string(), v.clone(), SOURCE_STATIC_BROKER));
-            }
-            synonyms.push((
-                def.broker_key.to_string(),
-                def.default.to_string(),
-                SOURCE_DEFAULT,
-            ));
-            let (_, value, source) = synonyms[0].clone();
+            let (value, source) = synonyms
+                .first()
+                .map_or((def.default.to_string(), SOURCE_DEFAULT), |(_, v, s)| {
+                    (v.clone(), *s)
+                });
             ConfigEntry {
                 name: def.name.to_string(),
                 value: Some(value),
@@ -80,109 +86,289 @@ pub(super) fn topic_entries(
         .collect()
 }
 
+/// A broker key's values, most specific first: dynamic cluster default, static, default.
+fn broker_key_synonyms(
+    key: &str,
+    default: Option<&str>,
+    dynamic: &BTreeMap<String, String>,
+    static_configs: &BTreeMap<String, String>,
+) -> Vec<(String, String, i8)> {
+    let mut synonyms = Vec::new();
+    if let Some(v) = dynamic.get(key) {
+        synonyms.push((key.to_string(), v.clone(), SOURCE_DYNAMIC_DEFAULT_BROKER));
+    }
+    if let Some(v) = static_configs.get(key) {
+        synonyms.push((key.to_string(), v.clone(), SOURCE_STATIC_BROKER));
+    }
+    if let Some(v) = default {
+        synonyms.push((key.to_string(), v.to_string(), SOURCE_DEFAULT));
+    }
+    synonyms
+}
+
+/// A broker config rafka knows besides the topic configs' synonyms: Kafka's type and
+/// default, and whether Kafka lets AlterConfigs change it at the cluster level.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BrokerConfigDef {
+    pub name: &'static str,
+    pub config_type: ConfigType,
+    pub default: Option<&'static str>,
+    pub dynamic: bool,
+}
+
+const fn broker_def(
+    name: &'static str,
+    config_type: ConfigType,
+    default: Option<&'static str>,
+    dynamic: bool,
+) -> BrokerConfigDef {
+    BrokerConfigDef {
+        name,
+        config_type,
+        default,
+        dynamic,
+    }
+}
+
+/// Kafka's dynamic thread pools: a change may at most double or halve the count.
+pub(super) const THREAD_POOL_CONFIGS: &[&str] = &[
+    "num.io.threads",
+    "num.replica.fetchers",
+    "num.recovery.threads.per.data.dir",
+    "background.threads",
+];
+
+/// Broker configs with Kafka 4.1's types and defaults. The dynamic ones are accepted,
+/// stored and described like Kafka's; rafka's runtime sizes its own thread pools, so the
+/// thread counts and `max.connections` are kept for clients and tools, not applied.
+pub(super) const BROKER_CONFIGS: &[BrokerConfigDef] = &[
+    broker_def("advertised.listeners", ConfigType::String, None, false),
+    broker_def(
+        "auto.create.topics.enable",
+        ConfigType::Boolean,
+        Some("true"),
+        false,
+    ),
+    broker_def(
+        "background.threads",
+        ConfigType::Int { min: 1 },
+        Some("10"),
+        true,
+    ),
+    broker_def(
+        "broker.id",
+        ConfigType::Int { min: i64::MIN },
+        Some("-1"),
+        false,
+    ),
+    broker_def("broker.rack", ConfigType::String, None, false),
+    broker_def(
+        "default.replication.factor",
+        ConfigType::Int { min: i64::MIN },
+        Some("1"),
+        false,
+    ),
+    broker_def(
+        "delete.topic.enable",
+        ConfigType::Boolean,
+        Some("true"),
+        false,
+    ),
+    broker_def(
+        "listeners",
+        ConfigType::String,
+        Some("PLAINTEXT://:9092"),
+        false,
+    ),
+    broker_def(
+        "log.cleaner.backoff.ms",
+        ConfigType::Long { min: 0 },
+        Some("15000"),
+        true,
+    ),
+    broker_def(
+        "log.cleaner.enable",
+        ConfigType::Boolean,
+        Some("true"),
+        false,
+    ),
+    broker_def(
+        "log.cleaner.threads",
+        ConfigType::Int { min: 0 },
+        Some("1"),
+        true,
+    ),
+    broker_def("log.dirs", ConfigType::String, None, false),
+    broker_def(
+        "log.retention.check.interval.ms",
+        ConfigType::Long { min: 1 },
+        Some("300000"),
+        false,
+    ),
+    broker_def(
+        "log.retention.hours",
+        ConfigType::Int { min: i64::MIN },
+        Some("168"),
+        false,
+    ),
+    broker_def(
+        "log.retention.minutes",
+        ConfigType::Int { min: i64::MIN },
+        None,
+        false,
+    ),
+    broker_def(
+        "log.roll.hours",
+        ConfigType::Int { min: 1 },
+        Some("168"),
+        false,
+    ),
+    broker_def(
+        "log.roll.jitter.hours",
+        ConfigType::Int { min: 0 },
+        Some("0"),
+        false,
+    ),
+    broker_def(
+        "max.connections",
+        ConfigType::Int { min: 0 },
+        Some("2147483647"),
+        true,
+    ),
+    broker_def("node.id", ConfigType::Int { min: i64::MIN }, None, false),
+    broker_def(
+        "num.io.threads",
+        ConfigType::Int { min: 1 },
+        Some("8"),
+        true,
+    ),
+    broker_def(
+        "num.network.threads",
+        ConfigType::Int { min: 1 },
+        Some("3"),
+        true,
+    ),
+    broker_def(
+        "num.partitions",
+        ConfigType::Int { min: 1 },
+        Some("1"),
+        false,
+    ),
+    broker_def(
+        "num.recovery.threads.per.data.dir",
+        ConfigType::Int { min: 1 },
+        Some("2"),
+        true,
+    ),
+    broker_def(
+        "num.replica.fetchers",
+        ConfigType::Int { min: 1 },
+        Some("1"),
+        true,
+    ),
+    broker_def("process.roles", ConfigType::List(&[]), None, false),
+    broker_def(
+        "socket.request.max.bytes",
+        ConfigType::Int { min: 1 },
+        Some("104857600"),
+        false,
+    ),
+];
+
+pub(super) fn broker_config_def(name: &str) -> Option<&'static BrokerConfigDef> {
+    BROKER_CONFIGS.iter().find(|d| d.name == name)
+}
+
 /// The broker's configs: what rafka reads, with their effective values.
 pub(super) fn broker_entries(broker: &Broker) -> Vec<ConfigEntry> {
     let config = &broker.config;
     let dynamic = broker.dynamic_broker_configs();
-    let fixed = |name: &str, value: String, config_type: ConfigType| {
-        let source = if config.explicit.contains_key(name) {
-            SOURCE_STATIC_BROKER
-        } else {
-            SOURCE_DEFAULT
-        };
-        ConfigEntry {
-            name: name.to_string(),
-            value: Some(value.clone()),
-            source,
-            config_type,
-            sensitive: false,
-            read_only: true,
-            synonyms: vec![(name.to_string(), value, source)],
-        }
-    };
     let list = |items: Vec<String>| items.join(",");
-    let long = ConfigType::Long { min: i64::MIN };
-    let int = ConfigType::Int { min: i64::MIN };
-    let string = ConfigType::List(&[]);
-    let mut entries = vec![
-        fixed("node.id", config.node_id.to_string(), int),
-        fixed("broker.id", config.node_id.to_string(), int),
-        fixed("process.roles", list(config.process_roles.clone()), string),
-        fixed(
-            "listeners",
-            list(config.listeners.iter().map(|l| l.to_string()).collect()),
-            string,
-        ),
-        fixed(
-            "advertised.listeners",
-            list(
+    // Values rafka derives rather than reads verbatim (node.id from broker.id, a listener
+    // list normalised, the embedded defaults).
+    let derived = |name: &str| -> Option<String> {
+        Some(match name {
+            "node.id" | "broker.id" => config.node_id.to_string(),
+            "process.roles" => list(config.process_roles.clone()),
+            "listeners" => list(config.listeners.iter().map(|l| l.to_string()).collect()),
+            "advertised.listeners" => list(
                 config
                     .advertised_listeners
                     .iter()
                     .map(|l| l.to_string())
                     .collect(),
             ),
-            string,
-        ),
-        fixed(
-            "log.dirs",
-            list(
+            "log.dirs" => list(
                 config
                     .log_dirs
                     .iter()
                     .map(|d| d.display().to_string())
                     .collect(),
             ),
-            string,
-        ),
-        fixed("num.partitions", config.num_partitions.to_string(), int),
-        fixed(
-            "default.replication.factor",
-            config.default_replication_factor.to_string(),
-            int,
-        ),
-        fixed(
-            "auto.create.topics.enable",
-            config.auto_create_topics_enable.to_string(),
-            ConfigType::Boolean,
-        ),
-        fixed(
-            "delete.topic.enable",
-            config.delete_topic_enable.to_string(),
-            ConfigType::Boolean,
-        ),
-        fixed(
-            "log.retention.check.interval.ms",
-            config.log_retention_check_interval_ms.to_string(),
-            long,
-        ),
-        fixed(
-            "socket.request.max.bytes",
-            config.socket_request_max_bytes.to_string(),
-            int,
-        ),
-    ];
+            _ => return None,
+        })
+    };
+    let explicit = |name: &str| -> Option<String> {
+        let set = match name {
+            "node.id" | "broker.id" => {
+                config.explicit.contains_key("node.id") || config.explicit.contains_key("broker.id")
+            }
+            "log.dirs" => {
+                config.explicit.contains_key("log.dirs") || config.explicit.contains_key("log.dir")
+            }
+            _ => config.explicit.get(name).is_some_and(|v| !v.is_empty()),
+        };
+        if !set {
+            return None;
+        }
+        derived(name).or_else(|| config.explicit.get(name).cloned())
+    };
+    let mut entries: Vec<ConfigEntry> = BROKER_CONFIGS
+        .iter()
+        .map(|def| {
+            let mut synonyms = Vec::new();
+            if def.dynamic {
+                if let Some(v) = dynamic.get(def.name) {
+                    synonyms.push((
+                        def.name.to_string(),
+                        v.clone(),
+                        SOURCE_DYNAMIC_DEFAULT_BROKER,
+                    ));
+                }
+            }
+            if let Some(v) = explicit(def.name) {
+                synonyms.push((def.name.to_string(), v, SOURCE_STATIC_BROKER));
+            }
+            if let Some(v) = def.default {
+                synonyms.push((def.name.to_string(), v.to_string(), SOURCE_DEFAULT));
+            }
+            let (value, source) = match synonyms.first() {
+                Some((_, v, s)) if *s != SOURCE_DEFAULT => (Some(v.clone()), *s),
+                _ => (
+                    derived(def.name).or_else(|| def.default.map(str::to_string)),
+                    SOURCE_DEFAULT,
+                ),
+            };
+            ConfigEntry {
+                name: def.name.to_string(),
+                value,
+                source,
+                config_type: def.config_type,
+                sensitive: false,
+                read_only: !def.dynamic,
+                synonyms,
+            }
+        })
+        .collect();
     for def in TOPIC_CONFIGS {
-        let mut synonyms = Vec::new();
-        if let Some(v) = dynamic.get(def.broker_key) {
-            synonyms.push((
-                def.broker_key.to_string(),
-                v.clone(),
-                SOURCE_DYNAMIC_DEFAULT_BROKER,
-            ));
-        }
-        if let Some(v) = config.log_defaults.get(def.broker_key) {
-            synonyms.push((def.broker_key.to_string(), v.clone(), SOURCE_STATIC_BROKER));
-        }
-        synonyms.push((
-            def.broker_key.to_string(),
-            def.default.to_string(),
-            SOURCE_DEFAULT,
-        ));
-        let (_, value, source) = synonyms[0].clone();
+        let Some(key) = def.broker_key else { continue };
+        let synonyms = broker_key_synonyms(key, def.broker_default, &dynamic, &config.log_defaults);
+        let (value, source) = synonyms
+            .first()
+            .map_or((None, SOURCE_DEFAULT), |(_, v, s)| (Some(v.clone()), *s));
         entries.push(ConfigEntry {
-            name: def.broker_key.to_string(),
-            value: Some(value),
+            name: key.to_string(),
+            value,
             source,
             config_type: def.config_type,
             sensitive: false,
@@ -208,10 +394,11 @@ pub(super) fn handle(
             let entries: Result<Vec<ConfigEntry>, ApiError> = match resource.resource_type {
                 RESOURCE_TOPIC => match broker.topic(&name) {
                     Some(topic) => Ok(topic_entries(broker, &topic.configs)),
-                    None => Err(ApiError::new(
-                        ErrorCode::UnknownTopicOrPartition,
-                        format!("Topic {name} does not exist."),
-                    )),
+                    None => match validate_topic_name(&name) {
+                        Err(m) => Err(ApiError::new(ErrorCode::InvalidTopicException, m)),
+                        // Kafka's answer for an unknown topic carries an empty message.
+                        Ok(()) => Err(ApiError::new(ErrorCode::UnknownTopicOrPartition, "")),
+                    },
                 },
                 RESOURCE_BROKER => {
                     if name.is_empty() || name == broker.config.node_id.to_string() {
@@ -234,9 +421,11 @@ pub(super) fn handle(
                 .with_resource_name(resource.resource_name.clone());
             match entries {
                 Ok(entries) => {
-                    let keys = resource.configuration_keys.map(|keys| {
-                        keys.iter().map(|k| k.to_string()).collect::<Vec<_>>()
-                    });
+                    // Null or empty: every config (Kafka's ConfigHelper).
+                    let keys = resource
+                        .configuration_keys
+                        .filter(|keys| !keys.is_empty())
+                        .map(|keys| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>());
                     result.with_configs(
                         entries
                             .into_iter()
@@ -286,4 +475,6 @@ fn encode_entry(
         } else {
             0
         })
+        // rafka has no documentation texts; Kafka's null when none was asked for.
+        .with_documentation(None)
 }

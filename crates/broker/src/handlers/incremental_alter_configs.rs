@@ -8,11 +8,11 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use rafka_protocol::ErrorCode;
 
-use super::alter_configs::apply;
-use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::alter_configs::{apply, check_keys, each_resource_once, repeated_resources};
+use super::describe_configs::{broker_config_def, RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::message;
 use crate::broker::{ApiError, Broker};
-use crate::topic_config::{ConfigType, TOPIC_CONFIGS};
+use crate::topic_config::{topic_config_def, topic_config_of_broker_key};
 
 const OP_SET: i8 = 0;
 const OP_DELETE: i8 = 1;
@@ -23,21 +23,36 @@ pub(super) fn handle(
     broker: &Arc<Broker>,
     request: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
+    let repeated = repeated_resources(
+        request
+            .resources
+            .iter()
+            .map(|r| (r.resource_type, r.resource_name.to_string())),
+    );
     let responses = request
         .resources
         .into_iter()
         .map(|resource| {
             let name = resource.resource_name.to_string();
-            let result = current(broker, resource.resource_type, &name).and_then(|mut configs| {
+            let result = (|| {
+                if repeated.contains(&(resource.resource_type, name.clone())) {
+                    return Err(each_resource_once());
+                }
+                check_keys(resource.configs.iter().map(|c| {
+                    (
+                        c.name.as_str(),
+                        c.config_operation != OP_DELETE && c.value.is_none(),
+                    )
+                }))?;
+                let mut configs = current(broker, resource.resource_type, &name)?;
                 for op in &resource.configs {
-                    let key = op.name.to_string();
                     let value = op.value.as_ref().map(|v| v.to_string());
                     edit(
                         &mut configs,
                         resource.resource_type,
-                        &key,
+                        op.name.as_str(),
                         op.config_operation,
-                        value,
+                        value.unwrap_or_default(),
                     )?;
                 }
                 apply(
@@ -47,12 +62,12 @@ pub(super) fn handle(
                     configs,
                     request.validate_only,
                 )
-            });
+            })();
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name);
             match result {
-                Ok(()) => response,
+                Ok(()) => response.with_error_message(None),
                 Err(e) => response
                     .with_error_code(e.code.code())
                     .with_error_message(message(e.message)),
@@ -62,91 +77,149 @@ pub(super) fn handle(
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }
 
+/// The resource's current overrides; none for a topic that does not exist, whose absence
+/// `apply` reports after validating, as Kafka does.
 fn current(
     broker: &Broker,
     resource_type: i8,
     name: &str,
 ) -> Result<BTreeMap<String, String>, ApiError> {
     match resource_type {
-        RESOURCE_TOPIC => broker
+        RESOURCE_TOPIC => Ok(broker
             .topic(name)
             .map(|t| t.configs.clone())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::UnknownTopicOrPartition,
-                    format!("Topic {name} does not exist."),
-                )
-            }),
+            .unwrap_or_default()),
         RESOURCE_BROKER => Ok(broker.dynamic_broker_configs()),
         other => Err(ApiError::new(
             ErrorCode::InvalidRequest,
-            format!("Unsupported resource type {other}"),
+            format!("Unknown resource type {other}"),
         )),
     }
 }
 
+/// One operation, as Kafka's ConfigurationControlManager applies it.
 fn edit(
     configs: &mut BTreeMap<String, String>,
     resource_type: i8,
     key: &str,
     operation: i8,
-    value: Option<String>,
+    value: String,
 ) -> Result<(), ApiError> {
-    let def = TOPIC_CONFIGS.iter().find(|d| {
-        if resource_type == RESOURCE_TOPIC {
-            d.name == key
-        } else {
-            d.broker_key == key
-        }
-    });
-    let is_list = matches!(def.map(|d| d.config_type), Some(ConfigType::List(_)));
+    let (is_list, default) = if resource_type == RESOURCE_TOPIC {
+        topic_config_def(key).map_or((false, None), |d| {
+            (d.config_type.is_list(), Some(d.default))
+        })
+    } else if let Some(d) = topic_config_of_broker_key(key) {
+        (d.config_type.is_list(), d.broker_default)
+    } else {
+        broker_config_def(key).map_or((false, None), |d| (d.config_type.is_list(), d.default))
+    };
     match operation {
         OP_SET => {
-            configs.insert(key.to_string(), value.unwrap_or_default());
+            configs.insert(key.to_string(), value);
         }
         OP_DELETE => {
             configs.remove(key);
         }
         OP_APPEND | OP_SUBTRACT => {
+            let name = if operation == OP_APPEND {
+                "APPEND"
+            } else {
+                "SUBTRACT"
+            };
             if !is_list {
                 return Err(ApiError::new(
                     ErrorCode::InvalidConfig,
-                    format!("Config value append is not allowed for config key: {key}"),
+                    format!("Can't {name} to key {key} because its type is not LIST."),
                 ));
             }
             let base = configs
                 .get(key)
-                .cloned()
-                .or_else(|| def.map(|d| d.default.to_string()))
+                .map(String::as_str)
+                .or(default)
                 .unwrap_or_default();
-            let mut items: Vec<String> = base
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
-            for item in value
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
+            let mut items: Vec<&str> = base.split(',').filter(|s| !s.is_empty()).collect();
+            for item in java_split(&value) {
                 if operation == OP_APPEND {
-                    if !items.iter().any(|i| i == item) {
-                        items.push(item.to_string());
+                    if !items.contains(&item) {
+                        items.push(item);
                     }
-                } else {
-                    items.retain(|i| i != item);
+                } else if let Some(at) = items.iter().position(|i| *i == item) {
+                    items.remove(at);
                 }
             }
-            configs.insert(key.to_string(), items.join(","));
+            let joined = items.join(",");
+            configs.insert(key.to_string(), joined);
         }
-        other => {
+        _ if resource_type == RESOURCE_BROKER => {
             return Err(ApiError::new(
                 ErrorCode::InvalidRequest,
-                format!("Unknown config operation {other}"),
+                format!("Unknown operations type {operation}"),
             ))
         }
+        // Kafka's controller meets a null operation type and fails with an unexpected
+        // exception: UNKNOWN_SERVER_ERROR without a message.
+        _ => return Err(ApiError::code(ErrorCode::UnknownServerError)),
     }
     Ok(())
+}
+
+/// Java's `String.split(",")`: trailing empty items dropped, others kept.
+fn java_split(value: &str) -> Vec<&str> {
+    let mut items: Vec<&str> = value.split(',').collect();
+    while items.last() == Some(&"") {
+        items.pop();
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtracting_the_last_policy_leaves_an_empty_list() {
+        let mut configs = BTreeMap::new();
+        edit(
+            &mut configs,
+            RESOURCE_TOPIC,
+            "cleanup.policy",
+            OP_SUBTRACT,
+            "delete".into(),
+        )
+        .unwrap();
+        assert_eq!(configs["cleanup.policy"], "");
+        edit(
+            &mut configs,
+            RESOURCE_TOPIC,
+            "cleanup.policy",
+            OP_APPEND,
+            "compact,delete".into(),
+        )
+        .unwrap();
+        assert_eq!(configs["cleanup.policy"], "compact,delete");
+    }
+
+    #[test]
+    fn list_operations_on_other_types_use_kafka_wording() {
+        let mut configs = BTreeMap::new();
+        let err = edit(
+            &mut configs,
+            RESOURCE_TOPIC,
+            "retention.ms",
+            OP_APPEND,
+            "5".into(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidConfig);
+        assert_eq!(
+            err.message.as_deref(),
+            Some("Can't APPEND to key retention.ms because its type is not LIST.")
+        );
+        let err = edit(&mut configs, RESOURCE_TOPIC, "retention.ms", 7, "5".into()).unwrap_err();
+        assert_eq!(
+            (err.code, err.message),
+            (ErrorCode::UnknownServerError, None)
+        );
+    }
 }
