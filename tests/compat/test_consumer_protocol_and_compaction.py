@@ -120,7 +120,7 @@ def test_compaction_keeps_the_latest_value_per_key_and_drops_tombstones(broker):
     topic = topic_name("compacted")
     create(broker.bootstrap, topic, 1, {
         "cleanup.policy": "compact",
-        "segment.bytes": "16384",
+        "internal.segment.bytes": "16384",  # below segment.bytes's 1 MiB floor, as Kafka allows
         "min.cleanable.dirty.ratio": "0.01",
         "delete.retention.ms": "500",
     })
