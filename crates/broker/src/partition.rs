@@ -482,6 +482,21 @@ impl Partition {
         self.log.lock().dir().to_path_buf()
     }
 
+    /// Moves this replica's log into the log dir `log_dir` (AlterReplicaLogDirs); a no-op
+    /// when it is there already. Appends and reads of the partition wait for the move.
+    pub fn move_to_log_dir(&self, log_dir: &std::path::Path) -> Result<(), LogError> {
+        let mut log = self.log.lock();
+        let current = log.dir().to_path_buf();
+        if current.parent() == Some(log_dir) {
+            return Ok(());
+        }
+        let name = current
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        log.move_to(log_dir.join(name))
+    }
+
     /// Runs `f` with the log locked, for the rarer operations (retention, ListOffsets by
     /// timestamp, DeleteRecords, flushes, compaction). None of them moves the log end
     /// offset: appends and truncations go through the methods above, which publish it.

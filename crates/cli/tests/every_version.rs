@@ -757,6 +757,27 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 },
             );
         }
+        ApiKey::AlterReplicaLogDirs => {
+            let log_dir = cx.broker.data_dir().display().to_string();
+            for (label, dir, name, want) in [
+                ("already there", log_dir.as_str(), TOPIC, NONE),
+                ("unknown dir", "/no/such/dir", TOPIC, 57), // LOG_DIR_NOT_FOUND
+                ("no replica", log_dir.as_str(), UNKNOWN_TOPIC, 9), // REPLICA_NOT_AVAILABLE
+            ] {
+                let request = AlterReplicaLogDirsRequest::default().with_dirs(vec![
+                    alter_replica_log_dirs_request::AlterReplicaLogDir::default()
+                        .with_path(s(dir))
+                        .with_topics(vec![
+                            alter_replica_log_dirs_request::AlterReplicaLogDirTopic::default()
+                                .with_name(topic(name))
+                                .with_partitions(vec![0]),
+                        ]),
+                ]);
+                cx.case(api, v, label, request, |r: &AlterReplicaLogDirsResponse| {
+                    expect("error", r.results[0].partitions[0].error_code, want)
+                });
+            }
+        }
         ApiKey::CreatePartitions => {
             for (label, name, count, want) in [
                 ("ordinary", TOPIC, 2, INVALID_PARTITIONS), // already 2: not an increase
@@ -773,7 +794,8 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                     .with_topics(vec![
                         create_partitions_request::CreatePartitionsTopic::default()
                             .with_name(topic(name))
-                            .with_count(count),
+                            .with_count(count)
+                            .with_assignments(None),
                     ]);
                 cx.case(api, v, label, request, |r: &CreatePartitionsResponse| {
                     expect("error", r.results[0].error_code, want)
@@ -785,7 +807,8 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 .with_topics(vec![
                     create_partitions_request::CreatePartitionsTopic::default()
                         .with_name(topic(TOPIC))
-                        .with_count(4),
+                        .with_count(4)
+                        .with_assignments(None),
                 ]);
             cx.case(
                 api,

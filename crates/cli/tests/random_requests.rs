@@ -298,7 +298,8 @@ fn build(
                 .with_topics(vec![
                     create_partitions_request::CreatePartitionsTopic::default()
                         .with_name(topic)
-                        .with_count(partition),
+                        .with_count(partition)
+                        .with_assignments(None),
                 ]),
         ),
         ApiKey::CreateTopics => encode(

@@ -964,6 +964,72 @@ impl Log {
         self.flush()
     }
 
+    /// Moves the log's directory to `new_dir` (the same partition in another log dir, as
+    /// AlterReplicaLogDirs asks) and reopens it there, flushed first so the reopened log
+    /// scans nothing. Where both dirs share a file system this is one rename; otherwise
+    /// the files are copied and the old directory removed once the copy is open. On `Err`
+    /// the log stays where it was and online.
+    ///
+    /// Kafka copies a future replica in the background while the current one serves;
+    /// here the caller holds the partition's log lock for the move, so appends and
+    /// fetches of this partition wait for it.
+    pub fn move_to(&mut self, new_dir: PathBuf) -> Result<(), LogError> {
+        self.ensure_online()?;
+        self.flush()?;
+        if new_dir.exists() {
+            return Err(LogError::io(
+                &new_dir,
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists"),
+            ));
+        }
+        let old_dir = self.dir.clone();
+        // EXDEV: the dirs are on different file systems.
+        const CROSS_DEVICE: i32 = 18;
+        let copied = match std::fs::rename(&old_dir, &new_dir) {
+            Ok(()) => false,
+            Err(e) if e.raw_os_error() == Some(CROSS_DEVICE) => {
+                if let Err(e) = copy_dir(&old_dir, &new_dir) {
+                    let _ = std::fs::remove_dir_all(&new_dir);
+                    return Err(LogError::io(&new_dir, e));
+                }
+                true
+            }
+            Err(e) => return Err(LogError::io(&old_dir, e)),
+        };
+        let options = OpenOptions {
+            log_start_offset: Some(Offset(self.log_start_offset)),
+            recovery_point: Some(Offset(self.recovery_point)),
+        };
+        match Log::open(
+            new_dir.clone(),
+            self.config.clone(),
+            self.clock.clone(),
+            options,
+        ) {
+            Ok(reopened) => {
+                *self = reopened;
+                if copied {
+                    std::fs::remove_dir_all(&old_dir).map_err(|e| LogError::io(&old_dir, e))?;
+                }
+                for parent in [old_dir.parent(), new_dir.parent()].into_iter().flatten() {
+                    if let Ok(dir) = std::fs::File::open(parent) {
+                        dir.sync_all().map_err(|e| LogError::io(parent, e))?;
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // Put the files back where the open log expects them.
+                if copied {
+                    let _ = std::fs::remove_dir_all(&new_dir);
+                } else {
+                    let _ = std::fs::rename(&new_dir, &old_dir);
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Removes the log's directory and everything in it.
     pub fn delete(self) -> Result<(), LogError> {
         std::fs::remove_dir_all(&self.dir).map_err(|e| LogError::io(&self.dir, e))
@@ -1210,3 +1276,18 @@ impl Log {
 
 #[cfg(test)]
 mod tests;
+
+/// Copies a partition directory (flat: segment, index and checkpoint files), fsyncing
+/// each file and the new directory.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            let target = to.join(entry.file_name());
+            std::fs::copy(entry.path(), &target)?;
+            std::fs::File::open(&target)?.sync_all()?;
+        }
+    }
+    std::fs::File::open(to)?.sync_all()
+}

@@ -92,6 +92,31 @@ fn log_is_send_and_sync() {
 }
 
 #[test]
+fn a_log_moved_to_another_dir_keeps_its_data_and_goes_on_there() {
+    let root = tempfile::tempdir().unwrap();
+    let (from, to) = (root.path().join("a/t-0"), root.path().join("b/t-0"));
+    std::fs::create_dir_all(root.path().join("b")).unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let mut log = open(&from, small_config(), &clock, OpenOptions::default());
+    let mut stored = append_batches(&mut log, 12, 3, T0);
+    log.move_to(to.clone()).unwrap();
+    assert_eq!(log.dir(), to.as_path());
+    assert!(!from.exists(), "the old directory is gone");
+    assert_eq!(read_everything(&log), stored);
+    // Appends go on from the same offset, into the new directory.
+    stored.extend(append_batches(&mut log, 2, 3, T0));
+    assert_eq!(log.log_end_offset(), Offset(42));
+    log.close().unwrap();
+    let reopened = open(&to, small_config(), &clock, OpenOptions::default());
+    assert_eq!(read_everything(&reopened), stored);
+    // A move onto an existing directory is refused and leaves the log where it was.
+    let mut other = open(&from, small_config(), &clock, OpenOptions::default());
+    assert!(other.move_to(to.clone()).is_err());
+    assert_eq!(other.dir(), from.as_path());
+    assert!(other.append_as_leader(&batch(1, T0, 10)).is_ok());
+}
+
+#[test]
 fn appends_assign_consecutive_offsets_and_read_back_across_rolls() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);

@@ -13,6 +13,7 @@ use crate::broker::Broker;
 
 mod alter_configs;
 mod alter_partition_reassignments;
+mod alter_replica_log_dirs;
 mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
@@ -61,6 +62,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::AlterReplicaLogDirs, 1, 2),
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 2),
@@ -157,6 +159,9 @@ pub async fn handle(
         ApiKey::AlterConfigs => run_sync(&request, |b| alter_configs::handle(broker, b)),
         ApiKey::DescribeLogDirs => {
             run_sync(&request, |b| describe_log_dirs::handle(broker, b, version))
+        }
+        ApiKey::AlterReplicaLogDirs => {
+            run_sync(&request, |b| alter_replica_log_dirs::handle(broker, b))
         }
         ApiKey::CreatePartitions => run_sync(&request, |b| create_partitions::handle(broker, b)),
         ApiKey::IncrementalAlterConfigs => {
