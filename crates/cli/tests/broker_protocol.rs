@@ -136,7 +136,8 @@ fn api_versions_advertises_table_and_answers_unknown_version_with_v0() {
         .iter()
         .find(|k| k.api_key == ApiKey::Produce as i16)
         .unwrap();
-    assert_eq!((produce.min_version, produce.max_version), (3, 13));
+    // Advertised from v0 as Kafka 4 does (KAFKA-18659), served from v3.
+    assert_eq!((produce.min_version, produce.max_version), (0, 13));
     assert!(
         response
             .api_keys
@@ -145,7 +146,8 @@ fn api_versions_advertises_table_and_answers_unknown_version_with_v0() {
         "nothing unimplemented is advertised"
     );
 
-    // A version from the future: the v0 answer with UNSUPPORTED_VERSION and the table.
+    // A version from the future: the v0 answer with UNSUPPORTED_VERSION and, as Kafka's
+    // ApiVersionsRequest.getErrorResponse, only ApiVersions' own range.
     // (The codec cannot encode v99, so the frame is written by hand: header v2, empty body.)
     let mut raw = vec![0, 18, 0, 99, 0, 0, 0, 77, 0, 1, b'x', 0];
     raw.extend_from_slice(&[1, 1, 0]);
@@ -154,10 +156,12 @@ fn api_versions_advertises_table_and_answers_unknown_version_with_v0() {
     let _header = ResponseHeader::decode(&mut frame, 0).unwrap();
     let response = ApiVersionsResponse::decode(&mut frame, 0).unwrap();
     assert_eq!(response.error_code, 35);
-    assert!(response
+    let listed: Vec<(i16, i16, i16)> = response
         .api_keys
         .iter()
-        .any(|k| k.api_key == ApiKey::Fetch as i16));
+        .map(|k| (k.api_key, k.min_version, k.max_version))
+        .collect();
+    assert_eq!(listed, [(ApiKey::ApiVersions as i16, 0, 4)]);
 }
 
 use kafka_protocol::protocol::Decodable;

@@ -15,7 +15,7 @@ mod common;
 use std::fmt::Debug;
 
 use bytes::Bytes;
-use common::{batch, BrokerProcess, Client};
+use common::{batch, create_topic, now_ms, s, BrokerProcess, Client};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use uuid::Uuid;
@@ -40,23 +40,12 @@ const ELECTION_NOT_NEEDED: i16 = 84;
 const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
 const INVALID_REQUEST: i16 = 42;
 
-fn s(text: &str) -> StrBytes {
-    StrBytes::from_string(text.to_string())
-}
-
 fn topic(name: &str) -> TopicName {
     TopicName(s(name))
 }
 
 fn group(name: &str) -> GroupId {
     GroupId(s(name))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
 }
 
 /// What one exchange gave: the decoded response, or why there was none.
@@ -145,18 +134,7 @@ fn every_advertised_version_answers_ordinary_and_error_requests() {
     ]);
     let mut client = broker.connect();
 
-    let created: CreateTopicsResponse = client.call(
-        ApiKey::CreateTopics,
-        7,
-        &CreateTopicsRequest::default()
-            .with_topics(vec![create_topics_request::CreatableTopic::default()
-                .with_name(topic(TOPIC))
-                .with_num_partitions(2)
-                .with_replication_factor(1)])
-            .with_timeout_ms(5000),
-    );
-    assert_eq!(created.topics[0].error_code, NONE, "{created:?}");
-    let topic_id = created.topics[0].topic_id;
+    let topic_id = create_topic(&mut client, TOPIC, 2);
     let produced: ProduceResponse = client.call(
         ApiKey::Produce,
         9,
@@ -584,19 +562,7 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
         }
         ApiKey::DeleteTopics => {
             let fresh = format!("deleted-v{v}");
-            let created: CreateTopicsResponse = cx
-                .call(
-                    ApiKey::CreateTopics,
-                    7,
-                    &CreateTopicsRequest::default()
-                        .with_topics(vec![create_topics_request::CreatableTopic::default()
-                            .with_name(topic(&fresh))
-                            .with_num_partitions(1)
-                            .with_replication_factor(1)])
-                        .with_timeout_ms(5000),
-                )
-                .expect("create");
-            assert_eq!(created.topics[0].error_code, NONE, "{created:?}");
+            create_topic(&mut cx.client, &fresh, 1);
             let delete = |name: &str| {
                 let request = DeleteTopicsRequest::default().with_timeout_ms(5000);
                 if v >= 6 {

@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{BrokerProcess, Client};
+use common::{create_topic, s, BrokerProcess, Client};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 
 const NONE: i16 = 0;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
@@ -18,27 +17,13 @@ const GROUP_ID_NOT_FOUND: i16 = 69;
 const FENCED_INSTANCE_ID: i16 = 82;
 const UNRELEASED_INSTANCE_ID: i16 = 111;
 
-fn s(text: &str) -> StrBytes {
-    StrBytes::from_string(text.to_string())
-}
-
 fn broker_with_topic(topic: &str, partitions: i32) -> (BrokerProcess, Client) {
     let broker = BrokerProcess::start(&[
         ("group.initial.rebalance.delay.ms", "0"),
         ("offsets.topic.num.partitions", "1"),
     ]);
     let mut client = broker.connect();
-    let created: CreateTopicsResponse = client.call(
-        ApiKey::CreateTopics,
-        7,
-        &CreateTopicsRequest::default()
-            .with_topics(vec![create_topics_request::CreatableTopic::default()
-                .with_name(TopicName(s(topic)))
-                .with_num_partitions(partitions)
-                .with_replication_factor(1)])
-            .with_timeout_ms(5000),
-    );
-    assert_eq!(created.topics[0].error_code, NONE, "{created:?}");
+    create_topic(&mut client, topic, partitions);
     (broker, client)
 }
 

@@ -4,23 +4,11 @@
 
 mod common;
 
-use common::{batch, BrokerProcess, Client};
+use common::{batch, create_topic, now_ms, s, BrokerProcess, Client};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::RecordBatchDecoder;
 
 const TOPIC: &str = "moving";
-
-fn s(text: &str) -> StrBytes {
-    StrBytes::from_string(text.to_string())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
-}
 
 fn produce(client: &mut Client, values: &[&str]) {
     let response: ProduceResponse = client.call(
@@ -114,17 +102,7 @@ fn a_replica_moves_between_log_dirs_and_stays_moved() {
     let dirs = format!("{},{}", a.display(), b.display());
     let mut broker = BrokerProcess::start(&[("log.dirs", &dirs), ("num.partitions", "1")]);
     let mut client = broker.connect();
-    let created: CreateTopicsResponse = client.call(
-        ApiKey::CreateTopics,
-        7,
-        &CreateTopicsRequest::default()
-            .with_topics(vec![create_topics_request::CreatableTopic::default()
-                .with_name(TopicName(s(TOPIC)))
-                .with_num_partitions(1)
-                .with_replication_factor(1)])
-            .with_timeout_ms(5000),
-    );
-    assert_eq!(created.topics[0].error_code, 0, "{created:?}");
+    create_topic(&mut client, TOPIC, 1);
     produce(&mut client, &["one", "two"]);
 
     let from = dir_of_partition(&mut client);

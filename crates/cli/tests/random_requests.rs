@@ -12,17 +12,13 @@
 mod common;
 
 use bytes::Bytes;
-use common::{batch, BrokerProcess, Client};
+use common::{batch, create_topic, now_ms, s, BrokerProcess, Client};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Decodable, Encodable};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 const TOPIC: &str = "random-requests";
-
-fn s(text: &str) -> StrBytes {
-    StrBytes::from_string(text.to_string())
-}
 
 /// Topic names a client might send: the existing one, an unknown one, invalid ones.
 fn topic_name() -> impl Strategy<Value = String> {
@@ -454,17 +450,7 @@ fn random_valid_requests_are_all_answered() {
         ("offsets.topic.num.partitions", "1"),
     ]);
     let mut client = broker.connect();
-    let created: CreateTopicsResponse = client.call(
-        ApiKey::CreateTopics,
-        7,
-        &CreateTopicsRequest::default()
-            .with_topics(vec![create_topics_request::CreatableTopic::default()
-                .with_name(TopicName(s(TOPIC)))
-                .with_num_partitions(3)
-                .with_replication_factor(1)])
-            .with_timeout_ms(5000),
-    );
-    assert_eq!(created.topics[0].error_code, 0, "{created:?}");
+    create_topic(&mut client, TOPIC, 3);
     let produced: ProduceResponse = client.call(
         ApiKey::Produce,
         9,
@@ -505,11 +491,4 @@ fn random_valid_requests_are_all_answered() {
     }
     // Nothing it was sent took the broker down.
     assert_eq!(broker.stop(), Some(0), "{}", broker.log());
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
 }

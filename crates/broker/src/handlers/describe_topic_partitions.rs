@@ -135,12 +135,7 @@ fn describe(
     let partitions = (start.max(0)..end)
         .filter_map(|index| topic.state(index).map(|state| (index, state)))
         .map(|(index, state)| {
-            let offline: Vec<i32> = state
-                .replicas
-                .iter()
-                .copied()
-                .filter(|r| !live.contains(r))
-                .collect();
+            let offline = super::metadata::offline_replicas(&state.replicas, live);
             let leader = if live.contains(&state.leader) {
                 state.leader
             } else {

@@ -129,12 +129,7 @@ fn describe_topic(topic: &Topic, live: &[i32]) -> MetadataResponseTopic {
                 .enumerate()
                 .map(|(index, state)| {
                     let ids = |v: &[i32]| v.iter().map(|id| BrokerId(*id)).collect();
-                    let offline: Vec<i32> = state
-                        .replicas
-                        .iter()
-                        .copied()
-                        .filter(|r| !live.contains(r))
-                        .collect();
+                    let offline = offline_replicas(&state.replicas, live);
                     let error = if state.leader < 0 {
                         ErrorCode::LeaderNotAvailable.code()
                     } else {
@@ -151,4 +146,13 @@ fn describe_topic(topic: &Topic, live: &[i32]) -> MetadataResponseTopic {
                 })
                 .collect(),
         )
+}
+
+/// The replicas not on a live broker, as Metadata and DescribeTopicPartitions list them.
+pub(super) fn offline_replicas(replicas: &[i32], live: &[i32]) -> Vec<i32> {
+    replicas
+        .iter()
+        .copied()
+        .filter(|r| !live.contains(r))
+        .collect()
 }

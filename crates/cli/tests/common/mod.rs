@@ -258,3 +258,36 @@ pub fn batch(values: &[&str], timestamp: i64) -> Bytes {
     .unwrap();
     out.freeze()
 }
+
+/// A protocol string.
+pub fn s(text: &str) -> StrBytes {
+    StrBytes::from_string(text.to_string())
+}
+
+/// Milliseconds since 1970: record timestamps must be recent, or retention (7 days by
+/// default) deletes them.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+/// Creates `topic` with `partitions` partitions of one replica (CreateTopics v7) and
+/// returns its id.
+pub fn create_topic(client: &mut Client, topic: &str, partitions: i32) -> uuid::Uuid {
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, TopicName};
+    let created: CreateTopicsResponse = client.call(
+        ApiKey::CreateTopics,
+        7,
+        &CreateTopicsRequest::default()
+            .with_topics(vec![CreatableTopic::default()
+                .with_name(TopicName(s(topic)))
+                .with_num_partitions(partitions)
+                .with_replication_factor(1)])
+            .with_timeout_ms(5000),
+    );
+    assert_eq!(created.topics[0].error_code, 0, "{created:?}");
+    created.topics[0].topic_id
+}
