@@ -391,6 +391,46 @@ impl Broker {
         }
     }
 
+    /// One group's config overrides (the GROUP config resource), empty when it has none.
+    pub fn group_configs(&self, group: &str) -> BTreeMap<String, String> {
+        let lookup = |groups: &BTreeMap<String, BTreeMap<String, String>>| {
+            groups.get(group).cloned().unwrap_or_default()
+        };
+        match &self.cluster {
+            Some(cluster) => lookup(&cluster.image().group_configs),
+            None => lookup(&self.image.lock().group_configs),
+        }
+    }
+
+    /// The groups that have a config entry, as ListConfigResources lists them.
+    pub fn groups_with_configs(&self) -> Vec<String> {
+        match &self.cluster {
+            Some(cluster) => cluster.image().group_configs.keys().cloned().collect(),
+            None => self.image.lock().group_configs.keys().cloned().collect(),
+        }
+    }
+
+    /// Replaces one group's config overrides (already validated).
+    pub fn set_group_configs(
+        &self,
+        group: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.forward_blocking(BrokerRequest::SetGroupConfigs {
+                group: group.to_string(),
+                configs,
+            });
+        }
+        let mut image = self.image.lock();
+        let mut next = image.clone();
+        rafka_metadata::image::set_group_configs(&mut next.group_configs, group, configs);
+        next.save(config_metadata_dir(&self.config))
+            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
+        *image = next;
+        Ok(())
+    }
+
     /// The brokers clients may use: this one alone, or the cluster's unfenced brokers.
     pub fn live_brokers(&self) -> Vec<BrokerEndpoint> {
         match &self.cluster {

@@ -6,6 +6,7 @@ pub mod broker;
 pub mod cluster;
 pub mod config;
 pub mod group;
+pub mod group_config;
 pub mod handlers;
 pub mod partition;
 pub mod replica;

@@ -151,16 +151,26 @@ pub struct MetadataImage {
     pub topics: BTreeMap<String, TopicRecord>,
     /// Dynamic cluster-wide broker configs (AlterConfigs on the default broker resource).
     pub broker_configs: BTreeMap<String, String>,
+    /// Group config overrides by group id (the GROUP config resource).
+    #[serde(default)]
+    pub group_configs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl MetadataImage {
     pub fn load(dir: &Path) -> Result<MetadataImage, StorageError> {
         let path = dir.join(METADATA_FILE);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StorageError::Corrupt {
-                path,
-                reason: e.to_string(),
-            }),
+            Ok(bytes) => {
+                let mut image: MetadataImage =
+                    serde_json::from_slice(&bytes).map_err(|e| StorageError::Corrupt {
+                        path,
+                        reason: e.to_string(),
+                    })?;
+                // A group whose overrides were all deleted is listed until a restart,
+                // as Kafka lists it (its image drops the empty resource).
+                image.group_configs.retain(|_, configs| !configs.is_empty());
+                Ok(image)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(MetadataImage::default()),
             Err(e) => Err(io_error(&path)(e)),
         }

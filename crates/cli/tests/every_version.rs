@@ -635,6 +635,26 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                     Ok(())
                 });
             }
+            let request = DescribeConfigsRequest::default()
+                .with_include_synonyms(true)
+                .with_resources(vec![
+                    describe_configs_request::DescribeConfigsResource::default()
+                        .with_resource_type(32)
+                        .with_resource_name(s("every-version-group")),
+                ]);
+            cx.case(api, v, "group", request, |r: &DescribeConfigsResponse| {
+                let res = &r.results[0];
+                expect("error", res.error_code, NONE)?;
+                let session = res
+                    .configs
+                    .iter()
+                    .find(|c| c.name.as_str() == "consumer.session.timeout.ms");
+                expect(
+                    "consumer.session.timeout.ms",
+                    session.and_then(|c| c.value.as_ref().map(|v| v.to_string())),
+                    Some("45000".to_string()),
+                )
+            });
         }
         ApiKey::AlterConfigs => {
             for (label, name, key, want) in [
@@ -1416,6 +1436,39 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                     expect("unknown", r.groups[1].error_code, GROUP_ID_NOT_FOUND)
                 },
             );
+        }
+        ApiKey::ListConfigResources => {
+            // v0 (ListClientMetricsResources) lists client-metrics subscriptions only.
+            let types: Vec<i8> = if v >= 1 { vec![2] } else { vec![] };
+            let request = ListConfigResourcesRequest::default().with_resource_types(types);
+            cx.case(
+                api,
+                v,
+                "ordinary",
+                request,
+                |r: &ListConfigResourcesResponse| {
+                    expect("error", r.error_code, NONE)?;
+                    let topic_listed = r
+                        .config_resources
+                        .iter()
+                        .any(|c| c.resource_name.as_str() == TOPIC && c.resource_type == 2);
+                    expect("topic listed", topic_listed, v >= 1)
+                },
+            );
+            if v >= 1 {
+                let request =
+                    ListConfigResourcesRequest::default().with_resource_types(vec![2, 99]);
+                cx.case(
+                    api,
+                    v,
+                    "unsupported type",
+                    request,
+                    |r: &ListConfigResourcesResponse| {
+                        expect("error", r.error_code, 35)?; // UNSUPPORTED_VERSION
+                        expect("listed", r.config_resources.len(), 0)
+                    },
+                );
+            }
         }
         other => panic!(
             "{other:?} is advertised but this test has no requests for it: add them to requests_for"

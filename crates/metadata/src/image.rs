@@ -105,6 +105,23 @@ pub struct ClusterImage {
     pub brokers: BTreeMap<i32, BrokerInfo>,
     pub topics: BTreeMap<String, TopicImage>,
     pub broker_configs: BTreeMap<String, String>,
+    /// Group config overrides by group id. A group whose overrides were all deleted keeps
+    /// its (empty) entry: Kafka's brokers list such a group in ListConfigResources.
+    #[serde(default)]
+    pub group_configs: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Replaces one group's config overrides. An empty set for a group that never had any
+/// leaves no entry (Kafka writes no record for such a change).
+pub fn set_group_configs(
+    groups: &mut BTreeMap<String, BTreeMap<String, String>>,
+    group: &str,
+    configs: BTreeMap<String, String>,
+) {
+    if configs.is_empty() && !groups.contains_key(group) {
+        return;
+    }
+    groups.insert(group.to_string(), configs);
 }
 
 impl ClusterImage {
@@ -170,6 +187,9 @@ impl ClusterImage {
             }
             MetadataRecord::SetBrokerConfigs { configs } => {
                 self.broker_configs = configs.clone();
+            }
+            MetadataRecord::SetGroupConfigs { group, configs } => {
+                set_group_configs(&mut self.group_configs, group, configs.clone());
             }
         }
     }

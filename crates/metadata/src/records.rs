@@ -50,4 +50,9 @@ pub enum MetadataRecord {
     SetBrokerConfigs {
         configs: BTreeMap<String, String>,
     },
+    /// Replaces one group's config overrides (the GROUP config resource, KIP-848).
+    SetGroupConfigs {
+        group: String,
+        configs: BTreeMap<String, String>,
+    },
 }

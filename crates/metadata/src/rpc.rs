@@ -74,6 +74,10 @@ pub enum BrokerRequest {
     SetBrokerConfigs {
         configs: BTreeMap<String, String>,
     },
+    SetGroupConfigs {
+        group: String,
+        configs: BTreeMap<String, String>,
+    },
     /// Kafka's ElectLeaders; `None` means every partition.
     ElectLeaders {
         election: ElectionType,

@@ -318,6 +318,12 @@ impl ControllerService {
                 self.decide(|_, _, _| Ok((vec![MetadataRecord::SetBrokerConfigs { configs }], ())))
                     .await,
             ),
+            BrokerRequest::SetGroupConfigs { group, configs } => done(
+                self.decide(|_, _, _| {
+                    Ok((vec![MetadataRecord::SetGroupConfigs { group, configs }], ()))
+                })
+                .await,
+            ),
             BrokerRequest::ElectLeaders {
                 election,
                 partitions,

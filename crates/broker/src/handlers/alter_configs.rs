@@ -1,5 +1,5 @@
-//! AlterConfigs (the legacy, whole-set form): a topic's overrides, or the dynamic
-//! cluster-wide broker defaults, are replaced by exactly the configs given.
+//! AlterConfigs (the legacy, whole-set form): a topic's or a group's overrides, or the
+//! dynamic cluster-wide broker defaults, are replaced by exactly the configs given.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -9,10 +9,11 @@ use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use rafka_protocol::ErrorCode;
 
 use super::describe_configs::{
-    broker_config_def, RESOURCE_BROKER, RESOURCE_TOPIC, THREAD_POOL_CONFIGS,
+    broker_config_def, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC, THREAD_POOL_CONFIGS,
 };
 use super::message;
 use crate::broker::{ApiError, Broker};
+use crate::group_config::validate_group_configs;
 use crate::topic::validate_topic_name;
 use crate::topic_config::{topic_config_of_broker_key, validate_topic_configs};
 
@@ -153,6 +154,22 @@ pub(super) fn apply(
                 return Ok(());
             }
             broker.set_broker_configs(configs)
+        }
+        // Kafka's ControllerConfigurationValidator: any group id but the empty one, whether
+        // or not the group exists.
+        RESOURCE_GROUP => {
+            if resource_name.is_empty() {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "Default group resources are not allowed.",
+                ));
+            }
+            validate_group_configs(&configs, &broker.config)
+                .map_err(|m| ApiError::new(ErrorCode::InvalidConfig, m))?;
+            if validate_only {
+                return Ok(());
+            }
+            broker.set_group_configs(resource_name, configs)
         }
         other => Err(ApiError::new(
             ErrorCode::InvalidRequest,

@@ -1,5 +1,5 @@
-//! DescribeConfigs for topics and brokers: every config with its effective value, where it
-//! came from, and (when asked) its synonyms in Kafka's precedence order.
+//! DescribeConfigs for topics, brokers and groups: every config with its effective value,
+//! where it came from, and (when asked) its synonyms in Kafka's precedence order.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,18 +12,22 @@ use rafka_protocol::ErrorCode;
 
 use super::{message, str_bytes};
 use crate::broker::{ApiError, Broker};
+use crate::group_config::{canonical_value, group_config_default, GROUP_CONFIGS};
 use crate::topic::validate_topic_name;
 use crate::topic_config::{ConfigType, INTERNAL_SEGMENT_BYTES, TOPIC_CONFIGS};
 
 pub(super) const RESOURCE_TOPIC: i8 = 2;
 pub(super) const RESOURCE_BROKER: i8 = 4;
 pub(super) const RESOURCE_BROKER_LOGGER: i8 = 8;
+pub(super) const RESOURCE_CLIENT_METRICS: i8 = 16;
+pub(super) const RESOURCE_GROUP: i8 = 32;
 
 /// Kafka's ConfigSource codes.
 pub(super) const SOURCE_DYNAMIC_TOPIC: i8 = 1;
 pub(super) const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 3;
 pub(super) const SOURCE_STATIC_BROKER: i8 = 4;
 pub(super) const SOURCE_DEFAULT: i8 = 5;
+pub(super) const SOURCE_GROUP: i8 = 8;
 
 /// One described config.
 #[derive(Debug, Clone)]
@@ -36,6 +40,8 @@ pub(super) struct ConfigEntry {
     pub read_only: bool,
     /// (name, value, source), most specific first, the entry's own source included.
     pub synonyms: Vec<(String, String, i8)>,
+    /// Kafka's documentation text, where rafka carries it.
+    pub documentation: Option<&'static str>,
 }
 
 /// Every topic config of a topic with these overrides. Synonyms are listed as Kafka
@@ -81,6 +87,7 @@ pub(super) fn topic_entries(
                 sensitive: def.sensitive,
                 read_only: false,
                 synonyms,
+                documentation: None,
             }
         })
         .collect()
@@ -357,6 +364,7 @@ pub(super) fn broker_entries(broker: &Broker) -> Vec<ConfigEntry> {
                 sensitive: false,
                 read_only: !def.dynamic,
                 synonyms,
+                documentation: None,
             }
         })
         .collect();
@@ -374,11 +382,40 @@ pub(super) fn broker_entries(broker: &Broker) -> Vec<ConfigEntry> {
             sensitive: false,
             read_only: false,
             synonyms,
+            documentation: None,
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     entries.dedup_by(|a, b| a.name == b.name);
     entries
+}
+
+/// Every group config of a group with these overrides. Kafka lists one synonym, the
+/// entry itself: GROUP_CONFIG for an override, else DEFAULT_CONFIG with the value the
+/// broker's `group.*` config gives (the broker key is not named).
+pub(super) fn group_entries(
+    broker: &Broker,
+    overrides: &BTreeMap<String, String>,
+) -> Vec<ConfigEntry> {
+    GROUP_CONFIGS
+        .iter()
+        .map(|def| {
+            let (value, source) = match overrides.get(def.name) {
+                Some(v) => (canonical_value(def, v), SOURCE_GROUP),
+                None => (group_config_default(&broker.config, def), SOURCE_DEFAULT),
+            };
+            ConfigEntry {
+                name: def.name.to_string(),
+                value: Some(value.clone()),
+                source,
+                config_type: def.config_type,
+                sensitive: false,
+                read_only: false,
+                synonyms: vec![(def.name.to_string(), value, source)],
+                documentation: Some(def.documentation),
+            }
+        })
+        .collect()
 }
 
 pub(super) fn handle(
@@ -411,6 +448,12 @@ pub(super) fn handle(
                     }
                 }
                 RESOURCE_BROKER_LOGGER => Ok(Vec::new()),
+                // Whether or not the group exists, as in Kafka.
+                RESOURCE_GROUP if name.is_empty() => Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "Group name must not be empty",
+                )),
+                RESOURCE_GROUP => Ok(group_entries(broker, &broker.group_configs(&name))),
                 other => Err(ApiError::new(
                     ErrorCode::InvalidRequest,
                     format!("Unsupported resource type {other}"),
@@ -430,7 +473,14 @@ pub(super) fn handle(
                         entries
                             .into_iter()
                             .filter(|e| keys.as_ref().is_none_or(|k| k.contains(&e.name)))
-                            .map(|e| encode_entry(e, request.include_synonyms, version))
+                            .map(|e| {
+                                encode_entry(
+                                    e,
+                                    request.include_synonyms,
+                                    request.include_documentation,
+                                    version,
+                                )
+                            })
                             .collect(),
                     )
                 }
@@ -446,6 +496,7 @@ pub(super) fn handle(
 fn encode_entry(
     entry: ConfigEntry,
     include_synonyms: bool,
+    include_documentation: bool,
     version: i16,
 ) -> DescribeConfigsResourceResult {
     let synonyms = if include_synonyms {
@@ -475,6 +526,12 @@ fn encode_entry(
         } else {
             0
         })
-        // rafka has no documentation texts; Kafka's null when none was asked for.
-        .with_documentation(None)
+        // rafka carries the documentation of group configs only; Kafka's null when none
+        // was asked for.
+        .with_documentation(
+            entry
+                .documentation
+                .filter(|_| include_documentation && version >= 3)
+                .map(str_bytes),
+        )
 }

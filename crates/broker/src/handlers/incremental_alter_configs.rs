@@ -9,7 +9,7 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 use rafka_protocol::ErrorCode;
 
 use super::alter_configs::{apply, check_keys, each_resource_once, repeated_resources};
-use super::describe_configs::{broker_config_def, RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::describe_configs::{broker_config_def, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use super::message;
 use crate::broker::{ApiError, Broker};
 use crate::topic_config::{topic_config_def, topic_config_of_broker_key};
@@ -90,6 +90,7 @@ fn current(
             .map(|t| t.configs.clone())
             .unwrap_or_default()),
         RESOURCE_BROKER => Ok(broker.dynamic_broker_configs()),
+        RESOURCE_GROUP => Ok(broker.group_configs(name)),
         other => Err(ApiError::new(
             ErrorCode::InvalidRequest,
             format!("Unknown resource type {other}"),
@@ -105,7 +106,10 @@ fn edit(
     operation: i8,
     value: String,
 ) -> Result<(), ApiError> {
-    let (is_list, default) = if resource_type == RESOURCE_TOPIC {
+    // No group config is a list.
+    let (is_list, default) = if resource_type == RESOURCE_GROUP {
+        (false, None)
+    } else if resource_type == RESOURCE_TOPIC {
         topic_config_def(key).map_or((false, None), |d| {
             (d.config_type.is_list(), Some(d.default))
         })

@@ -35,6 +35,7 @@ mod heartbeat;
 mod incremental_alter_configs;
 mod join_group;
 mod leave_group;
+mod list_config_resources;
 mod list_groups;
 mod list_offsets;
 mod list_partition_reassignments;
@@ -84,6 +85,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
+    (ApiKey::ListConfigResources, 0, 1),
 ];
 
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
@@ -211,6 +213,9 @@ pub async fn handle(
         ApiKey::ConsumerGroupDescribe => {
             run_sync(&request, |b| consumer_group_describe::handle(broker, b))
         }
+        ApiKey::ListConfigResources => run_sync(&request, |b| {
+            list_config_resources::handle(broker, b, version)
+        }),
         other => Err(RequestError::InvalidBody {
             api_key: other,
             api_version: version,
