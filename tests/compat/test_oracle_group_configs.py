@@ -13,9 +13,11 @@ import uuid
 
 import pytest
 
+from compat_helpers import wait_until
 from conftest import Broker
 from oracle import (SHARED_CONFIG, RawClient, kafka_oracle, oracle,  # noqa: F401 - fixtures
                     rafka_oracle_peer)
+from test_cluster import cluster  # noqa: F401 - the three-node fixture
 
 TOPIC = 2   # ConfigResource types
 BROKER = 4
@@ -301,3 +303,36 @@ def test_group_configs_survive_a_restart(tmp_path):
             assert [r["resource_name"] for r in listed["config_resources"]] == ["kept"]
     finally:
         broker.stop()
+
+
+def group_config_on(port: int, group: str, key: str):
+    with RawClient("127.0.0.1", port) as c:
+        answer = c.request("DescribeConfigs", 4, resources=[
+            {"resource_type": GROUP, "resource_name": group, "configuration_keys": [key]}],
+            include_synonyms=False, include_documentation=False)
+    entry = answer["results"][0]["configs"][0]
+    return entry["value"], entry["config_source"]
+
+
+def test_group_configs_replicate_through_the_controller(cluster):  # noqa: F811 - fixture
+    """Set on one node, seen by every node (the metadata log carries it), and after a
+    restart."""
+    nodes = list(cluster.nodes.values())
+    with RawClient("127.0.0.1", nodes[0].port) as c:
+        answer = c.request("IncrementalAlterConfigs", 1, resources=[
+            {"resource_type": GROUP, "resource_name": "replicated",
+             "configs": [{"name": "consumer.session.timeout.ms", "config_operation": SET,
+                          "value": "55000"}]}], validate_only=False)
+        assert answer["responses"][0]["error_code"] == 0
+    key = "consumer.session.timeout.ms"
+    for node in nodes:
+        wait_until(lambda n=node: group_config_on(n.port, "replicated", key) == ("55000", 8),
+                   15, f"node {node.node_id} sees the group config")
+    with RawClient("127.0.0.1", nodes[-1].port) as c:
+        listed = c.request("ListConfigResources", 1, resource_types=[GROUP, BROKER])
+    assert sorted((r["resource_type"], r["resource_name"]) for r in listed["config_resources"]) \
+        == [(BROKER, str(n.node_id)) for n in sorted(nodes, key=lambda n: n.node_id)] \
+        + [(GROUP, "replicated")]
+    nodes[1].kill9()
+    cluster.restart(nodes[1])
+    assert group_config_on(nodes[1].port, "replicated", key) == ("55000", 8)
