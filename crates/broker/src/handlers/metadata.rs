@@ -56,7 +56,12 @@ pub(super) fn handle(
         Some(requested) => requested
             .into_iter()
             .map(|wanted| {
-                if let Some(name) = wanted.name {
+                // A topic asked for by id has the default name "" (the Java consumer
+                // resolves its KIP-848 assignment so): Kafka looks up a non-zero id.
+                let by_name = wanted
+                    .name
+                    .filter(|n| !n.is_empty() || wanted.topic_id.is_nil());
+                if let Some(name) = by_name {
                     lookup_by_name(broker, name, auto_create, &live)
                 } else {
                     match broker.topic_by_id(&wanted.topic_id) {
