@@ -74,7 +74,18 @@ pub struct ConsumerMember {
     /// What it must give up before it moves on.
     pub pending_revocation: Partitions,
     pub last_heartbeat_ms: i64,
-    revocation_deadline_ms: Option<i64>,
+    pub(super) revocation_deadline_ms: Option<i64>,
+    /// Set for a member that uses the classic protocol (JoinGroup, SyncGroup, Heartbeat)
+    /// in this consumer group: see `migration`.
+    pub classic: Option<ClassicProtocol>,
+}
+
+/// What a classic-protocol member of a consumer group last joined with.
+#[derive(Debug, Clone)]
+pub struct ClassicProtocol {
+    pub session_timeout_ms: i32,
+    /// (protocol name, metadata) in its order of preference; never empty.
+    pub protocols: Vec<(String, bytes::Bytes)>,
 }
 
 /// One heartbeat, decoded.
@@ -281,11 +292,14 @@ impl ConsumerGroupState {
                 subscription_changed = true;
             }
         }
-        if request.subscribed_topic_regex.is_some()
-            && request.subscribed_topic_regex != member.subscribed_topic_regex
-        {
-            member.subscribed_topic_regex = request.subscribed_topic_regex.clone();
-            subscription_changed = true;
+        if let Some(regex) = &request.subscribed_topic_regex {
+            // An empty regex removes the member's regex: the Java client sends "" when
+            // its pattern subscription ends (Kafka keeps "", which matches nothing).
+            let regex = Some(regex.clone()).filter(|r| !r.is_empty());
+            if regex != member.subscribed_topic_regex {
+                member.subscribed_topic_regex = regex;
+                subscription_changed = true;
+            }
         }
         if subscription_changed || self.subscribed_metadata_changed(topics) {
             self.bump_epoch();
@@ -404,6 +418,7 @@ impl ConsumerGroupState {
                     pending_revocation: Partitions::new(),
                     last_heartbeat_ms: now_ms,
                     revocation_deadline_ms: None,
+                    classic: None,
                 }
             }
         };
@@ -461,7 +476,7 @@ impl ConsumerGroupState {
         removed.is_some()
     }
 
-    fn bump_epoch(&mut self) {
+    pub(super) fn bump_epoch(&mut self) {
         self.group_epoch += 1;
     }
 
@@ -484,11 +499,27 @@ impl ConsumerGroupState {
             .collect()
     }
 
-    fn subscribed_metadata_changed(&self, topics: &[TopicInfo]) -> bool {
+    pub(super) fn subscribed_metadata_changed(&self, topics: &[TopicInfo]) -> bool {
         self.subscribed_topics(topics) != self.subscribed_metadata
     }
 
-    fn maybe_assign(&mut self, topics: &[TopicInfo]) {
+    pub(super) fn remember_subscribed_metadata(&mut self, topics: &[TopicInfo]) {
+        self.subscribed_metadata = self.subscribed_topics(topics);
+    }
+
+    /// Kafka's waitingOnUnreleasedPartition: some partition of the member's target is
+    /// still held by another member.
+    pub(super) fn waiting_on_unreleased(&self, member_id: &str) -> bool {
+        let (Some(member), Some(target)) =
+            (self.members.get(member_id), self.target.get(member_id))
+        else {
+            return false;
+        };
+        let wanted = difference(target, &member.assigned);
+        !is_empty(&intersect(&wanted, &self.owned_by_others(member_id)))
+    }
+
+    pub(super) fn maybe_assign(&mut self, topics: &[TopicInfo]) {
         if self.assignment_epoch >= self.group_epoch {
             return;
         }
@@ -505,7 +536,12 @@ impl ConsumerGroupState {
 
     /// Kafka's CurrentAssignmentBuilder: moves one member one step towards its target.
     /// Returns whether its assignment changed.
-    fn reconcile(&mut self, member_id: &str, owned: Option<&Partitions>, now_ms: i64) -> bool {
+    pub(super) fn reconcile(
+        &mut self,
+        member_id: &str,
+        owned: Option<&Partitions>,
+        now_ms: i64,
+    ) -> bool {
         let target = self.target.get(member_id).cloned().unwrap_or_default();
         let owned_by_others = self.owned_by_others(member_id);
         let assignment_epoch = self.assignment_epoch;
@@ -565,7 +601,11 @@ impl ConsumerGroupState {
             .members
             .values()
             .filter(|m| {
-                now_ms - m.last_heartbeat_ms >= config.session_timeout_ms
+                let session_timeout_ms =
+                    m.classic.as_ref().map_or(config.session_timeout_ms, |c| {
+                        i64::from(c.session_timeout_ms)
+                    });
+                now_ms - m.last_heartbeat_ms >= session_timeout_ms
                     || m.revocation_deadline_ms.is_some_and(|d| now_ms >= d)
             })
             .map(|m| m.member_id.clone())
@@ -779,6 +819,11 @@ fn union(a: &Partitions, b: &Partitions) -> Partitions {
 
 fn is_subset(a: &Partitions, b: &Partitions) -> bool {
     is_empty(&difference(a, b))
+}
+
+#[cfg(test)]
+pub(super) fn is_disjoint(a: &Partitions, b: &Partitions) -> bool {
+    is_empty(&intersect(a, b))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! the records that step produced.
 
 pub mod consumer;
+pub mod migration;
 pub mod records;
 pub mod state;
 
@@ -412,7 +413,9 @@ impl GroupCoordinator {
             group.tick(&self.config, now_ms);
             if let Some(consumer) = group.consumer.as_mut() {
                 let topics = topics.get_or_insert_with(|| Self::topic_infos(broker));
-                consumer.tick(topics, &self.consumer_config, now_ms);
+                if consumer.tick(topics, &self.consumer_config, now_ms) {
+                    group.maybe_downgrade_to_classic(topics, &self.config, now_ms);
+                }
             }
             if expire_offsets {
                 let expired = group.expire_offsets(&self.config, now_ms);

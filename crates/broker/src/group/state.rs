@@ -946,6 +946,150 @@ impl Group {
         self.transition(GroupState::Dead, now_ms);
     }
 
+    // ---- Online migration between the protocols (see `migration`) ----------------------
+
+    /// The first ConsumerGroupHeartbeat to a non-empty classic group converts it, if every
+    /// member speaks the embedded consumer protocol and the group fits the consumer
+    /// group's maximum size (Kafka's validateOnlineUpgrade); false leaves it as it was.
+    /// Members waiting in a rebalance are told REBALANCE_IN_PROGRESS and rejoin.
+    pub fn upgrade_to_consumer(
+        &mut self,
+        topics: &[super::consumer::TopicInfo],
+        max_size: usize,
+        now_ms: i64,
+    ) -> bool {
+        use super::migration::{ClassicMemberSnapshot, CONSUMER_PROTOCOL_TYPE};
+        if self.consumer.is_some()
+            || self.state == GroupState::Dead
+            || self.protocol_type.as_deref() != Some(CONSUMER_PROTOCOL_TYPE)
+            || self.members.len() > max_size
+        {
+            return false;
+        }
+        let protocol = self.protocol_name.clone();
+        let snapshots: Vec<ClassicMemberSnapshot> = self
+            .members
+            .iter()
+            .map(|m| ClassicMemberSnapshot {
+                member_id: m.member_id.clone(),
+                instance_id: m.group_instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                session_timeout_ms: m.session_timeout_ms,
+                rebalance_timeout_ms: m.rebalance_timeout_ms,
+                protocols: m.protocols.clone(),
+                subscription: match &protocol {
+                    Some(p) => m.metadata_for(p),
+                    None => m
+                        .protocols
+                        .first()
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_default(),
+                },
+                assignment: m.assignment.clone(),
+                last_heartbeat_ms: m.last_heartbeat_ms,
+            })
+            .collect();
+        let Some(consumer) = super::consumer::ConsumerGroupState::from_classic(
+            self.generation_id,
+            snapshots,
+            topics,
+        ) else {
+            return false;
+        };
+        tracing::info!("group {}: upgraded from classic to consumer", self.group_id);
+        for member in &mut self.members {
+            if let Some(w) = member.join_waiter.take() {
+                let _ = w.send(JoinResponse::error(
+                    ErrorCode::RebalanceInProgress,
+                    &member.member_id,
+                ));
+            }
+            if let Some(w) = member.sync_waiter.take() {
+                let _ = w.send(SyncResponse::error(ErrorCode::RebalanceInProgress));
+            }
+        }
+        self.members.clear();
+        self.pending_members.clear();
+        self.leader_id = None;
+        self.protocol_name = None;
+        self.join_deadline_ms = None;
+        self.initial_delay_cap_ms = None;
+        self.sync_deadline_ms = None;
+        self.transition(GroupState::Empty, now_ms);
+        self.consumer = Some(consumer);
+        self.dirty = true;
+        true
+    }
+
+    /// A classic JoinGroup to a consumer group without members: the group becomes a
+    /// classic group again (Kafka deletes the empty consumer group first).
+    pub fn drop_empty_consumer_group(&mut self) {
+        if self.consumer.as_ref().is_some_and(|c| c.members.is_empty()) {
+            self.consumer = None;
+            self.protocol_type = None;
+        }
+    }
+
+    /// When only classic-protocol members remain in a consumer group, it becomes a
+    /// classic group at the group epoch, keeping their assignments, and rebalances
+    /// (Kafka's convertToClassicGroup after a member left).
+    pub fn maybe_downgrade_to_classic(
+        &mut self,
+        topics: &[super::consumer::TopicInfo],
+        config: &GroupConfig,
+        now_ms: i64,
+    ) {
+        use super::migration::{decode_subscription, encode_assignment};
+        let Some(consumer) = self.consumer.as_ref().filter(|c| c.should_downgrade()) else {
+            return;
+        };
+        let Some(consumer) = (consumer.members.len() <= config.max_size)
+            .then(|| self.consumer.take())
+            .flatten()
+        else {
+            return;
+        };
+        tracing::info!(
+            "group {}: downgraded from consumer to classic",
+            self.group_id
+        );
+        self.members = consumer
+            .members
+            .into_values()
+            .map(|m| {
+                let classic = m.classic.expect("should_downgrade: all classic");
+                let version = classic
+                    .protocols
+                    .first()
+                    .and_then(|(_, metadata)| decode_subscription(metadata.clone()))
+                    .map_or(0, |s| s.version);
+                Member {
+                    assignment: encode_assignment(version, &m.assigned, topics),
+                    member_id: m.member_id,
+                    group_instance_id: m.instance_id,
+                    client_id: m.client_id,
+                    client_host: m.client_host,
+                    session_timeout_ms: classic.session_timeout_ms,
+                    rebalance_timeout_ms: m.rebalance_timeout_ms,
+                    protocol_type: super::migration::CONSUMER_PROTOCOL_TYPE.to_string(),
+                    protocols: classic.protocols,
+                    last_heartbeat_ms: now_ms,
+                    is_new: false,
+                    join_waiter: None,
+                    sync_waiter: None,
+                }
+            })
+            .collect();
+        self.protocol_type = Some(super::migration::CONSUMER_PROTOCOL_TYPE.to_string());
+        self.generation_id = consumer.group_epoch;
+        self.protocol_name = self.select_protocol();
+        self.leader_id = self.members.first().map(|m| m.member_id.clone());
+        self.transition(GroupState::Stable, now_ms);
+        self.dirty = true;
+        self.prepare_rebalance(config, now_ms);
+    }
+
     // ---- Persistence ------------------------------------------------------------------
 
     pub fn to_record(&self) -> GroupValue {

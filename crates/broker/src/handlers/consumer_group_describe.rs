@@ -88,6 +88,9 @@ pub(super) fn handle(
                                     m.subscribed_topic_regex.clone().map(str_bytes),
                                 )
                                 .with_assignment(assignment(&m.assigned))
+                                // v1: 0 for a member using the classic protocol, 1 for
+                                // the consumer protocol (-1 is "unknown").
+                                .with_member_type(if m.classic.is_some() { 0 } else { 1 })
                                 .with_target_assignment(assignment(
                                     &consumer
                                         .target

@@ -21,6 +21,7 @@ pub(super) fn handle(
     client_id: String,
     peer: SocketAddr,
 ) -> ConsumerGroupHeartbeatResponse {
+    tracing::debug!("ConsumerGroupHeartbeat v{version} from {peer}: {request:?}");
     let member_id = request.member_id.to_string();
     let fail = |code: ErrorCode, message: &str| {
         encode(HeartbeatResult {
@@ -81,17 +82,30 @@ pub(super) fn handle(
         .group_or_create(request.group_id.as_str(), now_ms);
     let mut group = group.lock();
     if group.consumer.is_none() {
-        if !group.members.is_empty() {
+        if group.members.is_empty() {
+            group.consumer = Some(Default::default());
+            group.protocol_type = Some("consumer".to_string());
+        } else if !group.upgrade_to_consumer(
+            &topics,
+            broker.groups.consumer_config.max_size,
+            now_ms,
+        ) {
+            // Kafka's validateOnlineUpgrade failed: members of another protocol type, or
+            // more members than a consumer group may have.
             return fail(
                 ErrorCode::GroupIdNotFound,
                 &format!("Group {} is not a consumer group.", group.group_id),
             );
         }
-        group.consumer = Some(Default::default());
-        group.protocol_type = Some("consumer".to_string());
     }
+    let leaving = request.member_epoch == -1;
     let consumer = group.consumer.as_mut().expect("set above");
-    encode(consumer.heartbeat(heartbeat, &topics, &broker.groups.consumer_config, now_ms))
+    let result = consumer.heartbeat(heartbeat, &topics, &broker.groups.consumer_config, now_ms);
+    if leaving {
+        group.maybe_downgrade_to_classic(&topics, &broker.groups.config, now_ms);
+    }
+    broker.groups.persist_if_dirty(broker, &mut group);
+    encode(result)
 }
 
 fn encode(result: HeartbeatResult) -> ConsumerGroupHeartbeatResponse {

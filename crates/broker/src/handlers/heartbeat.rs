@@ -14,12 +14,24 @@ pub(super) fn handle(broker: &Arc<Broker>, request: HeartbeatRequest) -> Heartbe
     let error = match broker.groups.group(request.group_id.as_str()) {
         _ if coordinator.is_err() => coordinator.err(),
         None => Some(ErrorCode::UnknownMemberId),
-        Some(group) => group.lock().heartbeat(
-            request.generation_id,
-            request.member_id.as_str(),
-            request.group_instance_id.as_deref(),
-            broker.clock.now_ms(),
-        ),
+        Some(group) => {
+            let mut group = group.lock();
+            let now_ms = broker.clock.now_ms();
+            match group.consumer.as_mut() {
+                Some(consumer) => consumer.classic_heartbeat(
+                    request.generation_id,
+                    request.member_id.as_str(),
+                    request.group_instance_id.as_deref(),
+                    now_ms,
+                ),
+                None => group.heartbeat(
+                    request.generation_id,
+                    request.member_id.as_str(),
+                    request.group_instance_id.as_deref(),
+                    now_ms,
+                ),
+            }
+        }
     };
     HeartbeatResponse::default().with_error_code(error.map_or(0, |e| e.code()))
 }

@@ -9,7 +9,7 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
-use crate::group::{JoinRequest, JoinResponse, Reply};
+use crate::group::{GroupCoordinator, JoinRequest, JoinResponse, Reply};
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -82,7 +82,31 @@ pub(super) async fn handle(
         .group_or_create(request.group_id.as_str(), now_ms);
     let reply = {
         let mut group = group.lock();
-        let reply = group.join(join, &broker.groups.config, now_ms);
+        group.drop_empty_consumer_group();
+        let config = &broker.groups.config;
+        let reply = match group.consumer.as_mut() {
+            // A classic member of a consumer group (online migration): answered at once.
+            Some(consumer) => Reply::Now(
+                if join.session_timeout_ms < config.min_session_timeout_ms
+                    || join.session_timeout_ms > config.max_session_timeout_ms
+                {
+                    JoinResponse {
+                        error: Some(ErrorCode::InvalidSessionTimeout),
+                        generation_id: -1,
+                        member_id: join.member_id.clone(),
+                        ..Default::default()
+                    }
+                } else {
+                    consumer.classic_join(
+                        &join,
+                        &GroupCoordinator::topic_infos(broker),
+                        broker.groups.consumer_config.max_size,
+                        now_ms,
+                    )
+                },
+            ),
+            None => group.join(join, config, now_ms),
+        };
         broker.groups.persist_if_dirty(broker, &mut group);
         reply
     };

@@ -7,6 +7,7 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
+use crate::group::GroupCoordinator;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
@@ -38,18 +39,30 @@ pub(super) fn handle(
     };
     let now_ms = broker.clock.now_ms();
     let mut group = group.lock();
+    let topics = group
+        .consumer
+        .is_some()
+        .then(|| GroupCoordinator::topic_infos(broker));
     let results: Vec<(String, Option<String>, Option<ErrorCode>)> = leaving
         .into_iter()
         .map(|(member_id, instance_id)| {
-            let error = group.leave(
-                &member_id,
-                instance_id.as_deref(),
-                &broker.groups.config,
-                now_ms,
-            );
+            let error = match (group.consumer.as_mut(), &topics) {
+                (Some(consumer), Some(topics)) => {
+                    consumer.classic_leave(&member_id, instance_id.as_deref(), topics)
+                }
+                _ => group.leave(
+                    &member_id,
+                    instance_id.as_deref(),
+                    &broker.groups.config,
+                    now_ms,
+                ),
+            };
             (member_id, instance_id, error)
         })
         .collect();
+    if let Some(topics) = &topics {
+        group.maybe_downgrade_to_classic(topics, &broker.groups.config, now_ms);
+    }
     broker.groups.persist_if_dirty(broker, &mut group);
     if version < 3 {
         let error = results.first().and_then(|r| r.2);

@@ -7,7 +7,7 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
-use crate::group::{Reply, SyncResponse};
+use crate::group::{GroupCoordinator, Reply, SyncResponse};
 
 pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> SyncGroupResponse {
     if let Err(e) = broker
@@ -28,6 +28,18 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> S
     let now_ms = broker.clock.now_ms();
     let reply = {
         let mut group = group.lock();
+        if let Some(consumer) = group.consumer.as_mut() {
+            // A classic member of a consumer group: its assignment is the coordinator's.
+            return encode(consumer.classic_sync(
+                request.generation_id,
+                request.member_id.as_str(),
+                request.group_instance_id.as_deref(),
+                request.protocol_type.as_deref(),
+                request.protocol_name.as_deref(),
+                &GroupCoordinator::topic_infos(broker),
+                now_ms,
+            ));
+        }
         let reply = group.sync(
             request.generation_id,
             request.member_id.as_str(),
