@@ -190,3 +190,42 @@ fn a_live_static_member_keeps_its_instance_id_and_a_static_leave_hands_it_over()
     let unknown = heartbeat(&mut client, "static", "member-c", 1, Some("instance-9"));
     assert_eq!(unknown.error_code, UNKNOWN_MEMBER_ID, "{unknown:?}");
 }
+
+/// KIP-848 group configs reach the coordinator: after IncrementalAlterConfigs sets
+/// `consumer.heartbeat.interval.ms` on a group, its members are told that interval.
+#[test]
+fn a_group_config_sets_the_heartbeat_interval_members_are_given() {
+    let (_broker, mut client) = broker_with_topic("assigned", 1);
+    let before = heartbeat(&mut client, "configured", "member-a", 0, None);
+    assert_eq!(
+        (before.error_code, before.heartbeat_interval_ms),
+        (NONE, 5_000)
+    );
+    let altered: IncrementalAlterConfigsResponse = client.call(
+        ApiKey::IncrementalAlterConfigs,
+        1,
+        &IncrementalAlterConfigsRequest::default().with_resources(vec![
+            incremental_alter_configs_request::AlterConfigsResource::default()
+                .with_resource_type(32) // GROUP
+                .with_resource_name(s("configured"))
+                .with_configs(vec![
+                    incremental_alter_configs_request::AlterableConfig::default()
+                        .with_name(s("consumer.heartbeat.interval.ms"))
+                        .with_config_operation(0) // SET
+                        .with_value(Some(s("7000"))),
+                ]),
+        ]),
+    );
+    assert_eq!(altered.responses[0].error_code, NONE, "{altered:?}");
+    let after = heartbeat(
+        &mut client,
+        "configured",
+        "member-a",
+        before.member_epoch,
+        None,
+    );
+    assert_eq!(
+        (after.error_code, after.heartbeat_interval_ms),
+        (NONE, 7_000)
+    );
+}

@@ -137,6 +137,10 @@ pub struct ConsumerGroupState {
     pub target: HashMap<String, Partitions>,
     /// The subscribed topics' ids and partition counts at the last assignment.
     subscribed_metadata: Vec<TopicInfo>,
+    /// The group's `consumer.session.timeout.ms` as the last heartbeat saw it (a group
+    /// config, else the broker's `group.consumer.session.timeout.ms`): the timer expires
+    /// consumer-protocol members by it.
+    session_timeout_ms: Option<i64>,
 }
 
 impl ConsumerGroupState {
@@ -175,6 +179,7 @@ impl ConsumerGroupState {
         config: &ConsumerConfig,
         now_ms: i64,
     ) -> HeartbeatResult {
+        self.session_timeout_ms = Some(config.session_timeout_ms);
         if let Some(assignor) = &request.server_assignor {
             if !ASSIGNORS.contains(&assignor.as_str()) {
                 return HeartbeatResult::error(
@@ -601,10 +606,10 @@ impl ConsumerGroupState {
             .members
             .values()
             .filter(|m| {
-                let session_timeout_ms =
-                    m.classic.as_ref().map_or(config.session_timeout_ms, |c| {
-                        i64::from(c.session_timeout_ms)
-                    });
+                let session_timeout_ms = m.classic.as_ref().map_or(
+                    self.session_timeout_ms.unwrap_or(config.session_timeout_ms),
+                    |c| i64::from(c.session_timeout_ms),
+                );
                 now_ms - m.last_heartbeat_ms >= session_timeout_ms
                     || m.revocation_deadline_ms.is_some_and(|d| now_ms >= d)
             })
@@ -894,6 +899,26 @@ mod tests {
                 "a partition is owned twice: {owned:?}"
             );
         }
+    }
+
+    /// A group's own consumer.session.timeout.ms (the config its heartbeats carry) is the
+    /// one its members expire by, not the broker-wide default the timer is given.
+    #[test]
+    fn members_expire_by_the_session_timeout_of_their_group() {
+        let topics = vec![topic("t", 2)];
+        let broker_wide = ConsumerConfig::default();
+        let group_config = ConsumerConfig {
+            session_timeout_ms: 1_000,
+            heartbeat_interval_ms: 300,
+            ..ConsumerConfig::default()
+        };
+        let mut group = ConsumerGroupState::default();
+        let r = group.heartbeat(join("a", &["t"]), &topics, &group_config, 0);
+        assert_eq!((r.error, r.heartbeat_interval_ms), (None, 300));
+        assert!(!group.tick(&topics, &broker_wide, 999));
+        assert_eq!(group.members.len(), 1);
+        assert!(group.tick(&topics, &broker_wide, 1_000));
+        assert!(group.members.is_empty());
     }
 
     #[test]

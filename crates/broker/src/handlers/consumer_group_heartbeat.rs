@@ -11,7 +11,7 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
-use crate::group::consumer::{Heartbeat, HeartbeatResult, Partitions};
+use crate::group::consumer::{ConsumerConfig, Heartbeat, HeartbeatResult, Partitions};
 use crate::group::GroupCoordinator;
 
 pub(super) fn handle(
@@ -77,6 +77,14 @@ pub(super) fn handle(
     };
     let now_ms = broker.clock.now_ms();
     let topics = GroupCoordinator::topic_infos(broker);
+    // The group's own consumer.session.timeout.ms and consumer.heartbeat.interval.ms
+    // (KIP-848 group configs), read on every heartbeat so a change applies at once.
+    let group_config = broker.group_config(request.group_id.as_str());
+    let config = ConsumerConfig {
+        session_timeout_ms: i64::from(group_config.consumer_session_timeout_ms),
+        heartbeat_interval_ms: group_config.consumer_heartbeat_interval_ms,
+        ..broker.groups.consumer_config.clone()
+    };
     let group = broker
         .groups
         .group_or_create(request.group_id.as_str(), now_ms);
@@ -100,7 +108,7 @@ pub(super) fn handle(
     }
     let leaving = request.member_epoch == -1;
     let consumer = group.consumer.as_mut().expect("set above");
-    let result = consumer.heartbeat(heartbeat, &topics, &broker.groups.consumer_config, now_ms);
+    let result = consumer.heartbeat(heartbeat, &topics, &config, now_ms);
     if leaving {
         group.maybe_downgrade_to_classic(&topics, &broker.groups.config, now_ms);
     }
