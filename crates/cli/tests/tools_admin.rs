@@ -65,6 +65,30 @@ fn fails(args: &[&str]) -> String {
     err.trim_end().to_string()
 }
 
+/// Runs a tool that must fail with exit 1 and one line on stdout, as Kafka's
+/// `kafka-topics.sh` prints `Error while executing topic command : …`; returns that line.
+fn fails_out(args: &[&str]) -> String {
+    let output = rafka(args);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "rafka {args:?}: stdout {} stderr {}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let out = stdout(&output);
+    assert!(
+        !stderr(&output).contains("panicked"),
+        "rafka {args:?} panicked"
+    );
+    assert_eq!(
+        out.lines().count(),
+        1,
+        "rafka {args:?}: not one line: {out:?}"
+    );
+    out.trim_end().to_string()
+}
+
 fn bootstrap(broker: &BrokerProcess) -> String {
     format!("127.0.0.1:{}", broker.port)
 }
@@ -124,7 +148,7 @@ fn topics_create_describe_alter_and_delete_like_kafka() {
     ]);
     assert_eq!(out, "Created topic orders.\n");
 
-    let again = fails(&[
+    let again = fails_out(&[
         "topics",
         "--create",
         "--topic",
@@ -233,7 +257,7 @@ fn topics_create_describe_alter_and_delete_like_kafka() {
     assert_eq!(describe.lines().count(), 6);
     assert!(broker.data_dir().join("orders-4").is_dir());
 
-    let decrease = fails(&[
+    let decrease = fails_out(&[
         "topics",
         "--alter",
         "--topic",
@@ -265,7 +289,7 @@ fn topics_create_describe_alter_and_delete_like_kafka() {
     );
     assert!(!broker.data_dir().join("orders-0").exists());
     assert_eq!(
-        fails(&[
+        fails_out(&[
             "topics",
             "--describe",
             "--topic",
@@ -273,7 +297,7 @@ fn topics_create_describe_alter_and_delete_like_kafka() {
             "--bootstrap-server",
             &bs
         ]),
-        "Topic 'orders' does not exist as expected"
+        "Error while executing topic command : Topic 'orders' does not exist as expected"
     );
     assert_eq!(
         ok(&[

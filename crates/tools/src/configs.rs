@@ -24,6 +24,7 @@ use kafka_protocol::protocol::StrBytes;
 use crate::common::{
     admin_timeout, kafka_error_message, parse_tool_args, read_properties, runtime,
 };
+use crate::java_order::{self, Capacity};
 use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
 
@@ -457,18 +458,33 @@ impl ConfigService<'_> {
     /// Kafka's `describeResourceConfig`.
     async fn describe(&mut self, entity: &Entity, all: bool) -> Result<(), ToolError> {
         let names: Vec<String> = match &entity.name {
+            Some(name) if entity.entity_type == "topics" => {
+                // Kafka checks the topic list first and says so, exiting 0.
+                let metadata = self.metadata().await?;
+                let exists = metadata
+                    .topics
+                    .iter()
+                    .any(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == name));
+                if !exists {
+                    println!("The topic '{name}' doesn't exist and doesn't have dynamic config.");
+                    return Ok(());
+                }
+                vec![name.clone()]
+            }
             Some(name) => vec![name.clone()],
             None => {
                 let metadata = self.metadata().await?;
                 match entity.entity_type.as_str() {
                     "topics" => {
-                        let mut names: Vec<String> = metadata
+                        // `listTopics().names()`: a `HashMap`'s keys, in its order.
+                        let names: Vec<String> = metadata
                             .topics
                             .iter()
                             .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
                             .collect();
-                        names.sort();
-                        names
+                        java_order::hash_map_order(names, Capacity::Default, |n| {
+                            java_order::string_hash(n)
+                        })
                     }
                     _ => {
                         let mut ids: Vec<i32> =

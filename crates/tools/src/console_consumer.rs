@@ -56,9 +56,13 @@ const SPECS: &[Spec] = &[
 const PURPOSE: &str =
     "This tool helps to read data from Kafka topics and outputs it to standard output.";
 
+/// `LoggingMessageFormatter` prints as the default one does (and logs each record at
+/// INFO, which Kafka's scripts do not show).
 const DEFAULT_FORMATTERS: &[&str] = &[
     "org.apache.kafka.tools.consumer.DefaultMessageFormatter",
     "kafka.tools.DefaultMessageFormatter",
+    "org.apache.kafka.tools.consumer.LoggingMessageFormatter",
+    "kafka.tools.LoggingMessageFormatter",
 ];
 const NO_OP_FORMATTERS: &[&str] = &[
     "org.apache.kafka.tools.consumer.NoOpMessageFormatter",
@@ -560,6 +564,8 @@ struct Formatter {
     print_value: bool,
     print_partition: bool,
     print_offset: bool,
+    /// `print.delivery`: the share-group delivery count, never present for a consumer.
+    print_delivery: bool,
     print_headers: bool,
     key_separator: Vec<u8>,
     line_separator: Vec<u8>,
@@ -587,6 +593,7 @@ impl Formatter {
             print_value: flag("print.value", true),
             print_partition: flag("print.partition", false),
             print_offset: flag("print.offset", false),
+            print_delivery: flag("print.delivery", false),
             print_headers: flag("print.headers", false),
             key_separator: bytes("key.separator", "\t"),
             line_separator: bytes("line.separator", "\n"),
@@ -644,6 +651,7 @@ impl Formatter {
             out.write_all(separator(
                 self.print_offset
                     || self.print_partition
+                    || self.print_delivery
                     || self.print_headers
                     || self.print_key
                     || self.print_value,
@@ -652,11 +660,21 @@ impl Formatter {
         if self.print_partition {
             write!(out, "Partition:{}", r.partition)?;
             out.write_all(separator(
-                self.print_offset || self.print_headers || self.print_key || self.print_value,
+                self.print_offset
+                    || self.print_delivery
+                    || self.print_headers
+                    || self.print_key
+                    || self.print_value,
             ))?;
         }
         if self.print_offset {
             write!(out, "Offset:{}", r.offset)?;
+            out.write_all(separator(
+                self.print_delivery || self.print_headers || self.print_key || self.print_value,
+            ))?;
+        }
+        if self.print_delivery {
+            out.write_all(b"Delivery:NOT_PRESENT")?;
             out.write_all(separator(
                 self.print_headers || self.print_key || self.print_value,
             ))?;

@@ -211,7 +211,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         }
     }
     let timeout = Duration::from_millis(args.timeout_ms()?.max(1) as u64);
-    runtime()?.block_on(async {
+    let result = runtime()?.block_on(async {
         let mut admin = Admin::connect(&bootstrap, timeout).await?;
         let ok = if args.list {
             list(&mut admin, &args).await?
@@ -229,7 +229,19 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         } else {
             Err(ToolError::Reported(String::new()))
         }
-    })
+    });
+    match result {
+        // Kafka's `run` catches every failure of the command, prints it with `printError`
+        // and exits 0; only argument errors exit 1.
+        Err(ToolError::Failed(message))
+            if message.starts_with("Executing consumer group command failed due to ") =>
+        {
+            print_error(&message);
+            Ok(())
+        }
+        Err(ToolError::Reported(message)) if message.is_empty() => Ok(()),
+        other => other,
+    }
 }
 
 /// Kafka's `checkArgs`, with its messages.

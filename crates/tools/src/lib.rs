@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 pub mod common;
+pub mod java_order;
 pub mod wire;
 
 pub mod broker_api_versions;

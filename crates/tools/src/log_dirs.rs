@@ -13,6 +13,7 @@ use crate::common::{
     admin_timeout, java_exception_class, json_quote, kafka_error_message, missing_argument,
     parse_tool_args, read_properties, runtime,
 };
+use crate::java_order::{self, Capacity};
 use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
 
@@ -155,11 +156,14 @@ async fn describe_log_dirs(
     if let Some(message) = kafka_error_message(response.error_code, None) {
         return Err(ToolError::Failed(message));
     }
-    Ok(response
+    // Kafka's admin client keeps the dirs in a `new HashMap<>(n)` by path and each dir's
+    // replicas in a `new HashMap<>()` by `TopicPartition`, filled in the broker's order;
+    // the tool prints them in those maps' order.
+    let dirs = response
         .results
         .iter()
         .map(|dir| {
-            let mut replicas: Vec<Replica> = dir
+            let replicas: Vec<Replica> = dir
                 .topics
                 .iter()
                 .flat_map(|t| {
@@ -172,7 +176,9 @@ async fn describe_log_dirs(
                     })
                 })
                 .collect();
-            replicas.sort();
+            let replicas = java_order::topic_partition_order(replicas, Capacity::Default, |r| {
+                (r.topic.as_str(), r.partition)
+            });
             LogDir {
                 path: dir.log_dir.to_string(),
                 // Kafka prints a failed log dir's error as the exception's class name.
@@ -180,7 +186,13 @@ async fn describe_log_dirs(
                 replicas,
             }
         })
-        .collect())
+        .collect::<Vec<_>>();
+    let n = dirs.len();
+    Ok(java_order::hash_map_order(
+        dirs,
+        Capacity::Initial(n),
+        |d: &LogDir| java_order::string_hash(&d.path),
+    ))
 }
 
 /// Kafka's output: `{"brokers":[{"broker":1,"logDirs":[{"partitions":[{"partition":"t-0",
@@ -193,10 +205,19 @@ fn format_json(by_broker: &[(i32, Vec<LogDir>)], topics: &BTreeSet<String>) -> S
             let dirs: Vec<String> = dirs
                 .iter()
                 .map(|dir| {
-                    let partitions: Vec<String> = dir
+                    // The tool collects the replicas of the listed topics into a map of
+                    // its own, printed in that map's order.
+                    let listed: Vec<&Replica> = dir
                         .replicas
                         .iter()
                         .filter(|r| topics.is_empty() || topics.contains(&r.topic))
+                        .collect();
+                    let listed =
+                        java_order::topic_partition_order(listed, Capacity::Default, |r| {
+                            (r.topic.as_str(), r.partition)
+                        });
+                    let partitions: Vec<String> = listed
+                        .iter()
                         .map(|r| {
                             format!(
                                 "{{\"partition\":{},\"size\":{},\"offsetLag\":{},\"isFuture\":{}}}",

@@ -30,6 +30,7 @@ use crate::common::{
     admin_timeout, client_config, is_internal_topic, kafka_error_message, kafka_uuid_string,
     missing_argument, parse_tool_args, read_properties, runtime, TopicFilter,
 };
+use crate::java_order::{self, Capacity};
 use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
 
@@ -167,8 +168,11 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     result.map_err(|e| match e {
         // Kafka prints failures of the operation itself this way; argument problems and
         // a missing topic are printed bare.
+        // On standard output, as Kafka's `System.out.println` (its stack trace goes to the
+        // log, on standard error).
         ToolError::Failed(message) => {
-            ToolError::Reported(format!("Error while executing topic command : {message}"))
+            println!("Error while executing topic command : {message}");
+            ToolError::Reported(String::new())
         }
         other => other,
     })
@@ -364,13 +368,13 @@ impl TopicService<'_> {
         }
         if let Some(rf) = args.replication_factor {
             if !(1..=i32::from(i16::MAX)).contains(&rf) {
-                return Err(ToolError::Usage(
+                return Err(ToolError::Failed(
                     "The replication factor must be between 1 and 32767 inclusive".into(),
                 ));
             }
         }
         if args.partitions.is_some_and(|p| p < 1) {
-            return Err(ToolError::Usage(
+            return Err(ToolError::Failed(
                 "The partitions must be greater than 0".into(),
             ));
         }
@@ -497,7 +501,7 @@ impl TopicService<'_> {
                 .filter(|t| kafka_uuid_string(&t.topic_id) == id)
                 .collect();
             if found.is_empty() && !args.if_exists {
-                return Err(ToolError::Reported(format!(
+                return Err(ToolError::Failed(format!(
                     "TopicId '{id}' does not exist as expected"
                 )));
             }
@@ -515,6 +519,14 @@ impl TopicService<'_> {
         if topics.is_empty() {
             return Ok(());
         }
+        // Kafka describes the sorted names through the admin client's maps and prints the
+        // descriptions in the order of the last one: `new HashMap<>(n)` of the futures,
+        // copied by `DescribeTopicsResult`, then `allTopicNames()`'s `new HashMap<>(n)`.
+        let n = topics.len();
+        let name_hash = |t: &TopicInfo| java_order::string_hash(&t.name);
+        let topics = java_order::hash_map_order(topics, Capacity::Initial(n), name_hash);
+        let topics = java_order::hash_map_order(topics, Capacity::CopyOf(n), name_hash);
+        let topics = java_order::hash_map_order(topics, Capacity::Initial(n), name_hash);
         let configs = self.describe_configs(&topics).await?;
         let describe_configs = !(args.unavailable_partitions
             || args.under_replicated_partitions
@@ -593,8 +605,10 @@ impl TopicService<'_> {
     }
 }
 
+/// The entries in the order Kafka prints them: its `Config` keeps them in a `HashMap` by
+/// name (filled in the broker's order).
 fn config_entries(result: &DescribeConfigsResult) -> Vec<ConfigEntry> {
-    result
+    let entries = result
         .configs
         .iter()
         .map(|c| ConfigEntry {
@@ -602,7 +616,10 @@ fn config_entries(result: &DescribeConfigsResult) -> Vec<ConfigEntry> {
             value: c.value.as_ref().map(|v| v.to_string()),
             is_default: c.config_source == SOURCE_DEFAULT_CONFIG,
         })
-        .collect()
+        .collect();
+    java_order::hash_map_order(entries, Capacity::Default, |e: &ConfigEntry| {
+        java_order::string_hash(&e.name)
+    })
 }
 
 fn topic_info(topic: &MetadataResponseTopic) -> Option<TopicInfo> {
@@ -676,9 +693,9 @@ fn ensure_topic_exists(
     require: bool,
 ) -> Result<(), ToolError> {
     match requested {
-        Some(topic) if !topic.is_empty() && require && found.is_empty() => Err(
-            ToolError::Reported(format!("Topic '{topic}' does not exist as expected")),
-        ),
+        Some(topic) if !topic.is_empty() && require && found.is_empty() => Err(ToolError::Failed(
+            format!("Topic '{topic}' does not exist as expected"),
+        )),
         _ => Ok(()),
     }
 }

@@ -69,6 +69,8 @@ pub(crate) struct GroupDescription {
     pub assignment_strategy: String,
     pub members: Vec<MemberDescription>,
     pub coordinator: Node,
+    /// The message of the coordinator's `GROUP_ID_NOT_FOUND` (DescribeGroups v6+).
+    pub not_found: Option<String>,
 }
 
 impl GroupDescription {
@@ -315,7 +317,7 @@ impl Admin {
         let coordinator = self.coordinator(group).await?;
         let timeout = self.timeout;
         let client = self.coordinator_client(group).await?;
-        let version = client.version_for(ApiKey::DescribeGroups, 5)?;
+        let version = client.version_for(ApiKey::DescribeGroups, 6)?;
         let request = DescribeGroupsRequest::default()
             .with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))]);
         let response: DescribeGroupsResponse = client
@@ -328,8 +330,12 @@ impl Admin {
             ));
         };
         let mut state = described.group_state.to_string();
+        let mut not_found = None;
         if described.error_code == ErrorCode::GroupIdNotFound.code() {
             state = "Dead".into();
+            not_found =
+                KafkaError::from_code(described.error_code, described.error_message.as_deref())
+                    .map(|e| e.java_string());
         } else if let Some(e) =
             KafkaError::from_code(described.error_code, described.error_message.as_deref())
         {
@@ -358,6 +364,7 @@ impl Admin {
             assignment_strategy: described.protocol_data.to_string(),
             members,
             coordinator,
+            not_found,
         })
     }
 

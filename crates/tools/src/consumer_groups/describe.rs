@@ -9,6 +9,7 @@ use super::admin::{
     Admin, GroupDescription, GroupListing, MemberDescription, Partition, LATEST_TIMESTAMP,
 };
 use super::{print_error, selected_groups, Args};
+use crate::java_order::{self, Capacity};
 use crate::ToolError;
 
 /// Kafka's `MISSING_COLUMN_VALUE`.
@@ -45,8 +46,20 @@ fn opt<T: ToString>(value: Option<T>) -> String {
 pub(crate) async fn describe(admin: &mut Admin, args: &Args) -> Result<bool, ToolError> {
     let groups: BTreeSet<String> = selected_groups(admin, args).await?.into_iter().collect();
     let mut ok = true;
+    // Kafka describes every group first; one the coordinator does not know
+    // (GROUP_ID_NOT_FOUND) fails the whole command before anything is printed.
+    let mut descriptions = Vec::new();
     for group in groups {
         let description = admin.describe_group(&group).await?;
+        if let Some(error) = &description.not_found {
+            print_error(&format!(
+                "Executing consumer group command failed due to {error}"
+            ));
+            return Ok(true);
+        }
+        descriptions.push((group, description));
+    }
+    for (group, description) in descriptions {
         if !description.exists() {
             print_error(&format!("Consumer group '{group}' does not exist."));
             ok = false;
@@ -123,8 +136,12 @@ pub(crate) fn offset_rows(
     let mut rows = Vec::new();
     let mut assigned = BTreeSet::new();
     for member in members {
-        let partitions: BTreeSet<&Partition> = member.assignment.iter().collect();
-        for partition in partitions {
+        // The assignment is a `HashSet`, listed, sorted by partition, and printed in the
+        // order of the `HashMap` of log end offsets (`Collectors.toMap`).
+        let partitions: Vec<&Partition> = member.assignment.iter().collect();
+        let n = partitions.len();
+        let partitions = tp_order(partitions, Capacity::HashSetOf(n));
+        for partition in log_end_offsets_order(partitions) {
             assigned.insert(partition.clone());
             rows.push(row(
                 partition,
@@ -134,10 +151,28 @@ pub(crate) fn offset_rows(
             ));
         }
     }
-    for partition in committed.keys().filter(|p| !assigned.contains(*p)) {
+    // The committed offsets (a `HashMap`), those no member owns (another), then as above.
+    let committed = tp_order(committed.keys().collect(), Capacity::Default);
+    let unassigned: Vec<&Partition> = committed
+        .into_iter()
+        .filter(|p| !assigned.contains(*p))
+        .collect();
+    let unassigned = tp_order(unassigned, Capacity::Default);
+    for partition in log_end_offsets_order(unassigned) {
         rows.push(row(partition, MISSING, MISSING, MISSING));
     }
     rows
+}
+
+fn tp_order(partitions: Vec<&Partition>, capacity: Capacity) -> Vec<&Partition> {
+    java_order::topic_partition_order(partitions, capacity, |p| (p.0.as_str(), p.1))
+}
+
+/// Kafka's `collectConsumerAssignment` + `describePartitions`: the partitions sorted by
+/// partition number (a stable sort), then iterated as `getLogEndOffsets`' `HashMap`.
+fn log_end_offsets_order(mut partitions: Vec<&Partition>) -> Vec<&Partition> {
+    partitions.sort_by_key(|p| p.1);
+    tp_order(partitions, Capacity::Default)
 }
 
 /// Kafka's `printOffsets` for one group.
@@ -432,6 +467,7 @@ mod tests {
                 host: "localhost".into(),
                 port: 9092,
             },
+            not_found: None,
         }
     }
 
@@ -447,10 +483,11 @@ mod tests {
             r.log_end_offset = Some(7);
         }
         let text = format_offsets(&rows, false);
+        // t-1 before t-0: the order of Java's HashMap (buckets 4 and 5 of 16).
         let expected = "\n\
 GROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID\n\
-g               t               0          5               7               2               c-1             /127.0.0.1      rdkafka\n\
 g               t               1          -               7               -               c-1             /127.0.0.1      rdkafka\n\
+g               t               0          5               7               2               c-1             /127.0.0.1      rdkafka\n\
 g               u               0          2               7               5               -               -               -\n";
         assert_eq!(text, expected);
     }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::admin::{Admin, Partition, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use super::{print_error, selected_groups, Args};
+use crate::java_order::{self, Capacity};
 use crate::ToolError;
 
 type Plan = BTreeMap<String, BTreeMap<Partition, i64>>;
@@ -19,17 +20,17 @@ pub(crate) async fn reset_offsets(admin: &mut Admin, args: &Args) -> Result<bool
         None => None,
     };
     let mut plan: Plan = BTreeMap::new();
-    let mut ok = true;
+
     for group in groups {
         let description = admin.describe_group(&group).await?;
         if description.exists() && description.state != "Empty" {
+            // Kafka prints this and goes on (exit status 0).
             print_error(&format!(
                 "Assignments can only be reset if the group '{group}' is inactive, but the \
                  current state is {}.",
                 description.state
             ));
             plan.insert(group, BTreeMap::new());
-            ok = false;
             continue;
         }
         let offsets = match &file_plan {
@@ -56,7 +57,7 @@ pub(crate) async fn reset_offsets(admin: &mut Admin, args: &Args) -> Result<bool
     } else {
         print!("{}", format_plan(&plan));
     }
-    Ok(ok)
+    Ok(true)
 }
 
 /// `--all-topics`: the group's committed partitions; `--topic`: the named partitions, or
@@ -419,26 +420,38 @@ pub(crate) fn parse_duration_ms(input: &str) -> Option<i64> {
     Some(ms)
 }
 
-/// Kafka's `printOffsetsToReset`.
+/// The plan in Kafka's order: its groups and each group's offsets are `HashMap`s (the
+/// offsets collected by `Collectors.toMap` from the partitions in order).
+fn java_ordered(plan: &Plan) -> Vec<(&String, Vec<(&Partition, &i64)>)> {
+    let groups = java_order::hash_map_order(plan.iter().collect(), Capacity::Default, |g| {
+        java_order::string_hash(g.0)
+    });
+    groups
+        .into_iter()
+        .map(|(group, offsets)| {
+            let offsets = java_order::topic_partition_order(
+                offsets.iter().collect(),
+                Capacity::Default,
+                |(p, _)| (p.0.as_str(), p.1),
+            );
+            (group, offsets)
+        })
+        .collect()
+}
+
+/// Kafka's `printOffsetsToReset`: `%n%-30s %-30s %-10s %-15s` per line.
 fn format_plan(plan: &Plan) -> String {
-    let group_w = plan.keys().map(String::len).max().unwrap_or(0).max(15);
-    let topic_w = plan
-        .values()
-        .flat_map(|o| o.keys().map(|(t, _)| t.len()))
-        .max()
-        .unwrap_or(0)
-        .max(15);
     let mut out = String::new();
     if !plan.is_empty() {
         out.push_str(&format!(
-            "\n{:<group_w$} {:<topic_w$} {:<10} {}",
+            "\n{:<30} {:<30} {:<10} {:<15}",
             "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"
         ));
     }
-    for (group, offsets) in plan {
+    for (group, offsets) in java_ordered(plan) {
         for ((topic, partition), offset) in offsets {
             out.push_str(&format!(
-                "\n{group:<group_w$} {topic:<topic_w$} {partition:<10} {offset}"
+                "\n{group:<30} {topic:<30} {partition:<10} {offset:<15}"
             ));
         }
     }
@@ -449,7 +462,7 @@ fn format_plan(plan: &Plan) -> String {
 /// Kafka's CSV export: `topic,partition,offset` for one group, else with the group first.
 fn export_csv(plan: &Plan, single_group: bool) -> String {
     let mut out = String::new();
-    for (group, offsets) in plan {
+    for (group, offsets) in java_ordered(plan) {
         for ((topic, partition), offset) in offsets {
             if single_group {
                 out.push_str(&format!("{topic},{partition},{offset}\n"));
@@ -587,19 +600,20 @@ mod tests {
             "g".to_string(),
             BTreeMap::from([(("t".to_string(), 0), 3), (("t".to_string(), 1), 4)]),
         )]);
+        // Kafka's fixed widths, and its HashMap order: t-1 (bucket 4) before t-0 (bucket 5).
         assert_eq!(
             format_plan(&plan),
             format!(
-                "\n{:<15} {:<15} {:<10} NEW-OFFSET\n{:<15} {:<15} {:<10} 3\n{:<15} {:<15} {:<10} 4\n",
-                "GROUP", "TOPIC", "PARTITION", "g", "t", "0", "g", "t", "1"
+                "\n{:<30} {:<30} {:<10} {:<15}\n{:<30} {:<30} {:<10} {:<15}\n{:<30} {:<30} {:<10} {:<15}\n",
+                "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET", "g", "t", "1", "4", "g", "t", "0", "3"
             )
         );
         assert_eq!(format_plan(&BTreeMap::new()), "\n");
         let single = export_csv(&plan, true);
-        assert_eq!(single, "t,0,3\nt,1,4\n");
+        assert_eq!(single, "t,1,4\nt,0,3\n");
         assert_eq!(parse_plan(&single, &["g".to_string()]).unwrap(), plan);
         let multi = export_csv(&plan, false);
-        assert_eq!(multi, "g,t,0,3\ng,t,1,4\n");
+        assert_eq!(multi, "g,t,1,4\ng,t,0,3\n");
         assert_eq!(parse_plan(&multi, &[]).unwrap(), plan);
     }
 }
