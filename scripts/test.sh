@@ -43,7 +43,8 @@ if cargo nextest --version >/dev/null 2>&1; then
     cargo test --workspace --doc
 else
     section "cargo test --workspace"
-    cargo test --workspace
+    # Every test binary runs even when one fails, so one run shows every failure.
+    cargo test --workspace --no-fail-fast
 fi
 
 section "python venv (scripts/setup-python.sh)"
