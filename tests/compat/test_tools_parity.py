@@ -46,6 +46,7 @@ JAVA_TOOLS = {
     "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
     "broker-api-versions": "org.apache.kafka.tools.BrokerApiVersionsCommand",
     "log-dirs": "org.apache.kafka.tools.LogDirsCommand",
+    "metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
 }
 
 ORDERS = "parity-orders"      # 3 partitions, retention.ms and cleanup.policy overridden
@@ -385,3 +386,25 @@ def test_log_dirs_describe(tools):
     partitions = json.loads(lines[2])["brokers"][0]["logDirs"][0]["partitions"]
     assert sorted(p["partition"] for p in partitions) == \
         sorted([f"{ORDERS}-{i}" for i in range(3)] + [f"{EVENTS}-{i}" for i in range(2)])
+
+
+def test_metadata_quorum_describe(tools):
+    """The single node is the whole quorum: its leader, epoch, high watermark and the one
+    voter, as Kafka's tool reads them from DescribeQuorum (it looks the leader up among the
+    voters, so a node without a CONTROLLER listener must still list itself)."""
+    lines = tools.same("metadata-quorum", "describe", "--status")
+    assert lines[1:3] == ["LeaderId:               1", "LeaderEpoch:            1"], lines
+    assert lines[-2:] == ['CurrentVoters:          [{"id": 1}]', "CurrentObservers:       []"]
+    # --replication prints the voter's fetch times, read once by each tool: compared
+    # without those two columns.
+    ours = tools.rafka("metadata-quorum", "describe", "--replication")
+    theirs = tools.kafka("metadata-quorum", "describe", "--replication")
+    assert (ours.returncode, theirs.returncode) == (0, 0), f"{ours.stderr}\n{theirs.stderr}"
+
+    def without_times(text: str) -> list[list[str]]:
+        rows = [line.split() for line in text.splitlines()]
+        return [row[:4] + row[6:] for row in rows]
+
+    assert without_times(ours.stdout) == without_times(theirs.stdout), \
+        f"--- rafka ---\n{ours.stdout}\n--- Kafka ---\n{theirs.stdout}"
+    assert without_times(theirs.stdout)[1][0] == "1"

@@ -150,13 +150,16 @@ async fn quorum_status(broker: &Broker) -> Result<Answer, crate::broker::ApiErro
             )]
             .into(),
         };
+        // The node is the one voter even without a CONTROLLER listener (the embedded
+        // default): Kafka's tool looks the leader up among the voters. Without such a
+        // listener the voter has no endpoint to list among the nodes.
         let address = broker
             .config
             .listeners
             .iter()
             .find(|l| broker.config.controller_listener_names.contains(&l.name))
-            .map(|l| format!("{}:{}", l.host, l.port));
-        let voters = address.map(|a| (me, a)).into_iter().collect();
+            .map_or_else(String::new, |l| format!("{}:{}", l.host, l.port));
+        let voters = [(me, address)].into();
         return Ok((status, voters, Vec::new()));
     };
     let answer = cluster
