@@ -154,7 +154,10 @@ fn read_all(
                 }
                 Err(e) => {
                     pass.records.push(ReadResult::default());
-                    failed(wanted.partition, &e)
+                    // Kafka answers unknown topics and partitions before reading
+                    // (FetchResponse.partitionResponse): aborted transactions [], not
+                    // the null of a failed read.
+                    failed(wanted.partition, &e).with_aborted_transactions(Some(Vec::new()))
                 }
             };
             pass.has_error |= data.error_code != 0;
