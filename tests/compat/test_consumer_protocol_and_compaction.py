@@ -62,13 +62,12 @@ def assigned(c: Consumer) -> set[int]:
 def test_consumer_protocol_members_split_partitions_and_rebalance(broker):
     topic = topic_name("kip848")
     create(broker.bootstrap, topic, 6)
-    produce(broker.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(600)])
     members = [consumer(broker.bootstrap, "g-kip848") for _ in range(3)]
     for m in members:
         m.subscribe([topic])
     seen: dict[bytes, int] = {}
 
-    def everyone_assigned_and_done():
+    def poll_all():
         for m in members:
             msg = m.poll(0.05)
             if msg is not None and msg.error() is None:
@@ -76,9 +75,14 @@ def test_consumer_protocol_members_split_partitions_and_rebalance(broker):
         sets = [assigned(m) for m in members]
         disjoint = sum(len(s) for s in sets) == len(set().union(*sets))
         assert disjoint, f"a partition is assigned twice: {sets}"
-        return len(seen) == 600 and all(len(s) == 2 for s in sets)
+        return sets
 
-    wait_until(everyone_assigned_and_done, timeout_s=60, what="three members with two partitions each")
+    wait_until(lambda: all(len(s) == 2 for s in poll_all()), timeout_s=60,
+               what="three members with two partitions each")
+    # Produced once the assignment is settled: with no commit yet, a record read before a
+    # partition moved would legitimately be read again by its next owner.
+    produce(broker.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(600)])
+    wait_until(lambda: poll_all() and len(seen) == 600, timeout_s=60, what="all 600 records")
     assert all(count == 1 for count in seen.values()), "no record read twice"
     for m in members:
         m.commit(asynchronous=False)

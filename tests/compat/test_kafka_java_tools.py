@@ -123,6 +123,10 @@ class Tools:
         if not re.search(r"^GROUP\s", proc.stdout, re.M):
             # Kafka 4's DescribeGroups v6 answers GROUP_ID_NOT_FOUND for an unknown group (the
             # tool prints the exception); a classic group between generations is "rebalancing".
+            # A Stable group with no partition assigned yet and no offsets prints nothing at
+            # all (Kafka's ConsumerGroupCommand.shouldPrintMemberState with 0 rows).
+            if not (proc.stdout + proc.stderr).strip():
+                return {}
             g = re.escape(group)
             assert re.search(rf"GroupIdNotFoundException: Group {g} not found"
                              rf"|Consumer group '{g}' (does not exist|is rebalancing)",
