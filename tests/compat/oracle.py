@@ -144,7 +144,11 @@ class KafkaOracle:
     def start(self) -> None:
         began = time.monotonic()
         # kafka-storage.sh format --standalone: bin/kafka-storage.sh runs kafka.tools.StorageTool.
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        # As Kafka's Uuid.randomUuid: never one starting with '-', which the storage
+        # tool's argument parser would take for an option (1 start in 64 failed so).
+        cluster_id = "-"
+        while cluster_id.startswith("-"):
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         with open(self.log_path, "ab") as log:
             log.write(b"===== kafka-storage format =====\n")
             log.flush()
