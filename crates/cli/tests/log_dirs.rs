@@ -4,32 +4,11 @@
 
 mod common;
 
-use common::{batch, create_topic, now_ms, s, BrokerProcess, Client};
+use common::{create_topic, produce_values, s, BrokerProcess, Client};
 use kafka_protocol::messages::*;
 use kafka_protocol::records::RecordBatchDecoder;
 
 const TOPIC: &str = "moving";
-
-fn produce(client: &mut Client, values: &[&str]) {
-    let response: ProduceResponse = client.call(
-        ApiKey::Produce,
-        9,
-        &ProduceRequest::default()
-            .with_acks(-1)
-            .with_timeout_ms(5000)
-            .with_topic_data(vec![produce_request::TopicProduceData::default()
-                .with_name(TopicName(s(TOPIC)))
-                .with_partition_data(vec![
-                    produce_request::PartitionProduceData::default()
-                        .with_index(0)
-                        .with_records(Some(batch(values, now_ms()))),
-                ])]),
-    );
-    assert_eq!(
-        response.responses[0].partition_responses[0].error_code, 0,
-        "{response:?}"
-    );
-}
 
 fn values(client: &mut Client) -> Vec<String> {
     let response: FetchResponse = client.call(
@@ -103,7 +82,7 @@ fn a_replica_moves_between_log_dirs_and_stays_moved() {
     let mut broker = BrokerProcess::start(&[("log.dirs", &dirs), ("num.partitions", "1")]);
     let mut client = broker.connect();
     create_topic(&mut client, TOPIC, 1);
-    produce(&mut client, &["one", "two"]);
+    produce_values(&mut client, TOPIC, 0, &["one", "two"]);
 
     let from = dir_of_partition(&mut client);
     let to = if from == a.display().to_string() {
@@ -121,7 +100,7 @@ fn a_replica_moves_between_log_dirs_and_stays_moved() {
         .join(format!("{TOPIC}-0"))
         .exists());
     assert_eq!(values(&mut client), ["one", "two"]);
-    produce(&mut client, &["three"]);
+    produce_values(&mut client, TOPIC, 0, &["three"]);
     assert_eq!(values(&mut client), ["one", "two", "three"]);
     // Moving it where it is changes nothing.
     assert_eq!(move_to(&mut client, &to), 0);

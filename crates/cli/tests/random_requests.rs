@@ -12,7 +12,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{batch, create_topic, now_ms, s, BrokerProcess, Client};
+use common::{create_topic, produce_values, s, BrokerProcess, Client};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable};
 use proptest::prelude::*;
@@ -451,21 +451,7 @@ fn random_valid_requests_are_all_answered() {
     ]);
     let mut client = broker.connect();
     create_topic(&mut client, TOPIC, 3);
-    let produced: ProduceResponse = client.call(
-        ApiKey::Produce,
-        9,
-        &ProduceRequest::default()
-            .with_acks(-1)
-            .with_timeout_ms(5000)
-            .with_topic_data(vec![produce_request::TopicProduceData::default()
-                .with_name(TopicName(s(TOPIC)))
-                .with_partition_data(vec![
-                    produce_request::PartitionProduceData::default()
-                        .with_index(0)
-                        .with_records(Some(batch(&["a", "b"], now_ms()))),
-                ])]),
-    );
-    assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+    produce_values(&mut client, TOPIC, 0, &["a", "b"]);
     let ranges = generated_ranges(&mut client);
 
     let cases = std::env::var("PROPTEST_CASES")

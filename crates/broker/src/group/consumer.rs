@@ -143,6 +143,39 @@ pub struct ConsumerGroupState {
     session_timeout_ms: Option<i64>,
 }
 
+impl ConsumerMember {
+    /// A member that has just joined: epoch 0, nothing assigned or subscribed yet.
+    pub fn joining(
+        member_id: String,
+        instance_id: Option<String>,
+        rack_id: Option<String>,
+        client_id: String,
+        client_host: String,
+        rebalance_timeout_ms: i32,
+        now_ms: i64,
+    ) -> ConsumerMember {
+        ConsumerMember {
+            member_id,
+            instance_id,
+            rack_id,
+            client_id,
+            client_host,
+            member_epoch: 0,
+            previous_member_epoch: -1,
+            state: MemberState::Stable,
+            rebalance_timeout_ms,
+            subscribed_topic_names: Vec::new(),
+            subscribed_topic_regex: None,
+            server_assignor: None,
+            assigned: Partitions::new(),
+            pending_revocation: Partitions::new(),
+            last_heartbeat_ms: now_ms,
+            revocation_deadline_ms: None,
+            classic: None,
+        }
+    }
+}
+
 impl ConsumerGroupState {
     /// Kafka's consumer group states.
     pub fn state_name(&self) -> &'static str {
@@ -406,25 +439,15 @@ impl ConsumerGroupState {
             }
             None => {
                 self.bump_epoch();
-                ConsumerMember {
-                    member_id: member_id.clone(),
-                    instance_id: request.instance_id.clone(),
-                    rack_id: request.rack_id.clone(),
-                    client_id: request.client_id.clone(),
-                    client_host: request.client_host.clone(),
-                    member_epoch: 0,
-                    previous_member_epoch: -1,
-                    state: MemberState::Stable,
-                    rebalance_timeout_ms: request.rebalance_timeout_ms,
-                    subscribed_topic_names: Vec::new(),
-                    subscribed_topic_regex: None,
-                    server_assignor: None,
-                    assigned: Partitions::new(),
-                    pending_revocation: Partitions::new(),
-                    last_heartbeat_ms: now_ms,
-                    revocation_deadline_ms: None,
-                    classic: None,
-                }
+                ConsumerMember::joining(
+                    member_id.clone(),
+                    request.instance_id.clone(),
+                    request.rack_id.clone(),
+                    request.client_id.clone(),
+                    request.client_host.clone(),
+                    request.rebalance_timeout_ms,
+                    now_ms,
+                )
             }
         };
         self.members.insert(member_id.clone(), member);

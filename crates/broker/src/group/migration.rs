@@ -245,25 +245,15 @@ impl ConsumerGroupState {
             }
             self.members.insert(
                 member_id.clone(),
-                ConsumerMember {
-                    member_id: member_id.clone(),
-                    instance_id: request.group_instance_id.clone(),
-                    rack_id: None,
-                    client_id: request.client_id.clone(),
-                    client_host: request.client_host.clone(),
-                    member_epoch: 0,
-                    previous_member_epoch: -1,
-                    state: MemberState::Stable,
-                    rebalance_timeout_ms: request.rebalance_timeout_ms,
-                    subscribed_topic_names: Vec::new(),
-                    subscribed_topic_regex: None,
-                    server_assignor: None,
-                    assigned: Partitions::new(),
-                    pending_revocation: Partitions::new(),
-                    last_heartbeat_ms: now_ms,
-                    revocation_deadline_ms: None,
-                    classic: None,
-                },
+                ConsumerMember::joining(
+                    member_id.clone(),
+                    request.group_instance_id.clone(),
+                    None,
+                    request.client_id.clone(),
+                    request.client_host.clone(),
+                    request.rebalance_timeout_ms,
+                    now_ms,
+                ),
             );
             self.bump_epoch();
         }

@@ -291,3 +291,26 @@ pub fn create_topic(client: &mut Client, topic: &str, partitions: i32) -> uuid::
     assert_eq!(created.topics[0].error_code, 0, "{created:?}");
     created.topics[0].topic_id
 }
+
+/// Produces `values` (one batch, acks=all) to one partition of `topic` (Produce v9) and
+/// asserts the broker took them.
+pub fn produce_values(client: &mut Client, topic: &str, partition: i32, values: &[&str]) {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+    let response: ProduceResponse = client.call(
+        ApiKey::Produce,
+        9,
+        &ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(s(topic)))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(partition)
+                    .with_records(Some(batch(values, now_ms())))])]),
+    );
+    assert_eq!(
+        response.responses[0].partition_responses[0].error_code, 0,
+        "{response:?}"
+    );
+}
