@@ -2,19 +2,25 @@
 //! topics and partitions this node hosts, and their configs. It owns no bytes format
 //! (`rafka-protocol`) and no disk format (`rafka-log`); it knows nothing of CLI parsing.
 
+pub mod admin;
 pub mod broker;
 pub mod cluster;
 pub mod config;
+pub mod error;
 pub mod group;
 pub mod group_config;
 pub mod handlers;
+pub mod log_manager;
+pub mod node;
 pub mod partition;
 pub mod replica;
+pub mod replica_manager;
 pub mod server;
 pub mod storage;
 pub mod topic;
 pub mod topic_config;
 
-pub use broker::{ApiError, Broker, StartupError};
+pub use broker::Broker;
 pub use config::BrokerConfig;
+pub use error::{ApiError, StartupError};
 pub use server::Server;

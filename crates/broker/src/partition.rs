@@ -18,7 +18,7 @@ use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, Offset};
 use tokio::sync::watch;
 
-use crate::broker::ApiError;
+use crate::error::ApiError;
 use crate::replica::{check_leader_epoch, EpochMismatch, LeaderState};
 
 /// What this broker is for the partition.

@@ -1,14 +1,18 @@
 //! The network side: accept connections on every data listener, read frames, hand each
-//! request to its handler and write the response back, one request at a time per
-//! connection (Kafka's ordering guarantee), until shutdown.
+//! request to its handler and write the responses back in request order (Kafka's ordering
+//! guarantee), several requests of a connection in flight at once, until shutdown.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
 use rafka_protocol::frame::FrameDecoder;
-use rafka_protocol::request::parse_request;
+use rafka_protocol::request::{parse_request, RequestError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -76,10 +80,7 @@ impl Server {
         }
         tasks.spawn(background_loop(self.broker.clone(), stop_rx.clone()));
         if self.broker.cluster.is_some() {
-            tasks.spawn(crate::cluster::run_broker(
-                self.broker.clone(),
-                stop_rx.clone(),
-            ));
+            tasks.spawn(crate::node::run(self.broker.clone(), stop_rx.clone()));
         }
         shutdown.await;
         tracing::info!("shutting down");
@@ -119,54 +120,129 @@ async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, mut stop: watch
     while connections.join_next().await.is_some() {}
 }
 
+/// How many requests of one connection are handled at once. Responses still go back
+/// strictly in request order; the bound only lets a client that pipelines (librdkafka,
+/// the Java producer's `max.in.flight.requests.per.connection`) keep its requests moving
+/// while earlier ones wait for replication or a long poll.
+const MAX_IN_FLIGHT_PER_CONNECTION: usize = 100;
+
+type Handled = Result<Option<Response>, RequestError>;
+
+/// Serves one connection. Requests are read as they arrive and each is started at once,
+/// in arrival order: a handler runs synchronously up to its first wait (a Produce has
+/// appended by then, a group request has taken its step), so appends from one connection
+/// to one partition, and group steps, keep their request order. Waits (the ISR, a fetch's
+/// long poll, a rebalance, the controller) overlap; responses are written in request
+/// order, as Kafka's clients require.
 async fn serve_connection(
     broker: Arc<Broker>,
     mut stream: TcpStream,
     peer: SocketAddr,
     mut stop: watch::Receiver<bool>,
 ) {
-    let decoder = FrameDecoder::new(broker.config.socket_request_max_bytes);
+    let max_bytes = broker.config.socket_request_max_bytes;
+    let decoder = FrameDecoder::new(max_bytes);
     let mut buffer = BytesMut::with_capacity(64 * 1024);
+    // Each in-flight request with its frame size, which bounds the memory held.
+    let mut in_flight: FuturesOrdered<InFlight<'_>> = FuturesOrdered::new();
+    let mut in_flight_bytes = 0usize;
+    let mut reading = true;
     loop {
-        let frame = match decoder.decode(&mut buffer) {
-            Ok(Some(frame)) => frame,
-            Ok(None) => {
-                tokio::select! {
-                    read = stream.read_buf(&mut buffer) => match read {
-                        Ok(0) => return,
-                        Ok(_) => continue,
-                        Err(e) => {
-                            tracing::debug!("connection from {peer} failed: {e}");
-                            return;
-                        }
-                    },
-                    _ = stop.changed() => return,
-                }
-            }
-            Err(e) => {
-                tracing::warn!("closing connection from {peer}: {e}");
+        // Answer whatever is ready, oldest first, before reading on.
+        while let Some((size, handled)) = poll_ready(&mut in_flight) {
+            in_flight_bytes -= size;
+            if !answer(&mut stream, peer, handled).await {
                 return;
             }
+        }
+        if !reading && in_flight.is_empty() {
+            return;
+        }
+        let room = reading
+            && in_flight.len() < MAX_IN_FLIGHT_PER_CONNECTION
+            && in_flight_bytes < max_bytes;
+        let frame = if room {
+            match decoder.decode(&mut buffer) {
+                Ok(frame) => frame,
+                Err(e) => {
+                    // Kafka closes the connection; the requests before it are answered.
+                    tracing::warn!("closing connection from {peer}: {e}");
+                    reading = false;
+                    continue;
+                }
+            }
+        } else {
+            None
         };
+        let Some(frame) = frame else {
+            tokio::select! {
+                Some((size, handled)) = in_flight.next(), if !in_flight.is_empty() => {
+                    in_flight_bytes -= size;
+                    if !answer(&mut stream, peer, handled).await {
+                        return;
+                    }
+                }
+                read = stream.read_buf(&mut buffer), if room => match read {
+                    Ok(0) => reading = false,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!("connection from {peer} failed: {e}");
+                        return;
+                    }
+                },
+                _ = stop.changed() => return,
+            }
+            continue;
+        };
+        let size = frame.len();
         let request = match parse_request(frame) {
             Ok(request) => request,
             Err(e) => {
                 tracing::warn!("closing connection from {peer}: {e}");
-                return;
+                reading = false;
+                continue;
             }
         };
-        match handlers::handle(&broker, request, peer).await {
-            Ok(Some(response)) => {
-                if let Err(e) = write_response(&mut stream, response).await {
-                    tracing::debug!("cannot answer {peer}: {e}");
-                    return;
-                }
-            }
-            Ok(None) => {}
+        in_flight_bytes += size;
+        let broker = &broker;
+        let mut handling: InFlight<'_> =
+            Box::pin(async move { (size, handlers::handle(broker, request, peer).await) });
+        // Run the handler up to its first wait now, before the next request is read. A
+        // future left pending is polled again by the queue (a pushed future always is),
+        // which registers the real waker.
+        let mut cx = Context::from_waker(Waker::noop());
+        match handling.as_mut().poll(&mut cx) {
+            Poll::Ready(done) => in_flight.push_back(Box::pin(std::future::ready(done))),
+            Poll::Pending => in_flight.push_back(handling),
+        }
+    }
+}
+
+type InFlight<'a> = Pin<Box<dyn Future<Output = (usize, Handled)> + Send + 'a>>;
+
+/// The oldest request's answer if it is ready, without waiting.
+fn poll_ready(in_flight: &mut FuturesOrdered<InFlight<'_>>) -> Option<(usize, Handled)> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match Pin::new(in_flight).poll_next(&mut cx) {
+        Poll::Ready(item) => item,
+        Poll::Pending => None,
+    }
+}
+
+/// Writes one request's answer; false when the connection must close.
+async fn answer(stream: &mut TcpStream, peer: SocketAddr, handled: Handled) -> bool {
+    match handled {
+        Ok(Some(response)) => match write_response(stream, response).await {
+            Ok(()) => true,
             Err(e) => {
-                tracing::warn!("closing connection from {peer}: {e}");
-                return;
+                tracing::debug!("cannot answer {peer}: {e}");
+                false
             }
+        },
+        Ok(None) => true,
+        Err(e) => {
+            tracing::warn!("closing connection from {peer}: {e}");
+            false
         }
     }
 }
@@ -270,8 +346,22 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                 if expire {
                     last_expiry = tokio::time::Instant::now();
                 }
-                let broker = broker.clone();
-                let _ = tokio::task::spawn_blocking(move || broker.groups.tick(&broker, expire)).await;
+                let ticking = broker.clone();
+                let writes = tokio::task::spawn_blocking(move || {
+                    let now_ms = ticking.clock.now_ms();
+                    ticking.groups.tick(&ticking.replicas, now_ms, expire)
+                })
+                .await
+                .unwrap_or_default();
+                // Expiries and timeouts: no client waits on these writes; a failed one is
+                // logged by the group coordinator and tried again by a later step.
+                if !writes.is_empty() {
+                    tokio::spawn(async move {
+                        for write in writes {
+                            let _ = write.completed().await;
+                        }
+                    });
+                }
             }
             _ = stop.changed() => return,
         }

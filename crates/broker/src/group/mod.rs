@@ -4,24 +4,26 @@
 //!
 //! Locking: the map of groups is locked only to find or add a group; each group has its
 //! own mutex, held for one state-machine step plus the (local, synchronous) append of
-//! the records that step produced.
+//! the records that step produced. The append returns a `GroupWrite`, awaited after the
+//! lock is released: a change is acknowledged only once its records count (replicated
+//! to the ISR in a cluster), and a failed write answers the client with Kafka's error.
 
 pub mod consumer;
 pub mod migration;
 pub mod records;
 pub mod state;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use rafka_protocol::batch::{batches, BatchBuilder};
 use rafka_protocol::ErrorCode;
-use rafka_types::Offset;
+use rafka_types::{Offset, SharedClock};
 
-use crate::broker::Broker;
 use crate::partition::Partition;
+use crate::replica_manager::ReplicaManager;
 use records::{OffsetValue, RecordKey};
 pub use state::{
     CommittedOffset, Group, GroupConfig, GroupState, JoinRequest, JoinResponse, Reply, SyncResponse,
@@ -42,6 +44,10 @@ pub struct GroupCoordinator {
     pub config: GroupConfig,
     pub consumer_config: consumer::ConsumerConfig,
     pub topic_config: OffsetsTopicConfig,
+    /// In a cluster this broker coordinates only the groups of the `__consumer_offsets`
+    /// partitions it leads, and a group write counts once the ISR has it.
+    clustered: bool,
+    clock: SharedClock,
     groups: Mutex<HashMap<String, Arc<Mutex<Group>>>>,
 }
 
@@ -50,8 +56,12 @@ impl GroupCoordinator {
         config: GroupConfig,
         consumer_config: consumer::ConsumerConfig,
         topic_config: OffsetsTopicConfig,
+        clustered: bool,
+        clock: SharedClock,
     ) -> GroupCoordinator {
         GroupCoordinator {
+            clustered,
+            clock,
             config,
             consumer_config,
             topic_config,
@@ -63,48 +73,21 @@ impl GroupCoordinator {
         records::partition_for(group_id, self.topic_config.partitions)
     }
 
-    /// Creates `__consumer_offsets` on first use, as Kafka does.
-    pub fn ensure_offsets_topic(&self, broker: &Broker) -> Result<(), ErrorCode> {
-        if broker.topic(OFFSETS_TOPIC).is_some() {
-            return Ok(());
-        }
-        let configs = BTreeMap::from([
-            ("cleanup.policy".to_string(), "compact".to_string()),
-            ("compression.type".to_string(), "producer".to_string()),
-            (
-                "segment.bytes".to_string(),
-                self.topic_config.segment_bytes.to_string(),
-            ),
-        ]);
-        let replication =
-            (self.topic_config.replication_factor as usize).min(broker.live_broker_count()) as i16;
-        match broker.create_topic(
-            OFFSETS_TOPIC,
-            self.topic_config.partitions,
-            replication.max(1),
-            configs,
-            false,
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if e.code == ErrorCode::TopicAlreadyExists => Ok(()),
-            Err(e) => {
-                tracing::error!("cannot create {OFFSETS_TOPIC}: {e:?}");
-                Err(ErrorCode::CoordinatorNotAvailable)
-            }
-        }
-    }
-
     /// NOT_COORDINATOR unless this broker coordinates `group_id`: in a cluster, the
     /// leader of the group's `__consumer_offsets` partition does (a client still talking
     /// to a former coordinator looks the coordinator up again, as with Kafka).
-    pub fn check_coordinator(&self, broker: &Broker, group_id: &str) -> Result<(), ErrorCode> {
-        if broker.cluster.is_none() {
+    pub fn check_coordinator(
+        &self,
+        replicas: &ReplicaManager,
+        group_id: &str,
+    ) -> Result<(), ErrorCode> {
+        if !self.clustered {
             return Ok(());
         }
         // Without the partition here (or before this broker has heard of the topic,
         // which the group requests that create groups make sure of first), another
         // broker is the coordinator.
-        let coordinates = broker
+        let coordinates = replicas
             .partition(OFFSETS_TOPIC, self.partition_for(group_id))
             .is_some_and(|p| p.is_leader());
         if coordinates {
@@ -143,30 +126,36 @@ impl GroupCoordinator {
         self.groups.lock().remove(group_id);
     }
 
-    /// Writes the group's record if a step marked it dirty. Called with the group locked.
-    pub fn persist_if_dirty(&self, broker: &Broker, group: &mut Group) {
+    /// Appends the group's record if a step marked it dirty. Called with the group
+    /// locked; the caller awaits the write (outside the lock) before it answers.
+    pub fn persist_if_dirty(
+        &self,
+        replicas: &ReplicaManager,
+        group: &mut Group,
+    ) -> Result<GroupWrite, ErrorCode> {
         if !group.dirty {
-            return;
+            return Ok(GroupWrite::default());
         }
         group.dirty = false;
         let key = records::encode_key(&RecordKey::Group {
             group: group.group_id.clone(),
         });
         let value = records::encode_group_value(&group.to_record());
-        if let Err(e) = self.append(broker, &group.group_id, vec![(key, Some(value))]) {
-            tracing::error!("cannot store group {}: {e:?}", group.group_id);
-        }
+        self.append(replicas, &group.group_id, vec![(key, Some(value))])
+            .inspect_err(|e| tracing::error!("cannot store group {}: {e:?}", group.group_id))
     }
 
-    /// Stores committed offsets; on success the group's cache holds them too.
+    /// Appends committed offsets; once appended the group's cache holds them too (the
+    /// cache is what the log holds, as a reload would find it). The caller awaits the
+    /// write before it answers.
     pub fn commit_offsets(
         &self,
-        broker: &Broker,
+        replicas: &ReplicaManager,
         group: &mut Group,
         offsets: Vec<((String, i32), CommittedOffset)>,
-    ) -> Result<(), ErrorCode> {
+    ) -> Result<GroupWrite, ErrorCode> {
         if offsets.is_empty() {
-            return Ok(());
+            return Ok(GroupWrite::default());
         }
         let records = offsets
             .iter()
@@ -185,20 +174,20 @@ impl GroupCoordinator {
                 (key, Some(value))
             })
             .collect();
-        self.append(broker, &group.group_id, records)?;
+        let write = self.append(replicas, &group.group_id, records)?;
         group.offsets.extend(offsets);
-        Ok(())
+        Ok(write)
     }
 
-    /// Deletes offsets (tombstones) and drops them from the cache.
+    /// Appends tombstones for offsets and drops them from the cache.
     pub fn delete_offsets(
         &self,
-        broker: &Broker,
+        replicas: &ReplicaManager,
         group: &mut Group,
         keys: &[(String, i32)],
-    ) -> Result<(), ErrorCode> {
+    ) -> Result<GroupWrite, ErrorCode> {
         if keys.is_empty() {
-            return Ok(());
+            return Ok(GroupWrite::default());
         }
         let records = keys
             .iter()
@@ -211,42 +200,47 @@ impl GroupCoordinator {
                 (key, None)
             })
             .collect();
-        self.append(broker, &group.group_id, records)?;
+        let write = self.append(replicas, &group.group_id, records)?;
         for key in keys {
             group.offsets.remove(key);
         }
-        Ok(())
+        Ok(write)
     }
 
     /// Deletes a whole group: tombstones for its offsets and its metadata.
     pub fn delete_group(
         &self,
-        broker: &Broker,
+        replicas: &ReplicaManager,
         group: &mut Group,
         now_ms: i64,
-    ) -> Result<(), ErrorCode> {
+    ) -> Result<GroupWrite, ErrorCode> {
         let keys: Vec<(String, i32)> = group.offsets.keys().cloned().collect();
-        self.delete_offsets(broker, group, &keys)?;
+        // Appended before the group's tombstone, to the same partition: the tombstone's
+        // write covers them.
+        let _covered = self.delete_offsets(replicas, group, &keys)?;
         let key = records::encode_key(&RecordKey::Group {
             group: group.group_id.clone(),
         });
-        self.append(broker, &group.group_id, vec![(key, None)])?;
+        // The group's records go to one partition in order: the last append's write
+        // covers the offsets' tombstones too.
+        let write = self.append(replicas, &group.group_id, vec![(key, None)])?;
         group.mark_dead(now_ms);
         self.forget(&group.group_id);
-        Ok(())
+        Ok(write)
     }
 
+    /// Appends records to the group's `__consumer_offsets` partition (the local,
+    /// synchronous part, so group steps keep their order) and returns the write to await.
     fn append(
         &self,
-        broker: &Broker,
+        replicas: &ReplicaManager,
         group_id: &str,
         records: Vec<(Bytes, Option<Bytes>)>,
-    ) -> Result<(), ErrorCode> {
-        self.ensure_offsets_topic(broker)?;
-        let partition = broker
+    ) -> Result<GroupWrite, ErrorCode> {
+        let partition = replicas
             .partition(OFFSETS_TOPIC, self.partition_for(group_id))
             .ok_or(ErrorCode::CoordinatorNotAvailable)?;
-        let now_ms = broker.clock.now_ms();
+        let now_ms = self.clock.now_ms();
         let mut builder = BatchBuilder::new(0);
         for (key, value) in &records {
             builder.append(now_ms, Some(key), value.as_deref(), &[]);
@@ -257,33 +251,21 @@ impl GroupCoordinator {
         })?;
         // As Kafka: in a cluster, group records count once the whole ISR has them
         // (`acks=all`), so a coordinator failover loses no acknowledged commit.
-        let acks = if broker.cluster.is_some() { -1 } else { 1 };
+        let acks = if self.clustered { -1 } else { 1 };
         let (info, epoch) = partition.append(&batch, acks).map_err(|e| {
             tracing::warn!("cannot append to {OFFSETS_TOPIC}: {e:?}");
             coordinator_error(e.code)
         })?;
-        if acks == -1 {
-            let replicated = tokio::task::block_in_place(|| {
-                tokio::runtime::Handle::current().block_on(partition.wait_for_replication(
-                    info.last_offset.0,
-                    epoch,
-                    OFFSETS_COMMIT_TIMEOUT,
-                ))
-            });
-            replicated.map_err(|e| {
-                tracing::warn!("{OFFSETS_TOPIC} append not replicated: {e:?}");
-                coordinator_error(e.code)
-            })?;
-        }
-        Ok(())
+        Ok(GroupWrite {
+            replication: (acks == -1).then_some((partition, info.last_offset.0, epoch)),
+        })
     }
 
     /// Replays `__consumer_offsets` into the cache (start-up).
-    pub fn load(&self, broker: &Broker) {
-        let Some(topic) = broker.topic(OFFSETS_TOPIC) else {
+    pub fn load(&self, replicas: &ReplicaManager, now_ms: i64) {
+        let Some(topic) = replicas.topic(OFFSETS_TOPIC) else {
             return;
         };
-        let now_ms = broker.clock.now_ms();
         let loaded: usize = topic
             .local_partitions()
             .map(|p| self.load_partition(p, now_ms))
@@ -390,8 +372,8 @@ impl GroupCoordinator {
     }
 
     /// The user topics as the consumer-protocol assignor sees them.
-    pub fn topic_infos(broker: &Broker) -> Vec<consumer::TopicInfo> {
-        broker
+    pub fn topic_infos(replicas: &ReplicaManager) -> Vec<consumer::TopicInfo> {
+        replicas
             .topics()
             .iter()
             .filter(|t| !t.is_internal())
@@ -404,15 +386,22 @@ impl GroupCoordinator {
     }
 
     /// Session timeouts, join/sync deadlines and offset expiry; called every ~100 ms.
-    pub fn tick(&self, broker: &Broker, expire_offsets: bool) {
-        let now_ms = broker.clock.now_ms();
+    /// Returns the writes the steps made, for the caller to await (no client waits on
+    /// them; a failed one is logged).
+    pub fn tick(
+        &self,
+        replicas: &ReplicaManager,
+        now_ms: i64,
+        expire_offsets: bool,
+    ) -> Vec<GroupWrite> {
+        let mut writes = Vec::new();
         // Built once per tick, and only when a consumer-protocol group needs it.
         let mut topics = None;
         for group in self.groups() {
             let mut group = group.lock();
             group.tick(&self.config, now_ms);
             if let Some(consumer) = group.consumer.as_mut() {
-                let topics = topics.get_or_insert_with(|| Self::topic_infos(broker));
+                let topics = topics.get_or_insert_with(|| Self::topic_infos(replicas));
                 if consumer.tick(topics, &self.consumer_config, now_ms) {
                     group.maybe_downgrade_to_classic(topics, &self.config, now_ms);
                 }
@@ -425,22 +414,76 @@ impl GroupCoordinator {
                         group.group_id,
                         expired.len()
                     );
-                    if let Err(e) = self.delete_offsets(broker, &mut group, &expired) {
-                        tracing::error!("cannot expire offsets of group {}: {e:?}", group.group_id);
+                    match self.delete_offsets(replicas, &mut group, &expired) {
+                        Ok(write) => writes.push(write),
+                        Err(e) => tracing::error!(
+                            "cannot expire offsets of group {}: {e:?}",
+                            group.group_id
+                        ),
                     }
                 }
                 if group.state == GroupState::Empty
                     && group.offsets.is_empty()
                     && group.generation_id > 0
                 {
-                    if let Err(e) = self.delete_group(broker, &mut group, now_ms) {
-                        tracing::error!("cannot delete expired group {}: {e:?}", group.group_id);
+                    match self.delete_group(replicas, &mut group, now_ms) {
+                        Ok(write) => writes.push(write),
+                        Err(e) => {
+                            tracing::error!("cannot delete expired group {}: {e:?}", group.group_id)
+                        }
                     }
                     continue;
                 }
             }
-            self.persist_if_dirty(broker, &mut group);
+            if let Ok(write) = self.persist_if_dirty(replicas, &mut group) {
+                writes.push(write);
+            }
         }
+        writes
+    }
+}
+
+/// A group change appended to `__consumer_offsets`, to await before the change is
+/// acknowledged: in a cluster until the ISR has it (Kafka's `offsets.commit.timeout.ms`),
+/// at once in single-node mode or when nothing was written.
+#[derive(Debug, Default)]
+#[must_use = "a group change is acknowledged only once its write completes"]
+pub struct GroupWrite {
+    /// The partition, the last offset written and the leader epoch it was written in.
+    replication: Option<(Arc<Partition>, i64, i32)>,
+}
+
+impl GroupWrite {
+    /// Resolves once the write counts, or with the group API's error for a write that
+    /// did not (the client retries, or looks for the coordinator again).
+    pub async fn completed(self) -> Result<(), ErrorCode> {
+        let Some((partition, last_offset, epoch)) = self.replication else {
+            return Ok(());
+        };
+        partition
+            .wait_for_replication(last_offset, epoch, OFFSETS_COMMIT_TIMEOUT)
+            .await
+            .map_err(|e| {
+                tracing::warn!("{OFFSETS_TOPIC} append not replicated: {e:?}");
+                coordinator_error(e.code)
+            })
+    }
+}
+
+/// Awaits a group change's write: the error of its append, or of its replication.
+pub async fn completed(write: Result<GroupWrite, ErrorCode>) -> Result<(), ErrorCode> {
+    write?.completed().await
+}
+
+/// Kafka's default message of an error a failed group write answers with.
+pub fn write_error_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NotCoordinator => "This is not the correct coordinator.",
+        ErrorCode::InvalidCommitOffsetSize => "The committing offset data size is not valid.",
+        ErrorCode::UnknownServerError => {
+            "The server experienced an unexpected error when processing the request."
+        }
+        _ => "The coordinator is not available.",
     }
 }
 

@@ -12,22 +12,25 @@ use super::describe_configs::{
     broker_config_def, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC, THREAD_POOL_CONFIGS,
 };
 use super::message;
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 use crate::group_config::validate_group_configs;
 use crate::topic::validate_topic_name;
 use crate::topic_config::{topic_config_of_broker_key, validate_topic_configs};
 
-pub(super) fn handle(broker: &Arc<Broker>, request: AlterConfigsRequest) -> AlterConfigsResponse {
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: AlterConfigsRequest,
+) -> AlterConfigsResponse {
     let repeated = repeated_resources(
         request
             .resources
             .iter()
             .map(|r| (r.resource_type, r.resource_name.to_string())),
     );
-    let responses = request
-        .resources
-        .into_iter()
-        .map(|resource| {
+    let mut responses = Vec::with_capacity(request.resources.len());
+    for resource in request.resources {
+        {
             let name = resource.resource_name.to_string();
             let result = (|| {
                 if repeated.contains(&(resource.resource_type, name.clone())) {
@@ -48,26 +51,46 @@ pub(super) fn handle(broker: &Arc<Broker>, request: AlterConfigsRequest) -> Alte
                             .map(|v| (c.name.to_string(), v.to_string()))
                     })
                     .collect();
-                apply(
-                    broker,
-                    resource.resource_type,
-                    &name,
-                    configs,
-                    request.validate_only,
-                )
+                Ok(configs)
             })();
+            let result = apply_checked(
+                broker,
+                resource.resource_type,
+                &name,
+                result,
+                request.validate_only,
+            )
+            .await;
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name);
-            match result {
+            responses.push(match result {
                 Ok(()) => response.with_error_message(None),
                 Err(e) => response
                     .with_error_code(e.code.code())
                     .with_error_message(message(e.message)),
-            }
-        })
-        .collect();
+            });
+        }
+    }
     AlterConfigsResponse::default().with_responses(responses)
+}
+
+/// Applies one resource's configs if its checks passed (else answers their error).
+pub(super) async fn apply_checked(
+    broker: &Broker,
+    resource_type: i8,
+    resource_name: &str,
+    configs: Result<BTreeMap<String, String>, ApiError>,
+    validate_only: bool,
+) -> Result<(), ApiError> {
+    apply(
+        broker,
+        resource_type,
+        resource_name,
+        configs?,
+        validate_only,
+    )
+    .await
 }
 
 /// The resources named more than once in one request; Kafka refuses each of them.
@@ -117,7 +140,7 @@ pub(super) fn check_keys<'a>(
 /// Validates and (unless `validate_only`) stores the complete new set of configs of one
 /// resource. Shared with IncrementalAlterConfigs, which computes the set first. As in
 /// Kafka's controller, the configs are validated before the topic's existence is checked.
-pub(super) fn apply(
+pub(super) async fn apply(
     broker: &Broker,
     resource_type: i8,
     resource_name: &str,
@@ -145,7 +168,7 @@ pub(super) fn apply(
             if validate_only {
                 return Ok(());
             }
-            broker.set_topic_configs(resource_name, configs)
+            broker.set_topic_configs(resource_name, configs).await
         }
         RESOURCE_BROKER => {
             check_broker_name(broker, resource_name)?;
@@ -153,7 +176,7 @@ pub(super) fn apply(
             if validate_only {
                 return Ok(());
             }
-            broker.set_broker_configs(configs)
+            broker.set_broker_configs(configs).await
         }
         // Kafka's ControllerConfigurationValidator: any group id but the empty one, whether
         // or not the group exists.
@@ -169,7 +192,7 @@ pub(super) fn apply(
             if validate_only {
                 return Ok(());
             }
-            broker.set_group_configs(resource_name, configs)
+            broker.set_group_configs(resource_name, configs).await
         }
         other => Err(ApiError::new(
             ErrorCode::InvalidRequest,

@@ -14,7 +14,7 @@ use kafka_protocol::messages::{
 use super::{by_topic, message, outcome_error, str_bytes};
 use crate::broker::Broker;
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: AlterPartitionReassignmentsRequest,
     version: i16,
@@ -35,7 +35,10 @@ pub(super) fn handle(
         .collect();
     let response = AlterPartitionReassignmentsResponse::default()
         .with_allow_replication_factor_change(allow_rf_change);
-    match broker.alter_reassignments(allow_rf_change, partitions) {
+    match broker
+        .alter_reassignments(allow_rf_change, partitions)
+        .await
+    {
         Ok(outcomes) => response.with_responses(
             by_topic(outcomes)
                 .into_iter()

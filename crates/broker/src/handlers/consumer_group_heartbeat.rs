@@ -12,9 +12,9 @@ use rafka_protocol::ErrorCode;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::group::consumer::{ConsumerConfig, Heartbeat, HeartbeatResult, Partitions};
-use crate::group::GroupCoordinator;
+use crate::group::{self, GroupCoordinator};
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: ConsumerGroupHeartbeatRequest,
     version: i16,
@@ -34,7 +34,7 @@ pub(super) fn handle(
     if request.group_id.is_empty() {
         return fail(ErrorCode::InvalidRequest, "GroupId can't be empty.");
     }
-    if broker.groups.ensure_offsets_topic(broker).is_err() {
+    if broker.ensure_offsets_topic().await.is_err() {
         return fail(
             ErrorCode::CoordinatorNotAvailable,
             "The coordinator is not available.",
@@ -42,7 +42,7 @@ pub(super) fn handle(
     }
     if let Err(e) = broker
         .groups
-        .check_coordinator(broker, request.group_id.as_str())
+        .check_coordinator(&broker.replicas, request.group_id.as_str())
     {
         return fail(e, "This is not the correct coordinator.");
     }
@@ -76,7 +76,7 @@ pub(super) fn handle(
         broker_assigns_member_id: version == 0,
     };
     let now_ms = broker.clock.now_ms();
-    let topics = GroupCoordinator::topic_infos(broker);
+    let topics = GroupCoordinator::topic_infos(&broker.replicas);
     // The group's own consumer.session.timeout.ms and consumer.heartbeat.interval.ms
     // (KIP-848 group configs), read on every heartbeat so a change applies at once.
     let group_config = broker.group_config(request.group_id.as_str());
@@ -88,31 +88,40 @@ pub(super) fn handle(
     let group = broker
         .groups
         .group_or_create(request.group_id.as_str(), now_ms);
-    let mut group = group.lock();
-    if group.consumer.is_none() {
-        if group.members.is_empty() {
-            group.consumer = Some(Default::default());
-            group.protocol_type = Some("consumer".to_string());
-        } else if !group.upgrade_to_consumer(
-            &topics,
-            broker.groups.consumer_config.max_size,
-            now_ms,
-        ) {
-            // Kafka's validateOnlineUpgrade failed: members of another protocol type, or
-            // more members than a consumer group may have.
-            return fail(
-                ErrorCode::GroupIdNotFound,
-                &format!("Group {} is not a consumer group.", group.group_id),
-            );
+    let (result, write) = {
+        let mut group = group.lock();
+        if group.consumer.is_none() {
+            if group.members.is_empty() {
+                group.consumer = Some(Default::default());
+                group.protocol_type = Some("consumer".to_string());
+            } else if !group.upgrade_to_consumer(
+                &topics,
+                broker.groups.consumer_config.max_size,
+                now_ms,
+            ) {
+                // Kafka's validateOnlineUpgrade failed: members of another protocol type, or
+                // more members than a consumer group may have.
+                return fail(
+                    ErrorCode::GroupIdNotFound,
+                    &format!("Group {} is not a consumer group.", group.group_id),
+                );
+            }
         }
+        let leaving = request.member_epoch == -1;
+        let consumer = group.consumer.as_mut().expect("set above");
+        let result = consumer.heartbeat(heartbeat, &topics, &config, now_ms);
+        if leaving {
+            group.maybe_downgrade_to_classic(&topics, &broker.groups.config, now_ms);
+        }
+        (
+            result,
+            broker.groups.persist_if_dirty(&broker.replicas, &mut group),
+        )
+    };
+    // The member's new state is answered once the group's record counts.
+    if let Err(code) = group::completed(write).await {
+        return fail(code, group::write_error_message(code));
     }
-    let leaving = request.member_epoch == -1;
-    let consumer = group.consumer.as_mut().expect("set above");
-    let result = consumer.heartbeat(heartbeat, &topics, &config, now_ms);
-    if leaving {
-        group.maybe_downgrade_to_classic(&topics, &broker.groups.config, now_ms);
-    }
-    broker.groups.persist_if_dirty(broker, &mut group);
     encode(result)
 }
 

@@ -8,36 +8,41 @@ use rafka_protocol::ErrorCode;
 
 use super::create_topics::validate_manual_assignment;
 use super::message;
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
-    let results = request
-        .topics
-        .into_iter()
-        .map(|topic| {
+    let mut results = Vec::with_capacity(request.topics.len());
+    for topic in request.topics {
+        {
             let name = topic.name.to_string();
             let assignments: Option<Vec<Vec<i32>>> = topic.assignments.as_ref().map(|a| {
                 a.iter()
                     .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
                     .collect()
             });
-            let result = check(broker, &name, topic.count, assignments.as_deref()).and_then(|()| {
-                broker.create_partitions(&name, topic.count, assignments, request.validate_only)
-            });
+            let result = match check(broker, &name, topic.count, assignments.as_deref()) {
+                Ok(()) => {
+                    broker
+                        .create_partitions(&name, topic.count, assignments, request.validate_only)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
             let response = CreatePartitionsTopicResult::default()
                 .with_name(topic.name)
                 .with_error_message(None);
-            match result {
+            results.push(match result {
                 Ok(()) => response,
                 Err(e) => response
                     .with_error_code(e.code.code())
                     .with_error_message(message(e.message)),
-            }
-        })
-        .collect();
+            });
+        }
+    }
     CreatePartitionsResponse::default().with_results(results)
 }
 

@@ -12,9 +12,10 @@ use rafka_protocol::ErrorCode;
 
 use super::describe_configs::topic_entries;
 use super::{message, str_bytes};
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: CreateTopicsRequest,
     version: i16,
@@ -29,11 +30,12 @@ pub(super) fn handle(
         .filter(|(_, count)| **count > 1)
         .map(|(name, _)| name.clone())
         .collect();
-    let mut topics: Vec<CreatableTopicResult> = request
-        .topics
-        .into_iter()
-        .filter(|topic| seen[topic.name.as_str()] == 1)
-        .map(|topic| {
+    let mut topics: Vec<CreatableTopicResult> = Vec::with_capacity(request.topics.len());
+    for topic in request.topics {
+        if seen[topic.name.as_str()] != 1 {
+            continue;
+        }
+        {
             let name = topic.name.to_string();
             let result = (|| {
                 if name == CLUSTER_METADATA_TOPIC {
@@ -64,17 +66,25 @@ pub(super) fn handle(
                     };
                     configs.insert(config.name.to_string(), value.to_string());
                 }
-                broker.create_topic_with(
-                    &name,
-                    partitions,
-                    replication,
-                    assignments,
-                    configs,
-                    request.validate_only,
-                )
+                Ok((partitions, replication, assignments, configs))
             })();
+            let result = match result {
+                Ok((partitions, replication, assignments, configs)) => {
+                    broker
+                        .create_topic_with(
+                            &name,
+                            partitions,
+                            replication,
+                            assignments,
+                            configs,
+                            request.validate_only,
+                        )
+                        .await
+                }
+                Err(e) => Err(e),
+            };
             let base = CreatableTopicResult::default().with_name(topic.name.clone());
-            match result {
+            topics.push(match result {
                 Ok(created) => {
                     let base = base
                         .with_error_message(None)
@@ -108,9 +118,9 @@ pub(super) fn handle(
                     }
                 }
                 Err(e) => failed(topic.name.clone(), e),
-            }
-        })
-        .collect();
+            });
+        }
+    }
     topics.extend(duplicates.into_iter().map(|name| {
         failed(
             TopicName(str_bytes(name)),

@@ -7,31 +7,36 @@ use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
-use crate::group::GroupState;
+use crate::group::{self, GroupState};
 
-pub(super) fn handle(broker: &Arc<Broker>, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: DeleteGroupsRequest,
+) -> DeleteGroupsResponse {
     let now_ms = broker.clock.now_ms();
-    let results = request
-        .groups_names
-        .into_iter()
-        .map(|group_id| {
-            let error = match broker.groups.group(group_id.as_str()) {
-                None => Some(ErrorCode::GroupIdNotFound),
-                Some(group) => {
-                    let mut group = group.lock();
-                    match group.state {
-                        GroupState::Empty => {
-                            broker.groups.delete_group(broker, &mut group, now_ms).err()
-                        }
-                        GroupState::Dead => Some(ErrorCode::GroupIdNotFound),
-                        _ => Some(ErrorCode::NonEmptyGroup),
+    let mut results = Vec::with_capacity(request.groups_names.len());
+    for group_id in request.groups_names {
+        let deleted = match broker.groups.group(group_id.as_str()) {
+            None => Err(ErrorCode::GroupIdNotFound),
+            Some(group) => {
+                let mut group = group.lock();
+                match group.state {
+                    GroupState::Empty => {
+                        broker
+                            .groups
+                            .delete_group(&broker.replicas, &mut group, now_ms)
                     }
+                    GroupState::Dead => Err(ErrorCode::GroupIdNotFound),
+                    _ => Err(ErrorCode::NonEmptyGroup),
                 }
-            };
+            }
+        };
+        let error = group::completed(deleted).await.err();
+        results.push(
             DeletableGroupResult::default()
                 .with_group_id(group_id)
-                .with_error_code(error.map_or(0, |e| e.code()))
-        })
-        .collect();
+                .with_error_code(error.map_or(0, |e| e.code())),
+        );
+    }
     DeleteGroupsResponse::default().with_results(results)
 }

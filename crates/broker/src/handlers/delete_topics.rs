@@ -9,9 +9,10 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicN
 use rafka_protocol::ErrorCode;
 
 use super::{message, str_bytes};
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: DeleteTopicsRequest,
     version: i16,
@@ -98,7 +99,7 @@ pub(super) fn handle(
                 ErrorCode::InvalidTopicException,
                 format!("Topic {} is internal and cannot be deleted", topic.name),
             )),
-            Some(topic) => broker.delete_topic(topic),
+            Some(topic) => broker.delete_topic(topic).await,
             None if name.is_none() => Err(ApiError::new(
                 ErrorCode::UnknownTopicId,
                 "This server does not host this topic ID.",

@@ -11,7 +11,8 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use rafka_protocol::ErrorCode;
 
 use super::{message, str_bytes};
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 use crate::group_config::{canonical_value, group_config_default, GROUP_CONFIGS};
 use crate::topic::validate_topic_name;
 use crate::topic_config::{ConfigType, INTERNAL_SEGMENT_BYTES, TOPIC_CONFIGS};

@@ -25,7 +25,10 @@ pub(super) fn handle(
             let base = DescribedGroup::default()
                 .with_group_id(group_id.clone())
                 .with_authorized_operations(operations);
-            if let Err(e) = broker.groups.check_coordinator(broker, group_id.as_str()) {
+            if let Err(e) = broker
+                .groups
+                .check_coordinator(&broker.replicas, group_id.as_str())
+            {
                 return base.with_error_code(e.code());
             }
             let Some(group) = broker.groups.group(group_id.as_str()) else {

@@ -132,7 +132,7 @@ type Answer = (
 
 /// The active controller's answer; in single-node mode this broker is the whole quorum,
 /// with no metadata log (its metadata is `rafka-metadata.json`), so every offset is 0.
-async fn quorum_status(broker: &Broker) -> Result<Answer, crate::broker::ApiError> {
+async fn quorum_status(broker: &Broker) -> Result<Answer, crate::error::ApiError> {
     let Some(cluster) = &broker.cluster else {
         let me = broker.config.node_id;
         let now = broker.clock.now_ms();
@@ -171,7 +171,7 @@ async fn quorum_status(broker: &Broker) -> Result<Answer, crate::broker::ApiErro
             voters,
             observers,
         } => Ok((status, voters, observers)),
-        other => Err(crate::broker::ApiError::new(
+        other => Err(crate::error::ApiError::new(
             ErrorCode::UnknownServerError,
             format!("unexpected controller answer {other:?}"),
         )),

@@ -11,7 +11,10 @@ use rafka_protocol::ErrorCode;
 use super::{by_topic, message, outcome_error, str_bytes};
 use crate::broker::Broker;
 
-pub(super) fn handle(broker: &Arc<Broker>, request: ElectLeadersRequest) -> ElectLeadersResponse {
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: ElectLeadersRequest,
+) -> ElectLeadersResponse {
     let election = match request.election_type {
         0 => ElectionType::Preferred,
         1 => ElectionType::Unclean,
@@ -31,7 +34,7 @@ pub(super) fn handle(broker: &Arc<Broker>, request: ElectLeadersRequest) -> Elec
             .flat_map(|t| t.partitions.iter().map(|p| (t.topic.to_string(), *p)))
             .collect()
     });
-    match broker.elect_leaders(election, partitions) {
+    match broker.elect_leaders(election, partitions).await {
         Ok(outcomes) => {
             let results = by_topic(outcomes)
                 .into_iter()

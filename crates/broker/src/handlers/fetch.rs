@@ -16,7 +16,8 @@ use rafka_types::Offset;
 use tokio::sync::watch;
 
 use super::str_bytes;
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 use crate::partition::Partition;
 
 const READ_COMMITTED: i8 = 1;

@@ -15,7 +15,7 @@ const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
 const KEY_TYPE_SHARE: i8 = 2;
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: FindCoordinatorRequest,
     version: i16,
@@ -48,16 +48,16 @@ pub(super) fn handle(
         Some(_) => broker.live_brokers(),
         None => Vec::new(),
     };
-    let coordinators: Vec<Coordinator> = keys
-        .into_iter()
-        .map(|key| {
+    let mut coordinators: Vec<Coordinator> = Vec::with_capacity(keys.len());
+    for key in keys {
+        {
             let found = if request.key_type == KEY_TYPE_SHARE {
                 // No share coordinator yet: Kafka's answer without one (and below v6).
                 Err(ErrorCode::InvalidRequest)
             } else if request.key_type == KEY_TYPE_TRANSACTION {
                 // No transaction coordinator yet.
                 Err(ErrorCode::CoordinatorNotAvailable)
-            } else if broker.groups.ensure_offsets_topic(broker).is_err() {
+            } else if broker.ensure_offsets_topic().await.is_err() {
                 Err(ErrorCode::CoordinatorNotAvailable)
             } else if broker.cluster.is_some() {
                 let partition = broker.groups.partition_for(key.as_str());
@@ -76,7 +76,7 @@ pub(super) fn handle(
                 ))
             };
             let base = Coordinator::default().with_key(key);
-            match found {
+            coordinators.push(match found {
                 Ok((id, host, port)) => base
                     .with_node_id(BrokerId(id))
                     .with_host(str_bytes(host))
@@ -88,9 +88,9 @@ pub(super) fn handle(
                     .with_port(-1)
                     .with_error_code(code.code()),
                 Err(code) => refusal(base, code),
-            }
-        })
-        .collect();
+            });
+        }
+    }
     answer(version, coordinators)
 }
 

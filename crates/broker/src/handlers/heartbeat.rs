@@ -10,7 +10,7 @@ use crate::broker::Broker;
 pub(super) fn handle(broker: &Arc<Broker>, request: HeartbeatRequest) -> HeartbeatResponse {
     let coordinator = broker
         .groups
-        .check_coordinator(broker, request.group_id.as_str());
+        .check_coordinator(&broker.replicas, request.group_id.as_str());
     let error = match broker.groups.group(request.group_id.as_str()) {
         _ if coordinator.is_err() => coordinator.err(),
         None => Some(ErrorCode::UnknownMemberId),

@@ -8,10 +8,11 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use rafka_protocol::ErrorCode;
 
-use super::alter_configs::{apply, check_keys, each_resource_once, repeated_resources};
+use super::alter_configs::{apply_checked, check_keys, each_resource_once, repeated_resources};
 use super::describe_configs::{broker_config_def, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use super::message;
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 use crate::topic_config::{topic_config_def, topic_config_of_broker_key};
 
 const OP_SET: i8 = 0;
@@ -19,7 +20,7 @@ const OP_DELETE: i8 = 1;
 const OP_APPEND: i8 = 2;
 const OP_SUBTRACT: i8 = 3;
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
@@ -29,10 +30,9 @@ pub(super) fn handle(
             .iter()
             .map(|r| (r.resource_type, r.resource_name.to_string())),
     );
-    let responses = request
-        .resources
-        .into_iter()
-        .map(|resource| {
+    let mut responses = Vec::with_capacity(request.resources.len());
+    for resource in request.resources {
+        {
             let name = resource.resource_name.to_string();
             let result = (|| {
                 if repeated.contains(&(resource.resource_type, name.clone())) {
@@ -55,25 +55,27 @@ pub(super) fn handle(
                         value.unwrap_or_default(),
                     )?;
                 }
-                apply(
-                    broker,
-                    resource.resource_type,
-                    &name,
-                    configs,
-                    request.validate_only,
-                )
+                Ok(configs)
             })();
+            let result = apply_checked(
+                broker,
+                resource.resource_type,
+                &name,
+                result,
+                request.validate_only,
+            )
+            .await;
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name);
-            match result {
+            responses.push(match result {
                 Ok(()) => response.with_error_message(None),
                 Err(e) => response
                     .with_error_code(e.code.code())
                     .with_error_message(message(e.message)),
-            }
-        })
-        .collect();
+            });
+        }
+    }
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }
 

@@ -9,7 +9,7 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
-use crate::group::{GroupCoordinator, JoinRequest, JoinResponse, Reply};
+use crate::group::{self, GroupCoordinator, JoinRequest, JoinResponse, Reply};
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -30,7 +30,7 @@ pub(super) async fn handle(
             },
         );
     }
-    if broker.groups.ensure_offsets_topic(broker).is_err() {
+    if broker.ensure_offsets_topic().await.is_err() {
         return encode(
             version,
             JoinResponse {
@@ -43,7 +43,7 @@ pub(super) async fn handle(
     }
     if let Err(e) = broker
         .groups
-        .check_coordinator(broker, request.group_id.as_str())
+        .check_coordinator(&broker.replicas, request.group_id.as_str())
     {
         return encode(
             version,
@@ -76,6 +76,7 @@ pub(super) async fn handle(
         require_known_member_id: version >= 4,
         supports_skip_assignment: version >= 9,
     };
+    let join_member_id = join.member_id.clone();
     let now_ms = broker.clock.now_ms();
     let group = broker
         .groups
@@ -99,7 +100,7 @@ pub(super) async fn handle(
                 } else {
                     consumer.classic_join(
                         &join,
-                        &GroupCoordinator::topic_infos(broker),
+                        &GroupCoordinator::topic_infos(&broker.replicas),
                         broker.groups.consumer_config.max_size,
                         now_ms,
                     )
@@ -107,9 +108,23 @@ pub(super) async fn handle(
             ),
             None => group.join(join, config, now_ms),
         };
-        broker.groups.persist_if_dirty(broker, &mut group);
-        reply
+        (
+            reply,
+            broker.groups.persist_if_dirty(&broker.replicas, &mut group),
+        )
     };
+    let (reply, write) = reply;
+    if let Err(code) = group::completed(write).await {
+        return encode(
+            version,
+            JoinResponse {
+                error: Some(code),
+                generation_id: -1,
+                member_id: join_member_id,
+                ..Default::default()
+            },
+        );
+    }
     let response = match reply {
         Reply::Now(r) => r,
         Reply::Later(rx) => rx.await.unwrap_or_else(|_| JoinResponse {

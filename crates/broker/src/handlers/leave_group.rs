@@ -7,9 +7,9 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
-use crate::group::GroupCoordinator;
+use crate::group::{self, GroupCoordinator};
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: LeaveGroupRequest,
     version: i16,
@@ -30,7 +30,7 @@ pub(super) fn handle(
     };
     if let Err(e) = broker
         .groups
-        .check_coordinator(broker, request.group_id.as_str())
+        .check_coordinator(&broker.replicas, request.group_id.as_str())
     {
         return LeaveGroupResponse::default().with_error_code(e.code());
     }
@@ -38,32 +38,41 @@ pub(super) fn handle(
         return LeaveGroupResponse::default().with_error_code(ErrorCode::UnknownMemberId.code());
     };
     let now_ms = broker.clock.now_ms();
-    let mut group = group.lock();
-    let topics = group
-        .consumer
-        .is_some()
-        .then(|| GroupCoordinator::topic_infos(broker));
-    let results: Vec<(String, Option<String>, Option<ErrorCode>)> = leaving
-        .into_iter()
-        .map(|(member_id, instance_id)| {
-            let error = match (group.consumer.as_mut(), &topics) {
-                (Some(consumer), Some(topics)) => {
-                    consumer.classic_leave(&member_id, instance_id.as_deref(), topics)
-                }
-                _ => group.leave(
-                    &member_id,
-                    instance_id.as_deref(),
-                    &broker.groups.config,
-                    now_ms,
-                ),
-            };
-            (member_id, instance_id, error)
-        })
-        .collect();
-    if let Some(topics) = &topics {
-        group.maybe_downgrade_to_classic(topics, &broker.groups.config, now_ms);
+    let (results, write) = {
+        let mut group = group.lock();
+        let topics = group
+            .consumer
+            .is_some()
+            .then(|| GroupCoordinator::topic_infos(&broker.replicas));
+        let results: Vec<(String, Option<String>, Option<ErrorCode>)> = leaving
+            .into_iter()
+            .map(|(member_id, instance_id)| {
+                let error = match (group.consumer.as_mut(), &topics) {
+                    (Some(consumer), Some(topics)) => {
+                        consumer.classic_leave(&member_id, instance_id.as_deref(), topics)
+                    }
+                    _ => group.leave(
+                        &member_id,
+                        instance_id.as_deref(),
+                        &broker.groups.config,
+                        now_ms,
+                    ),
+                };
+                (member_id, instance_id, error)
+            })
+            .collect();
+        if let Some(topics) = &topics {
+            group.maybe_downgrade_to_classic(topics, &broker.groups.config, now_ms);
+        }
+        (
+            results,
+            broker.groups.persist_if_dirty(&broker.replicas, &mut group),
+        )
+    };
+    // The members are gone once the group's record counts.
+    if let Err(e) = group::completed(write).await {
+        return LeaveGroupResponse::default().with_error_code(e.code());
     }
-    broker.groups.persist_if_dirty(broker, &mut group);
     if version < 3 {
         let error = results.first().and_then(|r| r.2);
         return LeaveGroupResponse::default().with_error_code(error.map_or(0, |e| e.code()));

@@ -13,7 +13,7 @@ use super::{authorized_operations, str_bytes, Resource, OPERATIONS_OMITTED};
 use crate::broker::Broker;
 use crate::topic::{validate_topic_name, Topic};
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: MetadataRequest,
     version: i16,
@@ -53,16 +53,16 @@ pub(super) fn handle(
             .iter()
             .map(|t| describe_topic(t, &live))
             .collect(),
-        Some(requested) => requested
-            .into_iter()
-            .map(|wanted| {
+        Some(requested) => {
+            let mut topics = Vec::with_capacity(requested.len());
+            for wanted in requested {
                 // A topic asked for by id has the default name "" (the Java consumer
                 // resolves its KIP-848 assignment so): Kafka looks up a non-zero id.
                 let by_name = wanted
                     .name
                     .filter(|n| !n.is_empty() || wanted.topic_id.is_nil());
-                if let Some(name) = by_name {
-                    lookup_by_name(broker, name, auto_create, &live)
+                topics.push(if let Some(name) = by_name {
+                    lookup_by_name(broker, name, auto_create, &live).await
                 } else {
                     match broker.topic_by_id(&wanted.topic_id) {
                         Some(topic) => describe_topic(&topic, &live),
@@ -70,9 +70,10 @@ pub(super) fn handle(
                             .with_topic_id(wanted.topic_id)
                             .with_error_code(ErrorCode::UnknownTopicId.code()),
                     }
-                }
-            })
-            .collect(),
+                });
+            }
+            topics
+        }
     };
     // Every topic of the answer, errors included, as Kafka's KafkaApis.
     for topic in &mut topics {
@@ -86,7 +87,7 @@ pub(super) fn handle(
         .with_cluster_authorized_operations(cluster_operations)
 }
 
-fn lookup_by_name(
+async fn lookup_by_name(
     broker: &Arc<Broker>,
     name: TopicName,
     auto_create: bool,
@@ -107,7 +108,10 @@ fn lookup_by_name(
     if !auto_create {
         return error(ErrorCode::UnknownTopicOrPartition);
     }
-    match broker.create_topic(name.as_str(), -1, -1, Default::default(), false) {
+    let created = broker
+        .create_topic(name.as_str(), -1, -1, Default::default(), false)
+        .await;
+    match created {
         Ok(topic) => describe_topic(&topic, live),
         // Another request created it first: describe what is there.
         Err(e) if e.code == ErrorCode::TopicAlreadyExists => match broker.topic(name.as_str()) {

@@ -151,40 +151,43 @@ pub async fn handle(
         ApiKey::OffsetForLeaderEpoch => {
             run_sync(&request, |b| offset_for_leader_epoch::handle(broker, b))
         }
-        ApiKey::Metadata => run_sync(&request, |b| metadata::handle(broker, b, version)),
-        ApiKey::CreateTopics => run_sync(&request, |b| create_topics::handle(broker, b, version)),
-        ApiKey::DeleteTopics => run_sync(&request, |b| delete_topics::handle(broker, b, version)),
+        ApiKey::Metadata => run(&request, |b| metadata::handle(broker, b, version)).await,
+        ApiKey::CreateTopics => run(&request, |b| create_topics::handle(broker, b, version)).await,
+        ApiKey::DeleteTopics => run(&request, |b| delete_topics::handle(broker, b, version)).await,
         ApiKey::DeleteRecords => run_sync(&request, |b| delete_records::handle(broker, b)),
         ApiKey::DescribeConfigs => {
             run_sync(&request, |b| describe_configs::handle(broker, b, version))
         }
-        ApiKey::AlterConfigs => run_sync(&request, |b| alter_configs::handle(broker, b)),
+        ApiKey::AlterConfigs => run(&request, |b| alter_configs::handle(broker, b)).await,
         ApiKey::DescribeLogDirs => {
             run_sync(&request, |b| describe_log_dirs::handle(broker, b, version))
         }
         ApiKey::AlterReplicaLogDirs => {
             run_sync(&request, |b| alter_replica_log_dirs::handle(broker, b))
         }
-        ApiKey::CreatePartitions => run_sync(&request, |b| create_partitions::handle(broker, b)),
+        ApiKey::CreatePartitions => run(&request, |b| create_partitions::handle(broker, b)).await,
         ApiKey::IncrementalAlterConfigs => {
-            run_sync(&request, |b| incremental_alter_configs::handle(broker, b))
+            run(&request, |b| incremental_alter_configs::handle(broker, b)).await
         }
         ApiKey::DescribeCluster => {
             run_sync(&request, |b| describe_cluster::handle(broker, b, version))
         }
-        ApiKey::ElectLeaders => run_sync(&request, |b| elect_leaders::handle(broker, b)),
+        ApiKey::ElectLeaders => run(&request, |b| elect_leaders::handle(broker, b)).await,
         ApiKey::DescribeQuorum => run(&request, |b| describe_quorum::handle(broker, b)).await,
         ApiKey::DescribeTopicPartitions => {
             run_sync(&request, |b| describe_topic_partitions::handle(broker, b))
         }
-        ApiKey::AlterPartitionReassignments => run_sync(&request, |b| {
-            alter_partition_reassignments::handle(broker, b, version)
-        }),
+        ApiKey::AlterPartitionReassignments => {
+            run(&request, |b| {
+                alter_partition_reassignments::handle(broker, b, version)
+            })
+            .await
+        }
         ApiKey::ListPartitionReassignments => run_sync(&request, |b| {
             list_partition_reassignments::handle(broker, b)
         }),
         ApiKey::FindCoordinator => {
-            run_sync(&request, |b| find_coordinator::handle(broker, b, version))
+            run(&request, |b| find_coordinator::handle(broker, b, version)).await
         }
         ApiKey::JoinGroup => {
             let client_id = request.client_id().to_string();
@@ -195,20 +198,21 @@ pub async fn handle(
         }
         ApiKey::SyncGroup => run(&request, |b| sync_group::handle(broker, b)).await,
         ApiKey::Heartbeat => run_sync(&request, |b| heartbeat::handle(broker, b)),
-        ApiKey::LeaveGroup => run_sync(&request, |b| leave_group::handle(broker, b, version)),
-        ApiKey::OffsetCommit => run_sync(&request, |b| offset_commit::handle(broker, b, version)),
+        ApiKey::LeaveGroup => run(&request, |b| leave_group::handle(broker, b, version)).await,
+        ApiKey::OffsetCommit => run(&request, |b| offset_commit::handle(broker, b, version)).await,
         ApiKey::OffsetFetch => run_sync(&request, |b| offset_fetch::handle(broker, b, version)),
         ApiKey::ListGroups => run_sync(&request, |b| list_groups::handle(broker, b)),
         ApiKey::DescribeGroups => {
             run_sync(&request, |b| describe_groups::handle(broker, b, version))
         }
-        ApiKey::DeleteGroups => run_sync(&request, |b| delete_groups::handle(broker, b)),
-        ApiKey::OffsetDelete => run_sync(&request, |b| offset_delete::handle(broker, b)),
+        ApiKey::DeleteGroups => run(&request, |b| delete_groups::handle(broker, b)).await,
+        ApiKey::OffsetDelete => run(&request, |b| offset_delete::handle(broker, b)).await,
         ApiKey::ConsumerGroupHeartbeat => {
             let client_id = request.client_id().to_string();
-            run_sync(&request, |b| {
+            run(&request, |b| {
                 consumer_group_heartbeat::handle(broker, b, version, client_id, peer)
             })
+            .await
         }
         ApiKey::ConsumerGroupDescribe => {
             run_sync(&request, |b| consumer_group_describe::handle(broker, b))

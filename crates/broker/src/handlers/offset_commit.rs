@@ -9,9 +9,9 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
-use crate::group::CommittedOffset;
+use crate::group::{self, CommittedOffset};
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: OffsetCommitRequest,
     version: i16,
@@ -22,12 +22,12 @@ pub(super) fn handle(
     let instance_id = request.group_instance_id.as_ref().map(|s| s.to_string());
     // An empty group id is a group like any other here: Kafka's coordinator refuses
     // only a null one, which the protocol cannot carry.
-    let group_error = if broker.groups.ensure_offsets_topic(broker).is_err() {
+    let group_error = if broker.ensure_offsets_topic().await.is_err() {
         Some(ErrorCode::CoordinatorNotAvailable)
     } else {
         broker
             .groups
-            .check_coordinator(broker, request.group_id.as_str())
+            .check_coordinator(&broker.replicas, request.group_id.as_str())
             .err()
     };
     let group = match (group_error, broker.groups.group(request.group_id.as_str())) {
@@ -54,45 +54,54 @@ pub(super) fn handle(
         .map(|t| vec![group_error; t.partitions.len()])
         .collect();
     if let Some(group) = group {
-        let mut group = group.lock();
-        let validation =
-            group.validate_offset_commit(generation, &member_id, instance_id.as_deref());
-        let mut to_store = Vec::new();
-        let mut stored_slots = Vec::new();
-        for (ti, topic) in request.topics.iter().enumerate() {
-            for (pi, partition) in topic.partitions.iter().enumerate() {
-                let metadata = partition
-                    .committed_metadata
-                    .as_ref()
-                    .map(|m| m.to_string())
-                    .unwrap_or_default();
-                errors[ti][pi] = if let Err(e) = validation {
-                    Some(e)
-                } else if broker
-                    .topic(topic.name.as_str())
-                    .and_then(|t| t.state(partition.partition_index).cloned())
-                    .is_none()
-                {
-                    // Kafka checks the metadata: no such topic or partition, no commit.
-                    Some(ErrorCode::UnknownTopicOrPartition)
-                } else if metadata.len() > broker.groups.config.offset_metadata_max_bytes {
-                    Some(ErrorCode::OffsetMetadataTooLarge)
-                } else {
-                    to_store.push((
-                        (topic.name.to_string(), partition.partition_index),
-                        CommittedOffset {
-                            offset: partition.committed_offset,
-                            leader_epoch: partition.committed_leader_epoch,
-                            metadata,
-                            commit_timestamp_ms: now_ms,
-                        },
-                    ));
-                    stored_slots.push((ti, pi));
-                    None
-                };
+        let (write, stored_slots) = {
+            let mut group = group.lock();
+            let validation =
+                group.validate_offset_commit(generation, &member_id, instance_id.as_deref());
+            let mut to_store = Vec::new();
+            let mut stored_slots = Vec::new();
+            for (ti, topic) in request.topics.iter().enumerate() {
+                for (pi, partition) in topic.partitions.iter().enumerate() {
+                    let metadata = partition
+                        .committed_metadata
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_default();
+                    errors[ti][pi] = if let Err(e) = validation {
+                        Some(e)
+                    } else if broker
+                        .topic(topic.name.as_str())
+                        .and_then(|t| t.state(partition.partition_index).cloned())
+                        .is_none()
+                    {
+                        // Kafka checks the metadata: no such topic or partition, no commit.
+                        Some(ErrorCode::UnknownTopicOrPartition)
+                    } else if metadata.len() > broker.groups.config.offset_metadata_max_bytes {
+                        Some(ErrorCode::OffsetMetadataTooLarge)
+                    } else {
+                        to_store.push((
+                            (topic.name.to_string(), partition.partition_index),
+                            CommittedOffset {
+                                offset: partition.committed_offset,
+                                leader_epoch: partition.committed_leader_epoch,
+                                metadata,
+                                commit_timestamp_ms: now_ms,
+                            },
+                        ));
+                        stored_slots.push((ti, pi));
+                        None
+                    };
+                }
             }
-        }
-        if let Err(e) = broker.groups.commit_offsets(broker, &mut group, to_store) {
+            (
+                broker
+                    .groups
+                    .commit_offsets(&broker.replicas, &mut group, to_store),
+                stored_slots,
+            )
+        };
+        // Acknowledged once the offsets' records count (the ISR has them in a cluster).
+        if let Err(e) = group::completed(write).await {
             for (ti, pi) in stored_slots {
                 errors[ti][pi] = Some(e);
             }

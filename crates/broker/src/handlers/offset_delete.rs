@@ -13,58 +13,70 @@ use kafka_protocol::protocol::Decodable;
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
-use crate::group::Group;
+use crate::group::{self, Group};
 
-pub(super) fn handle(broker: &Arc<Broker>, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: OffsetDeleteRequest,
+) -> OffsetDeleteResponse {
     let Some(group) = broker.groups.group(request.group_id.as_str()) else {
         return OffsetDeleteResponse::default().with_error_code(ErrorCode::GroupIdNotFound.code());
     };
-    let mut group = group.lock();
-    let active = !group.is_empty();
-    if active && group.protocol_type.as_deref() != Some("consumer") {
-        return OffsetDeleteResponse::default().with_error_code(ErrorCode::NonEmptyGroup.code());
-    }
-    let subscribed = if active {
-        subscribed_topics(&group)
-    } else {
-        Vec::new()
+    let (topics, write) = {
+        let mut group = group.lock();
+        let active = !group.is_empty();
+        if active && group.protocol_type.as_deref() != Some("consumer") {
+            return OffsetDeleteResponse::default()
+                .with_error_code(ErrorCode::NonEmptyGroup.code());
+        }
+        let subscribed = if active {
+            subscribed_topics(&group)
+        } else {
+            Vec::new()
+        };
+        let mut to_delete = Vec::new();
+        let topics: Vec<(OffsetDeleteResponseTopic, Vec<usize>)> = request
+            .topics
+            .iter()
+            .map(|topic| {
+                let busy = subscribed.iter().any(|t| t == topic.name.as_str());
+                let mut slots = Vec::new();
+                let partitions = topic
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let response = OffsetDeleteResponsePartition::default()
+                            .with_partition_index(p.partition_index);
+                        if busy {
+                            response.with_error_code(ErrorCode::GroupSubscribedToTopic.code())
+                        } else {
+                            slots.push(to_delete.len());
+                            to_delete.push((topic.name.to_string(), p.partition_index));
+                            response
+                        }
+                    })
+                    .collect();
+                (
+                    OffsetDeleteResponseTopic::default()
+                        .with_name(topic.name.clone())
+                        .with_partitions(partitions),
+                    slots,
+                )
+            })
+            .collect();
+        let present: Vec<(String, i32)> = to_delete
+            .iter()
+            .filter(|k| group.offsets.contains_key(*k))
+            .cloned()
+            .collect();
+        (
+            topics,
+            broker
+                .groups
+                .delete_offsets(&broker.replicas, &mut group, &present),
+        )
     };
-    let mut to_delete = Vec::new();
-    let topics: Vec<(OffsetDeleteResponseTopic, Vec<usize>)> = request
-        .topics
-        .iter()
-        .map(|topic| {
-            let busy = subscribed.iter().any(|t| t == topic.name.as_str());
-            let mut slots = Vec::new();
-            let partitions = topic
-                .partitions
-                .iter()
-                .map(|p| {
-                    let response = OffsetDeleteResponsePartition::default()
-                        .with_partition_index(p.partition_index);
-                    if busy {
-                        response.with_error_code(ErrorCode::GroupSubscribedToTopic.code())
-                    } else {
-                        slots.push(to_delete.len());
-                        to_delete.push((topic.name.to_string(), p.partition_index));
-                        response
-                    }
-                })
-                .collect();
-            (
-                OffsetDeleteResponseTopic::default()
-                    .with_name(topic.name.clone())
-                    .with_partitions(partitions),
-                slots,
-            )
-        })
-        .collect();
-    let present: Vec<(String, i32)> = to_delete
-        .iter()
-        .filter(|k| group.offsets.contains_key(*k))
-        .cloned()
-        .collect();
-    if let Err(e) = broker.groups.delete_offsets(broker, &mut group, &present) {
+    if let Err(e) = group::completed(write).await {
         return OffsetDeleteResponse::default().with_error_code(e.code());
     }
     OffsetDeleteResponse::default().with_topics(topics.into_iter().map(|(t, _)| t).collect())

@@ -32,7 +32,10 @@ pub(super) fn handle(
                         .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
                         .collect()
                 });
-                if let Err(e) = broker.groups.check_coordinator(broker, g.group_id.as_str()) {
+                if let Err(e) = broker
+                    .groups
+                    .check_coordinator(&broker.replicas, g.group_id.as_str())
+                {
                     return OffsetFetchResponseGroup::default()
                         .with_group_id(g.group_id.clone())
                         .with_error_code(e.code());
@@ -74,7 +77,7 @@ pub(super) fn handle(
     // Not the coordinator: v2+ says so at the top, v1 on every partition asked for.
     let refused = broker
         .groups
-        .check_coordinator(broker, request.group_id.as_str())
+        .check_coordinator(&broker.replicas, request.group_id.as_str())
         .err();
     if let (Some(e), true) = (refused, version >= 2) {
         return OffsetFetchResponse::default().with_error_code(e.code());

@@ -10,7 +10,8 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 use rafka_protocol::ErrorCode;
 
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,

@@ -10,7 +10,8 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use rafka_protocol::ErrorCode;
 
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 use crate::partition::Partition;
 use crate::topic::Topic;
 

@@ -7,12 +7,12 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
-use crate::group::{GroupCoordinator, Reply, SyncResponse};
+use crate::group::{self, GroupCoordinator, Reply, SyncResponse};
 
 pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> SyncGroupResponse {
     if let Err(e) = broker
         .groups
-        .check_coordinator(broker, request.group_id.as_str())
+        .check_coordinator(&broker.replicas, request.group_id.as_str())
     {
         return encode(SyncResponse {
             error: Some(e),
@@ -36,7 +36,7 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> S
                 request.group_instance_id.as_deref(),
                 request.protocol_type.as_deref(),
                 request.protocol_name.as_deref(),
-                &GroupCoordinator::topic_infos(broker),
+                &GroupCoordinator::topic_infos(&broker.replicas),
                 now_ms,
             ));
         }
@@ -53,9 +53,20 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> S
                 .collect(),
             now_ms,
         );
-        broker.groups.persist_if_dirty(broker, &mut group);
-        reply
+        (
+            reply,
+            broker.groups.persist_if_dirty(&broker.replicas, &mut group),
+        )
     };
+    let (reply, write) = reply;
+    // The leader's assignment is answered once the group's record counts; Kafka's
+    // coordinator answers a failed store with its error too.
+    if let Err(code) = group::completed(write).await {
+        return encode(SyncResponse {
+            error: Some(code),
+            ..Default::default()
+        });
+    }
     let response = match reply {
         Reply::Now(r) => r,
         Reply::Later(rx) => rx.await.unwrap_or(SyncResponse {
