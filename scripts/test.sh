@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (the README's `./scripts/test.sh`; `.ci/run` calls it).
 #
-# Builds the release broker, checks formatting and lints, runs the Rust tests, then the
-# compat tests with real Kafka clients (Python confluent-kafka and kafka-python) against
-# the freshly built `rafka` binary.
+# Builds the release broker, checks formatting, the crate borders and lints, runs the
+# Rust tests, then the compat tests with real Kafka clients (Python confluent-kafka and
+# kafka-python) against the freshly built `rafka` binary.
 #
 # Needs: rustup's cargo (with rustfmt and clippy) and python3. cargo-nextest is used
 # when installed. Python packages go into ./.venv (scripts/setup-python.sh), nothing is
@@ -31,6 +31,12 @@ test -x "$RAFKA_BIN" || { echo "expected broker binary at $RAFKA_BIN" >&2; exit 
 
 section "cargo fmt --check"
 cargo fmt --all -- --check
+
+section "crate borders"
+# Only rafka-cli depends on the broker, protocol has no tokio, dependencies point down
+# DESIGN.md's crate list; the self-test first shows that each rule can fail.
+python3 scripts/check-crate-borders.py --self-test
+python3 scripts/check-crate-borders.py
 
 section "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings

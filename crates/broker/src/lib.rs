@@ -5,7 +5,6 @@
 pub mod admin;
 pub mod broker;
 pub mod cluster;
-pub mod config;
 pub mod error;
 pub mod group;
 pub mod group_config;
@@ -16,9 +15,13 @@ pub mod partition;
 pub mod replica;
 pub mod replica_manager;
 pub mod server;
-pub mod storage;
 pub mod topic;
-pub mod topic_config;
+
+// The server configuration, the topic config definitions and the log directories' own
+// files live in rafka-config, below the broker, so that the tools can read and write
+// them without depending on the broker; the old paths stay for the broker's code.
+pub use rafka_config::server as config;
+pub use rafka_config::{storage, topic_config};
 
 pub use broker::Broker;
 pub use config::BrokerConfig;

@@ -3,7 +3,6 @@
 //! and Kafka's error codes. Owns bytes only: it knows nothing of sockets or disks.
 
 pub mod batch;
-pub mod client;
 pub mod error_code;
 pub mod fetch_frame;
 pub mod frame;

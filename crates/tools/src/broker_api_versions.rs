@@ -9,9 +9,9 @@ use std::time::Duration;
 use clap::Parser;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::ApiKey;
+use rafka_client::{connect_within, BrokerNode, WireClient};
 
 use crate::common::{admin_timeout, missing_argument, parse_tool_args, read_properties, runtime};
-use crate::wire::{connect_within, BrokerNode, WireClient};
 use crate::ToolError;
 
 /// The APIs of Kafka 4.1's broker listener (`ApiKeys.brokerApis()`), by id, with the
@@ -146,6 +146,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
                 connect_within(&address, timeout)
                     .await
                     .map(|c| c.versions.api_keys.clone())
+                    .map_err(ToolError::from)
             };
             match versions {
                 Ok(keys) => println!("{node} -> {}", node_api_versions(&keys)),

@@ -189,22 +189,9 @@ impl TopicFilter {
     }
 }
 
-/// The Java client's message for a Kafka error: the broker's own text when it sent one,
-/// else the standard description of the code. `None` for code 0.
-pub fn kafka_error_message(code: i16, message: Option<&str>) -> Option<String> {
-    if code == 0 {
-        return None;
-    }
-    if let Some(m) = message.filter(|m| !m.is_empty()) {
-        return Some(m.to_string());
-    }
-    Some(
-        match rafka_protocol::error_code::ErrorCode::try_from_code(code) {
-            Some(e) => e.description().to_string(),
-            None => format!("Unexpected error code: {code}."),
-        },
-    )
-}
+/// The Java client's message for a Kafka error (the client crate owns it: its
+/// DescribeCluster call reports errors the same way).
+pub use rafka_client::kafka_error_message;
 
 // ---- Java's own renderings, where Kafka's tools print them (leader-election,
 // reassign-partitions, log-dirs): exception class names, collection `toString`, the

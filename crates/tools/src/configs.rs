@@ -20,12 +20,12 @@ use kafka_protocol::messages::{
     IncrementalAlterConfigsResponse, MetadataResponse,
 };
 use kafka_protocol::protocol::StrBytes;
+use rafka_client::{connect_within, WireClient};
 
 use crate::common::{
     admin_timeout, kafka_error_message, parse_tool_args, read_properties, runtime,
 };
 use crate::java_order::{self, Capacity};
-use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
 
 /// DescribeConfigs / IncrementalAlterConfigs resource types.
@@ -452,7 +452,7 @@ struct ConfigService<'c> {
 
 impl ConfigService<'_> {
     async fn metadata(&mut self) -> Result<MetadataResponse, ToolError> {
-        self.client.metadata(None, self.timeout).await
+        Ok(self.client.metadata(None, self.timeout).await?)
     }
 
     /// Kafka's `describeResourceConfig`.

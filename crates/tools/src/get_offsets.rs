@@ -15,6 +15,7 @@ use kafka_protocol::messages::{
     ApiKey, BrokerId, ListOffsetsRequest, ListOffsetsResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use rafka_client::connect_within;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -22,7 +23,7 @@ use crate::common::{
     admin_timeout, client_config, is_internal_topic, kafka_error_message, missing_argument,
     parse_tool_args, read_properties, runtime, TopicFilter,
 };
-use crate::wire::{connect_within, ensure_reachable};
+use crate::wire::ensure_reachable;
 use crate::ToolError;
 
 const USAGE_TEXT: &str = "An interactive shell for getting topic-partition offsets.";
@@ -341,9 +342,9 @@ fn list_offsets(
                 "The broker does not support ListOffsets with timestamp {timestamp}"
             )));
         }
-        client
+        Ok(client
             .call_within(ApiKey::ListOffsets, version, &request, timeout)
-            .await
+            .await?)
     })?;
     let mut out = Vec::new();
     for topic in &response.topics {

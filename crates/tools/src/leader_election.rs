@@ -14,6 +14,7 @@ use clap::Parser;
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::{ApiKey, ElectLeadersRequest, ElectLeadersResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use rafka_client::{connect_within, WireClient};
 use rafka_types::TopicPartition;
 
 use crate::common::{
@@ -22,7 +23,6 @@ use crate::common::{
     parse_tool_args, read_file_as_string, read_properties, runtime, JsonMappingError,
     JAVA_HASH_MAP_DEFAULT_CAPACITY,
 };
-use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
 
 /// Kafka's `ELECTION_NOT_NEEDED`: the right leader is already in place.

@@ -1,7 +1,7 @@
 //! The `kafka-*.sh` command-line tools, as subcommands of the `rafka` binary. They are
 //! Kafka *clients*: built on librdkafka (the `rdkafka` crate) where it has the call, and
-//! on rafka's protocol crate (`wire`) where it does not. They never reach into the
-//! broker's internals, so every tool run is also a test of the broker.
+//! on rafka's raw-request client (`rafka-client`) where it does not. They never reach
+//! into the broker's internals, so every tool run is also a test of the broker.
 //!
 //! Each tool parses Kafka's own flags and prints what Kafka's tool prints.
 

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse};
+use rafka_client::{connect_within, WireClient};
 
 use crate::common::{
     admin_timeout, java_exception_class, json_quote, kafka_error_message, missing_argument,
     parse_tool_args, read_properties, runtime,
 };
 use crate::java_order::{self, Capacity};
-use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
 
 #[derive(Debug, Parser)]

@@ -16,11 +16,11 @@ use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData
 use kafka_protocol::messages::describe_quorum_response::ReplicaState;
 use kafka_protocol::messages::{ApiKey, DescribeQuorumRequest, DescribeQuorumResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use rafka_client::{connect_within, WireClient};
 
 use crate::common::{
     admin_timeout, bare, java_exception_string, kafka_uuid_string, read_properties, runtime,
 };
-use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
 
 /// The program name argparse4j puts before its error messages.
@@ -284,15 +284,11 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
 /// Connects to the bootstrap list, as Kafka's admin client does for either option.
 async fn connect(bootstrap: &Bootstrap, timeout: Duration) -> Result<WireClient, ToolError> {
     match bootstrap {
-        Bootstrap::Server(servers) => connect_within(servers, timeout).await,
+        Bootstrap::Server(servers) => Ok(connect_within(servers, timeout).await?),
         // Kafka's admin client talks to a controller's listener directly; rafka's
         // controllers serve their own protocol there, so this can only fail.
         Bootstrap::Controller(controllers) => {
             connect_within(controllers, timeout).await.map_err(|e| {
-                let e = match e {
-                    ToolError::Unreachable(reason) => reason,
-                    other => other.to_string(),
-                };
                 bare(format!(
                     "Cannot describe the quorum through --bootstrap-controller {controllers}: {e}. rafka's controllers do not speak the Kafka protocol on their listener; use --bootstrap-server with a broker, which forwards DescribeQuorum to the active controller."
                 ))
@@ -565,7 +561,7 @@ fn replication_table(quorum: &QuorumInfo, now_ms: Option<i64>) -> Result<Vec<Str
         .chain(observers)
     {
         let timestamp = |ms: Option<i64>, description: &str| match (ms, now_ms) {
-            (None, _) => Ok("-1".to_string()),
+            (None, _) => Ok::<_, ToolError>("-1".to_string()),
             (Some(ms), None) => Ok(ms.to_string()),
             (Some(ms), Some(now)) => Ok(format!(
                 "{} ms ago",

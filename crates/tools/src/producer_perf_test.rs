@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use rafka_client::connect_within;
 use rdkafka::client::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
@@ -22,7 +23,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::util::Timeout;
 
 use crate::common::{admin_timeout, client_config, parse_tool_args, read_properties, runtime};
-use crate::wire::{connect_within, ensure_reachable};
+use crate::wire::ensure_reachable;
 use crate::ToolError;
 
 mod random;

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use rafka_client::connect_within;
 use rafka_types::{SplitMix64, TopicPartition};
 
 use crate::common::{
@@ -30,7 +31,6 @@ use crate::common::{
     missing_argument, parse_tool_matches, read_file_as_string, read_properties, runtime,
     JavaIoError, JsonMappingError, JAVA_HASH_MAP_DEFAULT_CAPACITY,
 };
-use crate::wire::connect_within;
 use crate::ToolError;
 use assignment::{calculate_assignment, random_seed, BrokerMetadata};
 use cluster::Cluster;
@@ -470,7 +470,9 @@ fn run_action(command: &Command) -> Result<(), Failure> {
     let timeout = admin_timeout(&props);
     let plan = plan(command)?;
     runtime()?.block_on(async {
-        let client = connect_within(&command.bootstrap, timeout).await?;
+        let client = connect_within(&command.bootstrap, timeout)
+            .await
+            .map_err(ToolError::from)?;
         let mut cluster = Cluster { client, timeout };
         match plan {
             Plan::Verify {

@@ -1,14 +1,14 @@
 //! `kafka-storage.sh`: `random-uuid`, `format` (write `meta.properties` into every log
 //! directory of a KRaft config, refusing formatted ones unless `--ignore-formatted`) and
-//! `info`. `meta.properties` is written by the broker's own `MetaProperties`, so what this
-//! tool writes is exactly what `rafka server` reads.
+//! `info`. `meta.properties` is written by the `MetaProperties` the broker reads it with
+//! (rafka-config), so what this tool writes is exactly what `rafka server` reads.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
-use rafka_broker::storage::{random_kafka_uuid, MetaProperties, META_PROPERTIES};
-use rafka_broker::BrokerConfig;
+use rafka_config::storage::{random_kafka_uuid, MetaProperties, META_PROPERTIES};
+use rafka_config::BrokerConfig;
 
 use crate::common::{parse_tool_args, read_properties};
 use crate::ToolError;
@@ -257,7 +257,7 @@ fn format(config_path: &Path, options: &FormatOptions) -> Result<(), ToolError> 
     let is_controller = config
         .process_roles
         .iter()
-        .any(|r| r == rafka_broker::config::CONTROLLER_ROLE);
+        .any(|r| r == rafka_config::server::CONTROLLER_ROLE);
     let dynamic_quorum = options.standalone || options.initial_controllers.is_some();
     if is_controller
         && config.quorum_voters.trim().is_empty()
@@ -351,7 +351,7 @@ fn format(config_path: &Path, options: &FormatOptions) -> Result<(), ToolError> 
         // Where the server looks for the quorum's voters (its first log dir).
         if is_controller && !voters.is_empty() && Some(&dir) == config.log_dirs.first() {
             let line: Vec<String> = voters.iter().map(|(id, a)| format!("{id}@{a}")).collect();
-            let path = dir.join(rafka_broker::config::BOOTSTRAP_VOTERS_FILE);
+            let path = dir.join(rafka_config::server::BOOTSTRAP_VOTERS_FILE);
             std::fs::write(&path, line.join(",") + "\n").map_err(|e| {
                 ToolError::Failed(format!("Error while writing {}: {e}", path.display()))
             })?;
@@ -365,7 +365,7 @@ fn format(config_path: &Path, options: &FormatOptions) -> Result<(), ToolError> 
 fn initial_voters(
     config: &StorageConfig,
     options: &FormatOptions,
-) -> Result<(rafka_broker::config::ById, rafka_broker::config::ById), ToolError> {
+) -> Result<(rafka_config::server::ById, rafka_config::server::ById), ToolError> {
     if options.standalone {
         let address = config.controller_address.clone().ok_or_else(|| {
             ToolError::Failed(
@@ -377,7 +377,7 @@ fn initial_voters(
     }
     match &options.initial_controllers {
         Some(list) => {
-            rafka_broker::config::parse_initial_controllers(list).map_err(ToolError::Failed)
+            rafka_config::server::parse_initial_controllers(list).map_err(ToolError::Failed)
         }
         None => Ok((BTreeMap::new(), BTreeMap::new())),
     }

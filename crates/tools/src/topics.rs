@@ -23,6 +23,7 @@ use kafka_protocol::messages::{
     TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use rafka_client::{connect_within, WireClient};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 
@@ -31,7 +32,6 @@ use crate::common::{
     missing_argument, parse_tool_args, read_properties, runtime, TopicFilter,
 };
 use crate::java_order::{self, Capacity};
-use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
 
 /// Kafka's ConfigSource code for a config at its default (`ConfigEntry.isDefault()`).
@@ -319,7 +319,7 @@ struct TopicService<'c> {
 
 impl TopicService<'_> {
     async fn metadata(&mut self) -> Result<MetadataResponse, ToolError> {
-        self.client.metadata(None, self.timeout).await
+        Ok(self.client.metadata(None, self.timeout).await?)
     }
 
     /// Every topic, sorted by name.

@@ -1,249 +1,21 @@
-//! A minimal Kafka client over rafka's own protocol crate, for the admin calls librdkafka
-//! does not expose (DescribeLogDirs, ApiVersions per broker, DescribeCluster, …).
+//! The raw-request client (`rafka-client`) as the tools use it: its errors as the tools
+//! print them, a reachability check, and a codec check for the tools' tests.
 
 use std::time::Duration;
 
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use tokio::net::TcpStream;
+use rafka_client::{connect_within, ClientError};
 
 use crate::ToolError;
 
-#[derive(Debug)]
-pub struct WireClient {
-    stream: TcpStream,
-    correlation_id: i32,
-    /// The broker's supported versions, learned at connect.
-    pub versions: ApiVersionsResponse,
-    pub address: String,
-}
-
-impl WireClient {
-    /// Metadata for `topics` (all topics when `None`, brokers only when empty), never
-    /// auto-creating.
-    pub async fn metadata(
-        &mut self,
-        topics: Option<&[String]>,
-        timeout: Duration,
-    ) -> Result<kafka_protocol::messages::MetadataResponse, ToolError> {
-        use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-        use kafka_protocol::messages::{MetadataRequest, TopicName};
-        let version = self.version_for(ApiKey::Metadata, 12)?;
-        let request = MetadataRequest::default()
-            .with_allow_auto_topic_creation(false)
-            .with_topics(topics.map(|names| {
-                names
-                    .iter()
-                    .map(|n| {
-                        MetadataRequestTopic::default()
-                            .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
-                    })
-                    .collect()
-            }));
-        self.call_within(ApiKey::Metadata, version, &request, timeout)
-            .await
-    }
-
-    /// Connects to the first reachable `host:port` of a comma-separated bootstrap list.
-    pub async fn connect(bootstrap: &str, timeout: Duration) -> Result<WireClient, ToolError> {
-        let mut last_error = String::from("no bootstrap servers given");
-        for address in bootstrap
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
-                Ok(Ok(stream)) => {
-                    let _ = stream.set_nodelay(true);
-                    let mut client = WireClient {
-                        stream,
-                        correlation_id: 0,
-                        versions: ApiVersionsResponse::default(),
-                        address: address.to_string(),
-                    };
-                    client.versions = client
-                        .call(ApiKey::ApiVersions, 3, &api_versions_request())
-                        .await?;
-                    return Ok(client);
-                }
-                Ok(Err(e)) => last_error = format!("{address}: {e}"),
-                Err(_) => last_error = format!("{address}: connection timed out"),
-            }
+/// A broker that cannot be reached says so (`could not connect to the broker: …`); any
+/// other failure is printed as it is.
+impl From<ClientError> for ToolError {
+    fn from(error: ClientError) -> ToolError {
+        if error.is_unreachable() {
+            ToolError::Unreachable(error.to_string())
+        } else {
+            ToolError::Failed(error.to_string())
         }
-        Err(ToolError::Unreachable(last_error))
-    }
-
-    /// The highest version both sides speak, capped at `ours`.
-    pub fn version_for(&self, api_key: ApiKey, ours: i16) -> Result<i16, ToolError> {
-        self.versions
-            .api_keys
-            .iter()
-            .find(|k| k.api_key == api_key as i16)
-            .filter(|k| k.min_version <= ours)
-            .map(|k| k.max_version.min(ours))
-            .ok_or_else(|| {
-                ToolError::Failed(format!(
-                    "The broker at {} does not support {api_key:?}",
-                    self.address
-                ))
-            })
-    }
-
-    pub async fn call<Req: Encodable, Resp: Decodable>(
-        &mut self,
-        api_key: ApiKey,
-        version: i16,
-        request: &Req,
-    ) -> Result<Resp, ToolError> {
-        self.correlation_id += 1;
-        rafka_protocol::client::exchange(
-            &mut self.stream,
-            "rafka-tools",
-            self.correlation_id,
-            api_key,
-            version,
-            request,
-        )
-        .await
-        .map_err(|e| match e {
-            rafka_protocol::client::ExchangeError::Io(e) => {
-                ToolError::Unreachable(format!("{}: {e}", self.address))
-            }
-            rafka_protocol::client::ExchangeError::Protocol(m) => ToolError::Failed(m),
-        })
-    }
-}
-
-/// A broker as the cluster describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerNode {
-    pub id: i32,
-    pub host: String,
-    pub port: i32,
-    pub rack: Option<String>,
-    /// Known only from DescribeCluster v2; `false` otherwise.
-    pub fenced: bool,
-}
-
-impl BrokerNode {
-    /// `host:port`, to connect to.
-    pub fn address(&self) -> String {
-        format!("{}:{}", self.host, self.port)
-    }
-}
-
-/// Kafka's `Node.toString()`.
-impl std::fmt::Display for BrokerNode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{} (id: {} rack: {} isFenced: {})",
-            self.host,
-            self.port,
-            self.id,
-            self.rack.as_deref().unwrap_or("null"),
-            self.fenced
-        )
-    }
-}
-
-impl WireClient {
-    /// The cluster's brokers, in the order the broker lists them: DescribeCluster (which
-    /// knows fencing) where the broker has it, as Kafka's `Admin.describeCluster`; else
-    /// Metadata.
-    pub async fn brokers(&mut self, timeout: Duration) -> Result<Vec<BrokerNode>, ToolError> {
-        let node =
-            |id: i32, host: &StrBytes, port: i32, rack: &Option<StrBytes>, fenced| BrokerNode {
-                id,
-                host: host.to_string(),
-                port,
-                rack: rack.as_ref().map(|r| r.to_string()),
-                fenced,
-            };
-        if let Some(response) = self.describe_cluster(timeout).await? {
-            return Ok(response
-                .brokers
-                .iter()
-                .map(|b| node(b.broker_id.0, &b.host, b.port, &b.rack, b.is_fenced))
-                .collect());
-        }
-        let response = self.metadata(Some(&[]), timeout).await?;
-        Ok(response
-            .brokers
-            .iter()
-            .map(|b| node(b.node_id.0, &b.host, b.port, &b.rack, false))
-            .collect())
-    }
-}
-
-impl WireClient {
-    /// DescribeCluster, as Kafka's `Admin.describeCluster` sends it; `None` where the
-    /// broker does not have the API (the caller falls back to Metadata). An error the
-    /// broker answers with is `Failed`, with the Java client's message.
-    pub async fn describe_cluster(
-        &mut self,
-        timeout: Duration,
-    ) -> Result<Option<kafka_protocol::messages::DescribeClusterResponse>, ToolError> {
-        use kafka_protocol::messages::{DescribeClusterRequest, DescribeClusterResponse};
-        let Ok(version) = self.version_for(ApiKey::DescribeCluster, 2) else {
-            return Ok(None);
-        };
-        let response: DescribeClusterResponse = self
-            .call_within(
-                ApiKey::DescribeCluster,
-                version,
-                &DescribeClusterRequest::default(),
-                timeout,
-            )
-            .await?;
-        match crate::common::kafka_error_message(
-            response.error_code,
-            response.error_message.as_ref().map(|m| m.as_str()),
-        ) {
-            Some(message) => Err(ToolError::Failed(message)),
-            None => Ok(Some(response)),
-        }
-    }
-}
-
-fn api_versions_request() -> ApiVersionsRequest {
-    ApiVersionsRequest::default()
-        .with_client_software_name(StrBytes::from_static_str("rafka-tools"))
-        .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")))
-}
-
-// ---- Used by the admin tools: every call bounded in time, and a blocking entry point. ----
-
-impl WireClient {
-    /// `call`, but a broker that accepts the connection and never answers is an
-    /// `Unreachable` error after `timeout` instead of a hang.
-    pub async fn call_within<Req: Encodable, Resp: Decodable>(
-        &mut self,
-        api_key: ApiKey,
-        version: i16,
-        request: &Req,
-        timeout: Duration,
-    ) -> Result<Resp, ToolError> {
-        match tokio::time::timeout(timeout, self.call(api_key, version, request)).await {
-            Ok(result) => result,
-            Err(_) => Err(ToolError::Unreachable(format!(
-                "{}: no response to {api_key:?} within {} ms",
-                self.address,
-                timeout.as_millis()
-            ))),
-        }
-    }
-}
-
-/// Connects within `timeout`, the ApiVersions exchange included: a port that accepts
-/// and never answers fails like a closed one, in one line.
-pub async fn connect_within(bootstrap: &str, timeout: Duration) -> Result<WireClient, ToolError> {
-    match tokio::time::timeout(timeout, WireClient::connect(bootstrap, timeout)).await {
-        Ok(result) => result,
-        Err(_) => Err(ToolError::Unreachable(format!(
-            "{bootstrap}: no answer within {} ms",
-            timeout.as_millis()
-        ))),
     }
 }
 
@@ -254,12 +26,16 @@ pub fn ensure_reachable(bootstrap: &str, timeout: Duration) -> Result<(), ToolEr
     crate::common::runtime()?
         .block_on(connect_within(bootstrap, timeout))
         .map(drop)
+        .map_err(ToolError::from)
 }
 
 /// Encodes `message` at `version` and decodes it back, checking that the size the codec
 /// predicts is the size it writes: for the tools' tests of the requests they build.
 #[cfg(test)]
-pub(crate) fn round_trip<M: Encodable + Decodable>(message: &M, version: i16) -> M {
+pub(crate) fn round_trip<M>(message: &M, version: i16) -> M
+where
+    M: kafka_protocol::protocol::Encodable + kafka_protocol::protocol::Decodable,
+{
     let mut buf = bytes::BytesMut::new();
     message.encode(&mut buf, version).expect("encodes");
     assert_eq!(message.compute_size(version).expect("sizes"), buf.len());

@@ -31,22 +31,7 @@ pub struct TopicInfo {
     pub partitions: i32,
 }
 
-#[derive(Debug, Clone)]
-pub struct ConsumerConfig {
-    pub session_timeout_ms: i64,
-    pub heartbeat_interval_ms: i32,
-    pub max_size: usize,
-}
-
-impl Default for ConsumerConfig {
-    fn default() -> Self {
-        ConsumerConfig {
-            session_timeout_ms: 45_000,
-            heartbeat_interval_ms: 5_000,
-            max_size: i32::MAX as usize,
-        }
-    }
-}
+pub use rafka_config::group::ConsumerConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberState {

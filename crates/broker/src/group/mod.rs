@@ -31,13 +31,7 @@ pub use state::{
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
-/// Settings of the offsets topic itself.
-#[derive(Debug, Clone)]
-pub struct OffsetsTopicConfig {
-    pub partitions: i32,
-    pub replication_factor: i16,
-    pub segment_bytes: i64,
-}
+pub use rafka_config::group::OffsetsTopicConfig;
 
 #[derive(Debug)]
 pub struct GroupCoordinator {

@@ -37,32 +37,7 @@ impl GroupState {
     }
 }
 
-/// The broker's `group.*` settings.
-#[derive(Debug, Clone)]
-pub struct GroupConfig {
-    pub min_session_timeout_ms: i32,
-    pub max_session_timeout_ms: i32,
-    pub initial_rebalance_delay_ms: i64,
-    pub max_size: usize,
-    pub offsets_retention_ms: i64,
-    pub offset_metadata_max_bytes: usize,
-    /// How long a member that joined during a rebalance may take to complete it.
-    pub new_member_join_timeout_ms: i64,
-}
-
-impl Default for GroupConfig {
-    fn default() -> Self {
-        GroupConfig {
-            min_session_timeout_ms: 6_000,
-            max_session_timeout_ms: 1_800_000,
-            initial_rebalance_delay_ms: 3_000,
-            max_size: i32::MAX as usize,
-            offsets_retention_ms: 7 * 24 * 3_600_000,
-            offset_metadata_max_bytes: 4096,
-            new_member_join_timeout_ms: 300_000,
-        }
-    }
-}
+pub use rafka_config::group::GroupConfig;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommittedOffset {

@@ -19,7 +19,7 @@ use kafka_protocol::messages::{
     OffsetForLeaderEpochResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use rafka_protocol::client::exchange;
+use rafka_client::{exchange, DEFAULT_MAX_RESPONSE_BYTES};
 use rafka_protocol::ErrorCode;
 use tokio::net::TcpStream;
 
@@ -185,6 +185,7 @@ async fn fetch_once(
             ApiKey::Fetch,
             FETCH_VERSION,
             &request,
+            fetch_response_max_bytes(ready.len(), config.replica_fetch_max_bytes),
         ),
     )
     .await
@@ -234,6 +235,17 @@ async fn fetch_once(
         }
     }
     Ok(())
+}
+
+/// The largest Fetch response taken from a leader: what `partitions` partitions of
+/// `replica.fetch.max.bytes` each can hold, plus the usual bound for the headers and a
+/// first batch larger than the per-partition limit (which Kafka returns whole). The
+/// request itself asks for up to `i32::MAX` bytes, so the bound comes from here.
+fn fetch_response_max_bytes(partitions: usize, replica_fetch_max_bytes: i32) -> usize {
+    let per_partition = usize::try_from(replica_fetch_max_bytes).unwrap_or(0);
+    partitions
+        .saturating_mul(per_partition)
+        .saturating_add(DEFAULT_MAX_RESPONSE_BYTES)
 }
 
 /// The partitions of a request by (topic, index), to match the answers to.
@@ -286,6 +298,7 @@ async fn truncate(
             ApiKey::OffsetForLeaderEpoch,
             EPOCH_VERSION,
             &request,
+            DEFAULT_MAX_RESPONSE_BYTES,
         ),
     )
     .await

@@ -22,9 +22,9 @@ use kafka_protocol::messages::{
     OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
+use rafka_client::{connect_within, WireClient};
 use rafka_protocol::ErrorCode;
 
-use crate::wire::{connect_within, WireClient};
 use crate::ToolError;
 
 /// A topic partition, ordered as Kafka's tool sorts them: by topic, then partition.

@@ -13,6 +13,7 @@ use kafka_protocol::messages::{
     ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use rafka_client::{BrokerNode, WireClient};
 use rafka_types::TopicPartition;
 
 use super::formats::{join, OngoingReassignment};
@@ -22,7 +23,6 @@ use crate::common::{
     broker_timeout_ms, java_exception_string, java_hash_order, java_string_hash,
     JAVA_HASH_MAP_DEFAULT_CAPACITY,
 };
-use crate::wire::{BrokerNode, WireClient};
 use crate::ToolError;
 
 /// A topic's partitions and their replicas, or its error code.
@@ -37,7 +37,7 @@ pub(super) struct Cluster {
 
 impl Cluster {
     pub(super) async fn brokers(&mut self) -> Result<Vec<BrokerNode>, ToolError> {
-        self.client.brokers(self.timeout).await
+        Ok(self.client.brokers(self.timeout).await?)
     }
 
     /// Metadata for `topics`, by name.
@@ -187,9 +187,10 @@ impl Cluster {
         request: &Req,
     ) -> Result<Resp, ToolError> {
         let version = self.client.version_for(api_key, 0)?;
-        self.client
+        Ok(self
+            .client
             .call_within(api_key, version, request, self.timeout)
-            .await
+            .await?)
     }
 }
 

@@ -69,7 +69,7 @@ pub struct BrokerConfig {
     pub log_retention_check_interval_ms: u64,
     pub log_flush_offset_checkpoint_interval_ms: u64,
     pub group: crate::group::GroupConfig,
-    pub consumer_group: crate::group::consumer::ConsumerConfig,
+    pub consumer_group: crate::group::ConsumerConfig,
     pub offsets_topic: crate::group::OffsetsTopicConfig,
     pub offsets_retention_check_interval_ms: u64,
     pub log_cleaner_enable: bool,
@@ -326,7 +326,7 @@ impl BrokerConfig {
             offset_metadata_max_bytes: parse_i64("offset.metadata.max.bytes", 4096, 0)? as usize,
             new_member_join_timeout_ms: 300_000,
         };
-        let consumer_group = crate::group::consumer::ConsumerConfig {
+        let consumer_group = crate::group::ConsumerConfig {
             session_timeout_ms: parse_i64("group.consumer.session.timeout.ms", 45_000, 1)?,
             heartbeat_interval_ms: parse_i64("group.consumer.heartbeat.interval.ms", 5_000, 1)?
                 as i32,
