@@ -80,7 +80,7 @@ impl Broker {
             cluster_id,
             clock,
             logs,
-            replicas: ReplicaManager::default(),
+            replicas: ReplicaManager::new(cluster.is_some()),
             image: Mutex::new(image.clone()),
             cluster,
         };
@@ -251,7 +251,8 @@ impl Broker {
         for partition in applied.new_leaderships {
             if &*partition.topic == OFFSETS_TOPIC {
                 // This broker now coordinates the partition's groups.
-                self.groups.load_partition(&partition, now_ms);
+                self.groups
+                    .load_partition(&self.replicas, partition.index, now_ms);
             }
         }
         cluster.set_image(image);

@@ -6,7 +6,6 @@ pub mod admin;
 pub mod broker;
 pub mod cluster;
 pub mod error;
-pub mod group;
 pub mod group_config;
 pub mod handlers;
 pub mod log_manager;
@@ -22,6 +21,9 @@ pub mod topic;
 // them without depending on the broker; the old paths stay for the broker's code.
 pub use rafka_config::server as config;
 pub use rafka_config::{storage, topic_config};
+// The group coordinator lives in rafka-coordinator, over `CoordinatorLog`, which the
+// replica manager implements.
+pub use rafka_coordinator::group;
 
 pub use broker::Broker;
 pub use config::BrokerConfig;

@@ -6,9 +6,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
+use bytes::Bytes;
 use parking_lot::RwLock;
+use rafka_coordinator::group::consumer::TopicInfo;
+use rafka_coordinator::{CoordinatorLog, PendingWrite};
 use rafka_metadata::ClusterImage;
+use rafka_protocol::ErrorCode;
+use rafka_types::Offset;
 
 use crate::log_manager::{LogManager, LogToOpen};
 use crate::partition::Partition;
@@ -38,9 +44,31 @@ pub struct Applied {
 #[derive(Debug, Default)]
 pub struct ReplicaManager {
     topics: RwLock<Topics>,
+    /// In a cluster, coordinator writes count once the ISR has them (`acks=all`).
+    clustered: bool,
 }
 
 impl ReplicaManager {
+    pub fn new(clustered: bool) -> ReplicaManager {
+        ReplicaManager {
+            topics: RwLock::default(),
+            clustered,
+        }
+    }
+
+    /// The user topics as the consumer-protocol assignor sees them.
+    pub fn topic_infos(&self) -> Vec<TopicInfo> {
+        self.topics()
+            .iter()
+            .filter(|t| !t.is_internal())
+            .map(|t| TopicInfo {
+                topic_id: t.topic_id,
+                name: t.name.to_string(),
+                partitions: t.partitions.len() as i32,
+            })
+            .collect()
+    }
+
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
         self.topics.read().by_name.get(name).cloned()
     }
@@ -199,5 +227,59 @@ impl ReplicaManager {
             logs.delete(&partition);
         }
         applied
+    }
+}
+
+/// The coordinators' internal topics are partitions like any other: appended as the
+/// leader, with `acks=all` in a cluster (so a coordinator failover loses nothing it
+/// acknowledged), read back for replay.
+impl CoordinatorLog for ReplicaManager {
+    fn is_leader(&self, topic: &str, partition: i32) -> bool {
+        self.partition(topic, partition)
+            .is_some_and(|p| p.is_leader())
+    }
+
+    fn append(
+        &self,
+        topic: &str,
+        partition: i32,
+        batch: &[u8],
+        timeout: Duration,
+    ) -> Result<PendingWrite, ErrorCode> {
+        let partition = self
+            .partition(topic, partition)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let acks = if self.clustered { -1 } else { 1 };
+        let (info, epoch) = partition.append(batch, acks).map_err(|e| e.code)?;
+        if acks == 1 {
+            return Ok(Box::pin(std::future::ready(Ok(()))));
+        }
+        Ok(Box::pin(async move {
+            partition
+                .wait_for_replication(info.last_offset.0, epoch, timeout)
+                .await
+                .map_err(|e| e.code)
+        }))
+    }
+
+    fn replay_range(&self, topic: &str, partition: i32) -> Option<(i64, i64)> {
+        self.partition(topic, partition)
+            .map(|p| (p.log_start_offset(), p.high_watermark()))
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<Bytes, String> {
+        let partition = self
+            .partition(topic, partition)
+            .ok_or_else(|| format!("{topic}-{partition} is not hosted here"))?;
+        partition
+            .read(Offset(offset), max_bytes as u64, true)
+            .and_then(|r| r.to_bytes())
+            .map_err(|e| e.to_string())
     }
 }

@@ -349,7 +349,8 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                 let ticking = broker.clone();
                 let writes = tokio::task::spawn_blocking(move || {
                     let now_ms = ticking.clock.now_ms();
-                    ticking.groups.tick(&ticking.replicas, now_ms, expire)
+                    let topics = || ticking.replicas.topic_infos();
+                    ticking.groups.tick(&ticking.replicas, &topics, now_ms, expire)
                 })
                 .await
                 .unwrap_or_default();

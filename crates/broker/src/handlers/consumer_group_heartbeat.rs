@@ -11,8 +11,8 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::group;
 use crate::group::consumer::{ConsumerConfig, Heartbeat, HeartbeatResult, Partitions};
-use crate::group::{self, GroupCoordinator};
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -76,7 +76,7 @@ pub(super) async fn handle(
         broker_assigns_member_id: version == 0,
     };
     let now_ms = broker.clock.now_ms();
-    let topics = GroupCoordinator::topic_infos(&broker.replicas);
+    let topics = broker.replicas.topic_infos();
     // The group's own consumer.session.timeout.ms and consumer.heartbeat.interval.ms
     // (KIP-848 group configs), read on every heartbeat so a change applies at once.
     let group_config = broker.group_config(request.group_id.as_str());

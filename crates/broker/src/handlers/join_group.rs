@@ -9,7 +9,7 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
-use crate::group::{self, GroupCoordinator, JoinRequest, JoinResponse, Reply};
+use crate::group::{self, JoinRequest, JoinResponse, Reply};
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -100,7 +100,7 @@ pub(super) async fn handle(
                 } else {
                     consumer.classic_join(
                         &join,
-                        &GroupCoordinator::topic_infos(&broker.replicas),
+                        &broker.replicas.topic_infos(),
                         broker.groups.consumer_config.max_size,
                         now_ms,
                     )

@@ -7,7 +7,7 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
-use crate::group::{self, GroupCoordinator};
+use crate::group;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -43,7 +43,7 @@ pub(super) async fn handle(
         let topics = group
             .consumer
             .is_some()
-            .then(|| GroupCoordinator::topic_infos(&broker.replicas));
+            .then(|| broker.replicas.topic_infos());
         let results: Vec<(String, Option<String>, Option<ErrorCode>)> = leaving
             .into_iter()
             .map(|(member_id, instance_id)| {

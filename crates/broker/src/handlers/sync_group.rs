@@ -7,7 +7,7 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
-use crate::group::{self, GroupCoordinator, Reply, SyncResponse};
+use crate::group::{self, Reply, SyncResponse};
 
 pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> SyncGroupResponse {
     if let Err(e) = broker
@@ -36,7 +36,7 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> S
                 request.group_instance_id.as_deref(),
                 request.protocol_type.as_deref(),
                 request.protocol_name.as_deref(),
-                &GroupCoordinator::topic_infos(&broker.replicas),
+                &broker.replicas.topic_infos(),
                 now_ms,
             ));
         }

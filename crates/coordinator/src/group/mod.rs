@@ -20,10 +20,9 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use rafka_protocol::batch::{batches, BatchBuilder};
 use rafka_protocol::ErrorCode;
-use rafka_types::{Offset, SharedClock};
+use rafka_types::SharedClock;
 
-use crate::partition::Partition;
-use crate::replica_manager::ReplicaManager;
+use crate::{CoordinatorLog, PendingWrite};
 use records::{OffsetValue, RecordKey};
 pub use state::{
     CommittedOffset, Group, GroupConfig, GroupState, JoinRequest, JoinResponse, Reply, SyncResponse,
@@ -72,7 +71,7 @@ impl GroupCoordinator {
     /// to a former coordinator looks the coordinator up again, as with Kafka).
     pub fn check_coordinator(
         &self,
-        replicas: &ReplicaManager,
+        log: &dyn CoordinatorLog,
         group_id: &str,
     ) -> Result<(), ErrorCode> {
         if !self.clustered {
@@ -81,9 +80,7 @@ impl GroupCoordinator {
         // Without the partition here (or before this broker has heard of the topic,
         // which the group requests that create groups make sure of first), another
         // broker is the coordinator.
-        let coordinates = replicas
-            .partition(OFFSETS_TOPIC, self.partition_for(group_id))
-            .is_some_and(|p| p.is_leader());
+        let coordinates = log.is_leader(OFFSETS_TOPIC, self.partition_for(group_id));
         if coordinates {
             Ok(())
         } else {
@@ -124,7 +121,7 @@ impl GroupCoordinator {
     /// locked; the caller awaits the write (outside the lock) before it answers.
     pub fn persist_if_dirty(
         &self,
-        replicas: &ReplicaManager,
+        log: &dyn CoordinatorLog,
         group: &mut Group,
     ) -> Result<GroupWrite, ErrorCode> {
         if !group.dirty {
@@ -135,7 +132,7 @@ impl GroupCoordinator {
             group: group.group_id.clone(),
         });
         let value = records::encode_group_value(&group.to_record());
-        self.append(replicas, &group.group_id, vec![(key, Some(value))])
+        self.append(log, &group.group_id, vec![(key, Some(value))])
             .inspect_err(|e| tracing::error!("cannot store group {}: {e:?}", group.group_id))
     }
 
@@ -144,7 +141,7 @@ impl GroupCoordinator {
     /// write before it answers.
     pub fn commit_offsets(
         &self,
-        replicas: &ReplicaManager,
+        log: &dyn CoordinatorLog,
         group: &mut Group,
         offsets: Vec<((String, i32), CommittedOffset)>,
     ) -> Result<GroupWrite, ErrorCode> {
@@ -168,7 +165,7 @@ impl GroupCoordinator {
                 (key, Some(value))
             })
             .collect();
-        let write = self.append(replicas, &group.group_id, records)?;
+        let write = self.append(log, &group.group_id, records)?;
         group.offsets.extend(offsets);
         Ok(write)
     }
@@ -176,7 +173,7 @@ impl GroupCoordinator {
     /// Appends tombstones for offsets and drops them from the cache.
     pub fn delete_offsets(
         &self,
-        replicas: &ReplicaManager,
+        log: &dyn CoordinatorLog,
         group: &mut Group,
         keys: &[(String, i32)],
     ) -> Result<GroupWrite, ErrorCode> {
@@ -194,7 +191,7 @@ impl GroupCoordinator {
                 (key, None)
             })
             .collect();
-        let write = self.append(replicas, &group.group_id, records)?;
+        let write = self.append(log, &group.group_id, records)?;
         for key in keys {
             group.offsets.remove(key);
         }
@@ -204,20 +201,20 @@ impl GroupCoordinator {
     /// Deletes a whole group: tombstones for its offsets and its metadata.
     pub fn delete_group(
         &self,
-        replicas: &ReplicaManager,
+        log: &dyn CoordinatorLog,
         group: &mut Group,
         now_ms: i64,
     ) -> Result<GroupWrite, ErrorCode> {
         let keys: Vec<(String, i32)> = group.offsets.keys().cloned().collect();
         // Appended before the group's tombstone, to the same partition: the tombstone's
         // write covers them.
-        let _covered = self.delete_offsets(replicas, group, &keys)?;
+        let _covered = self.delete_offsets(log, group, &keys)?;
         let key = records::encode_key(&RecordKey::Group {
             group: group.group_id.clone(),
         });
         // The group's records go to one partition in order: the last append's write
         // covers the offsets' tombstones too.
-        let write = self.append(replicas, &group.group_id, vec![(key, None)])?;
+        let write = self.append(log, &group.group_id, vec![(key, None)])?;
         group.mark_dead(now_ms);
         self.forget(&group.group_id);
         Ok(write)
@@ -227,13 +224,10 @@ impl GroupCoordinator {
     /// synchronous part, so group steps keep their order) and returns the write to await.
     fn append(
         &self,
-        replicas: &ReplicaManager,
+        log: &dyn CoordinatorLog,
         group_id: &str,
         records: Vec<(Bytes, Option<Bytes>)>,
     ) -> Result<GroupWrite, ErrorCode> {
-        let partition = replicas
-            .partition(OFFSETS_TOPIC, self.partition_for(group_id))
-            .ok_or(ErrorCode::CoordinatorNotAvailable)?;
         let now_ms = self.clock.now_ms();
         let mut builder = BatchBuilder::new(0);
         for (key, value) in &records {
@@ -245,24 +239,27 @@ impl GroupCoordinator {
         })?;
         // As Kafka: in a cluster, group records count once the whole ISR has them
         // (`acks=all`), so a coordinator failover loses no acknowledged commit.
-        let acks = if self.clustered { -1 } else { 1 };
-        let (info, epoch) = partition.append(&batch, acks).map_err(|e| {
-            tracing::warn!("cannot append to {OFFSETS_TOPIC}: {e:?}");
-            coordinator_error(e.code)
-        })?;
+        let pending = log
+            .append(
+                OFFSETS_TOPIC,
+                self.partition_for(group_id),
+                &batch,
+                OFFSETS_COMMIT_TIMEOUT,
+            )
+            .map_err(|code| {
+                tracing::warn!("cannot append to {OFFSETS_TOPIC}: {code:?}");
+                coordinator_error(code)
+            })?;
         Ok(GroupWrite {
-            replication: (acks == -1).then_some((partition, info.last_offset.0, epoch)),
+            pending: Some(pending),
         })
     }
 
-    /// Replays `__consumer_offsets` into the cache (start-up).
-    pub fn load(&self, replicas: &ReplicaManager, now_ms: i64) {
-        let Some(topic) = replicas.topic(OFFSETS_TOPIC) else {
-            return;
-        };
-        let loaded: usize = topic
-            .local_partitions()
-            .map(|p| self.load_partition(p, now_ms))
+    /// Replays the `__consumer_offsets` partitions hosted here into the cache
+    /// (single-node start-up).
+    pub fn load(&self, log: &dyn CoordinatorLog, now_ms: i64) {
+        let loaded: usize = (0..self.topic_config.partitions)
+            .map(|p| self.load_partition(log, p, now_ms))
             .sum();
         let groups = self.groups.lock().len();
         tracing::info!("loaded {groups} group(s) from {loaded} record(s) of {OFFSETS_TOPIC}");
@@ -271,19 +268,17 @@ impl GroupCoordinator {
     /// Replays one partition of `__consumer_offsets` up to its high watermark: at
     /// start-up, and in a cluster when this broker becomes the partition's leader (and
     /// so the coordinator of its groups). Returns the records replayed.
-    pub fn load_partition(&self, partition: &Partition, now_ms: i64) -> usize {
+    pub fn load_partition(&self, log: &dyn CoordinatorLog, partition: i32, now_ms: i64) -> usize {
+        let Some((mut offset, end)) = log.replay_range(OFFSETS_TOPIC, partition) else {
+            return 0;
+        };
         let mut loaded = 0usize;
-        let mut offset = partition.log_start_offset();
-        let end = partition.high_watermark();
         while offset < end {
-            let data = match partition
-                .read(Offset(offset), 4 * 1024 * 1024, true)
-                .and_then(|r| r.to_bytes())
-            {
+            let data = match log.read(OFFSETS_TOPIC, partition, offset, 4 * 1024 * 1024) {
                 Ok(d) if !d.is_empty() => d,
                 Ok(_) => break,
                 Err(e) => {
-                    tracing::error!("cannot load {OFFSETS_TOPIC}-{}: {e}", partition.index);
+                    tracing::error!("cannot load {OFFSETS_TOPIC}-{partition}: {e}");
                     break;
                 }
             };
@@ -294,10 +289,7 @@ impl GroupCoordinator {
                     continue;
                 }
                 let Ok(records) = batch.decode_records() else {
-                    tracing::warn!(
-                        "skipping an unreadable batch of {OFFSETS_TOPIC}-{}",
-                        partition.index
-                    );
+                    tracing::warn!("skipping an unreadable batch of {OFFSETS_TOPIC}-{partition}");
                     continue;
                 };
                 for record in records {
@@ -365,26 +357,13 @@ impl GroupCoordinator {
         }
     }
 
-    /// The user topics as the consumer-protocol assignor sees them.
-    pub fn topic_infos(replicas: &ReplicaManager) -> Vec<consumer::TopicInfo> {
-        replicas
-            .topics()
-            .iter()
-            .filter(|t| !t.is_internal())
-            .map(|t| consumer::TopicInfo {
-                topic_id: t.topic_id,
-                name: t.name.to_string(),
-                partitions: t.partitions.len() as i32,
-            })
-            .collect()
-    }
-
     /// Session timeouts, join/sync deadlines and offset expiry; called every ~100 ms.
     /// Returns the writes the steps made, for the caller to await (no client waits on
     /// them; a failed one is logged).
     pub fn tick(
         &self,
-        replicas: &ReplicaManager,
+        log: &dyn CoordinatorLog,
+        topic_infos: &dyn Fn() -> Vec<consumer::TopicInfo>,
         now_ms: i64,
         expire_offsets: bool,
     ) -> Vec<GroupWrite> {
@@ -395,7 +374,7 @@ impl GroupCoordinator {
             let mut group = group.lock();
             group.tick(&self.config, now_ms);
             if let Some(consumer) = group.consumer.as_mut() {
-                let topics = topics.get_or_insert_with(|| Self::topic_infos(replicas));
+                let topics = topics.get_or_insert_with(topic_infos);
                 if consumer.tick(topics, &self.consumer_config, now_ms) {
                     group.maybe_downgrade_to_classic(topics, &self.config, now_ms);
                 }
@@ -408,7 +387,7 @@ impl GroupCoordinator {
                         group.group_id,
                         expired.len()
                     );
-                    match self.delete_offsets(replicas, &mut group, &expired) {
+                    match self.delete_offsets(log, &mut group, &expired) {
                         Ok(write) => writes.push(write),
                         Err(e) => tracing::error!(
                             "cannot expire offsets of group {}: {e:?}",
@@ -420,7 +399,7 @@ impl GroupCoordinator {
                     && group.offsets.is_empty()
                     && group.generation_id > 0
                 {
-                    match self.delete_group(replicas, &mut group, now_ms) {
+                    match self.delete_group(log, &mut group, now_ms) {
                         Ok(write) => writes.push(write),
                         Err(e) => {
                             tracing::error!("cannot delete expired group {}: {e:?}", group.group_id)
@@ -429,7 +408,7 @@ impl GroupCoordinator {
                     continue;
                 }
             }
-            if let Ok(write) = self.persist_if_dirty(replicas, &mut group) {
+            if let Ok(write) = self.persist_if_dirty(log, &mut group) {
                 writes.push(write);
             }
         }
@@ -440,27 +419,32 @@ impl GroupCoordinator {
 /// A group change appended to `__consumer_offsets`, to await before the change is
 /// acknowledged: in a cluster until the ISR has it (Kafka's `offsets.commit.timeout.ms`),
 /// at once in single-node mode or when nothing was written.
-#[derive(Debug, Default)]
+#[derive(Default)]
 #[must_use = "a group change is acknowledged only once its write completes"]
 pub struct GroupWrite {
-    /// The partition, the last offset written and the leader epoch it was written in.
-    replication: Option<(Arc<Partition>, i64, i32)>,
+    /// The append's pending write; none when nothing was written.
+    pending: Option<PendingWrite>,
+}
+
+impl std::fmt::Debug for GroupWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupWrite")
+            .field("pending", &self.pending.is_some())
+            .finish()
+    }
 }
 
 impl GroupWrite {
     /// Resolves once the write counts, or with the group API's error for a write that
     /// did not (the client retries, or looks for the coordinator again).
     pub async fn completed(self) -> Result<(), ErrorCode> {
-        let Some((partition, last_offset, epoch)) = self.replication else {
+        let Some(pending) = self.pending else {
             return Ok(());
         };
-        partition
-            .wait_for_replication(last_offset, epoch, OFFSETS_COMMIT_TIMEOUT)
-            .await
-            .map_err(|e| {
-                tracing::warn!("{OFFSETS_TOPIC} append not replicated: {e:?}");
-                coordinator_error(e.code)
-            })
+        pending.await.map_err(|code| {
+            tracing::warn!("{OFFSETS_TOPIC} append not replicated: {code:?}");
+            coordinator_error(code)
+        })
     }
 }
 
