@@ -41,12 +41,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rafka_protocol::batch::{empty_batch, raw_records, rewrite_batch, Batch, BatchError};
-use rafka_types::Offset;
+use rafka_types::{Offset, TEMP_FILE_SUFFIX};
 
 use crate::error::LogError;
 use crate::segment::{
@@ -60,8 +59,9 @@ use crate::Log;
 /// listing every partition; here each partition has its own.
 ///
 /// Format (text, like Kafka's checkpoint files): a version line `0`, then the offset as
-/// a decimal line. Written to `<name>.tmp`, fsynced, renamed over the file, and the
-/// directory fsynced, so a crash leaves the old or the new checkpoint, never a torn one.
+/// a decimal line. Written by [`rafka_types::write_atomically`] (through `<name>.tmp`,
+/// removed on open if a crash left it), so a crash leaves the old or the new checkpoint,
+/// never a torn one.
 pub const CLEANER_CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint";
 const CHECKPOINT_VERSION: &str = "0";
 
@@ -310,14 +310,8 @@ pub(crate) fn read_checkpoint(dir: &Path) -> Result<Option<i64>, LogError> {
 
 fn write_checkpoint(dir: &Path, offset: i64) -> Result<(), LogError> {
     let path = dir.join(CLEANER_CHECKPOINT_FILE);
-    let tmp = dir.join(format!("{CLEANER_CHECKPOINT_FILE}.tmp"));
-    let written = File::create(&tmp).and_then(|mut file| {
-        file.write_all(format!("{CHECKPOINT_VERSION}\n{offset}\n").as_bytes())?;
-        file.sync_all()
-    });
-    written.map_err(|e| LogError::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| LogError::io(&path, e))?;
-    sync_dir(dir)
+    let text = format!("{CHECKPOINT_VERSION}\n{offset}\n");
+    rafka_types::write_atomically(&path, text.as_bytes()).map_err(|e| LogError::io(&path, e))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), LogError> {
@@ -359,7 +353,7 @@ pub(crate) fn complete_or_roll_back_swaps(dir: &Path) -> Result<Vec<i64>, LogErr
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        if name == format!("{CLEANER_CHECKPOINT_FILE}.tmp") {
+        if name == format!("{CLEANER_CHECKPOINT_FILE}{TEMP_FILE_SUFFIX}") {
             remove_if_exists(&path)?;
             continue;
         }
