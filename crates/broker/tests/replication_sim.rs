@@ -36,8 +36,9 @@ use std::fmt::Write as _;
 
 use rafka_broker::replica::{self, truncation_offset, EpochMismatch, LeaderState};
 use rafka_log::{LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
-use rafka_metadata::controller::{codes, Controller, ControllerConfig};
+use rafka_metadata::controller::{Controller, ControllerConfig};
 use rafka_metadata::{ClusterImage, MetadataRecord, PartitionState, NO_LEADER};
+use rafka_protocol::ErrorCode;
 use rafka_types::SplitMix64 as Rng;
 
 const TOPIC: &str = "t";
@@ -73,12 +74,16 @@ const CRASH_PROBABILITY: f64 = 0.004;
 const CUT_PROBABILITY: f64 = 0.006;
 const PRODUCE_PROBABILITY: f64 = 0.15;
 
-/// Kafka error codes the brokers answer with (the controller's are in `codes`).
-const OFFSET_OUT_OF_RANGE: i16 = 1;
-const REQUEST_TIMED_OUT: i16 = 7;
-const NOT_ENOUGH_REPLICAS: i16 = 19;
-const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = 20;
-const UNKNOWN_LEADER_EPOCH: i16 = 75;
+/// Kafka error codes the brokers and the controller answer with, as the wire's `i16`
+/// (constants, so that `match` arms can name them).
+const OFFSET_OUT_OF_RANGE: i16 = ErrorCode::OffsetOutOfRange.code();
+const NOT_LEADER_OR_FOLLOWER: i16 = ErrorCode::NotLeaderOrFollower.code();
+const REQUEST_TIMED_OUT: i16 = ErrorCode::RequestTimedOut.code();
+const NOT_ENOUGH_REPLICAS: i16 = ErrorCode::NotEnoughReplicas.code();
+const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = ErrorCode::NotEnoughReplicasAfterAppend.code();
+const FENCED_LEADER_EPOCH: i16 = ErrorCode::FencedLeaderEpoch.code();
+const UNKNOWN_LEADER_EPOCH: i16 = ErrorCode::UnknownLeaderEpoch.code();
+const INELIGIBLE_REPLICA: i16 = ErrorCode::IneligibleReplica.code();
 
 /// The seeds CI runs.
 const SEEDS: std::ops::RangeInclusive<u64> = 1..=20;
@@ -1053,7 +1058,7 @@ impl Sim {
                             // Kafka resets to the committed ISR only when the controller
                             // says the proposal was not applied; otherwise it waits for
                             // the metadata that tells it what was.
-                            Err(code) if ours && *code == codes::INELIGIBLE_REPLICA => {
+                            Err(code) if ours && *code == INELIGIBLE_REPLICA => {
                                 l.state.clear_pending();
                             }
                             Err(_) if options.mutation == Mutation::ForgetIsrProposals => {
@@ -1197,7 +1202,7 @@ impl Sim {
                             Err(NOT_ENOUGH_REPLICAS)
                         }
                         Role::Leader(l) => Ok(l.state.leader_epoch),
-                        _ => Err(codes::NOT_LEADER_OR_FOLLOWER),
+                        _ => Err(NOT_LEADER_OR_FOLLOWER),
                     };
                     match result {
                         Ok(leader_epoch) => {
@@ -1363,7 +1368,7 @@ impl Sim {
                 }
             }
             Err(code) => {
-                if code == codes::NOT_LEADER_OR_FOLLOWER {
+                if code == NOT_LEADER_OR_FOLLOWER {
                     self.client.next_refresh_ms = self.now_ms;
                 }
             }
@@ -1753,10 +1758,10 @@ impl Checker {
 /// The broker's check (`replica::check_leader_epoch`) behind the leadership check.
 fn check_leader_epoch(role: &Role, current_leader_epoch: i32) -> Result<(), i16> {
     let Role::Leader(l) = role else {
-        return Err(codes::NOT_LEADER_OR_FOLLOWER);
+        return Err(NOT_LEADER_OR_FOLLOWER);
     };
     replica::check_leader_epoch(current_leader_epoch, l.state.leader_epoch).map_err(|m| match m {
-        EpochMismatch::Fenced => codes::FENCED_LEADER_EPOCH,
+        EpochMismatch::Fenced => FENCED_LEADER_EPOCH,
         EpochMismatch::Unknown => UNKNOWN_LEADER_EPOCH,
     })
 }
@@ -1859,7 +1864,7 @@ fn fail_pending_acks(role: &mut Role, p: usize, outs: &mut Vec<Out>) {
                 Msg::ProduceResponse {
                     partition: p,
                     value: ack.value,
-                    result: Err(codes::NOT_LEADER_OR_FOLLOWER),
+                    result: Err(NOT_LEADER_OR_FOLLOWER),
                 },
             ));
         }

@@ -3,7 +3,6 @@
 //! single node keeps until the Raft quorum owns it, and Kafka's offset checkpoint files.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -34,19 +33,10 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
     }
 }
 
-/// Writes `contents` to `path` so that a crash leaves either the old or the new file.
+/// Writes `contents` to `path` so that a crash leaves either the old or the new file
+/// ([`rafka_types::write_atomically`], through `<name>.tmp` as Kafka names its temp files).
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StorageError> {
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(io_error(&tmp))?;
-    file.write_all(contents).map_err(io_error(&tmp))?;
-    file.sync_all().map_err(io_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_error(path))?;
-    if let Some(parent) = path.parent() {
-        if let Ok(dir) = std::fs::File::open(parent) {
-            let _ = dir.sync_all();
-        }
-    }
-    Ok(())
+    rafka_types::write_atomically(path, contents).map_err(io_error(path))
 }
 
 /// Kafka's `meta.properties` (version 1, KRaft).

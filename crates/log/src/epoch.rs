@@ -7,8 +7,6 @@
 //! through [`read_checkpoint`] / [`write_checkpoint`] whenever it changes, and keeps it
 //! in step with appends, truncation and the log start offset.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use crate::error::LogError;
@@ -18,8 +16,8 @@ use crate::error::LogError;
 ///
 /// Format (text, Kafka's `LeaderEpochCheckpointFile`): a version line `0`, a line with
 /// the number of entries, then one `<epoch> <start offset>` line per entry, oldest first.
-/// Written to `<name>.tmp`, fsynced, renamed over the file, and the directory fsynced, so
-/// a crash leaves the old or the new checkpoint, never a torn one.
+/// Written by [`rafka_types::write_atomically`] (through `<name>.tmp`), so a crash leaves
+/// the old or the new checkpoint, never a torn one.
 pub const LEADER_EPOCH_CHECKPOINT_FILE: &str = "leader-epoch-checkpoint";
 const CHECKPOINT_VERSION: &str = "0";
 
@@ -323,16 +321,8 @@ pub(crate) fn read_checkpoint(dir: &Path) -> Result<CheckpointRead, LogError> {
 /// [`LEADER_EPOCH_CHECKPOINT_FILE`]).
 pub(crate) fn write_checkpoint(dir: &Path, entries: &[EpochEntry]) -> Result<(), LogError> {
     let path = dir.join(LEADER_EPOCH_CHECKPOINT_FILE);
-    let tmp = dir.join(format!("{LEADER_EPOCH_CHECKPOINT_FILE}.tmp"));
-    let written = File::create(&tmp).and_then(|mut file| {
-        file.write_all(encode_checkpoint(entries).as_bytes())?;
-        file.sync_all()
-    });
-    written.map_err(|e| LogError::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| LogError::io(&path, e))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| LogError::io(dir, e))
+    rafka_types::write_atomically(&path, encode_checkpoint(entries).as_bytes())
+        .map_err(|e| LogError::io(&path, e))
 }
 
 #[cfg(test)]

@@ -5,42 +5,25 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rafka_protocol::ErrorCode;
+
 use crate::image::{BrokerInfo, ClusterImage, Endpoint, PartitionState};
 use crate::records::MetadataRecord;
 use crate::NO_LEADER;
 
-/// Kafka's error codes for the answers the controller gives.
-pub mod codes {
-    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-    pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
-    pub const TOPIC_ALREADY_EXISTS: i16 = 36;
-    pub const INVALID_PARTITIONS: i16 = 37;
-    pub const INVALID_REPLICATION_FACTOR: i16 = 38;
-    pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
-    pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
-    pub const NOT_CONTROLLER: i16 = 41;
-    pub const FENCED_LEADER_EPOCH: i16 = 74;
-    pub const STALE_BROKER_EPOCH: i16 = 77;
-    pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
-    pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: i16 = 83;
-    pub const ELECTION_NOT_NEEDED: i16 = 84;
-    pub const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
-    pub const INELIGIBLE_REPLICA: i16 = 107;
-    pub const INVALID_UPDATE_VERSION: i16 = 108;
-    pub const BROKER_ID_NOT_REGISTERED: i16 = 102;
-}
-
 /// A refused request: Kafka's error code and a message for the client.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refusal {
+    /// The wire code of an [`ErrorCode`]: the form it travels in between a broker and
+    /// the controller and lands in the client's response.
     pub code: i16,
     pub message: String,
 }
 
 impl Refusal {
-    pub fn new(code: i16, message: impl Into<String>) -> Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Refusal {
         Refusal {
-            code,
+            code: code.code(),
             message: message.into(),
         }
     }
@@ -207,13 +190,13 @@ impl Controller {
     ) -> Result<&'a BrokerInfo, Refusal> {
         let broker = image.brokers.get(&id).ok_or_else(|| {
             Refusal::new(
-                codes::BROKER_ID_NOT_REGISTERED,
+                ErrorCode::BrokerIdNotRegistered,
                 format!("Broker {id} is not registered."),
             )
         })?;
         if broker.epoch != epoch {
             return Err(Refusal::new(
-                codes::STALE_BROKER_EPOCH,
+                ErrorCode::StaleBrokerEpoch,
                 format!(
                     "Expected broker epoch {}, but got broker epoch {epoch}",
                     broker.epoch
@@ -325,19 +308,19 @@ impl Controller {
         self.check_broker(image, broker_id, broker_epoch)?;
         let state = image.partition(topic, partition).ok_or_else(|| {
             Refusal::new(
-                codes::UNKNOWN_TOPIC_OR_PARTITION,
+                ErrorCode::UnknownTopicOrPartition,
                 format!("{topic}-{partition} does not exist"),
             )
         })?;
         if state.leader != broker_id {
             return Err(Refusal::new(
-                codes::NOT_LEADER_OR_FOLLOWER,
+                ErrorCode::NotLeaderOrFollower,
                 format!("Broker {broker_id} is not the leader of {topic}-{partition}"),
             ));
         }
         if leader_epoch != state.leader_epoch {
             return Err(Refusal::new(
-                codes::FENCED_LEADER_EPOCH,
+                ErrorCode::FencedLeaderEpoch,
                 format!(
                     "Leader epoch {leader_epoch} is not the current {}",
                     state.leader_epoch
@@ -346,7 +329,7 @@ impl Controller {
         }
         if partition_epoch != state.partition_epoch {
             return Err(Refusal::new(
-                codes::INVALID_UPDATE_VERSION,
+                ErrorCode::InvalidUpdateVersion,
                 format!(
                     "Partition epoch {partition_epoch} is not the current {}",
                     state.partition_epoch
@@ -357,7 +340,7 @@ impl Controller {
         for r in new_isr {
             if !state.replicas.contains(r) {
                 return Err(Refusal::new(
-                    codes::INELIGIBLE_REPLICA,
+                    ErrorCode::IneligibleReplica,
                     format!("{r} is not a replica of {topic}-{partition}"),
                 ));
             }
@@ -365,7 +348,7 @@ impl Controller {
             let fenced = image.brokers.get(r).is_none_or(|b| b.fenced);
             if added && fenced {
                 return Err(Refusal::new(
-                    codes::INELIGIBLE_REPLICA,
+                    ErrorCode::IneligibleReplica,
                     format!("Broker {r} is fenced and cannot join the ISR of {topic}-{partition}"),
                 ));
             }
@@ -375,7 +358,7 @@ impl Controller {
         }
         if !isr.contains(&broker_id) {
             return Err(Refusal::new(
-                codes::INELIGIBLE_REPLICA,
+                ErrorCode::IneligibleReplica,
                 "The leader must stay in the ISR",
             ));
         }
@@ -423,7 +406,7 @@ impl Controller {
     ) -> Result<Vec<MetadataRecord>, Refusal> {
         let topic = image.topics.get(name).ok_or_else(|| {
             Refusal::new(
-                codes::UNKNOWN_TOPIC_OR_PARTITION,
+                ErrorCode::UnknownTopicOrPartition,
                 format!("The topic '{name}' does not exist."),
             )
         })?;
@@ -434,7 +417,7 @@ impl Controller {
             Some(a) => {
                 if a.len() as i32 != count - current {
                     return Err(Refusal::new(
-                        codes::INVALID_REPLICA_ASSIGNMENT,
+                        ErrorCode::InvalidReplicaAssignment,
                         format!(
                             "Increasing the number of partitions by {} but {} assignments provided.",
                             count - current,
@@ -464,7 +447,7 @@ impl Controller {
             let unique: BTreeSet<i32> = replicas.iter().copied().collect();
             if unique.len() != replicas.len() || replicas.is_empty() {
                 return Err(Refusal::new(
-                    codes::INVALID_REPLICA_ASSIGNMENT,
+                    ErrorCode::InvalidReplicaAssignment,
                     format!("Duplicate or empty replica assignment {replicas:?}"),
                 ));
             }
@@ -472,7 +455,7 @@ impl Controller {
             sorted.sort_unstable();
             if let Some(unknown) = sorted.iter().find(|r| !image.brokers.contains_key(r)) {
                 return Err(Refusal::new(
-                    codes::INVALID_REPLICA_ASSIGNMENT,
+                    ErrorCode::InvalidReplicaAssignment,
                     format!("The manual partition assignment includes broker {unknown}, but no such broker is registered."),
                 ));
             }
@@ -510,7 +493,7 @@ impl Controller {
                     results.push(((topic, index), None));
                 }
                 Err(refusal) => {
-                    if partitions.is_some() || refusal.code != codes::ELECTION_NOT_NEEDED {
+                    if partitions.is_some() || refusal.code != ErrorCode::ElectionNotNeeded.code() {
                         results.push(((topic, index), Some(refusal)));
                     }
                 }
@@ -542,7 +525,7 @@ impl Controller {
                             let current = state.original_replicas().len();
                             if !allow_replication_factor_change && current != target.len() {
                                 return Err(Refusal::new(
-                                    codes::INVALID_REPLICATION_FACTOR,
+                                    ErrorCode::InvalidReplicationFactor,
                                     format!(
                                         "The replication factor is changed from {current} to {}",
                                         target.len()
@@ -580,7 +563,7 @@ fn all_partitions(image: &ClusterImage) -> Vec<(String, i32)> {
 
 fn unknown_partition(topic: &str, index: i32) -> Refusal {
     Refusal::new(
-        codes::UNKNOWN_TOPIC_OR_PARTITION,
+        ErrorCode::UnknownTopicOrPartition,
         format!("Unable to find partition {topic}-{index}."),
     )
 }
@@ -599,13 +582,13 @@ fn elect_one(
             let preferred = state.replicas[0];
             if state.leader == preferred {
                 return Err(Refusal::new(
-                    codes::ELECTION_NOT_NEEDED,
+                    ErrorCode::ElectionNotNeeded,
                     "Leader election not needed for topic partition.",
                 ));
             }
             if !state.isr.contains(&preferred) || !live.contains(&preferred) {
                 return Err(Refusal::new(
-                    codes::PREFERRED_LEADER_NOT_AVAILABLE,
+                    ErrorCode::PreferredLeaderNotAvailable,
                     format!("Failed to elect leader for partition {topic}-{index} under strategy PreferredReplicaPartitionLeaderElectionStrategy"),
                 ));
             }
@@ -614,14 +597,14 @@ fn elect_one(
         ElectionType::Unclean => {
             if state.leader != NO_LEADER {
                 return Err(Refusal::new(
-                    codes::ELECTION_NOT_NEEDED,
+                    ErrorCode::ElectionNotNeeded,
                     "Leader election not needed for topic partition.",
                 ));
             }
             next.leader = elect(state, live, true);
             if next.leader == NO_LEADER {
                 return Err(Refusal::new(
-                    codes::ELIGIBLE_LEADERS_NOT_AVAILABLE,
+                    ErrorCode::EligibleLeadersNotAvailable,
                     format!("Failed to elect leader for partition {topic}-{index} under strategy UncleanLeaderElectionStrategy: no replica is alive"),
                 ));
             }
@@ -671,7 +654,7 @@ fn cancel_reassignment(
 ) -> Result<PartitionState, Refusal> {
     if !state.is_reassigning() {
         return Err(Refusal::new(
-            codes::NO_REASSIGNMENT_IN_PROGRESS,
+            ErrorCode::NoReassignmentInProgress,
             format!("No ongoing reassignment for partition {topic}-{index}."),
         ));
     }
@@ -680,7 +663,7 @@ fn cancel_reassignment(
     next.isr.retain(|r| original.contains(r));
     if next.isr.is_empty() {
         return Err(Refusal::new(
-            codes::INVALID_REPLICA_ASSIGNMENT,
+            ErrorCode::InvalidReplicaAssignment,
             format!("Cannot cancel the reassignment of {topic}-{index}: no original replica is in the ISR."),
         ));
     }
@@ -772,7 +755,7 @@ pub fn check_topic_absent<'a>(
     for other in existing {
         if other == name {
             return Err(Refusal::new(
-                codes::TOPIC_ALREADY_EXISTS,
+                ErrorCode::TopicAlreadyExists,
                 format!("Topic '{name}' already exists."),
             ));
         }
@@ -782,7 +765,7 @@ pub fn check_topic_absent<'a>(
     }
     match collision {
         Some(other) => Err(Refusal::new(
-            codes::INVALID_TOPIC_EXCEPTION,
+            ErrorCode::InvalidTopicException,
             format!("Topic '{name}' collides with existing topic: {other}"),
         )),
         None => Ok(()),
@@ -793,7 +776,7 @@ pub fn check_topic_absent<'a>(
 pub fn check_replication_factor(rf: usize, live: usize) -> Result<(), Refusal> {
     if rf > live {
         return Err(Refusal::new(
-            codes::INVALID_REPLICATION_FACTOR,
+            ErrorCode::InvalidReplicationFactor,
             format!(
                 "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {live} broker(s) are registered."
             ),
@@ -806,13 +789,13 @@ pub fn check_replication_factor(rf: usize, live: usize) -> Result<(), Refusal> {
 pub fn check_partition_increase(name: &str, current: i32, count: i32) -> Result<(), Refusal> {
     if count == current {
         return Err(Refusal::new(
-            codes::INVALID_PARTITIONS,
+            ErrorCode::InvalidPartitions,
             format!("Topic already has {current} partition(s)."),
         ));
     }
     if count < current {
         return Err(Refusal::new(
-            codes::INVALID_PARTITIONS,
+            ErrorCode::InvalidPartitions,
             format!("The topic {name} currently has {current} partition(s); {count} would not be an increase."),
         ));
     }

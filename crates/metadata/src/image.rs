@@ -5,90 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+// The states records carry are defined with the records (records know nothing of the
+// image); the image is built of them, under these paths too.
 use crate::records::MetadataRecord;
-use crate::NO_LEADER;
-
-/// One listener a broker registered (`advertised.listeners`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Endpoint {
-    pub name: String,
-    pub host: String,
-    pub port: u16,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BrokerInfo {
-    pub id: i32,
-    /// Kafka's broker epoch: grows with every registration, so requests from an older
-    /// incarnation of the broker can be told apart and refused.
-    pub epoch: i64,
-    /// Random per process start; a re-registration with the same id but another
-    /// incarnation is a restarted broker.
-    pub incarnation_id: uuid::Uuid,
-    pub listeners: Vec<Endpoint>,
-    pub rack: Option<String>,
-    pub fenced: bool,
-}
-
-/// The replication state of one partition, as the controller last committed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartitionState {
-    /// The assigned replicas; the first is the preferred leader.
-    pub replicas: Vec<i32>,
-    pub isr: Vec<i32>,
-    /// `NO_LEADER` when no replica in the ISR is alive.
-    pub leader: i32,
-    /// Grows with every leader change; followers use it to find where their log diverged.
-    pub leader_epoch: i32,
-    /// Grows with every change of this state (Kafka's partition epoch): AlterPartition
-    /// requests made against an older state are refused.
-    pub partition_epoch: i32,
-    /// During a reassignment: the target replicas not yet in the original assignment.
-    /// `replicas` holds the target first, then the replicas being removed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub adding_replicas: Vec<i32>,
-    /// During a reassignment: the original replicas not in the target.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub removing_replicas: Vec<i32>,
-}
-
-impl PartitionState {
-    /// A new partition on `replicas`, led by the first.
-    pub fn new(replicas: Vec<i32>) -> PartitionState {
-        PartitionState {
-            leader: replicas.first().copied().unwrap_or(NO_LEADER),
-            isr: replicas.clone(),
-            replicas,
-            leader_epoch: 0,
-            partition_epoch: 0,
-            adding_replicas: Vec::new(),
-            removing_replicas: Vec::new(),
-        }
-    }
-
-    /// Whether a reassignment is in progress.
-    pub fn is_reassigning(&self) -> bool {
-        !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
-    }
-
-    /// The replicas before the reassignment in progress (all of them if none is).
-    pub fn original_replicas(&self) -> Vec<i32> {
-        self.replicas
-            .iter()
-            .copied()
-            .filter(|r| !self.adding_replicas.contains(r))
-            .collect()
-    }
-
-    /// The replicas the reassignment in progress moves to (all of them if none is).
-    pub fn target_replicas(&self) -> Vec<i32> {
-        self.replicas
-            .iter()
-            .copied()
-            .filter(|r| !self.removing_replicas.contains(r))
-            .collect()
-    }
-}
+pub use crate::records::{BrokerInfo, Endpoint, PartitionState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopicImage {

@@ -16,7 +16,8 @@ pub mod server;
 pub use image::{BrokerInfo, ClusterImage, PartitionState, TopicImage};
 pub use quorum::{ProposeError, Quorum, QuorumConfig, QuorumError};
 pub use records::MetadataRecord;
-pub use server::{BrokerRpcHandler, ControllerClient, ControllerRequest, ControllerResponse};
+pub use rpc::{ControllerClient, ControllerRequest, ControllerResponse};
+pub use server::BrokerRpcHandler;
 
 /// Kafka's "no leader" marker in metadata responses.
 pub const NO_LEADER: i32 = -1;

@@ -1,4 +1,6 @@
-//! What brokers ask of the controller quorum, over the controller listener.
+//! What travels over the controller listener: what brokers ask of the controller
+//! quorum, the quorum's own Raft RPCs, their framing, and [`ControllerClient`], which
+//! sends them (the listener that answers is [`server`](crate::server)).
 //!
 //! The controller listener speaks rafka's own framing, not Kafka's: a 4-byte big-endian
 //! length, then one JSON document. Only rafka nodes connect to it (Kafka clients talk to
@@ -6,13 +8,18 @@
 //! packet capture.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
 
 use crate::controller::{ElectionType, PartitionOutcome, ReassignmentRequest};
 use crate::image::{ClusterImage, Endpoint, PartitionState};
-use crate::quorum::QuorumStatus;
+use crate::quorum::{QuorumStatus, RaftRequest, RaftResponse};
 
 /// The largest controller frame accepted: a full image of a large cluster fits.
 pub const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
@@ -139,6 +146,127 @@ pub enum BrokerResponse {
     NotController {
         leader: Option<i32>,
     },
+}
+
+/// Everything sent to the controller listener.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ControllerRequest {
+    /// From another controller of the quorum.
+    Raft(RaftRequest),
+    /// From a broker.
+    Broker(BrokerRequest),
+}
+
+/// The answer to a [`ControllerRequest`], of the same kind.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ControllerResponse {
+    Raft(RaftResponse),
+    Broker(BrokerResponse),
+}
+
+/// A connection to a controller listener, for brokers and for the quorum's own Raft
+/// RPCs.
+///
+/// A call that fails or times out leaves the connection's framing unknown (the answer
+/// may still arrive), so the client refuses further calls: drop it and connect again.
+pub struct ControllerClient {
+    addr: String,
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    request_timeout: Duration,
+    broken: bool,
+}
+
+impl fmt::Debug for ControllerClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ControllerClient")
+            .field("addr", &self.addr)
+            .field("broken", &self.broken)
+            .finish()
+    }
+}
+
+impl ControllerClient {
+    /// The default bound on one call, answer included.
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Connects to `addr` (`host:port`) within `connect_timeout`.
+    pub async fn connect(addr: &str, connect_timeout: Duration) -> io::Result<ControllerClient> {
+        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("connecting to controller {addr} timed out after {connect_timeout:?}"),
+                )
+            })??;
+        stream.set_nodelay(true)?;
+        let (reader, writer) = stream.into_split();
+        Ok(ControllerClient {
+            addr: addr.to_string(),
+            reader: BufReader::new(reader),
+            writer,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            broken: false,
+        })
+    }
+
+    /// Sets the bound [`call`](Self::call) puts on each call.
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        self.request_timeout = timeout;
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Whether an earlier call failed, leaving this connection unusable.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Sends `req` and waits for its answer, within the request timeout.
+    pub async fn call(&mut self, req: ControllerRequest) -> io::Result<ControllerResponse> {
+        self.call_within(req, self.request_timeout).await
+    }
+
+    /// Sends `req` and waits for its answer, within `timeout`. A timeout is
+    /// `ErrorKind::TimedOut`.
+    pub async fn call_within(
+        &mut self,
+        req: ControllerRequest,
+        timeout: Duration,
+    ) -> io::Result<ControllerResponse> {
+        if self.broken {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                format!("connection to controller {} failed earlier", self.addr),
+            ));
+        }
+        // Broken until proven otherwise: a cancelled call leaves it marked.
+        self.broken = true;
+        let exchange = async {
+            write_frame(&mut self.writer, &req).await?;
+            read_frame::<_, ControllerResponse>(&mut self.reader)
+                .await?
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "controller closed the connection before answering",
+                    )
+                })
+        };
+        let response = tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("controller {} did not answer within {timeout:?}", self.addr),
+                )
+            })??;
+        self.broken = false;
+        Ok(response)
+    }
 }
 
 /// Writes one frame.

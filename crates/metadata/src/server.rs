@@ -5,38 +5,25 @@
 //! connection carries requests one at a time, each answered before the next is read;
 //! a peer that wants concurrency opens more connections. A malformed frame closes that
 //! connection only.
+//!
+//! The messages and the client that sends them are in [`rpc`], which the quorum's own
+//! Raft client uses too: this module serves the quorum, so the quorum cannot depend on
+//! it.
 
-use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::io::BufReader;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::quorum::{Quorum, RaftRequest, RaftResponse};
+use crate::quorum::Quorum;
 use crate::rpc::{self, BrokerRequest, BrokerResponse};
-
-/// Everything sent to the controller listener.
-#[derive(Debug, Serialize, Deserialize)]
-pub enum ControllerRequest {
-    /// From another controller of the quorum.
-    Raft(RaftRequest),
-    /// From a broker.
-    Broker(BrokerRequest),
-}
-
-/// The answer to a [`ControllerRequest`], of the same kind.
-#[derive(Debug, Serialize, Deserialize)]
-pub enum ControllerResponse {
-    Raft(RaftResponse),
-    Broker(BrokerResponse),
-}
+// Where brokers have always found them.
+pub use crate::rpc::{ControllerClient, ControllerRequest, ControllerResponse};
 
 /// Answers brokers' requests; implemented by the active controller logic, which this
 /// crate's quorum knows nothing of.
@@ -90,111 +77,6 @@ async fn serve_connection(
         rpc::write_frame(&mut writer, &response).await?;
     }
     Ok(())
-}
-
-/// A connection to a controller listener, for brokers and for the quorum's own Raft
-/// RPCs.
-///
-/// A call that fails or times out leaves the connection's framing unknown (the answer
-/// may still arrive), so the client refuses further calls: drop it and connect again.
-pub struct ControllerClient {
-    addr: String,
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-    request_timeout: Duration,
-    broken: bool,
-}
-
-impl fmt::Debug for ControllerClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ControllerClient")
-            .field("addr", &self.addr)
-            .field("broken", &self.broken)
-            .finish()
-    }
-}
-
-impl ControllerClient {
-    /// The default bound on one call, answer included.
-    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-    /// Connects to `addr` (`host:port`) within `connect_timeout`.
-    pub async fn connect(addr: &str, connect_timeout: Duration) -> io::Result<ControllerClient> {
-        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("connecting to controller {addr} timed out after {connect_timeout:?}"),
-                )
-            })??;
-        stream.set_nodelay(true)?;
-        let (reader, writer) = stream.into_split();
-        Ok(ControllerClient {
-            addr: addr.to_string(),
-            reader: BufReader::new(reader),
-            writer,
-            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
-            broken: false,
-        })
-    }
-
-    /// Sets the bound [`call`](Self::call) puts on each call.
-    pub fn set_request_timeout(&mut self, timeout: Duration) {
-        self.request_timeout = timeout;
-    }
-
-    pub fn addr(&self) -> &str {
-        &self.addr
-    }
-
-    /// Whether an earlier call failed, leaving this connection unusable.
-    pub fn is_broken(&self) -> bool {
-        self.broken
-    }
-
-    /// Sends `req` and waits for its answer, within the request timeout.
-    pub async fn call(&mut self, req: ControllerRequest) -> io::Result<ControllerResponse> {
-        self.call_within(req, self.request_timeout).await
-    }
-
-    /// Sends `req` and waits for its answer, within `timeout`. A timeout is
-    /// `ErrorKind::TimedOut`.
-    pub async fn call_within(
-        &mut self,
-        req: ControllerRequest,
-        timeout: Duration,
-    ) -> io::Result<ControllerResponse> {
-        if self.broken {
-            return Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                format!("connection to controller {} failed earlier", self.addr),
-            ));
-        }
-        // Broken until proven otherwise: a cancelled call leaves it marked.
-        self.broken = true;
-        let exchange = async {
-            rpc::write_frame(&mut self.writer, &req).await?;
-            rpc::read_frame::<_, ControllerResponse>(&mut self.reader)
-                .await?
-                .ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "controller closed the connection before answering",
-                    )
-                })
-        };
-        let response = tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("controller {} did not answer within {timeout:?}", self.addr),
-                )
-            })??;
-        self.broken = false;
-        Ok(response)
-    }
 }
 
 #[cfg(test)]

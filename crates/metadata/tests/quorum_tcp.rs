@@ -12,6 +12,7 @@ use rafka_metadata::image::PartitionState;
 use rafka_metadata::rpc::{BrokerRequest, BrokerResponse};
 use rafka_metadata::server::serve;
 use rafka_metadata::{BrokerRpcHandler, MetadataRecord, ProposeError, Quorum, QuorumConfig};
+use rafka_protocol::ErrorCode;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -26,7 +27,7 @@ impl BrokerRpcHandler for NoopBrokerHandler {
     ) -> Pin<Box<dyn Future<Output = BrokerResponse> + Send + '_>> {
         Box::pin(async {
             BrokerResponse::Error {
-                code: -1,
+                code: ErrorCode::UnknownServerError.code(),
                 message: "no controller logic in this test".to_string(),
             }
         })

@@ -24,6 +24,8 @@ mod tests {
         assert_eq!(ErrorCode::TopicAlreadyExists.code(), 36);
         assert_eq!(ErrorCode::InvalidPartitions.code(), 37);
         assert_eq!(ErrorCode::InvalidConfig.code(), 40);
+        assert_eq!(ErrorCode::InvalidUpdateVersion.code(), 95);
+        assert_eq!(ErrorCode::IneligibleReplica.code(), 107);
         assert_eq!(code_of(None), 0);
     }
 }

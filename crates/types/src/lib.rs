@@ -1,5 +1,9 @@
 //! Plain value types shared by every rafka crate: offsets, epochs, node ids, topic
-//! partitions, and the clock. This crate knows nothing else of rafka.
+//! partitions, the clock, and atomic file writes. This crate knows nothing else of rafka.
+
+mod atomic_file;
+
+pub use atomic_file::{write_atomically, write_atomically_with, Durability, TEMP_FILE_SUFFIX};
 
 use std::fmt;
 use std::sync::Arc;

@@ -140,7 +140,7 @@ impl ControllerService {
                 Err(BrokerResponse::NotController { leader })
             }
             Err(e) => Err(BrokerResponse::Error {
-                code: rafka_metadata::controller::codes::NOT_CONTROLLER,
+                code: rafka_protocol::ErrorCode::NotController.code(),
                 message: format!("{e}"),
             }),
         }
@@ -287,7 +287,7 @@ impl ControllerService {
                 self.decide(|_, image, _| {
                     if !image.topics.contains_key(&name) {
                         return Err(Refusal {
-                            code: rafka_metadata::controller::codes::UNKNOWN_TOPIC_OR_PARTITION,
+                            code: rafka_protocol::ErrorCode::UnknownTopicOrPartition.code(),
                             message: format!("Topic {name} does not exist"),
                         });
                     }

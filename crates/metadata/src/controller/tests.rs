@@ -73,7 +73,7 @@ fn registration_starts_fenced_and_caught_up_heartbeat_unfences() {
     let refused = controller
         .heartbeat(&image, 1, epoch - 1, image.offset, false, 30)
         .unwrap_err();
-    assert_eq!(refused.code, codes::STALE_BROKER_EPOCH);
+    assert_eq!(refused.code, ErrorCode::StaleBrokerEpoch.code());
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn replication_factor_above_live_brokers_names_both_numbers() {
     let refused = controller
         .create_topic(&image, "t", 1, 3, None, BTreeMap::new())
         .unwrap_err();
-    assert_eq!(refused.code, codes::INVALID_REPLICATION_FACTOR);
+    assert_eq!(refused.code, ErrorCode::InvalidReplicationFactor.code());
     assert!(
         refused.message.contains("replication factor of 3"),
         "{}",
@@ -243,7 +243,7 @@ fn alter_partition_refuses_stale_epochs_and_fenced_additions() {
             &[leader],
         )
         .unwrap_err();
-    assert_eq!(stale.code, codes::FENCED_LEADER_EPOCH);
+    assert_eq!(stale.code, ErrorCode::FencedLeaderEpoch.code());
     let stale = controller
         .alter_partition(
             &image,
@@ -256,7 +256,7 @@ fn alter_partition_refuses_stale_epochs_and_fenced_additions() {
             &[leader],
         )
         .unwrap_err();
-    assert_eq!(stale.code, codes::INVALID_UPDATE_VERSION);
+    assert_eq!(stale.code, ErrorCode::InvalidUpdateVersion.code());
     let not_leader = controller
         .alter_partition(
             &image,
@@ -269,7 +269,7 @@ fn alter_partition_refuses_stale_epochs_and_fenced_additions() {
             &[others[0]],
         )
         .unwrap_err();
-    assert_eq!(not_leader.code, codes::NOT_LEADER_OR_FOLLOWER);
+    assert_eq!(not_leader.code, ErrorCode::NotLeaderOrFollower.code());
     // Shrink to the leader, fence a follower, and try to add it back.
     let (shrunk, records) = controller
         .alter_partition(&image, leader, epoch, "t", 0, 0, 0, &[leader])
@@ -282,7 +282,7 @@ fn alter_partition_refuses_stale_epochs_and_fenced_additions() {
     let refused = controller
         .alter_partition(&image, leader, epoch, "t", 0, 0, 1, &[leader, others[0]])
         .unwrap_err();
-    assert_eq!(refused.code, codes::INELIGIBLE_REPLICA);
+    assert_eq!(refused.code, ErrorCode::IneligibleReplica.code());
     let (expanded, _) = controller
         .alter_partition(&image, leader, epoch, "t", 0, 0, 1, &[leader, others[1]])
         .unwrap();
@@ -304,7 +304,7 @@ fn preferred_election_moves_leadership_back_to_the_first_replica() {
     assert!(records.is_empty());
     assert_eq!(
         results[0].1.as_ref().unwrap().code,
-        codes::PREFERRED_LEADER_NOT_AVAILABLE
+        ErrorCode::PreferredLeaderNotAvailable.code()
     );
     // The leader adds it back; now the election succeeds.
     let state = image.partition("t", 0).unwrap().clone();
@@ -332,7 +332,7 @@ fn preferred_election_moves_leadership_back_to_the_first_replica() {
         controller.elect_leaders(&image, ElectionType::Preferred, Some(&[("t".into(), 0)]));
     assert_eq!(
         results[0].1.as_ref().unwrap().code,
-        codes::ELECTION_NOT_NEEDED
+        ErrorCode::ElectionNotNeeded.code()
     );
 }
 
@@ -350,7 +350,7 @@ fn create_partitions_places_only_the_new_ones() {
     let refused = controller
         .create_partitions(&image, "t", 5, None)
         .unwrap_err();
-    assert_eq!(refused.code, codes::INVALID_PARTITIONS);
+    assert_eq!(refused.code, ErrorCode::InvalidPartitions.code());
 }
 
 /// A topic `t` of one partition on the explicit replicas given.
@@ -446,7 +446,7 @@ fn cancelling_a_reassignment_restores_the_original_replicas() {
     let (controller, mut image) = cluster(&[None, None, None]);
     create_on(&controller, &mut image, &[1, 2]);
     let refused = reassign(&controller, &mut image, None).unwrap();
-    assert_eq!(refused.code, codes::NO_REASSIGNMENT_IN_PROGRESS);
+    assert_eq!(refused.code, ErrorCode::NoReassignmentInProgress.code());
     let before = image.partition("t", 0).unwrap().clone();
     assert_eq!(reassign(&controller, &mut image, Some(vec![2, 3])), None);
     assert_eq!(reassign(&controller, &mut image, None), None);
@@ -463,14 +463,14 @@ fn reassignment_refuses_unknown_brokers_partitions_and_replication_factor_change
     let (controller, mut image) = cluster(&[None, None, None]);
     create_on(&controller, &mut image, &[1, 2]);
     let refused = reassign(&controller, &mut image, Some(vec![1, 9])).unwrap();
-    assert_eq!(refused.code, codes::INVALID_REPLICA_ASSIGNMENT);
+    assert_eq!(refused.code, ErrorCode::InvalidReplicaAssignment.code());
     let refused = reassign(&controller, &mut image, Some(vec![1, 1])).unwrap();
-    assert_eq!(refused.code, codes::INVALID_REPLICA_ASSIGNMENT);
+    assert_eq!(refused.code, ErrorCode::InvalidReplicaAssignment.code());
     let (records, outcomes) =
         controller.alter_reassignments(&image, false, &[(("t".into(), 0), Some(vec![1, 2, 3]))]);
     assert!(records.is_empty());
     let refused = outcomes[0].1.as_ref().unwrap();
-    assert_eq!(refused.code, codes::INVALID_REPLICATION_FACTOR);
+    assert_eq!(refused.code, ErrorCode::InvalidReplicationFactor.code());
     assert_eq!(
         refused.message,
         "The replication factor is changed from 2 to 3"
@@ -479,7 +479,7 @@ fn reassignment_refuses_unknown_brokers_partitions_and_replication_factor_change
         controller.alter_reassignments(&image, true, &[(("nope".into(), 0), Some(vec![1]))]);
     assert_eq!(
         outcomes[0].1.as_ref().unwrap().code,
-        codes::UNKNOWN_TOPIC_OR_PARTITION
+        ErrorCode::UnknownTopicOrPartition.code()
     );
     assert!(!image.partition("t", 0).unwrap().is_reassigning());
 }
@@ -498,7 +498,7 @@ fn unclean_election_on_request_and_all_partitions_omits_those_not_needing_one() 
     assert!(records.is_empty());
     assert_eq!(
         outcomes[0].1.as_ref().unwrap().code,
-        codes::PREFERRED_LEADER_NOT_AVAILABLE
+        ErrorCode::PreferredLeaderNotAvailable.code()
     );
     let (records, outcomes) = controller.elect_leaders(&image, ElectionType::Unclean, None);
     assert_eq!(outcomes, vec![(("t".into(), 0), None)]);
@@ -512,6 +512,6 @@ fn unclean_election_on_request_and_all_partitions_omits_those_not_needing_one() 
         controller.elect_leaders(&image, ElectionType::Unclean, Some(&[("t".into(), 0)]));
     assert_eq!(
         outcomes[0].1.as_ref().unwrap().code,
-        codes::ELECTION_NOT_NEEDED
+        ErrorCode::ElectionNotNeeded.code()
     );
 }

@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::OptionalSend;
+use rafka_types::{write_atomically_with, Durability};
 use serde::{Deserialize, Serialize};
 
 use super::types::{LogEntry, LogId, QuorumTypes, Vote};
@@ -281,7 +282,7 @@ impl LogInner {
             encode_record(&LogRecordRef::Entry(entry), &mut buf)?;
         }
         let path = self.dir.join(LOG_FILE);
-        write_atomically(&path, &buf, self.options.sync_writes)?;
+        write_atomically_with(&path, &buf, durability(self.options.sync_writes))?;
         let file = OpenOptions::new().read(true).append(true).open(&path)?;
 
         self.file = file;
@@ -297,7 +298,11 @@ impl LogInner {
 
     fn save_vote(&mut self, vote: &Vote) -> io::Result<()> {
         let body = serde_json::to_vec(vote).map_err(io::Error::other)?;
-        write_atomically(&self.dir.join(VOTE_FILE), &body, self.options.sync_writes)?;
+        write_atomically_with(
+            &self.dir.join(VOTE_FILE),
+            &body,
+            durability(self.options.sync_writes),
+        )?;
         self.vote = Some(*vote);
         Ok(())
     }
@@ -307,7 +312,7 @@ impl LogInner {
             return Ok(());
         }
         let body = serde_json::to_vec(&committed).map_err(io::Error::other)?;
-        write_atomically(&self.dir.join(COMMITTED_FILE), &body, false)?;
+        write_atomically_with(&self.dir.join(COMMITTED_FILE), &body, Durability::Unsynced)?;
         self.committed = committed;
         Ok(())
     }
@@ -360,33 +365,20 @@ fn decode_records(data: &[u8]) -> (Vec<(u64, LogRecord)>, u64) {
     (records, position as u64)
 }
 
-/// Replaces `path` with `body` so that a crash leaves either the old or the new
-/// contents: write a tmp file, fsync it, rename over, fsync the directory.
-pub(crate) fn write_atomically(path: &Path, body: &[u8], sync: bool) -> io::Result<()> {
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    {
-        let mut file = File::create(&tmp)?;
-        file.write_all(body)?;
-        if sync {
-            file.sync_all()?;
-        }
+/// How a file is replaced when the store `sync_writes`, or does not.
+pub(crate) fn durability(sync_writes: bool) -> Durability {
+    if sync_writes {
+        Durability::Synced
+    } else {
+        Durability::Unsynced
     }
-    fs::rename(&tmp, path)?;
-    if sync {
-        if let Some(dir) = path.parent() {
-            sync_dir(dir)?;
-        }
-    }
-    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Reads a JSON file written by [`write_atomically`]; `None` if it does not exist.
+/// Reads a JSON file written by [`write_atomically_with`]; `None` if it does not exist.
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> io::Result<Option<T>> {
     match fs::read(path) {
         Ok(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {

@@ -39,8 +39,9 @@ use self::log_store::{LogStore, LogStoreOptions};
 use self::network::TcpNetworkFactory;
 use self::state_machine::{ApplyObserver, StateMachine};
 pub use self::types::{
-    CommittedLeaderId, ImageSnapshot, LeaderId, LogEntry, LogId, Payload, QuorumTypes, RaftRequest,
-    RaftResponse, RecordBatch, SnapshotMeta, StoredMembership, TypeConfig, Vote,
+    CommittedLeaderId, ImageSnapshot, LeaderId, LogEntry, LogId, Payload, QuorumStatus,
+    QuorumTypes, RaftRequest, RaftResponse, RecordBatch, ReplicaStatus, SnapshotMeta,
+    StoredMembership, TypeConfig, Vote,
 };
 use crate::image::ClusterImage;
 use crate::records::MetadataRecord;
@@ -447,25 +448,6 @@ async fn watch_leader<C: QuorumTypes>(
             return;
         }
     }
-}
-
-/// DescribeQuorum's view of the quorum (see [`Quorum::status`]).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct QuorumStatus {
-    pub leader: Option<i32>,
-    pub term: u64,
-    pub high_watermark: i64,
-    /// Per voter, known on the leader only (empty elsewhere).
-    pub voters: BTreeMap<i32, ReplicaStatus>,
-}
-
-/// One replica's progress, as DescribeQuorum's ReplicaState carries it: -1 for unknown
-/// times (epoch milliseconds otherwise).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ReplicaStatus {
-    pub log_end_offset: i64,
-    pub last_fetch_ms: i64,
-    pub last_caught_up_ms: i64,
 }
 
 /// Kafka node ids are `i32 >= 0` (checked by [`QuorumConfig`]); Raft's are `u64`.

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use super::types::{ImageSnapshot, RaftRequest, RaftResponse, TypeConfig, Vote};
 use crate::image::ClusterImage;
-use crate::server::{ControllerClient, ControllerRequest, ControllerResponse};
+use crate::rpc::{ControllerClient, ControllerRequest, ControllerResponse};
 
 /// Idle connections by peer address.
 #[derive(Debug, Default)]

@@ -17,10 +17,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures_util::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
+use rafka_types::write_atomically_with;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::log_store::{read_json, write_atomically};
+use super::log_store::{durability, read_json};
 use super::types::{ImageSnapshot, LogId, QuorumTypes, SnapshotMeta, StoredMembership};
 use crate::image::ClusterImage;
 use crate::records::MetadataRecord;
@@ -160,7 +161,11 @@ impl<C: QuorumTypes> RaftSnapshotBuilder<C> for StateMachine<C> {
         };
         // Written outside the lock: applying goes on meanwhile.
         let body = serde_json::to_vec(&snapshot).map_err(io::Error::other)?;
-        write_atomically(&self.snapshot_path(), &body, self.shared.sync_writes)?;
+        write_atomically_with(
+            &self.snapshot_path(),
+            &body,
+            durability(self.shared.sync_writes),
+        )?;
         let mut state = self.lock();
         let newer = state
             .snapshot
@@ -251,7 +256,11 @@ impl<C: QuorumTypes> RaftStateMachine<C> for StateMachine<C> {
             // Durable before the image changes: once openraft hears the snapshot is
             // installed it may purge the log entries it covers.
             let body = serde_json::to_vec(&snapshot).map_err(io::Error::other)?;
-            write_atomically(&self.snapshot_path(), &body, self.shared.sync_writes)?;
+            write_atomically_with(
+                &self.snapshot_path(),
+                &body,
+                durability(self.shared.sync_writes),
+            )?;
         }
         let image = snapshot.image.clone();
         {

@@ -1,10 +1,12 @@
-//! The quorum's openraft type configuration and the Raft messages peers exchange.
+//! The quorum's openraft type configuration, the Raft messages peers exchange, and the
+//! quorum's status as DescribeQuorum reports it.
 //!
 //! Every type but the async runtime is concrete: production runs on tokio
 //! ([`TypeConfig`]), the simulation test on tokio with openraft's seeded RNG, and the
 //! storage, state machine and [`Quorum`](super::Quorum) are the same code for both,
 //! generic over [`QuorumTypes`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use openraft::impls::BasicNode;
@@ -123,4 +125,23 @@ pub enum RaftResponse<C: QuorumTypes = TypeConfig> {
     /// The receiver's Raft is stopped or failed; the sender treats the peer as
     /// unreachable.
     Unavailable(String),
+}
+
+/// DescribeQuorum's view of the quorum (see [`Quorum::status`](super::Quorum::status)).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QuorumStatus {
+    pub leader: Option<i32>,
+    pub term: u64,
+    pub high_watermark: i64,
+    /// Per voter, known on the leader only (empty elsewhere).
+    pub voters: BTreeMap<i32, ReplicaStatus>,
+}
+
+/// One replica's progress, as DescribeQuorum's ReplicaState carries it: -1 for unknown
+/// times (epoch milliseconds otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReplicaStatus {
+    pub log_end_offset: i64,
+    pub last_fetch_ms: i64,
+    pub last_caught_up_ms: i64,
 }
