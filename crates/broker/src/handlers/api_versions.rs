@@ -8,7 +8,53 @@ use kafka_protocol::protocol::StrBytes;
 use rafka_protocol::request::{api_versions_response, encode_response, RequestError, RequestFrame};
 use rafka_protocol::ErrorCode;
 
-use super::SUPPORTED_APIS;
+/// What rafka serves: (API, lowest version, highest version), Kafka 4.x's floors (KIP-896)
+/// and the `kafka-protocol` crate's ceilings. ApiVersions advertises exactly this table,
+/// except Produce's floor (see `api_versions::advertised`).
+pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 13),
+    (ApiKey::Fetch, 4, 18),
+    (ApiKey::ListOffsets, 1, 10),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
+    (ApiKey::Metadata, 0, 13),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::AlterReplicaLogDirs, 1, 2),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::DescribeCluster, 0, 2),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AlterPartitionReassignments, 0, 1),
+    (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::DescribeQuorum, 0, 2),
+    (ApiKey::DescribeTopicPartitions, 0, 0),
+    (ApiKey::FindCoordinator, 0, 6),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 6),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
+    (ApiKey::ListConfigResources, 0, 1),
+];
+
+pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED_APIS
+        .iter()
+        .find(|(k, _, _)| *k == api_key)
+        .map(|(_, min, max)| (*min, *max))
+}
 
 /// Feature levels as a Kafka 4.1 cluster reports them: (name, lowest supported, highest
 /// supported, finalized level). `metadata.version` 27 is 4.1-IV1; `group.version` 1 turns
@@ -39,7 +85,7 @@ fn advertised() -> Vec<(ApiKey, i16, i16)> {
 
 pub(super) fn handle(request: &RequestFrame) -> Result<Bytes, RequestError> {
     let version = request.api_version();
-    let (min, max) = super::supported_versions(request.api_key).unwrap_or((0, 0));
+    let (min, max) = supported_versions(request.api_key).unwrap_or((0, 0));
     if !(min..=max).contains(&version) {
         // KIP-511: a v0 answer that lists only ApiVersions' own range, the one the client
         // needs to retry with (Kafka's ApiVersionsRequest.getErrorResponse).

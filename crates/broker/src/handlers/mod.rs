@@ -45,55 +45,14 @@ mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
+mod support;
 mod sync_group;
 
-/// What rafka serves: (API, lowest version, highest version), Kafka 4.x's floors (KIP-896)
-/// and the `kafka-protocol` crate's ceilings. ApiVersions advertises exactly this table,
-/// except Produce's floor (see `api_versions::advertised`).
-pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 13),
-    (ApiKey::Fetch, 4, 18),
-    (ApiKey::ListOffsets, 1, 10),
-    (ApiKey::OffsetForLeaderEpoch, 2, 4),
-    (ApiKey::Metadata, 0, 13),
-    (ApiKey::ApiVersions, 0, 4),
-    (ApiKey::CreateTopics, 2, 7),
-    (ApiKey::DeleteTopics, 1, 6),
-    (ApiKey::DeleteRecords, 0, 2),
-    (ApiKey::DescribeConfigs, 1, 4),
-    (ApiKey::AlterConfigs, 0, 2),
-    (ApiKey::DescribeLogDirs, 1, 4),
-    (ApiKey::AlterReplicaLogDirs, 1, 2),
-    (ApiKey::CreatePartitions, 0, 3),
-    (ApiKey::IncrementalAlterConfigs, 0, 1),
-    (ApiKey::DescribeCluster, 0, 2),
-    (ApiKey::ElectLeaders, 0, 2),
-    (ApiKey::AlterPartitionReassignments, 0, 1),
-    (ApiKey::ListPartitionReassignments, 0, 0),
-    (ApiKey::DescribeQuorum, 0, 2),
-    (ApiKey::DescribeTopicPartitions, 0, 0),
-    (ApiKey::FindCoordinator, 0, 6),
-    (ApiKey::JoinGroup, 0, 9),
-    (ApiKey::SyncGroup, 0, 5),
-    (ApiKey::Heartbeat, 0, 4),
-    (ApiKey::LeaveGroup, 0, 5),
-    (ApiKey::OffsetCommit, 2, 9),
-    (ApiKey::OffsetFetch, 1, 9),
-    (ApiKey::ListGroups, 0, 5),
-    (ApiKey::DescribeGroups, 0, 6),
-    (ApiKey::DeleteGroups, 0, 2),
-    (ApiKey::OffsetDelete, 0, 0),
-    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
-    (ApiKey::ConsumerGroupDescribe, 0, 1),
-    (ApiKey::ListConfigResources, 0, 1),
-];
-
-pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
-    SUPPORTED_APIS
-        .iter()
-        .find(|(k, _, _)| *k == api_key)
-        .map(|(_, min, max)| (*min, *max))
-}
+pub use api_versions::{supported_versions, SUPPORTED_APIS};
+pub(crate) use support::{
+    authorized_operations, by_topic, message, outcome_error, str_bytes, Resource,
+    OPERATIONS_OMITTED,
+};
 
 /// A response ready to write: one buffer, or a Fetch frame whose record data is sent
 /// straight from the log files.
@@ -251,90 +210,4 @@ async fn run<Req: Decodable, Resp: Encodable, F: std::future::Future<Output = Re
 ) -> Result<Option<Response>, RequestError> {
     let body = request.decode_body()?;
     respond(request, &handler(body).await).map(|b| Some(Response::Bytes(b)))
-}
-
-/// A kind of resource whose authorized operations a response reports.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Resource {
-    Topic,
-    Group,
-    Cluster,
-}
-
-/// Kafka's "authorized operations were not requested" sentinel.
-pub(crate) const OPERATIONS_OMITTED: i32 = i32::MIN;
-
-/// The operations the client may perform on a resource, as Kafka's bit field (bit n set
-/// for AclOperation code n), or the sentinel when the request did not ask. With no
-/// authorizer Kafka grants every operation the resource type supports
-/// (AclEntry.supportedOperations); rafka has no ACLs yet, so that is the answer.
-pub(crate) fn authorized_operations(resource: Resource, requested: bool) -> i32 {
-    // AclOperation codes.
-    const READ: u8 = 3;
-    const WRITE: u8 = 4;
-    const CREATE: u8 = 5;
-    const DELETE: u8 = 6;
-    const ALTER: u8 = 7;
-    const DESCRIBE: u8 = 8;
-    const CLUSTER_ACTION: u8 = 9;
-    const DESCRIBE_CONFIGS: u8 = 10;
-    const ALTER_CONFIGS: u8 = 11;
-    const IDEMPOTENT_WRITE: u8 = 12;
-    if !requested {
-        return OPERATIONS_OMITTED;
-    }
-    let operations: &[u8] = match resource {
-        Resource::Topic => &[
-            READ,
-            WRITE,
-            CREATE,
-            DESCRIBE,
-            DELETE,
-            ALTER,
-            DESCRIBE_CONFIGS,
-            ALTER_CONFIGS,
-        ],
-        Resource::Group => &[READ, DESCRIBE, DELETE, DESCRIBE_CONFIGS, ALTER_CONFIGS],
-        Resource::Cluster => &[
-            CREATE,
-            CLUSTER_ACTION,
-            DESCRIBE_CONFIGS,
-            ALTER_CONFIGS,
-            IDEMPOTENT_WRITE,
-            ALTER,
-            DESCRIBE,
-        ],
-    };
-    operations.iter().fold(0, |bits, op| bits | 1 << op)
-}
-
-/// Turns a message into the `Option<StrBytes>` the protocol's error_message fields take.
-pub(crate) fn message(text: Option<String>) -> Option<kafka_protocol::protocol::StrBytes> {
-    text.map(kafka_protocol::protocol::StrBytes::from_string)
-}
-
-/// Per-partition outcomes grouped by topic, in first-seen order.
-pub(crate) fn by_topic<T>(outcomes: Vec<((String, i32), T)>) -> Vec<(String, Vec<(i32, T)>)> {
-    let mut out: Vec<(String, Vec<(i32, T)>)> = Vec::new();
-    for ((topic, index), value) in outcomes {
-        match out.iter_mut().find(|(t, _)| *t == topic) {
-            Some((_, list)) => list.push((index, value)),
-            None => out.push((topic, vec![(index, value)])),
-        }
-    }
-    out
-}
-
-/// A partition outcome's error code and message (0 and none when it succeeded).
-pub(crate) fn outcome_error(
-    refusal: Option<rafka_metadata::controller::Refusal>,
-) -> (i16, Option<kafka_protocol::protocol::StrBytes>) {
-    match refusal {
-        None => (0, None),
-        Some(r) => (r.code, Some(str_bytes(r.message))),
-    }
-}
-
-pub(crate) fn str_bytes(text: impl Into<String>) -> kafka_protocol::protocol::StrBytes {
-    kafka_protocol::protocol::StrBytes::from_string(text.into())
 }

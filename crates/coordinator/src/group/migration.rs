@@ -24,7 +24,7 @@ use rafka_protocol::ErrorCode;
 use super::consumer::{
     ClassicProtocol, ConsumerGroupState, ConsumerMember, MemberState, Partitions, TopicInfo,
 };
-use super::state::{JoinRequest, JoinResponse, SyncResponse};
+use super::messages::{JoinRequest, JoinResponse, SyncResponse};
 
 /// The embedded protocol type classic consumers use.
 pub const CONSUMER_PROTOCOL_TYPE: &str = "consumer";

@@ -9,6 +9,7 @@
 //! to the ISR in a cluster), and a failed write answers the client with Kafka's error.
 
 pub mod consumer;
+pub mod messages;
 pub mod migration;
 pub mod records;
 pub mod state;
