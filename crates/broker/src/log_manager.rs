@@ -100,7 +100,7 @@ impl LogManager {
     /// How to open a partition that existed before start-up, and its checkpointed high
     /// watermark (0 if none). The entries are used once: a partition created later under
     /// the same name is a new log.
-    fn startup_options(&self, topic: &str, index: i32) -> (OpenOptions, i64) {
+    fn startup_options(&self, topic: &str, index: i32) -> (OpenOptions, Offset) {
         let key = (topic.to_string(), index);
         let mut startup = self.startup.lock();
         let options = OpenOptions {
@@ -111,13 +111,16 @@ impl LogManager {
                 Some(Offset(startup.recovery.remove(&key).unwrap_or(0)))
             },
         };
-        (options, startup.high_watermarks.remove(&key).unwrap_or(0))
+        (
+            options,
+            Offset(startup.high_watermarks.remove(&key).unwrap_or(0)),
+        )
     }
 
     /// Opens, recovering it if the last shutdown was not clean, the log of a partition
     /// that may have existed before start-up; returns it with its checkpointed high
     /// watermark.
-    pub fn open_existing(&self, log: &LogToOpen) -> Result<(Log, i64), StartupError> {
+    pub fn open_existing(&self, log: &LogToOpen) -> Result<(Log, Offset), StartupError> {
         let (options, high_watermark) = self.startup_options(&log.topic, log.index);
         Ok((self.open_log(log, options)?, high_watermark))
     }
@@ -326,9 +329,9 @@ impl LogManager {
                 let Some(parent) = dir.parent() else { continue };
                 if let Some((recovery, starts, hws)) = per_dir.get_mut(parent) {
                     let key = (topic.name.to_string(), partition.index);
-                    recovery.insert(key.clone(), partition.recovery_point());
-                    starts.insert(key.clone(), partition.log_start_offset());
-                    hws.insert(key, partition.high_watermark());
+                    recovery.insert(key.clone(), partition.recovery_point().0);
+                    starts.insert(key.clone(), partition.log_start_offset().0);
+                    hws.insert(key, partition.high_watermark().0);
                 }
             }
         }

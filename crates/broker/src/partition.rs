@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use rafka_log::{AppendInfo, Log, LogConfig, LogError, ReadResult};
 use rafka_metadata::PartitionState;
 use rafka_protocol::ErrorCode;
-use rafka_types::{LeaderEpoch, Offset};
+use rafka_types::{LeaderEpoch, NodeId, Offset};
 use tokio::sync::watch;
 
 use crate::error::ApiError;
@@ -26,12 +26,12 @@ use crate::replica::{check_leader_epoch, EpochMismatch, LeaderState};
 pub enum Role {
     Leader(LeaderState),
     Follower {
-        leader: i32,
-        leader_epoch: i32,
+        leader: NodeId,
+        leader_epoch: LeaderEpoch,
     },
     /// Hosted, but no leader is known (or this replica is being removed).
     Offline {
-        leader_epoch: i32,
+        leader_epoch: LeaderEpoch,
     },
 }
 
@@ -41,32 +41,33 @@ pub enum Role {
 pub struct Partition {
     pub topic: Arc<str>,
     pub index: i32,
-    broker_id: i32,
+    broker_id: NodeId,
     log: Mutex<Log>,
     role: Mutex<Role>,
     /// `min.insync.replicas` of the topic.
     min_insync_replicas: AtomicUsize,
     /// The high watermark, published whenever it moves so consumer long polls wake up.
-    high_watermark: watch::Sender<i64>,
+    high_watermark: watch::Sender<Offset>,
     /// The log end offset, published after every append so follower long polls wake up.
-    log_end: watch::Sender<i64>,
+    log_end: watch::Sender<Offset>,
 }
 
 /// What a follower's fetch got: records, and the leader's offsets.
 #[derive(Debug)]
 pub struct FollowerRead {
     pub records: ReadResult,
-    pub high_watermark: i64,
-    pub log_start_offset: i64,
+    pub high_watermark: Offset,
+    pub log_start_offset: Offset,
 }
 
 impl Partition {
     /// A partition this broker alone replicates and leads (single-node mode): the high
     /// watermark is the log end.
     pub fn new(topic: Arc<str>, index: i32, log: Log) -> Partition {
-        let end = log.log_end_offset().0;
-        let partition = Partition::hosted(topic, index, 0, log, end);
-        *partition.role.lock() = Role::Leader(LeaderState::new(0, 0, 0, &[0], &[0], end, end, 0));
+        let end = log.log_end_offset();
+        let partition = Partition::hosted(topic, index, NodeId(0), log, end);
+        *partition.role.lock() =
+            Role::Leader(LeaderState::new(0, 0, 0, &[0], &[0], end.0, end.0, 0));
         partition
     }
 
@@ -75,11 +76,11 @@ impl Partition {
     pub fn hosted(
         topic: Arc<str>,
         index: i32,
-        broker_id: i32,
+        broker_id: NodeId,
         log: Log,
-        high_watermark: i64,
+        high_watermark: Offset,
     ) -> Partition {
-        let end = log.log_end_offset().0;
+        let end = log.log_end_offset();
         let (high_watermark, _) = watch::channel(high_watermark.min(end));
         let (log_end, _) = watch::channel(end);
         Partition {
@@ -87,7 +88,9 @@ impl Partition {
             index,
             broker_id,
             log: Mutex::new(log),
-            role: Mutex::new(Role::Offline { leader_epoch: -1 }),
+            role: Mutex::new(Role::Offline {
+                leader_epoch: LeaderEpoch::UNKNOWN,
+            }),
             min_insync_replicas: AtomicUsize::new(1),
             high_watermark,
             log_end,
@@ -103,7 +106,7 @@ impl Partition {
     }
 
     /// The leader this replica follows, if it is a follower.
-    pub fn followed_leader(&self) -> Option<i32> {
+    pub fn followed_leader(&self) -> Option<NodeId> {
         match &*self.role.lock() {
             Role::Follower { leader, .. } => Some(*leader),
             _ => None,
@@ -111,9 +114,9 @@ impl Partition {
     }
 
     /// The leader epoch this replica knows, or -1.
-    pub fn leader_epoch(&self) -> i32 {
+    pub fn leader_epoch(&self) -> LeaderEpoch {
         match &*self.role.lock() {
-            Role::Leader(s) => s.leader_epoch,
+            Role::Leader(s) => LeaderEpoch(s.leader_epoch),
             Role::Follower { leader_epoch, .. } | Role::Offline { leader_epoch } => *leader_epoch,
         }
     }
@@ -133,12 +136,12 @@ impl Partition {
     }
 
     /// Checks a client's `current_leader_epoch` (-1: not given) against this leader's.
-    pub fn check_leader_epoch(&self, requested: i32) -> Result<(), ApiError> {
+    pub fn check_leader_epoch(&self, requested: LeaderEpoch) -> Result<(), ApiError> {
         let role = self.role.lock();
         let Role::Leader(state) = &*role else {
             return Err(self.not_leader());
         };
-        epoch_matches(requested, state.leader_epoch)
+        epoch_matches(requested, LeaderEpoch(state.leader_epoch))
     }
 
     /// Becomes (or stays) leader with the controller's state of the partition.
@@ -156,10 +159,10 @@ impl Partition {
                     state.partition_epoch,
                     &state.replicas,
                     &state.isr,
-                    end,
+                    end.0,
                     now_ms,
                 ) {
-                    self.high_watermark.send_replace(hw);
+                    self.high_watermark.send_replace(Offset(hw));
                 }
                 return;
             }
@@ -173,19 +176,19 @@ impl Partition {
                     self.index
                 );
             }
-            (log.log_end_offset().0, *self.high_watermark.borrow())
+            (log.log_end_offset(), *self.high_watermark.borrow())
         };
         let leader = LeaderState::new(
-            self.broker_id,
+            self.broker_id.0,
             state.leader_epoch,
             state.partition_epoch,
             &state.replicas,
             &state.isr,
-            end,
-            hw,
+            end.0,
+            hw.0,
             now_ms,
         );
-        let hw = leader.high_watermark;
+        let hw = Offset(leader.high_watermark);
         *role = Role::Leader(leader);
         drop(role);
         self.publish_high_watermark(hw);
@@ -200,9 +203,9 @@ impl Partition {
 
     /// Becomes a follower of `leader`; returns true if this is a change the replica
     /// fetcher must act on (a new leader or epoch: truncate, then fetch).
-    pub fn become_follower(&self, leader: i32, leader_epoch: i32) -> bool {
+    pub fn become_follower(&self, leader: NodeId, leader_epoch: LeaderEpoch) -> bool {
         let mut role = self.role.lock();
-        let next = if leader < 0 {
+        let next = if leader.0 < 0 {
             Role::Offline { leader_epoch }
         } else {
             Role::Follower {
@@ -229,7 +232,7 @@ impl Partition {
         &self,
         records: &[u8],
         required_acks: i16,
-    ) -> Result<(AppendInfo, i32), ApiError> {
+    ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
         let epoch = {
             let role = self.role.lock();
             let Role::Leader(state) = &*role else {
@@ -245,20 +248,20 @@ impl Partition {
                     ),
                 ));
             }
-            state.leader_epoch
+            LeaderEpoch(state.leader_epoch)
         };
         let (info, end) = {
             let mut log = self.log.lock();
-            let info = log.append_as_leader_with_epoch(records, LeaderEpoch(epoch))?;
-            (info, log.log_end_offset().0)
+            let info = log.append_as_leader_with_epoch(records, epoch)?;
+            (info, log.log_end_offset())
         };
         self.log_end.send_replace(end);
         let hw = match &mut *self.role.lock() {
-            Role::Leader(state) => state.maybe_advance_high_watermark(end),
+            Role::Leader(state) => state.maybe_advance_high_watermark(end.0),
             _ => None,
         };
         if let Some(hw) = hw {
-            self.publish_high_watermark(hw);
+            self.publish_high_watermark(Offset(hw));
         }
         Ok((info, epoch))
     }
@@ -267,8 +270,8 @@ impl Partition {
     /// still meets `min.insync.replicas` as Kafka does.
     pub async fn wait_for_replication(
         &self,
-        last_offset: i64,
-        leader_epoch: i32,
+        last_offset: Offset,
+        leader_epoch: LeaderEpoch,
         timeout: std::time::Duration,
     ) -> Result<(), ApiError> {
         let mut hw = self.high_watermark.subscribe();
@@ -290,7 +293,7 @@ impl Partition {
         let Role::Leader(state) = &*role else {
             return Err(self.not_leader());
         };
-        if state.leader_epoch != leader_epoch {
+        if LeaderEpoch(state.leader_epoch) != leader_epoch {
             return Err(self.not_leader());
         }
         let min_isr = self.min_insync_replicas();
@@ -313,7 +316,7 @@ impl Partition {
         max_bytes: u64,
         min_one_batch: bool,
     ) -> Result<ReadResult, LogError> {
-        let upper = Offset(self.high_watermark());
+        let upper = self.high_watermark();
         let log = self.log.lock();
         log.read(offset, max_bytes, upper, min_one_batch)
     }
@@ -322,9 +325,9 @@ impl Partition {
     /// up to the log end.
     pub fn read_for_follower(
         &self,
-        replica: i32,
-        fetch_offset: i64,
-        current_leader_epoch: i32,
+        replica: NodeId,
+        fetch_offset: Offset,
+        current_leader_epoch: LeaderEpoch,
         max_bytes: u64,
         now_ms: u64,
     ) -> Result<FollowerRead, ApiError> {
@@ -334,8 +337,8 @@ impl Partition {
             let Role::Leader(state) = &mut *role else {
                 return Err(self.not_leader());
             };
-            epoch_matches(current_leader_epoch, state.leader_epoch)?;
-            if !state.replicas.contains(&replica) {
+            epoch_matches(current_leader_epoch, LeaderEpoch(state.leader_epoch))?;
+            if !state.replicas.contains(&replica.0) {
                 return Err(ApiError::new(
                     ErrorCode::NotLeaderOrFollower,
                     format!(
@@ -344,29 +347,29 @@ impl Partition {
                     ),
                 ));
             }
-            state.on_follower_fetch(replica, fetch_offset, end, now_ms)
+            state.on_follower_fetch(replica.0, fetch_offset.0, end.0, now_ms)
         };
         if let Some(hw) = hw {
-            self.publish_high_watermark(hw);
+            self.publish_high_watermark(Offset(hw));
         }
         let log = self.log.lock();
-        let records = log.read(Offset(fetch_offset), max_bytes, log.log_end_offset(), true)?;
+        let records = log.read(fetch_offset, max_bytes, log.log_end_offset(), true)?;
         Ok(FollowerRead {
-            log_start_offset: records.log_start_offset.0,
+            log_start_offset: records.log_start_offset,
             records,
             high_watermark: self.high_watermark(),
         })
     }
 
     /// The ISR change the leader should propose now, with the epochs to propose it at.
-    pub fn isr_change(&self, now_ms: u64, lag_max_ms: u64) -> Option<(Vec<i32>, i32, i32)> {
+    pub fn isr_change(&self, now_ms: u64, lag_max_ms: u64) -> Option<(Vec<i32>, LeaderEpoch, i32)> {
         let mut role = self.role.lock();
         let Role::Leader(state) = &mut *role else {
             return None;
         };
         let isr = state.isr_change(now_ms, lag_max_ms)?;
         state.propose_isr(isr.clone());
-        Some((isr, state.leader_epoch, state.partition_epoch))
+        Some((isr, LeaderEpoch(state.leader_epoch), state.partition_epoch))
     }
 
     /// The controller refused or never answered an ISR proposal.
@@ -380,14 +383,14 @@ impl Partition {
     pub fn append_as_follower(
         &self,
         records: &[u8],
-        leader_high_watermark: i64,
+        leader_high_watermark: Offset,
     ) -> Result<(), ApiError> {
         let end = {
             let mut log = self.log.lock();
             if !records.is_empty() {
                 log.append_as_follower(records)?;
             }
-            log.log_end_offset().0
+            log.log_end_offset()
         };
         self.log_end.send_replace(end);
         self.publish_high_watermark(leader_high_watermark.min(end));
@@ -395,19 +398,19 @@ impl Partition {
     }
 
     /// Truncates a follower's log (divergent tail after a leader change).
-    pub fn truncate_to(&self, offset: i64) -> Result<(), ApiError> {
+    pub fn truncate_to(&self, offset: Offset) -> Result<(), ApiError> {
         let end = {
             let mut log = self.log.lock();
-            if offset < log.log_end_offset().0 {
+            if offset < log.log_end_offset() {
                 tracing::info!(
                     "{}-{}: truncating from {} to {offset}",
                     self.topic,
                     self.index,
-                    log.log_end_offset().0
+                    log.log_end_offset()
                 );
-                log.truncate_to(Offset(offset))?;
+                log.truncate_to(offset)?;
             }
-            log.log_end_offset().0
+            log.log_end_offset()
         };
         self.log_end.send_replace(end);
         self.high_watermark.send_if_modified(|hw| {
@@ -419,26 +422,25 @@ impl Partition {
     }
 
     /// The follower is so far behind that the leader no longer has its offset.
-    pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), ApiError> {
-        self.log
-            .lock()
-            .truncate_fully_and_start_at(Offset(offset))?;
+    pub fn truncate_fully_and_start_at(&self, offset: Offset) -> Result<(), ApiError> {
+        self.log.lock().truncate_fully_and_start_at(offset)?;
         self.log_end.send_replace(offset);
         self.high_watermark.send_replace(offset);
         Ok(())
     }
 
     /// Kafka's OffsetForLeaderEpoch answer: (largest epoch <= `epoch`, its end offset).
-    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
-        self.log.lock().end_offset_for_epoch(epoch)
+    pub fn end_offset_for_epoch(&self, epoch: LeaderEpoch) -> (LeaderEpoch, Offset) {
+        let (epoch, end) = self.log.lock().end_offset_for_epoch(epoch.0);
+        (LeaderEpoch(epoch), Offset(end))
     }
 
-    pub fn latest_epoch(&self) -> Option<i32> {
-        self.log.lock().latest_epoch()
+    pub fn latest_epoch(&self) -> Option<LeaderEpoch> {
+        self.log.lock().latest_epoch().map(LeaderEpoch)
     }
 
     /// Moves the high watermark up (never down).
-    fn publish_high_watermark(&self, hw: i64) {
+    fn publish_high_watermark(&self, hw: Offset) {
         self.high_watermark.send_if_modified(|current| {
             let changed = hw > *current;
             if changed {
@@ -448,34 +450,34 @@ impl Partition {
         });
     }
 
-    pub fn high_watermark(&self) -> i64 {
+    pub fn high_watermark(&self) -> Offset {
         *self.high_watermark.borrow()
     }
 
-    pub fn log_end_offset(&self) -> i64 {
+    pub fn log_end_offset(&self) -> Offset {
         *self.log_end.borrow()
     }
 
     /// Consumers wait on the high watermark.
-    pub fn subscribe(&self) -> watch::Receiver<i64> {
+    pub fn subscribe(&self) -> watch::Receiver<Offset> {
         self.high_watermark.subscribe()
     }
 
     /// Followers wait on the log end.
-    pub fn subscribe_log_end(&self) -> watch::Receiver<i64> {
+    pub fn subscribe_log_end(&self) -> watch::Receiver<Offset> {
         self.log_end.subscribe()
     }
 
-    pub fn log_start_offset(&self) -> i64 {
-        self.log.lock().log_start_offset().0
+    pub fn log_start_offset(&self) -> Offset {
+        self.log.lock().log_start_offset()
     }
 
     pub fn size_bytes(&self) -> u64 {
         self.log.lock().size_bytes()
     }
 
-    pub fn recovery_point(&self) -> i64 {
-        self.log.lock().recovery_point().0
+    pub fn recovery_point(&self) -> Offset {
+        self.log.lock().recovery_point()
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -510,8 +512,8 @@ impl Partition {
 }
 
 /// `replica::check_leader_epoch` with Kafka's error codes and a message.
-fn epoch_matches(requested: i32, current: i32) -> Result<(), ApiError> {
-    check_leader_epoch(requested, current).map_err(|mismatch| match mismatch {
+fn epoch_matches(requested: LeaderEpoch, current: LeaderEpoch) -> Result<(), ApiError> {
+    check_leader_epoch(requested.0, current.0).map_err(|mismatch| match mismatch {
         EpochMismatch::Fenced => ApiError::new(
             ErrorCode::FencedLeaderEpoch,
             format!("The leader epoch {requested} is older than the current {current}"),

@@ -14,7 +14,7 @@ use rafka_coordinator::group::consumer::TopicInfo;
 use rafka_coordinator::{CoordinatorLog, PendingWrite};
 use rafka_metadata::ClusterImage;
 use rafka_protocol::ErrorCode;
-use rafka_types::Offset;
+use rafka_types::{LeaderEpoch, NodeId, Offset};
 
 use crate::log_manager::{LogManager, LogToOpen};
 use crate::partition::Partition;
@@ -163,7 +163,7 @@ impl ReplicaManager {
                                     Some(Arc::new(Partition::hosted(
                                         t.name.as_str().into(),
                                         index,
-                                        me,
+                                        NodeId(me),
                                         log,
                                         high_watermark,
                                     ))),
@@ -190,7 +190,7 @@ impl ReplicaManager {
                             applied.new_leaderships.push(p.clone());
                         }
                     } else {
-                        p.become_follower(state.leader, state.leader_epoch);
+                        p.become_follower(NodeId(state.leader), LeaderEpoch(state.leader_epoch));
                     }
                 }
                 partitions.push(local);
@@ -256,7 +256,7 @@ impl CoordinatorLog for ReplicaManager {
         }
         Ok(Box::pin(async move {
             partition
-                .wait_for_replication(info.last_offset.0, epoch, timeout)
+                .wait_for_replication(info.last_offset, epoch, timeout)
                 .await
                 .map_err(|e| e.code)
         }))
@@ -264,7 +264,7 @@ impl CoordinatorLog for ReplicaManager {
 
     fn replay_range(&self, topic: &str, partition: i32) -> Option<(i64, i64)> {
         self.partition(topic, partition)
-            .map(|p| (p.log_start_offset(), p.high_watermark()))
+            .map(|p| (p.log_start_offset().0, p.high_watermark().0))
     }
 
     fn read(

@@ -32,6 +32,17 @@ impl fmt::Display for Offset {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct LeaderEpoch(pub i32);
 
+impl LeaderEpoch {
+    /// No epoch known (Kafka's -1: a replica with no leader, or a request that gives none).
+    pub const UNKNOWN: LeaderEpoch = LeaderEpoch(-1);
+}
+
+impl fmt::Display for LeaderEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A broker's or controller's `node.id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct NodeId(pub i32);

@@ -31,14 +31,14 @@ pub(super) fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> Del
                             let target = if wanted.offset == -1 {
                                 high_watermark
                             } else {
-                                wanted.offset
+                                Offset(wanted.offset)
                             };
-                            if target < 0 || target > high_watermark {
+                            if target < Offset::ZERO || target > high_watermark {
                                 return Err(ApiError::code(ErrorCode::OffsetOutOfRange));
                             }
                             changed = true;
                             partition
-                                .with_log(|log| log.delete_records_before(Offset(target)))
+                                .with_log(|log| log.delete_records_before(target))
                                 .map(|o| o.0)
                                 .map_err(ApiError::from)
                         });

@@ -12,7 +12,7 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use rafka_log::ReadResult;
 use rafka_protocol::ErrorCode;
-use rafka_types::Offset;
+use rafka_types::{LeaderEpoch, NodeId, Offset};
 use tokio::sync::watch;
 
 use super::str_bytes;
@@ -73,7 +73,7 @@ fn read_all(
     broker: &Broker,
     request: &FetchRequest,
     version: i16,
-    receivers: &mut Vec<watch::Receiver<i64>>,
+    receivers: &mut Vec<watch::Receiver<Offset>>,
 ) -> Pass {
     let mut remaining = if version >= 3 {
         u64::try_from(request.max_bytes).unwrap_or(0)
@@ -116,9 +116,9 @@ fn read_all(
                         .min(remaining);
                     let now = broker.clock.now_ms() as u64;
                     match partition.read_for_follower(
-                        follower,
-                        wanted.fetch_offset,
-                        wanted.current_leader_epoch,
+                        NodeId(follower),
+                        Offset(wanted.fetch_offset),
+                        LeaderEpoch(wanted.current_leader_epoch),
                         max_bytes,
                         now,
                     ) {
@@ -128,15 +128,15 @@ fn read_all(
                             pass.records.push(read.records);
                             PartitionData::default()
                                 .with_partition_index(wanted.partition)
-                                .with_high_watermark(read.high_watermark)
-                                .with_last_stable_offset(read.high_watermark)
-                                .with_log_start_offset(read.log_start_offset)
+                                .with_high_watermark(read.high_watermark.0)
+                                .with_last_stable_offset(read.high_watermark.0)
+                                .with_log_start_offset(read.log_start_offset.0)
                                 .with_records(None)
                         }
                         Err(e) => {
                             pass.records.push(ReadResult::default());
                             failed(wanted.partition, &e)
-                                .with_log_start_offset(partition.log_start_offset())
+                                .with_log_start_offset(partition.log_start_offset().0)
                         }
                     }
                 }
@@ -197,7 +197,7 @@ fn read_partition(
     max_bytes: u64,
     min_one: bool,
 ) -> (PartitionData, ReadResult) {
-    let high_watermark = partition.high_watermark();
+    let high_watermark = partition.high_watermark().0;
     let base = PartitionData::default()
         .with_partition_index(wanted.partition)
         .with_high_watermark(high_watermark)
@@ -211,7 +211,7 @@ fn read_partition(
     // A partition that cannot be read reports no offsets, as Kafka's
     // ReplicaManager.createLogReadResult(e): high watermark, last stable offset and log
     // start offset are all -1 (the fenced epoch and the out-of-range offset alike).
-    if let Err(e) = partition.check_leader_epoch(wanted.current_leader_epoch) {
+    if let Err(e) = partition.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch)) {
         return (failed(wanted.partition, &e), ReadResult::default());
     }
     // The read reports the log start offset it saw: one lock of the log, not two.

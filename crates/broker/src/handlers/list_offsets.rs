@@ -8,6 +8,7 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use rafka_protocol::ErrorCode;
+use rafka_types::LeaderEpoch;
 
 use crate::broker::Broker;
 use crate::error::ApiError;
@@ -40,7 +41,7 @@ pub(super) fn handle(
                                 return Err(ApiError::code(ErrorCode::UnsupportedVersion));
                             }
                             // Only the leader answers, at the epoch the client knows.
-                            p.check_leader_epoch(wanted.current_leader_epoch)?;
+                            p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
                             let (timestamp, offset) = lookup(&p, wanted.timestamp)?;
                             Ok((timestamp, offset, p.leader_epoch()))
                         });
@@ -53,7 +54,7 @@ pub(super) fn handle(
                             // The field exists from v4 and is not ignorable: an older
                             // answer that set it could not be encoded (Kafka's rule too).
                             .with_leader_epoch(if offset >= 0 && version >= 4 {
-                                epoch
+                                epoch.0
                             } else {
                                 -1
                             }),
@@ -91,8 +92,8 @@ fn timestamp_unsupported(timestamp: i64, version: i16) -> bool {
 fn lookup(partition: &Partition, spec: i64) -> Result<(i64, i64), ApiError> {
     match spec {
         // No transactions yet, so the last stable offset is the high watermark.
-        LATEST => Ok((-1, partition.high_watermark())),
-        EARLIEST | EARLIEST_LOCAL => Ok((-1, partition.log_start_offset())),
+        LATEST => Ok((-1, partition.high_watermark().0)),
+        EARLIEST | EARLIEST_LOCAL => Ok((-1, partition.log_start_offset().0)),
         LATEST_TIERED => Ok((-1, -1)),
         MAX_TIMESTAMP => partition
             .with_log(|log| log.max_timestamp_offset())

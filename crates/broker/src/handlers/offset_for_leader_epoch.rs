@@ -9,6 +9,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 };
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 use rafka_protocol::ErrorCode;
+use rafka_types::LeaderEpoch;
 
 use crate::broker::Broker;
 use crate::error::ApiError;
@@ -29,12 +30,14 @@ pub(super) fn handle(
                         .partition(topic.topic.as_str(), wanted.partition)
                         .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))
                         .and_then(|p| {
-                            p.check_leader_epoch(wanted.current_leader_epoch)?;
-                            Ok(p.end_offset_for_epoch(wanted.leader_epoch))
+                            p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
+                            Ok(p.end_offset_for_epoch(LeaderEpoch(wanted.leader_epoch)))
                         });
                     let answer = EpochEndOffset::default().with_partition(wanted.partition);
                     match result {
-                        Ok((epoch, end)) => answer.with_leader_epoch(epoch).with_end_offset(end),
+                        Ok((epoch, end)) => {
+                            answer.with_leader_epoch(epoch.0).with_end_offset(end.0)
+                        }
                         Err(e) => answer
                             .with_error_code(e.code.code())
                             .with_leader_epoch(-1)

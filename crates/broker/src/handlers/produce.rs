@@ -9,13 +9,14 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use rafka_protocol::ErrorCode;
+use rafka_types::{LeaderEpoch, Offset};
 
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::partition::Partition;
 use crate::topic::Topic;
 
-type Wait = (usize, usize, Arc<Partition>, i64, i32);
+type Wait = (usize, usize, Arc<Partition>, Offset, LeaderEpoch);
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -70,7 +71,7 @@ pub(super) async fn handle(
                         responses.len(),
                         partition_responses.len(),
                         partition.clone(),
-                        info.last_offset.0,
+                        info.last_offset,
                         epoch,
                     ));
                 }

@@ -21,6 +21,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use rafka_client::{exchange, DEFAULT_MAX_RESPONSE_BYTES};
 use rafka_protocol::ErrorCode;
+use rafka_types::{LeaderEpoch, NodeId, Offset};
 use tokio::net::TcpStream;
 
 use crate::broker::Broker;
@@ -31,12 +32,12 @@ const FETCH_VERSION: i16 = 12;
 const EPOCH_VERSION: i16 = 4;
 
 /// What the fetcher tracks per followed partition: the epoch it last truncated at.
-type Truncated = HashMap<(Arc<str>, i32), i32>;
+type Truncated = HashMap<(Arc<str>, i32), LeaderEpoch>;
 
 /// Runs the fetchers: every 100 ms (or sooner when a fetch returns) regroups the
 /// followed partitions by leader and keeps one task per leader.
 pub async fn run(broker: Arc<Broker>) {
-    let mut tasks: HashMap<i32, tokio::task::JoinHandle<()>> = HashMap::new();
+    let mut tasks: HashMap<NodeId, tokio::task::JoinHandle<()>> = HashMap::new();
     loop {
         let leaders = followed_by_leader(&broker);
         tasks.retain(|leader, task| {
@@ -55,8 +56,8 @@ pub async fn run(broker: Arc<Broker>) {
     }
 }
 
-fn followed_by_leader(broker: &Broker) -> BTreeMap<i32, Vec<Arc<Partition>>> {
-    let mut out: BTreeMap<i32, Vec<Arc<Partition>>> = BTreeMap::new();
+fn followed_by_leader(broker: &Broker) -> BTreeMap<NodeId, Vec<Arc<Partition>>> {
+    let mut out: BTreeMap<NodeId, Vec<Arc<Partition>>> = BTreeMap::new();
     for topic in broker.topics() {
         for partition in topic.local_partitions() {
             if let Some(leader) = partition.followed_leader() {
@@ -68,7 +69,7 @@ fn followed_by_leader(broker: &Broker) -> BTreeMap<i32, Vec<Arc<Partition>>> {
 }
 
 /// Fetches from one leader until it leads nothing this broker follows.
-async fn fetch_from(broker: Arc<Broker>, leader: i32) {
+async fn fetch_from(broker: Arc<Broker>, leader: NodeId) {
     let mut truncated = Truncated::new();
     let mut correlation = 0;
     loop {
@@ -114,15 +115,15 @@ async fn fetch_from(broker: Arc<Broker>, leader: i32) {
     }
 }
 
-fn broker_address(broker: &Broker, id: i32) -> Option<String> {
+fn broker_address(broker: &Broker, id: NodeId) -> Option<String> {
     let image = broker.cluster.as_ref()?.image();
-    let endpoint = image.brokers.get(&id)?.listeners.first()?.clone();
+    let endpoint = image.brokers.get(&id.0)?.listeners.first()?.clone();
     Some(format!("{}:{}", endpoint.host, endpoint.port))
 }
 
 async fn fetch_once(
     broker: &Broker,
-    leader: i32,
+    leader: NodeId,
     stream: &mut TcpStream,
     correlation: &mut i32,
     partitions: &[Arc<Partition>],
@@ -151,9 +152,9 @@ async fn fetch_once(
         by_topic.entry(p.topic.clone()).or_default().push(
             FetchPartition::default()
                 .with_partition(p.index)
-                .with_current_leader_epoch(p.leader_epoch())
-                .with_fetch_offset(p.log_end_offset())
-                .with_log_start_offset(p.log_start_offset())
+                .with_current_leader_epoch(p.leader_epoch().0)
+                .with_fetch_offset(p.log_end_offset().0)
+                .with_log_start_offset(p.log_start_offset().0)
                 .with_last_fetched_epoch(-1)
                 .with_partition_max_bytes(config.replica_fetch_max_bytes),
         );
@@ -203,7 +204,9 @@ async fn fetch_once(
             match data.error_code {
                 0 => {
                     let records = data.records.as_deref().unwrap_or(&[]);
-                    if let Err(e) = partition.append_as_follower(records, data.high_watermark) {
+                    if let Err(e) =
+                        partition.append_as_follower(records, Offset(data.high_watermark))
+                    {
                         tracing::warn!(
                             "{}-{}: cannot append fetched records: {e}",
                             partition.topic,
@@ -215,8 +218,9 @@ async fn fetch_once(
                 1 => {
                     // OFFSET_OUT_OF_RANGE: behind the leader's log start (retention), or
                     // ahead of its end (truncate through the epoch exchange again).
-                    if partition.log_end_offset() < data.log_start_offset {
-                        let _ = partition.truncate_fully_and_start_at(data.log_start_offset);
+                    let leader_log_start = Offset(data.log_start_offset);
+                    if partition.log_end_offset() < leader_log_start {
+                        let _ = partition.truncate_fully_and_start_at(leader_log_start);
                     } else {
                         truncated.remove(&(partition.topic.clone(), partition.index));
                     }
@@ -263,7 +267,7 @@ async fn truncate(
     stream: &mut TcpStream,
     correlation: &mut i32,
     node_id: i32,
-    leader: i32,
+    leader: NodeId,
     partitions: &[&Arc<Partition>],
     truncated: &mut Truncated,
 ) -> Result<(), String> {
@@ -272,8 +276,8 @@ async fn truncate(
         by_topic.entry(p.topic.clone()).or_default().push(
             OffsetForLeaderPartition::default()
                 .with_partition(p.index)
-                .with_current_leader_epoch(p.leader_epoch())
-                .with_leader_epoch(p.latest_epoch().unwrap_or(-1)),
+                .with_current_leader_epoch(p.leader_epoch().0)
+                .with_leader_epoch(p.latest_epoch().unwrap_or(LeaderEpoch::UNKNOWN).0),
         );
     }
     let request = OffsetForLeaderEpochRequest::default()
@@ -321,15 +325,15 @@ async fn truncate(
             }
             let (to, complete) = truncation_offset(
                 (answer.leader_epoch, answer.end_offset),
-                partition.log_end_offset(),
-                partition.high_watermark(),
+                partition.log_end_offset().0,
+                partition.high_watermark().0,
                 |epoch| {
-                    let (e, end) = partition.end_offset_for_epoch(epoch);
-                    (e >= 0).then_some((e, end))
+                    let (e, end) = partition.end_offset_for_epoch(LeaderEpoch(epoch));
+                    (e.0 >= 0).then_some((e.0, end.0))
                 },
             );
             partition
-                .truncate_to(to)
+                .truncate_to(Offset(to))
                 .map_err(|e| format!("cannot truncate: {e}"))?;
             if complete {
                 truncated.insert(

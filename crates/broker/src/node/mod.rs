@@ -164,7 +164,7 @@ async fn check_isr(broker: &Arc<Broker>) {
                 broker_epoch: cluster.broker_epoch(),
                 topic: topic.name.to_string(),
                 partition: partition.index,
-                leader_epoch,
+                leader_epoch: leader_epoch.0,
                 partition_epoch,
                 new_isr: isr,
             };
