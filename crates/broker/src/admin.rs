@@ -12,6 +12,7 @@ use rafka_metadata::image::TopicImage;
 use rafka_metadata::rpc::BrokerRequest;
 use rafka_metadata::ClusterImage;
 use rafka_protocol::ErrorCode;
+use rafka_types::TopicPartition;
 
 use crate::broker::Broker;
 use crate::error::ApiError;
@@ -20,6 +21,12 @@ use crate::partition::Partition;
 use crate::storage::{self, MetadataImage, TopicRecord};
 use crate::topic::{validate_topic_name, Topic};
 use crate::topic_config::{effective_topic_configs, log_config, validate_topic_configs};
+
+/// A partition's outcome of an election or a reassignment: `None` if it went through.
+pub type PartitionOutcome = (TopicPartition, Option<controller::Refusal>);
+
+/// A partition's reassignment: the target replicas, or `None` to cancel one in progress.
+pub type ReassignmentRequest = (TopicPartition, Option<Vec<i32>>);
 
 impl Broker {
     /// Replaces one group's config overrides (already validated).
@@ -50,21 +57,27 @@ impl Broker {
     pub async fn elect_leaders(
         &self,
         election: controller::ElectionType,
-        partitions: Option<Vec<(String, i32)>>,
-    ) -> Result<Vec<controller::PartitionOutcome>, ApiError> {
-        if let Some(cluster) = &self.cluster {
-            return cluster
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> Result<Vec<PartitionOutcome>, ApiError> {
+        // The metadata crate (and its requests to the controller) name partitions by
+        // (topic, index) pairs.
+        let partitions: Option<Vec<(String, i32)>> =
+            partitions.map(|all| all.into_iter().map(Into::into).collect());
+        let outcomes = if let Some(cluster) = &self.cluster {
+            cluster
                 .forward_for_outcomes(BrokerRequest::ElectLeaders {
                     election,
                     partitions,
                 })
-                .await;
-        }
-        let image = self.single_node_image();
-        let decider = self.single_node_controller(&image);
-        Ok(decider
-            .elect_leaders(&image, election, partitions.as_deref())
-            .1)
+                .await?
+        } else {
+            let image = self.single_node_image();
+            let decider = self.single_node_controller(&image);
+            decider
+                .elect_leaders(&image, election, partitions.as_deref())
+                .1
+        };
+        Ok(outcomes_from_metadata(outcomes))
     }
 
     /// AlterPartitionReassignments: a target replica list per partition, or `None` to
@@ -72,21 +85,27 @@ impl Broker {
     pub async fn alter_reassignments(
         &self,
         allow_replication_factor_change: bool,
-        partitions: Vec<rafka_metadata::controller::ReassignmentRequest>,
-    ) -> Result<Vec<controller::PartitionOutcome>, ApiError> {
-        if let Some(cluster) = &self.cluster {
-            return cluster
+        partitions: Vec<ReassignmentRequest>,
+    ) -> Result<Vec<PartitionOutcome>, ApiError> {
+        let partitions: Vec<controller::ReassignmentRequest> = partitions
+            .into_iter()
+            .map(|(partition, replicas)| (partition.into(), replicas))
+            .collect();
+        let outcomes = if let Some(cluster) = &self.cluster {
+            cluster
                 .forward_for_outcomes(BrokerRequest::AlterReassignments {
                     allow_replication_factor_change,
                     partitions,
                 })
-                .await;
-        }
-        let image = self.single_node_image();
-        let decider = self.single_node_controller(&image);
-        Ok(decider
-            .alter_reassignments(&image, allow_replication_factor_change, &partitions)
-            .1)
+                .await?
+        } else {
+            let image = self.single_node_image();
+            let decider = self.single_node_controller(&image);
+            decider
+                .alter_reassignments(&image, allow_replication_factor_change, &partitions)
+                .1
+        };
+        Ok(outcomes_from_metadata(outcomes))
     }
 
     /// Single-node mode seen as a cluster of this one broker, so that the controller's
@@ -462,4 +481,12 @@ impl Broker {
             log,
         )))
     }
+}
+
+/// The controller's outcomes, which name partitions by (topic, index) pairs.
+fn outcomes_from_metadata(outcomes: Vec<controller::PartitionOutcome>) -> Vec<PartitionOutcome> {
+    outcomes
+        .into_iter()
+        .map(|(partition, refusal)| (partition.into(), refusal))
+        .collect()
 }

@@ -11,25 +11,22 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rafka_log::{Log, LogConfig, OpenOptions};
-use rafka_types::{Offset, SharedClock};
+use rafka_types::{Offset, SharedClock, TopicPartition};
 
 use crate::config::BrokerConfig;
 use crate::error::StartupError;
 use crate::partition::Partition;
-use crate::storage::{self, MetaProperties, StorageError};
+use crate::storage::{self, MetaProperties, OffsetCheckpoint, StorageError};
 use crate::topic::Topic;
-
-/// Offsets by (topic, partition), as a checkpoint file holds them.
-type Checkpoint = BTreeMap<(String, i32), i64>;
 
 /// What start-up read for the partitions it opens later: whether the last shutdown was
 /// clean, and each partition's recovery point, log start and high watermark.
 #[derive(Debug, Default)]
 struct StartupOffsets {
     clean: bool,
-    recovery: Checkpoint,
-    log_starts: Checkpoint,
-    high_watermarks: Checkpoint,
+    recovery: OffsetCheckpoint,
+    log_starts: OffsetCheckpoint,
+    high_watermarks: OffsetCheckpoint,
 }
 
 /// One log to open at start-up: the partition, its topic's id and its log config.
@@ -101,19 +98,19 @@ impl LogManager {
     /// watermark (0 if none). The entries are used once: a partition created later under
     /// the same name is a new log.
     fn startup_options(&self, topic: &str, index: i32) -> (OpenOptions, Offset) {
-        let key = (topic.to_string(), index);
+        let key = TopicPartition::new(topic, index);
         let mut startup = self.startup.lock();
         let options = OpenOptions {
-            log_start_offset: startup.log_starts.remove(&key).map(Offset),
+            log_start_offset: startup.log_starts.remove(&key),
             recovery_point: if startup.clean {
                 None
             } else {
-                Some(Offset(startup.recovery.remove(&key).unwrap_or(0)))
+                Some(startup.recovery.remove(&key).unwrap_or(Offset::ZERO))
             },
         };
         (
             options,
-            Offset(startup.high_watermarks.remove(&key).unwrap_or(0)),
+            startup.high_watermarks.remove(&key).unwrap_or(Offset::ZERO),
         )
     }
 
@@ -318,20 +315,20 @@ impl LogManager {
     /// Writes each log dir's recovery-point and log-start-offset checkpoints (and in a
     /// cluster the high watermarks).
     pub fn write_checkpoints(&self, topics: &[Arc<Topic>]) -> Result<(), StorageError> {
-        let mut per_dir: BTreeMap<PathBuf, (Checkpoint, Checkpoint, Checkpoint)> = self
-            .log_dirs
-            .iter()
-            .map(|d| (d.clone(), Default::default()))
-            .collect();
+        let mut per_dir: BTreeMap<PathBuf, (OffsetCheckpoint, OffsetCheckpoint, OffsetCheckpoint)> =
+            self.log_dirs
+                .iter()
+                .map(|d| (d.clone(), Default::default()))
+                .collect();
         for topic in topics {
             for partition in topic.local_partitions() {
                 let dir = partition.dir();
                 let Some(parent) = dir.parent() else { continue };
                 if let Some((recovery, starts, hws)) = per_dir.get_mut(parent) {
-                    let key = (topic.name.to_string(), partition.index);
-                    recovery.insert(key.clone(), partition.recovery_point().0);
-                    starts.insert(key.clone(), partition.log_start_offset().0);
-                    hws.insert(key, partition.high_watermark().0);
+                    let key = TopicPartition::new(&*topic.name, partition.index);
+                    recovery.insert(key.clone(), partition.recovery_point());
+                    starts.insert(key.clone(), partition.log_start_offset());
+                    hws.insert(key, partition.high_watermark());
                 }
             }
         }

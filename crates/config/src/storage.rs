@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rafka_types::{Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
 
 pub const META_PROPERTIES: &str = "meta.properties";
@@ -175,9 +176,13 @@ impl MetadataImage {
     }
 }
 
+/// An offset per partition, as a checkpoint file holds them. `TopicPartition` orders by
+/// topic, then partition: the order of the file's lines.
+pub type OffsetCheckpoint = BTreeMap<TopicPartition, Offset>;
+
 /// Kafka's offset checkpoint file: a version line (0), a count line, then
 /// `topic partition offset` lines.
-pub fn read_offset_checkpoint(path: &Path) -> Result<BTreeMap<(String, i32), i64>, StorageError> {
+pub fn read_offset_checkpoint(path: &Path) -> Result<OffsetCheckpoint, StorageError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
@@ -205,7 +210,7 @@ pub fn read_offset_checkpoint(path: &Path) -> Result<BTreeMap<(String, i32), i64
         };
         let partition = partition.parse().map_err(|_| corrupt("bad partition"))?;
         let offset = offset.parse().map_err(|_| corrupt("bad offset"))?;
-        out.insert((topic.to_string(), partition), offset);
+        out.insert(TopicPartition::new(topic, partition), Offset(offset));
     }
     if out.len() != count {
         return Err(corrupt("fewer entries than announced"));
@@ -215,10 +220,10 @@ pub fn read_offset_checkpoint(path: &Path) -> Result<BTreeMap<(String, i32), i64
 
 pub fn write_offset_checkpoint(
     path: &Path,
-    entries: &BTreeMap<(String, i32), i64>,
+    entries: &OffsetCheckpoint,
 ) -> Result<(), StorageError> {
     let mut text = format!("0\n{}\n", entries.len());
-    for ((topic, partition), offset) in entries {
+    for (TopicPartition { topic, partition }, offset) in entries {
         text.push_str(&format!("{topic} {partition} {offset}\n"));
     }
     write_atomically(path, text.as_bytes())
@@ -255,8 +260,16 @@ mod tests {
     fn checkpoint_round_trip_and_rejects_truncation() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(RECOVERY_POINT_CHECKPOINT);
-        let entries = BTreeMap::from([(("a".to_string(), 0), 5), (("b.c".to_string(), 2), 9)]);
+        let entries = BTreeMap::from([
+            (TopicPartition::new("a", 0), Offset(5)),
+            (TopicPartition::new("b.c", 2), Offset(9)),
+        ]);
         write_offset_checkpoint(&path, &entries).unwrap();
+        // Kafka's layout, lines in (topic, partition) order.
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "0\n2\na 0 5\nb.c 2 9\n"
+        );
         assert_eq!(read_offset_checkpoint(&path).unwrap(), entries);
         std::fs::write(&path, "0\n2\na 0 5\n").unwrap();
         assert!(read_offset_checkpoint(&path).is_err());

@@ -69,6 +69,19 @@ impl TopicPartition {
     }
 }
 
+/// The `(topic, partition)` pairs of the metadata crate's requests and outcomes.
+impl From<(String, i32)> for TopicPartition {
+    fn from((topic, partition): (String, i32)) -> Self {
+        TopicPartition { topic, partition }
+    }
+}
+
+impl From<TopicPartition> for (String, i32) {
+    fn from(tp: TopicPartition) -> Self {
+        (tp.topic, tp.partition)
+    }
+}
+
 impl fmt::Display for TopicPartition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.topic, self.partition)

@@ -10,8 +10,10 @@ use kafka_protocol::messages::alter_partition_reassignments_response::{
 use kafka_protocol::messages::{
     AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, TopicName,
 };
+use rafka_types::TopicPartition;
 
 use super::{by_topic, message, outcome_error, str_bytes};
+use crate::admin::ReassignmentRequest;
 use crate::broker::Broker;
 
 pub(super) async fn handle(
@@ -21,13 +23,13 @@ pub(super) async fn handle(
 ) -> AlterPartitionReassignmentsResponse {
     // v0 has no such field: the replication factor may change, as before KIP-860.
     let allow_rf_change = version == 0 || request.allow_replication_factor_change;
-    let partitions: Vec<rafka_metadata::controller::ReassignmentRequest> = request
+    let partitions: Vec<ReassignmentRequest> = request
         .topics
         .iter()
         .flat_map(|t| {
             t.partitions.iter().map(|p| {
                 (
-                    (t.name.to_string(), p.partition_index),
+                    TopicPartition::new(t.name.as_str(), p.partition_index),
                     p.replicas.as_ref().map(|r| r.iter().map(|b| b.0).collect()),
                 )
             })

@@ -7,6 +7,7 @@ use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaE
 use kafka_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse, TopicName};
 use rafka_metadata::controller::ElectionType;
 use rafka_protocol::ErrorCode;
+use rafka_types::TopicPartition;
 
 use super::{by_topic, message, outcome_error, str_bytes};
 use crate::broker::Broker;
@@ -28,10 +29,14 @@ pub(super) async fn handle(
                 ));
         }
     };
-    let partitions: Option<Vec<(String, i32)>> = request.topic_partitions.as_ref().map(|topics| {
+    let partitions: Option<Vec<TopicPartition>> = request.topic_partitions.as_ref().map(|topics| {
         topics
             .iter()
-            .flat_map(|t| t.partitions.iter().map(|p| (t.topic.to_string(), *p)))
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .map(|p| TopicPartition::new(t.topic.as_str(), *p))
+            })
             .collect()
     });
     match broker.elect_leaders(election, partitions).await {

@@ -1,6 +1,8 @@
 //! What many handlers share: Kafka's authorized-operations bit fields, error messages,
 //! protocol strings, per-partition outcomes grouped by topic.
 
+use rafka_types::TopicPartition;
+
 /// A kind of resource whose authorized operations a response reports.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Resource {
@@ -62,12 +64,12 @@ pub(crate) fn message(text: Option<String>) -> Option<kafka_protocol::protocol::
 }
 
 /// Per-partition outcomes grouped by topic, in first-seen order.
-pub(crate) fn by_topic<T>(outcomes: Vec<((String, i32), T)>) -> Vec<(String, Vec<(i32, T)>)> {
+pub(crate) fn by_topic<T>(outcomes: Vec<(TopicPartition, T)>) -> Vec<(String, Vec<(i32, T)>)> {
     let mut out: Vec<(String, Vec<(i32, T)>)> = Vec::new();
-    for ((topic, index), value) in outcomes {
+    for (TopicPartition { topic, partition }, value) in outcomes {
         match out.iter_mut().find(|(t, _)| *t == topic) {
-            Some((_, list)) => list.push((index, value)),
-            None => out.push((topic, vec![(index, value)])),
+            Some((_, list)) => list.push((partition, value)),
+            None => out.push((topic, vec![(partition, value)])),
         }
     }
     out
