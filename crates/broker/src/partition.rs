@@ -66,8 +66,16 @@ impl Partition {
     pub fn new(topic: Arc<str>, index: i32, log: Log) -> Partition {
         let end = log.log_end_offset();
         let partition = Partition::hosted(topic, index, NodeId(0), log, end);
-        *partition.role.lock() =
-            Role::Leader(LeaderState::new(0, 0, 0, &[0], &[0], end.0, end.0, 0));
+        *partition.role.lock() = Role::Leader(LeaderState::new(
+            0,
+            LeaderEpoch(0),
+            0,
+            &[0],
+            &[0],
+            end,
+            end,
+            0,
+        ));
         partition
     }
 
@@ -116,7 +124,7 @@ impl Partition {
     /// The leader epoch this replica knows, or -1.
     pub fn leader_epoch(&self) -> LeaderEpoch {
         match &*self.role.lock() {
-            Role::Leader(s) => LeaderEpoch(s.leader_epoch),
+            Role::Leader(s) => s.leader_epoch,
             Role::Follower { leader_epoch, .. } | Role::Offline { leader_epoch } => *leader_epoch,
         }
     }
@@ -141,14 +149,15 @@ impl Partition {
         let Role::Leader(state) = &*role else {
             return Err(self.not_leader());
         };
-        epoch_matches(requested, LeaderEpoch(state.leader_epoch))
+        epoch_matches(requested, state.leader_epoch)
     }
 
     /// Becomes (or stays) leader with the controller's state of the partition.
     pub fn become_leader(&self, state: &PartitionState, now_ms: u64) {
+        let leader_epoch = LeaderEpoch(state.leader_epoch);
         let mut role = self.role.lock();
         if let Role::Leader(current) = &mut *role {
-            if current.leader_epoch == state.leader_epoch {
+            if current.leader_epoch == leader_epoch {
                 // The same state again (an image changed something else): nothing to
                 // take, and an ISR proposal in flight must stay pending.
                 if current.partition_epoch == state.partition_epoch {
@@ -159,17 +168,17 @@ impl Partition {
                     state.partition_epoch,
                     &state.replicas,
                     &state.isr,
-                    end.0,
+                    end,
                     now_ms,
                 ) {
-                    self.high_watermark.send_replace(Offset(hw));
+                    self.high_watermark.send_replace(hw);
                 }
                 return;
             }
         }
         let (end, hw) = {
             let mut log = self.log.lock();
-            if let Err(e) = log.assign_epoch_start_offset(LeaderEpoch(state.leader_epoch)) {
+            if let Err(e) = log.assign_epoch_start_offset(leader_epoch) {
                 tracing::error!(
                     "{}-{}: cannot record epoch start: {e}",
                     self.topic,
@@ -180,15 +189,15 @@ impl Partition {
         };
         let leader = LeaderState::new(
             self.broker_id.0,
-            state.leader_epoch,
+            leader_epoch,
             state.partition_epoch,
             &state.replicas,
             &state.isr,
-            end.0,
-            hw.0,
+            end,
+            hw,
             now_ms,
         );
-        let hw = Offset(leader.high_watermark);
+        let hw = leader.high_watermark;
         *role = Role::Leader(leader);
         drop(role);
         self.publish_high_watermark(hw);
@@ -248,7 +257,7 @@ impl Partition {
                     ),
                 ));
             }
-            LeaderEpoch(state.leader_epoch)
+            state.leader_epoch
         };
         let (info, end) = {
             let mut log = self.log.lock();
@@ -257,11 +266,11 @@ impl Partition {
         };
         self.log_end.send_replace(end);
         let hw = match &mut *self.role.lock() {
-            Role::Leader(state) => state.maybe_advance_high_watermark(end.0),
+            Role::Leader(state) => state.maybe_advance_high_watermark(end),
             _ => None,
         };
         if let Some(hw) = hw {
-            self.publish_high_watermark(Offset(hw));
+            self.publish_high_watermark(hw);
         }
         Ok((info, epoch))
     }
@@ -293,7 +302,7 @@ impl Partition {
         let Role::Leader(state) = &*role else {
             return Err(self.not_leader());
         };
-        if LeaderEpoch(state.leader_epoch) != leader_epoch {
+        if state.leader_epoch != leader_epoch {
             return Err(self.not_leader());
         }
         let min_isr = self.min_insync_replicas();
@@ -337,7 +346,7 @@ impl Partition {
             let Role::Leader(state) = &mut *role else {
                 return Err(self.not_leader());
             };
-            epoch_matches(current_leader_epoch, LeaderEpoch(state.leader_epoch))?;
+            epoch_matches(current_leader_epoch, state.leader_epoch)?;
             if !state.replicas.contains(&replica.0) {
                 return Err(ApiError::new(
                     ErrorCode::NotLeaderOrFollower,
@@ -347,10 +356,10 @@ impl Partition {
                     ),
                 ));
             }
-            state.on_follower_fetch(replica.0, fetch_offset.0, end.0, now_ms)
+            state.on_follower_fetch(replica.0, fetch_offset, end, now_ms)
         };
         if let Some(hw) = hw {
-            self.publish_high_watermark(Offset(hw));
+            self.publish_high_watermark(hw);
         }
         let log = self.log.lock();
         let records = log.read(fetch_offset, max_bytes, log.log_end_offset(), true)?;
@@ -369,7 +378,7 @@ impl Partition {
         };
         let isr = state.isr_change(now_ms, lag_max_ms)?;
         state.propose_isr(isr.clone());
-        Some((isr, LeaderEpoch(state.leader_epoch), state.partition_epoch))
+        Some((isr, state.leader_epoch, state.partition_epoch))
     }
 
     /// The controller refused or never answered an ISR proposal.
@@ -513,7 +522,7 @@ impl Partition {
 
 /// `replica::check_leader_epoch` with Kafka's error codes and a message.
 fn epoch_matches(requested: LeaderEpoch, current: LeaderEpoch) -> Result<(), ApiError> {
-    check_leader_epoch(requested.0, current.0).map_err(|mismatch| match mismatch {
+    check_leader_epoch(requested, current).map_err(|mismatch| match mismatch {
         EpochMismatch::Fenced => ApiError::new(
             ErrorCode::FencedLeaderEpoch,
             format!("The leader epoch {requested} is older than the current {current}"),

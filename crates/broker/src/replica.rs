@@ -15,15 +15,17 @@
 
 use std::collections::BTreeMap;
 
+use rafka_types::{LeaderEpoch, Offset};
+
 /// What the leader knows of one follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FollowerState {
     /// The follower's log end offset (the offset of its last fetch); -1 until it fetches.
-    pub log_end: i64,
+    pub log_end: Offset,
     /// When the follower was last known to have every record the leader had.
     pub last_caught_up_ms: u64,
     /// The leader's log end offset and time at the follower's previous fetch.
-    last_fetch_leader_end: i64,
+    last_fetch_leader_end: Offset,
     last_fetch_ms: u64,
 }
 
@@ -32,9 +34,9 @@ impl FollowerState {
     /// every follower of a new leadership a fresh start).
     fn fresh(now_ms: u64) -> FollowerState {
         FollowerState {
-            log_end: -1,
+            log_end: Offset::UNKNOWN,
             last_caught_up_ms: now_ms,
-            last_fetch_leader_end: -1,
+            last_fetch_leader_end: Offset::UNKNOWN,
             last_fetch_ms: now_ms,
         }
     }
@@ -43,7 +45,7 @@ impl FollowerState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaderState {
     pub leader_id: i32,
-    pub leader_epoch: i32,
+    pub leader_epoch: LeaderEpoch,
     pub partition_epoch: i32,
     pub replicas: Vec<i32>,
     /// The ISR as the controller last committed it.
@@ -51,10 +53,10 @@ pub struct LeaderState {
     /// An ISR proposed to the controller and not yet answered.
     pub pending_isr: Option<Vec<i32>>,
     pub followers: BTreeMap<i32, FollowerState>,
-    pub high_watermark: i64,
+    pub high_watermark: Offset,
     /// The leader's log end offset when it became leader in this epoch: a follower joins
     /// the ISR only once it has everything from before this leadership.
-    pub epoch_start_offset: i64,
+    pub epoch_start_offset: Offset,
 }
 
 impl LeaderState {
@@ -64,12 +66,12 @@ impl LeaderState {
     #[allow(clippy::too_many_arguments)] // the controller's state plus the log's offsets
     pub fn new(
         leader_id: i32,
-        leader_epoch: i32,
+        leader_epoch: LeaderEpoch,
         partition_epoch: i32,
         replicas: &[i32],
         isr: &[i32],
-        log_end: i64,
-        high_watermark: i64,
+        log_end: Offset,
+        high_watermark: Offset,
         now_ms: u64,
     ) -> LeaderState {
         let followers = replicas
@@ -97,10 +99,10 @@ impl LeaderState {
     pub fn on_follower_fetch(
         &mut self,
         replica: i32,
-        fetch_offset: i64,
-        leader_log_end: i64,
+        fetch_offset: Offset,
+        leader_log_end: Offset,
         now_ms: u64,
-    ) -> Option<i64> {
+    ) -> Option<Offset> {
         let follower = self.followers.get_mut(&replica)?;
         // Kafka's rule: caught up now if it has everything the leader has; caught up as
         // of the previous fetch if it has everything the leader had then.
@@ -116,7 +118,7 @@ impl LeaderState {
     }
 
     /// Moves the high watermark up to the smallest log end offset in the maximal ISR.
-    pub fn maybe_advance_high_watermark(&mut self, leader_log_end: i64) -> Option<i64> {
+    pub fn maybe_advance_high_watermark(&mut self, leader_log_end: Offset) -> Option<Offset> {
         let mut candidate = leader_log_end;
         // The maximal ISR, without building it (a member counted twice changes no minimum).
         let maximal = self.isr.iter().chain(self.pending_isr.iter().flatten());
@@ -124,7 +126,10 @@ impl LeaderState {
             if r == self.leader_id {
                 continue;
             }
-            let end = self.followers.get(&r).map_or(-1, |f| f.log_end);
+            let end = self
+                .followers
+                .get(&r)
+                .map_or(Offset::UNKNOWN, |f| f.log_end);
             candidate = candidate.min(end);
         }
         if candidate > self.high_watermark {
@@ -186,9 +191,9 @@ impl LeaderState {
         partition_epoch: i32,
         replicas: &[i32],
         isr: &[i32],
-        leader_log_end: i64,
+        leader_log_end: Offset,
         now_ms: u64,
-    ) -> Option<i64> {
+    ) -> Option<Offset> {
         self.partition_epoch = partition_epoch;
         self.isr = isr.to_vec();
         self.pending_isr = None;
@@ -213,8 +218,11 @@ pub enum EpochMismatch {
 }
 
 /// Kafka's leader epoch check of a request: -1 (not given) skips it.
-pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), EpochMismatch> {
-    if requested < 0 || requested == current {
+pub fn check_leader_epoch(
+    requested: LeaderEpoch,
+    current: LeaderEpoch,
+) -> Result<(), EpochMismatch> {
+    if requested.0 < 0 || requested == current {
         Ok(())
     } else if requested < current {
         Err(EpochMismatch::Fenced)
@@ -228,17 +236,17 @@ pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), EpochMisma
 /// follower's own end offset for an epoch. Returns the offset to truncate to and whether
 /// truncation is complete (if not, the follower asks again with the epoch it now has).
 pub fn truncation_offset(
-    leader_answer: (i32, i64),
-    log_end: i64,
-    high_watermark: i64,
-    local_end_for: impl Fn(i32) -> Option<(i32, i64)>,
-) -> (i64, bool) {
+    leader_answer: (LeaderEpoch, Offset),
+    log_end: Offset,
+    high_watermark: Offset,
+    local_end_for: impl Fn(LeaderEpoch) -> Option<(LeaderEpoch, Offset)>,
+) -> (Offset, bool) {
     let (leader_epoch, leader_end) = leader_answer;
-    if leader_end < 0 {
+    if leader_end.0 < 0 {
         // The leader knows nothing of our epochs (an old log): fall back to the HW.
         return (high_watermark.min(log_end), true);
     }
-    if leader_epoch < 0 {
+    if leader_epoch.0 < 0 {
         return (leader_end.min(log_end), true);
     }
     match local_end_for(leader_epoch) {
@@ -257,44 +265,71 @@ mod tests {
     use super::*;
 
     fn leader() -> LeaderState {
-        LeaderState::new(1, 5, 0, &[1, 2, 3], &[1, 2, 3], 10, 10, 0)
+        LeaderState::new(
+            1,
+            LeaderEpoch(5),
+            0,
+            &[1, 2, 3],
+            &[1, 2, 3],
+            Offset(10),
+            Offset(10),
+            0,
+        )
     }
 
     #[test]
     fn high_watermark_is_the_smallest_isr_log_end_and_never_goes_back() {
         let mut s = leader();
-        assert_eq!(s.high_watermark, 10);
-        assert_eq!(s.on_follower_fetch(2, 12, 15, 1), None);
-        assert_eq!(s.on_follower_fetch(3, 14, 15, 1), Some(12));
-        assert_eq!(s.on_follower_fetch(2, 15, 15, 2), Some(14));
+        assert_eq!(s.high_watermark, Offset(10));
+        assert_eq!(s.on_follower_fetch(2, Offset(12), Offset(15), 1), None);
+        assert_eq!(
+            s.on_follower_fetch(3, Offset(14), Offset(15), 1),
+            Some(Offset(12))
+        );
+        assert_eq!(
+            s.on_follower_fetch(2, Offset(15), Offset(15), 2),
+            Some(Offset(14))
+        );
         // A follower fetching from an older offset (after truncation) never lowers it.
-        assert_eq!(s.on_follower_fetch(3, 11, 15, 3), None);
-        assert_eq!(s.high_watermark, 14);
+        assert_eq!(s.on_follower_fetch(3, Offset(11), Offset(15), 3), None);
+        assert_eq!(s.high_watermark, Offset(14));
     }
 
     #[test]
     fn a_lagging_follower_leaves_the_isr_and_then_the_high_watermark_moves() {
         let mut s = leader();
-        s.on_follower_fetch(2, 20, 20, 100);
-        s.on_follower_fetch(3, 10, 20, 100);
-        assert_eq!(s.high_watermark, 10);
+        s.on_follower_fetch(2, Offset(20), Offset(20), 100);
+        s.on_follower_fetch(3, Offset(10), Offset(20), 100);
+        assert_eq!(s.high_watermark, Offset(10));
         assert_eq!(s.isr_change(20_000, 30_000), None);
-        s.on_follower_fetch(2, 20, 20, 30_050);
+        s.on_follower_fetch(2, Offset(20), Offset(20), 30_050);
         let shrunk = s.isr_change(30_100, 30_000).unwrap();
         assert_eq!(shrunk, vec![1, 2]);
         s.propose_isr(shrunk.clone());
         // In flight: the maximal ISR still holds follower 3 back.
-        assert_eq!(s.maybe_advance_high_watermark(20), None);
-        assert_eq!(s.on_committed(1, &[1, 2, 3], &shrunk, 20, 30_200), Some(20));
+        assert_eq!(s.maybe_advance_high_watermark(Offset(20)), None);
+        assert_eq!(
+            s.on_committed(1, &[1, 2, 3], &shrunk, Offset(20), 30_200),
+            Some(Offset(20))
+        );
     }
 
     #[test]
     fn a_follower_rejoins_once_it_reaches_the_high_watermark_and_epoch_start() {
-        let mut s = LeaderState::new(1, 5, 0, &[1, 2, 3], &[1, 2], 30, 30, 0);
-        s.on_follower_fetch(2, 30, 30, 1);
-        s.on_follower_fetch(3, 25, 30, 1);
+        let mut s = LeaderState::new(
+            1,
+            LeaderEpoch(5),
+            0,
+            &[1, 2, 3],
+            &[1, 2],
+            Offset(30),
+            Offset(30),
+            0,
+        );
+        s.on_follower_fetch(2, Offset(30), Offset(30), 1);
+        s.on_follower_fetch(3, Offset(25), Offset(30), 1);
         assert_eq!(s.isr_change(2, 30_000), None);
-        s.on_follower_fetch(3, 30, 30, 3);
+        s.on_follower_fetch(3, Offset(30), Offset(30), 3);
         assert_eq!(s.isr_change(4, 30_000), Some(vec![1, 2, 3]));
     }
 
@@ -303,12 +338,28 @@ mod tests {
         let mut s = leader();
         // The leader kept appending: the follower is never at the very end, but each
         // fetch has what the leader had at the previous one.
-        s.on_follower_fetch(2, 10, 20, 1_000);
-        s.on_follower_fetch(2, 20, 30, 20_000);
-        s.on_follower_fetch(2, 30, 40, 40_000);
-        s.on_follower_fetch(3, 40, 40, 40_000);
+        s.on_follower_fetch(2, Offset(10), Offset(20), 1_000);
+        s.on_follower_fetch(2, Offset(20), Offset(30), 20_000);
+        s.on_follower_fetch(2, Offset(30), Offset(40), 40_000);
+        s.on_follower_fetch(3, Offset(40), Offset(40), 40_000);
         assert_eq!(s.followers[&2].last_caught_up_ms, 20_000);
         assert_eq!(s.isr_change(40_000, 30_000), None);
+    }
+
+    /// `truncation_offset` in plain numbers, for a table of cases.
+    fn truncate(
+        (leader_epoch, leader_end): (i32, i64),
+        log_end: i64,
+        high_watermark: i64,
+        local_end_for: impl Fn(i32) -> Option<(i32, i64)>,
+    ) -> (i64, bool) {
+        let (to, complete) = truncation_offset(
+            (LeaderEpoch(leader_epoch), Offset(leader_end)),
+            Offset(log_end),
+            Offset(high_watermark),
+            |epoch| local_end_for(epoch.0).map(|(e, end)| (LeaderEpoch(e), Offset(end))),
+        );
+        (to.0, complete)
     }
 
     #[test]
@@ -319,19 +370,19 @@ mod tests {
             _ => None,
         };
         // Leader has our epoch and ends it earlier: truncate to its end.
-        assert_eq!(truncation_offset((3, 40), 60, 30, local), (40, true));
+        assert_eq!(truncate((3, 40), 60, 30, local), (40, true));
         // Leader's epoch 3 goes beyond ours, which ends at 50 (a later epoch of ours
         // follows): cut at our end of it.
-        assert_eq!(truncation_offset((3, 70), 60, 30, local), (50, true));
+        assert_eq!(truncate((3, 70), 60, 30, local), (50, true));
         // Leader answers with an epoch we never had: truncate to our end of the largest
         // epoch below it and ask again.
-        assert_eq!(truncation_offset((4, 55), 60, 30, local), (50, false));
+        assert_eq!(truncate((4, 55), 60, 30, local), (50, false));
         // We have a later epoch inside the leader's range of epoch 3: cut at our end of 3.
         assert_eq!(
-            truncation_offset((3, 70), 77, 30, |e| (e == 3).then_some((3, 50))),
+            truncate((3, 70), 77, 30, |e| (e == 3).then_some((3, 50))),
             (50, true)
         );
         // Leader has no epochs: the high watermark.
-        assert_eq!(truncation_offset((-1, -1), 60, 30, local), (30, true));
+        assert_eq!(truncate((-1, -1), 60, 30, local), (30, true));
     }
 }

@@ -39,7 +39,7 @@ use rafka_log::{LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 use rafka_metadata::controller::{Controller, ControllerConfig};
 use rafka_metadata::{ClusterImage, MetadataRecord, PartitionState, NO_LEADER};
 use rafka_protocol::ErrorCode;
-use rafka_types::SplitMix64 as Rng;
+use rafka_types::{LeaderEpoch, Offset, SplitMix64 as Rng};
 
 const TOPIC: &str = "t";
 const PARTITIONS: usize = 2;
@@ -875,7 +875,7 @@ impl Sim {
                                 Msg::AlterPartition {
                                     broker_epoch,
                                     partition: p,
-                                    leader_epoch: l.state.leader_epoch,
+                                    leader_epoch: l.state.leader_epoch.0,
                                     partition_epoch: l.state.partition_epoch,
                                     isr,
                                 },
@@ -1042,17 +1042,17 @@ impl Sim {
                             && l.state.partition_epoch == *partition_epoch;
                         match result {
                             Ok(state) => {
-                                if state.leader_epoch == l.state.leader_epoch
+                                if state.leader_epoch == l.state.leader_epoch.0
                                     && state.partition_epoch > l.state.partition_epoch
                                 {
                                     l.state.on_committed(
                                         state.partition_epoch,
                                         &state.replicas,
                                         &state.isr,
-                                        log_end,
+                                        Offset(log_end),
                                         now,
                                     );
-                                    r.high_watermark = l.state.high_watermark;
+                                    r.high_watermark = l.state.high_watermark.0;
                                 }
                             }
                             // Kafka resets to the committed ISR only when the controller
@@ -1102,9 +1102,13 @@ impl Sim {
                             let Role::Leader(l) = &mut r.role else {
                                 unreachable!("check_leader_epoch passed")
                             };
-                            l.state
-                                .on_follower_fetch(env.from, *fetch_offset, log_end, now);
-                            r.high_watermark = l.state.high_watermark;
+                            l.state.on_follower_fetch(
+                                env.from,
+                                Offset(*fetch_offset),
+                                Offset(log_end),
+                                now,
+                            );
+                            r.high_watermark = l.state.high_watermark.0;
                             let end = (*fetch_offset as usize + FETCH_MAX_ENTRIES).min(r.log.len());
                             Ok((
                                 r.log[*fetch_offset as usize..end].to_vec(),
@@ -1139,11 +1143,16 @@ impl Sim {
                             let leader_epoch = f.leader_epoch;
                             let log_end = r.log_end();
                             let epochs = &r.epochs;
-                            let (offset, complete) =
-                                truncation_offset(*answer, log_end, r.high_watermark, |epoch| {
-                                    let (epoch, end) = epochs.end_offset_for(epoch, log_end);
-                                    (end != UNDEFINED_EPOCH_OFFSET).then_some((epoch, end))
-                                });
+                            let (Offset(offset), complete) = truncation_offset(
+                                (LeaderEpoch(answer.0), Offset(answer.1)),
+                                Offset(log_end),
+                                Offset(r.high_watermark),
+                                |epoch| {
+                                    let (epoch, end) = epochs.end_offset_for(epoch.0, log_end);
+                                    (end != UNDEFINED_EPOCH_OFFSET)
+                                        .then_some((LeaderEpoch(epoch), Offset(end)))
+                                },
+                            );
                             note(
                                 trace,
                                 now,
@@ -1201,7 +1210,7 @@ impl Sim {
                         Role::Leader(l) if l.state.isr.len() < MIN_INSYNC_REPLICAS => {
                             Err(NOT_ENOUGH_REPLICAS)
                         }
-                        Role::Leader(l) => Ok(l.state.leader_epoch),
+                        Role::Leader(l) => Ok(l.state.leader_epoch.0),
                         _ => Err(NOT_LEADER_OR_FOLLOWER),
                     };
                     match result {
@@ -1216,8 +1225,8 @@ impl Sim {
                             let Role::Leader(l) = &mut r.role else {
                                 unreachable!()
                             };
-                            l.state.maybe_advance_high_watermark(log_end);
-                            r.high_watermark = l.state.high_watermark;
+                            l.state.maybe_advance_high_watermark(Offset(log_end));
+                            r.high_watermark = l.state.high_watermark.0;
                             if options.mutation == Mutation::AckOnAppend {
                                 outs.push(out(
                                     CLIENT,
@@ -1266,7 +1275,7 @@ impl Sim {
                 let Role::Leader(l) = &mut r.role else {
                     continue;
                 };
-                let high_watermark = l.state.high_watermark;
+                let high_watermark = l.state.high_watermark.0;
                 let isr = l.state.isr.len();
                 l.pending_acks.retain(|ack| {
                     let result = if high_watermark > ack.offset {
@@ -1482,11 +1491,11 @@ impl Sim {
             let Role::Leader(l) = &leader.role else {
                 return false;
             };
-            l.state.leader_epoch == state.leader_epoch
+            l.state.leader_epoch.0 == state.leader_epoch
                 && l.state.isr.len() == BROKERS as usize
                 && l.state.pending_isr.is_none()
                 && l.pending_acks.is_empty()
-                && l.state.high_watermark == leader.log_end()
+                && l.state.high_watermark.0 == leader.log_end()
                 && self.brokers.iter().all(|b| {
                     b.replicas[p].log == leader.log
                         && match &b.replicas[p].role {
@@ -1598,19 +1607,19 @@ impl Sim {
                 let Role::Leader(l) = &r.role else {
                     continue;
                 };
-                let epoch = l.state.leader_epoch;
+                let epoch = l.state.leader_epoch.0;
                 // 1. One leader per epoch.
                 self.checker
                     .record_leader(p, epoch, b.id, format!("broker {} believes it", b.id));
                 // 2. The exposed high watermark never goes backwards.
-                let high_watermark = l.state.high_watermark;
+                let high_watermark = l.state.high_watermark.0;
                 if r.high_watermark != high_watermark {
                     failures.push(format!(
                         "broker {} partition {p}: replica high watermark {} differs from the leader state's {high_watermark}",
                         b.id, r.high_watermark
                     ));
                 }
-                if high_watermark < l.state.epoch_start_offset {
+                if high_watermark < l.state.epoch_start_offset.0 {
                     continue;
                 }
                 let exposed = &mut self.checker.exposed[p];
@@ -1760,10 +1769,12 @@ fn check_leader_epoch(role: &Role, current_leader_epoch: i32) -> Result<(), i16>
     let Role::Leader(l) = role else {
         return Err(NOT_LEADER_OR_FOLLOWER);
     };
-    replica::check_leader_epoch(current_leader_epoch, l.state.leader_epoch).map_err(|m| match m {
-        EpochMismatch::Fenced => FENCED_LEADER_EPOCH,
-        EpochMismatch::Unknown => UNKNOWN_LEADER_EPOCH,
-    })
+    replica::check_leader_epoch(LeaderEpoch(current_leader_epoch), l.state.leader_epoch).map_err(
+        |m| match m {
+            EpochMismatch::Fenced => FENCED_LEADER_EPOCH,
+            EpochMismatch::Unknown => UNKNOWN_LEADER_EPOCH,
+        },
+    )
 }
 
 /// Takes the role the broker's image gives it for partition `p`: leader (Kafka's
@@ -1785,16 +1796,16 @@ fn reconcile(
     let log_end = r.log_end();
     if state.leader == id {
         if let Role::Leader(l) = &mut r.role {
-            if l.state.leader_epoch == state.leader_epoch {
+            if l.state.leader_epoch.0 == state.leader_epoch {
                 if state.partition_epoch > l.state.partition_epoch {
                     l.state.on_committed(
                         state.partition_epoch,
                         &state.replicas,
                         &state.isr,
-                        log_end,
+                        Offset(log_end),
                         now,
                     );
-                    r.high_watermark = l.state.high_watermark;
+                    r.high_watermark = l.state.high_watermark.0;
                 }
                 return;
             }
@@ -1803,15 +1814,15 @@ fn reconcile(
         r.epochs.assign(state.leader_epoch, log_end);
         let leader_state = LeaderState::new(
             id,
-            state.leader_epoch,
+            LeaderEpoch(state.leader_epoch),
             state.partition_epoch,
             &state.replicas,
             &state.isr,
-            log_end,
-            r.high_watermark,
+            Offset(log_end),
+            Offset(r.high_watermark),
             now,
         );
-        r.high_watermark = leader_state.high_watermark;
+        r.high_watermark = leader_state.high_watermark.0;
         note(
             trace,
             now,

@@ -16,6 +16,8 @@ pub struct Offset(pub i64);
 
 impl Offset {
     pub const ZERO: Offset = Offset(0);
+    /// No offset known yet (Kafka's `UnifiedLog.UnknownOffset`).
+    pub const UNKNOWN: Offset = Offset(-1);
 
     pub fn next(self) -> Offset {
         Offset(self.0 + 1)

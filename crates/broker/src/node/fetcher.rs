@@ -324,16 +324,16 @@ async fn truncate(
                 continue;
             }
             let (to, complete) = truncation_offset(
-                (answer.leader_epoch, answer.end_offset),
-                partition.log_end_offset().0,
-                partition.high_watermark().0,
+                (LeaderEpoch(answer.leader_epoch), Offset(answer.end_offset)),
+                partition.log_end_offset(),
+                partition.high_watermark(),
                 |epoch| {
-                    let (e, end) = partition.end_offset_for_epoch(LeaderEpoch(epoch));
-                    (e.0 >= 0).then_some((e.0, end.0))
+                    let (e, end) = partition.end_offset_for_epoch(epoch);
+                    (e.0 >= 0).then_some((e, end))
                 },
             );
             partition
-                .truncate_to(Offset(to))
+                .truncate_to(to)
                 .map_err(|e| format!("cannot truncate: {e}"))?;
             if complete {
                 truncated.insert(
