@@ -8,162 +8,16 @@
 
 mod admin;
 mod describe;
+mod options;
 mod reset;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::time::Duration;
-
-use clap::Parser;
 
 use crate::common::{missing_argument, parse_tool_args, read_properties, runtime};
 use crate::ToolError;
 use admin::{Admin, KafkaError, Partition};
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "kafka-consumer-groups.sh",
-    about = "This tool helps to list all consumer groups, describe a consumer group, delete \
-             consumer group info, or reset consumer group offsets.",
-    infer_long_args = true,
-    disable_version_flag = true
-)]
-struct Args {
-    /// REQUIRED: The server(s) to connect to.
-    #[arg(long = "bootstrap-server", value_name = "server to connect to")]
-    bootstrap_server: Option<String>,
-    /// The consumer group we wish to act on.
-    #[arg(long, value_name = "consumer group")]
-    group: Vec<String>,
-    /// The topic whose consumer group information should be deleted or topic whose should
-    /// be included in the reset offset process. In `reset-offsets` case, partitions can be
-    /// specified using this format: `topic1:0,1,2`.
-    #[arg(long, value_name = "topic")]
-    topic: Vec<String>,
-    /// Consider all topics assigned to a group in the `reset-offsets` process.
-    #[arg(long = "all-topics")]
-    all_topics: bool,
-    /// List all consumer groups.
-    #[arg(long)]
-    list: bool,
-    /// Describe consumer group and list offset lag (number of messages not yet processed)
-    /// related to given group.
-    #[arg(long)]
-    describe: bool,
-    /// Apply to all consumer groups.
-    #[arg(long = "all-groups")]
-    all_groups: bool,
-    /// Pass in groups to delete topic partition offsets and ownership information over the
-    /// entire consumer group. For instance --group g1 --group g2
-    #[arg(long)]
-    delete: bool,
-    /// The timeout that can be set for some use cases.
-    #[arg(long, value_name = "timeout (ms)", allow_hyphen_values = true)]
-    timeout: Option<String>,
-    /// Property file containing configs to be passed to Admin Client and Consumer.
-    #[arg(long = "command-config", value_name = "command config property file")]
-    command_config: Option<PathBuf>,
-    /// Reset offsets of consumer group. Supports one consumer group at the time, and
-    /// instances should be inactive.
-    #[arg(long = "reset-offsets")]
-    reset_offsets: bool,
-    /// Delete offsets of consumer group. Supports one consumer group at the time, and
-    /// multiple topics.
-    #[arg(long = "delete-offsets")]
-    delete_offsets: bool,
-    /// Validate that the syntax of a regular expression is valid.
-    #[arg(long = "validate-regex", value_name = "regex")]
-    validate_regex: Option<String>,
-    /// Only show results without executing changes on Consumer Groups. Supported
-    /// operations: reset-offsets.
-    #[arg(long = "dry-run")]
-    dry_run: bool,
-    /// Execute operation. Supported operations: reset-offsets.
-    #[arg(long)]
-    execute: bool,
-    /// Export operation execution to a CSV file. Supported operations: reset-offsets.
-    #[arg(long)]
-    export: bool,
-    /// Reset offsets to a specific offset.
-    #[arg(
-        long = "to-offset",
-        value_name = "offset",
-        allow_negative_numbers = true
-    )]
-    to_offset: Option<String>,
-    /// Reset offsets to values defined in CSV file.
-    #[arg(long = "from-file", value_name = "path to CSV file")]
-    from_file: Option<PathBuf>,
-    /// Reset offsets to offset from datetime. Format: 'YYYY-MM-DDTHH:mm:SS.sss'
-    #[arg(long = "to-datetime", value_name = "datetime")]
-    to_datetime: Option<String>,
-    /// Reset offsets to offset by duration from current timestamp. Format: 'PnDTnHnMnS'
-    #[arg(
-        long = "by-duration",
-        value_name = "duration",
-        allow_hyphen_values = true
-    )]
-    by_duration: Option<String>,
-    /// Reset offsets to earliest offset.
-    #[arg(long = "to-earliest")]
-    to_earliest: bool,
-    /// Reset offsets to latest offset.
-    #[arg(long = "to-latest")]
-    to_latest: bool,
-    /// Reset offsets to current offset.
-    #[arg(long = "to-current")]
-    to_current: bool,
-    /// Reset offsets shifting current offset by 'n', where 'n' can be positive or negative.
-    #[arg(
-        long = "shift-by",
-        value_name = "number-of-offsets",
-        allow_negative_numbers = true
-    )]
-    shift_by: Option<String>,
-    /// Describe members of the group.
-    #[arg(long)]
-    members: bool,
-    /// Provide additional information, if any, when describing the group.
-    #[arg(long)]
-    verbose: bool,
-    /// Describe the group and list all topic partitions in the group along with their
-    /// offset lag. This is the default sub-action of '--describe'.
-    #[arg(long)]
-    offsets: bool,
-    /// With '--describe', includes the state of the group; with '--list', displays the
-    /// state of all groups, or only those of the given states (e.g. stable,empty).
-    #[arg(long, num_args = 0..=1, value_name = "state")]
-    state: Option<Option<String>>,
-    /// With '--list', displays the types of all the groups, or only those of the given
-    /// types (e.g. classic,consumer).
-    #[arg(long = "type", num_args = 0..=1, value_name = "type")]
-    group_type: Option<Option<String>>,
-}
-
-impl Args {
-    /// `--timeout`, 5000 ms by default.
-    fn timeout_ms(&self) -> Result<i64, ToolError> {
-        Ok(long_value(self.timeout.as_deref(), "timeout")?.unwrap_or(5000))
-    }
-
-    fn to_offset_value(&self) -> Result<Option<i64>, ToolError> {
-        long_value(self.to_offset.as_deref(), "to-offset")
-    }
-
-    fn shift_by_value(&self) -> Result<Option<i64>, ToolError> {
-        long_value(self.shift_by.as_deref(), "shift-by")
-    }
-}
-
-/// A numeric option, with jopt-simple's message when it is not a number (clap's differs).
-fn long_value(raw: Option<&str>, option: &str) -> Result<Option<i64>, ToolError> {
-    raw.map(|v| {
-        v.trim().parse::<i64>().map_err(|_| {
-            ToolError::Usage(format!("Cannot parse argument '{v}' of option {option}"))
-        })
-    })
-    .transpose()
-}
+use options::{print_error, selected_groups, Args};
 
 /// The reset scenarios, by Kafka's option names, in the order Kafka checks them.
 const RESET_SCENARIOS: &str = "[[to-offset], [shift-by], [to-datetime], [by-duration], \
@@ -421,20 +275,6 @@ fn parse_types(input: &str) -> Result<Vec<String>, ToolError> {
     Ok(types)
 }
 
-/// The ids of the group(s) an action applies to: `--group`s, or all consumer groups.
-async fn selected_groups(admin: &mut Admin, args: &Args) -> Result<Vec<String>, ToolError> {
-    if args.all_groups {
-        Ok(admin
-            .list_groups(&[])
-            .await?
-            .into_iter()
-            .map(|g| g.group_id)
-            .collect())
-    } else {
-        Ok(args.group.clone())
-    }
-}
-
 async fn list(admin: &mut Admin, args: &Args) -> Result<bool, ToolError> {
     let include_state = args.state.is_some();
     let include_type = args.group_type.is_some();
@@ -575,11 +415,6 @@ async fn delete_offsets(admin: &mut Admin, args: &Args) -> Result<bool, ToolErro
     };
     print!("{}", describe::format_delete_offsets(&results));
     Ok(ok)
-}
-
-/// Kafka's `printError`: a blank line, then `Error: …`, on standard output.
-fn print_error(message: &str) {
-    println!("\nError: {message}");
 }
 
 #[cfg(test)]

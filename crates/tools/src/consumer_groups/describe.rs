@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::admin::{
     Admin, GroupDescription, GroupListing, MemberDescription, Partition, LATEST_TIMESTAMP,
 };
-use super::{print_error, selected_groups, Args};
+use super::options::{print_error, selected_groups, Args};
 use crate::java_order::{self, Capacity};
 use crate::ToolError;
 

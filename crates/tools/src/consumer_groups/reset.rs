@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::admin::{Admin, Partition, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
-use super::{print_error, selected_groups, Args};
+use super::options::{print_error, selected_groups, Args};
 use crate::java_order::{self, Capacity};
 use crate::ToolError;
 
