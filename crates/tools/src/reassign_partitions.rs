@@ -17,6 +17,7 @@
 
 mod assignment;
 mod cluster;
+mod failure;
 mod formats;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,19 +30,17 @@ use rafka_types::{SplitMix64, TopicPartition};
 use crate::common::{
     admin_timeout, bare, java_exception_string, java_hash_order, java_string_hash, java_tp_hash,
     missing_argument, parse_tool_matches, read_file_as_string, read_properties, runtime,
-    JavaIoError, JsonMappingError, JAVA_HASH_MAP_DEFAULT_CAPACITY,
+    JAVA_HASH_MAP_DEFAULT_CAPACITY,
 };
 use crate::ToolError;
 use assignment::{calculate_assignment, random_seed, BrokerMetadata};
-use cluster::Cluster;
+use cluster::{Cluster, UNKNOWN_TOPIC_OR_PARTITION};
+use failure::Failure;
 use formats::{
     current_assignment_text, current_reassignments_text, error_lines, join_sorted,
     parse_execute_args, parse_generate_args, parse_reassignment_json, partition_states_text,
     plural, reassignment_json, PartitionState,
 };
-
-/// Kafka's `UNKNOWN_TOPIC_OR_PARTITION`.
-const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 
 const CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE: &str = "Cannot execute because there is an existing partition assignment.  Use --additional to override this and create a new partition assignment in addition to the existing one. The --additional flag can also be used to change the throttle by resubmitting the current reassignment.";
 
@@ -249,48 +248,6 @@ struct Command {
     throttle: Option<String>,
     replica_alter_log_dirs_throttle: Option<String>,
     timeout: Option<String>,
-}
-
-/// How Kafka's tool reports a failure.
-#[derive(Debug)]
-enum Failure {
-    /// Kafka's `TerseException`: the message alone, on stdout.
-    Terse(String),
-    /// Any other exception: `Error: ` and its message, on stdout.
-    Error(String),
-    /// Argument errors (printed on stderr by `CommandLineUtils.printUsageAndExit`) and
-    /// unreachable brokers, reported as the other tools report them.
-    Tool(ToolError),
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Terse(message) | Failure::Error(message) => f.write_str(message),
-            Failure::Tool(error) => error.fmt(f),
-        }
-    }
-}
-
-impl From<ToolError> for Failure {
-    fn from(error: ToolError) -> Failure {
-        match error {
-            ToolError::Failed(message) => Failure::Error(message),
-            other => Failure::Tool(other),
-        }
-    }
-}
-
-impl From<JsonMappingError> for Failure {
-    fn from(error: JsonMappingError) -> Failure {
-        Failure::Error(error.0)
-    }
-}
-
-impl From<JavaIoError> for Failure {
-    fn from(error: JavaIoError) -> Failure {
-        Failure::Error(error.message)
-    }
 }
 
 /// Kafka's `validateAndParseArgs`, in its order. `matches` tells where each option

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rafka_types::TopicPartition;
 
-use super::Failure;
+use super::failure::Failure;
 use crate::common::java_tp_hash;
 use crate::common::{java_hash_order, JAVA_HASH_MAP_DEFAULT_CAPACITY};
 

@@ -14,16 +14,20 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use rafka_client::{BrokerNode, WireClient};
+use rafka_protocol::ErrorCode;
 use rafka_types::TopicPartition;
 
+use super::failure::Failure;
 use super::formats::{join, OngoingReassignment};
-use super::{Failure, UNKNOWN_TOPIC_OR_PARTITION};
 use crate::common::java_tp_hash;
 use crate::common::{
     broker_timeout_ms, java_exception_string, java_hash_order, java_string_hash,
     JAVA_HASH_MAP_DEFAULT_CAPACITY,
 };
 use crate::ToolError;
+
+/// The error code of a topic that does not exist, as `TopicReplicas` carries it.
+pub(super) const UNKNOWN_TOPIC_OR_PARTITION: i16 = ErrorCode::UnknownTopicOrPartition.code();
 
 /// A topic's partitions and their replicas, or its error code.
 type TopicReplicas = Result<BTreeMap<i32, Vec<i32>>, i16>;

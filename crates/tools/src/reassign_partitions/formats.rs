@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rafka_types::TopicPartition;
 
-use super::Failure;
+use super::failure::Failure;
 
 /// The log dir a reassignment JSON names when it does not care.
 const ANY_LOG_DIR: &str = "any";
