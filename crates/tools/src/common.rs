@@ -231,7 +231,7 @@ pub fn java_exception_class(code: i16) -> String {
         (106, "FetchSessionTopicIdException"),
         (128, "InvalidRegularExpression"),
     ];
-    if code == 87 {
+    if code == ErrorCode::InvalidRecord.code() {
         // The one error class outside the `errors` package.
         return "org.apache.kafka.common.InvalidRecordException".to_string();
     }
@@ -540,7 +540,10 @@ mod tests {
             "org.apache.kafka.common.errors.UnknownServerException"
         );
         assert_eq!(
-            java_exception_string(41, Some("not the controller")),
+            java_exception_string(
+                rafka_protocol::ErrorCode::NotController.code(),
+                Some("not the controller")
+            ),
             "org.apache.kafka.common.errors.NotControllerException: not the controller"
         );
     }

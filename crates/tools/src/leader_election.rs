@@ -15,6 +15,7 @@ use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::{ApiKey, ElectLeadersRequest, ElectLeadersResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use rafka_client::{connect_within, WireClient};
+use rafka_protocol::ErrorCode;
 use rafka_types::TopicPartition;
 
 use crate::common::{
@@ -26,9 +27,9 @@ use crate::common::{
 use crate::ToolError;
 
 /// Kafka's `ELECTION_NOT_NEEDED`: the right leader is already in place.
-const ELECTION_NOT_NEEDED: i16 = 84;
+const ELECTION_NOT_NEEDED: i16 = ErrorCode::ElectionNotNeeded.code();
 /// Kafka's `CLUSTER_AUTHORIZATION_FAILED`.
-const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
+const CLUSTER_AUTHORIZATION_FAILED: i16 = ErrorCode::ClusterAuthorizationFailed.code();
 
 #[derive(Debug, Parser)]
 #[command(

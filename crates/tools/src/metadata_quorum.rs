@@ -17,6 +17,7 @@ use kafka_protocol::messages::describe_quorum_response::ReplicaState;
 use kafka_protocol::messages::{ApiKey, DescribeQuorumRequest, DescribeQuorumResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use rafka_client::{connect_within, WireClient};
+use rafka_protocol::ErrorCode;
 
 use crate::common::{
     admin_timeout, bare, java_exception_string, kafka_uuid_string, read_properties, runtime,
@@ -29,7 +30,7 @@ const PROG: &str = "kafka-metadata-quorum";
 const CLUSTER_METADATA_TOPIC: &str = "__cluster_metadata";
 const CLUSTER_METADATA_PARTITION: i32 = 0;
 /// Kafka's `UNKNOWN_SERVER_ERROR`, the class its admin client gives a malformed answer.
-const UNKNOWN_SERVER_ERROR: i16 = -1;
+const UNKNOWN_SERVER_ERROR: i16 = ErrorCode::UnknownServerError.code();
 
 #[derive(Debug, Parser)]
 #[command(
@@ -894,9 +895,9 @@ mod tests {
         let mut wrong_partition = three_voter_response();
         wrong_partition.topics[0].partitions[0].partition_index = 1;
         let mut partition_error = three_voter_response();
-        partition_error.topics[0].partitions[0].error_code = 6;
+        partition_error.topics[0].partitions[0].error_code = ErrorCode::NotLeaderOrFollower.code();
         let top_level = DescribeQuorumResponse::default()
-            .with_error_code(41)
+            .with_error_code(ErrorCode::NotController.code())
             .with_error_message(Some(StrBytes::from_static_str("not the controller")));
         let cases = [
             (two_topics, "org.apache.kafka.common.errors.UnknownServerException: DescribeMetadataQuorum received 2 topics when 1 was expected"),

@@ -392,7 +392,7 @@ mod tests {
                 ),
             ])
         );
-        let top_level = answer(&[(0, 0), (1, 0)]).with_error_code(41);
+        let top_level = answer(&[(0, 0), (1, 0)]).with_error_code(ErrorCode::NotController.code());
         assert_eq!(alter_errors(&ok, &top_level).len(), 2);
     }
 
