@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (the README's `./scripts/test.sh`; `.ci/run` calls it).
 #
-# Builds the release broker, checks formatting, the crate borders and lints, runs the
+# Builds the release broker, checks formatting, the crate borders, module cycles and lints, runs the
 # Rust tests, then the compat tests with real Kafka clients (Python confluent-kafka and
 # kafka-python) against the freshly built `rafka` binary.
 #
@@ -37,6 +37,12 @@ section "crate borders"
 # DESIGN.md's crate list; the self-test first shows that each rule can fail.
 python3 scripts/check-crate-borders.py --self-test
 python3 scripts/check-crate-borders.py
+
+section "module cycles"
+# No module of a crate reaches, through the others, back to itself; the self-test first
+# shows that a cycle is found.
+python3 scripts/check-module-cycles.py --self-test
+python3 scripts/check-module-cycles.py
 
 section "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
