@@ -38,10 +38,22 @@ def rafka_bin() -> Path:
     return path
 
 
+# Every port free_port() has handed out in this session.
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that is free now and was never handed out before in this session.
+    The kernel may give a just-released port to the next bind(0): two nodes of one
+    cluster then got the same port and one failed to start ("Address already in use")."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no loopback port left that was not handed out already")
 
 
 class Broker:

@@ -23,11 +23,23 @@ pub struct BrokerProcess {
     child: Option<Child>,
 }
 
+/// A loopback port that is free now and was never handed out before by this test
+/// process: the kernel may give a just-released port to the next bind, and two brokers
+/// of one test then collide ("Address already in use").
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    for _ in 0..1000 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let mut handed_out = HANDED_OUT.lock().expect("port list");
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
+    panic!("no loopback port left that was not handed out already")
 }
 
 impl BrokerProcess {
