@@ -53,15 +53,16 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> S
                 .collect(),
             now_ms,
         );
-        (
-            reply,
-            broker.groups.persist_if_dirty(&broker.replicas, &mut group),
-        )
+        let write = broker.groups.persist_if_dirty(&broker.replicas, &mut group);
+        (reply, write, group.take_held_sync_answers())
     };
-    let (reply, write) = reply;
-    // The leader's assignment is answered once the group's record counts; Kafka's
-    // coordinator answers a failed store with its error too.
-    if let Err(code) = group::completed(write).await {
+    let (reply, write, held) = reply;
+    // Every member's assignment (this request's too) is answered once the group's
+    // record counts; a failed store answers them all with its error, as Kafka's
+    // coordinator does, and they rejoin.
+    let written = group::completed(write).await;
+    held.release(written);
+    if let Err(code) = written {
         return encode(SyncResponse {
             error: Some(code),
             ..Default::default()

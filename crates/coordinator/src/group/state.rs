@@ -48,6 +48,25 @@ pub struct CommittedOffset {
     pub commit_timestamp_ms: i64,
 }
 
+/// SyncGroup answers held until the group's record is written. Dropping them unreleased
+/// answers each waiting member with an error (its channel closes).
+#[derive(Debug, Default)]
+#[must_use = "every held answer must be released"]
+pub struct HeldSyncAnswers(Vec<(oneshot::Sender<SyncResponse>, SyncResponse)>);
+
+impl HeldSyncAnswers {
+    /// Sends the answers once the write counts, or the write's error to every member
+    /// (which then rejoins, as with Kafka's failed group store).
+    pub fn release(self, written: Result<(), ErrorCode>) {
+        for (waiter, answer) in self.0 {
+            let _ = waiter.send(match written {
+                Ok(()) => answer,
+                Err(code) => SyncResponse::error(code),
+            });
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Member {
     pub member_id: String,
@@ -108,6 +127,9 @@ pub struct Group {
     sync_deadline_ms: Option<i64>,
     /// The group's record must be (re)written to `__consumer_offsets`.
     pub dirty: bool,
+    /// The SyncGroup answers of a completed rebalance, held until the group's record is
+    /// written (`take_held_sync_answers`): Kafka answers no member before the store.
+    held_sync_answers: Vec<(oneshot::Sender<SyncResponse>, SyncResponse)>,
     /// Set when the group runs the new consumer protocol (KIP-848) instead of the
     /// classic one.
     pub consumer: Option<super::consumer::ConsumerGroupState>,
@@ -130,6 +152,7 @@ impl Group {
             initial_delay_cap_ms: None,
             sync_deadline_ms: None,
             dirty: false,
+            held_sync_answers: Vec::new(),
             consumer: None,
         }
     }
@@ -630,10 +653,11 @@ impl Group {
                     let template = self.sync_response(Bytes::new());
                     for member in &mut self.members {
                         if let Some(w) = member.sync_waiter.take() {
-                            let _ = w.send(SyncResponse {
+                            let answer = SyncResponse {
                                 assignment: member.assignment.clone(),
                                 ..template.clone()
-                            });
+                            };
+                            self.held_sync_answers.push((w, answer));
                         }
                     }
                 }
@@ -641,6 +665,12 @@ impl Group {
             }
             GroupState::Dead => unreachable!("checked above"),
         }
+    }
+
+    /// The SyncGroup answers a step completed, to release once the group's record is
+    /// written (the caller takes them under the group lock, awaits the write after it).
+    pub fn take_held_sync_answers(&mut self) -> HeldSyncAnswers {
+        HeldSyncAnswers(std::mem::take(&mut self.held_sync_answers))
     }
 
     fn sync_response(&self, assignment: Bytes) -> SyncResponse {
@@ -1148,6 +1178,7 @@ mod tests {
             ],
             3,
         ));
+        group.take_held_sync_answers().release(Ok(()));
         assert_eq!(
             sync_a.try_recv().unwrap().assignment,
             Bytes::from_static(b"A")
@@ -1248,6 +1279,38 @@ mod tests {
     }
 
     #[test]
+    fn sync_answers_wait_for_the_group_record() {
+        let mut group = Group::new("g", 0);
+        let a = now(group.join(request("", None), &config(), 0)).member_id;
+        let mut rx_a = later(group.join(request(&a, None), &config(), 0));
+        let joined = rx_a.try_recv().unwrap();
+        assert_eq!(joined.leader_id, a);
+        let mut sync = later(group.sync(
+            joined.generation_id,
+            &a,
+            None,
+            None,
+            None,
+            vec![(a.clone(), Bytes::from_static(b"P0"))],
+            1,
+        ));
+        assert!(group.dirty, "the completed rebalance is to be stored");
+        assert!(
+            sync.try_recv().is_err(),
+            "no answer before the record is written"
+        );
+        group
+            .take_held_sync_answers()
+            .release(Err(ErrorCode::NotCoordinator));
+        assert_eq!(
+            sync.try_recv().unwrap().error,
+            Some(ErrorCode::NotCoordinator),
+            "a failed store answers with its error"
+        );
+        assert!(group.take_held_sync_answers().0.is_empty(), "answered once");
+    }
+
+    #[test]
     fn static_member_rejoining_unchanged_keeps_assignment_and_fences_old_id() {
         let mut group = Group::new("g", 0);
         let mut rx = later(group.join(request("", Some("instance-1")), &config(), 0));
@@ -1262,6 +1325,7 @@ mod tests {
             vec![(old_id.clone(), Bytes::from_static(b"P0"))],
             1,
         ));
+        group.take_held_sync_answers().release(Ok(()));
         assert_eq!(
             sync.try_recv().unwrap().assignment,
             Bytes::from_static(b"P0")
