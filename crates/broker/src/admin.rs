@@ -46,9 +46,7 @@ impl Broker {
         let mut image = self.image.lock();
         let mut next = image.clone();
         rafka_metadata::image::set_group_configs(&mut next.group_configs, group, configs);
-        next.save(self.metadata_dir())
-            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
-        *image = next;
+        self.save_metadata(&mut image, next)?;
         Ok(())
     }
 
@@ -253,9 +251,7 @@ impl Broker {
         }
         let mut next = image.clone();
         next.topics.insert(name.to_string(), record.clone());
-        next.save(self.metadata_dir())
-            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
-        *image = next;
+        self.save_metadata(&mut image, next)?;
         let mut partitions = Vec::new();
         for index in 0..num_partitions {
             partitions.push(Some(self.create_partition(&image, &record, index)?));
@@ -295,9 +291,7 @@ impl Broker {
         if next.topics.remove(&*topic.name).is_none() {
             return Err(ApiError::code(ErrorCode::UnknownTopicOrPartition));
         }
-        next.save(self.metadata_dir())
-            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
-        *image = next;
+        self.save_metadata(&mut image, next)?;
         self.replicas.remove(topic);
         for partition in topic.local_partitions() {
             self.logs.delete(partition);
@@ -338,9 +332,7 @@ impl Broker {
         };
         record.partitions = count;
         let record = record.clone();
-        next.save(self.metadata_dir())
-            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
-        *image = next;
+        self.save_metadata(&mut image, next)?;
         let mut partitions = topic.partitions.clone();
         for index in current..count {
             partitions.push(Some(self.create_partition(&image, &record, index)?));
@@ -378,9 +370,7 @@ impl Broker {
         if let Some(record) = next.topics.get_mut(name) {
             record.configs = configs.clone();
         }
-        next.save(self.metadata_dir())
-            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
-        *image = next;
+        self.save_metadata(&mut image, next)?;
         drop(image);
         let log = log_config(&effective_topic_configs(
             &configs,
@@ -414,9 +404,7 @@ impl Broker {
         let mut image = self.image.lock();
         let mut next = image.clone();
         next.broker_configs = configs;
-        next.save(self.metadata_dir())
-            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
-        *image = next;
+        self.save_metadata(&mut image, next)?;
         drop(image);
         let defaults = self.broker_log_defaults();
         for topic in self.topics() {
@@ -461,6 +449,19 @@ impl Broker {
                 Err(ErrorCode::CoordinatorNotAvailable)
             }
         }
+    }
+
+    /// Saves the single-node metadata and makes it the current image (`image`, locked by
+    /// the caller, which serialises metadata changes).
+    fn save_metadata(
+        &self,
+        image: &mut MetadataImage,
+        next: MetadataImage,
+    ) -> Result<(), ApiError> {
+        next.save(self.metadata_dir())
+            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
+        *image = next;
+        Ok(())
     }
 
     /// Creates the log of a new partition of `record` (single-node mode), with the

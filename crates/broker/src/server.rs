@@ -10,6 +10,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use futures_util::future::Either;
 use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
 use rafka_protocol::frame::FrameDecoder;
 use rafka_protocol::request::{parse_request, RequestError};
@@ -144,7 +145,7 @@ async fn serve_connection(
     let decoder = FrameDecoder::new(max_bytes);
     let mut buffer = BytesMut::with_capacity(64 * 1024);
     // Each in-flight request with its frame size, which bounds the memory held.
-    let mut in_flight: FuturesOrdered<InFlight<'_>> = FuturesOrdered::new();
+    let mut in_flight: FuturesOrdered<Queued<'_>> = FuturesOrdered::new();
     let mut in_flight_bytes = 0usize;
     let mut reading = true;
     loop {
@@ -212,16 +213,20 @@ async fn serve_connection(
         // which registers the real waker.
         let mut cx = Context::from_waker(Waker::noop());
         match handling.as_mut().poll(&mut cx) {
-            Poll::Ready(done) => in_flight.push_back(Box::pin(std::future::ready(done))),
-            Poll::Pending => in_flight.push_back(handling),
+            // Most requests (metadata, acks=1 produce) end here: queue the answer itself.
+            Poll::Ready(done) => in_flight.push_back(Either::Left(std::future::ready(done))),
+            Poll::Pending => in_flight.push_back(Either::Right(handling)),
         }
     }
 }
 
 type InFlight<'a> = Pin<Box<dyn Future<Output = (usize, Handled)> + Send + 'a>>;
 
+/// A request in the connection's queue: answered already, or still waiting.
+type Queued<'a> = Either<std::future::Ready<(usize, Handled)>, InFlight<'a>>;
+
 /// The oldest request's answer if it is ready, without waiting.
-fn poll_ready(in_flight: &mut FuturesOrdered<InFlight<'_>>) -> Option<(usize, Handled)> {
+fn poll_ready(in_flight: &mut FuturesOrdered<Queued<'_>>) -> Option<(usize, Handled)> {
     let mut cx = Context::from_waker(Waker::noop());
     match Pin::new(in_flight).poll_next(&mut cx) {
         Poll::Ready(item) => item,

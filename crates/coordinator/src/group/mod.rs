@@ -39,7 +39,8 @@ pub struct GroupCoordinator {
     pub consumer_config: consumer::ConsumerConfig,
     pub topic_config: OffsetsTopicConfig,
     /// In a cluster this broker coordinates only the groups of the `__consumer_offsets`
-    /// partitions it leads, and a group write counts once the ISR has it.
+    /// partitions it leads (single-node: every group). Whether a write waits for the ISR
+    /// is the `CoordinatorLog`'s business.
     clustered: bool,
     clock: SharedClock,
     groups: Mutex<HashMap<String, Arc<Mutex<Group>>>>,
