@@ -59,6 +59,13 @@ pub enum LogError {
         #[source]
         source: BatchError,
     },
+    /// A producer's batch does not continue its sequence (`OUT_OF_ORDER_SEQUENCE_NUMBER`).
+    #[error("{0}")]
+    OutOfOrderSequence(String),
+    /// A producer's batch carries an epoch older than the producer's latest
+    /// (`INVALID_PRODUCER_EPOCH`).
+    #[error("{0}")]
+    InvalidProducerEpoch(String),
     /// An earlier I/O failure took this log offline; it must be reopened (`KAFKA_STORAGE_ERROR`).
     #[error("log {dir} is offline after an I/O failure")]
     Offline { dir: PathBuf },

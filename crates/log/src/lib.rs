@@ -11,10 +11,12 @@
 //! time and size retention; compacts `cleanup.policy=compact` logs ([`Log::clean`], see
 //! `cleaner.rs`); answers ListOffsets by timestamp; keeps the leader epoch cache (the
 //! first offset of each leader epoch, Kafka's `leader-epoch-checkpoint`, see `epoch.rs`)
-//! in step with its batches for OffsetForLeaderEpoch.
+//! in step with its batches for OffsetForLeaderEpoch; and keeps each idempotent
+//! producer's state (Kafka's `ProducerStateManager`, see `producer_state.rs`), refusing
+//! sequence gaps and fenced epochs and answering retried batches without writing them.
 //!
 //! It knows nothing of networking, requests, replication or the cluster: high
-//! watermarks, ISR, producer state and which epoch is current are the broker's; the
+//! watermarks, ISR and which epoch is current are the broker's; the
 //! broker tells the log what it needs (an upper bound for reads, a recovery point at
 //! open, the leader epoch to stamp).
 
@@ -23,6 +25,7 @@ mod config;
 mod epoch;
 mod error;
 mod index;
+mod producer_state;
 mod segment;
 mod validate;
 
@@ -36,7 +39,7 @@ use rafka_protocol::batch::{
     partition_leader_epoch_of, stamp_base_offset, stamp_partition_leader_epoch, Batch, BatchMut,
     HEADER_SIZE_BYTES, NO_TIMESTAMP,
 };
-use rafka_types::{LeaderEpoch, Offset, SharedClock};
+use rafka_types::{Durability, LeaderEpoch, Offset, SharedClock};
 
 pub use cleaner::{CleanResult, CleanSkip, CLEANER_CHECKPOINT_FILE};
 pub use config::{LogConfig, TimestampType};
@@ -45,8 +48,13 @@ pub use epoch::{
     UNDEFINED_EPOCH_OFFSET,
 };
 pub use error::LogError;
+pub use producer_state::{
+    decrement_sequence, increment_sequence, BatchMetadata, ProducerEntry, BATCHES_TO_RETAIN,
+    PRODUCER_SNAPSHOT_SUFFIX,
+};
 
 use epoch::CheckpointRead;
+use producer_state::{Checked, ProducerBatch, ProducerStateManager};
 use segment::{
     parse_segment_file_name, segment_file_name, AppendedBatch, LoadMode, LogSegment, INDEX_SUFFIX,
     LOG_SUFFIX, TIME_INDEX_SUFFIX,
@@ -75,6 +83,9 @@ pub struct AppendInfo {
     pub log_append_time_ms: i64,
     pub log_start_offset: Offset,
     pub record_count: u64,
+    /// The append was a producer's retry of a batch already in the log: nothing was
+    /// written, and the offsets are the original batch's.
+    pub duplicate: bool,
 }
 
 /// A byte range of a segment file, to be sent as is (by `sendfile()` or a `pread`).
@@ -173,6 +184,8 @@ pub struct Log {
     /// Mirrored in [`LEADER_EPOCH_CHECKPOINT_FILE`], rewritten on every change (changes
     /// come with new epochs, truncation and log start moves, not with every append).
     leader_epoch_cache: LeaderEpochCache,
+    /// Each producer's epoch and last batches, covering every batch of the log.
+    producers: ProducerStateManager,
 }
 
 impl Log {
@@ -273,6 +286,7 @@ impl Log {
         let first_base = segments[0].base_offset();
         let log_start_offset = requested_start.map_or(first_base, |start| start.max(first_base));
         let log_end_offset = segments[segments.len() - 1].next_offset();
+        let producers = ProducerStateManager::load(&dir, log_start_offset, log_end_offset)?;
         let mut log = Log {
             dir,
             config,
@@ -285,8 +299,10 @@ impl Log {
             offline: false,
             cleaner_checkpoint,
             leader_epoch_cache: LeaderEpochCache::new(),
+            producers,
         };
         log.load_leader_epoch_cache(options.recovery_point.map(|p| p.0))?;
+        log.replay_producer_state()?;
         if let Some(p) = options.recovery_point {
             // Make what recovery kept durable, so the next unclean start scans from here.
             log.recovery_point = p.0.clamp(log.log_start_offset, log_end_offset);
@@ -334,6 +350,7 @@ impl Log {
         let first_offset = self.log_end_offset_raw();
         let mut next_offset = first_offset;
         let mut appended = Vec::with_capacity(validated.len());
+        let mut producer_batches = Vec::new();
         let mut record_count = 0u64;
         if log_append_time {
             // The timestamp is under the CRC: rewrite whole batches (the rarer mode).
@@ -346,6 +363,7 @@ impl Log {
                     view.set_partition_leader_epoch(epoch);
                 }
                 view.set_log_append_time(now_ms);
+                producer_batches.extend(ProducerBatch::of(&view, next_offset));
                 appended.push(AppendedBatch {
                     start: batch.start,
                     size: batch.size,
@@ -356,8 +374,13 @@ impl Log {
                 next_offset = view.next_offset();
                 record_count += batch.records_count as u64;
             }
+            let updates = match self.producers.check(&producer_batches)? {
+                Checked::Append(updates) => updates,
+                Checked::Duplicate(original) => return Ok(self.duplicate_append(original)),
+            };
             let previous_epochs = self.assign_epochs(leader_epoch, &buf, &appended);
             self.write_parts_and_epochs(&[&buf], &appended, now_ms, previous_epochs)?;
+            self.producers.apply(updates, next_offset);
         } else {
             // Base offset and leader epoch are outside the CRC: patch copies of the batch
             // headers only and write them gathered with the client's record bytes.
@@ -371,6 +394,7 @@ impl Log {
                 }
                 let view = Batch::new(&records[batch.start..batch.start + batch.size])
                     .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+                producer_batches.extend(ProducerBatch::of(&view, next_offset));
                 appended.push(AppendedBatch {
                     start: batch.start,
                     size: batch.size,
@@ -391,8 +415,13 @@ impl Log {
                 parts.push(&headers[i * HEADER_SIZE_BYTES..(i + 1) * HEADER_SIZE_BYTES]);
                 parts.push(&records[batch.start + HEADER_SIZE_BYTES..batch.start + batch.size]);
             }
+            let updates = match self.producers.check(&producer_batches)? {
+                Checked::Append(updates) => updates,
+                Checked::Duplicate(original) => return Ok(self.duplicate_append(original)),
+            };
             let previous_epochs = self.assign_epochs(leader_epoch, records, &appended);
             self.write_parts_and_epochs(&parts, &appended, now_ms, previous_epochs)?;
+            self.producers.apply(updates, next_offset);
         }
         Ok(AppendInfo {
             first_offset: Offset(first_offset),
@@ -404,7 +433,22 @@ impl Log {
             },
             log_start_offset: Offset(self.log_start_offset),
             record_count,
+            duplicate: false,
         })
+    }
+
+    /// The answer to a retried batch: the original's offsets, as Kafka's
+    /// `analyzeAndValidateProducerState` gives them, nothing written.
+    fn duplicate_append(&self, original: BatchMetadata) -> AppendInfo {
+        AppendInfo {
+            first_offset: Offset(original.first_offset()),
+            last_offset: Offset(original.last_offset),
+            // Kafka answers the original batch's timestamp here, even under CreateTime.
+            log_append_time_ms: original.timestamp,
+            log_start_offset: Offset(self.log_start_offset),
+            record_count: 0,
+            duplicate: true,
+        }
     }
 
     /// Appends a leader's batches as a follower: same structural and CRC checks, offsets
@@ -420,6 +464,7 @@ impl Log {
         let log_end_offset = self.log_end_offset_raw();
         let mut expected_offset = log_end_offset;
         let mut appended = Vec::with_capacity(validated.len());
+        let mut producer_batches = Vec::new();
         let mut record_count = 0u64;
         for batch in &validated {
             let view = Batch::new(&records[batch.start..batch.start + batch.size])
@@ -437,6 +482,7 @@ impl Log {
                 last_offset: view.last_offset(),
                 max_timestamp: view.max_timestamp(),
             });
+            producer_batches.extend(ProducerBatch::of(&view, view.base_offset()));
             expected_offset = view.next_offset();
             record_count += batch.records_count.max(0) as u64;
         }
@@ -450,12 +496,17 @@ impl Log {
         let now_ms = self.clock.now_ms();
         let previous_epochs = self.assign_epochs(None, records, &appended);
         self.write_parts_and_epochs(&[records], &appended, now_ms, previous_epochs)?;
+        for batch in &producer_batches {
+            self.producers.replay(batch);
+        }
+        self.producers.advance_to(expected_offset);
         Ok(AppendInfo {
             first_offset: Offset(first_offset),
             last_offset: Offset(expected_offset - 1),
             log_append_time_ms: NO_TIMESTAMP,
             log_start_offset: Offset(self.log_start_offset),
             record_count,
+            duplicate: false,
         })
     }
 
@@ -577,7 +628,10 @@ impl Log {
             self.truncate_epochs_from_log_start()
         } else {
             self.segments.push(segment);
-            Ok(())
+            // Kafka snapshots producer state at every roll: recovery replays from here.
+            self.producers.advance_to(base_offset);
+            let snapshot = self.producers.take_snapshot(Durability::Unsynced);
+            self.offline_on_error(snapshot)
         }
     }
 
@@ -827,6 +881,9 @@ impl Log {
             let deleted = segment.delete();
             self.offline_on_error(deleted)?;
         }
+        let first_base = self.segments[0].base_offset();
+        let deleted = self.producers.delete_snapshots_below(first_base);
+        self.offline_on_error(deleted)?;
         self.truncate_epochs_from_log_start()
     }
 
@@ -851,6 +908,11 @@ impl Log {
         let truncated = self.active_mut().truncate_to(offset.0, &config);
         self.offline_on_error(truncated)?;
         self.recovery_point = self.recovery_point.min(self.log_end_offset_raw());
+        let reloaded = self
+            .producers
+            .truncate_and_reload(self.log_start_offset, self.log_end_offset_raw());
+        self.offline_on_error(reloaded)?;
+        self.replay_producer_state()?;
         if self.leader_epoch_cache.truncate_from_end(offset.0) {
             self.write_leader_epoch_checkpoint()?;
         }
@@ -893,6 +955,8 @@ impl Log {
             let deleted = segment.delete();
             self.offline_on_error(deleted)?;
         }
+        let cleared = self.producers.truncate_fully(offset.0);
+        self.offline_on_error(cleared)?;
         // Kafka's `clearAndFlush`: epochs come back with the next appends.
         if self.leader_epoch_cache.clear() {
             self.write_leader_epoch_checkpoint()?;
@@ -961,7 +1025,71 @@ impl Log {
         self.ensure_online()?;
         let finished = self.active_mut().on_become_inactive();
         self.offline_on_error(finished)?;
+        self.snapshot_producer_state()?;
         self.flush()
+    }
+
+    /// Writes producer state as of the log end offset, so the next open replays nothing.
+    fn snapshot_producer_state(&mut self) -> Result<(), LogError> {
+        self.producers.advance_to(self.log_end_offset_raw());
+        let snapshot = self.producers.take_snapshot(Durability::Synced);
+        self.offline_on_error(snapshot)
+    }
+
+    /// Replays the batch headers from producer state's map end offset to the log end
+    /// (after loading a snapshot, or a truncation).
+    fn replay_producer_state(&mut self) -> Result<(), LogError> {
+        let from = self.producers.map_end_offset();
+        let end = self.log_end_offset_raw();
+        if from < end {
+            let first = self
+                .segments
+                .partition_point(|s| s.base_offset() <= from)
+                .saturating_sub(1);
+            let mut replayed = 0u64;
+            for segment in &self.segments[first..] {
+                let mut scanner = segment.scanner_for(from);
+                while let Some((_, header)) = scanner.next_header()? {
+                    if header.last_offset() < from {
+                        continue;
+                    }
+                    if let Some(batch) = ProducerBatch::of(&header, header.base_offset()) {
+                        self.producers.replay(&batch);
+                    }
+                    replayed += 1;
+                }
+            }
+            tracing::debug!(
+                dir = %self.dir.display(), from, end, batches = replayed,
+                "rebuilt producer state from the log"
+            );
+        }
+        self.producers.advance_to(end);
+        Ok(())
+    }
+
+    /// Every producer's state in this partition, by producer id (DescribeProducers).
+    pub fn producer_entries(&self) -> Vec<(i64, ProducerEntry)> {
+        let mut entries: Vec<(i64, ProducerEntry)> = self
+            .producers
+            .producers()
+            .iter()
+            .map(|(id, entry)| (*id, *entry))
+            .collect();
+        entries.sort_unstable_by_key(|(id, _)| *id);
+        entries
+    }
+
+    /// Forgets producers idle for `expiration_ms` (`producer.id.expiration.ms`) with no
+    /// open transaction. Returns how many were removed.
+    pub fn remove_expired_producers(&mut self, expiration_ms: i64) -> usize {
+        let now_ms = self.clock.now_ms();
+        self.producers.remove_expired(now_ms, expiration_ms)
+    }
+
+    /// The offsets of the producer snapshot files, oldest first.
+    pub fn producer_snapshot_offsets(&self) -> Vec<Offset> {
+        self.producers.snapshot_offsets().map(Offset).collect()
     }
 
     /// Moves the log's directory to `new_dir` (the same partition in another log dir, as
@@ -975,6 +1103,7 @@ impl Log {
     /// fetches of this partition wait for it.
     pub fn move_to(&mut self, new_dir: PathBuf) -> Result<(), LogError> {
         self.ensure_online()?;
+        self.snapshot_producer_state()?;
         self.flush()?;
         if new_dir.exists() {
             return Err(LogError::io(

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use rafka_log::increment_sequence;
 use rafka_protocol::batch::{batches, Batch, TimestampType, NO_SEQUENCE};
 
 use crate::common::{missing_argument, parse_tool_args};
@@ -165,15 +166,6 @@ fn timestamp_type_name(batch: &Batch<'_>) -> &'static str {
     match batch.timestamp_type() {
         TimestampType::CreateTime => "CreateTime",
         TimestampType::LogAppendTime => "LogAppendTime",
-    }
-}
-
-/// Kafka's `DefaultRecordBatch.incrementSequence`: sequences wrap to 0 past i32::MAX.
-fn increment_sequence(sequence: i32, increment: i32) -> i32 {
-    if sequence > i32::MAX - increment {
-        increment - (i32::MAX - sequence) - 1
-    } else {
-        sequence + increment
     }
 }
 
