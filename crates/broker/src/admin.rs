@@ -453,7 +453,7 @@ impl Broker {
 
     /// Saves the single-node metadata and makes it the current image (`image`, locked by
     /// the caller, which serialises metadata changes).
-    fn save_metadata(
+    pub(crate) fn save_metadata(
         &self,
         image: &mut MetadataImage,
         next: MetadataImage,

@@ -18,6 +18,7 @@ use crate::error::StartupError;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::log_manager::{self, LogManager, LogToOpen};
 use crate::partition::Partition;
+use crate::producer_ids::ProducerIds;
 use crate::replica_manager::{ReplicaManager, Topics};
 use crate::storage::{MetadataImage, TopicRecord};
 use crate::topic::Topic;
@@ -34,6 +35,8 @@ pub struct Broker {
     /// serialises metadata changes). Unused in a cluster, whose image is the quorum's.
     pub(crate) image: Mutex<MetadataImage>,
     pub groups: GroupCoordinator,
+    /// Producer ids for InitProducerId, a block at a time.
+    pub producer_ids: ProducerIds,
     /// Multi-node mode: the quorum, the applied cluster image, the controller link.
     pub cluster: Option<Arc<Cluster>>,
 }
@@ -82,6 +85,7 @@ impl Broker {
             logs,
             replicas: ReplicaManager::new(cluster.is_some()),
             image: Mutex::new(image.clone()),
+            producer_ids: ProducerIds::default(),
             cluster,
         };
         if broker.cluster.is_some() {
@@ -293,6 +297,13 @@ impl Broker {
     /// Retention over every hosted log; called on `log.retention.check.interval.ms`.
     pub fn enforce_retention(&self) {
         self.logs.enforce_retention(&self.topics());
+    }
+
+    /// Producer expiry over every hosted log; called every
+    /// `producer.id.expiration.check.interval.ms`.
+    pub fn expire_producers(&self) {
+        let expiration_ms = self.config.producer_id_expiration_ms;
+        self.logs.expire_producers(&self.topics(), expiration_ms);
     }
 
     /// Compaction of the compacted topics; called every `log.cleaner.backoff.ms`.

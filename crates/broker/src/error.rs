@@ -70,6 +70,8 @@ impl From<LogError> for ApiError {
             LogError::RecordTooLarge { .. } => ErrorCode::MessageTooLarge,
             LogError::InvalidRecord(_) => ErrorCode::InvalidRecord,
             LogError::UndecodableRecords(_) => ErrorCode::UnknownServerError,
+            LogError::OutOfOrderSequence(_) => ErrorCode::OutOfOrderSequenceNumber,
+            LogError::InvalidProducerEpoch(_) => ErrorCode::InvalidProducerEpoch,
             _ => ErrorCode::KafkaStorageError,
         };
         ApiError::new(code, e.to_string())

@@ -257,6 +257,23 @@ impl LogManager {
         }
     }
 
+    /// Forgets producers idle for `producer.id.expiration.ms` in every partition; called
+    /// every `producer.id.expiration.check.interval.ms`.
+    pub fn expire_producers(&self, topics: &[Arc<Topic>], expiration_ms: i64) {
+        for topic in topics {
+            for partition in topic.local_partitions() {
+                let removed = partition.with_log(|log| log.remove_expired_producers(expiration_ms));
+                if removed > 0 {
+                    tracing::debug!(
+                        "{}-{}: {removed} producers expired",
+                        topic.name,
+                        partition.index
+                    );
+                }
+            }
+        }
+    }
+
     /// Compacts every partition whose topic has `cleanup.policy=compact` (the log
     /// decides whether enough is dirty); called every `log.cleaner.backoff.ms`.
     pub fn clean_logs(&self, topics: &[Arc<Topic>]) {
@@ -355,7 +372,11 @@ impl LogManager {
     pub fn shutdown(&self, topics: &[Arc<Topic>]) {
         for topic in topics {
             for partition in topic.local_partitions() {
-                if let Err(e) = partition.with_log(|log| log.flush()) {
+                let flushed = partition.with_log(|log| {
+                    log.snapshot_producer_state()?;
+                    log.flush()
+                });
+                if let Err(e) = flushed {
                     tracing::error!("cannot flush {}-{}: {e}", topic.name, partition.index);
                 }
             }

@@ -321,6 +321,13 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         broker.config.log_cleaner_backoff_ms.max(10),
     ));
     cleaner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut producers = tokio::time::interval(Duration::from_millis(
+        broker
+            .config
+            .producer_id_expiration_check_interval_ms
+            .max(1),
+    ));
+    producers.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut groups = tokio::time::interval(Duration::from_millis(100));
     groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let offsets_expiry = Duration::from_millis(broker.config.offsets_retention_check_interval_ms);
@@ -341,6 +348,10 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                         tracing::error!("cannot write offset checkpoints: {e}");
                     }
                 }).await;
+            }
+            _ = producers.tick() => {
+                let broker = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || broker.expire_producers()).await;
             }
             _ = cleaner.tick(), if broker.config.log_cleaner_enable => {
                 let broker = broker.clone();

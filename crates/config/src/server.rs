@@ -75,6 +75,10 @@ pub struct BrokerConfig {
     pub log_cleaner_enable: bool,
     pub num_recovery_threads_per_data_dir: usize,
     pub log_cleaner_backoff_ms: u64,
+    /// `producer.id.expiration.ms`: a producer idle this long (no open transaction) is
+    /// forgotten by each partition, checked every `producer.id.expiration.check.interval.ms`.
+    pub producer_id_expiration_ms: i64,
+    pub producer_id_expiration_check_interval_ms: u64,
     pub socket_request_max_bytes: usize,
     pub broker_rack: Option<String>,
     pub replication: ReplicationConfig,
@@ -106,6 +110,8 @@ const BROKER_KEYS: &[&str] = &[
     "auto.create.topics.enable",
     "delete.topic.enable",
     "log.retention.check.interval.ms",
+    "producer.id.expiration.ms",
+    "producer.id.expiration.check.interval.ms",
     "log.flush.offset.checkpoint.interval.ms",
     "socket.request.max.bytes",
     "broker.rack",
@@ -346,6 +352,9 @@ impl BrokerConfig {
             parse_i64("offsets.retention.check.interval.ms", 600_000, 1)? as u64;
         let socket_request_max_bytes =
             parse_i64("socket.request.max.bytes", 104_857_600, 1)? as usize;
+        let producer_id_expiration_ms = parse_i64("producer.id.expiration.ms", 86_400_000, 1)?;
+        let producer_id_expiration_check_interval_ms =
+            parse_i64("producer.id.expiration.check.interval.ms", 600_000, 1)? as u64;
 
         let bootstrap_servers =
             split_list(get("controller.quorum.bootstrap.servers").unwrap_or(""));
@@ -444,6 +453,8 @@ impl BrokerConfig {
             log_cleaner_enable,
             num_recovery_threads_per_data_dir,
             log_cleaner_backoff_ms,
+            producer_id_expiration_ms,
+            producer_id_expiration_check_interval_ms,
             socket_request_max_bytes,
             broker_rack: get("broker.rack").map(str::to_string),
             replication,

@@ -145,6 +145,10 @@ pub struct MetadataImage {
     /// Group config overrides by group id (the GROUP config resource).
     #[serde(default)]
     pub group_configs: BTreeMap<String, BTreeMap<String, String>>,
+    /// The first producer id of the next block InitProducerId takes (a cluster keeps it
+    /// in the metadata log instead).
+    #[serde(default)]
+    pub next_producer_id: i64,
 }
 
 impl MetadataImage {

@@ -1029,8 +1029,10 @@ impl Log {
         self.flush()
     }
 
-    /// Writes producer state as of the log end offset, so the next open replays nothing.
-    fn snapshot_producer_state(&mut self) -> Result<(), LogError> {
+    /// Writes producer state as of the log end offset, so the next open replays nothing
+    /// (a broker shutting down without closing its logs calls this before its flush).
+    pub fn snapshot_producer_state(&mut self) -> Result<(), LogError> {
+        self.ensure_online()?;
         self.producers.advance_to(self.log_end_offset_raw());
         let snapshot = self.producers.take_snapshot(Durability::Synced);
         self.offline_on_error(snapshot)

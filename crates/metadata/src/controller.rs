@@ -11,6 +11,9 @@ use crate::image::{BrokerInfo, ClusterImage, Endpoint, PartitionState};
 use crate::records::MetadataRecord;
 use crate::NO_LEADER;
 
+/// Producer ids per AllocateProducerIds block, as Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`.
+pub const PRODUCER_ID_BLOCK_SIZE: i32 = 1000;
+
 /// A refused request: Kafka's error code and a message for the client.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refusal {
@@ -204,6 +207,32 @@ impl Controller {
             ));
         }
         Ok(broker)
+    }
+
+    /// Kafka's `ProducerIdControlManager.generateNextProducerId`: the next block of
+    /// [`PRODUCER_ID_BLOCK_SIZE`] producer ids for a registered broker of the current epoch,
+    /// as (first id, length) and the record that takes it.
+    pub fn allocate_producer_ids(
+        &self,
+        image: &ClusterImage,
+        broker_id: i32,
+        broker_epoch: i64,
+    ) -> Result<(Vec<MetadataRecord>, (i64, i32)), Refusal> {
+        self.check_broker(image, broker_id, broker_epoch)?;
+        let first = image.next_producer_id;
+        let size = i64::from(PRODUCER_ID_BLOCK_SIZE);
+        if first > i64::MAX - size {
+            return Err(Refusal::new(
+                ErrorCode::UnknownServerError,
+                format!("Exhausted all producerIds as the next block's end producerId will have exceeded long type limit (current block start: {first})"),
+            ));
+        }
+        let record = MetadataRecord::ProducerIds {
+            broker_id,
+            broker_epoch,
+            next_producer_id: first + size,
+        };
+        Ok((vec![record], (first, PRODUCER_ID_BLOCK_SIZE)))
     }
 
     /// Fences `id`: it leaves every ISR and leadership.

@@ -29,6 +29,10 @@ pub struct ClusterImage {
     /// its (empty) entry: Kafka's brokers list such a group in ListConfigResources.
     #[serde(default)]
     pub group_configs: BTreeMap<String, BTreeMap<String, String>>,
+    /// The first producer id of the next block the controller hands out (Kafka's
+    /// `ProducerIdControlManager`): every id below it belongs to some broker's block.
+    #[serde(default)]
+    pub next_producer_id: i64,
 }
 
 /// Replaces one group's config overrides. An empty set for a group that never had any
@@ -110,6 +114,11 @@ impl ClusterImage {
             }
             MetadataRecord::SetGroupConfigs { group, configs } => {
                 set_group_configs(&mut self.group_configs, group, configs.clone());
+            }
+            MetadataRecord::ProducerIds {
+                next_producer_id, ..
+            } => {
+                self.next_producer_id = self.next_producer_id.max(*next_producer_id);
             }
         }
     }

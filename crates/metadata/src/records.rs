@@ -56,6 +56,13 @@ pub enum MetadataRecord {
         group: String,
         configs: BTreeMap<String, String>,
     },
+    /// Kafka's `ProducerIdsRecord`: broker `broker_id` took the block of producer ids
+    /// below `next_producer_id`; the next block starts there.
+    ProducerIds {
+        broker_id: i32,
+        broker_epoch: i64,
+        next_producer_id: i64,
+    },
 }
 
 /// One listener a broker registered (`advertised.listeners`).

@@ -56,6 +56,11 @@ pub enum BrokerRequest {
         partition_epoch: i32,
         new_isr: Vec<i32>,
     },
+    /// Kafka's AllocateProducerIds: a block of producer ids for this broker.
+    AllocateProducerIds {
+        broker_id: i32,
+        broker_epoch: i64,
+    },
     CreateTopic {
         name: String,
         num_partitions: i32,
@@ -120,6 +125,11 @@ pub enum BrokerResponse {
     /// The request's records were committed at this metadata offset.
     Done {
         offset: u64,
+    },
+    /// The answer to `AllocateProducerIds`: ids `first..first + len` are the broker's.
+    ProducerIds {
+        first: i64,
+        len: i32,
     },
     /// The answer to `DescribeVoters`.
     Voters {

@@ -118,14 +118,27 @@ impl ControllerService {
         }
         let mut state = self.state.lock().await;
         let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
-        let image = self.image();
-        let now = self.now_ms();
         if state.as_ref().is_none_or(|(g, _)| *g != generation) {
+            // A new leadership: decide on an image holding everything committed so far.
+            match self.quorum.ensure_applied().await {
+                Ok(()) => {}
+                Err(ProposeError::NotLeader { leader }) => {
+                    return Err(BrokerResponse::NotController { leader })
+                }
+                Err(e) => {
+                    return Err(BrokerResponse::Error {
+                        code: rafka_protocol::ErrorCode::NotController.code(),
+                        message: format!("{e}"),
+                    })
+                }
+            }
             *state = Some((
                 generation,
-                Controller::new(self.config.clone(), &image, now),
+                Controller::new(self.config.clone(), &self.image(), self.now_ms()),
             ));
         }
+        let image = self.image();
+        let now = self.now_ms();
         let (_, controller) = state.as_mut().expect("just set");
         let (records, value) = f(controller, &image, now).map_err(|r| BrokerResponse::Error {
             code: r.code,
@@ -259,6 +272,18 @@ impl ControllerService {
                     .await;
                 match result {
                     Ok((_, state)) => BrokerResponse::Partition(state),
+                    Err(e) => e,
+                }
+            }
+            BrokerRequest::AllocateProducerIds {
+                broker_id,
+                broker_epoch,
+            } => {
+                let result = self
+                    .decide(|c, image, _| c.allocate_producer_ids(image, broker_id, broker_epoch))
+                    .await;
+                match result {
+                    Ok((_, (first, len))) => BrokerResponse::ProducerIds { first, len },
                     Err(e) => e,
                 }
             }

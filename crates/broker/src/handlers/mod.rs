@@ -33,6 +33,7 @@ mod fetch;
 mod find_coordinator;
 mod heartbeat;
 mod incremental_alter_configs;
+mod init_producer_id;
 mod join_group;
 mod leave_group;
 mod list_config_resources;
@@ -175,6 +176,9 @@ pub async fn handle(
         }
         ApiKey::ConsumerGroupDescribe => {
             run_sync(&request, |b| consumer_group_describe::handle(broker, b))
+        }
+        ApiKey::InitProducerId => {
+            run(&request, |b| init_producer_id::handle(broker, b, version)).await
         }
         ApiKey::ListConfigResources => run_sync(&request, |b| {
             list_config_resources::handle(broker, b, version)

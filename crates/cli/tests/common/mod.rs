@@ -258,10 +258,15 @@ pub fn batch(values: &[&str], timestamp: i64) -> Bytes {
             headers: Default::default(),
         })
         .collect();
+    encode_batch(&records)
+}
+
+/// `records` as one uncompressed v2 batch.
+pub fn encode_batch(records: &[Record]) -> Bytes {
     let mut out = BytesMut::new();
     RecordBatchEncoder::encode(
         &mut out,
-        &records,
+        records,
         &RecordEncodeOptions {
             version: 2,
             compression: Compression::None,
@@ -307,6 +312,17 @@ pub fn create_topic(client: &mut Client, topic: &str, partitions: i32) -> uuid::
 /// Produces `values` (one batch, acks=all) to one partition of `topic` (Produce v9) and
 /// asserts the broker took them.
 pub fn produce_values(client: &mut Client, topic: &str, partition: i32, values: &[&str]) {
+    let response = produce_records(client, topic, partition, batch(values, now_ms()));
+    assert_eq!(response.error_code, 0, "{response:?}");
+}
+
+/// Produces `records` (acks=all, Produce v9) to one partition of `topic`; the answer.
+pub fn produce_records(
+    client: &mut Client,
+    topic: &str,
+    partition: i32,
+    records: Bytes,
+) -> kafka_protocol::messages::produce_response::PartitionProduceResponse {
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
     use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
     let response: ProduceResponse = client.call(
@@ -319,10 +335,7 @@ pub fn produce_values(client: &mut Client, topic: &str, partition: i32, values: 
                 .with_name(TopicName(s(topic)))
                 .with_partition_data(vec![PartitionProduceData::default()
                     .with_index(partition)
-                    .with_records(Some(batch(values, now_ms())))])]),
+                    .with_records(Some(records))])]),
     );
-    assert_eq!(
-        response.responses[0].partition_responses[0].error_code, 0,
-        "{response:?}"
-    );
+    response.responses[0].partition_responses[0].clone()
 }

@@ -373,6 +373,27 @@ impl<C: QuorumTypes> Quorum<C> {
         self.inner.raft.is_leader()
     }
 
+    /// Waits until this leader has applied every entry committed before now (openraft's
+    /// ReadIndex read): a new leader's image may lag its log, and a decision made on a
+    /// stale image could repeat one already committed (a producer id block handed out
+    /// twice).
+    pub async fn ensure_applied(&self) -> Result<(), ProposeError> {
+        match self
+            .inner
+            .raft
+            .ensure_linearizable(openraft::ReadPolicy::ReadIndex)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(RaftError::APIError(openraft::error::LinearizableReadError::ForwardToLeader(
+                forward,
+            ))) => Err(ProposeError::NotLeader {
+                leader: forward.leader_id.and_then(kafka_id),
+            }),
+            Err(e) => Err(ProposeError::Other(e.to_string())),
+        }
+    }
+
     /// The image as of the last applied entry; changes with every applied batch.
     pub fn image(&self) -> watch::Receiver<Arc<ClusterImage>> {
         self.inner.image.clone()
