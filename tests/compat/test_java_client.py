@@ -7,8 +7,7 @@ or a client exception it prints `FAIL <name>: ...` with the stack trace and exit
 the test fails showing the program's whole output (and the broker log tail, from
 conftest.py).
 
-The producers set enable.idempotence=false: the Java producer is idempotent by default
-and that needs InitProducerId, which rafka does not implement yet.
+Producers keep the client's defaults: idempotence on (Kafka 3.0+), acks=all.
 """
 
 from __future__ import annotations

@@ -14,9 +14,7 @@ scripts run it, `java -cp <classpath> <main class> <args>`:
 
 The tests assert on what the tools print, as a person at a terminal would read it.
 
-The console producer gets `--producer-property enable.idempotence=false`: the Java
-producer is idempotent by default and that needs InitProducerId, which rafka does not
-implement yet (without it the tool fails with "The node does not support INIT_PRODUCER_ID").
+The console producer runs with the Java producer's defaults: idempotent (InitProducerId).
 """
 
 from __future__ import annotations
@@ -44,7 +42,6 @@ CONSUMER_GROUPS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 CONFIGS = "kafka.admin.ConfigCommand"
 GET_OFFSETS = "org.apache.kafka.tools.GetOffsetShell"
 
-NO_IDEMPOTENCE = ["--producer-property", "enable.idempotence=false"]
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +88,7 @@ class Tools:
         assert out.strip() == f"Created topic {topic}."
 
     def produce(self, topic: str, lines: list[str], *extra: str) -> None:
-        self.run(CONSOLE_PRODUCER, "--topic", topic, *NO_IDEMPOTENCE, *extra,
+        self.run(CONSOLE_PRODUCER, "--topic", topic, *extra,
                  stdin="".join(f"{line}\n" for line in lines))
 
     def produce_keyed(self, topic: str, pairs: list[tuple[str, str]]) -> None:

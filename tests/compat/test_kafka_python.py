@@ -3,9 +3,8 @@
 API version detection is left to the client (no `api_version=` pin): it picks the broker
 version from our ApiVersions answer, which is part of what is tested.
 
-Producers set `enable_idempotence=False`: kafka-python >= 3 enables idempotence by default
-(like the Java client since Kafka 3.0) and that needs InitProducerId, which rafka does not
-implement yet. Remove the override once it does.
+Producers keep kafka-python 3's default: idempotence on (InitProducerId), as the Java
+client since Kafka 3.0.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ CODECS = [None, "gzip", "snappy", "lz4", "zstd"]
 # half that to keep the compat run to a couple of minutes.
 RECORDS_PER_CODEC = 50_000
 PARTITIONS = 3
-NO_IDEMPOTENCE = dict(enable_idempotence=False)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +43,7 @@ def create(admin, name: str, partitions: int = 1, configs: dict | None = None) -
 
 
 def producer(broker, **conf) -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=broker.bootstrap, **{**NO_IDEMPOTENCE, **conf})
+    return KafkaProducer(bootstrap_servers=broker.bootstrap, **conf)
 
 
 def send_all(p: KafkaProducer, topic: str, items) -> list:

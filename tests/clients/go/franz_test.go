@@ -3,8 +3,7 @@ package compat
 // franz-go (github.com/twmb/franz-go: kgo for producing/consuming, kadm for admin), used
 // the way its documentation shows.
 //
-// Every producing client sets kgo.DisableIdempotentWrite(): franz-go is idempotent by
-// default, which needs InitProducerId, and rafka does not implement InitProducerId yet.
+// Producing clients keep franz-go's default: idempotent writes (InitProducerId).
 
 import (
 	"context"
@@ -27,8 +26,6 @@ func franzClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 	all := append([]kgo.Opt{
 		kgo.SeedBrokers(bootstrap(t)),
 		kgo.ClientID("rafka-compat-franz"),
-		// No InitProducerId in rafka yet, so no idempotent producer.
-		kgo.DisableIdempotentWrite(),
 	}, opts...)
 	cl, err := kgo.NewClient(all...)
 	if err != nil {

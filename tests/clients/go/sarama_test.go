@@ -4,8 +4,8 @@ package compat
 // ClusterAdmin, SyncProducer, Consumer/PartitionConsumer and ConsumerGroup, with the
 // default protocol version (sarama.DefaultVersion, Kafka 2.8).
 //
-// Producers stay non-idempotent (sarama's default, Producer.Idempotent = false):
-// idempotence needs InitProducerId, which rafka does not implement yet.
+// Producers keep sarama's default (Producer.Idempotent = false) except in
+// TestSaramaIdempotentProducer.
 
 import (
 	"context"
@@ -1071,5 +1071,35 @@ func TestSaramaProtocolVersions(t *testing.T) {
 			resumed := newSaramaMember(t, "R", group, topic, false, at)
 			resumed.waitRecords(t, "p1 from 2", filterRecs(produced, func(r rec) bool { return r.Partition == 1 && r.Offset >= 2 }))
 		})
+	}
+}
+
+// An idempotent SyncProducer (Producer.Idempotent, which sarama allows with one request in
+// flight and acks=all): it gets a producer id by InitProducerId and every record lands
+// once, in order.
+func TestSaramaIdempotentProducer(t *testing.T) {
+	adm := saramaAdmin(t)
+	topic := uniqueName("sarama-idempotent")
+	saramaCreateTopic(t, adm, topic, 1, nil)
+	p := saramaProducer(t, sarama.WaitForAll, sarama.CompressionSnappy, func(cfg *sarama.Config) {
+		cfg.Producer.Idempotent = true
+		cfg.Net.MaxOpenRequests = 1
+	})
+	var rs []rec
+	for i := 0; i < 50; i++ {
+		rs = append(rs, rec{Partition: 0, Key: []byte(fmt.Sprint("k", i)), Value: []byte(fmt.Sprint("idempotent ", i))})
+	}
+	sent := saramaProduce(t, p, topic, rs)
+	for i, r := range sent {
+		if r.Offset != int64(i) {
+			t.Fatalf("record %d got offset %d", i, r.Offset)
+		}
+	}
+	pcs := consumePartitions(t, saramaConsumer(t), topic, map[int32]int64{0: sarama.OffsetOldest})
+	got := saramaConsumeN(t, pcs, len(rs))
+	for i, m := range got {
+		if m.Offset != int64(i) || string(m.Value) != fmt.Sprint("idempotent ", i) {
+			t.Fatalf("message %d: offset %d value %q", i, m.Offset, m.Value)
+		}
 	}
 }

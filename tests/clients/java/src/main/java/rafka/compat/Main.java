@@ -76,9 +76,7 @@ import org.apache.kafka.common.utils.Utils;
  * Every scenario creates its own uniquely named topics and groups, so scenarios can share a
  * broker and run in any order. Nothing sleeps to wait: every wait polls against a deadline.
  *
- * Producers set {@code enable.idempotence=false}: the Java producer enables idempotence by
- * default since Kafka 3.0 and that needs InitProducerId, which rafka does not implement yet.
- * Remove the override once it does.
+ * Producers keep the client's defaults: idempotent (since Kafka 3.0), acks=all.
  */
 public final class Main {
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -689,8 +687,6 @@ public final class Main {
     static KafkaProducer<byte[], byte[]> producer(Map<String, String> extra) {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        // rafka has no InitProducerId yet (idempotent/transactional producers); see the class doc.
-        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "60000");
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
         props.putAll(extra);
