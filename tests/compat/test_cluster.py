@@ -9,6 +9,7 @@ of a failing test. Nothing sleeps to wait: every wait polls a condition with a d
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -744,3 +745,90 @@ def test_quorum_from_bootstrap_servers_and_initial_controllers(bootstrap_servers
                       + [(4, "Observer")])
         return kinds == want and rows
     wait_until(replication_rows, 10, "the leader, two followers and broker 4 as an observer")
+
+
+@pytest.mark.parametrize("idempotent", [True, False], ids=["idempotent", "control"])
+def test_idempotent_producer_writes_each_record_once_through_stalls_and_kills(cluster, idempotent):
+    """librdkafka's producer (five requests in flight, endless retries) while, on partition
+    0, a follower stalls (SIGSTOP: acks=all appends wait unanswered until the client's
+    request timeout, then it retries them) and the leader is `kill -9`ed and restarted,
+    twice. Idempotent: every record is in the log exactly once, in order per partition.
+    The control run without idempotence shows the scenario does write duplicates, so the
+    check can tell."""
+    admin = cluster.admin()
+    topic = topic_name("idempotent" if idempotent else "not-idempotent")
+    partitions, n, max_backlog = 2, 20_000, 600
+    create_topic(admin, topic, partitions, 3, {"min.insync.replicas": "2"})
+    wait_for_full_isr(cluster, admin, topic, partitions, set(NODE_IDS))
+
+    acked: set[int] = set()
+    failed: dict[int, str] = {}
+
+    def on_delivery(err, msg):
+        if err is None:
+            acked.add(int(msg.value()))
+        else:
+            failed[int(msg.value())] = err.name()
+
+    producer = Producer({
+        "bootstrap.servers": cluster.bootstrap(),
+        "enable.idempotence": idempotent,
+        "acks": "all",
+        "max.in.flight.requests.per.connection": 5,
+        "linger.ms": 5,
+        "request.timeout.ms": 1_000,
+        "message.timeout.ms": 120_000,
+        "reconnect.backoff.max.ms": 200,
+        "queue.buffering.max.messages": n,
+    })
+
+    def stall_a_follower():
+        p0 = cluster.partitions(admin, topic)[0]
+        follower = cluster.nodes[next(r for r in p0.replicas if r != p0.leader)]
+        follower.proc.send_signal(signal.SIGSTOP)
+        try:
+            until = time.monotonic() + 2.5  # past the request timeout: retries happen
+            while time.monotonic() < until:
+                producer.poll(0.05)
+        finally:
+            follower.proc.send_signal(signal.SIGCONT)
+
+    def kill_the_leader():
+        victim = cluster.nodes[cluster.partitions(admin, topic)[0].leader]
+        victim.kill9()
+        cluster.restart(victim)
+        return victim.node_id
+
+    steps = [(n // 5, stall_a_follower), (2 * n // 5, kill_the_leader),
+             (3 * n // 5, kill_the_leader)]
+    kills = []
+    deadline = time.monotonic() + 180
+    for i in range(n):
+        producer.produce(topic, value=b"%d" % i, partition=i % partitions, on_delivery=on_delivery)
+        while len(producer) > max_backlog:
+            producer.poll(0.005)
+            assert time.monotonic() < deadline, f"stuck at record {i}: {len(producer)} unsent"
+        if steps and len(acked) >= steps[0][0]:
+            killed = steps.pop(0)[1]()
+            if killed is not None:
+                kills.append(killed)
+                admin = cluster.admin()
+                wait_for_full_isr(cluster, admin, topic, partitions, set(NODE_IDS), timeout_s=60)
+    assert producer.flush(120) == 0, "the producer could not drain"
+    assert not steps and len(kills) == 2, f"steps left {steps}, kills {kills}"
+    assert not failed, f"{len(failed)} records failed: {sorted(set(failed.values()))}"
+    assert len(acked) == n
+
+    records = confluent_consume(cluster.bootstrap(), topic, range(partitions), timeout_s=60)
+    values = [int(r.value) for r in records]
+    duplicated = len(values) - len(set(values))
+    assert set(values) == set(range(n)), f"{n - len(set(values))} records are missing"
+    if not idempotent:
+        assert duplicated > 0, "without idempotence the retries should have written duplicates"
+        print(f"control: {duplicated} duplicates without idempotence")
+        return
+    assert duplicated == 0, f"{duplicated} records are in the log more than once"
+    for p in range(partitions):
+        in_log = [int(r.value) for r in sorted(records, key=lambda r: r.offset) if r.partition == p]
+        assert in_log == list(range(p, n, partitions)), f"partition {p} is out of order"
+    print(f"{n} records once each through a stalled follower and kills of nodes {kills}")
