@@ -72,6 +72,8 @@ impl From<LogError> for ApiError {
             LogError::UndecodableRecords(_) => ErrorCode::UnknownServerError,
             LogError::OutOfOrderSequence(_) => ErrorCode::OutOfOrderSequenceNumber,
             LogError::InvalidProducerEpoch(_) => ErrorCode::InvalidProducerEpoch,
+            LogError::InvalidTxnState(_) => ErrorCode::InvalidTxnState,
+            LogError::CoordinatorFenced(_) => ErrorCode::TransactionCoordinatorFenced,
             _ => ErrorCode::KafkaStorageError,
         };
         ApiError::new(code, e.to_string())

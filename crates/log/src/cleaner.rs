@@ -603,7 +603,11 @@ impl Log {
             .segments
             .splice(group, std::iter::once(cleaned))
             .collect();
+        let bases: Vec<i64> = old.iter().map(LogSegment::base_offset).collect();
         drop(old);
+        // Transactional batches and markers are kept as they were: so are their aborts.
+        let merged = self.txn_indexes.merge(&bases);
+        self.offline_on_error(merged)?;
         Ok(size_bytes)
     }
 

@@ -66,6 +66,14 @@ pub enum LogError {
     /// (`INVALID_PRODUCER_EPOCH`).
     #[error("{0}")]
     InvalidProducerEpoch(String),
+    /// A producer's non-transactional batch in the middle of its open transaction
+    /// (`INVALID_TXN_STATE`).
+    #[error("{0}")]
+    InvalidTxnState(String),
+    /// A transaction marker from a coordinator older than the producer's last
+    /// (`TRANSACTION_COORDINATOR_FENCED`).
+    #[error("{0}")]
+    CoordinatorFenced(String),
     /// An earlier I/O failure took this log offline; it must be reopened (`KAFKA_STORAGE_ERROR`).
     #[error("log {dir} is offline after an I/O failure")]
     Offline { dir: PathBuf },

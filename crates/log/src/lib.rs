@@ -27,6 +27,7 @@ mod error;
 mod index;
 mod producer_state;
 mod segment;
+mod txn_index;
 mod validate;
 
 use std::fs::File;
@@ -37,7 +38,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use rafka_protocol::batch::{
     partition_leader_epoch_of, stamp_base_offset, stamp_partition_leader_epoch, Batch, BatchMut,
-    HEADER_SIZE_BYTES, NO_TIMESTAMP,
+    EndTxnMarker, HEADER_SIZE_BYTES, NO_TIMESTAMP,
 };
 use rafka_types::{Durability, LeaderEpoch, Offset, SharedClock};
 
@@ -52,13 +53,15 @@ pub use producer_state::{
     decrement_sequence, increment_sequence, BatchMetadata, ProducerEntry, BATCHES_TO_RETAIN,
     PRODUCER_SNAPSHOT_SUFFIX,
 };
+pub use txn_index::{AbortedTxn, TXN_INDEX_SUFFIX};
 
 use epoch::CheckpointRead;
-use producer_state::{Checked, ProducerBatch, ProducerStateManager};
+use producer_state::{Appender, Checked, ProducerBatch, ProducerStateManager};
 use segment::{
     parse_segment_file_name, segment_file_name, AppendedBatch, LoadMode, LogSegment, INDEX_SUFFIX,
     LOG_SUFFIX, TIME_INDEX_SUFFIX,
 };
+use txn_index::TxnIndexes;
 use validate::{validate_records, Origin, Rules};
 
 /// What the caller knows about the previous run, read from its checkpoints.
@@ -186,6 +189,8 @@ pub struct Log {
     leader_epoch_cache: LeaderEpochCache,
     /// Each producer's epoch and last batches, covering every batch of the log.
     producers: ProducerStateManager,
+    /// Each segment's aborted transactions (`.txnindex`).
+    txn_indexes: TxnIndexes,
 }
 
 impl Log {
@@ -287,6 +292,8 @@ impl Log {
         let log_start_offset = requested_start.map_or(first_base, |start| start.max(first_base));
         let log_end_offset = segments[segments.len() - 1].next_offset();
         let producers = ProducerStateManager::load(&dir, log_start_offset, log_end_offset)?;
+        let bases: Vec<i64> = segments.iter().map(LogSegment::base_offset).collect();
+        let txn_indexes = TxnIndexes::load(&dir, &bases, log_end_offset)?;
         let mut log = Log {
             dir,
             config,
@@ -300,6 +307,7 @@ impl Log {
             cleaner_checkpoint,
             leader_epoch_cache: LeaderEpochCache::new(),
             producers,
+            txn_indexes,
         };
         log.load_leader_epoch_cache(options.recovery_point.map(|p| p.0))?;
         log.replay_producer_state()?;
@@ -316,7 +324,7 @@ impl Log {
     /// offset, applies LogAppendTime, rolls if needed and writes. The batches' partition
     /// leader epoch is left as the client sent it.
     pub fn append_as_leader(&mut self, records: &[u8]) -> Result<AppendInfo, LogError> {
-        self.append_leader(records, None)
+        self.append_leader(records, None, Appender::Client)
     }
 
     /// [`Log::append_as_leader`], stamping each batch with the leader's epoch as Kafka's
@@ -326,13 +334,29 @@ impl Log {
         records: &[u8],
         leader_epoch: LeaderEpoch,
     ) -> Result<AppendInfo, LogError> {
-        self.append_leader(records, Some(leader_epoch.0))
+        self.append_leader(records, Some(leader_epoch.0), Appender::Client)
+    }
+
+    /// Writes the transaction coordinator's marker ending `producer_id`'s transaction
+    /// (WriteTxnMarkers), as Kafka's leader does with origin COORDINATOR: the producer's
+    /// epoch and the coordinator's epoch are checked, and an abort enters the
+    /// transaction index.
+    pub fn append_end_txn_marker(
+        &mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: EndTxnMarker,
+        leader_epoch: Option<LeaderEpoch>,
+    ) -> Result<AppendInfo, LogError> {
+        let batch = marker.batch(producer_id, producer_epoch, self.clock.now_ms());
+        self.append_leader(&batch, leader_epoch.map(|e| e.0), Appender::Coordinator)
     }
 
     fn append_leader(
         &mut self,
         records: &[u8],
         leader_epoch: Option<i32>,
+        appender: Appender,
     ) -> Result<AppendInfo, LogError> {
         self.ensure_online()?;
         // Kafka names a partition `topic-index`, which is also its directory's name.
@@ -343,6 +367,7 @@ impl Log {
                 (Some(name), true) => Some(name),
                 _ => None,
             },
+            allow_control: appender == Appender::Coordinator,
         };
         let validated = validate_records(records, Origin::Leader, rules)?;
         let now_ms = self.clock.now_ms();
@@ -363,7 +388,10 @@ impl Log {
                     view.set_partition_leader_epoch(epoch);
                 }
                 view.set_log_append_time(now_ms);
-                producer_batches.extend(ProducerBatch::of(&view, next_offset));
+                producer_batches.extend(producer_batch(
+                    &records[batch.start..batch.start + batch.size],
+                    next_offset,
+                )?);
                 appended.push(AppendedBatch {
                     start: batch.start,
                     size: batch.size,
@@ -374,13 +402,13 @@ impl Log {
                 next_offset = view.next_offset();
                 record_count += batch.records_count as u64;
             }
-            let updates = match self.producers.check(&producer_batches)? {
-                Checked::Append(updates) => updates,
+            let plan = match self.producers.check(&producer_batches, appender)? {
+                Checked::Append(plan) => plan,
                 Checked::Duplicate(original) => return Ok(self.duplicate_append(original)),
             };
             let previous_epochs = self.assign_epochs(leader_epoch, &buf, &appended);
             self.write_parts_and_epochs(&[&buf], &appended, now_ms, previous_epochs)?;
-            self.producers.apply(updates, next_offset);
+            self.apply_producer_plan(plan, next_offset)?;
         } else {
             // Base offset and leader epoch are outside the CRC: patch copies of the batch
             // headers only and write them gathered with the client's record bytes.
@@ -394,7 +422,10 @@ impl Log {
                 }
                 let view = Batch::new(&records[batch.start..batch.start + batch.size])
                     .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
-                producer_batches.extend(ProducerBatch::of(&view, next_offset));
+                producer_batches.extend(producer_batch(
+                    &records[batch.start..batch.start + batch.size],
+                    next_offset,
+                )?);
                 appended.push(AppendedBatch {
                     start: batch.start,
                     size: batch.size,
@@ -415,13 +446,13 @@ impl Log {
                 parts.push(&headers[i * HEADER_SIZE_BYTES..(i + 1) * HEADER_SIZE_BYTES]);
                 parts.push(&records[batch.start + HEADER_SIZE_BYTES..batch.start + batch.size]);
             }
-            let updates = match self.producers.check(&producer_batches)? {
-                Checked::Append(updates) => updates,
+            let plan = match self.producers.check(&producer_batches, appender)? {
+                Checked::Append(plan) => plan,
                 Checked::Duplicate(original) => return Ok(self.duplicate_append(original)),
             };
             let previous_epochs = self.assign_epochs(leader_epoch, records, &appended);
             self.write_parts_and_epochs(&parts, &appended, now_ms, previous_epochs)?;
-            self.producers.apply(updates, next_offset);
+            self.apply_producer_plan(plan, next_offset)?;
         }
         Ok(AppendInfo {
             first_offset: Offset(first_offset),
@@ -435,6 +466,58 @@ impl Log {
             record_count,
             duplicate: false,
         })
+    }
+
+    /// Applies an append's producer-state plan once its batches are written below
+    /// `end_offset`; its aborts enter the active segment's transaction index (the one
+    /// holding their markers).
+    fn apply_producer_plan(
+        &mut self,
+        plan: producer_state::AppendPlan,
+        end_offset: i64,
+    ) -> Result<(), LogError> {
+        let aborted = self.producers.apply(plan, end_offset);
+        let active_base = self.active().base_offset();
+        for txn in aborted {
+            let indexed = self.txn_indexes.append(active_base, txn);
+            self.offline_on_error(indexed)?;
+        }
+        Ok(())
+    }
+
+    /// The last stable offset given the partition's `high_watermark` (Kafka's
+    /// `lastStableOffset`): read-committed readers stop at the first offset of a
+    /// transaction still open, or ended by a marker not yet below the high watermark.
+    pub fn last_stable_offset(&mut self, high_watermark: Offset) -> Offset {
+        match self.producers.first_unstable_offset(high_watermark.0) {
+            Some(first) => Offset(first.max(self.log_start_offset).min(high_watermark.0)),
+            None => high_watermark,
+        }
+    }
+
+    /// The aborted transactions a read-committed fetch of `start..upper` overlaps, for its
+    /// `aborted_transactions` (Kafka's `collectAbortedTransactions`).
+    pub fn aborted_transactions(&self, start: Offset, upper: Offset) -> Vec<AbortedTxn> {
+        let index = self
+            .segments
+            .partition_point(|s| s.base_offset() <= start.0)
+            .saturating_sub(1);
+        let segment_base = self.segments[index].base_offset();
+        self.txn_indexes.collect(segment_base, start.0, upper.0)
+    }
+
+    /// Every aborted transaction the transaction indexes hold, oldest first.
+    pub fn aborted_transaction_index(&self) -> Vec<AbortedTxn> {
+        self.txn_indexes.all()
+    }
+
+    /// The open transactions: (first offset, producer id), oldest first.
+    pub fn ongoing_transactions(&self) -> Vec<(Offset, i64)> {
+        self.producers
+            .ongoing()
+            .iter()
+            .map(|(first, producer)| (Offset(*first), *producer))
+            .collect()
     }
 
     /// The answer to a retried batch: the original's offsets, as Kafka's
@@ -459,6 +542,7 @@ impl Log {
         let rules = Rules {
             max_message_bytes: self.config.max_message_bytes,
             compacted: None,
+            allow_control: true,
         };
         let validated = validate_records(records, Origin::Follower, rules)?;
         let log_end_offset = self.log_end_offset_raw();
@@ -482,7 +566,7 @@ impl Log {
                 last_offset: view.last_offset(),
                 max_timestamp: view.max_timestamp(),
             });
-            producer_batches.extend(ProducerBatch::of(&view, view.base_offset()));
+            producer_batches.extend(producer_batch(view.as_bytes(), view.base_offset())?);
             expected_offset = view.next_offset();
             record_count += batch.records_count.max(0) as u64;
         }
@@ -496,8 +580,12 @@ impl Log {
         let now_ms = self.clock.now_ms();
         let previous_epochs = self.assign_epochs(None, records, &appended);
         self.write_parts_and_epochs(&[records], &appended, now_ms, previous_epochs)?;
+        let active_base = self.active().base_offset();
         for batch in &producer_batches {
-            self.producers.replay(batch);
+            if let Some(aborted) = self.producers.replay(batch) {
+                let indexed = self.txn_indexes.append(active_base, aborted);
+                self.offline_on_error(indexed)?;
+            }
         }
         self.producers.advance_to(expected_offset);
         Ok(AppendInfo {
@@ -624,6 +712,8 @@ impl Log {
             let index = self.segments.len() - 1;
             let old = std::mem::replace(&mut self.segments[index], segment);
             self.log_start_offset = self.log_start_offset.max(self.segments[0].base_offset());
+            let removed = self.txn_indexes.remove_segments(&[old.base_offset()]);
+            self.offline_on_error(removed)?;
             self.offline_on_error(old.delete())?;
             self.truncate_epochs_from_log_start()
         } else {
@@ -871,6 +961,9 @@ impl Log {
         let removed: Vec<LogSegment> = self.segments.drain(..count).collect();
         self.log_start_offset = self.log_start_offset.max(self.segments[0].base_offset());
         self.dir_needs_flush = true;
+        let bases: Vec<i64> = removed.iter().map(LogSegment::base_offset).collect();
+        let indexes_removed = self.txn_indexes.remove_segments(&bases);
+        self.offline_on_error(indexes_removed)?;
         for segment in removed {
             tracing::info!(
                 path = %segment.log_path().display(), size_bytes = segment.size_bytes(),
@@ -900,10 +993,14 @@ impl Log {
         while self.segments.len() > 1 && self.active().base_offset() >= offset.0 {
             if let Some(segment) = self.segments.pop() {
                 self.dir_needs_flush = true;
+                let removed = self.txn_indexes.remove_segments(&[segment.base_offset()]);
+                self.offline_on_error(removed)?;
                 let deleted = segment.delete();
                 self.offline_on_error(deleted)?;
             }
         }
+        let truncated = self.txn_indexes.truncate_to(offset.0);
+        self.offline_on_error(truncated)?;
         let config = self.config.clone();
         let truncated = self.active_mut().truncate_to(offset.0, &config);
         self.offline_on_error(truncated)?;
@@ -957,6 +1054,8 @@ impl Log {
         }
         let cleared = self.producers.truncate_fully(offset.0);
         self.offline_on_error(cleared)?;
+        let indexes_cleared = self.txn_indexes.truncate_to(i64::MIN);
+        self.offline_on_error(indexes_cleared)?;
         // Kafka's `clearAndFlush`: epochs come back with the next appends.
         if self.leader_epoch_cache.clear() {
             self.write_leader_epoch_checkpoint()?;
@@ -977,6 +1076,12 @@ impl Log {
                 if let Err(e) = flushed {
                     return self.offline_on_error(Err(e));
                 }
+            }
+        }
+        let indexes = self.txn_indexes.take_unsynced();
+        for file in self.offline_on_error(indexes)? {
+            if let Err(e) = file.sync_all() {
+                return self.offline_on_error(Err(LogError::io(&self.dir, e)));
             }
         }
         if self.dir_needs_flush {
@@ -1009,6 +1114,7 @@ impl Log {
                 files.extend(segment.files_to_sync()?);
             }
         }
+        files.extend(self.txn_indexes.take_unsynced()?);
         Ok(Some((files, Offset(active_base))))
     }
 
@@ -1051,12 +1157,19 @@ impl Log {
             let mut replayed = 0u64;
             for segment in &self.segments[first..] {
                 let mut scanner = segment.scanner_for(from);
-                while let Some((_, header)) = scanner.next_header()? {
+                while let Some((position, header)) = scanner.next_header()? {
                     if header.last_offset() < from {
                         continue;
                     }
-                    if let Some(batch) = ProducerBatch::of(&header, header.base_offset()) {
-                        self.producers.replay(&batch);
+                    let Some(mut batch) = ProducerBatch::of(&header, header.base_offset()) else {
+                        continue;
+                    };
+                    if header.is_control() {
+                        let bytes = segment.read_batch(position, header.size_bytes())?;
+                        batch.marker = end_txn_marker(&bytes)?;
+                    }
+                    if let Some(aborted) = self.producers.replay(&batch) {
+                        self.txn_indexes.append(segment.base_offset(), aborted)?;
                     }
                     replayed += 1;
                 }
@@ -1410,6 +1523,25 @@ mod tests;
 
 /// Copies a partition directory (flat: segment, index and checkpoint files), fsyncing
 /// each file and the new directory.
+/// The producer fields of the batch at the start of `bytes`, placed at `first_offset`,
+/// with its transaction marker when it is a control batch.
+fn producer_batch(bytes: &[u8], first_offset: i64) -> Result<Option<ProducerBatch>, LogError> {
+    let view = Batch::new(bytes).map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+    let Some(mut batch) = ProducerBatch::of(&view, first_offset) else {
+        return Ok(None);
+    };
+    if view.is_control() {
+        batch.marker = end_txn_marker(bytes)?;
+    }
+    Ok(Some(batch))
+}
+
+/// The transaction marker of the control batch at the start of `bytes`.
+fn end_txn_marker(bytes: &[u8]) -> Result<Option<EndTxnMarker>, LogError> {
+    let view = Batch::new(bytes).map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+    EndTxnMarker::of(&view).map_err(|e| LogError::CorruptRecord(e.to_string()))
+}
+
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir(to)?;
     for entry in std::fs::read_dir(from)? {

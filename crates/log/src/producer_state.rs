@@ -9,13 +9,14 @@
 //! log is closed, so a clean restart replays nothing and an unclean one replays at most the
 //! active segment.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use rafka_protocol::batch::{NO_PRODUCER_EPOCH, NO_SEQUENCE};
+use rafka_protocol::batch::{EndTxnMarker, NO_PRODUCER_EPOCH, NO_SEQUENCE};
 use rafka_types::Durability;
 
 use crate::error::LogError;
+use crate::txn_index::AbortedTxn;
 
 /// The snapshot files' suffix; their stem is the 20-digit offset they were taken at.
 pub const PRODUCER_SNAPSHOT_SUFFIX: &str = ".snapshot";
@@ -70,6 +71,9 @@ pub(crate) struct ProducerBatch {
     pub(crate) max_timestamp: i64,
     pub(crate) is_transactional: bool,
     pub(crate) is_control: bool,
+    /// A control batch's transaction marker, when it is one (set by the caller, which
+    /// has the records: [`ProducerBatch::of`] reads the header only).
+    pub(crate) marker: Option<EndTxnMarker>,
 }
 
 impl ProducerBatch {
@@ -96,6 +100,7 @@ impl ProducerBatch {
             max_timestamp: header.max_timestamp(),
             is_transactional: header.is_transactional(),
             is_control: header.is_control(),
+            marker: None,
         })
     }
 }
@@ -225,11 +230,39 @@ impl ProducerEntry {
     }
 }
 
-/// The outcome of checking a client's batches.
+/// A transaction a marker ended in this partition (Kafka's `CompletedTxn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CompletedTxn {
+    pub(crate) producer_id: i64,
+    pub(crate) first_offset: i64,
+    /// The marker's offset.
+    pub(crate) last_offset: i64,
+    pub(crate) aborted: bool,
+}
+
+/// What an append changes once written: each producer's new entry, the transactions its
+/// batches start (first offset, producer) and those its markers end.
+#[derive(Debug, Default)]
+pub(crate) struct AppendPlan {
+    updates: Vec<(i64, ProducerEntry)>,
+    started: Vec<(i64, i64)>,
+    completed: Vec<CompletedTxn>,
+}
+
+/// Who appends, as Kafka's `AppendOrigin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Appender {
+    /// A producer: duplicates are detected and sequences checked.
+    Client,
+    /// The transaction coordinator's markers: epochs are checked, sequences are not.
+    Coordinator,
+}
+
+/// The outcome of checking an append's batches.
 #[derive(Debug)]
 pub(crate) enum Checked {
-    /// Append them, then apply these entries.
-    Append(Vec<(i64, ProducerEntry)>),
+    /// Append them, then apply the plan.
+    Append(AppendPlan),
     /// A retry of a batch already in the log: append nothing, answer with it.
     Duplicate(BatchMetadata),
 }
@@ -245,6 +278,12 @@ pub(crate) struct ProducerStateManager {
     producers: HashMap<i64, ProducerEntry>,
     map_end_offset: i64,
     snapshots: BTreeSet<i64>,
+    /// Open transactions: first offset → producer (Kafka's `ongoingTxns`).
+    ongoing: BTreeMap<i64, i64>,
+    /// Ended transactions whose marker may not be replicated yet: first offset →
+    /// (producer, marker offset) (Kafka's `unreplicatedTxns`). Read-committed readers
+    /// stop at the first of them until the high watermark passes the marker.
+    unreplicated: BTreeMap<i64, (i64, i64)>,
 }
 
 impl ProducerStateManager {
@@ -261,6 +300,8 @@ impl ProducerStateManager {
             producers: HashMap::new(),
             map_end_offset: log_start_offset,
             snapshots: list_snapshots(dir)?,
+            ongoing: BTreeMap::new(),
+            unreplicated: BTreeMap::new(),
         };
         manager.reload(log_start_offset, log_end_offset)?;
         Ok(manager)
@@ -281,11 +322,17 @@ impl ProducerStateManager {
             self.delete_snapshot(offset)?;
         }
         self.producers.clear();
+        self.ongoing.clear();
+        self.unreplicated.clear();
         self.map_end_offset = log_start_offset;
         while let Some(&offset) = self.snapshots.last() {
             let path = self.snapshot_path(offset);
             match read_snapshot(&path) {
                 Ok(producers) => {
+                    self.ongoing = producers
+                        .iter()
+                        .filter_map(|(id, e)| e.current_txn_first_offset.map(|first| (first, *id)))
+                        .collect();
                     self.producers = producers;
                     self.map_end_offset = offset;
                     return Ok(());
@@ -316,6 +363,8 @@ impl ProducerStateManager {
             self.delete_snapshot(snapshot)?;
         }
         self.producers.clear();
+        self.ongoing.clear();
+        self.unreplicated.clear();
         self.map_end_offset = offset;
         Ok(())
     }
@@ -329,47 +378,84 @@ impl ProducerStateManager {
         &self.producers
     }
 
-    /// Kafka's `analyzeAndValidateProducerState` for a client's append: a retry of one of
-    /// a producer's last five batches is a duplicate; otherwise every batch must carry the
-    /// producer's current (or a newer) epoch and continue its sequence.
-    pub(crate) fn check(&self, batches: &[ProducerBatch]) -> Result<Checked, LogError> {
-        let mut updates: Vec<(i64, ProducerEntry)> = Vec::new();
+    /// Kafka's `analyzeAndValidateProducerState` for a leader's append: for a client, a
+    /// retry of one of a producer's last five batches is a duplicate, and otherwise every
+    /// batch must carry the producer's current (or a newer) epoch and continue its
+    /// sequence; a non-transactional batch may not interrupt an open transaction; a
+    /// marker needs the producer's epoch and the coordinator's.
+    pub(crate) fn check(
+        &self,
+        batches: &[ProducerBatch],
+        appender: Appender,
+    ) -> Result<Checked, LogError> {
+        let mut plan = AppendPlan::default();
         for batch in batches {
             let current = self.producers.get(&batch.producer_id);
-            if let Some(duplicate) = current.and_then(|entry| entry.find_duplicate(batch)) {
-                return Ok(Checked::Duplicate(duplicate));
+            if appender == Appender::Client {
+                if let Some(duplicate) = current.and_then(|entry| entry.find_duplicate(batch)) {
+                    return Ok(Checked::Duplicate(duplicate));
+                }
             }
-            let slot = match updates.iter().position(|(id, _)| *id == batch.producer_id) {
+            let slot = match plan
+                .updates
+                .iter()
+                .position(|(id, _)| *id == batch.producer_id)
+            {
                 Some(slot) => slot,
                 None => {
-                    updates.push((
+                    plan.updates.push((
                         batch.producer_id,
                         current.copied().unwrap_or_else(ProducerEntry::empty),
                     ));
-                    updates.len() - 1
+                    plan.updates.len() - 1
                 }
             };
-            let entry = &mut updates[slot].1;
+            let entry = &mut plan.updates[slot].1;
             let current_epoch = current.map_or(NO_PRODUCER_EPOCH, |c| c.producer_epoch);
             check_epoch(entry, batch)?;
-            check_sequence(entry, current_epoch, batch)?;
-            apply_batch(entry, batch);
+            if let Some(marker) = batch.marker {
+                check_coordinator_epoch(entry, batch, marker)?;
+            } else if !batch.is_control {
+                if appender == Appender::Client {
+                    check_sequence(entry, current_epoch, batch)?;
+                }
+                if entry.current_txn_first_offset.is_some() && !batch.is_transactional {
+                    return Err(LogError::InvalidTxnState(format!(
+                        "Expected transactional write from producer {} at offset {} in partition {}",
+                        batch.producer_id,
+                        batch.first_offset,
+                        self.partition_name()
+                    )));
+                }
+            }
+            let change = apply_batch(entry, batch);
+            plan.record(batch.producer_id, change);
         }
-        Ok(Checked::Append(updates))
+        Ok(Checked::Append(plan))
     }
 
-    /// Applies what [`ProducerStateManager::check`] returned, once the batches are written
-    /// below `end_offset`.
-    pub(crate) fn apply(&mut self, updates: Vec<(i64, ProducerEntry)>, end_offset: i64) {
-        for (producer_id, entry) in updates {
+    /// Applies what [`ProducerStateManager::check`] planned, once the batches are written
+    /// below `end_offset`. Returns the transactions aborted, for the transaction index.
+    pub(crate) fn apply(&mut self, plan: AppendPlan, end_offset: i64) -> Vec<AbortedTxn> {
+        for (producer_id, entry) in plan.updates {
             self.producers.insert(producer_id, entry);
         }
+        for (first_offset, producer_id) in plan.started {
+            self.ongoing.insert(first_offset, producer_id);
+        }
+        let aborted = plan
+            .completed
+            .into_iter()
+            .filter_map(|txn| self.complete(txn))
+            .collect();
         self.map_end_offset = end_offset;
+        aborted
     }
 
     /// Records a batch already in the log (a follower's append, or recovery): no checks,
-    /// except that an older epoch than the producer's is logged, as Kafka does.
-    pub(crate) fn replay(&mut self, batch: &ProducerBatch) {
+    /// except that an older epoch than the producer's is logged, as Kafka does. Returns
+    /// the transaction it aborted, for the transaction index.
+    pub(crate) fn replay(&mut self, batch: &ProducerBatch) -> Option<AbortedTxn> {
         let entry = self
             .producers
             .entry(batch.producer_id)
@@ -382,8 +468,60 @@ impl ProducerStateManager {
                 "replicated batch has an older producer epoch than the producer's"
             );
         }
-        apply_batch(entry, batch);
+        let change = apply_batch(entry, batch);
         self.map_end_offset = self.map_end_offset.max(batch.last_offset + 1);
+        match change {
+            TxnChange::None => None,
+            TxnChange::Started(first) => {
+                self.ongoing.insert(first, batch.producer_id);
+                None
+            }
+            TxnChange::Completed(txn) => self.complete(txn),
+        }
+    }
+
+    /// Kafka's `completeTxn`, with the abort's index entry (its last stable offset taken
+    /// before the transaction leaves the open ones).
+    fn complete(&mut self, txn: CompletedTxn) -> Option<AbortedTxn> {
+        let last_stable_offset = self
+            .ongoing
+            .iter()
+            .find(|(_, producer)| **producer != txn.producer_id)
+            .map_or(txn.last_offset + 1, |(first, _)| *first);
+        self.ongoing.remove(&txn.first_offset);
+        self.unreplicated
+            .insert(txn.first_offset, (txn.producer_id, txn.last_offset));
+        txn.aborted.then_some(AbortedTxn {
+            producer_id: txn.producer_id,
+            first_offset: txn.first_offset,
+            last_offset: txn.last_offset,
+            last_stable_offset,
+        })
+    }
+
+    /// The first offset a read-committed reader may not pass (Kafka's
+    /// `firstUnstableOffset`): the first open transaction's, or that of the first ended one
+    /// whose marker is not below `high_watermark` yet. `None` when nothing is unstable.
+    pub(crate) fn first_unstable_offset(&mut self, high_watermark: i64) -> Option<i64> {
+        self.unreplicated
+            .retain(|_, (_, marker_offset)| *marker_offset >= high_watermark);
+        let ongoing = self.ongoing.keys().next().copied();
+        let unreplicated = self.unreplicated.keys().next().copied();
+        match (ongoing, unreplicated) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The open transactions, first offset → producer.
+    pub(crate) fn ongoing(&self) -> &BTreeMap<i64, i64> {
+        &self.ongoing
+    }
+
+    fn partition_name(&self) -> String {
+        self.dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     }
 
     /// Moves the map end offset over batches without producer state (or a gap).
@@ -486,14 +624,62 @@ fn check_sequence(
     )))
 }
 
+/// What a batch did to its producer's transaction in this partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxnChange {
+    None,
+    /// A transactional batch opened one at this offset.
+    Started(i64),
+    Completed(CompletedTxn),
+}
+
+impl AppendPlan {
+    fn record(&mut self, producer_id: i64, change: TxnChange) {
+        match change {
+            TxnChange::None => {}
+            TxnChange::Started(first) => self.started.push((first, producer_id)),
+            TxnChange::Completed(txn) => {
+                // A transaction both started and ended within this append never was open.
+                if let Some(i) = self
+                    .started
+                    .iter()
+                    .position(|(f, _)| *f == txn.first_offset)
+                {
+                    self.started.remove(i);
+                }
+                self.completed.push(txn);
+            }
+        }
+    }
+}
+
 /// Kafka's `appendDataBatch` / `appendEndTxnMarker` on an entry.
-fn apply_batch(entry: &mut ProducerEntry, batch: &ProducerBatch) {
+fn apply_batch(entry: &mut ProducerEntry, batch: &ProducerBatch) -> TxnChange {
     if batch.is_control {
-        // A transaction marker ends the producer's open transaction here.
-        entry.producer_epoch = entry.producer_epoch.max(batch.epoch);
+        let Some(marker) = batch.marker else {
+            // An empty control batch (compaction emptied it), or not a marker.
+            return TxnChange::None;
+        };
+        let completed = entry.current_txn_first_offset.map(|first| CompletedTxn {
+            producer_id: 0,
+            first_offset: first,
+            last_offset: batch.first_offset,
+            aborted: !marker.commit,
+        });
+        if batch.epoch != entry.producer_epoch {
+            entry.len = 0;
+            entry.producer_epoch = batch.epoch;
+        }
+        entry.coordinator_epoch = marker.coordinator_epoch;
         entry.current_txn_first_offset = None;
         entry.last_timestamp = batch.max_timestamp;
-        return;
+        return match completed {
+            Some(txn) => TxnChange::Completed(CompletedTxn {
+                producer_id: batch.producer_id,
+                ..txn
+            }),
+            None => TxnChange::None,
+        };
     }
     entry.add_batch(
         batch.epoch,
@@ -506,7 +692,28 @@ fn apply_batch(entry: &mut ProducerEntry, batch: &ProducerBatch) {
     );
     if batch.is_transactional && entry.current_txn_first_offset.is_none() {
         entry.current_txn_first_offset = Some(batch.first_offset);
+        return TxnChange::Started(batch.first_offset);
     }
+    TxnChange::None
+}
+
+/// Kafka's marker check: a coordinator older than the one that last wrote to the producer
+/// is fenced (TRANSACTION_COORDINATOR_FENCED).
+fn check_coordinator_epoch(
+    entry: &ProducerEntry,
+    batch: &ProducerBatch,
+    marker: EndTxnMarker,
+) -> Result<(), LogError> {
+    if entry.coordinator_epoch > marker.coordinator_epoch {
+        return Err(LogError::CoordinatorFenced(format!(
+            "Invalid coordinator epoch for producer {} at offset {}: {} (zombie), {} (current)",
+            batch.producer_id,
+            batch.first_offset,
+            marker.coordinator_epoch,
+            entry.coordinator_epoch
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn snapshot_file_name(offset: i64) -> String {

@@ -29,6 +29,8 @@ pub(crate) struct Rules<'a> {
     /// `cleanup.policy` includes `compact`: every record needs a key. Named in the error
     /// as Kafka names the partition (`topic-index`).
     pub(crate) compacted: Option<&'a str>,
+    /// The transaction coordinator's markers may be control batches; a client's may not.
+    pub(crate) allow_control: bool,
 }
 
 /// Checks every batch of `records` (all-or-nothing): magic 2, complete and
@@ -77,6 +79,11 @@ pub(crate) fn validate_records(
         batch
             .compression()
             .map_err(|e| LogError::InvalidRecord(format!("record batch at byte {start}: {e}")))?;
+        if origin == Origin::Leader && batch.is_control() && !rules.allow_control {
+            return Err(LogError::InvalidRecord(
+                "Clients are not allowed to write control records".to_string(),
+            ));
+        }
         if origin == Origin::Leader {
             batch.check_compression_frame().map_err(|e| {
                 LogError::UndecodableRecords(format!("record batch at byte {start}: {e}"))
@@ -162,6 +169,7 @@ mod tests {
     const RULES: Rules<'static> = Rules {
         max_message_bytes: 1 << 20,
         compacted: None,
+        allow_control: false,
     };
 
     #[test]

@@ -1192,8 +1192,102 @@ pub fn empty_batch(original: &Batch<'_>) -> Vec<u8> {
     }
 }
 
+/// A transaction marker (Kafka's `EndTransactionMarker`): the one record of a control
+/// batch that ends a producer's transaction in a partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndTxnMarker {
+    /// COMMIT (control type 1) or ABORT (0).
+    pub commit: bool,
+    pub coordinator_epoch: i32,
+}
+
+const CONTROL_TYPE_ABORT: i16 = 0;
+const CONTROL_TYPE_COMMIT: i16 = 1;
+
+impl EndTxnMarker {
+    /// The marker batch Kafka's `MemoryRecords.withEndTransactionMarker` writes: magic 2,
+    /// uncompressed, transactional and control, base sequence -1, one record whose key is
+    /// (version 0, type) and value (version 0, coordinator epoch), stamped `timestamp_ms`.
+    pub fn batch(&self, producer_id: i64, producer_epoch: i16, timestamp_ms: i64) -> Vec<u8> {
+        let kind = if self.commit {
+            CONTROL_TYPE_COMMIT
+        } else {
+            CONTROL_TYPE_ABORT
+        };
+        let mut key = Vec::with_capacity(4);
+        key.extend_from_slice(&0i16.to_be_bytes());
+        key.extend_from_slice(&kind.to_be_bytes());
+        let mut value = Vec::with_capacity(6);
+        value.extend_from_slice(&0i16.to_be_bytes());
+        value.extend_from_slice(&self.coordinator_epoch.to_be_bytes());
+        let mut builder = BatchBuilder::new(0)
+            .producer(producer_id, producer_epoch, NO_SEQUENCE)
+            .transactional(true)
+            .control(true);
+        builder.append(timestamp_ms, Some(&key), Some(&value), &[]);
+        builder
+            .build()
+            .expect("an uncompressed marker batch always encodes")
+    }
+
+    /// Reads the marker of a control batch: `None` for an empty control batch (the cleaner
+    /// emptied it) or a control record of another type (KRaft's); `Err` for a malformed
+    /// key or value.
+    pub fn of(batch: &Batch<'_>) -> Result<Option<EndTxnMarker>, BatchError> {
+        let section = batch.decompressed_records()?;
+        let records = raw_records(&section, batch.records_count())?;
+        let Some(record) = records.first() else {
+            return Ok(None);
+        };
+        let key = record.key.unwrap_or(&[]);
+        if key.len() < 4 || i16::from_be_bytes([key[0], key[1]]) < 0 {
+            return Err(BatchError::InvalidRecords(format!(
+                "invalid control record key of {} bytes",
+                key.len()
+            )));
+        }
+        let commit = match i16::from_be_bytes([key[2], key[3]]) {
+            CONTROL_TYPE_COMMIT => true,
+            CONTROL_TYPE_ABORT => false,
+            _ => return Ok(None),
+        };
+        let value = record.value.unwrap_or(&[]);
+        if value.len() < 6 || i16::from_be_bytes([value[0], value[1]]) < 0 {
+            return Err(BatchError::InvalidRecords(format!(
+                "invalid end transaction marker of {} bytes",
+                value.len()
+            )));
+        }
+        Ok(Some(EndTxnMarker {
+            commit,
+            coordinator_epoch: i32::from_be_bytes([value[2], value[3], value[4], value[5]]),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_end_txn_marker_batch_is_kafkas_78_bytes_and_reads_back() {
+        for commit in [true, false] {
+            let marker = EndTxnMarker {
+                commit,
+                coordinator_epoch: 7,
+            };
+            let bytes = marker.batch(42, 3, 1_700_000_000_000);
+            assert_eq!(bytes.len(), 78);
+            let batch = Batch::new(&bytes).unwrap();
+            batch.verify_crc().unwrap();
+            assert_eq!(batch.attributes(), 0x30);
+            assert!(batch.is_control() && batch.is_transactional());
+            assert_eq!((batch.producer_id(), batch.producer_epoch()), (42, 3));
+            assert_eq!(batch.base_sequence(), NO_SEQUENCE);
+            assert_eq!((batch.records_count(), batch.last_offset_delta()), (1, 0));
+            assert_eq!(EndTxnMarker::of(&batch).unwrap(), Some(marker));
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use rafka_protocol::batch::{BatchBuilder, BatchHeader};
+use rafka_protocol::batch::{BatchBuilder, BatchHeader, EndTxnMarker};
 use rafka_types::{ManualClock, Offset, SharedClock};
 
 use super::*;
-use crate::{Log, LogConfig, OpenOptions};
+use crate::{AbortedTxn, Log, LogConfig, OpenOptions};
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -33,13 +33,15 @@ fn append(
     seq: i32,
     records: usize,
     offset: i64,
-) -> Result<Checked, LogError> {
+) -> Result<Option<BatchMetadata>, LogError> {
     let batch = header_batch(&producer_batch(pid, epoch, seq, records), offset);
-    let checked = state.check(&[batch])?;
-    if let Checked::Append(updates) = &checked {
-        state.apply(updates.clone(), batch.last_offset + 1);
+    match state.check(&[batch], Appender::Client)? {
+        Checked::Append(plan) => {
+            state.apply(plan, batch.last_offset + 1);
+            Ok(None)
+        }
+        Checked::Duplicate(original) => Ok(Some(original)),
     }
-    Ok(checked)
 }
 
 fn empty_state(dir: &Path) -> ProducerStateManager {
@@ -65,14 +67,8 @@ fn an_unknown_producer_may_start_anywhere_then_must_continue() {
     let mut state = empty_state(dir.path());
     // Kafka 4 accepts any sequence from a producer it has no state for (its state may
     // have expired or been removed with the log's start).
-    assert!(matches!(
-        append(&mut state, 7, 0, 40, 3, 0),
-        Ok(Checked::Append(_))
-    ));
-    assert!(matches!(
-        append(&mut state, 7, 0, 43, 2, 3),
-        Ok(Checked::Append(_))
-    ));
+    assert!(matches!(append(&mut state, 7, 0, 40, 3, 0), Ok(None)));
+    assert!(matches!(append(&mut state, 7, 0, 43, 2, 3), Ok(None)));
     let gap = append(&mut state, 7, 0, 46, 1, 5).unwrap_err();
     assert!(matches!(gap, LogError::OutOfOrderSequence(_)), "{gap:?}");
     assert!(
@@ -99,10 +95,7 @@ fn an_older_epoch_is_fenced_and_a_new_epoch_starts_at_zero() {
         matches!(not_zero, LogError::OutOfOrderSequence(_)),
         "{not_zero:?}"
     );
-    assert!(matches!(
-        append(&mut state, 1, 4, 0, 1, 2),
-        Ok(Checked::Append(_))
-    ));
+    assert!(matches!(append(&mut state, 1, 4, 0, 1, 2), Ok(None)));
     let entry = state.producers()[&1];
     assert_eq!(entry.producer_epoch, 4);
     assert_eq!(
@@ -121,7 +114,7 @@ fn each_of_the_last_five_batches_is_a_duplicate_and_the_sixth_is_not() {
     }
     for i in 1..6 {
         match append(&mut state, 9, 0, i * 2, 2, 100).unwrap() {
-            Checked::Duplicate(original) => {
+            Some(original) => {
                 assert_eq!(original.first_offset(), i64::from(i) * 2);
                 assert_eq!(original.last_offset, i64::from(i) * 2 + 1);
             }
@@ -144,15 +137,15 @@ fn batches_of_one_append_are_checked_against_each_other() {
     let first = header_batch(&producer_batch(2, 0, 1, 2), 1);
     let gap = header_batch(&producer_batch(2, 0, 5, 1), 3);
     assert!(matches!(
-        state.check(&[first, gap]),
+        state.check(&[first, gap], Appender::Client),
         Err(LogError::OutOfOrderSequence(_))
     ));
     let next = header_batch(&producer_batch(2, 0, 3, 1), 3);
-    let Checked::Append(updates) = state.check(&[first, next]).unwrap() else {
+    let Checked::Append(plan) = state.check(&[first, next], Appender::Client).unwrap() else {
         panic!("in sequence")
     };
-    assert_eq!(updates.len(), 1, "one entry per producer");
-    assert_eq!(updates[0].1.last_seq(), 3);
+    assert_eq!(plan.updates.len(), 1, "one entry per producer");
+    assert_eq!(plan.updates[0].1.last_seq(), 3);
     assert_eq!(
         state.producers()[&2].last_seq(),
         0,
@@ -479,4 +472,180 @@ proptest! {
             prop_assert_eq!(&seen[p], &expected);
         }
     }
+}
+
+// ---- Transactions: markers, the last stable offset, the transaction index ----
+
+fn txn_batch(pid: i64, epoch: i16, seq: i32, records: usize) -> Vec<u8> {
+    let mut builder = BatchBuilder::new(0)
+        .producer(pid, epoch, seq)
+        .transactional(true);
+    for i in 0..records {
+        builder.append(T0 + i as i64, Some(b"k"), Some(b"txn"), &[]);
+    }
+    builder.build().unwrap()
+}
+
+fn marker(log: &mut Log, pid: i64, epoch: i16, commit: bool) -> Result<Offset, LogError> {
+    let marker = EndTxnMarker {
+        commit,
+        coordinator_epoch: 0,
+    };
+    log.append_end_txn_marker(pid, epoch, marker, None)
+        .map(|info| info.first_offset)
+}
+
+#[test]
+fn the_last_stable_offset_waits_for_open_transactions_and_replicated_markers() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut log = open_log(dir.path(), &clock, LogConfig::default(), false);
+    log.append_as_leader(&producer_batch(1, 0, 0, 2)).unwrap(); // 0..=1, no txn
+    log.append_as_leader(&txn_batch(2, 0, 0, 3)).unwrap(); // 2..=4, open
+    log.append_as_leader(&txn_batch(3, 0, 0, 1)).unwrap(); // 5, open
+    assert_eq!(log.last_stable_offset(Offset(6)), Offset(2));
+    assert_eq!(
+        log.ongoing_transactions(),
+        vec![(Offset(2), 2), (Offset(5), 3)]
+    );
+    // Committed, but the marker (offset 6) is not below the high watermark yet.
+    assert_eq!(marker(&mut log, 2, 0, true).unwrap(), Offset(6));
+    assert_eq!(log.last_stable_offset(Offset(6)), Offset(2));
+    assert_eq!(
+        log.last_stable_offset(Offset(7)),
+        Offset(5),
+        "then producer 3's"
+    );
+    assert_eq!(marker(&mut log, 3, 0, false).unwrap(), Offset(7));
+    assert_eq!(log.last_stable_offset(Offset(8)), Offset(8));
+    assert!(log.ongoing_transactions().is_empty());
+    // Only the abort is indexed; its last stable offset was the log end (none open).
+    let aborted = log.aborted_transaction_index();
+    assert_eq!(
+        aborted,
+        vec![AbortedTxn {
+            producer_id: 3,
+            first_offset: 5,
+            last_offset: 7,
+            last_stable_offset: 8
+        }]
+    );
+    assert_eq!(log.aborted_transactions(Offset(0), Offset(8)), aborted);
+    assert!(log.aborted_transactions(Offset(8), Offset(9)).is_empty());
+    assert!(log.aborted_transactions(Offset(0), Offset(5)).is_empty());
+    let index = dir.path().join("00000000000000000000.txnindex");
+    assert_eq!(std::fs::read(index).unwrap().len(), 34);
+}
+
+#[test]
+fn an_abort_records_the_first_other_open_transaction_as_its_stable_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut log = open_log(dir.path(), &clock, LogConfig::default(), false);
+    log.append_as_leader(&txn_batch(1, 0, 0, 2)).unwrap(); // 0..=1
+    log.append_as_leader(&txn_batch(2, 0, 0, 2)).unwrap(); // 2..=3
+    marker(&mut log, 2, 0, false).unwrap(); // 4
+    assert_eq!(log.aborted_transaction_index()[0].last_stable_offset, 0);
+    // A fetch bounded below 4 must still look further: the entry names producer 2.
+    assert_eq!(log.aborted_transactions(Offset(0), Offset(3)).len(), 1);
+}
+
+#[test]
+fn transactional_rules_name_kafkas_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut log = open_log(dir.path(), &clock, LogConfig::default(), false);
+    log.append_as_leader(&txn_batch(1, 2, 0, 1)).unwrap();
+    let plain = log
+        .append_as_leader(&producer_batch(1, 2, 1, 1))
+        .unwrap_err();
+    assert!(matches!(plain, LogError::InvalidTxnState(_)), "{plain:?}");
+    let stale = marker(&mut log, 1, 1, false).unwrap_err();
+    assert!(
+        matches!(stale, LogError::InvalidProducerEpoch(_)),
+        "{stale:?}"
+    );
+    let newer = EndTxnMarker {
+        commit: true,
+        coordinator_epoch: 5,
+    };
+    log.append_end_txn_marker(1, 2, newer, None).unwrap();
+    let zombie = EndTxnMarker {
+        commit: false,
+        coordinator_epoch: 4,
+    };
+    let fenced = log.append_end_txn_marker(1, 2, zombie, None).unwrap_err();
+    assert!(
+        matches!(fenced, LogError::CoordinatorFenced(_)),
+        "{fenced:?}"
+    );
+    // A client may not write a marker itself.
+    let forged = newer.batch(1, 2, T0);
+    let refused = log.append_as_leader(&forged).unwrap_err();
+    assert!(matches!(refused, LogError::InvalidRecord(_)), "{refused:?}");
+    // After the commit a plain batch is fine again.
+    log.append_as_leader(&producer_batch(1, 2, 1, 1)).unwrap();
+}
+
+#[test]
+fn open_transactions_and_aborts_survive_restarts_truncation_and_replication() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("leader");
+    let clock = clock();
+    let mut log = open_log(&dir, &clock, LogConfig::default(), false);
+    log.append_as_leader(&txn_batch(1, 0, 0, 2)).unwrap(); // 0..=1
+    marker(&mut log, 1, 0, false).unwrap(); // 2
+    log.append_as_leader(&txn_batch(1, 0, 2, 2)).unwrap(); // 3..=4, open
+    log.close().unwrap();
+
+    // Clean: the snapshot carries the open transaction.
+    let mut log = open_log(&dir, &clock, LogConfig::default(), false);
+    assert_eq!(log.last_stable_offset(Offset(5)), Offset(3));
+    assert_eq!(log.aborted_transaction_index().len(), 1);
+    drop(log);
+
+    // Unclean, with the index and snapshots lost: both rebuilt by the replay.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".txnindex") || name.ends_with(".snapshot") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let mut log = open_log(&dir, &clock, LogConfig::default(), true);
+    assert_eq!(log.last_stable_offset(Offset(5)), Offset(3));
+    assert_eq!(
+        log.aborted_transaction_index(),
+        vec![AbortedTxn {
+            producer_id: 1,
+            first_offset: 0,
+            last_offset: 2,
+            last_stable_offset: 3
+        }]
+    );
+
+    // A follower copying the leader learns the same.
+    let mut follower = open_log(
+        &root.path().join("follower"),
+        &clock,
+        LogConfig::default(),
+        false,
+    );
+    let everything = log
+        .read(Offset(0), u64::MAX, log.log_end_offset(), true)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    follower.append_as_follower(&everything).unwrap();
+    assert_eq!(
+        follower.aborted_transaction_index(),
+        log.aborted_transaction_index()
+    );
+    assert_eq!(follower.last_stable_offset(Offset(5)), Offset(3));
+
+    // Truncating below the marker reopens the aborted transaction and drops its entry.
+    log.truncate_to(Offset(2)).unwrap();
+    assert!(log.aborted_transaction_index().is_empty());
+    assert_eq!(log.ongoing_transactions(), vec![(Offset(0), 1)]);
+    assert!(!dir.join("00000000000000000000.txnindex").exists());
 }
