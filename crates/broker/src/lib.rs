@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod log_manager;
 pub mod node;
 pub mod partition;
+pub mod producer_id_source;
 pub mod producer_ids;
 pub mod replica;
 pub mod replica_manager;

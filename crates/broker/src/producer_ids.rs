@@ -5,18 +5,9 @@
 //! So no two brokers ever hand out the same id, across restarts and controller failover;
 //! the ids of a block a broker did not use before restarting are skipped.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::future::Future;
 
-use rafka_metadata::controller::PRODUCER_ID_BLOCK_SIZE;
-use rafka_metadata::rpc::{BrokerRequest, BrokerResponse};
-use rafka_protocol::ErrorCode;
-
-use crate::broker::Broker;
 use crate::error::ApiError;
-
-/// How long InitProducerId waits for the controller to hand out a block.
-const ALLOCATE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The ids left of this broker's current block.
 #[derive(Debug, Default)]
@@ -31,11 +22,15 @@ struct Block {
 }
 
 impl ProducerIds {
-    /// The next producer id, taking a new block first when this one is used up.
-    pub async fn next(&self, broker: &Arc<Broker>) -> Result<i64, ApiError> {
+    /// The next producer id, taking a new block from `allocate` (first id, length) first
+    /// when this one is used up. One allocation at a time; the others wait for it.
+    pub async fn next<F>(&self, allocate: impl FnOnce() -> F) -> Result<i64, ApiError>
+    where
+        F: Future<Output = Result<(i64, i32), ApiError>>,
+    {
         let mut block = self.block.lock().await;
         if block.next >= block.end {
-            let (first, len) = allocate(broker).await?;
+            let (first, len) = allocate().await?;
             *block = Block {
                 next: first,
                 end: first + i64::from(len),
@@ -45,55 +40,5 @@ impl ProducerIds {
         let id = block.next;
         block.next += 1;
         Ok(id)
-    }
-}
-
-async fn allocate(broker: &Arc<Broker>) -> Result<(i64, i32), ApiError> {
-    let Some(cluster) = &broker.cluster else {
-        let broker = broker.clone();
-        return tokio::task::spawn_blocking(move || broker.allocate_local_producer_ids())
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
-    };
-    let request = BrokerRequest::AllocateProducerIds {
-        broker_id: broker.config.node_id,
-        broker_epoch: cluster.broker_epoch(),
-    };
-    match cluster.call_controller(request, ALLOCATE_TIMEOUT).await {
-        Ok(BrokerResponse::ProducerIds { first, len }) if len > 0 && first >= 0 => Ok((first, len)),
-        // Kafka's broker retries a refused or failed allocation and meanwhile answers
-        // InitProducerId with this retriable error.
-        Ok(BrokerResponse::Error { code, message }) => {
-            tracing::warn!("the controller refused a producer id block: {code} {message}");
-            Err(not_yet())
-        }
-        Ok(other) => {
-            tracing::warn!("unexpected answer to AllocateProducerIds: {other:?}");
-            Err(not_yet())
-        }
-        Err(e) => {
-            tracing::warn!("cannot reach the controller for producer ids: {e:?}");
-            Err(not_yet())
-        }
-    }
-}
-
-fn not_yet() -> ApiError {
-    ApiError::new(
-        ErrorCode::CoordinatorLoadInProgress,
-        "Producer ID block is full. Waiting for next block",
-    )
-}
-
-impl Broker {
-    /// Single-node mode: takes the next block from the metadata file, saved before it is
-    /// used.
-    pub(crate) fn allocate_local_producer_ids(&self) -> Result<(i64, i32), ApiError> {
-        let mut image = self.image.lock();
-        let first = image.next_producer_id;
-        let mut next = image.clone();
-        next.next_producer_id = first + i64::from(PRODUCER_ID_BLOCK_SIZE);
-        self.save_metadata(&mut image, next)?;
-        Ok((first, PRODUCER_ID_BLOCK_SIZE))
     }
 }

@@ -38,7 +38,7 @@ async fn init(
         return Err(ApiError::code(ErrorCode::InvalidRequest));
     }
     match request.transactional_id.as_ref().map(|id| id.as_str()) {
-        None => Ok((broker.producer_ids.next(broker).await?, 0)),
+        None => Ok((broker.next_producer_id().await?, 0)),
         Some("") => Err(ApiError::code(ErrorCode::InvalidRequest)),
         // FindCoordinator answers COORDINATOR_NOT_AVAILABLE for transactional ids until
         // the transaction coordinator lands, so clients do not get here; one that does
