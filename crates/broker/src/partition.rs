@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rafka_log::{AppendInfo, Log, LogConfig, LogError, ReadResult};
+use rafka_log::{AbortedTxn, AppendInfo, Log, LogConfig, LogError, ReadResult};
 use rafka_metadata::PartitionState;
+use rafka_protocol::batch::EndTxnMarker;
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, NodeId, Offset};
 use tokio::sync::watch;
@@ -50,6 +51,16 @@ pub struct Partition {
     high_watermark: watch::Sender<Offset>,
     /// The log end offset, published after every append so follower long polls wake up.
     log_end: watch::Sender<Offset>,
+}
+
+/// What a consumer's fetch got.
+#[derive(Debug)]
+pub struct ConsumerRead {
+    pub records: ReadResult,
+    pub high_watermark: Offset,
+    pub last_stable_offset: Offset,
+    /// `read_committed` only: the aborted transactions the records overlap.
+    pub aborted: Option<Vec<AbortedTxn>>,
 }
 
 /// What a follower's fetch got: records, and the leader's offsets.
@@ -242,6 +253,31 @@ impl Partition {
         records: &[u8],
         required_acks: i16,
     ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
+        self.append_with(required_acks, |log, epoch| {
+            log.append_as_leader_with_epoch(records, epoch)
+        })
+    }
+
+    /// WriteTxnMarkers: the transaction coordinator's marker ending `producer_id`'s
+    /// transaction here, appended as the leader with acks=all's ISR check.
+    pub fn append_end_txn_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: EndTxnMarker,
+    ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
+        self.append_with(-1, |log, epoch| {
+            log.append_end_txn_marker(producer_id, producer_epoch, marker, Some(epoch))
+        })
+    }
+
+    /// Appends through `write` as the leader (at its epoch), after the ISR check of
+    /// `required_acks`, then publishes the log end and any high watermark it moved.
+    fn append_with(
+        &self,
+        required_acks: i16,
+        write: impl FnOnce(&mut Log, LeaderEpoch) -> Result<AppendInfo, LogError>,
+    ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
         let epoch = {
             let role = self.role.lock();
             let Role::Leader(state) = &*role else {
@@ -261,7 +297,7 @@ impl Partition {
         };
         let (info, end) = {
             let mut log = self.log.lock();
-            let info = log.append_as_leader_with_epoch(records, epoch)?;
+            let info = write(&mut log, epoch)?;
             (info, log.log_end_offset())
         };
         self.log_end.send_replace(end);
@@ -328,6 +364,48 @@ impl Partition {
         let upper = self.high_watermark();
         let log = self.log.lock();
         log.read(offset, max_bytes, upper, min_one_batch)
+    }
+
+    /// A consumer's read with its isolation: up to the high watermark, or for
+    /// `read_committed` up to the last stable offset with the aborted transactions the
+    /// records overlap. Reports the last stable offset either way (one lock of the log).
+    pub fn read_for_consumer(
+        &self,
+        offset: Offset,
+        max_bytes: u64,
+        min_one_batch: bool,
+        read_committed: bool,
+    ) -> Result<ConsumerRead, LogError> {
+        let high_watermark = self.high_watermark();
+        let mut log = self.log.lock();
+        let last_stable_offset = log.last_stable_offset(high_watermark);
+        if !read_committed {
+            let records = log.read(offset, max_bytes, high_watermark, min_one_batch)?;
+            return Ok(ConsumerRead {
+                records,
+                high_watermark,
+                last_stable_offset,
+                aborted: None,
+            });
+        }
+        let records = log.read(offset, max_bytes, last_stable_offset, min_one_batch)?;
+        let aborted = if records.is_empty() {
+            Vec::new()
+        } else {
+            log.aborted_transactions(offset, records.next_offset)
+        };
+        Ok(ConsumerRead {
+            records,
+            high_watermark,
+            last_stable_offset,
+            aborted: Some(aborted),
+        })
+    }
+
+    /// The last stable offset: where read_committed consumers stop.
+    pub fn last_stable_offset(&self) -> Offset {
+        let high_watermark = self.high_watermark();
+        self.log.lock().last_stable_offset(high_watermark)
     }
 
     /// A follower's fetch: records its log end, may advance the high watermark, and reads

@@ -1470,6 +1470,81 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 );
             }
         }
+        ApiKey::InitProducerId => {
+            let idempotent = InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1);
+            cx.case(
+                api,
+                v,
+                "idempotent",
+                idempotent,
+                |r: &InitProducerIdResponse| {
+                    expect("error", r.error_code, NONE)?;
+                    expect("epoch", r.producer_epoch, 0)?;
+                    expect("id assigned", r.producer_id.0 >= 0, true)
+                },
+            );
+            let empty_id = InitProducerIdRequest::default()
+                .with_transactional_id(Some(TransactionalId(s(""))))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1);
+            cx.case(
+                api,
+                v,
+                "empty transactional id",
+                empty_id,
+                |r: &InitProducerIdResponse| {
+                    expect("error", r.error_code, 42)?; // INVALID_REQUEST
+                    expect("id", r.producer_id.0, -1)
+                },
+            );
+        }
+        ApiKey::WriteTxnMarkers => {
+            let marker = |name: &str| {
+                WriteTxnMarkersRequest::default().with_markers(vec![
+                    write_txn_markers_request::WritableTxnMarker::default()
+                        .with_producer_id(ProducerId(900_000 + i64::from(v)))
+                        .with_producer_epoch(0)
+                        .with_transaction_result(false)
+                        .with_coordinator_epoch(0)
+                        .with_topics(vec![
+                            write_txn_markers_request::WritableTxnMarkerTopic::default()
+                                .with_name(topic(name))
+                                .with_partition_indexes(vec![0]),
+                        ]),
+                ])
+            };
+            cx.case(
+                api,
+                v,
+                "abort",
+                marker(TOPIC),
+                |r: &WriteTxnMarkersResponse| {
+                    expect(
+                        "error",
+                        r.markers[0].topics[0].partitions[0].error_code,
+                        NONE,
+                    )
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "unknown topic",
+                marker(UNKNOWN_TOPIC),
+                |r: &WriteTxnMarkersResponse| {
+                    expect(
+                        "error",
+                        r.markers[0].topics[0].partitions[0].error_code,
+                        UNKNOWN_TOPIC_OR_PARTITION,
+                    )
+                },
+            );
+        }
         other => panic!(
             "{other:?} is advertised but this test has no requests for it: add them to requests_for"
         ),

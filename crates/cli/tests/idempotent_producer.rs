@@ -5,36 +5,18 @@
 mod common;
 
 use bytes::Bytes;
-use common::{create_topic, encode_batch, now_ms, produce_records, s, BrokerProcess, Client};
+use common::{create_topic, produce_records, producer_batch_of, s, BrokerProcess, Client};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId, TransactionalId,
 };
-use kafka_protocol::records::{Record, TimestampType};
 
 const TOPIC: &str = "idem";
 
 /// One batch of `count` records from producer `pid` at `epoch`, sequences from `seq`.
 fn producer_batch(pid: i64, epoch: i16, seq: i32, count: usize) -> Bytes {
-    let timestamp = now_ms();
-    let records: Vec<Record> = (0..count)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: seq + i as i32,
-            timestamp,
-            key: None,
-            value: Some(Bytes::from(format!("v{}", seq + i as i32))),
-            headers: Default::default(),
-        })
-        .collect();
-    encode_batch(&records)
+    let values: Vec<String> = (0..count).map(|i| format!("v{}", seq + i as i32)).collect();
+    producer_batch_of(pid, epoch, seq, &values, false)
 }
 
 fn init(

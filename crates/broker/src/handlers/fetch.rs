@@ -8,8 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use rafka_log::ReadResult;
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, NodeId, Offset};
@@ -197,26 +199,38 @@ fn read_partition(
     max_bytes: u64,
     min_one: bool,
 ) -> (PartitionData, ReadResult) {
-    let high_watermark = partition.high_watermark().0;
-    let base = PartitionData::default()
-        .with_partition_index(wanted.partition)
-        .with_high_watermark(high_watermark)
-        .with_last_stable_offset(high_watermark)
-        .with_aborted_transactions(if request.isolation_level == READ_COMMITTED {
-            Some(Vec::new())
-        } else {
-            None
-        })
-        .with_records(None);
     // A partition that cannot be read reports no offsets, as Kafka's
     // ReplicaManager.createLogReadResult(e): high watermark, last stable offset and log
     // start offset are all -1 (the fenced epoch and the out-of-range offset alike).
     if let Err(e) = partition.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch)) {
         return (failed(wanted.partition, &e), ReadResult::default());
     }
-    // The read reports the log start offset it saw: one lock of the log, not two.
-    match partition.read(Offset(wanted.fetch_offset), max_bytes, min_one) {
-        Ok(read) => (base.with_log_start_offset(read.log_start_offset.0), read),
+    let read_committed = request.isolation_level == READ_COMMITTED;
+    match partition.read_for_consumer(
+        Offset(wanted.fetch_offset),
+        max_bytes,
+        min_one,
+        read_committed,
+    ) {
+        Ok(read) => {
+            let aborted = read.aborted.map(|txns| {
+                txns.iter()
+                    .map(|t| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(t.producer_id))
+                            .with_first_offset(t.first_offset)
+                    })
+                    .collect()
+            });
+            let data = PartitionData::default()
+                .with_partition_index(wanted.partition)
+                .with_high_watermark(read.high_watermark.0)
+                .with_last_stable_offset(read.last_stable_offset.0)
+                .with_log_start_offset(read.records.log_start_offset.0)
+                .with_aborted_transactions(aborted)
+                .with_records(None);
+            (data, read.records)
+        }
         Err(e) => (
             failed(wanted.partition, &ApiError::from(e)),
             ReadResult::default(),

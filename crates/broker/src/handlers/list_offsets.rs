@@ -8,7 +8,7 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use rafka_protocol::ErrorCode;
-use rafka_types::LeaderEpoch;
+use rafka_types::{LeaderEpoch, Offset};
 
 use crate::broker::Broker;
 use crate::error::ApiError;
@@ -25,6 +25,13 @@ pub(super) fn handle(
     request: ListOffsetsRequest,
     version: i16,
 ) -> ListOffsetsResponse {
+    // Kafka's isolation: a consumer (replica id -1) sees up to the last stable offset
+    // (read_committed, v2+) or the high watermark; a follower or debug tool the log end.
+    let isolation = match request.replica_id.0 {
+        -1 if version >= 2 && request.isolation_level == READ_COMMITTED => Isolation::Committed,
+        -1 => Isolation::HighWatermark,
+        _ => Isolation::LogEnd,
+    };
     let topics = request
         .topics
         .into_iter()
@@ -42,7 +49,7 @@ pub(super) fn handle(
                             }
                             // Only the leader answers, at the epoch the client knows.
                             p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
-                            let (timestamp, offset) = lookup(&p, wanted.timestamp)?;
+                            let (timestamp, offset) = lookup(&p, wanted.timestamp, isolation)?;
                             Ok((timestamp, offset, p.leader_epoch()))
                         });
                     let response = ListOffsetsPartitionResponse::default()
@@ -88,20 +95,39 @@ fn timestamp_unsupported(timestamp: i64, version: i16) -> bool {
     version < min_version
 }
 
-/// (timestamp, offset) for one spec; (-1, -1) when no record matches.
-fn lookup(partition: &Partition, spec: i64) -> Result<(i64, i64), ApiError> {
+const READ_COMMITTED: i8 = 1;
+
+/// How far a ListOffsets caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    Committed,
+    HighWatermark,
+    LogEnd,
+}
+
+/// (timestamp, offset) for one spec; (-1, -1) when no record matches, or when the one
+/// found is at or past the last offset the caller may fetch (Kafka hides it).
+fn lookup(partition: &Partition, spec: i64, isolation: Isolation) -> Result<(i64, i64), ApiError> {
+    let last_fetchable = match isolation {
+        Isolation::Committed => partition.last_stable_offset(),
+        Isolation::HighWatermark => partition.high_watermark(),
+        Isolation::LogEnd => partition.log_end_offset(),
+    };
+    let visible = |found: Option<(Offset, i64)>| match found {
+        Some((offset, ts)) if offset < last_fetchable => (ts, offset.0),
+        _ => (-1, -1),
+    };
     match spec {
-        // No transactions yet, so the last stable offset is the high watermark.
-        LATEST => Ok((-1, partition.high_watermark().0)),
+        LATEST => Ok((-1, last_fetchable.0)),
         EARLIEST | EARLIEST_LOCAL => Ok((-1, partition.log_start_offset().0)),
         LATEST_TIERED => Ok((-1, -1)),
         MAX_TIMESTAMP => partition
             .with_log(|log| log.max_timestamp_offset())
-            .map(|found| found.map_or((-1, -1), |(offset, ts)| (ts, offset.0)))
+            .map(visible)
             .map_err(ApiError::from),
         ts if ts >= 0 => partition
             .with_log(|log| log.offset_for_timestamp(ts))
-            .map(|found| found.map_or((-1, -1), |(offset, ts)| (ts, offset.0)))
+            .map(visible)
             .map_err(ApiError::from),
         other => Err(ApiError::new(
             ErrorCode::InvalidRequest,

@@ -261,6 +261,38 @@ pub fn batch(values: &[&str], timestamp: i64) -> Bytes {
     encode_batch(&records)
 }
 
+/// One batch from producer `pid` at `epoch`, sequences from `seq`, one record per value
+/// (no key), transactional or not.
+pub fn producer_batch_of(
+    pid: i64,
+    epoch: i16,
+    seq: i32,
+    values: &[String],
+    transactional: bool,
+) -> Bytes {
+    let timestamp = now_ms();
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: pid,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: seq + i as i32,
+            timestamp,
+            key: None,
+            value: Some(Bytes::from(v.clone())),
+            headers: Default::default(),
+        })
+        .collect();
+    encode_batch(&records)
+}
+
 /// `records` as one uncompressed v2 batch.
 pub fn encode_batch(records: &[Record]) -> Bytes {
     let mut out = BytesMut::new();
