@@ -750,7 +750,7 @@ def test_quorum_from_bootstrap_servers_and_initial_controllers(bootstrap_servers
 @pytest.mark.parametrize("idempotent", [True, False], ids=["idempotent", "control"])
 def test_idempotent_producer_writes_each_record_once_through_stalls_and_kills(cluster, idempotent):
     """librdkafka's producer (five requests in flight, endless retries) while, on partition
-    0, a follower stalls (SIGSTOP: acks=all appends wait unanswered until the client's
+    0, the followers stall (SIGSTOP: acks=all appends wait unanswered until the client's
     request timeout, then it retries them) and the leader is `kill -9`ed and restarted,
     twice. Idempotent: every record is in the log exactly once, in order per partition.
     The control run without idempotence shows the scenario does write duplicates, so the
@@ -782,16 +782,20 @@ def test_idempotent_producer_writes_each_record_once_through_stalls_and_kills(cl
         "queue.buffering.max.messages": n,
     })
 
-    def stall_a_follower():
+    def stall_the_followers():
+        # Both, so that whichever is in the ISR, appends wait; for less than the 3 s
+        # broker session timeout, so that neither is fenced meanwhile.
         p0 = cluster.partitions(admin, topic)[0]
-        follower = cluster.nodes[next(r for r in p0.replicas if r != p0.leader)]
-        follower.proc.send_signal(signal.SIGSTOP)
+        followers = [cluster.nodes[r] for r in p0.replicas if r != p0.leader]
+        for follower in followers:
+            follower.proc.send_signal(signal.SIGSTOP)
         try:
             until = time.monotonic() + 2.5  # past the request timeout: retries happen
             while time.monotonic() < until:
                 producer.poll(0.05)
         finally:
-            follower.proc.send_signal(signal.SIGCONT)
+            for follower in followers:
+                follower.proc.send_signal(signal.SIGCONT)
 
     def kill_the_leader():
         victim = cluster.nodes[cluster.partitions(admin, topic)[0].leader]
@@ -799,7 +803,7 @@ def test_idempotent_producer_writes_each_record_once_through_stalls_and_kills(cl
         cluster.restart(victim)
         return victim.node_id
 
-    steps = [(n // 5, stall_a_follower), (2 * n // 5, kill_the_leader),
+    steps = [(n // 5, stall_the_followers), (2 * n // 5, kill_the_leader),
              (3 * n // 5, kill_the_leader)]
     kills = []
     deadline = time.monotonic() + 180
@@ -831,4 +835,4 @@ def test_idempotent_producer_writes_each_record_once_through_stalls_and_kills(cl
     for p in range(partitions):
         in_log = [int(r.value) for r in sorted(records, key=lambda r: r.offset) if r.partition == p]
         assert in_log == list(range(p, n, partitions)), f"partition {p} is out of order"
-    print(f"{n} records once each through a stalled follower and kills of nodes {kills}")
+    print(f"{n} records once each through stalled followers and kills of nodes {kills}")

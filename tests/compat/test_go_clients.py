@@ -56,6 +56,7 @@ GO_TESTS = [
     "TestSaramaConsumerGroupCommitResume",
     "TestSaramaSeekAndListOffsets",
     "TestSaramaTimestamps",
+    "TestSaramaIdempotentProducer",
     "TestSaramaLargeRecords",
     "TestSaramaProtocolVersions",
 ]

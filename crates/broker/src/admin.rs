@@ -21,6 +21,7 @@ use crate::partition::Partition;
 use crate::storage::{self, MetadataImage, TopicRecord};
 use crate::topic::{validate_topic_name, Topic};
 use crate::topic_config::{effective_topic_configs, log_config, validate_topic_configs};
+use rafka_coordinator::txn::coordinator::TRANSACTION_STATE_TOPIC;
 
 /// A partition's outcome of an election or a reassignment: `None` if it went through.
 pub type PartitionOutcome = (TopicPartition, Option<controller::Refusal>);
@@ -418,9 +419,6 @@ impl Broker {
 
     /// Creates `__consumer_offsets` on first use, as Kafka does.
     pub async fn ensure_offsets_topic(&self) -> Result<(), ErrorCode> {
-        if self.topic(OFFSETS_TOPIC).is_some() {
-            return Ok(());
-        }
         let settings = &self.groups.topic_config;
         let configs = BTreeMap::from([
             ("cleanup.policy".to_string(), "compact".to_string()),
@@ -430,22 +428,73 @@ impl Broker {
                 settings.segment_bytes.to_string(),
             ),
         ]);
-        let replication =
-            (settings.replication_factor as usize).min(self.live_broker_count()) as i16;
-        let created = self
-            .create_topic(
-                OFFSETS_TOPIC,
-                settings.partitions,
-                replication.max(1),
-                configs,
-                false,
-            )
-            .await;
-        match created {
+        self.ensure_internal_topic(
+            OFFSETS_TOPIC,
+            settings.partitions,
+            settings.replication_factor,
+            configs,
+        )
+        .await
+    }
+
+    /// Creates `__transaction_state` if it does not exist yet (Kafka creates it at the first
+    /// FindCoordinator for a transactional id): compacted, uncompressed, its
+    /// `min.insync.replicas` and segment size from the `transaction.state.log.*` keys.
+    pub async fn ensure_transaction_topic(&self) -> Result<(), ErrorCode> {
+        let settings = &self.txns.config;
+        let replication = self.internal_replication(settings.replication_factor);
+        let configs = BTreeMap::from([
+            ("cleanup.policy".to_string(), "compact".to_string()),
+            ("compression.type".to_string(), "uncompressed".to_string()),
+            (
+                "unclean.leader.election.enable".to_string(),
+                "false".to_string(),
+            ),
+            (
+                "min.insync.replicas".to_string(),
+                settings.min_isr.min(i32::from(replication)).to_string(),
+            ),
+            (
+                "segment.bytes".to_string(),
+                settings.segment_bytes.to_string(),
+            ),
+        ]);
+        self.ensure_internal_topic(
+            TRANSACTION_STATE_TOPIC,
+            settings.partitions,
+            settings.replication_factor,
+            configs,
+        )
+        .await
+    }
+
+    /// The replication factor an internal topic gets: its setting, capped by the live
+    /// brokers (as a single node creates them with one replica).
+    fn internal_replication(&self, configured: i16) -> i16 {
+        (configured as usize).min(self.live_broker_count()).max(1) as i16
+    }
+
+    /// Creates an internal topic unless it exists; COORDINATOR_NOT_AVAILABLE when it
+    /// cannot be created (its coordinator has nothing to write to).
+    async fn ensure_internal_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(), ErrorCode> {
+        if self.topic(name).is_some() {
+            return Ok(());
+        }
+        let replication = self.internal_replication(replication_factor);
+        match self
+            .create_topic(name, partitions, replication, configs, false)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.code == ErrorCode::TopicAlreadyExists => Ok(()),
             Err(e) => {
-                tracing::error!("cannot create {OFFSETS_TOPIC}: {e:?}");
+                tracing::error!("cannot create {name}: {e:?}");
                 Err(ErrorCode::CoordinatorNotAvailable)
             }
         }

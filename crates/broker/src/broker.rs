@@ -23,6 +23,8 @@ use crate::replica_manager::{ReplicaManager, Topics};
 use crate::storage::{MetadataImage, TopicRecord};
 use crate::topic::Topic;
 use crate::topic_config::{effective_topic_configs, log_config};
+use rafka_coordinator::txn::coordinator::{TransactionCoordinator, TRANSACTION_STATE_TOPIC};
+use rafka_coordinator::CoordinatorLog;
 
 #[derive(Debug)]
 pub struct Broker {
@@ -37,6 +39,8 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// Producer ids for InitProducerId, a block at a time.
     pub producer_ids: ProducerIds,
+    /// The transaction coordinator of the `__transaction_state` partitions led here.
+    pub txns: Arc<TransactionCoordinator>,
     /// Multi-node mode: the quorum, the applied cluster image, the controller link.
     pub cluster: Option<Arc<Cluster>>,
 }
@@ -71,6 +75,10 @@ impl Broker {
             MetadataImage::load(&config.log_dirs[0])?
         };
         let logs = LogManager::open(&config, clock.clone(), cluster.is_some())?;
+        let txns = Arc::new(TransactionCoordinator::new(
+            config.transaction.clone(),
+            clock.clone(),
+        ));
         let broker = Broker {
             groups: GroupCoordinator::new(
                 config.group.clone(),
@@ -86,6 +94,7 @@ impl Broker {
             replicas: ReplicaManager::new(cluster.is_some()),
             image: Mutex::new(image.clone()),
             producer_ids: ProducerIds::default(),
+            txns,
             cluster,
         };
         if broker.cluster.is_some() {
@@ -260,6 +269,13 @@ impl Broker {
             }
         }
         cluster.set_image(image);
+    }
+
+    /// Whether this broker coordinates `transactional_id` (leads its
+    /// `__transaction_state` partition).
+    pub fn txns_coordinates(&self, transactional_id: &str) -> bool {
+        let partition = self.txns.partition_for(transactional_id);
+        self.replicas.is_leader(TRANSACTION_STATE_TOPIC, partition)
     }
 
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {

@@ -328,6 +328,12 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             .max(1),
     ));
     producers.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut txn_leaderships = tokio::time::interval(Duration::from_secs(1));
+    txn_leaderships.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut txn_timeouts = tokio::time::interval(Duration::from_millis(
+        u64::try_from(broker.config.transaction.abort_timed_out_interval_ms).unwrap_or(10_000),
+    ));
+    txn_timeouts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut groups = tokio::time::interval(Duration::from_millis(100));
     groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let offsets_expiry = Duration::from_millis(broker.config.offsets_retention_check_interval_ms);
@@ -348,6 +354,15 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                         tracing::error!("cannot write offset checkpoints: {e}");
                     }
                 }).await;
+            }
+            _ = txn_leaderships.tick() => {
+                let env = crate::txn_env::BrokerTxnEnv::shared(&broker);
+                broker.txns.follow_leaderships(&env);
+            }
+            _ = txn_timeouts.tick() => {
+                let env = crate::txn_env::BrokerTxnEnv::shared(&broker);
+                let txns = broker.txns.clone();
+                tokio::spawn(async move { txns.abort_timed_out(&env).await });
             }
             _ = producers.tick() => {
                 let broker = broker.clone();

@@ -131,6 +131,7 @@ fn every_advertised_version_answers_ordinary_and_error_requests() {
         ("auto.create.topics.enable", "false"),
         ("group.initial.rebalance.delay.ms", "0"),
         ("offsets.topic.num.partitions", "1"),
+        ("transaction.state.log.num.partitions", "1"),
     ]);
     let mut client = broker.connect();
 
@@ -275,6 +276,55 @@ fn commit_simple(cx: &mut Cx, group_id: &str) {
         response.topics[0].partitions[0].error_code, NONE,
         "{response:?}"
     );
+}
+
+/// A transactional producer: FindCoordinator for the id (which creates
+/// `__transaction_state`), then InitProducerId. Its (producer id, epoch).
+fn txn_producer(cx: &mut Cx, transactional_id: &str) -> (i64, i16) {
+    let found: FindCoordinatorResponse = cx
+        .call(
+            ApiKey::FindCoordinator,
+            4,
+            &FindCoordinatorRequest::default()
+                .with_key_type(1)
+                .with_coordinator_keys(vec![s(transactional_id)]),
+        )
+        .expect("find coordinator");
+    assert_eq!(found.coordinators[0].error_code, NONE, "{found:?}");
+    let init: InitProducerIdResponse = cx
+        .call(
+            ApiKey::InitProducerId,
+            4,
+            &InitProducerIdRequest::default()
+                .with_transactional_id(Some(TransactionalId(s(transactional_id))))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1),
+        )
+        .expect("init producer id");
+    assert_eq!(init.error_code, NONE, "{init:?}");
+    (init.producer_id.0, init.producer_epoch)
+}
+
+/// AddPartitionsToTxn v3 of TOPIC's partition 0, asserting it went through.
+fn add_partition(cx: &mut Cx, transactional_id: &str, (pid, epoch): (i64, i16)) {
+    let added: AddPartitionsToTxnResponse = cx
+        .call(
+            ApiKey::AddPartitionsToTxn,
+            3,
+            &AddPartitionsToTxnRequest::default()
+                .with_v3_and_below_transactional_id(TransactionalId(s(transactional_id)))
+                .with_v3_and_below_producer_id(ProducerId(pid))
+                .with_v3_and_below_producer_epoch(epoch)
+                .with_v3_and_below_topics(vec![
+                    add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                        .with_name(topic(TOPIC))
+                        .with_partitions(vec![0]),
+                ]),
+        )
+        .expect("add partitions");
+    let code = added.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code;
+    assert_eq!(code, NONE, "{added:?}");
 }
 
 /// The ordinary and the failing request of one (API, version).
@@ -1540,6 +1590,212 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                     expect(
                         "error",
                         r.markers[0].topics[0].partitions[0].error_code,
+                        UNKNOWN_TOPIC_OR_PARTITION,
+                    )
+                },
+            );
+        }
+        ApiKey::AddPartitionsToTxn => {
+            let id = format!("apt-v{v}");
+            let (pid, epoch) = txn_producer(cx, &id);
+            let topics = |name: &str| {
+                vec![
+                    add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                        .with_name(topic(name))
+                        .with_partitions(vec![0]),
+                ]
+            };
+            let request = |name: &str, verify_only: bool| {
+                if v < 4 {
+                    AddPartitionsToTxnRequest::default()
+                        .with_v3_and_below_transactional_id(TransactionalId(s(&id)))
+                        .with_v3_and_below_producer_id(ProducerId(pid))
+                        .with_v3_and_below_producer_epoch(epoch)
+                        .with_v3_and_below_topics(topics(name))
+                } else {
+                    AddPartitionsToTxnRequest::default().with_transactions(vec![
+                        add_partitions_to_txn_request::AddPartitionsToTxnTransaction::default()
+                            .with_transactional_id(TransactionalId(s(&id)))
+                            .with_producer_id(ProducerId(pid))
+                            .with_producer_epoch(epoch)
+                            .with_verify_only(verify_only)
+                            .with_topics(topics(name)),
+                    ])
+                }
+            };
+            let code = |r: &AddPartitionsToTxnResponse| {
+                let by_topic = if v < 4 {
+                    &r.results_by_topic_v3_and_below
+                } else {
+                    &r.results_by_transaction[0].topic_results
+                };
+                by_topic[0].results_by_partition[0].partition_error_code
+            };
+            if v >= 4 {
+                // A partition leader's check: not in the transaction yet.
+                cx.case(
+                    api,
+                    v,
+                    "verify",
+                    request(TOPIC, true),
+                    |r: &AddPartitionsToTxnResponse| {
+                        expect("error", code(r), 120) // TRANSACTION_ABORTABLE
+                    },
+                );
+            }
+            cx.case(
+                api,
+                v,
+                "add",
+                request(TOPIC, false),
+                |r: &AddPartitionsToTxnResponse| expect("error", code(r), NONE),
+            );
+            cx.case(
+                api,
+                v,
+                "unknown topic",
+                request(UNKNOWN_TOPIC, false),
+                |r: &AddPartitionsToTxnResponse| {
+                    expect("error", code(r), UNKNOWN_TOPIC_OR_PARTITION)
+                },
+            );
+        }
+        ApiKey::AddOffsetsToTxn => {
+            let id = format!("aot-v{v}");
+            let (pid, epoch) = txn_producer(cx, &id);
+            let request = |producer: i64| {
+                AddOffsetsToTxnRequest::default()
+                    .with_transactional_id(TransactionalId(s(&id)))
+                    .with_producer_id(ProducerId(producer))
+                    .with_producer_epoch(epoch)
+                    .with_group_id(group("txn-group"))
+            };
+            cx.case(
+                api,
+                v,
+                "add",
+                request(pid),
+                |r: &AddOffsetsToTxnResponse| expect("error", r.error_code, NONE),
+            );
+            cx.case(
+                api,
+                v,
+                "another producer",
+                request(pid + 1),
+                |r: &AddOffsetsToTxnResponse| {
+                    expect("error", r.error_code, 49) // INVALID_PRODUCER_ID_MAPPING
+                },
+            );
+        }
+        ApiKey::EndTxn => {
+            let id = format!("end-v{v}");
+            let producer = txn_producer(cx, &id);
+            let request = EndTxnRequest::default()
+                .with_transactional_id(TransactionalId(s(&id)))
+                .with_producer_id(ProducerId(producer.0))
+                .with_producer_epoch(producer.1)
+                .with_committed(true);
+            cx.case(
+                api,
+                v,
+                "nothing to end",
+                request.clone(),
+                |r: &EndTxnResponse| {
+                    expect("error", r.error_code, 48) // INVALID_TXN_STATE
+                },
+            );
+            add_partition(cx, &id, producer);
+            cx.case(api, v, "commit", request, |r: &EndTxnResponse| {
+                expect("error", r.error_code, NONE)
+            });
+        }
+        ApiKey::DescribeTransactions => {
+            let id = format!("describe-v{v}");
+            let producer = txn_producer(cx, &id);
+            add_partition(cx, &id, producer);
+            let request = DescribeTransactionsRequest::default().with_transactional_ids(vec![
+                TransactionalId(s(&id)),
+                TransactionalId(s("never-initialized")),
+            ]);
+            cx.case(
+                api,
+                v,
+                "ongoing and unknown",
+                request,
+                |r: &DescribeTransactionsResponse| {
+                    let known = &r.transaction_states[0];
+                    expect("error", known.error_code, NONE)?;
+                    expect("state", known.transaction_state.as_str(), "Ongoing")?;
+                    expect("producer", known.producer_id.0, producer.0)?;
+                    expect("partitions", known.topics[0].partitions.clone(), vec![0])?;
+                    expect("unknown", r.transaction_states[1].error_code, 105) // TRANSACTIONAL_ID_NOT_FOUND
+                },
+            );
+        }
+        ApiKey::ListTransactions => {
+            let id = format!("list-v{v}");
+            let producer = txn_producer(cx, &id);
+            add_partition(cx, &id, producer);
+            let request = ListTransactionsRequest::default()
+                .with_state_filters(vec![s("Ongoing")])
+                .with_producer_id_filters(vec![ProducerId(producer.0)]);
+            cx.case(
+                api,
+                v,
+                "ongoing",
+                request,
+                |r: &ListTransactionsResponse| {
+                    expect("error", r.error_code, NONE)?;
+                    let ids: Vec<&str> = r
+                        .transaction_states
+                        .iter()
+                        .map(|t| t.transactional_id.as_str())
+                        .collect();
+                    expect("listed", ids, vec![id.as_str()])
+                },
+            );
+            let bogus = ListTransactionsRequest::default().with_state_filters(vec![s("Bogus")]);
+            cx.case(
+                api,
+                v,
+                "unknown state",
+                bogus,
+                |r: &ListTransactionsResponse| {
+                    expect(
+                        "unknown filters",
+                        r.unknown_state_filters.clone(),
+                        vec![s("Bogus")],
+                    )?;
+                    expect("listed", r.transaction_states.len(), 0)
+                },
+            );
+        }
+        ApiKey::DescribeProducers => {
+            let request = |name: &str| {
+                DescribeProducersRequest::default().with_topics(vec![
+                    describe_producers_request::TopicRequest::default()
+                        .with_name(topic(name))
+                        .with_partition_indexes(vec![0]),
+                ])
+            };
+            cx.case(
+                api,
+                v,
+                "topic",
+                request(TOPIC),
+                |r: &DescribeProducersResponse| {
+                    expect("error", r.topics[0].partitions[0].error_code, NONE)
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "unknown topic",
+                request(UNKNOWN_TOPIC),
+                |r: &DescribeProducersResponse| {
+                    expect(
+                        "error",
+                        r.topics[0].partitions[0].error_code,
                         UNKNOWN_TOPIC_OR_PARTITION,
                     )
                 },

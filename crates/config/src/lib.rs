@@ -16,5 +16,6 @@ pub mod group;
 pub mod server;
 pub mod storage;
 pub mod topic_config;
+pub mod transaction;
 
 pub use server::{BrokerConfig, ConfigError, Listener, ReplicationConfig};

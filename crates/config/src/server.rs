@@ -71,6 +71,7 @@ pub struct BrokerConfig {
     pub group: crate::group::GroupConfig,
     pub consumer_group: crate::group::ConsumerConfig,
     pub offsets_topic: crate::group::OffsetsTopicConfig,
+    pub transaction: crate::transaction::TransactionConfig,
     pub offsets_retention_check_interval_ms: u64,
     pub log_cleaner_enable: bool,
     pub num_recovery_threads_per_data_dir: usize,
@@ -343,6 +344,45 @@ impl BrokerConfig {
             replication_factor: parse_i64("offsets.topic.replication.factor", 3, 1)? as i16,
             segment_bytes: parse_i64("offsets.topic.segment.bytes", 104_857_600, 1)?,
         };
+        let defaults = crate::transaction::TransactionConfig::default();
+        let transaction = crate::transaction::TransactionConfig {
+            partitions: parse_i64(
+                "transaction.state.log.num.partitions",
+                defaults.partitions.into(),
+                1,
+            )? as i32,
+            replication_factor: parse_i64(
+                "transaction.state.log.replication.factor",
+                defaults.replication_factor.into(),
+                1,
+            )? as i16,
+            min_isr: parse_i64("transaction.state.log.min.isr", defaults.min_isr.into(), 1)? as i32,
+            segment_bytes: parse_i64(
+                "transaction.state.log.segment.bytes",
+                defaults.segment_bytes,
+                1,
+            )?,
+            max_timeout_ms: parse_i64(
+                "transaction.max.timeout.ms",
+                defaults.max_timeout_ms.into(),
+                1,
+            )? as i32,
+            abort_timed_out_interval_ms: parse_i64(
+                "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+                defaults.abort_timed_out_interval_ms,
+                1,
+            )?,
+            id_expiration_ms: parse_i64(
+                "transactional.id.expiration.ms",
+                defaults.id_expiration_ms,
+                1,
+            )?,
+            remove_expired_interval_ms: parse_i64(
+                "transaction.remove.expired.transaction.cleanup.interval.ms",
+                defaults.remove_expired_interval_ms,
+                1,
+            )?,
+        };
         let log_cleaner_enable = parse_bool("log.cleaner.enable", true)?;
         // Kafka 4 raised the default from 1 to 2.
         let num_recovery_threads_per_data_dir =
@@ -425,6 +465,7 @@ impl BrokerConfig {
 
         for key in props.keys() {
             let known = BROKER_KEYS.contains(&key.as_str())
+                || crate::transaction::TRANSACTION_KEYS.contains(&key.as_str())
                 || TOPIC_CONFIGS
                     .iter()
                     .any(|d| d.broker_key == Some(key.as_str()));
@@ -449,6 +490,7 @@ impl BrokerConfig {
             group,
             consumer_group,
             offsets_topic,
+            transaction,
             offsets_retention_check_interval_ms,
             log_cleaner_enable,
             num_recovery_threads_per_data_dir,

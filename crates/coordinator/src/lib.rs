@@ -1,11 +1,13 @@
-//! The coordinators: the group coordinator today (classic and consumer protocols, committed
-//! offsets), the transaction and share-group coordinators next. Each is a state machine
-//! whose durable state is records of an internal compacted topic (`__consumer_offsets`
-//! for groups), written and replayed through `CoordinatorLog`: the broker implements that
+//! The coordinators: the group coordinator (classic and consumer protocols, committed
+//! offsets) and the transaction coordinator; the share-group coordinator next. Each is a
+//! state machine whose durable state is records of an internal compacted topic
+//! (`__consumer_offsets` for groups, `__transaction_state` for transactional ids), written
+//! and replayed through `CoordinatorLog`: the broker implements that
 //! trait over its partitions, and tests implement it in memory. Nothing here knows
 //! sockets or the broker's types.
 
 pub mod group;
+pub mod txn;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -10,6 +10,7 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
+use rafka_coordinator::txn::coordinator::TRANSACTION_STATE_TOPIC;
 
 const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
@@ -55,8 +56,7 @@ pub(super) async fn handle(
                 // No share coordinator yet: Kafka's answer without one (and below v6).
                 Err(ErrorCode::InvalidRequest)
             } else if request.key_type == KEY_TYPE_TRANSACTION {
-                // No transaction coordinator yet.
-                Err(ErrorCode::CoordinatorNotAvailable)
+                transaction_coordinator(broker, key.as_str(), &live).await
             } else if broker.ensure_offsets_topic().await.is_err() {
                 Err(ErrorCode::CoordinatorNotAvailable)
             } else if broker.cluster.is_some() {
@@ -92,6 +92,29 @@ pub(super) async fn handle(
         }
     }
     answer(version, coordinators)
+}
+
+/// The leader of the transactional id's `__transaction_state` partition (created at the
+/// first lookup, as Kafka's auto-creation does); COORDINATOR_NOT_AVAILABLE until it has
+/// a live leader.
+async fn transaction_coordinator(
+    broker: &Arc<Broker>,
+    transactional_id: &str,
+    live: &[crate::broker::BrokerEndpoint],
+) -> Result<(i32, String, u16), ErrorCode> {
+    broker.ensure_transaction_topic().await?;
+    let partition = broker.txns.partition_for(transactional_id);
+    if broker.cluster.is_none() {
+        let advertised = broker.config.advertised();
+        return Ok((broker.config.node_id, advertised.host, advertised.port));
+    }
+    let leader = broker
+        .topic(TRANSACTION_STATE_TOPIC)
+        .and_then(|t| t.state(partition).map(|s| s.leader));
+    live.iter()
+        .find(|b| Some(b.id) == leader)
+        .map(|b| (b.id, b.host.clone(), b.port))
+        .ok_or(ErrorCode::CoordinatorNotAvailable)
 }
 
 /// A key refused with `code`, as Kafka's `prepareErrorResponse`: no node, and the

@@ -1,12 +1,15 @@
-//! InitProducerId: a producer id and epoch for an idempotent producer (no transactional
-//! id). Kafka's coordinator "blindly accepts" such a request: every call gets a new id at
-//! epoch 0, whatever id and epoch it names (the client bumps its own epoch, KIP-360).
+//! InitProducerId: a producer id and epoch. An idempotent producer (no transactional id)
+//! gets a new id at epoch 0 on every call, whatever id and epoch it names, as Kafka
+//! "blindly accepts" it (the client bumps its own epoch, KIP-360). A transactional id
+//! goes to its transaction coordinator: the next epoch of its producer id, fencing the
+//! previous incarnation.
 
 use std::sync::Arc;
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use rafka_protocol::ErrorCode;
 
+use super::transactions::{coordinator, version_error};
 use crate::broker::Broker;
 use crate::error::ApiError;
 
@@ -15,7 +18,7 @@ pub(super) async fn handle(
     request: InitProducerIdRequest,
     version: i16,
 ) -> InitProducerIdResponse {
-    match init(broker, &request).await {
+    match init(broker, &request, version).await {
         Ok((producer_id, producer_epoch)) => InitProducerIdResponse::default()
             .with_producer_id(ProducerId(producer_id))
             .with_producer_epoch(producer_epoch),
@@ -32,6 +35,7 @@ pub(super) async fn handle(
 async fn init(
     broker: &Arc<Broker>,
     request: &InitProducerIdRequest,
+    version: i16,
 ) -> Result<(i64, i16), ApiError> {
     // KafkaApis: an id without an epoch (or the reverse) is malformed.
     if (request.producer_id.0 == -1) != (request.producer_epoch == -1) {
@@ -40,9 +44,19 @@ async fn init(
     match request.transactional_id.as_ref().map(|id| id.as_str()) {
         None => Ok((broker.next_producer_id().await?, 0)),
         Some("") => Err(ApiError::code(ErrorCode::InvalidRequest)),
-        // FindCoordinator answers COORDINATOR_NOT_AVAILABLE for transactional ids until
-        // the transaction coordinator lands, so clients do not get here; one that does
-        // is told the same.
-        Some(_) => Err(ApiError::code(ErrorCode::CoordinatorNotAvailable)),
+        Some(transactional_id) => {
+            let timeout = request.transaction_timeout_ms;
+            if timeout <= 0 || timeout > broker.txns.config.max_timeout_ms {
+                return Err(ApiError::code(ErrorCode::InvalidTransactionTimeout));
+            }
+            // Taken now, used only when the id is new or its epochs are exhausted.
+            let fresh = broker.next_producer_id().await?;
+            let expected = (request.producer_id.0 != -1)
+                .then_some((request.producer_id.0, request.producer_epoch));
+            let (env, txns) = coordinator(broker);
+            txns.init_producer_id(&env, transactional_id, timeout, expected, fresh)
+                .await
+                .map_err(|e| ApiError::code(version_error(e, version, 4)))
+        }
     }
 }

@@ -11,6 +11,8 @@ use rafka_protocol::request::{encode_response, RequestError, RequestFrame};
 
 use crate::broker::Broker;
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod alter_partition_reassignments;
 mod alter_replica_log_dirs;
@@ -26,9 +28,12 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
+mod describe_producers;
 mod describe_quorum;
 mod describe_topic_partitions;
+mod describe_transactions;
 mod elect_leaders;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -40,6 +45,7 @@ mod list_config_resources;
 mod list_groups;
 mod list_offsets;
 mod list_partition_reassignments;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -48,6 +54,7 @@ mod offset_for_leader_epoch;
 mod produce;
 mod support;
 mod sync_group;
+mod transactions;
 mod write_txn_markers;
 
 pub use api_versions::{supported_versions, SUPPORTED_APIS};
@@ -178,6 +185,21 @@ pub async fn handle(
         ApiKey::ConsumerGroupDescribe => {
             run_sync(&request, |b| consumer_group_describe::handle(broker, b))
         }
+        ApiKey::AddPartitionsToTxn => {
+            run(&request, |b| {
+                add_partitions_to_txn::handle(broker, b, version)
+            })
+            .await
+        }
+        ApiKey::AddOffsetsToTxn => {
+            run(&request, |b| add_offsets_to_txn::handle(broker, b, version)).await
+        }
+        ApiKey::EndTxn => run(&request, |b| end_txn::handle(broker, b, version)).await,
+        ApiKey::DescribeTransactions => {
+            run(&request, |b| describe_transactions::handle(broker, b)).await
+        }
+        ApiKey::ListTransactions => run_sync(&request, |b| list_transactions::handle(broker, b)),
+        ApiKey::DescribeProducers => run_sync(&request, |b| describe_producers::handle(broker, b)),
         ApiKey::WriteTxnMarkers => run(&request, |b| write_txn_markers::handle(broker, b)).await,
         ApiKey::InitProducerId => {
             run(&request, |b| init_producer_id::handle(broker, b, version)).await

@@ -32,12 +32,6 @@ pub(super) async fn handle(
             format!("Invalid required acks {acks}: must be -1, 0 or 1"),
         ))
     };
-    let transactional_error = request.transactional_id.as_ref().map(|_| {
-        ApiError::new(
-            ErrorCode::TransactionalIdAuthorizationFailed,
-            "Transactions are not supported by this broker yet",
-        )
-    });
     let mut responses = Vec::with_capacity(request.topic_data.len());
     // acks=all: (topic slot, partition slot, partition, last offset, leader epoch) of
     // each append, answered once the ISR has it.
@@ -57,7 +51,7 @@ pub(super) async fn handle(
         for partition_data in topic_data.partition_data {
             let index = partition_data.index;
             let result = (|| {
-                if let Some(e) = acks_error.clone().or_else(|| transactional_error.clone()) {
+                if let Some(e) = acks_error.clone() {
                     return Err(e);
                 }
                 let topic = topic.as_ref().ok_or_else(|| ApiError::code(unknown))?;

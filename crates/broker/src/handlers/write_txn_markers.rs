@@ -3,20 +3,15 @@
 //! COORDINATOR), answered per partition once the ISR has it, as Kafka's acks=-1 append.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kafka_protocol::messages::write_txn_markers_response::{
     WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
 };
 use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 use rafka_protocol::batch::EndTxnMarker;
-use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
-use crate::error::ApiError;
-
-/// Kafka waits `request.timeout.ms` (default 30 s) for the ISR to take a marker.
-const REPLICATION_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::txn_env::write_marker;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -34,7 +29,7 @@ pub(super) async fn handle(
                 let broker = broker.clone();
                 let name = topic.name.clone();
                 async move {
-                    let result = write(
+                    let result = write_marker(
                         &broker,
                         name.as_str(),
                         index,
@@ -69,21 +64,4 @@ pub(super) async fn handle(
         );
     }
     WriteTxnMarkersResponse::default().with_markers(markers)
-}
-
-async fn write(
-    broker: &Arc<Broker>,
-    topic: &str,
-    index: i32,
-    producer_id: i64,
-    producer_epoch: i16,
-    marker: EndTxnMarker,
-) -> Result<(), ApiError> {
-    let partition = broker
-        .partition(topic, index)
-        .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))?;
-    let (info, epoch) = partition.append_end_txn_marker(producer_id, producer_epoch, marker)?;
-    partition
-        .wait_for_replication(info.last_offset, epoch, REPLICATION_TIMEOUT)
-        .await
 }

@@ -1,0 +1,139 @@
+//! AddPartitionsToTxn: partitions join a producer's transaction. v0–3 come from clients
+//! (one transaction); v4+ from brokers, batched, with `verify_only` checks (KIP-890).
+//! A partition unknown to the cluster fails the request: it gets
+//! UNKNOWN_TOPIC_OR_PARTITION, every other partition OPERATION_NOT_ATTEMPTED.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use kafka_protocol::messages::add_partitions_to_txn_response::{
+    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnResult, AddPartitionsToTxnTopicResult,
+};
+use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, TopicName};
+use rafka_coordinator::txn::coordinator::TopicPartition;
+use rafka_protocol::ErrorCode;
+
+use super::transactions::{coordinator, version_error};
+use crate::broker::Broker;
+
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: AddPartitionsToTxnRequest,
+    version: i16,
+) -> AddPartitionsToTxnResponse {
+    if version < 4 {
+        let results = add(
+            broker,
+            request.v3_and_below_transactional_id.as_str(),
+            request.v3_and_below_producer_id.0,
+            request.v3_and_below_producer_epoch,
+            &request.v3_and_below_topics,
+            false,
+            version,
+        )
+        .await;
+        return AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(results);
+    }
+    let mut answers = Vec::with_capacity(request.transactions.len());
+    for txn in &request.transactions {
+        let results = add(
+            broker,
+            txn.transactional_id.as_str(),
+            txn.producer_id.0,
+            txn.producer_epoch,
+            &txn.topics,
+            txn.verify_only,
+            version,
+        )
+        .await;
+        answers.push(
+            AddPartitionsToTxnResult::default()
+                .with_transactional_id(txn.transactional_id.clone())
+                .with_topic_results(results),
+        );
+    }
+    AddPartitionsToTxnResponse::default().with_results_by_transaction(answers)
+}
+
+async fn add(
+    broker: &Arc<Broker>,
+    transactional_id: &str,
+    producer_id: i64,
+    producer_epoch: i16,
+    topics: &[AddPartitionsToTxnTopic],
+    verify_only: bool,
+    version: i16,
+) -> Vec<AddPartitionsToTxnTopicResult> {
+    let partitions: Vec<TopicPartition> = topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| (t.name.as_str().to_string(), *p))
+        })
+        .collect();
+    let unknown: Vec<bool> = partitions
+        .iter()
+        .map(|(topic, index)| {
+            broker
+                .topic(topic)
+                .is_none_or(|t| t.state(*index).is_none())
+        })
+        .collect();
+    let codes: Vec<i16> = if unknown.iter().any(|u| *u) {
+        unknown
+            .iter()
+            .map(|u| {
+                if *u {
+                    ErrorCode::UnknownTopicOrPartition.code()
+                } else {
+                    ErrorCode::OperationNotAttempted.code()
+                }
+            })
+            .collect()
+    } else {
+        let (env, txns) = coordinator(broker);
+        if verify_only {
+            match txns.verify_partitions(
+                &env,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                &partitions,
+            ) {
+                Ok(each) => each
+                    .into_iter()
+                    .map(|(_, e)| e.map_or(0, |e| e.code()))
+                    .collect(),
+                Err(e) => vec![version_error(e, version, 2).code(); partitions.len()],
+            }
+        } else {
+            let result = txns
+                .add_partitions(
+                    &env,
+                    transactional_id,
+                    producer_id,
+                    producer_epoch,
+                    &partitions,
+                )
+                .await;
+            let code = result.map_or_else(|e| version_error(e, version, 2).code(), |()| 0);
+            vec![code; partitions.len()]
+        }
+    };
+    let mut results: Vec<AddPartitionsToTxnTopicResult> = Vec::new();
+    for ((topic, index), code) in partitions.into_iter().zip(codes) {
+        let result = AddPartitionsToTxnPartitionResult::default()
+            .with_partition_index(index)
+            .with_partition_error_code(code);
+        match results.iter_mut().find(|r| r.name.as_str() == topic) {
+            Some(r) => r.results_by_partition.push(result),
+            None => results.push(
+                AddPartitionsToTxnTopicResult::default()
+                    .with_name(TopicName(topic.into()))
+                    .with_results_by_partition(vec![result]),
+            ),
+        }
+    }
+    results
+}

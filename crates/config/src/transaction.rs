@@ -1,0 +1,50 @@
+//! The transaction coordinator's settings (Kafka's `TransactionLogConfig` and
+//! `TransactionStateManagerConfig`), with Kafka's defaults.
+
+/// `transaction.*` and `transactional.id.*` broker keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionConfig {
+    /// `transaction.state.log.num.partitions`
+    pub partitions: i32,
+    /// `transaction.state.log.replication.factor`
+    pub replication_factor: i16,
+    /// `transaction.state.log.min.isr`
+    pub min_isr: i32,
+    /// `transaction.state.log.segment.bytes`
+    pub segment_bytes: i64,
+    /// `transaction.max.timeout.ms`: the largest `transaction.timeout.ms` a producer may ask.
+    pub max_timeout_ms: i32,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`
+    pub abort_timed_out_interval_ms: i64,
+    /// `transactional.id.expiration.ms`
+    pub id_expiration_ms: i64,
+    /// `transaction.remove.expired.transaction.cleanup.interval.ms`
+    pub remove_expired_interval_ms: i64,
+}
+
+impl Default for TransactionConfig {
+    fn default() -> Self {
+        TransactionConfig {
+            partitions: 50,
+            replication_factor: 3,
+            min_isr: 2,
+            segment_bytes: 104_857_600,
+            max_timeout_ms: 900_000,
+            abort_timed_out_interval_ms: 10_000,
+            id_expiration_ms: 604_800_000,
+            remove_expired_interval_ms: 3_600_000,
+        }
+    }
+}
+
+/// The keys [`TransactionConfig`] reads.
+pub const TRANSACTION_KEYS: &[&str] = &[
+    "transaction.state.log.num.partitions",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "transaction.state.log.segment.bytes",
+    "transaction.max.timeout.ms",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transactional.id.expiration.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
+];

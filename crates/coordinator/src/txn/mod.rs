@@ -1,0 +1,5 @@
+//! The transaction coordinator: transactional ids' state, kept as records of the
+//! compacted `__transaction_state` topic.
+
+pub mod coordinator;
+pub mod records;

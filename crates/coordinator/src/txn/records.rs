@@ -1,0 +1,483 @@
+//! The records of `__transaction_state`, byte-compatible with Kafka's so that Kafka's tools
+//! can read them. A key is a big-endian int16 schema version (0) and the transactional id;
+//! a value is an int16 schema version and the fields of Kafka's `TransactionLogValue`. A
+//! null value is a tombstone: the transactional id has expired.
+//!
+//! Value v0 is classic (int16 string lengths, int32 array lengths, -1 for null); v1 is
+//! flexible (uvarint length+1, 0 for null, and a tagged-field section after each struct).
+//! Kafka writes v1 only once `transaction.version` ≥ 1 is finalized; rafka runs at
+//! `transaction.version` 0, so it writes v0 and reads both.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+/// Kafka's transactional id → `__transaction_state` partition:
+/// `Utils.abs(transactionalId.hashCode) % partitions`. `Utils.abs` maps `i32::MIN` to 0,
+/// unlike the group coordinator's `& 0x7fffffff`, so the two disagree on negative hashes.
+pub fn partition_for(transactional_id: &str, partitions: i32) -> i32 {
+    // Java's String.hashCode runs over UTF-16 code units: a character outside the BMP
+    // counts as its two surrogates.
+    let mut hash: i32 = 0;
+    for unit in transactional_id.encode_utf16() {
+        hash = hash.wrapping_mul(31).wrapping_add(i32::from(unit));
+    }
+    let abs = if hash == i32::MIN { 0 } else { hash.abs() };
+    abs % partitions.max(1)
+}
+
+/// A transaction's state, with Kafka's ids (written in the log) and names (shown by
+/// DescribeTransactions and filtered on by ListTransactions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxnState {
+    Empty = 0,
+    Ongoing = 1,
+    PrepareCommit = 2,
+    PrepareAbort = 3,
+    CompleteCommit = 4,
+    CompleteAbort = 5,
+    /// Never written: an expired id is a tombstone.
+    Dead = 6,
+    /// Never written: only ever a pending in-memory state.
+    PrepareEpochFence = 7,
+}
+
+impl TxnState {
+    /// Every state, in id order.
+    pub const ALL: [TxnState; 8] = [
+        TxnState::Empty,
+        TxnState::Ongoing,
+        TxnState::PrepareCommit,
+        TxnState::PrepareAbort,
+        TxnState::CompleteCommit,
+        TxnState::CompleteAbort,
+        TxnState::Dead,
+        TxnState::PrepareEpochFence,
+    ];
+
+    pub fn id(self) -> i8 {
+        self as i8
+    }
+
+    pub fn from_id(id: i8) -> Option<TxnState> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| Self::ALL.get(i))
+            .copied()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnState::Empty => "Empty",
+            TxnState::Ongoing => "Ongoing",
+            TxnState::PrepareCommit => "PrepareCommit",
+            TxnState::PrepareAbort => "PrepareAbort",
+            TxnState::CompleteCommit => "CompleteCommit",
+            TxnState::CompleteAbort => "CompleteAbort",
+            TxnState::Dead => "Dead",
+            TxnState::PrepareEpochFence => "PrepareEpochFence",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TxnState> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// A transactional id's state as the log holds it.
+/// Invariant: `partitions` is empty when `state` is Empty (written as a null array).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnLogValue {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub timeout_ms: i32,
+    pub state: TxnState,
+    /// Topic → partition ids, grouped by topic (Kafka gives the groups no order).
+    pub partitions: Vec<(String, Vec<i32>)>,
+    pub last_update_ms: i64,
+    /// -1 until the first partition is added.
+    pub start_ms: i64,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("record ends early")]
+    Truncated,
+    /// Not corruption: a newer Kafka's key. Kafka skips such records with a warning.
+    #[error("unknown key schema version {version}")]
+    UnknownKeyVersion { version: i16 },
+    /// Kafka fails the partition's load on these.
+    #[error("unknown value schema version {version}")]
+    UnknownValueVersion { version: i16 },
+    #[error("unknown transaction state id {id}")]
+    UnknownState { id: i8 },
+    #[error("non-nullable {field} is null")]
+    Null { field: &'static str },
+    #[error("{field} is not UTF-8")]
+    NotUtf8 { field: &'static str },
+    #[error("unsigned varint longer than 5 bytes")]
+    VarintTooLong,
+    #[error("{field} is {len} bytes, more than an int16 length can say")]
+    TooLong { field: &'static str, len: usize },
+}
+
+/// Kafka's `TransactionLogKey` v0. `Err(TooLong)` for an id past 32767 bytes, which
+/// Kafka also cannot write (InitProducerId itself has no length check).
+pub fn encode_key(transactional_id: &str) -> Result<Bytes, RecordError> {
+    if i16::try_from(transactional_id.len()).is_err() {
+        return Err(RecordError::TooLong {
+            field: "transactional id",
+            len: transactional_id.len(),
+        });
+    }
+    let mut out = BytesMut::new();
+    out.put_i16(0);
+    put_string(&mut out, transactional_id);
+    Ok(out.freeze())
+}
+
+/// The transactional id of a key; `Err(UnknownKeyVersion)` for a key to skip.
+pub fn decode_key(bytes: &[u8]) -> Result<String, RecordError> {
+    let mut r = Reader(bytes);
+    match r.i16()? {
+        0 => r.string(false, "transactional id"),
+        version => Err(RecordError::UnknownKeyVersion { version }),
+    }
+}
+
+/// Value v0, as Kafka writes it at `transaction.version` 0.
+pub fn encode_value(value: &TxnLogValue) -> Bytes {
+    assert!(
+        value.state != TxnState::Empty || value.partitions.is_empty(),
+        "an Empty transaction has no partitions: {value:?}"
+    );
+    let mut out = BytesMut::new();
+    out.put_i16(0);
+    out.put_i64(value.producer_id);
+    out.put_i16(value.producer_epoch);
+    out.put_i32(value.timeout_ms);
+    out.put_i8(value.state.id());
+    if value.state == TxnState::Empty {
+        out.put_i32(-1);
+    } else {
+        out.put_i32(i32::try_from(value.partitions.len()).expect("partition count fits i32"));
+        for (topic, ids) in &value.partitions {
+            put_string(&mut out, topic);
+            out.put_i32(i32::try_from(ids.len()).expect("partition count fits i32"));
+            for id in ids {
+                out.put_i32(*id);
+            }
+        }
+    }
+    out.put_i64(value.last_update_ms);
+    out.put_i64(value.start_ms);
+    out.freeze()
+}
+
+/// Reads value v0 or v1. v1's tagged fields (PreviousProducerId, NextProducerId,
+/// ClientTransactionVersion; tags 0–2) matter only to transactions V2, which rafka does
+/// not run, so they are skipped with any unknown tags. An Empty transaction's partitions
+/// are dropped, as Kafka's loader drops them.
+pub fn decode_value(bytes: &[u8]) -> Result<TxnLogValue, RecordError> {
+    let mut r = Reader(bytes);
+    let flexible = match r.i16()? {
+        0 => false,
+        1 => true,
+        version => return Err(RecordError::UnknownValueVersion { version }),
+    };
+    let producer_id = r.i64()?;
+    let producer_epoch = r.i16()?;
+    let timeout_ms = r.i32()?;
+    let id = r.i8()?;
+    let state = TxnState::from_id(id).ok_or(RecordError::UnknownState { id })?;
+    let mut partitions = Vec::new();
+    if let Some(count) = r.array_len(flexible)? {
+        // An element takes at least 3 bytes: never reserve more than the record holds.
+        partitions.reserve(count.min(r.0.len() / 3));
+        for _ in 0..count {
+            let topic = r.string(flexible, "topic")?;
+            let n = r.array_len(flexible)?.ok_or(RecordError::Null {
+                field: "partition ids",
+            })?;
+            let mut ids = Vec::with_capacity(n.min(r.0.len() / 4));
+            for _ in 0..n {
+                ids.push(r.i32()?);
+            }
+            if flexible {
+                r.skip_tagged_fields()?;
+            }
+            partitions.push((topic, ids));
+        }
+    }
+    let last_update_ms = r.i64()?;
+    let start_ms = r.i64()?;
+    if flexible {
+        r.skip_tagged_fields()?;
+    }
+    if state == TxnState::Empty {
+        partitions.clear();
+    }
+    Ok(TxnLogValue {
+        producer_id,
+        producer_epoch,
+        timeout_ms,
+        state,
+        partitions,
+        last_update_ms,
+        start_ms,
+    })
+}
+
+/// Invariant: `s` fits an int16 length (callers check client-supplied strings; topic
+/// names are at most 249 bytes).
+fn put_string(out: &mut BytesMut, s: &str) {
+    out.put_i16(i16::try_from(s.len()).expect("string fits an int16 length"));
+    out.put_slice(s.as_bytes());
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], RecordError> {
+        if self.0.len() < n {
+            return Err(RecordError::Truncated);
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+    fn i8(&mut self) -> Result<i8, RecordError> {
+        Ok(self.take(1)?.get_i8())
+    }
+    fn i16(&mut self) -> Result<i16, RecordError> {
+        Ok(self.take(2)?.get_i16())
+    }
+    fn i32(&mut self) -> Result<i32, RecordError> {
+        Ok(self.take(4)?.get_i32())
+    }
+    fn i64(&mut self) -> Result<i64, RecordError> {
+        Ok(self.take(8)?.get_i64())
+    }
+    /// Kafka's unsigned varint: 7 bits a byte, low first, at most 5 bytes.
+    fn uvarint(&mut self) -> Result<u32, RecordError> {
+        let mut value: u32 = 0;
+        for i in 0..5 {
+            let byte = self.take(1)?[0];
+            value |= u32::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(RecordError::VarintTooLong)
+    }
+    /// A compact length: uvarint length+1, 0 for null.
+    fn compact_len(&mut self) -> Result<Option<usize>, RecordError> {
+        Ok(self.uvarint()?.checked_sub(1).map(|len| len as usize))
+    }
+    /// An array's length; `None` for null (a classic negative length).
+    fn array_len(&mut self, flexible: bool) -> Result<Option<usize>, RecordError> {
+        if flexible {
+            self.compact_len()
+        } else {
+            Ok(usize::try_from(self.i32()?).ok())
+        }
+    }
+    fn string(&mut self, flexible: bool, field: &'static str) -> Result<String, RecordError> {
+        let len = if flexible {
+            self.compact_len()?
+        } else {
+            usize::try_from(self.i16()?).ok()
+        };
+        let len = len.ok_or(RecordError::Null { field })?;
+        let bytes = self.take(len)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| RecordError::NotUtf8 { field })
+    }
+    /// A tagged-field section: a count, then (tag, size, bytes) per field.
+    fn skip_tagged_fields(&mut self) -> Result<(), RecordError> {
+        for _ in 0..self.uvarint()? {
+            let _tag = self.uvarint()?;
+            let size = self.uvarint()?;
+            self.take(size as usize)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ongoing() -> TxnLogValue {
+        TxnLogValue {
+            producer_id: 1000,
+            producer_epoch: 5,
+            timeout_ms: 60_000,
+            state: TxnState::Ongoing,
+            partitions: vec![("t".into(), vec![0, 2])],
+            last_update_ms: 2000,
+            start_ms: 1500,
+        }
+    }
+
+    #[test]
+    fn partition_matches_kafkas_utils_abs_of_java_hash() {
+        // Java: "my-txn".hashCode() == -1061187895; & 0x7fffffff would give 3.
+        assert_eq!(partition_for("my-txn", 50), 45);
+        assert_eq!(partition_for("txn-1", 50), 10);
+        assert_eq!(partition_for("transactional-id", 50), 31);
+        // hashCode == i32::MIN, which Utils.abs maps to 0.
+        assert_eq!(partition_for("polygenelubricants", 50), 0);
+        // JDK 17: "tx-é中" hashes to 110773837; "txn-🚀" (a surrogate pair) to -858069978.
+        assert_eq!(partition_for("tx-\u{e9}\u{4e2d}", 50), 37);
+        assert_eq!(partition_for("txn-\u{1f680}", 50), 28);
+    }
+
+    #[test]
+    fn states_map_to_kafkas_ids_and_names() {
+        for (i, state) in TxnState::ALL.into_iter().enumerate() {
+            assert_eq!(state.id(), i as i8);
+            assert_eq!(TxnState::from_id(i as i8), Some(state));
+            assert_eq!(TxnState::from_name(state.name()), Some(state));
+        }
+        assert_eq!(TxnState::PrepareEpochFence.name(), "PrepareEpochFence");
+        assert_eq!(TxnState::from_id(8), None);
+        assert_eq!(TxnState::from_id(-1), None);
+        assert_eq!(TxnState::from_name("ongoing"), None);
+    }
+
+    #[test]
+    fn key_is_version_0_and_the_id() {
+        let key = encode_key("t1").unwrap();
+        assert_eq!(&key[..], [0, 0, 0, 2, b't', b'1']);
+        assert_eq!(decode_key(&key), Ok("t1".to_string()));
+        assert_eq!(
+            decode_key(&[0, 1, 0, 0]),
+            Err(RecordError::UnknownKeyVersion { version: 1 })
+        );
+        assert_eq!(decode_key(&[0, 0, 0, 5, b'a']), Err(RecordError::Truncated));
+        assert!(matches!(
+            encode_key(&"x".repeat(32_768)),
+            Err(RecordError::TooLong { len: 32_768, .. })
+        ));
+    }
+
+    // The literal bytes below follow Kafka's JSON schemas by hand; they are also what
+    // Kafka 4.1.1's generated TransactionLogKey/Value write for the same fields.
+    #[test]
+    fn value_v0_bytes_match_kafkas_layout() {
+        #[rustfmt::skip]
+        let expected: &[u8] = &[
+            0, 0,                               // version 0
+            0, 0, 0, 0, 0, 0, 0x03, 0xe8,       // producer id 1000
+            0, 5,                               // producer epoch
+            0, 0, 0xea, 0x60,                   // timeout 60000
+            1,                                  // Ongoing
+            0, 0, 0, 1,                         // one topic
+            0, 1, b't',                         //   "t"
+            0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, //   partitions [0, 2]
+            0, 0, 0, 0, 0, 0, 0x07, 0xd0,       // last update 2000
+            0, 0, 0, 0, 0, 0, 0x05, 0xdc,       // start 1500
+        ];
+        assert_eq!(&encode_value(&ongoing())[..], expected);
+        assert_eq!(decode_value(expected), Ok(ongoing()));
+    }
+
+    #[test]
+    fn empty_writes_null_partitions_and_ignores_them_on_read() {
+        let empty = TxnLogValue {
+            state: TxnState::Empty,
+            partitions: vec![],
+            start_ms: -1,
+            ..ongoing()
+        };
+        let bytes = encode_value(&empty);
+        assert_eq!(bytes[17..21], [0xff; 4]);
+        assert_eq!(decode_value(&bytes), Ok(empty.clone()));
+        // Kafka's loader drops an Empty record's partitions; so does this one.
+        let mut with_partitions = encode_value(&ongoing()).to_vec();
+        with_partitions[16] = 0;
+        assert_eq!(
+            decode_value(&with_partitions),
+            Ok(TxnLogValue {
+                start_ms: 1500,
+                ..empty
+            })
+        );
+    }
+
+    #[test]
+    fn values_round_trip() {
+        for state in [TxnState::PrepareCommit, TxnState::CompleteAbort] {
+            let value = TxnLogValue {
+                state,
+                partitions: vec![("a".into(), vec![3]), ("bb".into(), vec![])],
+                ..ongoing()
+            };
+            assert_eq!(decode_value(&encode_value(&value)), Ok(value));
+        }
+    }
+
+    #[test]
+    fn value_v1_is_compact_with_tagged_fields() {
+        #[rustfmt::skip]
+        let v1: &[u8] = &[
+            0, 1,                               // version 1
+            0, 0, 0, 0, 0, 0, 0x03, 0xe8,       // producer id 1000
+            0, 5,                               // producer epoch
+            0, 0, 0xea, 0x60,                   // timeout 60000
+            1,                                  // Ongoing
+            2,                                  // one topic (uvarint 1+1)
+            2, b't',                            //   "t" (uvarint 1+1)
+            3, 0, 0, 0, 0, 0, 0, 0, 2,          //   partitions [0, 2] (uvarint 2+1)
+            1, 7, 2, 0xab, 0xcd,                //   one tagged field: unknown tag 7, 2 bytes
+            0, 0, 0, 0, 0, 0, 0x07, 0xd0,       // last update 2000
+            0, 0, 0, 0, 0, 0, 0x05, 0xdc,       // start 1500
+            2,                                  // two tagged fields:
+            1, 8, 0, 0, 0, 0, 0, 0, 0x03, 0xe9, //   NextProducerId 1001
+            2, 2, 0, 2,                         //   ClientTransactionVersion 2
+        ];
+        assert_eq!(decode_value(v1), Ok(ongoing()));
+
+        #[rustfmt::skip]
+        let empty_v1: &[u8] = &[
+            0, 1,                               // version 1
+            0, 0, 0, 0, 0, 0, 0x03, 0xe8,       // producer id 1000
+            0, 5,                               // producer epoch
+            0, 0, 0xea, 0x60,                   // timeout 60000
+            0,                                  // Empty
+            0,                                  // null partitions
+            0, 0, 0, 0, 0, 0, 0x07, 0xd0,       // last update 2000
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // start -1
+            0,                                  // no tagged fields
+        ];
+        let empty = TxnLogValue {
+            state: TxnState::Empty,
+            partitions: vec![],
+            start_ms: -1,
+            ..ongoing()
+        };
+        assert_eq!(decode_value(empty_v1), Ok(empty));
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let bytes = encode_value(&ongoing());
+        for len in 0..bytes.len() {
+            assert_eq!(decode_value(&bytes[..len]), Err(RecordError::Truncated));
+        }
+        let mut unknown_version = bytes.to_vec();
+        unknown_version[1] = 2;
+        assert_eq!(
+            decode_value(&unknown_version),
+            Err(RecordError::UnknownValueVersion { version: 2 })
+        );
+        let mut unknown_state = bytes.to_vec();
+        unknown_state[16] = 9;
+        assert_eq!(
+            decode_value(&unknown_state),
+            Err(RecordError::UnknownState { id: 9 })
+        );
+        let mut long_varint = bytes[..17].to_vec();
+        long_varint[1] = 1;
+        long_varint.extend_from_slice(&[0x80; 6]);
+        assert_eq!(decode_value(&long_varint), Err(RecordError::VarintTooLong));
+    }
+}
