@@ -49,6 +49,9 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListConfigResources, 0, 1),
     (ApiKey::InitProducerId, 0, 5),
     (ApiKey::WriteTxnMarkers, 1, 1),
+    // Kafka serves v5 to transactions-v2 producers, whose offsets partition the broker
+    // adds to the transaction itself (AddPartitionsToTxn): rafka does not, so stops at 4.
+    (ApiKey::TxnOffsetCommit, 0, 4),
 ];
 
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {

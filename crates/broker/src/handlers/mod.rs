@@ -48,6 +48,7 @@ mod offset_for_leader_epoch;
 mod produce;
 mod support;
 mod sync_group;
+mod txn_offset_commit;
 mod write_txn_markers;
 
 pub use api_versions::{supported_versions, SUPPORTED_APIS};
@@ -179,6 +180,7 @@ pub async fn handle(
             run_sync(&request, |b| consumer_group_describe::handle(broker, b))
         }
         ApiKey::WriteTxnMarkers => run(&request, |b| write_txn_markers::handle(broker, b)).await,
+        ApiKey::TxnOffsetCommit => run(&request, |b| txn_offset_commit::handle(broker, b)).await,
         ApiKey::InitProducerId => {
             run(&request, |b| init_producer_id::handle(broker, b, version)).await
         }

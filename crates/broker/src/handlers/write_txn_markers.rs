@@ -1,6 +1,8 @@
 //! WriteTxnMarkers: the transaction coordinator asks each partition's leader to write the
 //! marker that commits or aborts a producer's transaction there (a control batch, origin
 //! COORDINATOR), answered per partition once the ISR has it, as Kafka's acks=-1 append.
+//! A marker in a `__consumer_offsets` partition then ends the producer's pending offsets
+//! in the group coordinator (Kafka's `onTransactionCompleted`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::group::OFFSETS_TOPIC;
 
 /// Kafka waits `request.timeout.ms` (default 30 s) for the ISR to take a marker.
 const REPLICATION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -85,5 +88,17 @@ async fn write(
     let (info, epoch) = partition.append_end_txn_marker(producer_id, producer_epoch, marker)?;
     partition
         .wait_for_replication(info.last_offset, epoch, REPLICATION_TIMEOUT)
-        .await
+        .await?;
+    if topic == OFFSETS_TOPIC {
+        // Only once the marker counts, as Kafka: until then a read_committed consumer
+        // fetching with require_stable is told the offsets are unstable. Should this
+        // broker lose the partition first, its next leader replays the marker.
+        let committed = broker
+            .groups
+            .complete_transaction(index, producer_id, marker.commit);
+        tracing::debug!(
+            "{OFFSETS_TOPIC}-{index}: producer {producer_id}'s transaction ended, {committed} offset(s) committed"
+        );
+    }
+    Ok(())
 }
