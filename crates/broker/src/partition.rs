@@ -258,6 +258,18 @@ impl Partition {
         })
     }
 
+    /// Appends a coordinator's batches as leader (origin COORDINATOR: producer epochs are
+    /// checked, sequences are not), as [`Partition::append`] otherwise.
+    pub fn append_as_coordinator(
+        &self,
+        records: &[u8],
+        required_acks: i16,
+    ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
+        self.append_with(required_acks, |log, epoch| {
+            log.append_as_coordinator(records, Some(epoch))
+        })
+    }
+
     /// WriteTxnMarkers: the transaction coordinator's marker ending `producer_id`'s
     /// transaction here, appended as the leader with acks=all's ISR check.
     pub fn append_end_txn_marker(

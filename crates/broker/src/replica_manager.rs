@@ -231,8 +231,8 @@ impl ReplicaManager {
 }
 
 /// The coordinators' internal topics are partitions like any other: appended as the
-/// leader, with `acks=all` in a cluster (so a coordinator failover loses nothing it
-/// acknowledged), read back for replay.
+/// leader with Kafka's origin COORDINATOR, with `acks=all` in a cluster (so a coordinator
+/// failover loses nothing it acknowledged), read back for replay.
 impl CoordinatorLog for ReplicaManager {
     fn is_leader(&self, topic: &str, partition: i32) -> bool {
         self.partition(topic, partition)
@@ -250,7 +250,9 @@ impl CoordinatorLog for ReplicaManager {
             .partition(topic, partition)
             .ok_or(ErrorCode::UnknownTopicOrPartition)?;
         let acks = if self.clustered { -1 } else { 1 };
-        let (info, epoch) = partition.append(batch, acks).map_err(|e| e.code)?;
+        let (info, epoch) = partition
+            .append_as_coordinator(batch, acks)
+            .map_err(|e| e.code)?;
         if acks == 1 {
             return Ok(Box::pin(std::future::ready(Ok(()))));
         }

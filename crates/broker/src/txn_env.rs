@@ -1,7 +1,8 @@
 //! The transaction coordinator's view of this broker: `__transaction_state`'s partitions
 //! through the replica manager, and markers written to each partition's leader — here
 //! through the log, elsewhere by a WriteTxnMarkers request to the leading broker, as
-//! Kafka's `TransactionMarkerChannelManager` sends them.
+//! Kafka's `TransactionMarkerChannelManager` sends them. A marker in a `__consumer_offsets`
+//! partition also ends the producer's pending offsets in the group coordinator.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::group::OFFSETS_TOPIC;
 
 /// Kafka waits `request.timeout.ms` (default 30 s) for the ISR to take a marker.
 const MARKER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -118,7 +120,19 @@ pub async fn write_marker(
     let (info, epoch) = partition.append_end_txn_marker(producer_id, producer_epoch, marker)?;
     partition
         .wait_for_replication(info.last_offset, epoch, MARKER_TIMEOUT)
-        .await
+        .await?;
+    if topic == OFFSETS_TOPIC {
+        // Only once the marker counts, as Kafka: until then a read_committed consumer
+        // fetching with require_stable is told the offsets are unstable. Should this
+        // broker lose the partition first, its next leader replays the marker.
+        let committed = broker
+            .groups
+            .complete_transaction(index, producer_id, marker.commit);
+        tracing::debug!(
+            "{OFFSETS_TOPIC}-{index}: producer {producer_id}'s transaction ended, {committed} offset(s) committed"
+        );
+    }
+    Ok(())
 }
 
 /// One round of markers: partitions led here are written directly, the others are sent

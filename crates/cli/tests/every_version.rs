@@ -1801,6 +1801,72 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 },
             );
         }
+        ApiKey::TxnOffsetCommit => {
+            // From v3 the commit names the member of a formed group; before, it carries no
+            // member information and goes to a simple group.
+            let group_id = format!("txn-commit-v{v}");
+            let (member, generation) = if v >= 3 {
+                form_group(cx, &group_id)
+            } else {
+                (StrBytes::default(), -1)
+            };
+            let commit = |name: &str, member: StrBytes| {
+                let mut partition =
+                    txn_offset_commit_request::TxnOffsetCommitRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_committed_offset(2)
+                        .with_committed_metadata(Some(s("meta")));
+                if v >= 2 {
+                    partition = partition.with_committed_leader_epoch(0);
+                }
+                let mut request = TxnOffsetCommitRequest::default()
+                    .with_transactional_id(TransactionalId(s("every-version")))
+                    .with_group_id(group(&group_id))
+                    .with_producer_id(ProducerId(910_000 + i64::from(v)))
+                    .with_producer_epoch(0)
+                    .with_topics(vec![
+                        txn_offset_commit_request::TxnOffsetCommitRequestTopic::default()
+                            .with_name(topic(name))
+                            .with_partitions(vec![partition]),
+                    ]);
+                if v >= 3 {
+                    request = request
+                        .with_generation_id(generation)
+                        .with_member_id(member);
+                }
+                request
+            };
+            let error_of = |r: &TxnOffsetCommitResponse| {
+                let t = r.topics.first().ok_or("no topic answered")?;
+                let p = t.partitions.first().ok_or("no partition answered")?;
+                expect("partition", p.partition_index, 0)?;
+                Ok::<i16, String>(p.error_code)
+            };
+            let ordinary = commit(TOPIC, member.clone());
+            cx.case(api, v, "commit", ordinary, |r: &TxnOffsetCommitResponse| {
+                expect("error", error_of(r)?, NONE)
+            });
+            let unknown = commit(UNKNOWN_TOPIC, member.clone());
+            cx.case(
+                api,
+                v,
+                "unknown topic",
+                unknown,
+                |r: &TxnOffsetCommitResponse| {
+                    expect("error", error_of(r)?, UNKNOWN_TOPIC_OR_PARTITION)
+                },
+            );
+            if v >= 3 {
+                let stranger = commit(TOPIC, s("stranger"));
+                cx.case(
+                    api,
+                    v,
+                    "stranger",
+                    stranger,
+                    |r: &TxnOffsetCommitResponse| expect("error", error_of(r)?, UNKNOWN_MEMBER_ID),
+                );
+            }
+        }
         other => panic!(
             "{other:?} is advertised but this test has no requests for it: add them to requests_for"
         ),

@@ -352,6 +352,19 @@ impl Log {
         self.append_leader(&batch, leader_epoch.map(|e| e.0), Appender::Coordinator)
     }
 
+    /// Appends a coordinator's own batches (the group coordinator's `__consumer_offsets`
+    /// records, transactional offset commits included) as Kafka's leader does with origin
+    /// COORDINATOR: producer epochs are checked, sequences are not, and no batch is taken
+    /// for a retry. Kafka's coordinators give every transactional batch base sequence 0,
+    /// which a client's checks would answer as a duplicate from the second transaction on.
+    pub fn append_as_coordinator(
+        &mut self,
+        records: &[u8],
+        leader_epoch: Option<LeaderEpoch>,
+    ) -> Result<AppendInfo, LogError> {
+        self.append_leader(records, leader_epoch.map(|e| e.0), Appender::Coordinator)
+    }
+
     fn append_leader(
         &mut self,
         records: &[u8],

@@ -254,7 +254,8 @@ pub(crate) struct AppendPlan {
 pub(crate) enum Appender {
     /// A producer: duplicates are detected and sequences checked.
     Client,
-    /// The transaction coordinator's markers: epochs are checked, sequences are not.
+    /// A coordinator: the transaction coordinator's markers, the group coordinator's
+    /// records. Epochs are checked, sequences are not.
     Coordinator,
 }
 

@@ -57,6 +57,9 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 2),
     (ApiKey::DescribeProducers, 0, 0),
+    // Kafka serves v5 to transactions-v2 producers, whose offsets partition the broker
+    // adds to the transaction itself (AddPartitionsToTxn): rafka does not, so stops at 4.
+    (ApiKey::TxnOffsetCommit, 0, 4),
 ];
 
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {

@@ -55,6 +55,7 @@ mod produce;
 mod support;
 mod sync_group;
 mod transactions;
+mod txn_offset_commit;
 mod write_txn_markers;
 
 pub use api_versions::{supported_versions, SUPPORTED_APIS};
@@ -201,6 +202,7 @@ pub async fn handle(
         ApiKey::ListTransactions => run_sync(&request, |b| list_transactions::handle(broker, b)),
         ApiKey::DescribeProducers => run_sync(&request, |b| describe_producers::handle(broker, b)),
         ApiKey::WriteTxnMarkers => run(&request, |b| write_txn_markers::handle(broker, b)).await,
+        ApiKey::TxnOffsetCommit => run(&request, |b| txn_offset_commit::handle(broker, b)).await,
         ApiKey::InitProducerId => {
             run(&request, |b| init_producer_id::handle(broker, b, version)).await
         }

@@ -64,9 +64,10 @@ pub(super) async fn handle(
                 )
             })
             .collect();
+        // A pending transactional offset gets a tombstone too, as in Kafka's deleteOffsets.
         let present: Vec<(String, i32)> = to_delete
             .iter()
-            .filter(|k| group.offsets.contains_key(*k))
+            .filter(|k| group.offsets.contains_key(*k) || group.pending_offsets.contains(k))
             .cloned()
             .collect();
         (

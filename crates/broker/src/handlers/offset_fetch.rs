@@ -1,5 +1,8 @@
 //! OffsetFetch: a group's committed offsets, for the listed partitions or all of them;
-//! one group (v1–7) or several (v8+). A partition with no commit answers offset -1.
+//! one group (v1–7) or several (v8+). A partition with no commit answers offset -1. With
+//! `require_stable` (v7+), a partition an open transaction holds an offset of answers
+//! UNSTABLE_OFFSET_COMMIT in its own error code, in every version, as Kafka's
+//! `OffsetMetadataManager.fetchOffsets`: the group's error stays NONE.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,13 +12,16 @@ use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
+use rafka_protocol::error_code::code_of;
+use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::group::CommittedOffset;
 
 type Wanted = Option<Vec<(String, Vec<i32>)>>;
-type Found = BTreeMap<String, Vec<(i32, Option<CommittedOffset>)>>;
+/// Per topic, each partition's committed offset, or its error.
+type Found = BTreeMap<String, Vec<(i32, Result<Option<CommittedOffset>, ErrorCode>)>>;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
@@ -40,7 +46,13 @@ pub(super) fn handle(
                         .with_group_id(g.group_id.clone())
                         .with_error_code(e.code());
                 }
-                let found = lookup(broker, g.group_id.as_str(), wanted, true);
+                let found = lookup(
+                    broker,
+                    g.group_id.as_str(),
+                    wanted,
+                    true,
+                    request.require_stable,
+                );
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id.clone())
                     .with_topics(
@@ -53,12 +65,13 @@ pub(super) fn handle(
                                         partitions
                                             .into_iter()
                                             .map(|(index, o)| {
-                                                let (offset, epoch, metadata) = fields(o);
+                                                let (offset, epoch, metadata, error) = fields(o);
                                                 OffsetFetchResponsePartitions::default()
                                                     .with_partition_index(index)
                                                     .with_committed_offset(offset)
                                                     .with_committed_leader_epoch(epoch)
                                                     .with_metadata(Some(str_bytes(metadata)))
+                                                    .with_error_code(code_of(error))
                                             })
                                             .collect(),
                                     )
@@ -83,7 +96,13 @@ pub(super) fn handle(
         return OffsetFetchResponse::default().with_error_code(e.code());
     }
     // (v1's refusal lists the partitions asked for, with no offsets from this broker.)
-    let found = lookup(broker, request.group_id.as_str(), wanted, refused.is_none());
+    let found = lookup(
+        broker,
+        request.group_id.as_str(),
+        wanted,
+        refused.is_none(),
+        request.require_stable,
+    );
     OffsetFetchResponse::default().with_topics(
         found
             .into_iter()
@@ -94,13 +113,13 @@ pub(super) fn handle(
                         partitions
                             .into_iter()
                             .map(|(index, o)| {
-                                let (offset, epoch, metadata) = fields(o);
+                                let (offset, epoch, metadata, error) = fields(o);
                                 OffsetFetchResponsePartition::default()
                                     .with_partition_index(index)
                                     .with_committed_offset(offset)
                                     .with_committed_leader_epoch(epoch)
                                     .with_metadata(Some(str_bytes(metadata)))
-                                    .with_error_code(refused.map_or(0, |e| e.code()))
+                                    .with_error_code(code_of(refused.or(error)))
                             })
                             .collect(),
                     )
@@ -109,34 +128,50 @@ pub(super) fn handle(
     )
 }
 
-fn fields(o: Option<CommittedOffset>) -> (i64, i32, String) {
+/// (offset, leader epoch, metadata, error) of one partition's answer: an error answers
+/// no offset.
+fn fields(o: Result<Option<CommittedOffset>, ErrorCode>) -> (i64, i32, String, Option<ErrorCode>) {
     match o {
-        Some(o) => (o.offset, o.leader_epoch, o.metadata),
-        None => (-1, -1, String::new()),
+        Ok(Some(o)) => (o.offset, o.leader_epoch, o.metadata, None),
+        Ok(None) => (-1, -1, String::new(), None),
+        Err(e) => (-1, -1, String::new(), Some(e)),
     }
 }
 
-/// The committed offsets of `wanted` (all when `None`); with `coordinator` false, none.
-fn lookup(broker: &Broker, group_id: &str, wanted: Wanted, coordinator: bool) -> Found {
-    let offsets = broker
-        .groups
-        .group(group_id)
-        .filter(|_| coordinator)
-        .map(|g| g.lock().offsets.clone())
-        .unwrap_or_default();
+/// The committed offsets of `wanted` (all the committed ones when `None`); with
+/// `coordinator` false, none.
+fn lookup(
+    broker: &Broker,
+    group_id: &str,
+    wanted: Wanted,
+    coordinator: bool,
+    require_stable: bool,
+) -> Found {
     let mut found: Found = BTreeMap::new();
+    let group = broker.groups.group(group_id).filter(|_| coordinator);
+    let group = group.as_ref().map(|g| g.lock());
+    let fetch = |key: &(String, i32)| match &group {
+        Some(g) => g.fetch_offset(key, require_stable).map(|o| o.cloned()),
+        None => Ok(None),
+    };
     match wanted {
         None => {
-            for ((topic, partition), o) in offsets {
-                found.entry(topic).or_default().push((partition, Some(o)));
+            let keys: Vec<(String, i32)> = group
+                .as_ref()
+                .map(|g| g.offsets.keys().cloned().collect())
+                .unwrap_or_default();
+            for key in keys {
+                let o = fetch(&key);
+                found.entry(key.0).or_default().push((key.1, o));
             }
         }
         Some(wanted) => {
             for (topic, partitions) in wanted {
-                let entry = found.entry(topic.clone()).or_default();
+                let mut answers = Vec::with_capacity(partitions.len());
                 for partition in partitions {
-                    entry.push((partition, offsets.get(&(topic.clone(), partition)).cloned()));
+                    answers.push((partition, fetch(&(topic.clone(), partition))));
                 }
+                found.entry(topic).or_default().extend(answers);
             }
         }
     }

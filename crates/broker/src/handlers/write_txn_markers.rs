@@ -1,6 +1,8 @@
 //! WriteTxnMarkers: the transaction coordinator asks each partition's leader to write the
 //! marker that commits or aborts a producer's transaction there (a control batch, origin
 //! COORDINATOR), answered per partition once the ISR has it, as Kafka's acks=-1 append.
+//! A marker in a `__consumer_offsets` partition then ends the producer's pending offsets
+//! in the group coordinator (Kafka's `onTransactionCompleted`, see `txn_env`).
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! The group coordinator: consumer groups under Kafka's classic protocol, their committed
-//! offsets, and both kept as records in the compacted internal topic `__consumer_offsets`
-//! (group → partition by Kafka's hash), replayed at start-up.
+//! offsets (transactional ones included, see `offsets`), and both kept as records in
+//! the compacted internal topic `__consumer_offsets` (group → partition by Kafka's hash),
+//! replayed at start-up.
 //!
 //! Locking: the map of groups is locked only to find or add a group; each group has its
 //! own mutex, held for one state-machine step plus the (local, synchronous) append of
@@ -11,15 +12,16 @@
 pub mod consumer;
 pub mod messages;
 pub mod migration;
+pub mod offsets;
 pub mod records;
 pub mod state;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use rafka_protocol::batch::{batches, BatchBuilder};
+use rafka_protocol::batch::{batches, BatchBuilder, EndTxnMarker, NO_PRODUCER_ID};
 use rafka_protocol::ErrorCode;
 use rafka_types::SharedClock;
 
@@ -44,6 +46,19 @@ pub struct GroupCoordinator {
     clustered: bool,
     clock: SharedClock,
     groups: Mutex<HashMap<String, Arc<Mutex<Group>>>>,
+    /// The groups each producer has pending transactional offsets in (Kafka's
+    /// `openGroupsForProducer`), so that a marker visits only those. Locked after a
+    /// group's mutex, never before.
+    /// Invariant: every group with pending offsets of a producer is listed under it
+    /// (a listed group may have none left: it is skipped).
+    open_transactions: Mutex<HashMap<i64, BTreeSet<String>>>,
+}
+
+/// A transactional producer as its batches carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnProducer {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
 }
 
 impl GroupCoordinator {
@@ -61,6 +76,7 @@ impl GroupCoordinator {
             consumer_config,
             topic_config,
             groups: Mutex::new(HashMap::new()),
+            open_transactions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -134,7 +150,7 @@ impl GroupCoordinator {
             group: group.group_id.clone(),
         });
         let value = records::encode_group_value(&group.to_record());
-        self.append(log, &group.group_id, vec![(key, Some(value))])
+        self.append(log, &group.group_id, vec![(key, Some(value))], None)
             .inspect_err(|e| tracing::error!("cannot store group {}: {e:?}", group.group_id))
     }
 
@@ -150,26 +166,76 @@ impl GroupCoordinator {
         if offsets.is_empty() {
             return Ok(GroupWrite::default());
         }
-        let records = offsets
-            .iter()
-            .map(|((topic, partition), o)| {
-                let key = records::encode_key(&RecordKey::Offset {
-                    group: group.group_id.clone(),
-                    topic: topic.clone(),
-                    partition: *partition,
-                });
-                let value = records::encode_offset_value(&OffsetValue {
-                    offset: o.offset,
-                    leader_epoch: o.leader_epoch,
-                    metadata: o.metadata.clone(),
-                    commit_timestamp_ms: o.commit_timestamp_ms,
-                });
-                (key, Some(value))
-            })
-            .collect();
-        let write = self.append(log, &group.group_id, records)?;
-        group.offsets.extend(offsets);
+        let records = offset_records(&group.group_id, &offsets);
+        let write = self.append(log, &group.group_id, records, None)?;
+        for (key, offset) in offsets {
+            group.put_committed_offset(key, offset);
+        }
         Ok(write)
+    }
+
+    /// Appends offsets committed inside `producer`'s transaction (TxnOffsetCommit) as one
+    /// transactional batch of the producer, as Kafka's coordinator writes them; once
+    /// appended they are pending in the group's cache, and count as committed only when
+    /// the transaction's marker commits them (`complete_transaction`). The caller awaits
+    /// the write before it answers.
+    pub fn txn_commit_offsets(
+        &self,
+        log: &dyn CoordinatorLog,
+        group: &mut Group,
+        producer: TxnProducer,
+        offsets: Vec<((String, i32), CommittedOffset)>,
+    ) -> Result<GroupWrite, ErrorCode> {
+        if offsets.is_empty() {
+            return Ok(GroupWrite::default());
+        }
+        let records = offset_records(&group.group_id, &offsets);
+        let write = self.append(log, &group.group_id, records, Some(producer))?;
+        for (key, offset) in offsets {
+            group.pending_offsets.add(producer.producer_id, key, offset);
+        }
+        self.open_transactions
+            .lock()
+            .entry(producer.producer_id)
+            .or_default()
+            .insert(group.group_id.clone());
+        Ok(write)
+    }
+
+    /// The marker ending `producer_id`'s transaction is in `partition` of
+    /// `__consumer_offsets` (written through WriteTxnMarkers, or met in a replay): the
+    /// producer's pending offsets in that partition's groups are committed or dropped
+    /// (Kafka's `handleTxnCompletion` / `replayEndTransactionMarker`). Returns how many
+    /// offsets were committed.
+    pub fn complete_transaction(&self, partition: i32, producer_id: i64, commit: bool) -> usize {
+        // The producer's groups of this partition: its other partitions' groups wait for
+        // their own marker.
+        let group_ids: Vec<String> = {
+            let mut open = self.open_transactions.lock();
+            let Some(groups) = open.get_mut(&producer_id) else {
+                return 0;
+            };
+            let here: Vec<String> = groups
+                .iter()
+                .filter(|g| self.partition_for(g) == partition)
+                .cloned()
+                .collect();
+            for group_id in &here {
+                groups.remove(group_id);
+            }
+            if groups.is_empty() {
+                open.remove(&producer_id);
+            }
+            here
+        };
+        let mut committed = 0;
+        for group_id in group_ids {
+            // A group deleted since has nothing left to complete.
+            if let Some(group) = self.group(&group_id) {
+                committed += group.lock().complete_transaction(producer_id, commit);
+            }
+        }
+        committed
     }
 
     /// Appends tombstones for offsets and drops them from the cache.
@@ -193,21 +259,24 @@ impl GroupCoordinator {
                 (key, None)
             })
             .collect();
-        let write = self.append(log, &group.group_id, records)?;
+        let write = self.append(log, &group.group_id, records, None)?;
         for key in keys {
-            group.offsets.remove(key);
+            group.remove_offset(key);
         }
         Ok(write)
     }
 
-    /// Deletes a whole group: tombstones for its offsets and its metadata.
+    /// Deletes a whole group: tombstones for its offsets (pending transactional ones
+    /// included, as Kafka's `deleteAllOffsets`) and its metadata.
     pub fn delete_group(
         &self,
         log: &dyn CoordinatorLog,
         group: &mut Group,
         now_ms: i64,
     ) -> Result<GroupWrite, ErrorCode> {
-        let keys: Vec<(String, i32)> = group.offsets.keys().cloned().collect();
+        let mut keys: BTreeSet<(String, i32)> = group.offsets.keys().cloned().collect();
+        keys.extend(group.pending_offsets.keys());
+        let keys: Vec<(String, i32)> = keys.into_iter().collect();
         // Appended before the group's tombstone, to the same partition: the tombstone's
         // write covers them.
         let _covered = self.delete_offsets(log, group, &keys)?;
@@ -216,7 +285,7 @@ impl GroupCoordinator {
         });
         // The group's records go to one partition in order: the last append's write
         // covers the offsets' tombstones too.
-        let write = self.append(log, &group.group_id, vec![(key, None)])?;
+        let write = self.append(log, &group.group_id, vec![(key, None)], None)?;
         group.mark_dead(now_ms);
         self.forget(&group.group_id);
         Ok(write)
@@ -224,14 +293,22 @@ impl GroupCoordinator {
 
     /// Appends records to the group's `__consumer_offsets` partition (the local,
     /// synchronous part, so group steps keep their order) and returns the write to await.
+    /// With a producer, the batch is that producer's, transactional: Kafka's coordinator
+    /// gives it base sequence 0, which the log does not check for a coordinator's write.
     fn append(
         &self,
         log: &dyn CoordinatorLog,
         group_id: &str,
         records: Vec<(Bytes, Option<Bytes>)>,
+        producer: Option<TxnProducer>,
     ) -> Result<GroupWrite, ErrorCode> {
         let now_ms = self.clock.now_ms();
         let mut builder = BatchBuilder::new(0);
+        if let Some(p) = producer {
+            builder = builder
+                .producer(p.producer_id, p.producer_epoch, 0)
+                .transactional(true);
+        }
         for (key, value) in &records {
             builder.append(now_ms, Some(key), value.as_deref(), &[]);
         }
@@ -288,6 +365,21 @@ impl GroupCoordinator {
                 let Ok(batch) = batch else { break };
                 offset = offset.max(batch.next_offset());
                 if batch.is_control() {
+                    // A transaction's marker ends its pending offsets here, as Kafka's
+                    // replay does.
+                    match EndTxnMarker::of(&batch) {
+                        Ok(Some(marker)) => {
+                            self.complete_transaction(
+                                partition,
+                                batch.producer_id(),
+                                marker.commit,
+                            );
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(
+                            "skipping an unreadable marker of {OFFSETS_TOPIC}-{partition}: {e}"
+                        ),
+                    }
                     continue;
                 }
                 let Ok(records) = batch.decode_records() else {
@@ -296,7 +388,7 @@ impl GroupCoordinator {
                 };
                 for record in records {
                     if let Some(key) = record.key {
-                        self.replay(key, record.value, now_ms);
+                        self.replay(key, record.value, batch.producer_id(), now_ms);
                         loaded += 1;
                     }
                 }
@@ -305,7 +397,9 @@ impl GroupCoordinator {
         loaded
     }
 
-    fn replay(&self, key: Bytes, value: Option<Bytes>, now_ms: i64) {
+    /// Applies one record; `producer_id` is its batch's: a producer's offsets are pending
+    /// in its transaction until the marker (Kafka's `OffsetMetadataManager.replay`).
+    fn replay(&self, key: Bytes, value: Option<Bytes>, producer_id: i64, now_ms: i64) {
         let key = match records::decode_key(key) {
             Ok(k) => k,
             Err(e) => {
@@ -324,15 +418,24 @@ impl GroupCoordinator {
             ) => match records::decode_offset_value(value) {
                 Ok(v) => {
                     let g = self.group_or_create(&group, now_ms);
-                    g.lock().offsets.insert(
-                        (topic, partition),
-                        CommittedOffset {
-                            offset: v.offset,
-                            leader_epoch: v.leader_epoch,
-                            metadata: v.metadata,
-                            commit_timestamp_ms: v.commit_timestamp_ms,
-                        },
-                    );
+                    let offset = CommittedOffset {
+                        offset: v.offset,
+                        leader_epoch: v.leader_epoch,
+                        metadata: v.metadata,
+                        commit_timestamp_ms: v.commit_timestamp_ms,
+                    };
+                    let mut g = g.lock();
+                    if producer_id == NO_PRODUCER_ID {
+                        g.put_committed_offset((topic, partition), offset);
+                    } else {
+                        g.pending_offsets
+                            .add(producer_id, (topic, partition), offset);
+                        self.open_transactions
+                            .lock()
+                            .entry(producer_id)
+                            .or_default()
+                            .insert(group);
+                    }
                 }
                 Err(e) => tracing::warn!("skipping an offset of group {group}: {e}"),
             },
@@ -345,7 +448,7 @@ impl GroupCoordinator {
                 None,
             ) => {
                 if let Some(g) = self.group(&group) {
-                    g.lock().offsets.remove(&(topic, partition));
+                    g.lock().remove_offset(&(topic, partition));
                 }
             }
             (RecordKey::Group { group }, Some(value)) => match records::decode_group_value(value) {
@@ -397,8 +500,11 @@ impl GroupCoordinator {
                         ),
                     }
                 }
+                // Not while a transaction holds offsets of the group (Kafka's
+                // cleanupGroupMetadata).
                 if group.state == GroupState::Empty
                     && group.offsets.is_empty()
+                    && group.pending_offsets.is_empty()
                     && group.generation_id > 0
                 {
                     match self.delete_group(log, &mut group, now_ms) {
@@ -471,13 +577,42 @@ pub fn write_error_message(code: ErrorCode) -> &'static str {
 const OFFSETS_COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Kafka's mapping of a failed `__consumer_offsets` append to the group API's error: the
-/// client looks for the coordinator again (NOT_COORDINATOR) or retries it.
+/// client looks for the coordinator again (NOT_COORDINATOR) or retries it. A producer's
+/// own error from a transactional commit (its epoch is fenced, its transaction is not
+/// open) reaches the producer unchanged, as Kafka passes it through.
 fn coordinator_error(code: ErrorCode) -> ErrorCode {
     match code {
         ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
         ErrorCode::MessageTooLarge
         | ErrorCode::RecordListTooLarge
         | ErrorCode::InvalidFetchSize => ErrorCode::InvalidCommitOffsetSize,
+        ErrorCode::InvalidProducerEpoch
+        | ErrorCode::ProducerFenced
+        | ErrorCode::InvalidTxnState => code,
         _ => ErrorCode::CoordinatorNotAvailable,
     }
+}
+
+/// The records of `offsets` committed for `group_id`.
+fn offset_records(
+    group_id: &str,
+    offsets: &[((String, i32), CommittedOffset)],
+) -> Vec<(Bytes, Option<Bytes>)> {
+    offsets
+        .iter()
+        .map(|((topic, partition), o)| {
+            let key = records::encode_key(&RecordKey::Offset {
+                group: group_id.to_string(),
+                topic: topic.clone(),
+                partition: *partition,
+            });
+            let value = records::encode_offset_value(&OffsetValue {
+                offset: o.offset,
+                leader_epoch: o.leader_epoch,
+                metadata: o.metadata.clone(),
+                commit_timestamp_ms: o.commit_timestamp_ms,
+            });
+            (key, Some(value))
+        })
+        .collect()
 }

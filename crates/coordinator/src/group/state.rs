@@ -14,6 +14,8 @@ use rafka_protocol::ErrorCode;
 use tokio::sync::oneshot;
 
 pub use super::messages::{JoinRequest, JoinResponse, Reply, SyncResponse};
+use super::offsets::PendingOffsets;
+pub use super::offsets::{CommittedOffset, OffsetKey};
 use super::records::{GroupValue, MemberValue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,14 +41,6 @@ impl GroupState {
 }
 
 pub use rafka_config::group::GroupConfig;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommittedOffset {
-    pub offset: i64,
-    pub leader_epoch: i32,
-    pub metadata: String,
-    pub commit_timestamp_ms: i64,
-}
 
 /// SyncGroup answers held until the group's record is written. Dropping them unreleased
 /// answers each waiting member with an error (its channel closes).
@@ -117,6 +111,8 @@ pub struct Group {
     /// expire.
     pending_members: HashMap<String, i64>,
     pub offsets: BTreeMap<(String, i32), CommittedOffset>,
+    /// Offsets committed inside transactions that have not ended yet (see `offsets`).
+    pub pending_offsets: PendingOffsets,
     /// When the group entered its current state.
     pub state_timestamp_ms: i64,
     /// PreparingRebalance: when the join phase ends regardless of who has rejoined.
@@ -147,6 +143,7 @@ impl Group {
             members: Vec::new(),
             pending_members: HashMap::new(),
             offsets: BTreeMap::new(),
+            pending_offsets: Default::default(),
             state_timestamp_ms: now_ms,
             join_deadline_ms: None,
             initial_delay_cap_ms: None,
@@ -800,6 +797,84 @@ impl Group {
         Ok(())
     }
 
+    // ---- Transactional offsets (see `offsets`) ----------------------------------------
+
+    /// May a transactional producer commit offsets for this member and generation
+    /// (TxnOffsetCommit)? Kafka's `validateOffsetCommit` with `isTransactional`: as for
+    /// OffsetCommit, except that a request without any member information (TxnOffsetCommit
+    /// before v3 carries none) is accepted whatever the group's state, and a rebalance in
+    /// progress refuses nothing.
+    pub fn validate_txn_offset_commit(
+        &self,
+        generation_id: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+    ) -> Result<(), ErrorCode> {
+        if self.state == GroupState::Dead {
+            return Err(ErrorCode::CoordinatorNotAvailable);
+        }
+        if let Some(consumer) = &self.consumer {
+            // Kafka's OffsetMetadataManager.validateTransactionalOffsetCommit answers a
+            // stale member epoch with ILLEGAL_GENERATION, which transactional producers
+            // know.
+            return consumer
+                .validate_offset_commit(member_id, generation_id)
+                .map_err(|e| match e {
+                    ErrorCode::StaleMemberEpoch => ErrorCode::IllegalGeneration,
+                    other => other,
+                });
+        }
+        if generation_id < 0 && self.state == GroupState::Empty {
+            return Ok(());
+        }
+        if generation_id >= 0 || !member_id.is_empty() || instance_id.is_some() {
+            self.validate_member(member_id, instance_id)?;
+            if generation_id != self.generation_id {
+                return Err(ErrorCode::IllegalGeneration);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `offset` the committed offset of `key` (a plain OffsetCommit, or its record
+    /// replayed): it outranks the pending transactional offsets written before it.
+    pub fn put_committed_offset(&mut self, key: OffsetKey, offset: CommittedOffset) {
+        self.pending_offsets.outrank(&key);
+        self.offsets.insert(key, offset);
+    }
+
+    /// Deletes `key`'s committed offset and its pending transactional ones (a tombstone).
+    pub fn remove_offset(&mut self, key: &OffsetKey) {
+        self.offsets.remove(key);
+        self.pending_offsets.remove(key);
+    }
+
+    /// The committed offset of `key` as OffsetFetch answers it. With `require_stable`
+    /// (OffsetFetch v7+, sent by read_committed consumers), UNSTABLE_OFFSET_COMMIT while an
+    /// open transaction holds an offset of `key`: the committed one may be about to
+    /// change (Kafka's `OffsetMetadataManager.fetchOffsets`).
+    pub fn fetch_offset(
+        &self,
+        key: &OffsetKey,
+        require_stable: bool,
+    ) -> Result<Option<&CommittedOffset>, ErrorCode> {
+        if require_stable && self.pending_offsets.contains(key) {
+            return Err(ErrorCode::UnstableOffsetCommit);
+        }
+        Ok(self.offsets.get(key))
+    }
+
+    /// Ends `producer_id`'s transaction in this group (its marker is in the group's
+    /// partition): on commit its pending offsets become the committed ones, unless a
+    /// later write outranks them; on abort they are dropped. Returns how many offsets
+    /// were committed.
+    pub fn complete_transaction(&mut self, producer_id: i64, commit: bool) -> usize {
+        let committed = self.pending_offsets.complete(producer_id, commit);
+        let count = committed.len();
+        self.offsets.extend(committed);
+        count
+    }
+
     // ---- Time -------------------------------------------------------------------------
 
     /// Expires members, pending ids, and join/sync phases that ran out of time.
@@ -844,7 +919,8 @@ impl Group {
     /// Offsets past `offsets.retention.minutes`: for a group that used the group protocol,
     /// all of them once it has been empty that long (KIP-211); for a group that only ever
     /// committed (no protocol), each one that long after its commit. Returns the removed
-    /// keys, for tombstones.
+    /// keys, for tombstones. An offset with a pending transactional one waits for its
+    /// transaction to end, as in Kafka's `cleanupExpiredOffsets`.
     pub fn expire_offsets(&mut self, config: &GroupConfig, now_ms: i64) -> Vec<(String, i32)> {
         if self.state != GroupState::Empty || !self.is_empty() {
             return Vec::new();
@@ -863,6 +939,10 @@ impl Group {
                 .map(|(k, _)| k.clone())
                 .collect()
         };
+        let expired: Vec<(String, i32)> = expired
+            .into_iter()
+            .filter(|k| !self.pending_offsets.contains(k))
+            .collect();
         for key in &expired {
             self.offsets.remove(key);
         }
@@ -884,6 +964,7 @@ impl Group {
         }
         self.members.clear();
         self.offsets.clear();
+        self.pending_offsets.clear();
         self.transition(GroupState::Dead, now_ms);
     }
 
@@ -1446,5 +1527,72 @@ mod tests {
             Bytes::from_static(b"B")
         );
         assert_eq!(restored.heartbeat(2, &a, None, 60), None);
+    }
+
+    fn committed(offset: i64) -> CommittedOffset {
+        CommittedOffset {
+            offset,
+            leader_epoch: 0,
+            metadata: String::new(),
+            commit_timestamp_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_transactions_offsets_count_once_it_commits_and_never_if_it_aborts() {
+        let mut group = Group::new("g", 0);
+        let key = ("t".to_string(), 0);
+        group.put_committed_offset(key.clone(), committed(1));
+        group.pending_offsets.add(7, key.clone(), committed(5));
+        assert_eq!(group.offsets[&key], committed(1), "not before the marker");
+        assert_eq!(group.complete_transaction(7, false), 0);
+        assert_eq!(group.offsets[&key], committed(1));
+        group.pending_offsets.add(7, key.clone(), committed(6));
+        assert_eq!(group.complete_transaction(7, true), 1);
+        assert_eq!(group.offsets[&key], committed(6));
+        assert!(group.pending_offsets.is_empty());
+        // A plain commit written after a pending offset keeps its place.
+        group.pending_offsets.add(8, key.clone(), committed(7));
+        group.put_committed_offset(key.clone(), committed(9));
+        assert_eq!(group.complete_transaction(8, true), 0);
+        assert_eq!(group.offsets[&key], committed(9));
+    }
+
+    #[test]
+    fn a_stable_fetch_is_refused_while_a_transaction_holds_the_partition() {
+        let mut group = Group::new("g", 0);
+        let held = ("t".to_string(), 0);
+        let free = ("t".to_string(), 1);
+        group.put_committed_offset(held.clone(), committed(1));
+        group.put_committed_offset(free.clone(), committed(2));
+        group.pending_offsets.add(7, held.clone(), committed(5));
+        assert_eq!(
+            group.fetch_offset(&held, true),
+            Err(ErrorCode::UnstableOffsetCommit)
+        );
+        assert_eq!(group.fetch_offset(&held, false), Ok(Some(&committed(1))));
+        assert_eq!(group.fetch_offset(&free, true), Ok(Some(&committed(2))));
+        group.complete_transaction(7, false);
+        assert_eq!(group.fetch_offset(&held, true), Ok(Some(&committed(1))));
+    }
+
+    #[test]
+    fn an_offset_a_transaction_holds_neither_expires_nor_survives_its_tombstone() {
+        let config = GroupConfig {
+            offsets_retention_ms: 1_000,
+            ..config()
+        };
+        let mut group = Group::new("g", 0);
+        let held = ("t".to_string(), 0);
+        let free = ("t".to_string(), 1);
+        group.put_committed_offset(held.clone(), committed(1));
+        group.put_committed_offset(free.clone(), committed(2));
+        group.pending_offsets.add(7, held.clone(), committed(5));
+        assert_eq!(group.expire_offsets(&config, 10_000), vec![free]);
+        group.remove_offset(&held);
+        assert!(group.offsets.is_empty());
+        assert!(group.pending_offsets.is_empty(), "the tombstone took both");
+        assert_eq!(group.complete_transaction(7, true), 0);
+        assert!(group.offsets.is_empty());
     }
 }

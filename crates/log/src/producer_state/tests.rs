@@ -551,6 +551,46 @@ fn an_abort_records_the_first_other_open_transaction_as_its_stable_offset() {
 }
 
 #[test]
+fn a_coordinator_writes_every_transaction_at_sequence_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut log = open_log(dir.path(), &clock, LogConfig::default(), false);
+    // The group coordinator's offsets of two transactions of producer 1, each a batch at
+    // base sequence 0 as Kafka's coordinator writes them: both are written.
+    let first = log
+        .append_as_coordinator(&txn_batch(1, 0, 0, 2), None)
+        .unwrap();
+    assert_eq!(
+        log.ongoing_transactions(),
+        vec![(Offset(0), 1)],
+        "the offsets' transaction is open"
+    );
+    marker(&mut log, 1, 0, true).unwrap();
+    let second = log
+        .append_as_coordinator(&txn_batch(1, 0, 0, 2), None)
+        .unwrap();
+    assert!(!first.duplicate && !second.duplicate);
+    assert_eq!(
+        (first.first_offset, second.first_offset),
+        (Offset(0), Offset(3))
+    );
+    assert_eq!(log.log_end_offset(), Offset(5));
+    // Epochs are still checked: a fenced producer's offsets are refused.
+    marker(&mut log, 1, 1, false).unwrap();
+    let fenced = log
+        .append_as_coordinator(&txn_batch(1, 0, 0, 1), None)
+        .unwrap_err();
+    assert!(
+        matches!(fenced, LogError::InvalidProducerEpoch(_)),
+        "{fenced:?}"
+    );
+    // The same batch from a client is a retry of the last one: nothing is written.
+    let retried = log.append_as_leader(&txn_batch(1, 1, 0, 1)).unwrap();
+    let again = log.append_as_leader(&txn_batch(1, 1, 0, 1)).unwrap();
+    assert!(!retried.duplicate && again.duplicate);
+}
+
+#[test]
 fn transactional_rules_name_kafkas_errors() {
     let dir = tempfile::tempdir().unwrap();
     let clock = clock();

@@ -1,0 +1,174 @@
+//! TxnOffsetCommit: a transactional producer commits a consumer group's offsets inside its
+//! transaction (`sendOffsetsToTransaction`). They are written to the group's
+//! `__consumer_offsets` partition as one transactional batch of the producer and stay
+//! pending until the transaction's marker there (WriteTxnMarkers) commits or aborts them.
+//!
+//! Checks in Kafka's order: the topics (KafkaApis.handleTxnOffsetCommitRequest), the
+//! coordinator and the group id (GroupCoordinatorService.commitTransactionalOffsets), the
+//! group and its member (OffsetMetadataManager.validateTransactionalOffsetCommit), then
+//! each partition's metadata size.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
+use rafka_protocol::error_code::code_of;
+use rafka_protocol::ErrorCode;
+
+use crate::broker::Broker;
+use crate::group::{self, CommittedOffset, TxnProducer};
+
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: TxnOffsetCommitRequest,
+) -> TxnOffsetCommitResponse {
+    let now_ms = broker.clock.now_ms();
+    let group_id = request.group_id.as_str();
+    // An unknown topic or partition is answered at once and never reaches the group.
+    let mut errors: Vec<Vec<Option<ErrorCode>>> = request
+        .topics
+        .iter()
+        .map(|topic| {
+            let known = broker.topic(topic.name.as_str());
+            topic
+                .partitions
+                .iter()
+                .map(|p| {
+                    let exists = known
+                        .as_ref()
+                        .is_some_and(|t| t.state(p.partition_index).is_some());
+                    (!exists).then_some(ErrorCode::UnknownTopicOrPartition)
+                })
+                .collect()
+        })
+        .collect();
+    let any_known = errors.iter().flatten().any(Option::is_none);
+    if any_known {
+        commit(broker, &request, &mut errors, now_ms, group_id).await;
+    }
+    TxnOffsetCommitResponse::default().with_topics(
+        request
+            .topics
+            .iter()
+            .zip(errors)
+            .map(|(topic, errors)| {
+                TxnOffsetCommitResponseTopic::default()
+                    .with_name(topic.name.clone())
+                    .with_partitions(
+                        topic
+                            .partitions
+                            .iter()
+                            .zip(errors)
+                            .map(|(p, e)| {
+                                TxnOffsetCommitResponsePartition::default()
+                                    .with_partition_index(p.partition_index)
+                                    .with_error_code(code_of(e))
+                            })
+                            .collect(),
+                    )
+            })
+            .collect(),
+    )
+}
+
+/// Commits the partitions of known topics (those without an error yet), setting each
+/// one's error.
+async fn commit(
+    broker: &Arc<Broker>,
+    request: &TxnOffsetCommitRequest,
+    errors: &mut [Vec<Option<ErrorCode>>],
+    now_ms: i64,
+    group_id: &str,
+) {
+    let generation = request.generation_id;
+    let member_id = request.member_id.as_str();
+    let instance_id = request.group_instance_id.as_ref().map(|s| s.as_str());
+    let group_error = if broker.ensure_offsets_topic().await.is_err() {
+        Some(ErrorCode::CoordinatorNotAvailable)
+    } else if group_id.is_empty() {
+        // Unlike OffsetCommit, TxnOffsetCommit refuses the empty group id.
+        Some(ErrorCode::InvalidGroupId)
+    } else {
+        broker
+            .groups
+            .check_coordinator(&broker.replicas, group_id)
+            .err()
+    };
+    let group = match (group_error, broker.groups.group(group_id)) {
+        (Some(e), _) => Err(e),
+        (None, Some(g)) => Ok(g),
+        // A producer committing for a consumer outside group management (generation -1)
+        // creates a simple group, as for OffsetCommit.
+        (None, None) if generation < 0 => Ok(broker.groups.group_or_create(group_id, now_ms)),
+        (None, None) => Err(ErrorCode::IllegalGeneration),
+    };
+    let group = match group {
+        Ok(g) => g,
+        Err(e) => {
+            set_unset(errors, e);
+            return;
+        }
+    };
+    let (write, stored) = {
+        let mut group = group.lock();
+        if let Err(e) = group.validate_txn_offset_commit(generation, member_id, instance_id) {
+            drop(group);
+            set_unset(errors, e);
+            return;
+        }
+        let mut to_store = Vec::new();
+        let mut stored = Vec::new();
+        for (ti, topic) in request.topics.iter().enumerate() {
+            for (pi, partition) in topic.partitions.iter().enumerate() {
+                if errors[ti][pi].is_some() {
+                    continue;
+                }
+                let metadata = partition
+                    .committed_metadata
+                    .as_ref()
+                    .map(|m| m.to_string())
+                    .unwrap_or_default();
+                if metadata.len() > broker.groups.config.offset_metadata_max_bytes {
+                    errors[ti][pi] = Some(ErrorCode::OffsetMetadataTooLarge);
+                    continue;
+                }
+                to_store.push((
+                    (topic.name.to_string(), partition.partition_index),
+                    CommittedOffset {
+                        offset: partition.committed_offset,
+                        // -1 before v2, which has no leader epoch.
+                        leader_epoch: partition.committed_leader_epoch,
+                        metadata,
+                        commit_timestamp_ms: now_ms,
+                    },
+                ));
+                stored.push((ti, pi));
+            }
+        }
+        let producer = TxnProducer {
+            producer_id: request.producer_id.0,
+            producer_epoch: request.producer_epoch,
+        };
+        (
+            broker
+                .groups
+                .txn_commit_offsets(&broker.replicas, &mut group, producer, to_store),
+            stored,
+        )
+    };
+    // Answered once the offsets' batch counts (the ISR has it in a cluster).
+    if let Err(e) = group::completed(write).await {
+        for (ti, pi) in stored {
+            errors[ti][pi] = Some(e);
+        }
+    }
+}
+
+/// Gives `error` to every partition that has none yet.
+fn set_unset(errors: &mut [Vec<Option<ErrorCode>>], error: ErrorCode) {
+    for slot in errors.iter_mut().flatten() {
+        slot.get_or_insert(error);
+    }
+}
