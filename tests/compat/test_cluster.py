@@ -836,3 +836,62 @@ def test_idempotent_producer_writes_each_record_once_through_stalls_and_kills(cl
         in_log = [int(r.value) for r in sorted(records, key=lambda r: r.offset) if r.partition == p]
         assert in_log == list(range(p, n, partitions)), f"partition {p} is out of order"
     print(f"{n} records once each through stalled followers and kills of nodes {kills}")
+
+
+def java_string_hash_partition(key: str, partitions: int) -> int:
+    """Kafka's `Utils.abs(key.hashCode()) % partitions` (the transaction coordinator's
+    partition of a transactional id)."""
+    h = 0
+    for unit in struct.unpack(f">{len(key.encode('utf-16-be')) // 2}H", key.encode("utf-16-be")):
+        h = (31 * h + unit) & 0xFFFFFFFF
+    if h >= 1 << 31:
+        h -= 1 << 32
+    return (0 if h == -(1 << 31) else abs(h)) % partitions
+
+
+def test_exactly_once_through_a_leader_and_a_coordinator_kill(cluster):
+    """librdkafka's consume-transform-produce loop on three nodes while the leader of an
+    output partition and then the transaction coordinator are `kill -9`ed and restarted:
+    read_committed sees each input once in the output, read_uncommitted also the aborted
+    transactions' records."""
+    from test_transactions import consume_transform_produce, values_of
+    admin = cluster.admin()
+    source, sink = topic_name("eos-in"), topic_name("eos-out")
+    for topic in (source, sink):
+        create_topic(admin, topic, 2, 3, {"min.insync.replicas": "2"})
+        wait_for_full_isr(cluster, admin, topic, 2, set(NODE_IDS))
+    total = 600
+    feeder = Producer({"bootstrap.servers": cluster.bootstrap(), "acks": "all"})
+    for i in range(total):
+        feeder.produce(source, value=b"v%04d" % i, partition=i % 2)
+    assert feeder.flush(30) == 0
+    transactional_id = topic_name("eos-id")
+    coordinator_partition = java_string_hash_partition(transactional_id, 50)
+    killed = []
+
+    def kill(topic: str, partition: int) -> None:
+        victim = cluster.nodes[cluster.partitions(cluster.admin(), topic)[partition].leader]
+        victim.kill9()
+        killed.append((topic, victim.node_id))
+        cluster.restart(victim)
+
+    def on_transaction(n: int) -> None:
+        if n == 4:
+            kill(sink, 0)
+        elif n == 11:
+            kill("__transaction_state", coordinator_partition)
+
+    committed, aborted = consume_transform_produce(
+        cluster.bootstrap(), source, sink, topic_name("eos-group"), transactional_id, total,
+        per_txn=20, on_transaction=on_transaction)
+    assert len(killed) == 2, killed
+    assert committed > 0 and aborted > 0
+    bootstrap = cluster.bootstrap()
+    out = values_of(bootstrap, sink, 0, "read_committed") + values_of(bootstrap, sink, 1, "read_committed")
+    assert sorted(out) == sorted(f"V{i:04d}" for i in range(total)), (
+        f"{len(out)} committed outputs for {total} inputs, {len(set(out))} distinct")
+    everything = (values_of(bootstrap, sink, 0, "read_uncommitted")
+                  + values_of(bootstrap, sink, 1, "read_uncommitted"))
+    assert len(everything) > len(out), "the aborted transactions' records are in the log"
+    print(f"{total} inputs once each through kills {killed}; {committed} committed, "
+          f"{aborted} aborted transactions")

@@ -31,18 +31,23 @@ def txn_producer(bootstrap: str, transactional_id: str, **extra) -> Producer:
 
 
 def values(bootstrap: str, topic: str, isolation: str) -> list[str]:
-    """Partition 0 from the beginning until the consumer's position passes its end (aborted
+    return values_of(bootstrap, topic, 0, isolation)
+
+
+def values_of(bootstrap: str, topic: str, partition: int, isolation: str) -> list[str]:
+    """A partition from the beginning until the consumer's position passes its end (aborted
     records and markers move the position without being returned)."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": topic_name("reader"),
                          "enable.auto.commit": False, "isolation.level": isolation})
     try:
-        _, end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10, cached=False)
-        consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        tp = TopicPartition(topic, partition)
+        _, end = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
         out: list[str] = []
         deadline = time.monotonic() + 30
-        while consumer.position([TopicPartition(topic, 0)])[0].offset < end:
-            assert time.monotonic() < deadline, f"stuck at {consumer.position([TopicPartition(topic, 0)])}, end {end}"
+        while consumer.position([tp])[0].offset < end:
+            assert time.monotonic() < deadline, f"stuck at {consumer.position([tp])}, end {end}"
             message = consumer.poll(0.2)
             if message is not None and message.error() is None:
                 out.append(message.value().decode())
@@ -126,3 +131,88 @@ def high_lso(bootstrap: str, topic: str) -> int:
         return high
     finally:
         consumer.close()
+
+
+def consume_transform_produce(bootstrap: str, source: str, sink: str, group: str,
+                              transactional_id: str, total: int, per_txn: int = 20,
+                              on_transaction=None) -> tuple[int, int]:
+    """librdkafka's exactly-once loop: read `source` (read_committed) in `group`, write each
+    value upper-cased to `sink` and the consumed offsets into the same transaction; every
+    fifth transaction is aborted and its input re-read. Survives a broker kill: an
+    abortable error aborts and rewinds to the committed offsets, a fatal one starts a new
+    producer. `on_transaction(n)` runs before the n-th transaction. Returns (committed,
+    aborted) transaction counts."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                         "isolation.level": "read_committed"})
+    consumer.subscribe([source])
+    producer = txn_producer(bootstrap, transactional_id)
+    committed_txns = aborted_txns = transactions = 0
+    done = 0
+    deadline = time.monotonic() + 240
+
+    def rewind():
+        assignment = consumer.assignment()
+        for tp in consumer.committed(assignment, timeout=30):
+            consumer.seek(TopicPartition(tp.topic, tp.partition,
+                                         tp.offset if tp.offset >= 0 else 0))
+
+    try:
+        while done < total:
+            assert time.monotonic() < deadline, f"stuck after {done} of {total} records"
+            messages = [m for m in consumer.consume(per_txn, timeout=1.0) if m.error() is None]
+            if not messages:
+                continue
+            transactions += 1
+            if on_transaction:
+                on_transaction(transactions)
+            try:
+                producer.begin_transaction()
+                for m in messages:
+                    producer.produce(sink, value=m.value().upper(), partition=m.partition())
+                positions = consumer.position(consumer.assignment())
+                producer.send_offsets_to_transaction(positions,
+                                                     consumer.consumer_group_metadata(), 30)
+                if transactions % 5 == 0:
+                    producer.flush(30)
+                    producer.abort_transaction(30)
+                    aborted_txns += 1
+                    rewind()
+                else:
+                    producer.commit_transaction(30)
+                    committed_txns += 1
+                    done += len(messages)
+            except KafkaException as e:
+                error = e.args[0]
+                if error.txn_requires_abort():
+                    producer.abort_transaction(30)
+                elif error.fatal() or not error.retriable():
+                    producer = txn_producer(bootstrap, transactional_id)
+                rewind()
+        return committed_txns, aborted_txns
+    finally:
+        consumer.close()
+
+
+def test_consume_transform_produce_writes_each_input_once(txn_broker):
+    bootstrap = txn_broker.bootstrap
+    source, sink = topic_name("eos-in"), topic_name("eos-out")
+    admin = confluent_admin(bootstrap)
+    confluent_create_topic(admin, source, 2)
+    confluent_create_topic(admin, sink, 2)
+    total = 400
+    feeder = Producer({"bootstrap.servers": bootstrap})
+    for i in range(total):
+        feeder.produce(source, value=b"v%04d" % i, partition=i % 2)
+    assert feeder.flush(30) == 0
+    committed, aborted = consume_transform_produce(bootstrap, source, sink, topic_name("eos-group"),
+                                                   topic_name("eos-id"), total)
+    assert committed > 0 and aborted > 0
+    out = []
+    for p in (0, 1):
+        out += values_of(bootstrap, sink, p, "read_committed")
+    assert sorted(out) == sorted(f"V{i:04d}" for i in range(total)), "each input exactly once"
+    everything = values_of(bootstrap, sink, 0, "read_uncommitted") + values_of(bootstrap, sink, 1, "read_uncommitted")
+    assert len(everything) > len(out), "the aborted transactions' records are in the log"
