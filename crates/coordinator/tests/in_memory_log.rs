@@ -2,110 +2,19 @@
 //! writes are what a replay reads back, and a write that fails or is not replicated
 //! answers the group API's error instead of acknowledging the change.
 
-use std::collections::HashMap;
+mod common;
+
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use parking_lot::Mutex;
+use common::MemoryLog;
 use rafka_config::group::{ConsumerConfig, GroupConfig, OffsetsTopicConfig};
 use rafka_coordinator::group::{
     self, CommittedOffset, GroupCoordinator, TxnProducer, OFFSETS_TOPIC,
 };
-use rafka_coordinator::{CoordinatorLog, PendingWrite};
+use rafka_coordinator::CoordinatorLog;
 use rafka_protocol::batch::{batches, EndTxnMarker};
 use rafka_protocol::ErrorCode;
 use rafka_types::ManualClock;
-
-/// Partitions as lists of batches, each given its base offset as a leader would.
-#[derive(Default)]
-struct MemoryLog {
-    batches: Mutex<HashMap<i32, Vec<Bytes>>>,
-    /// What every append answers with, when set (a lost leadership, a full disk).
-    append_error: Mutex<Option<ErrorCode>>,
-    /// What every pending write resolves to, when set (the ISR never caught up).
-    replication_error: Mutex<Option<ErrorCode>>,
-    leader: bool,
-}
-
-impl MemoryLog {
-    fn leader() -> MemoryLog {
-        MemoryLog {
-            leader: true,
-            ..Default::default()
-        }
-    }
-
-    fn records(&self) -> usize {
-        self.batches.lock().values().map(Vec::len).sum()
-    }
-}
-
-impl CoordinatorLog for MemoryLog {
-    fn is_leader(&self, topic: &str, _partition: i32) -> bool {
-        topic == OFFSETS_TOPIC && self.leader
-    }
-
-    fn append(
-        &self,
-        _topic: &str,
-        partition: i32,
-        batch: &[u8],
-        _timeout: Duration,
-    ) -> Result<PendingWrite, ErrorCode> {
-        if let Some(code) = *self.append_error.lock() {
-            return Err(code);
-        }
-        let mut batches = self.batches.lock();
-        let log = batches.entry(partition).or_default();
-        let base = end_offset(log);
-        // Rewrite the base offset (the first 8 bytes), as the log does.
-        let mut stamped = BytesMut::with_capacity(batch.len());
-        stamped.put_i64(base);
-        stamped.extend_from_slice(&batch[8..]);
-        log.push(stamped.freeze());
-        let outcome = match *self.replication_error.lock() {
-            Some(code) => Err(code),
-            None => Ok(()),
-        };
-        Ok(Box::pin(std::future::ready(outcome)))
-    }
-
-    fn replay_range(&self, _topic: &str, partition: i32) -> Option<(i64, i64)> {
-        let batches = self.batches.lock();
-        let end = batches.get(&partition).map_or(0, |log| end_offset(log));
-        Some((0, end))
-    }
-
-    fn read(
-        &self,
-        _topic: &str,
-        partition: i32,
-        offset: i64,
-        _max: usize,
-    ) -> Result<Bytes, String> {
-        let batches = self.batches.lock();
-        let mut out = BytesMut::new();
-        for batch in batches.get(&partition).into_iter().flatten() {
-            let header = rafka_protocol::batch::batches(batch)
-                .next()
-                .unwrap()
-                .unwrap();
-            if header.next_offset() > offset {
-                out.extend_from_slice(batch);
-            }
-        }
-        Ok(out.freeze())
-    }
-}
-
-/// The offset after a partition's last batch.
-fn end_offset(log: &[Bytes]) -> i64 {
-    let next = |batch: &Bytes| {
-        let header = rafka_protocol::batch::batches(batch).next();
-        header.and_then(Result::ok).map_or(0, |h| h.next_offset())
-    };
-    log.iter().map(next).max().unwrap_or(0)
-}
 
 fn coordinator() -> GroupCoordinator {
     GroupCoordinator::new(
