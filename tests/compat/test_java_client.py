@@ -7,7 +7,11 @@ or a client exception it prints `FAIL <name>: ...` with the stack trace and exit
 the test fails showing the program's whole output (and the broker log tail, from
 conftest.py).
 
-Producers keep the client's defaults: idempotence on (Kafka 3.0+), acks=all.
+Producers keep the client's defaults: idempotence on (Kafka 3.0+), acks=all. The
+transactions-exactly-once scenario adds a transactional.id: a consume-transform-produce loop
+(sendOffsetsToTransaction, every fifth transaction aborted and the group rewound to its
+committed offsets) writes each input once as read_committed consumers see it, and a second
+producer with the same transactional.id fences the first.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ SCENARIOS = (
     + [f"produce-consume-{codec}" for codec in CODECS]
     + [f"group-{what}-{protocol}" for protocol in ("classic", "consumer")
        for what in ("rebalance", "commits")]
-    + ["seek-and-offsets"]
+    + ["seek-and-offsets", "transactions-exactly-once"]
 )
 
 

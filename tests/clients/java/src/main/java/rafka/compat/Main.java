@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -33,6 +34,7 @@ import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.NewPartitions;
@@ -42,6 +44,7 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
@@ -51,11 +54,13 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.GroupType;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
@@ -76,7 +81,8 @@ import org.apache.kafka.common.utils.Utils;
  * Every scenario creates its own uniquely named topics and groups, so scenarios can share a
  * broker and run in any order. Nothing sleeps to wait: every wait polls against a deadline.
  *
- * Producers keep the client's defaults: idempotent (since Kafka 3.0), acks=all.
+ * Producers keep the client's defaults: idempotent (since Kafka 3.0), acks=all; the
+ * transactional ones add only a transactional.id.
  */
 public final class Main {
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -103,6 +109,7 @@ public final class Main {
             SCENARIOS.put("group-commits-" + protocol, () -> groupCommits(protocol));
         }
         SCENARIOS.put("seek-and-offsets", Main::seekAndOffsets);
+        SCENARIOS.put("transactions-exactly-once", Main::transactionsExactlyOnce);
     }
 
     public static void main(String[] args) {
@@ -558,6 +565,169 @@ public final class Main {
         }
     }
 
+    /**
+     * Exactly-once consume-transform-produce: a read_committed group member and a
+     * transactional producer copy 300 records, upper-cased, into the same partition of an
+     * output topic, each batch's offsets committed in its transaction; every fifth
+     * transaction is aborted after its records are in the log, and the member rewinds to
+     * its committed offsets. read_committed readers then see each input once, read_uncommitted
+     * ones the aborted copies too. Last, a second producer with the same transactional.id
+     * fences the first, whose open transaction is aborted.
+     */
+    static void transactionsExactlyOnce() throws Exception {
+        final int partitions = 2;
+        final int total = 300;
+        String input = topicName("java-eos-in");
+        String output = topicName("java-eos-out");
+        String group = topicName("java-eos-group");
+        try (Admin admin = admin()) {
+            createTopic(admin, input, partitions, Map.of());
+            createTopic(admin, output, partitions, Map.of());
+        }
+        try (KafkaProducer<byte[], byte[]> producer = producer(Map.of())) {
+            List<Future<RecordMetadata>> futures = new ArrayList<>();
+            for (int i = 0; i < total; i++) {
+                futures.add(producer.send(new ProducerRecord<>(input, i % partitions, null, bytes(String.format("v%04d", i)))));
+            }
+            producer.flush();
+            for (Future<RecordMetadata> f : futures) {
+                f.get(FUTURE_TIMEOUT_S, TimeUnit.SECONDS);
+            }
+        }
+        System.out.println("produced " + total + " records to " + input + " (" + partitions + " partitions)");
+
+        List<String> abortedValues = new ArrayList<>();
+        int committedTxns = 0;
+        // Small poll batches, so that 300 records make enough transactions to abort some.
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(Map.of(
+                ConsumerConfig.GROUP_ID_CONFIG, group,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "20"));
+             KafkaProducer<byte[], byte[]> producer = producer(Map.of(
+                     ProducerConfig.TRANSACTIONAL_ID_CONFIG, topicName("java-eos-txn")))) {
+            producer.initTransactions();
+            consumer.subscribe(List.of(input));
+            // What the group should have committed: the end of the last committed transaction.
+            Map<TopicPartition, Long> committedByUs = new HashMap<>();
+            int copied = 0;
+            int transactions = 0;
+            long deadline = System.nanoTime() + WAIT.toNanos() * 4;
+            while (copied < total) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("copied " + copied + " of " + total + " records in " + WAIT.multipliedBy(4)
+                            + " (" + transactions + " transactions)");
+                }
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
+                if (records.isEmpty()) {
+                    continue;
+                }
+                transactions++;
+                producer.beginTransaction();
+                List<Future<RecordMetadata>> sent = new ArrayList<>();
+                List<String> values = new ArrayList<>();
+                for (ConsumerRecord<byte[], byte[]> r : records) {
+                    String value = str(r.value()).toUpperCase(Locale.ROOT);
+                    values.add(value);
+                    sent.add(producer.send(new ProducerRecord<>(output, r.partition(), r.key(), bytes(value))));
+                }
+                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                for (TopicPartition tp : records.partitions()) {
+                    List<ConsumerRecord<byte[], byte[]>> inPartition = records.records(tp);
+                    offsets.put(tp, new OffsetAndMetadata(inPartition.get(inPartition.size() - 1).offset() + 1));
+                }
+                producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+                if (transactions % 5 == 0) {
+                    producer.flush(); // the records are in the log before the abort
+                    for (Future<RecordMetadata> f : sent) {
+                        f.get(FUTURE_TIMEOUT_S, TimeUnit.SECONDS);
+                    }
+                    producer.abortTransaction();
+                    abortedValues.addAll(values);
+                    // The aborted transaction's offsets are dropped: the group's are those of the last commit.
+                    Map<TopicPartition, Long> committed = committedOffsets(consumer, consumer.assignment());
+                    checkEq(committedByUs, committed, "committed offsets after aborted transaction " + transactions);
+                    for (TopicPartition tp : consumer.assignment()) {
+                        consumer.seek(tp, committed.getOrDefault(tp, 0L));
+                    }
+                    System.out.println("transaction " + transactions + ": aborted " + values.size()
+                            + " records, rewound to " + new TreeMap<>(byPartition(committed)));
+                } else {
+                    producer.commitTransaction();
+                    committedTxns++;
+                    for (int i = 0; i < sent.size(); i++) {
+                        RecordMetadata md = sent.get(i).get(FUTURE_TIMEOUT_S, TimeUnit.SECONDS);
+                        checkEq(inputPartition(values.get(i)), md.partition(), "output partition of " + values.get(i));
+                    }
+                    offsets.forEach((tp, om) -> committedByUs.put(tp, om.offset()));
+                    copied += values.size();
+                }
+            }
+            check(!abortedValues.isEmpty(), "some transactions were aborted");
+            Map<TopicPartition, Long> end = new HashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                end.put(new TopicPartition(input, p), (long) total / partitions);
+            }
+            checkEq(end, committedOffsets(consumer, end.keySet()), "the group's committed offsets at the end");
+            System.out.println(transactions + " transactions: " + committedTxns + " committed, "
+                    + (transactions - committedTxns) + " aborted (" + abortedValues.size() + " records)");
+        }
+        checkGroupOffsets(group, Map.of(new TopicPartition(input, 0), (long) total / partitions,
+                new TopicPartition(input, 1), (long) total / partitions));
+
+        waitForStable(output, partitions);
+        List<String> want = IntStream.range(0, total).mapToObj(i -> String.format("V%04d", i)).toList();
+        List<ConsumerRecord<byte[], byte[]>> committedRecords = readAll(output, partitions, "read_committed");
+        for (ConsumerRecord<byte[], byte[]> r : committedRecords) {
+            checkEq(inputPartition(str(r.value())), r.partition(), "partition of " + str(r.value()) + " at offset " + r.offset());
+        }
+        checkSameMultiset(want, values(committedRecords), "read_committed output");
+        System.out.println("read_committed: each of the " + total + " inputs exactly once, in its input's partition");
+        List<String> everything = new ArrayList<>(want);
+        everything.addAll(abortedValues);
+        List<ConsumerRecord<byte[], byte[]>> uncommittedRecords = readAll(output, partitions, "read_uncommitted");
+        checkSameMultiset(everything, values(uncommittedRecords), "read_uncommitted output");
+        System.out.println("read_uncommitted: " + uncommittedRecords.size() + " records, the "
+                + abortedValues.size() + " aborted copies included");
+
+        fencing();
+    }
+
+    /** A second producer with the same transactional.id fences the first and aborts its open transaction. */
+    static void fencing() throws Exception {
+        String topic = topicName("java-fenced");
+        String transactionalId = topicName("java-zombie");
+        try (Admin admin = admin()) {
+            createTopic(admin, topic, 1, Map.of());
+        }
+        Map<String, String> config = Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        try (KafkaProducer<byte[], byte[]> zombie = producer(config)) {
+            zombie.initTransactions();
+            zombie.beginTransaction();
+            RecordMetadata md = zombie.send(new ProducerRecord<>(topic, 0, null, bytes("from the zombie")))
+                    .get(FUTURE_TIMEOUT_S, TimeUnit.SECONDS);
+            checkEq(0L, md.offset(), "offset of the zombie's record");
+            try (KafkaProducer<byte[], byte[]> successor = producer(config)) {
+                // The coordinator aborts the zombie's open transaction and bumps the epoch.
+                successor.initTransactions();
+                try {
+                    zombie.commitTransaction();
+                    throw new AssertionError("the fenced producer's commitTransaction succeeded");
+                } catch (ProducerFencedException e) {
+                    System.out.println("the fenced producer's commitTransaction failed as it should: " + e);
+                }
+                successor.beginTransaction();
+                successor.send(new ProducerRecord<>(topic, 0, null, bytes("from the successor")));
+                successor.commitTransaction();
+            }
+        }
+        waitForStable(topic, 1);
+        checkEq(List.of("from the successor"), values(readAll(topic, 1, "read_committed")), "read_committed after fencing");
+        checkEq(List.of("from the zombie", "from the successor"), values(readAll(topic, 1, "read_uncommitted")),
+                "read_uncommitted after fencing");
+        System.out.println("read_committed sees only the successor's record; read_uncommitted the zombie's too");
+    }
+
     // -- groups ---------------------------------------------------------------------------
 
     /** One group member: polls, records who consumed what, commits after every poll. */
@@ -803,6 +973,96 @@ public final class Main {
             out.add(h.key() + "=" + (h.value() == null ? "<null>" : "'" + str(h.value()) + "'"));
         }
         return out;
+    }
+
+    // -- transactions ---------------------------------------------------------------------
+
+    /** The partition an input value "v0123" was produced to (and its copy must land in). */
+    static int inputPartition(String value) {
+        return Integer.parseInt(value.substring(1)) % 2;
+    }
+
+    /** The group's committed offsets of `partitions` (read_committed: OffsetFetch with require_stable). */
+    static Map<TopicPartition, Long> committedOffsets(KafkaConsumer<byte[], byte[]> consumer, Set<TopicPartition> partitions) {
+        Map<TopicPartition, Long> out = new HashMap<>();
+        consumer.committed(partitions, WAIT).forEach((tp, om) -> {
+            if (om != null) {
+                out.put(tp, om.offset());
+            }
+        });
+        return out;
+    }
+
+    static Map<Integer, Long> byPartition(Map<TopicPartition, Long> offsets) {
+        Map<Integer, Long> out = new HashMap<>();
+        offsets.forEach((tp, offset) -> out.put(tp.partition(), offset));
+        return out;
+    }
+
+    /**
+     * Polls until no transaction is open on `topic`: each partition's last stable offset
+     * equals its high watermark (EndTxn may answer before the markers are written).
+     */
+    static void waitForStable(String topic, int partitions) throws Exception {
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        for (int p = 0; p < partitions; p++) {
+            latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+        }
+        try (Admin admin = admin()) {
+            waitFor(topic + "'s last stable offsets reach its high watermarks", () -> {
+                Map<TopicPartition, Long> stable = new HashMap<>();
+                admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
+                        .get(FUTURE_TIMEOUT_S, TimeUnit.SECONDS).forEach((tp, info) -> stable.put(tp, info.offset()));
+                Map<TopicPartition, Long> high = new HashMap<>();
+                admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED)).all()
+                        .get(FUTURE_TIMEOUT_S, TimeUnit.SECONDS).forEach((tp, info) -> high.put(tp, info.offset()));
+                return stable.equals(high) ? true : null;
+            });
+        }
+    }
+
+    /**
+     * Every record of `topic` a fresh consumer with `isolation` returns, reading each partition
+     * until its position reaches the end offset (aborted records and markers move the
+     * position without being returned).
+     */
+    static List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int partitions, String isolation) {
+        List<TopicPartition> tps = IntStream.range(0, partitions).mapToObj(p -> new TopicPartition(topic, p)).toList();
+        List<ConsumerRecord<byte[], byte[]>> got = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation))) {
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = consumer.endOffsets(tps, WAIT);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (tps.stream().anyMatch(tp -> consumer.position(tp, WAIT) < end.get(tp))) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError(isolation + " consumer of " + topic + " did not reach the end offsets " + end
+                            + " in " + WAIT + "; positions " + tps.stream().map(tp -> consumer.position(tp, WAIT)).toList()
+                            + " after " + got.size() + " records");
+                }
+                consumer.poll(POLL).forEach(got::add);
+            }
+        }
+        return got;
+    }
+
+    static List<String> values(List<ConsumerRecord<byte[], byte[]>> records) {
+        return records.stream().map(r -> str(r.value())).toList();
+    }
+
+    /** `got` holds the same values as `want`, each as many times; on a difference, says which. */
+    static void checkSameMultiset(List<String> want, List<String> got, String what) {
+        Map<String, Integer> surplus = new TreeMap<>();
+        got.forEach(v -> surplus.merge(v, 1, Integer::sum));
+        want.forEach(v -> surplus.merge(v, -1, Integer::sum));
+        surplus.values().removeIf(n -> n == 0);
+        if (!surplus.isEmpty()) {
+            Map<String, Integer> missing = new TreeMap<>();
+            Map<String, Integer> extra = new TreeMap<>();
+            surplus.forEach((v, n) -> (n < 0 ? missing : extra).put(v, Math.abs(n)));
+            throw new AssertionError(what + ": " + got.size() + " records, want " + want.size()
+                    + "; missing (value=times) " + missing + "; extra " + extra);
+        }
     }
 
     // -- admin helpers --------------------------------------------------------------------
