@@ -350,14 +350,15 @@ def settle() -> None:
     time.sleep(0.5)
 
 
-def produce(bench: Bench, server: Server, target: str, topic: str, record_bytes: int, records: int) -> Run:
+def produce(bench: Bench, server: Server, target: str, topic: str, record_bytes: int, records: int,
+            props: list[str] | None = None) -> Run:
     settle()
     load = load_average()
     cpu = server.cpu_meter()
     out, wall, client_cpu = bench.tool([
         "producer-perf-test", "--topic", topic, "--num-records", str(records),
         "--record-size", str(record_bytes), "--throughput", "-1",
-        "--producer-props", f"bootstrap.servers={server.bootstrap}", *PRODUCER_PROPS])
+        "--producer-props", f"bootstrap.servers={server.bootstrap}", *(props or PRODUCER_PROPS)])
     server_cpu = cpu.seconds()
     m = PERF_TOTAL.search(out)
     if not m or int(m.group(1)) != records:
