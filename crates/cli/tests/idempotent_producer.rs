@@ -115,6 +115,10 @@ fn retries_answer_the_original_offset_and_gaps_and_old_epochs_are_refused() {
     // Another producer is untouched by all of it, and nothing refused was written.
     let other = init(&mut client, 4, None, (-1, -1)).producer_id.0;
     produce_at(&mut client, producer_batch(other, 0, 0, 1), 7);
+    // The control: the same retry from a producer without an id is written twice.
+    let plain = common::batch(&["again"], common::now_ms());
+    produce_at(&mut client, plain.clone(), 8);
+    produce_at(&mut client, plain, 9);
 }
 
 #[test]

@@ -3,7 +3,8 @@ package compat
 // franz-go (github.com/twmb/franz-go: kgo for producing/consuming, kadm for admin), used
 // the way its documentation shows.
 //
-// Producing clients keep franz-go's default: idempotent writes (InitProducerId).
+// Producing clients keep franz-go's default, idempotent writes (InitProducerId), except
+// where a test asks for acks other than all (franz-go refuses idempotence then).
 
 import (
 	"context"
@@ -112,13 +113,19 @@ func franzProduce(t *testing.T, cl *kgo.Client, topic string, rs []rec) []rec {
 	return out
 }
 
+// franzProducer is idempotent (franz-go's default) with acks=all; franz-go refuses
+// idempotence with any other acks, so those producers opt out of it, as its docs say.
 func franzProducer(t *testing.T, acks kgo.Acks, codec kgo.CompressionCodec) *kgo.Client {
-	return franzClient(t,
+	opts := []kgo.Opt{
 		kgo.RequiredAcks(acks),
 		kgo.ProducerBatchCompression(codec),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ProducerLinger(50*time.Millisecond),
-	)
+		kgo.ProducerLinger(50 * time.Millisecond),
+	}
+	if acks != kgo.AllISRAcks() {
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	return franzClient(t, opts...)
 }
 
 // franzPollN polls cl until it has returned n records, failing on a fetch error or after
