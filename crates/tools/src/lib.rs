@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 mod error;
 
+pub mod argparse;
 pub mod common;
 pub mod java_order;
 pub mod wire;
@@ -30,6 +31,7 @@ pub mod producer_perf_test;
 pub mod reassign_partitions;
 pub mod storage;
 pub mod topics;
+pub mod transactions;
 
 pub use error::ToolError;
 
@@ -52,6 +54,7 @@ pub const TOOLS: &[&str] = &[
     "leader-election",
     "reassign-partitions",
     "metadata-quorum",
+    "transactions",
 ];
 
 /// Runs tool `name` with `args` (not including the tool name). Returns the exit code.
@@ -74,6 +77,7 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
         "leader-election" => leader_election::run(args),
         "reassign-partitions" => reassign_partitions::run(args),
         "metadata-quorum" => metadata_quorum::run(args),
+        "transactions" => transactions::run(args),
         other => Err(ToolError::Usage(format!("unknown tool {other}"))),
     };
     match result {
