@@ -153,9 +153,20 @@ def consume_transform_produce(bootstrap: str, source: str, sink: str, group: str
     done = 0
     deadline = time.monotonic() + 240
 
+    def committed():
+        # After a kill the group's coordinator may have moved: librdkafka answers
+        # NOT_COORDINATOR (retriable) while it looks the new one up.
+        until = time.monotonic() + 60
+        while True:
+            try:
+                return consumer.committed(consumer.assignment(), timeout=30)
+            except KafkaException as e:
+                if not e.args[0].retriable() or time.monotonic() > until:
+                    raise
+                consumer.poll(0.1)
+
     def rewind():
-        assignment = consumer.assignment()
-        for tp in consumer.committed(assignment, timeout=30):
+        for tp in committed():
             consumer.seek(TopicPartition(tp.topic, tp.partition,
                                          tp.offset if tp.offset >= 0 else 0))
 
