@@ -401,10 +401,9 @@ impl Log {
                     view.set_partition_leader_epoch(epoch);
                 }
                 view.set_log_append_time(now_ms);
-                producer_batches.extend(producer_batch(
-                    &records[batch.start..batch.start + batch.size],
-                    next_offset,
-                )?);
+                let original = Batch::new(&records[batch.start..batch.start + batch.size])
+                    .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+                producer_batches.extend(producer_batch(&original, next_offset)?);
                 appended.push(AppendedBatch {
                     start: batch.start,
                     size: batch.size,
@@ -435,10 +434,7 @@ impl Log {
                 }
                 let view = Batch::new(&records[batch.start..batch.start + batch.size])
                     .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
-                producer_batches.extend(producer_batch(
-                    &records[batch.start..batch.start + batch.size],
-                    next_offset,
-                )?);
+                producer_batches.extend(producer_batch(&view, next_offset)?);
                 appended.push(AppendedBatch {
                     start: batch.start,
                     size: batch.size,
@@ -579,7 +575,7 @@ impl Log {
                 last_offset: view.last_offset(),
                 max_timestamp: view.max_timestamp(),
             });
-            producer_batches.extend(producer_batch(view.as_bytes(), view.base_offset())?);
+            producer_batches.extend(producer_batch(&view, view.base_offset())?);
             expected_offset = view.next_offset();
             record_count += batch.records_count.max(0) as u64;
         }
@@ -1179,7 +1175,10 @@ impl Log {
                     };
                     if header.is_control() {
                         let bytes = segment.read_batch(position, header.size_bytes())?;
-                        batch.marker = end_txn_marker(&bytes)?;
+                        let view = Batch::new(&bytes)
+                            .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
+                        batch.marker =
+                            producer_batch(&view, header.base_offset())?.and_then(|b| b.marker);
                     }
                     if let Some(aborted) = self.producers.replay(&batch) {
                         self.txn_indexes.append(segment.base_offset(), aborted)?;
@@ -1534,27 +1533,21 @@ impl Log {
 #[cfg(test)]
 mod tests;
 
-/// Copies a partition directory (flat: segment, index and checkpoint files), fsyncing
-/// each file and the new directory.
-/// The producer fields of the batch at the start of `bytes`, placed at `first_offset`,
-/// with its transaction marker when it is a control batch.
-fn producer_batch(bytes: &[u8], first_offset: i64) -> Result<Option<ProducerBatch>, LogError> {
-    let view = Batch::new(bytes).map_err(|e| LogError::CorruptRecord(e.to_string()))?;
-    let Some(mut batch) = ProducerBatch::of(&view, first_offset) else {
+/// The producer fields of `view`, placed at `first_offset`, with its transaction marker
+/// when it is a control batch (the only case that reads records).
+fn producer_batch(view: &Batch<'_>, first_offset: i64) -> Result<Option<ProducerBatch>, LogError> {
+    let Some(mut batch) = ProducerBatch::of(view, first_offset) else {
         return Ok(None);
     };
     if view.is_control() {
-        batch.marker = end_txn_marker(bytes)?;
+        batch.marker =
+            EndTxnMarker::of(view).map_err(|e| LogError::CorruptRecord(e.to_string()))?;
     }
     Ok(Some(batch))
 }
 
-/// The transaction marker of the control batch at the start of `bytes`.
-fn end_txn_marker(bytes: &[u8]) -> Result<Option<EndTxnMarker>, LogError> {
-    let view = Batch::new(bytes).map_err(|e| LogError::CorruptRecord(e.to_string()))?;
-    EndTxnMarker::of(&view).map_err(|e| LogError::CorruptRecord(e.to_string()))
-}
-
+/// Copies a partition directory (flat: segment, index and checkpoint files), fsyncing
+/// each file and the new directory.
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir(to)?;
     for entry in std::fs::read_dir(from)? {
