@@ -1177,8 +1177,8 @@ impl Log {
                         let bytes = segment.read_batch(position, header.size_bytes())?;
                         let view = Batch::new(&bytes)
                             .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
-                        batch.marker =
-                            producer_batch(&view, header.base_offset())?.and_then(|b| b.marker);
+                        batch.marker = EndTxnMarker::of(&view)
+                            .map_err(|e| LogError::CorruptRecord(e.to_string()))?;
                     }
                     if let Some(aborted) = self.producers.replay(&batch) {
                         self.txn_indexes.append(segment.base_offset(), aborted)?;
