@@ -13,14 +13,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{
-    batch, create_topic, encode_batch, now_ms, produce_records, s, BrokerProcess, Client,
+    batch, create_topic, encode_batch, init_producer_id, latest_offset, now_ms, produce_records, s,
+    BrokerProcess, Client,
 };
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, BrokerId,
-    FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest, InitProducerIdResponse,
-    ListOffsetsRequest, ListOffsetsResponse, ProducerId, TopicName, TransactionalId,
+    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, FindCoordinatorRequest,
+    FindCoordinatorResponse, ProducerId, TopicName, TransactionalId,
 };
 use kafka_protocol::records::{Record, TimestampType};
 
@@ -118,22 +117,6 @@ fn find_coordinator(client: &mut Client, transactional_id: &str) -> i32 {
     }
 }
 
-/// InitProducerId: for `transactional_id` (60 s transaction timeout), or a plain
-/// idempotent producer id, which no transaction coordinator knows.
-fn init_producer_id(client: &mut Client, transactional_id: Option<&str>) -> (i64, i16) {
-    let init: InitProducerIdResponse = client.call(
-        ApiKey::InitProducerId,
-        4,
-        &InitProducerIdRequest::default()
-            .with_transactional_id(transactional_id.map(|id| TransactionalId(s(id))))
-            .with_transaction_timeout_ms(60_000)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1),
-    );
-    assert_eq!(init.error_code, 0, "{init:?}");
-    (init.producer_id.0, init.producer_epoch)
-}
-
 /// AddPartitionsToTxn v3 of one partition.
 fn add_partition(
     client: &mut Client,
@@ -192,26 +175,6 @@ fn produce(client: &mut Client, topic: &str, partition: i32, records: Bytes) -> 
     let response = produce_records(client, topic, partition, records);
     assert_eq!(response.error_code, 0, "{response:?}");
     response.base_offset
-}
-
-/// The latest offset of `topic`-`partition` as a reader at `isolation` sees it: the last
-/// stable offset for read_committed.
-fn latest_offset(client: &mut Client, topic: &str, partition: i32, isolation: i8) -> i64 {
-    let response: ListOffsetsResponse = client.call(
-        ApiKey::ListOffsets,
-        5,
-        &ListOffsetsRequest::default()
-            .with_replica_id(BrokerId(-1))
-            .with_isolation_level(isolation)
-            .with_topics(vec![ListOffsetsTopic::default()
-                .with_name(TopicName(s(topic)))
-                .with_partitions(vec![ListOffsetsPartition::default()
-                    .with_partition_index(partition)
-                    .with_timestamp(-1)])]),
-    );
-    let answer = &response.topics[0].partitions[0];
-    assert_eq!(answer.error_code, 0, "{response:?}");
-    answer.offset
 }
 
 /// The cells of a table row, without their padding.

@@ -6,20 +6,12 @@ mod common;
 
 use bytes::Bytes;
 use common::{
-    create_topic, encode_batch, now_ms, produce_records, producer_batch_of, s, BrokerProcess,
-    Client,
+    create_topic, encode_batch, init_producer_id, latest_offset, now_ms, produce_records,
+    producer_batch_of, s, write_marker, BrokerProcess, Client,
 };
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::write_txn_markers_request::{
-    WritableTxnMarker, WritableTxnMarkerTopic,
-};
-use kafka_protocol::messages::{
-    ApiKey, BrokerId, FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse,
-    ListOffsetsRequest, ListOffsetsResponse, ProducerId, TopicName, WriteTxnMarkersRequest,
-    WriteTxnMarkersResponse,
-};
+use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::records::{Record, RecordBatchDecoder, TimestampType};
 
 const TOPIC: &str = "txn-reads";
@@ -29,43 +21,6 @@ const READ_COMMITTED: i8 = 1;
 fn batch(pid: i64, epoch: i16, seq: i32, values: &[&str], transactional: bool) -> Bytes {
     let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
     producer_batch_of(pid, epoch, seq, &values, transactional)
-}
-
-fn producer_id(client: &mut Client) -> i64 {
-    let response: InitProducerIdResponse = client.call(
-        ApiKey::InitProducerId,
-        4,
-        &InitProducerIdRequest::default()
-            .with_transactional_id(None)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1),
-    );
-    assert_eq!(response.error_code, 0, "{response:?}");
-    response.producer_id.0
-}
-
-/// WriteTxnMarkers for partition 0 of `topic`; the partition's error code.
-fn marker(
-    client: &mut Client,
-    topic: &str,
-    pid: i64,
-    epoch: i16,
-    commit: bool,
-    coordinator_epoch: i32,
-) -> i16 {
-    let response: WriteTxnMarkersResponse = client.call(
-        ApiKey::WriteTxnMarkers,
-        1,
-        &WriteTxnMarkersRequest::default().with_markers(vec![WritableTxnMarker::default()
-            .with_producer_id(ProducerId(pid))
-            .with_producer_epoch(epoch)
-            .with_transaction_result(commit)
-            .with_coordinator_epoch(coordinator_epoch)
-            .with_topics(vec![WritableTxnMarkerTopic::default()
-                .with_name(TopicName(s(topic)))
-                .with_partition_indexes(vec![0])])]),
-    );
-    response.markers[0].topics[0].partitions[0].error_code
 }
 
 fn fetch(
@@ -120,24 +75,6 @@ fn read(data: &PartitionData) -> (Vec<(i64, String)>, usize) {
     (values, controls)
 }
 
-fn latest(client: &mut Client, isolation: i8) -> i64 {
-    let response: ListOffsetsResponse = client.call(
-        ApiKey::ListOffsets,
-        5,
-        &ListOffsetsRequest::default()
-            .with_replica_id(BrokerId(-1))
-            .with_isolation_level(isolation)
-            .with_topics(vec![ListOffsetsTopic::default()
-                .with_name(TopicName(s(TOPIC)))
-                .with_partitions(vec![ListOffsetsPartition::default()
-                    .with_partition_index(0)
-                    .with_timestamp(-1)])]),
-    );
-    let partition = &response.topics[0].partitions[0];
-    assert_eq!(partition.error_code, 0, "{response:?}");
-    partition.offset
-}
-
 fn produce_ok(client: &mut Client, records: Bytes) -> i64 {
     let response = produce_records(client, TOPIC, 0, records);
     assert_eq!(response.error_code, 0, "{response:?}");
@@ -149,8 +86,8 @@ fn read_committed_stops_at_open_transactions_and_names_the_aborted_ones() {
     let broker = BrokerProcess::start(&[]);
     let mut client = broker.connect();
     let topic_id = create_topic(&mut client, TOPIC, 1);
-    let plain = producer_id(&mut client);
-    let txn = producer_id(&mut client);
+    let plain = init_producer_id(&mut client, None).0;
+    let txn = init_producer_id(&mut client, None).0;
 
     assert_eq!(
         produce_ok(&mut client, batch(plain, 0, 0, &["p0", "p1"], false)),
@@ -161,8 +98,8 @@ fn read_committed_stops_at_open_transactions_and_names_the_aborted_ones() {
         2
     );
     // The transaction is open: read_committed readers stop at its first offset.
-    assert_eq!(latest(&mut client, READ_COMMITTED), 2);
-    assert_eq!(latest(&mut client, READ_UNCOMMITTED), 5);
+    assert_eq!(latest_offset(&mut client, TOPIC, 0, READ_COMMITTED), 2);
+    assert_eq!(latest_offset(&mut client, TOPIC, 0, READ_UNCOMMITTED), 5);
     for version in [4, 11, 12, 13, 18] {
         let committed = fetch(&mut client, version, topic_id, 0, READ_COMMITTED);
         assert_eq!(committed.last_stable_offset, 2, "v{version}");
@@ -184,11 +121,11 @@ fn read_committed_stops_at_open_transactions_and_names_the_aborted_ones() {
     }
 
     // Aborted at offset 5; then a second transaction is committed at 7.
-    assert_eq!(marker(&mut client, TOPIC, txn, 0, false, 0), 0);
-    assert_eq!(latest(&mut client, READ_COMMITTED), 6);
+    assert_eq!(write_marker(&mut client, (TOPIC, 0), (txn, 0), false, 0), 0);
+    assert_eq!(latest_offset(&mut client, TOPIC, 0, READ_COMMITTED), 6);
     assert_eq!(produce_ok(&mut client, batch(txn, 0, 3, &["c0"], true)), 6);
-    assert_eq!(marker(&mut client, TOPIC, txn, 0, true, 0), 0);
-    assert_eq!(latest(&mut client, READ_COMMITTED), 8);
+    assert_eq!(write_marker(&mut client, (TOPIC, 0), (txn, 0), true, 0), 0);
+    assert_eq!(latest_offset(&mut client, TOPIC, 0, READ_COMMITTED), 8);
     for version in 4..=18 {
         let committed = fetch(&mut client, version, topic_id, 0, READ_COMMITTED);
         assert_eq!(committed.last_stable_offset, 8, "v{version}");
@@ -217,18 +154,24 @@ fn markers_and_transactional_batches_get_kafkas_errors() {
     let broker = BrokerProcess::start(&[]);
     let mut client = broker.connect();
     create_topic(&mut client, TOPIC, 1);
-    let pid = producer_id(&mut client);
+    let pid = init_producer_id(&mut client, None).0;
 
-    assert_eq!(marker(&mut client, "no-such-topic", pid, 0, true, 0), 3);
+    assert_eq!(
+        write_marker(&mut client, ("no-such-topic", 0), (pid, 0), true, 0),
+        3
+    );
     produce_ok(&mut client, batch(pid, 1, 0, &["t"], true));
     // A plain batch inside the open transaction: INVALID_TXN_STATE.
     let plain = produce_records(&mut client, TOPIC, 0, batch(pid, 1, 1, &["p"], false));
     assert_eq!(plain.error_code, 48, "{plain:?}");
     // A marker from an older producer epoch: INVALID_PRODUCER_EPOCH.
-    assert_eq!(marker(&mut client, TOPIC, pid, 0, true, 0), 47);
-    assert_eq!(marker(&mut client, TOPIC, pid, 1, true, 3), 0);
+    assert_eq!(write_marker(&mut client, (TOPIC, 0), (pid, 0), true, 0), 47);
+    assert_eq!(write_marker(&mut client, (TOPIC, 0), (pid, 1), true, 3), 0);
     // A marker from an older coordinator: TRANSACTION_COORDINATOR_FENCED.
-    assert_eq!(marker(&mut client, TOPIC, pid, 1, false, 2), 52);
+    assert_eq!(
+        write_marker(&mut client, (TOPIC, 0), (pid, 1), false, 2),
+        52
+    );
     // A client cannot write a marker through Produce: INVALID_RECORD.
     let control = encode_batch(&[Record {
         transactional: true,

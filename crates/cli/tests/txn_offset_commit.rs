@@ -6,7 +6,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{create_topic, s, BrokerProcess, Client};
+use common::{create_topic, init_producer_id, s, write_marker, BrokerProcess, Client};
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
@@ -18,15 +18,10 @@ use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
-use kafka_protocol::messages::write_txn_markers_request::{
-    WritableTxnMarker, WritableTxnMarkerTopic,
-};
 use kafka_protocol::messages::{
-    ApiKey, GroupId, InitProducerIdRequest, InitProducerIdResponse, JoinGroupRequest,
-    JoinGroupResponse, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest,
-    OffsetFetchResponse, ProducerId, SyncGroupRequest, SyncGroupResponse, TopicName,
-    TransactionalId, TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkersRequest,
-    WriteTxnMarkersResponse,
+    ApiKey, GroupId, JoinGroupRequest, JoinGroupResponse, OffsetCommitRequest,
+    OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, ProducerId, SyncGroupRequest,
+    SyncGroupResponse, TopicName, TransactionalId, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -59,19 +54,6 @@ fn offsets_partition(group: &str) -> i32 {
         h.wrapping_mul(31).wrapping_add(i32::from(unit))
     });
     (hash & 0x7fff_ffff) % OFFSETS_PARTITIONS
-}
-
-fn producer_id(client: &mut Client) -> i64 {
-    let response: InitProducerIdResponse = client.call(
-        ApiKey::InitProducerId,
-        4,
-        &InitProducerIdRequest::default()
-            .with_transactional_id(None)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1),
-    );
-    assert_eq!(response.error_code, NONE, "{response:?}");
-    response.producer_id.0
 }
 
 /// What a TxnOffsetCommit carries besides its offsets.
@@ -215,36 +197,17 @@ fn fetch(client: &mut Client, version: i16, group: &str, require_stable: bool) -
     }
 }
 
-/// WriteTxnMarkers for `producer_id`'s transaction in `partition` of `topic`: the
-/// partition's error code.
-fn marker(
-    client: &mut Client,
-    topic: &str,
-    partition: i32,
-    producer_id: i64,
-    producer_epoch: i16,
-    commit: bool,
-) -> i16 {
-    let response: WriteTxnMarkersResponse = client.call(
-        ApiKey::WriteTxnMarkers,
-        1,
-        &WriteTxnMarkersRequest::default().with_markers(vec![WritableTxnMarker::default()
-            .with_producer_id(ProducerId(producer_id))
-            .with_producer_epoch(producer_epoch)
-            .with_transaction_result(commit)
-            .with_coordinator_epoch(0)
-            .with_topics(vec![WritableTxnMarkerTopic::default()
-                .with_name(TopicName(s(topic)))
-                .with_partition_indexes(vec![partition])])]),
-    );
-    response.markers[0].topics[0].partitions[0].error_code
-}
-
 /// The marker ending `producer_id`'s transaction in `group`'s offsets partition.
 fn end_txn(client: &mut Client, group: &str, producer_id: i64, commit: bool) {
     let partition = offsets_partition(group);
     assert_eq!(
-        marker(client, OFFSETS_TOPIC, partition, producer_id, 0, commit),
+        write_marker(
+            client,
+            (OFFSETS_TOPIC, partition),
+            (producer_id, 0),
+            commit,
+            0
+        ),
         NONE
     );
 }
@@ -260,7 +223,7 @@ fn transactional_offsets_wait_for_their_marker_and_survive_a_restart() {
         0,
         "a partition other than the first, so a wrong mapping shows"
     );
-    let pid = producer_id(&mut client);
+    let pid = init_producer_id(&mut client, None).0;
     let txn = Txn::simple(group, pid);
 
     commit(&mut client, group, 0, 10);
@@ -294,7 +257,7 @@ fn transactional_offsets_wait_for_their_marker_and_survive_a_restart() {
     // group's: nothing changes.
     let elsewhere = (offsets_partition(group) + 1) % OFFSETS_PARTITIONS;
     assert_eq!(
-        marker(&mut client, OFFSETS_TOPIC, elsewhere, pid, 0, true),
+        write_marker(&mut client, (OFFSETS_TOPIC, elsewhere), (pid, 0), true, 0),
         NONE
     );
     assert_eq!(
@@ -362,7 +325,7 @@ fn a_plain_commit_after_a_transactional_one_is_kept_when_the_transaction_commits
     let mut client = broker.connect();
     create_topic(&mut client, TOPIC, 2);
     let group = "txn-restart";
-    let pid = producer_id(&mut client);
+    let pid = init_producer_id(&mut client, None).0;
     let txn = Txn::simple(group, pid);
     assert_eq!(
         txn_commit(
@@ -431,7 +394,7 @@ fn txn_offset_commit_answers_kafkas_errors() {
     let broker = start();
     let mut client = broker.connect();
     create_topic(&mut client, TOPIC, 2);
-    let pid = producer_id(&mut client);
+    let pid = init_producer_id(&mut client, None).0;
 
     // Topics first: an unknown one, or a partition past the topic's, never reaches the
     // group; the known partition beside them is committed.
@@ -546,7 +509,7 @@ fn txn_offset_commit_answers_kafkas_errors() {
     );
     let partition = offsets_partition(fenced_group);
     assert_eq!(
-        marker(&mut client, OFFSETS_TOPIC, partition, pid, 1, false),
+        write_marker(&mut client, (OFFSETS_TOPIC, partition), (pid, 1), false, 0),
         NONE
     );
     assert_eq!(

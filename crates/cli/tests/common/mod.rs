@@ -371,3 +371,74 @@ pub fn produce_records(
     );
     response.responses[0].partition_responses[0].clone()
 }
+
+/// InitProducerId v4: for `transactional_id` (60 s transaction timeout), or a plain
+/// idempotent producer id. (producer id, epoch).
+pub fn init_producer_id(client: &mut Client, transactional_id: Option<&str>) -> (i64, i16) {
+    use kafka_protocol::messages::{
+        InitProducerIdRequest, InitProducerIdResponse, ProducerId, TransactionalId,
+    };
+    let init: InitProducerIdResponse = client.call(
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(transactional_id.map(|id| TransactionalId(s(id))))
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    );
+    assert_eq!(init.error_code, 0, "{init:?}");
+    (init.producer_id.0, init.producer_epoch)
+}
+
+/// WriteTxnMarkers v1 for `producer_id`'s transaction in one partition, as a transaction
+/// coordinator sends it: the partition's error code.
+pub fn write_marker(
+    client: &mut Client,
+    (topic, partition): (&str, i32),
+    (producer_id, producer_epoch): (i64, i16),
+    commit: bool,
+    coordinator_epoch: i32,
+) -> i16 {
+    use kafka_protocol::messages::write_txn_markers_request::{
+        WritableTxnMarker, WritableTxnMarkerTopic,
+    };
+    use kafka_protocol::messages::{
+        ProducerId, TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
+    };
+    let response: WriteTxnMarkersResponse = client.call(
+        ApiKey::WriteTxnMarkers,
+        1,
+        &WriteTxnMarkersRequest::default().with_markers(vec![WritableTxnMarker::default()
+            .with_producer_id(ProducerId(producer_id))
+            .with_producer_epoch(producer_epoch)
+            .with_transaction_result(commit)
+            .with_coordinator_epoch(coordinator_epoch)
+            .with_topics(vec![WritableTxnMarkerTopic::default()
+                .with_name(TopicName(s(topic)))
+                .with_partition_indexes(vec![partition])])]),
+    );
+    response.markers[0].topics[0].partitions[0].error_code
+}
+
+/// The latest offset of `topic`-`partition` as a reader at `isolation` sees it
+/// (ListOffsets v5): the last stable offset for read_committed (1).
+pub fn latest_offset(client: &mut Client, topic: &str, partition: i32, isolation: i8) -> i64 {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, ListOffsetsResponse, TopicName};
+    let response: ListOffsetsResponse = client.call(
+        ApiKey::ListOffsets,
+        5,
+        &ListOffsetsRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_isolation_level(isolation)
+            .with_topics(vec![ListOffsetsTopic::default()
+                .with_name(TopicName(s(topic)))
+                .with_partitions(vec![ListOffsetsPartition::default()
+                    .with_partition_index(partition)
+                    .with_timestamp(-1)])]),
+    );
+    let answer = &response.topics[0].partitions[0];
+    assert_eq!(answer.error_code, 0, "{response:?}");
+    answer.offset
+}
