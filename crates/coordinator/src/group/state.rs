@@ -771,59 +771,48 @@ impl Group {
         member_id: &str,
         instance_id: Option<&str>,
     ) -> Result<(), ErrorCode> {
-        if self.state == GroupState::Dead {
-            return Err(ErrorCode::CoordinatorNotAvailable);
-        }
-        if let Some(consumer) = &self.consumer {
-            return consumer.validate_offset_commit(member_id, generation_id);
-        }
-        // Kafka's ClassicGroup.validateOffsetCommit. Generation -1 comes from the admin
-        // client or a consumer that assigns partitions itself (whatever member id it
-        // made up): accepted while the group is empty.
-        if generation_id < 0 && self.state == GroupState::Empty {
-            return Ok(());
-        }
-        if generation_id >= 0 || !member_id.is_empty() || instance_id.is_some() {
-            self.validate_member(member_id, instance_id)?;
-            if generation_id != self.generation_id {
-                return Err(ErrorCode::IllegalGeneration);
-            }
-        } else if self.state != GroupState::Empty {
-            return Err(ErrorCode::UnknownMemberId);
-        }
-        if self.state == GroupState::CompletingRebalance {
-            return Err(ErrorCode::RebalanceInProgress);
-        }
-        Ok(())
+        self.validate_commit(generation_id, member_id, instance_id, false)
     }
 
     // ---- Transactional offsets (see `offsets`) ----------------------------------------
 
     /// May a transactional producer commit offsets for this member and generation
-    /// (TxnOffsetCommit)? Kafka's `validateOffsetCommit` with `isTransactional`: as for
-    /// OffsetCommit, except that a request without any member information (TxnOffsetCommit
-    /// before v3 carries none) is accepted whatever the group's state, and a rebalance in
-    /// progress refuses nothing.
+    /// (TxnOffsetCommit)? As for OffsetCommit, except that a request without any member
+    /// information (TxnOffsetCommit before v3 carries none) is accepted whatever the
+    /// group's state, a rebalance in progress refuses nothing, and a consumer group's
+    /// stale member epoch is ILLEGAL_GENERATION, which transactional producers know
+    /// (Kafka's OffsetMetadataManager.validateTransactionalOffsetCommit).
     pub fn validate_txn_offset_commit(
         &self,
         generation_id: i32,
         member_id: &str,
         instance_id: Option<&str>,
     ) -> Result<(), ErrorCode> {
+        self.validate_commit(generation_id, member_id, instance_id, true)
+    }
+
+    /// Kafka's `ClassicGroup.validateOffsetCommit(isTransactional)`, and the consumer
+    /// group's member checks.
+    fn validate_commit(
+        &self,
+        generation_id: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        transactional: bool,
+    ) -> Result<(), ErrorCode> {
         if self.state == GroupState::Dead {
             return Err(ErrorCode::CoordinatorNotAvailable);
         }
         if let Some(consumer) = &self.consumer {
-            // Kafka's OffsetMetadataManager.validateTransactionalOffsetCommit answers a
-            // stale member epoch with ILLEGAL_GENERATION, which transactional producers
-            // know.
             return consumer
                 .validate_offset_commit(member_id, generation_id)
                 .map_err(|e| match e {
-                    ErrorCode::StaleMemberEpoch => ErrorCode::IllegalGeneration,
+                    ErrorCode::StaleMemberEpoch if transactional => ErrorCode::IllegalGeneration,
                     other => other,
                 });
         }
+        // Generation -1 comes from the admin client or a consumer that assigns partitions
+        // itself (whatever member id it made up): accepted while the group is empty.
         if generation_id < 0 && self.state == GroupState::Empty {
             return Ok(());
         }
@@ -832,6 +821,11 @@ impl Group {
             if generation_id != self.generation_id {
                 return Err(ErrorCode::IllegalGeneration);
             }
+        } else if !transactional && self.state != GroupState::Empty {
+            return Err(ErrorCode::UnknownMemberId);
+        }
+        if !transactional && self.state == GroupState::CompletingRebalance {
+            return Err(ErrorCode::RebalanceInProgress);
         }
         Ok(())
     }
