@@ -16,6 +16,24 @@ use std::time::Duration;
 use bytes::Bytes;
 use rafka_protocol::ErrorCode;
 
+/// Which partition of a coordinator's topic holds `key` (a group id, a transactional
+/// id): Kafka's `Utils.abs(key.hashCode()) % partitions`, the one rule of its group,
+/// transaction and share coordinators. Java's `String.hashCode` runs over UTF-16 code
+/// units (a character outside the BMP counts as its two surrogates), and `Utils.abs` maps
+/// `i32::MIN` to 0.
+///
+/// Builds of rafka before 2026-12 placed groups with `hash & 0x7fffffff` (different for
+/// negative hashes): offsets they committed for such groups sit in another
+/// `__consumer_offsets` partition and are not found any more.
+pub fn partition_for(key: &str, partitions: i32) -> i32 {
+    let mut hash: i32 = 0;
+    for unit in key.encode_utf16() {
+        hash = hash.wrapping_mul(31).wrapping_add(i32::from(unit));
+    }
+    let abs = if hash == i32::MIN { 0 } else { hash.abs() };
+    abs % partitions.max(1)
+}
+
 /// A write a coordinator appended, resolving once it counts (the partition's ISR has it,
 /// where the topic's settings say so) or with the partition's error.
 pub type PendingWrite = Pin<Box<dyn Future<Output = Result<(), ErrorCode>> + Send>>;
@@ -51,4 +69,26 @@ pub trait CoordinatorLog: Send + Sync {
         offset: i64,
         max_bytes: usize,
     ) -> Result<Bytes, String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition_for;
+
+    #[test]
+    fn partition_is_kafkas_utils_abs_of_the_java_hash() {
+        // Java: "my-group".hashCode() == -1906497762: Utils.abs gives 12 of 50 (Kafka's
+        // GroupCoordinatorService); & 0x7fffffff would give 36.
+        assert_eq!(partition_for("my-group", 50), 12);
+        // "my-txn".hashCode() == -1061187895; & 0x7fffffff would give 3.
+        assert_eq!(partition_for("my-txn", 50), 45);
+        assert_eq!(partition_for("txn-1", 50), 10);
+        assert_eq!(partition_for("transactional-id", 50), 31);
+        // hashCode == i32::MIN, which Utils.abs maps to 0.
+        assert_eq!(partition_for("polygenelubricants", 50), 0);
+        // JDK 17: "tx-é中" hashes to 110773837; "txn-🚀" (a surrogate pair) to -858069978.
+        assert_eq!(partition_for("tx-\u{e9}\u{4e2d}", 50), 37);
+        assert_eq!(partition_for("txn-\u{1f680}", 50), 28);
+        assert_eq!(partition_for("", 50), 0);
+    }
 }

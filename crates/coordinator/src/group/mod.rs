@@ -81,7 +81,7 @@ impl GroupCoordinator {
     }
 
     pub fn partition_for(&self, group_id: &str) -> i32 {
-        records::partition_for(group_id, self.topic_config.partitions)
+        crate::partition_for(group_id, self.topic_config.partitions)
     }
 
     /// NOT_COORDINATOR unless this broker coordinates `group_id`: in a cluster, the

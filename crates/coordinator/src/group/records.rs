@@ -276,16 +276,6 @@ pub fn decode_group_value(bytes: Bytes) -> Result<GroupValue, RecordError> {
     })
 }
 
-/// Kafka's group → `__consumer_offsets` partition: Java's `String.hashCode`, made
-/// non-negative with `& 0x7fffffff`, modulo the partition count.
-pub fn partition_for(group: &str, partitions: i32) -> i32 {
-    let mut hash: i32 = 0;
-    for unit in group.encode_utf16() {
-        hash = hash.wrapping_mul(31).wrapping_add(i32::from(unit));
-    }
-    (hash & 0x7fff_ffff) % partitions.max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,13 +332,5 @@ mod tests {
             decode_group_value(encode_group_value(&group)).unwrap(),
             group
         );
-    }
-
-    #[test]
-    fn partition_matches_kafkas_hash() {
-        // Java: "my-group".hashCode() == -1906497762; & 0x7fffffff == 240985886; % 50 == 36.
-        assert_eq!(partition_for("my-group", 50), 36);
-        // "" hashes to 0.
-        assert_eq!(partition_for("", 50), 0);
     }
 }

@@ -162,7 +162,7 @@ impl TransactionCoordinator {
     }
 
     pub fn partition_for(&self, transactional_id: &str) -> i32 {
-        records::partition_for(transactional_id, self.config.partitions)
+        crate::partition_for(transactional_id, self.config.partitions)
     }
 
     /// The partition and coordinator epoch of `transactional_id`, loading the partition

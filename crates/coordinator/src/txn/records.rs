@@ -10,20 +10,6 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-/// Kafka's transactional id → `__transaction_state` partition:
-/// `Utils.abs(transactionalId.hashCode) % partitions`. `Utils.abs` maps `i32::MIN` to 0,
-/// unlike the group coordinator's `& 0x7fffffff`, so the two disagree on negative hashes.
-pub fn partition_for(transactional_id: &str, partitions: i32) -> i32 {
-    // Java's String.hashCode runs over UTF-16 code units: a character outside the BMP
-    // counts as its two surrogates.
-    let mut hash: i32 = 0;
-    for unit in transactional_id.encode_utf16() {
-        hash = hash.wrapping_mul(31).wrapping_add(i32::from(unit));
-    }
-    let abs = if hash == i32::MIN { 0 } else { hash.abs() };
-    abs % partitions.max(1)
-}
-
 /// A transaction's state, with Kafka's ids (written in the log) and names (shown by
 /// DescribeTransactions and filtered on by ListTransactions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -315,19 +301,6 @@ mod tests {
             last_update_ms: 2000,
             start_ms: 1500,
         }
-    }
-
-    #[test]
-    fn partition_matches_kafkas_utils_abs_of_java_hash() {
-        // Java: "my-txn".hashCode() == -1061187895; & 0x7fffffff would give 3.
-        assert_eq!(partition_for("my-txn", 50), 45);
-        assert_eq!(partition_for("txn-1", 50), 10);
-        assert_eq!(partition_for("transactional-id", 50), 31);
-        // hashCode == i32::MIN, which Utils.abs maps to 0.
-        assert_eq!(partition_for("polygenelubricants", 50), 0);
-        // JDK 17: "tx-é中" hashes to 110773837; "txn-🚀" (a surrogate pair) to -858069978.
-        assert_eq!(partition_for("tx-\u{e9}\u{4e2d}", 50), 37);
-        assert_eq!(partition_for("txn-\u{1f680}", 50), 28);
     }
 
     #[test]
