@@ -307,6 +307,13 @@ async fn send_file(stream: &TcpStream, slice: &FileSlice) -> std::io::Result<()>
 }
 
 /// Retention and checkpoints, on Kafka's intervals.
+/// `transaction.remove.expired.transaction.cleanup.interval.ms`: how often idle
+/// transactional ids are looked for.
+fn remove_expired_interval(broker: &Broker) -> Duration {
+    let interval_ms = broker.config.transaction.remove_expired_interval_ms;
+    Duration::from_millis(u64::try_from(interval_ms).unwrap_or(3_600_000).max(1))
+}
+
 async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     let mut retention = tokio::time::interval(Duration::from_millis(
         broker.config.log_retention_check_interval_ms.max(1),
@@ -334,6 +341,11 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         u64::try_from(broker.config.transaction.abort_timed_out_interval_ms).unwrap_or(10_000),
     ));
     txn_timeouts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut txn_expiry = tokio::time::interval_at(
+        tokio::time::Instant::now() + remove_expired_interval(&broker),
+        remove_expired_interval(&broker),
+    );
+    txn_expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut groups = tokio::time::interval(Duration::from_millis(100));
     groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let offsets_expiry = Duration::from_millis(broker.config.offsets_retention_check_interval_ms);
@@ -363,6 +375,11 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                 let env = crate::txn_env::BrokerTxnEnv::shared(&broker);
                 let txns = broker.txns.clone();
                 tokio::spawn(async move { txns.abort_timed_out(&env).await });
+            }
+            _ = txn_expiry.tick() => {
+                let env = crate::txn_env::BrokerTxnEnv::shared(&broker);
+                let txns = broker.txns.clone();
+                tokio::spawn(async move { txns.remove_expired(&env).await });
             }
             _ = producers.tick() => {
                 let broker = broker.clone();

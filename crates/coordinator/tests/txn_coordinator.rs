@@ -107,14 +107,18 @@ fn setup() -> (
     Arc<ManualClock>,
 ) {
     let clock = ManualClock::new(T0);
+    let env = Env::new();
+    let dyn_env: Arc<dyn TxnEnv> = env.clone();
+    (coordinator(&clock), env, dyn_env, clock)
+}
+
+/// A coordinator of five `__transaction_state` partitions, with nothing loaded.
+fn coordinator(clock: &Arc<ManualClock>) -> Arc<TransactionCoordinator> {
     let config = TransactionConfig {
         partitions: 5,
         ..TransactionConfig::default()
     };
-    let coordinator = Arc::new(TransactionCoordinator::new(config, clock.clone()));
-    let env = Env::new();
-    let dyn_env: Arc<dyn TxnEnv> = env.clone();
-    (coordinator, env, dyn_env, clock)
+    Arc::new(TransactionCoordinator::new(config, clock.clone()))
 }
 
 fn tp(topic: &str, partition: i32) -> TopicPartition {
@@ -389,13 +393,7 @@ async fn a_new_coordinator_replays_the_log_and_finishes_prepared_transactions() 
     // Another broker takes over the partitions at a newer leader epoch, from the same log.
     *recorder.marker_error.lock() = None;
     *recorder.epoch.lock() = 8;
-    let successor = Arc::new(TransactionCoordinator::new(
-        TransactionConfig {
-            partitions: 5,
-            ..TransactionConfig::default()
-        },
-        clock.clone(),
-    ));
+    let successor = coordinator(&clock);
     successor.follow_leaderships(&env);
     assert_eq!(
         successor.describe(&env, "done").unwrap().state,
@@ -427,4 +425,64 @@ async fn a_new_coordinator_replays_the_log_and_finishes_prepared_transactions() 
             .await,
         Err(ErrorCode::NotCoordinator)
     );
+}
+
+#[tokio::test]
+async fn idle_transactional_ids_expire_with_a_tombstone_and_open_ones_stay() {
+    let (txns, recorder, env, clock) = setup();
+    let expiration_ms = TransactionConfig::default().id_expiration_ms;
+    let (idle_pid, _) = txns
+        .init_producer_id(&env, "idle", 60_000, None, 7)
+        .await
+        .unwrap();
+    let (open_pid, open_epoch) = txns
+        .init_producer_id(&env, "open", 60_000, None, 8)
+        .await
+        .unwrap();
+    txns.add_partitions(&env, "open", open_pid, open_epoch, &[tp("out", 0)])
+        .await
+        .unwrap();
+
+    clock.advance_ms(expiration_ms - 1);
+    txns.remove_expired(&env).await;
+    assert_eq!(
+        txns.describe(&env, "idle").unwrap().state,
+        TxnState::Empty,
+        "not idle long enough yet"
+    );
+
+    clock.advance_ms(1);
+    txns.remove_expired(&env).await;
+    assert_eq!(
+        txns.describe(&env, "idle"),
+        Err(ErrorCode::TransactionalIdNotFound)
+    );
+    assert_eq!(
+        txns.describe(&env, "open").unwrap().state,
+        TxnState::Ongoing,
+        "an open transaction never expires (its timeout aborts it instead)"
+    );
+    let listed: Vec<String> = txns.all().into_iter().map(|t| t.transactional_id).collect();
+    assert_eq!(listed, vec!["open".to_string()]);
+
+    // The tombstone is durable: a new coordinator replaying the log does not know the id.
+    let successor = coordinator(&clock);
+    *recorder.epoch.lock() = 8;
+    successor.follow_leaderships(&env);
+    assert_eq!(
+        successor.describe(&env, "idle"),
+        Err(ErrorCode::TransactionalIdNotFound)
+    );
+    assert_eq!(
+        successor.describe(&env, "open").unwrap().state,
+        TxnState::Ongoing
+    );
+
+    // The expired id starts afresh: a new producer id at epoch 0.
+    let (pid, epoch) = successor
+        .init_producer_id(&env, "idle", 60_000, None, 9)
+        .await
+        .unwrap();
+    assert_eq!((pid, epoch), (9, 0));
+    assert_ne!(pid, idle_pid);
 }

@@ -35,6 +35,11 @@ const NO_EPOCH: i16 = -1;
 const MAX_EPOCH: i16 = i16::MAX - 1;
 /// Between rounds of markers that could not all be written yet.
 const MARKER_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// Expiry's tombstones go in batches of keys up to this size, well under any
+/// `max.message.bytes` (Kafka fills batches up to the topic's limit).
+const TOMBSTONE_BATCH_BYTES: usize = 256 * 1024;
+/// How long expiry waits for its tombstones to count.
+const TOMBSTONE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One partition of a transaction: (topic, partition).
 pub type TopicPartition = (String, i32);
@@ -563,6 +568,104 @@ impl TransactionCoordinator {
             {
                 Ok(()) => self.spawn_markers(env, &id, partition, coordinator_epoch),
                 Err(e) => tracing::debug!("cannot abort the timed-out transaction of {id}: {e:?}"),
+            }
+        }
+    }
+
+    /// Forgets the transactional ids idle for `transactional.id.expiration.ms` (Kafka's
+    /// `removeExpiredTransactionalIds`): an id with no open transaction whose state has not
+    /// changed for that long gets a tombstone in `__transaction_state` and, once the
+    /// tombstone counts, leaves the cache; its next InitProducerId starts afresh with a new
+    /// producer id. Called every `transaction.remove.expired.transaction.cleanup.interval.ms`.
+    pub async fn remove_expired(self: &Arc<Self>, env: &Arc<dyn TxnEnv>) {
+        let now_ms = self.clock.now_ms();
+        let horizon_ms = now_ms.saturating_sub(self.config.id_expiration_ms);
+        let mut per_partition: HashMap<i32, Vec<(Entry, String, i16)>> = HashMap::new();
+        let entries: Vec<Entry> = self.txns.lock().values().cloned().collect();
+        for entry in entries {
+            let mut txn = entry.lock();
+            let expirable = matches!(
+                txn.state,
+                TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
+            );
+            if !expirable || txn.pending.is_some() || txn.last_update_ms > horizon_ms {
+                continue;
+            }
+            txn.pending = Some(TxnState::Dead);
+            let id = txn.transactional_id.clone();
+            let epoch = txn.producer_epoch;
+            drop(txn);
+            per_partition
+                .entry(self.partition_for(&id))
+                .or_default()
+                .push((entry, id, epoch));
+        }
+        for (partition, expired) in per_partition {
+            self.write_tombstones(env, partition, expired, now_ms).await;
+        }
+    }
+
+    /// Writes one partition's tombstones (in batches of at most [`TOMBSTONE_BATCH_BYTES`])
+    /// and removes the ids whose tombstone counts and that nothing changed meanwhile.
+    async fn write_tombstones(
+        &self,
+        env: &Arc<dyn TxnEnv>,
+        partition: i32,
+        expired: Vec<(Entry, String, i16)>,
+        now_ms: i64,
+    ) {
+        let coordinator_epoch = env.leader_epoch(TRANSACTION_STATE_TOPIC, partition);
+        let mut rest = expired.as_slice();
+        while !rest.is_empty() {
+            let mut builder = BatchBuilder::new(0);
+            let mut bytes = 0;
+            let mut taken = 0;
+            for (_, id, _) in rest {
+                let Ok(key) = records::encode_key(id) else {
+                    break;
+                };
+                if taken > 0 && bytes + key.len() > TOMBSTONE_BATCH_BYTES {
+                    break;
+                }
+                bytes += key.len();
+                builder.append(now_ms, Some(&key), None, &[]);
+                taken += 1;
+            }
+            let (chunk, next) = rest.split_at(taken.max(1));
+            rest = next;
+            let written = match builder.build() {
+                Ok(batch) if taken > 0 && coordinator_epoch.is_some() => {
+                    match env.append(
+                        TRANSACTION_STATE_TOPIC,
+                        partition,
+                        &batch,
+                        TOMBSTONE_TIMEOUT,
+                    ) {
+                        Ok(pending) => pending.await,
+                        Err(e) => Err(e),
+                    }
+                }
+                _ => Err(ErrorCode::UnknownServerError),
+            };
+            let still_owner = written.is_ok()
+                && env.leader_epoch(TRANSACTION_STATE_TOPIC, partition) == coordinator_epoch;
+            let mut txns = self.txns.lock();
+            for (entry, id, epoch) in chunk {
+                let mut txn = entry.lock();
+                let unchanged = txn.pending == Some(TxnState::Dead) && txn.producer_epoch == *epoch;
+                txn.pending = None;
+                if still_owner && unchanged {
+                    txn.state = TxnState::Dead;
+                    txns.remove(id);
+                    tracing::info!(
+                        "transactional id {id} expired (producer {})",
+                        txn.producer_id
+                    );
+                } else if let Err(e) = written {
+                    tracing::warn!(
+                        "cannot expire transactional id {id}: tombstone not written: {e:?}"
+                    );
+                }
             }
         }
     }
