@@ -279,9 +279,13 @@ impl LogManager {
     pub fn clean_logs(&self, topics: &[Arc<Topic>]) {
         for topic in topics {
             for partition in topic.local_partitions() {
+                // Only below the LSO (at most the high watermark): above it a record may
+                // still be truncated away or belong to an open transaction, and must not
+                // shadow the older record of its key.
+                let last_stable_offset = partition.last_stable_offset();
                 let result = partition.with_log(|log| {
                     if log.config().cleanup_policy_compact {
-                        log.clean().map(Some)
+                        log.clean_up_to(last_stable_offset).map(Some)
                     } else {
                         Ok(None)
                     }

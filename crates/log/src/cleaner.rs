@@ -24,21 +24,25 @@
 //! drops it. Like Kafka, a later pass needs dirty data (or `max.compaction.lag.ms`) to
 //! run at all.
 //!
+//! A batch that loses every record disappears, except the batch holding each active
+//! producer's last entry in the whole log (Kafka keeps it for the producer's sequence and
+//! epoch) and the batch that ends the cleaned range (so its last offset stays known);
+//! those stay as empty batches, as in Kafka. A producer counts until
+//! `producer.id.expiration.ms` expires it from the producer state, as in Kafka.
+//!
+//! Transactions follow Kafka's cleaner (see [`txn`]): records of committed transactions
+//! are compacted like any others, aborted ones go, markers go once their transaction has
+//! no data left and their delete horizon has passed, and the transaction index keeps only
+//! the aborts whose data is still there. The broker cleans only below the LSO.
+//!
 //! Deliberate differences from Kafka, each erring towards keeping data:
 //! - Records with a null key are kept (Kafka's cleaner drops them; Kafka also rejects
 //!   them at produce time on compacted topics).
-//! - Transactional batches and control batches are copied as they are and never enter
-//!   the offset map: the log does not know which transactions were aborted nor the LSO
-//!   unless told, so it never lets a transactional record shadow another, and never
-//!   removes one.
-//! - A batch that loses every record disappears, except the last batch of each producer
-//!   id in the whole log (Kafka keeps it for the producer's sequence) and the batch that
-//!   ends the cleaned range (so its last offset stays known); those stay as empty
-//!   batches, as in Kafka. Producer ids never expire here, unlike Kafka's.
 //! - Kafka hashes keys (MD5) into a fixed buffer; the map here holds whole keys, up to
 //!   [`OFFSET_MAP_MAX_BYTES`] of them, so it has no collisions.
 
 mod files;
+mod txn;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -55,6 +59,7 @@ use crate::Log;
 pub use files::CLEANER_CHECKPOINT_FILE;
 pub(crate) use files::{complete_or_roll_back_swaps, read_checkpoint};
 use files::{remove_if_exists, sync_dir, write_checkpoint, CLEANED_FILE_SUFFIX, SWAP_FILE_SUFFIX};
+use txn::{TxnDecisions, TxnScan};
 
 /// Most key bytes the offset map may hold in one pass (Kafka's
 /// `log.cleaner.dedupe.buffer.size` default). When the dirty section has more, the pass
@@ -173,8 +178,9 @@ struct RecordFilter<'a> {
     delete_retention_ms: i64,
     /// The first uncleanable offset: the batch ending there is kept even when empty.
     round_end_offset: i64,
-    /// Producer id → last offset of its last data batch in the whole log.
-    last_batch_of_producer: &'a HashMap<i64, i64>,
+    /// What may happen to transactional batches and markers, and which batches keep
+    /// their producers' state.
+    txn: &'a TxnDecisions,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -193,13 +199,35 @@ impl RecordFilter<'_> {
     ) -> Result<Option<Cow<'b, [u8]>>, BatchError> {
         let count = u64::try_from(batch.records_count()).unwrap_or(0);
         stats.records_read += count;
-        if batch.is_control() || batch.is_transactional() {
+        let horizon = batch.has_delete_horizon().then(|| batch.base_timestamp());
+        let discardable = self.txn.discardable(batch);
+        if batch.is_control() {
+            // A marker goes only once its transaction has no batch left and its delete
+            // horizon has passed; the first pass that finds it may go stamps the horizon.
+            let gone = discardable
+                && (batch.records_count() == 0 || horizon.is_some_and(|h| h <= self.now_ms));
+            if gone {
+                return Ok(self.emptied(batch));
+            }
             stats.records_retained += count;
+            if discardable && horizon.is_none() {
+                let section = batch.decompressed_records()?;
+                let records = raw_records(&section, batch.records_count())?;
+                let horizon = self.now_ms.saturating_add(self.delete_retention_ms);
+                return Ok(Some(Cow::Owned(rewrite_batch(
+                    batch,
+                    &records,
+                    Some(horizon),
+                )?)));
+            }
             return Ok(Some(Cow::Borrowed(batch.as_bytes())));
+        }
+        if discardable {
+            // Aborted data.
+            return Ok(self.emptied(batch));
         }
         let section = batch.decompressed_records()?;
         let records = raw_records(&section, batch.records_count())?;
-        let horizon = batch.has_delete_horizon().then(|| batch.base_timestamp());
         let mut kept = Vec::with_capacity(records.len());
         let mut keeps_tombstone = false;
         for record in &records {
@@ -220,18 +248,7 @@ impl RecordFilter<'_> {
         }
         stats.records_retained += kept.len() as u64;
         if kept.is_empty() {
-            // Also drops a batch an earlier pass left empty once it no longer needs to be.
-            let last_of_producer = batch.producer_id() >= 0
-                && self.last_batch_of_producer.get(&batch.producer_id())
-                    == Some(&batch.last_offset());
-            if last_of_producer || batch.next_offset() == self.round_end_offset {
-                return Ok(Some(if batch.records_count() == 0 {
-                    Cow::Borrowed(batch.as_bytes())
-                } else {
-                    Cow::Owned(empty_batch(batch))
-                }));
-            }
-            return Ok(None);
+            return Ok(self.emptied(batch));
         }
         let set_horizon = keeps_tombstone && horizon.is_none();
         if kept.len() == records.len() && !set_horizon {
@@ -239,6 +256,21 @@ impl RecordFilter<'_> {
         }
         let new_horizon = set_horizon.then(|| self.now_ms.saturating_add(self.delete_retention_ms));
         Ok(Some(Cow::Owned(rewrite_batch(batch, &kept, new_horizon)?)))
+    }
+
+    /// A batch that keeps none of its records: gone, or kept empty when it holds its
+    /// producer's last entry or ends the cleaned range (so its last offset stays known),
+    /// as Kafka's `RETAIN_EMPTY`. Also drops a batch an earlier pass left empty once it no
+    /// longer needs to be.
+    fn emptied<'b>(&self, batch: &Batch<'b>) -> Option<Cow<'b, [u8]>> {
+        if !self.txn.is_last_of_producer(batch) && batch.next_offset() != self.round_end_offset {
+            return None;
+        }
+        Some(if batch.records_count() == 0 {
+            Cow::Borrowed(batch.as_bytes())
+        } else {
+            Cow::Owned(empty_batch(batch))
+        })
     }
 }
 
@@ -456,15 +488,15 @@ impl Log {
             ));
         }
 
-        let (map, end_index) = self.build_offset_map(&plan, map_max_bytes)?;
+        let txn = self.scan_transactions(plan.first_uncleanable_offset)?;
+        let (map, end_index) = self.build_offset_map(&plan, map_max_bytes, &txn)?;
         let end_offset = self.segments[end_index].base_offset();
-        let last_batch_of_producer = self.last_batch_of_producers()?;
         let filter = RecordFilter {
             map: &map,
             now_ms,
             delete_retention_ms: self.config.delete_retention_ms,
             round_end_offset: end_offset,
-            last_batch_of_producer: &last_batch_of_producer,
+            txn: &txn,
         };
         let groups = group_segments_by_size(
             &self.segments[..end_index],
@@ -511,13 +543,15 @@ impl Log {
         Ok(result)
     }
 
-    /// Kafka's `buildOffsetMap`: every keyed, non-transactional record of the dirty
-    /// section, whole segments at a time until the map is full. Returns the map and the
-    /// index of the first segment not mapped (where this pass ends).
+    /// Kafka's `buildOffsetMap`: every keyed record of the dirty section but those of
+    /// aborted transactions and markers, whole segments at a time until the map is full.
+    /// Returns the map and the index of the first segment not mapped (where this pass
+    /// ends).
     fn build_offset_map(
         &self,
         plan: &CleanPlan,
         map_max_bytes: usize,
+        txn: &TxnDecisions,
     ) -> Result<(OffsetMap, usize), LogError> {
         let mut map = OffsetMap::default();
         let start = plan.first_dirty_offset;
@@ -535,7 +569,7 @@ impl Log {
             }
             let segment = &self.segments[index];
             for_each_batch(segment, start, |position, batch| {
-                if batch.is_control() || batch.is_transactional() {
+                if batch.is_control() || txn.discardable(batch) {
                     return Ok(());
                 }
                 let section = batch
@@ -555,19 +589,34 @@ impl Log {
         Ok((map, plan.first_uncleanable_index))
     }
 
-    /// The last offset of each producer's last data batch anywhere in the log (Kafka's
-    /// `lastRecordsOfActiveProducers`, without expiry). Reads headers only.
-    fn last_batch_of_producers(&self) -> Result<HashMap<i64, i64>, LogError> {
-        let mut last = HashMap::new();
+    /// One forward pass over the whole log deciding what may happen to transactional
+    /// batches and markers below `decide_below` (the first uncleanable offset, at most the
+    /// LSO: every transaction there has ended) and which batch keeps each producer's
+    /// state (see [`txn`]). Reads headers, and the records of markers only.
+    fn scan_transactions(&self, decide_below: i64) -> Result<TxnDecisions, LogError> {
+        let aborted = self
+            .txn_indexes
+            .all()
+            .into_iter()
+            .filter(|t| t.first_offset < decide_below)
+            .collect();
+        let mut scan = TxnScan::new(aborted, decide_below);
         for segment in &self.segments {
             let mut scanner = segment.scanner(0);
-            while let Some((_, header)) = scanner.next_header()? {
-                if header.producer_id() >= 0 && !header.is_control() {
-                    last.insert(header.producer_id(), header.last_offset());
+            while let Some((position, header)) = scanner.next_header()? {
+                if !scan.needs_records(header.is_control(), header.base_offset()) {
+                    scan.on_batch(&header, None)
+                        .map_err(|e| corrupt(segment, position, e))?;
+                    continue;
                 }
+                let bytes = segment.read_batch(position, header.size_bytes())?;
+                let batch = Batch::new(&bytes).map_err(|e| corrupt(segment, position, e))?;
+                scan.on_batch(&header, Some(&batch))
+                    .map_err(|e| corrupt(segment, position, e))?;
             }
         }
-        Ok(last)
+        let active = self.producers.producers();
+        Ok(scan.finish(|producer_id| active.contains_key(&producer_id)))
     }
 
     /// Kafka's `cleanSegments` + `replaceSegments` for one group: writes the kept batches
@@ -605,8 +654,10 @@ impl Log {
             .collect();
         let bases: Vec<i64> = old.iter().map(LogSegment::base_offset).collect();
         drop(old);
-        // Transactional batches and markers are kept as they were: so are their aborts.
-        let merged = self.txn_indexes.merge(&bases);
+        // The new segment indexes the aborts whose markers it keeps with data left.
+        let merged = self
+            .txn_indexes
+            .merge(&bases, |txn| filter.txn.keeps_abort(txn));
         self.offline_on_error(merged)?;
         Ok(size_bytes)
     }

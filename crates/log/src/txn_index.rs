@@ -202,12 +202,22 @@ impl TxnIndexes {
     }
 
     /// The cleaner replaced segments `bases` by one starting at `bases[0]`: their entries
-    /// (the cleaner keeps every transactional batch and marker) move into its index.
-    pub(crate) fn merge(&mut self, bases: &[i64]) -> Result<(), LogError> {
+    /// that `keep` (the aborts whose markers still have data behind them) move into its
+    /// index; the others go, as their aborted data has.
+    pub(crate) fn merge(
+        &mut self,
+        bases: &[i64],
+        keep: impl Fn(&AbortedTxn) -> bool,
+    ) -> Result<(), LogError> {
         let Some((&first, rest)) = bases.split_first() else {
             return Ok(());
         };
-        if rest.iter().all(|b| !self.by_segment.contains_key(b)) {
+        let all_kept = bases
+            .iter()
+            .filter_map(|b| self.by_segment.get(b))
+            .flatten()
+            .all(&keep);
+        if all_kept && rest.iter().all(|b| !self.by_segment.contains_key(b)) {
             return Ok(());
         }
         let mut merged: Vec<AbortedTxn> = bases
@@ -215,10 +225,15 @@ impl TxnIndexes {
             .filter_map(|b| self.by_segment.get(b))
             .flatten()
             .copied()
+            .filter(|t| keep(t))
             .collect();
         merged.sort_by_key(|t| t.last_offset);
         self.rewrite(first, &merged)?;
-        self.by_segment.insert(first, merged);
+        if merged.is_empty() {
+            self.by_segment.remove(&first);
+        } else {
+            self.by_segment.insert(first, merged);
+        }
         self.remove_segments(rest)
     }
 

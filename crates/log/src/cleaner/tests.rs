@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use rafka_protocol::batch::{batches, BatchBuilder, Compression};
+use rafka_protocol::batch::{batches, Batch, BatchBuilder, Compression, EndTxnMarker};
 use rafka_types::{ManualClock, Offset, SharedClock};
 
 use crate::{CleanSkip, Log, LogConfig, OpenOptions, CLEANER_CHECKPOINT_FILE};
@@ -984,4 +984,183 @@ proptest! {
         );
         prop_assert_eq!(read_all(&log), expected);
     }
+}
+
+/// Appends one transactional batch of `producer_id` (epoch 0) with keyed records.
+fn append_txn(
+    log: &mut Log,
+    clock: &ManualClock,
+    producer_id: i64,
+    sequence: i32,
+    records: &[(&str, &str)],
+) -> i64 {
+    let mut builder = BatchBuilder::new(0)
+        .producer(producer_id, 0, sequence)
+        .transactional(true);
+    for (key, value) in records {
+        builder.append(
+            clock_now(clock),
+            Some(key.as_bytes()),
+            Some(value.as_bytes()),
+            &[],
+        );
+    }
+    log.append_as_leader(&builder.build().unwrap())
+        .unwrap()
+        .first_offset
+        .0
+}
+
+fn end_txn(log: &mut Log, producer_id: i64, commit: bool) -> i64 {
+    let marker = EndTxnMarker {
+        commit,
+        coordinator_epoch: 0,
+    };
+    log.append_end_txn_marker(producer_id, 0, marker, None)
+        .unwrap()
+        .first_offset
+        .0
+}
+
+/// Appends a plain record, rolls, and cleans up to the LSO: one pass with dirty data.
+fn dirty_pass(log: &mut Log, clock: &ManualClock, key: &str) {
+    append(log, clock, &[(Some(key), Some("v"))], Compression::None);
+    roll(log, clock);
+    let last_stable_offset = log.last_stable_offset(log.log_end_offset());
+    assert_eq!(
+        last_stable_offset,
+        log.log_end_offset(),
+        "no open transaction"
+    );
+    assert_eq!(log.clean_up_to(last_stable_offset).unwrap().skipped, None);
+}
+
+/// (offset, key, value) of every data record, markers left out.
+fn data_records(log: &Log) -> Vec<(i64, String, String)> {
+    let bytes = read_bytes(log, log.log_start_offset());
+    let mut out = Vec::new();
+    for batch in batches(&bytes) {
+        let batch = batch.unwrap();
+        if batch.is_control() {
+            continue;
+        }
+        for record in batch.decode_records().unwrap() {
+            let text = |b: Option<bytes::Bytes>| String::from_utf8(b.unwrap().to_vec()).unwrap();
+            out.push((record.offset, text(record.key), text(record.value)));
+        }
+    }
+    out
+}
+
+/// (base offset, producer id, record count, delete horizon) of the batches matching `which`.
+fn batch_facts(log: &Log, which: impl Fn(&Batch<'_>) -> bool) -> Vec<(i64, i64, i32, Option<i64>)> {
+    let bytes = read_bytes(log, log.log_start_offset());
+    batches(&bytes)
+        .map(|b| b.unwrap())
+        .filter(|b| which(b))
+        .map(|b| {
+            let horizon = b.has_delete_horizon().then(|| b.base_timestamp());
+            (b.base_offset(), b.producer_id(), b.records_count(), horizon)
+        })
+        .collect()
+}
+
+#[test]
+fn transactions_are_compacted_as_kafkas_cleaner_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let config = LogConfig {
+        min_cleanable_dirty_ratio: 0.0,
+        ..compact_config(1024 * 1024)
+    };
+    let delete_retention_ms = config.delete_retention_ms;
+    let mut log = open(dir.path(), config, &clock, OpenOptions::default());
+    append(
+        &mut log,
+        &clock,
+        &[(Some("k"), Some("a"))],
+        Compression::None,
+    );
+    assert_eq!(
+        append_txn(&mut log, &clock, 1, 0, &[("k", "b"), ("j", "1")]),
+        1
+    );
+    assert_eq!(
+        append_txn(&mut log, &clock, 2, 0, &[("k", "c"), ("m", "x")]),
+        3
+    );
+    assert_eq!(end_txn(&mut log, 1, true), 5);
+    assert_eq!(end_txn(&mut log, 2, false), 6);
+    roll(&mut log, &clock);
+    // An open transaction: the LSO stops at its first offset, so nothing of it is cleaned
+    // and it shadows nothing.
+    assert_eq!(append_txn(&mut log, &clock, 3, 0, &[("k", "open")]), 7);
+    let last_stable_offset = log.last_stable_offset(log.log_end_offset());
+    assert_eq!(last_stable_offset, Offset(7));
+    assert_eq!(log.clean_up_to(last_stable_offset).unwrap().skipped, None);
+
+    // The committed "k" shadows the plain one; the aborted records are gone, their batch
+    // kept empty as producer 2's last; both markers stay, and so does the abort's entry.
+    assert_eq!(
+        data_records(&log),
+        vec![
+            (1, "k".into(), "b".into()),
+            (2, "j".into(), "1".into()),
+            (7, "k".into(), "open".into())
+        ]
+    );
+    assert_eq!(
+        batch_facts(&log, |b| b.records_count() == 0),
+        vec![(3, 2, 0, None)]
+    );
+    assert_eq!(
+        batch_facts(&log, |b| b.is_control()),
+        vec![(5, 1, 1, None), (6, 2, 1, None)]
+    );
+    let aborted: Vec<(i64, i64, i64)> = log
+        .aborted_transaction_index()
+        .iter()
+        .map(|t| (t.producer_id, t.first_offset, t.last_offset))
+        .collect();
+    assert_eq!(aborted, vec![(2, 3, 6)]);
+
+    // Producer 3 commits; every producer then expires, so no batch is kept for one.
+    assert_eq!(end_txn(&mut log, 3, true), 8);
+    clock.advance_ms(DAY_MS);
+    assert_eq!(log.remove_expired_producers(DAY_MS / 2), 3);
+    dirty_pass(&mut log, &clock, "q");
+    // The committed "k" at 7 shadows the one at 1; producer 2's empty batch goes, but
+    // its marker saw it in this pass, so the marker and the entry stay one pass more.
+    assert_eq!(
+        data_records(&log),
+        vec![
+            (2, "j".into(), "1".into()),
+            (7, "k".into(), "open".into()),
+            (9, "q".into(), "v".into())
+        ]
+    );
+    assert_eq!(batch_facts(&log, |b| b.records_count() == 0), vec![]);
+    assert_eq!(log.aborted_transaction_index().len(), 1);
+
+    // No batch of the aborted transaction is left: its entry goes and its marker is
+    // stamped with a delete horizon; the commit markers have data behind them and stay.
+    dirty_pass(&mut log, &clock, "r");
+    assert_eq!(log.aborted_transaction_index(), vec![]);
+    let horizon = clock_now(&clock) + delete_retention_ms;
+    assert_eq!(
+        batch_facts(&log, |b| b.is_control()),
+        vec![(5, 1, 1, None), (6, 2, 1, Some(horizon)), (8, 3, 1, None)]
+    );
+
+    // At the horizon the abort marker goes.
+    clock.advance_ms(delete_retention_ms);
+    dirty_pass(&mut log, &clock, "s");
+    assert_eq!(
+        batch_facts(&log, |b| b.is_control()),
+        vec![(5, 1, 1, None), (8, 3, 1, None)]
+    );
+    assert_eq!(
+        data_records(&log).iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![2, 7, 9, 10, 11]
+    );
 }
