@@ -248,10 +248,27 @@ impl Broker {
     /// Applies a newer cluster image: the replica manager opens, leads, follows and drops
     /// replicas; the group coordinator loads the groups of the `__consumer_offsets`
     /// partitions this broker now leads.
+    ///
+    /// Images before the first that holds this process's registration are ignored: after
+    /// a restart, the node's own controller answers from its local log before catching
+    /// up, and an image from before the crash would make this broker lead (and
+    /// coordinate) partitions that have moved on, as Kafka's `MetadataLoader` avoids by
+    /// publishing nothing until it has caught up.
     pub fn apply_image(&self, image: Arc<ClusterImage>) {
         let Some(cluster) = &self.cluster else {
             return;
         };
+        let registered = image
+            .brokers
+            .get(&cluster.node_id)
+            .is_some_and(|b| b.incarnation_id == cluster.incarnation_id);
+        if !registered {
+            tracing::debug!(
+                "ignoring metadata image at offset {}: it predates this broker's registration",
+                image.offset
+            );
+            return;
+        }
         let now_ms = self.clock.now_ms();
         let applied = self.replicas.apply_image(
             self.config.node_id,
