@@ -68,6 +68,8 @@ pub struct ConsumerRead {
 pub struct FollowerRead {
     pub records: ReadResult,
     pub high_watermark: Offset,
+    /// Kafka answers followers the LSO too, though they read past it.
+    pub last_stable_offset: Offset,
     pub log_start_offset: Offset,
 }
 
@@ -451,12 +453,14 @@ impl Partition {
         if let Some(hw) = hw {
             self.publish_high_watermark(hw);
         }
-        let log = self.log.lock();
+        let high_watermark = self.high_watermark();
+        let mut log = self.log.lock();
         let records = log.read(fetch_offset, max_bytes, log.log_end_offset(), true)?;
         Ok(FollowerRead {
             log_start_offset: records.log_start_offset,
             records,
-            high_watermark: self.high_watermark(),
+            high_watermark,
+            last_stable_offset: log.last_stable_offset(high_watermark),
         })
     }
 

@@ -131,7 +131,7 @@ fn read_all(
                             PartitionData::default()
                                 .with_partition_index(wanted.partition)
                                 .with_high_watermark(read.high_watermark.0)
-                                .with_last_stable_offset(read.high_watermark.0)
+                                .with_last_stable_offset(read.last_stable_offset.0)
                                 .with_log_start_offset(read.log_start_offset.0)
                                 .with_records(None)
                         }
