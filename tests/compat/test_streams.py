@@ -152,8 +152,9 @@ def committed_offsets(reader: Consumer, topic: str, partitions: int) -> list[int
     isolation level is read_uncommitted, so librdkafka does not set require_stable: a
     transaction's offsets count once its commit marker is written, and pending ones (a
     killed instance's) do not hold the answer back. (Not AdminClient's
-    list_consumer_group_offsets: confluent-kafka crashed in it once, a segfault in one
-    of its error paths.)"""
+    list_consumer_group_offsets: the test process segfaulted in it once, with
+    confluent-kafka 2.16.1, while the group was forming; confluent-kafka's tracker has
+    segfaults in that call's error paths.)"""
     from confluent_kafka import KafkaException
     deadline = time.monotonic() + 60
     while True:
