@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Build the Java compat program and resolve Apache Kafka's command-line tools, for
-# tests/compat/test_java_client.py and tests/compat/test_kafka_java_tools.py.
+# Build the Java compat programs and resolve Apache Kafka's command-line tools, for
+# tests/compat/test_java_client.py, test_streams.py and test_kafka_java_tools.py.
 #
 #   tests/clients/java        -> target/rafka-java-compat.jar + target/classpath.txt
+#   tests/clients/streams     -> target/rafka-streams-compat.jar + target/classpath.txt
 #   tests/clients/kafka-tools -> target/classpath.txt (kafka-tools, kafka_2.13 and deps)
 #
 # Idempotent and fast when nothing changed: each project is rebuilt only when its
@@ -73,4 +74,5 @@ build() {
 }
 
 build "the Java client program" tests/clients/java rafka-java-compat.jar
+build "the Kafka Streams application" tests/clients/streams rafka-streams-compat.jar
 build "Kafka's command-line tools" tests/clients/kafka-tools ""

@@ -57,9 +57,11 @@ class ClusterNode:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def write_config(self, voters: str, bootstrap_servers: str | None = None) -> None:
+    def write_config(self, voters: str, bootstrap_servers: str | None = None,
+                     extra_config: dict[str, str] | None = None) -> None:
         """With `bootstrap_servers`, the node is given only
-        controller.quorum.bootstrap.servers (Kafka 4's dynamic-quorum form)."""
+        controller.quorum.bootstrap.servers (Kafka 4's dynamic-quorum form);
+        `extra_config` adds to (or overrides) the keys below."""
         listeners = []
         if self.is_broker:
             listeners.append(f"PLAINTEXT://127.0.0.1:{self.port}")
@@ -78,6 +80,7 @@ class ClusterNode:
             "replica.lag.time.max.ms": "5000",
             "offsets.topic.replication.factor": "3",
             "num.partitions": "1",
+            **(extra_config or {}),
         }
         if self.is_broker:
             config["advertised.listeners"] = f"PLAINTEXT://127.0.0.1:{self.port}"
@@ -150,9 +153,11 @@ class Cluster:
     """Nodes with the process.roles of `layout` (node id -> roles); the nodes with the
     controller role form the controller quorum."""
 
-    def __init__(self, workdir: Path, layout: dict[int, str], dynamic: bool = False):
+    def __init__(self, workdir: Path, layout: dict[int, str], dynamic: bool = False,
+                 extra_config: dict[str, str] | None = None):
         """`dynamic`: configs name only controller.quorum.bootstrap.servers; the
-        controllers are formatted with --initial-controllers, the brokers find them."""
+        controllers are formatted with --initial-controllers, the brokers find them.
+        `extra_config`: more server.properties keys for every node."""
         self.workdir = workdir
         self.nodes = {i: ClusterNode(workdir, i, roles) for i, roles in layout.items()}
         controllers = {i: n for i, n in self.nodes.items() if n.is_voter}
@@ -162,7 +167,7 @@ class Cluster:
         initial = ",".join(f"{i}@127.0.0.1:{n.controller_port}:{random_uuid()}"
                            for i, n in controllers.items())
         for node in self.nodes.values():
-            node.write_config(voters, bootstrap if dynamic else None)
+            node.write_config(voters, bootstrap if dynamic else None, extra_config)
             extra = ("--initial-controllers", initial) if dynamic and node.is_voter else ()
             node.format(self.cluster_id, *extra)
 
@@ -298,11 +303,12 @@ def random_uuid() -> str:
     return out.stdout.strip()
 
 
-def _cluster(request, tmp_path, layout: dict[int, str], dynamic: bool = False):
+def _cluster(request, tmp_path, layout: dict[int, str], dynamic: bool = False,
+             extra_config: dict[str, str] | None = None):
     plugins = request.config.pluginmanager
     if not plugins.has_plugin("rafka-cluster-logs"):
         plugins.register(_AttachClusterLogs(), "rafka-cluster-logs")
-    c = Cluster(tmp_path, layout, dynamic)
+    c = Cluster(tmp_path, layout, dynamic, extra_config)
     try:
         c.start()
         yield c
