@@ -43,6 +43,9 @@ pub struct Broker {
     pub txns: Arc<TransactionCoordinator>,
     /// Multi-node mode: the quorum, the applied cluster image, the controller link.
     pub cluster: Option<Arc<Cluster>>,
+    /// Connections to the other brokers for the requests this one sends them
+    /// (WriteTxnMarkers).
+    pub peers: rafka_client::WirePool,
 }
 
 /// A broker as Metadata and DescribeCluster list it.
@@ -96,6 +99,7 @@ impl Broker {
             producer_ids: ProducerIds::default(),
             txns,
             cluster,
+            peers: rafka_client::WirePool::new(),
         };
         if broker.cluster.is_some() {
             return Ok(broker);

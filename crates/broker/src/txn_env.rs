@@ -16,7 +16,6 @@ use kafka_protocol::messages::{
     ApiKey, ProducerId, TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use rafka_client::WireClient;
 use rafka_coordinator::txn::coordinator::{MarkerFuture, MarkerResults, TopicPartition, TxnEnv};
 use rafka_coordinator::{CoordinatorLog, PendingWrite};
 use rafka_protocol::batch::EndTxnMarker;
@@ -178,7 +177,7 @@ async fn write_markers(
             continue;
         };
         let address = format!("{}:{}", endpoint.host, endpoint.port);
-        match send_markers(&address, producer_id, producer_epoch, marker, &tps).await {
+        match send_markers(broker, &address, producer_id, producer_epoch, marker, &tps).await {
             Ok(answers) => results.extend(answers),
             Err(e) => {
                 tracing::debug!("WriteTxnMarkers to broker {leader} at {address}: {e}");
@@ -193,6 +192,7 @@ async fn write_markers(
 }
 
 async fn send_markers(
+    broker: &Broker,
     address: &str,
     producer_id: i64,
     producer_epoch: i16,
@@ -219,14 +219,14 @@ async fn send_markers(
                     })
                     .collect(),
             )]);
-    let mut client = WireClient::connect(address, Duration::from_secs(5))
-        .await
-        .map_err(|e| e.to_string())?;
-    let response: WriteTxnMarkersResponse = client
-        .call_within(
+    let response: WriteTxnMarkersResponse = broker
+        .peers
+        .call(
+            address,
             ApiKey::WriteTxnMarkers,
             1,
             &request,
+            Duration::from_secs(5),
             MARKER_TIMEOUT + Duration::from_secs(5),
         )
         .await

@@ -10,9 +10,11 @@
 //! on it also test the broker through an implementation of their own.
 
 pub mod exchange;
+pub mod pool;
 pub mod wire;
 
 pub use exchange::{exchange, ExchangeError, DEFAULT_MAX_RESPONSE_BYTES};
+pub use pool::WirePool;
 pub use wire::{connect_within, BrokerNode, ClientError, WireClient};
 
 /// The Java client's message for a Kafka error: the broker's own text when it sent one,
