@@ -2,7 +2,7 @@
 """Issue 13's benchmarks: the broker CPU an idempotent producer costs over a plain one (both
 acks=all, 100 B and 1 KiB records, one broker), transactional throughput at 100 records
 per transaction, and how long after EndTxn a committed record reaches a read_committed
-consumer. Run through bench/run-idempotence.sh; results go to bench/RESULTS.md.
+consumer, on one broker and on three nodes. Run through bench/run-idempotence.sh; results go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shutil
+import signal
 import statistics
 import sys
 import threading
@@ -45,12 +46,28 @@ def cpu_per_gb(bench, size: int, records: int, repeat: int) -> list[str]:
     return rows
 
 
-def transactions(bench, txns: int, per_txn: int, visibility_samples: int) -> list[str]:
+def transactions(bench, txns: int, per_txn: int, visibility_samples: int,
+                 three_nodes: bool = False) -> list[str]:
+    """On one broker, or on three nodes (RF=3, min.insync.replicas=2, the transaction
+    coordinator, the partition leader and the group coordinator wherever the cluster put
+    them, so markers usually cross brokers)."""
     from confluent_kafka import Consumer, Producer, TopicPartition
-    server = bench.broker("transactions")
-    bench.create_topic(server, "txn", 1)
-    bench.create_topic(server, "visible", 1)
-    producer = Producer({"bootstrap.servers": server.bootstrap, "transactional.id": "bench",
+    if three_nodes:
+        nodes = bench.cluster("transactions-3")
+        server = nodes[0]
+        for topic in ("txn", "visible"):
+            bench.create_topic(server, topic, 1, 3, ("min.insync.replicas=2",))
+            bench.wait_in_sync(server, topic, 3)
+        bootstrap = ",".join(n.bootstrap for n in nodes)
+        where = "3 nodes, RF=3, min.insync.replicas=2"
+    else:
+        nodes = [bench.broker("transactions")]
+        server = nodes[0]
+        bench.create_topic(server, "txn", 1)
+        bench.create_topic(server, "visible", 1)
+        bootstrap = server.bootstrap
+        where = "1 node"
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "bench",
                          "linger.ms": 5})
     producer.init_transactions(30)
     value = b"x" * 1024
@@ -64,7 +81,7 @@ def transactions(bench, txns: int, per_txn: int, visibility_samples: int) -> lis
     rate = txns * per_txn / seconds
 
     # Time from the EndTxn call to the record reaching a read_committed consumer.
-    consumer = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "visible",
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "visible",
                          "isolation.level": "read_committed", "fetch.wait.max.ms": 10})
     consumer.assign([TopicPartition("visible", 0, 0)])
     seen: dict[int, float] = {}
@@ -91,16 +108,20 @@ def transactions(bench, txns: int, per_txn: int, visibility_samples: int) -> lis
     stop.set()
     reader.join()
     consumer.close()
-    server.stop()
+    # All told to stop at once, so that none waits for a quorum the others have left.
+    for node in nodes:
+        node.proc.send_signal(signal.SIGTERM)
+    for node in nodes:
+        node.stop()
     latencies = sorted((seen[i] - sent[i]) * 1000 for i in sent if i in seen)
     if len(latencies) != visibility_samples:
         sys.exit(f"only {len(latencies)} of {visibility_samples} committed records became visible")
     p50 = latencies[len(latencies) // 2]
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return [f"| transactional produce, {per_txn} × 1 KiB records per transaction | {txns} transactions "
-            f"| {seconds:.1f} s | {rate:,.0f} records/s ({rate / 1024:,.1f} MiB/s) |",
-            f"| EndTxn → visible to read_committed, 1 record per transaction | {visibility_samples} "
-            f"| p50 {p50:.1f} ms | p99 {p99:.1f} ms |"]
+    return [f"| {where}: transactional produce, {per_txn} × 1 KiB records per transaction "
+            f"| {txns} transactions | {seconds:.1f} s | {rate:,.0f} records/s ({rate / 1024:,.1f} MiB/s) |",
+            f"| {where}: EndTxn → visible to read_committed, 1 record per transaction "
+            f"| {visibility_samples} | p50 {p50:.1f} ms | p99 {p99:.1f} ms |"]
 
 
 def main() -> None:
@@ -112,14 +133,19 @@ def main() -> None:
     ap.add_argument("--transactions", type=int, default=200)
     ap.add_argument("--visibility-samples", type=int, default=300)
     ap.add_argument("--command", default="bench/run-idempotence.sh")
+    ap.add_argument("--only-transactions", action="store_true",
+                    help="skip the CPU-per-GB runs")
     args = ap.parse_args()
     out = perf.ROOT / "bench" / "out" / dt.datetime.now().strftime("%Y%m%d-%H%M%S-idempotence")
     out.mkdir(parents=True)
     bench = perf.Bench(args, out)
     rows = []
-    for size in (100, 1024):
-        rows += cpu_per_gb(bench, size, args.produce_mib * 1024 * 1024 // size, args.repeat)
-    txn_rows = transactions(bench, args.transactions, 100, args.visibility_samples)
+    if not args.only_transactions:
+        for size in (100, 1024):
+            rows += cpu_per_gb(bench, size, args.produce_mib * 1024 * 1024 // size, args.repeat)
+    txn_rows = [*transactions(bench, args.transactions, 100, args.visibility_samples),
+                *transactions(bench, args.transactions, 100, args.visibility_samples,
+                              three_nodes=True)]
     header = ("| workload | target | record | records | s | records/s | MB/s | server CPU s "
               "| CPU s per GB | client CPU | load |\n|---|---|---|---|---|---|---|---|---|---|---|")
     text = "\n".join([f"Command: `{args.command} --produce-mib {args.produce_mib} --repeat {args.repeat}`",
