@@ -854,6 +854,34 @@ def java_string_hash_partition(key: str, partitions: int) -> int:
     return (0 if h == -(1 << 31) else abs(h)) % partitions
 
 
+def eos_topics(cluster: Cluster, prefix: str, total: int) -> tuple[str, str]:
+    """An input topic holding `total` values v0000… over its two partitions and an empty
+    output topic, both RF 3 with min.insync.replicas 2: (input, output)."""
+    admin = cluster.admin()
+    source, sink = topic_name(f"{prefix}-in"), topic_name(f"{prefix}-out")
+    for topic in (source, sink):
+        create_topic(admin, topic, 2, 3, {"min.insync.replicas": "2"})
+        wait_for_full_isr(cluster, admin, topic, 2, set(NODE_IDS))
+    feeder = Producer({"bootstrap.servers": cluster.bootstrap(), "acks": "all"})
+    for i in range(total):
+        feeder.produce(source, value=b"v%04d" % i, partition=i % 2)
+    assert feeder.flush(30) == 0
+    return source, sink
+
+
+def assert_each_input_once(cluster: Cluster, sink: str, total: int, context: str = "") -> None:
+    """read_committed sees each input upper-cased exactly once in `sink`;
+    read_uncommitted also the aborted transactions' records."""
+    from test_transactions import values_of
+    bootstrap = cluster.bootstrap()
+    out = values_of(bootstrap, sink, 0, "read_committed") + values_of(bootstrap, sink, 1, "read_committed")
+    assert sorted(out) == sorted(f"V{i:04d}" for i in range(total)), (
+        f"{len(out)} committed outputs for {total} inputs, {len(set(out))} distinct\n{context}")
+    everything = (values_of(bootstrap, sink, 0, "read_uncommitted")
+                  + values_of(bootstrap, sink, 1, "read_uncommitted"))
+    assert len(everything) > len(out), "the aborted transactions' records are in the log"
+
+
 def coordinators_apart(cluster: Cluster, sink: str) -> tuple[str, str, int]:
     """A transactional id whose coordinator is not the leader of `sink`'s partition 0,
     and a group id whose coordinator is neither: (transactional id, group, the id's
@@ -898,17 +926,9 @@ def test_exactly_once_through_a_leader_and_a_coordinator_kill(cluster):
     output partition and then the transaction coordinator are `kill -9`ed and restarted:
     read_committed sees each input once in the output, read_uncommitted also the aborted
     transactions' records."""
-    from test_transactions import consume_transform_produce, values_of
-    admin = cluster.admin()
-    source, sink = topic_name("eos-in"), topic_name("eos-out")
-    for topic in (source, sink):
-        create_topic(admin, topic, 2, 3, {"min.insync.replicas": "2"})
-        wait_for_full_isr(cluster, admin, topic, 2, set(NODE_IDS))
+    from test_transactions import consume_transform_produce
     total = 600
-    feeder = Producer({"bootstrap.servers": cluster.bootstrap(), "acks": "all"})
-    for i in range(total):
-        feeder.produce(source, value=b"v%04d" % i, partition=i % 2)
-    assert feeder.flush(30) == 0
+    source, sink = eos_topics(cluster, "eos", total)
     # The group's coordinator must survive: librdkafka 2.16's send_offsets_to_transaction
     # can hang past its timeout when the group coordinator it cached dies and drops out
     # of Metadata (confluentinc/librdkafka#5456, #5511; Kafka's brokers trigger it too).
@@ -934,12 +954,46 @@ def test_exactly_once_through_a_leader_and_a_coordinator_kill(cluster):
         per_txn=20, on_transaction=on_transaction)
     assert len(killed) == 2, killed
     assert committed > 0 and aborted > 0
-    bootstrap = cluster.bootstrap()
-    out = values_of(bootstrap, sink, 0, "read_committed") + values_of(bootstrap, sink, 1, "read_committed")
-    assert sorted(out) == sorted(f"V{i:04d}" for i in range(total)), (
-        f"{len(out)} committed outputs for {total} inputs, {len(set(out))} distinct")
-    everything = (values_of(bootstrap, sink, 0, "read_uncommitted")
-                  + values_of(bootstrap, sink, 1, "read_uncommitted"))
-    assert len(everything) > len(out), "the aborted transactions' records are in the log"
+    assert_each_input_once(cluster, sink, total)
     print(f"{total} inputs once each through kills {killed}; {committed} committed, "
           f"{aborted} aborted transactions")
+
+
+def test_java_exactly_once_through_a_leader_and_a_coordinator_kill(cluster):
+    """The Java client's consume-transform-produce loop (tests/clients/java EosLoop) on
+    three nodes while the leader of an output partition and then the transaction
+    coordinator are `kill -9`ed and restarted, each before a chosen transaction:
+    read_committed sees each input once in the output."""
+    from test_java_client import PROGRAM_DIR, java_program
+    total = 400
+    source, sink = eos_topics(cluster, "jeos", total)
+    transactional_id, group, coordinator_partition = coordinators_apart(cluster, sink)
+    loop = subprocess.Popen(
+        java_program("rafka.compat.EosLoop")
+        + [cluster.bootstrap(), source, sink, group, transactional_id, str(total)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=PROGRAM_DIR)
+    killed, output = [], []
+    try:
+        for line in loop.stdout:
+            output.append(line.rstrip())
+            if line.startswith("BEFORE "):
+                n = int(line.split()[1])
+                if n in (4, 11):
+                    topic, partition = (sink, 0) if n == 4 else ("__transaction_state", coordinator_partition)
+                    victim = cluster.nodes[cluster.partitions(cluster.admin(), topic)[partition].leader]
+                    victim.kill9()
+                    killed.append((topic, victim.node_id))
+                    cluster.restart(victim)
+                loop.stdin.write("go\n")
+                loop.stdin.flush()
+        assert loop.wait(timeout=60) == 0, "\n".join(output)
+    finally:
+        if loop.poll() is None:
+            loop.kill()
+    assert len(killed) == 2, killed
+    done = [line for line in output if line.startswith("DONE ")]
+    assert done, "\n".join(output)
+    committed, aborted = map(int, done[0].split()[1:])
+    assert committed > 0 and aborted > 0, done
+    assert_each_input_once(cluster, sink, total, "\n".join(output))

@@ -48,14 +48,19 @@ def java_bin() -> str:
     return java
 
 
-@pytest.fixture(scope="module")
-def java_cmd() -> list[str]:
+def java_program(main_class: str = MAIN_CLASS) -> list[str]:
+    """The command running `main_class` of tests/clients/java."""
     jar = PROGRAM_DIR / "target" / "rafka-java-compat.jar"
     classpath = PROGRAM_DIR / "target" / "classpath.txt"
     if not jar.is_file() or not classpath.is_file():
         pytest.fail(f"{jar} or {classpath} missing: run scripts/setup-java.sh", pytrace=False)
     return [java_bin(), "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-            "-cp", f"{jar}:{classpath.read_text().strip()}", MAIN_CLASS]
+            "-cp", f"{jar}:{classpath.read_text().strip()}", main_class]
+
+
+@pytest.fixture(scope="module")
+def java_cmd() -> list[str]:
+    return java_program()
 
 
 def run_program(java_cmd: list[str], args: list[str], bootstrap: str | None = None,
