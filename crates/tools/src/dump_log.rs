@@ -1,11 +1,18 @@
-//! `kafka-dump-log.sh`: print the batches and records of `.log` segments and the entries
-//! of `.index` / `.timeindex` files, read straight from disk, in Kafka's
-//! `DumpLogSegments` format.
+//! `kafka-dump-log.sh`: print the batches and records of `.log` segments (and of KRaft
+//! `.checkpoint` snapshots, which are record batches too), the entries of `.index` /
+//! `.timeindex` files, the producers of `.snapshot` files and the aborted transactions of
+//! `.txnindex` files, read straight from disk, in Kafka 4.1's `DumpLogSegments` format.
 //!
 //! On disk (Kafka's formats, big-endian): a `.log` is concatenated v2 record batches; an
 //! `.index` entry is a 4-byte offset relative to the segment's base offset and a 4-byte
 //! byte position in the `.log`; a `.timeindex` entry is an 8-byte timestamp and a 4-byte
-//! relative offset. The base offset is the file name.
+//! relative offset. The base offset is the file name. The producer snapshots and
+//! transaction indexes are described in their modules.
+//!
+//! Where Kafka's tool dies of an exception (a file that cannot be read, a name that is
+//! not an offset, a transaction index of a newer version), this one stops with exit
+//! status 1 and the exception's message; where Kafka's tool reports and goes on (a
+//! corrupt producer snapshot), so does this one, on stderr.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +23,9 @@ use rafka_protocol::batch::{batches, Batch, TimestampType, NO_SEQUENCE};
 
 use crate::common::{missing_argument, parse_tool_args};
 use crate::ToolError;
+
+mod producer_snapshot;
+mod txn_index;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -113,15 +123,27 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     for file in files.split(',') {
         let path = PathBuf::from(file);
         println!("Dumping {file}");
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let suffix = name.rfind('.').map(|i| &name[i..]).unwrap_or("");
-        match suffix {
-            ".log" => dump_log(&path, &args, &mut findings)?,
+        let name = file_name(&path);
+        // Kafka takes the suffix from the last dot, and fails on a name without one.
+        let Some(dot) = name.rfind('.') else {
+            return Err(ToolError::Failed(format!(
+                "begin -1, end {len}, length {len}",
+                len = name.encode_utf16().count()
+            )));
+        };
+        match &name[dot..] {
+            ".log" => {
+                println!("Log starting offset: {}", base_offset(&path)?);
+                dump_log(&path, &args, &mut findings)?
+            }
+            ".checkpoint" => {
+                println!("{}", kraft_snapshot_heading(&name)?);
+                dump_log(&path, &args, &mut findings)?
+            }
             ".index" => dump_index(&path, &args, &mut findings)?,
             ".timeindex" => dump_time_index(&path, &args)?,
+            ".snapshot" => dump_producer_snapshot(&path)?,
+            ".txnindex" => dump_txn_index(&path)?,
             _ => eprintln!("Ignoring unknown file {file}"),
         }
     }
@@ -153,10 +175,7 @@ fn absolute(path: &Path) -> String {
 
 /// The segment's base offset: the file name before its first dot.
 fn base_offset(path: &Path) -> Result<i64, ToolError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = file_name(path);
     let stem = name.split('.').next().unwrap_or_default();
     stem.parse::<i64>()
         .map_err(|_| ToolError::Failed(format!("For input string: \"{stem}\"")))
@@ -169,8 +188,37 @@ fn timestamp_type_name(batch: &Batch<'_>) -> &'static str {
     }
 }
 
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+/// The line before a KRaft snapshot's batches: its end offset and epoch, from a name
+/// `<20-digit offset>-<10-digit epoch>.checkpoint`, or the bootstrap file's own line.
+fn kraft_snapshot_heading(name: &str) -> Result<String, ToolError> {
+    if name == "bootstrap.checkpoint" {
+        return Ok("KRaft bootstrap snapshot".into());
+    }
+    let number = |range: std::ops::Range<usize>| {
+        let digits = name.get(range.clone()).ok_or_else(|| {
+            ToolError::Failed(format!(
+                "begin {}, end {}, length {}",
+                range.start,
+                range.end,
+                name.len()
+            ))
+        })?;
+        digits
+            .parse::<i64>()
+            .map_err(|_| ToolError::Failed(format!("For input string: \"{digits}\"")))
+    };
+    let end_offset = number(0..20)?;
+    let epoch = number(21..31)?;
+    Ok(format!("Snapshot end offset: {end_offset}, epoch: {epoch}"))
+}
+
 fn dump_log(path: &Path, args: &Args, findings: &mut Findings) -> Result<(), ToolError> {
-    println!("Log starting offset: {}", base_offset(path)?);
     let mut bytes = read(path)?;
     let file_size = bytes.len();
     let limit = usize::try_from(args.max_bytes).unwrap_or(0);
@@ -189,11 +237,10 @@ fn dump_log(path: &Path, args: &Args, findings: &mut Findings) -> Result<(), Too
     }
     let trailing = file_size.saturating_sub(valid_bytes);
     if trailing > 0 && args.max_bytes == i32::MAX {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        println!("Found {trailing} invalid bytes at the end of {name}");
+        println!(
+            "Found {trailing} invalid bytes at the end of {}",
+            file_name(path)
+        );
     }
     Ok(())
 }
@@ -257,7 +304,8 @@ fn dump_records(
     };
     let timestamp_type = timestamp_type_name(batch);
     for record in records {
-        if record.offset != *last_offset + 1 {
+        // As Kafka: the file's first record follows nothing, whatever its offset.
+        if *last_offset != -1 && record.offset != *last_offset + 1 {
             findings
                 .non_consecutive
                 .entry(absolute(path))
@@ -371,6 +419,36 @@ fn dump_index(path: &Path, args: &Args, findings: &mut Findings) -> Result<(), T
         if !args.verify_index_only {
             println!("offset: {offset} position: {position}");
         }
+    }
+    Ok(())
+}
+
+/// A corrupt snapshot is reported on stderr and the dump goes on, as Kafka catches its
+/// `CorruptSnapshotException`; a file that cannot be read stops the tool.
+fn dump_producer_snapshot(path: &Path) -> Result<(), ToolError> {
+    match producer_snapshot::read(&read(path)?) {
+        Ok(entries) => {
+            for entry in entries {
+                println!("{}", entry.line());
+            }
+        }
+        Err(corrupt) => eprintln!("{corrupt}"),
+    }
+    Ok(())
+}
+
+/// A missing index is an empty one, as Kafka's `TransactionIndex` opens no file that is
+/// not there (a segment without aborts has none).
+fn dump_txn_index(path: &Path) -> Result<(), ToolError> {
+    base_offset(path)?;
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(ToolError::Failed(format!("{}: {e}", path.display()))),
+    };
+    let entries = txn_index::read(&bytes, &absolute(path)).map_err(ToolError::Failed)?;
+    for entry in entries {
+        println!("{}", entry.line());
     }
     Ok(())
 }
