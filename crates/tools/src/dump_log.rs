@@ -15,6 +15,7 @@
 //! corrupt producer snapshot), so does this one, on stderr.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -24,6 +25,7 @@ use rafka_protocol::batch::{batches, Batch, TimestampType, NO_SEQUENCE};
 use crate::common::{missing_argument, parse_tool_args};
 use crate::ToolError;
 
+mod control;
 mod producer_snapshot;
 mod txn_index;
 
@@ -231,7 +233,7 @@ fn dump_log(path: &Path, args: &Args, findings: &mut Findings) -> Result<(), Too
         };
         print_batch(&batch, valid_bytes);
         if args.deep_iteration() {
-            dump_records(path, &batch, args, &mut last_offset, findings);
+            dump_records(path, &batch, args, &mut last_offset, findings)?;
         }
         valid_bytes += batch.size_bytes();
     }
@@ -291,7 +293,7 @@ fn dump_records(
     args: &Args,
     last_offset: &mut i64,
     findings: &mut Findings,
-) {
+) -> Result<(), ToolError> {
     let records = match batch.decode_records() {
         Ok(records) => records,
         Err(e) => {
@@ -299,7 +301,7 @@ fn dump_records(
                 "Cannot read the records of the batch at offset {}: {e}",
                 batch.base_offset()
             );
-            return;
+            return Ok(());
         }
     };
     let timestamp_type = timestamp_type_name(batch);
@@ -331,46 +333,31 @@ fn dump_records(
                 header_keys.join(",")
             ));
             if batch.is_control() {
-                line.push_str(&control_record(
-                    record.key.as_deref(),
-                    record.value.as_deref(),
-                ));
+                match control::describe(record.key.as_deref(), record.value.as_deref()) {
+                    Ok(described) => line.push_str(&described),
+                    Err(why) => {
+                        // Kafka's tool dies here with the record's line half printed.
+                        print!("{line}");
+                        let _ = std::io::stdout().flush();
+                        return Err(ToolError::Failed(why));
+                    }
+                }
             }
         }
         if args.print_data_log() && !batch.is_control() {
-            let mut prefix = if args.skip_record_metadata { "| " } else { " " };
+            // Only the key takes the record indent when the metadata is skipped: Kafka
+            // prints the payload after a space even when no key came before it.
+            let prefix = if args.skip_record_metadata { "| " } else { " " };
             if let Some(key) = &record.key {
                 line.push_str(&format!("{prefix}key: {}", String::from_utf8_lossy(key)));
-                prefix = " ";
             }
             if let Some(value) = &record.value {
-                line.push_str(&format!(
-                    "{prefix}payload: {}",
-                    String::from_utf8_lossy(value)
-                ));
+                line.push_str(&format!(" payload: {}", String::from_utf8_lossy(value)));
             }
         }
         println!("{line}");
     }
-}
-
-/// A control record's type: transaction markers (key type 0 abort, 1 commit; value
-/// version i16 then coordinator epoch i32), others by id.
-fn control_record(key: Option<&[u8]>, value: Option<&[u8]>) -> String {
-    let Some(key) = key.filter(|k| k.len() >= 4) else {
-        return " controlType: UNKNOWN(-1)".into();
-    };
-    let type_id = i16::from_be_bytes([key[2], key[3]]);
-    match type_id {
-        0 | 1 => {
-            let marker = if type_id == 0 { "ABORT" } else { "COMMIT" };
-            let epoch = value
-                .filter(|v| v.len() >= 6)
-                .map_or(-1, |v| i32::from_be_bytes([v[2], v[3], v[4], v[5]]));
-            format!(" endTxnMarker: {marker} coordinatorEpoch: {epoch}")
-        }
-        other => format!(" controlType: UNKNOWN({other})"),
-    }
+    Ok(())
 }
 
 fn dump_index(path: &Path, args: &Args, findings: &mut Findings) -> Result<(), ToolError> {
@@ -487,15 +474,5 @@ mod tests {
         assert_eq!(increment_sequence(5, 2), 7);
         assert_eq!(increment_sequence(i32::MAX, 1), 0);
         assert_eq!(increment_sequence(i32::MAX - 1, 3), 1);
-    }
-
-    #[test]
-    fn transaction_markers_are_named() {
-        let key = [0u8, 0, 0, 1];
-        let value = [0u8, 0, 0, 0, 0, 7];
-        assert_eq!(
-            control_record(Some(&key), Some(&value)),
-            " endTxnMarker: COMMIT coordinatorEpoch: 7"
-        );
     }
 }

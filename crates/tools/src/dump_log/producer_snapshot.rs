@@ -98,8 +98,8 @@ impl<'a> Reader<'a> {
 /// the schema is read before the CRC is checked, and bytes after the last entry are
 /// covered by the CRC but otherwise ignored.
 pub(super) fn read(bytes: &[u8]) -> Result<Vec<SnapshotEntry>, String> {
-    let (stored_crc, entries) = read_schema(bytes)
-        .map_err(|why| format!("Snapshot failed schema validation: {why}"))?;
+    let (stored_crc, entries) =
+        read_schema(bytes).map_err(|why| format!("Snapshot failed schema validation: {why}"))?;
     let computed_crc = crc32c::crc32c(&bytes[CRC_COVERS_FROM..]);
     if stored_crc != computed_crc {
         return Err(format!(
@@ -113,7 +113,9 @@ fn read_schema(bytes: &[u8]) -> Result<(u32, Vec<SnapshotEntry>), String> {
     let mut reader = Reader { bytes, at: 0 };
     let version = reader.i16()?;
     if version != SNAPSHOT_VERSION {
-        return Err(format!("Snapshot contained an unknown file version {version}"));
+        return Err(format!(
+            "Snapshot contained an unknown file version {version}"
+        ));
     }
     let crc = reader.u32()?;
     let count = reader.i32()?;
@@ -222,7 +224,9 @@ mod tests {
             offset_delta: 3,
             ..idempotent()
         };
-        assert!(wrapped.line().contains("firstSequence: 2147483646 lastSequence: 1 "));
+        assert!(wrapped
+            .line()
+            .contains("firstSequence: 2147483646 lastSequence: 1 "));
         // Kafka decrements even the "no sequence" -1.
         let unsequenced = SnapshotEntry {
             last_sequence: -1,
@@ -263,7 +267,10 @@ mod tests {
             read(&good[..good.len() - 1]).unwrap_err(),
             "Snapshot failed schema validation: null"
         );
-        assert_eq!(read(&[]).unwrap_err(), "Snapshot failed schema validation: null");
+        assert_eq!(
+            read(&[]).unwrap_err(),
+            "Snapshot failed schema validation: null"
+        );
 
         let mut too_many = good[..10].to_vec();
         too_many[6..10].copy_from_slice(&100i32.to_be_bytes());
