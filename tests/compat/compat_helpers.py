@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 T = TypeVar("T")
@@ -18,6 +20,25 @@ GROUP_ID = "rafka-compat-assign-only"  # librdkafka needs a group.id; we never j
 
 def topic_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+KAFKA_TOOLS_CLASSPATH = (Path(__file__).resolve().parents[2] / "tests" / "clients" / "kafka-tools"
+                         / "target" / "classpath.txt")
+
+
+def kafka_java_cmd() -> list[str]:
+    """`java -cp <Apache Kafka 4.1.1's jars>`, to which a tool's main class and arguments
+    are appended; fails the test when java or the classpath (scripts/setup-java.sh) is
+    missing. The tools' warnings go to stderr through slf4j-simple."""
+    import pytest
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not os.access(java, os.X_OK):
+        pytest.fail("java not found: install a JDK 17+ or set JAVA_HOME", pytrace=False)
+    if not KAFKA_TOOLS_CLASSPATH.is_file():
+        pytest.fail(f"{KAFKA_TOOLS_CLASSPATH} missing: run scripts/setup-java.sh", pytrace=False)
+    return [java, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp",
+            KAFKA_TOOLS_CLASSPATH.read_text().strip()]
 
 
 def wait_until(check: Callable[[], T], timeout_s: float = 15.0, what: str = "condition",

@@ -1,13 +1,21 @@
-//! `kafka-dump-log.sh`: print the batches and records of `.log` segments and the entries
-//! of `.index` / `.timeindex` files, read straight from disk, in Kafka's
-//! `DumpLogSegments` format.
+//! `kafka-dump-log.sh`: print the batches and records of `.log` segments (and of KRaft
+//! `.checkpoint` snapshots, which are record batches too), the entries of `.index` /
+//! `.timeindex` files, the producers of `.snapshot` files and the aborted transactions of
+//! `.txnindex` files, read straight from disk, in Kafka 4.1's `DumpLogSegments` format.
 //!
 //! On disk (Kafka's formats, big-endian): a `.log` is concatenated v2 record batches; an
 //! `.index` entry is a 4-byte offset relative to the segment's base offset and a 4-byte
 //! byte position in the `.log`; a `.timeindex` entry is an 8-byte timestamp and a 4-byte
-//! relative offset. The base offset is the file name.
+//! relative offset. The base offset is the file name. The producer snapshots and
+//! transaction indexes are described in their modules.
+//!
+//! Where Kafka's tool dies of an exception (a file that cannot be read, a name that is
+//! not an offset, a transaction index of a newer version), this one stops with exit
+//! status 1 and the exception's message; where Kafka's tool reports and goes on (a
+//! corrupt producer snapshot), so does this one, on stderr.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -16,6 +24,10 @@ use rafka_protocol::batch::{batches, Batch, TimestampType, NO_SEQUENCE};
 
 use crate::common::{missing_argument, parse_tool_args};
 use crate::ToolError;
+
+mod control;
+mod producer_snapshot;
+mod txn_index;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -113,15 +125,27 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     for file in files.split(',') {
         let path = PathBuf::from(file);
         println!("Dumping {file}");
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let suffix = name.rfind('.').map(|i| &name[i..]).unwrap_or("");
-        match suffix {
-            ".log" => dump_log(&path, &args, &mut findings)?,
+        let name = file_name(&path);
+        // Kafka takes the suffix from the last dot, and fails on a name without one.
+        let Some(dot) = name.rfind('.') else {
+            return Err(ToolError::Failed(format!(
+                "begin -1, end {len}, length {len}",
+                len = name.encode_utf16().count()
+            )));
+        };
+        match &name[dot..] {
+            ".log" => {
+                println!("Log starting offset: {}", base_offset(&path)?);
+                dump_log(&path, &args, &mut findings)?
+            }
+            ".checkpoint" => {
+                println!("{}", kraft_snapshot_heading(&name)?);
+                dump_log(&path, &args, &mut findings)?
+            }
             ".index" => dump_index(&path, &args, &mut findings)?,
             ".timeindex" => dump_time_index(&path, &args)?,
+            ".snapshot" => dump_producer_snapshot(&path)?,
+            ".txnindex" => dump_txn_index(&path)?,
             _ => eprintln!("Ignoring unknown file {file}"),
         }
     }
@@ -153,10 +177,7 @@ fn absolute(path: &Path) -> String {
 
 /// The segment's base offset: the file name before its first dot.
 fn base_offset(path: &Path) -> Result<i64, ToolError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = file_name(path);
     let stem = name.split('.').next().unwrap_or_default();
     stem.parse::<i64>()
         .map_err(|_| ToolError::Failed(format!("For input string: \"{stem}\"")))
@@ -169,8 +190,37 @@ fn timestamp_type_name(batch: &Batch<'_>) -> &'static str {
     }
 }
 
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+/// The line before a KRaft snapshot's batches: its end offset and epoch, from a name
+/// `<20-digit offset>-<10-digit epoch>.checkpoint`, or the bootstrap file's own line.
+fn kraft_snapshot_heading(name: &str) -> Result<String, ToolError> {
+    if name == "bootstrap.checkpoint" {
+        return Ok("KRaft bootstrap snapshot".into());
+    }
+    let number = |range: std::ops::Range<usize>| {
+        let digits = name.get(range.clone()).ok_or_else(|| {
+            ToolError::Failed(format!(
+                "begin {}, end {}, length {}",
+                range.start,
+                range.end,
+                name.len()
+            ))
+        })?;
+        digits
+            .parse::<i64>()
+            .map_err(|_| ToolError::Failed(format!("For input string: \"{digits}\"")))
+    };
+    let end_offset = number(0..20)?;
+    let epoch = number(21..31)?;
+    Ok(format!("Snapshot end offset: {end_offset}, epoch: {epoch}"))
+}
+
 fn dump_log(path: &Path, args: &Args, findings: &mut Findings) -> Result<(), ToolError> {
-    println!("Log starting offset: {}", base_offset(path)?);
     let mut bytes = read(path)?;
     let file_size = bytes.len();
     let limit = usize::try_from(args.max_bytes).unwrap_or(0);
@@ -183,17 +233,16 @@ fn dump_log(path: &Path, args: &Args, findings: &mut Findings) -> Result<(), Too
         };
         print_batch(&batch, valid_bytes);
         if args.deep_iteration() {
-            dump_records(path, &batch, args, &mut last_offset, findings);
+            dump_records(path, &batch, args, &mut last_offset, findings)?;
         }
         valid_bytes += batch.size_bytes();
     }
     let trailing = file_size.saturating_sub(valid_bytes);
     if trailing > 0 && args.max_bytes == i32::MAX {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        println!("Found {trailing} invalid bytes at the end of {name}");
+        println!(
+            "Found {trailing} invalid bytes at the end of {}",
+            file_name(path)
+        );
     }
     Ok(())
 }
@@ -244,7 +293,7 @@ fn dump_records(
     args: &Args,
     last_offset: &mut i64,
     findings: &mut Findings,
-) {
+) -> Result<(), ToolError> {
     let records = match batch.decode_records() {
         Ok(records) => records,
         Err(e) => {
@@ -252,12 +301,13 @@ fn dump_records(
                 "Cannot read the records of the batch at offset {}: {e}",
                 batch.base_offset()
             );
-            return;
+            return Ok(());
         }
     };
     let timestamp_type = timestamp_type_name(batch);
     for record in records {
-        if record.offset != *last_offset + 1 {
+        // As Kafka: the file's first record follows nothing, whatever its offset.
+        if *last_offset != -1 && record.offset != *last_offset + 1 {
             findings
                 .non_consecutive
                 .entry(absolute(path))
@@ -283,46 +333,31 @@ fn dump_records(
                 header_keys.join(",")
             ));
             if batch.is_control() {
-                line.push_str(&control_record(
-                    record.key.as_deref(),
-                    record.value.as_deref(),
-                ));
+                match control::describe(record.key.as_deref(), record.value.as_deref()) {
+                    Ok(described) => line.push_str(&described),
+                    Err(why) => {
+                        // Kafka's tool dies here with the record's line half printed.
+                        print!("{line}");
+                        let _ = std::io::stdout().flush();
+                        return Err(ToolError::Failed(why));
+                    }
+                }
             }
         }
         if args.print_data_log() && !batch.is_control() {
-            let mut prefix = if args.skip_record_metadata { "| " } else { " " };
+            // Only the key takes the record indent when the metadata is skipped: Kafka
+            // prints the payload after a space even when no key came before it.
+            let prefix = if args.skip_record_metadata { "| " } else { " " };
             if let Some(key) = &record.key {
                 line.push_str(&format!("{prefix}key: {}", String::from_utf8_lossy(key)));
-                prefix = " ";
             }
             if let Some(value) = &record.value {
-                line.push_str(&format!(
-                    "{prefix}payload: {}",
-                    String::from_utf8_lossy(value)
-                ));
+                line.push_str(&format!(" payload: {}", String::from_utf8_lossy(value)));
             }
         }
         println!("{line}");
     }
-}
-
-/// A control record's type: transaction markers (key type 0 abort, 1 commit; value
-/// version i16 then coordinator epoch i32), others by id.
-fn control_record(key: Option<&[u8]>, value: Option<&[u8]>) -> String {
-    let Some(key) = key.filter(|k| k.len() >= 4) else {
-        return " controlType: UNKNOWN(-1)".into();
-    };
-    let type_id = i16::from_be_bytes([key[2], key[3]]);
-    match type_id {
-        0 | 1 => {
-            let marker = if type_id == 0 { "ABORT" } else { "COMMIT" };
-            let epoch = value
-                .filter(|v| v.len() >= 6)
-                .map_or(-1, |v| i32::from_be_bytes([v[2], v[3], v[4], v[5]]));
-            format!(" endTxnMarker: {marker} coordinatorEpoch: {epoch}")
-        }
-        other => format!(" controlType: UNKNOWN({other})"),
-    }
+    Ok(())
 }
 
 fn dump_index(path: &Path, args: &Args, findings: &mut Findings) -> Result<(), ToolError> {
@@ -375,6 +410,36 @@ fn dump_index(path: &Path, args: &Args, findings: &mut Findings) -> Result<(), T
     Ok(())
 }
 
+/// A corrupt snapshot is reported on stderr and the dump goes on, as Kafka catches its
+/// `CorruptSnapshotException`; a file that cannot be read stops the tool.
+fn dump_producer_snapshot(path: &Path) -> Result<(), ToolError> {
+    match producer_snapshot::read(&read(path)?) {
+        Ok(entries) => {
+            for entry in entries {
+                println!("{}", entry.line());
+            }
+        }
+        Err(corrupt) => eprintln!("{corrupt}"),
+    }
+    Ok(())
+}
+
+/// A missing index is an empty one, as Kafka's `TransactionIndex` opens no file that is
+/// not there (a segment without aborts has none).
+fn dump_txn_index(path: &Path) -> Result<(), ToolError> {
+    base_offset(path)?;
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(ToolError::Failed(format!("{}: {e}", path.display()))),
+    };
+    let entries = txn_index::read(&bytes, &absolute(path)).map_err(ToolError::Failed)?;
+    for entry in entries {
+        println!("{}", entry.line());
+    }
+    Ok(())
+}
+
 fn dump_time_index(path: &Path, args: &Args) -> Result<(), ToolError> {
     let base = base_offset(path)?;
     let bytes = read(path)?;
@@ -409,15 +474,5 @@ mod tests {
         assert_eq!(increment_sequence(5, 2), 7);
         assert_eq!(increment_sequence(i32::MAX, 1), 0);
         assert_eq!(increment_sequence(i32::MAX - 1, 3), 1);
-    }
-
-    #[test]
-    fn transaction_markers_are_named() {
-        let key = [0u8, 0, 0, 1];
-        let value = [0u8, 0, 0, 0, 0, 7];
-        assert_eq!(
-            control_record(Some(&key), Some(&value)),
-            " endTxnMarker: COMMIT coordinatorEpoch: 7"
-        );
     }
 }
