@@ -711,9 +711,12 @@ fn a_v2_marker_bumps_the_epoch_and_the_next_transaction_starts_at_sequence_zero(
     let gap = log.append_as_leader(&txn_batch(1, 5, 3, 1)).unwrap_err();
     assert!(matches!(gap, LogError::OutOfOrderSequence(_)), "{gap:?}");
     let stale = log.append_as_leader(&txn_batch(1, 4, 3, 1)).unwrap_err();
-    assert!(matches!(stale, LogError::InvalidProducerEpoch(_)), "{stale:?}");
+    assert!(
+        matches!(stale, LogError::InvalidProducerEpoch(_)),
+        "{stale:?}"
+    );
     log.append_as_leader(&txn_batch(1, 5, 2, 1)).unwrap(); // 6
-    // An abort at the next bump is indexed from the transaction's first offset.
+                                                           // An abort at the next bump is indexed from the transaction's first offset.
     assert_eq!(marker(&mut log, 1, 6, false).unwrap(), Offset(7));
     assert_eq!(
         log.aborted_transaction_index(),
