@@ -1,7 +1,7 @@
 //! AddPartitionsToTxn: partitions join a producer's transaction. v0–3 come from clients
-//! (one transaction); v4+ from brokers, batched, with `verify_only` checks (KIP-890 part
-//! 1) or, from v5, adds for a transactions-V2 producer whose batch reached a partition
-//! leader first (part 2).
+//! (one transaction); v4+ from brokers, batched, with `verify_only` checks (KIP-890's
+//! part 1) or, from v5, adds for a transactions-V2 producer whose batch reached a
+//! partition leader first (part 2).
 //! A partition unknown to the cluster fails the request: it gets
 //! UNKNOWN_TOPIC_OR_PARTITION, every other partition OPERATION_NOT_ATTEMPTED.
 
