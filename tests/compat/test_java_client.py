@@ -11,7 +11,8 @@ Producers keep the client's defaults: idempotence on (Kafka 3.0+), acks=all. The
 transactions-exactly-once scenario adds a transactional.id: a consume-transform-produce loop
 (sendOffsetsToTransaction, every fifth transaction aborted and the group rewound to its
 committed offsets) writes each input once as read_committed consumers see it, and a second
-producer with the same transactional.id fences the first.
+producer with the same transactional.id fences the first. The client speaks transactions
+V2 (rafka finalizes `transaction.version` 2): its epoch grows by one per transaction.
 """
 
 from __future__ import annotations
@@ -97,6 +98,15 @@ def test_java_client(broker, java_cmd, scenario):
     output = f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
     if proc.returncode != 0 or f"PASS {scenario}" not in proc.stdout:
         pytest.fail(f"scenario {scenario} failed (exit {proc.returncode})\n{output}", pytrace=False)
+
+    if scenario == "transactions-exactly-once":
+        # Transactions V2 (KIP-890): the client saw `transaction.version` 2 finalized and
+        # sent EndTxn v5, so its epoch grew by one per transaction (the program checked
+        # DescribeTransactions' epoch against its count of transactions).
+        bumped = re.search(r"^transactions V2: the producer epoch is (\d+) after (\d+) transactions$",
+                           proc.stdout, re.M)
+        assert bumped, f"no transactions V2 epoch line\n{output}"
+        assert int(bumped.group(1)) == int(bumped.group(2)) > 0, bumped.group(0)
 
     if scenario.startswith("produce-consume-"):
         # The program checked every record; here the stored batches show the codec was used:

@@ -20,35 +20,22 @@ def version_table(answer: dict) -> dict[int, tuple[int, int]]:
     return {k["api_key"]: (k["min_version"], k["max_version"]) for k in answer["api_keys"]}
 
 
-# EndTxn v5 and TxnOffsetCommit v5 are transactions V2 (KIP-890: an epoch bump per
-# transaction, the offsets partition added by the broker): Kafka advertises them whatever
-# its `transaction.version`, and serves a v5 EndTxn with V2's epoch bump. rafka finalizes
-# no `transaction.version` and speaks V1 only, so it stops at v4 — a deliberate difference
-# until transactions V2 lands (issue 13).
-TRANSACTIONS_V2_ONLY = {26: 5, 28: 5}
-
-
 def assert_same_versions(kafka: dict, rafka: dict) -> None:
     """rafka implements a subset of Kafka's APIs (no ACLs, quotas, share groups, ...), so
     only the APIs it advertises are compared; for those the advertised version range must
-    be Kafka 4.1's (the README promises "versions as Kafka 4.1"), except the transactions
-    V2 versions above. The order of the array carries no meaning, so it is compared as a
-    map."""
+    be Kafka 4.1's (the README promises "versions as Kafka 4.1"). The order of the array
+    carries no meaning, so it is compared as a map."""
     kt, rt = version_table(kafka), version_table(rafka)
-    for api, v2 in TRANSACTIONS_V2_ONLY.items():
-        if kt.get(api, (0, 0))[1] == v2:
-            kt[api] = (kt[api][0], v2 - 1)
     assert set(rt) <= set(kt), f"rafka advertises APIs Kafka does not: {sorted(set(rt) - set(kt))}"
     assert_same({k: kt[k] for k in sorted(rt)}, {k: rt[k] for k in sorted(rt)},
                 "ApiVersions api_keys (api_key: [min, max]) of the APIs rafka advertises")
 
 
 def features(answer: dict) -> dict:
-    """Features of the answer, as maps. Kafka's `transaction.version` and
-    `eligible.leader.replicas.version` describe transactions V2 and ELR, which rafka does
-    not implement (its transactions are V1, which needs no feature), so they cannot apply;
-    the epoch is an offset in each cluster's own metadata log."""
-    not_applicable = {"transaction.version", "eligible.leader.replicas.version"}
+    """Features of the answer, as maps. Kafka's `eligible.leader.replicas.version`
+    describes ELR, which rafka does not implement, so it cannot apply; the epoch is an
+    offset in each cluster's own metadata log."""
+    not_applicable = {"eligible.leader.replicas.version"}
     return {
         "supported_features": {f["name"]: (f["min_version"], f["max_version"])
                                for f in answer.get("supported_features") or []

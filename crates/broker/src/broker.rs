@@ -44,7 +44,7 @@ pub struct Broker {
     /// Multi-node mode: the quorum, the applied cluster image, the controller link.
     pub cluster: Option<Arc<Cluster>>,
     /// Connections to the other brokers for the requests this one sends them
-    /// (WriteTxnMarkers).
+    /// (WriteTxnMarkers, AddPartitionsToTxn from a partition leader).
     pub peers: rafka_client::WirePool,
 }
 

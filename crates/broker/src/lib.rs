@@ -18,6 +18,7 @@ pub mod replica_manager;
 pub mod server;
 pub mod topic;
 pub mod txn_env;
+pub mod txn_verification;
 
 // The server configuration, the topic config definitions and the log directories' own
 // files live in rafka-config, below the broker, so that the tools can read and write

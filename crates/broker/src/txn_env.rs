@@ -16,7 +16,9 @@ use kafka_protocol::messages::{
     ApiKey, ProducerId, TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use rafka_coordinator::txn::coordinator::{MarkerFuture, MarkerResults, TopicPartition, TxnEnv};
+use rafka_coordinator::txn::coordinator::{
+    MarkerFuture, MarkerResults, ProducerIdFuture, TopicPartition, TxnEnv,
+};
 use rafka_coordinator::{CoordinatorLog, PendingWrite};
 use rafka_protocol::batch::EndTxnMarker;
 use rafka_protocol::ErrorCode;
@@ -100,6 +102,11 @@ impl TxnEnv for BrokerTxnEnv {
         Box::pin(async move {
             write_markers(&broker, producer_id, producer_epoch, marker, partitions).await
         })
+    }
+
+    fn new_producer_id(&self) -> ProducerIdFuture {
+        let broker = self.broker.clone();
+        Box::pin(async move { broker.next_producer_id().await.map_err(|e| e.code) })
     }
 }
 

@@ -1706,7 +1706,15 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
             );
             add_partition(cx, &id, producer);
             cx.case(api, v, "commit", request, |r: &EndTxnResponse| {
-                expect("error", r.error_code, NONE)
+                expect("error", r.error_code, NONE)?;
+                // v5 is transactions V2: the epoch is bumped and handed back.
+                let (want_id, want_epoch) = if v >= 5 {
+                    (producer.0, producer.1 + 1)
+                } else {
+                    (-1, -1)
+                };
+                expect("producer id", r.producer_id.0, want_id)?;
+                expect("producer epoch", r.producer_epoch, want_epoch)
             });
         }
         ApiKey::DescribeTransactions => {
@@ -1810,6 +1818,24 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
             } else {
                 (StrBytes::default(), -1)
             };
+            // The offsets partition must be in the transaction: before v5 the producer adds
+            // it (AddOffsetsToTxn), from v5 the group coordinator does (KIP-890).
+            let id = format!("txn-commit-v{v}");
+            let (pid, epoch) = txn_producer(cx, &id);
+            if v < 5 {
+                let added: AddOffsetsToTxnResponse = cx
+                    .call(
+                        ApiKey::AddOffsetsToTxn,
+                        3,
+                        &AddOffsetsToTxnRequest::default()
+                            .with_transactional_id(TransactionalId(s(&id)))
+                            .with_producer_id(ProducerId(pid))
+                            .with_producer_epoch(epoch)
+                            .with_group_id(group(&group_id)),
+                    )
+                    .expect("add offsets");
+                assert_eq!(added.error_code, NONE, "{added:?}");
+            }
             let commit = |name: &str, member: StrBytes| {
                 let mut partition =
                     txn_offset_commit_request::TxnOffsetCommitRequestPartition::default()
@@ -1820,10 +1846,10 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                     partition = partition.with_committed_leader_epoch(0);
                 }
                 let mut request = TxnOffsetCommitRequest::default()
-                    .with_transactional_id(TransactionalId(s("every-version")))
+                    .with_transactional_id(TransactionalId(s(&id)))
                     .with_group_id(group(&group_id))
-                    .with_producer_id(ProducerId(910_000 + i64::from(v)))
-                    .with_producer_epoch(0)
+                    .with_producer_id(ProducerId(pid))
+                    .with_producer_epoch(epoch)
                     .with_topics(vec![
                         txn_offset_commit_request::TxnOffsetCommitRequestTopic::default()
                             .with_name(topic(name))

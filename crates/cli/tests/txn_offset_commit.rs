@@ -40,10 +40,15 @@ const INVALID_PRODUCER_EPOCH: i16 = 47;
 const FENCED_INSTANCE_ID: i16 = 82;
 const UNSTABLE_OFFSET_COMMIT: i16 = 88;
 
+/// These tests play the transaction coordinator themselves (producer ids that no
+/// coordinator knows, markers by WriteTxnMarkers), so the group coordinator must not ask
+/// the real one whether the offsets partition is in the transaction: Kafka's
+/// `transaction.partition.verification.enable=false` (transactions_v2.rs covers it on).
 fn start() -> BrokerProcess {
     BrokerProcess::start(&[
         ("offsets.topic.num.partitions", "5"),
         ("group.initial.rebalance.delay.ms", "0"),
+        ("transaction.partition.verification.enable", "false"),
     ])
 }
 

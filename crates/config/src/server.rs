@@ -382,6 +382,11 @@ impl BrokerConfig {
                 defaults.remove_expired_interval_ms,
                 1,
             )?,
+            partition_verification_enable: parse_bool(
+                "transaction.partition.verification.enable",
+                defaults.partition_verification_enable,
+            )?,
+            ..defaults
         };
         let log_cleaner_enable = parse_bool("log.cleaner.enable", true)?;
         // Kafka 4 raised the default from 1 to 2.

@@ -20,6 +20,15 @@ pub struct TransactionConfig {
     pub id_expiration_ms: i64,
     /// `transaction.remove.expired.transaction.cleanup.interval.ms`
     pub remove_expired_interval_ms: i64,
+    /// `transaction.partition.verification.enable`: a partition leader asks the
+    /// transaction coordinator whether a transactional batch's partition is in the
+    /// producer's transaction before appending it (KIP-890 part 1).
+    pub partition_verification_enable: bool,
+    /// The finalized level of the `transaction.version` feature: not a broker key but
+    /// the cluster's, fixed when it is formatted. Kafka 4.1 formats new clusters at 2
+    /// (transactions V2: an epoch bump per transaction, partitions added by their
+    /// leaders); 1 writes flexible `__transaction_state` records, 0 is Kafka 3.x.
+    pub finalized_version: i16,
 }
 
 impl Default for TransactionConfig {
@@ -33,6 +42,8 @@ impl Default for TransactionConfig {
             abort_timed_out_interval_ms: 10_000,
             id_expiration_ms: 604_800_000,
             remove_expired_interval_ms: 3_600_000,
+            partition_verification_enable: true,
+            finalized_version: 2,
         }
     }
 }
@@ -47,4 +58,5 @@ pub const TRANSACTION_KEYS: &[&str] = &[
     "transaction.abort.timed.out.transaction.cleanup.interval.ms",
     "transactional.id.expiration.ms",
     "transaction.remove.expired.transaction.cleanup.interval.ms",
+    "transaction.partition.verification.enable",
 ];

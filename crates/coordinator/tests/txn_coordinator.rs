@@ -11,10 +11,13 @@ use common::MemoryLog;
 use parking_lot::Mutex;
 use rafka_config::transaction::TransactionConfig;
 use rafka_coordinator::txn::coordinator::{
-    MarkerFuture, TopicPartition, TransactionCoordinator, TxnEnv, TRANSACTION_STATE_TOPIC,
+    MarkerFuture, ProducerIdFuture, TopicPartition, TransactionCoordinator, TxnEnv,
+    TRANSACTION_STATE_TOPIC,
 };
-use rafka_coordinator::txn::records::TxnState;
+use rafka_coordinator::txn::records::{self, TxnLogValue, TxnState};
+use rafka_coordinator::txn::version::TransactionVersion;
 use rafka_coordinator::{CoordinatorLog, PendingWrite};
+use rafka_protocol::batch::BatchBuilder;
 use rafka_protocol::ErrorCode;
 use rafka_types::ManualClock;
 
@@ -32,6 +35,8 @@ struct Env {
     written: Mutex<Vec<Sent>>,
     /// What a marker write answers for every partition (None: written).
     marker_error: Mutex<Option<ErrorCode>>,
+    /// The last producer id handed out by `new_producer_id`.
+    producer_ids: Mutex<i64>,
 }
 
 impl Env {
@@ -43,6 +48,7 @@ impl Env {
             sent: Mutex::new(Vec::new()),
             written: Mutex::new(Vec::new()),
             marker_error: Mutex::new(None),
+            producer_ids: Mutex::new(5000),
         })
     }
 }
@@ -108,7 +114,18 @@ impl TxnEnv for Env {
             partitions.into_iter().map(|p| (p, outcome)).collect(),
         ))
     }
+
+    fn new_producer_id(&self) -> ProducerIdFuture {
+        let mut last = self.producer_ids.lock();
+        *last += 1;
+        Box::pin(std::future::ready(Ok(*last)))
+    }
 }
+
+/// A client of transactions V1 (EndTxn < v5, AddPartitionsToTxn < v4).
+const V1: TransactionVersion = TransactionVersion::TV_0;
+/// A client of transactions V2 (EndTxn v5, partitions added by their leaders).
+const V2: TransactionVersion = TransactionVersion::TV_2;
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -200,14 +217,14 @@ async fn a_commit_sends_markers_to_every_partition_then_completes() {
         .await
         .unwrap();
     assert_eq!(
-        txns.end_txn(&env, "t", pid, epoch, true).await,
+        txns.end_txn(&env, "t", pid, epoch, true, V1).await,
         Err(ErrorCode::InvalidTxnState)
     );
     let partitions = [tp("out", 0), tp("out", 1), tp("__consumer_offsets", 3)];
-    txns.add_partitions(&env, "t", pid, epoch, &partitions[..2])
+    txns.add_partitions(&env, "t", pid, epoch, &partitions[..2], V1)
         .await
         .unwrap();
-    txns.add_partitions(&env, "t", pid, epoch, &partitions[2..])
+    txns.add_partitions(&env, "t", pid, epoch, &partitions[2..], V1)
         .await
         .unwrap();
     let ongoing = txns.describe(&env, "t").unwrap();
@@ -215,16 +232,16 @@ async fn a_commit_sends_markers_to_every_partition_then_completes() {
     assert_eq!(ongoing.partitions.len(), 3);
     assert_eq!(ongoing.start_ms, T0);
     assert_eq!(
-        txns.add_partitions(&env, "t", pid, epoch + 1, &partitions[..1])
+        txns.add_partitions(&env, "t", pid, epoch + 1, &partitions[..1], V1)
             .await,
         Err(ErrorCode::ProducerFenced)
     );
     assert_eq!(
-        txns.add_partitions(&env, "t", pid + 1, epoch, &partitions[..1])
+        txns.add_partitions(&env, "t", pid + 1, epoch, &partitions[..1], V1)
             .await,
         Err(ErrorCode::InvalidProducerIdMapping)
     );
-    txns.end_txn(&env, "t", pid, epoch, true).await.unwrap();
+    txns.end_txn(&env, "t", pid, epoch, true, V1).await.unwrap();
     settle(&txns, &env, "t", TxnState::CompleteCommit).await;
     let sent = recorder.sent.lock().clone();
     assert_eq!(sent.len(), 1);
@@ -238,9 +255,12 @@ async fn a_commit_sends_markers_to_every_partition_then_completes() {
     want.sort();
     assert_eq!(to, want);
     // A retried EndTxn is answered again; the opposite outcome is refused.
-    assert_eq!(txns.end_txn(&env, "t", pid, epoch, true).await, Ok(()));
     assert_eq!(
-        txns.end_txn(&env, "t", pid, epoch, false).await,
+        txns.end_txn(&env, "t", pid, epoch, true, V1).await,
+        Ok((pid, epoch))
+    );
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, false, V1).await,
         Err(ErrorCode::InvalidTxnState)
     );
     assert!(txns.describe(&env, "t").unwrap().partitions.is_empty());
@@ -253,14 +273,16 @@ async fn markers_are_retried_until_written_and_zombie_answers_stop_them() {
         .init_producer_id(&env, "t", 60_000, None, 7)
         .await
         .unwrap();
-    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)])
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V1)
         .await
         .unwrap();
     *recorder.marker_error.lock() = Some(ErrorCode::NotLeaderOrFollower);
-    txns.end_txn(&env, "t", pid, epoch, false).await.unwrap();
+    txns.end_txn(&env, "t", pid, epoch, false, V1)
+        .await
+        .unwrap();
     // Still preparing: another EndTxn waits, InitProducerId too.
     assert_eq!(
-        txns.end_txn(&env, "t", pid, epoch, false).await,
+        txns.end_txn(&env, "t", pid, epoch, false, V1).await,
         Err(ErrorCode::ConcurrentTransactions)
     );
     assert_eq!(
@@ -293,11 +315,11 @@ async fn markers_are_retried_until_written_and_zombie_answers_stop_them() {
     );
 
     // A newer coordinator or producer answers: the markers stop, nothing completes.
-    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)])
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V1)
         .await
         .unwrap();
     *recorder.marker_error.lock() = Some(ErrorCode::TransactionCoordinatorFenced);
-    txns.end_txn(&env, "t", pid, epoch, true).await.unwrap();
+    txns.end_txn(&env, "t", pid, epoch, true, V1).await.unwrap();
     for _ in 0..1000 {
         tokio::task::yield_now().await;
     }
@@ -314,7 +336,7 @@ async fn a_new_incarnation_fences_the_open_transaction_by_aborting_it() {
         .init_producer_id(&env, "t", 60_000, None, 7)
         .await
         .unwrap();
-    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 2)])
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 2)], V1)
         .await
         .unwrap();
     assert_eq!(
@@ -335,7 +357,7 @@ async fn a_new_incarnation_fences_the_open_transaction_by_aborting_it() {
     );
     // The zombie can do nothing more.
     assert_eq!(
-        txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 2)])
+        txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 2)], V1)
             .await,
         Err(ErrorCode::ProducerFenced)
     );
@@ -348,7 +370,7 @@ async fn transactions_older_than_their_timeout_are_aborted() {
         .init_producer_id(&env, "t", 1_000, None, 7)
         .await
         .unwrap();
-    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)])
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V1)
         .await
         .unwrap();
     clock.advance_ms(1_000);
@@ -363,7 +385,7 @@ async fn transactions_older_than_their_timeout_are_aborted() {
     settle(&txns, &env, "t", TxnState::CompleteAbort).await;
     assert_eq!(recorder.sent.lock()[0].1, epoch + 1);
     assert_eq!(
-        txns.end_txn(&env, "t", pid, epoch, true).await,
+        txns.end_txn(&env, "t", pid, epoch, true, V1).await,
         Err(ErrorCode::ProducerFenced)
     );
 }
@@ -375,27 +397,29 @@ async fn a_new_coordinator_replays_the_log_and_finishes_prepared_transactions() 
         .init_producer_id(&env, "done", 60_000, None, 7)
         .await
         .unwrap();
-    txns.add_partitions(&env, "done", pid, epoch, &[tp("a", 0)])
+    txns.add_partitions(&env, "done", pid, epoch, &[tp("a", 0)], V1)
         .await
         .unwrap();
-    txns.end_txn(&env, "done", pid, epoch, true).await.unwrap();
+    txns.end_txn(&env, "done", pid, epoch, true, V1)
+        .await
+        .unwrap();
     settle(&txns, &env, "done", TxnState::CompleteCommit).await;
     let (open_pid, open_epoch) = txns
         .init_producer_id(&env, "open", 60_000, None, 8)
         .await
         .unwrap();
-    txns.add_partitions(&env, "open", open_pid, open_epoch, &[tp("b", 1)])
+    txns.add_partitions(&env, "open", open_pid, open_epoch, &[tp("b", 1)], V1)
         .await
         .unwrap();
     let (p_pid, p_epoch) = txns
         .init_producer_id(&env, "prepared", 60_000, None, 9)
         .await
         .unwrap();
-    txns.add_partitions(&env, "prepared", p_pid, p_epoch, &[tp("c", 2)])
+    txns.add_partitions(&env, "prepared", p_pid, p_epoch, &[tp("c", 2)], V1)
         .await
         .unwrap();
     *recorder.marker_error.lock() = Some(ErrorCode::TransactionCoordinatorFenced);
-    txns.end_txn(&env, "prepared", p_pid, p_epoch, false)
+    txns.end_txn(&env, "prepared", p_pid, p_epoch, false, V1)
         .await
         .unwrap();
     for _ in 0..1000 {
@@ -451,7 +475,7 @@ async fn idle_transactional_ids_expire_with_a_tombstone_and_open_ones_stay() {
         .init_producer_id(&env, "open", 60_000, None, 8)
         .await
         .unwrap();
-    txns.add_partitions(&env, "open", open_pid, open_epoch, &[tp("out", 0)])
+    txns.add_partitions(&env, "open", open_pid, open_epoch, &[tp("out", 0)], V1)
         .await
         .unwrap();
 
@@ -585,6 +609,8 @@ impl World {
 struct Incarnation {
     pid: i64,
     epoch: i16,
+    /// The protocol its client speaks (librdkafka V1, the Java client V2).
+    version: TransactionVersion,
     /// Its open client transaction, if it has begun one.
     txn: Option<usize>,
 }
@@ -631,6 +657,7 @@ async fn simulate(seed: u64, steps: usize) {
                     current[i] = Some(Incarnation {
                         pid,
                         epoch,
+                        version: [V1, V2][choices.below(2) as usize],
                         txn: None,
                     });
                 }
@@ -646,7 +673,7 @@ async fn simulate(seed: u64, steps: usize) {
                     continue;
                 }
                 let answer = txns
-                    .add_partitions(&env, id, me.pid, me.epoch, &wanted)
+                    .add_partitions(&env, id, me.pid, me.epoch, &wanted, me.version)
                     .await;
                 log.push(format!(
                     "{step}: add {id} {}/{} {wanted:?} -> {answer:?}",
@@ -672,12 +699,16 @@ async fn simulate(seed: u64, steps: usize) {
             50..=69 => {
                 let Some(mut me) = who else { continue };
                 let commit = choices.below(3) != 0;
-                let answer = txns.end_txn(&env, id, me.pid, me.epoch, commit).await;
+                let answer = txns
+                    .end_txn(&env, id, me.pid, me.epoch, commit, me.version)
+                    .await;
                 log.push(format!(
-                    "{step}: end {id} {}/{} commit={commit} -> {answer:?}",
-                    me.pid, me.epoch
+                    "{step}: end {id} {}/{} {:?} commit={commit} -> {answer:?}",
+                    me.pid, me.epoch, me.version
                 ));
-                if answer.is_ok() {
+                if let Ok((pid, epoch)) = answer {
+                    // V2: the client goes on at the epoch (or producer id) it is given.
+                    (me.pid, me.epoch) = (pid, epoch);
                     if let Some(txn) = me.txn.take() {
                         world.txns[txn].ended_ok = Some(commit);
                     }
@@ -769,4 +800,352 @@ async fn seeded_simulation_keeps_outcomes_and_leaves_nothing_open() {
     for seed in seeds {
         simulate(seed, 150).await;
     }
+}
+
+/// Writes `id`'s state straight into the coordinator's log (as an earlier coordinator
+/// left it) and has `txns` load it.
+async fn preload(
+    txns: &Arc<TransactionCoordinator>,
+    recorder: &Env,
+    env: &Arc<dyn TxnEnv>,
+    id: &str,
+    value: &TxnLogValue,
+) {
+    let key = records::encode_key(id).unwrap();
+    let value = records::encode_value(value, 1);
+    let mut builder = BatchBuilder::new(0);
+    builder.append(T0, Some(&key), Some(&value), &[]);
+    let batch = builder.build().unwrap();
+    recorder
+        .log
+        .append(
+            TRANSACTION_STATE_TOPIC,
+            txns.partition_for(id),
+            &batch,
+            Duration::from_secs(1),
+        )
+        .unwrap()
+        .await
+        .unwrap();
+    txns.load_partition(env, txns.partition_for(id));
+}
+
+#[tokio::test]
+async fn v2_bumps_the_epoch_at_the_end_of_every_transaction() {
+    let (txns, recorder, env, clock) = setup();
+    let (pid, epoch) = txns
+        .init_producer_id(&env, "t", 60_000, None, 100)
+        .await
+        .unwrap();
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V2)
+        .await
+        .unwrap();
+    assert_eq!(txns.describe(&env, "t").unwrap().client_version, V2);
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, true, V2).await,
+        Ok((pid, epoch + 1)),
+        "EndTxn v5 answers the bumped epoch"
+    );
+    settle(&txns, &env, "t", TxnState::CompleteCommit).await;
+    assert_eq!(
+        recorder.sent.lock().last().cloned().unwrap(),
+        (pid, epoch + 1, true, 7, vec![tp("out", 0)]),
+        "the markers carry the bumped epoch"
+    );
+    let done = txns.describe(&env, "t").unwrap();
+    assert_eq!(
+        (
+            done.producer_id,
+            done.producer_epoch,
+            done.last_producer_epoch
+        ),
+        (pid, epoch + 1, epoch + 1)
+    );
+
+    // The old epoch is fenced; the next transaction runs at the bumped one.
+    assert_eq!(
+        txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 1)], V2)
+            .await,
+        Err(ErrorCode::ProducerFenced)
+    );
+    txns.add_partitions(&env, "t", pid, epoch + 1, &[tp("out", 1)], V2)
+        .await
+        .unwrap();
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch + 1, false, V2).await,
+        Ok((pid, epoch + 2))
+    );
+    settle(&txns, &env, "t", TxnState::CompleteAbort).await;
+    assert_eq!(
+        recorder.sent.lock().last().cloned().unwrap(),
+        (pid, epoch + 2, false, 7, vec![tp("out", 1)])
+    );
+
+    // The client's protocol is in the record: a new coordinator keeps V2's rules.
+    *recorder.epoch.lock() = 8;
+    let successor = Arc::new(TransactionCoordinator::new(
+        TransactionConfig {
+            partitions: 5,
+            ..TransactionConfig::default()
+        },
+        clock.clone(),
+    ));
+    successor.follow_leaderships(&env);
+    let loaded = successor.describe(&env, "t").unwrap();
+    assert_eq!(
+        (
+            loaded.client_version,
+            loaded.producer_epoch,
+            loaded.previous_producer_id
+        ),
+        (V2, epoch + 2, pid)
+    );
+    assert_eq!(
+        successor
+            .end_txn(&env, "t", pid, epoch + 1, false, V2)
+            .await,
+        Ok((pid, epoch + 2)),
+        "a retry across coordinators"
+    );
+}
+
+#[tokio::test]
+async fn v2_retries_of_end_txn_answer_the_bumped_epoch() {
+    let (txns, _recorder, env, _clock) = setup();
+    let (pid, epoch) = txns
+        .init_producer_id(&env, "t", 60_000, None, 100)
+        .await
+        .unwrap();
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V2)
+        .await
+        .unwrap();
+    txns.end_txn(&env, "t", pid, epoch, true, V2).await.unwrap();
+    // The markers have not run yet: the retry must wait.
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, true, V2).await,
+        Err(ErrorCode::ConcurrentTransactions)
+    );
+    settle(&txns, &env, "t", TxnState::CompleteCommit).await;
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, true, V2).await,
+        Ok((pid, epoch + 1))
+    );
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, false, V2).await,
+        Err(ErrorCode::InvalidTxnState),
+        "a retry must ask for the same outcome"
+    );
+    // At the bumped epoch an EndTxn is the next transaction's, which never started; an
+    // older epoch than the retry's is a zombie.
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch + 1, true, V2).await,
+        Err(ErrorCode::ProducerFenced)
+    );
+    txns.add_partitions(&env, "t", pid, epoch + 1, &[tp("out", 0)], V2)
+        .await
+        .unwrap();
+    txns.end_txn(&env, "t", pid, epoch + 1, true, V2)
+        .await
+        .unwrap();
+    settle(&txns, &env, "t", TxnState::CompleteCommit).await;
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, true, V2).await,
+        Err(ErrorCode::ProducerFenced)
+    );
+}
+
+#[tokio::test]
+async fn v2_hands_out_a_new_producer_id_when_the_epochs_run_out() {
+    let (txns, recorder, env, _clock) = setup();
+    preload(
+        &txns,
+        &recorder,
+        &env,
+        "t",
+        &TxnLogValue {
+            producer_id: 42,
+            producer_epoch: i16::MAX - 2,
+            timeout_ms: 60_000,
+            state: TxnState::CompleteCommit,
+            partitions: vec![],
+            last_update_ms: T0,
+            start_ms: T0,
+            previous_producer_id: 42,
+            next_producer_id: -1,
+            client_transaction_version: 2,
+        },
+    )
+    .await;
+    let (pid, epoch) = txns
+        .init_producer_id(&env, "t", 60_000, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        (pid, epoch),
+        (42, i16::MAX - 1),
+        "the last epoch a client gets"
+    );
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V2)
+        .await
+        .unwrap();
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, true, V2).await,
+        Ok((5001, 0)),
+        "a new producer id at epoch 0"
+    );
+    settle(&txns, &env, "t", TxnState::CompleteCommit).await;
+    assert_eq!(
+        recorder.sent.lock().last().cloned().unwrap(),
+        (42, i16::MAX, true, 7, vec![tp("out", 0)]),
+        "the markers carry the old producer id at the last epoch"
+    );
+    let rotated = txns.describe(&env, "t").unwrap();
+    assert_eq!(
+        (
+            rotated.producer_id,
+            rotated.producer_epoch,
+            rotated.previous_producer_id,
+            rotated.next_producer_id
+        ),
+        (5001, 0, 42, -1)
+    );
+    // The retry names the old producer id and its last epoch.
+    assert_eq!(
+        txns.end_txn(&env, "t", 42, i16::MAX - 1, true, V2).await,
+        Ok((5001, 0))
+    );
+    txns.add_partitions(&env, "t", 5001, 0, &[tp("out", 0)], V2)
+        .await
+        .unwrap();
+    assert_eq!(
+        txns.end_txn(&env, "t", 5001, 0, false, V2).await,
+        Ok((5001, 1))
+    );
+}
+
+#[tokio::test]
+async fn a_v1_client_keeps_its_epoch_on_a_v2_cluster() {
+    let (txns, recorder, env, _clock) = setup();
+    let (pid, epoch) = txns
+        .init_producer_id(&env, "t", 60_000, None, 100)
+        .await
+        .unwrap();
+    for commit in [true, false, true] {
+        txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V1)
+            .await
+            .unwrap();
+        assert_eq!(
+            txns.end_txn(&env, "t", pid, epoch, commit, V1).await,
+            Ok((pid, epoch))
+        );
+        let done = if commit {
+            TxnState::CompleteCommit
+        } else {
+            TxnState::CompleteAbort
+        };
+        settle(&txns, &env, "t", done).await;
+        assert_eq!(
+            recorder.sent.lock().last().cloned().unwrap(),
+            (pid, epoch, commit, 7, vec![tp("out", 0)])
+        );
+        assert_eq!(
+            txns.end_txn(&env, "t", pid, epoch, commit, V1).await,
+            Ok((pid, epoch)),
+            "a V1 retry"
+        );
+    }
+    assert_eq!(txns.describe(&env, "t").unwrap().client_version, V1);
+}
+
+#[tokio::test]
+async fn below_a_finalized_level_2_every_client_is_held_to_v1() {
+    let clock = ManualClock::new(T0);
+    let txns = Arc::new(TransactionCoordinator::new(
+        TransactionConfig {
+            partitions: 5,
+            finalized_version: 1,
+            ..TransactionConfig::default()
+        },
+        clock,
+    ));
+    let recorder = Env::new();
+    let env: Arc<dyn TxnEnv> = recorder.clone();
+    let (pid, epoch) = txns
+        .init_producer_id(&env, "t", 60_000, None, 100)
+        .await
+        .unwrap();
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V2)
+        .await
+        .unwrap();
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, true, V2).await,
+        Ok((pid, epoch))
+    );
+    settle(&txns, &env, "t", TxnState::CompleteCommit).await;
+    assert_eq!(recorder.sent.lock().last().unwrap().1, epoch);
+    // Level 1 writes flexible records, without a client version.
+    let batches = recorder.log.batches.lock();
+    let last = batches[&txns.partition_for("t")].last().unwrap().clone();
+    drop(batches);
+    let record = rafka_protocol::batch::batches(&last)
+        .next()
+        .unwrap()
+        .unwrap()
+        .decode_records()
+        .unwrap()
+        .remove(0);
+    let value = record.value.unwrap();
+    assert_eq!(value[..2], [0, 1], "value version 1");
+    assert_eq!(
+        records::decode_value(&value)
+            .unwrap()
+            .client_transaction_version,
+        0
+    );
+}
+
+#[tokio::test]
+async fn v2_timeouts_and_fencing_abort_at_an_epoch_past_the_fence() {
+    let (txns, recorder, env, clock) = setup();
+    let (pid, epoch) = txns
+        .init_producer_id(&env, "t", 1_000, None, 100)
+        .await
+        .unwrap();
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V2)
+        .await
+        .unwrap();
+    clock.advance_ms(1_001);
+    txns.abort_timed_out(&env).await;
+    settle(&txns, &env, "t", TxnState::CompleteAbort).await;
+    assert_eq!(
+        recorder.sent.lock().last().cloned().unwrap(),
+        (pid, epoch + 2, false, 7, vec![tp("out", 0)]),
+        "fenced (+1), then V2's bump at the end (+1)"
+    );
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, true, V2).await,
+        Err(ErrorCode::ProducerFenced)
+    );
+
+    // A new incarnation fences an open V2 transaction the same way.
+    let (pid, epoch) = txns
+        .init_producer_id(&env, "t", 60_000, None, 100)
+        .await
+        .unwrap();
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 1)], V2)
+        .await
+        .unwrap();
+    assert_eq!(
+        txns.init_producer_id(&env, "t", 60_000, None, 100).await,
+        Err(ErrorCode::ConcurrentTransactions)
+    );
+    settle(&txns, &env, "t", TxnState::CompleteAbort).await;
+    assert_eq!(
+        recorder.sent.lock().last().cloned().unwrap(),
+        (pid, epoch + 2, false, 7, vec![tp("out", 1)])
+    );
+    assert_eq!(
+        txns.init_producer_id(&env, "t", 60_000, None, 100).await,
+        Ok((pid, epoch + 3))
+    );
 }

@@ -520,6 +520,17 @@ impl Log {
         self.txn_indexes.all()
     }
 
+    /// Whether the producer has a transaction open here at this epoch (Kafka's
+    /// `hasOngoingTransaction`): its next batches need no word from the coordinator.
+    pub fn has_ongoing_transaction(&self, producer_id: i64, producer_epoch: i16) -> bool {
+        self.producers
+            .producers()
+            .get(&producer_id)
+            .is_some_and(|entry| {
+                entry.current_txn_first_offset.is_some() && entry.producer_epoch == producer_epoch
+            })
+    }
+
     /// The open transactions: (first offset, producer id), oldest first.
     pub fn ongoing_transactions(&self) -> Vec<(Offset, i64)> {
         self.producers

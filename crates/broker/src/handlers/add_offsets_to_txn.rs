@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
+use rafka_coordinator::txn::version::TransactionVersion;
 
 use super::transactions::{coordinator, version_error};
 use crate::broker::Broker;
@@ -26,6 +27,7 @@ pub(super) async fn handle(
             request.producer_id.0,
             request.producer_epoch,
             &[partition],
+            TransactionVersion::TV_0,
         )
         .await;
     let code = result.map_or_else(|e| version_error(e, version, 2).code(), |()| 0);

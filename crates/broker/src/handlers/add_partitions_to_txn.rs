@@ -1,5 +1,7 @@
 //! AddPartitionsToTxn: partitions join a producer's transaction. v0–3 come from clients
-//! (one transaction); v4+ from brokers, batched, with `verify_only` checks (KIP-890).
+//! (one transaction); v4+ from brokers, batched, with `verify_only` checks (KIP-890's
+//! part 1) or, from v5, adds for a transactions-V2 producer whose batch reached a
+//! partition leader first (part 2).
 //! A partition unknown to the cluster fails the request: it gets
 //! UNKNOWN_TOPIC_OR_PARTITION, every other partition OPERATION_NOT_ATTEMPTED.
 
@@ -11,6 +13,7 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 };
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, TopicName};
 use rafka_coordinator::txn::coordinator::TopicPartition;
+use rafka_coordinator::txn::version::TransactionVersion;
 use rafka_protocol::ErrorCode;
 
 use super::transactions::{coordinator, version_error};
@@ -108,6 +111,12 @@ async fn add(
                 Err(e) => vec![version_error(e, version, 2).code(); partitions.len()],
             }
         } else {
+            // A broker adds only for a V2 producer (Produce v12+, TxnOffsetCommit v5+).
+            let client_version = if version >= 5 {
+                TransactionVersion::TV_2
+            } else {
+                TransactionVersion::TV_0
+            };
             let result = txns
                 .add_partitions(
                     &env,
@@ -115,6 +124,7 @@ async fn add(
                     producer_id,
                     producer_epoch,
                     &partitions,
+                    client_version,
                 )
                 .await;
             let code = result.map_or_else(|e| version_error(e, version, 2).code(), |()| 0);

@@ -8,6 +8,8 @@ use kafka_protocol::protocol::StrBytes;
 use rafka_protocol::request::{api_versions_response, encode_response, RequestError, RequestFrame};
 use rafka_protocol::ErrorCode;
 
+use crate::broker::Broker;
+
 /// What rafka serves: (API, lowest version, highest version), Kafka 4.x's floors (KIP-896)
 /// and the `kafka-protocol` crate's ceilings. ApiVersions advertises exactly this table,
 /// except Produce's floor (see `api_versions::advertised`).
@@ -51,15 +53,14 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::WriteTxnMarkers, 1, 1),
     (ApiKey::AddPartitionsToTxn, 0, 5),
     (ApiKey::AddOffsetsToTxn, 0, 4),
-    // v5 is transactions V2 (an epoch bump per transaction), which needs the
-    // `transaction.version` feature at 2: not finalized here, so clients speak V1.
-    (ApiKey::EndTxn, 0, 4),
+    // v5 is transactions V2: the client learns whether to use it from the finalized
+    // `transaction.version`, and Kafka advertises it whatever that level is.
+    (ApiKey::EndTxn, 0, 5),
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 2),
     (ApiKey::DescribeProducers, 0, 0),
-    // Kafka serves v5 to transactions-v2 producers, whose offsets partition the broker
-    // adds to the transaction itself (AddPartitionsToTxn): rafka does not, so stops at 4.
-    (ApiKey::TxnOffsetCommit, 0, 4),
+    // v5 is transactions V2: the group coordinator adds the offsets partition itself.
+    (ApiKey::TxnOffsetCommit, 0, 5),
 ];
 
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
@@ -71,12 +72,30 @@ pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
 
 /// Feature levels as a Kafka 4.1 cluster reports them: (name, lowest supported, highest
 /// supported, finalized level). `metadata.version` 27 is 4.1-IV1; `group.version` 1 turns
-/// on KIP-848's consumer groups; `kraft.version` 1 is a KIP-853 quorum.
+/// on KIP-848's consumer groups; `kraft.version` 1 is a KIP-853 quorum;
+/// `transaction.version` is finalized at the cluster's level (see [`features`]).
 const FEATURES: &[(&str, i16, i16, i16)] = &[
     ("metadata.version", 7, 27, 27),
     ("group.version", 0, 1, 1),
     ("kraft.version", 0, 1, 1),
+    ("transaction.version", 0, 2, 2),
 ];
+
+/// [`FEATURES`] with `transaction.version` at the level the cluster finalized (2 unless
+/// it was formatted lower). Kafka leaves a feature at level 0 out of FinalizedFeatures.
+fn features(transaction_version: i16) -> Vec<(&'static str, i16, i16, Option<i16>)> {
+    FEATURES
+        .iter()
+        .map(|&(name, min, max, level)| {
+            let level = if name == "transaction.version" {
+                transaction_version
+            } else {
+                level
+            };
+            (name, min, max, (level > 0).then_some(level))
+        })
+        .collect()
+}
 
 /// The finalized features' epoch. Kafka reports the metadata offset that finalized them;
 /// rafka's levels are fixed from the start, so the first offset.
@@ -96,7 +115,7 @@ fn advertised() -> Vec<(ApiKey, i16, i16)> {
         .collect()
 }
 
-pub(super) fn handle(request: &RequestFrame) -> Result<Bytes, RequestError> {
+pub(super) fn handle(broker: &Broker, request: &RequestFrame) -> Result<Bytes, RequestError> {
     let version = request.api_version();
     let (min, max) = supported_versions(request.api_key).unwrap_or((0, 0));
     if !(min..=max).contains(&version) {
@@ -110,7 +129,8 @@ pub(super) fn handle(request: &RequestFrame) -> Result<Bytes, RequestError> {
     if version >= 3 {
         // Before v4 Kafka leaves out features whose lowest level is 0: older clients
         // could not parse a range starting at 0 (KAFKA-17011).
-        response.supported_features = FEATURES
+        let features = features(broker.txns.finalized_version().0);
+        response.supported_features = features
             .iter()
             .filter(|(_, min, _, _)| version >= 4 || *min > 0)
             .map(|(name, min, max, _)| {
@@ -120,13 +140,15 @@ pub(super) fn handle(request: &RequestFrame) -> Result<Bytes, RequestError> {
                     .with_max_version(*max)
             })
             .collect();
-        response.finalized_features = FEATURES
+        response.finalized_features = features
             .iter()
-            .map(|(name, _, _, level)| {
-                FinalizedFeatureKey::default()
-                    .with_name(StrBytes::from_static_str(name))
-                    .with_min_version_level(*level)
-                    .with_max_version_level(*level)
+            .filter_map(|(name, _, _, level)| {
+                level.map(|level| {
+                    FinalizedFeatureKey::default()
+                        .with_name(StrBytes::from_static_str(name))
+                        .with_min_version_level(level)
+                        .with_max_version_level(level)
+                })
             })
             .collect();
         response.finalized_features_epoch = FINALIZED_FEATURES_EPOCH;

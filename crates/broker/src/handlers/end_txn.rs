@@ -1,9 +1,11 @@
 //! EndTxn: commit or abort the producer's transaction. Answered once PrepareCommit or
-//! PrepareAbort is written; the markers follow.
+//! PrepareAbort is written; the markers follow. v5 is transactions V2: the answer carries
+//! the producer id and epoch the client goes on with (the epoch bumped by the end).
 
 use std::sync::Arc;
 
-use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse};
+use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse, ProducerId};
+use rafka_coordinator::txn::version::TransactionVersion;
 
 use super::transactions::{coordinator, version_error};
 use crate::broker::Broker;
@@ -21,8 +23,16 @@ pub(super) async fn handle(
             request.producer_id.0,
             request.producer_epoch,
             request.committed,
+            TransactionVersion::of_end_txn(version),
         )
         .await;
-    let code = result.map_or_else(|e| version_error(e, version, 2).code(), |()| 0);
-    EndTxnResponse::default().with_error_code(code)
+    match result {
+        Ok((producer_id, producer_epoch)) => EndTxnResponse::default()
+            .with_producer_id(ProducerId(producer_id))
+            .with_producer_epoch(producer_epoch),
+        Err(e) => EndTxnResponse::default()
+            .with_error_code(version_error(e, version, 2).code())
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    }
 }

@@ -84,7 +84,7 @@ pub async fn handle(
 ) -> Result<Option<Response>, RequestError> {
     let version = request.api_version();
     if request.api_key == ApiKey::ApiVersions {
-        return api_versions::handle(&request).map(|b| Some(Response::Bytes(b)));
+        return api_versions::handle(broker, &request).map(|b| Some(Response::Bytes(b)));
     }
     match supported_versions(request.api_key) {
         Some((min, max)) if (min..=max).contains(&version) => {}
@@ -202,7 +202,9 @@ pub async fn handle(
         ApiKey::ListTransactions => run_sync(&request, |b| list_transactions::handle(broker, b)),
         ApiKey::DescribeProducers => run_sync(&request, |b| describe_producers::handle(broker, b)),
         ApiKey::WriteTxnMarkers => run(&request, |b| write_txn_markers::handle(broker, b)).await,
-        ApiKey::TxnOffsetCommit => run(&request, |b| txn_offset_commit::handle(broker, b)).await,
+        ApiKey::TxnOffsetCommit => {
+            run(&request, |b| txn_offset_commit::handle(broker, b, version)).await
+        }
         ApiKey::InitProducerId => {
             run(&request, |b| init_producer_id::handle(broker, b, version)).await
         }

@@ -1,6 +1,9 @@
 //! Produce: append each partition's batches to its log as received (offsets rewritten,
 //! nothing re-encoded) and answer with the base offset. acks=0 gets no answer at all.
+//! A transactional batch of a producer with no transaction open in its partition first
+//! goes by the transaction coordinator (`txn_verification`, KIP-890).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +11,8 @@ use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, LeaderIdAndEpoch, PartitionProduceResponse, TopicProduceResponse,
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use rafka_coordinator::txn::coordinator::TopicPartition;
+use rafka_protocol::batch::BatchHeader;
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, Offset};
 
@@ -15,6 +20,7 @@ use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::partition::Partition;
 use crate::topic::Topic;
+use crate::txn_verification::{self, TxnOperation, TxnProducer};
 
 type Wait = (usize, usize, Arc<Partition>, Offset, LeaderEpoch);
 
@@ -31,6 +37,11 @@ pub(super) async fn handle(
             ErrorCode::InvalidRequiredAcks,
             format!("Invalid required acks {acks}: must be -1, 0 or 1"),
         ))
+    };
+    let unverified = if acks_error.is_none() {
+        verify_transactional(broker, &request, version).await
+    } else {
+        HashMap::new()
     };
     let mut responses = Vec::with_capacity(request.topic_data.len());
     // acks=all: (topic slot, partition slot, partition, last offset, leader epoch) of
@@ -50,8 +61,15 @@ pub(super) async fn handle(
         let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
         for partition_data in topic_data.partition_data {
             let index = partition_data.index;
+            let refused = topic
+                .as_ref()
+                .and_then(|t| unverified.get(&(t.name.to_string(), index)))
+                .cloned();
             let result = (|| {
                 if let Some(e) = acks_error.clone() {
+                    return Err(e);
+                }
+                if let Some(e) = refused.clone() {
                     return Err(e);
                 }
                 let topic = topic.as_ref().ok_or_else(|| ApiError::code(unknown))?;
@@ -89,7 +107,11 @@ pub(super) async fn handle(
                         .with_log_append_time_ms(-1)
                         .with_log_start_offset(-1)
                         .with_record_errors(record_errors(&e, version))
-                        .with_error_message(custom_message(e))
+                        .with_error_message(if refused.is_some() {
+                            super::message(e.message)
+                        } else {
+                            custom_message(e)
+                        })
                 }
             };
             partition_responses.push(
@@ -128,6 +150,99 @@ pub(super) async fn handle(
         }
     }
     Some(ProduceResponse::default().with_responses(responses))
+}
+
+/// The partitions of a transactional produce whose batches may not be appended: the
+/// transaction coordinator neither has them in the producer's transaction (verification,
+/// before Produce v12) nor could add them (transactions V2, v12+). Asked only for a
+/// producer with no transaction open in the partition at the batch's epoch. Errors are
+/// ReplicaManager's: a coordinator that could not answer yet is NOT_ENOUGH_REPLICAS, which
+/// every client retries without refreshing its metadata.
+async fn verify_transactional(
+    broker: &Arc<Broker>,
+    request: &ProduceRequest,
+    version: i16,
+) -> HashMap<TopicPartition, ApiError> {
+    let operation = TxnOperation::of_produce(version);
+    let Some(transactional_id) = request.transactional_id.as_ref() else {
+        return HashMap::new();
+    };
+    if !operation.applies(broker) {
+        return HashMap::new();
+    }
+    let mut producer = None;
+    let mut partitions = Vec::new();
+    for topic_data in &request.topic_data {
+        let topic = if version >= 13 {
+            broker.topic_by_id(&topic_data.topic_id)
+        } else {
+            broker.topic(topic_data.name.as_str())
+        };
+        let Some(topic) = topic else { continue };
+        for partition_data in &topic_data.partition_data {
+            let Some(partition) = topic.partition(partition_data.index) else {
+                continue;
+            };
+            let records = partition_data.records.as_deref().unwrap_or(&[]);
+            let Ok(header) = BatchHeader::parse(records) else {
+                continue;
+            };
+            if !header.is_transactional()
+                || partition.with_log(|log| {
+                    log.has_ongoing_transaction(header.producer_id(), header.producer_epoch())
+                })
+            {
+                continue;
+            }
+            producer.get_or_insert((header.producer_id(), header.producer_epoch()));
+            partitions.push((topic.name.to_string(), partition_data.index));
+        }
+    }
+    let Some((producer_id, producer_epoch)) = producer else {
+        return HashMap::new();
+    };
+    let producer = TxnProducer {
+        transactional_id: transactional_id.as_str(),
+        producer_id,
+        producer_epoch,
+    };
+    txn_verification::add_or_verify(broker, producer, partitions, operation)
+        .await
+        .into_iter()
+        .map(|(tp, code)| {
+            let error = match code {
+                ErrorCode::InvalidTxnState => ApiError::new(
+                    code,
+                    "Partition was not added to the transaction",
+                ),
+                ErrorCode::ConcurrentTransactions
+                | ErrorCode::NetworkException
+                | ErrorCode::CoordinatorLoadInProgress
+                | ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::NotCoordinator => ApiError::new(
+                    ErrorCode::NotEnoughReplicas,
+                    format!(
+                        "Unable to verify the partition has been added to the transaction. Underlying error: {}",
+                        kafka_error_name(code)
+                    ),
+                ),
+                other => ApiError::code(other),
+            };
+            (tp, error)
+        })
+        .collect()
+}
+
+/// Kafka's `Errors` name of a code, as its messages print it.
+fn kafka_error_name(code: ErrorCode) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
 }
 
 /// Kafka sends a message only with the record errors of a batch it refused record by

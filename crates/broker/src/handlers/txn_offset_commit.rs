@@ -5,8 +5,11 @@
 //!
 //! Checks in Kafka's order: the topics (KafkaApis.handleTxnOffsetCommitRequest), the
 //! coordinator and the group id (GroupCoordinatorService.commitTransactionalOffsets), the
-//! group and its member (OffsetMetadataManager.validateTransactionalOffsetCommit), then
-//! each partition's metadata size.
+//! group's `__consumer_offsets` partition in the producer's transaction (KIP-890: verified
+//! before v5, added by the coordinator itself from v5, when transactions-V2 clients stop
+//! sending AddOffsetsToTxn), the group and its member
+//! (OffsetMetadataManager.validateTransactionalOffsetCommit), then each partition's
+//! metadata size.
 
 use std::sync::Arc;
 
@@ -18,11 +21,13 @@ use rafka_protocol::error_code::code_of;
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
-use crate::group::{self, CommittedOffset, TxnProducer};
+use crate::group::{self, CommittedOffset, TxnProducer, OFFSETS_TOPIC};
+use crate::txn_verification::{self, TxnOperation};
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: TxnOffsetCommitRequest,
+    version: i16,
 ) -> TxnOffsetCommitResponse {
     let now_ms = broker.clock.now_ms();
     let group_id = request.group_id.as_str();
@@ -46,7 +51,7 @@ pub(super) async fn handle(
         .collect();
     let any_known = errors.iter().flatten().any(Option::is_none);
     if any_known {
-        commit(broker, &request, &mut errors, now_ms, group_id).await;
+        commit(broker, &request, version, &mut errors, now_ms, group_id).await;
     }
     TxnOffsetCommitResponse::default().with_topics(
         request
@@ -78,6 +83,7 @@ pub(super) async fn handle(
 async fn commit(
     broker: &Arc<Broker>,
     request: &TxnOffsetCommitRequest,
+    version: i16,
     errors: &mut [Vec<Option<ErrorCode>>],
     now_ms: i64,
     group_id: &str,
@@ -95,6 +101,10 @@ async fn commit(
             .groups
             .check_coordinator(&broker.replicas, group_id)
             .err()
+    };
+    let group_error = match group_error {
+        None => in_transaction(broker, request, version).await.err(),
+        error => error,
     };
     let group = match (group_error, broker.groups.group(group_id)) {
         (Some(e), _) => Err(e),
@@ -163,6 +173,40 @@ async fn commit(
         for (ti, pi) in stored {
             errors[ti][pi] = Some(e);
         }
+    }
+}
+
+/// The group's `__consumer_offsets` partition must be in the producer's transaction
+/// before its offsets are staged: asked of the transaction coordinator unless the
+/// producer already has a transaction open there at this epoch.
+async fn in_transaction(
+    broker: &Arc<Broker>,
+    request: &TxnOffsetCommitRequest,
+    version: i16,
+) -> Result<(), ErrorCode> {
+    let operation = TxnOperation::of_txn_offset_commit(version);
+    if !operation.applies(broker) {
+        return Ok(());
+    }
+    let index = broker.groups.partition_for(request.group_id.as_str());
+    let (producer_id, producer_epoch) = (request.producer_id.0, request.producer_epoch);
+    let open = broker.partition(OFFSETS_TOPIC, index).is_some_and(|p| {
+        p.with_log(|log| log.has_ongoing_transaction(producer_id, producer_epoch))
+    });
+    if open {
+        return Ok(());
+    }
+    let producer = txn_verification::TxnProducer {
+        transactional_id: request.transactional_id.as_str(),
+        producer_id,
+        producer_epoch,
+    };
+    let partition = (OFFSETS_TOPIC.to_string(), index);
+    let refused =
+        txn_verification::add_or_verify(broker, producer, vec![partition], operation).await;
+    match refused.into_values().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

@@ -1,6 +1,5 @@
-//! The transaction coordinator, Kafka's `TransactionCoordinator` with transactions V1
-//! (the protocol of every client unless a cluster finalizes `transaction.version` 2):
-//! each transactional id's producer id, epoch and state, kept as records of
+//! The transaction coordinator, Kafka's `TransactionCoordinator`: each transactional id's
+//! producer id, epoch and state, kept as records of
 //! `__transaction_state` (id → partition by Kafka's hash; the partition's leader
 //! coordinates it, its leader epoch is the coordinator epoch) and replayed when this broker
 //! comes to lead a partition.
@@ -10,6 +9,13 @@
 //! completed. EndTxn answers once PrepareCommit/PrepareAbort is written; the markers then
 //! go to every partition of the transaction (retried until written, or their partition is
 //! gone) and CompleteCommit/CompleteAbort is written last.
+//!
+//! Transactions V2 (KIP-890 part 2, `transaction.version` 2 finalized and a client that
+//! sends EndTxn v5): every EndTxn bumps the epoch, the markers carry the bumped epoch and
+//! the client gets it back; when the epochs run out, the markers carry the last one and
+//! the client gets a new producer id at epoch 0. Which protocol a transaction speaks is
+//! kept in its record (ClientTransactionVersion), so a V1 client (EndTxn < v5) keeps V1's
+//! rules whatever the cluster finalized.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -24,12 +30,15 @@ use rafka_protocol::ErrorCode;
 use rafka_types::SharedClock;
 
 use super::records::{self, TxnLogValue, TxnState};
+use super::version::TransactionVersion;
 use crate::CoordinatorLog;
 
 pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
 
 /// Kafka's `RecordBatch.NO_PRODUCER_EPOCH`.
 const NO_EPOCH: i16 = -1;
+/// Kafka's `RecordBatch.NO_PRODUCER_ID`.
+const NO_PRODUCER_ID: i64 = -1;
 /// A transactional id's epoch may go up to here; the next bump takes a new producer id
 /// (Kafka keeps `Short.MAX_VALUE` for fencing).
 const MAX_EPOCH: i16 = i16::MAX - 1;
@@ -47,6 +56,7 @@ pub type TopicPartition = (String, i32);
 /// Each partition's outcome of a round of markers.
 pub type MarkerResults = Vec<(TopicPartition, Result<(), ErrorCode>)>;
 pub type MarkerFuture = Pin<Box<dyn Future<Output = MarkerResults> + Send>>;
+pub type ProducerIdFuture = Pin<Box<dyn Future<Output = Result<i64, ErrorCode>> + Send>>;
 
 /// What the transaction coordinator needs of the broker besides its own topic's
 /// partitions: their leader epochs, and a way to write markers to any partition's leader.
@@ -68,6 +78,10 @@ pub trait TxnEnv: CoordinatorLog {
         coordinator_epoch: i32,
         partitions: Vec<TopicPartition>,
     ) -> MarkerFuture;
+
+    /// A producer id never handed out before (the cluster's producer-id blocks), for a
+    /// transactions-V2 EndTxn that exhausts its producer's epochs.
+    fn new_producer_id(&self) -> ProducerIdFuture;
 }
 
 /// One transactional id's state (Kafka's `TransactionMetadata`).
@@ -75,6 +89,12 @@ pub trait TxnEnv: CoordinatorLog {
 pub struct TxnMetadata {
     pub transactional_id: String,
     pub producer_id: i64,
+    /// The producer id before the last transition (recognises a retried V2 EndTxn that
+    /// rotated the producer id).
+    pub previous_producer_id: i64,
+    /// Set between a V2 PrepareCommit/PrepareAbort that exhausted the epochs and its
+    /// Complete record, which makes it the producer id (-1 otherwise).
+    pub next_producer_id: i64,
     /// The epoch before the last bump, to recognise a retried InitProducerId.
     pub last_producer_epoch: i16,
     pub producer_epoch: i16,
@@ -84,6 +104,8 @@ pub struct TxnMetadata {
     /// When the open transaction began (-1: none).
     pub start_ms: i64,
     pub last_update_ms: i64,
+    /// The protocol the client of the last transition speaks.
+    pub client_version: TransactionVersion,
     /// A transition being written; other requests get CONCURRENT_TRANSACTIONS.
     pending: Option<TxnState>,
 }
@@ -93,6 +115,8 @@ impl TxnMetadata {
         TxnMetadata {
             transactional_id: transactional_id.to_string(),
             producer_id,
+            previous_producer_id: NO_PRODUCER_ID,
+            next_producer_id: NO_PRODUCER_ID,
             last_producer_epoch: NO_EPOCH,
             producer_epoch: NO_EPOCH,
             timeout_ms,
@@ -100,6 +124,7 @@ impl TxnMetadata {
             partitions: BTreeSet::new(),
             start_ms: -1,
             last_update_ms: now_ms,
+            client_version: TransactionVersion::TV_0,
             pending: None,
         }
     }
@@ -108,6 +133,8 @@ impl TxnMetadata {
         TxnMetadata {
             transactional_id,
             producer_id: value.producer_id,
+            previous_producer_id: value.previous_producer_id,
+            next_producer_id: value.next_producer_id,
             last_producer_epoch: NO_EPOCH,
             producer_epoch: value.producer_epoch,
             timeout_ms: value.timeout_ms,
@@ -119,6 +146,7 @@ impl TxnMetadata {
                 .collect(),
             start_ms: value.start_ms,
             last_update_ms: value.last_update_ms,
+            client_version: TransactionVersion(value.client_transaction_version),
             pending: None,
         }
     }
@@ -139,8 +167,31 @@ impl TxnMetadata {
             partitions: by_topic,
             last_update_ms: self.last_update_ms,
             start_ms: self.start_ms,
+            previous_producer_id: self.previous_producer_id,
+            next_producer_id: self.next_producer_id,
+            client_transaction_version: self.client_version.0,
         }
     }
+
+    /// The producer id and epoch the client has once this transaction's markers are
+    /// written: a V2 transaction that exhausted its epochs hands over its next producer id.
+    fn completed_producer(&self) -> (i64, i16) {
+        if self.client_version.supports_epoch_bump() && self.next_producer_id != NO_PRODUCER_ID {
+            (self.next_producer_id, 0)
+        } else {
+            (self.producer_id, self.producer_epoch)
+        }
+    }
+}
+
+/// What EndTxn found under the transactional id's lock.
+enum EndTxnStep {
+    /// Answered without a write (a retry).
+    Answer((i64, i16)),
+    /// V2 ran out of epochs: take a new producer id, then look again.
+    NeedProducerId,
+    /// Write this PrepareCommit/PrepareAbort.
+    Prepare(TxnMetadata),
 }
 
 /// A transactional id's entry: its metadata behind its own lock.
@@ -168,6 +219,21 @@ impl TransactionCoordinator {
 
     pub fn partition_for(&self, transactional_id: &str) -> i32 {
         crate::partition_for(transactional_id, self.config.partitions)
+    }
+
+    /// The cluster's finalized `transaction.version`.
+    pub fn finalized_version(&self) -> TransactionVersion {
+        TransactionVersion(self.config.finalized_version)
+    }
+
+    /// The protocol a request's client speaks, as far as the cluster allows: below a
+    /// finalized 2 every client is held to V1.
+    fn client_version(&self, requested: TransactionVersion) -> TransactionVersion {
+        if self.finalized_version().supports_epoch_bump() {
+            requested
+        } else {
+            TransactionVersion::TV_0
+        }
     }
 
     /// The partition and coordinator epoch of `transactional_id`, loading the partition
@@ -393,6 +459,8 @@ impl TransactionCoordinator {
                         };
                     }
                     next.timeout_ms = timeout_ms;
+                    next.next_producer_id = NO_PRODUCER_ID;
+                    next.client_version = TransactionVersion::TV_0;
                     next.state = TxnState::Empty;
                     next.partitions.clear();
                     next.start_ms = -1;
@@ -412,7 +480,8 @@ impl TransactionCoordinator {
     }
 
     /// AddPartitionsToTxn / AddOffsetsToTxn: the partitions join the producer's
-    /// transaction (starting one if none is open).
+    /// transaction (starting one if none is open). `version` is the client's protocol:
+    /// V2 when a partition leader or the group coordinator adds for a V2 client.
     pub async fn add_partitions(
         self: &Arc<Self>,
         env: &Arc<dyn TxnEnv>,
@@ -420,6 +489,7 @@ impl TransactionCoordinator {
         producer_id: i64,
         producer_epoch: i16,
         partitions: &[TopicPartition],
+        version: TransactionVersion,
     ) -> Result<(), ErrorCode> {
         let (partition, coordinator_epoch, entry) = self.existing(env, transactional_id)?;
         let next = {
@@ -444,6 +514,7 @@ impl TransactionCoordinator {
             next.partitions.extend(partitions.iter().cloned());
             next.state = TxnState::Ongoing;
             next.last_update_ms = now_ms;
+            next.client_version = self.client_version(version);
             txn.pending = Some(TxnState::Ongoing);
             next
         };
@@ -481,7 +552,9 @@ impl TransactionCoordinator {
     }
 
     /// EndTxn: PrepareCommit or PrepareAbort is written and answered; the markers and
-    /// the CompleteCommit/CompleteAbort follow in the background.
+    /// the CompleteCommit/CompleteAbort follow in the background. Answers the producer id
+    /// and epoch the client goes on with (EndTxn v5): under V2 the bumped epoch, or a new
+    /// producer id at epoch 0 once the epochs ran out; under V1 the unchanged ones.
     pub async fn end_txn(
         self: &Arc<Self>,
         env: &Arc<dyn TxnEnv>,
@@ -489,47 +562,111 @@ impl TransactionCoordinator {
         producer_id: i64,
         producer_epoch: i16,
         commit: bool,
-    ) -> Result<(), ErrorCode> {
+        version: TransactionVersion,
+    ) -> Result<(i64, i16), ErrorCode> {
+        let version = self.client_version(version);
         let (partition, coordinator_epoch, entry) = self.existing(env, transactional_id)?;
-        let next = {
-            let mut txn = entry.lock();
-            if txn.producer_id != producer_id {
-                return Err(ErrorCode::InvalidProducerIdMapping);
-            }
-            if producer_epoch != txn.producer_epoch {
-                return Err(ErrorCode::ProducerFenced);
-            }
-            if txn.pending.is_some() {
-                return Err(ErrorCode::ConcurrentTransactions);
-            }
-            let (same, opposite) = if commit {
-                (TxnState::CompleteCommit, TxnState::CompleteAbort)
-            } else {
-                (TxnState::CompleteAbort, TxnState::CompleteCommit)
+        let mut fresh_producer_id = None;
+        loop {
+            let step = {
+                let mut txn = entry.lock();
+                let step = self.end_txn_step(
+                    &txn,
+                    producer_id,
+                    producer_epoch,
+                    commit,
+                    version,
+                    fresh_producer_id,
+                )?;
+                if let EndTxnStep::Prepare(next) = &step {
+                    txn.pending = Some(next.state);
+                }
+                step
             };
-            let preparing = if commit {
-                TxnState::PrepareCommit
-            } else {
-                TxnState::PrepareAbort
-            };
+            match step {
+                EndTxnStep::Answer(answer) => return Ok(answer),
+                // Taken outside the lock (it may ask the controller), then checked again.
+                EndTxnStep::NeedProducerId => {
+                    fresh_producer_id = Some(env.new_producer_id().await?);
+                }
+                EndTxnStep::Prepare(next) => {
+                    let answer = next.completed_producer();
+                    self.write(env, &entry, partition, coordinator_epoch, next)
+                        .await?;
+                    self.spawn_markers(env, transactional_id, partition, coordinator_epoch);
+                    return Ok(answer);
+                }
+            }
+        }
+    }
+
+    /// Kafka's `endTransaction` checks, in its order. Under V2 (the transaction's last
+    /// client spoke V2) an EndTxn at the transaction's epoch is the next one, and a retry
+    /// of one that went through names the epoch before the bump (or, after a rotation,
+    /// the previous producer id at the last epoch).
+    fn end_txn_step(
+        &self,
+        txn: &TxnMetadata,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        version: TransactionVersion,
+        fresh_producer_id: Option<i64>,
+    ) -> Result<EndTxnStep, ErrorCode> {
+        let v2 = txn.client_version.supports_epoch_bump();
+        let retry_on_overflow = v2
+            && txn.previous_producer_id == producer_id
+            && producer_epoch == MAX_EPOCH
+            && txn.producer_epoch == 0;
+        let retry_on_bump = v2 && i32::from(txn.producer_epoch) == i32::from(producer_epoch) + 1;
+        let valid_epoch = if v2 {
             match txn.state {
-                TxnState::Ongoing => {}
-                // A retry of an EndTxn that went through.
-                s if s == same => return Ok(()),
-                s if s == opposite => return Err(ErrorCode::InvalidTxnState),
-                s if s == preparing => return Err(ErrorCode::ConcurrentTransactions),
-                _ => return Err(ErrorCode::InvalidTxnState),
+                TxnState::PrepareCommit | TxnState::PrepareAbort => retry_on_bump,
+                TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                    retry_on_bump || retry_on_overflow
+                }
+                _ => producer_epoch == txn.producer_epoch,
             }
-            let mut next = txn.clone();
-            next.state = preparing;
-            next.last_update_ms = self.clock.now_ms();
-            txn.pending = Some(preparing);
-            next
+        } else {
+            producer_epoch == txn.producer_epoch
         };
-        self.write(env, &entry, partition, coordinator_epoch, next)
-            .await?;
-        self.spawn_markers(env, transactional_id, partition, coordinator_epoch);
-        Ok(())
+        if txn.producer_id != producer_id && !retry_on_overflow {
+            return Err(ErrorCode::InvalidProducerIdMapping);
+        }
+        if !valid_epoch {
+            return Err(ErrorCode::ProducerFenced);
+        }
+        if txn.pending.is_some() {
+            return Err(ErrorCode::ConcurrentTransactions);
+        }
+        let (same, preparing) = if commit {
+            (TxnState::CompleteCommit, TxnState::PrepareCommit)
+        } else {
+            (TxnState::CompleteAbort, TxnState::PrepareAbort)
+        };
+        match txn.state {
+            TxnState::Ongoing => {}
+            // A retry of an EndTxn that went through.
+            s if s == same => return Ok(EndTxnStep::Answer((txn.producer_id, txn.producer_epoch))),
+            s if s == preparing => return Err(ErrorCode::ConcurrentTransactions),
+            _ => return Err(ErrorCode::InvalidTxnState),
+        }
+        let mut next = txn.clone();
+        next.state = preparing;
+        next.last_update_ms = self.clock.now_ms();
+        next.client_version = version;
+        if version.supports_epoch_bump() {
+            if txn.producer_epoch >= MAX_EPOCH {
+                let Some(fresh) = fresh_producer_id else {
+                    return Ok(EndTxnStep::NeedProducerId);
+                };
+                next.next_producer_id = fresh;
+            }
+            // At most i16::MAX: an epoch of MAX_EPOCH or more rotates the producer id.
+            next.producer_epoch = txn.producer_epoch + 1;
+            next.last_producer_epoch = txn.producer_epoch;
+        }
+        Ok(EndTxnStep::Prepare(next))
     }
 
     /// Aborts the open transactions older than their timeout, fencing their producers
@@ -712,12 +849,17 @@ impl TransactionCoordinator {
         entry: &Entry,
         partition: i32,
         coordinator_epoch: i32,
-        next: TxnMetadata,
+        mut next: TxnMetadata,
     ) -> Result<(), ErrorCode> {
         // Kafka cannot write an id longer than an int16 length says either.
         let key = records::encode_key(&next.transactional_id)
             .map_err(|_| ErrorCode::UnknownServerError)?;
-        let value = records::encode_value(&next.to_record());
+        // As Kafka's transitions: the producer id before this one.
+        next.previous_producer_id = entry.lock().producer_id;
+        let value = records::encode_value(
+            &next.to_record(),
+            self.finalized_version().log_value_version(),
+        );
         let mut builder = BatchBuilder::new(0);
         builder.append(self.clock.now_ms(), Some(&key), Some(&value), &[]);
         let batch = builder.build().map_err(|_| ErrorCode::UnknownServerError)?;
@@ -840,6 +982,8 @@ impl TransactionCoordinator {
                 next.partitions.clear();
                 next.last_update_ms = self.clock.now_ms();
                 next.last_producer_epoch = txn.producer_epoch;
+                (next.producer_id, next.producer_epoch) = txn.completed_producer();
+                next.next_producer_id = NO_PRODUCER_ID;
                 txn.pending = Some(next.state);
                 next
             };
@@ -890,11 +1034,19 @@ fn append_error(code: ErrorCode) -> ErrorCode {
 }
 
 /// Kafka's `prepareFenceProducerEpoch` + abort: the open transaction of `txn` aborts at the
-/// next epoch, so its producer's later writes are fenced everywhere.
+/// next epoch, so its producer's later writes are fenced everywhere. A V2 transaction's
+/// abort then bumps once more, as every V2 end does (its markers carry that epoch); at
+/// the last epoch there is no room for the second bump, and InitProducerId rotates the
+/// producer id next.
 fn fenced_abort(txn: &TxnMetadata, now_ms: i64) -> TxnMetadata {
     let mut next = txn.clone();
     next.producer_epoch = txn.producer_epoch.saturating_add(1);
     next.last_producer_epoch = NO_EPOCH;
+    if txn.client_version.supports_epoch_bump() && next.producer_epoch < i16::MAX {
+        next.last_producer_epoch = next.producer_epoch;
+        next.producer_epoch += 1;
+    }
+    next.next_producer_id = NO_PRODUCER_ID;
     next.state = TxnState::PrepareAbort;
     next.last_update_ms = now_ms;
     next

@@ -3,3 +3,4 @@
 
 pub mod coordinator;
 pub mod records;
+pub mod version;

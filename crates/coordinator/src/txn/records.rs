@@ -4,9 +4,10 @@
 //! null value is a tombstone: the transactional id has expired.
 //!
 //! Value v0 is classic (int16 string lengths, int32 array lengths, -1 for null); v1 is
-//! flexible (uvarint length+1, 0 for null, and a tagged-field section after each struct).
-//! Kafka writes v1 only once `transaction.version` ≥ 1 is finalized; rafka runs at
-//! `transaction.version` 0, so it writes v0 and reads both.
+//! flexible (uvarint length+1, 0 for null, and a tagged-field section after each struct)
+//! and carries transactions V2's tagged fields. Kafka writes v1 once `transaction.version`
+//! ≥ 1 is finalized (`TransactionVersion.transactionLogValueVersion`), v0 below; so does
+//! rafka, and it reads both.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
@@ -81,7 +82,17 @@ pub struct TxnLogValue {
     pub last_update_ms: i64,
     /// -1 until the first partition is added.
     pub start_ms: i64,
+    /// Tag 0 of v1: the producer id before this record's (-1: none).
+    pub previous_producer_id: i64,
+    /// Tag 1 of v1: the producer id a transactions-V2 commit or abort that ran out of
+    /// epochs hands the client once its markers are written (-1: none).
+    pub next_producer_id: i64,
+    /// Tag 2 of v1: the `transaction.version` the client of this transaction speaks.
+    pub client_transaction_version: i16,
 }
+
+/// Kafka's `RecordBatch.NO_PRODUCER_ID`, the default of the producer-id tagged fields.
+const NO_PRODUCER_ID: i64 = -1;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
@@ -129,39 +140,68 @@ pub fn decode_key(bytes: &[u8]) -> Result<String, RecordError> {
     }
 }
 
-/// Value v0, as Kafka writes it at `transaction.version` 0.
-pub fn encode_value(value: &TxnLogValue) -> Bytes {
+/// Value `version` 0 or 1 (Kafka's `transactionLogValueVersion` of the finalized
+/// `transaction.version`). v0 has no place for the tagged fields: they are dropped, as
+/// Kafka drops them.
+pub fn encode_value(value: &TxnLogValue, version: i16) -> Bytes {
     assert!(
         value.state != TxnState::Empty || value.partitions.is_empty(),
         "an Empty transaction has no partitions: {value:?}"
     );
+    assert!(matches!(version, 0 | 1), "no value version {version}");
+    let flexible = version == 1;
     let mut out = BytesMut::new();
-    out.put_i16(0);
+    out.put_i16(version);
     out.put_i64(value.producer_id);
     out.put_i16(value.producer_epoch);
     out.put_i32(value.timeout_ms);
     out.put_i8(value.state.id());
     if value.state == TxnState::Empty {
-        out.put_i32(-1);
+        put_array_len(&mut out, None, flexible);
     } else {
-        out.put_i32(i32::try_from(value.partitions.len()).expect("partition count fits i32"));
+        put_array_len(&mut out, Some(value.partitions.len()), flexible);
         for (topic, ids) in &value.partitions {
-            put_string(&mut out, topic);
-            out.put_i32(i32::try_from(ids.len()).expect("partition count fits i32"));
+            if flexible {
+                put_compact_string(&mut out, topic);
+            } else {
+                put_string(&mut out, topic);
+            }
+            put_array_len(&mut out, Some(ids.len()), flexible);
             for id in ids {
                 out.put_i32(*id);
+            }
+            if flexible {
+                put_uvarint(&mut out, 0);
             }
         }
     }
     out.put_i64(value.last_update_ms);
     out.put_i64(value.start_ms);
+    if flexible {
+        // Kafka writes a tagged field only when it differs from its default, in tag order.
+        let mut tagged: Vec<(u32, Vec<u8>)> = Vec::new();
+        if value.previous_producer_id != NO_PRODUCER_ID {
+            tagged.push((0, value.previous_producer_id.to_be_bytes().to_vec()));
+        }
+        if value.next_producer_id != NO_PRODUCER_ID {
+            tagged.push((1, value.next_producer_id.to_be_bytes().to_vec()));
+        }
+        if value.client_transaction_version != 0 {
+            tagged.push((2, value.client_transaction_version.to_be_bytes().to_vec()));
+        }
+        put_uvarint(&mut out, tagged.len() as u32);
+        for (tag, bytes) in tagged {
+            put_uvarint(&mut out, tag);
+            put_uvarint(&mut out, bytes.len() as u32);
+            out.put_slice(&bytes);
+        }
+    }
     out.freeze()
 }
 
-/// Reads value v0 or v1. v1's tagged fields (PreviousProducerId, NextProducerId,
-/// ClientTransactionVersion; tags 0–2) matter only to transactions V2, which rafka does
-/// not run, so they are skipped with any unknown tags. An Empty transaction's partitions
-/// are dropped, as Kafka's loader drops them.
+/// Reads value v0 or v1, with v1's tagged fields PreviousProducerId, NextProducerId and
+/// ClientTransactionVersion (tags 0–2; unknown tags are skipped). An Empty transaction's
+/// partitions are dropped, as Kafka's loader drops them.
 pub fn decode_value(bytes: &[u8]) -> Result<TxnLogValue, RecordError> {
     let mut r = Reader(bytes);
     let flexible = match r.i16()? {
@@ -195,13 +235,7 @@ pub fn decode_value(bytes: &[u8]) -> Result<TxnLogValue, RecordError> {
     }
     let last_update_ms = r.i64()?;
     let start_ms = r.i64()?;
-    if flexible {
-        r.skip_tagged_fields()?;
-    }
-    if state == TxnState::Empty {
-        partitions.clear();
-    }
-    Ok(TxnLogValue {
+    let mut value = TxnLogValue {
         producer_id,
         producer_epoch,
         timeout_ms,
@@ -209,7 +243,27 @@ pub fn decode_value(bytes: &[u8]) -> Result<TxnLogValue, RecordError> {
         partitions,
         last_update_ms,
         start_ms,
-    })
+        previous_producer_id: NO_PRODUCER_ID,
+        next_producer_id: NO_PRODUCER_ID,
+        client_transaction_version: 0,
+    };
+    if flexible {
+        for _ in 0..r.uvarint()? {
+            let tag = r.uvarint()?;
+            let size = r.uvarint()? as usize;
+            let mut field = Reader(r.take(size)?);
+            match tag {
+                0 => value.previous_producer_id = field.i64()?,
+                1 => value.next_producer_id = field.i64()?,
+                2 => value.client_transaction_version = field.i16()?,
+                _ => {}
+            }
+        }
+    }
+    if value.state == TxnState::Empty {
+        value.partitions.clear();
+    }
+    Ok(value)
 }
 
 /// Invariant: `s` fits an int16 length (callers check client-supplied strings; topic
@@ -217,6 +271,30 @@ pub fn decode_value(bytes: &[u8]) -> Result<TxnLogValue, RecordError> {
 fn put_string(out: &mut BytesMut, s: &str) {
     out.put_i16(i16::try_from(s.len()).expect("string fits an int16 length"));
     out.put_slice(s.as_bytes());
+}
+
+fn put_compact_string(out: &mut BytesMut, s: &str) {
+    put_uvarint(out, s.len() as u32 + 1);
+    out.put_slice(s.as_bytes());
+}
+
+/// An array's length: classic int32 (-1 for null) or compact uvarint length+1 (0 for
+/// null). Invariant: `len` fits an int32 (a transaction's partitions do).
+fn put_array_len(out: &mut BytesMut, len: Option<usize>, flexible: bool) {
+    let len = len.map(|n| i32::try_from(n).expect("array length fits i32"));
+    match (flexible, len) {
+        (false, len) => out.put_i32(len.unwrap_or(-1)),
+        (true, None) => put_uvarint(out, 0),
+        (true, Some(n)) => put_uvarint(out, n as u32 + 1),
+    }
+}
+
+fn put_uvarint(out: &mut BytesMut, mut value: u32) {
+    while value >= 0x80 {
+        out.put_u8((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.put_u8(value as u8);
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -300,6 +378,9 @@ mod tests {
             partitions: vec![("t".into(), vec![0, 2])],
             last_update_ms: 2000,
             start_ms: 1500,
+            previous_producer_id: -1,
+            next_producer_id: -1,
+            client_transaction_version: 0,
         }
     }
 
@@ -349,7 +430,7 @@ mod tests {
             0, 0, 0, 0, 0, 0, 0x07, 0xd0,       // last update 2000
             0, 0, 0, 0, 0, 0, 0x05, 0xdc,       // start 1500
         ];
-        assert_eq!(&encode_value(&ongoing())[..], expected);
+        assert_eq!(&encode_value(&ongoing(), 0)[..], expected);
         assert_eq!(decode_value(expected), Ok(ongoing()));
     }
 
@@ -361,11 +442,11 @@ mod tests {
             start_ms: -1,
             ..ongoing()
         };
-        let bytes = encode_value(&empty);
+        let bytes = encode_value(&empty, 0);
         assert_eq!(bytes[17..21], [0xff; 4]);
         assert_eq!(decode_value(&bytes), Ok(empty.clone()));
         // Kafka's loader drops an Empty record's partitions; so does this one.
-        let mut with_partitions = encode_value(&ongoing()).to_vec();
+        let mut with_partitions = encode_value(&ongoing(), 0).to_vec();
         with_partitions[16] = 0;
         assert_eq!(
             decode_value(&with_partitions),
@@ -384,7 +465,8 @@ mod tests {
                 partitions: vec![("a".into(), vec![3]), ("bb".into(), vec![])],
                 ..ongoing()
             };
-            assert_eq!(decode_value(&encode_value(&value)), Ok(value));
+            assert_eq!(decode_value(&encode_value(&value, 0)), Ok(value.clone()));
+            assert_eq!(decode_value(&encode_value(&value, 1)), Ok(value));
         }
     }
 
@@ -407,7 +489,17 @@ mod tests {
             1, 8, 0, 0, 0, 0, 0, 0, 0x03, 0xe9, //   NextProducerId 1001
             2, 2, 0, 2,                         //   ClientTransactionVersion 2
         ];
-        assert_eq!(decode_value(v1), Ok(ongoing()));
+        let v2_client = TxnLogValue {
+            next_producer_id: 1001,
+            client_transaction_version: 2,
+            ..ongoing()
+        };
+        assert_eq!(decode_value(v1), Ok(v2_client.clone()));
+        // What rafka writes: the same, without the unknown tag.
+        let mut written = v1[..29].to_vec();
+        written.push(0);
+        written.extend_from_slice(&v1[34..]);
+        assert_eq!(&encode_value(&v2_client, 1)[..], &written[..]);
 
         #[rustfmt::skip]
         let empty_v1: &[u8] = &[
@@ -427,12 +519,38 @@ mod tests {
             start_ms: -1,
             ..ongoing()
         };
-        assert_eq!(decode_value(empty_v1), Ok(empty));
+        assert_eq!(decode_value(empty_v1), Ok(empty.clone()));
+        assert_eq!(&encode_value(&empty, 1)[..], empty_v1);
+    }
+
+    #[test]
+    fn v0_drops_the_transactions_v2_fields_and_v1_keeps_them() {
+        let rotated = TxnLogValue {
+            state: TxnState::CompleteCommit,
+            partitions: vec![],
+            producer_id: 2000,
+            producer_epoch: 0,
+            previous_producer_id: 1000,
+            client_transaction_version: 2,
+            ..ongoing()
+        };
+        assert_eq!(
+            decode_value(&encode_value(&rotated, 1)),
+            Ok(rotated.clone())
+        );
+        assert_eq!(
+            decode_value(&encode_value(&rotated, 0)),
+            Ok(TxnLogValue {
+                previous_producer_id: -1,
+                client_transaction_version: 0,
+                ..rotated
+            })
+        );
     }
 
     #[test]
     fn bad_values_are_errors() {
-        let bytes = encode_value(&ongoing());
+        let bytes = encode_value(&ongoing(), 0);
         for len in 0..bytes.len() {
             assert_eq!(decode_value(&bytes[..len]), Err(RecordError::Truncated));
         }

@@ -689,3 +689,47 @@ fn open_transactions_and_aborts_survive_restarts_truncation_and_replication() {
     assert_eq!(log.ongoing_transactions(), vec![(Offset(0), 1)]);
     assert!(!dir.join("00000000000000000000.txnindex").exists());
 }
+
+#[test]
+fn a_v2_marker_bumps_the_epoch_and_the_next_transaction_starts_at_sequence_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut log = open_log(dir.path(), &clock, LogConfig::default(), false);
+    log.append_as_leader(&txn_batch(1, 4, 0, 2)).unwrap(); // 0..=1, epoch 4
+    log.append_as_leader(&txn_batch(1, 4, 2, 1)).unwrap(); // 2
+    assert!(log.has_ongoing_transaction(1, 4));
+    // Transactions V2: the coordinator writes the marker at the bumped epoch.
+    assert_eq!(marker(&mut log, 1, 5, true).unwrap(), Offset(3));
+    assert!(!log.has_ongoing_transaction(1, 4) && !log.has_ongoing_transaction(1, 5));
+    assert!(log.ongoing_transactions().is_empty());
+    assert_eq!(log.last_stable_offset(Offset(4)), Offset(4));
+    // The next transaction at that epoch starts again at sequence 0 ...
+    let next = log.append_as_leader(&txn_batch(1, 5, 0, 2)).unwrap();
+    assert_eq!(next.first_offset, Offset(4));
+    assert!(log.has_ongoing_transaction(1, 5));
+    // ... and continues from there; a gap or the old epoch is refused.
+    let gap = log.append_as_leader(&txn_batch(1, 5, 3, 1)).unwrap_err();
+    assert!(matches!(gap, LogError::OutOfOrderSequence(_)), "{gap:?}");
+    let stale = log.append_as_leader(&txn_batch(1, 4, 3, 1)).unwrap_err();
+    assert!(
+        matches!(stale, LogError::InvalidProducerEpoch(_)),
+        "{stale:?}"
+    );
+    log.append_as_leader(&txn_batch(1, 5, 2, 1)).unwrap(); // 6
+                                                           // An abort at the next bump is indexed from the transaction's first offset.
+    assert_eq!(marker(&mut log, 1, 6, false).unwrap(), Offset(7));
+    assert_eq!(
+        log.aborted_transaction_index(),
+        vec![AbortedTxn {
+            producer_id: 1,
+            first_offset: 4,
+            last_offset: 7,
+            last_stable_offset: 8
+        }]
+    );
+    // Replayed after a restart, the state is the same: epoch 6, sequence 0 next.
+    drop(log);
+    let mut log = open_log(dir.path(), &clock, LogConfig::default(), true);
+    let again = log.append_as_leader(&txn_batch(1, 6, 0, 1)).unwrap();
+    assert_eq!(again.first_offset, Offset(8));
+}

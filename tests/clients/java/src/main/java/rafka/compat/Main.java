@@ -31,6 +31,7 @@ import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.TransactionDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
@@ -598,6 +599,7 @@ public final class Main {
 
         List<String> abortedValues = new ArrayList<>();
         int committedTxns = 0;
+        String transactionalId = topicName("java-eos-txn");
         // Small poll batches, so that 300 records make enough transactions to abort some.
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(Map.of(
                 ConsumerConfig.GROUP_ID_CONFIG, group,
@@ -605,7 +607,7 @@ public final class Main {
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
                 ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "20"));
              KafkaProducer<byte[], byte[]> producer = producer(Map.of(
-                     ProducerConfig.TRANSACTIONAL_ID_CONFIG, topicName("java-eos-txn")))) {
+                     ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId))) {
             producer.initTransactions();
             consumer.subscribe(List.of(input));
             // What the group should have committed: the end of the last committed transaction.
@@ -671,6 +673,17 @@ public final class Main {
             checkEq(end, committedOffsets(consumer, end.keySet()), "the group's committed offsets at the end");
             System.out.println(transactions + " transactions: " + committedTxns + " committed, "
                     + (transactions - committedTxns) + " aborted (" + abortedValues.size() + " records)");
+            // Transactions V2 (KIP-890, `transaction.version` 2 finalized): the coordinator
+            // bumps the epoch at the end of every transaction, so a producer that started at
+            // epoch 0 is at one epoch per transaction. Under V1 it would still be at 0.
+            try (Admin admin = admin()) {
+                TransactionDescription description = admin.describeTransactions(List.of(transactionalId))
+                        .description(transactionalId).get(FUTURE_TIMEOUT_S, TimeUnit.SECONDS);
+                checkEq(transactions, (int) description.producerEpoch(),
+                        "producer epoch after " + transactions + " transactions (one bump each: transactions V2)");
+                System.out.println("transactions V2: the producer epoch is " + description.producerEpoch()
+                        + " after " + transactions + " transactions");
+            }
         }
         checkGroupOffsets(group, Map.of(new TopicPartition(input, 0), (long) total / partitions,
                 new TopicPartition(input, 1), (long) total / partitions));
