@@ -1,0 +1,1 @@
+//! Kafka's single message transforms (placeholder while they are written).
