@@ -576,13 +576,9 @@ impl Parser<'_> {
         if self.bytes[self.at] == b'-' {
             self.at += 1;
         }
-        let integer_start = self.at;
-        let integer_digits = digits(self);
-        if integer_digits == 0 {
+        // Kafka's deserializer enables ALLOW_LEADING_ZEROS_FOR_NUMBERS: `0012` is 12.
+        if digits(self) == 0 {
             return self.fail("Unexpected character: expected digit after minus sign");
-        }
-        if integer_digits > 1 && self.bytes[integer_start] == b'0' {
-            return self.fail("Invalid numeric value: Leading zeroes not allowed");
         }
         let mut floating = false;
         if self.bytes.get(self.at) == Some(&b'.') {
@@ -668,7 +664,7 @@ mod tests {
             parse(b"1e3").unwrap(),
             JsonNode::Decimal("1e3".parse().unwrap())
         );
-        assert!(parse(b"01").is_err());
+        assert_eq!(parse(b"0012").unwrap(), JsonNode::Int(12));
         assert!(parse(b"-").is_err());
         assert!(parse(b"1.").is_err());
     }

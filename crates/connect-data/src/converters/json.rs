@@ -735,3 +735,495 @@ impl HeaderConverter for JsonConverter {
         self.to_connect_data(topic, bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Cases from Kafka's JsonConverterTest, plus the seed's exact line.
+    use super::*;
+    use crate::data::Struct;
+    use crate::decimal::Decimal;
+    use crate::logical::MILLIS_PER_DAY;
+
+    fn converter(pairs: &[(&str, &str)]) -> JsonConverter {
+        let props = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        JsonConverter::new(&props, ConverterType::Value).unwrap()
+    }
+
+    fn write(c: &JsonConverter, schema: Option<&SchemaRef>, value: &Value) -> String {
+        String::from_utf8(c.from_connect_data("t", schema, value).unwrap().unwrap()).unwrap()
+    }
+
+    fn read(c: &JsonConverter, text: &str) -> SchemaAndValue {
+        c.to_connect_data("t", Some(text.as_bytes())).unwrap()
+    }
+
+    fn read_err(c: &JsonConverter, text: &str) -> String {
+        c.to_connect_data("t", Some(text.as_bytes()))
+            .unwrap_err()
+            .message
+    }
+
+    fn p(t: Type, optional: bool) -> SchemaRef {
+        Schema::primitive(t, optional)
+    }
+
+    #[test]
+    fn writes_the_seeds_users_record_byte_for_byte() {
+        let schema = SchemaBuilder::struct_()
+            .name("users")
+            .field("id", p(Type::Int64, false))
+            .unwrap()
+            .field("user_id", p(Type::String, true))
+            .unwrap()
+            .field("created_at", crate::logical::date().optional().build())
+            .unwrap()
+            .build();
+        let value = Struct::new(schema.clone())
+            .unwrap()
+            .with("id", Value::Int64(5))
+            .unwrap()
+            .with("user_id", Value::string("user5"))
+            .unwrap()
+            .with("created_at", Value::Date(19847 * MILLIS_PER_DAY))
+            .unwrap();
+        assert_eq!(
+            write(
+                &converter(&[]),
+                Some(&schema),
+                &Value::Struct(value.clone())
+            ),
+            r#"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"string","optional":true,"field":"user_id"},{"type":"int32","optional":true,"name":"org.apache.kafka.connect.data.Date","version":1,"field":"created_at"}],"optional":false,"name":"users"},"payload":{"id":5,"user_id":"user5","created_at":19847}}"#
+        );
+        // And back: the same schema and struct.
+        let bytes = write(
+            &converter(&[]),
+            Some(&schema),
+            &Value::Struct(value.clone()),
+        );
+        let back = read(&converter(&[]), &bytes);
+        assert_eq!(back.schema.as_ref(), Some(&schema));
+        assert_eq!(back.value, Value::Struct(value));
+    }
+
+    #[test]
+    fn reads_primitives_with_schemas() {
+        let c = converter(&[]);
+        for (text, t, value) in [
+            (
+                r#"{ "schema": { "type": "boolean" }, "payload": true }"#,
+                Type::Boolean,
+                Value::Boolean(true),
+            ),
+            (
+                r#"{ "schema": { "type": "int8" }, "payload": 12 }"#,
+                Type::Int8,
+                Value::Int8(12),
+            ),
+            (
+                r#"{ "schema": { "type": "int16" }, "payload": 12 }"#,
+                Type::Int16,
+                Value::Int16(12),
+            ),
+            (
+                r#"{ "schema": { "type": "int32" }, "payload": 12 }"#,
+                Type::Int32,
+                Value::Int32(12),
+            ),
+            (
+                r#"{ "schema": { "type": "int64" }, "payload": 4398046511104 }"#,
+                Type::Int64,
+                Value::Int64(4398046511104),
+            ),
+            (
+                r#"{ "schema": { "type": "int8" }, "payload": 0012 }"#,
+                Type::Int8,
+                Value::Int8(12),
+            ),
+            (
+                r#"{ "schema": { "type": "int64" }, "payload": 00000123456789 }"#,
+                Type::Int64,
+                Value::Int64(123456789),
+            ),
+            (
+                r#"{ "schema": { "type": "float" }, "payload": 12.34 }"#,
+                Type::Float32,
+                Value::Float32(12.34),
+            ),
+            (
+                r#"{ "schema": { "type": "double" }, "payload": 12.34 }"#,
+                Type::Float64,
+                Value::Float64(12.34),
+            ),
+            (
+                r#"{ "schema": { "type": "bytes" }, "payload": "dGVzdC1zdHJpbmc=" }"#,
+                Type::Bytes,
+                Value::Bytes(b"test-string".to_vec()),
+            ),
+            (
+                r#"{ "schema": { "type": "string" }, "payload": "foo-bar-baz" }"#,
+                Type::String,
+                Value::string("foo-bar-baz"),
+            ),
+        ] {
+            assert_eq!(
+                read(&c, text),
+                SchemaAndValue::new(Some(p(t, false)), value),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            read(
+                &c,
+                r#"{ "schema": { "type": "boolean", "optional": true }, "payload": null }"#
+            ),
+            SchemaAndValue::new(Some(p(Type::Boolean, true)), Value::Null)
+        );
+        let with_default = read(
+            &c,
+            r#"{ "schema": { "type": "boolean", "default": true }, "payload": null }"#,
+        );
+        assert_eq!(with_default.value, Value::Boolean(true));
+        let metadata = read(
+            &c,
+            r#"{ "schema": { "type": "boolean", "optional": false, "name": "bool", "version": 2, "doc": "the documentation", "parameters": { "foo": "bar" }}, "payload": true }"#,
+        );
+        let expected = SchemaBuilder::bool()
+            .name("bool")
+            .version(2)
+            .doc("the documentation")
+            .parameter("foo", "bar")
+            .build();
+        assert_eq!(metadata.schema, Some(expected));
+    }
+
+    #[test]
+    fn reads_arrays_maps_and_structs() {
+        let c = converter(&[]);
+        let array = read(
+            &c,
+            r#"{ "schema": { "type": "array", "items": { "type" : "int32" } }, "payload": [1, 2, 3] }"#,
+        );
+        assert_eq!(
+            array.schema,
+            Some(SchemaBuilder::array(p(Type::Int32, false)).build())
+        );
+        assert_eq!(
+            array.value,
+            Value::Array(vec![Value::Int32(1), Value::Int32(2), Value::Int32(3)])
+        );
+        let map = read(
+            &c,
+            r#"{ "schema": { "type": "map", "keys": { "type" : "int32" }, "values": { "type" : "int32" } }, "payload": [ [1, 12], [2, 15] ] }"#,
+        );
+        assert_eq!(
+            map.value,
+            Value::Map(vec![
+                (Value::Int32(1), Value::Int32(12)),
+                (Value::Int32(2), Value::Int32(15))
+            ])
+        );
+        let structure = read(
+            &c,
+            r#"{ "schema": { "type": "struct", "fields": [{ "field":"optional", "type": "string", "optional": true }, {  "field": "required", "type": "string" }] }, "payload": { "required": "required" } }"#,
+        );
+        let Value::Struct(s) = structure.value else {
+            panic!("a struct")
+        };
+        assert_eq!(s.get("optional").unwrap(), &Value::Null);
+        assert_eq!(s.get("required").unwrap(), &Value::string("required"));
+    }
+
+    #[test]
+    fn reads_schemaless_envelopes_and_plain_json() {
+        let c = converter(&[]);
+        assert_eq!(
+            read(&c, r#"{ "schema": null, "payload": null }"#),
+            SchemaAndValue::NULL
+        );
+        assert_eq!(
+            read(&c, r#"{ "schema": null, "payload": 12 }"#).value,
+            Value::Int64(12)
+        );
+        assert_eq!(
+            read(&c, r#"{ "schema": null, "payload": 12.24 }"#).value,
+            Value::Float64(12.24)
+        );
+        assert_eq!(
+            read(&c, r#"{ "schema": null, "payload": [1, "2", 3] }"#).value,
+            Value::Array(vec![Value::Int64(1), Value::string("2"), Value::Int64(3)])
+        );
+        assert_eq!(
+            read(
+                &c,
+                r#"{ "schema": null, "payload": { "field1": 1, "field2": 2} }"#
+            )
+            .value,
+            Value::string_map([("field1", Value::Int64(1)), ("field2", Value::Int64(2))])
+        );
+        let plain = converter(&[("schemas.enable", "false")]);
+        assert_eq!(read(&plain, "").value, Value::Null);
+        assert_eq!(
+            read(&plain, r#"{ "a": "", "b": null}"#).value,
+            Value::string_map([("a", Value::string("")), ("b", Value::Null)])
+        );
+        assert_eq!(
+            plain.to_connect_data("t", None).unwrap(),
+            SchemaAndValue::NULL
+        );
+    }
+
+    #[test]
+    fn reads_logical_types() {
+        let c = converter(&[]);
+        let decimal = |scale: &str, payload: &str| {
+            read(
+                &c,
+                &format!(
+                    r#"{{ "schema": {{ "type": "bytes", "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "parameters": {{ "scale": "{scale}" }} }}, "payload": {payload} }}"#
+                ),
+            )
+        };
+        let d156: Decimal = "1.56".parse().unwrap();
+        let from_base64 = decimal("2", "\"AJw=\"");
+        assert_eq!(from_base64.schema, Some(crate::logical::decimal(2).build()));
+        assert_eq!(from_base64.value, Value::Decimal(d156.clone()));
+        assert_eq!(decimal("2", "1.56").value, Value::Decimal(d156));
+        assert_eq!(
+            decimal("4", "1.5600").value,
+            Value::Decimal("1.5600".parse().unwrap())
+        );
+        assert_eq!(
+            decimal("17", "1.23456789123456789").value,
+            Value::Decimal("1.23456789123456789".parse().unwrap())
+        );
+        let date = read(
+            &c,
+            r#"{ "schema": { "type": "int32", "name": "org.apache.kafka.connect.data.Date", "version": 1 }, "payload": 10000 }"#,
+        );
+        assert_eq!(date.value, Value::Date(10000 * MILLIS_PER_DAY));
+        let date_default = read(
+            &c,
+            r#"{ "schema": { "type": "int32", "name": "org.apache.kafka.connect.data.Date", "version": 1, "default": 0 }, "payload": null }"#,
+        );
+        assert_eq!(date_default.value, Value::Date(0));
+        let time = read(
+            &c,
+            r#"{ "schema": { "type": "int32", "name": "org.apache.kafka.connect.data.Time", "version": 1 }, "payload": 14400000 }"#,
+        );
+        assert_eq!(time.value, Value::Date(14_400_000));
+        let timestamp = read(
+            &c,
+            r#"{ "schema": { "type": "int64", "name": "org.apache.kafka.connect.data.Timestamp", "version": 1 }, "payload": 4000000000 }"#,
+        );
+        assert_eq!(timestamp.value, Value::Date(4_000_000_000));
+        let timestamp_default = read(
+            &c,
+            r#"{ "schema": { "type": "int64", "name": "org.apache.kafka.connect.data.Timestamp", "version": 1,  "optional": true, "default": 42 }, "payload": null }"#,
+        );
+        assert_eq!(timestamp_default.value, Value::Date(42));
+        let no_replace = converter(&[("replace.null.with.default", "false")]);
+        let kept_null = read(
+            &no_replace,
+            r#"{ "schema": { "type": "int64", "name": "org.apache.kafka.connect.data.Timestamp", "version": 1,  "optional": true, "default": 42 }, "payload": null }"#,
+        );
+        assert_eq!(kept_null.value, Value::Null);
+    }
+
+    #[test]
+    fn rejects_bad_input_with_kafkas_messages() {
+        let c = converter(&[]);
+        let envelope = "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.";
+        assert_eq!(read_err(&c, r#"{"a":1}"#), envelope);
+        assert_eq!(
+            read_err(&c, r#"{"schema":null,"payload":1,"x":2}"#),
+            envelope
+        );
+        assert_eq!(read_err(&c, "[1]"), envelope);
+        assert_eq!(
+            read_err(&c, "{\"schema\":"),
+            "Converting byte[] to Kafka Connect data failed due to serialization error: "
+        );
+        assert_eq!(
+            read_err(&c, r#"{ "schema": { "type": "int32" }, "payload": null }"#),
+            "Invalid null value for required INT32 field"
+        );
+        assert_eq!(
+            read_err(&c, r#"{ "schema": { "type": "nope" }, "payload": 1 }"#),
+            "Unknown schema type: nope"
+        );
+        assert_eq!(
+            read_err(&c, r#"{ "schema": { "optional": true }, "payload": 1 }"#),
+            "Schema must contain 'type' field"
+        );
+        assert_eq!(
+            read_err(
+                &c,
+                r#"{ "schema": { "type": "struct", "fields": [{"type":"int32"}] }, "payload": {} }"#
+            ),
+            "Struct schema's field name not specified properly"
+        );
+        assert_eq!(
+            read_err(
+                &c,
+                r#"{ "schema": { "type": "struct", "fields": [] }, "payload": 1 }"#
+            ),
+            "Structs should be encoded as JSON objects, but found NUMBER"
+        );
+        assert_eq!(
+            read_err(
+                &c,
+                r#"{ "schema": { "type": "int32", "name": "org.apache.kafka.connect.data.Date" }, "payload": "x" }"#
+            ),
+            "Invalid type for Date, underlying representation should be integer but was STRING"
+        );
+        assert_eq!(
+            read_err(
+                &c,
+                r#"{ "schema": { "type": "map", "keys": { "type" : "string" }, "values": { "type" : "int32" } }, "payload": [] }"#
+            ),
+            "Maps with string fields should be encoded as JSON objects, but found ARRAY"
+        );
+    }
+
+    #[test]
+    fn writes_schemas_in_kafkas_field_order() {
+        let c = converter(&[]);
+        assert_eq!(
+            write(&c, Some(&p(Type::Boolean, false)), &Value::Boolean(true)),
+            r#"{"schema":{"type":"boolean","optional":false},"payload":true}"#
+        );
+        assert_eq!(
+            write(&c, Some(&p(Type::Boolean, true)), &Value::Null),
+            r#"{"schema":{"type":"boolean","optional":true},"payload":null}"#
+        );
+        let with_everything = SchemaBuilder::bool()
+            .name("bool")
+            .version(3)
+            .doc("the documentation")
+            .parameter("foo", "bar")
+            .default_value(Value::Boolean(true))
+            .unwrap()
+            .build();
+        assert_eq!(
+            write(&c, Some(&with_everything), &Value::Boolean(true)),
+            r#"{"schema":{"type":"boolean","optional":false,"name":"bool","version":3,"doc":"the documentation","parameters":{"foo":"bar"},"default":true},"payload":true}"#
+        );
+        let map = SchemaBuilder::map(p(Type::Int32, false), p(Type::Float32, true)).build();
+        assert_eq!(
+            write(
+                &c,
+                Some(&map),
+                &Value::Map(vec![
+                    (Value::Int32(1), Value::Float32(1.5)),
+                    (Value::Int32(2), Value::Null)
+                ])
+            ),
+            r#"{"schema":{"type":"map","keys":{"type":"int32","optional":false},"values":{"type":"float","optional":true},"optional":false},"payload":[[1,1.5],[2,null]]}"#
+        );
+        assert_eq!(
+            write(&c, Some(&p(Type::String, false)), &Value::string("foo")),
+            r#"{"schema":{"type":"string","optional":false},"payload":"foo"}"#
+        );
+        assert_eq!(
+            write(&c, Some(&p(Type::Float64, false)), &Value::Float64(1e10)),
+            r#"{"schema":{"type":"double","optional":false},"payload":1.0E10}"#
+        );
+    }
+
+    #[test]
+    fn writes_decimals_as_base64_or_numbers() {
+        let schema = crate::logical::decimal(2).build();
+        let value = Value::Decimal("1.56".parse().unwrap());
+        assert_eq!(
+            write(&converter(&[]), Some(&schema), &value),
+            r#"{"schema":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},"payload":"AJw="}"#
+        );
+        assert_eq!(
+            write(
+                &converter(&[("decimal.format", "numeric")]),
+                Some(&schema),
+                &value
+            ),
+            r#"{"schema":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},"payload":1.56}"#
+        );
+        assert_eq!(
+            converter(&[])
+                .from_connect_data("t", None, &value)
+                .unwrap_err()
+                .message,
+            "Java class class java.math.BigDecimal does not have corresponding schema type."
+        );
+        assert_eq!(
+            JsonConverter::new(
+                &HashMap::from([("decimal.format".to_string(), "HEX".to_string())]),
+                ConverterType::Value
+            )
+            .unwrap_err()
+            .to_string(),
+            "Invalid value HEX for configuration decimal.format: String must be one of (case insensitive): BASE64, NUMERIC"
+        );
+    }
+
+    #[test]
+    fn writes_schemaless_values() {
+        let c = converter(&[]);
+        assert_eq!(c.from_connect_data("t", None, &Value::Null).unwrap(), None);
+        assert_eq!(
+            write(
+                &c,
+                None,
+                &Value::Map(vec![
+                    (Value::string("string"), Value::Int32(12)),
+                    (Value::Int32(52), Value::string("string"))
+                ])
+            ),
+            r#"{"schema":null,"payload":[["string",12],[52,"string"]]}"#
+        );
+        let plain = converter(&[("schemas.enable", "false")]);
+        assert_eq!(
+            write(
+                &plain,
+                None,
+                &Value::string_map([("a", Value::Array(vec![Value::Boolean(true)]))])
+            ),
+            r#"{"a":[true]}"#
+        );
+        assert_eq!(
+            write(&plain, Some(&p(Type::Int32, true)), &Value::Null),
+            "null"
+        );
+    }
+
+    #[test]
+    fn writes_nulls_and_defaults_as_kafka() {
+        let schema = SchemaBuilder::int32()
+            .default_value(Value::Int32(7))
+            .unwrap()
+            .build();
+        assert_eq!(
+            write(
+                &converter(&[("schemas.enable", "false")]),
+                Some(&schema),
+                &Value::Null
+            ),
+            "7"
+        );
+        assert_eq!(
+            converter(&[])
+                .from_connect_data("t", Some(&p(Type::Int32, false)), &Value::Null)
+                .unwrap_err()
+                .message,
+            "Conversion error: null value for field that is required and has no default value"
+        );
+        assert_eq!(
+            converter(&[])
+                .from_connect_data("t", Some(&p(Type::Int32, false)), &Value::string("x"))
+                .unwrap_err()
+                .message,
+            "Invalid type for INT32: class java.lang.String"
+        );
+    }
+}
