@@ -285,7 +285,7 @@ impl ConfigValue {
             ConfigValue::String(s) => s.clone(),
             ConfigValue::Int(v) => v.to_string(),
             ConfigValue::Long(v) => v.to_string(),
-            ConfigValue::Double(v) => crate::json::java_double_to_string(*v),
+            ConfigValue::Double(v) => crate::javafmt::java_double_to_string(*v),
             ConfigValue::List(items) => format!("[{}]", items.join(", ")),
         }
     }

@@ -13,6 +13,13 @@ use indexmap::IndexMap;
 use crate::decimal::Decimal;
 use crate::error::DataError;
 
+/// The logical types' schema names (`logical` builds the schemas); here because a
+/// schema's name decides which Java class its values must have.
+pub const DATE_NAME: &str = "org.apache.kafka.connect.data.Date";
+pub const TIME_NAME: &str = "org.apache.kafka.connect.data.Time";
+pub const TIMESTAMP_NAME: &str = "org.apache.kafka.connect.data.Timestamp";
+pub const DECIMAL_NAME: &str = "org.apache.kafka.connect.data.Decimal";
+
 /// Schemas are shared between records, structs and caches: cheap to clone, compared by
 /// value (Java's `ConnectSchema.equals`).
 pub type SchemaRef = Arc<Schema>;
@@ -196,6 +203,12 @@ impl Schema {
         self.value_schema.as_ref()
     }
 
+    /// A copy's name and version replaced (SetSchemaMetadata's `new ConnectSchema(...)`).
+    pub fn set_metadata(&mut self, name: Option<String>, version: Option<i32>) {
+        self.name = name;
+        self.version = version;
+    }
+
     /// Java's `ConnectSchema.validateValue(schema, value)`.
     pub fn validate_value(&self, value: &Value) -> Result<(), DataError> {
         validate(self, value, "value")
@@ -221,10 +234,10 @@ impl fmt::Display for Schema {
 /// by their schema name first, then by type.
 fn expected_class_matches(schema: &Schema, value: &Value) -> bool {
     match schema.name() {
-        Some(crate::logical::DECIMAL_NAME) => return matches!(value, Value::Decimal(_)),
-        Some(crate::logical::DATE_NAME)
-        | Some(crate::logical::TIME_NAME)
-        | Some(crate::logical::TIMESTAMP_NAME) => return matches!(value, Value::Date(_)),
+        Some(DECIMAL_NAME) => return matches!(value, Value::Decimal(_)),
+        Some(DATE_NAME) | Some(TIME_NAME) | Some(TIMESTAMP_NAME) => {
+            return matches!(value, Value::Date(_))
+        }
         _ => {}
     }
     matches!(
@@ -643,8 +656,8 @@ impl Value {
             Value::Int16(v) => v.to_string(),
             Value::Int32(v) => v.to_string(),
             Value::Int64(v) => v.to_string(),
-            Value::Float32(v) => crate::json::java_float_to_string(*v),
-            Value::Float64(v) => crate::json::java_double_to_string(*v),
+            Value::Float32(v) => crate::javafmt::java_float_to_string(*v),
+            Value::Float64(v) => crate::javafmt::java_double_to_string(*v),
             Value::Boolean(v) => v.to_string(),
             Value::String(v) => v.clone(),
             Value::Bytes(_) => "[B".to_string(),

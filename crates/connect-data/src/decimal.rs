@@ -77,7 +77,7 @@ impl Decimal {
         if !value.is_finite() {
             return None;
         }
-        crate::json::java_double_to_string(value).parse().ok()
+        crate::javafmt::java_double_to_string(value).parse().ok()
     }
 }
 

@@ -20,6 +20,7 @@ pub mod converters;
 pub mod data;
 pub mod decimal;
 pub mod error;
+pub mod javafmt;
 pub mod json;
 pub mod logical;
 pub mod record;

@@ -6,10 +6,7 @@ use crate::data::{Schema, SchemaBuilder};
 use crate::decimal::Decimal;
 use crate::error::DataError;
 
-pub const DATE_NAME: &str = "org.apache.kafka.connect.data.Date";
-pub const TIME_NAME: &str = "org.apache.kafka.connect.data.Time";
-pub const TIMESTAMP_NAME: &str = "org.apache.kafka.connect.data.Timestamp";
-pub const DECIMAL_NAME: &str = "org.apache.kafka.connect.data.Decimal";
+pub use crate::data::{DATE_NAME, DECIMAL_NAME, TIMESTAMP_NAME, TIME_NAME};
 pub const DECIMAL_SCALE_PARAMETER: &str = "scale";
 
 pub const MILLIS_PER_DAY: i64 = 24 * 60 * 60 * 1000;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Converter, HeaderConverter};
+use super::api::{Converter, HeaderConverter};
 use crate::data::{SchemaAndValue, SchemaRef, Value};
 use crate::error::{ConfigError, DataError};
 use crate::values;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{converter_config_def, with_type, Converter, ConverterType, HeaderConverter};
+use super::api::{converter_config_def, with_type, Converter, ConverterType, HeaderConverter};
 use crate::config::{ConfigDef, ConfigType, DefaultValue, Importance, Validator};
 use crate::data::{Schema, SchemaAndValue, SchemaBuilder, SchemaRef, Struct, Type, Value};
 use crate::error::{ConfigError, DataError};
@@ -504,7 +504,7 @@ impl JsonConverter {
             Type::Bytes => match node.binary_value() {
                 Ok(Some(bytes)) => Value::Bytes(bytes),
                 Ok(None) => Value::Null,
-                Err(()) => return Err(DataError::new("Invalid bytes field")),
+                Err(_) => return Err(DataError::new("Invalid bytes field")),
             },
             Type::String => node.text_value().map(Value::string).unwrap_or(Value::Null),
             Type::Array => {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{converter_config_def, with_type, Converter, ConverterType, HeaderConverter};
+use super::api::{converter_config_def, with_type, Converter, ConverterType, HeaderConverter};
 use crate::config::{ConfigDef, ConfigType, DefaultValue, Importance};
 use crate::data::{Schema, SchemaAndValue, SchemaRef, Type, Value};
 use crate::error::{ConfigError, DataError};
