@@ -28,6 +28,8 @@ import tempfile
 # DESIGN.md's crate table, top to bottom: each level may depend on earlier levels only.
 # `client` sits below `broker` (the list has it after): the broker's replica fetcher is a
 # Kafka client of the other brokers, and `client` needs nothing but `protocol`.
+# `connect-data` (Connect's data model, converters and transforms: pure logic) sits below
+# the `connect` runtime and the connectors, which all build on it.
 LEVELS = [
     ["rafka-types"],
     ["rafka-protocol"],
@@ -38,6 +40,7 @@ LEVELS = [
     ["rafka-coordinator"],
     ["rafka-security"],
     ["rafka-broker"],
+    ["rafka-connect-data"],
     ["rafka-connect"],
     ["rafka-connect-*"],
     ["rafka-rest-proxy", "rafka-monitor"],
