@@ -50,16 +50,24 @@ pub(super) async fn handle(
         let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
         for partition_data in topic_data.partition_data {
             let index = partition_data.index;
-            let result = (|| {
+            // An error, and the log start offset answered with it.
+            let result = (|| -> Result<_, (ApiError, i64)> {
                 if let Some(e) = acks_error.clone() {
-                    return Err(e);
+                    return Err((e, -1));
                 }
-                let topic = topic.as_ref().ok_or_else(|| ApiError::code(unknown))?;
+                let topic = topic.as_ref().ok_or((ApiError::code(unknown), -1))?;
                 let partition = topic
                     .partition(index)
-                    .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))?;
+                    .ok_or((ApiError::code(ErrorCode::UnknownTopicOrPartition), -1))?;
                 let records = partition_data.records.as_deref().unwrap_or(&[]);
-                let (info, epoch) = partition.append(records, acks)?;
+                let (info, epoch) = partition.append(records, acks).map_err(|e| {
+                    let log_start_offset = if refused_by_log(&e) {
+                        partition.log_start_offset().0
+                    } else {
+                        -1
+                    };
+                    (e, log_start_offset)
+                })?;
                 if acks == -1 {
                     waits.push((
                         responses.len(),
@@ -77,7 +85,7 @@ pub(super) async fn handle(
                     .with_base_offset(info.first_offset.0)
                     .with_log_append_time_ms(info.log_append_time_ms)
                     .with_log_start_offset(info.log_start_offset.0),
-                Err(e) => {
+                Err((e, log_start_offset)) => {
                     tracing::debug!(
                         "produce to {}-{index} failed: {e:?}",
                         topic_data.name.as_str()
@@ -87,7 +95,7 @@ pub(super) async fn handle(
                         .with_error_code(e.code.code())
                         .with_base_offset(-1)
                         .with_log_append_time_ms(-1)
-                        .with_log_start_offset(-1)
+                        .with_log_start_offset(log_start_offset)
                         .with_record_errors(record_errors(&e, version))
                         .with_error_message(custom_message(e))
                 }
@@ -128,6 +136,22 @@ pub(super) async fn handle(
         }
     }
     Some(ProduceResponse::default().with_responses(responses))
+}
+
+/// Whether Kafka answers an append's error with the partition's log start offset: it does
+/// for what the log refuses once the batch reached it (ReplicaManager.appendToLocalLog's
+/// `processFailedRecord`: producer state, the ISR check, record-by-record validation), and
+/// answers -1 for what is refused before (unknown partition, not leader, sizes, CRC).
+fn refused_by_log(e: &ApiError) -> bool {
+    !e.record_errors.is_empty()
+        || matches!(
+            e.code,
+            ErrorCode::OutOfOrderSequenceNumber
+                | ErrorCode::InvalidProducerEpoch
+                | ErrorCode::InvalidTxnState
+                | ErrorCode::TransactionCoordinatorFenced
+                | ErrorCode::NotEnoughReplicas
+        )
 }
 
 /// Kafka sends a message only with the record errors of a batch it refused record by
