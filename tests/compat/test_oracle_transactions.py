@@ -273,8 +273,16 @@ def fetch_fields(topic: str, isolation_level: int = 0, partition: int = 0) -> di
 
 
 def txn_topic(oracle, prefix: str, partitions: int = 1) -> str:
+    """A new topic, once each broker hosts its partitions: Kafka's Metadata may name a
+    leader a moment before its replica manager answers for the partition."""
     name = topic_name(prefix)
     create_topic(oracle, name, partitions=partitions)
+
+    def hosted(side):
+        answer = oracle.send(side, "DescribeProducers", 0, topics=[
+            {"name": name, "partition_indexes": list(range(partitions))}])
+        return all(p["error_code"] == NONE for p in answer["topics"][0]["partitions"])
+    wait_both(oracle, hosted, f"the partitions of {name} hosted")
     return name
 
 
