@@ -330,6 +330,64 @@ async fn markers_are_retried_until_written_and_zombie_answers_stop_them() {
 }
 
 #[tokio::test]
+async fn every_request_waits_while_the_markers_of_a_prepared_transaction_are_written() {
+    let (txns, recorder, env, _) = setup();
+    let (pid, epoch) = txns
+        .init_producer_id(&env, "t", 60_000, None, 7)
+        .await
+        .unwrap();
+    txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 0)], V1)
+        .await
+        .unwrap();
+    *recorder.marker_error.lock() = Some(ErrorCode::NotLeaderOrFollower);
+    txns.end_txn(&env, "t", pid, epoch, false, V1)
+        .await
+        .unwrap();
+    // As Kafka (its completion is pending from PrepareAbort on): not INVALID_TXN_STATE
+    // for the opposite outcome, not PRODUCER_FENCED for another producer id.
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, true, V1).await,
+        Err(ErrorCode::ConcurrentTransactions)
+    );
+    assert_eq!(
+        txns.init_producer_id(&env, "t", 60_000, Some((pid + 1, epoch)), 8)
+            .await,
+        Err(ErrorCode::ConcurrentTransactions)
+    );
+    assert_eq!(
+        txns.add_partitions(&env, "t", pid, epoch, &[tp("out", 1)], V1)
+            .await,
+        Err(ErrorCode::ConcurrentTransactions)
+    );
+    // The producer's own checks still come first.
+    assert_eq!(
+        txns.end_txn(&env, "t", pid + 1, epoch, true, V1).await,
+        Err(ErrorCode::InvalidProducerIdMapping)
+    );
+    *recorder.marker_error.lock() = None;
+    tokio::time::pause();
+    for _ in 0..100 {
+        if txns.describe(&env, "t").unwrap().state == TxnState::CompleteAbort {
+            break;
+        }
+        tokio::time::advance(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        txns.describe(&env, "t").unwrap().state,
+        TxnState::CompleteAbort
+    );
+    // Complete: the opposite outcome is now an invalid transition.
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, true, V1).await,
+        Err(ErrorCode::InvalidTxnState)
+    );
+    assert_eq!(
+        txns.end_txn(&env, "t", pid, epoch, false, V1).await,
+        Ok((pid, epoch))
+    );
+}
+
+#[tokio::test]
 async fn a_new_incarnation_fences_the_open_transaction_by_aborting_it() {
     let (txns, recorder, env, _) = setup();
     let (pid, epoch) = txns

@@ -691,10 +691,18 @@ impl Log {
             return Ok(());
         };
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        if self
-            .active()
-            .should_roll(&self.config, len as u64, now_ms, last.last_offset)
-        {
+        let max_timestamp = batches
+            .iter()
+            .map(|b| b.max_timestamp)
+            .max()
+            .unwrap_or(now_ms);
+        if self.active().should_roll(
+            &self.config,
+            len as u64,
+            now_ms,
+            max_timestamp,
+            last.last_offset,
+        ) {
             self.roll_at(first.base_offset, now_ms)?;
         }
         let index_interval_bytes = self.config.index_interval_bytes;
@@ -747,13 +755,14 @@ impl Log {
 
     /// Rolls the active segment when it is non-empty and older than `segment.ms`. Kafka
     /// only checks this on append; call it periodically so an idle partition's active
-    /// segment becomes eligible for retention and compaction too.
+    /// segment becomes eligible for retention and compaction too. With no batch to
+    /// compare, the clock stands for the next batch's timestamp.
     pub fn maybe_roll_by_time(&mut self) -> Result<bool, LogError> {
         self.ensure_online()?;
         let now_ms = self.clock.now_ms();
         let active = self.active();
         if active.size_bytes() > 0
-            && active.time_waited_for_roll_ms(now_ms) > self.config.segment_ms
+            && active.time_waited_for_roll_ms(now_ms, now_ms) > self.config.segment_ms
         {
             self.roll_at(self.log_end_offset_raw(), now_ms)?;
             return Ok(true);

@@ -507,28 +507,34 @@ impl LogSegment {
     /// Kafka's `LogSegment.shouldRoll`: roll before this append when it would overflow the
     /// segment, when the segment is older than `segment.ms`, when an index is full, or
     /// when the offsets would not fit the 32-bit relative offsets of the indexes.
+    /// `max_timestamp` is the appended batches' largest timestamp.
     pub(crate) fn should_roll(
         &self,
         config: &LogConfig,
         append_size_bytes: u64,
         now_ms: i64,
+        max_timestamp: i64,
         last_offset: i64,
     ) -> bool {
         let non_empty = self.size_bytes > 0;
         let too_big = self.size_bytes + append_size_bytes > config.segment_bytes_max();
-        let too_old = self.time_waited_for_roll_ms(now_ms) > config.segment_ms;
+        let too_old = self.time_waited_for_roll_ms(now_ms, max_timestamp) > config.segment_ms;
         (non_empty && (too_big || too_old))
             || self.offset_index.is_full()
             || self.time_index.is_full()
             || last_offset - self.base_offset > i64::from(i32::MAX)
     }
 
-    pub(crate) fn time_waited_for_roll_ms(&self, now_ms: i64) -> i64 {
-        let since = match self.rolling_based_timestamp {
-            Some(timestamp) if timestamp >= 0 => timestamp,
-            _ => self.created_ms,
-        };
-        now_ms.saturating_sub(since)
+    /// Kafka's `timeWaitedForRoll` (KIP-33): by record time when the segment's first batch
+    /// has a timestamp — `message_timestamp` (the appended batches' largest) minus that
+    /// one, so a replay of old records does not roll at every append and a batch stamped
+    /// far after the first one does — and by the clock since the segment's creation
+    /// otherwise.
+    pub(crate) fn time_waited_for_roll_ms(&self, now_ms: i64, message_timestamp: i64) -> i64 {
+        match self.rolling_based_timestamp {
+            Some(timestamp) if timestamp >= 0 => message_timestamp.saturating_sub(timestamp),
+            _ => now_ms.saturating_sub(self.created_ms),
+        }
     }
 
     /// Called when a newer segment becomes active: records the final max timestamp in the

@@ -401,6 +401,39 @@ fn the_active_segment_rolls_once_older_than_segment_ms() {
 }
 
 #[test]
+fn segment_ms_counts_from_the_first_batch_timestamp_to_the_appended_one() {
+    // Kafka's KIP-33 roll: record time, not the clock, once the segment has a timestamp.
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let config = LogConfig {
+        segment_ms: 60_000,
+        ..LogConfig::default()
+    };
+    let mut log = open(dir.path(), config, &clock, OpenOptions::default());
+    let old = T0 - 365 * 24 * 60 * 60 * 1000;
+    log.append_as_leader(&batch(1, old, 10)).unwrap();
+    log.append_as_leader(&batch(1, old + 60_000, 10)).unwrap();
+    assert_eq!(
+        log.segment_count(),
+        1,
+        "old records replayed now do not roll at every append"
+    );
+    log.append_as_leader(&batch(1, old + 60_001, 10)).unwrap();
+    assert_eq!(
+        log.segment_base_offsets(),
+        vec![Offset(0), Offset(2)],
+        "a batch stamped segment.ms after the first one rolls"
+    );
+    log.append_as_leader(&batch(1, T0, 10)).unwrap();
+    log.append_as_leader(&batch(1, old, 10)).unwrap();
+    assert_eq!(
+        log.segment_base_offsets(),
+        vec![Offset(0), Offset(2), Offset(3)],
+        "an older batch after a newer first one does not roll"
+    );
+}
+
+#[test]
 fn a_full_offset_index_rolls_the_segment() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);

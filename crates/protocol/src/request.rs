@@ -210,6 +210,30 @@ mod tests {
     }
 
     #[test]
+    fn strings_longer_than_an_int16_length_are_refused_as_kafka_refuses_them() {
+        use kafka_protocol::messages::{InitProducerIdRequest, TransactionalId};
+        let request_with = |length: usize| {
+            let body = InitProducerIdRequest::default()
+                .with_transactional_id(Some(TransactionalId(StrBytes::from_string(
+                    "t".repeat(length),
+                ))))
+                .with_transaction_timeout_ms(60_000);
+            // v4 is flexible: a compact string could say any length.
+            parse_request(request_bytes(ApiKey::InitProducerId, 4, &body)).unwrap()
+        };
+        let longest: InitProducerIdRequest = request_with(32_767).decode_body().unwrap();
+        assert_eq!(
+            longest.transactional_id.map(|id| id.len()),
+            Some(32_767),
+            "the longest string Kafka reads"
+        );
+        assert!(matches!(
+            request_with(32_768).decode_body::<InitProducerIdRequest>(),
+            Err(RequestError::InvalidBody { .. })
+        ));
+    }
+
+    #[test]
     fn huge_array_count_does_not_reserve_memory() {
         // Metadata v4: topics array with a claimed 2^31-1 entries and nothing after it.
         let mut frame = request_bytes(ApiKey::Metadata, 4, &MetadataRequest::default()).to_vec();

@@ -1,4 +1,11 @@
 //! DescribeProducers: each partition's active producers, from the log's producer state.
+//!
+//! Kafka's checks (KafkaApis.handleDescribeProducersRequest): an invalid topic name gets
+//! INVALID_TOPIC_EXCEPTION with `Topic.validate`'s message and a topic the cluster does
+//! not know UNKNOWN_TOPIC_OR_PARTITION with the error's default message, for each of
+//! its partitions; then each partition is looked up without a message
+//! (ReplicaManager.getPartitionOrError): UNKNOWN_TOPIC_OR_PARTITION when the cluster has
+//! no such partition, NOT_LEADER_OR_FOLLOWER when another broker hosts it.
 
 use std::sync::Arc;
 
@@ -9,6 +16,10 @@ use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersRespon
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
+use crate::topic::validate_topic_name;
+
+/// Kafka's default message of UNKNOWN_TOPIC_OR_PARTITION.
+const UNKNOWN_TOPIC_MESSAGE: &str = "This server does not host this topic-partition.";
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
@@ -18,13 +29,28 @@ pub(super) fn handle(
         .topics
         .into_iter()
         .map(|topic| {
+            let name = topic.name.as_str();
+            let topic_error = match validate_topic_name(name) {
+                Err(message) => Some((ErrorCode::InvalidTopicException, message)),
+                Ok(()) if broker.topic(name).is_none() => Some((
+                    ErrorCode::UnknownTopicOrPartition,
+                    UNKNOWN_TOPIC_MESSAGE.to_string(),
+                )),
+                Ok(()) => None,
+            };
             let partitions = topic
                 .partition_indexes
                 .iter()
                 .map(|&index| {
                     let base = PartitionResponse::default().with_partition_index(index);
-                    let Some(partition) = broker.partition(topic.name.as_str(), index) else {
-                        let code = if broker.topic(topic.name.as_str()).is_some() {
+                    if let Some((code, message)) = &topic_error {
+                        return base
+                            .with_error_code(code.code())
+                            .with_error_message(Some(message.clone().into()));
+                    }
+                    let Some(partition) = broker.partition(name, index) else {
+                        let exists = broker.topic(name).is_some_and(|t| t.state(index).is_some());
+                        let code = if exists {
                             ErrorCode::NotLeaderOrFollower
                         } else {
                             ErrorCode::UnknownTopicOrPartition

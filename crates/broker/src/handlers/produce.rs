@@ -65,19 +65,28 @@ pub(super) async fn handle(
                 .as_ref()
                 .and_then(|t| unverified.get(&(t.name.to_string(), index)))
                 .cloned();
-            let result = (|| {
+            // An error, and the log start offset answered with it.
+            let result = (|| -> Result<_, (ApiError, i64)> {
                 if let Some(e) = acks_error.clone() {
-                    return Err(e);
+                    return Err((e, -1));
                 }
                 if let Some(e) = refused.clone() {
-                    return Err(e);
+                    // Verification failed before the log: Kafka's unknown append info.
+                    return Err((e, -1));
                 }
-                let topic = topic.as_ref().ok_or_else(|| ApiError::code(unknown))?;
+                let topic = topic.as_ref().ok_or((ApiError::code(unknown), -1))?;
                 let partition = topic
                     .partition(index)
-                    .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))?;
+                    .ok_or((ApiError::code(ErrorCode::UnknownTopicOrPartition), -1))?;
                 let records = partition_data.records.as_deref().unwrap_or(&[]);
-                let (info, epoch) = partition.append(records, acks)?;
+                let (info, epoch) = partition.append(records, acks).map_err(|e| {
+                    let log_start_offset = if refused_by_log(&e) {
+                        partition.log_start_offset().0
+                    } else {
+                        -1
+                    };
+                    (e, log_start_offset)
+                })?;
                 if acks == -1 {
                     waits.push((
                         responses.len(),
@@ -95,7 +104,7 @@ pub(super) async fn handle(
                     .with_base_offset(info.first_offset.0)
                     .with_log_append_time_ms(info.log_append_time_ms)
                     .with_log_start_offset(info.log_start_offset.0),
-                Err(e) => {
+                Err((e, log_start_offset)) => {
                     tracing::debug!(
                         "produce to {}-{index} failed: {e:?}",
                         topic_data.name.as_str()
@@ -105,7 +114,7 @@ pub(super) async fn handle(
                         .with_error_code(e.code.code())
                         .with_base_offset(-1)
                         .with_log_append_time_ms(-1)
-                        .with_log_start_offset(-1)
+                        .with_log_start_offset(log_start_offset)
                         .with_record_errors(record_errors(&e, version))
                         .with_error_message(if refused.is_some() {
                             super::message(e.message)
@@ -243,6 +252,22 @@ fn kafka_error_name(code: ErrorCode) -> String {
         name.push(c.to_ascii_uppercase());
     }
     name
+}
+
+/// Whether Kafka answers an append's error with the partition's log start offset: it does
+/// for what the log refuses once the batch reached it (ReplicaManager.appendToLocalLog's
+/// `processFailedRecord`: producer state, the ISR check, record-by-record validation), and
+/// answers -1 for what is refused before (unknown partition, not leader, sizes, CRC).
+fn refused_by_log(e: &ApiError) -> bool {
+    !e.record_errors.is_empty()
+        || matches!(
+            e.code,
+            ErrorCode::OutOfOrderSequenceNumber
+                | ErrorCode::InvalidProducerEpoch
+                | ErrorCode::InvalidTxnState
+                | ErrorCode::TransactionCoordinatorFenced
+                | ErrorCode::NotEnoughReplicas
+        )
 }
 
 /// Kafka sends a message only with the record errors of a batch it refused record by

@@ -337,11 +337,9 @@ impl TransactionCoordinator {
             txns.retain(|id, _| self.partition_for(id) != partition);
             for (id, value) in found {
                 let Some(value) = value else { continue };
-                let metadata = TxnMetadata::from_record(id.clone(), value);
-                if matches!(
-                    metadata.state,
-                    TxnState::PrepareCommit | TxnState::PrepareAbort
-                ) {
+                let mut metadata = TxnMetadata::from_record(id.clone(), value);
+                if let Some(complete) = completion_of(metadata.state) {
+                    metadata.pending = Some(complete);
                     unfinished.push(id.clone());
                 }
                 txns.insert(id, Arc::new(Mutex::new(metadata)));
@@ -875,7 +873,7 @@ impl TransactionCoordinator {
         match written {
             Ok(()) if still_owner => {
                 *txn = TxnMetadata {
-                    pending: None,
+                    pending: completion_of(next.state),
                     ..next
                 };
                 Ok(())
@@ -946,6 +944,7 @@ impl TransactionCoordinator {
                         tracing::warn!(
                             "markers of {transactional_id} refused ({e:?}): a newer coordinator or producer took over"
                         );
+                        entry.lock().pending = None;
                         return;
                     }
                     Err(e) => {
@@ -968,17 +967,14 @@ impl TransactionCoordinator {
             }
             let next = {
                 let mut txn = entry.lock();
-                if txn.pending.is_some()
-                    || !matches!(txn.state, TxnState::PrepareCommit | TxnState::PrepareAbort)
-                {
+                let Some(complete) = completion_of(txn.state) else {
+                    return;
+                };
+                if txn.pending.is_some_and(|p| p != complete) {
                     return;
                 }
                 let mut next = txn.clone();
-                next.state = if commit {
-                    TxnState::CompleteCommit
-                } else {
-                    TxnState::CompleteAbort
-                };
+                next.state = complete;
                 next.partitions.clear();
                 next.last_update_ms = self.clock.now_ms();
                 next.last_producer_epoch = txn.producer_epoch;
@@ -993,6 +989,13 @@ impl TransactionCoordinator {
             {
                 Ok(()) => return,
                 Err(ErrorCode::CoordinatorNotAvailable) => {
+                    // Still completing: the write cleared the pending transition.
+                    {
+                        let mut txn = entry.lock();
+                        if txn.pending.is_none() {
+                            txn.pending = completion_of(txn.state);
+                        }
+                    }
                     tokio::time::sleep(MARKER_RETRY_BACKOFF).await;
                 }
                 Err(e) => {
@@ -1030,6 +1033,19 @@ fn append_error(code: ErrorCode) -> ErrorCode {
         ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
         ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => ErrorCode::UnknownServerError,
         other => other,
+    }
+}
+
+/// The state a prepared transaction completes to. Kafka's `prepareComplete` makes it the
+/// pending transition as soon as PrepareCommit/PrepareAbort is written (or loaded), so
+/// every request until CompleteCommit/CompleteAbort is written gets
+/// CONCURRENT_TRANSACTIONS — an EndTxn of the opposite kind and an InitProducerId naming
+/// another producer id included.
+fn completion_of(state: TxnState) -> Option<TxnState> {
+    match state {
+        TxnState::PrepareCommit => Some(TxnState::CompleteCommit),
+        TxnState::PrepareAbort => Some(TxnState::CompleteAbort),
+        _ => None,
     }
 }
 

@@ -511,6 +511,7 @@ impl Decoder<Option<StdString>> for CompactString {
         match UnsignedVarInt.decode(buf)? {
             0 => Ok(None),
             n => {
+                check_string_length(n - 1)?;
                 let mut strbuf = vec![0; (n - 1) as usize];
                 buf.try_copy_to_slice(&mut strbuf)?;
                 Ok(Some(std::string::String::from_utf8(strbuf)?))
@@ -524,6 +525,7 @@ impl<T: NewType<StrBytes>> Decoder<Option<T>> for CompactString {
         match UnsignedVarInt.decode(buf)? {
             0 => Ok(None),
             n => {
+                check_string_length(n - 1)?;
                 let strbuf = StrBytes::try_from(buf.try_get_bytes((n - 1) as usize)?)?;
                 Ok(Some(strbuf.into()))
             }
@@ -978,6 +980,16 @@ impl<T, E: for<'a> Encoder<&'a T>> Encoder<&Vec<T>> for Array<E> {
     fn compute_size(&self, value: &Vec<T>) -> Result<usize> {
         self.compute_size(Some(value))
     }
+}
+
+/// rafka patch: a compact string longer than an int16 length could say is refused, as
+/// Kafka's generated readers refuse it ("string field ... had invalid length"): its strings
+/// are at most 32767 bytes whatever their encoding.
+fn check_string_length(n: u32) -> Result<()> {
+    if n > i16::MAX as u32 {
+        bail!("a string of {n} bytes exceeds the limit of {}", i16::MAX);
+    }
+    Ok(())
 }
 
 /// rafka patch: the most elements an array may claim, as Kafka 4.4's decoders allow.
