@@ -10,14 +10,9 @@ sees per side by placeholders in order of first appearance (`ProducerIds`): a ne
 one side must be a new id on the other, a repeated id a repeated one. Epochs are compared
 as they are.
 
-Left out, because they differ only by Kafka 4.1's `transaction.partition.verification.enable`
-(KIP-890's verification with the transaction coordinator, which rafka does not implement
-yet; Kafka's answers as observed): a transactional Produce to a partition never added to
-the transaction (INVALID_TXN_STATE), a transactional Produce of a producer id the
-coordinator never handed out (INVALID_PRODUCER_ID_MAPPING), a TxnOffsetCommit without
-AddOffsetsToTxn first (INVALID_TXN_STATE) and one at a stale epoch
-(INVALID_PRODUCER_EPOCH); rafka accepts all four. EndTxn v5, TxnOffsetCommit v5 and
-Produce v12's implicit AddPartitionsToTxn are transactions V2 and are not tested either.
+KIP-890 (Kafka 4.1 finalizes `transaction.version` 2 and verifies transactional produces
+with the coordinator): the last section covers verification's refusals and transactions
+V2's Produce v12 / TxnOffsetCommit v5 / EndTxn v5.
 """
 
 from __future__ import annotations
@@ -981,3 +976,81 @@ def test_describe_producers(oracle):
     both(oracle, ids, "DescribeProducers", 0,
          {"topics": [{"name": topic, "partition_indexes": [0, 1]}]})
 
+
+# -- KIP-890: verification and transactions V2 -------------------------------------------
+
+def test_produce_to_a_partition_not_in_the_transaction(oracle):
+    """Before Produce v12 the leader only verifies with the coordinator: a partition never
+    added is refused (INVALID_TXN_STATE; TRANSACTION_ABORTABLE from v11), and so is a
+    producer id the coordinator never handed out."""
+    ids = ProducerIds()
+    topic = txn_topic(oracle, "oracle-verify", partitions=2)
+    producer = ready_producer(oracle, ids, "oracle-verify")
+    producer.add_partitions({topic: [0]})
+    for version in (3, 9, 11):
+        answer = producer.produce(topic, lambda side: producer.batch(side, b"x", sequence=0),
+                                  version, partition=1, what="partition not added")
+        assert partition_error(answer) != NONE
+    answer = producer.produce(topic, lambda side: producer.batch(side, b"y"), 9,
+                              what="the added partition")
+    assert partition_error(answer) == NONE
+    stranger = Producer(oracle, ids, producer.transactional_id)
+    stranger.pid = {side: producer.pid[side] + 1000 for side in SIDES}
+    stranger.epoch = dict(producer.epoch)
+    answer = stranger.produce(topic, lambda side: stranger.batch(side, b"z"), 9, partition=1,
+                              what="a producer id the coordinator never handed out")
+    assert partition_error(answer) != NONE
+    both(oracle, ids, "Fetch", 12, fetch_fields(topic, partition=1))
+
+
+def test_txn_offset_commit_is_verified(oracle):
+    """Before TxnOffsetCommit v5 the group coordinator verifies that AddOffsetsToTxn
+    added the offsets partition, and the producer's epoch."""
+    ids = ProducerIds()
+    topic = txn_topic(oracle, "oracle-toc-verify")
+    group = txn_id("oracle-toc-verify-group")
+    group_coordinator_ready(oracle, group)
+    producer = ready_producer(oracle, ids, "oracle-toc-verify")
+    for version in (0, 3, 4):
+        answer = both(oracle, ids, "TxnOffsetCommit", version,
+                      txn_commit_fields(producer, group, topic, version),
+                      f"TxnOffsetCommit v{version} without AddOffsetsToTxn")
+        assert answer["topics"][0]["partitions"][0]["error_code"] != NONE
+    assert both(oracle, ids, "AddOffsetsToTxn", 3,
+                producer.fields(group_id=group))["error_code"] == NONE
+    for version in (0, 3, 4):
+        stale = {side: producer.epoch[side] - 1 for side in SIDES}
+        both(oracle, ids, "TxnOffsetCommit", version,
+             lambda side: txn_commit_fields(producer, group, topic, version,
+                                            epoch=stale[side])(side),
+             f"TxnOffsetCommit v{version} at a stale epoch")
+
+
+def test_transactions_v2_produce_commit_and_bump(oracle):
+    """A transactions V2 client: Produce v12 adds the partition itself, TxnOffsetCommit v5
+    the offsets partition, EndTxn v5 bumps the epoch and answers it; the next transaction
+    runs at the new epoch from sequence 0."""
+    ids = ProducerIds()
+    topic = txn_topic(oracle, "oracle-tv2")
+    group = txn_id("oracle-tv2-group")
+    group_coordinator_ready(oracle, group)
+    producer = ready_producer(oracle, ids, "oracle-tv2")
+    for round_ in range(2):
+        answer = producer.produce(topic, lambda side: producer.batch(side, b"v%d" % round_),
+                                  12, what=f"Produce v12, transaction {round_}")
+        assert partition_error(answer) == NONE
+        answer = both(oracle, ids, "TxnOffsetCommit", 5,
+                      txn_commit_fields(producer, group, topic, 5),
+                      f"TxnOffsetCommit v5, transaction {round_}")
+        assert answer["topics"][0]["partitions"][0]["error_code"] == NONE
+        answer = producer.end(commit=round_ == 0, version=5)
+        assert answer["error_code"] == NONE
+        for side in SIDES:
+            producer.epoch[side] += 1
+            producer.sequence[side] = 0
+        assert answer["producer_epoch"] == producer.epoch["kafka"]
+        wait_state(oracle, producer, "CompleteCommit" if round_ == 0 else "CompleteAbort")
+    producer.describe()
+    both(oracle, ids, "Fetch", 12, fetch_fields(topic, isolation_level=1))
+    both(oracle, ids, "OffsetFetch", 7, {"group_id": group, "require_stable": True,
+                                         "topics": [{"name": topic, "partition_indexes": [0]}]})
