@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rafka_log::{AbortedTxn, AppendInfo, Log, LogConfig, LogError, ReadResult};
+use rafka_log::{AbortedTxn, AppendInfo, Log, LogConfig, LogError, ReadResult, TxnVerification};
 use rafka_metadata::PartitionState;
 use rafka_protocol::batch::EndTxnMarker;
 use rafka_protocol::ErrorCode;
@@ -257,6 +257,19 @@ impl Partition {
     ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
         self.append_with(required_acks, |log, epoch| {
             log.append_as_leader_with_epoch(records, epoch)
+        })
+    }
+
+    /// [`Partition::append`] of a produce that went through KIP-890's verification: a
+    /// transactional batch starting a transaction must bring its verification's guard.
+    pub fn append_verified(
+        &self,
+        records: &[u8],
+        required_acks: i16,
+        verification: TxnVerification,
+    ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
+        self.append_with(required_acks, |log, epoch| {
+            log.append_as_leader_verified(records, epoch, verification)
         })
     }
 

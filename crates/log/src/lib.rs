@@ -50,8 +50,8 @@ pub use epoch::{
 };
 pub use error::LogError;
 pub use producer_state::{
-    decrement_sequence, increment_sequence, BatchMetadata, ProducerEntry, BATCHES_TO_RETAIN,
-    PRODUCER_SNAPSHOT_SUFFIX,
+    decrement_sequence, increment_sequence, BatchMetadata, ProducerEntry, TxnVerification,
+    VerificationGuard, BATCHES_TO_RETAIN, PRODUCER_SNAPSHOT_SUFFIX,
 };
 pub use txn_index::{AbortedTxn, TXN_INDEX_SUFFIX};
 
@@ -324,7 +324,12 @@ impl Log {
     /// offset, applies LogAppendTime, rolls if needed and writes. The batches' partition
     /// leader epoch is left as the client sent it.
     pub fn append_as_leader(&mut self, records: &[u8]) -> Result<AppendInfo, LogError> {
-        self.append_leader(records, None, Appender::Client)
+        self.append_leader(
+            records,
+            None,
+            Appender::Client,
+            TxnVerification::NotRequired,
+        )
     }
 
     /// [`Log::append_as_leader`], stamping each batch with the leader's epoch as Kafka's
@@ -334,7 +339,12 @@ impl Log {
         records: &[u8],
         leader_epoch: LeaderEpoch,
     ) -> Result<AppendInfo, LogError> {
-        self.append_leader(records, Some(leader_epoch.0), Appender::Client)
+        self.append_leader(
+            records,
+            Some(leader_epoch.0),
+            Appender::Client,
+            TxnVerification::NotRequired,
+        )
     }
 
     /// Writes the transaction coordinator's marker ending `producer_id`'s transaction
@@ -349,7 +359,12 @@ impl Log {
         leader_epoch: Option<LeaderEpoch>,
     ) -> Result<AppendInfo, LogError> {
         let batch = marker.batch(producer_id, producer_epoch, self.clock.now_ms());
-        self.append_leader(&batch, leader_epoch.map(|e| e.0), Appender::Coordinator)
+        self.append_leader(
+            &batch,
+            leader_epoch.map(|e| e.0),
+            Appender::Coordinator,
+            TxnVerification::NotRequired,
+        )
     }
 
     /// Appends a coordinator's own batches (the group coordinator's `__consumer_offsets`
@@ -362,7 +377,12 @@ impl Log {
         records: &[u8],
         leader_epoch: Option<LeaderEpoch>,
     ) -> Result<AppendInfo, LogError> {
-        self.append_leader(records, leader_epoch.map(|e| e.0), Appender::Coordinator)
+        self.append_leader(
+            records,
+            leader_epoch.map(|e| e.0),
+            Appender::Coordinator,
+            TxnVerification::NotRequired,
+        )
     }
 
     fn append_leader(
@@ -370,6 +390,7 @@ impl Log {
         records: &[u8],
         leader_epoch: Option<i32>,
         appender: Appender,
+        verification: TxnVerification,
     ) -> Result<AppendInfo, LogError> {
         self.ensure_online()?;
         // Kafka names a partition `topic-index`, which is also its directory's name.
@@ -414,7 +435,10 @@ impl Log {
                 next_offset = view.next_offset();
                 record_count += batch.records_count as u64;
             }
-            let plan = match self.producers.check(&producer_batches, appender)? {
+            let plan = match self
+                .producers
+                .check(&producer_batches, appender, verification)?
+            {
                 Checked::Append(plan) => plan,
                 Checked::Duplicate(original) => return Ok(self.duplicate_append(original)),
             };
@@ -455,7 +479,10 @@ impl Log {
                 parts.push(&headers[i * HEADER_SIZE_BYTES..(i + 1) * HEADER_SIZE_BYTES]);
                 parts.push(&records[batch.start + HEADER_SIZE_BYTES..batch.start + batch.size]);
             }
-            let plan = match self.producers.check(&producer_batches, appender)? {
+            let plan = match self
+                .producers
+                .check(&producer_batches, appender, verification)?
+            {
                 Checked::Append(plan) => plan,
                 Checked::Duplicate(original) => return Ok(self.duplicate_append(original)),
             };
@@ -518,6 +545,39 @@ impl Log {
     /// Every aborted transaction the transaction indexes hold, oldest first.
     pub fn aborted_transaction_index(&self) -> Vec<AbortedTxn> {
         self.txn_indexes.all()
+    }
+
+    /// A producer's batch as leader after KIP-890's verification with the transaction
+    /// coordinator: a transactional batch that would start a transaction here is refused
+    /// (INVALID_TXN_STATE) unless it brings the guard of the producer's verification still
+    /// under way, i.e. no marker ended the transaction since it was verified.
+    pub fn append_as_leader_verified(
+        &mut self,
+        records: &[u8],
+        leader_epoch: LeaderEpoch,
+        verification: TxnVerification,
+    ) -> Result<AppendInfo, LogError> {
+        self.append_leader(
+            records,
+            Some(leader_epoch.0),
+            Appender::Client,
+            verification,
+        )
+    }
+
+    /// Starts verifying `producer_id`'s transaction at `producer_epoch` here (Kafka's
+    /// `maybeStartTransactionVerification`): `None` when the transaction is open already
+    /// (its batches need no verification), else the guard they must bring.
+    pub fn start_transaction_verification(
+        &mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> Option<VerificationGuard> {
+        if self.has_ongoing_transaction(producer_id, producer_epoch) {
+            return None;
+        }
+        let now_ms = self.clock.now_ms();
+        Some(self.producers.start_verification(producer_id, now_ms))
     }
 
     /// Whether the producer has a transaction open here at this epoch (Kafka's

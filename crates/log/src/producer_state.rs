@@ -247,6 +247,26 @@ pub(crate) struct AppendPlan {
     updates: Vec<(i64, ProducerEntry)>,
     started: Vec<(i64, i64)>,
     completed: Vec<CompletedTxn>,
+    /// Producers with a transactional batch or marker here: their verification ends.
+    transactional: Vec<i64>,
+}
+
+/// One KIP-890 verification of a producer's transaction in this partition (Kafka's
+/// `VerificationGuard`): unique per verification started, so that an answer from the
+/// coordinator cannot let a batch in after a marker ended the transaction it verified
+/// (the ABA case: verified, aborted, a new transaction the coordinator does not know here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationGuard(u64);
+
+/// What a leader append asks of a transactional batch that would start a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnVerification {
+    /// Nothing: verification is off (`transaction.partition.verification.enable=false`)
+    /// or the appender is not verified.
+    NotRequired,
+    /// The guard of the verification the request went through; `None` when it went
+    /// through none because the producer's transaction was open here then.
+    Guard(Option<VerificationGuard>),
 }
 
 /// Who appends, as Kafka's `AppendOrigin`.
@@ -285,6 +305,10 @@ pub(crate) struct ProducerStateManager {
     /// (producer, marker offset) (Kafka's `unreplicatedTxns`). Read-committed readers
     /// stop at the first of them until the high watermark passes the marker.
     unreplicated: BTreeMap<i64, (i64, i64)>,
+    /// Verifications under way: producer → (guard, when it started). Kept in memory only,
+    /// as Kafka's; ended by the producer's next transactional batch or marker, or expiry.
+    verifications: HashMap<i64, (VerificationGuard, i64)>,
+    next_guard: u64,
 }
 
 impl ProducerStateManager {
@@ -303,6 +327,8 @@ impl ProducerStateManager {
             snapshots: list_snapshots(dir)?,
             ongoing: BTreeMap::new(),
             unreplicated: BTreeMap::new(),
+            verifications: HashMap::new(),
+            next_guard: 0,
         };
         manager.reload(log_start_offset, log_end_offset)?;
         Ok(manager)
@@ -384,10 +410,28 @@ impl ProducerStateManager {
     /// batch must carry the producer's current (or a newer) epoch and continue its
     /// sequence; a non-transactional batch may not interrupt an open transaction; a
     /// marker needs the producer's epoch and the coordinator's.
+    /// Starts (or joins) a verification of `producer_id`'s transaction here (Kafka's
+    /// `maybeCreateVerificationStateEntry`): the guard its batches must bring.
+    pub(crate) fn start_verification(
+        &mut self,
+        producer_id: i64,
+        now_ms: i64,
+    ) -> VerificationGuard {
+        let next = &mut self.next_guard;
+        self.verifications
+            .entry(producer_id)
+            .or_insert_with(|| {
+                *next += 1;
+                (VerificationGuard(*next), now_ms)
+            })
+            .0
+    }
+
     pub(crate) fn check(
         &self,
         batches: &[ProducerBatch],
         appender: Appender,
+        verification: TxnVerification,
     ) -> Result<Checked, LogError> {
         let mut plan = AppendPlan::default();
         for batch in batches {
@@ -428,6 +472,17 @@ impl ProducerStateManager {
                         self.partition_name()
                     )));
                 }
+                if batch.is_transactional
+                    && entry.current_txn_first_offset.is_none()
+                    && !self.verified(batch.producer_id, verification)
+                {
+                    return Err(LogError::InvalidTxnState(
+                        "Record was not part of an ongoing transaction".into(),
+                    ));
+                }
+            }
+            if batch.is_transactional && !plan.transactional.contains(&batch.producer_id) {
+                plan.transactional.push(batch.producer_id);
             }
             let change = apply_batch(entry, batch);
             plan.record(batch.producer_id, change);
@@ -437,7 +492,24 @@ impl ProducerStateManager {
 
     /// Applies what [`ProducerStateManager::check`] planned, once the batches are written
     /// below `end_offset`. Returns the transactions aborted, for the transaction index.
+    /// Whether a transactional batch of `producer_id` starting a transaction here brings
+    /// the guard of the producer's verification under way (Kafka's
+    /// `batchMissingRequiredVerification`, negated).
+    fn verified(&self, producer_id: i64, verification: TxnVerification) -> bool {
+        match verification {
+            TxnVerification::NotRequired => true,
+            TxnVerification::Guard(guard) => {
+                guard.is_some() && self.verifications.get(&producer_id).map(|v| v.0) == guard
+            }
+        }
+    }
+
     pub(crate) fn apply(&mut self, plan: AppendPlan, end_offset: i64) -> Vec<AbortedTxn> {
+        // Data written to the transaction, or a marker ending it: either way the
+        // verification is over (Kafka's `updateProducers`).
+        for producer_id in &plan.transactional {
+            self.verifications.remove(producer_id);
+        }
         for (producer_id, entry) in plan.updates {
             self.producers.insert(producer_id, entry);
         }
@@ -533,6 +605,9 @@ impl ProducerStateManager {
     /// Removes producers with no open transaction whose last batch is older than
     /// `expiration_ms` (Kafka's `removeExpiredProducers`). Returns how many went.
     pub(crate) fn remove_expired(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
+        // Verifications never followed by a batch go with them (Kafka's lingering entries).
+        self.verifications
+            .retain(|_, (_, started_ms)| now_ms.saturating_sub(*started_ms) < expiration_ms);
         let before = self.producers.len();
         self.producers.retain(|_, entry| {
             entry.current_txn_first_offset.is_some()

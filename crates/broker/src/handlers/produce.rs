@@ -12,6 +12,7 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use rafka_coordinator::txn::coordinator::TopicPartition;
+use rafka_log::{TxnVerification, VerificationGuard};
 use rafka_protocol::batch::BatchHeader;
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, Offset};
@@ -38,10 +39,10 @@ pub(super) async fn handle(
             format!("Invalid required acks {acks}: must be -1, 0 or 1"),
         ))
     };
-    let unverified = if acks_error.is_none() {
+    let verified = if acks_error.is_none() {
         verify_transactional(broker, &request, version).await
     } else {
-        HashMap::new()
+        Verified::default()
     };
     let mut responses = Vec::with_capacity(request.topic_data.len());
     // acks=all: (topic slot, partition slot, partition, last offset, leader epoch) of
@@ -63,7 +64,7 @@ pub(super) async fn handle(
             let index = partition_data.index;
             let refused = topic
                 .as_ref()
-                .and_then(|t| unverified.get(&(t.name.to_string(), index)))
+                .and_then(|t| verified.refused.get(&(t.name.to_string(), index)))
                 .cloned();
             // An error, and the log start offset answered with it.
             let result = (|| -> Result<_, (ApiError, i64)> {
@@ -79,14 +80,26 @@ pub(super) async fn handle(
                     .partition(index)
                     .ok_or((ApiError::code(ErrorCode::UnknownTopicOrPartition), -1))?;
                 let records = partition_data.records.as_deref().unwrap_or(&[]);
-                let (info, epoch) = partition.append(records, acks).map_err(|e| {
-                    let log_start_offset = if refused_by_log(&e) {
-                        partition.log_start_offset().0
-                    } else {
-                        -1
-                    };
-                    (e, log_start_offset)
-                })?;
+                let verification = if verified.required {
+                    TxnVerification::Guard(
+                        verified
+                            .guards
+                            .get(&(topic.name.to_string(), index))
+                            .copied(),
+                    )
+                } else {
+                    TxnVerification::NotRequired
+                };
+                let (info, epoch) = partition
+                    .append_verified(records, acks, verification)
+                    .map_err(|e| {
+                        let log_start_offset = if refused_by_log(&e) {
+                            partition.log_start_offset().0
+                        } else {
+                            -1
+                        };
+                        (e, log_start_offset)
+                    })?;
                 if acks == -1 {
                     waits.push((
                         responses.len(),
@@ -171,13 +184,19 @@ async fn verify_transactional(
     broker: &Arc<Broker>,
     request: &ProduceRequest,
     version: i16,
-) -> HashMap<TopicPartition, ApiError> {
+) -> Verified {
     let operation = TxnOperation::of_produce(version);
     let Some(transactional_id) = request.transactional_id.as_ref() else {
-        return HashMap::new();
+        return Verified::default();
+    };
+    let mut verified = Verified {
+        // Kafka's `batchMissingRequiredVerification` asks for the guard only with
+        // verification on, whatever the produce version.
+        required: broker.txns.config.partition_verification_enable,
+        ..Verified::default()
     };
     if !operation.applies(broker) {
-        return HashMap::new();
+        return verified;
     }
     let mut producer = None;
     let mut partitions = Vec::new();
@@ -196,26 +215,31 @@ async fn verify_transactional(
             let Ok(header) = BatchHeader::parse(records) else {
                 continue;
             };
-            if !header.is_transactional()
-                || partition.with_log(|log| {
-                    log.has_ongoing_transaction(header.producer_id(), header.producer_epoch())
-                })
-            {
+            if !header.is_transactional() {
                 continue;
             }
+            // The guard is taken before the coordinator is asked: a marker written after
+            // its answer voids it.
+            let Some(guard) = partition.with_log(|log| {
+                log.start_transaction_verification(header.producer_id(), header.producer_epoch())
+            }) else {
+                continue;
+            };
             producer.get_or_insert((header.producer_id(), header.producer_epoch()));
-            partitions.push((topic.name.to_string(), partition_data.index));
+            let tp = (topic.name.to_string(), partition_data.index);
+            verified.guards.insert(tp.clone(), guard);
+            partitions.push(tp);
         }
     }
     let Some((producer_id, producer_epoch)) = producer else {
-        return HashMap::new();
+        return verified;
     };
     let producer = TxnProducer {
         transactional_id: transactional_id.as_str(),
         producer_id,
         producer_epoch,
     };
-    txn_verification::add_or_verify(broker, producer, partitions, operation)
+    verified.refused = txn_verification::add_or_verify(broker, producer, partitions, operation)
         .await
         .into_iter()
         .map(|(tp, code)| {
@@ -239,7 +263,19 @@ async fn verify_transactional(
             };
             (tp, error)
         })
-        .collect()
+        .collect();
+    verified
+}
+
+/// What KIP-890's verification decided for a produce.
+#[derive(Debug, Default)]
+struct Verified {
+    /// Partitions the coordinator refused, with the error each answers.
+    refused: HashMap<TopicPartition, ApiError>,
+    /// The guard of each partition's verification under way.
+    guards: HashMap<TopicPartition, VerificationGuard>,
+    /// Whether transactional batches starting a transaction need a guard at all.
+    required: bool,
 }
 
 /// Kafka's `Errors` name of a code, as its messages print it.

@@ -8,7 +8,7 @@ use rafka_protocol::batch::{BatchBuilder, BatchHeader, EndTxnMarker};
 use rafka_types::{ManualClock, Offset, SharedClock};
 
 use super::*;
-use crate::{AbortedTxn, Log, LogConfig, OpenOptions};
+use crate::{AbortedTxn, LeaderEpoch, Log, LogConfig, OpenOptions};
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -35,7 +35,7 @@ fn append(
     offset: i64,
 ) -> Result<Option<BatchMetadata>, LogError> {
     let batch = header_batch(&producer_batch(pid, epoch, seq, records), offset);
-    match state.check(&[batch], Appender::Client)? {
+    match state.check(&[batch], Appender::Client, TxnVerification::NotRequired)? {
         Checked::Append(plan) => {
             state.apply(plan, batch.last_offset + 1);
             Ok(None)
@@ -137,11 +137,22 @@ fn batches_of_one_append_are_checked_against_each_other() {
     let first = header_batch(&producer_batch(2, 0, 1, 2), 1);
     let gap = header_batch(&producer_batch(2, 0, 5, 1), 3);
     assert!(matches!(
-        state.check(&[first, gap], Appender::Client),
+        state.check(
+            &[first, gap],
+            Appender::Client,
+            TxnVerification::NotRequired
+        ),
         Err(LogError::OutOfOrderSequence(_))
     ));
     let next = header_batch(&producer_batch(2, 0, 3, 1), 3);
-    let Checked::Append(plan) = state.check(&[first, next], Appender::Client).unwrap() else {
+    let Checked::Append(plan) = state
+        .check(
+            &[first, next],
+            Appender::Client,
+            TxnVerification::NotRequired,
+        )
+        .unwrap()
+    else {
         panic!("in sequence")
     };
     assert_eq!(plan.updates.len(), 1, "one entry per producer");
@@ -732,4 +743,89 @@ fn a_v2_marker_bumps_the_epoch_and_the_next_transaction_starts_at_sequence_zero(
     let mut log = open_log(dir.path(), &clock, LogConfig::default(), true);
     let again = log.append_as_leader(&txn_batch(1, 6, 0, 1)).unwrap();
     assert_eq!(again.first_offset, Offset(8));
+}
+
+#[test]
+fn a_verified_transaction_starts_only_with_its_guard_and_a_marker_voids_it() {
+    use crate::{TxnVerification, VerificationGuard};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut log = open_log(dir.path(), &clock, LogConfig::default(), false);
+    let epoch = LeaderEpoch(0);
+    let refused = |e: LogError| matches!(e, LogError::InvalidTxnState(m) if m == "Record was not part of an ongoing transaction");
+
+    // Without a verification a transaction cannot start.
+    let unverified =
+        log.append_as_leader_verified(&txn_batch(7, 0, 0, 1), epoch, TxnVerification::Guard(None));
+    assert!(refused(unverified.unwrap_err()));
+
+    // Verified: the guard lets the first batch in; the open transaction needs none after.
+    let guard = log
+        .start_transaction_verification(7, 0)
+        .expect("no transaction open");
+    assert_eq!(
+        log.start_transaction_verification(7, 0),
+        Some(guard),
+        "one verification at a time"
+    );
+    log.append_as_leader_verified(
+        &txn_batch(7, 0, 0, 1),
+        epoch,
+        TxnVerification::Guard(Some(guard)),
+    )
+    .unwrap();
+    assert_eq!(
+        log.start_transaction_verification(7, 0),
+        None,
+        "open: nothing to verify"
+    );
+    log.append_as_leader_verified(&txn_batch(7, 0, 1, 1), epoch, TxnVerification::Guard(None))
+        .unwrap();
+    marker(&mut log, 7, 0, true).unwrap();
+
+    // The ABA case: verified, then a marker ends the transaction before the batch lands.
+    let stale = log.start_transaction_verification(7, 0).unwrap();
+    assert_ne!(stale, guard);
+    marker(&mut log, 7, 0, false).unwrap();
+    let late = log.append_as_leader_verified(
+        &txn_batch(7, 0, 2, 1),
+        epoch,
+        TxnVerification::Guard(Some(stale)),
+    );
+    assert!(refused(late.unwrap_err()));
+    // A fresh verification's guard works; a guard from another verification does not.
+    let fresh = log.start_transaction_verification(7, 0).unwrap();
+    assert_ne!(fresh, stale);
+    let other: Option<VerificationGuard> = Some(stale);
+    assert!(refused(
+        log.append_as_leader_verified(&txn_batch(7, 0, 2, 1), epoch, TxnVerification::Guard(other))
+            .unwrap_err()
+    ));
+    log.append_as_leader_verified(
+        &txn_batch(7, 0, 2, 1),
+        epoch,
+        TxnVerification::Guard(Some(fresh)),
+    )
+    .unwrap();
+
+    // With verification off nothing is asked.
+    log.append_as_leader_verified(&txn_batch(8, 0, 0, 1), epoch, TxnVerification::NotRequired)
+        .unwrap();
+}
+
+#[test]
+fn a_verification_never_followed_by_a_batch_expires_with_the_idle_producers() {
+    use crate::TxnVerification;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut log = open_log(dir.path(), &clock, LogConfig::default(), false);
+    let guard = log.start_transaction_verification(9, 0).unwrap();
+    clock.advance_ms(1_000);
+    log.remove_expired_producers(1_000);
+    let late = log.append_as_leader_verified(
+        &txn_batch(9, 0, 0, 1),
+        LeaderEpoch(0),
+        TxnVerification::Guard(Some(guard)),
+    );
+    assert!(matches!(late, Err(LogError::InvalidTxnState(_))));
 }
