@@ -273,6 +273,19 @@ impl Partition {
         })
     }
 
+    /// [`Partition::append_as_coordinator`] of transactional offsets that went through
+    /// KIP-890's verification.
+    pub fn append_as_coordinator_verified(
+        &self,
+        records: &[u8],
+        required_acks: i16,
+        verification: TxnVerification,
+    ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
+        self.append_with(required_acks, |log, epoch| {
+            log.append_as_coordinator_verified(records, epoch, verification)
+        })
+    }
+
     /// Appends a coordinator's batches as leader (origin COORDINATOR: producer epochs are
     /// checked, sequences are not), as [`Partition::append`] otherwise.
     pub fn append_as_coordinator(

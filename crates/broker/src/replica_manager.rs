@@ -12,6 +12,7 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 use rafka_coordinator::group::consumer::TopicInfo;
 use rafka_coordinator::{CoordinatorLog, PendingWrite};
+use rafka_log::TxnVerification;
 use rafka_metadata::ClusterImage;
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, NodeId, Offset};
@@ -233,6 +234,36 @@ impl ReplicaManager {
 /// The coordinators' internal topics are partitions like any other: appended as the
 /// leader with Kafka's origin COORDINATOR, with `acks=all` in a cluster (so a coordinator
 /// failover loses nothing it acknowledged), read back for replay.
+impl ReplicaManager {
+    /// A coordinator's batch appended as leader (acks=all in a cluster), resolving once it
+    /// counts; `verification` guards transactional offsets (KIP-890).
+    pub fn append_coordinator_batch(
+        &self,
+        topic: &str,
+        partition: i32,
+        batch: &[u8],
+        timeout: Duration,
+        verification: TxnVerification,
+    ) -> Result<PendingWrite, ErrorCode> {
+        let partition = self
+            .partition(topic, partition)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let acks = if self.clustered { -1 } else { 1 };
+        let (info, epoch) = partition
+            .append_as_coordinator_verified(batch, acks, verification)
+            .map_err(|e| e.code)?;
+        if acks == 1 {
+            return Ok(Box::pin(std::future::ready(Ok(()))));
+        }
+        Ok(Box::pin(async move {
+            partition
+                .wait_for_replication(info.last_offset, epoch, timeout)
+                .await
+                .map_err(|e| e.code)
+        }))
+    }
+}
+
 impl CoordinatorLog for ReplicaManager {
     fn is_leader(&self, topic: &str, partition: i32) -> bool {
         self.partition(topic, partition)
@@ -246,22 +277,13 @@ impl CoordinatorLog for ReplicaManager {
         batch: &[u8],
         timeout: Duration,
     ) -> Result<PendingWrite, ErrorCode> {
-        let partition = self
-            .partition(topic, partition)
-            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
-        let acks = if self.clustered { -1 } else { 1 };
-        let (info, epoch) = partition
-            .append_as_coordinator(batch, acks)
-            .map_err(|e| e.code)?;
-        if acks == 1 {
-            return Ok(Box::pin(std::future::ready(Ok(()))));
-        }
-        Ok(Box::pin(async move {
-            partition
-                .wait_for_replication(info.last_offset, epoch, timeout)
-                .await
-                .map_err(|e| e.code)
-        }))
+        self.append_coordinator_batch(
+            topic,
+            partition,
+            batch,
+            timeout,
+            TxnVerification::NotRequired,
+        )
     }
 
     fn replay_range(&self, topic: &str, partition: i32) -> Option<(i64, i64)> {

@@ -565,6 +565,22 @@ impl Log {
         )
     }
 
+    /// The group coordinator's transactional offsets (origin COORDINATOR) after the
+    /// TxnOffsetCommit's verification, guarded as [`Log::append_as_leader_verified`].
+    pub fn append_as_coordinator_verified(
+        &mut self,
+        records: &[u8],
+        leader_epoch: LeaderEpoch,
+        verification: TxnVerification,
+    ) -> Result<AppendInfo, LogError> {
+        self.append_leader(
+            records,
+            Some(leader_epoch.0),
+            Appender::Coordinator,
+            verification,
+        )
+    }
+
     /// Starts verifying `producer_id`'s transaction at `producer_epoch` here (Kafka's
     /// `maybeStartTransactionVerification`): `None` when the transaction is open already
     /// (its batches need no verification), else the guard they must bring.

@@ -12,16 +12,21 @@
 //! metadata size.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use bytes::Bytes;
 use kafka_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
+use rafka_coordinator::{CoordinatorLog, PendingWrite};
+use rafka_log::TxnVerification;
 use rafka_protocol::error_code::code_of;
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
 use crate::group::{self, CommittedOffset, TxnProducer, OFFSETS_TOPIC};
+use crate::replica_manager::ReplicaManager;
 use crate::txn_verification::{self, TxnOperation};
 
 pub(super) async fn handle(
@@ -102,9 +107,12 @@ async fn commit(
             .check_coordinator(&broker.replicas, group_id)
             .err()
     };
-    let group_error = match group_error {
-        None => in_transaction(broker, request, version).await.err(),
-        error => error,
+    let (group_error, verification) = match group_error {
+        None => match in_transaction(broker, request, version).await {
+            Ok(verification) => (None, verification),
+            Err(e) => (Some(e), TxnVerification::NotRequired),
+        },
+        error => (error, TxnVerification::NotRequired),
     };
     let group = match (group_error, broker.groups.group(group_id)) {
         (Some(e), _) => Err(e),
@@ -162,9 +170,15 @@ async fn commit(
             producer_epoch: request.producer_epoch,
         };
         (
-            broker
-                .groups
-                .txn_commit_offsets(&broker.replicas, &mut group, producer, to_store),
+            broker.groups.txn_commit_offsets(
+                &GuardedLog {
+                    replicas: &broker.replicas,
+                    verification,
+                },
+                &mut group,
+                producer,
+                to_store,
+            ),
             stored,
         )
     };
@@ -178,24 +192,35 @@ async fn commit(
 
 /// The group's `__consumer_offsets` partition must be in the producer's transaction
 /// before its offsets are staged: asked of the transaction coordinator unless the
-/// producer already has a transaction open there at this epoch.
+/// producer already has a transaction open there at this epoch. Answers what the offsets'
+/// append must bring (KIP-890's guard, taken before the coordinator is asked).
 async fn in_transaction(
     broker: &Arc<Broker>,
     request: &TxnOffsetCommitRequest,
     version: i16,
-) -> Result<(), ErrorCode> {
+) -> Result<TxnVerification, ErrorCode> {
     let operation = TxnOperation::of_txn_offset_commit(version);
+    let required = if broker.txns.config.partition_verification_enable {
+        TxnVerification::Guard(None)
+    } else {
+        TxnVerification::NotRequired
+    };
     if !operation.applies(broker) {
-        return Ok(());
+        return Ok(required);
     }
     let index = broker.groups.partition_for(request.group_id.as_str());
     let (producer_id, producer_epoch) = (request.producer_id.0, request.producer_epoch);
-    let open = broker.partition(OFFSETS_TOPIC, index).is_some_and(|p| {
-        p.with_log(|log| log.has_ongoing_transaction(producer_id, producer_epoch))
+    let guard = broker.partition(OFFSETS_TOPIC, index).and_then(|p| {
+        p.with_log(|log| log.start_transaction_verification(producer_id, producer_epoch))
     });
-    if open {
-        return Ok(());
-    }
+    let Some(guard) = guard else {
+        // Open already (or not hosted here: the append then fails on its own).
+        return Ok(required);
+    };
+    let required = match required {
+        TxnVerification::Guard(_) => TxnVerification::Guard(Some(guard)),
+        TxnVerification::NotRequired => TxnVerification::NotRequired,
+    };
     let producer = txn_verification::TxnProducer {
         transactional_id: request.transactional_id.as_str(),
         producer_id,
@@ -206,7 +231,45 @@ async fn in_transaction(
         txn_verification::add_or_verify(broker, producer, vec![partition], operation).await;
     match refused.into_values().next() {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(required),
+    }
+}
+
+/// The replica manager as the group coordinator's log for one TxnOffsetCommit: its
+/// transactional offsets bring the request's verification guard.
+struct GuardedLog<'a> {
+    replicas: &'a ReplicaManager,
+    verification: TxnVerification,
+}
+
+impl CoordinatorLog for GuardedLog<'_> {
+    fn is_leader(&self, topic: &str, partition: i32) -> bool {
+        self.replicas.is_leader(topic, partition)
+    }
+
+    fn append(
+        &self,
+        topic: &str,
+        partition: i32,
+        batch: &[u8],
+        timeout: Duration,
+    ) -> Result<PendingWrite, ErrorCode> {
+        self.replicas
+            .append_coordinator_batch(topic, partition, batch, timeout, self.verification)
+    }
+
+    fn replay_range(&self, topic: &str, partition: i32) -> Option<(i64, i64)> {
+        self.replicas.replay_range(topic, partition)
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<Bytes, String> {
+        self.replicas.read(topic, partition, offset, max_bytes)
     }
 }
 
