@@ -10,10 +10,17 @@ use std::str::FromStr;
 use common::{poll_records, props, Postgres};
 use rafka_connect_data::data::{DATE_NAME, DECIMAL_NAME, TIMESTAMP_NAME, TIME_NAME};
 use rafka_connect_data::logical;
-use rafka_connect_data::{ConnectRecord, Decimal, SchemaAndValue, SchemaBuilder, SchemaRef, Struct, Type, Value};
+use rafka_connect_data::{
+    ConnectRecord, Decimal, SchemaAndValue, SchemaBuilder, SchemaRef, Struct, Type, Value,
+};
 use rafka_connect_jdbc::{JdbcSinkConfig, JdbcSinkWriter, JdbcSourceConfig, JdbcSourceTask};
 
-async fn bulk_read(pg: &Postgres, table: &str, extra: &[(&str, &str)], count: usize) -> Vec<ConnectRecord> {
+async fn bulk_read(
+    pg: &Postgres,
+    table: &str,
+    extra: &[(&str, &str)],
+    count: usize,
+) -> Vec<ConnectRecord> {
     let mut p: HashMap<String, String> = props(&[
         ("connection.url", &pg.url()),
         ("mode", "bulk"),
@@ -21,7 +28,9 @@ async fn bulk_read(pg: &Postgres, table: &str, extra: &[(&str, &str)], count: us
         ("tables", &format!("\"rafka\".\"public\".\"{table}\"")),
     ]);
     p.extend(props(extra));
-    let mut task = JdbcSourceTask::start(JdbcSourceConfig::from_props(&p).unwrap(), &[]).await.unwrap();
+    let mut task = JdbcSourceTask::start(JdbcSourceConfig::from_props(&p).unwrap(), &[])
+        .await
+        .unwrap();
     poll_records(&mut task, count).await
 }
 
@@ -34,8 +43,15 @@ fn fields(record: &ConnectRecord) -> &Struct {
 
 /// (type, logical name, optional) of a field.
 fn shape(schema: &SchemaRef, field: &str) -> (Type, Option<String>, bool) {
-    let s = schema.field(field).unwrap_or_else(|| panic!("no field {field}")).schema();
-    (s.schema_type(), s.name().map(str::to_string), s.is_optional())
+    let s = schema
+        .field(field)
+        .unwrap_or_else(|| panic!("no field {field}"))
+        .schema();
+    (
+        s.schema_type(),
+        s.name().map(str::to_string),
+        s.is_optional(),
+    )
 }
 
 fn dec(text: &str) -> Value {
@@ -94,16 +110,43 @@ async fn every_postgresql_type_maps_to_confluents_connect_type() {
         ("c_text_arr", Type::Array, None, true),
     ];
     for (field, ty, name, optional) in expect {
-        assert_eq!(shape(&schema, field), (ty, name.map(str::to_string), optional), "{field}");
+        assert_eq!(
+            shape(&schema, field),
+            (ty, name.map(str::to_string), optional),
+            "{field}"
+        );
     }
     // interval has no Connect mapping: Confluent leaves such columns out.
     assert!(schema.field("c_interval").is_none());
     assert_eq!(schema.fields().len(), expect.len());
     let numeric = schema.field("c_numeric").unwrap().schema();
-    assert_eq!(numeric.parameters().unwrap().get("scale").map(String::as_str), Some("2"));
-    assert_eq!(numeric.parameters().unwrap().get("connect.decimal.precision").map(String::as_str), Some("10"));
-    let array = schema.field("c_int_arr").unwrap().schema().value_schema().unwrap().clone();
-    assert_eq!((array.schema_type(), array.is_optional()), (Type::Int32, true));
+    assert_eq!(
+        numeric
+            .parameters()
+            .unwrap()
+            .get("scale")
+            .map(String::as_str),
+        Some("2")
+    );
+    assert_eq!(
+        numeric
+            .parameters()
+            .unwrap()
+            .get("connect.decimal.precision")
+            .map(String::as_str),
+        Some("10")
+    );
+    let array = schema
+        .field("c_int_arr")
+        .unwrap()
+        .schema()
+        .value_schema()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (array.schema_type(), array.is_optional()),
+        (Type::Int32, true)
+    );
 
     let row = fields(&records[0]);
     let values = [
@@ -124,7 +167,10 @@ async fn every_postgresql_type_maps_to_confluents_connect_type() {
         ("c_text", Value::string("wörld")),
         ("c_json", Value::string(r#"{"b": 1, "a": [1,2]}"#)),
         ("c_jsonb", Value::string(r#"{"a": 2, "b": 1}"#)),
-        ("c_uuid", Value::string("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")),
+        (
+            "c_uuid",
+            Value::string("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+        ),
         ("c_xml", Value::string("<a/>")),
         ("c_bytea", Value::Bytes(vec![0xde, 0xad, 0xbe, 0xef])),
         ("c_date", Value::Date(19847 * 86_400_000)),
@@ -132,8 +178,14 @@ async fn every_postgresql_type_maps_to_confluents_connect_type() {
         ("c_timetz", Value::Date(36_000_000)),
         ("c_ts", Value::Date(1_714_824_000_123)),
         ("c_tstz", Value::Date(1_714_816_800_000)),
-        ("c_int_arr", Value::Array(vec![Value::Int32(1), Value::Null, Value::Int32(3)])),
-        ("c_text_arr", Value::Array(vec![Value::string("a"), Value::string("b")])),
+        (
+            "c_int_arr",
+            Value::Array(vec![Value::Int32(1), Value::Null, Value::Int32(3)]),
+        ),
+        (
+            "c_text_arr",
+            Value::Array(vec![Value::string("a"), Value::string("b")]),
+        ),
     ];
     for (field, value) in &values {
         assert_eq!(row.get(field).unwrap(), value, "{field}");
@@ -165,22 +217,44 @@ async fn numeric_mapping_best_fit_and_precision_only() {
 async fn every_connect_type_round_trips_through_an_auto_created_table() {
     let pg = Postgres::start().await;
     let schema = SchemaBuilder::struct_()
-        .field("i8", SchemaBuilder::int8().build()).unwrap()
-        .field("i16", SchemaBuilder::int16().build()).unwrap()
-        .field("i32", SchemaBuilder::int32().build()).unwrap()
-        .field("i64", SchemaBuilder::int64().build()).unwrap()
-        .field("f32", SchemaBuilder::float32().build()).unwrap()
-        .field("f64", SchemaBuilder::float64().build()).unwrap()
-        .field("flag", SchemaBuilder::bool().build()).unwrap()
-        .field("text", SchemaBuilder::string().build()).unwrap()
-        .field("blob", SchemaBuilder::bytes().build()).unwrap()
-        .field("amount", logical::decimal(0).build()).unwrap()
-        .field("day", logical::date().build()).unwrap()
-        .field("clock", logical::time().build()).unwrap()
-        .field("at", logical::timestamp().build()).unwrap()
-        .field("ints", SchemaBuilder::array(SchemaBuilder::int32().optional().build()).build()).unwrap()
-        .field("words", SchemaBuilder::array(SchemaBuilder::string().optional().build()).build()).unwrap()
-        .field("maybe", SchemaBuilder::string().optional().build()).unwrap()
+        .field("i8", SchemaBuilder::int8().build())
+        .unwrap()
+        .field("i16", SchemaBuilder::int16().build())
+        .unwrap()
+        .field("i32", SchemaBuilder::int32().build())
+        .unwrap()
+        .field("i64", SchemaBuilder::int64().build())
+        .unwrap()
+        .field("f32", SchemaBuilder::float32().build())
+        .unwrap()
+        .field("f64", SchemaBuilder::float64().build())
+        .unwrap()
+        .field("flag", SchemaBuilder::bool().build())
+        .unwrap()
+        .field("text", SchemaBuilder::string().build())
+        .unwrap()
+        .field("blob", SchemaBuilder::bytes().build())
+        .unwrap()
+        .field("amount", logical::decimal(0).build())
+        .unwrap()
+        .field("day", logical::date().build())
+        .unwrap()
+        .field("clock", logical::time().build())
+        .unwrap()
+        .field("at", logical::timestamp().build())
+        .unwrap()
+        .field(
+            "ints",
+            SchemaBuilder::array(SchemaBuilder::int32().optional().build()).build(),
+        )
+        .unwrap()
+        .field(
+            "words",
+            SchemaBuilder::array(SchemaBuilder::string().optional().build()).build(),
+        )
+        .unwrap()
+        .field("maybe", SchemaBuilder::string().optional().build())
+        .unwrap()
         .build();
     let values = [
         ("i8", Value::Int8(-8)),
@@ -197,7 +271,10 @@ async fn every_connect_type_round_trips_through_an_auto_created_table() {
         ("clock", Value::Date(45_296_789)),
         ("at", Value::Date(1_714_824_000_123)),
         ("ints", Value::Array(vec![Value::Int32(1), Value::Null])),
-        ("words", Value::Array(vec![Value::string("x"), Value::string("y,z")])),
+        (
+            "words",
+            Value::Array(vec![Value::string("x"), Value::string("y,z")]),
+        ),
         ("maybe", Value::Null),
     ];
     let mut s = Struct::new(schema.clone()).unwrap();
@@ -208,7 +285,13 @@ async fn every_connect_type_round_trips_through_an_auto_created_table() {
     p.insert("name".into(), "sink".into());
     let mut writer = JdbcSinkWriter::new(JdbcSinkConfig::from_props(&p).unwrap());
     writer
-        .put(&[ConnectRecord::sink("roundtrip", 0, 0, SchemaAndValue::new(None, Value::Null), SchemaAndValue::new(Some(schema.clone()), Value::Struct(s)))])
+        .put(&[ConnectRecord::sink(
+            "roundtrip",
+            0,
+            0,
+            SchemaAndValue::new(None, Value::Null),
+            SchemaAndValue::new(Some(schema.clone()), Value::Struct(s)),
+        )])
         .await
         .unwrap();
 
@@ -221,10 +304,27 @@ async fn every_connect_type_round_trips_through_an_auto_created_table() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(column_types, vec![
-        "smallint", "smallint", "integer", "bigint", "real", "double precision", "boolean", "text", "bytea", "numeric",
-        "date", "time without time zone", "timestamp without time zone", "integer[]", "text[]", "text",
-    ]);
+    assert_eq!(
+        column_types,
+        vec![
+            "smallint",
+            "smallint",
+            "integer",
+            "bigint",
+            "real",
+            "double precision",
+            "boolean",
+            "text",
+            "bytea",
+            "numeric",
+            "date",
+            "time without time zone",
+            "timestamp without time zone",
+            "integer[]",
+            "text[]",
+            "text",
+        ]
+    );
 
     let back = bulk_read(&pg, "roundtrip", &[], 1).await;
     let row = fields(&back[0]);
@@ -241,11 +341,20 @@ async fn every_connect_type_round_trips_through_an_auto_created_table() {
 #[tokio::test]
 async fn decimals_bind_into_an_existing_numeric_column_exactly() {
     let pg = Postgres::start().await;
-    pg.client().await.batch_execute("create table prices(id int primary key, price numeric(10,2) not null, ts timestamptz)").await.unwrap();
+    pg.client()
+        .await
+        .batch_execute(
+            "create table prices(id int primary key, price numeric(10,2) not null, ts timestamptz)",
+        )
+        .await
+        .unwrap();
     let schema = SchemaBuilder::struct_()
-        .field("id", SchemaBuilder::int32().build()).unwrap()
-        .field("price", logical::decimal(2).build()).unwrap()
-        .field("ts", logical::timestamp().optional().build()).unwrap()
+        .field("id", SchemaBuilder::int32().build())
+        .unwrap()
+        .field("price", logical::decimal(2).build())
+        .unwrap()
+        .field("ts", logical::timestamp().optional().build())
+        .unwrap()
         .build();
     let mut s = Struct::new(schema.clone()).unwrap();
     s.put("id", Value::Int32(1)).unwrap();
@@ -253,12 +362,30 @@ async fn decimals_bind_into_an_existing_numeric_column_exactly() {
     s.put("ts", Value::Date(1_714_816_800_000)).unwrap();
     let p = props(&[("connection.url", &pg.url()), ("name", "s")]);
     JdbcSinkWriter::new(JdbcSinkConfig::from_props(&p).unwrap())
-        .put(&[ConnectRecord::sink("prices", 0, 0, SchemaAndValue::new(None, Value::Null), SchemaAndValue::new(Some(schema), Value::Struct(s)))])
+        .put(&[ConnectRecord::sink(
+            "prices",
+            0,
+            0,
+            SchemaAndValue::new(None, Value::Null),
+            SchemaAndValue::new(Some(schema), Value::Struct(s)),
+        )])
         .await
         .unwrap();
-    let text: String = pg.client().await.query_one("select price::text || ' ' || (ts at time zone 'UTC')::text from prices", &[]).await.unwrap().get(0);
+    let text: String = pg
+        .client()
+        .await
+        .query_one(
+            "select price::text || ' ' || (ts at time zone 'UTC')::text from prices",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(text, "-99999999.99 2024-05-04 10:00:00");
     let back = bulk_read(&pg, "prices", &[], 1).await;
     assert_eq!(fields(&back[0]).get("price").unwrap(), &dec("-99999999.99"));
-    assert_eq!(fields(&back[0]).get("ts").unwrap(), &Value::Date(1_714_816_800_000));
+    assert_eq!(
+        fields(&back[0]).get("ts").unwrap(),
+        &Value::Date(1_714_816_800_000)
+    );
 }

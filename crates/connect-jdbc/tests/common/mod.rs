@@ -23,16 +23,26 @@ pub struct Postgres {
 
 impl std::fmt::Debug for Postgres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Postgres").field("port", &self.port).finish()
+        f.debug_struct("Postgres")
+            .field("port", &self.port)
+            .finish()
     }
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Postgres {
@@ -54,24 +64,55 @@ impl Postgres {
     /// Starts a server with a `rafka` superuser (trust authentication) and database `rafka`.
     pub async fn start() -> Postgres {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup-postgres.sh");
-        let out = Command::new("bash").arg(&script).output().expect("run setup-postgres.sh");
-        assert!(out.status.success(), "setup-postgres.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .expect("run setup-postgres.sh");
+        assert!(
+            out.status.success(),
+            "setup-postgres.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let bin = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-        let dir = tempfile::Builder::new().prefix("rafka-pg-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("rafka-pg-")
+            .tempdir()
+            .unwrap();
         let as_postgres_user = is_root();
         if as_postgres_user {
-            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap();
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
             assert!(status.success());
         }
-        let mut server = Postgres { bin, dir, port: 0, as_postgres_user };
+        let mut server = Postgres {
+            bin,
+            dir,
+            port: 0,
+            as_postgres_user,
+        };
         let out = server
             .command("initdb")
             .arg("-D")
             .arg(server.data())
-            .args(["--auth=trust", "-U", "rafka", "-E", "UTF8", "--no-locale", "--no-sync"])
+            .args([
+                "--auth=trust",
+                "-U",
+                "rafka",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // A port can be taken between our probe and the server's bind: try a few.
         for _ in 0..5 {
             let port = free_port();
@@ -93,7 +134,11 @@ impl Postgres {
                 break;
             }
         }
-        assert!(server.port != 0, "PostgreSQL did not start: {}", std::fs::read_to_string(server.dir.path().join("log")).unwrap_or_default());
+        assert!(
+            server.port != 0,
+            "PostgreSQL did not start: {}",
+            std::fs::read_to_string(server.dir.path().join("log")).unwrap_or_default()
+        );
         let admin = server.connect_to("postgres").await;
         admin.batch_execute("CREATE DATABASE rafka").await.unwrap();
         server
@@ -125,25 +170,39 @@ impl Postgres {
 impl Drop for Postgres {
     fn drop(&mut self) {
         if self.port != 0 {
-            let _ = self.command("pg_ctl").arg("-D").arg(self.data()).args(["-m", "immediate", "-w", "stop"]).output();
+            let _ = self
+                .command("pg_ctl")
+                .arg("-D")
+                .arg(self.data())
+                .args(["-m", "immediate", "-w", "stop"])
+                .output();
         }
     }
 }
 
 /// String properties from pairs.
 pub fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Polls `task` until `count` records arrived or the deadline passes (then fails).
-pub async fn poll_records(task: &mut rafka_connect_jdbc::JdbcSourceTask, count: usize) -> Vec<rafka_connect_data::ConnectRecord> {
+pub async fn poll_records(
+    task: &mut rafka_connect_jdbc::JdbcSourceTask,
+    count: usize,
+) -> Vec<rafka_connect_data::ConnectRecord> {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut records = Vec::new();
     while records.len() < count {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, task.poll()).await {
             Ok(batch) => records.extend(batch.unwrap()),
-            Err(_) => panic!("only {} of {count} records before the deadline", records.len()),
+            Err(_) => panic!(
+                "only {} of {count} records before the deadline",
+                records.len()
+            ),
         }
     }
     records
