@@ -292,6 +292,8 @@ pub struct JdbcSourceConfig {
     pub connection_url: String,
     pub connection_user: Option<String>,
     pub connection_password: Option<String>,
+    pub connection_attempts: u32,
+    pub connection_backoff_ms: u64,
     pub mode: SourceMode,
     pub incrementing_column_name: String,
     pub timestamp_column_names: Vec<String>,
@@ -443,6 +445,9 @@ impl JdbcSourceConfig {
             connection_url: config.string(CONNECTION_URL).unwrap_or("").to_string(),
             connection_user: config.string(CONNECTION_USER).map(str::to_string),
             connection_password: config.string(CONNECTION_PASSWORD).map(str::to_string),
+            connection_attempts: at_least(&config, "connection.attempts", 1)? as u32,
+            connection_backoff_ms: config.long("connection.backoff.ms").unwrap_or(10000).max(0)
+                as u64,
             mode,
             incrementing_column_name: config
                 .string("incrementing.column.name")
@@ -527,6 +532,8 @@ pub struct JdbcSinkConfig {
     pub connection_url: String,
     pub connection_user: Option<String>,
     pub connection_password: Option<String>,
+    pub connection_attempts: u32,
+    pub connection_backoff_ms: u64,
     pub table_name_format: String,
     pub batch_size: usize,
     pub delete_enabled: bool,
@@ -578,6 +585,9 @@ impl JdbcSinkConfig {
             connection_url: config.string(CONNECTION_URL).unwrap_or("").to_string(),
             connection_user: config.string(CONNECTION_USER).map(str::to_string),
             connection_password: config.string(CONNECTION_PASSWORD).map(str::to_string),
+            connection_attempts: at_least(&config, "connection.attempts", 1)? as u32,
+            connection_backoff_ms: config.long("connection.backoff.ms").unwrap_or(10000).max(0)
+                as u64,
             table_name_format: config
                 .string("table.name.format")
                 .unwrap_or("${topic}")

@@ -127,6 +127,28 @@ pub async fn connect(
     Ok(client)
 }
 
+/// `CachedConnectionProvider`'s loop: up to `attempts` tries (`connection.attempts`),
+/// `backoff_ms` apart (`connection.backoff.ms`), for failures to reach the database.
+pub async fn connect_with_retries(
+    url: &str,
+    user: Option<&str>,
+    password: Option<&str>,
+    attempts: u32,
+    backoff_ms: u64,
+) -> Result<Client, JdbcError> {
+    let mut attempt = 1;
+    loop {
+        match connect(url, user, password).await {
+            Err(error) if error.is_sql() && attempt < attempts => {
+                tracing::info!(%error, attempt, attempts, "Unable to connect to database; retrying");
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(backoff_ms)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

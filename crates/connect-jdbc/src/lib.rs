@@ -13,8 +13,9 @@
 //!
 //! Using the engines:
 //! - connector: `JdbcSourceConfig::from_props(props)`, `source::discovery::discover_tables`
-//!   (on a connection from `dialect::connect`), then `source::discovery::task_configs`
-//!   (re-run every `table.poll.interval.ms`; a changed list means new task configs);
+//!   (on a connection from `dialect::connect`; `source::discovery::TableMonitor` re-lists
+//!   every `table.poll.interval.ms` and says when the set changed), then
+//!   `source::discovery::task_configs`;
 //! - source task: `JdbcSourceConfig::from_props(task_props)`,
 //!   `JdbcSourceTask::offset_partitions(&config)` to read the stored offsets,
 //!   `JdbcSourceTask::start(config, &offsets)`, then `poll()` for batches of
@@ -24,10 +25,10 @@
 //!
 //! Not done (Confluent has them): `timestamp.columns.mapping`/`incrementing.column.mapping`
 //! (defined, not applied), `timestamp.granularity` other than `connect_logical`,
-//! `query.masked`, `transaction.isolation.mode`, named `db.timezone` zones with daylight
-//! rules (UTC and fixed offsets work), Confluent's separate `TimestampTableQuerier` batching
-//! for `timestamp` mode (this engine uses the timestamp+incrementing querier's logic, as
-//! Confluent 10.0–10.5 did), String record values in the sink.
+//! `query.masked`, `query.retry.attempts`, `transaction.isolation.mode`, `catalog.pattern`
+//! as a pattern (it matches the database name exactly), named `db.timezone` zones with
+//! daylight rules (UTC and fixed offsets work), String record values in the sink
+//! (Confluent's newest versions write them to one column), `DEFAULT`s of logical types.
 //!
 //! It depends on `rafka-connect-data` only: nothing of the broker, nor of the runtime.
 

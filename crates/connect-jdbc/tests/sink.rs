@@ -518,3 +518,31 @@ async fn a_failing_put_is_retried_then_rolled_back_whole() {
         vec![vec!["1"], vec!["2"]]
     );
 }
+
+#[tokio::test]
+async fn fields_whitelist_and_unquoted_identifiers() {
+    let pg = Postgres::start().await;
+    let schema = users_schema();
+    let mut writer = sink(
+        &pg,
+        &[
+            ("auto.create", "true"),
+            ("fields.whitelist", "id,name"),
+            ("quote.sql.identifiers", "never"),
+            ("table.name.format", "Folded_${topic}"),
+        ],
+    );
+    writer
+        .put(&[record(0, no_key(), &schema, user(&schema, 1, Some("one")))])
+        .await
+        .unwrap();
+    // Unquoted, PostgreSQL folds the name to lower case.
+    assert_eq!(
+        columns(&pg, "folded_my_topic_users").await,
+        vec![vec!["id", "integer", "NO"], vec!["name", "text", "YES"]]
+    );
+    assert_eq!(
+        rows(&pg, "select * from folded_my_topic_users").await,
+        vec![vec!["1", "one"]]
+    );
+}

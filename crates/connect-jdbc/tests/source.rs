@@ -519,3 +519,60 @@ async fn nullable_offset_columns_are_refused() {
         r#"Cannot make incremental queries using timestamp columns ts on "rafka"."public"."loose" because all of these columns are nullable."#
     );
 }
+
+#[tokio::test]
+async fn timestamp_mode_commits_a_timestamp_only_after_its_last_row() {
+    let pg = Postgres::start().await;
+    let db = pg.client().await;
+    db.batch_execute("create table ticks(id int not null, ts timestamp not null); insert into ticks values (1, '2024-01-01'), (2, '2024-01-01'), (3, '2024-01-02')").await.unwrap();
+    let mut task = start_task(
+        &pg,
+        &[
+            ("mode", "timestamp"),
+            ("table.whitelist", "ticks"),
+            ("timestamp.column.name", "ts"),
+            ("batch.max.rows", "1"),
+        ],
+        &[],
+    )
+    .await;
+    let mut offsets = Vec::new();
+    for expected in 1..=3 {
+        let batch = task.poll().await.unwrap();
+        assert_eq!(ids(&batch), vec![expected]);
+        offsets.push(offset(&batch[0]).1.map_get("timestamp").clone());
+    }
+    // Row 1 shares its timestamp with row 2: committing it would skip row 2 on a restart.
+    assert_eq!(
+        offsets,
+        vec![
+            Value::Null,
+            Value::Int64(1_704_067_200_000),
+            Value::Int64(1_704_153_600_000)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_table_monitor_reports_when_tables_come_and_go() {
+    use rafka_connect_jdbc::source::discovery::TableMonitor;
+    let pg = Postgres::start().await;
+    let db = pg.client().await;
+    db.batch_execute("create table a(id int)").await.unwrap();
+    let config = JdbcSourceConfig::from_props(&source_props(&pg, &[("mode", "bulk")])).unwrap();
+    let client = connect(&config.connection_url, None, None).await.unwrap();
+    let mut monitor = TableMonitor::new(config);
+    assert!(monitor.update(&client).await.unwrap());
+    assert!(!monitor.update(&client).await.unwrap());
+    db.batch_execute("create table b(id int)").await.unwrap();
+    assert!(monitor.update(&client).await.unwrap());
+    assert_eq!(
+        monitor
+            .tables()
+            .unwrap()
+            .iter()
+            .map(|t| t.table.as_str())
+            .collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+}

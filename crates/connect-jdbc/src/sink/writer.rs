@@ -11,7 +11,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
 use crate::config::{InsertMode, JdbcSinkConfig, PkMode};
-use crate::dialect::{connect, quote_identifier, TableId};
+use crate::dialect::{connect_with_retries, quote_identifier, TableId};
 use crate::error::JdbcError;
 use crate::sink::fields::{validate_record, FieldsMetadata, SinkRecordField};
 use crate::types::{sql_type, SqlParam};
@@ -103,10 +103,12 @@ impl JdbcSinkWriter {
 
     async fn client(&mut self) -> Result<&Client, JdbcError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
-            let client = connect(
+            let client = connect_with_retries(
                 &self.config.connection_url,
                 self.config.connection_user.as_deref(),
                 self.config.connection_password.as_deref(),
+                self.config.connection_attempts,
+                self.config.connection_backoff_ms,
             )
             .await?;
             self.client = Some(client);
@@ -393,14 +395,15 @@ impl JdbcSinkWriter {
         Ok(())
     }
 
-    /// The table's columns, or `None` when it does not exist (resolved like the statements,
-    /// through the search path when the name has no schema).
+    /// The table's columns, or `None` when it does not exist. The name is quoted as the
+    /// statements quote it (`quote.sql.identifiers`), so that it resolves to the same table,
+    /// through the search path when it has no schema.
     async fn describe(&mut self, table: &TableId) -> Result<Option<TableDefinition>, JdbcError> {
         let name = TableId {
             catalog: None,
             ..table.clone()
         }
-        .to_sql(crate::dialect::QuoteMethod::Always);
+        .to_sql(self.config.quote);
         let rows = self
             .client()
             .await?

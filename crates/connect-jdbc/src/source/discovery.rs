@@ -159,6 +159,38 @@ pub async fn discover_tables(
     filter_tables(config, all)
 }
 
+/// Confluent's `TableMonitorThread` without the thread: the connector calls `update` every
+/// `table.poll.interval.ms`; when it returns `true` the table set changed and the task
+/// configs must be recomputed (`ConnectorContext.requestTaskReconfiguration`).
+#[derive(Debug, Clone)]
+pub struct TableMonitor {
+    config: JdbcSourceConfig,
+    tables: Option<Vec<TableId>>,
+}
+
+impl TableMonitor {
+    pub fn new(config: JdbcSourceConfig) -> TableMonitor {
+        TableMonitor {
+            config,
+            tables: None,
+        }
+    }
+
+    /// Lists and filters the tables again; whether they differ from the last listing (the
+    /// first listing counts as a change).
+    pub async fn update(&mut self, client: &Client) -> Result<bool, JdbcError> {
+        let tables = discover_tables(client, &self.config).await?;
+        let changed = self.tables.as_ref() != Some(&tables);
+        self.tables = Some(tables);
+        Ok(changed)
+    }
+
+    /// The tables of the last listing, `None` before the first.
+    pub fn tables(&self) -> Option<&[TableId]> {
+        self.tables.as_deref()
+    }
+}
+
 /// Kafka's `ConnectorUtils.groupPartitions`: `elements` in `num_groups` contiguous groups,
 /// the first `len % num_groups` of them one larger.
 pub fn group_partitions<T: Clone>(elements: &[T], num_groups: usize) -> Vec<Vec<T>> {

@@ -77,6 +77,10 @@ pub struct TableQuerier {
     statement: Option<Statement>,
     mapping: Option<SchemaMapping>,
     rows: Option<Pin<Box<RowStream>>>,
+    /// Timestamp mode reads one row ahead (Confluent's `TimestampTableQuerier`): the row
+    /// read but not yet handed out, with its timestamp, and whether the rows are all read.
+    pending: Option<(ConnectRecord, Option<i64>)>,
+    exhausted: bool,
     /// When the last query finished (`None`: never, so due at once).
     pub(crate) last_update: Option<Instant>,
 }
@@ -142,6 +146,8 @@ impl TableQuerier {
             statement: None,
             mapping: None,
             rows: None,
+            pending: None,
+            exhausted: false,
             last_update: None,
         }
     }
@@ -306,6 +312,8 @@ impl TableQuerier {
                 self.sql()
             )))?;
         self.rows = Some(Box::pin(rows));
+        self.pending = None;
+        self.exhausted = false;
         Ok(())
     }
 
@@ -388,6 +396,19 @@ impl TableQuerier {
 
     /// The next record of the open query, or `None` when it is exhausted.
     pub async fn next(&mut self) -> Result<Option<ConnectRecord>, JdbcError> {
+        if self.mode == SourceMode::Timestamp {
+            return self.next_timestamp_mode().await;
+        }
+        let Some((record, offset)) = self.next_row().await? else {
+            return Ok(None);
+        };
+        self.offset = offset;
+        Ok(Some(record))
+    }
+
+    async fn next_row(
+        &mut self,
+    ) -> Result<Option<(ConnectRecord, TimestampIncrementingOffset)>, JdbcError> {
         let Some(rows) = self.rows.as_mut() else {
             return Ok(None);
         };
@@ -396,9 +417,55 @@ impl TableQuerier {
             Some(row) => row.map_err(JdbcError::sql("Failed to read a result row"))?,
         };
         let mapping = self.mapping.as_ref().expect("a query is open");
-        let (record, offset) = self.extract_record(mapping, &row)?;
-        self.offset = offset;
-        Ok(Some(record))
+        self.extract_record(mapping, &row).map(Some)
+    }
+
+    /// `TimestampTableQuerier`: a record's offset moves to its timestamp only when the next
+    /// row's timestamp is later (or there is no next row), so that a restart never skips the
+    /// rest of a group of rows sharing one timestamp.
+    async fn next_timestamp_mode(&mut self) -> Result<Option<ConnectRecord>, JdbcError> {
+        if self.pending.is_none() {
+            if self.exhausted {
+                return Ok(None);
+            }
+            match self.next_row().await? {
+                None => {
+                    self.exhausted = true;
+                    return Ok(None);
+                }
+                Some((record, offset)) => self.pending = Some((record, offset.timestamp_micros)),
+            }
+        }
+        let next = if self.exhausted {
+            None
+        } else {
+            match self.next_row().await? {
+                None => {
+                    self.exhausted = true;
+                    None
+                }
+                Some((record, offset)) => Some((record, offset.timestamp_micros)),
+            }
+        };
+        let (mut current, current_timestamp) = self.pending.take().expect("read above");
+        let committable = match &next {
+            None => true,
+            Some((_, next_timestamp)) => match (current_timestamp, next_timestamp) {
+                (Some(current), Some(next)) => current < *next,
+                _ => true,
+            },
+        };
+        if committable {
+            self.offset = TimestampIncrementingOffset {
+                incrementing: None,
+                timestamp_micros: current_timestamp,
+            };
+        }
+        self.pending = next;
+        if let RecordKind::Source { source_offset, .. } = &mut current.kind {
+            *source_offset = self.offset.to_map();
+        }
+        Ok(Some(current))
     }
 
     fn extract_record(
@@ -509,6 +576,8 @@ impl TableQuerier {
             self.mapping = None;
         }
         self.rows = None;
+        self.pending = None;
+        self.exhausted = false;
         self.last_update = Some(now);
     }
 }

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tokio_postgres::Client;
 
 use crate::config::{JdbcSourceConfig, SourceMode};
-use crate::dialect::{connect, TableId};
+use crate::dialect::{connect_with_retries, TableId};
 use crate::error::JdbcError;
 use crate::source::offset::{partition_v0, partition_v1, query_partition, TIMESTAMP_FIELD};
 use crate::source::querier::{relation_name, QuerySource, TableQuerier};
@@ -74,10 +74,12 @@ impl JdbcSourceTask {
                 "Task is being killed because it was not assigned a table nor a query to execute. If run in table mode please make sure that the tables exist on the database. If the table does exist on the database, we recommend using the fully qualified table name.",
             )));
         }
-        let client = connect(
+        let client = connect_with_retries(
             &config.connection_url,
             config.connection_user.as_deref(),
             config.connection_password.as_deref(),
+            config.connection_attempts,
+            config.connection_backoff_ms,
         )
         .await?;
         let mut queriers = VecDeque::new();
