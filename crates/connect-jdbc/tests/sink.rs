@@ -546,3 +546,32 @@ async fn fields_whitelist_and_unquoted_identifiers() {
         vec![vec!["1", "one"]]
     );
 }
+
+#[tokio::test]
+async fn a_writer_outlives_a_database_restart() {
+    let pg = Postgres::start().await;
+    let schema = users_schema();
+    let mut writer = sink(
+        &pg,
+        &[
+            ("auto.create", "true"),
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("retry.backoff.ms", "100"),
+        ],
+    );
+    writer
+        .put(&[record(0, no_key(), &schema, user(&schema, 1, None))])
+        .await
+        .unwrap();
+    pg.restart();
+    writer
+        .put(&[record(1, no_key(), &schema, user(&schema, 2, None))])
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&pg, "select id from my_topic_users order by id").await,
+        vec![vec!["1"], vec!["2"]]
+    );
+}

@@ -576,3 +576,48 @@ async fn the_table_monitor_reports_when_tables_come_and_go() {
         vec!["a", "b"]
     );
 }
+
+#[tokio::test]
+async fn a_task_outlives_a_database_restart_without_duplicates() {
+    let pg = Postgres::start().await;
+    let db = pg.client().await;
+    db.batch_execute(USERS).await.unwrap();
+    db.batch_execute("insert into users(user_id, pwd) values('a','p'),('b','p')")
+        .await
+        .unwrap();
+    let mut task = start_task(
+        &pg,
+        &[
+            ("mode", "incrementing"),
+            ("table.whitelist", "users"),
+            ("connection.backoff.ms", "100"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ids(&poll_records(&mut task, 2).await), vec![1, 2]);
+    pg.restart();
+    pg.client()
+        .await
+        .batch_execute("insert into users(user_id, pwd) values('c','p')")
+        .await
+        .unwrap();
+    // The first poll may fail on the dead connection (the runtime would report it and poll
+    // again); later polls reconnect and read only the new row.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut records = Vec::new();
+    let mut failures = 0;
+    while records.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no record after the restart ({failures} failed polls)"
+        );
+        match tokio::time::timeout(Duration::from_secs(5), task.poll()).await {
+            Ok(Ok(batch)) => records.extend(batch),
+            Ok(Err(_)) => failures += 1,
+            Err(_) => {}
+        }
+    }
+    assert_eq!(ids(&records), vec![3]);
+    assert_no_records(&mut task, Duration::from_millis(200)).await;
+}

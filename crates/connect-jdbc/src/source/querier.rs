@@ -567,6 +567,15 @@ impl TableQuerier {
         Ok(offset)
     }
 
+    /// Forgets the prepared statement, which belonged to a connection that is gone.
+    pub(crate) fn reset_statement(&mut self) {
+        self.statement = None;
+        self.mapping = None;
+        self.rows = None;
+        self.pending = None;
+        self.exhausted = false;
+    }
+
     /// Closes the query (Confluent's `reset`): after it was exhausted, or after a failure,
     /// in which case the offset goes back to where the query started.
     pub(crate) fn reset(&mut self, now: Instant, reset_offset: bool) {

@@ -130,6 +130,21 @@ impl JdbcSourceTask {
         let interval = Duration::from_millis(self.config.poll_interval_ms);
         let batch_max_rows = self.config.batch_max_rows;
         loop {
+            if self.client.is_closed() {
+                // The database went away: a new connection, on which every querier prepares
+                // its statement again (Confluent's `CachedConnectionProvider`).
+                self.client = connect_with_retries(
+                    &self.config.connection_url,
+                    self.config.connection_user.as_deref(),
+                    self.config.connection_password.as_deref(),
+                    self.config.connection_attempts,
+                    self.config.connection_backoff_ms,
+                )
+                .await?;
+                for querier in &mut self.queriers {
+                    querier.reset_statement();
+                }
+            }
             let querier = self
                 .queriers
                 .front_mut()

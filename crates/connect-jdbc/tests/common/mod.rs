@@ -144,6 +144,26 @@ impl Postgres {
         server
     }
 
+    /// Restarts the server (fast shutdown: every connection is closed), same port. The log
+    /// file matters: without it the server would inherit, and hold open, the pipes that
+    /// `output()` reads to their end.
+    pub fn restart(&self) {
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "fast", "-w", "-t", "60", "-l"])
+            .arg(self.dir.path().join("log"))
+            .arg("restart")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl restart failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     pub fn url(&self) -> String {
         format!("jdbc:postgresql://127.0.0.1:{}/rafka?user=rafka", self.port)
     }
