@@ -107,27 +107,36 @@ pub fn source_config_def() -> ConfigDef {
         .define("timestamp.column.name", ConfigType::List, s(""), None, Importance::Medium,
             "Comma separated list of one or more timestamp columns to detect new or modified rows using the COALESCE SQL function. Rows whose first non-null timestamp value is greater than the largest previous timestamp value seen will be discovered with each poll. At least one column should not be nullable.")
         .in_group(mode, 3, "Timestamp Column Name")
+        .define("timestamp.columns.mapping", ConfigType::List, s(""), described("a list of mappings in the format 'regex:[col1|col2|...]' where regex is a valid Java regular expression and columns are valid column names"), Importance::Medium,
+            "A comma separated list of table regex to timestamp columns mappings. On specifying multiple timestamp columns, COALESCE SQL function would be used to find out the effective timestamp for a row. Expected format is ``regex1:[col1|col2],regex2:[col3]``. Regexes would be matched against the fully-qualified table names of tables. Every table included for capture should match exactly one of the provided mappings. An example for a valid input would be ``SCHEMA1.EMPLOYEES.SALARY.*:[UPDATED_AT|MODIFIED_AT],ACCOUNTS.*:[CHANGED_AT]``")
+        .in_group(mode, 4, "Table to timestamp columns mappings")
+        .define("incrementing.column.mapping", ConfigType::List, s(""), described("a list of mappings in the format 'regex:columnName' where regex is a valid Java regular expression and columnName is a valid column name"), Importance::Medium,
+            "A comma separated list of table regex to incrementing column mappings. Expected format is ``regex1:col2,regex2:col1``. Regexes would be matched against the fully-qualified table names of tables. Every table included for capture should match exactly one of the provided mappings. An example for a valid input would be ``SCHEMA1.EMPLOYEES.SALARY*:EMP_ID,ACCOUNTS.*:ID``")
+        .in_group(mode, 5, "Table to incrementing column mappings")
         .define("timestamp.initial", ConfigType::Long, DefaultValue::Null, None, Importance::Low,
             "The epoch timestamp used for initial queries that use timestamp criteria. Use -1 to use the current time. If not specified, all data will be retrieved.")
-        .in_group(mode, 4, "Unix time value of initial timestamp")
+        .in_group(mode, 6, "Unix time value of initial timestamp")
         .define("validate.non.null", ConfigType::Boolean, s("true"), None, Importance::Low,
             "By default, the JDBC connector will validate that all incrementing and timestamp tables have NOT NULL set for the columns being used as their ID/timestamp. If the tables don't, JDBC connector will fail to start. Setting this to false will disable these checks.")
-        .in_group(mode, 5, "Validate Non Null")
+        .in_group(mode, 7, "Validate Non Null")
         .define("query", ConfigType::String, s(""), None, Importance::Medium,
             "If specified, the query to perform to select new or updated rows. Use this setting if you want to join tables, select subsets of columns in a table, or filter data. If used, this connector will only copy data using this query -- whole-table copying will be disabled. Different query modes may still be used for incremental updates, but in order to properly construct the incremental query, it must be possible to append a WHERE clause to this query (i.e. no WHERE clauses may be used). If you use a WHERE clause, it must handle incremental queries itself.")
-        .in_group(mode, 6, "Query")
+        .in_group(mode, 8, "Query")
+        .define("query.masked", ConfigType::Password, s(""), None, Importance::Medium,
+            "Same as 'query' configuration but the query string is maskedUse this config to prevent sensitive information from being logged.")
+        .in_group(mode, 9, "Query (Masked)")
         .define("quote.sql.identifiers", ConfigType::String, s("ALWAYS"), None, Importance::Medium,
             "When to quote table names, column names, and other identifiers in SQL statements. For backward compatibility, the default is ``always``.")
-        .in_group(mode, 7, "Quote Identifiers")
+        .in_group(mode, 10, "Quote Identifiers")
         .define("query.suffix", ConfigType::String, s(""), None, Importance::Low,
             "Suffix to append at the end of the generated query.")
-        .in_group(mode, 8, "Query suffix")
+        .in_group(mode, 11, "Query suffix")
         .define("transaction.isolation.mode", ConfigType::String, s("DEFAULT"), None, Importance::Low,
             "Mode to control which transaction isolation level is used when running queries against the database.")
-        .in_group(mode, 9, "Transaction Isolation Mode")
+        .in_group(mode, 12, "Transaction Isolation Mode")
         .define("query.retry.attempts", ConfigType::Int, s("-1"), None, Importance::Low,
             "Number of times to retry SQL exceptions encountered when executing queries.")
-        .in_group(mode, 10, "Query Retry Attempts")
+        .in_group(mode, 13, "Query Retry Attempts")
         .define("table.types", ConfigType::List, s("TABLE"), None, Importance::Low,
             "By default, the JDBC connector will only detect tables with type TABLE from the source Database. This config allows a command separated list of table types to extract. Options include:\n  * TABLE\n  * VIEW\n  * SYSTEM TABLE\n  * GLOBAL TEMPORARY\n  * LOCAL TEMPORARY\n  * ALIAS\n  * SYNONYM\n  In most cases it only makes sense to have either TABLE or VIEW.")
         .in_group(connector, 1, "Table Types")
@@ -137,21 +146,27 @@ pub fn source_config_def() -> ConfigDef {
         .define("batch.max.rows", ConfigType::Int, s("1000"), None, Importance::Low,
             "Maximum number of rows to include in a single batch when polling for new data. This setting can be used to limit the amount of data buffered internally in the connector.")
         .in_group(connector, 3, "Max Rows Per Batch")
+        .define("max.buffer.size", ConfigType::Int, s("0"), None, Importance::Low,
+            "The maximum number of records from the source database that can be buffered into memory. The default of 0 means a buffer size will be based on the maximum batch size.")
+        .in_group(connector, 4, "Maximum Buffer Size")
+        .define("poll.linger.ms", ConfigType::Long, s("5000"), None, Importance::Low,
+            "The maximum time to wait for a record before returning an empty batch. The default is 5 seconds.")
+        .in_group(connector, 5, "Poll Linger Milliseconds")
         .define("table.poll.interval.ms", ConfigType::Long, s("60000"), None, Importance::Low,
             "Frequency in ms to poll for new or removed tables, which may result in updated task configurations to start polling for data in added tables or stop polling for data in removed tables.")
-        .in_group(connector, 4, "Metadata Change Monitoring Interval (ms)")
+        .in_group(connector, 6, "Metadata Change Monitoring Interval (ms)")
         .define("topic.prefix", ConfigType::String, s(""), described("ASCII alphanumerics, '.', '_' and '-', at most 249 chars"), Importance::High,
             "Prefix to prepend to table names to generate the name of the Kafka topic to publish data to, or in the case of a custom query, the full name of the topic to publish to.")
-        .in_group(connector, 5, "Topic Prefix")
+        .in_group(connector, 7, "Topic Prefix")
         .define("timestamp.delay.interval.ms", ConfigType::Long, s("0"), None, Importance::High,
             "How long to wait after a row with certain timestamp appears before we include it in the result. You may choose to add some delay to allow transactions with earlier timestamp to complete. The first execution will fetch all available records (i.e. starting at timestamp 0) until current time minus the delay. Every following execution will get data from the last time we fetched until current time minus the delay.")
-        .in_group(connector, 6, "Delay Interval (ms)")
+        .in_group(connector, 8, "Delay Interval (ms)")
         .define("db.timezone", ConfigType::String, s("UTC"), described("a time zone"), Importance::Medium,
             "Name of the JDBC timezone used in the connector when querying with time-based criteria. Defaults to UTC.")
-        .in_group(connector, 7, "DB time zone")
+        .in_group(connector, 9, "DB time zone")
         .define("timestamp.granularity", ConfigType::String, s("connect_logical"), described("[connect_logical, micros_long, micros_string, micros_iso_datetime_string, nanos_long, nanos_string, nanos_iso_datetime_string]"), Importance::Low,
             "Define the granularity of the Timestamp column.")
-        .in_group(connector, 8, "Timestamp granularity for timestamp columns")
+        .in_group(connector, 10, "Timestamp granularity for timestamp columns")
 }
 
 /// `JdbcSinkConfig.CONFIG_DEF`, in Confluent's order and groups.

@@ -23,6 +23,11 @@
 //! - sink task: `JdbcSinkConfig::from_props(props)`, `JdbcSinkWriter::new(config)`, then
 //!   `put(&records)` per batch of sink records (one transaction, retried).
 //!
+//! Known differences: an unconstrained `numeric` column maps to Decimal with scale 0, as
+//! the PostgreSQL JDBC driver reports it; values with a fraction are refused with Kafka's
+//! "mismatching scale" message (Confluent refuses every scale mismatch). `serial` is int4 →
+//! INT32 and `bigserial` int8 → INT64, as in Confluent (the seed line shows int64).
+//!
 //! Not done (Confluent has them): `timestamp.columns.mapping`/`incrementing.column.mapping`
 //! (defined, not applied), `timestamp.granularity` other than `connect_logical`,
 //! `query.masked`, `query.retry.attempts`, `transaction.isolation.mode`, `catalog.pattern`

@@ -253,7 +253,18 @@ impl ColumnKind {
             ColumnKind::Numeric { scale, target, .. } => {
                 let decimal = decode_numeric(raw).ok_or_else(bad)?;
                 match target {
-                    NumericTarget::Decimal => Value::Decimal(rescale(&decimal, *scale)),
+                    NumericTarget::Decimal => {
+                        // The schema's scale is the column's; an unconstrained numeric has
+                        // scale 0 and its values may not fit. Confluent fails on any scale
+                        // mismatch (Kafka's Decimal.fromLogical); we accept the lossless ones.
+                        let rescaled = rescale(&decimal, *scale);
+                        if rescale(&rescaled, decimal.scale()) != decimal {
+                            return Err(JdbcError::Data(rafka_connect_data::DataError::new(
+                                "BigDecimal has mismatching scale value for given Decimal schema",
+                            )));
+                        }
+                        Value::Decimal(rescaled)
+                    }
                     NumericTarget::Int8 => Value::Int8(decimal.to_i64_wrapping() as i8),
                     NumericTarget::Int16 => Value::Int16(decimal.to_i64_wrapping() as i16),
                     NumericTarget::Int32 => Value::Int32(decimal.to_i64_wrapping() as i32),

@@ -70,7 +70,7 @@ async fn every_postgresql_type_maps_to_confluents_connect_type() {
             c_bytea bytea, c_date date, c_time time, c_timetz timetz, c_ts timestamp, c_tstz timestamptz,
             c_int_arr int4[], c_text_arr text[], c_interval interval);
          insert into everything values (1, -2147483648, 9223372036854775807, 1.5, -2.25,
-            12345678.91, 3.7, true, B'1', B'1010', B'1000000000000001',
+            12345678.91, 4.000, true, B'1', B'1010', B'1000000000000001',
             'ab', 'hello', 'wörld', '{\"b\": 1, \"a\": [1,2]}', '{\"b\": 1, \"a\": 2}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '<a/>',
             '\\xdeadbeef', '2024-05-04', '12:34:56.789', '12:00:00+02', '2024-05-04 12:00:00.123456', '2024-05-04 12:00:00+02',
             '{1,NULL,3}', '{a,b}', '1 day');
@@ -156,7 +156,7 @@ async fn every_postgresql_type_maps_to_confluents_connect_type() {
         ("c_float4", Value::Float32(1.5)),
         ("c_float8", Value::Float64(-2.25)),
         ("c_numeric", dec("12345678.91")),
-        // An unconstrained numeric has scale 0 (as the JDBC driver reports it): rounded.
+        // An unconstrained numeric has scale 0 (as the JDBC driver reports it); 4.000 fits.
         ("c_numeric_free", dec("4")),
         ("c_bool", Value::Boolean(true)),
         ("c_bit1", Value::Boolean(true)),
@@ -194,6 +194,30 @@ async fn every_postgresql_type_maps_to_confluents_connect_type() {
     for (field, _) in values.iter().skip(1) {
         assert_eq!(nulls.get(field).unwrap(), &Value::Null, "{field}");
     }
+}
+
+#[tokio::test]
+async fn an_unconstrained_numeric_with_a_fraction_is_refused_not_rounded() {
+    let pg = Postgres::start().await;
+    pg.client()
+        .await
+        .batch_execute("create table free(v numeric); insert into free values (3.7)")
+        .await
+        .unwrap();
+    let mut p: HashMap<String, String> = props(&[
+        ("connection.url", &pg.url()),
+        ("mode", "bulk"),
+        ("tables", "\"rafka\".\"public\".\"free\""),
+    ]);
+    p.insert("poll.interval.ms".into(), "10".into());
+    let mut task = JdbcSourceTask::start(JdbcSourceConfig::from_props(&p).unwrap(), &[])
+        .await
+        .unwrap();
+    let err = task.poll().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "BigDecimal has mismatching scale value for given Decimal schema"
+    );
 }
 
 #[tokio::test]
