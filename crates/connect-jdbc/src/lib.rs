@@ -33,7 +33,9 @@
 //! `query.masked`, `query.retry.attempts`, `transaction.isolation.mode`, `catalog.pattern`
 //! as a pattern (it matches the database name exactly), named `db.timezone` zones with
 //! daylight rules (UTC and fixed offsets work), String record values in the sink
-//! (Confluent's newest versions write them to one column), `DEFAULT`s of logical types.
+//! (Confluent's newest versions write them to one column), `DEFAULT`s of logical types, the
+//! sink keys `date.timezone`, `timestamp.precision.mode`, `timestamp.fields.list`,
+//! `replace.null.with.default` (not defined: Connect ignores them as unknown keys).
 //!
 //! It depends on `rafka-connect-data` only: nothing of the broker, nor of the runtime.
 
