@@ -30,6 +30,8 @@ import tempfile
 # Kafka client of the other brokers, and `client` needs nothing but `protocol`.
 # `connect-data` (Connect's data model, converters and transforms: pure logic) sits below
 # the `connect` runtime and the connectors, which all build on it.
+# `connect-jdbc` (the JDBC source and sink engines) sits between them: it builds on
+# `connect-data` only, never on the runtime, so that the runtime can load it by class name.
 LEVELS = [
     ["rafka-types"],
     ["rafka-protocol"],
@@ -41,6 +43,7 @@ LEVELS = [
     ["rafka-security"],
     ["rafka-broker"],
     ["rafka-connect-data"],
+    ["rafka-connect-jdbc"],
     ["rafka-connect"],
     ["rafka-connect-*"],
     ["rafka-rest-proxy", "rafka-monitor"],

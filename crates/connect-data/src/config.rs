@@ -378,6 +378,15 @@ impl ParsedConfig {
         }
     }
 
+    /// A LONG key (Java's `getLong`); `None` for a `null` default.
+    pub fn long(&self, name: &str) -> Option<i64> {
+        match self.value(name) {
+            ConfigValue::Long(v) => Some(*v),
+            ConfigValue::Null => None,
+            other => panic!("{name} is not a long: {other:?}"),
+        }
+    }
+
     pub fn list(&self, name: &str) -> Vec<String> {
         match self.value(name) {
             ConfigValue::List(items) => items.clone(),
