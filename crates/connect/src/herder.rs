@@ -352,6 +352,20 @@ impl StandaloneHerder {
         }
     }
 
+    /// Restarts one task: the old one stops (flushing its offsets) before the new one
+    /// starts, so the new one resumes from every offset the old one committed.
+    async fn replace_task(&self, name: &str, entry: &mut Entry, task: usize) {
+        let placeholder = RunningTask {
+            status: entry.tasks[task].status.clone(),
+            control: watch::channel(TargetState::Stopped).0,
+            join: tokio::spawn(async {}),
+        };
+        let old = std::mem::replace(&mut entry.tasks[task], placeholder);
+        self.stop_task(old).await;
+        let running = self.start_task(name, entry, task);
+        entry.tasks[task] = running;
+    }
+
     async fn stop_connector(&self, entry: &mut Entry) {
         for task in std::mem::take(&mut entry.tasks) {
             self.stop_task(task).await;
@@ -684,9 +698,7 @@ impl Herder for StandaloneHerder {
             }
             for task in restart_tasks {
                 if task < entry.tasks.len() {
-                    let running = self.start_task(name, entry, task);
-                    let old = std::mem::replace(&mut entry.tasks[task], running);
-                    self.stop_task(old).await;
+                    self.replace_task(name, entry, task).await;
                 }
             }
         }
@@ -701,13 +713,7 @@ impl Herder for StandaloneHerder {
                 "Task {name}-{task} not found"
             )));
         }
-        let old_task = {
-            let running = self.start_task(name, entry, task);
-            std::mem::replace(&mut entry.tasks[task], running)
-        };
-        // Old first would be cleaner, but the new task must not start before the old one
-        // released the file/consumer: stop the old, then let the new run.
-        self.stop_task(old_task).await;
+        self.replace_task(name, entry, task).await;
         Ok(())
     }
 
@@ -818,4 +824,129 @@ fn json_to_value(json: &Json) -> rafka_connect_data::Value {
 /// Kafka's `task.class` for the FileStream connectors, for tests.
 pub fn task_class_of(connector_class: &str) -> String {
     task_class(connector_class)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker_config::WorkerConfig;
+    use std::collections::HashMap;
+
+    fn herder(dir: &std::path::Path) -> StandaloneHerder {
+        let config = WorkerConfig::from_props(HashMap::from([
+            // No broker: rdkafka clients connect lazily and these tests produce nothing.
+            ("bootstrap.servers".to_string(), "127.0.0.1:1".to_string()),
+            (
+                "task.shutdown.graceful.timeout.ms".to_string(),
+                "2000".to_string(),
+            ),
+            (
+                "offset.storage.file.filename".to_string(),
+                dir.join("offsets").display().to_string(),
+            ),
+        ]))
+        .unwrap();
+        StandaloneHerder::new(Arc::new(Worker::new(config).unwrap()), "w:1".into(), None)
+    }
+
+    fn source_config(dir: &std::path::Path) -> Props {
+        Props::from([
+            (
+                "connector.class".to_string(),
+                "FileStreamSource".to_string(),
+            ),
+            // Never created: the task polls and finds nothing to send.
+            (
+                "file".to_string(),
+                dir.join("absent.txt").display().to_string(),
+            ),
+            ("topic".to_string(), "t".to_string()),
+        ])
+    }
+
+    async fn wait_for(herder: &StandaloneHerder, connector: State, tasks: &[State]) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = herder.connector_status("c").await.unwrap();
+            let task_states: Vec<State> = status.tasks.iter().map(|t| t.state).collect();
+            if status.connector.state == connector && task_states == tasks {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "wanted {connector:?} {tasks:?}, have {status:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn lifecycle_follows_kafkas_target_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let herder = herder(dir.path());
+        let (created, info) = herder
+            .put_connector_config(
+                "c",
+                source_config(dir.path()),
+                false,
+                Some(TargetState::Stopped),
+            )
+            .await
+            .unwrap();
+        assert!(created);
+        assert!(info.tasks.is_empty());
+        wait_for(&herder, State::Stopped, &[]).await;
+
+        herder
+            .set_target_state("c", TargetState::Paused)
+            .await
+            .unwrap();
+        wait_for(&herder, State::Paused, &[State::Paused]).await;
+        herder
+            .set_target_state("c", TargetState::Started)
+            .await
+            .unwrap();
+        wait_for(&herder, State::Running, &[State::Running]).await;
+        assert_eq!(herder.task_configs("c").await.unwrap().len(), 1);
+
+        let plan = herder.restart_connector("c", true, true).await.unwrap();
+        assert_eq!(
+            plan.connector.state,
+            State::Running,
+            "only failed parts restart"
+        );
+        assert_eq!(plan.tasks[0].state, State::Running);
+        let plan = herder.restart_connector("c", true, false).await.unwrap();
+        assert_eq!(plan.connector.state, State::Restarting);
+        assert_eq!(plan.tasks[0].state, State::Restarting);
+        wait_for(&herder, State::Running, &[State::Running]).await;
+
+        herder
+            .set_target_state("c", TargetState::Stopped)
+            .await
+            .unwrap();
+        wait_for(&herder, State::Stopped, &[]).await;
+        assert!(herder.task_configs("c").await.unwrap().is_empty());
+        assert!(matches!(
+            herder.restart_task("c", 0).await,
+            Err(RuntimeError::NotFound(_))
+        ));
+
+        let (created, _) = herder
+            .put_connector_config("c", source_config(dir.path()), true, None)
+            .await
+            .unwrap();
+        assert!(!created, "replacing keeps the connector");
+        assert!(matches!(
+            herder
+                .put_connector_config("c", source_config(dir.path()), false, None)
+                .await,
+            Err(RuntimeError::AlreadyExists(_))
+        ));
+        herder.delete_connector("c").await.unwrap();
+        assert!(matches!(
+            herder.connector_status("c").await,
+            Err(RuntimeError::NotFound(_))
+        ));
+    }
 }

@@ -43,6 +43,9 @@ const BASE_HANDLE: u32 = 0x7E_0000;
 const HASHMAP_SUID: u64 = 0x0507_DAC1_C316_60D1;
 const BYTE_ARRAY_SUID: u64 = 0xACF3_17F8_0608_54E0;
 
+/// Raw store entries: key bytes and value bytes (`None`: Java's `null`).
+pub type RawEntries = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
 /// Serializes `map` as Java's `ObjectOutputStream` writes a `HashMap<byte[], byte[]>`.
 pub fn encode_java_map(map: &[(Vec<u8>, Option<Vec<u8>>)]) -> Vec<u8> {
     let mut out = STREAM_MAGIC.to_vec();
@@ -107,7 +110,7 @@ fn put_utf(out: &mut Vec<u8>, text: &str) {
 
 /// Reads what `encode_java_map` (or Kafka's worker) wrote: the subset of Java
 /// serialization a `HashMap<byte[], byte[]>` uses.
-pub fn decode_java_map(bytes: &[u8]) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>, String> {
+pub fn decode_java_map(bytes: &[u8]) -> Result<RawEntries, String> {
     let mut reader = JavaReader {
         bytes,
         position: 0,

@@ -43,7 +43,7 @@ type Result<T> = std::result::Result<T, RuntimeError>;
 /// directive string built from the levels whenever one changes.
 pub struct Loggers {
     levels: Mutex<BTreeMap<String, (String, Option<i64>)>>,
-    apply: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    apply: Option<ApplyLevels>,
 }
 
 impl std::fmt::Debug for Loggers {
@@ -54,12 +54,15 @@ impl std::fmt::Debug for Loggers {
     }
 }
 
+/// Applies a `tracing` filter directive (the logging setup's reload handle).
+pub type ApplyLevels = Box<dyn Fn(&str) + Send + Sync>;
+
 const LEVELS: &[&str] = &[
     "OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL",
 ];
 
 impl Loggers {
-    pub fn new(root_level: &str, apply: Option<Box<dyn Fn(&str) + Send + Sync>>) -> Loggers {
+    pub fn new(root_level: &str, apply: Option<ApplyLevels>) -> Loggers {
         Loggers {
             levels: Mutex::new(BTreeMap::from([(
                 "root".to_string(),
@@ -165,15 +168,9 @@ pub fn router<H: Herder>(herder: Arc<H>, loggers: Arc<Loggers>) -> Router {
         )
         .route("/connectors/{name}/topics", get(topics::<H>))
         .route("/connectors/{name}/topics/reset", put(reset_topics::<H>))
-        .route("/connector-plugins", get(list_plugins::<H>))
-        .route(
-            "/connector-plugins/{plugin}/config",
-            get(plugin_config::<H>),
-        )
-        .route(
-            "/connector-plugins/{plugin}/config/validate",
-            put(validate::<H>),
-        )
+        .route("/connector-plugins", get(list_plugins))
+        .route("/connector-plugins/{plugin}/config", get(plugin_config))
+        .route("/connector-plugins/{plugin}/config/validate", put(validate))
         .route("/admin/loggers", get(list_loggers::<H>))
         .route(
             "/admin/loggers/{logger}",
@@ -560,7 +557,7 @@ async fn reset_topics<H: Herder>(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn list_plugins<H: Herder>(RawQuery(query): RawQuery) -> Response {
+async fn list_plugins(RawQuery(query): RawQuery) -> Response {
     let connectors_only = query_pairs(&query)
         .iter()
         .find(|(k, _)| k == "connectorsOnly")
@@ -569,13 +566,13 @@ async fn list_plugins<H: Herder>(RawQuery(query): RawQuery) -> Response {
     Json(plugins::list_plugins(connectors_only)).into_response()
 }
 
-async fn plugin_config<H: Herder>(Path(plugin): Path<String>) -> Result<Response> {
+async fn plugin_config(Path(plugin): Path<String>) -> Result<Response> {
     let def = plugins::plugin_config_def(&plugin)
         .ok_or_else(|| RuntimeError::NotFound(format!("Unknown plugin {plugin}.")))?;
     Ok(Json(connector_config::config_def_json(&def)).into_response())
 }
 
-async fn validate<H: Herder>(Path(plugin): Path<String>, body: Bytes) -> Result<Response> {
+async fn validate(Path(plugin): Path<String>, body: Bytes) -> Result<Response> {
     let mut config: Props = props(string_map(&parse_body(&body)?)?);
     match config.get(CONNECTOR_CLASS) {
         Some(class) if !class.ends_with(plugin.as_str()) => {

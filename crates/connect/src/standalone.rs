@@ -70,10 +70,11 @@ fn init_logging() -> Box<dyn Fn(&str) + Send + Sync> {
     })
 }
 
+/// A connector given on the command line: name, config, initial state.
+pub type ConnectorFile = (String, HashMap<String, String>, Option<TargetState>);
+
 /// Reads a connector file: `.json` (`{"name","config"}` or a flat map) or properties.
-pub fn read_connector_file(
-    path: &Path,
-) -> Result<(String, HashMap<String, String>, Option<TargetState>), RuntimeError> {
+pub fn read_connector_file(path: &Path) -> Result<ConnectorFile, RuntimeError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| RuntimeError::Config(format!("cannot read {}: {e}", path.display())))?;
     let trimmed = text.trim_start();

@@ -594,6 +594,22 @@ impl Worker {
                 commit_sink(task, &consumer, &offsets, &mut committed, CommitMode::Async)?;
                 next_commit = Instant::now() + flush_interval;
             }
+            if paused {
+                // Not polling while paused: a partition assigned after the pause is paused
+                // here too. (Paused longer than max.poll.interval.ms, the consumer leaves
+                // the group and rejoins on resume.)
+                tokio::select! {
+                    changed = control.changed() => {
+                        if changed.is_err() { break; }
+                    }
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                        if let Ok(assignment) = consumer.assignment() {
+                            let _ = consumer.pause(&assignment);
+                        }
+                    }
+                }
+                continue;
+            }
             let first = tokio::select! {
                 changed = control.changed() => {
                     if changed.is_err() { break; }
