@@ -26,58 +26,89 @@ const PREDICATES: &str = "Predicates";
 const ERROR_HANDLING: &str = "Error Handling";
 
 fn common_def() -> ConfigDef {
-    let mut order = 0;
-    let mut next = || {
-        order += 1;
-        order
+    let s = ConfigType::String;
+    let class = ConfigType::Class;
+    let null = || DefaultValue::Null;
+    let text = |t: &str| DefaultValue::Text(t.to_string());
+    let converter_doc = |what: &str| {
+        format!("Converter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the {what} in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro.")
     };
     ConfigDef::new()
-        .define(NAME, ConfigType::String, DefaultValue::Required, Some(Validator::NonEmptyString), Importance::High, "Globally unique name to use for this connector.")
-        .in_group(COMMON, next(), "Connector name")
-        .define(CONNECTOR_CLASS, ConfigType::String, DefaultValue::Required, None, Importance::High, "Name or alias of the class for this connector. Must be a subclass of org.apache.kafka.connect.connector.Connector. If the connector is org.apache.kafka.connect.file.FileStreamSinkConnector, you can either specify this full name,  or use \"FileStreamSink\" or \"FileStreamSinkConnector\" to make the configuration a bit shorter")
-        .in_group(COMMON, next(), "Connector class")
-        .define(TASKS_MAX, ConfigType::Int, DefaultValue::Text("1".into()), Some(Validator::Described("[1,...]".into())), Importance::High, "Maximum number of tasks to use for this connector.")
-        .in_group(COMMON, next(), "Tasks max")
-        .define("key.converter", ConfigType::Class, DefaultValue::Null, None, Importance::Low, "Converter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the keys in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro.")
-        .in_group(COMMON, next(), "Key converter class")
-        .define("value.converter", ConfigType::Class, DefaultValue::Null, None, Importance::Low, "Converter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the values in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro.")
-        .in_group(COMMON, next(), "Value converter class")
-        .define("header.converter", ConfigType::Class, DefaultValue::Null, None, Importance::Low, "HeaderConverter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the header values in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro. By default, the SimpleHeaderConverter is used to serialize header values to strings and deserialize them by inferring the schemas.")
-        .in_group(COMMON, next(), "Header converter class")
-        .define("transforms", ConfigType::List, DefaultValue::Text(String::new()), None, Importance::Low, "Aliases for the transformations to be applied to records.")
-        .in_group(TRANSFORMS, 1, "Transforms")
-        .define("predicates", ConfigType::List, DefaultValue::Text(String::new()), None, Importance::Low, "Aliases for the predicates used by transformations.")
-        .in_group(PREDICATES, 1, "Predicates")
-        .define("errors.retry.timeout.ms", ConfigType::Long, DefaultValue::Text("0".into()), None, Importance::Medium, "The maximum duration in milliseconds that a failed operation will be reattempted. The default is 0, which means no retries will be attempted. Use -1 for infinite retries.")
-        .in_group(ERROR_HANDLING, 1, "Retry Timeout for Errors")
-        .define("errors.retry.delay.max.ms", ConfigType::Long, DefaultValue::Text("60000".into()), None, Importance::Medium, "The maximum duration in milliseconds between consecutive retry attempts. Jitter will be added to the delay once this limit is reached to prevent thundering herd issues.")
-        .in_group(ERROR_HANDLING, 2, "Maximum Delay Between Retries for Errors")
-        .define("errors.tolerance", ConfigType::String, DefaultValue::Text("none".into()), Some(Validator::CaseInsensitiveValidString(vec!["none".into(), "all".into()])), Importance::Medium, "Behavior for tolerating errors during connector operation. 'none' is the default value and signals that any error will result in an immediate connector task failure; 'all' changes the behavior to skip over problematic records.")
-        .in_group(ERROR_HANDLING, 3, "Error Tolerance")
-        .define("errors.log.enable", ConfigType::Boolean, DefaultValue::Text("false".into()), None, Importance::Medium, "If true, write each error and the details of the failed operation and problematic record to the Connect application log. This is 'false' by default, so that only errors that are not tolerated are reported.")
-        .in_group(ERROR_HANDLING, 4, "Log Errors")
-        .define("errors.log.include.messages", ConfigType::Boolean, DefaultValue::Text("false".into()), None, Importance::Medium, "Whether to include in the log the Connect record that resulted in a failure. For sink records, the topic, partition, offset, and timestamp will be logged. For source records, the key and value (and their schemas), all headers, and the timestamp, Kafka topic, Kafka partition, source partition, and source offset will be logged. This is 'false' by default, which will prevent record keys, values, and headers from being written to log files.")
-        .in_group(ERROR_HANDLING, 5, "Log Error Messages")
+        .define(NAME, s, DefaultValue::Required, Some(Validator::NonEmptyString), Importance::High, "Globally unique name to use for this connector.")
+        .in_group(COMMON, 1, "Connector name").with_width("MEDIUM")
+        .define(CONNECTOR_CLASS, s, DefaultValue::Required, None, Importance::High, "Name or alias of the class for this connector. Must be a subclass of org.apache.kafka.connect.connector.Connector. If the connector is org.apache.kafka.connect.file.FileStreamSinkConnector, you can either specify this full name,  or use \"FileStreamSink\" or \"FileStreamSinkConnector\" to make the configuration a bit shorter")
+        .in_group(COMMON, 2, "Connector class").with_width("LONG")
+        .define("connector.plugin.version", s, text(crate::KAFKA_VERSION), None, Importance::Medium, "Version of the connector.")
+        .in_group(COMMON, 3, "Connector version").with_width("MEDIUM")
+        .define(TASKS_MAX, ConfigType::Int, text("1"), Some(Validator::Described("[1,...]".into())), Importance::High, "Maximum number of tasks to use for this connector.")
+        .in_group(COMMON, 4, "Tasks max").with_width("SHORT")
+        .define("tasks.max.enforce", ConfigType::Boolean, text("true"), None, Importance::Low, "(Deprecated) Whether to enforce that the tasks.max property is respected by the connector. By default, connectors that generate too many tasks will fail, and existing sets of tasks that exceed the tasks.max property will also be failed. If this property is set to false, then connectors will be allowed to generate more than the maximum number of tasks, and existing sets of tasks that exceed the tasks.max property will be allowed to run. This property is deprecated and will be removed in an upcoming major release.")
+        .in_group(COMMON, 5, "Enforce tasks max").with_width("SHORT")
+        .define("key.converter", class, null(), None, Importance::Low, &converter_doc("keys"))
+        .in_group(COMMON, 6, "Key converter class").with_width("SHORT")
+        .define("key.converter.plugin.version", s, null(), None, Importance::Low, "Version of the key converter.")
+        .in_group(COMMON, 7, "Key converter version").with_width("SHORT")
+        .define("value.converter", class, null(), None, Importance::Low, &converter_doc("values"))
+        .in_group(COMMON, 8, "Value converter class").with_width("SHORT")
+        .define("value.converter.plugin.version", s, null(), None, Importance::Low, "Version of the value converter.")
+        .in_group(COMMON, 9, "Value converter version").with_width("SHORT")
+        .define("header.converter", class, null(), None, Importance::Low, "HeaderConverter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the header values in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro. By default, the SimpleHeaderConverter is used to serialize header values to strings and deserialize them by inferring the schemas.")
+        .in_group(COMMON, 10, "Header converter class").with_width("SHORT")
+        .define("header.converter.plugin.version", s, null(), None, Importance::Low, "Version of the header converter.")
+        .in_group(COMMON, 11, "Header converter version").with_width("SHORT")
+        .define("transforms", ConfigType::List, text(""), None, Importance::Low, "Aliases for the transformations to be applied to records.")
+        .in_group(TRANSFORMS, 12, "Transforms").with_width("LONG")
+        .define("predicates", ConfigType::List, text(""), None, Importance::Low, "Aliases for the predicates used by transformations.")
+        .in_group(PREDICATES, 13, "Predicates").with_width("LONG")
+        .define("config.action.reload", s, text("restart"), Some(Validator::CaseInsensitiveValidString(vec!["none".into(), "restart".into()])), Importance::Low, "The action that Connect should take on the connector when changes in external configuration providers result in a change in the connector's configuration properties. A value of 'none' indicates that Connect will do nothing. A value of 'restart' indicates that Connect should restart/reload the connector with the updated configuration properties.The restart may actually be scheduled in the future if the external configuration provider indicates that a configuration value will expire in the future.")
+        .in_group(COMMON, 14, "Reload Action").with_width("MEDIUM")
+        .define("errors.retry.timeout.ms", ConfigType::Long, text("0"), None, Importance::Medium, "The maximum duration in milliseconds that a failed operation will be reattempted. The default is 0, which means no retries will be attempted. Use -1 for infinite retries.")
+        .in_group(ERROR_HANDLING, 1, "Retry Timeout for Errors").with_width("MEDIUM")
+        .define("errors.retry.delay.max.ms", ConfigType::Long, text("60000"), None, Importance::Medium, "The maximum duration in milliseconds between consecutive retry attempts. Jitter will be added to the delay once this limit is reached to prevent thundering herd issues.")
+        .in_group(ERROR_HANDLING, 2, "Maximum Delay Between Retries for Errors").with_width("MEDIUM")
+        .define("errors.tolerance", s, text("none"), Some(Validator::CaseInsensitiveValidString(vec!["none".into(), "all".into()])), Importance::Medium, "Behavior for tolerating errors during connector operation. 'none' is the default value and signals that any error will result in an immediate connector task failure; 'all' changes the behavior to skip over problematic records.")
+        .in_group(ERROR_HANDLING, 3, "Error Tolerance").with_width("SHORT")
+        .define("errors.log.enable", ConfigType::Boolean, text("false"), None, Importance::Medium, "If true, write each error and the details of the failed operation and problematic record to the Connect application log. This is 'false' by default, so that only errors that are not tolerated are reported.")
+        .in_group(ERROR_HANDLING, 4, "Log Errors").with_width("SHORT")
+        .define("errors.log.include.messages", ConfigType::Boolean, text("false"), None, Importance::Medium, "Whether to include in the log the Connect record that resulted in a failure. For sink records, the topic, partition, offset, and timestamp will be logged. For source records, the key and value (and their schemas), all headers, and the timestamp, Kafka topic, Kafka partition, source partition, and source offset will be logged. This is 'false' by default, which will prevent record keys, values, and headers from being written to log files.")
+        .in_group(ERROR_HANDLING, 5, "Log Error Details").with_width("SHORT")
+}
+
+fn source_def() -> ConfigDef {
+    let text = |t: &str| DefaultValue::Text(t.to_string());
+    common_def()
+        .define("topic.creation.groups", ConfigType::List, text(""), None, Importance::Low, "Groups of configurations for topics created by source connectors")
+        .in_group("Topic Creation", 1, "Topic Creation Groups").with_width("LONG")
+        .define("exactly.once.support", ConfigType::String, text("requested"), Some(Validator::CaseInsensitiveValidString(vec!["requested".into(), "required".into()])), Importance::Medium, "Permitted values are requested, required. If set to \"required\", forces a preflight check for the connector to ensure that it can provide exactly-once semantics with the given configuration. Some connectors may be capable of providing exactly-once semantics but not signal to Connect that they support this; in that case, documentation for the connector should be consulted carefully before creating it, and the value for this property should be set to \"requested\". Additionally, if the value is set to \"required\" but the worker that performs preflight validation does not have exactly-once support enabled for source connectors, requests to create or validate the connector will fail.")
+        .in_group("Exactly Once Support", 2, "Exactly once support").with_width("SHORT")
+        .define("transaction.boundary", ConfigType::String, text("poll"), Some(Validator::CaseInsensitiveValidString(vec!["poll".into(), "interval".into(), "connector".into()])), Importance::Medium, "Permitted values are: poll, interval, connector. If set to 'poll', a new producer transaction will be started and committed for every batch of records that each task from this connector provides to Connect. If set to 'connector', relies on connector-defined transaction boundaries; note that not all connectors are capable of defining their own transaction boundaries, and in that case, attempts to instantiate a connector with this value will fail. Finally, if set to 'interval', commits transactions only after a user-defined time interval has passed.")
+        .in_group("Exactly Once Support", 3, "Transaction Boundary").with_width("SHORT")
+        .define("transaction.boundary.interval.ms", ConfigType::Long, DefaultValue::Null, None, Importance::Low, "If 'transaction.boundary' is set to 'interval', determines the interval for producer transaction commits by connector tasks. If unset, defaults to the value of the worker-level 'offset.flush.interval.ms' property. It has no effect if a different transaction.boundary is specified.")
+        .in_group("Exactly Once Support", 4, "Transaction boundary interval").with_width("SHORT")
+        .define("offsets.storage.topic", ConfigType::String, DefaultValue::Null, None, Importance::Low, "The name of a separate offsets topic to use for this connector. If empty or not specified, the worker’s global offsets topic name will be used. If specified, the offsets topic will be created if it does not already exist on the Kafka cluster targeted by this connector (which may be different from the one used for the worker's global offsets topic if the bootstrap.servers property of the connector's producer has been overridden from the worker's). Only applicable in distributed mode; in standalone mode, setting this property will have no effect.")
+        .in_group("offsets.topic", 1, "Offsets topic").with_width("LONG")
 }
 
 fn sink_def() -> ConfigDef {
+    let text = |t: &str| DefaultValue::Text(t.to_string());
     common_def()
-        .define("topics", ConfigType::List, DefaultValue::Text(String::new()), None, Importance::High, "List of topics to consume, separated by commas")
-        .in_group(COMMON, 4, "Topics")
-        .define("topics.regex", ConfigType::String, DefaultValue::Text(String::new()), Some(Validator::Regex), Importance::High, "Regular expression giving topics to consume. Under the hood, the regex is compiled to a <code>java.util.regex.Pattern</code>. Only one of topics or topics.regex should be specified.")
-        .in_group(COMMON, 4, "Topics regex")
-        .define("errors.deadletterqueue.topic.name", ConfigType::String, DefaultValue::Text(String::new()), None, Importance::Medium, "The name of the topic to be used as the dead letter queue (DLQ) for messages that result in an error when processed by this sink connector, or its transformations or converters. The topic name is blank by default, which means that no messages are to be recorded in the DLQ.")
-        .in_group(ERROR_HANDLING, 6, "Dead Letter Queue Topic Name")
-        .define("errors.deadletterqueue.topic.replication.factor", ConfigType::Short, DefaultValue::Text("3".into()), None, Importance::Medium, "Replication factor used to create the dead letter queue topic when it doesn't already exist.")
-        .in_group(ERROR_HANDLING, 7, "Dead Letter Queue Topic Replication Factor")
-        .define("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean, DefaultValue::Text("false".into()), None, Importance::Medium, "If true, add headers containing error context to the messages written to the dead letter queue. To avoid clashing with headers from the original record, all error context header keys, all error context header keys will start with <code>__connect.errors.</code>")
-        .in_group(ERROR_HANDLING, 8, "Enable Error Context Headers")
+        .define("topics", ConfigType::List, text(""), None, Importance::High, "List of topics to consume, separated by commas")
+        .in_group(COMMON, 4, "Topics").with_width("LONG")
+        .define("topics.regex", ConfigType::String, text(""), Some(Validator::Regex), Importance::High, "Regular expression giving topics to consume. Under the hood, the regex is compiled to a <code>java.util.regex.Pattern</code>. Only one of topics or topics.regex should be specified.")
+        .in_group(COMMON, 4, "Topics regex").with_width("LONG")
+        .define("errors.deadletterqueue.topic.name", ConfigType::String, text(""), None, Importance::Medium, "The name of the topic to be used as the dead letter queue (DLQ) for messages that result in an error when processed by this sink connector, or its transformations or converters. The topic name is blank by default, which means that no messages are to be recorded in the DLQ.")
+        .in_group(ERROR_HANDLING, 6, "Dead Letter Queue Topic Name").with_width("MEDIUM")
+        .define("errors.deadletterqueue.topic.replication.factor", ConfigType::Short, text("3"), None, Importance::Medium, "Replication factor used to create the dead letter queue topic when it doesn't already exist.")
+        .in_group(ERROR_HANDLING, 7, "Dead Letter Queue Topic Replication Factor").with_width("MEDIUM")
+        .define("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean, text("false"), None, Importance::Medium, "If true, add headers containing error context to the messages written to the dead letter queue. To avoid clashing with headers from the original record, all error context header keys, all error context header keys will start with <code>__connect.errors.</code>")
+        .in_group(ERROR_HANDLING, 8, "Enable Error Context Headers").with_width("MEDIUM")
 }
 
 /// The framework's keys for a connector of `kind`.
 pub fn framework_def(kind: PluginType) -> ConfigDef {
     match kind {
         PluginType::Sink => sink_def(),
+        PluginType::Source => source_def(),
         _ => common_def(),
     }
 }
@@ -95,10 +126,10 @@ fn key_json(key: &ConfigKey) -> Json {
         "importance": key.importance.to_string(),
         "documentation": key.documentation,
         "group": key.group,
-        "order": key.order_in_group,
-        "width": "NONE",
+        "width": key.width,
         "display_name": key.display_name,
         "dependents": [],
+        "order": key.order_in_group,
     })
 }
 

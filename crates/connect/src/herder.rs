@@ -60,6 +60,8 @@ pub struct StateInfo {
     pub id: Option<usize>,
     pub state: State,
     pub worker_id: String,
+    /// The plugin's version (Kafka 4.1, KIP-891).
+    pub version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
 }
@@ -248,6 +250,7 @@ impl StandaloneHerder {
                 id: None,
                 state: entry.connector_status.state,
                 worker_id: self.worker_id.clone(),
+                version: Some(crate::KAFKA_VERSION.to_string()),
                 trace: entry.connector_status.trace.clone(),
             },
             tasks: entry
@@ -260,6 +263,7 @@ impl StandaloneHerder {
                         id: Some(id),
                         state: status.state,
                         worker_id: self.worker_id.clone(),
+                        version: Some(crate::KAFKA_VERSION.to_string()),
                         trace: status.trace,
                     }
                 })
@@ -608,7 +612,9 @@ impl Herder for StandaloneHerder {
 
     async fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, RuntimeError> {
         let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        let entry = connectors.get(name).ok_or_else(|| {
+            RuntimeError::NotFound(format!("No status found for connector {name}"))
+        })?;
         Ok(self.status(name, entry))
     }
 

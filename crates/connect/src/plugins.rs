@@ -148,7 +148,9 @@ pub fn list_plugins(connectors_only: bool) -> Vec<PluginInfo> {
 /// The `ConfigDef` of any plugin by name (`GET /connector-plugins/{p}/config`).
 pub fn plugin_config_def(name: &str) -> Option<ConfigDef> {
     if let Some(connector) = new_connector(name) {
-        return Some(connector.as_connector().config_def());
+        // Kafka lists the connector's keys, then the framework's.
+        let framework = crate::connector_config::framework_def(connector.plugin_type());
+        return Some(connector.as_connector().config_def().extend(&framework));
     }
     AnyConverter::config_def_of(name)
         .or_else(|| transformation_config_def(name))

@@ -446,13 +446,18 @@ async fn task_status<H: Herder>(
     State(state): St<H>,
     Path((name, task)): Path<(String, String)>,
 ) -> Result<Response> {
-    let status = state.herder.connector_status(&name).await?;
+    let no_status = || RuntimeError::NotFound(format!("No status found for task {name}-{task}"));
+    let status = state
+        .herder
+        .connector_status(&name)
+        .await
+        .map_err(|_| no_status())?;
     let task_id: Option<usize> = task.parse().ok();
     let found = status
         .tasks
         .into_iter()
         .find(|t| t.id.is_some() && t.id == task_id)
-        .ok_or_else(|| RuntimeError::NotFound(format!("No status found for task {name}-{task}")))?;
+        .ok_or_else(no_status)?;
     Ok(Json(found).into_response())
 }
 
@@ -529,7 +534,7 @@ async fn patch_offsets<H: Herder>(
         .unwrap_or_default();
     if offsets.is_empty() {
         return Err(RuntimeError::BadRequest(
-            "The offsets to be altered may not be null or empty".into(),
+            "Partitions / offsets need to be provided for an alter offsets request".into(),
         ));
     }
     let message = state.herder.modify_offsets(&name, Some(offsets)).await?;
@@ -714,7 +719,7 @@ mod tests {
         assert_eq!(code, 200);
         assert_eq!(
             status["connector"],
-            json!({"state": "STOPPED", "worker_id": "w:8083"})
+            json!({"state": "STOPPED", "worker_id": "w:8083", "version": "4.1.1"})
         );
         let (code, expanded) =
             call(&app, "GET", "/connectors?expand=status&expand=info", None).await;
