@@ -233,7 +233,7 @@ def test_root_and_plugins(worker):
     code, result = request(worker, "PUT", "/connector-plugins/FileStreamSource/config/validate",
                            {"connector.class": "FileStreamSource", "name": "v"})
     assert code == 200
-    assert result["name"] == "org.apache.kafka.connect.file.FileStreamSourceConnector"
+    assert result["name"] == "FileStreamSource"  # as given, as Kafka names it
     assert result["error_count"] == 1
     assert "Common" in result["groups"]
     topic = next(c for c in result["configs"] if c["definition"]["name"] == "topic")
@@ -251,7 +251,7 @@ def test_connector_errors(worker, tmp_path):
     assert code == 400
     assert body["error_code"] == 400
     assert body["message"].startswith(
-        "Failed to find any class that implements Connector and which name matches "
+        "org.apache.kafka.connect.errors.ConnectException: Failed to find any class that implements Connector and which name matches "
         "com.example.Nope, available connectors are: ")
     assert "FileStreamSourceConnector" in body["message"]
 
@@ -265,6 +265,13 @@ def test_connector_errors(worker, tmp_path):
         'Missing required configuration "topic" which has no default value.\n'
         "You can also find the above list of errors at the endpoint "
         "`/connector-plugins/{connectorType}/config/validate`")
+    code, body = request(worker, "POST", "/connectors",
+                         {"config": {"connector.class": "FileStreamSink", "topics": "t"}})
+    assert (code, body["message"]) == (400, (
+        "Connector configuration is invalid and contains the following 1 error(s):\n"
+        "Invalid value  for configuration name: String may not be empty\n"
+        "You can also find the above list of errors at the endpoint "
+        "`/connector-plugins/{connectorType}/config/validate`"))
     assert request(worker, "GET", "/connectors/bad")[1] == {
         "error_code": 404, "message": "Connector bad not found"}
     for method, path in [("GET", "/connectors/none/status"), ("GET", "/connectors/none/config"),

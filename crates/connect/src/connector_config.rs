@@ -19,6 +19,8 @@ use crate::plugins::{self, PluginType};
 pub const NAME: &str = "name";
 pub const CONNECTOR_CLASS: &str = "connector.class";
 pub const TASKS_MAX: &str = "tasks.max";
+/// Kafka's key really has no `.ms` suffix (`ConnectorConfig.ERRORS_RETRY_TIMEOUT_CONFIG`).
+pub const ERRORS_RETRY_TIMEOUT: &str = "errors.retry.timeout";
 
 const COMMON: &str = "Common";
 const TRANSFORMS: &str = "Transforms";
@@ -34,7 +36,7 @@ fn common_def() -> ConfigDef {
         format!("Converter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the {what} in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro.")
     };
     ConfigDef::new()
-        .define(NAME, s, DefaultValue::Required, Some(Validator::NonEmptyString), Importance::High, "Globally unique name to use for this connector.")
+        .define(NAME, s, DefaultValue::Required, Some(Validator::Described("non-empty string without ISO control characters".into())), Importance::High, "Globally unique name to use for this connector.")
         .in_group(COMMON, 1, "Connector name").with_width("MEDIUM")
         .define(CONNECTOR_CLASS, s, DefaultValue::Required, None, Importance::High, "Name or alias of the class for this connector. Must be a subclass of org.apache.kafka.connect.connector.Connector. If the connector is org.apache.kafka.connect.file.FileStreamSinkConnector, you can either specify this full name,  or use \"FileStreamSink\" or \"FileStreamSinkConnector\" to make the configuration a bit shorter")
         .in_group(COMMON, 2, "Connector class").with_width("LONG")
@@ -62,7 +64,7 @@ fn common_def() -> ConfigDef {
         .in_group(PREDICATES, 13, "Predicates").with_width("LONG")
         .define("config.action.reload", s, text("restart"), Some(Validator::CaseInsensitiveValidString(vec!["none".into(), "restart".into()])), Importance::Low, "The action that Connect should take on the connector when changes in external configuration providers result in a change in the connector's configuration properties. A value of 'none' indicates that Connect will do nothing. A value of 'restart' indicates that Connect should restart/reload the connector with the updated configuration properties.The restart may actually be scheduled in the future if the external configuration provider indicates that a configuration value will expire in the future.")
         .in_group(COMMON, 14, "Reload Action").with_width("MEDIUM")
-        .define("errors.retry.timeout.ms", ConfigType::Long, text("0"), None, Importance::Medium, "The maximum duration in milliseconds that a failed operation will be reattempted. The default is 0, which means no retries will be attempted. Use -1 for infinite retries.")
+        .define(ERRORS_RETRY_TIMEOUT, ConfigType::Long, text("0"), None, Importance::Medium, "The maximum duration in milliseconds that a failed operation will be reattempted. The default is 0, which means no retries will be attempted. Use -1 for infinite retries.")
         .in_group(ERROR_HANDLING, 1, "Retry Timeout for Errors").with_width("MEDIUM")
         .define("errors.retry.delay.max.ms", ConfigType::Long, text("60000"), None, Importance::Medium, "The maximum duration in milliseconds between consecutive retry attempts. Jitter will be added to the delay once this limit is reached to prevent thundering herd issues.")
         .in_group(ERROR_HANDLING, 2, "Maximum Delay Between Retries for Errors").with_width("MEDIUM")
@@ -141,7 +143,7 @@ pub fn config_def_json(def: &ConfigDef) -> Json {
 /// The result of validating a connector config.
 #[derive(Debug, Clone)]
 pub struct Validation {
-    /// The connector class's full name.
+    /// The connector class as the config gives it (full name or alias).
     pub class_name: String,
     pub kind: PluginType,
     pub keys: Vec<ConfigKey>,
@@ -229,6 +231,16 @@ pub fn validate(props: &Props) -> Result<Validation, RuntimeError> {
         .ok_or_else(|| RuntimeError::BadRequest(plugins::unknown_connector_message(class)))?;
     let framework = framework_def(kind);
     let mut values = validate_with(&framework, props);
+    if props.get(NAME).is_some_and(|n| n.trim().is_empty()) {
+        add_error(
+            &mut values,
+            NAME,
+            format!(
+                "Invalid value {} for configuration name: String may not be empty",
+                props[NAME]
+            ),
+        );
+    }
     if let Some(Ok(tasks)) = props.get(TASKS_MAX).map(|t| t.trim().parse::<i64>()) {
         if tasks < 1 {
             add_error(
@@ -307,7 +319,8 @@ pub fn validate(props: &Props) -> Result<Validation, RuntimeError> {
         }
     }
     Ok(Validation {
-        class_name: class_name.to_string(),
+        // Kafka names the result after the class as the config gives it.
+        class_name: class.to_string(),
         kind,
         keys,
         values,
@@ -348,10 +361,8 @@ mod tests {
         .unwrap();
         assert_eq!(validation.error_count(), 1);
         let body = validation.to_json();
-        assert_eq!(
-            body["name"],
-            "org.apache.kafka.connect.file.FileStreamSourceConnector"
-        );
+        // As the config names the class, as Kafka's response does.
+        assert_eq!(body["name"], "FileStreamSource");
         let topic = body["configs"]
             .as_array()
             .unwrap()

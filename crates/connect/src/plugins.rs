@@ -103,7 +103,7 @@ pub fn unknown_connector_message(name: &str) -> String {
         })
         .collect();
     format!(
-        "Failed to find any class that implements Connector and which name matches {name}, available connectors are: {}",
+        "org.apache.kafka.connect.errors.ConnectException: Failed to find any class that implements Connector and which name matches {name}, available connectors are: {}",
         descs.join(", ")
     )
 }
@@ -180,7 +180,7 @@ mod tests {
             Some(AnyConnector::Sink(_))
         ));
         assert!(unknown_connector_message("Nope").starts_with(
-            "Failed to find any class that implements Connector and which name matches Nope, available connectors are: PluginDesc{klass=class org.apache.kafka.connect.file.FileStreamSinkConnector"
+            "org.apache.kafka.connect.errors.ConnectException: Failed to find any class that implements Connector and which name matches Nope, available connectors are: PluginDesc{klass=class org.apache.kafka.connect.file.FileStreamSinkConnector"
         ));
     }
 

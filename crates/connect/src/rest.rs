@@ -323,11 +323,6 @@ async fn create_connector<H: Herder>(State(state): St<H>, body: Bytes) -> Result
         Some(name) => name.trim().to_string(),
         None => config.get("name").cloned().unwrap_or_default(),
     };
-    if name.is_empty() {
-        return Err(RuntimeError::BadRequest(
-            "Connector name configuration must not be empty".into(),
-        ));
-    }
     if name.contains('/') {
         return Err(RuntimeError::BadRequest(
             "connector name should not contain '/'".into(),

@@ -137,7 +137,8 @@ impl ErrorPolicy {
         ErrorPolicy {
             tolerate_all: get("errors.tolerance").is_some_and(|v| v.eq_ignore_ascii_case("all")),
             log_enable: get("errors.log.enable").is_some_and(|v| v.eq_ignore_ascii_case("true")),
-            retry_timeout_ms: get("errors.retry.timeout.ms")
+            retry_timeout_ms: get(crate::connector_config::ERRORS_RETRY_TIMEOUT)
+                .or_else(|| get("errors.retry.timeout.ms"))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
             dead_letter_queue_topic: get("errors.deadletterqueue.topic.name")
@@ -990,7 +991,7 @@ mod tests {
             ("errors.log.enable", "true"),
             ("errors.deadletterqueue.topic.name", "dlq"),
             ("errors.deadletterqueue.context.headers.enable", "true"),
-            ("errors.retry.timeout.ms", "-1"),
+            ("errors.retry.timeout", "-1"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
