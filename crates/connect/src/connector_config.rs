@@ -68,7 +68,7 @@ fn common_def() -> ConfigDef {
         .in_group(ERROR_HANDLING, 1, "Retry Timeout for Errors").with_width("MEDIUM")
         .define("errors.retry.delay.max.ms", ConfigType::Long, text("60000"), None, Importance::Medium, "The maximum duration in milliseconds between consecutive retry attempts. Jitter will be added to the delay once this limit is reached to prevent thundering herd issues.")
         .in_group(ERROR_HANDLING, 2, "Maximum Delay Between Retries for Errors").with_width("MEDIUM")
-        .define("errors.tolerance", s, text("none"), Some(Validator::CaseInsensitiveValidString(vec!["none".into(), "all".into()])), Importance::Medium, "Behavior for tolerating errors during connector operation. 'none' is the default value and signals that any error will result in an immediate connector task failure; 'all' changes the behavior to skip over problematic records.")
+        .define("errors.tolerance", s, text("none"), Some(Validator::ValidString(vec!["none".into(), "all".into()])), Importance::Medium, "Behavior for tolerating errors during connector operation. 'none' is the default value and signals that any error will result in an immediate connector task failure; 'all' changes the behavior to skip over problematic records.")
         .in_group(ERROR_HANDLING, 3, "Error Tolerance").with_width("SHORT")
         .define("errors.log.enable", ConfigType::Boolean, text("false"), None, Importance::Medium, "If true, write each error and the details of the failed operation and problematic record to the Connect application log. This is 'false' by default, so that only errors that are not tolerated are reported.")
         .in_group(ERROR_HANDLING, 4, "Log Errors").with_width("SHORT")

@@ -120,26 +120,19 @@ pub fn list_plugins(connectors_only: bool) -> Vec<PluginInfo> {
         .map(|(class, kind)| info(class, *kind))
         .collect();
     if !connectors_only {
-        plugins.extend(
-            CONVERTER_CLASSES
-                .iter()
-                .map(|c| info(c, PluginType::Converter)),
-        );
-        plugins.extend(
-            CONVERTER_CLASSES
-                .iter()
-                .chain(HEADER_CONVERTER_CLASSES)
-                .map(|c| info(c, PluginType::HeaderConverter)),
-        );
-        plugins.extend(
-            TRANSFORMATION_CLASSES
-                .iter()
-                .map(|c| info(c, PluginType::Transformation)),
-        );
-        plugins.extend(
-            PREDICATE_CLASSES
-                .iter()
-                .map(|c| info(c, PluginType::Predicate)),
+        // Kafka's order: by type (connectors, transformations, predicates, converters,
+        // header converters), then by class name.
+        let mut sorted = |classes: &[&str], plugin_type| {
+            let mut classes = classes.to_vec();
+            classes.sort_unstable();
+            plugins.extend(classes.iter().map(|c| info(c, plugin_type)));
+        };
+        sorted(TRANSFORMATION_CLASSES, PluginType::Transformation);
+        sorted(PREDICATE_CLASSES, PluginType::Predicate);
+        sorted(CONVERTER_CLASSES, PluginType::Converter);
+        sorted(
+            &[CONVERTER_CLASSES, HEADER_CONVERTER_CLASSES].concat(),
+            PluginType::HeaderConverter,
         );
     }
     plugins
