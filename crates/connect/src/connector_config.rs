@@ -9,7 +9,8 @@ use rafka_connect_data::config::{
     ConfigDef, ConfigKey, ConfigType, DefaultValue, Importance, Validator,
 };
 use rafka_connect_data::connector::{validate_with, ConfigValueReport, Props};
-use rafka_connect_data::converters::{converter_for, ConverterType};
+use rafka_connect_data::converters::{converter_for, AnyConverter, ConverterType};
+use rafka_connect_data::transforms::chain::{predicate_config_def, transformation_config_def};
 use rafka_connect_data::transforms::TransformationChain;
 use serde_json::{json, Value as Json};
 
@@ -104,6 +105,18 @@ fn sink_def() -> ConfigDef {
         .in_group(ERROR_HANDLING, 7, "Dead Letter Queue Topic Replication Factor").with_width("MEDIUM")
         .define("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean, text("false"), None, Importance::Medium, "If true, add headers containing error context to the messages written to the dead letter queue. To avoid clashing with headers from the original record, all error context header keys, all error context header keys will start with <code>__connect.errors.</code>")
         .in_group(ERROR_HANDLING, 8, "Enable Error Context Headers").with_width("MEDIUM")
+}
+
+/// The `ConfigDef` of any plugin by name (`GET /connector-plugins/{p}/config`).
+pub fn plugin_config_def(name: &str) -> Option<ConfigDef> {
+    if let Some(connector) = plugins::new_connector(name) {
+        // Kafka lists the connector's keys, then the framework's.
+        let framework = framework_def(connector.plugin_type());
+        return Some(connector.as_connector().config_def().extend(&framework));
+    }
+    AnyConverter::config_def_of(name)
+        .or_else(|| transformation_config_def(name))
+        .or_else(|| predicate_config_def(name))
 }
 
 /// The framework's keys for a connector of `kind`.
@@ -379,6 +392,16 @@ mod tests {
             validation.error_message(),
             "Connector configuration is invalid and contains the following 1 error(s):\nMissing required configuration \"topic\" which has no default value.\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`"
         );
+    }
+
+    #[test]
+    fn plugin_config_lists_connector_keys_then_the_frameworks() {
+        let def = plugin_config_def("FileStreamSource").unwrap();
+        let names: Vec<&str> = def.keys().iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names[..4], ["file", "topic", "batch.size", "name"]);
+        assert!(names.contains(&"exactly.once.support"));
+        assert!(plugin_config_def("org.apache.kafka.connect.transforms.Filter").is_some());
+        assert!(plugin_config_def("Nope").is_none());
     }
 
     #[test]

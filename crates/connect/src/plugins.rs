@@ -3,12 +3,9 @@
 //! `rafka-connect-data`, as `GET /connector-plugins` lists them. `plugin.path` is
 //! accepted and ignored: every plugin is compiled in.
 
-use rafka_connect_data::config::ConfigDef;
 use rafka_connect_data::connector::{Connector, SinkConnector, SourceConnector};
-use rafka_connect_data::converters::{AnyConverter, CONVERTER_CLASSES, HEADER_CONVERTER_CLASSES};
-use rafka_connect_data::transforms::chain::{
-    predicate_config_def, transformation_config_def, PREDICATE_CLASSES, TRANSFORMATION_CLASSES,
-};
+use rafka_connect_data::converters::{CONVERTER_CLASSES, HEADER_CONVERTER_CLASSES};
+use rafka_connect_data::transforms::chain::{PREDICATE_CLASSES, TRANSFORMATION_CLASSES};
 use serde::Serialize;
 
 use crate::file;
@@ -138,18 +135,6 @@ pub fn list_plugins(connectors_only: bool) -> Vec<PluginInfo> {
     plugins
 }
 
-/// The `ConfigDef` of any plugin by name (`GET /connector-plugins/{p}/config`).
-pub fn plugin_config_def(name: &str) -> Option<ConfigDef> {
-    if let Some(connector) = new_connector(name) {
-        // Kafka lists the connector's keys, then the framework's.
-        let framework = crate::connector_config::framework_def(connector.plugin_type());
-        return Some(connector.as_connector().config_def().extend(&framework));
-    }
-    AnyConverter::config_def_of(name)
-        .or_else(|| transformation_config_def(name))
-        .or_else(|| predicate_config_def(name))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,10 +171,5 @@ mod tests {
             serde_json::to_value(&all[1]).unwrap(),
             serde_json::json!({"class": file::SOURCE_CLASS, "type": "source", "version": crate::KAFKA_VERSION})
         );
-        assert!(plugin_config_def("FileStreamSource")
-            .unwrap()
-            .key("topic")
-            .is_some());
-        assert!(plugin_config_def("org.apache.kafka.connect.transforms.Filter").is_some());
     }
 }

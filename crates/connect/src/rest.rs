@@ -567,7 +567,7 @@ async fn list_plugins(RawQuery(query): RawQuery) -> Response {
 }
 
 async fn plugin_config(Path(plugin): Path<String>) -> Result<Response> {
-    let def = plugins::plugin_config_def(&plugin)
+    let def = connector_config::plugin_config_def(&plugin)
         .ok_or_else(|| RuntimeError::NotFound(format!("Unknown plugin {plugin}.")))?;
     Ok(Json(connector_config::config_def_json(&def)).into_response())
 }
