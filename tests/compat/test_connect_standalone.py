@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -20,76 +17,10 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from compat_helpers import wait_until
-from conftest import free_port, rafka_bin
+from conftest import rafka_bin
+from connect_helpers import ConnectWorker, request, schema_line
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def schema_line(text: str) -> str:
-    return json.dumps({"schema": {"type": "string", "optional": False}, "payload": text},
-                      separators=(",", ":"))
-
-
-class ConnectWorker:
-    """One `rafka connect-standalone` process with its REST port and offsets file."""
-
-    def __init__(self, workdir: Path, bootstrap: str, connector_files: list[Path] = ()):
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.offsets_file = workdir / "connect.offsets"
-        self.config_path = workdir / "connect-standalone.properties"
-        self.log_path = workdir / "connect.log"
-        self.connector_files = [str(f) for f in connector_files]
-        self.config_path.write_text(
-            f"bootstrap.servers={bootstrap}\n"
-            "key.converter=org.apache.kafka.connect.json.JsonConverter\n"
-            "value.converter=org.apache.kafka.connect.json.JsonConverter\n"
-            "key.converter.schemas.enable=true\n"
-            "value.converter.schemas.enable=true\n"
-            f"offset.storage.file.filename={self.offsets_file}\n"
-            "offset.flush.interval.ms=500\n"
-            f"listeners=http://127.0.0.1:{self.port}\n"
-            "plugin.path=/usr/share/java\n"
-        )
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(rafka_bin()), "connect-standalone", str(self.config_path),
-                 *self.connector_files],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.workdir)
-
-        def up():
-            assert self.proc.poll() is None, f"worker exited:\n{self.log_tail()}"
-            return request(self, "GET", "/")[0] == 200
-        wait_until(up, timeout_s=60, what="the Connect REST API")
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
-
-    def log_tail(self) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-60:])
-
-
-def request(worker: ConnectWorker, method: str, path: str, body=None, headers_out=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(worker.url + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json",
-                                          "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            raw, code = resp.read(), resp.status
-            if headers_out is not None:
-                headers_out.update({k.lower(): v for k, v in resp.headers.items()})
-    except urllib.error.HTTPError as e:
-        raw, code = e.read(), e.code
-    except (ConnectionError, urllib.error.URLError):
-        return 0, None
-    return code, (json.loads(raw) if raw else None)
 
 
 def consume_values(bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0,
@@ -251,7 +182,7 @@ def test_connector_errors(worker, tmp_path):
     assert code == 400
     assert body["error_code"] == 400
     assert body["message"].startswith(
-        "org.apache.kafka.connect.errors.ConnectException: Failed to find any class that implements Connector and which name matches "
+        "Failed to find any class that implements Connector and which name matches "
         "com.example.Nope, available connectors are: ")
     assert "FileStreamSourceConnector" in body["message"]
 

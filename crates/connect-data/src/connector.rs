@@ -110,7 +110,9 @@ pub fn validate_with(def: &ConfigDef, props: &Props) -> Vec<ConfigValueReport> {
                     None
                 }
             };
+            let mut reported = value.clone();
             if let Some(text) = &value {
+                let parses = crate::config::parse_type(&key.name, text, key.config_type);
                 let single = ConfigDef::new().define(
                     &key.name,
                     key.config_type,
@@ -123,10 +125,23 @@ pub fn validate_with(def: &ConfigDef, props: &Props) -> Vec<ConfigValueReport> {
                 if let Err(e) = single.parse(&props) {
                     errors.push(e.to_string());
                 }
+                if parses.is_err() {
+                    // Kafka reports the value as null, and a range validator then
+                    // rejects the null as well.
+                    reported = None;
+                    if let Some(crate::config::Validator::Described(range)) = &key.validator {
+                        if range.starts_with('[') {
+                            errors.push(format!(
+                                "Invalid value null for configuration {}: Value must be non-null",
+                                key.name
+                            ));
+                        }
+                    }
+                }
             }
             ConfigValueReport {
                 name: key.name.clone(),
-                value,
+                value: reported,
                 recommended_values: Vec::new(),
                 errors,
                 visible: true,
@@ -307,7 +322,10 @@ mod tests {
             report[1].errors,
             vec!["Invalid value x for configuration batch.size: Not a number of type INT"]
         );
-        assert_eq!(report[1].value.as_deref(), Some("x"));
+        assert_eq!(
+            report[1].value, None,
+            "Kafka reports an unparsable value as null"
+        );
     }
 
     #[derive(Debug)]

@@ -15,14 +15,15 @@
 //! converters, transforms and the plugin interfaces live in `rafka-connect-data`.
 //!
 //! Checked against Kafka's own worker (connect-runtime 4.1.1 with connect-file, run on a
-//! rafka broker): the same requests give the same status codes and bodies, but for the
-//! worker id and these known gaps, left for the next sessions:
+//! rafka broker) by `tests/compat/test_oracle_connect.py`: the same requests give the
+//! same status codes and bodies, but for the worker id and these known gaps, left for
+//! the next sessions:
 //! - distributed mode (`connect-distributed`, the internal topics, rebalancing) — a
 //!   second `Herder` implementation; exactly-once source support; HTTPS listeners;
 //! - `config/validate` does not add Kafka's enriched groups per transform alias
 //!   (`"Transforms: x"` with `transforms.x.*` keys), nor fill converter keys with the
-//!   worker's defaults, and reports a value that did not parse as given (Kafka: `null`
-//!   plus "Value must be non-null");
+//!   worker's defaults with recommended plugin lists (Kafka 4.1 also has a
+//!   `BooleanConverter` that `rafka-connect-data` lacks);
 //! - sink tasks: no `open`/`close` on rebalance, `SinkTaskContext::pause`/`resume` of
 //!   single partitions and the errant record reporter are not wired; `PATCH …/offsets`
 //!   cannot reset single partitions of a sink (DELETE resets the whole group);
