@@ -47,6 +47,9 @@ enum ServerAction {
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("connect-standalone") {
+        return rafka_connect::standalone::main(args.skip(1).collect());
+    }
     if let Some(tool) = args
         .next()
         .filter(|a| rafka_tools::TOOLS.contains(&a.as_str()))

@@ -180,6 +180,8 @@ pub struct ConfigKey {
     pub documentation: String,
     pub group: Option<String>,
     pub order_in_group: i32,
+    /// Kafka's `ConfigDef.Width` (`NONE`, `SHORT`, `MEDIUM`, `LONG`), for UIs.
+    pub width: &'static str,
     pub display_name: String,
 }
 
@@ -217,6 +219,7 @@ impl ConfigDef {
             documentation: documentation.to_string(),
             group: None,
             order_in_group: -1,
+            width: "NONE",
             display_name: name.to_string(),
         });
         self
@@ -228,6 +231,22 @@ impl ConfigDef {
         key.group = Some(group.to_string());
         key.order_in_group = order;
         key.display_name = display_name.to_string();
+        self
+    }
+
+    /// Sets the last defined key's width (Java's grouped `define` takes it).
+    pub fn with_width(mut self, width: &'static str) -> ConfigDef {
+        self.keys.last_mut().expect("a key was defined").width = width;
+        self
+    }
+
+    /// Appends `other`'s keys after these (Java's `ConfigDef(base)` + defines).
+    pub fn extend(mut self, other: &ConfigDef) -> ConfigDef {
+        for key in &other.keys {
+            if self.key(&key.name).is_none() {
+                self.keys.push(key.clone());
+            }
+        }
         self
     }
 

@@ -3,6 +3,8 @@
 //!
 //! - `data`, `logical`, `decimal`: the data model (`org.apache.kafka.connect.data`):
 //!   `Schema`/`SchemaBuilder`, `Struct`, `Value`, the Date/Time/Timestamp/Decimal types;
+//! - `connector`: the plugin interfaces (`SourceConnector`, `SinkConnector`, `SourceTask`,
+//!   `SinkTask` and their contexts) the runtime drives;
 //! - `record`: `ConnectRecord` with its headers, for source and sink records alike;
 //! - `json`: JSON as Kafka's converter reads and writes it through Jackson;
 //! - `config`: a `ConfigDef`-like description of plugin keys, and parsing of the string
@@ -16,6 +18,7 @@
 //! worker or its REST API; they depend on it.
 
 pub mod config;
+pub mod connector;
 pub mod converters;
 pub mod data;
 pub mod decimal;

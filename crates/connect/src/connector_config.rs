@@ -1,0 +1,433 @@
+//! The framework's connector keys (Kafka's `ConnectorConfig`, `SinkConnectorConfig`,
+//! `SourceConnectorConfig`) and the validation `config/validate` and `POST /connectors`
+//! run (Kafka's `AbstractHerder.validateConnectorConfig`), answering in Kafka's
+//! `ConfigInfos` JSON.
+
+use std::collections::HashMap;
+
+use rafka_connect_data::config::{
+    ConfigDef, ConfigKey, ConfigType, DefaultValue, Importance, Validator,
+};
+use rafka_connect_data::connector::{validate_with, ConfigValueReport, Props};
+use rafka_connect_data::converters::{converter_for, AnyConverter, ConverterType};
+use rafka_connect_data::transforms::chain::{predicate_config_def, transformation_config_def};
+use rafka_connect_data::transforms::TransformationChain;
+use serde_json::{json, Value as Json};
+
+use crate::error::RuntimeError;
+use crate::plugins::{self, PluginType};
+
+pub const NAME: &str = "name";
+pub const CONNECTOR_CLASS: &str = "connector.class";
+pub const TASKS_MAX: &str = "tasks.max";
+/// Kafka's key really has no `.ms` suffix (`ConnectorConfig.ERRORS_RETRY_TIMEOUT_CONFIG`).
+pub const ERRORS_RETRY_TIMEOUT: &str = "errors.retry.timeout";
+
+const COMMON: &str = "Common";
+const TRANSFORMS: &str = "Transforms";
+const PREDICATES: &str = "Predicates";
+const ERROR_HANDLING: &str = "Error Handling";
+
+fn common_def() -> ConfigDef {
+    let s = ConfigType::String;
+    let class = ConfigType::Class;
+    let null = || DefaultValue::Null;
+    let text = |t: &str| DefaultValue::Text(t.to_string());
+    let converter_doc = |what: &str| {
+        format!("Converter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the {what} in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro.")
+    };
+    ConfigDef::new()
+        .define(NAME, s, DefaultValue::Required, Some(Validator::Described("non-empty string without ISO control characters".into())), Importance::High, "Globally unique name to use for this connector.")
+        .in_group(COMMON, 1, "Connector name").with_width("MEDIUM")
+        .define(CONNECTOR_CLASS, s, DefaultValue::Required, None, Importance::High, "Name or alias of the class for this connector. Must be a subclass of org.apache.kafka.connect.connector.Connector. If the connector is org.apache.kafka.connect.file.FileStreamSinkConnector, you can either specify this full name,  or use \"FileStreamSink\" or \"FileStreamSinkConnector\" to make the configuration a bit shorter")
+        .in_group(COMMON, 2, "Connector class").with_width("LONG")
+        .define("connector.plugin.version", s, text(crate::KAFKA_VERSION), None, Importance::Medium, "Version of the connector.")
+        .in_group(COMMON, 3, "Connector version").with_width("MEDIUM")
+        .define(TASKS_MAX, ConfigType::Int, text("1"), Some(Validator::Described("[1,...]".into())), Importance::High, "Maximum number of tasks to use for this connector.")
+        .in_group(COMMON, 4, "Tasks max").with_width("SHORT")
+        .define("tasks.max.enforce", ConfigType::Boolean, text("true"), None, Importance::Low, "(Deprecated) Whether to enforce that the tasks.max property is respected by the connector. By default, connectors that generate too many tasks will fail, and existing sets of tasks that exceed the tasks.max property will also be failed. If this property is set to false, then connectors will be allowed to generate more than the maximum number of tasks, and existing sets of tasks that exceed the tasks.max property will be allowed to run. This property is deprecated and will be removed in an upcoming major release.")
+        .in_group(COMMON, 5, "Enforce tasks max").with_width("SHORT")
+        .define("key.converter", class, null(), None, Importance::Low, &converter_doc("keys"))
+        .in_group(COMMON, 6, "Key converter class").with_width("SHORT")
+        .define("key.converter.plugin.version", s, null(), None, Importance::Low, "Version of the key converter.")
+        .in_group(COMMON, 7, "Key converter version").with_width("SHORT")
+        .define("value.converter", class, null(), None, Importance::Low, &converter_doc("values"))
+        .in_group(COMMON, 8, "Value converter class").with_width("SHORT")
+        .define("value.converter.plugin.version", s, null(), None, Importance::Low, "Version of the value converter.")
+        .in_group(COMMON, 9, "Value converter version").with_width("SHORT")
+        .define("header.converter", class, null(), None, Importance::Low, "HeaderConverter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the header values in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro. By default, the SimpleHeaderConverter is used to serialize header values to strings and deserialize them by inferring the schemas.")
+        .in_group(COMMON, 10, "Header converter class").with_width("SHORT")
+        .define("header.converter.plugin.version", s, null(), None, Importance::Low, "Version of the header converter.")
+        .in_group(COMMON, 11, "Header converter version").with_width("SHORT")
+        .define("transforms", ConfigType::List, text(""), None, Importance::Low, "Aliases for the transformations to be applied to records.")
+        .in_group(TRANSFORMS, 12, "Transforms").with_width("LONG")
+        .define("predicates", ConfigType::List, text(""), None, Importance::Low, "Aliases for the predicates used by transformations.")
+        .in_group(PREDICATES, 13, "Predicates").with_width("LONG")
+        .define("config.action.reload", s, text("restart"), Some(Validator::CaseInsensitiveValidString(vec!["none".into(), "restart".into()])), Importance::Low, "The action that Connect should take on the connector when changes in external configuration providers result in a change in the connector's configuration properties. A value of 'none' indicates that Connect will do nothing. A value of 'restart' indicates that Connect should restart/reload the connector with the updated configuration properties.The restart may actually be scheduled in the future if the external configuration provider indicates that a configuration value will expire in the future.")
+        .in_group(COMMON, 14, "Reload Action").with_width("MEDIUM")
+        .define(ERRORS_RETRY_TIMEOUT, ConfigType::Long, text("0"), None, Importance::Medium, "The maximum duration in milliseconds that a failed operation will be reattempted. The default is 0, which means no retries will be attempted. Use -1 for infinite retries.")
+        .in_group(ERROR_HANDLING, 1, "Retry Timeout for Errors").with_width("MEDIUM")
+        .define("errors.retry.delay.max.ms", ConfigType::Long, text("60000"), None, Importance::Medium, "The maximum duration in milliseconds between consecutive retry attempts. Jitter will be added to the delay once this limit is reached to prevent thundering herd issues.")
+        .in_group(ERROR_HANDLING, 2, "Maximum Delay Between Retries for Errors").with_width("MEDIUM")
+        .define("errors.tolerance", s, text("none"), Some(Validator::ValidString(vec!["none".into(), "all".into()])), Importance::Medium, "Behavior for tolerating errors during connector operation. 'none' is the default value and signals that any error will result in an immediate connector task failure; 'all' changes the behavior to skip over problematic records.")
+        .in_group(ERROR_HANDLING, 3, "Error Tolerance").with_width("SHORT")
+        .define("errors.log.enable", ConfigType::Boolean, text("false"), None, Importance::Medium, "If true, write each error and the details of the failed operation and problematic record to the Connect application log. This is 'false' by default, so that only errors that are not tolerated are reported.")
+        .in_group(ERROR_HANDLING, 4, "Log Errors").with_width("SHORT")
+        .define("errors.log.include.messages", ConfigType::Boolean, text("false"), None, Importance::Medium, "Whether to include in the log the Connect record that resulted in a failure. For sink records, the topic, partition, offset, and timestamp will be logged. For source records, the key and value (and their schemas), all headers, and the timestamp, Kafka topic, Kafka partition, source partition, and source offset will be logged. This is 'false' by default, which will prevent record keys, values, and headers from being written to log files.")
+        .in_group(ERROR_HANDLING, 5, "Log Error Details").with_width("SHORT")
+}
+
+fn source_def() -> ConfigDef {
+    let text = |t: &str| DefaultValue::Text(t.to_string());
+    common_def()
+        .define("topic.creation.groups", ConfigType::List, text(""), None, Importance::Low, "Groups of configurations for topics created by source connectors")
+        .in_group("Topic Creation", 1, "Topic Creation Groups").with_width("LONG")
+        .define("exactly.once.support", ConfigType::String, text("requested"), Some(Validator::CaseInsensitiveValidString(vec!["requested".into(), "required".into()])), Importance::Medium, "Permitted values are requested, required. If set to \"required\", forces a preflight check for the connector to ensure that it can provide exactly-once semantics with the given configuration. Some connectors may be capable of providing exactly-once semantics but not signal to Connect that they support this; in that case, documentation for the connector should be consulted carefully before creating it, and the value for this property should be set to \"requested\". Additionally, if the value is set to \"required\" but the worker that performs preflight validation does not have exactly-once support enabled for source connectors, requests to create or validate the connector will fail.")
+        .in_group("Exactly Once Support", 2, "Exactly once support").with_width("SHORT")
+        .define("transaction.boundary", ConfigType::String, text("poll"), Some(Validator::CaseInsensitiveValidString(vec!["poll".into(), "interval".into(), "connector".into()])), Importance::Medium, "Permitted values are: poll, interval, connector. If set to 'poll', a new producer transaction will be started and committed for every batch of records that each task from this connector provides to Connect. If set to 'connector', relies on connector-defined transaction boundaries; note that not all connectors are capable of defining their own transaction boundaries, and in that case, attempts to instantiate a connector with this value will fail. Finally, if set to 'interval', commits transactions only after a user-defined time interval has passed.")
+        .in_group("Exactly Once Support", 3, "Transaction Boundary").with_width("SHORT")
+        .define("transaction.boundary.interval.ms", ConfigType::Long, DefaultValue::Null, None, Importance::Low, "If 'transaction.boundary' is set to 'interval', determines the interval for producer transaction commits by connector tasks. If unset, defaults to the value of the worker-level 'offset.flush.interval.ms' property. It has no effect if a different transaction.boundary is specified.")
+        .in_group("Exactly Once Support", 4, "Transaction boundary interval").with_width("SHORT")
+        .define("offsets.storage.topic", ConfigType::String, DefaultValue::Null, None, Importance::Low, "The name of a separate offsets topic to use for this connector. If empty or not specified, the worker’s global offsets topic name will be used. If specified, the offsets topic will be created if it does not already exist on the Kafka cluster targeted by this connector (which may be different from the one used for the worker's global offsets topic if the bootstrap.servers property of the connector's producer has been overridden from the worker's). Only applicable in distributed mode; in standalone mode, setting this property will have no effect.")
+        .in_group("offsets.topic", 1, "Offsets topic").with_width("LONG")
+}
+
+fn sink_def() -> ConfigDef {
+    let text = |t: &str| DefaultValue::Text(t.to_string());
+    common_def()
+        .define("topics", ConfigType::List, text(""), None, Importance::High, "List of topics to consume, separated by commas")
+        .in_group(COMMON, 4, "Topics").with_width("LONG")
+        .define("topics.regex", ConfigType::String, text(""), Some(Validator::Regex), Importance::High, "Regular expression giving topics to consume. Under the hood, the regex is compiled to a <code>java.util.regex.Pattern</code>. Only one of topics or topics.regex should be specified.")
+        .in_group(COMMON, 4, "Topics regex").with_width("LONG")
+        .define("errors.deadletterqueue.topic.name", ConfigType::String, text(""), None, Importance::Medium, "The name of the topic to be used as the dead letter queue (DLQ) for messages that result in an error when processed by this sink connector, or its transformations or converters. The topic name is blank by default, which means that no messages are to be recorded in the DLQ.")
+        .in_group(ERROR_HANDLING, 6, "Dead Letter Queue Topic Name").with_width("MEDIUM")
+        .define("errors.deadletterqueue.topic.replication.factor", ConfigType::Short, text("3"), None, Importance::Medium, "Replication factor used to create the dead letter queue topic when it doesn't already exist.")
+        .in_group(ERROR_HANDLING, 7, "Dead Letter Queue Topic Replication Factor").with_width("MEDIUM")
+        .define("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean, text("false"), None, Importance::Medium, "If true, add headers containing error context to the messages written to the dead letter queue. To avoid clashing with headers from the original record, all error context header keys, all error context header keys will start with <code>__connect.errors.</code>")
+        .in_group(ERROR_HANDLING, 8, "Enable Error Context Headers").with_width("MEDIUM")
+}
+
+/// The `ConfigDef` of any plugin by name (`GET /connector-plugins/{p}/config`).
+pub fn plugin_config_def(name: &str) -> Option<ConfigDef> {
+    if let Some(connector) = plugins::new_connector(name) {
+        // Kafka lists the connector's keys, then the framework's.
+        let framework = framework_def(connector.plugin_type());
+        return Some(connector.as_connector().config_def().extend(&framework));
+    }
+    AnyConverter::config_def_of(name)
+        .or_else(|| transformation_config_def(name))
+        .or_else(|| predicate_config_def(name))
+}
+
+/// The framework's keys for a connector of `kind`.
+pub fn framework_def(kind: PluginType) -> ConfigDef {
+    match kind {
+        PluginType::Sink => sink_def(),
+        PluginType::Source => source_def(),
+        _ => common_def(),
+    }
+}
+
+fn key_json(key: &ConfigKey) -> Json {
+    let default_value = match &key.default_value {
+        DefaultValue::Text(t) => Json::String(t.clone()),
+        DefaultValue::Null | DefaultValue::Required => Json::Null,
+    };
+    json!({
+        "name": key.name,
+        "type": key.config_type.to_string(),
+        "required": key.default_value == DefaultValue::Required,
+        "default_value": default_value,
+        "importance": key.importance.to_string(),
+        "documentation": key.documentation,
+        "group": key.group,
+        "width": key.width,
+        "display_name": key.display_name,
+        "dependents": [],
+        "order": key.order_in_group,
+    })
+}
+
+/// `GET /connector-plugins/{p}/config`: Kafka's `ConfigKeyInfo` list.
+pub fn config_def_json(def: &ConfigDef) -> Json {
+    Json::Array(def.keys().iter().map(key_json).collect())
+}
+
+/// The result of validating a connector config.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// The connector class as the config gives it (full name or alias).
+    pub class_name: String,
+    pub kind: PluginType,
+    pub keys: Vec<ConfigKey>,
+    pub values: Vec<ConfigValueReport>,
+}
+
+impl Validation {
+    pub fn error_count(&self) -> usize {
+        self.values.iter().map(|v| v.errors.len()).sum()
+    }
+
+    /// Kafka's `ConfigInfos`.
+    pub fn to_json(&self) -> Json {
+        let mut groups: Vec<String> = Vec::new();
+        for key in &self.keys {
+            if let Some(group) = &key.group {
+                if !groups.contains(group) {
+                    groups.push(group.clone());
+                }
+            }
+        }
+        let configs: Vec<Json> = self
+            .keys
+            .iter()
+            .zip(&self.values)
+            .map(|(key, value)| {
+                json!({
+                    "definition": key_json(key),
+                    "value": {
+                        "name": value.name,
+                        "value": value.value,
+                        "recommended_values": value.recommended_values,
+                        "errors": value.errors,
+                        "visible": value.visible,
+                    }
+                })
+            })
+            .collect();
+        json!({
+            "name": self.class_name,
+            "error_count": self.error_count(),
+            "groups": groups,
+            "configs": configs,
+        })
+    }
+
+    /// Kafka's message when `POST /connectors` gets an invalid config.
+    pub fn error_message(&self) -> String {
+        let mut message = format!(
+            "Connector configuration is invalid and contains the following {} error(s):\n",
+            self.error_count()
+        );
+        for value in &self.values {
+            for error in &value.errors {
+                message.push_str(error);
+                message.push('\n');
+            }
+        }
+        message.push_str("You can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`");
+        message
+    }
+}
+
+fn add_error(values: &mut [ConfigValueReport], name: &str, error: String) {
+    if let Some(v) = values.iter_mut().find(|v| v.name == name) {
+        v.errors.push(error);
+    }
+}
+
+/// Validates a connector config as Kafka's herder does. Fails (400) without a
+/// `connector.class` or with an unknown one.
+pub fn validate(props: &Props) -> Result<Validation, RuntimeError> {
+    let class = props
+        .get(CONNECTOR_CLASS)
+        .map(|c| c.trim())
+        .ok_or_else(|| {
+            RuntimeError::BadRequest(format!(
+                "Connector config {} contains no connector type",
+                java_map(props)
+            ))
+        })?;
+    let (class_name, kind) = plugins::resolve_connector_class(class)
+        .ok_or_else(|| RuntimeError::BadRequest(plugins::unknown_connector_message(class)))?;
+    let connector = plugins::new_connector(class_name)
+        .ok_or_else(|| RuntimeError::BadRequest(plugins::unknown_connector_message(class)))?;
+    let framework = framework_def(kind);
+    let mut values = validate_with(&framework, props);
+    if props.get(NAME).is_some_and(|n| n.trim().is_empty()) {
+        add_error(
+            &mut values,
+            NAME,
+            format!(
+                "Invalid value {} for configuration name: String may not be empty",
+                props[NAME]
+            ),
+        );
+    }
+    if let Some(Ok(tasks)) = props.get(TASKS_MAX).map(|t| t.trim().parse::<i64>()) {
+        if tasks < 1 {
+            add_error(
+                &mut values,
+                TASKS_MAX,
+                format!(
+                    "Invalid value {tasks} for configuration tasks.max: Value must be at least 1"
+                ),
+            );
+        }
+    }
+    for (key, usage) in [
+        ("key.converter", ConverterType::Key),
+        ("value.converter", ConverterType::Value),
+        ("header.converter", ConverterType::Header),
+    ] {
+        if let Some(class) = props.get(key).filter(|c| !c.trim().is_empty()) {
+            let converter_props = crate::worker_config::with_prefix(props, &format!("{key}."));
+            if let Err(e) = converter_for(key, class.trim(), &converter_props, usage) {
+                add_error(&mut values, key, e.to_string());
+            }
+        }
+    }
+    if let Err(e) = TransformationChain::from_connector_config(props) {
+        let text = e.to_string();
+        let key = if text.contains("predicate") {
+            "predicates"
+        } else {
+            "transforms"
+        };
+        add_error(&mut values, key, text);
+    }
+    if kind == PluginType::Sink {
+        let topics = props
+            .get("topics")
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty());
+        let regex = props
+            .get("topics.regex")
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty());
+        match (topics, regex) {
+            (Some(_), Some(_)) => {
+                let message =
+                    "topics and topics.regex are mutually exclusive options, but both are set."
+                        .to_string();
+                add_error(&mut values, "topics", message.clone());
+                add_error(&mut values, "topics.regex", message);
+            }
+            (None, None) => {
+                let message = "Must configure one of topics or topics.regex".to_string();
+                add_error(&mut values, "topics", message.clone());
+                add_error(&mut values, "topics.regex", message);
+            }
+            (Some(topics), None) => {
+                let dlq = props
+                    .get("errors.deadletterqueue.topic.name")
+                    .map(|t| t.trim())
+                    .unwrap_or("");
+                if !dlq.is_empty() && topics.split(',').any(|t| t.trim() == dlq) {
+                    add_error(&mut values, "errors.deadletterqueue.topic.name", format!("The DLQ topic '{dlq}' may not be included in the list of topics ('topics'='{topics}') consumed by the connector"));
+                }
+            }
+            (None, Some(_)) => {}
+        }
+    }
+    let own = connector.as_connector().config_def();
+    let own_values = connector.as_connector().validate(props);
+    let mut keys: Vec<ConfigKey> = framework.keys().to_vec();
+    for (key, value) in own.keys().iter().zip(own_values) {
+        if let Some(index) = keys.iter().position(|k| k.name == key.name) {
+            values[index].errors.extend(value.errors);
+        } else {
+            keys.push(key.clone());
+            values.push(value);
+        }
+    }
+    Ok(Validation {
+        // Kafka names the result after the class as the config gives it.
+        class_name: class.to_string(),
+        kind,
+        keys,
+        values,
+    })
+}
+
+/// Java's `Map.toString()` of a config, for messages.
+pub fn java_map(props: &HashMap<String, String>) -> String {
+    let mut entries: Vec<_> = props.iter().collect();
+    entries.sort();
+    format!(
+        "{{{}}}",
+        entries
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn missing_required_key_is_reported_under_its_name() {
+        let validation = validate(&props(&[
+            ("name", "s"),
+            ("connector.class", "FileStreamSource"),
+        ]))
+        .unwrap();
+        assert_eq!(validation.error_count(), 1);
+        let body = validation.to_json();
+        // As the config names the class, as Kafka's response does.
+        assert_eq!(body["name"], "FileStreamSource");
+        let topic = body["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["definition"]["name"] == "topic")
+            .unwrap();
+        assert_eq!(
+            topic["value"]["errors"],
+            json!(["Missing required configuration \"topic\" which has no default value."])
+        );
+        assert_eq!(topic["definition"]["required"], true);
+        assert_eq!(body["groups"][0], "Common");
+        assert_eq!(
+            validation.error_message(),
+            "Connector configuration is invalid and contains the following 1 error(s):\nMissing required configuration \"topic\" which has no default value.\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`"
+        );
+    }
+
+    #[test]
+    fn plugin_config_lists_connector_keys_then_the_frameworks() {
+        let def = plugin_config_def("FileStreamSource").unwrap();
+        let names: Vec<&str> = def.keys().iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names[..4], ["file", "topic", "batch.size", "name"]);
+        assert!(names.contains(&"exactly.once.support"));
+        assert!(plugin_config_def("org.apache.kafka.connect.transforms.Filter").is_some());
+        assert!(plugin_config_def("Nope").is_none());
+    }
+
+    #[test]
+    fn sink_needs_exactly_one_of_topics_and_regex() {
+        let base = [("name", "k"), ("connector.class", "FileStreamSink")];
+        assert_eq!(validate(&props(&base)).unwrap().error_count(), 2);
+        let mut both = base.to_vec();
+        both.extend([("topics", "a"), ("topics.regex", "a.*")]);
+        assert_eq!(validate(&props(&both)).unwrap().error_count(), 2);
+        let mut good = base.to_vec();
+        good.push(("topics", "a"));
+        assert_eq!(validate(&props(&good)).unwrap().error_count(), 0);
+    }
+
+    #[test]
+    fn unknown_class_and_bad_converter() {
+        let err = validate(&props(&[("connector.class", "Nope")])).unwrap_err();
+        assert_eq!(err.status_code(), 400);
+        let v = validate(&props(&[
+            ("name", "s"),
+            ("connector.class", "FileStreamSource"),
+            ("topic", "t"),
+            ("value.converter", "x.Y"),
+            ("tasks.max", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(v.error_count(), 2, "{:?}", v.values);
+    }
+}

@@ -1,0 +1,958 @@
+//! The herder: what the REST API asks of a Connect worker (Kafka's `Herder` interface),
+//! and the standalone herder that keeps connector configs in memory and runs every
+//! connector on this worker (Kafka's `StandaloneHerder`).
+//!
+//! Distributed mode plugs in as a second implementation of `Herder` (configs, statuses
+//! and offsets in the three internal topics, work spread by group rebalance); the REST
+//! layer (`rest::router`) is generic over the trait and does not change.
+//!
+//! Lifecycle of a connector (Kafka's, KIP-875 included):
+//! ```text
+//! create ──► RUNNING ◄─resume── PAUSED      (tasks run / idle, consumer paused)
+//!              │  └──pause──────►  │
+//!              └──stop──► STOPPED ◄┘        (connector and tasks shut down, no tasks;
+//!                          └─resume─► RUNNING  offsets may be altered or reset)
+//! a task that fails is FAILED with its trace until restarted; a connector whose start
+//! fails is FAILED with no tasks.
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rafka_connect_data::connector::Props;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use serde::Serialize;
+use serde_json::{json, Value as Json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::connector_config::{self, CONNECTOR_CLASS, NAME, TASKS_MAX};
+use crate::error::RuntimeError;
+use crate::offset_store;
+use crate::plugins::{self, AnyConnector, PluginType};
+use crate::worker::{State, Status, StatusCell, TargetState, TaskSetup, Worker};
+
+/// `{"connector","task"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectorTaskId {
+    pub connector: String,
+    pub task: usize,
+}
+
+/// Kafka's `ConnectorInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectorInfo {
+    pub name: String,
+    pub config: BTreeMap<String, String>,
+    pub tasks: Vec<ConnectorTaskId>,
+    #[serde(rename = "type")]
+    pub connector_type: String,
+}
+
+/// One entry of `ConnectorStateInfo` (`trace` omitted when empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<usize>,
+    pub state: State,
+    pub worker_id: String,
+    /// The plugin's version (Kafka 4.1, KIP-891).
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+}
+
+/// Kafka's `ConnectorStateInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectorStateInfo {
+    pub name: String,
+    pub connector: StateInfo,
+    pub tasks: Vec<StateInfo>,
+    #[serde(rename = "type")]
+    pub connector_type: String,
+}
+
+/// `{"id":{…},"config":{…}}` of `GET /connectors/{n}/tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskInfo {
+    pub id: ConnectorTaskId,
+    pub config: BTreeMap<String, String>,
+}
+
+/// One partition's offset (`null` offset: reset that partition).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ConnectorOffset {
+    pub partition: Json,
+    pub offset: Option<Json>,
+}
+
+/// What the REST layer asks of a worker (Kafka's `Herder`). Every method is async so a
+/// distributed herder can forward to the leader or wait for the config topic.
+pub trait Herder: Send + Sync + 'static {
+    fn worker_id(&self) -> String;
+    fn kafka_cluster_id(&self) -> Option<String>;
+    fn connectors(&self) -> impl Future<Output = Vec<String>> + Send;
+    fn connector_info(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<ConnectorInfo, RuntimeError>> + Send;
+    fn connector_config(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Props, RuntimeError>> + Send;
+    /// Creates (`allow_replace` false: 409 when it exists) or replaces a connector;
+    /// `Ok((created, info))`.
+    fn put_connector_config(
+        &self,
+        name: &str,
+        config: Props,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> impl Future<Output = Result<(bool, ConnectorInfo), RuntimeError>> + Send;
+    fn delete_connector(&self, name: &str)
+        -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    fn connector_status(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<ConnectorStateInfo, RuntimeError>> + Send;
+    fn task_configs(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<TaskInfo>, RuntimeError>> + Send;
+    fn set_target_state(
+        &self,
+        name: &str,
+        target: TargetState,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// Restarts as Kafka's `restartConnectorAndTasks`; returns the status with the
+    /// restarted parts marked RESTARTING.
+    fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> impl Future<Output = Result<ConnectorStateInfo, RuntimeError>> + Send;
+    fn restart_task(
+        &self,
+        name: &str,
+        task: usize,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    fn connector_offsets(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<ConnectorOffset>, RuntimeError>> + Send;
+    /// PATCH (`Some`) or DELETE (`None`) of a STOPPED connector's offsets; the message.
+    fn modify_offsets(
+        &self,
+        name: &str,
+        offsets: Option<Vec<ConnectorOffset>>,
+    ) -> impl Future<Output = Result<String, RuntimeError>> + Send;
+    fn active_topics(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<String>, RuntimeError>> + Send;
+    fn reset_active_topics(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+}
+
+struct RunningTask {
+    status: StatusCell,
+    control: watch::Sender<TargetState>,
+    join: JoinHandle<()>,
+}
+
+struct Entry {
+    config: Props,
+    class: &'static str,
+    kind: PluginType,
+    target: TargetState,
+    connector: Option<AnyConnector>,
+    connector_status: Status,
+    task_configs: Vec<Props>,
+    tasks: Vec<RunningTask>,
+    topics: Arc<Mutex<BTreeSet<String>>>,
+}
+
+/// Kafka's `StandaloneHerder`.
+pub struct StandaloneHerder {
+    worker: Arc<Worker>,
+    worker_id: String,
+    cluster_id: Option<String>,
+    connectors: tokio::sync::Mutex<BTreeMap<String, Entry>>,
+}
+
+impl std::fmt::Debug for StandaloneHerder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StandaloneHerder")
+            .field("worker_id", &self.worker_id)
+            .finish()
+    }
+}
+
+fn not_found(name: &str) -> RuntimeError {
+    RuntimeError::NotFound(format!("Connector {name} not found"))
+}
+
+fn type_name(kind: PluginType) -> String {
+    match kind {
+        PluginType::Source => "source".into(),
+        PluginType::Sink => "sink".into(),
+        _ => "unknown".into(),
+    }
+}
+
+/// Kafka's task class for a connector class.
+fn task_class(class: &str) -> String {
+    class
+        .strip_suffix("Connector")
+        .map(|c| format!("{c}Task"))
+        .unwrap_or_else(|| class.to_string())
+}
+
+impl StandaloneHerder {
+    pub fn new(
+        worker: Arc<Worker>,
+        worker_id: String,
+        cluster_id: Option<String>,
+    ) -> StandaloneHerder {
+        StandaloneHerder {
+            worker,
+            worker_id,
+            cluster_id,
+            connectors: tokio::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn info(name: &str, entry: &Entry) -> ConnectorInfo {
+        ConnectorInfo {
+            name: name.to_string(),
+            config: entry.config.clone().into_iter().collect(),
+            tasks: (0..entry.task_configs.len())
+                .map(|task| ConnectorTaskId {
+                    connector: name.to_string(),
+                    task,
+                })
+                .collect(),
+            connector_type: type_name(entry.kind),
+        }
+    }
+
+    fn status(&self, name: &str, entry: &Entry) -> ConnectorStateInfo {
+        ConnectorStateInfo {
+            name: name.to_string(),
+            connector: StateInfo {
+                id: None,
+                state: entry.connector_status.state,
+                worker_id: self.worker_id.clone(),
+                version: Some(crate::KAFKA_VERSION.to_string()),
+                trace: entry.connector_status.trace.clone(),
+            },
+            tasks: entry
+                .tasks
+                .iter()
+                .enumerate()
+                .map(|(id, task)| {
+                    let status = task.status.lock().clone();
+                    StateInfo {
+                        id: Some(id),
+                        state: status.state,
+                        worker_id: self.worker_id.clone(),
+                        version: Some(crate::KAFKA_VERSION.to_string()),
+                        trace: status.trace,
+                    }
+                })
+                .collect(),
+            connector_type: type_name(entry.kind),
+        }
+    }
+
+    /// Starts the connector (and its tasks) as its target state says.
+    fn start_connector(&self, name: &str, entry: &mut Entry) {
+        entry.tasks.clear();
+        entry.task_configs.clear();
+        if entry.target == TargetState::Stopped {
+            entry.connector_status = Status::new(State::Stopped);
+            return;
+        }
+        let Some(mut connector) = plugins::new_connector(entry.class) else {
+            return;
+        };
+        if let Err(e) = connector.as_connector_mut().start(&entry.config) {
+            tracing::error!("Failed to start connector {name}: {e}");
+            entry.connector_status = Status::failed(&e);
+            return;
+        }
+        let max_tasks = entry
+            .config
+            .get(TASKS_MAX)
+            .and_then(|t| t.trim().parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        entry.task_configs = connector
+            .as_connector()
+            .task_configs(max_tasks)
+            .into_iter()
+            .map(|mut props| {
+                props.insert("task.class".into(), task_class(entry.class));
+                props
+            })
+            .collect();
+        entry.connector = Some(connector);
+        entry.connector_status = Status::new(match entry.target {
+            TargetState::Paused => State::Paused,
+            _ => State::Running,
+        });
+        for task in 0..entry.task_configs.len() {
+            let running = self.start_task(name, entry, task);
+            entry.tasks.push(running);
+        }
+        tracing::info!(
+            "Started connector {name} with {} task(s)",
+            entry.tasks.len()
+        );
+    }
+
+    fn start_task(&self, name: &str, entry: &Entry, task: usize) -> RunningTask {
+        let status: StatusCell = Arc::new(Mutex::new(Status::new(State::Unassigned)));
+        let (control, receiver) = watch::channel(entry.target);
+        let setup = TaskSetup {
+            connector: name.to_string(),
+            task,
+            connector_config: entry.config.clone(),
+            task_config: entry.task_configs[task].clone(),
+            status: status.clone(),
+            topics: entry.topics.clone(),
+        };
+        let worker = self.worker.clone();
+        let join = match entry.connector.as_ref() {
+            Some(AnyConnector::Source(c)) => {
+                tokio::spawn(worker.run_source_task(setup, c.create_task(), receiver))
+            }
+            Some(AnyConnector::Sink(c)) => {
+                tokio::spawn(worker.run_sink_task(setup, c.create_task(), receiver))
+            }
+            None => tokio::spawn(async {}),
+        };
+        RunningTask {
+            status,
+            control,
+            join,
+        }
+    }
+
+    async fn stop_task(&self, task: RunningTask) {
+        let _ = task.control.send(TargetState::Stopped);
+        let timeout = Duration::from_millis(self.worker.config.task_shutdown_graceful_timeout_ms);
+        let abort = task.join.abort_handle();
+        if tokio::time::timeout(timeout, task.join).await.is_err() {
+            tracing::error!("Graceful stop of task failed.");
+            abort.abort();
+        }
+    }
+
+    /// Restarts one task: the old one stops (flushing its offsets) before the new one
+    /// starts, so the new one resumes from every offset the old one committed.
+    async fn replace_task(&self, name: &str, entry: &mut Entry, task: usize) {
+        let placeholder = RunningTask {
+            status: entry.tasks[task].status.clone(),
+            control: watch::channel(TargetState::Stopped).0,
+            join: tokio::spawn(async {}),
+        };
+        let old = std::mem::replace(&mut entry.tasks[task], placeholder);
+        self.stop_task(old).await;
+        let running = self.start_task(name, entry, task);
+        entry.tasks[task] = running;
+    }
+
+    async fn stop_connector(&self, entry: &mut Entry) {
+        for task in std::mem::take(&mut entry.tasks) {
+            self.stop_task(task).await;
+        }
+        if let Some(mut connector) = entry.connector.take() {
+            connector.as_connector_mut().stop();
+        }
+    }
+
+    /// Stops every connector (worker shutdown), flushing offsets.
+    pub async fn shutdown(&self) {
+        let mut connectors = self.connectors.lock().await;
+        for entry in connectors.values_mut() {
+            self.stop_connector(entry).await;
+        }
+    }
+
+    fn sink_consumer(&self, name: &str) -> Result<BaseConsumer, RuntimeError> {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.worker.config.bootstrap_servers)
+            .set("group.id", format!("connect-{name}"))
+            .set("enable.auto.commit", "false");
+        for (k, v) in self.worker.config.with_prefix("consumer.") {
+            config.set(k, v);
+        }
+        config
+            .create()
+            .map_err(|e| RuntimeError::Internal(format!("Failed to create consumer: {e}")))
+    }
+
+    async fn sink_offsets(
+        &self,
+        name: &str,
+        config: &Props,
+    ) -> Result<Vec<ConnectorOffset>, RuntimeError> {
+        let consumer = self.sink_consumer(name)?;
+        let topics: Vec<String> = config
+            .get("topics")
+            .map(|t| rafka_connect_data::config::parse_list(t))
+            .unwrap_or_default();
+        let regex = config
+            .get("topics.regex")
+            .filter(|r| !r.trim().is_empty())
+            .and_then(|r| regex::Regex::new(&format!("^(?:{})$", r.trim())).ok());
+        tokio::task::spawn_blocking(move || {
+            let metadata = consumer
+                .fetch_metadata(None, Duration::from_secs(10))
+                .map_err(|e| RuntimeError::Internal(format!("Failed to fetch metadata: {e}")))?;
+            let mut list = rdkafka::TopicPartitionList::new();
+            for topic in metadata.topics() {
+                let wanted = topics.iter().any(|t| t == topic.name())
+                    || regex.as_ref().is_some_and(|r| r.is_match(topic.name()));
+                if wanted {
+                    for partition in topic.partitions() {
+                        list.add_partition(topic.name(), partition.id());
+                    }
+                }
+            }
+            let committed = consumer
+                .committed_offsets(list, Duration::from_secs(10))
+                .map_err(|e| RuntimeError::Internal(format!("Failed to fetch offsets: {e}")))?;
+            Ok(committed
+                .elements()
+                .iter()
+                .filter_map(|e| match e.offset() {
+                    rdkafka::Offset::Offset(o) => Some(ConnectorOffset {
+                        partition: json!({"kafka_topic": e.topic(), "kafka_partition": e.partition()}),
+                        offset: Some(json!({"kafka_offset": o})),
+                    }),
+                    _ => None,
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| RuntimeError::Internal(e.to_string()))?
+    }
+
+    async fn modify_sink_offsets(
+        &self,
+        name: &str,
+        offsets: Option<Vec<ConnectorOffset>>,
+    ) -> Result<(), RuntimeError> {
+        let Some(offsets) = offsets else {
+            let mut config = ClientConfig::new();
+            config.set("bootstrap.servers", &self.worker.config.bootstrap_servers);
+            let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+                config.create().map_err(|e| {
+                    RuntimeError::Internal(format!("Failed to create admin client: {e}"))
+                })?;
+            let group = format!("connect-{name}");
+            let results = admin
+                .delete_groups(&[&group], &rdkafka::admin::AdminOptions::new())
+                .await
+                .map_err(|e| RuntimeError::Internal(format!("Failed to reset offsets: {e}")))?;
+            for result in results {
+                if let Err((_, code)) = result {
+                    if code != rdkafka::types::RDKafkaErrorCode::GroupIdNotFound {
+                        return Err(RuntimeError::Internal(format!(
+                            "Failed to reset offsets: {code}"
+                        )));
+                    }
+                }
+            }
+            return Ok(());
+        };
+        let mut list = rdkafka::TopicPartitionList::new();
+        for entry in &offsets {
+            let topic = entry.partition.get("kafka_topic").and_then(Json::as_str);
+            let partition = entry
+                .partition
+                .get("kafka_partition")
+                .and_then(Json::as_i64);
+            let (Some(topic), Some(partition)) = (topic, partition) else {
+                return Err(RuntimeError::BadRequest(
+                    "The partition for a sink connector offset must contain the keys 'kafka_topic' and 'kafka_partition'".into(),
+                ));
+            };
+            let offset = match &entry.offset {
+                None | Some(Json::Null) => {
+                    return Err(RuntimeError::BadRequest(
+                        "Resetting single partitions of a sink connector is not supported yet; reset them all with DELETE".into(),
+                    ))
+                }
+                Some(o) => o.get("kafka_offset").and_then(Json::as_i64).ok_or_else(|| {
+                    RuntimeError::BadRequest(
+                        "The offset for a sink connector should either be null or contain the key 'kafka_offset'".into(),
+                    )
+                })?,
+            };
+            list.add_partition_offset(topic, partition as i32, rdkafka::Offset::Offset(offset))
+                .map_err(|e| RuntimeError::BadRequest(e.to_string()))?;
+        }
+        let consumer = self.sink_consumer(name)?;
+        tokio::task::spawn_blocking(move || {
+            consumer
+                .commit(&list, rdkafka::consumer::CommitMode::Sync)
+                .map_err(|e| {
+                    RuntimeError::Internal(format!("Failed to alter consumer group offsets: {e}"))
+                })
+        })
+        .await
+        .map_err(|e| RuntimeError::Internal(e.to_string()))?
+    }
+}
+
+impl Herder for StandaloneHerder {
+    fn worker_id(&self) -> String {
+        self.worker_id.clone()
+    }
+
+    fn kafka_cluster_id(&self) -> Option<String> {
+        self.cluster_id.clone()
+    }
+
+    async fn connectors(&self) -> Vec<String> {
+        self.connectors.lock().await.keys().cloned().collect()
+    }
+
+    async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, RuntimeError> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        Ok(Self::info(name, entry))
+    }
+
+    async fn connector_config(&self, name: &str) -> Result<Props, RuntimeError> {
+        let connectors = self.connectors.lock().await;
+        Ok(connectors
+            .get(name)
+            .ok_or_else(|| not_found(name))?
+            .config
+            .clone())
+    }
+
+    async fn put_connector_config(
+        &self,
+        name: &str,
+        mut config: Props,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> Result<(bool, ConnectorInfo), RuntimeError> {
+        config
+            .entry(NAME.to_string())
+            .or_insert_with(|| name.to_string());
+        let validation = connector_config::validate(&config)?;
+        if validation.error_count() > 0 {
+            return Err(RuntimeError::BadRequest(validation.error_message()));
+        }
+        let class = plugins::resolve_connector_class(
+            config
+                .get(CONNECTOR_CLASS)
+                .map(|c| c.trim())
+                .unwrap_or_default(),
+        )
+        .map(|(class, _)| class)
+        .ok_or_else(|| RuntimeError::BadRequest("unknown connector class".into()))?;
+        let mut connectors = self.connectors.lock().await;
+        let created = match connectors.get_mut(name) {
+            Some(_) if !allow_replace => {
+                return Err(RuntimeError::AlreadyExists(format!(
+                    "Connector {name} already exists"
+                )))
+            }
+            Some(entry) => {
+                self.stop_connector(entry).await;
+                entry.config = config;
+                entry.class = class;
+                entry.kind = validation.kind;
+                false
+            }
+            None => {
+                connectors.insert(
+                    name.to_string(),
+                    Entry {
+                        config,
+                        class,
+                        kind: validation.kind,
+                        target: initial_state.unwrap_or(TargetState::Started),
+                        connector: None,
+                        connector_status: Status::new(State::Unassigned),
+                        task_configs: Vec::new(),
+                        tasks: Vec::new(),
+                        topics: Arc::default(),
+                    },
+                );
+                true
+            }
+        };
+        let entry = connectors.get_mut(name).ok_or_else(|| not_found(name))?;
+        self.start_connector(name, entry);
+        Ok((created, Self::info(name, entry)))
+    }
+
+    async fn delete_connector(&self, name: &str) -> Result<(), RuntimeError> {
+        let mut connectors = self.connectors.lock().await;
+        let mut entry = connectors.remove(name).ok_or_else(|| not_found(name))?;
+        self.stop_connector(&mut entry).await;
+        Ok(())
+    }
+
+    async fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, RuntimeError> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| {
+            RuntimeError::NotFound(format!("No status found for connector {name}"))
+        })?;
+        Ok(self.status(name, entry))
+    }
+
+    async fn task_configs(&self, name: &str) -> Result<Vec<TaskInfo>, RuntimeError> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        Ok(entry
+            .task_configs
+            .iter()
+            .enumerate()
+            .map(|(task, config)| TaskInfo {
+                id: ConnectorTaskId {
+                    connector: name.to_string(),
+                    task,
+                },
+                config: config.clone().into_iter().collect(),
+            })
+            .collect())
+    }
+
+    async fn set_target_state(&self, name: &str, target: TargetState) -> Result<(), RuntimeError> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors.get_mut(name).ok_or_else(|| not_found(name))?;
+        let previous = entry.target;
+        entry.target = target;
+        match (previous, target) {
+            (_, TargetState::Stopped) => {
+                self.stop_connector(entry).await;
+                entry.task_configs.clear();
+                entry.connector_status = Status::new(State::Stopped);
+            }
+            (TargetState::Stopped, _) => self.start_connector(name, entry),
+            _ if entry.connector_status.state == State::Failed => {}
+            _ => {
+                for task in &entry.tasks {
+                    let _ = task.control.send(target);
+                }
+                entry.connector_status = Status::new(match target {
+                    TargetState::Paused => State::Paused,
+                    _ => State::Running,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<ConnectorStateInfo, RuntimeError> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors.get_mut(name).ok_or_else(|| not_found(name))?;
+        let mut plan = self.status(name, entry);
+        let restart_connector = !only_failed || entry.connector_status.state == State::Failed;
+        if restart_connector {
+            plan.connector.state = State::Restarting;
+            plan.connector.trace = None;
+        }
+        let mut restart_tasks = Vec::new();
+        if include_tasks {
+            for task in &mut plan.tasks {
+                if !only_failed || task.state == State::Failed {
+                    task.state = State::Restarting;
+                    task.trace = None;
+                    restart_tasks.push(task.id.unwrap_or(0));
+                }
+            }
+        }
+        if entry.target == TargetState::Stopped {
+            return Ok(plan);
+        }
+        let connector_failed = entry.connector_status.state == State::Failed;
+        if restart_connector && (connector_failed || entry.connector.is_none()) {
+            // A connector that never started gets its tasks from the restart.
+            self.stop_connector(entry).await;
+            self.start_connector(name, entry);
+        } else {
+            if restart_connector {
+                if let Some(connector) = entry.connector.as_mut() {
+                    connector.as_connector_mut().stop();
+                    if let Err(e) = connector.as_connector_mut().start(&entry.config) {
+                        entry.connector_status = Status::failed(&e);
+                    }
+                }
+            }
+            for task in restart_tasks {
+                if task < entry.tasks.len() {
+                    self.replace_task(name, entry, task).await;
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    async fn restart_task(&self, name: &str, task: usize) -> Result<(), RuntimeError> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors.get_mut(name).ok_or_else(|| not_found(name))?;
+        if task >= entry.tasks.len() {
+            return Err(RuntimeError::NotFound(format!(
+                "Task {name}-{task} not found"
+            )));
+        }
+        self.replace_task(name, entry, task).await;
+        Ok(())
+    }
+
+    async fn connector_offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, RuntimeError> {
+        let (kind, config) = {
+            let connectors = self.connectors.lock().await;
+            let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+            (entry.kind, entry.config.clone())
+        };
+        if kind == PluginType::Sink {
+            return self.sink_offsets(name, &config).await;
+        }
+        Ok(self
+            .worker
+            .offsets
+            .connector_offsets(name)
+            .into_iter()
+            .filter_map(|(partition, offset)| {
+                Some(ConnectorOffset {
+                    partition: value_to_json(&partition)?,
+                    offset: Some(value_to_json(&offset)?),
+                })
+            })
+            .collect())
+    }
+
+    async fn modify_offsets(
+        &self,
+        name: &str,
+        offsets: Option<Vec<ConnectorOffset>>,
+    ) -> Result<String, RuntimeError> {
+        let kind = {
+            let connectors = self.connectors.lock().await;
+            let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+            if entry.connector_status.state != State::Stopped || !entry.tasks.is_empty() {
+                return Err(RuntimeError::BadRequest(format!(
+                    "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+                )));
+            }
+            entry.kind
+        };
+        let altered = offsets.is_some();
+        if kind == PluginType::Sink {
+            self.modify_sink_offsets(name, offsets).await?;
+        } else {
+            let entries = match offsets {
+                Some(offsets) => offsets
+                    .iter()
+                    .map(|o| {
+                        let partition = json_to_value(&o.partition);
+                        if !matches!(partition, rafka_connect_data::Value::Map(_)) {
+                            return Err(RuntimeError::BadRequest(
+                                "Source partitions may not be null".into(),
+                            ));
+                        }
+                        let value = match &o.offset {
+                            None | Some(Json::Null) => None,
+                            Some(offset) => offset_store::encode_value(&json_to_value(offset)),
+                        };
+                        Ok((offset_store::offset_key(name, &partition), value))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => self
+                    .worker
+                    .offsets
+                    .connector_offsets(name)
+                    .into_iter()
+                    .map(|(partition, _)| (offset_store::offset_key(name, &partition), None))
+                    .collect(),
+            };
+            self.worker.offsets.set(entries)?;
+        }
+        Ok(if altered {
+            "The offsets for this connector have been altered successfully".into()
+        } else {
+            "The offsets for this connector have been reset successfully".into()
+        })
+    }
+
+    async fn active_topics(&self, name: &str) -> Result<Vec<String>, RuntimeError> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        let topics = entry.topics.lock().iter().cloned().collect();
+        Ok(topics)
+    }
+
+    async fn reset_active_topics(&self, name: &str) -> Result<(), RuntimeError> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        entry.topics.lock().clear();
+        Ok(())
+    }
+}
+
+/// A Connect value (from the offset store) as plain JSON.
+fn value_to_json(value: &rafka_connect_data::Value) -> Option<Json> {
+    let bytes = offset_store::encode_value(value)?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Plain JSON (from a request) as a Connect value, as Kafka's schemaless JsonConverter
+/// reads it.
+fn json_to_value(json: &Json) -> rafka_connect_data::Value {
+    let bytes = serde_json::to_vec(json).unwrap_or_default();
+    offset_store::decode_value(&bytes).unwrap_or(rafka_connect_data::Value::Null)
+}
+
+/// Kafka's `task.class` for the FileStream connectors, for tests.
+pub fn task_class_of(connector_class: &str) -> String {
+    task_class(connector_class)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker_config::WorkerConfig;
+    use std::collections::HashMap;
+
+    fn herder(dir: &std::path::Path) -> StandaloneHerder {
+        let config = WorkerConfig::from_props(HashMap::from([
+            // No broker: rdkafka clients connect lazily and these tests produce nothing.
+            ("bootstrap.servers".to_string(), "127.0.0.1:1".to_string()),
+            (
+                "task.shutdown.graceful.timeout.ms".to_string(),
+                "2000".to_string(),
+            ),
+            (
+                "offset.storage.file.filename".to_string(),
+                dir.join("offsets").display().to_string(),
+            ),
+        ]))
+        .unwrap();
+        StandaloneHerder::new(Arc::new(Worker::new(config).unwrap()), "w:1".into(), None)
+    }
+
+    fn source_config(dir: &std::path::Path) -> Props {
+        Props::from([
+            (
+                "connector.class".to_string(),
+                "FileStreamSource".to_string(),
+            ),
+            // Never created: the task polls and finds nothing to send.
+            (
+                "file".to_string(),
+                dir.join("absent.txt").display().to_string(),
+            ),
+            ("topic".to_string(), "t".to_string()),
+        ])
+    }
+
+    async fn wait_for(herder: &StandaloneHerder, connector: State, tasks: &[State]) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = herder.connector_status("c").await.unwrap();
+            let task_states: Vec<State> = status.tasks.iter().map(|t| t.state).collect();
+            if status.connector.state == connector && task_states == tasks {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "wanted {connector:?} {tasks:?}, have {status:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn lifecycle_follows_kafkas_target_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let herder = herder(dir.path());
+        let (created, info) = herder
+            .put_connector_config(
+                "c",
+                source_config(dir.path()),
+                false,
+                Some(TargetState::Stopped),
+            )
+            .await
+            .unwrap();
+        assert!(created);
+        assert!(info.tasks.is_empty());
+        wait_for(&herder, State::Stopped, &[]).await;
+
+        herder
+            .set_target_state("c", TargetState::Paused)
+            .await
+            .unwrap();
+        wait_for(&herder, State::Paused, &[State::Paused]).await;
+        herder
+            .set_target_state("c", TargetState::Started)
+            .await
+            .unwrap();
+        wait_for(&herder, State::Running, &[State::Running]).await;
+        assert_eq!(herder.task_configs("c").await.unwrap().len(), 1);
+
+        let plan = herder.restart_connector("c", true, true).await.unwrap();
+        assert_eq!(
+            plan.connector.state,
+            State::Running,
+            "only failed parts restart"
+        );
+        assert_eq!(plan.tasks[0].state, State::Running);
+        let plan = herder.restart_connector("c", true, false).await.unwrap();
+        assert_eq!(plan.connector.state, State::Restarting);
+        assert_eq!(plan.tasks[0].state, State::Restarting);
+        wait_for(&herder, State::Running, &[State::Running]).await;
+
+        herder
+            .set_target_state("c", TargetState::Stopped)
+            .await
+            .unwrap();
+        wait_for(&herder, State::Stopped, &[]).await;
+        assert!(herder.task_configs("c").await.unwrap().is_empty());
+        assert!(matches!(
+            herder.restart_task("c", 0).await,
+            Err(RuntimeError::NotFound(_))
+        ));
+
+        let (created, _) = herder
+            .put_connector_config("c", source_config(dir.path()), true, None)
+            .await
+            .unwrap();
+        assert!(!created, "replacing keeps the connector");
+        assert!(matches!(
+            herder
+                .put_connector_config("c", source_config(dir.path()), false, None)
+                .await,
+            Err(RuntimeError::AlreadyExists(_))
+        ));
+        herder.delete_connector("c").await.unwrap();
+        assert!(matches!(
+            herder.connector_status("c").await,
+            Err(RuntimeError::NotFound(_))
+        ));
+    }
+}

@@ -1,0 +1,243 @@
+//! The worker's config (Kafka's `WorkerConfig` / `StandaloneConfig`): Kafka's keys from a
+//! `.properties` file, with Kafka's defaults.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::RuntimeError;
+
+/// A worker's parsed config. `props` keeps every key (converters and client overrides
+/// read their prefixes from it).
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub props: HashMap<String, String>,
+    pub bootstrap_servers: String,
+    pub key_converter: String,
+    pub value_converter: String,
+    pub header_converter: String,
+    /// Standalone only: where source offsets are kept.
+    pub offset_storage_file: Option<PathBuf>,
+    pub offset_flush_interval_ms: u64,
+    pub task_shutdown_graceful_timeout_ms: u64,
+    /// `listeners`: the REST server's `http://host:port` (Kafka's default `http://:8083`).
+    pub listener_host: String,
+    pub listener_port: u16,
+    pub rest_advertised_host_name: Option<String>,
+    pub rest_advertised_port: Option<u16>,
+    /// `connector.client.config.override.policy`: `None`, `Principal` or `All`.
+    pub client_config_override_policy: String,
+}
+
+fn parse_u64(
+    props: &HashMap<String, String>,
+    key: &str,
+    default: u64,
+) -> Result<u64, RuntimeError> {
+    match props.get(key) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| {
+            RuntimeError::Config(format!(
+                "Invalid value {v} for configuration {key}: Not a number of type LONG"
+            ))
+        }),
+    }
+}
+
+/// Splits `http://host:port` (host may be empty: every interface).
+fn parse_listener(listener: &str) -> Result<(String, u16), RuntimeError> {
+    let bad = || {
+        RuntimeError::Config(format!(
+            "Invalid value {listener} for configuration listeners: not a valid listener URL"
+        ))
+    };
+    let rest = listener.trim().strip_prefix("http://").ok_or_else(|| {
+        if listener.trim().starts_with("https://") {
+            RuntimeError::Config("https listeners are not supported yet".into())
+        } else {
+            bad()
+        }
+    })?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let port = port.parse().map_err(|_| bad())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Ok((host.to_string(), port))
+}
+
+impl WorkerConfig {
+    /// Reads a worker `.properties` file.
+    pub fn from_file(path: &Path) -> Result<WorkerConfig, RuntimeError> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| RuntimeError::Config(format!("cannot read {}: {e}", path.display())))?;
+        let props = java_properties::read(std::io::BufReader::new(file))
+            .map_err(|e| RuntimeError::Config(format!("cannot parse {}: {e}", path.display())))?;
+        WorkerConfig::from_props(props)
+    }
+
+    pub fn from_props(props: HashMap<String, String>) -> Result<WorkerConfig, RuntimeError> {
+        let get = |k: &str, default: &str| {
+            props
+                .get(k)
+                .map(|v| v.trim().to_string())
+                .unwrap_or_else(|| default.to_string())
+        };
+        let listeners = get("listeners", "http://:8083");
+        let first = listeners
+            .split(',')
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("http://:8083");
+        let (listener_host, listener_port) = parse_listener(first)?;
+        let rest_advertised_port = match props.get("rest.advertised.port") {
+            Some(p) => Some(p.trim().parse().map_err(|_| {
+                RuntimeError::Config(format!(
+                    "Invalid value {p} for configuration rest.advertised.port: Not a number of type INT"
+                ))
+            })?),
+            None => None,
+        };
+        let policy = get("connector.client.config.override.policy", "All");
+        if !["None", "Principal", "All"].contains(&policy.as_str()) {
+            return Err(RuntimeError::Config(format!(
+                "Invalid value {policy} for configuration connector.client.config.override.policy: Class {policy} could not be found."
+            )));
+        }
+        Ok(WorkerConfig {
+            bootstrap_servers: get("bootstrap.servers", "localhost:9092"),
+            key_converter: get(
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            value_converter: get(
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            header_converter: get(
+                "header.converter",
+                "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+            ),
+            offset_storage_file: props
+                .get("offset.storage.file.filename")
+                .map(|f| PathBuf::from(f.trim())),
+            offset_flush_interval_ms: parse_u64(&props, "offset.flush.interval.ms", 60_000)?,
+            task_shutdown_graceful_timeout_ms: parse_u64(
+                &props,
+                "task.shutdown.graceful.timeout.ms",
+                5_000,
+            )?,
+            listener_host,
+            listener_port,
+            rest_advertised_host_name: props
+                .get("rest.advertised.host.name")
+                .map(|h| h.trim().to_string()),
+            rest_advertised_port,
+            client_config_override_policy: policy,
+            props,
+        })
+    }
+
+    /// The keys under `prefix`, prefix removed (Java's `originalsWithPrefix`).
+    pub fn with_prefix(&self, prefix: &str) -> HashMap<String, String> {
+        with_prefix(&self.props, prefix)
+    }
+
+    /// The worker id Kafka shows in statuses: the advertised `host:port`.
+    pub fn worker_id(&self, bound_port: u16) -> String {
+        let host = self
+            .rest_advertised_host_name
+            .clone()
+            .or_else(|| Some(self.listener_host.clone()).filter(|h| !h.is_empty()))
+            .unwrap_or_else(local_host_name);
+        let port = self.rest_advertised_port.unwrap_or(bound_port);
+        format!("{host}:{port}")
+    }
+}
+
+fn local_host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+pub(crate) fn with_prefix(
+    props: &HashMap<String, String>,
+    prefix: &str,
+) -> HashMap<String, String> {
+    props
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|r| (r.to_string(), v.clone())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_kafkas() {
+        let config = WorkerConfig::from_props(props(&[("bootstrap.servers", "h:1")])).unwrap();
+        assert_eq!(config.bootstrap_servers, "h:1");
+        assert_eq!(config.offset_flush_interval_ms, 60_000);
+        assert_eq!(
+            (config.listener_host.as_str(), config.listener_port),
+            ("", 8083)
+        );
+        assert_eq!(
+            config.key_converter,
+            "org.apache.kafka.connect.json.JsonConverter"
+        );
+        assert_eq!(config.client_config_override_policy, "All");
+        assert!(config.offset_storage_file.is_none());
+    }
+
+    #[test]
+    fn reads_a_properties_file_with_prefixes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.properties");
+        std::fs::write(
+            &path,
+            "bootstrap.servers=localhost:9092\nkey.converter.schemas.enable=false\n\
+             listeners=http://127.0.0.1:18083\noffset.flush.interval.ms=1000\n\
+             offset.storage.file.filename=/tmp/x.offsets\nproducer.linger.ms=5\n\
+             rest.advertised.host.name=worker1\nplugin.path=/usr/share/java\n",
+        )
+        .unwrap();
+        let config = WorkerConfig::from_file(&path).unwrap();
+        assert_eq!(config.offset_flush_interval_ms, 1000);
+        assert_eq!(config.listener_host, "127.0.0.1");
+        assert_eq!(config.listener_port, 18083);
+        assert_eq!(
+            config.with_prefix("key.converter."),
+            props(&[("schemas.enable", "false")])
+        );
+        assert_eq!(
+            config.with_prefix("producer."),
+            props(&[("linger.ms", "5")])
+        );
+        assert_eq!(config.worker_id(18083), "worker1:18083");
+        assert_eq!(
+            config.offset_storage_file.as_deref(),
+            Some(Path::new("/tmp/x.offsets"))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values_with_kafkas_message() {
+        let err =
+            WorkerConfig::from_props(props(&[("offset.flush.interval.ms", "soon")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid value soon for configuration offset.flush.interval.ms: Not a number of type LONG"
+        );
+        assert!(WorkerConfig::from_props(props(&[("listeners", "ftp://x:1")])).is_err());
+    }
+}

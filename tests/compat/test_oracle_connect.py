@@ -1,0 +1,144 @@
+"""Differential test of the Connect REST API: Kafka's own standalone worker
+(connect-runtime 4.1.1 with connect-file, from tests/clients/kafka-tools's classpath) and
+`rafka connect-standalone`, both on one rafka broker, get the same requests; status codes
+and bodies must match after the worker ids are normalised.
+
+Left out, with why: Kafka answers 500 to a task restart of an unknown connector and to a
+POST without `config` (NullPointerExceptions), lists its `config/validate` groups per
+transform alias, and `GET /` differs in `commit`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from compat_helpers import KAFKA_TOOLS_CLASSPATH, kafka_java_cmd, wait_until
+from connect_helpers import ConnectWorker, request
+
+
+@pytest.fixture(scope="module")
+def workers(broker, tmp_path_factory):
+    if not KAFKA_TOOLS_CLASSPATH.is_file() or "connect-file" not in KAFKA_TOOLS_CLASSPATH.read_text():
+        pytest.fail(f"{KAFKA_TOOLS_CLASSPATH} lacks connect-file: run scripts/setup-java.sh",
+                    pytrace=False)
+    kafka = ConnectWorker(tmp_path_factory.mktemp("kafka-connect"), broker.bootstrap,
+                          command=[*kafka_java_cmd(),
+                                   "org.apache.kafka.connect.cli.ConnectStandalone"])
+    rafka = ConnectWorker(tmp_path_factory.mktemp("rafka-connect"), broker.bootstrap)
+    kafka.start()
+    rafka.start()
+    yield kafka, rafka
+    rafka.stop()
+    kafka.stop()
+
+
+def normalised(worker: ConnectWorker, answer):
+    text = json.dumps(answer, sort_keys=True)
+    text = text.replace(f"127.0.0.1:{worker.port}", "WORKER")
+    return json.loads(re.sub(r'"last_modified": \d+', '"last_modified": 0', text))
+
+
+def same(workers, method, path, body=None):
+    kafka, rafka = workers
+    expected = normalised(kafka, request(kafka, method, path, body))
+    actual = normalised(rafka, request(rafka, method, path, body))
+    assert actual == expected, f"{method} {path}:\nkafka: {expected}\nrafka: {actual}"
+    return actual
+
+
+def same_validation(workers, plugin, body):
+    """`config/validate`, compared on what it decides: the error count, groups, and each
+    key's errors and given value. (Kafka also fills converter keys with the worker's
+    defaults and recommended plugin lists; rafka does not yet.)"""
+    def essence(worker):
+        code, answer = request(worker, "PUT", f"/connector-plugins/{plugin}/config/validate",
+                               body)
+        if code != 200:
+            return code, answer
+        return code, {"name": answer["name"], "error_count": answer["error_count"],
+                      "groups": answer["groups"],
+                      "configs": [(c["definition"]["name"], c["value"]["errors"],
+                                   c["value"]["value"] if c["definition"]["name"] in body
+                                   else None)
+                                  for c in answer["configs"]]}
+    kafka, rafka = workers
+    assert essence(rafka) == essence(kafka)
+
+
+def settle(workers, name, connector_state, task_states):
+    for worker in workers:
+        def check():
+            code, status = request(worker, "GET", f"/connectors/{name}/status")
+            return code == 200 and status["connector"]["state"] == connector_state and \
+                [t["state"] for t in status["tasks"]] == task_states
+        wait_until(check, timeout_s=30, what=f"{name} {connector_state} {task_states}")
+
+
+def test_rest_answers_match_kafkas_worker(workers, tmp_path):
+    source_file = tmp_path / "in.txt"
+    source_file.write_text("a\nb\n")
+    topic = f"oracle-{int(time.time() * 1000)}"
+    source = {"connector.class": "FileStreamSource", "file": str(source_file), "topic": topic}
+    same(workers, "GET", "/connectors")
+    same(workers, "GET", "/connector-plugins")
+    same(workers, "GET", "/connector-plugins/FileStreamSink/config")
+    same(workers, "POST", "/connectors", {"name": "x", "config": {"connector.class": "Nope"}})
+    same(workers, "POST", "/connectors",
+         {"name": "x", "config": {"connector.class": "FileStreamSource", "tasks.max": "0"}})
+    same(workers, "POST", "/connectors", {"config": {"connector.class": "FileStreamSink",
+                                                     "topics": "t"}})
+    same(workers, "GET", "/connectors/x")
+    same(workers, "GET", "/connectors/x/status")
+    same(workers, "GET", "/connectors/x/tasks/0/status")
+    same(workers, "GET", "/no/such/route")
+    same(workers, "PUT", "/connector-plugins/FileStreamSink/config/validate",
+         {"connector.class": "FileStreamSource"})
+    same_validation(workers, "FileStreamSink",
+                    {"connector.class": "FileStreamSink", "name": "k", "topics": "a",
+                     "topics.regex": "b", "errors.tolerance": "some"})
+    same_validation(workers, "FileStreamSource",
+                    {"connector.class": "FileStreamSource", "name": "s", "batch.size": "x",
+                     "tasks.max": "many"})
+
+    same(workers, "POST", "/connectors", {"name": "s", "config": source})
+    same(workers, "POST", "/connectors", {"name": "s", "config": source})
+    settle(workers, "s", "RUNNING", ["RUNNING"])
+    same(workers, "GET", "/connectors/s")
+    same(workers, "GET", "/connectors/s/status")
+    same(workers, "GET", "/connectors/s/tasks")
+    same(workers, "GET", "/connectors/s/tasks/0/status")
+    same(workers, "GET", "/connectors/s/tasks/5/status")
+    same(workers, "GET", "/connectors?expand=status&expand=info")
+    offsets = {"offsets": [{"partition": {"filename": str(source_file)},
+                            "offset": {"position": 4}}]}
+    for worker in workers:
+        wait_until(lambda: request(worker, "GET", "/connectors/s/offsets")[1] == offsets,
+                   timeout_s=30, what="the source offset")
+    same(workers, "GET", "/connectors/s/topics")
+    same(workers, "DELETE", "/connectors/s/offsets")
+    same(workers, "PATCH", "/connectors/s/offsets", {"offsets": []})
+    same(workers, "PUT", "/connectors/s/pause")
+    settle(workers, "s", "PAUSED", ["PAUSED"])
+    same(workers, "GET", "/connectors/s/status")
+    same(workers, "PUT", "/connectors/s/resume")
+    settle(workers, "s", "RUNNING", ["RUNNING"])
+    same(workers, "PUT", "/connectors/s/stop")
+    settle(workers, "s", "STOPPED", [])
+    same(workers, "GET", "/connectors/s/status")
+    same(workers, "GET", "/connectors/s/tasks")
+    same(workers, "PATCH", "/connectors/s/offsets",
+         {"offsets": [{"partition": {"filename": str(source_file)}, "offset": {"position": 2}}]})
+    same(workers, "GET", "/connectors/s/offsets")
+    same(workers, "DELETE", "/connectors/s/offsets")
+    same(workers, "GET", "/connectors/s/offsets")
+    same(workers, "PATCH", "/connectors/s/config", {"batch.size": "5"})
+    same(workers, "PUT", "/connectors/s/config", {**source, "name": "q"})
+    same(workers, "GET", "/admin/loggers/no.such.logger")
+    same(workers, "PUT", "/admin/loggers/x", {})
+    same(workers, "PUT", "/admin/loggers/org.apache.kafka.connect", {"level": "DEBUG"})
+    same(workers, "DELETE", "/connectors/s")
+    same(workers, "DELETE", "/connectors/s")
