@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rafka_log::{AbortedTxn, AppendInfo, Log, LogConfig, LogError, ReadResult, TxnVerification};
+use rafka_log::{
+    AbortedTxn, AppendInfo, Appender, Log, LogConfig, LogError, ReadResult, TxnVerification,
+};
 use rafka_metadata::PartitionState;
 use rafka_protocol::batch::EndTxnMarker;
 use rafka_protocol::ErrorCode;
@@ -260,29 +262,18 @@ impl Partition {
         })
     }
 
-    /// [`Partition::append`] of a produce that went through KIP-890's verification: a
-    /// transactional batch starting a transaction must bring its verification's guard.
+    /// [`Partition::append`] (or [`Partition::append_as_coordinator`], by `appender`) of
+    /// a write that went through KIP-890's verification: a transactional batch starting a
+    /// transaction must bring its verification's guard.
     pub fn append_verified(
         &self,
         records: &[u8],
         required_acks: i16,
+        appender: Appender,
         verification: TxnVerification,
     ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
         self.append_with(required_acks, |log, epoch| {
-            log.append_as_leader_verified(records, epoch, verification)
-        })
-    }
-
-    /// [`Partition::append_as_coordinator`] of transactional offsets that went through
-    /// KIP-890's verification.
-    pub fn append_as_coordinator_verified(
-        &self,
-        records: &[u8],
-        required_acks: i16,
-        verification: TxnVerification,
-    ) -> Result<(AppendInfo, LeaderEpoch), ApiError> {
-        self.append_with(required_acks, |log, epoch| {
-            log.append_as_coordinator_verified(records, epoch, verification)
+            log.append_verified(records, epoch, appender, verification)
         })
     }
 

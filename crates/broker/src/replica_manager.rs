@@ -12,7 +12,7 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 use rafka_coordinator::group::consumer::TopicInfo;
 use rafka_coordinator::{CoordinatorLog, PendingWrite};
-use rafka_log::TxnVerification;
+use rafka_log::{Appender, TxnVerification};
 use rafka_metadata::ClusterImage;
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, NodeId, Offset};
@@ -250,7 +250,7 @@ impl ReplicaManager {
             .ok_or(ErrorCode::UnknownTopicOrPartition)?;
         let acks = if self.clustered { -1 } else { 1 };
         let (info, epoch) = partition
-            .append_as_coordinator_verified(batch, acks, verification)
+            .append_verified(batch, acks, Appender::Coordinator, verification)
             .map_err(|e| e.code)?;
         if acks == 1 {
             return Ok(Box::pin(std::future::ready(Ok(()))));

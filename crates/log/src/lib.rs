@@ -50,13 +50,13 @@ pub use epoch::{
 };
 pub use error::LogError;
 pub use producer_state::{
-    decrement_sequence, increment_sequence, BatchMetadata, ProducerEntry, TxnVerification,
-    VerificationGuard, BATCHES_TO_RETAIN, PRODUCER_SNAPSHOT_SUFFIX,
+    decrement_sequence, increment_sequence, Appender, BatchMetadata, ProducerEntry,
+    TxnVerification, VerificationGuard, BATCHES_TO_RETAIN, PRODUCER_SNAPSHOT_SUFFIX,
 };
 pub use txn_index::{AbortedTxn, TXN_INDEX_SUFFIX};
 
 use epoch::CheckpointRead;
-use producer_state::{Appender, Checked, ProducerBatch, ProducerStateManager};
+use producer_state::{Checked, ProducerBatch, ProducerStateManager};
 use segment::{
     parse_segment_file_name, segment_file_name, AppendedBatch, LoadMode, LogSegment, INDEX_SUFFIX,
     LOG_SUFFIX, TIME_INDEX_SUFFIX,
@@ -547,38 +547,20 @@ impl Log {
         self.txn_indexes.all()
     }
 
-    /// A producer's batch as leader after KIP-890's verification with the transaction
-    /// coordinator: a transactional batch that would start a transaction here is refused
-    /// (INVALID_TXN_STATE) unless it brings the guard of the producer's verification still
-    /// under way, i.e. no marker ended the transaction since it was verified.
-    pub fn append_as_leader_verified(
+    /// A batch as leader, from a producer (`Appender::Client`) or the group coordinator's
+    /// transactional offsets (`Appender::Coordinator`), after KIP-890's verification with
+    /// the transaction coordinator: a transactional batch that would start a transaction
+    /// here is refused (INVALID_TXN_STATE) unless it brings the guard of the producer's
+    /// verification still under way, i.e. no marker ended the transaction since it was
+    /// verified.
+    pub fn append_verified(
         &mut self,
         records: &[u8],
         leader_epoch: LeaderEpoch,
+        appender: Appender,
         verification: TxnVerification,
     ) -> Result<AppendInfo, LogError> {
-        self.append_leader(
-            records,
-            Some(leader_epoch.0),
-            Appender::Client,
-            verification,
-        )
-    }
-
-    /// The group coordinator's transactional offsets (origin COORDINATOR) after the
-    /// TxnOffsetCommit's verification, guarded as [`Log::append_as_leader_verified`].
-    pub fn append_as_coordinator_verified(
-        &mut self,
-        records: &[u8],
-        leader_epoch: LeaderEpoch,
-        verification: TxnVerification,
-    ) -> Result<AppendInfo, LogError> {
-        self.append_leader(
-            records,
-            Some(leader_epoch.0),
-            Appender::Coordinator,
-            verification,
-        )
+        self.append_leader(records, Some(leader_epoch.0), appender, verification)
     }
 
     /// Starts verifying `producer_id`'s transaction at `producer_epoch` here (Kafka's

@@ -271,7 +271,7 @@ pub enum TxnVerification {
 
 /// Who appends, as Kafka's `AppendOrigin`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Appender {
+pub enum Appender {
     /// A producer: duplicates are detected and sequences checked.
     Client,
     /// A coordinator: the transaction coordinator's markers, the group coordinator's

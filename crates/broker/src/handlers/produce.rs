@@ -12,7 +12,7 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use rafka_coordinator::txn::coordinator::TopicPartition;
-use rafka_log::{TxnVerification, VerificationGuard};
+use rafka_log::{Appender, TxnVerification, VerificationGuard};
 use rafka_protocol::batch::BatchHeader;
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, Offset};
@@ -91,7 +91,7 @@ pub(super) async fn handle(
                     TxnVerification::NotRequired
                 };
                 let (info, epoch) = partition
-                    .append_verified(records, acks, verification)
+                    .append_verified(records, acks, Appender::Client, verification)
                     .map_err(|e| {
                         let log_start_offset = if refused_by_log(&e) {
                             partition.log_start_offset().0

@@ -755,8 +755,12 @@ fn a_verified_transaction_starts_only_with_its_guard_and_a_marker_voids_it() {
     let refused = |e: LogError| matches!(e, LogError::InvalidTxnState(m) if m == "Record was not part of an ongoing transaction");
 
     // Without a verification a transaction cannot start.
-    let unverified =
-        log.append_as_leader_verified(&txn_batch(7, 0, 0, 1), epoch, TxnVerification::Guard(None));
+    let unverified = client_append(
+        &mut log,
+        &txn_batch(7, 0, 0, 1),
+        epoch,
+        TxnVerification::Guard(None),
+    );
     assert!(refused(unverified.unwrap_err()));
 
     // Verified: the guard lets the first batch in; the open transaction needs none after.
@@ -768,7 +772,8 @@ fn a_verified_transaction_starts_only_with_its_guard_and_a_marker_voids_it() {
         Some(guard),
         "one verification at a time"
     );
-    log.append_as_leader_verified(
+    client_append(
+        &mut log,
         &txn_batch(7, 0, 0, 1),
         epoch,
         TxnVerification::Guard(Some(guard)),
@@ -779,15 +784,21 @@ fn a_verified_transaction_starts_only_with_its_guard_and_a_marker_voids_it() {
         None,
         "open: nothing to verify"
     );
-    log.append_as_leader_verified(&txn_batch(7, 0, 1, 1), epoch, TxnVerification::Guard(None))
-        .unwrap();
+    client_append(
+        &mut log,
+        &txn_batch(7, 0, 1, 1),
+        epoch,
+        TxnVerification::Guard(None),
+    )
+    .unwrap();
     marker(&mut log, 7, 0, true).unwrap();
 
     // The ABA case: verified, then a marker ends the transaction before the batch lands.
     let stale = log.start_transaction_verification(7, 0).unwrap();
     assert_ne!(stale, guard);
     marker(&mut log, 7, 0, false).unwrap();
-    let late = log.append_as_leader_verified(
+    let late = client_append(
+        &mut log,
         &txn_batch(7, 0, 2, 1),
         epoch,
         TxnVerification::Guard(Some(stale)),
@@ -798,10 +809,16 @@ fn a_verified_transaction_starts_only_with_its_guard_and_a_marker_voids_it() {
     assert_ne!(fresh, stale);
     let other: Option<VerificationGuard> = Some(stale);
     assert!(refused(
-        log.append_as_leader_verified(&txn_batch(7, 0, 2, 1), epoch, TxnVerification::Guard(other))
-            .unwrap_err()
+        client_append(
+            &mut log,
+            &txn_batch(7, 0, 2, 1),
+            epoch,
+            TxnVerification::Guard(other)
+        )
+        .unwrap_err()
     ));
-    log.append_as_leader_verified(
+    client_append(
+        &mut log,
         &txn_batch(7, 0, 2, 1),
         epoch,
         TxnVerification::Guard(Some(fresh)),
@@ -809,8 +826,13 @@ fn a_verified_transaction_starts_only_with_its_guard_and_a_marker_voids_it() {
     .unwrap();
 
     // With verification off nothing is asked.
-    log.append_as_leader_verified(&txn_batch(8, 0, 0, 1), epoch, TxnVerification::NotRequired)
-        .unwrap();
+    client_append(
+        &mut log,
+        &txn_batch(8, 0, 0, 1),
+        epoch,
+        TxnVerification::NotRequired,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -822,10 +844,21 @@ fn a_verification_never_followed_by_a_batch_expires_with_the_idle_producers() {
     let guard = log.start_transaction_verification(9, 0).unwrap();
     clock.advance_ms(1_000);
     log.remove_expired_producers(1_000);
-    let late = log.append_as_leader_verified(
+    let late = client_append(
+        &mut log,
         &txn_batch(9, 0, 0, 1),
         LeaderEpoch(0),
         TxnVerification::Guard(Some(guard)),
     );
     assert!(matches!(late, Err(LogError::InvalidTxnState(_))));
+}
+
+/// A producer's batch through the leader's verified append.
+fn client_append(
+    log: &mut Log,
+    records: &[u8],
+    epoch: LeaderEpoch,
+    verification: crate::TxnVerification,
+) -> Result<crate::AppendInfo, LogError> {
+    log.append_verified(records, epoch, Appender::Client, verification)
 }
