@@ -22,6 +22,17 @@ pub enum RuntimeError {
     /// Anything else (500).
     #[error("{0}")]
     Internal(String),
+    /// Kafka's `RequestTargetException` (`NotLeaderException`, `NotAssignedException`):
+    /// another worker must serve the request, at `url` when known. The REST layer
+    /// forwards the request there (409 when it may not forward any more).
+    #[error("{message}")]
+    Forward {
+        message: String,
+        url: Option<String>,
+    },
+    /// Kafka's 403 for an internal request whose signature does not verify.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl RuntimeError {
@@ -29,7 +40,10 @@ impl RuntimeError {
     pub fn status_code(&self) -> u16 {
         match self {
             RuntimeError::NotFound(_) => 404,
-            RuntimeError::AlreadyExists(_) | RuntimeError::Conflict(_) => 409,
+            RuntimeError::AlreadyExists(_)
+            | RuntimeError::Conflict(_)
+            | RuntimeError::Forward { .. } => 409,
+            RuntimeError::Forbidden(_) => 403,
             RuntimeError::BadRequest(_) | RuntimeError::Config(_) => 400,
             RuntimeError::Internal(_) => 500,
         }

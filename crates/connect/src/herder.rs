@@ -159,6 +159,31 @@ pub trait Herder: Send + Sync + 'static {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// The internal task-config write of distributed mode (a worker running a connector
+    /// hands its task configs to the leader).
+    fn put_task_configs(
+        &self,
+        _name: &str,
+        _configs: Vec<Props>,
+        _signature: Option<RequestSignature>,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send {
+        async {
+            Err(RuntimeError::Internal(
+                "Kafka Connect in standalone mode does not support externally setting task configurations."
+                    .into(),
+            ))
+        }
+    }
+}
+
+/// Kafka's `InternalRequestSignature`: the headers of a signed internal request, with
+/// the body they sign.
+#[derive(Debug, Clone)]
+pub struct RequestSignature {
+    pub algorithm: String,
+    /// Base64 of the HMAC.
+    pub signature: String,
+    pub body: Vec<u8>,
 }
 
 struct RunningTask {

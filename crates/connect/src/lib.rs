@@ -35,6 +35,7 @@
 pub mod connector_config;
 pub mod error;
 pub mod file;
+pub mod forward;
 pub mod herder;
 pub mod offset_store;
 pub mod plugins;

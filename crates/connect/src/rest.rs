@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value as Json_};
 
 use crate::connector_config::{self, CONNECTOR_CLASS};
 use crate::error::RuntimeError;
+use crate::forward::{self, ForwardTarget};
 use crate::herder::{ConnectorOffset, Herder};
 use crate::plugins;
 use crate::worker::TargetState;
@@ -24,7 +25,12 @@ use crate::worker::TargetState;
 impl IntoResponse for RuntimeError {
     fn into_response(self) -> Response {
         let code = self.status_code();
-        error_response(code, &self.to_string())
+        let mut response = error_response(code, &self.to_string());
+        if let RuntimeError::Forward { url, .. } = self {
+            // The `forwarding` middleware sends the request on.
+            response.extensions_mut().insert(ForwardTarget(url));
+        }
+        response
     }
 }
 
@@ -147,7 +153,10 @@ pub fn router<H: Herder>(herder: Arc<H>, loggers: Arc<Loggers>) -> Router {
                 .patch(patch_config::<H>),
         )
         .route("/connectors/{name}/status", get(connector_status::<H>))
-        .route("/connectors/{name}/tasks", get(task_configs::<H>))
+        .route(
+            "/connectors/{name}/tasks",
+            get(task_configs::<H>).post(put_task_configs::<H>),
+        )
         .route(
             "/connectors/{name}/tasks/{task}/status",
             get(task_status::<H>),
@@ -178,6 +187,7 @@ pub fn router<H: Herder>(herder: Arc<H>, loggers: Arc<Loggers>) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(forward::forwarding))
         .with_state(state)
 }
 
@@ -435,6 +445,45 @@ async fn task_configs<H: Herder>(
     Path(name): Path<String>,
 ) -> Result<Response> {
     Ok(Json(state.herder.task_configs(&name).await?).into_response())
+}
+
+/// The internal `POST /connectors/{name}/tasks` (Kafka's `InternalClusterResource`): a
+/// worker running a connector hands its task configs to the leader, signed with the
+/// session key under the `sessioned` protocol.
+async fn put_task_configs<H: Herder>(
+    State(state): St<H>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let configs: Vec<BTreeMap<String, String>> = serde_json::from_slice(&body)
+        .map_err(|e| RuntimeError::BadRequest(format!("Invalid JSON in request body: {e}")))?;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let signature = match (
+        header(forward::SIGNATURE_HEADER),
+        header(forward::SIGNATURE_ALGORITHM_HEADER),
+    ) {
+        (Some(signature), Some(algorithm)) => Some(crate::herder::RequestSignature {
+            algorithm,
+            signature,
+            body: body.to_vec(),
+        }),
+        _ => None,
+    };
+    let configs = configs
+        .into_iter()
+        .map(|c| c.into_iter().collect())
+        .collect();
+    state
+        .herder
+        .put_task_configs(&name, configs, signature)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn task_status<H: Herder>(
