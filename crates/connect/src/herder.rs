@@ -19,22 +19,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use rafka_connect_data::connector::Props;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use crate::connector_config::{self, CONNECTOR_CLASS, NAME, TASKS_MAX};
+use crate::connector_config::{self, CONNECTOR_CLASS, NAME};
 use crate::error::RuntimeError;
 use crate::offset_store;
 use crate::plugins::{self, AnyConnector, PluginType};
-use crate::worker::{State, Status, StatusCell, TargetState, TaskSetup, Worker};
+use crate::runner::{self, RunningTask};
+use crate::worker::{State, Status, TargetState, TaskSetup, Worker};
 
 /// `{"connector","task"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -186,12 +183,6 @@ pub struct RequestSignature {
     pub body: Vec<u8>,
 }
 
-struct RunningTask {
-    status: StatusCell,
-    control: watch::Sender<TargetState>,
-    join: JoinHandle<()>,
-}
-
 struct Entry {
     config: Props,
     class: &'static str,
@@ -230,14 +221,6 @@ fn type_name(kind: PluginType) -> String {
         PluginType::Sink => "sink".into(),
         _ => "unknown".into(),
     }
-}
-
-/// Kafka's task class for a connector class.
-fn task_class(class: &str) -> String {
-    class
-        .strip_suffix("Connector")
-        .map(|c| format!("{c}Task"))
-        .unwrap_or_else(|| class.to_string())
 }
 
 impl StandaloneHerder {
@@ -305,29 +288,15 @@ impl StandaloneHerder {
             entry.connector_status = Status::new(State::Stopped);
             return;
         }
-        let Some(mut connector) = plugins::new_connector(entry.class) else {
-            return;
+        let connector = match runner::start_connector(entry.class, &entry.config) {
+            Ok(connector) => connector,
+            Err(e) => {
+                tracing::error!("Failed to start connector {name}: {e}");
+                entry.connector_status = Status::failed(&e);
+                return;
+            }
         };
-        if let Err(e) = connector.as_connector_mut().start(&entry.config) {
-            tracing::error!("Failed to start connector {name}: {e}");
-            entry.connector_status = Status::failed(&e);
-            return;
-        }
-        let max_tasks = entry
-            .config
-            .get(TASKS_MAX)
-            .and_then(|t| t.trim().parse::<usize>().ok())
-            .unwrap_or(1)
-            .max(1);
-        entry.task_configs = connector
-            .as_connector()
-            .task_configs(max_tasks)
-            .into_iter()
-            .map(|mut props| {
-                props.insert("task.class".into(), task_class(entry.class));
-                props
-            })
-            .collect();
+        entry.task_configs = runner::task_configs(&connector, entry.class, &entry.config);
         entry.connector = Some(connector);
         entry.connector_status = Status::new(match entry.target {
             TargetState::Paused => State::Paused,
@@ -344,41 +313,26 @@ impl StandaloneHerder {
     }
 
     fn start_task(&self, name: &str, entry: &Entry, task: usize) -> RunningTask {
-        let status: StatusCell = Arc::new(Mutex::new(Status::new(State::Unassigned)));
-        let (control, receiver) = watch::channel(entry.target);
         let setup = TaskSetup {
             connector: name.to_string(),
             task,
             connector_config: entry.config.clone(),
             task_config: entry.task_configs[task].clone(),
-            status: status.clone(),
+            status: Arc::new(Mutex::new(Status::new(State::Unassigned))),
             topics: entry.topics.clone(),
         };
-        let worker = self.worker.clone();
-        let join = match entry.connector.as_ref() {
-            Some(AnyConnector::Source(c)) => {
-                tokio::spawn(worker.run_source_task(setup, c.create_task(), receiver))
-            }
-            Some(AnyConnector::Sink(c)) => {
-                tokio::spawn(worker.run_sink_task(setup, c.create_task(), receiver))
-            }
-            None => tokio::spawn(async {}),
-        };
-        RunningTask {
-            status,
-            control,
-            join,
+        match entry.connector.as_ref() {
+            Some(connector) => runner::start_task(&self.worker, connector, setup, entry.target),
+            None => RunningTask {
+                status: setup.status,
+                control: watch::channel(TargetState::Stopped).0,
+                join: tokio::spawn(async {}),
+            },
         }
     }
 
     async fn stop_task(&self, task: RunningTask) {
-        let _ = task.control.send(TargetState::Stopped);
-        let timeout = Duration::from_millis(self.worker.config.task_shutdown_graceful_timeout_ms);
-        let abort = task.join.abort_handle();
-        if tokio::time::timeout(timeout, task.join).await.is_err() {
-            tracing::error!("Graceful stop of task failed.");
-            abort.abort();
-        }
+        runner::stop_task(&self.worker, task).await;
     }
 
     /// Restarts one task: the old one stops (flushing its offsets) before the new one
@@ -410,134 +364,6 @@ impl StandaloneHerder {
         for entry in connectors.values_mut() {
             self.stop_connector(entry).await;
         }
-    }
-
-    fn sink_consumer(&self, name: &str) -> Result<BaseConsumer, RuntimeError> {
-        let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", &self.worker.config.bootstrap_servers)
-            .set("group.id", format!("connect-{name}"))
-            .set("enable.auto.commit", "false");
-        for (k, v) in self.worker.config.with_prefix("consumer.") {
-            config.set(k, v);
-        }
-        config
-            .create()
-            .map_err(|e| RuntimeError::Internal(format!("Failed to create consumer: {e}")))
-    }
-
-    async fn sink_offsets(
-        &self,
-        name: &str,
-        config: &Props,
-    ) -> Result<Vec<ConnectorOffset>, RuntimeError> {
-        let consumer = self.sink_consumer(name)?;
-        let topics: Vec<String> = config
-            .get("topics")
-            .map(|t| rafka_connect_data::config::parse_list(t))
-            .unwrap_or_default();
-        let regex = config
-            .get("topics.regex")
-            .filter(|r| !r.trim().is_empty())
-            .and_then(|r| regex::Regex::new(&format!("^(?:{})$", r.trim())).ok());
-        tokio::task::spawn_blocking(move || {
-            let metadata = consumer
-                .fetch_metadata(None, Duration::from_secs(10))
-                .map_err(|e| RuntimeError::Internal(format!("Failed to fetch metadata: {e}")))?;
-            let mut list = rdkafka::TopicPartitionList::new();
-            for topic in metadata.topics() {
-                let wanted = topics.iter().any(|t| t == topic.name())
-                    || regex.as_ref().is_some_and(|r| r.is_match(topic.name()));
-                if wanted {
-                    for partition in topic.partitions() {
-                        list.add_partition(topic.name(), partition.id());
-                    }
-                }
-            }
-            let committed = consumer
-                .committed_offsets(list, Duration::from_secs(10))
-                .map_err(|e| RuntimeError::Internal(format!("Failed to fetch offsets: {e}")))?;
-            Ok(committed
-                .elements()
-                .iter()
-                .filter_map(|e| match e.offset() {
-                    rdkafka::Offset::Offset(o) => Some(ConnectorOffset {
-                        partition: json!({"kafka_topic": e.topic(), "kafka_partition": e.partition()}),
-                        offset: Some(json!({"kafka_offset": o})),
-                    }),
-                    _ => None,
-                })
-                .collect())
-        })
-        .await
-        .map_err(|e| RuntimeError::Internal(e.to_string()))?
-    }
-
-    async fn modify_sink_offsets(
-        &self,
-        name: &str,
-        offsets: Option<Vec<ConnectorOffset>>,
-    ) -> Result<(), RuntimeError> {
-        let Some(offsets) = offsets else {
-            let mut config = ClientConfig::new();
-            config.set("bootstrap.servers", &self.worker.config.bootstrap_servers);
-            let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
-                config.create().map_err(|e| {
-                    RuntimeError::Internal(format!("Failed to create admin client: {e}"))
-                })?;
-            let group = format!("connect-{name}");
-            let results = admin
-                .delete_groups(&[&group], &rdkafka::admin::AdminOptions::new())
-                .await
-                .map_err(|e| RuntimeError::Internal(format!("Failed to reset offsets: {e}")))?;
-            for result in results {
-                if let Err((_, code)) = result {
-                    if code != rdkafka::types::RDKafkaErrorCode::GroupIdNotFound {
-                        return Err(RuntimeError::Internal(format!(
-                            "Failed to reset offsets: {code}"
-                        )));
-                    }
-                }
-            }
-            return Ok(());
-        };
-        let mut list = rdkafka::TopicPartitionList::new();
-        for entry in &offsets {
-            let topic = entry.partition.get("kafka_topic").and_then(Json::as_str);
-            let partition = entry
-                .partition
-                .get("kafka_partition")
-                .and_then(Json::as_i64);
-            let (Some(topic), Some(partition)) = (topic, partition) else {
-                return Err(RuntimeError::BadRequest(
-                    "The partition for a sink connector offset must contain the keys 'kafka_topic' and 'kafka_partition'".into(),
-                ));
-            };
-            let offset = match &entry.offset {
-                None | Some(Json::Null) => {
-                    return Err(RuntimeError::BadRequest(
-                        "Resetting single partitions of a sink connector is not supported yet; reset them all with DELETE".into(),
-                    ))
-                }
-                Some(o) => o.get("kafka_offset").and_then(Json::as_i64).ok_or_else(|| {
-                    RuntimeError::BadRequest(
-                        "The offset for a sink connector should either be null or contain the key 'kafka_offset'".into(),
-                    )
-                })?,
-            };
-            list.add_partition_offset(topic, partition as i32, rdkafka::Offset::Offset(offset))
-                .map_err(|e| RuntimeError::BadRequest(e.to_string()))?;
-        }
-        let consumer = self.sink_consumer(name)?;
-        tokio::task::spawn_blocking(move || {
-            consumer
-                .commit(&list, rdkafka::consumer::CommitMode::Sync)
-                .map_err(|e| {
-                    RuntimeError::Internal(format!("Failed to alter consumer group offsets: {e}"))
-                })
-        })
-        .await
-        .map_err(|e| RuntimeError::Internal(e.to_string()))?
     }
 }
 
@@ -755,7 +581,7 @@ impl Herder for StandaloneHerder {
             (entry.kind, entry.config.clone())
         };
         if kind == PluginType::Sink {
-            return self.sink_offsets(name, &config).await;
+            return runner::sink_offsets(&self.worker, name, &config).await;
         }
         Ok(self
             .worker
@@ -780,15 +606,13 @@ impl Herder for StandaloneHerder {
             let connectors = self.connectors.lock().await;
             let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
             if entry.connector_status.state != State::Stopped || !entry.tasks.is_empty() {
-                return Err(RuntimeError::BadRequest(format!(
-                    "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-                )));
+                return Err(RuntimeError::BadRequest(runner::not_stopped_message(name)));
             }
             entry.kind
         };
         let altered = offsets.is_some();
         if kind == PluginType::Sink {
-            self.modify_sink_offsets(name, offsets).await?;
+            runner::modify_sink_offsets(&self.worker, name, offsets).await?;
         } else {
             let entries = match offsets {
                 Some(offsets) => offsets
@@ -817,11 +641,7 @@ impl Herder for StandaloneHerder {
             };
             self.worker.offsets.set(entries)?;
         }
-        Ok(if altered {
-            "The offsets for this connector have been altered successfully".into()
-        } else {
-            "The offsets for this connector have been reset successfully".into()
-        })
+        Ok(runner::offsets_modified_message(altered))
     }
 
     async fn active_topics(&self, name: &str) -> Result<Vec<String>, RuntimeError> {
@@ -854,7 +674,7 @@ fn json_to_value(json: &Json) -> rafka_connect_data::Value {
 
 /// Kafka's `task.class` for the FileStream connectors, for tests.
 pub fn task_class_of(connector_class: &str) -> String {
-    task_class(connector_class)
+    runner::task_class(connector_class)
 }
 
 #[cfg(test)]
@@ -862,6 +682,7 @@ mod tests {
     use super::*;
     use crate::worker_config::WorkerConfig;
     use std::collections::HashMap;
+    use std::time::Duration;
 
     fn herder(dir: &std::path::Path) -> StandaloneHerder {
         let config = WorkerConfig::from_props(HashMap::from([

@@ -40,6 +40,7 @@ pub mod herder;
 pub mod offset_store;
 pub mod plugins;
 pub mod rest;
+pub mod runner;
 pub mod standalone;
 pub mod worker;
 pub mod worker_config;

@@ -1,0 +1,258 @@
+//! What both herders do with a connector on this worker (Kafka's `Worker.startConnector`,
+//! `startTask`, `stopAndAwaitTask`, `connectorTaskConfigs` and the sink offset admin):
+//! the standalone herder runs everything here, the distributed herder what its
+//! assignment gives it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rafka_connect_data::connector::{ConnectorError, Props};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use serde_json::{json, Value as Json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::connector_config::TASKS_MAX;
+use crate::error::RuntimeError;
+use crate::herder::ConnectorOffset;
+use crate::plugins::{self, AnyConnector};
+use crate::worker::{State, Status, StatusCell, TargetState, TaskSetup, Worker};
+
+/// A task running on this worker.
+pub struct RunningTask {
+    pub status: StatusCell,
+    pub control: watch::Sender<TargetState>,
+    pub join: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningTask")
+            .field("status", &*self.status.lock())
+            .finish()
+    }
+}
+
+/// Kafka's task class for a connector class (`…SourceConnector` → `…SourceTask`).
+pub fn task_class(class: &str) -> String {
+    class
+        .strip_suffix("Connector")
+        .map(|c| format!("{c}Task"))
+        .unwrap_or_else(|| class.to_string())
+}
+
+/// `tasks.max`, at least 1.
+pub fn max_tasks(config: &Props) -> usize {
+    config
+        .get(TASKS_MAX)
+        .and_then(|t| t.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// A started connector instance of `class`.
+pub fn start_connector(class: &str, config: &Props) -> Result<AnyConnector, ConnectorError> {
+    let mut connector = plugins::new_connector(class)
+        .ok_or_else(|| ConnectorError::fatal(plugins::unknown_connector_message(class)))?;
+    connector.as_connector_mut().start(config)?;
+    Ok(connector)
+}
+
+/// The connector's task configs, each with Kafka's `task.class`.
+pub fn task_configs(connector: &AnyConnector, class: &str, config: &Props) -> Vec<Props> {
+    connector
+        .as_connector()
+        .task_configs(max_tasks(config))
+        .into_iter()
+        .map(|mut props| {
+            props.insert("task.class".into(), task_class(class));
+            props
+        })
+        .collect()
+}
+
+/// Starts the task `setup` describes under `target`; the worker moves its status on
+/// from UNASSIGNED.
+pub fn start_task(
+    worker: &Arc<Worker>,
+    connector: &AnyConnector,
+    setup: TaskSetup,
+    target: TargetState,
+) -> RunningTask {
+    let status = setup.status.clone();
+    *status.lock() = Status::new(State::Unassigned);
+    let (control, receiver) = watch::channel(target);
+    let worker = worker.clone();
+    let join = match connector {
+        AnyConnector::Source(c) => {
+            tokio::spawn(worker.run_source_task(setup, c.create_task(), receiver))
+        }
+        AnyConnector::Sink(c) => {
+            tokio::spawn(worker.run_sink_task(setup, c.create_task(), receiver))
+        }
+    };
+    RunningTask {
+        status,
+        control,
+        join,
+    }
+}
+
+/// Stops a task, waiting `task.shutdown.graceful.timeout.ms` for it to flush before it
+/// is aborted (Kafka's `stopAndAwaitTask`).
+pub async fn stop_task(worker: &Worker, task: RunningTask) {
+    let _ = task.control.send(TargetState::Stopped);
+    let timeout = Duration::from_millis(worker.config.task_shutdown_graceful_timeout_ms);
+    let abort = task.join.abort_handle();
+    if tokio::time::timeout(timeout, task.join).await.is_err() {
+        tracing::error!("Graceful stop of task failed.");
+        abort.abort();
+    }
+}
+
+/// The consumer of a sink connector's group (`connect-<name>`), for its offsets.
+fn sink_consumer(worker: &Worker, name: &str) -> Result<BaseConsumer, RuntimeError> {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &worker.config.bootstrap_servers)
+        .set("group.id", format!("connect-{name}"))
+        .set("enable.auto.commit", "false");
+    for (k, v) in worker.config.with_prefix("consumer.") {
+        config.set(k, v);
+    }
+    config
+        .create()
+        .map_err(|e| RuntimeError::Internal(format!("Failed to create consumer: {e}")))
+}
+
+/// A sink connector's committed offsets, as `GET …/offsets` shows them.
+pub async fn sink_offsets(
+    worker: &Worker,
+    name: &str,
+    config: &Props,
+) -> Result<Vec<ConnectorOffset>, RuntimeError> {
+    let consumer = sink_consumer(worker, name)?;
+    let topics: Vec<String> = config
+        .get("topics")
+        .map(|t| rafka_connect_data::config::parse_list(t))
+        .unwrap_or_default();
+    let regex = config
+        .get("topics.regex")
+        .filter(|r| !r.trim().is_empty())
+        .and_then(|r| regex::Regex::new(&format!("^(?:{})$", r.trim())).ok());
+    tokio::task::spawn_blocking(move || {
+        let metadata = consumer
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map_err(|e| RuntimeError::Internal(format!("Failed to fetch metadata: {e}")))?;
+        let mut list = rdkafka::TopicPartitionList::new();
+        for topic in metadata.topics() {
+            let wanted = topics.iter().any(|t| t == topic.name())
+                || regex.as_ref().is_some_and(|r| r.is_match(topic.name()));
+            if wanted {
+                for partition in topic.partitions() {
+                    list.add_partition(topic.name(), partition.id());
+                }
+            }
+        }
+        let committed = consumer
+            .committed_offsets(list, Duration::from_secs(10))
+            .map_err(|e| RuntimeError::Internal(format!("Failed to fetch offsets: {e}")))?;
+        Ok(committed
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                rdkafka::Offset::Offset(o) => Some(ConnectorOffset {
+                    partition: json!({"kafka_topic": e.topic(), "kafka_partition": e.partition()}),
+                    offset: Some(json!({"kafka_offset": o})),
+                }),
+                _ => None,
+            })
+            .collect())
+    })
+    .await
+    .map_err(|e| RuntimeError::Internal(e.to_string()))?
+}
+
+/// Alters (`Some`) or resets (`None`: the group is deleted) a sink connector's offsets.
+pub async fn modify_sink_offsets(
+    worker: &Worker,
+    name: &str,
+    offsets: Option<Vec<ConnectorOffset>>,
+) -> Result<(), RuntimeError> {
+    let Some(offsets) = offsets else {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &worker.config.bootstrap_servers);
+        let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> = config
+            .create()
+            .map_err(|e| RuntimeError::Internal(format!("Failed to create admin client: {e}")))?;
+        let group = format!("connect-{name}");
+        let results = admin
+            .delete_groups(&[&group], &rdkafka::admin::AdminOptions::new())
+            .await
+            .map_err(|e| RuntimeError::Internal(format!("Failed to reset offsets: {e}")))?;
+        for result in results {
+            if let Err((_, code)) = result {
+                if code != rdkafka::types::RDKafkaErrorCode::GroupIdNotFound {
+                    return Err(RuntimeError::Internal(format!(
+                        "Failed to reset offsets: {code}"
+                    )));
+                }
+            }
+        }
+        return Ok(());
+    };
+    let mut list = rdkafka::TopicPartitionList::new();
+    for entry in &offsets {
+        let topic = entry.partition.get("kafka_topic").and_then(Json::as_str);
+        let partition = entry
+            .partition
+            .get("kafka_partition")
+            .and_then(Json::as_i64);
+        let (Some(topic), Some(partition)) = (topic, partition) else {
+            return Err(RuntimeError::BadRequest(
+                "The partition for a sink connector offset must contain the keys 'kafka_topic' and 'kafka_partition'".into(),
+            ));
+        };
+        let offset = match &entry.offset {
+            None | Some(Json::Null) => {
+                return Err(RuntimeError::BadRequest(
+                    "Resetting single partitions of a sink connector is not supported yet; reset them all with DELETE".into(),
+                ))
+            }
+            Some(o) => o.get("kafka_offset").and_then(Json::as_i64).ok_or_else(|| {
+                RuntimeError::BadRequest(
+                    "The offset for a sink connector should either be null or contain the key 'kafka_offset'".into(),
+                )
+            })?,
+        };
+        list.add_partition_offset(topic, partition as i32, rdkafka::Offset::Offset(offset))
+            .map_err(|e| RuntimeError::BadRequest(e.to_string()))?;
+    }
+    let consumer = sink_consumer(worker, name)?;
+    tokio::task::spawn_blocking(move || {
+        consumer
+            .commit(&list, rdkafka::consumer::CommitMode::Sync)
+            .map_err(|e| {
+                RuntimeError::Internal(format!("Failed to alter consumer group offsets: {e}"))
+            })
+    })
+    .await
+    .map_err(|e| RuntimeError::Internal(e.to_string()))?
+}
+
+/// The message `PATCH`/`DELETE …/offsets` answer with.
+pub fn offsets_modified_message(altered: bool) -> String {
+    if altered {
+        "The offsets for this connector have been altered successfully".into()
+    } else {
+        "The offsets for this connector have been reset successfully".into()
+    }
+}
+
+/// Kafka's message when offsets are modified while the connector is not STOPPED.
+pub fn not_stopped_message(name: &str) -> String {
+    format!(
+        "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+    )
+}
