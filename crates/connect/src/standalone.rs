@@ -50,7 +50,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
 
 /// Logs to stderr as `RAFKA_LOG` (default info) says; the returned function changes the
 /// filter at run time (`PUT /admin/loggers/…`).
-fn init_logging() -> Box<dyn Fn(&str) + Send + Sync> {
+pub(crate) fn init_logging() -> Box<dyn Fn(&str) + Send + Sync> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RAFKA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
@@ -129,7 +129,7 @@ pub fn read_connector_file(path: &Path) -> Result<ConnectorFile, RuntimeError> {
     Ok((name, config, initial_state))
 }
 
-async fn cluster_id(config: &WorkerConfig) -> Result<String, RuntimeError> {
+pub(crate) async fn cluster_id(config: &WorkerConfig) -> Result<String, RuntimeError> {
     let mut client = rdkafka::config::ClientConfig::new();
     client.set("bootstrap.servers", &config.bootstrap_servers);
     for (k, v) in config.with_prefix("admin.") {
@@ -145,19 +145,10 @@ async fn cluster_id(config: &WorkerConfig) -> Result<String, RuntimeError> {
         .ok_or_else(|| RuntimeError::Config("Failed to connect to and describe Kafka cluster. Check worker's broker connection and security properties.".into()))
 }
 
-async fn run(
-    worker_file: &str,
-    connector_files: &[String],
-    apply: Box<dyn Fn(&str) + Send + Sync>,
-) -> Result<(), RuntimeError> {
-    let config = WorkerConfig::from_file(Path::new(worker_file))?;
-    let connectors: Vec<_> = connector_files
-        .iter()
-        .map(|f| read_connector_file(Path::new(f)))
-        .collect::<Result<_, _>>()?;
-    tracing::info!("Kafka Connect standalone worker initializing ...");
-    let cluster_id = cluster_id(&config).await?;
-    tracing::info!("Kafka cluster ID: {cluster_id}");
+/// Binds the REST listener (`listeners`): the listener, the host shown, the port bound.
+pub(crate) async fn bind_rest(
+    config: &WorkerConfig,
+) -> Result<(tokio::net::TcpListener, String, u16), RuntimeError> {
     let host = if config.listener_host.is_empty() {
         "0.0.0.0".to_string()
     } else {
@@ -175,6 +166,23 @@ async fn run(
         .local_addr()
         .map(|a| a.port())
         .unwrap_or(config.listener_port);
+    Ok((listener, host, port))
+}
+
+async fn run(
+    worker_file: &str,
+    connector_files: &[String],
+    apply: Box<dyn Fn(&str) + Send + Sync>,
+) -> Result<(), RuntimeError> {
+    let config = WorkerConfig::from_file(Path::new(worker_file))?;
+    let connectors: Vec<_> = connector_files
+        .iter()
+        .map(|f| read_connector_file(Path::new(f)))
+        .collect::<Result<_, _>>()?;
+    tracing::info!("Kafka Connect standalone worker initializing ...");
+    let cluster_id = cluster_id(&config).await?;
+    tracing::info!("Kafka cluster ID: {cluster_id}");
+    let (listener, host, port) = bind_rest(&config).await?;
     let worker_id = config.worker_id(port);
     let worker = Arc::new(Worker::new(config)?);
     let herder = Arc::new(StandaloneHerder::new(
@@ -222,7 +230,7 @@ async fn run(
     failure.map_or(Ok(()), Err)
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut term) => {
