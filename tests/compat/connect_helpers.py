@@ -23,9 +23,11 @@ class ConnectWorker:
     """One `rafka connect-standalone` process with its REST port and offsets file."""
 
     def __init__(self, workdir: Path, bootstrap: str, connector_files: list[Path] = (),
-                 command: list[str] | None = None):
+                 command: list[str] | None = None, distributed: dict[str, str] | None = None):
         """`command` runs another worker (Kafka's own, for the oracle tests); it gets the
-        worker config path and connector files appended."""
+        worker config path and connector files appended. `distributed` makes it a
+        `connect-distributed` worker with these extra keys (`group.id`, topics…)."""
+        workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -34,6 +36,9 @@ class ConnectWorker:
         self.log_path = workdir / "connect.log"
         self.connector_files = [str(f) for f in connector_files]
         self.command = command or [str(rafka_bin()), "connect-standalone"]
+        if distributed is not None:
+            self.config_path = workdir / "connect-distributed.properties"
+            self.command = command or [str(rafka_bin()), "connect-distributed"]
         self.config_path.write_text(
             f"bootstrap.servers={bootstrap}\n"
             "key.converter=org.apache.kafka.connect.json.JsonConverter\n"
@@ -47,6 +52,11 @@ class ConnectWorker:
         if command is None:
             with open(self.config_path, "a") as f:
                 f.write("plugin.path=/usr/share/java\n")  # accepted and ignored
+        if distributed is not None:
+            with open(self.config_path, "a") as f:
+                f.write("rest.advertised.host.name=127.0.0.1\n")
+                for key, value in distributed.items():
+                    f.write(f"{key}={value}\n")
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -64,6 +74,12 @@ class ConnectWorker:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=30)
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no LeaveGroup, as a crashed worker."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
 
     def log_tail(self) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-60:])

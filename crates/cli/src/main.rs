@@ -47,8 +47,14 @@ enum ServerAction {
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    if std::env::args().nth(1).as_deref() == Some("connect-standalone") {
-        return rafka_connect::standalone::main(args.skip(1).collect());
+    match std::env::args().nth(1).as_deref() {
+        Some("connect-standalone") => {
+            return rafka_connect::standalone::main(args.skip(1).collect())
+        }
+        Some("connect-distributed") => {
+            return rafka_connect::distributed::command::main(args.skip(1).collect())
+        }
+        _ => {}
     }
     if let Some(tool) = args
         .next()
