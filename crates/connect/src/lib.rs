@@ -36,6 +36,7 @@ pub mod connector_config;
 pub mod error;
 pub mod file;
 pub mod herder;
+pub mod jdbc;
 pub mod offset_store;
 pub mod plugins;
 pub mod rest;
