@@ -139,7 +139,15 @@ def test_root_and_plugins(worker):
     assert root["kafka_cluster_id"]
     code, plugins = request(worker, "GET", "/connector-plugins")
     assert code == 200
+    # Confluent's JDBC connectors are built in too; they report rafka's version, as
+    # rafka's rewrite rather than Confluent's code.
+    jdbc_version = plugins[0]["version"]
+    assert jdbc_version.endswith("-rafka"), plugins
     assert plugins == [
+        {"class": "io.confluent.connect.jdbc.JdbcSinkConnector", "type": "sink",
+         "version": jdbc_version},
+        {"class": "io.confluent.connect.jdbc.JdbcSourceConnector", "type": "source",
+         "version": jdbc_version},
         {"class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "type": "sink",
          "version": root["version"]},
         {"class": "org.apache.kafka.connect.file.FileStreamSourceConnector", "type": "source",

@@ -5,7 +5,9 @@ and bodies must match after the worker ids are normalised.
 
 Left out, with why: Kafka answers 500 to a task restart of an unknown connector and to a
 POST without `config` (NullPointerExceptions), lists its `config/validate` groups per
-transform alias, and `GET /` differs in `commit`.
+transform alias, and `GET /` differs in `commit`. rafka also has Confluent's JDBC connectors
+built in, which Kafka's worker here lacks: they are taken out of rafka's plugin lists (and of
+its unknown-class message, which lists the available connectors) before comparing.
 """
 
 from __future__ import annotations
@@ -36,6 +38,21 @@ def workers(broker, tmp_path_factory):
     kafka.stop()
 
 
+RAFKA_ONLY_PLUGIN = "io.confluent.connect.jdbc."
+
+
+def without_rafka_only_plugins(answer):
+    """rafka's answer as a worker without the JDBC connectors would give it."""
+    code, body = answer
+    if isinstance(body, list):
+        body = [p for p in body
+                if not (isinstance(p, dict) and str(p.get("class", "")).startswith(RAFKA_ONLY_PLUGIN))]
+    elif isinstance(body, dict) and isinstance(body.get("message"), str):
+        body = {**body, "message": re.sub(r"PluginDesc\{klass=class io\.confluent\.connect\.jdbc\.[^}]*\}, ",
+                                          "", body["message"])}
+    return code, body
+
+
 def normalised(worker: ConnectWorker, answer):
     text = json.dumps(answer, sort_keys=True)
     text = text.replace(f"127.0.0.1:{worker.port}", "WORKER")
@@ -45,7 +62,7 @@ def normalised(worker: ConnectWorker, answer):
 def same(workers, method, path, body=None):
     kafka, rafka = workers
     expected = normalised(kafka, request(kafka, method, path, body))
-    actual = normalised(rafka, request(rafka, method, path, body))
+    actual = normalised(rafka, without_rafka_only_plugins(request(rafka, method, path, body)))
     assert actual == expected, f"{method} {path}:\nkafka: {expected}\nrafka: {actual}"
     return actual
 

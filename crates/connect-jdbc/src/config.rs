@@ -338,6 +338,18 @@ pub struct JdbcSourceConfig {
 }
 
 impl JdbcSourceConfig {
+    /// A connection per `connection.*`, tried `connection.attempts` times.
+    pub async fn connect(&self) -> Result<tokio_postgres::Client, crate::JdbcError> {
+        crate::dialect::connect_with_retries(
+            &self.connection_url,
+            self.connection_user.as_deref(),
+            self.connection_password.as_deref(),
+            self.connection_attempts,
+            self.connection_backoff_ms,
+        )
+        .await
+    }
+
     pub fn config_def() -> ConfigDef {
         source_config_def().define(
             TABLES,

@@ -41,4 +41,12 @@ impl JdbcError {
     pub fn is_sql(&self) -> bool {
         matches!(self, JdbcError::Sql { .. })
     }
+
+    /// Whether the database answered and refused a statement (an error response with a
+    /// SQLSTATE), as opposed to a connection that could not be made or was lost. A source
+    /// task retries the first kind on its next poll, as Confluent's `query.retry.attempts`
+    /// default (-1) does; the second kind means the database is away.
+    pub fn is_refused_by_database(&self) -> bool {
+        matches!(self, JdbcError::Sql { source, .. } if source.as_db_error().is_some() && !source.is_closed())
+    }
 }

@@ -258,7 +258,7 @@ impl StandaloneHerder {
                 id: None,
                 state: entry.connector_status.state,
                 worker_id: self.worker_id.clone(),
-                version: Some(crate::KAFKA_VERSION.to_string()),
+                version: Some(plugins::connector_version(entry.class).to_string()),
                 trace: entry.connector_status.trace.clone(),
             },
             tasks: entry
@@ -271,7 +271,7 @@ impl StandaloneHerder {
                         id: Some(id),
                         state: status.state,
                         worker_id: self.worker_id.clone(),
-                        version: Some(crate::KAFKA_VERSION.to_string()),
+                        version: Some(plugins::connector_version(entry.class).to_string()),
                         trace: status.trace,
                     }
                 })

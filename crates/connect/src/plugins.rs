@@ -2,13 +2,17 @@
 //! with their aliases, and the converters, transforms and predicates of
 //! `rafka-connect-data`, as `GET /connector-plugins` lists them. `plugin.path` is
 //! accepted and ignored: every plugin is compiled in.
+//!
+//! Versions: Kafka's own plugins (FileStream, converters, transforms) report the Kafka
+//! version whose API the runtime implements, as Kafka's do; Confluent's JDBC connectors
+//! report rafka's version (`jdbc::VERSION`), since they are rafka's rewrite.
 
 use rafka_connect_data::connector::{Connector, SinkConnector, SourceConnector};
 use rafka_connect_data::converters::{CONVERTER_CLASSES, HEADER_CONVERTER_CLASSES};
 use rafka_connect_data::transforms::chain::{PREDICATE_CLASSES, TRANSFORMATION_CLASSES};
 use serde::Serialize;
 
-use crate::file;
+use crate::{file, jdbc};
 
 /// Kafka's `PluginType` (lower-case names as the REST API prints them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,9 +66,19 @@ impl AnyConnector {
 
 /// The built-in connector classes (full names), sorted as Kafka sorts plugins.
 pub const CONNECTOR_CLASSES: &[(&str, PluginType)] = &[
+    (jdbc::SINK_CLASS, PluginType::Sink),
+    (jdbc::SOURCE_CLASS, PluginType::Source),
     (file::SINK_CLASS, PluginType::Sink),
     (file::SOURCE_CLASS, PluginType::Source),
 ];
+
+/// The version a built-in connector class reports (its `version()`).
+pub fn connector_version(class: &str) -> &'static str {
+    match class {
+        jdbc::SOURCE_CLASS | jdbc::SINK_CLASS => jdbc::VERSION,
+        _ => crate::KAFKA_VERSION,
+    }
+}
 
 /// Kafka's `PluginUtils`: a class is found by its full name, its simple name, or its
 /// simple name without the `Connector` suffix (`FileStreamSource`).
@@ -83,6 +97,8 @@ pub fn new_connector(name: &str) -> Option<AnyConnector> {
             AnyConnector::Source(Box::<file::FileStreamSourceConnector>::default())
         }
         file::SINK_CLASS => AnyConnector::Sink(Box::<file::FileStreamSinkConnector>::default()),
+        jdbc::SOURCE_CLASS => AnyConnector::Source(Box::<jdbc::JdbcSourceConnector>::default()),
+        jdbc::SINK_CLASS => AnyConnector::Sink(Box::<jdbc::JdbcSinkConnector>::default()),
         _ => return None,
     })
 }
@@ -97,7 +113,7 @@ pub fn unknown_connector_message(name: &str) -> String {
             let kind = if *kind == PluginType::Source { "source" } else { "sink" };
             format!(
                 "PluginDesc{{klass=class {class}, name='{class}', version='{v}', encodedVersion={v}, type={kind}, typeName='{kind}', location='classpath'}}",
-                v = crate::KAFKA_VERSION
+                v = connector_version(class)
             )
         })
         .collect();
@@ -116,7 +132,10 @@ pub fn list_plugins(connectors_only: bool) -> Vec<PluginInfo> {
     };
     let mut plugins: Vec<PluginInfo> = CONNECTOR_CLASSES
         .iter()
-        .map(|(class, kind)| info(class, *kind))
+        .map(|(class, kind)| PluginInfo {
+            version: connector_version(class).to_string(),
+            ..info(class, *kind)
+        })
         .collect();
     if !connectors_only {
         // Kafka's order: by type (connectors, transformations, predicates, converters,
@@ -155,23 +174,47 @@ mod tests {
             );
         }
         assert!(resolve_connector_class("FileStream").is_none());
+        for (alias, class, kind) in [
+            (
+                "JdbcSourceConnector",
+                jdbc::SOURCE_CLASS,
+                PluginType::Source,
+            ),
+            ("JdbcSource", jdbc::SOURCE_CLASS, PluginType::Source),
+            (jdbc::SINK_CLASS, jdbc::SINK_CLASS, PluginType::Sink),
+            ("JdbcSink", jdbc::SINK_CLASS, PluginType::Sink),
+        ] {
+            assert_eq!(
+                resolve_connector_class(alias),
+                Some((class, kind)),
+                "{alias}"
+            );
+        }
+        assert!(matches!(
+            new_connector("JdbcSource"),
+            Some(AnyConnector::Source(_))
+        ));
         assert!(matches!(
             new_connector("FileStreamSink"),
             Some(AnyConnector::Sink(_))
         ));
         assert!(unknown_connector_message("Nope").starts_with(
-            "Failed to find any class that implements Connector and which name matches Nope, available connectors are: PluginDesc{klass=class org.apache.kafka.connect.file.FileStreamSinkConnector"
+            "Failed to find any class that implements Connector and which name matches Nope, available connectors are: PluginDesc{klass=class io.confluent.connect.jdbc.JdbcSinkConnector"
         ));
     }
 
     #[test]
     fn lists_connectors_only_by_default() {
-        assert_eq!(list_plugins(true).len(), 2);
+        assert_eq!(list_plugins(true).len(), 4);
         let all = list_plugins(false);
         assert!(all.iter().any(|p| p.plugin_type == PluginType::Predicate));
         assert_eq!(
-            serde_json::to_value(&all[1]).unwrap(),
+            serde_json::to_value(&all[3]).unwrap(),
             serde_json::json!({"class": file::SOURCE_CLASS, "type": "source", "version": crate::KAFKA_VERSION})
+        );
+        assert_eq!(
+            serde_json::to_value(&all[1]).unwrap(),
+            serde_json::json!({"class": jdbc::SOURCE_CLASS, "type": "source", "version": jdbc::VERSION})
         );
     }
 }

@@ -869,7 +869,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = app(dir.path());
         let (code, plugins) = call(&app, "GET", "/connector-plugins", None).await;
-        assert_eq!((code, plugins.as_array().unwrap().len()), (200, 2));
+        assert_eq!((code, plugins.as_array().unwrap().len()), (200, 4));
+        assert_eq!(
+            plugins[1],
+            json!({"class": "io.confluent.connect.jdbc.JdbcSourceConnector", "type": "source", "version": crate::jdbc::VERSION})
+        );
+        let (code, jdbc) = call(&app, "GET", "/connector-plugins/JdbcSource/config", None).await;
+        assert_eq!((code, &jdbc[0]["name"]), (200, &json!("connection.url")));
+        let (code, validation) = call(
+            &app,
+            "PUT",
+            "/connector-plugins/JdbcSinkConnector/config/validate",
+            Some(json!({"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "name": "s", "topics": "t"})),
+        )
+        .await;
+        assert_eq!(code, 200);
+        let url = validation["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["definition"]["name"] == "connection.url")
+            .unwrap();
+        assert_eq!(
+            url["value"]["errors"],
+            json!([
+                "Missing required configuration \"connection.url\" which has no default value."
+            ])
+        );
         let (_, all) = call(&app, "GET", "/connector-plugins?connectorsOnly=false", None).await;
         assert!(all.as_array().unwrap().len() > 30);
         let (code, config) = call(

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tokio_postgres::Client;
 
 use crate::config::{JdbcSourceConfig, SourceMode};
-use crate::dialect::{connect_with_retries, TableId};
+use crate::dialect::TableId;
 use crate::error::JdbcError;
 use crate::source::offset::{partition_v0, partition_v1, query_partition, TIMESTAMP_FIELD};
 use crate::source::querier::{relation_name, QuerySource, TableQuerier};
@@ -74,14 +74,7 @@ impl JdbcSourceTask {
                 "Task is being killed because it was not assigned a table nor a query to execute. If run in table mode please make sure that the tables exist on the database. If the table does exist on the database, we recommend using the fully qualified table name.",
             )));
         }
-        let client = connect_with_retries(
-            &config.connection_url,
-            config.connection_user.as_deref(),
-            config.connection_password.as_deref(),
-            config.connection_attempts,
-            config.connection_backoff_ms,
-        )
-        .await?;
+        let client = config.connect().await?;
         let mut queriers = VecDeque::new();
         for source in sources {
             if let (QuerySource::Table(table), true, false) = (
@@ -133,14 +126,7 @@ impl JdbcSourceTask {
             if self.client.is_closed() {
                 // The database went away: a new connection, on which every querier prepares
                 // its statement again (Confluent's `CachedConnectionProvider`).
-                self.client = connect_with_retries(
-                    &self.config.connection_url,
-                    self.config.connection_user.as_deref(),
-                    self.config.connection_password.as_deref(),
-                    self.config.connection_attempts,
-                    self.config.connection_backoff_ms,
-                )
-                .await?;
+                self.client = self.config.connect().await?;
                 for querier in &mut self.queriers {
                     querier.reset_statement();
                 }

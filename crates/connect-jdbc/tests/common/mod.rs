@@ -3,6 +3,9 @@
 //! `pg_ctl start` on a free loopback port; as root both run as the `postgres` OS user,
 //! since the server refuses root. Dropping the guard stops the server and removes the
 //! directory.
+//!
+//! Shared: rafka-connect's JDBC tests include this file with `#[path]` (a test module, not
+//! a dependency, so no crate border is crossed).
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;
@@ -116,20 +119,7 @@ impl Postgres {
         // A port can be taken between our probe and the server's bind: try a few.
         for _ in 0..5 {
             let port = free_port();
-            let options = format!(
-                "-p {port} -c listen_addresses=127.0.0.1 -k {} -F -c fsync=off -c full_page_writes=off",
-                server.dir.path().display()
-            );
-            let out = server
-                .command("pg_ctl")
-                .arg("-D")
-                .arg(server.data())
-                .args(["-w", "-t", "60", "-o", &options, "-l"])
-                .arg(server.dir.path().join("log"))
-                .arg("start")
-                .output()
-                .unwrap();
-            if out.status.success() {
+            if server.pg_ctl_start(port).status.success() {
                 server.port = port;
                 break;
             }
@@ -142,6 +132,47 @@ impl Postgres {
         let admin = server.connect_to("postgres").await;
         admin.batch_execute("CREATE DATABASE rafka").await.unwrap();
         server
+    }
+
+    fn pg_ctl_start(&self, port: u16) -> std::process::Output {
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} -F -c fsync=off -c full_page_writes=off",
+            self.dir.path().display()
+        );
+        self.command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-w", "-t", "60", "-o", &options, "-l"])
+            .arg(self.dir.path().join("log"))
+            .arg("start")
+            .output()
+            .unwrap()
+    }
+
+    /// Stops the server (fast shutdown: every connection is closed); `start_again` brings
+    /// it back on the same port with the same data.
+    pub fn stop(&self) {
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "fast", "-w", "-t", "60", "stop"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn start_again(&self) {
+        let out = self.pg_ctl_start(self.port);
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Restarts the server (fast shutdown: every connection is closed), same port. The log

@@ -1,0 +1,136 @@
+"""The JDBC walkthrough of the seed, scripted against Kafka's shell scripts: a Connect worker
+(`bin/connect-standalone.sh` for now), a throwaway PostgreSQL (pg_helpers.py), Confluent's
+JDBC source copying a `users` table into `my_topic_users` (read back with
+`bin/kafka-console-consumer.sh --from-beginning`), then Confluent's JDBC sink writing that
+topic into a `my_topic_users` table (read back with psql), and a JSON-with-schema record typed
+into `bin/kafka-console-producer.sh` landing in that table.
+
+Only `start_worker` knows which worker runs: it switches to `connect-distributed` when
+distributed mode lands.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from compat_helpers import wait_until
+from conftest import rafka_bin
+from connect_helpers import ConnectWorker, request
+from pg_helpers import DATABASE, USER, Postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+
+USERS_SCHEMA = {"type": "struct", "fields": [
+    {"type": "int64", "optional": False, "field": "id"},
+    {"type": "string", "optional": True, "field": "user_id"},
+    {"type": "string", "optional": True, "field": "pwd"},
+    {"type": "string", "optional": True, "field": "name"},
+    {"type": "int32", "optional": True, "name": "org.apache.kafka.connect.data.Date",
+     "version": 1, "field": "created_at"},
+], "optional": False, "name": "users"}
+
+
+def start_worker(workdir: Path, bootstrap: str) -> ConnectWorker:
+    """A Connect worker with JsonConverter (schemas on) and its REST API on a free port."""
+    worker = ConnectWorker(workdir, bootstrap, command=[str(ROOT / "bin/connect-standalone.sh")])
+    worker.start()
+    return worker
+
+
+def script(name: str, *args: str, stdin: str | None = None, timeout_s: float = 60) -> str:
+    done = subprocess.run([str(ROOT / "bin" / name), *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout_s)
+    assert done.returncode == 0, f"{name} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def psql(pg: Postgres, sql: str) -> list[str]:
+    out = subprocess.run([str(pg.bin / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", USER,
+                          "-d", DATABASE, "-At", "-c", sql], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def wait_running(worker: ConnectWorker, name: str) -> None:
+    def running():
+        code, status = request(worker, "GET", f"/connectors/{name}/status")
+        assert code == 200, status
+        states = [status["connector"]["state"]] + [t["state"] for t in status["tasks"]]
+        assert "FAILED" not in states, status
+        return states == ["RUNNING", "RUNNING"]
+    wait_until(running, timeout_s=60, what=f"{name} to run")
+
+
+def test_jdbc_source_and_sink_walkthrough(broker, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAFKA_BIN", str(rafka_bin()))
+    with Postgres.started() as pg:
+        pg.execute("create table users(id bigserial primary key, user_id varchar, pwd varchar, "
+                   "name varchar, created_at date default current_date)")
+        worker = start_worker(tmp_path, broker.bootstrap)
+        try:
+            code, created = request(worker, "POST", "/connectors", {"name": "jdbc-source", "config": {
+                "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
+                "connection.url": f"jdbc:postgresql://localhost:{pg.port}/{DATABASE}",
+                "connection.user": USER,
+                "mode": "incrementing",
+                "incrementing.column.name": "id",
+                "topic.prefix": "my_topic_",
+                "table.whitelist": "users",
+                "poll.interval.ms": "500",
+                "tasks.max": "1"}})
+            assert code == 201, created
+            assert created["type"] == "source" and created["tasks"] == [
+                {"connector": "jdbc-source", "task": 0}]
+            wait_running(worker, "jdbc-source")
+            pg.execute("insert into users(user_id, pwd, name) values ('user5', 'pwd5', 'User Five')")
+            [(days, created_at)] = pg.execute(
+                "select created_at - date '1970-01-01', created_at::text from users")
+
+            out = script("kafka-console-consumer.sh", "--bootstrap-server", broker.bootstrap,
+                         "--topic", "my_topic_users", "--from-beginning", "--max-messages", "1",
+                         "--timeout-ms", "60000")
+            expected = {"schema": USERS_SCHEMA, "payload": {
+                "id": 1, "user_id": "user5", "pwd": "pwd5", "name": "User Five",
+                "created_at": days}}
+            assert out.splitlines() == [json.dumps(expected, separators=(",", ":"))]
+
+            code, created = request(worker, "POST", "/connectors", {"name": "jdbc-sink", "config": {
+                "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+                "connection.url": f"jdbc:postgresql://localhost:{pg.port}/{DATABASE}",
+                "connection.user": USER,
+                "topics": "my_topic_users",
+                "auto.create": "true",
+                "auto.evolve": "true",
+                "insert.mode": "upsert",
+                "pk.mode": "record_value",
+                "pk.fields": "id",
+                "tasks.max": "1"}})
+            assert code == 201, created
+            wait_running(worker, "jdbc-sink")
+
+            def copied(rows):
+                def check():
+                    try:
+                        return psql(pg, "select * from my_topic_users order by id") == rows
+                    except AssertionError:
+                        return False  # the sink has not created the table yet
+                return check
+            wait_until(copied([f"1|user5|pwd5|User Five|{created_at}"]), timeout_s=60,
+                       what="user5 in my_topic_users")
+
+            typed = {"schema": USERS_SCHEMA, "payload": {
+                "id": 100, "user_id": "typed", "pwd": "p", "name": "Typed In",
+                "created_at": 19849}}
+            script("kafka-console-producer.sh", "--bootstrap-server", broker.bootstrap,
+                   "--topic", "my_topic_users", stdin=json.dumps(typed) + "\n")
+            wait_until(copied([f"1|user5|pwd5|User Five|{created_at}",
+                               "100|typed|p|Typed In|2024-05-06"]), timeout_s=60,
+                       what="the typed record in my_topic_users")
+            # Only there: the source table is untouched, and the sink stays healthy.
+            assert pg.execute("select id, user_id from users") == [(1, "user5")]
+            wait_running(worker, "jdbc-sink")
+        finally:
+            assert worker.stop() == 0, worker.log_tail()
