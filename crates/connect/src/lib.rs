@@ -9,6 +9,8 @@
 //! - `offset_store`: standalone source offsets in Kafka's file format;
 //! - `worker`: source and sink tasks as tokio tasks over rdkafka clients;
 //! - `herder`: the `Herder` trait the REST API talks to, and the standalone herder;
+//! - `distributed`: the worker group (Connect's group protocol, the assignors, the member
+//!   loop over raw group requests through `rafka-client`);
 //! - `rest`: the axum routes; `standalone`: the command.
 //!
 //! A Kafka client of the broker (through rdkafka), never its internals. The data model,
@@ -33,6 +35,7 @@
 //!   `None`, but a config that the policy forbids is not rejected at validation.
 
 pub mod connector_config;
+pub mod distributed;
 pub mod error;
 pub mod file;
 pub mod herder;
