@@ -13,7 +13,8 @@
 //!   loop over raw group requests through `rafka-client`);
 //! - `rest`: the axum routes; `standalone`: the command.
 //!
-//! A Kafka client of the broker (through rdkafka), never its internals. The data model,
+//! A Kafka client of the broker (through rdkafka, and `rafka-client` for the raw group
+//! requests of distributed mode), never its internals. The data model,
 //! converters, transforms and the plugin interfaces live in `rafka-connect-data`.
 //!
 //! Checked against Kafka's own worker (connect-runtime 4.1.1 with connect-file, run on a

@@ -10,5 +10,6 @@
 //!   the distributed herder drives and listens to (Kafka's `WorkerCoordinator`).
 
 pub mod assignor;
+pub mod member;
 
 pub mod protocol;
