@@ -139,7 +139,8 @@ impl Worker {
             "connect-cluster",
             &format!("http://{name}:8083/"),
         );
-        config.client_id = name.to_string();
+        let client_id = format!("connect-{name}");
+        config.client_id = client_id.clone();
         config.protocol = protocol;
         config.session_timeout_ms = 6_000;
         config.heartbeat_interval_ms = 500;
@@ -180,6 +181,8 @@ impl Worker {
                         }
                         Some(MemberEvent::Assigned { assignment, generation, member_id, .. }) => {
                             assert!(!assignment.failed(), "{assignment:?}");
+                            // The coordinator names members after their client.id.
+                            assert!(member_id.starts_with(&format!("{client_id}-")), "{member_id}");
                             let revoked = !assignment.revoked_connectors.is_empty()
                                 || !assignment.revoked_tasks.is_empty();
                             *state.lock() = Running {

@@ -29,7 +29,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -64,7 +64,8 @@ pub struct MemberConfig {
     pub bootstrap_servers: String,
     /// `group.id`.
     pub group_id: String,
-    /// `client.id`.
+    /// `client.id`; empty: `connect-N`, N counting the members of this process from 1,
+    /// as Kafka's `WorkerGroupMember` names them. Member ids start with it.
     pub client_id: String,
     /// `session.timeout.ms`, default 10000.
     pub session_timeout_ms: i32,
@@ -158,6 +159,11 @@ impl WorkerGroupMember {
         config: MemberConfig,
         handler: Arc<dyn GroupHandler>,
     ) -> (WorkerGroupMember, mpsc::UnboundedReceiver<MemberEvent>) {
+        let mut config = config;
+        if config.client_id.is_empty() {
+            static SEQUENCE: AtomicUsize = AtomicUsize::new(1);
+            config.client_id = format!("connect-{}", SEQUENCE.fetch_add(1, Ordering::SeqCst));
+        }
         let (events, receiver) = mpsc::unbounded_channel();
         let (stop, stop_receiver) = watch::channel(false);
         let shared = Arc::new(Shared::default());
@@ -348,13 +354,16 @@ impl MemberLoop {
         if error != 0 {
             return Err(error_name(error));
         }
-        connect_within(&format!("{host}:{port}"), patience)
+        let mut coordinator = connect_within(&format!("{host}:{port}"), patience)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        coordinator.set_client_id(&self.config.client_id);
+        Ok(coordinator)
     }
 
     /// One request to the coordinator; a broken connection or a silence means finding
-    /// it again.
+    /// it again. `leave()` cuts a call short (a JoinGroup may wait for the whole group):
+    /// the connection, left mid-exchange, is dropped, and the LeaveGroup goes over a new one.
     async fn call<Req: Encodable, Resp: Decodable>(
         &mut self,
         api_key: ApiKey,
@@ -369,13 +378,20 @@ impl MemberLoop {
             tracing::error!(error = %e, "the group coordinator lacks a group API");
             Next::Backoff
         })?;
-        client
-            .call_within(api_key, version, &request(version), timeout)
-            .await
-            .map_err(|e: ClientError| {
-                tracing::debug!(error = %e, ?api_key, "group coordinator request failed");
-                Next::Rediscover
-            })
+        let request = request(version);
+        let stop = &mut self.stop;
+        let watch_stop = !*stop.borrow();
+        let result = tokio::select! {
+            result = client.call_within(api_key, version, &request, timeout) => result,
+            _ = stop.wait_for(|stopped| *stopped), if watch_stop => {
+                self.coordinator = None;
+                return Err(Next::Continue);
+            }
+        };
+        result.map_err(|e: ClientError| {
+            tracing::debug!(error = %e, ?api_key, "group coordinator request failed");
+            Next::Rediscover
+        })
     }
 
     /// Before a join: under eager, everything stops first (Kafka's `onJoinPrepare`).
@@ -711,8 +727,17 @@ impl MemberLoop {
     /// LeaveGroup, when a member of a known coordinator (Kafka's `maybeLeaveGroup`).
     async fn leave_group(&mut self) {
         *self.shared.generation.lock() = None;
-        if self.member_id.is_empty() || self.coordinator.is_none() {
+        if self.member_id.is_empty() {
             return;
+        }
+        if self.coordinator.is_none() {
+            match self.find_coordinator().await {
+                Ok(client) => self.coordinator = Some(client),
+                Err(error) => {
+                    tracing::info!(%error, "no coordinator to leave the group with");
+                    return;
+                }
+            }
         }
         let member_id = StrBytes::from_string(self.member_id.clone());
         let group_id = GroupId(StrBytes::from_string(self.config.group_id.clone()));
