@@ -87,10 +87,16 @@ impl Broker {
     }
 }
 
-impl Drop for Broker {
-    fn drop(&mut self) {
+impl Broker {
+    fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -367,4 +373,93 @@ async fn eager_workers_split_the_work_round_robin() {
     let all = wait_converged(&workers.iter().collect::<Vec<_>>(), "after w2 left").await;
     assert_eq!(all[0].tasks.len(), 6);
     leave_all(workers).await;
+}
+
+/// A leader that has not read the config topic as far as a member reported.
+struct LaggingConfig {
+    snapshots_read: std::sync::atomic::AtomicUsize,
+}
+
+impl GroupHandler for LaggingConfig {
+    fn config_offset(&self) -> i64 {
+        7
+    }
+
+    /// Offset 5 the first time (behind the 7 it reported), 7 once "read to the end".
+    fn config_snapshot(&self) -> BoxFuture<'_, Option<ConfigSnapshot>> {
+        let reads = self
+            .snapshots_read
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            Some(ConfigSnapshot {
+                offset: if reads == 0 { 5 } else { 7 },
+                connectors: BTreeMap::from([("alpha".to_string(), 2)]),
+            })
+        })
+    }
+}
+
+async fn next_assignment(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<MemberEvent>,
+) -> rafka_connect::distributed::protocol::ExtendedAssignment {
+    let deadline = Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout(deadline, events.recv()).await {
+            Ok(Some(MemberEvent::Assigned { assignment, .. })) => return assignment,
+            Ok(Some(MemberEvent::Revoked { done, .. })) => {
+                let _ = done.send(());
+            }
+            other => panic!("no assignment within 30 s: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_behind_the_config_hands_out_config_mismatch_until_it_catches_up() {
+    let broker = Broker::start();
+    let mut config = MemberConfig::new(
+        &format!("127.0.0.1:{}", broker.port),
+        "lagging",
+        "http://w1:8083/",
+    );
+    config.heartbeat_interval_ms = 500;
+    config.session_timeout_ms = 6_000;
+    let handler = Arc::new(LaggingConfig {
+        snapshots_read: Default::default(),
+    });
+    let (member, mut events) = WorkerGroupMember::start(config, handler);
+    let first = next_assignment(&mut events).await;
+    assert!(first.failed(), "{first:?}");
+    assert_eq!((first.config_offset, first.tasks.len()), (7, 0));
+    assert!(member.generation().is_some());
+    // The herder reads the config topic to the end, then asks to rejoin.
+    member.request_rejoin();
+    let second = next_assignment(&mut events).await;
+    assert!(!second.failed(), "{second:?}");
+    assert_eq!(second.config_offset, 7);
+    assert_eq!(second.connectors, ["alpha"]);
+    assert_eq!(second.tasks.len(), 2);
+    member.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_coordinator_revokes_everything() {
+    let mut broker = Broker::start();
+    let workers = start_workers(broker.port, 1, ConnectProtocolCompatibility::Sessioned);
+    let all = wait_converged(&[&workers[0]], "one worker").await;
+    assert_eq!((all[0].connectors.len(), all[0].tasks.len()), (2, 6));
+    // No coordinator for longer than heartbeat.interval.ms: nothing may run any more.
+    broker.kill();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let running = workers[0].running();
+        if running.connectors.is_empty() && running.tasks.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running {running:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for worker in workers {
+        worker.crash().await;
+    }
 }
