@@ -4,6 +4,7 @@
 // Regenerate (JDK 17, Kafka 4.1.1 jars from ~/.m2):
 //   M=~/.m2/repository/org/apache/kafka
 //   CP=$M/connect-runtime/4.1.1/connect-runtime-4.1.1.jar:$M/kafka-clients/4.1.1/kafka-clients-4.1.1.jar:$M/connect-api/4.1.1/connect-api-4.1.1.jar
+//   CP=$CP:$(ls ~/.m2/repository/org/slf4j/slf4j-api/*/slf4j-api-*.jar | head -1)
 //   javac -cp $CP -d /tmp/cpv ConnectProtocolVectors.java && java -cp $CP:/tmp/cpv ConnectProtocolVectors
 import java.nio.ByteBuffer;
 import java.util.Arrays;

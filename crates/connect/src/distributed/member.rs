@@ -182,6 +182,7 @@ impl WorkerGroupMember {
             last_completed_generation: NO_GENERATION,
             rejoin_needed: true,
             join_prepared: false,
+            membership_lost: false,
             coordinator_lost_since: None,
         };
         let task = tokio::spawn(member_loop.run());
@@ -256,6 +257,9 @@ struct MemberLoop {
     rejoin_needed: bool,
     /// The eager revocation was done for the rebalance under way.
     join_prepared: bool,
+    /// JoinGroup or SyncGroup said this member's id or generation is gone: what it runs
+    /// is revoked before it joins again.
+    membership_lost: bool,
     coordinator_lost_since: Option<Instant>,
 }
 
@@ -409,6 +413,10 @@ impl MemberLoop {
     }
 
     async fn join(&mut self) -> Next {
+        if self.membership_lost {
+            self.membership_lost = false;
+            self.revoke_all().await;
+        }
         self.prepare_join().await;
         // A request that comes in from here on asks for one more round.
         self.shared.rejoin_requested.store(false, Ordering::SeqCst);
@@ -572,17 +580,19 @@ impl MemberLoop {
         }
     }
 
-    /// What a JoinGroup or SyncGroup error means for the next step.
+    /// What a JoinGroup, SyncGroup or Heartbeat error means for the next step.
     fn rebalance_failed(&mut self, api: &str, error: ResponseError) -> Next {
         match error {
             ResponseError::RebalanceInProgress => Next::Rejoin,
             ResponseError::UnknownMemberId => {
                 self.member_id.clear();
                 self.generation_id = NO_GENERATION;
+                self.membership_lost = true;
                 Next::Rejoin
             }
             ResponseError::IllegalGeneration => {
                 self.generation_id = NO_GENERATION;
+                self.membership_lost = true;
                 Next::Rejoin
             }
             ResponseError::NotCoordinator | ResponseError::CoordinatorNotAvailable => {
@@ -666,34 +676,13 @@ impl MemberLoop {
                     Ok(response) => response,
                     Err(next) => return next,
                 };
-            match ResponseError::try_from_code(response.error_code) {
-                None => {}
-                Some(ResponseError::RebalanceInProgress) => {
+            if let Some(error) = ResponseError::try_from_code(response.error_code) {
+                // A rebalance under way, or (member id or generation gone) membership lost.
+                let next = self.rebalance_failed("Heartbeat", error);
+                if next == Next::Rejoin {
                     self.rejoin_needed = true;
-                    return Next::Continue;
                 }
-                Some(ResponseError::IllegalGeneration) => {
-                    tracing::info!(generation = self.generation_id, "generation lost");
-                    self.generation_id = NO_GENERATION;
-                    self.revoke_all().await;
-                    self.rejoin_needed = true;
-                    return Next::Continue;
-                }
-                Some(ResponseError::UnknownMemberId) | Some(ResponseError::FencedInstanceId) => {
-                    tracing::info!(member = %self.member_id, "member id no longer known to the group");
-                    self.member_id.clear();
-                    self.generation_id = NO_GENERATION;
-                    self.revoke_all().await;
-                    self.rejoin_needed = true;
-                    return Next::Continue;
-                }
-                Some(ResponseError::NotCoordinator)
-                | Some(ResponseError::CoordinatorNotAvailable) => {
-                    return Next::Rediscover;
-                }
-                Some(error) => {
-                    tracing::warn!(?error, "heartbeat failed");
-                }
+                return next;
             }
         }
     }
