@@ -39,7 +39,7 @@ pub enum ExchangeError {
 /// time per stream.
 pub async fn exchange<S, Req, Resp>(
     stream: &mut S,
-    client_id: &'static str,
+    client_id: &str,
     correlation_id: i32,
     api_key: ApiKey,
     version: i16,
@@ -55,7 +55,7 @@ where
         .with_request_api_key(api_key as i16)
         .with_request_api_version(version)
         .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str(client_id)));
+        .with_client_id(Some(StrBytes::from_string(client_id.to_string())));
     let mut body = BytesMut::new();
     let encode = |e: String| ExchangeError::Protocol(format!("cannot encode {api_key:?}: {e}"));
     header

@@ -59,10 +59,15 @@ impl ClientError {
     }
 }
 
+/// The `client_id` of requests unless told otherwise.
+const DEFAULT_CLIENT_ID: &str = "rafka-tools";
+
 #[derive(Debug)]
 pub struct WireClient {
     stream: TcpStream,
     correlation_id: i32,
+    /// The request header's `client_id` (the broker builds group member ids from it).
+    client_id: String,
     /// The broker's supported versions, learned at connect.
     pub versions: ApiVersionsResponse,
     pub address: String,
@@ -108,6 +113,7 @@ impl WireClient {
                     let mut client = WireClient {
                         stream,
                         correlation_id: 0,
+                        client_id: DEFAULT_CLIENT_ID.to_string(),
                         versions: ApiVersionsResponse::default(),
                         address: address.to_string(),
                     };
@@ -130,6 +136,11 @@ impl WireClient {
             }
         }
         Err(last_error)
+    }
+
+    /// Sends `client_id` in the headers of the requests from now on.
+    pub fn set_client_id(&mut self, client_id: &str) {
+        self.client_id = client_id.to_string();
     }
 
     /// The highest version both sides speak, capped at `ours`.
@@ -155,7 +166,7 @@ impl WireClient {
         self.correlation_id += 1;
         exchange(
             &mut self.stream,
-            "rafka-tools",
+            &self.client_id,
             self.correlation_id,
             api_key,
             version,

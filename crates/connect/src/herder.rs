@@ -33,8 +33,8 @@ use crate::plugins::{self, AnyConnector, PluginType};
 use crate::runner::{self, RunningTask};
 use crate::worker::{State, Status, TargetState, TaskSetup, Worker};
 
-/// `{"connector","task"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `{"connector","task"}`. Ordered by connector, then task, as Kafka's `ConnectorTaskId`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ConnectorTaskId {
     pub connector: String,
     pub task: usize,

@@ -12,9 +12,12 @@
 //! - `offset_store`: standalone source offsets in Kafka's file format;
 //! - `worker`: source and sink tasks as tokio tasks over rdkafka clients;
 //! - `herder`: the `Herder` trait the REST API talks to, and the standalone herder;
+//! - `distributed`: the worker group (Connect's group protocol, the assignors, the member
+//!   loop over raw group requests through `rafka-client`);
 //! - `rest`: the axum routes; `standalone`: the command.
 //!
-//! A Kafka client of the broker (through rdkafka), never its internals. The data model,
+//! A Kafka client of the broker (through rdkafka, and `rafka-client` for the raw group
+//! requests of distributed mode), never its internals. The data model,
 //! converters, transforms and the plugin interfaces live in `rafka-connect-data`.
 //!
 //! The JDBC connectors are tested end to end in `tests/jdbc.rs` (a rafka broker and a
@@ -42,6 +45,7 @@
 //!   `None`, but a config that the policy forbids is not rejected at validation.
 
 pub mod connector_config;
+pub mod distributed;
 pub mod error;
 pub mod file;
 pub mod forward;
