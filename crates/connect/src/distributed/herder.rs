@@ -34,7 +34,9 @@ use tokio::time::Instant;
 
 use crate::connector_config::{self, CONNECTOR_CLASS, NAME};
 use crate::distributed::assignor::ConfigSnapshot;
-use crate::distributed::member::{GroupHandler, MemberConfig, MemberEvent, WorkerGroupMember};
+use crate::distributed::member::{
+    BoxFuture, GroupHandler, MemberConfig, MemberEvent, WorkerGroupMember,
+};
 use crate::distributed::protocol::ExtendedAssignment;
 use crate::error::RuntimeError;
 use crate::forward;
@@ -120,9 +122,7 @@ impl GroupHandler for Configs {
         self.0.snapshot().offset
     }
 
-    fn config_snapshot(
-        &self,
-    ) -> rafka_connect_data::connector::BoxFuture<'_, Option<ConfigSnapshot>> {
+    fn config_snapshot(&self) -> BoxFuture<'_, Option<ConfigSnapshot>> {
         Box::pin(async move {
             self.0.refresh(SYNC_TIMEOUT).await.ok()?;
             let snapshot = self.0.snapshot();
@@ -149,7 +149,8 @@ pub struct DistributedHerder {
     group_id: String,
     configs: Arc<KafkaConfigStore>,
     statuses: Arc<KafkaStatusStore>,
-    member: WorkerGroupMember,
+    /// `None` once the worker left the group.
+    member: Mutex<Option<WorkerGroupMember>>,
     inner: tokio::sync::Mutex<Inner>,
     shutdown: watch::Sender<bool>,
 }
@@ -223,7 +224,7 @@ impl DistributedHerder {
             })?;
         let (configs, updates) = KafkaConfigStore::start(config).await?;
         let statuses = KafkaStatusStore::start(config).await?;
-        let member_config = MemberConfig::from_worker_config(config, &group_id, &worker_url)?;
+        let member_config = member_config(config, &group_id, &worker_url)?;
         let (member, events) =
             WorkerGroupMember::start(member_config, Arc::new(Configs(configs.clone())));
         let (shutdown, shutdown_receiver) = watch::channel(false);
@@ -246,7 +247,7 @@ impl DistributedHerder {
             group_id,
             configs,
             statuses,
-            member,
+            member: Mutex::new(Some(member)),
             shutdown,
         });
         tokio::spawn(herder.clone().run(events, updates, shutdown_receiver));
@@ -255,9 +256,17 @@ impl DistributedHerder {
 
     fn member_id(&self) -> String {
         self.member
-            .generation()
+            .lock()
+            .as_ref()
+            .and_then(|m| m.generation())
             .map(|(_, id)| id)
             .unwrap_or_default()
+    }
+
+    fn request_rejoin(&self) {
+        if let Some(member) = self.member.lock().as_ref() {
+            member.request_rejoin();
+        }
     }
 
     /// The loop (Kafka's `tick`), until `shutdown`.
@@ -293,7 +302,7 @@ impl DistributedHerder {
                 } => {
                     tracing::debug!("Requesting rebalance because scheduled rebalance timeout has been reached");
                     self.inner.lock().await.scheduled_rebalance = None;
-                    self.member.request_rejoin();
+                    self.request_rejoin();
                 }
                 _ = status_tick.tick() => self.publish_statuses().await,
                 _ = shutdown.changed() => break,
@@ -310,7 +319,10 @@ impl DistributedHerder {
         let tasks: Vec<ConnectorTaskId> = inner.tasks.keys().cloned().collect();
         self.stop_work(&mut inner, &connectors, &tasks).await;
         drop(inner);
-        self.member.leave().await;
+        let member = self.member.lock().take();
+        if let Some(member) = member {
+            member.leave().await;
+        }
     }
 
     // ---- the group ----
@@ -330,6 +342,7 @@ impl DistributedHerder {
                 assignment,
                 generation,
                 member_id,
+                ..
             } => {
                 tracing::info!(
                     "Joined group at generation {generation} and got assignment: {assignment:?} with rebalance delay: {}",
@@ -374,7 +387,7 @@ impl DistributedHerder {
         }
         if assignment.error != 0 {
             tracing::warn!("Join group completed, but assignment failed. Reading to end of config and retrying.");
-            self.member.request_rejoin();
+            self.request_rejoin();
             return;
         }
         if inner.snapshot.offset != assignment.config_offset {
@@ -383,7 +396,7 @@ impl DistributedHerder {
                 inner.snapshot.offset,
                 assignment.config_offset
             );
-            self.member.request_rejoin();
+            self.request_rejoin();
             return;
         }
         self.start_work(inner).await;
@@ -393,7 +406,7 @@ impl DistributedHerder {
                 a.revoked_connectors.clear();
                 a.revoked_tasks.clear();
             }
-            self.member.request_rejoin();
+            self.request_rejoin();
         }
     }
 
@@ -448,6 +461,24 @@ impl DistributedHerder {
 
     /// Starts what the assignment gives this worker and it does not run yet.
     async fn start_work(&self, inner: &mut Inner) {
+        // Whatever runs here without being assigned any more stops first (the member
+        // revokes before it assigns, so this is only a safety net).
+        let (connectors, tasks) = (inner.assigned_connectors(), inner.assigned_tasks());
+        let stray_connectors: Vec<String> = inner
+            .connectors
+            .keys()
+            .filter(|c| !connectors.contains(*c))
+            .cloned()
+            .collect();
+        let stray_tasks: Vec<ConnectorTaskId> = inner
+            .tasks
+            .keys()
+            .filter(|t| !tasks.contains(*t))
+            .cloned()
+            .collect();
+        if !stray_connectors.is_empty() || !stray_tasks.is_empty() {
+            self.stop_work(inner, &stray_connectors, &stray_tasks).await;
+        }
         let restart: Vec<ConnectorTaskId> = std::mem::take(&mut inner.tasks_to_restart)
             .into_iter()
             .collect();
@@ -734,7 +765,7 @@ impl DistributedHerder {
         }
         if rebalance {
             tracing::debug!("Requesting rebalance due to reconfiguration of connectors or tasks");
-            self.member.request_rejoin();
+            self.request_rejoin();
         }
     }
 
@@ -996,6 +1027,45 @@ impl DistributedHerder {
             ))
         }
     }
+}
+
+/// The group keys of `DistributedConfig`, Kafka's defaults where absent.
+fn member_config(
+    config: &crate::worker_config::WorkerConfig,
+    group_id: &str,
+    worker_url: &str,
+) -> Result<MemberConfig, RuntimeError> {
+    let mut member = MemberConfig::new(&config.bootstrap_servers, group_id, worker_url);
+    let int = |key: &str, default: i32| -> Result<i32, RuntimeError> {
+        match config.props.get(key) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| {
+                RuntimeError::Config(format!(
+                    "Invalid value {v} for configuration {key}: Not a number of type INT"
+                ))
+            }),
+        }
+    };
+    member.session_timeout_ms = int("session.timeout.ms", member.session_timeout_ms)?;
+    member.heartbeat_interval_ms = int("heartbeat.interval.ms", member.heartbeat_interval_ms)?;
+    member.rebalance_timeout_ms = int("rebalance.timeout.ms", member.rebalance_timeout_ms)?;
+    member.scheduled_rebalance_max_delay_ms = int(
+        "scheduled.rebalance.max.delay.ms",
+        member.scheduled_rebalance_max_delay_ms,
+    )?;
+    member.request_timeout_ms = int("request.timeout.ms", member.request_timeout_ms)?;
+    member.retry_backoff_ms = int("retry.backoff.ms", member.retry_backoff_ms)?;
+    if let Some(id) = config.props.get("client.id") {
+        member.client_id = id.trim().to_string();
+    }
+    if let Some(protocol) = config.props.get("connect.protocol") {
+        member.protocol = protocol.trim().parse().map_err(|_| {
+            RuntimeError::Config(format!(
+                "Invalid value {protocol} for configuration connect.protocol: String must be one of (case insensitive): EAGER, COMPATIBLE, SESSIONED"
+            ))
+        })?;
+    }
+    Ok(member)
 }
 
 fn now_ms() -> i64 {
