@@ -37,7 +37,7 @@ use crate::plugins::{self, AnyConnector, PluginType};
 use crate::worker::{State, Status, StatusCell, TargetState, TaskSetup, Worker};
 
 /// `{"connector","task"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ConnectorTaskId {
     pub connector: String,
     pub task: usize,
@@ -790,7 +790,7 @@ impl Herder for StandaloneHerder {
                     .map(|(partition, _)| (offset_store::offset_key(name, &partition), None))
                     .collect(),
             };
-            self.worker.offsets.set(entries)?;
+            self.worker.offsets.set(entries).await?;
         }
         Ok(if altered {
             "The offsets for this connector have been altered successfully".into()

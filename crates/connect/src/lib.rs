@@ -40,6 +40,7 @@ pub mod offset_store;
 pub mod plugins;
 pub mod rest;
 pub mod standalone;
+pub mod storage;
 pub mod worker;
 pub mod worker_config;
 
