@@ -54,6 +54,17 @@ pub type ConnectorStatusRecord = StatusRecord;
 pub type TaskStatusRecord = StatusRecord;
 
 impl StatusRecord {
+    /// A status without a trace or plugin version.
+    pub fn new(state: State, worker_id: &str, generation: i32) -> StatusRecord {
+        StatusRecord {
+            state,
+            trace: None,
+            worker_id: worker_id.to_string(),
+            generation,
+            version: None,
+        }
+    }
+
     /// The record's value: schema field order, absent optionals as `null`.
     pub fn to_json_bytes(&self) -> Vec<u8> {
         json_bytes(&json!({
@@ -432,13 +443,7 @@ mod tests {
     use super::*;
 
     fn status(state: State, worker: &str, generation: i32) -> StatusRecord {
-        StatusRecord {
-            state,
-            trace: None,
-            worker_id: worker.into(),
-            generation,
-            version: None,
-        }
+        StatusRecord::new(state, worker, generation)
     }
 
     #[test]
