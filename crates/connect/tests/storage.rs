@@ -4,155 +4,29 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
 
-use common::Broker;
-use rafka_connect::herder::ConnectorTaskId;
+use common::{
+    java_murmur2, java_partition, props, raw, read_raw, task, without_partitions, worker_config,
+    Broker, TIMEOUT,
+};
 use rafka_connect::offset_store::{self, OffsetStore};
 use rafka_connect::storage::config_store::{ConfigUpdate, KafkaConfigStore, SessionKey};
 use rafka_connect::storage::offset_store::KafkaOffsetStore;
 use rafka_connect::storage::status_store::{KafkaStatusStore, StatusRecord, TopicStatus};
 use rafka_connect::worker::{State, TargetState};
-use rafka_connect::worker_config::WorkerConfig;
 use rafka_connect_data::Value;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
-
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn worker_config(broker: &Broker, extra: &[(&str, &str)]) -> WorkerConfig {
-    let mut props: HashMap<String, String> = [
-        ("bootstrap.servers", broker.bootstrap()),
-        ("group.id", "connect-cluster".into()),
-        ("config.storage.topic", "connect-configs".into()),
-        ("offset.storage.topic", "connect-offsets".into()),
-        ("status.storage.topic", "connect-status".into()),
-        ("config.storage.replication.factor", "1".into()),
-        ("offset.storage.replication.factor", "1".into()),
-        ("status.storage.replication.factor", "1".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    for (k, v) in extra {
-        props.insert(k.to_string(), v.to_string());
-    }
-    WorkerConfig::from_props(props).unwrap()
-}
-
-fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn task(connector: &str, task: usize) -> ConnectorTaskId {
-    ConnectorTaskId {
-        connector: connector.into(),
-        task,
-    }
-}
-
-/// One raw record: partition, key and value as text (`None`: a tombstone).
-type Raw = (i32, String, Option<String>);
-
-/// Every record of `topic`, read with a plain consumer until the end of each partition.
-fn read_raw(broker: &Broker, topic: &str) -> Vec<Raw> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .set("group.id", "raw-reader")
-        .set("enable.partition.eof", "true")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT).unwrap();
-    let partitions: Vec<i32> = metadata.topics()[0]
-        .partitions()
-        .iter()
-        .map(|p| p.id())
-        .collect();
-    let mut assignment = TopicPartitionList::new();
-    for p in &partitions {
-        assignment
-            .add_partition_offset(topic, *p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&assignment).unwrap();
-    let mut at_end = HashSet::new();
-    let mut records = Vec::new();
-    let deadline = Instant::now() + TIMEOUT;
-    while at_end.len() < partitions.len() {
-        assert!(
-            Instant::now() < deadline,
-            "did not reach the end of {topic}"
-        );
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) => records.push((
-                m.partition(),
-                String::from_utf8(m.key().unwrap().to_vec()).unwrap(),
-                m.payload().map(|v| String::from_utf8(v.to_vec()).unwrap()),
-            )),
-            Some(Err(KafkaError::PartitionEOF(p))) => {
-                at_end.insert(p);
-            }
-            Some(Err(e)) => panic!("reading {topic}: {e}"),
-            None => {}
-        }
-    }
-    records
-}
-
-fn raw(key: &str, value: Option<&str>) -> (String, Option<String>) {
-    (key.to_string(), value.map(String::from))
-}
-
-fn without_partitions(records: Vec<Raw>) -> Vec<(String, Option<String>)> {
-    records.into_iter().map(|(_, k, v)| (k, v)).collect()
-}
 
 async fn next_update(updates: &mut mpsc::UnboundedReceiver<ConfigUpdate>) -> ConfigUpdate {
     tokio::time::timeout(TIMEOUT, updates.recv())
         .await
         .expect("an update within the deadline")
         .expect("the channel is open")
-}
-
-/// Java's `Utils.murmur2`, to check a key sits in the partition Kafka's producer picks.
-fn java_murmur2(data: &[u8]) -> i32 {
-    const M: u32 = 0x5bd1_e995;
-    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
-    let mut chunks = data.chunks_exact(4);
-    for chunk in &mut chunks {
-        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> 24;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M) ^ k;
-    }
-    let tail = chunks.remainder();
-    if !tail.is_empty() {
-        for (i, byte) in tail.iter().enumerate().rev() {
-            h ^= u32::from(*byte) << (8 * i);
-        }
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h as i32
-}
-
-fn java_partition(key: &[u8], partitions: i32) -> i32 {
-    (java_murmur2(key) & 0x7fff_ffff) % partitions
 }
 
 #[test]
