@@ -20,6 +20,7 @@
 //! the consumer thread only, before the position it advances is published.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -253,8 +254,20 @@ impl KafkaBasedLog {
     /// Writes one record (`None`: a tombstone) and waits for the broker's
     /// acknowledgement; returns the record's (partition, offset).
     pub async fn send(&self, key: &[u8], value: Option<&[u8]>) -> Result<(i32, i64), RuntimeError> {
+        self.send_nowait(key, value)?.await
+    }
+
+    /// Enqueues one record now (so writes keep the order of the calls) and returns its
+    /// acknowledgement, which may be awaited elsewhere or dropped (the record is still
+    /// delivered; only its outcome is not looked at).
+    pub fn send_nowait(
+        &self,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<impl Future<Output = Result<(i32, i64), RuntimeError>> + Send + 'static, RuntimeError>
+    {
         let delivery = self.enqueue(key, value)?;
-        self.acknowledged(delivery).await
+        Ok(acknowledged(self.topic.clone(), delivery))
     }
 
     /// Writes records in this order and waits until all are acknowledged (Kafka's
@@ -263,24 +276,15 @@ impl KafkaBasedLog {
         &self,
         records: &[(Vec<u8>, Option<Vec<u8>>)],
     ) -> Result<Vec<(i32, i64)>, RuntimeError> {
-        let deliveries = records
+        let acknowledgements = records
             .iter()
-            .map(|(k, v)| self.enqueue(k, v.as_deref()))
+            .map(|(k, v)| self.send_nowait(k, v.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut positions = Vec::with_capacity(deliveries.len());
-        for delivery in deliveries {
-            positions.push(self.acknowledged(delivery).await?);
+        let mut positions = Vec::with_capacity(acknowledgements.len());
+        for acknowledgement in acknowledgements {
+            positions.push(acknowledgement.await?);
         }
         Ok(positions)
-    }
-
-    async fn acknowledged(&self, delivery: DeliveryFuture) -> Result<(i32, i64), RuntimeError> {
-        let context = format!("Failed to write to topic {}", self.topic);
-        match delivery.await {
-            Ok(Ok(delivered)) => Ok((delivered.partition, delivered.offset)),
-            Ok(Err((e, _))) => Err(internal(&context, e)),
-            Err(_) => Err(internal(&context, "the producer was closed")),
-        }
     }
 
     /// Kafka's `flush()`: waits until every enqueued record is acknowledged.
@@ -305,6 +309,15 @@ impl KafkaBasedLog {
         if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();
         }
+    }
+}
+
+async fn acknowledged(topic: String, delivery: DeliveryFuture) -> Result<(i32, i64), RuntimeError> {
+    let context = format!("Failed to write to topic {topic}");
+    match delivery.await {
+        Ok(Ok(delivered)) => Ok((delivered.partition, delivered.offset)),
+        Ok(Err((e, _))) => Err(internal(&context, e)),
+        Err(_) => Err(internal(&context, "the producer was closed")),
     }
 }
 

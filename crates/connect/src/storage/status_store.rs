@@ -239,7 +239,7 @@ impl StatusCache {
 /// Kafka's `KafkaStatusBackingStore` over `status.storage.topic`.
 #[derive(Debug)]
 pub struct KafkaStatusStore {
-    log: Arc<KafkaBasedLog>,
+    log: KafkaBasedLog,
     cache: Arc<Mutex<StatusCache>>,
 }
 
@@ -257,7 +257,7 @@ impl KafkaStatusStore {
                 cache.lock().apply(&key, record.value.as_deref());
             })
         };
-        let log = Arc::new(KafkaBasedLog::start(&spec, callback).await?);
+        let log = KafkaBasedLog::start(&spec, callback).await?;
         Ok(KafkaStatusStore { log, cache })
     }
 
@@ -265,19 +265,19 @@ impl KafkaStatusStore {
         self.log.topic()
     }
 
-    /// Enqueues a write; failures are logged (librdkafka retries retriable ones).
+    /// Enqueues a write in call order; a failure is logged when it is reported
+    /// (librdkafka retries retriable ones itself).
     fn send(&self, key: String, value: Option<Vec<u8>>) {
-        let log = self.log.clone();
-        let write = async move {
-            if let Err(e) = log.send(key.as_bytes(), value.as_deref()).await {
-                tracing::error!("Failed to write status update: {e}");
-            }
+        let acknowledgement = match self.log.send_nowait(key.as_bytes(), value.as_deref()) {
+            Ok(acknowledgement) => acknowledgement,
+            Err(e) => return tracing::error!("Failed to write status update: {e}"),
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(write);
-            }
-            Err(_) => tracing::error!("Failed to write status update: no runtime"),
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = acknowledgement.await {
+                    tracing::error!("Failed to write status update {key}: {e}");
+                }
+            });
         }
     }
 
