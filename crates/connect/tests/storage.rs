@@ -339,7 +339,18 @@ async fn offset_store_survives_a_restart_and_gets_see_acknowledged_writes() {
     let fresh = KafkaOffsetStore::start(&config).await.unwrap();
     assert_eq!(fresh.offset("src", &partition), Some(offset.clone()));
     assert_eq!(fresh.offset("src", &other_partition), None);
-    assert_eq!(fresh.connector_offsets("src"), vec![(partition, offset)]);
+    assert_eq!(
+        fresh.connector_offsets("src"),
+        vec![(partition.clone(), offset)]
+    );
+    // A write by another worker is seen after a refresh (Kafka reads to the end).
+    let moved = Value::string_map([("position", Value::Int64(43))]);
+    store
+        .set(vec![(key.clone(), offset_store::encode_value(&moved))])
+        .await
+        .unwrap();
+    fresh.refresh().await.unwrap();
+    assert_eq!(fresh.offset("src", &partition), Some(moved));
 
     let records = read_raw(&broker, "connect-offsets");
     for (p, key, _) in &records {
@@ -359,6 +370,10 @@ async fn offset_store_survives_a_restart_and_gets_see_acknowledged_writes() {
             raw(
                 r#"["src",{"filename":"/tmp/in.txt"}]"#,
                 Some(r#"{"position":42}"#)
+            ),
+            raw(
+                r#"["src",{"filename":"/tmp/in.txt"}]"#,
+                Some(r#"{"position":43}"#)
             ),
         ]
     );
