@@ -355,10 +355,10 @@ pub fn java_map(props: &HashMap<String, String>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
+    pub(crate) fn props(pairs: &[(&str, &str)]) -> Props {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

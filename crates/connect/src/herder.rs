@@ -28,7 +28,6 @@ use tokio::sync::watch;
 
 use crate::connector_config::{self, CONNECTOR_CLASS, NAME};
 use crate::error::RuntimeError;
-use crate::offset_store;
 use crate::plugins::{self, AnyConnector, PluginType};
 use crate::runner::{self, RunningTask};
 use crate::worker::{State, Status, TargetState, TaskSetup, Worker};
@@ -583,18 +582,7 @@ impl Herder for StandaloneHerder {
         if kind == PluginType::Sink {
             return runner::sink_offsets(&self.worker, name, &config).await;
         }
-        Ok(self
-            .worker
-            .offsets
-            .connector_offsets(name)
-            .into_iter()
-            .filter_map(|(partition, offset)| {
-                Some(ConnectorOffset {
-                    partition: value_to_json(&partition)?,
-                    offset: Some(value_to_json(&offset)?),
-                })
-            })
-            .collect())
+        runner::source_offsets(&self.worker, name).await
     }
 
     async fn modify_offsets(
@@ -614,32 +602,7 @@ impl Herder for StandaloneHerder {
         if kind == PluginType::Sink {
             runner::modify_sink_offsets(&self.worker, name, offsets).await?;
         } else {
-            let entries = match offsets {
-                Some(offsets) => offsets
-                    .iter()
-                    .map(|o| {
-                        let partition = json_to_value(&o.partition);
-                        if !matches!(partition, rafka_connect_data::Value::Map(_)) {
-                            return Err(RuntimeError::BadRequest(
-                                "Source partitions may not be null".into(),
-                            ));
-                        }
-                        let value = match &o.offset {
-                            None | Some(Json::Null) => None,
-                            Some(offset) => offset_store::encode_value(&json_to_value(offset)),
-                        };
-                        Ok((offset_store::offset_key(name, &partition), value))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                None => self
-                    .worker
-                    .offsets
-                    .connector_offsets(name)
-                    .into_iter()
-                    .map(|(partition, _)| (offset_store::offset_key(name, &partition), None))
-                    .collect(),
-            };
-            self.worker.offsets.set(entries)?;
+            runner::modify_source_offsets(&self.worker, name, offsets).await?;
         }
         Ok(runner::offsets_modified_message(altered))
     }
@@ -657,19 +620,6 @@ impl Herder for StandaloneHerder {
         entry.topics.lock().clear();
         Ok(())
     }
-}
-
-/// A Connect value (from the offset store) as plain JSON.
-fn value_to_json(value: &rafka_connect_data::Value) -> Option<Json> {
-    let bytes = offset_store::encode_value(value)?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// Plain JSON (from a request) as a Connect value, as Kafka's schemaless JsonConverter
-/// reads it.
-fn json_to_value(json: &Json) -> rafka_connect_data::Value {
-    let bytes = serde_json::to_vec(json).unwrap_or_default();
-    offset_store::decode_value(&bytes).unwrap_or(rafka_connect_data::Value::Null)
 }
 
 /// Kafka's `task.class` for the FileStream connectors, for tests.

@@ -1,5 +1,7 @@
-//! Source offsets in standalone mode: Kafka's `FileOffsetBackingStore`, file format
-//! included, so a worker moved from Kafka to rafka (or back) keeps its offsets.
+//! Source offsets: the worker's `OffsetStore` trait, and standalone mode's store,
+//! Kafka's `FileOffsetBackingStore`, file format included, so a worker moved from Kafka
+//! to rafka (or back) keeps its offsets. Distributed mode's store is
+//! `storage::offset_store::KafkaOffsetStore`.
 //!
 //! On disk (`offset.storage.file.filename`): one Java-serialized `java.util.HashMap` of
 //! `byte[]` → `byte[]` (Kafka's `save()` writes `ObjectOutputStream.writeObject(raw)`):
@@ -25,6 +27,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
+use rafka_connect_data::connector::BoxFuture;
 use rafka_connect_data::converters::{Converter, ConverterType, JsonConverter};
 use rafka_connect_data::Value;
 
@@ -293,6 +296,46 @@ pub fn parse_key(bytes: &[u8]) -> Option<(String, Value)> {
     }
 }
 
+/// Where a worker keeps source offsets, as raw key/value bytes in Kafka's JSON (see the
+/// module docs). Object-safe: the worker holds an `Arc<dyn OffsetStore>`.
+///
+/// Reads are synchronous (a source task's `OffsetStorageReader` is) and see every write
+/// whose `set` has resolved; `set` resolves once the offsets are durable (the file
+/// rewritten, or every record acknowledged by the broker).
+pub trait OffsetStore: Send + Sync + std::fmt::Debug {
+    /// The stored value of `key`.
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
+
+    /// Every stored key and value.
+    fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)>;
+
+    /// Sets (or, with `None`, removes) offsets.
+    fn set(&self, entries: RawEntries) -> BoxFuture<'_, Result<(), RuntimeError>>;
+
+    /// Catches up with writes of other workers (Kafka's `readToEnd` before a `get`);
+    /// nothing to do for a store only this worker writes.
+    fn refresh(&self) -> BoxFuture<'_, Result<(), RuntimeError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Every (partition, offset) stored for `connector`.
+    fn connector_offsets(&self, connector: &str) -> Vec<(Value, Value)> {
+        self.entries()
+            .iter()
+            .filter_map(|(k, v)| {
+                let (name, partition) = parse_key(k)?;
+                (name == connector).then(|| Some((partition, decode_value(v)?)))?
+            })
+            .collect()
+    }
+
+    /// The offset of one partition, decoded.
+    fn offset(&self, connector: &str, partition: &Value) -> Option<Value> {
+        self.get(&offset_key(connector, partition))
+            .and_then(|v| decode_value(&v))
+    }
+}
+
 /// The standalone worker's offset store (or an in-memory one when no file is set).
 #[derive(Debug)]
 pub struct FileOffsetStore {
@@ -333,16 +376,8 @@ impl FileOffsetStore {
         })
     }
 
-    pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.data
-            .lock()
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    }
-
     /// Sets (or, with `None`, removes) offsets and writes the file.
-    pub fn set(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), RuntimeError> {
+    pub fn write_entries(&self, entries: RawEntries) -> Result<(), RuntimeError> {
         let mut data = self.data.lock();
         let mut next = data.clone();
         for (key, value) in entries {
@@ -374,23 +409,25 @@ impl FileOffsetStore {
             ))
         })
     }
+}
 
-    /// Every (partition, offset) stored for `connector`.
-    pub fn connector_offsets(&self, connector: &str) -> Vec<(Value, Value)> {
+impl OffsetStore for FileOffsetStore {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.data
             .lock()
             .iter()
-            .filter_map(|(k, v)| {
-                let (name, partition) = parse_key(k)?;
-                (name == connector).then(|| Some((partition, decode_value(v)?)))?
-            })
-            .collect()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
-    /// The offset of one partition, decoded.
-    pub fn offset(&self, connector: &str, partition: &Value) -> Option<Value> {
-        self.get(&offset_key(connector, partition))
-            .and_then(|v| decode_value(&v))
+    fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.data.lock().clone()
+    }
+
+    /// Rewrites the file before resolving (a small file: done inline).
+    fn set(&self, entries: RawEntries) -> BoxFuture<'_, Result<(), RuntimeError>> {
+        let result = self.write_entries(entries);
+        Box::pin(async move { result })
     }
 }
 
@@ -445,7 +482,7 @@ mod tests {
         let store = FileOffsetStore::open(Some(&path)).unwrap();
         let offset = Value::string_map([("position", Value::Int64(42))]);
         store
-            .set(vec![(key.clone(), encode_value(&offset))])
+            .write_entries(vec![(key.clone(), encode_value(&offset))])
             .unwrap();
         let reopened = FileOffsetStore::open(Some(&path)).unwrap();
         assert_eq!(reopened.offset("src", &partition), Some(offset.clone()));
@@ -454,7 +491,7 @@ mod tests {
             vec![(partition.clone(), offset)]
         );
         assert!(reopened.connector_offsets("other").is_empty());
-        reopened.set(vec![(key, None)]).unwrap();
+        reopened.write_entries(vec![(key, None)]).unwrap();
         let again = FileOffsetStore::open(Some(&path)).unwrap();
         assert_eq!(again.offset("src", &partition), None);
     }

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use crate::connector_config::TASKS_MAX;
 use crate::error::RuntimeError;
 use crate::herder::ConnectorOffset;
+use crate::offset_store;
 use crate::plugins::{self, AnyConnector};
 use crate::worker::{State, Status, StatusCell, TargetState, TaskSetup, Worker};
 
@@ -255,4 +256,73 @@ pub fn not_stopped_message(name: &str) -> String {
     format!(
         "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
     )
+}
+
+/// A source connector's offsets from the worker's store (read to its end first).
+pub async fn source_offsets(
+    worker: &Worker,
+    name: &str,
+) -> Result<Vec<ConnectorOffset>, RuntimeError> {
+    worker.offsets.refresh().await?;
+    Ok(worker
+        .offsets
+        .connector_offsets(name)
+        .into_iter()
+        .filter_map(|(partition, offset)| {
+            Some(ConnectorOffset {
+                partition: value_to_json(&partition)?,
+                offset: Some(value_to_json(&offset)?),
+            })
+        })
+        .collect())
+}
+
+/// Alters (`Some`: a `null` offset removes that partition's) or resets (`None`) a
+/// source connector's offsets.
+pub async fn modify_source_offsets(
+    worker: &Worker,
+    name: &str,
+    offsets: Option<Vec<ConnectorOffset>>,
+) -> Result<(), RuntimeError> {
+    let entries = match offsets {
+        Some(offsets) => offsets
+            .iter()
+            .map(|o| {
+                let partition = json_to_value(&o.partition);
+                if !matches!(partition, rafka_connect_data::Value::Map(_)) {
+                    return Err(RuntimeError::BadRequest(
+                        "Source partitions may not be null".into(),
+                    ));
+                }
+                let value = match &o.offset {
+                    None | Some(Json::Null) => None,
+                    Some(offset) => offset_store::encode_value(&json_to_value(offset)),
+                };
+                Ok((offset_store::offset_key(name, &partition), value))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => {
+            worker.offsets.refresh().await?;
+            worker
+                .offsets
+                .connector_offsets(name)
+                .into_iter()
+                .map(|(partition, _)| (offset_store::offset_key(name, &partition), None))
+                .collect()
+        }
+    };
+    worker.offsets.set(entries).await
+}
+
+/// A Connect value (from the offset store) as plain JSON.
+fn value_to_json(value: &rafka_connect_data::Value) -> Option<Json> {
+    let bytes = offset_store::encode_value(value)?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Plain JSON (from a request) as a Connect value, as Kafka's schemaless JsonConverter
+/// reads it.
+fn json_to_value(json: &Json) -> rafka_connect_data::Value {
+    let bytes = serde_json::to_vec(json).unwrap_or_default();
+    offset_store::decode_value(&bytes).unwrap_or(rafka_connect_data::Value::Null)
 }

@@ -40,7 +40,7 @@ use rdkafka::TopicPartitionList;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::offset_store::{self, FileOffsetStore};
+use crate::offset_store::{self, FileOffsetStore, OffsetStore};
 use crate::worker_config::{with_prefix, WorkerConfig};
 
 /// Kafka's `AbstractStatus.State`.
@@ -53,6 +53,34 @@ pub enum State {
     Stopped,
     Failed,
     Restarting,
+}
+
+impl State {
+    const ALL: [State; 6] = [
+        State::Unassigned,
+        State::Running,
+        State::Paused,
+        State::Stopped,
+        State::Failed,
+        State::Restarting,
+    ];
+
+    /// Kafka's enum constant name (`RUNNING`, …), as the status topic stores it.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Unassigned => "UNASSIGNED",
+            State::Running => "RUNNING",
+            State::Paused => "PAUSED",
+            State::Stopped => "STOPPED",
+            State::Failed => "FAILED",
+            State::Restarting => "RESTARTING",
+        }
+    }
+
+    /// Java's `State.valueOf` (`DESTROYED` is never stored: it is written as a tombstone).
+    pub fn from_name(name: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.name() == name)
+    }
 }
 
 /// A connector's or task's state with the trace of its failure.
@@ -83,12 +111,34 @@ pub type StatusCell = Arc<Mutex<Status>>;
 
 /// What the herder wants a connector's tasks to do (Kafka's `TargetState`; `Stopped`
 /// also means "shut down" to a running task).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TargetState {
     Started,
     Paused,
     Stopped,
+}
+
+impl TargetState {
+    /// Kafka's enum constant name (`STARTED`, `PAUSED`, `STOPPED`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetState::Started => "STARTED",
+            TargetState::Paused => "PAUSED",
+            TargetState::Stopped => "STOPPED",
+        }
+    }
+
+    /// Java's `TargetState.valueOf`.
+    pub fn from_name(name: &str) -> Option<TargetState> {
+        [
+            TargetState::Started,
+            TargetState::Paused,
+            TargetState::Stopped,
+        ]
+        .into_iter()
+        .find(|t| t.name() == name)
+    }
 }
 
 /// Everything a task runner needs besides its plugin.
@@ -108,7 +158,7 @@ pub struct TaskSetup {
 #[derive(Debug)]
 pub struct Worker {
     pub config: WorkerConfig,
-    pub offsets: Arc<FileOffsetStore>,
+    pub offsets: Arc<dyn OffsetStore>,
 }
 
 /// Key, value and header converters of one connector (its overrides, else the worker's).
@@ -189,7 +239,12 @@ impl Worker {
         let offsets = Arc::new(FileOffsetStore::open(
             config.offset_storage_file.as_deref(),
         )?);
-        Ok(Worker { config, offsets })
+        Ok(Worker::with_offsets(config, offsets))
+    }
+
+    /// A worker over another offset store (distributed mode's `KafkaOffsetStore`).
+    pub fn with_offsets(config: WorkerConfig, offsets: Arc<dyn OffsetStore>) -> Worker {
+        Worker { config, offsets }
     }
 
     fn converters(&self, connector_config: &Props) -> Result<Converters, ConnectorError> {
@@ -321,7 +376,7 @@ impl Worker {
                 TargetState::Stopped => break,
                 TargetState::Paused => {
                     *setup.status.lock() = Status::new(State::Paused);
-                    self.flush_source_offsets(task, &mut pending)?;
+                    self.flush_source_offsets(task, &mut pending).await?;
                     if control.changed().await.is_err() {
                         break;
                     }
@@ -335,7 +390,7 @@ impl Worker {
                 }
             }
             if Instant::now() >= next_flush {
-                self.flush_source_offsets(task, &mut pending)?;
+                self.flush_source_offsets(task, &mut pending).await?;
                 next_flush = Instant::now() + flush_interval;
             }
             let polled = tokio::select! {
@@ -363,7 +418,7 @@ impl Worker {
             )
             .await?;
         }
-        self.flush_source_offsets(task, &mut pending)
+        self.flush_source_offsets(task, &mut pending).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -467,7 +522,7 @@ impl Worker {
         Ok(())
     }
 
-    fn flush_source_offsets(
+    async fn flush_source_offsets(
         &self,
         task: &mut dyn SourceTask,
         pending: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>,
@@ -477,6 +532,7 @@ impl Worker {
         }
         self.offsets
             .set(std::mem::take(pending))
+            .await
             .map_err(|e| ConnectorError::fatal(e.to_string()))?;
         task.commit()
     }
@@ -943,7 +999,7 @@ fn convert_sink(
 struct OffsetContext {
     connector: String,
     config: Props,
-    store: Arc<FileOffsetStore>,
+    store: Arc<dyn OffsetStore>,
 }
 
 impl OffsetStorageReader for OffsetContext {

@@ -11,6 +11,7 @@ use crate::distributed::herder::DistributedHerder;
 use crate::error::RuntimeError;
 use crate::rest::{self, Loggers};
 use crate::standalone;
+use crate::storage::offset_store::KafkaOffsetStore;
 use crate::worker::Worker;
 use crate::worker_config::WorkerConfig;
 
@@ -64,9 +65,10 @@ async fn run(worker_file: &str, apply: rest::ApplyLevels) -> Result<(), RuntimeE
     let (listener, host, port) = standalone::bind_rest(&config).await?;
     let worker_id = config.worker_id(port);
     let worker_url = format!("http://{worker_id}/");
-    let worker = Arc::new(Worker::new_distributed(config).await?);
-    let herder = DistributedHerder::start(worker, worker_id, worker_url.clone(), Some(cluster_id))
-        .await?;
+    let offsets = Arc::new(KafkaOffsetStore::start(&config).await?);
+    let worker = Arc::new(Worker::with_offsets(config, offsets));
+    let herder =
+        DistributedHerder::start(worker, worker_id, worker_url.clone(), Some(cluster_id)).await?;
     let loggers = Arc::new(Loggers::new("INFO", Some(apply)));
     let app = rest::router(herder.clone(), loggers);
     tracing::info!("REST server listening at http://{host}:{port}/, advertising URL {worker_url}");

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use parking_lot::Mutex;
 use rafka_connect_data::connector::Props;
 use sha2::Sha256;
@@ -41,13 +41,14 @@ use crate::distributed::protocol::ExtendedAssignment;
 use crate::error::RuntimeError;
 use crate::forward;
 use crate::herder::{
-    ConnectorInfo, ConnectorOffset, ConnectorStateInfo, ConnectorTaskId, Herder,
-    RequestSignature, StateInfo, TaskInfo,
+    ConnectorInfo, ConnectorOffset, ConnectorStateInfo, ConnectorTaskId, Herder, RequestSignature,
+    StateInfo, TaskInfo,
 };
 use crate::plugins::{self, AnyConnector, PluginType};
 use crate::runner::{self, RunningTask};
+use crate::storage::config_store::SessionKey;
 use crate::storage::config_store::{ClusterConfigState, ConfigUpdate, KafkaConfigStore};
-use crate::storage::status_store::{ConnectorStatusRecord, KafkaStatusStore};
+use crate::storage::status_store::{ConnectorStatusRecord, KafkaStatusStore, TopicStatus};
 use crate::worker::{State, Status, TargetState, TaskSetup, Worker};
 
 /// How long a leader waits to read the config topic to its end (`worker.sync.timeout.ms`).
@@ -61,8 +62,9 @@ type Topics = Arc<Mutex<BTreeSet<String>>>;
 
 /// A connector that runs on this worker.
 struct LocalConnector {
-    /// `None` while STOPPED or after its start failed.
-    instance: Option<AnyConnector>,
+    /// `None` while STOPPED or after its start failed. (In a mutex only to be `Sync`:
+    /// the herder's futures hold `&Inner` across awaits.)
+    instance: Option<Mutex<AnyConnector>>,
     status: Status,
     topics: Topics,
 }
@@ -223,7 +225,7 @@ impl DistributedHerder {
                 )
             })?;
         let (configs, updates) = KafkaConfigStore::start(config).await?;
-        let statuses = KafkaStatusStore::start(config).await?;
+        let statuses = Arc::new(KafkaStatusStore::start(config).await?);
         let member_config = member_config(config, &group_id, &worker_url)?;
         let (member, events) =
             WorkerGroupMember::start(member_config, Arc::new(Configs(configs.clone())));
@@ -419,14 +421,14 @@ impl DistributedHerder {
         for connector in self.statuses.connectors() {
             if !snapshot.contains(&connector) {
                 tracing::debug!("Cleaning status information for connector {connector}");
-                self.statuses.delete_connector(&connector).await;
+                self.statuses.delete_connector(&connector);
                 continue;
             }
             let remaining: BTreeSet<ConnectorTaskId> =
                 snapshot.tasks(&connector).into_iter().collect();
             for (id, _) in self.statuses.tasks(&connector) {
                 if !remaining.contains(&id) {
-                    self.statuses.delete_task(&id).await;
+                    self.statuses.delete_task(&id);
                 }
             }
         }
@@ -434,7 +436,12 @@ impl DistributedHerder {
             tracing::debug!("Distributing new session key");
             let mut key = [0u8; 32];
             if getrandom::fill(&mut key).is_ok() {
-                if let Err(e) = self.configs.put_session_key(&key, now_ms()).await {
+                let key = SessionKey {
+                    key: key.to_vec(),
+                    algorithm: SIGNATURE_ALGORITHM.to_string(),
+                    creation_timestamp_ms: now_ms(),
+                };
+                if let Err(e) = self.configs.put_session_key(&key).await {
                     tracing::info!("Failed to write new session key to config topic: {e}");
                 }
             }
@@ -455,7 +462,7 @@ impl DistributedHerder {
             .unwrap_or(3_600_000);
         match &snapshot.session_key {
             None => true,
-            Some(key) => key.creation_timestamp + ttl <= now_ms(),
+            Some(key) => key.creation_timestamp_ms + ttl <= now_ms(),
         }
     }
 
@@ -502,12 +509,7 @@ impl DistributedHerder {
 
     /// Stops connectors and tasks (revoked, reconfigured or at shutdown), publishing
     /// UNASSIGNED for each as Kafka's status listener does on shutdown.
-    async fn stop_work(
-        &self,
-        inner: &mut Inner,
-        connectors: &[String],
-        tasks: &[ConnectorTaskId],
-    ) {
+    async fn stop_work(&self, inner: &mut Inner, connectors: &[String], tasks: &[ConnectorTaskId]) {
         for id in tasks {
             if let Some(task) = inner.tasks.remove(id) {
                 runner::stop_task(&self.worker, task).await;
@@ -517,8 +519,8 @@ impl DistributedHerder {
         }
         for name in connectors {
             if let Some(mut local) = inner.connectors.remove(name) {
-                if let Some(mut instance) = local.instance.take() {
-                    instance.as_connector_mut().stop();
+                if let Some(instance) = local.instance.take() {
+                    instance.into_inner().as_connector_mut().stop();
                 }
                 if inner.snapshot.contains(name) {
                     self.put_connector_status(inner, name, Status::new(State::Unassigned))
@@ -526,7 +528,9 @@ impl DistributedHerder {
                 }
             }
         }
-        self.statuses.flush().await;
+        if let Err(e) = self.statuses.flush().await {
+            tracing::warn!("Failed to flush the status topic: {e}");
+        }
     }
 
     // ---- connectors and tasks on this worker ----
@@ -561,7 +565,7 @@ impl DistributedHerder {
                     } else {
                         State::Running
                     });
-                    local.instance = Some(instance);
+                    local.instance = Some(Mutex::new(instance));
                 }
                 Err(e) => {
                     tracing::error!("Failed to start connector {name}: {e}");
@@ -574,7 +578,7 @@ impl DistributedHerder {
                 let resolved = plugins::resolve_connector_class(&class)
                     .map(|(c, _)| c)
                     .unwrap_or_default();
-                Some(runner::task_configs(instance, resolved, &config))
+                Some(runner::task_configs(&instance.lock(), resolved, &config))
             }
             _ => None,
         };
@@ -701,25 +705,29 @@ impl DistributedHerder {
         let mut restarts = Vec::new();
         for update in updates {
             match update {
-                ConfigUpdate::ConnectorConfig(name) => {
+                ConfigUpdate::ConnectorConfigUpdated(name) => {
                     if previous.contains(&name) != inner.snapshot.contains(&name) {
                         tracing::info!("Connector {name} config added or removed");
                         rebalance = true;
                     }
                     reconfigured.insert(name);
                 }
-                ConfigUpdate::ConnectorRemoved(name) => {
+                ConfigUpdate::ConnectorConfigRemoved(name) => {
                     rebalance = true;
                     reconfigured.insert(name);
                 }
-                ConfigUpdate::TaskConfigs(name) => {
+                ConfigUpdate::TaskConfigsCommitted(tasks) => {
                     rebalance = true;
-                    tasks_changed.insert(name);
+                    tasks_changed.extend(tasks.into_iter().map(|t| t.connector));
                 }
-                ConfigUpdate::TargetState(name) => {
+                ConfigUpdate::TargetStateChanged(name) => {
                     target_changed.insert(name);
                 }
-                ConfigUpdate::Restart(request) => restarts.push(request),
+                ConfigUpdate::RestartRequested {
+                    connector,
+                    include_tasks,
+                    only_failed,
+                } => restarts.push((connector, include_tasks, only_failed)),
                 _ => {}
             }
         }
@@ -759,8 +767,8 @@ impl DistributedHerder {
             }
             inner.tasks_to_restart.extend(stop);
         }
-        for request in restarts {
-            self.do_restart(&mut inner, &request.connector, request.include_tasks, request.only_failed)
+        for (connector, include_tasks, only_failed) in restarts {
+            self.do_restart(&mut inner, &connector, include_tasks, only_failed)
                 .await;
         }
         if rebalance {
@@ -771,8 +779,8 @@ impl DistributedHerder {
 
     async fn stop_connector_only(&self, inner: &mut Inner, name: &str) {
         if let Some(local) = inner.connectors.get_mut(name) {
-            if let Some(mut instance) = local.instance.take() {
-                instance.as_connector_mut().stop();
+            if let Some(instance) = local.instance.take() {
+                instance.into_inner().as_connector_mut().stop();
             }
         }
         inner.connectors.remove(name);
@@ -876,7 +884,7 @@ impl DistributedHerder {
             generation: inner.generation,
             version: Some(crate::KAFKA_VERSION.to_string()),
         };
-        self.statuses.put_connector(name, record).await;
+        self.statuses.put_connector(name, &record);
         inner
             .published
             .insert(status_key_connector(name), (status.state, status.trace));
@@ -890,7 +898,7 @@ impl DistributedHerder {
             generation: inner.generation,
             version: Some(crate::KAFKA_VERSION.to_string()),
         };
-        self.statuses.put_task(id, record).await;
+        self.statuses.put_task(id, &record);
         inner
             .published
             .insert(status_key_task(id), (status.state, status.trace));
@@ -938,8 +946,16 @@ impl DistributedHerder {
             })
             .collect();
         for (connector, topic) in used {
-            if inner.published_topics.insert((connector.clone(), topic.clone())) {
-                self.statuses.put_topic(&connector, &topic).await;
+            if inner
+                .published_topics
+                .insert((connector.clone(), topic.clone()))
+            {
+                self.statuses.put_topic(&TopicStatus {
+                    topic,
+                    connector,
+                    task: 0,
+                    discover_timestamp_ms: now_ms(),
+                });
             }
         }
     }
@@ -1339,10 +1355,7 @@ impl Herder for DistributedHerder {
         if !stopped || !inner.snapshot.tasks(name).is_empty() {
             return Err(RuntimeError::BadRequest(runner::not_stopped_message(name)));
         }
-        self.require_leader(
-            &inner,
-            "Only the leader can modify connector offsets.",
-        )?;
+        self.require_leader(&inner, "Only the leader can modify connector offsets.")?;
         drop(inner);
         let altered = offsets.is_some();
         if kind_of(&config) == PluginType::Sink {
@@ -1358,7 +1371,12 @@ impl Herder for DistributedHerder {
         if !inner.snapshot.contains(name) {
             return Err(not_found(name));
         }
-        Ok(self.statuses.topics(name))
+        Ok(self
+            .statuses
+            .topics(name)
+            .into_iter()
+            .map(|t| t.topic)
+            .collect())
     }
 
     async fn reset_active_topics(&self, name: &str) -> Result<(), RuntimeError> {
@@ -1366,7 +1384,7 @@ impl Herder for DistributedHerder {
         if !inner.snapshot.contains(name) {
             return Err(not_found(name));
         }
-        self.statuses.delete_topics(name).await;
+        self.statuses.delete_topics(name);
         inner.published_topics.retain(|(c, _)| c != name);
         if let Some(local) = inner.connectors.get(name) {
             local.topics.lock().clear();
