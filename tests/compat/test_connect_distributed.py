@@ -20,9 +20,15 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 from compat_helpers import wait_until
 from conftest import rafka_bin
 from connect_helpers import ConnectWorker, request, schema_line
-from test_connect_standalone import consume_values, wait_state
+from test_connect_standalone import consume_values
+from test_connect_standalone import wait_state as standalone_wait_state
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_state(worker, name, connector_state, task_states=None, timeout_s=60.0):
+    return standalone_wait_state(worker, name, connector_state, task_states, timeout_s,
+                                 allow_missing=True)
 
 
 def cluster_keys(group: str, **extra: str) -> dict[str, str]:

@@ -55,6 +55,8 @@ use crate::worker::{State, Status, TargetState, TaskSetup, Worker};
 const SYNC_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often the statuses of what runs here are compared with what was published.
 const STATUS_INTERVAL: Duration = Duration::from_millis(200);
+/// Kafka's `RestServer.DEFAULT_REST_REQUEST_TIMEOUT_MS`.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
 /// The HMAC Kafka signs internal requests with by default.
 const SIGNATURE_ALGORITHM: &str = "HmacSHA256";
 
@@ -155,6 +157,9 @@ pub struct DistributedHerder {
     member: Mutex<Option<WorkerGroupMember>>,
     inner: tokio::sync::Mutex<Inner>,
     shutdown: watch::Sender<bool>,
+    /// Whether this worker has joined the group once (requests wait for it, as they
+    /// queue behind Kafka's first tick).
+    joined: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for DistributedHerder {
@@ -251,6 +256,7 @@ impl DistributedHerder {
             statuses,
             member: Mutex::new(Some(member)),
             shutdown,
+            joined: watch::channel(false).0,
         });
         tokio::spawn(herder.clone().run(events, updates, shutdown_receiver));
         Ok(herder)
@@ -403,6 +409,7 @@ impl DistributedHerder {
         }
         self.start_work(inner).await;
         inner.rebalance_resolved = true;
+        self.joined.send_replace(true);
         if !assignment.revoked_connectors.is_empty() || !assignment.revoked_tasks.is_empty() {
             if let Some(a) = inner.assignment.as_mut() {
                 a.revoked_connectors.clear();
@@ -989,6 +996,19 @@ impl DistributedHerder {
 
     // ---- leadership ----
 
+    /// Waits for the first completed rebalance (Kafka's REST requests queue behind the
+    /// herder's first tick), within Kafka's REST request timeout.
+    async fn await_joined(&self) -> Result<(), RuntimeError> {
+        let mut joined = self.joined.subscribe();
+        let waited = tokio::time::timeout(REQUEST_TIMEOUT, joined.wait_for(|j| *j))
+            .await
+            .map(|r| r.is_ok());
+        match waited {
+            Ok(true) => Ok(()),
+            _ => Err(RuntimeError::Internal("Request timed out".into())),
+        }
+    }
+
     /// `Ok` on the leader; the forward to the leader otherwise (Kafka's
     /// `NotLeaderException`).
     fn require_leader(&self, inner: &Inner, message: &str) -> Result<(), RuntimeError> {
@@ -1155,6 +1175,7 @@ impl Herder for DistributedHerder {
         if errors > 0 {
             return Err(RuntimeError::BadRequest(message));
         }
+        self.await_joined().await?;
         let mut inner = self.inner.lock().await;
         self.require_leader(&inner, "Only the leader can set connector configs.")?;
         self.refresh(&mut inner).await?;
@@ -1181,6 +1202,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), RuntimeError> {
+        self.await_joined().await?;
         let mut inner = self.inner.lock().await;
         self.require_leader(&inner, "Only the leader can delete connector configs.")?;
         self.refresh(&mut inner).await?;
@@ -1219,6 +1241,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn set_target_state(&self, name: &str, target: TargetState) -> Result<(), RuntimeError> {
+        self.await_joined().await?;
         let mut inner = self.inner.lock().await;
         if !inner.snapshot.contains(name) {
             return Err(not_found(name));
@@ -1245,6 +1268,7 @@ impl Herder for DistributedHerder {
         include_tasks: bool,
         only_failed: bool,
     ) -> Result<ConnectorStateInfo, RuntimeError> {
+        self.await_joined().await?;
         let mut inner = self.inner.lock().await;
         if !inner.snapshot.contains(name) {
             return Err(RuntimeError::NotFound(format!("Unknown connector: {name}")));
@@ -1287,6 +1311,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn restart_task(&self, name: &str, task: usize) -> Result<(), RuntimeError> {
+        self.await_joined().await?;
         let mut inner = self.inner.lock().await;
         if !inner.snapshot.contains(name) {
             return Err(not_found(name));
@@ -1343,6 +1368,7 @@ impl Herder for DistributedHerder {
         name: &str,
         offsets: Option<Vec<ConnectorOffset>>,
     ) -> Result<String, RuntimeError> {
+        self.await_joined().await?;
         let mut inner = self.inner.lock().await;
         self.refresh(&mut inner).await?;
         let config = inner
@@ -1398,6 +1424,7 @@ impl Herder for DistributedHerder {
         configs: Vec<Props>,
         signature: Option<RequestSignature>,
     ) -> Result<(), RuntimeError> {
+        self.await_joined().await?;
         let mut inner = self.inner.lock().await;
         self.verify_signature(&inner, signature.as_ref())?;
         self.require_leader(&inner, "Only the leader may write task configurations.")?;

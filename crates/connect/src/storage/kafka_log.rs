@@ -28,9 +28,10 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::ClientContext;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -95,7 +96,7 @@ pub struct KafkaBasedLog {
     topic: String,
     partitions: Vec<i32>,
     producer: FutureProducer,
-    consumer: Arc<BaseConsumer>,
+    consumer: Arc<BaseConsumer<EofQuiet>>,
     progress: Arc<Mutex<Progress>>,
     stop: Arc<AtomicBool>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -148,7 +149,7 @@ impl KafkaBasedLog {
         .map_err(|e| internal("Failed to create the producer", e))?;
         // Assigned partitions only: the group is never joined and nothing committed.
         let group = format!("{}-unused", spec.client_id);
-        let consumer: BaseConsumer = client_config(
+        let consumer: BaseConsumer<EofQuiet> = client_config(
             spec,
             &[
                 ("group.id", &group),
@@ -158,7 +159,7 @@ impl KafkaBasedLog {
                 ("enable.partition.eof", "true"),
             ],
         )
-        .create()
+        .create_with_context(EofQuiet)
         .map_err(|e| internal("Failed to create the consumer", e))?;
         let topic = spec.name.clone();
         let consumer = Arc::new(consumer);
@@ -327,10 +328,24 @@ impl Drop for KafkaBasedLog {
     }
 }
 
+/// The consumer's context: the end of a partition is how `read_to_end` learns it got
+/// there, not an error to log (librdkafka reports it through the error callback too).
+struct EofQuiet;
+
+impl ClientContext for EofQuiet {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::Global(RDKafkaErrorCode::PartitionEOF)) {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for EofQuiet {}
+
 /// The consumer thread: polls until `stop`, passing each record to `callback` and then
 /// publishing the advanced position.
 fn consume(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<EofQuiet>,
     progress: &Mutex<Progress>,
     stop: &AtomicBool,
     mut callback: ConsumeCallback,
@@ -374,7 +389,7 @@ fn consume(
     progress.lock().waiters.clear();
 }
 
-fn partition_ids(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, RuntimeError> {
+fn partition_ids(consumer: &BaseConsumer<EofQuiet>, topic: &str) -> Result<Vec<i32>, RuntimeError> {
     let metadata = consumer
         .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
         .map_err(|e| {
@@ -398,23 +413,46 @@ fn partition_ids(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, Runti
 }
 
 /// The high watermark of every partition, and 0 for partitions whose log is empty (so a
-/// truncated log start does not hold a reader back).
+/// truncated log start does not hold a reader back). Two batched ListOffsets requests
+/// (earliest and latest of every partition) as Kafka's `endOffsets`, not one request
+/// per partition.
 fn end_offsets(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<EofQuiet>,
     topic: &str,
     partitions: &[i32],
 ) -> Result<HashMap<i32, i64>, RuntimeError> {
-    partitions
-        .iter()
-        .map(|p| {
-            let (low, high) = consumer
-                .fetch_watermarks(topic, *p, REQUEST_TIMEOUT)
-                .map_err(|e| {
-                    internal(&format!("Failed to read end offsets of topic {topic}"), e)
-                })?;
-            Ok((*p, if low >= high { 0 } else { high }))
+    let query = |at: Offset| -> Result<HashMap<i32, i64>, RuntimeError> {
+        let mut list = TopicPartitionList::new();
+        for p in partitions {
+            list.add_partition_offset(topic, *p, at)
+                .map_err(|e| internal("end offsets", e))?;
+        }
+        let answer = consumer
+            .offsets_for_times(list, REQUEST_TIMEOUT)
+            .map_err(|e| internal(&format!("Failed to read end offsets of topic {topic}"), e))?;
+        answer
+            .elements()
+            .iter()
+            .map(|e| match (e.error(), e.offset()) {
+                (Ok(()), Offset::Offset(o)) => Ok((e.partition(), o)),
+                (Ok(()), _) => Ok((e.partition(), 0)),
+                (Err(err), _) => Err(internal(
+                    &format!("Failed to read end offsets of topic {topic}"),
+                    err,
+                )),
+            })
+            .collect()
+    };
+    // `offsets_for_times` takes a timestamp: -1 is the latest offset, -2 the earliest.
+    let latest = query(Offset::End)?;
+    let earliest = query(Offset::Beginning)?;
+    Ok(latest
+        .into_iter()
+        .map(|(p, high)| {
+            let low = earliest.get(&p).copied().unwrap_or(0);
+            (p, if low >= high { 0 } else { high })
         })
-        .collect()
+        .collect())
 }
 
 /// Kafka's `topicInitializer`: create the topic when missing; otherwise require
