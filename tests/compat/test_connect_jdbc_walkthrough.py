@@ -154,3 +154,92 @@ def test_jdbc_source_and_sink_walkthrough(broker, tmp_path, monkeypatch):
             wait_running(worker, "jdbc-sink")
         finally:
             assert worker.stop() == 0, worker.log_tail()
+
+
+def test_two_workers_killed_and_restarted_lose_nothing_and_upsert_once(broker, tmp_path):
+    """Two distributed workers run a JDBC source and a JDBC sink (upsert); the worker
+    running the source task is killed with SIGKILL while rows keep coming, its work moves
+    to the other worker, then it comes back. Every source row reaches the topic (at least
+    once) and the sink table holds each row exactly once, equal to the source table."""
+    keys = {**DISTRIBUTED, "group.id": "connect-kill",
+            "config.storage.topic": "kill-configs", "offset.storage.topic": "kill-offsets",
+            "status.storage.topic": "kill-status", "scheduled.rebalance.max.delay.ms": "2000",
+            "offset.flush.interval.ms": "300"}
+
+    def worker(i: int) -> ConnectWorker:
+        w = ConnectWorker(tmp_path / f"w{i}", broker.bootstrap, distributed=keys)
+        w.start()
+        return w
+
+    with Postgres.started() as pg:
+        pg.execute("create table events(id bigserial primary key, payload varchar not null)")
+
+        def insert(n: int, tag: str) -> None:
+            pg.execute("insert into events(payload) select %s || g from generate_series(1, %s) g",
+                       (tag, n))
+
+        insert(300, "before-")
+        workers = [worker(0), worker(1)]
+        try:
+            url = f"jdbc:postgresql://localhost:{pg.port}/{DATABASE}"
+            assert request(workers[0], "POST", "/connectors", {"name": "src", "config": {
+                "connector.class": "JdbcSourceConnector", "connection.url": url,
+                "connection.user": USER, "mode": "incrementing",
+                "incrementing.column.name": "id", "topic.prefix": "kill_",
+                "table.whitelist": "events", "poll.interval.ms": "200",
+                "batch.max.rows": "50"}})[0] == 201
+            # The second request goes to the other worker: a follower forwards it.
+            assert request(workers[1], "POST", "/connectors", {"name": "sink", "config": {
+                "connector.class": "JdbcSinkConnector", "connection.url": url,
+                "connection.user": USER, "topics": "kill_events", "auto.create": "true",
+                "insert.mode": "upsert", "pk.mode": "record_value", "pk.fields": "id",
+                "table.name.format": "events_copy"}})[0] == 201
+
+            def copied_at_least(n: int):
+                def check():
+                    try:
+                        return pg.execute("select count(*) from events_copy")[0][0] >= n
+                    except Exception:
+                        return False  # not created yet
+                return check
+            wait_until(copied_at_least(300), timeout_s=90, what="the first rows copied")
+
+            def owner_of_source_task() -> int:
+                code, status = request(workers[0], "GET", "/connectors/src/status")
+                assert code == 200, status
+                worker_id = status["tasks"][0]["worker_id"]
+                return next(i for i, w in enumerate(workers) if worker_id == f"127.0.0.1:{w.port}")
+            victim = owner_of_source_task()
+            insert(200, "during-")
+            workers[victim].kill()
+            insert(200, "after-kill-")
+            survivor = workers[1 - victim]
+
+            def moved():
+                code, status = request(survivor, "GET", "/connectors/src/status")
+                return code == 200 and [(t["state"], t["worker_id"]) for t in status["tasks"]] \
+                    == [("RUNNING", f"127.0.0.1:{survivor.port}")]
+            wait_until(moved, timeout_s=90, what="the source task moved to the survivor")
+            workers[victim] = worker(victim + 2)
+            insert(100, "after-restart-")
+
+            wait_until(copied_at_least(800), timeout_s=120, what="every row copied")
+            source = pg.execute("select id, payload from events order by id")
+            wait_until(lambda: pg.execute("select id, payload from events_copy order by id")
+                       == source, timeout_s=60, what="the sink table equal to the source table")
+            assert len(source) == 800
+            records = consume_all(broker.bootstrap, "kill_events", 800)
+            assert {r["payload"]["id"] for r in records} == {row[0] for row in source}
+        finally:
+            for w in workers:
+                if w.proc is not None and w.proc.poll() is None:
+                    w.stop()
+
+
+def consume_all(bootstrap: str, topic: str, at_least: int) -> list[dict]:
+    """Every record of `topic` (JSON with schema), once there are `at_least` of them."""
+    out = script("kafka-console-consumer.sh", "--bootstrap-server", bootstrap, "--topic", topic,
+                 "--from-beginning", "--timeout-ms", "10000", timeout_s=120)
+    records = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert len(records) >= at_least, len(records)
+    return records
