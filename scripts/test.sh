@@ -66,6 +66,8 @@ section "Apache Kafka for the differential tests (scripts/setup-kafka.sh)"; scri
 section "KafkaJS for the compat tests (scripts/setup-node.sh)"; scripts/setup-node.sh
 section "Go clients for the compat tests (scripts/setup-go.sh)"; scripts/setup-go.sh
 section "Java client, Kafka Streams and Kafka's Java tools for the compat tests (scripts/setup-java.sh)"; scripts/setup-java.sh
+section "Connect's internal topics against Kafka's own stores (needs the jars of setup-java.sh)"
+cargo test -p rafka-connect --test kafka_oracle_storage -- --ignored
 section "PostgreSQL for the Connect tests (scripts/setup-postgres.sh)"; scripts/setup-postgres.sh >/dev/null
 section "compat tests (pytest tests/compat) against $RAFKA_BIN"
 .venv/bin/pytest tests/compat -q "$@"
