@@ -243,3 +243,36 @@ def consume_all(bootstrap: str, topic: str, at_least: int) -> list[dict]:
     records = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert len(records) >= at_least, len(records)
     return records
+
+
+def test_distributed_source_picks_up_a_table_created_later(broker, tmp_path):
+    """The JDBC source's table monitor asks a distributed worker for new task configs;
+    the worker hands them to the leader, whose commit starts a task for the new table."""
+    keys = {**DISTRIBUTED, "group.id": "connect-monitor",
+            "config.storage.topic": "monitor-configs", "offset.storage.topic": "monitor-offsets",
+            "status.storage.topic": "monitor-status"}
+    with Postgres.started() as pg:
+        pg.execute("create table first(id bigserial primary key, v varchar)")
+        worker = ConnectWorker(tmp_path, broker.bootstrap, distributed=keys)
+        worker.start()
+        try:
+            assert request(worker, "POST", "/connectors", {"name": "mon", "config": {
+                "connector.class": "JdbcSourceConnector",
+                "connection.url": f"jdbc:postgresql://localhost:{pg.port}/{DATABASE}",
+                "connection.user": USER, "mode": "incrementing",
+                "incrementing.column.name": "id", "topic.prefix": "mon_",
+                "table.whitelist": "first,second", "table.poll.interval.ms": "300",
+                "tasks.max": "2"}})[0] == 201
+            wait_running(worker, "mon")
+            pg.execute("create table second(id bigserial primary key, v varchar)")
+            pg.execute("insert into second(v) values ('late')")
+
+            def two_tasks():
+                code, tasks = request(worker, "GET", "/connectors/mon/tasks")
+                return code == 200 and sorted(t["config"]["tables"] for t in tasks) == [
+                    '"rafka"."public"."first"', '"rafka"."public"."second"']
+            wait_until(two_tasks, timeout_s=60, what="a task for the new table")
+            [record] = consume_all(broker.bootstrap, "mon_second", 1)
+            assert record["payload"] == {"id": 1, "v": "late"}
+        finally:
+            assert worker.stop() == 0, worker.log_tail()

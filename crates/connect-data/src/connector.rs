@@ -150,10 +150,22 @@ pub fn validate_with(def: &ConfigDef, props: &Props) -> Vec<ConfigValueReport> {
         .collect()
 }
 
+/// Kafka's `ConnectorContext`: how a running connector reaches its herder.
+pub trait ConnectorContext: Send + Sync {
+    /// The connector's task configs changed (e.g. its source found new tables): the
+    /// herder asks `task_configs` again and, when they differ, restarts the tasks.
+    fn request_task_reconfiguration(&self);
+    /// The connector failed on its own (outside `start`): it shows FAILED with `error`.
+    fn raise_error(&self, error: ConnectorError);
+}
+
 /// What sources and sinks share (Kafka's `Connector`).
 pub trait Connector: fmt::Debug + Send {
     /// The plugin's version (`connector-plugins` lists it).
     fn version(&self) -> String;
+    /// Called once before `start` with the context the connector keeps (Kafka's
+    /// `initialize`); connectors that never reconfigure themselves ignore it.
+    fn initialize(&mut self, _context: std::sync::Arc<dyn ConnectorContext>) {}
     /// Starts the connector with its whole config; fails on a bad config.
     fn start(&mut self, props: &Props) -> Result<(), ConnectorError>;
     /// The configs of at most `max_tasks` tasks.

@@ -21,7 +21,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rafka_connect_data::connector::Props;
+use rafka_connect_data::connector::{ConnectorContext, ConnectorError, Props};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tokio::sync::watch;
@@ -200,6 +200,46 @@ pub struct StandaloneHerder {
     worker_id: String,
     cluster_id: Option<String>,
     connectors: tokio::sync::Mutex<BTreeMap<String, Entry>>,
+    /// Itself, for the contexts its connectors call back through.
+    me: std::sync::Weak<StandaloneHerder>,
+}
+
+/// A connector's `ConnectorContext` on the standalone herder.
+struct StandaloneContext {
+    herder: std::sync::Weak<StandaloneHerder>,
+    connector: String,
+}
+
+impl StandaloneContext {
+    /// Runs `action` on the herder in a task of its own (the connector may call from
+    /// inside the herder, which holds its lock).
+    fn on_herder<F, Fut>(&self, action: F)
+    where
+        F: FnOnce(Arc<StandaloneHerder>, String) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (Some(herder), Ok(runtime)) =
+            (self.herder.upgrade(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        runtime.spawn(action(herder, self.connector.clone()));
+    }
+}
+
+impl ConnectorContext for StandaloneContext {
+    fn request_task_reconfiguration(&self) {
+        self.on_herder(|herder, name| async move { herder.reconfigure(&name).await });
+    }
+
+    fn raise_error(&self, error: ConnectorError) {
+        self.on_herder(|herder, name| async move {
+            if let Some(entry) = herder.connectors.lock().await.get_mut(&name) {
+                tracing::error!("Connector {name} raised an error: {error}");
+                entry.connector_status = Status::failed(&error);
+            }
+        });
+    }
 }
 
 impl std::fmt::Debug for StandaloneHerder {
@@ -227,12 +267,48 @@ impl StandaloneHerder {
         worker: Arc<Worker>,
         worker_id: String,
         cluster_id: Option<String>,
-    ) -> StandaloneHerder {
-        StandaloneHerder {
+    ) -> Arc<StandaloneHerder> {
+        Arc::new_cyclic(|me| StandaloneHerder {
             worker,
             worker_id,
             cluster_id,
             connectors: tokio::sync::Mutex::new(BTreeMap::new()),
+            me: me.clone(),
+        })
+    }
+
+    fn context(&self, name: &str) -> Arc<dyn ConnectorContext> {
+        Arc::new(StandaloneContext {
+            herder: self.me.clone(),
+            connector: name.to_string(),
+        })
+    }
+
+    /// Kafka's `requestTaskReconfiguration`: new task configs from the running
+    /// connector; when they differ, the tasks restart with them.
+    async fn reconfigure(&self, name: &str) {
+        let mut connectors = self.connectors.lock().await;
+        let Some(entry) = connectors.get_mut(name) else {
+            return;
+        };
+        if entry.target != TargetState::Started {
+            return;
+        }
+        let Some(connector) = entry.connector.as_ref() else {
+            return;
+        };
+        let configs = runner::task_configs(connector, entry.class, &entry.config);
+        if configs == entry.task_configs {
+            return;
+        }
+        tracing::info!("Reconfiguring the tasks of connector {name}");
+        for task in std::mem::take(&mut entry.tasks) {
+            self.stop_task(task).await;
+        }
+        entry.task_configs = configs;
+        for task in 0..entry.task_configs.len() {
+            let running = self.start_task(name, entry, task);
+            entry.tasks.push(running);
         }
     }
 
@@ -287,7 +363,8 @@ impl StandaloneHerder {
             entry.connector_status = Status::new(State::Stopped);
             return;
         }
-        let connector = match runner::start_connector(entry.class, &entry.config) {
+        let context = self.context(name);
+        let connector = match runner::start_connector(entry.class, &entry.config, context) {
             Ok(connector) => connector,
             Err(e) => {
                 tracing::error!("Failed to start connector {name}: {e}");
@@ -547,6 +624,7 @@ impl Herder for StandaloneHerder {
             if restart_connector {
                 if let Some(connector) = entry.connector.as_mut() {
                     connector.as_connector_mut().stop();
+                    connector.as_connector_mut().initialize(self.context(name));
                     if let Err(e) = connector.as_connector_mut().start(&entry.config) {
                         entry.connector_status = Status::failed(&e);
                     }
@@ -634,7 +712,7 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
 
-    fn herder(dir: &std::path::Path) -> StandaloneHerder {
+    fn herder(dir: &std::path::Path) -> Arc<StandaloneHerder> {
         let config = WorkerConfig::from_props(HashMap::from([
             // No broker: rdkafka clients connect lazily and these tests produce nothing.
             ("bootstrap.servers".to_string(), "127.0.0.1:1".to_string()),

@@ -29,18 +29,18 @@
 //! its trace. `POST …/restart` starts a new task, which reconnects and resumes from the
 //! committed offsets.
 //!
-//! Not done: Confluent's connector watches the table list every `table.poll.interval.ms`
-//! (`TableMonitorThread`) and asks for a task reconfiguration when it changes; the runtime
-//! has no `ConnectorContext.requestTaskReconfiguration` yet, so tables that appear or
-//! disappear after the connector started are picked up only when it restarts.
+//! Tables that appear or disappear while the source runs: as Confluent's
+//! `TableMonitorThread`, a tokio task lists them every `table.poll.interval.ms` and asks
+//! the herder for new task configs (`ConnectorContext::request_task_reconfiguration`)
+//! when the list changed; the herder restarts the tasks when their configs differ.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use rafka_connect_data::config::ConfigDef;
 use rafka_connect_data::connector::{
-    BoxFuture, Connector, ConnectorError, Props, SinkConnector, SinkTask, SinkTaskContext,
-    SourceConnector, SourceTask, SourceTaskContext,
+    BoxFuture, Connector, ConnectorContext, ConnectorError, Props, SinkConnector, SinkTask,
+    SinkTaskContext, SourceConnector, SourceTask, SourceTaskContext,
 };
 use rafka_connect_data::ConnectRecord;
 use rafka_connect_jdbc::config::{sink_config_def, source_config_def};
@@ -89,17 +89,85 @@ fn block_on_database<T: Send>(future: impl Future<Output = T> + Send) -> Result<
 }
 
 /// Confluent's `JdbcSourceConnector`.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct JdbcSourceConnector {
     props: Props,
     config: Option<JdbcSourceConfig>,
-    /// The tables found at `start` (empty in query mode).
-    tables: Vec<TableId>,
+    /// The tables to copy (empty in query mode): found at `start`, kept current by the
+    /// table monitor.
+    tables: Arc<parking_lot::Mutex<Vec<TableId>>>,
+    context: Option<Arc<dyn ConnectorContext>>,
+    /// Stops the table monitor (Confluent's `TableMonitorThread`).
+    monitor: Option<tokio::sync::watch::Sender<bool>>,
+}
+
+impl std::fmt::Debug for JdbcSourceConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JdbcSourceConnector")
+            .field("tables", &*self.tables.lock())
+            .finish()
+    }
+}
+
+impl JdbcSourceConnector {
+    /// Confluent's `TableMonitorThread`: lists the tables every `table.poll.interval.ms`
+    /// and asks the herder for new task configs when the list changed.
+    fn start_table_monitor(&mut self, config: JdbcSourceConfig) {
+        let (Some(context), Ok(runtime)) =
+            (self.context.clone(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let tables = self.tables.clone();
+        let interval =
+            std::time::Duration::from_millis(config.table_poll_interval_ms.max(1) as u64);
+        runtime.spawn(async move {
+            let mut client = None;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = stopped.changed() => return,
+                }
+                if client.is_none() {
+                    client = config.connect().await.ok();
+                }
+                let Some(connected) = client.as_ref() else {
+                    continue;
+                };
+                match discover_tables(connected, &config).await {
+                    Ok(found) => {
+                        let changed = {
+                            let mut known = tables.lock();
+                            let changed = *known != found;
+                            *known = found;
+                            changed
+                        };
+                        if changed {
+                            tracing::info!(
+                                "The JDBC source's tables changed: reconfiguring its tasks"
+                            );
+                            context.request_task_reconfiguration();
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("Failed to list the JDBC source's tables: {e}");
+                        client = None;
+                    }
+                }
+            }
+        });
+        self.monitor = Some(stop);
+    }
 }
 
 impl Connector for JdbcSourceConnector {
     fn version(&self) -> String {
         VERSION.into()
+    }
+
+    fn initialize(&mut self, context: Arc<dyn ConnectorContext>) {
+        self.context = Some(context);
     }
 
     fn start(&mut self, props: &Props) -> Result<(), ConnectorError> {
@@ -120,21 +188,27 @@ impl Connector for JdbcSourceConnector {
             );
         }
         self.props = props.clone();
+        *self.tables.lock() = tables;
+        if config.query.is_none() {
+            self.start_table_monitor(config.clone());
+        }
         self.config = Some(config);
-        self.tables = tables;
         Ok(())
     }
 
     fn task_configs(&self, max_tasks: usize) -> Vec<Props> {
         match &self.config {
-            Some(config) => task_configs(&self.props, config, &self.tables, max_tasks),
+            Some(config) => task_configs(&self.props, config, &self.tables.lock(), max_tasks),
             None => Vec::new(),
         }
     }
 
     fn stop(&mut self) {
+        if let Some(monitor) = self.monitor.take() {
+            let _ = monitor.send(true);
+        }
         self.config = None;
-        self.tables.clear();
+        self.tables.lock().clear();
     }
 
     fn config_def(&self) -> ConfigDef {

@@ -698,7 +698,7 @@ mod tests {
         ]))
         .unwrap();
         let worker = Arc::new(Worker::new(config).unwrap());
-        let herder = Arc::new(StandaloneHerder::new(worker, "w:8083".into(), None));
+        let herder = StandaloneHerder::new(worker, "w:8083".into(), None);
         router(herder, Arc::new(Loggers::new("INFO", None)))
     }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rafka_connect_data::connector::{ConnectorError, Props};
+use rafka_connect_data::connector::{ConnectorContext, ConnectorError, Props};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::{json, Value as Json};
@@ -52,10 +52,15 @@ pub fn max_tasks(config: &Props) -> usize {
         .max(1)
 }
 
-/// A started connector instance of `class`.
-pub fn start_connector(class: &str, config: &Props) -> Result<AnyConnector, ConnectorError> {
+/// A started connector instance of `class`, initialized with its context first.
+pub fn start_connector(
+    class: &str,
+    config: &Props,
+    context: Arc<dyn ConnectorContext>,
+) -> Result<AnyConnector, ConnectorError> {
     let mut connector = plugins::new_connector(class)
         .ok_or_else(|| ConnectorError::fatal(plugins::unknown_connector_message(class)))?;
+    connector.as_connector_mut().initialize(context);
     connector.as_connector_mut().start(config)?;
     Ok(connector)
 }

@@ -185,11 +185,7 @@ async fn run(
     let (listener, host, port) = bind_rest(&config).await?;
     let worker_id = config.worker_id(port);
     let worker = Arc::new(Worker::new(config)?);
-    let herder = Arc::new(StandaloneHerder::new(
-        worker,
-        worker_id.clone(),
-        Some(cluster_id),
-    ));
+    let herder = StandaloneHerder::new(worker, worker_id.clone(), Some(cluster_id));
     let loggers = Arc::new(Loggers::new("INFO", Some(apply)));
     let app = rest::router(herder.clone(), loggers);
     tracing::info!(

@@ -108,7 +108,7 @@ fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 /// A standalone herder with JsonConverter (schemas on) and offsets in `offsets`.
-fn herder(broker: &Broker, offsets: &Path) -> StandaloneHerder {
+fn herder(broker: &Broker, offsets: &Path) -> Arc<StandaloneHerder> {
     let config = WorkerConfig::from_props(props(&[
         ("bootstrap.servers", &broker.bootstrap()),
         (
@@ -550,4 +550,66 @@ async fn a_stopped_database_fails_the_task_and_restart_recovers_it() {
     )
     .await;
     herder.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_created_later_gets_a_task_through_the_table_monitor() {
+    let broker = Broker::start();
+    let postgres = pg::Postgres::start().await;
+    let db = postgres.client().await;
+    db.batch_execute("CREATE TABLE first(id bigserial PRIMARY KEY, v varchar)")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let herder = herder(&broker, &dir.path().join("connect.offsets"));
+    let url = postgres.url();
+    herder
+        .put_connector_config(
+            "tables",
+            props(&[
+                ("connector.class", "JdbcSource"),
+                ("connection.url", &url),
+                ("mode", "incrementing"),
+                ("incrementing.column.name", "id"),
+                ("topic.prefix", "mon_"),
+                ("table.whitelist", "first,second"),
+                ("table.poll.interval.ms", "200"),
+                ("poll.interval.ms", "100"),
+                ("tasks.max", "2"),
+            ]),
+            false,
+            None,
+        )
+        .await
+        .unwrap();
+    wait_status(&herder, "tables", |s| task_states(s) == [State::Running]).await;
+
+    // Confluent's TableMonitorThread notices the new table and the herder gives it a task.
+    db.batch_execute(
+        "CREATE TABLE second(id bigserial PRIMARY KEY, v varchar); \
+         INSERT INTO second(v) VALUES ('late')",
+    )
+    .await
+    .unwrap();
+    wait_status(&herder, "tables", |s| {
+        task_states(s) == [State::Running, State::Running]
+    })
+    .await;
+    let tasks = herder.task_configs("tables").await.unwrap();
+    let tables: Vec<&str> = tasks
+        .iter()
+        .map(|t| t.config.get("tables").map(String::as_str).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            r#""rafka"."public"."first""#,
+            r#""rafka"."public"."second""#
+        ]
+    );
+    let values = consume(&broker.bootstrap(), "mon_second", 1, Duration::ZERO).await;
+    assert!(
+        values[0].contains(r#""payload":{"id":1,"v":"late"}"#),
+        "{values:?}"
+    );
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use parking_lot::Mutex;
-use rafka_connect_data::connector::Props;
+use rafka_connect_data::connector::{ConnectorContext, ConnectorError, Props};
 use sha2::Sha256;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -118,6 +118,32 @@ impl Inner {
     }
 }
 
+/// What a running connector asks of the herder through its context.
+enum ConnectorRequest {
+    Reconfigure(String),
+    Failed(String, ConnectorError),
+}
+
+/// A connector's `ConnectorContext` on a distributed worker: requests go to the loop.
+struct DistributedContext {
+    connector: String,
+    requests: mpsc::UnboundedSender<ConnectorRequest>,
+}
+
+impl ConnectorContext for DistributedContext {
+    fn request_task_reconfiguration(&self) {
+        let _ = self
+            .requests
+            .send(ConnectorRequest::Reconfigure(self.connector.clone()));
+    }
+
+    fn raise_error(&self, error: ConnectorError) {
+        let _ = self
+            .requests
+            .send(ConnectorRequest::Failed(self.connector.clone(), error));
+    }
+}
+
 /// The group handler: the leader's assignor reads the config topic through it.
 struct Configs(Arc<KafkaConfigStore>);
 
@@ -160,6 +186,8 @@ pub struct DistributedHerder {
     /// Whether this worker has joined the group once (requests wait for it, as they
     /// queue behind Kafka's first tick).
     joined: watch::Sender<bool>,
+    /// Where the connectors' contexts send their requests (the loop receives them).
+    connector_requests: mpsc::UnboundedSender<ConnectorRequest>,
 }
 
 impl std::fmt::Debug for DistributedHerder {
@@ -235,6 +263,7 @@ impl DistributedHerder {
         let (member, events) =
             WorkerGroupMember::start(member_config, Arc::new(Configs(configs.clone())));
         let (shutdown, shutdown_receiver) = watch::channel(false);
+        let (connector_requests, requests) = mpsc::unbounded_channel();
         let herder = Arc::new(DistributedHerder {
             inner: tokio::sync::Mutex::new(Inner {
                 snapshot: configs.snapshot(),
@@ -257,8 +286,13 @@ impl DistributedHerder {
             member: Mutex::new(Some(member)),
             shutdown,
             joined: watch::channel(false).0,
+            connector_requests,
         });
-        tokio::spawn(herder.clone().run(events, updates, shutdown_receiver));
+        tokio::spawn(
+            herder
+                .clone()
+                .run(events, updates, requests, shutdown_receiver),
+        );
         Ok(herder)
     }
 
@@ -282,6 +316,7 @@ impl DistributedHerder {
         self: Arc<Self>,
         mut events: mpsc::UnboundedReceiver<MemberEvent>,
         mut updates: mpsc::UnboundedReceiver<ConfigUpdate>,
+        mut requests: mpsc::UnboundedReceiver<ConnectorRequest>,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
@@ -312,6 +347,7 @@ impl DistributedHerder {
                     self.inner.lock().await.scheduled_rebalance = None;
                     self.request_rejoin();
                 }
+                Some(request) = requests.recv() => self.on_connector_request(request).await,
                 _ = status_tick.tick() => self.publish_statuses().await,
                 _ = shutdown.changed() => break,
             }
@@ -565,7 +601,11 @@ impl DistributedHerder {
             topics: Arc::default(),
         };
         if target != TargetState::Stopped {
-            match runner::start_connector(&class, &config) {
+            let context = Arc::new(DistributedContext {
+                connector: name.to_string(),
+                requests: self.connector_requests.clone(),
+            });
+            match runner::start_connector(&class, &config, context) {
                 Ok(instance) => {
                     local.status = Status::new(if target == TargetState::Paused {
                         State::Paused
@@ -597,7 +637,7 @@ impl DistributedHerder {
 
     /// Writes (leader) or hands to the leader a connector's task configs, when they
     /// differ from the committed ones.
-    async fn publish_task_configs(&self, inner: &Inner, name: &str, configs: Vec<Props>) {
+    async fn publish_task_configs(&self, inner: &mut Inner, name: &str, configs: Vec<Props>) {
         let current: Vec<Props> = inner
             .snapshot
             .tasks(name)
@@ -698,6 +738,44 @@ impl DistributedHerder {
             }
         };
         inner.tasks.insert(id.clone(), running);
+    }
+
+    /// Kafka's `requestTaskReconfiguration` and `onFailure` from a connector's context.
+    async fn on_connector_request(&self, request: ConnectorRequest) {
+        let mut inner = self.inner.lock().await;
+        match request {
+            ConnectorRequest::Failed(name, error) => {
+                if let Some(local) = inner.connectors.get_mut(&name) {
+                    tracing::error!("Connector {name} raised an error: {error}");
+                    local.status = Status::failed(&error);
+                }
+            }
+            ConnectorRequest::Reconfigure(name) => {
+                let started = inner.snapshot.target_states.get(&name).copied()
+                    != Some(TargetState::Paused)
+                    && inner.snapshot.target_states.get(&name).copied()
+                        != Some(TargetState::Stopped);
+                let (Some(local), Some(config)) = (
+                    inner.connectors.get(&name),
+                    inner.snapshot.connector_configs.get(&name),
+                ) else {
+                    return;
+                };
+                let Some(instance) = local.instance.as_ref().filter(|_| started) else {
+                    tracing::info!(
+                        "Skipping reconfiguration of connector {name} since it is not running"
+                    );
+                    return;
+                };
+                let class = config
+                    .get(CONNECTOR_CLASS)
+                    .and_then(|c| plugins::resolve_connector_class(c.trim()))
+                    .map(|(c, _)| c)
+                    .unwrap_or_default();
+                let configs = runner::task_configs(&instance.lock(), class, config);
+                self.publish_task_configs(&mut inner, &name, configs).await;
+            }
+        }
     }
 
     // ---- the config topic ----
