@@ -45,7 +45,7 @@ class ConnectWorker:
             "value.converter=org.apache.kafka.connect.json.JsonConverter\n"
             "key.converter.schemas.enable=true\n"
             "value.converter.schemas.enable=true\n"
-            f"offset.storage.file.filename={self.offsets_file}\n"
+            + ("" if distributed is not None else f"offset.storage.file.filename={self.offsets_file}\n") +
             "offset.flush.interval.ms=500\n"
             f"listeners=http://127.0.0.1:{self.port}\n"
         )

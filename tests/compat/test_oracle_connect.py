@@ -1,7 +1,9 @@
-"""Differential test of the Connect REST API: Kafka's own standalone worker
-(connect-runtime 4.1.1 with connect-file, from tests/clients/kafka-tools's classpath) and
-`rafka connect-standalone`, both on one rafka broker, get the same requests; status codes
-and bodies must match after the worker ids are normalised.
+"""Differential test of the Connect REST API: Kafka's own worker (connect-runtime 4.1.1
+with connect-file, from tests/clients/kafka-tools's classpath) and rafka's, both on one
+rafka broker, get the same requests; status codes and bodies must match after the worker
+ids are normalised. Both modes: `ConnectStandalone` against `rafka connect-standalone`,
+and `ConnectDistributed` against `rafka connect-distributed` (each its own one-worker
+cluster: group and internal topics of its own).
 
 Left out, with why: Kafka answers 500 to a task restart of an unknown connector and to a
 POST without `config` (NullPointerExceptions), lists its `config/validate` groups per
@@ -22,15 +24,29 @@ from compat_helpers import KAFKA_TOOLS_CLASSPATH, kafka_java_cmd, wait_until
 from connect_helpers import ConnectWorker, request
 
 
-@pytest.fixture(scope="module")
-def workers(broker, tmp_path_factory):
+def distributed_keys(group: str) -> dict[str, str]:
+    return {"group.id": group, "config.storage.topic": f"{group}-configs",
+            "offset.storage.topic": f"{group}-offsets",
+            "status.storage.topic": f"{group}-status",
+            "config.storage.replication.factor": "1",
+            "offset.storage.replication.factor": "1",
+            "status.storage.replication.factor": "1"}
+
+
+@pytest.fixture(scope="module", params=["standalone", "distributed"])
+def workers(request, broker, tmp_path_factory):
     if not KAFKA_TOOLS_CLASSPATH.is_file() or "connect-file" not in KAFKA_TOOLS_CLASSPATH.read_text():
         pytest.fail(f"{KAFKA_TOOLS_CLASSPATH} lacks connect-file: run scripts/setup-java.sh",
                     pytrace=False)
-    kafka = ConnectWorker(tmp_path_factory.mktemp("kafka-connect"), broker.bootstrap,
-                          command=[*kafka_java_cmd(),
-                                   "org.apache.kafka.connect.cli.ConnectStandalone"])
-    rafka = ConnectWorker(tmp_path_factory.mktemp("rafka-connect"), broker.bootstrap)
+    mode = request.param
+    main_class = {"standalone": "org.apache.kafka.connect.cli.ConnectStandalone",
+                  "distributed": "org.apache.kafka.connect.cli.ConnectDistributed"}[mode]
+    keys = (lambda group: distributed_keys(group)) if mode == "distributed" else (lambda _: None)
+    kafka = ConnectWorker(tmp_path_factory.mktemp(f"kafka-connect-{mode}"), broker.bootstrap,
+                          command=[*kafka_java_cmd(), main_class],
+                          distributed=keys("oracle-kafka"))
+    rafka = ConnectWorker(tmp_path_factory.mktemp(f"rafka-connect-{mode}"), broker.bootstrap,
+                          distributed=keys("oracle-rafka"))
     kafka.start()
     rafka.start()
     yield kafka, rafka
