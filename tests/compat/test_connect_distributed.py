@@ -273,3 +273,55 @@ def test_shipped_distributed_config_and_scripts():
     assert out.returncode != 0
     assert "Usage: ConnectDistributed worker.properties" in out.stderr
 
+
+
+def test_a_kafka_worker_and_a_rafka_worker_form_one_cluster(broker, tmp_path):
+    """Kafka's own ConnectDistributed (connect-runtime 4.1.1) and `rafka
+    connect-distributed` in one group on the same three topics: they agree on the group
+    protocol, the assignments and the records, so they share the connectors, each
+    answers for the whole cluster, and a request to either is served."""
+    from compat_helpers import KAFKA_TOOLS_CLASSPATH, kafka_java_cmd
+    if "connect-file" not in KAFKA_TOOLS_CLASSPATH.read_text():
+        raise AssertionError(f"{KAFKA_TOOLS_CLASSPATH} lacks connect-file: run scripts/setup-java.sh")
+    group = f"mixed-{uuid.uuid4().hex[:6]}"
+    kafka = ConnectWorker(tmp_path / "kafka", broker.bootstrap,
+                          command=[*kafka_java_cmd(),
+                                   "org.apache.kafka.connect.cli.ConnectDistributed"],
+                          distributed=cluster_keys(group))
+    rafka = ConnectWorker(tmp_path / "rafka", broker.bootstrap, distributed=cluster_keys(group))
+    kafka.start()
+    rafka.start()
+    workers = [kafka, rafka]
+    try:
+        topic = f"out-{uuid.uuid4().hex[:6]}"
+        files = []
+        for i in range(4):
+            path = tmp_path / f"in{i}.txt"
+            path.write_text("".join(f"m{i}-{n}\n" for n in range(20)))
+            files.append(path)
+            code, info = request(workers[i % 2], "POST", "/connectors",
+                                 {"name": f"m{i}", "config": file_source(topic, path)})
+            assert code == 201, info
+        ids = {f"127.0.0.1:{w.port}" for w in workers}
+
+        def shared():
+            owners = set()
+            for i in range(4):
+                for w in workers:
+                    code, status = request(w, "GET", f"/connectors/m{i}/status")
+                    if code != 200 or [t["state"] for t in status["tasks"]] != ["RUNNING"]:
+                        return None
+                    owners.add(status["tasks"][0]["worker_id"])
+            return owners if owners == ids else None
+        wait_until(shared, timeout_s=90, what="both workers running tasks, seen alike by both")
+        assert sorted(request(kafka, "GET", "/connectors")[1]) == \
+            sorted(request(rafka, "GET", "/connectors")[1]) == [f"m{i}" for i in range(4)]
+        lines = sorted(json.loads(v)["payload"] for _, v in consume_values(broker.bootstrap, topic, 80))
+        assert lines == sorted(f"m{i}-{n}" for i in range(4) for n in range(20))
+        # A delete sent to either worker reaches the leader, whichever it is.
+        assert request(rafka, "DELETE", "/connectors/m0")[0] == 204
+        assert request(kafka, "DELETE", "/connectors/m1")[0] == 204
+        wait_until(lambda: all(sorted(request(w, "GET", "/connectors")[1]) == ["m2", "m3"]
+                               for w in workers), timeout_s=60, what="the deletes seen by both")
+    finally:
+        stop_all(workers)
