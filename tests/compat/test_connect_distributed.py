@@ -84,6 +84,23 @@ def file_source(topic: str, path: Path, tasks: int = 1) -> dict:
             "file": str(path), "topic": topic}
 
 
+def create_file_sources(workers, tmp_path: Path, topic: str, name: str, line: str,
+                        lines: int) -> list[Path]:
+    """Four one-task FileStreamSource connectors `<name>0..3` reading files of `lines`
+    lines `<line><i>-<n>`; every second request goes to the next worker (a follower
+    forwards it to the leader)."""
+    files = []
+    for i in range(4):
+        path = tmp_path / f"in{i}.txt"
+        path.write_text("".join(f"{line}{i}-{n}\n" for n in range(lines)))
+        files.append(path)
+        code, info = request(workers[i % len(workers)], "POST", "/connectors",
+                             {"name": f"{name}{i}", "config": file_source(topic, path)})
+        assert code == 201, info
+        assert info["name"] == f"{name}{i}"
+    return files
+
+
 def stop_all(workers):
     for w in workers:
         if w.proc is not None and w.proc.poll() is None:
@@ -166,17 +183,8 @@ def test_two_workers_share_forward_and_survive_a_kill(broker, tmp_path):
     workers = start_workers(broker, tmp_path, group, 2)
     try:
         topic = f"out-{uuid.uuid4().hex[:6]}"
-        files = []
         # Four one-task connectors: the assignor gives each worker two.
-        for i in range(4):
-            path = tmp_path / f"in{i}.txt"
-            path.write_text("".join(f"c{i}-{n}\n" for n in range(50)))
-            files.append(path)
-            # Every second request goes to the other worker: a follower forwards it.
-            code, info = request(workers[i % 2], "POST", "/connectors",
-                                 {"name": f"src{i}", "config": file_source(topic, path)})
-            assert code == 201, info
-            assert info["name"] == f"src{i}"
+        files = create_file_sources(workers, tmp_path, topic, "src", "c", 50)
         code, body = request(workers[0], "POST", "/connectors",
                              {"name": "src0", "config": file_source(topic, files[0])})
         assert (code, body) == (409, {"error_code": 409, "message": "Connector src0 already exists"})
@@ -294,14 +302,7 @@ def test_a_kafka_worker_and_a_rafka_worker_form_one_cluster(broker, tmp_path):
     workers = [kafka, rafka]
     try:
         topic = f"out-{uuid.uuid4().hex[:6]}"
-        files = []
-        for i in range(4):
-            path = tmp_path / f"in{i}.txt"
-            path.write_text("".join(f"m{i}-{n}\n" for n in range(20)))
-            files.append(path)
-            code, info = request(workers[i % 2], "POST", "/connectors",
-                                 {"name": f"m{i}", "config": file_source(topic, path)})
-            assert code == 201, info
+        create_file_sources(workers, tmp_path, topic, "m", "m", 20)
         ids = {f"127.0.0.1:{w.port}" for w in workers}
 
         def shared():
