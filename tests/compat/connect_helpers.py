@@ -57,6 +57,7 @@ class ConnectWorker:
                 f.write("rest.advertised.host.name=127.0.0.1\n")
                 for key, value in distributed.items():
                     f.write(f"{key}={value}\n")
+        self.distributed = distributed is not None
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -67,7 +68,9 @@ class ConnectWorker:
 
         def up():
             assert self.proc.poll() is None, f"worker exited:\n{self.log_tail()}"
-            return request(self, "GET", "/")[0] == 200
+            # A distributed worker is ready once it joined its cluster (`/health`,
+            # Kafka 3.9+'s readiness check); a standalone one once it answers.
+            return request(self, "GET", "/health" if self.distributed else "/")[0] == 200
         wait_until(up, timeout_s=60, what="the Connect REST API")
 
     def stop(self) -> int:

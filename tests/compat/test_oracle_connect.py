@@ -117,6 +117,7 @@ def test_rest_answers_match_kafkas_worker(workers, tmp_path):
     topic = f"oracle-{int(time.time() * 1000)}"
     source = {"connector.class": "FileStreamSource", "file": str(source_file), "topic": topic}
     same(workers, "GET", "/connectors")
+    same(workers, "GET", "/health")
     same(workers, "GET", "/connector-plugins")
     same(workers, "GET", "/connector-plugins/FileStreamSink/config")
     same(workers, "POST", "/connectors", {"name": "x", "config": {"connector.class": "Nope"}})

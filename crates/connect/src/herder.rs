@@ -155,6 +155,11 @@ pub trait Herder: Send + Sync + 'static {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+    /// Kafka's `healthCheck` (`GET /health`): whether the worker has started and its
+    /// herder answers within `timeout`.
+    fn health(&self, _timeout: std::time::Duration) -> impl Future<Output = Health> + Send {
+        async { Health::Healthy }
+    }
     /// The internal task-config write of distributed mode (a worker running a connector
     /// hands its task configs to the leader).
     fn put_task_configs(
@@ -169,6 +174,39 @@ pub trait Herder: Send + Sync + 'static {
                     .into(),
             ))
         }
+    }
+}
+
+/// `GET /health`'s answer (Kafka's `WorkerStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Healthy,
+    /// Still joining its cluster (503).
+    Starting,
+    /// Started, but its herder did not answer in time (500).
+    Unhealthy,
+}
+
+impl Health {
+    /// The HTTP status and Kafka's `{"status","message"}` body.
+    pub fn answer(self) -> (u16, serde_json::Value) {
+        let (code, status, message) = match self {
+            Health::Healthy => (
+                200,
+                "healthy",
+                "Worker has completed startup and is ready to handle requests.",
+            ),
+            Health::Starting => (503, "starting", "Worker is still starting up."),
+            Health::Unhealthy => (
+                500,
+                "unhealthy",
+                "Worker was unable to handle this request and may be unable to handle other requests.",
+            ),
+        };
+        (
+            code,
+            serde_json::json!({"status": status, "message": message}),
+        )
     }
 }
 

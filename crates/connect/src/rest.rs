@@ -138,6 +138,7 @@ pub fn router<H: Herder>(herder: Arc<H>, loggers: Arc<Loggers>) -> Router {
     let state = Arc::new(AppState { herder, loggers });
     Router::new()
         .route("/", get(root::<H>))
+        .route("/health", get(health::<H>))
         .route(
             "/connectors",
             get(list_connectors::<H>).post(create_connector::<H>),
@@ -276,6 +277,15 @@ async fn root<H: Herder>(State(state): St<H>) -> Response {
         "kafka_cluster_id": state.herder.kafka_cluster_id(),
     }))
     .into_response()
+}
+
+/// Kafka's `RestServer.DEFAULT_HEALTH_CHECK_TIMEOUT_MS`.
+const HEALTH_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn health<H: Herder>(State(state): St<H>) -> Response {
+    let (code, body) = state.herder.health(HEALTH_CHECK_TIMEOUT).await.answer();
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(body)).into_response()
 }
 
 async fn list_connectors<H: Herder>(

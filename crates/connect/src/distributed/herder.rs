@@ -41,8 +41,8 @@ use crate::distributed::protocol::ExtendedAssignment;
 use crate::error::RuntimeError;
 use crate::forward;
 use crate::herder::{
-    ConnectorInfo, ConnectorOffset, ConnectorStateInfo, ConnectorTaskId, Herder, RequestSignature,
-    StateInfo, TaskInfo,
+    ConnectorInfo, ConnectorOffset, ConnectorStateInfo, ConnectorTaskId, Health, Herder,
+    RequestSignature, StateInfo, TaskInfo,
 };
 use crate::plugins::{self, AnyConnector, PluginType};
 use crate::runner::{self, RunningTask};
@@ -1494,6 +1494,21 @@ impl Herder for DistributedHerder {
             local.topics.lock().clear();
         }
         Ok(())
+    }
+
+    async fn health(&self, timeout: Duration) -> Health {
+        let mut joined = self.joined.subscribe();
+        let started = tokio::time::timeout(timeout, joined.wait_for(|j| *j))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if !started {
+            return Health::Starting;
+        }
+        // The loop holds the lock while it works: a herder stuck there is unhealthy.
+        match tokio::time::timeout(timeout, self.inner.lock()).await {
+            Ok(_) => Health::Healthy,
+            Err(_) => Health::Unhealthy,
+        }
     }
 
     async fn put_task_configs(
