@@ -43,6 +43,12 @@ use tokio::sync::watch;
 use crate::offset_store::{self, FileOffsetStore, OffsetStore};
 use crate::worker_config::{with_prefix, WorkerConfig};
 
+mod exactly_once;
+pub use exactly_once::{
+    task_transactional_id, ExactlyOnce, TaskCheck, TransactionBoundary, TRANSACTION_BOUNDARY,
+    TRANSACTION_BOUNDARY_INTERVAL_MS,
+};
+
 /// Kafka's `AbstractStatus.State`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -152,6 +158,9 @@ pub struct TaskSetup {
     pub status: StatusCell,
     /// Topics the connector used (`GET /connectors/{n}/topics`).
     pub topics: Arc<Mutex<BTreeSet<String>>>,
+    /// Set when the task runs with exactly-once support (a distributed worker with
+    /// `exactly.once.source.support=enabled`, source tasks only).
+    pub exactly_once: Option<ExactlyOnce>,
 }
 
 /// The worker: its config and the stores the tasks share.
@@ -333,7 +342,13 @@ impl Worker {
         mut task: Box<dyn SourceTask>,
         mut control: watch::Receiver<TargetState>,
     ) {
-        let result = self.source_loop(&setup, task.as_mut(), &mut control).await;
+        let result = match &setup.exactly_once {
+            Some(exactly_once) => {
+                self.exactly_once_loop(&setup, exactly_once, task.as_mut(), &mut control)
+                    .await
+            }
+            None => self.source_loop(&setup, task.as_mut(), &mut control).await,
+        };
         task.stop();
         match result {
             Ok(()) => {}
