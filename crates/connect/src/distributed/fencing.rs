@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
-    ApiKey, FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest,
-    InitProducerIdResponse, ProducerId, TransactionalId,
+    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use rafka_client::{connect_within, WireClient};
 use tokio::time::Instant;
 
+use super::member::coordinator_address;
 use crate::error::RuntimeError;
 
 /// FindCoordinator's key type for transactional ids.
@@ -95,38 +95,16 @@ fn error_name(code: i16) -> String {
 }
 
 async fn find_coordinator(bootstrap: &str, id: &str) -> Result<WireClient, String> {
-    let mut client = connect_within(bootstrap, CALL_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
-    let version = client
-        .version_for(ApiKey::FindCoordinator, 4)
-        .map_err(|e| e.to_string())?;
-    let key = StrBytes::from_string(id.to_string());
-    let mut request = FindCoordinatorRequest::default().with_key_type(KEY_TYPE_TRANSACTION);
-    request = if version >= 4 {
-        request.with_coordinator_keys(vec![key])
-    } else {
-        request.with_key(key)
-    };
-    let response: FindCoordinatorResponse = client
-        .call_within(ApiKey::FindCoordinator, version, &request, CALL_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (error, host, port) = match response.coordinators.first() {
-        Some(c) if version >= 4 => (c.error_code, c.host.to_string(), c.port),
-        _ => (
-            response.error_code,
-            response.host.to_string(),
-            response.port,
-        ),
-    };
-    if error != 0 {
-        return Err(format!(
-            "FindCoordinator for transactional id {id}: {}",
-            error_name(error)
-        ));
-    }
-    connect_within(&format!("{host}:{port}"), CALL_TIMEOUT)
+    let address = coordinator_address(
+        bootstrap,
+        id,
+        KEY_TYPE_TRANSACTION,
+        CALL_TIMEOUT,
+        CALL_TIMEOUT,
+    )
+    .await
+    .map_err(|e| format!("FindCoordinator for transactional id {id}: {e}"))?;
+    connect_within(&address, CALL_TIMEOUT)
         .await
         .map_err(|e| e.to_string())
 }

@@ -103,43 +103,31 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ConnectorError::fatal(format!("producer call panicked: {e}")))
 }
 
-/// The task's open transaction: whether one is open and the offsets it will commit.
-#[derive(Default)]
-struct Transaction {
+/// An exactly-once task's transaction: whether one is open, and where its offsets go.
+#[derive(Debug)]
+pub(super) struct Transaction {
     open: bool,
-    offsets: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    offsets_topic: String,
 }
 
 impl Worker {
     /// Kafka's `exactlyOnceSourceTaskProducerConfigs`: the source producer's keys with
-    /// idempotence and the transactional id forced.
+    /// idempotence and the transactional id forced, murmur2 partitioning (Java's, which
+    /// the offset records need) unless overridden.
     fn transactional_producer(
         &self,
         setup: &TaskSetup,
         transactional_id: &str,
     ) -> Result<FutureProducer, ConnectorError> {
-        let mut config = ClientConfig::new();
-        config
-            .set("acks", "all")
-            .set("linger.ms", "0")
-            // Java's partitioner for the offset records (and keyed data records).
-            .set("partitioner", "murmur2_random")
-            .set(
-                "client.id",
-                format!("connector-producer-{}-{}", setup.connector, setup.task),
-            );
-        for (k, v) in self
-            .client_config("producer", &setup.connector_config)
-            .config_map()
-        {
-            config.set(k, v);
-        }
-        config
-            .set("enable.idempotence", "true")
-            .set("transactional.id", transactional_id);
-        config
-            .create()
-            .map_err(|e| ConnectorError::fatal(format!("Failed to create producer: {e}")))
+        self.producer_with(
+            &format!("connector-producer-{}-{}", setup.connector, setup.task),
+            &setup.connector_config,
+            &[("partitioner", "murmur2_random")],
+            &[
+                ("enable.idempotence", "true"),
+                ("transactional.id", transactional_id),
+            ],
+        )
     }
 
     pub(super) async fn exactly_once_loop(
@@ -149,9 +137,6 @@ impl Worker {
         task: &mut dyn SourceTask,
         control: &mut watch::Receiver<TargetState>,
     ) -> Result<(), ConnectorError> {
-        let converters = self.converters(&setup.connector_config)?;
-        let chain = TransformationChain::from_connector_config(&setup.connector_config)?;
-        let policy = ErrorPolicy::from(&setup.connector_config);
         let boundary = TransactionBoundary::from_config(&setup.connector_config)?;
         if boundary == TransactionBoundary::Connector {
             return Err(ConnectorError::fatal(
@@ -188,104 +173,52 @@ impl Worker {
             .await
             .map_err(|e| ConnectorError::fatal(e.to_string()))?;
 
-        let context = Arc::new(OffsetContext {
-            connector: setup.connector.clone(),
-            config: setup.task_config.clone(),
-            store: self.offsets.clone(),
-        });
-        task.start(context, &setup.task_config)?;
-        let mut transaction = Transaction::default();
-        let mut next_commit = Instant::now() + interval;
-        loop {
-            let target = *control.borrow_and_update();
-            match target {
-                TargetState::Stopped => break,
-                TargetState::Paused => {
-                    *setup.status.lock() = Status::new(State::Paused);
-                    self.commit_transaction(&producer, &offsets_topic, &mut transaction, task)
-                        .await?;
-                    if control.changed().await.is_err() {
-                        break;
-                    }
-                    continue;
-                }
-                TargetState::Started => {
-                    let mut status = setup.status.lock();
-                    if status.state != State::Running {
-                        *status = Status::new(State::Running);
-                    }
-                }
-            }
-            if boundary == TransactionBoundary::Interval && Instant::now() >= next_commit {
-                self.commit_transaction(&producer, &offsets_topic, &mut transaction, task)
-                    .await?;
-                next_commit = Instant::now() + interval;
-            }
-            let polled = tokio::select! {
-                changed = control.changed() => {
-                    if changed.is_err() { break; }
-                    continue;
-                }
-                _ = async {
-                    if boundary == TransactionBoundary::Interval {
-                        tokio::time::sleep_until(next_commit.into()).await
-                    } else {
-                        std::future::pending().await
-                    }
-                } => continue,
-                polled = task.poll() => polled,
-            };
-            let records = match polled {
-                Ok(records) => records,
-                Err(e) if e.is_retriable() => continue,
-                Err(e) => return Err(e),
-            };
-            if records.is_empty() {
-                continue;
-            }
-            if !transaction.open {
+        self.start_source_task(setup, task)?;
+        let interval = (boundary == TransactionBoundary::Interval).then_some(interval);
+        let transaction = Transaction {
+            open: false,
+            offsets_topic,
+        };
+        let mut commits = SourceCommits::new(interval, Some(transaction));
+        // A graceful stop commits what was sent (Kafka's final offset commit).
+        self.poll_source(setup, task, control, &producer, &mut commits)
+            .await
+    }
+
+    /// Opens a transaction before a batch is sent, for an exactly-once task without one.
+    pub(super) fn begin_source_commit(
+        &self,
+        producer: &FutureProducer,
+        commits: &mut SourceCommits,
+    ) -> Result<(), ConnectorError> {
+        match &mut commits.transaction {
+            Some(transaction) if !transaction.open => {
                 producer
                     .begin_transaction()
                     .map_err(|e| transaction_error("Failed to begin transaction", e))?;
                 transaction.open = true;
+                Ok(())
             }
-            self.send_batch(
-                setup,
-                task,
-                &converters,
-                &chain,
-                &policy,
-                &producer,
-                records,
-                &mut transaction.offsets,
-            )
-            .await?;
-            if boundary == TransactionBoundary::Poll {
-                self.commit_transaction(&producer, &offsets_topic, &mut transaction, task)
-                    .await?;
-            }
+            _ => Ok(()),
         }
-        // A graceful stop commits what was sent (Kafka's final offset commit).
-        self.commit_transaction(&producer, &offsets_topic, &mut transaction, task)
-            .await
     }
 
     /// Writes the transaction's source offsets through the task's producer, commits, and
     /// only then makes the offsets visible to this worker and tells the task.
-    async fn commit_transaction(
+    pub(super) async fn commit_transaction(
         &self,
         producer: &FutureProducer,
-        offsets_topic: &str,
         transaction: &mut Transaction,
+        offsets: &mut offset_store::RawEntries,
         task: &mut dyn SourceTask,
     ) -> Result<(), ConnectorError> {
         if !transaction.open {
             return Ok(());
         }
-        let mut deliveries = Vec::with_capacity(transaction.offsets.len());
-        for (key, value) in &transaction.offsets {
+        let mut deliveries = Vec::with_capacity(offsets.len());
+        for (key, value) in offsets.iter() {
             let mut record: FutureRecord<'_, [u8], [u8]> =
-                FutureRecord::to(offsets_topic).key(key.as_slice());
+                FutureRecord::to(&transaction.offsets_topic).key(key.as_slice());
             if let Some(value) = value {
                 record = record.payload(value.as_slice());
             }
@@ -295,7 +228,7 @@ impl Worker {
             deliveries.push(delivery);
         }
         let mut written = Vec::with_capacity(deliveries.len());
-        for ((key, value), delivery) in transaction.offsets.drain(..).zip(deliveries) {
+        for ((key, value), delivery) in offsets.drain(..).zip(deliveries) {
             match delivery.await {
                 Ok(Ok(delivered)) => written.push((key, value, delivered.offset)),
                 Ok(Err((e, _))) => {
