@@ -1418,6 +1418,16 @@ impl Herder for DistributedHerder {
         }
         self.require_leader(&inner, "Only the leader can modify connector offsets.")?;
         drop(inner);
+        if kind_of(&config) == PluginType::Source
+            && self.worker.config.exactly_once_source_enabled()
+        {
+            // Kafka's: no zombie of the connector may commit offsets over the new ones.
+            self.fence_zombie_source_tasks(name).await.map_err(|e| {
+                RuntimeError::Internal(format!(
+                    "Failed to perform zombie fencing for source connector prior to modifying offsets: {e}"
+                ))
+            })?;
+        }
         let altered = offsets.is_some();
         if kind_of(&config) == PluginType::Sink {
             runner::modify_sink_offsets(&self.worker, name, offsets).await?;
