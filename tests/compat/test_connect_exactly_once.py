@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from compat_helpers import wait_until
 from connect_helpers import ConnectWorker, request
 from test_connect_distributed import cluster_keys, file_source, read_topic, stop_all, wait_state
+from test_connect_standalone import consume_values
 
 EOS = {"exactly.once.source.support": "enabled"}
 
@@ -38,28 +39,10 @@ def start_workers(broker, tmp_path: Path, group: str, count: int, **extra: str):
 
 def committed_payloads(bootstrap: str, topic: str, expected: int, timeout_s: float = 60.0,
                        settle_s: float = 2.0) -> list[str]:
-    """Every committed line of `topic` (read_committed): waits for `expected`, then reads
-    on a little to catch any duplicate."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "isolation.level": "read_committed"})
-    consumer.subscribe([topic])
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout_s
-    settle_until = None
-    try:
-        while time.monotonic() < deadline:
-            if len(lines) >= expected:
-                settle_until = settle_until or time.monotonic() + settle_s
-                if time.monotonic() > settle_until:
-                    break
-            msg = consumer.poll(0.2)
-            if msg is None or msg.error():
-                continue
-            lines.append(json.loads(msg.value())["payload"])
-    finally:
-        consumer.close()
-    return lines
+    """Every committed line of `topic` (read_committed), duplicates included."""
+    records = consume_values(bootstrap, topic, expected, timeout_s, settle_s,
+                             extra={"isolation.level": "read_committed"})
+    return [json.loads(value)["payload"] for _, value in records]
 
 
 def zombie(bootstrap: str, transactional_id: str, topic: str) -> Producer:

@@ -474,6 +474,57 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn exactly_once_checks_are_kafkas_distributed_ones() {
+        let config = props(&[
+            ("name", "s"),
+            ("connector.class", "FileStreamSource"),
+            ("topic", "t"),
+            ("file", "/tmp/in.txt"),
+            ("exactly.once.support", "REQUIRED"),
+            ("transaction.boundary", "connector"),
+        ]);
+        let errors = |enabled: bool, config: &Props| {
+            let mut validation = validate(config).unwrap();
+            validate_exactly_once(&mut validation, config, enabled);
+            validation
+                .values
+                .into_iter()
+                .filter(|v| !v.errors.is_empty())
+                .map(|v| (v.name, v.errors))
+                .collect::<Vec<_>>()
+        };
+        let boundary = "The connector does not support connector-defined transaction boundaries with the given configuration. Please reconfigure it to use a different transaction boundary definition.";
+        assert_eq!(
+            errors(false, &config),
+            vec![
+                (
+                    "exactly.once.support".to_string(),
+                    vec![
+                        "This worker does not have exactly-once source support enabled."
+                            .to_string()
+                    ]
+                ),
+                (
+                    "transaction.boundary".to_string(),
+                    vec![boundary.to_string()]
+                ),
+            ]
+        );
+        let mut file_from_stdin = config.clone();
+        file_from_stdin.insert("file".into(), String::new());
+        file_from_stdin.insert("transaction.boundary".into(), "poll".into());
+        assert_eq!(
+            errors(true, &file_from_stdin),
+            vec![(
+                "exactly.once.support".to_string(),
+                vec!["The connector does not support exactly-once semantics with the provided configuration.".to_string()]
+            )]
+        );
+        // A standalone worker checks only the values.
+        assert_eq!(validate(&config).unwrap().error_count(), 0);
+    }
+
+    #[test]
     fn unknown_class_and_bad_converter() {
         let err = validate(&props(&[("connector.class", "Nope")])).unwrap_err();
         assert_eq!(err.status_code(), 400);

@@ -209,6 +209,30 @@ pub(crate) fn with_prefix(
 mod tests {
     use super::*;
 
+    #[test]
+    fn exactly_once_source_support_takes_kafkas_three_values() {
+        let config = |value: &str| {
+            let props: HashMap<String, String> =
+                [(EXACTLY_ONCE_SOURCE_SUPPORT.to_string(), value.to_string())]
+                    .into_iter()
+                    .collect();
+            WorkerConfig::from_props(props).unwrap()
+        };
+        assert!(config("enabled").exactly_once_source_enabled());
+        assert!(!config("preparing").exactly_once_source_enabled());
+        assert_eq!(
+            WorkerConfig::from_props(HashMap::new())
+                .unwrap()
+                .exactly_once_source_support()
+                .ok(),
+            Some(ExactlyOnceSourceSupport::Disabled)
+        );
+        assert_eq!(
+            config("ENABLED").exactly_once_source_support().unwrap_err().to_string(),
+            "Invalid value ENABLED for configuration exactly.once.source.support: String must be one of: disabled, preparing, enabled"
+        );
+    }
+
     fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
             .iter()
