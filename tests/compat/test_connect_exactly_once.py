@@ -48,7 +48,9 @@ def committed_payloads(bootstrap: str, topic: str, expected: int, timeout_s: flo
 def zombie(bootstrap: str, transactional_id: str, topic: str) -> Producer:
     """A transactional producer with `transactional_id` and an open transaction holding
     one record (`zombie-<id>`), as a task of an older generation would leave behind."""
-    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": transactional_id})
+    # A long transaction timeout: only fencing, not the broker's timeout, may end it.
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": transactional_id,
+                         "transaction.timeout.ms": 600000})
     producer.init_transactions(30)
     producer.begin_transaction()
     producer.produce(topic, value=f"zombie-{transactional_id}".encode())
@@ -124,7 +126,10 @@ def test_leader_fences_the_previous_generation_and_records_the_task_count(broker
         seed = Producer({"bootstrap.servers": broker.bootstrap})
         seed.produce(f"{group}-configs", key=b"tasks-fencing-src", value=b'{"task-count":2}')
         assert seed.flush(30) == 0
-        zombies = [zombie(broker.bootstrap, f"{group}-src-{task}", topic) for task in (0, 1)]
+        # (Their records go to another topic: an open transaction on `topic` would hold
+        # read_committed readers of it back until it ends.)
+        zombies = [zombie(broker.bootstrap, f"{group}-src-{task}", f"{topic}-zombie")
+                   for task in (0, 1)]
 
         source = tmp_path / "in.txt"
         source.write_text("".join(f"line-{n}\n" for n in range(100)))
