@@ -24,11 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def consume_values(bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0,
-                   settle_s: float = 1.0) -> list[tuple[bytes | None, bytes | None]]:
+                   settle_s: float = 1.0, extra: dict[str, str] | None = None,
+                   ) -> list[tuple[bytes | None, bytes | None]]:
     """Every record of `topic` from the start: waits for `expected`, then reads on a
-    little to catch any extra (duplicate) record."""
+    little to catch any extra (duplicate) record. `extra`: more consumer keys."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                         **(extra or {})})
     consumer.subscribe([topic])
     records: list[tuple[bytes | None, bytes | None]] = []
     deadline = time.monotonic() + timeout_s

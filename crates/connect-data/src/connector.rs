@@ -179,10 +179,38 @@ pub trait Connector: fmt::Debug + Send {
     }
 }
 
+/// Kafka's `ExactlyOnceSupport`: whether a source connector can give exactly-once
+/// semantics with a config (KIP-618's preflight check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExactlyOnceSupport {
+    Supported,
+    Unsupported,
+}
+
+/// Kafka's `ConnectorTransactionBoundaries`: whether a source connector can define its
+/// own transaction boundaries (`transaction.boundary=connector`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorTransactionBoundaries {
+    Supported,
+    Unsupported,
+}
+
 /// Kafka's `SourceConnector`.
 pub trait SourceConnector: Connector {
     /// A new task of this connector's task class (Kafka's `taskClass()` instantiated).
     fn create_task(&self) -> Box<dyn SourceTask>;
+
+    /// Kafka's `exactlyOnceSupport`: `None` (Kafka's default `null`) when the connector
+    /// does not say.
+    fn exactly_once_support(&self, _config: &Props) -> Option<ExactlyOnceSupport> {
+        None
+    }
+
+    /// Kafka's `canDefineTransactionBoundaries`; no connector here can (the task
+    /// context offers no `TransactionContext`).
+    fn can_define_transaction_boundaries(&self, _config: &Props) -> ConnectorTransactionBoundaries {
+        ConnectorTransactionBoundaries::Unsupported
+    }
 }
 
 /// Kafka's `SinkConnector`.

@@ -22,6 +22,8 @@ pub const CONNECTOR_CLASS: &str = "connector.class";
 pub const TASKS_MAX: &str = "tasks.max";
 /// Kafka's key really has no `.ms` suffix (`ConnectorConfig.ERRORS_RETRY_TIMEOUT_CONFIG`).
 pub const ERRORS_RETRY_TIMEOUT: &str = "errors.retry.timeout";
+/// `SourceConnectorConfig.EXACTLY_ONCE_SUPPORT_CONFIG`: `requested` or `required`.
+pub const EXACTLY_ONCE_SUPPORT: &str = "exactly.once.support";
 
 const COMMON: &str = "Common";
 const TRANSFORMS: &str = "Transforms";
@@ -340,6 +342,61 @@ pub fn validate(props: &Props) -> Result<Validation, RuntimeError> {
     })
 }
 
+/// The exactly-once checks a distributed worker adds to `validate` for source
+/// connectors (Kafka's `DistributedHerder.validateSourceConnectorConfig`; a standalone
+/// worker only checks the keys' values): `exactly.once.support=required` needs the
+/// worker's support enabled and the connector's word that it supports it;
+/// `transaction.boundary=connector` needs a connector that can define boundaries.
+pub fn validate_exactly_once(validation: &mut Validation, props: &Props, worker_enabled: bool) {
+    use rafka_connect_data::connector::{ConnectorTransactionBoundaries, ExactlyOnceSupport};
+    if validation.kind != PluginType::Source {
+        return;
+    }
+    let Some(plugins::AnyConnector::Source(connector)) = props
+        .get(CONNECTOR_CLASS)
+        .and_then(|c| plugins::new_connector(c.trim()))
+    else {
+        return;
+    };
+    let clean = |values: &[ConfigValueReport], name: &str| {
+        values
+            .iter()
+            .find(|v| v.name == name)
+            .is_some_and(|v| v.errors.is_empty())
+    };
+    let value = |name: &str| props.get(name).map(|v| v.trim().to_ascii_lowercase());
+    if clean(&validation.values, EXACTLY_ONCE_SUPPORT)
+        && value(EXACTLY_ONCE_SUPPORT).as_deref() == Some("required")
+    {
+        if !worker_enabled {
+            add_error(
+                &mut validation.values,
+                EXACTLY_ONCE_SUPPORT,
+                "This worker does not have exactly-once source support enabled.".into(),
+            );
+        }
+        let message = match connector.exactly_once_support(props) {
+            Some(ExactlyOnceSupport::Supported) => None,
+            Some(ExactlyOnceSupport::Unsupported) => Some("The connector does not support exactly-once semantics with the provided configuration.".to_string()),
+            None => Some("The connector does not implement the API required for preflight validation of exactly-once source support. Please consult the documentation for the connector to determine whether it supports exactly-once semantics, and then consider reconfiguring the connector to use the value \"requested\" for this property (which will disable this preflight check and allow the connector to be created).".to_string()),
+        };
+        if let Some(message) = message {
+            add_error(&mut validation.values, EXACTLY_ONCE_SUPPORT, message);
+        }
+    }
+    if clean(&validation.values, crate::worker::TRANSACTION_BOUNDARY)
+        && value(crate::worker::TRANSACTION_BOUNDARY).as_deref() == Some("connector")
+        && connector.can_define_transaction_boundaries(props)
+            != ConnectorTransactionBoundaries::Supported
+    {
+        add_error(
+            &mut validation.values,
+            crate::worker::TRANSACTION_BOUNDARY,
+            "The connector does not support connector-defined transaction boundaries with the given configuration. Please reconfigure it to use a different transaction boundary definition.".into(),
+        );
+    }
+}
+
 /// Java's `Map.toString()` of a config, for messages.
 pub fn java_map(props: &HashMap<String, String>) -> String {
     let mut entries: Vec<_> = props.iter().collect();
@@ -414,6 +471,57 @@ pub(crate) mod tests {
         let mut good = base.to_vec();
         good.push(("topics", "a"));
         assert_eq!(validate(&props(&good)).unwrap().error_count(), 0);
+    }
+
+    #[test]
+    fn exactly_once_checks_are_kafkas_distributed_ones() {
+        let config = props(&[
+            ("name", "s"),
+            ("connector.class", "FileStreamSource"),
+            ("topic", "t"),
+            ("file", "/tmp/in.txt"),
+            ("exactly.once.support", "REQUIRED"),
+            ("transaction.boundary", "connector"),
+        ]);
+        let errors = |enabled: bool, config: &Props| {
+            let mut validation = validate(config).unwrap();
+            validate_exactly_once(&mut validation, config, enabled);
+            validation
+                .values
+                .into_iter()
+                .filter(|v| !v.errors.is_empty())
+                .map(|v| (v.name, v.errors))
+                .collect::<Vec<_>>()
+        };
+        let boundary = "The connector does not support connector-defined transaction boundaries with the given configuration. Please reconfigure it to use a different transaction boundary definition.";
+        assert_eq!(
+            errors(false, &config),
+            vec![
+                (
+                    "exactly.once.support".to_string(),
+                    vec![
+                        "This worker does not have exactly-once source support enabled."
+                            .to_string()
+                    ]
+                ),
+                (
+                    "transaction.boundary".to_string(),
+                    vec![boundary.to_string()]
+                ),
+            ]
+        );
+        let mut file_from_stdin = config.clone();
+        file_from_stdin.insert("file".into(), String::new());
+        file_from_stdin.insert("transaction.boundary".into(), "poll".into());
+        assert_eq!(
+            errors(true, &file_from_stdin),
+            vec![(
+                "exactly.once.support".to_string(),
+                vec!["The connector does not support exactly-once semantics with the provided configuration.".to_string()]
+            )]
+        );
+        // A standalone worker checks only the values.
+        assert_eq!(validate(&config).unwrap().error_count(), 0);
     }
 
     #[test]

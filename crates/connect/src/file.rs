@@ -93,6 +93,21 @@ impl SourceConnector for FileStreamSourceConnector {
     fn create_task(&self) -> Box<dyn SourceTask> {
         Box::new(FileStreamSourceTask::default())
     }
+
+    /// Kafka's: a real file (only appended to) has offsets that commit with its
+    /// records; stdin has none.
+    fn exactly_once_support(
+        &self,
+        config: &Props,
+    ) -> Option<rafka_connect_data::connector::ExactlyOnceSupport> {
+        use rafka_connect_data::connector::ExactlyOnceSupport;
+        let file = config.get("file").map(|f| f.trim()).unwrap_or("");
+        Some(if file.is_empty() {
+            ExactlyOnceSupport::Unsupported
+        } else {
+            ExactlyOnceSupport::Supported
+        })
+    }
 }
 
 #[derive(Debug, Default)]

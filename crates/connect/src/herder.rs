@@ -160,6 +160,28 @@ pub trait Herder: Send + Sync + 'static {
     fn health(&self, _timeout: std::time::Duration) -> impl Future<Output = Health> + Send {
         async { Health::Healthy }
     }
+    /// `config/validate` and the check before a config is written: a distributed worker
+    /// adds the exactly-once checks of source connectors.
+    fn validate_connector_config(
+        &self,
+        props: &Props,
+    ) -> Result<crate::connector_config::Validation, RuntimeError> {
+        crate::connector_config::validate(props)
+    }
+    /// The internal `PUT /connectors/{name}/fence` of distributed mode: a round of zombie
+    /// fencing for an exactly-once source connector, on the leader.
+    fn fence_zombies(
+        &self,
+        _name: &str,
+        _signature: Option<RequestSignature>,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send {
+        async {
+            Err(RuntimeError::Internal(
+                "Kafka Connect in standalone mode does not support exactly-once source connectors."
+                    .into(),
+            ))
+        }
+    }
     /// The internal task-config write of distributed mode (a worker running a connector
     /// hands its task configs to the leader).
     fn put_task_configs(
@@ -434,6 +456,8 @@ impl StandaloneHerder {
             task_config: entry.task_configs[task].clone(),
             status: Arc::new(Mutex::new(Status::new(State::Unassigned))),
             topics: entry.topics.clone(),
+            // Kafka's standalone worker never runs source tasks in transactions.
+            exactly_once: None,
         };
         match entry.connector.as_ref() {
             Some(connector) => runner::start_task(&self.worker, connector, setup, entry.target),

@@ -31,8 +31,13 @@
 //! rafka broker) by `tests/compat/test_oracle_connect.py`: the same requests give the
 //! same status codes and bodies, but for the worker id and these known gaps, left for
 //! the next sessions:
-//! - distributed mode (`connect-distributed`, rebalancing) — a second `Herder`
-//!   implementation over `storage`; exactly-once source support; HTTPS listeners;
+//! - HTTPS listeners;
+//! - exactly-once source support (`exactly.once.source.support=enabled`, see
+//!   `worker::exactly_once` and `distributed::herder::exactly_once`) lacks: the
+//!   transactional config-topic producer of the leader (`preparing` is accepted but
+//!   behaves as `disabled`), connector-specific `offsets.storage.topic` (offsets always go
+//!   to the worker's topic), and `transaction.boundary=connector` (no connector can define
+//!   boundaries: rejected at validation);
 //! - `config/validate` does not add Kafka's enriched groups per transform alias
 //!   (`"Transforms: x"` with `transforms.x.*` keys), nor fill converter keys with the
 //!   worker's defaults with recommended plugin lists (Kafka 4.1 also has a

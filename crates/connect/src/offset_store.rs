@@ -318,6 +318,16 @@ pub trait OffsetStore: Send + Sync + std::fmt::Debug {
         Box::pin(async { Ok(()) })
     }
 
+    /// The topic the store keeps offsets in, when it is a Kafka topic (exactly-once
+    /// source tasks write their offsets there themselves, inside their transactions).
+    fn topic(&self) -> Option<String> {
+        None
+    }
+
+    /// Entries another producer wrote to `topic()` and committed: (key, value, topic
+    /// offset of the record), made visible to `get` without reading them back.
+    fn committed_elsewhere(&self, _written: Vec<(Vec<u8>, Option<Vec<u8>>, i64)>) {}
+
     /// Every (partition, offset) stored for `connector`.
     fn connector_offsets(&self, connector: &str) -> Vec<(Value, Value)> {
         self.entries()

@@ -169,6 +169,7 @@ pub fn router<H: Herder>(herder: Arc<H>, loggers: Arc<Loggers>) -> Router {
         .route("/connectors/{name}/pause", put(pause::<H>))
         .route("/connectors/{name}/resume", put(resume::<H>))
         .route("/connectors/{name}/stop", put(stop::<H>))
+        .route("/connectors/{name}/fence", put(fence::<H>))
         .route("/connectors/{name}/restart", post(restart::<H>))
         .route(
             "/connectors/{name}/offsets",
@@ -180,7 +181,10 @@ pub fn router<H: Herder>(herder: Arc<H>, loggers: Arc<Loggers>) -> Router {
         .route("/connectors/{name}/topics/reset", put(reset_topics::<H>))
         .route("/connector-plugins", get(list_plugins))
         .route("/connector-plugins/{plugin}/config", get(plugin_config))
-        .route("/connector-plugins/{plugin}/config/validate", put(validate))
+        .route(
+            "/connector-plugins/{plugin}/config/validate",
+            put(validate::<H>),
+        )
         .route("/admin/loggers", get(list_loggers::<H>))
         .route(
             "/admin/loggers/{logger}",
@@ -468,13 +472,31 @@ async fn put_task_configs<H: Herder>(
 ) -> Result<Response> {
     let configs: Vec<BTreeMap<String, String>> = serde_json::from_slice(&body)
         .map_err(|e| RuntimeError::BadRequest(format!("Invalid JSON in request body: {e}")))?;
+    let signature = request_signature(&headers, &body);
+    let configs = configs
+        .into_iter()
+        .map(|c| c.into_iter().collect())
+        .collect();
+    state
+        .herder
+        .put_task_configs(&name, configs, signature)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Kafka's `InternalRequestSignature.fromHeaders`: the signature headers with the body
+/// they sign, when both headers are there.
+fn request_signature(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Option<crate::herder::RequestSignature> {
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let signature = match (
+    match (
         header(forward::SIGNATURE_HEADER),
         header(forward::SIGNATURE_ALGORITHM_HEADER),
     ) {
@@ -484,15 +506,20 @@ async fn put_task_configs<H: Herder>(
             body: body.to_vec(),
         }),
         _ => None,
-    };
-    let configs = configs
-        .into_iter()
-        .map(|c| c.into_iter().collect())
-        .collect();
-    state
-        .herder
-        .put_task_configs(&name, configs, signature)
-        .await?;
+    }
+}
+
+/// The internal `PUT /connectors/{name}/fence` (Kafka's `ConnectorsResource.fenceZombies`):
+/// a worker about to start an exactly-once source task asks the leader for a round of
+/// zombie fencing, signed under `sessioned`.
+async fn fence<H: Herder>(
+    State(state): St<H>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let signature = request_signature(&headers, &body);
+    state.herder.fence_zombies(&name, signature).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -631,7 +658,11 @@ async fn plugin_config(Path(plugin): Path<String>) -> Result<Response> {
     Ok(Json(connector_config::config_def_json(&def)).into_response())
 }
 
-async fn validate(Path(plugin): Path<String>, body: Bytes) -> Result<Response> {
+async fn validate<H: Herder>(
+    State(state): St<H>,
+    Path(plugin): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
     let mut config: Props = props(string_map(&parse_body(&body)?)?);
     match config.get(CONNECTOR_CLASS) {
         Some(class) if !class.ends_with(plugin.as_str()) => {
@@ -644,7 +675,7 @@ async fn validate(Path(plugin): Path<String>, body: Bytes) -> Result<Response> {
             config.insert(CONNECTOR_CLASS.into(), plugin.clone());
         }
     }
-    Ok(Json(connector_config::validate(&config)?.to_json()).into_response())
+    Ok(Json(state.herder.validate_connector_config(&config)?.to_json()).into_response())
 }
 
 async fn list_loggers<H: Herder>(State(state): St<H>) -> Response {

@@ -43,6 +43,12 @@ use tokio::sync::watch;
 use crate::offset_store::{self, FileOffsetStore, OffsetStore};
 use crate::worker_config::{with_prefix, WorkerConfig};
 
+mod exactly_once;
+pub use exactly_once::{
+    task_transactional_id, ExactlyOnce, TaskCheck, TransactionBoundary, TRANSACTION_BOUNDARY,
+    TRANSACTION_BOUNDARY_INTERVAL_MS,
+};
+
 /// Kafka's `AbstractStatus.State`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -152,6 +158,9 @@ pub struct TaskSetup {
     pub status: StatusCell,
     /// Topics the connector used (`GET /connectors/{n}/topics`).
     pub topics: Arc<Mutex<BTreeSet<String>>>,
+    /// Set when the task runs with exactly-once support (a distributed worker with
+    /// `exactly.once.source.support=enabled`, source tasks only).
+    pub exactly_once: Option<ExactlyOnce>,
 }
 
 /// The worker: its config and the stores the tasks share.
@@ -308,18 +317,35 @@ impl Worker {
         client_id: &str,
         connector_config: &Props,
     ) -> Result<FutureProducer, ConnectorError> {
+        self.producer_with(client_id, connector_config, &[], &[])
+    }
+
+    /// A producer with Kafka's source producer defaults (nothing lost, nothing
+    /// reordered) and `defaults`, then the worker's and connector's keys, then `forced`.
+    fn producer_with(
+        &self,
+        client_id: &str,
+        connector_config: &Props,
+        defaults: &[(&str, &str)],
+        forced: &[(&str, &str)],
+    ) -> Result<FutureProducer, ConnectorError> {
         let mut config = ClientConfig::new();
-        // Kafka's source producer defaults: nothing lost, nothing reordered.
         config
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "0")
             .set("client.id", client_id);
+        for (k, v) in defaults {
+            config.set(*k, *v);
+        }
         for (k, v) in self
             .client_config("producer", connector_config)
             .config_map()
         {
             config.set(k, v);
+        }
+        for (k, v) in forced {
+            config.set(*k, *v);
         }
         config
             .create()
@@ -333,7 +359,13 @@ impl Worker {
         mut task: Box<dyn SourceTask>,
         mut control: watch::Receiver<TargetState>,
     ) {
-        let result = self.source_loop(&setup, task.as_mut(), &mut control).await;
+        let result = match &setup.exactly_once {
+            Some(exactly_once) => {
+                self.exactly_once_loop(&setup, exactly_once, task.as_mut(), &mut control)
+                    .await
+            }
+            None => self.source_loop(&setup, task.as_mut(), &mut control).await,
+        };
         task.stop();
         match result {
             Ok(()) => {}
@@ -354,29 +386,37 @@ impl Worker {
         task: &mut dyn SourceTask,
         control: &mut watch::Receiver<TargetState>,
     ) -> Result<(), ConnectorError> {
-        let converters = self.converters(&setup.connector_config)?;
-        let chain = TransformationChain::from_connector_config(&setup.connector_config)?;
-        let policy = ErrorPolicy::from(&setup.connector_config);
         let producer = self.producer(
             &format!("connector-producer-{}-{}", setup.connector, setup.task),
             &setup.connector_config,
         )?;
-        let context = Arc::new(OffsetContext {
-            connector: setup.connector.clone(),
-            config: setup.task_config.clone(),
-            store: self.offsets.clone(),
-        });
-        task.start(context, &setup.task_config)?;
-        let mut pending: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        self.start_source_task(setup, task)?;
         let flush_interval = Duration::from_millis(self.config.offset_flush_interval_ms.max(1));
-        let mut next_flush = Instant::now() + flush_interval;
+        let mut commits = SourceCommits::new(Some(flush_interval), None);
+        self.poll_source(setup, task, control, &producer, &mut commits)
+            .await
+    }
+
+    /// The poll loop of every source task: poll, convert, send, and commit offsets as
+    /// `commits` says, until the target is `Stopped` (then a last commit).
+    async fn poll_source(
+        &self,
+        setup: &TaskSetup,
+        task: &mut dyn SourceTask,
+        control: &mut watch::Receiver<TargetState>,
+        producer: &FutureProducer,
+        commits: &mut SourceCommits,
+    ) -> Result<(), ConnectorError> {
+        let converters = self.converters(&setup.connector_config)?;
+        let chain = TransformationChain::from_connector_config(&setup.connector_config)?;
+        let policy = ErrorPolicy::from(&setup.connector_config);
         loop {
             let target = *control.borrow_and_update();
             match target {
                 TargetState::Stopped => break,
                 TargetState::Paused => {
                     *setup.status.lock() = Status::new(State::Paused);
-                    self.flush_source_offsets(task, &mut pending).await?;
+                    self.commit_source(task, producer, commits).await?;
                     if control.changed().await.is_err() {
                         break;
                     }
@@ -389,16 +429,24 @@ impl Worker {
                     }
                 }
             }
-            if Instant::now() >= next_flush {
-                self.flush_source_offsets(task, &mut pending).await?;
-                next_flush = Instant::now() + flush_interval;
+            if let Some(interval) = commits.interval {
+                if Instant::now() >= commits.next_commit {
+                    self.commit_source(task, producer, commits).await?;
+                    commits.next_commit = Instant::now() + interval;
+                }
             }
+            let due = commits.interval.map(|_| commits.next_commit);
             let polled = tokio::select! {
                 changed = control.changed() => {
                     if changed.is_err() { break; }
                     continue;
                 }
-                _ = tokio::time::sleep_until(next_flush.into()) => continue,
+                _ = async {
+                    match due {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => std::future::pending().await,
+                    }
+                } => continue,
                 polled = task.poll() => polled,
             };
             let records = match polled {
@@ -406,19 +454,43 @@ impl Worker {
                 Err(e) if e.is_retriable() => continue,
                 Err(e) => return Err(e),
             };
+            if records.is_empty() {
+                continue;
+            }
+            self.begin_source_commit(producer, commits)?;
             self.send_batch(
                 setup,
                 task,
                 &converters,
                 &chain,
                 &policy,
-                &producer,
+                producer,
                 records,
-                &mut pending,
+                &mut commits.pending,
             )
             .await?;
+            if commits.interval.is_none() {
+                self.commit_source(task, producer, commits).await?;
+            }
         }
-        self.flush_source_offsets(task, &mut pending).await
+        self.commit_source(task, producer, commits).await
+    }
+
+    /// Commits the offsets of what was sent: to the offset store, or with the open
+    /// transaction.
+    async fn commit_source(
+        &self,
+        task: &mut dyn SourceTask,
+        producer: &FutureProducer,
+        commits: &mut SourceCommits,
+    ) -> Result<(), ConnectorError> {
+        match &mut commits.transaction {
+            None => self.flush_source_offsets(task, &mut commits.pending).await,
+            Some(transaction) => {
+                self.commit_transaction(producer, transaction, &mut commits.pending, task)
+                    .await
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -520,6 +592,20 @@ impl Worker {
             task.commit_record(&original, metadata.as_ref())?;
         }
         Ok(())
+    }
+
+    /// Starts a source task with its context over the worker's offsets.
+    fn start_source_task(
+        &self,
+        setup: &TaskSetup,
+        task: &mut dyn SourceTask,
+    ) -> Result<(), ConnectorError> {
+        let context = Arc::new(OffsetContext {
+            connector: setup.connector.clone(),
+            config: setup.task_config.clone(),
+            store: self.offsets.clone(),
+        });
+        task.start(context, &setup.task_config)
     }
 
     async fn flush_source_offsets(
@@ -993,6 +1079,31 @@ fn convert_sink(
             .unwrap_or_default(),
         error: e.into(),
     })
+}
+
+/// When a source task's offsets are committed, and what is waiting for it.
+struct SourceCommits {
+    /// Source offsets of records sent (and acknowledged) since the last commit.
+    pending: offset_store::RawEntries,
+    /// Commit on this interval; `None`: after every non-empty batch.
+    interval: Option<Duration>,
+    next_commit: Instant,
+    /// Exactly-once tasks commit in their producer's transactions.
+    transaction: Option<exactly_once::Transaction>,
+}
+
+impl SourceCommits {
+    fn new(
+        interval: Option<Duration>,
+        transaction: Option<exactly_once::Transaction>,
+    ) -> SourceCommits {
+        SourceCommits {
+            pending: Vec::new(),
+            interval,
+            next_commit: Instant::now() + interval.unwrap_or_default(),
+            transaction,
+        }
+    }
 }
 
 /// A source task's context: its config and the offsets committed for its connector.

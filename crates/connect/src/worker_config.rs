@@ -64,7 +64,41 @@ fn parse_listener(listener: &str) -> Result<(String, u16), RuntimeError> {
     Ok((host.to_string(), port))
 }
 
+/// `exactly.once.source.support` (Kafka's `DistributedConfig.ExactlyOnceSourceSupport`).
+/// Only distributed workers read it; a standalone worker never runs source tasks in
+/// transactions (Kafka's `WorkerConfig.exactlyOnceSourceEnabled()` is `false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExactlyOnceSourceSupport {
+    Disabled,
+    /// The cluster is being upgraded: not yet transactional.
+    Preparing,
+    Enabled,
+}
+
+pub const EXACTLY_ONCE_SOURCE_SUPPORT: &str = "exactly.once.source.support";
+
 impl WorkerConfig {
+    /// `exactly.once.source.support`, `disabled` when absent; Kafka's `ConfigException`
+    /// text for any other value than the three (matched exactly, as `ValidString.in`).
+    pub fn exactly_once_source_support(&self) -> Result<ExactlyOnceSourceSupport, RuntimeError> {
+        match self.props.get(EXACTLY_ONCE_SOURCE_SUPPORT).map(|v| v.trim()) {
+            None | Some("disabled") => Ok(ExactlyOnceSourceSupport::Disabled),
+            Some("preparing") => Ok(ExactlyOnceSourceSupport::Preparing),
+            Some("enabled") => Ok(ExactlyOnceSourceSupport::Enabled),
+            Some(other) => Err(RuntimeError::Config(format!(
+                "Invalid value {other} for configuration {EXACTLY_ONCE_SOURCE_SUPPORT}: String must be one of: disabled, preparing, enabled"
+            ))),
+        }
+    }
+
+    /// Kafka's `exactlyOnceSourceEnabled()` of a distributed worker.
+    pub fn exactly_once_source_enabled(&self) -> bool {
+        matches!(
+            self.exactly_once_source_support(),
+            Ok(ExactlyOnceSourceSupport::Enabled)
+        )
+    }
+
     /// Reads a worker `.properties` file.
     pub fn from_file(path: &Path) -> Result<WorkerConfig, RuntimeError> {
         let file = std::fs::File::open(path)
@@ -174,6 +208,30 @@ pub(crate) fn with_prefix(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exactly_once_source_support_takes_kafkas_three_values() {
+        let config = |value: &str| {
+            let props: HashMap<String, String> =
+                [(EXACTLY_ONCE_SOURCE_SUPPORT.to_string(), value.to_string())]
+                    .into_iter()
+                    .collect();
+            WorkerConfig::from_props(props).unwrap()
+        };
+        assert!(config("enabled").exactly_once_source_enabled());
+        assert!(!config("preparing").exactly_once_source_enabled());
+        assert_eq!(
+            WorkerConfig::from_props(HashMap::new())
+                .unwrap()
+                .exactly_once_source_support()
+                .ok(),
+            Some(ExactlyOnceSourceSupport::Disabled)
+        );
+        assert_eq!(
+            config("ENABLED").exactly_once_source_support().unwrap_err().to_string(),
+            "Invalid value ENABLED for configuration exactly.once.source.support: String must be one of: disabled, preparing, enabled"
+        );
+    }
 
     fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs

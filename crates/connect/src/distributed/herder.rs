@@ -51,6 +51,8 @@ use crate::storage::config_store::{ClusterConfigState, ConfigUpdate, KafkaConfig
 use crate::storage::status_store::{ConnectorStatusRecord, KafkaStatusStore, TopicStatus};
 use crate::worker::{State, Status, TargetState, TaskSetup, Worker};
 
+mod exactly_once;
+
 /// How long a leader waits to read the config topic to its end (`worker.sync.timeout.ms`).
 const SYNC_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often the statuses of what runs here are compared with what was published.
@@ -188,6 +190,11 @@ pub struct DistributedHerder {
     joined: watch::Sender<bool>,
     /// Where the connectors' contexts send their requests (the loop receives them).
     connector_requests: mpsc::UnboundedSender<ConnectorRequest>,
+    /// This herder, for the checks exactly-once source tasks run on their own.
+    me: std::sync::Weak<DistributedHerder>,
+    /// One round of zombie fencing at a time (Kafka's `activeZombieFencings`): a request
+    /// that waited finds the round done and the connector no longer pending.
+    fencing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for DistributedHerder {
@@ -257,6 +264,7 @@ impl DistributedHerder {
                         .into(),
                 )
             })?;
+        config.exactly_once_source_support()?;
         let (configs, updates) = KafkaConfigStore::start(config).await?;
         let statuses = Arc::new(KafkaStatusStore::start(config).await?);
         let member_config = member_config(config, &group_id, &worker_url)?;
@@ -264,7 +272,9 @@ impl DistributedHerder {
             WorkerGroupMember::start(member_config, Arc::new(Configs(configs.clone())));
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let (connector_requests, requests) = mpsc::unbounded_channel();
-        let herder = Arc::new(DistributedHerder {
+        let herder = Arc::new_cyclic(|me| DistributedHerder {
+            me: me.clone(),
+            fencing: tokio::sync::Mutex::new(()),
             inner: tokio::sync::Mutex::new(Inner {
                 snapshot: configs.snapshot(),
                 assignment: None,
@@ -715,6 +725,7 @@ impl DistributedHerder {
             .get(&id.connector)
             .map(|c| c.topics.clone())
             .unwrap_or_default();
+        let exactly_once = self.exactly_once_checks(inner, id, &connector_config);
         let setup = TaskSetup {
             connector: id.connector.clone(),
             task: id.task,
@@ -722,6 +733,7 @@ impl DistributedHerder {
             task_config,
             status: Arc::new(Mutex::new(Status::new(State::Unassigned))),
             topics,
+            exactly_once,
         };
         let running = match plugins::new_connector(&class) {
             Some(connector) => runner::start_task(&self.worker, &connector, setup, target),
@@ -1194,6 +1206,29 @@ impl Herder for DistributedHerder {
         self.worker_id.clone()
     }
 
+    fn validate_connector_config(
+        &self,
+        props: &Props,
+    ) -> Result<connector_config::Validation, RuntimeError> {
+        let mut validation = connector_config::validate(props)?;
+        connector_config::validate_exactly_once(
+            &mut validation,
+            props,
+            self.worker.config.exactly_once_source_enabled(),
+        );
+        Ok(validation)
+    }
+
+    async fn fence_zombies(
+        &self,
+        name: &str,
+        signature: Option<RequestSignature>,
+    ) -> Result<(), RuntimeError> {
+        self.await_joined().await?;
+        self.verify_signature(&*self.inner.lock().await, signature.as_ref())?;
+        self.fence_zombie_source_tasks(name).await
+    }
+
     fn kafka_cluster_id(&self) -> Option<String> {
         self.cluster_id.clone()
     }
@@ -1237,7 +1272,7 @@ impl Herder for DistributedHerder {
         config
             .entry(NAME.to_string())
             .or_insert_with(|| name.to_string());
-        let validation = connector_config::validate(&config)?;
+        let validation = self.validate_connector_config(&config)?;
         let mut message = validation.error_message();
         let mut errors = validation.error_count();
         if validation.kind == PluginType::Sink
@@ -1461,6 +1496,16 @@ impl Herder for DistributedHerder {
         }
         self.require_leader(&inner, "Only the leader can modify connector offsets.")?;
         drop(inner);
+        if kind_of(&config) == PluginType::Source
+            && self.worker.config.exactly_once_source_enabled()
+        {
+            // Kafka's: no zombie of the connector may commit offsets over the new ones.
+            self.fence_zombie_source_tasks(name).await.map_err(|e| {
+                RuntimeError::Internal(format!(
+                    "Failed to perform zombie fencing for source connector prior to modifying offsets: {e}"
+                ))
+            })?;
+        }
         let altered = offsets.is_some();
         if kind_of(&config) == PluginType::Sink {
             runner::modify_sink_offsets(&self.worker, name, offsets).await?;

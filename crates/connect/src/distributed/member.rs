@@ -330,35 +330,15 @@ impl MemberLoop {
 
     async fn find_coordinator(&self) -> Result<WireClient, String> {
         let patience = Duration::from_millis(self.config.heartbeat_interval_ms.max(1000) as u64);
-        let mut bootstrap = connect_within(&self.config.bootstrap_servers, patience)
-            .await
-            .map_err(|e| e.to_string())?;
-        let version = bootstrap
-            .version_for(ApiKey::FindCoordinator, 4)
-            .map_err(|e| e.to_string())?;
-        let key = StrBytes::from_string(self.config.group_id.clone());
-        let mut request = FindCoordinatorRequest::default().with_key_type(0);
-        if version >= 4 {
-            request = request.with_coordinator_keys(vec![key]);
-        } else {
-            request = request.with_key(key);
-        }
-        let response: FindCoordinatorResponse = bootstrap
-            .call_within(ApiKey::FindCoordinator, version, &request, self.timeout())
-            .await
-            .map_err(|e| e.to_string())?;
-        let (error, host, port) = match response.coordinators.first() {
-            Some(c) if version >= 4 => (c.error_code, c.host.to_string(), c.port),
-            _ => (
-                response.error_code,
-                response.host.to_string(),
-                response.port,
-            ),
-        };
-        if error != 0 {
-            return Err(error_name(error));
-        }
-        let mut coordinator = connect_within(&format!("{host}:{port}"), patience)
+        let address = coordinator_address(
+            &self.config.bootstrap_servers,
+            &self.config.group_id,
+            0,
+            patience,
+            self.timeout(),
+        )
+        .await?;
+        let mut coordinator = connect_within(&address, patience)
             .await
             .map_err(|e| e.to_string())?;
         coordinator.set_client_id(&self.config.client_id);
@@ -764,6 +744,46 @@ impl MemberLoop {
         self.member_id.clear();
         self.generation_id = NO_GENERATION;
     }
+}
+
+/// FindCoordinator for `key` of `key_type` (0: a group, 1: a transactional id) through
+/// the bootstrap servers: the coordinator's `host:port`, or why not (the error's name).
+pub(crate) async fn coordinator_address(
+    bootstrap_servers: &str,
+    key: &str,
+    key_type: i8,
+    connect_timeout: Duration,
+    call_timeout: Duration,
+) -> Result<String, String> {
+    let mut bootstrap = connect_within(bootstrap_servers, connect_timeout)
+        .await
+        .map_err(|e| e.to_string())?;
+    let version = bootstrap
+        .version_for(ApiKey::FindCoordinator, 4)
+        .map_err(|e| e.to_string())?;
+    let key = StrBytes::from_string(key.to_string());
+    let mut request = FindCoordinatorRequest::default().with_key_type(key_type);
+    if version >= 4 {
+        request = request.with_coordinator_keys(vec![key]);
+    } else {
+        request = request.with_key(key);
+    }
+    let response: FindCoordinatorResponse = bootstrap
+        .call_within(ApiKey::FindCoordinator, version, &request, call_timeout)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (error, host, port) = match response.coordinators.first() {
+        Some(c) if version >= 4 => (c.error_code, c.host.to_string(), c.port),
+        _ => (
+            response.error_code,
+            response.host.to_string(),
+            response.port,
+        ),
+    };
+    if error != 0 {
+        return Err(error_name(error));
+    }
+    Ok(format!("{host}:{port}"))
 }
 
 fn error_name(code: i16) -> String {

@@ -9,10 +9,13 @@
 //! - `member`: `WorkerGroupMember`, the background loop over raw group requests that
 //!   the distributed herder drives and listens to (Kafka's `WorkerCoordinator`);
 //! - `herder`: Kafka's `DistributedHerder` over the group and the internal topics
-//!   (`crate::storage`); `command`: `rafka connect-distributed`.
+//!   (`crate::storage`); `command`: `rafka connect-distributed`;
+//! - `fencing`: Kafka's `Admin.fenceProducers` for the zombie fencing of exactly-once
+//!   source tasks.
 
 pub mod assignor;
 pub mod command;
+pub mod fencing;
 pub mod herder;
 pub mod member;
 pub mod protocol;

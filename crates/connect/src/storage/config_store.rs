@@ -104,6 +104,9 @@ pub struct ClusterConfigState {
     pub task_config_generations: BTreeMap<String, i32>,
     /// Connectors whose last commit found task configs missing.
     pub inconsistent: BTreeSet<String>,
+    /// Connectors whose latest task configs came after their latest `tasks-fencing-*`
+    /// record: a round of zombie fencing must precede their exactly-once tasks.
+    pub pending_fencing: BTreeSet<String>,
 }
 
 impl ClusterConfigState {
@@ -218,6 +221,7 @@ impl ConfigState {
             self.snapshot
                 .task_count_records
                 .insert(connector.to_string(), count as i32);
+            self.snapshot.pending_fencing.remove(connector);
             None
         } else if key == SESSION_KEY_KEY {
             let value = value?;
@@ -331,6 +335,7 @@ impl ConfigState {
             s.inconsistent.insert(connector.to_string());
         }
         s.task_counts.insert(connector.to_string(), count);
+        s.pending_fencing.insert(connector.to_string());
         Some(ConfigUpdate::TaskConfigsCommitted(updated))
     }
 }

@@ -112,6 +112,17 @@ impl OffsetStore for KafkaOffsetStore {
     fn refresh(&self) -> BoxFuture<'_, Result<(), RuntimeError>> {
         Box::pin(self.log.read_to_end())
     }
+
+    fn topic(&self) -> Option<String> {
+        Some(self.log.topic().to_string())
+    }
+
+    fn committed_elsewhere(&self, written: Vec<(Vec<u8>, Option<Vec<u8>>, i64)>) {
+        let mut map = self.map.lock();
+        for (key, value, offset) in written {
+            map.apply(key, value, offset);
+        }
+    }
 }
 
 #[cfg(test)]
