@@ -384,14 +384,16 @@ pub fn validate_exactly_once(validation: &mut Validation, props: &Props, worker_
             add_error(&mut validation.values, EXACTLY_ONCE_SUPPORT, message);
         }
     }
-    if clean(&validation.values, crate::worker::TRANSACTION_BOUNDARY)
-        && value(crate::worker::TRANSACTION_BOUNDARY).as_deref() == Some("connector")
+    if clean(
+        &validation.values,
+        crate::exactly_once::TRANSACTION_BOUNDARY,
+    ) && value(crate::exactly_once::TRANSACTION_BOUNDARY).as_deref() == Some("connector")
         && connector.can_define_transaction_boundaries(props)
             != ConnectorTransactionBoundaries::Supported
     {
         add_error(
             &mut validation.values,
-            crate::worker::TRANSACTION_BOUNDARY,
+            crate::exactly_once::TRANSACTION_BOUNDARY,
             "The connector does not support connector-defined transaction boundaries with the given configuration. Please reconfigure it to use a different transaction boundary definition.".into(),
         );
     }

@@ -54,7 +54,9 @@
 
 pub mod connector_config;
 pub mod distributed;
+pub mod entities;
 pub mod error;
+pub mod exactly_once;
 pub mod file;
 pub mod forward;
 pub mod herder;

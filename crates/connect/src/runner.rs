@@ -14,8 +14,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::connector_config::TASKS_MAX;
+use crate::entities::ConnectorOffset;
 use crate::error::RuntimeError;
-use crate::herder::ConnectorOffset;
 use crate::offset_store;
 use crate::plugins::{self, AnyConnector};
 use crate::worker::{State, Status, StatusCell, TargetState, TaskSetup, Worker};

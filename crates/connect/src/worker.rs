@@ -44,7 +44,7 @@ use crate::offset_store::{self, FileOffsetStore, OffsetStore};
 use crate::worker_config::{with_prefix, WorkerConfig};
 
 mod exactly_once;
-pub use exactly_once::{
+pub use crate::exactly_once::{
     task_transactional_id, ExactlyOnce, TaskCheck, TransactionBoundary, TRANSACTION_BOUNDARY,
     TRANSACTION_BOUNDARY_INTERVAL_MS,
 };
@@ -1089,13 +1089,13 @@ struct SourceCommits {
     interval: Option<Duration>,
     next_commit: Instant,
     /// Exactly-once tasks commit in their producer's transactions.
-    transaction: Option<exactly_once::Transaction>,
+    transaction: Option<crate::exactly_once::Transaction>,
 }
 
 impl SourceCommits {
     fn new(
         interval: Option<Duration>,
-        transaction: Option<exactly_once::Transaction>,
+        transaction: Option<crate::exactly_once::Transaction>,
     ) -> SourceCommits {
         SourceCommits {
             pending: Vec::new(),
