@@ -90,6 +90,11 @@ pub struct ConnectorOffset {
 /// distributed herder can forward to the leader or wait for the config topic.
 pub trait Herder: Send + Sync + 'static {
     fn worker_id(&self) -> String;
+    /// The worker's converters, which `config/validate` reports as the defaults of a
+    /// connector's converter keys (Kafka's defaults unless a herder knows its worker's).
+    fn converter_defaults(&self) -> connector_config::ConverterDefaults {
+        connector_config::ConverterDefaults::default()
+    }
     fn kafka_cluster_id(&self) -> Option<String>;
     fn connectors(&self) -> impl Future<Output = Vec<String>> + Send;
     fn connector_info(
@@ -369,6 +374,10 @@ impl StandaloneHerder {
 impl Herder for StandaloneHerder {
     fn worker_id(&self) -> String {
         self.worker_id.clone()
+    }
+
+    fn converter_defaults(&self) -> connector_config::ConverterDefaults {
+        connector_config::ConverterDefaults::of(&self.worker.config)
     }
 
     fn kafka_cluster_id(&self) -> Option<String> {

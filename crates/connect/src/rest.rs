@@ -179,7 +179,10 @@ pub fn router<H: Herder>(herder: Arc<H>, loggers: Arc<Loggers>) -> Router {
         .route("/connectors/{name}/topics/reset", put(reset_topics::<H>))
         .route("/connector-plugins", get(list_plugins))
         .route("/connector-plugins/{plugin}/config", get(plugin_config))
-        .route("/connector-plugins/{plugin}/config/validate", put(validate))
+        .route(
+            "/connector-plugins/{plugin}/config/validate",
+            put(validate::<H>),
+        )
         .route("/admin/loggers", get(list_loggers::<H>))
         .route(
             "/admin/loggers/{logger}",
@@ -621,7 +624,11 @@ async fn plugin_config(Path(plugin): Path<String>) -> Result<Response> {
     Ok(Json(connector_config::config_def_json(&def)).into_response())
 }
 
-async fn validate(Path(plugin): Path<String>, body: Bytes) -> Result<Response> {
+async fn validate<H: Herder>(
+    State(state): St<H>,
+    Path(plugin): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
     let mut config: Props = props(string_map(&parse_body(&body)?)?);
     match config.get(CONNECTOR_CLASS) {
         Some(class) if !class.ends_with(plugin.as_str()) => {
@@ -634,7 +641,8 @@ async fn validate(Path(plugin): Path<String>, body: Bytes) -> Result<Response> {
             config.insert(CONNECTOR_CLASS.into(), plugin.clone());
         }
     }
-    Ok(Json(connector_config::validate(&config)?.to_json()).into_response())
+    let worker = state.herder.converter_defaults();
+    Ok(Json(connector_config::validate_on_worker(&config, &worker)?.to_json()).into_response())
 }
 
 async fn list_loggers<H: Herder>(State(state): St<H>) -> Response {
