@@ -33,13 +33,13 @@
 //! the next sessions:
 //! - distributed mode (`connect-distributed`, rebalancing) — a second `Herder`
 //!   implementation over `storage`; exactly-once source support; HTTPS listeners;
-//! - `config/validate` does not add Kafka's enriched groups per transform alias
-//!   (`"Transforms: x"` with `transforms.x.*` keys), nor fill converter keys with the
-//!   worker's defaults with recommended plugin lists (Kafka 4.1 also has a
-//!   `BooleanConverter` that `rafka-connect-data` lacks);
-//! - sink tasks: no `open`/`close` on rebalance, `SinkTaskContext::pause`/`resume` of
-//!   single partitions and the errant record reporter are not wired; `PATCH …/offsets`
-//!   cannot reset single partitions of a sink (DELETE resets the whole group);
+//! - `config/validate` reports the worker's converters as defaults only where the herder
+//!   overrides `Herder::converter_defaults` (the standalone herder does; others report
+//!   Kafka's defaults); a transform's validator messages on a missing key may be worded
+//!   otherwise than Kafka's (RegexRouter's "Invalid regex" on null);
+//! - sink tasks: `SinkTaskContext` has no `offset(...)` resets nor `timeout(...)`; the
+//!   errant record reporter queues a report and the worker handles it after `put`
+//!   returns (Kafka's `report` returns a future the task may wait on);
 //! - no `ConnectorContext.requestTaskReconfiguration`: a connector cannot ask for new task
 //!   configs while it runs (Confluent's JDBC source does when tables appear or go);
 //! - `/admin/loggers` keeps Kafka's logger names and turns them into `tracing` filter
