@@ -6,8 +6,7 @@ and `ConnectDistributed` against `rafka connect-distributed` (each its own one-w
 cluster: group and internal topics of its own).
 
 Left out, with why: Kafka answers 500 to a task restart of an unknown connector and to a
-POST without `config` (NullPointerExceptions), lists its `config/validate` groups per
-transform alias, and `GET /` differs in `commit`. rafka also has Confluent's JDBC connectors
+POST without `config` (NullPointerExceptions), and `GET /` differs in `commit`. rafka also has Confluent's JDBC connectors
 built in, which Kafka's worker here lacks: they are taken out of rafka's plugin lists (and of
 its unknown-class message, which lists the available connectors) before comparing.
 """
@@ -20,7 +19,8 @@ import time
 
 import pytest
 
-from compat_helpers import KAFKA_TOOLS_CLASSPATH, kafka_java_cmd, wait_until
+from compat_helpers import (KAFKA_TOOLS_CLASSPATH, confluent_admin, confluent_create_topic,
+                            confluent_produce, kafka_java_cmd, topic_name, wait_until)
 from connect_helpers import ConnectWorker, request
 
 
@@ -85,8 +85,7 @@ def same(workers, method, path, body=None):
 
 def same_validation(workers, plugin, body):
     """`config/validate`, compared on what it decides: the error count, groups, and each
-    key's errors and given value. (Kafka also fills converter keys with the worker's
-    defaults and recommended plugin lists; rafka does not yet.)"""
+    key's errors and given value (`same_validation_answer` compares the whole answer)."""
     def essence(worker):
         code, answer = request(worker, "PUT", f"/connector-plugins/{plugin}/config/validate",
                                body)
@@ -100,6 +99,18 @@ def same_validation(workers, plugin, body):
                                   for c in answer["configs"]]}
     kafka, rafka = workers
     assert essence(rafka) == essence(kafka)
+
+
+def same_validation_answer(workers, body):
+    """The whole `config/validate` answer: definitions, values, recommended values,
+    errors, groups and the order of the keys."""
+    path = f"/connector-plugins/{body['connector.class']}/config/validate"
+    kafka, rafka = workers
+    expected = request(kafka, "PUT", path, body)
+    actual = request(rafka, "PUT", path, body)
+    assert actual == expected, f"PUT {path} {body}:\n" + "\n".join(
+        f"kafka: {k}\nrafka: {r}" for k, r in zip(expected[1]["configs"], actual[1]["configs"])
+        if k != r)
 
 
 def settle(workers, name, connector_state, task_states):
@@ -137,6 +148,32 @@ def test_rest_answers_match_kafkas_worker(workers, tmp_path):
     same_validation(workers, "FileStreamSource",
                     {"connector.class": "FileStreamSource", "name": "s", "batch.size": "x",
                      "tasks.max": "many"})
+
+    same(workers, "GET", "/connector-plugins?connectorsOnly=false")
+    same(workers, "GET", "/connector-plugins/BooleanConverter/config")
+    same(workers, "GET", "/connector-plugins/StringConverter/config")
+    sink = {"connector.class": "FileStreamSink", "name": "k", "topics": "a"}
+    same_validation_answer(workers, sink)
+    same_validation_answer(workers, {
+        **sink, "transforms": "f,r",
+        "transforms.f.type": "org.apache.kafka.connect.transforms.Filter",
+        "transforms.f.predicate": "p",
+        "transforms.r.type": "org.apache.kafka.connect.transforms.RegexRouter",
+        "transforms.r.regex": "x", "transforms.r.replacement": "y", "predicates": "p,h",
+        "predicates.p.type": "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+        "predicates.p.pattern": "a.*",
+        "predicates.h.type": "org.apache.kafka.connect.transforms.predicates.HasHeaderKey",
+        "predicates.h.name": "x"})
+    same_validation_answer(workers, {**sink, "transforms": "f,g", "transforms.g.type": "Nope",
+                                     "predicates": "p"})
+    same_validation_answer(workers, {
+        **source, "name": "s",
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "nope",
+        "header.converter": "org.apache.kafka.connect.converters.BooleanConverter"})
+    same_validation_answer(workers, {**source, "name": "s", "key.converter": "x.Y",
+                                     "value.converter": "IntegerConverter"})
 
     same(workers, "POST", "/connectors", {"name": "s", "config": source})
     same(workers, "POST", "/connectors", {"name": "s", "config": source})
@@ -176,3 +213,49 @@ def test_rest_answers_match_kafkas_worker(workers, tmp_path):
     same(workers, "PUT", "/admin/loggers/org.apache.kafka.connect", {"level": "DEBUG"})
     same(workers, "DELETE", "/connectors/s")
     same(workers, "DELETE", "/connectors/s")
+
+
+def test_sink_offsets_reset_one_partition_as_kafkas_worker_does(broker, workers, tmp_path):
+    """PATCH with a null offset deletes that partition's committed offset
+    (DeleteConsumerGroupOffsets). Both workers share the broker and the sink's group
+    (`connect-k`), so they take turns: each runs the whole scenario, then resets the group."""
+    topic = topic_name("oracle-sink")
+    confluent_create_topic(confluent_admin(broker.bootstrap), topic, partitions=2)
+    confluent_produce(broker.bootstrap, topic,
+                      [{"value": b'"a"', "partition": 0}, {"value": b'"b"', "partition": 0},
+                       {"value": b'"c"', "partition": 1}])
+
+    def partition(p):
+        return {"kafka_topic": topic, "kafka_partition": p}
+
+    def scenario(worker):
+        sink = {"connector.class": "FileStreamSink", "topics": topic,
+                "file": str(tmp_path / f"{worker.port}.txt"),
+                "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+                "value.converter.schemas.enable": "false"}
+        answers = [request(worker, "POST", "/connectors", {"name": "k", "config": sink})[0]]
+        both = {"offsets": [{"partition": partition(0), "offset": {"kafka_offset": 2}},
+                            {"partition": partition(1), "offset": {"kafka_offset": 1}}]}
+
+        def committed():
+            code, body = request(worker, "GET", "/connectors/k/offsets")
+            return code == 200 and sorted(body["offsets"], key=json.dumps) == both["offsets"]
+        wait_until(committed, timeout_s=60, what="the sink's committed offsets")
+        answers.append(request(worker, "PUT", "/connectors/k/stop"))
+        settle([worker], "k", "STOPPED", [])
+        answers.append(request(worker, "PATCH", "/connectors/k/offsets",
+                               {"offsets": [{"partition": partition(0), "offset": None}]}))
+        answers.append(request(worker, "GET", "/connectors/k/offsets"))
+        answers.append(request(worker, "PATCH", "/connectors/k/offsets",
+                               {"offsets": [{"partition": partition(0), "offset": {"kafka_offset": 1}},
+                                            {"partition": partition(1), "offset": None}]}))
+        answers.append(request(worker, "GET", "/connectors/k/offsets"))
+        answers.append(request(worker, "DELETE", "/connectors/k/offsets"))
+        answers.append(request(worker, "DELETE", "/connectors/k"))
+        return answers
+
+    kafka, rafka = workers
+    expected = scenario(kafka)
+    assert expected[3] == (200, {"offsets": [{"partition": partition(1),
+                                              "offset": {"kafka_offset": 1}}]})
+    assert scenario(rafka) == expected

@@ -283,3 +283,37 @@ def test_delete_groups(oracle, formed):
     coordinator_ready(oracle, unknown)
     for version in (0, 2):
         oracle.both("DeleteGroups", version, groups_names=[unknown, formed.group])
+
+
+def test_group_is_empty_as_soon_as_its_last_member_leaves(oracle):
+    """A Stable classic group whose last member leaves goes PreparingRebalance, completes
+    the join with no members and is Empty at once (Kafka's
+    `maybePrepareRebalanceOrCompleteJoin`): an admin commit (generation -1) and
+    DeleteGroups right after the LeaveGroup succeed on both brokers, with no window of
+    UNKNOWN_MEMBER_ID or NON_EMPTY_GROUP (as a stopped sink connector's offset reset needs)."""
+    group = group_name("oracle-leave-last")
+    coordinator_ready(oracle, group)
+
+    def serving(side):
+        # Kafka answers NOT_COORDINATOR for a moment after FindCoordinator names it.
+        answer = oracle.send(side, "DescribeGroups", 5, groups=[group],
+                             include_authorized_operations=False)
+        return answer["groups"][0]["error_code"] == 0
+    wait_both(oracle, serving, f"the coordinator of {group} to serve it")
+    formed = Formed(oracle, group)
+    name = topic_name("oracle-leave-last")
+    create_topic(oracle, name)
+    commit_both(oracle, formed.group, formed.generation, formed.member, name,
+                what="OffsetCommit from the member")
+    k, r = (oracle.send(side, "LeaveGroup", 4, group_id=formed.group,
+                        members=[{"member_id": formed.member[side], "group_instance_id": None}])
+            for side in ("kafka", "rafka"))
+    oracle.compare(k, r, "LeaveGroup v4 (the last member)")
+    described = oracle.both("DescribeGroups", 5, groups=[formed.group],
+                            include_authorized_operations=False)
+    assert described["groups"][0]["group_state"] == "Empty"
+    answer = commit_both(oracle, formed.group, -1, "", name,
+                         what="OffsetCommit without member right after the leave")
+    assert answer["topics"][0]["partitions"][0]["error_code"] == 0
+    deleted = oracle.both("DeleteGroups", 2, groups_names=[formed.group])
+    assert deleted["results"][0]["error_code"] == 0

@@ -225,12 +225,33 @@ impl ConfigDef {
         self
     }
 
+    /// Defines a whole key (Java's `define(ConfigKey)`), as an enriched def copies keys
+    /// of another under a prefix.
+    pub fn define_key(mut self, key: ConfigKey) -> ConfigDef {
+        assert!(
+            self.key(&key.name).is_none(),
+            "Configuration {} is defined twice.",
+            key.name
+        );
+        self.keys.push(key);
+        self
+    }
+
     /// Places the last defined key in `group` at `order` (Java's grouped `define`).
     pub fn in_group(mut self, group: &str, order: i32, display_name: &str) -> ConfigDef {
         let key = self.keys.last_mut().expect("a key was defined");
         key.group = Some(group.to_string());
         key.order_in_group = order;
         key.display_name = display_name.to_string();
+        self
+    }
+
+    /// Names the last defined key for UIs without a group (Java's `define` with a null
+    /// group and order -1).
+    pub fn displayed(mut self, display_name: &str, width: &'static str) -> ConfigDef {
+        let key = self.keys.last_mut().expect("a key was defined");
+        key.display_name = display_name.to_string();
+        key.width = width;
         self
     }
 

@@ -6,11 +6,16 @@
 use std::collections::HashMap;
 
 use rafka_connect_data::config::{
-    ConfigDef, ConfigKey, ConfigType, DefaultValue, Importance, Validator,
+    parse_list, ConfigDef, ConfigKey, ConfigType, DefaultValue, Importance, Validator,
 };
 use rafka_connect_data::connector::{validate_with, ConfigValueReport, Props};
-use rafka_connect_data::converters::{converter_for, AnyConverter, ConverterType};
-use rafka_connect_data::transforms::chain::{predicate_config_def, transformation_config_def};
+use rafka_connect_data::converters::{
+    converter_for, AnyConverter, ConverterType, CONVERTER_CLASSES, CONVERTER_TYPE_CONFIG,
+    HEADER_CONVERTER_CLASSES,
+};
+use rafka_connect_data::transforms::chain::{
+    predicate_config_def, transformation_config_def, PREDICATE_CLASSES, TRANSFORMATION_CLASSES,
+};
 use rafka_connect_data::transforms::TransformationChain;
 use serde_json::{json, Value as Json};
 
@@ -155,6 +160,234 @@ pub fn config_def_json(def: &ConfigDef) -> Json {
     Json::Array(def.keys().iter().map(key_json).collect())
 }
 
+/// The worker's converter classes: `config/validate` reports them as the defaults of a
+/// connector's `key.converter`, `value.converter` and `header.converter`, as Kafka's
+/// `ConnectorConfig.enrich` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConverterDefaults {
+    pub key: String,
+    pub value: String,
+    pub header: String,
+}
+
+impl Default for ConverterDefaults {
+    /// Kafka 4.1's `WorkerConfig` defaults.
+    fn default() -> ConverterDefaults {
+        ConverterDefaults {
+            key: "org.apache.kafka.connect.json.JsonConverter".into(),
+            value: "org.apache.kafka.connect.json.JsonConverter".into(),
+            header: "org.apache.kafka.connect.storage.SimpleHeaderConverter".into(),
+        }
+    }
+}
+
+impl ConverterDefaults {
+    /// The worker's classes, by full name (a worker config may give an alias; Kafka
+    /// prints the loaded class's name).
+    pub fn of(worker: &crate::worker_config::WorkerConfig) -> ConverterDefaults {
+        ConverterDefaults {
+            key: full_converter_name(&worker.key_converter, ConverterType::Key),
+            value: full_converter_name(&worker.value_converter, ConverterType::Value),
+            header: full_converter_name(&worker.header_converter, ConverterType::Header),
+        }
+    }
+
+    fn of_key(&self, key: &str) -> &str {
+        match key {
+            KEY_CONVERTER => &self.key,
+            VALUE_CONVERTER => &self.value,
+            _ => &self.header,
+        }
+    }
+}
+
+const KEY_CONVERTER: &str = "key.converter";
+const VALUE_CONVERTER: &str = "value.converter";
+const HEADER_CONVERTER: &str = "header.converter";
+const PLUGIN_VERSION_SUFFIX: &str = ".plugin.version";
+
+/// The converter classes a converter key accepts, sorted as Kafka's plugin scan lists
+/// them (the recommended values of `config/validate`).
+fn converter_classes(usage: ConverterType) -> Vec<&'static str> {
+    let mut classes = CONVERTER_CLASSES.to_vec();
+    if usage == ConverterType::Header {
+        classes.extend(HEADER_CONVERTER_CLASSES);
+    }
+    classes.sort_unstable();
+    classes
+}
+
+fn resolve_converter(class: &str, usage: ConverterType) -> Option<&'static str> {
+    converter_classes(usage)
+        .into_iter()
+        .find(|c| *c == class || c.rsplit('.').next() == Some(class))
+}
+
+fn full_converter_name(class: &str, usage: ConverterType) -> String {
+    resolve_converter(class.trim(), usage)
+        .map(str::to_string)
+        .unwrap_or_else(|| class.trim().to_string())
+}
+
+/// Java's `String.hashCode` (over UTF-16 code units, wrapping).
+fn java_string_hash(text: &str) -> i32 {
+    text.encode_utf16().fold(0i32, |h, unit| {
+        h.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
+}
+
+/// The iteration order of a `java.util.HashMap` filled with `names` in this order:
+/// Kafka's `ConfigDef.validate` returns its values from one, and `config/validate` lists
+/// a converter's keys in that order. Buckets by the spread hash; a bucket keeps
+/// insertion order; the table doubles past 3/4 full.
+fn java_hash_map_order(names: &[String]) -> Vec<usize> {
+    let mut capacity = 16usize;
+    while names.len() * 4 > capacity * 3 {
+        capacity *= 2;
+    }
+    let bucket = |name: &str| {
+        let h = java_string_hash(name) as u32;
+        ((h ^ (h >> 16)) as usize) & (capacity - 1)
+    };
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    // A stable sort keeps insertion order within a bucket.
+    order.sort_by_key(|&i| bucket(&names[i]));
+    order
+}
+
+/// One alias of `transforms` or `predicates`: its group's keys (Kafka's
+/// `ConnectorConfig.enrich` / `EnrichablePlugin`), validated against `props`.
+fn alias_group(
+    props: &Props,
+    prefix: &str,
+    alias: &str,
+    transformation: bool,
+) -> (Vec<ConfigKey>, Vec<ConfigValueReport>) {
+    let (group, what, title, classes) = if transformation {
+        (
+            format!("{TRANSFORMS}: {alias}"),
+            "transformation",
+            "Transformation",
+            TRANSFORMATION_CLASSES,
+        )
+    } else {
+        (
+            format!("{PREDICATES}: {alias}"),
+            "predicate",
+            "Predicate",
+            PREDICATE_CLASSES,
+        )
+    };
+    let key_prefix = format!("{prefix}.{alias}.");
+    let type_key = format!("{key_prefix}type");
+    let version_key = format!("{key_prefix}plugin.version");
+    let class = props.get(&type_key).map(|c| c.trim().to_string());
+    let own_def = class.as_deref().and_then(|class| {
+        if transformation {
+            transformation_config_def(class)
+        } else {
+            predicate_config_def(class)
+        }
+    });
+    let resolved = own_def.is_some();
+    let version_default = match &own_def {
+        Some(_) => DefaultValue::Text(crate::KAFKA_VERSION.to_string()),
+        None => DefaultValue::Null,
+    };
+    let mut def = ConfigDef::new()
+        .define(
+            &type_key,
+            ConfigType::Class,
+            DefaultValue::Required,
+            None,
+            Importance::High,
+            &format!("Class for the '{alias}' {what}."),
+        )
+        .in_group(&group, 0, &format!("{title} type for {alias}"))
+        .with_width("LONG")
+        .define(
+            &version_key,
+            ConfigType::String,
+            version_default,
+            None,
+            Importance::High,
+            &format!("Version of the '{alias}' {what}."),
+        )
+        .in_group(&group, 1, &format!("{title} version for {alias}"))
+        .with_width("LONG");
+    if let Some(own) = own_def {
+        let mut own = own;
+        if transformation {
+            own = own
+                .define("negate", ConfigType::Boolean, DefaultValue::Text("false".into()), None, Importance::Medium, "Whether the configured predicate should be negated.")
+                .define("predicate", ConfigType::String, DefaultValue::Null, None, Importance::Medium, "The alias of a predicate used to determine whether to apply this transformation.");
+        }
+        // The alias's own keys follow `type` and `plugin.version` in its group.
+        for (order, key) in (2..).zip(own.keys()) {
+            def = def.define_key(ConfigKey {
+                name: format!("{key_prefix}{}", key.name),
+                group: Some(group.clone()),
+                order_in_group: order,
+                ..key.clone()
+            });
+        }
+    }
+    let mut values = validate_with(&def, props);
+    let type_value = &mut values[0];
+    type_value.recommended_values = classes.iter().map(|c| c.to_string()).collect();
+    // A CLASS value is reported as the loaded class's name, aliases resolved.
+    if let Some(full) = class.as_deref().and_then(|class| {
+        classes
+            .iter()
+            .find(|c| **c == class || c.rsplit('.').next() == Some(class))
+    }) {
+        type_value.value = Some(full.to_string());
+    }
+    if let (Some(class), false) = (&class, resolved) {
+        type_value.value = None;
+        type_value.errors.push(format!(
+            "Invalid value {class} for configuration {type_key}: Class {class} could not be found."
+        ));
+    }
+    if let Some(version) = values[1].value.clone() {
+        values[1].recommended_values = vec![version];
+    }
+    (def.keys().to_vec(), values)
+}
+
+/// A converter's own keys under its prefix (`value.converter.schemas.enable`…), as
+/// Kafka's `AbstractHerder.validateConverterConfig` reports them: only for a converter
+/// the connector config names and that loaded, in `HashMap` order.
+fn converter_group(
+    props: &Props,
+    key: &str,
+    usage: ConverterType,
+) -> Option<(Vec<ConfigKey>, Vec<ConfigValueReport>)> {
+    let class = props.get(key)?.trim();
+    let own = AnyConverter::config_def_of(resolve_converter(class, usage)?)?;
+    let prefix = format!("{key}.");
+    let mut converter_props = crate::worker_config::with_prefix(props, &prefix);
+    converter_props
+        .entry(CONVERTER_TYPE_CONFIG.to_string())
+        .or_insert_with(|| usage.name().to_string());
+    let values = validate_with(&own, &converter_props);
+    let names: Vec<String> = own.keys().iter().map(|k| k.name.clone()).collect();
+    let mut keys = Vec::new();
+    let mut reports = Vec::new();
+    for index in java_hash_map_order(&names) {
+        let key = &own.keys()[index];
+        keys.push(ConfigKey {
+            name: format!("{prefix}{}", key.name),
+            ..key.clone()
+        });
+        reports.push(ConfigValueReport {
+            name: format!("{prefix}{}", values[index].name),
+            ..values[index].clone()
+        });
+    }
+    Some((keys, reports))
+}
+
 /// The result of validating a connector config.
 #[derive(Debug, Clone)]
 pub struct Validation {
@@ -163,11 +396,17 @@ pub struct Validation {
     pub kind: PluginType,
     pub keys: Vec<ConfigKey>,
     pub values: Vec<ConfigValueReport>,
+    /// Where the converters' own keys start in `keys`: Kafka counts one error per such
+    /// key however many messages it has (`prefixedConfigInfos`), but every message of
+    /// the others.
+    pub converter_keys_from: usize,
 }
 
 impl Validation {
     pub fn error_count(&self) -> usize {
-        self.values.iter().map(|v| v.errors.len()).sum()
+        let (connector, converters) = self.values.split_at(self.converter_keys_from);
+        connector.iter().map(|v| v.errors.len()).sum::<usize>()
+            + converters.iter().filter(|v| !v.errors.is_empty()).count()
     }
 
     /// Kafka's `ConfigInfos`.
@@ -228,9 +467,53 @@ fn add_error(values: &mut [ConfigValueReport], name: &str, error: String) {
     }
 }
 
-/// Validates a connector config as Kafka's herder does. Fails (400) without a
-/// `connector.class` or with an unknown one.
+/// Validates a connector config as Kafka's herder does, on a worker with Kafka's default
+/// converters. Fails (400) without a `connector.class` or with an unknown one.
 pub fn validate(props: &Props) -> Result<Validation, RuntimeError> {
+    validate_on_worker(props, &ConverterDefaults::default())
+}
+
+/// The framework's keys for a connector of `kind` as Kafka's `ConnectorConfig.enrich`
+/// gives them: the converter keys default to the worker's converters, and each
+/// converter's `plugin.version` to Kafka's version when the class loads.
+fn enriched_framework_def(
+    kind: PluginType,
+    props: &Props,
+    worker: &ConverterDefaults,
+) -> ConfigDef {
+    let mut def = ConfigDef::new();
+    for key in framework_def(kind).keys() {
+        let mut key = key.clone();
+        for (converter, usage) in [
+            (KEY_CONVERTER, ConverterType::Key),
+            (VALUE_CONVERTER, ConverterType::Value),
+            (HEADER_CONVERTER, ConverterType::Header),
+        ] {
+            let class = props
+                .get(converter)
+                .map(|c| c.trim())
+                .unwrap_or(worker.of_key(converter));
+            if key.name == converter {
+                key.default_value = DefaultValue::Text(worker.of_key(converter).to_string());
+            } else if key.name == format!("{converter}{PLUGIN_VERSION_SUFFIX}") {
+                key.default_value = match resolve_converter(class, usage) {
+                    Some(_) => DefaultValue::Text(crate::KAFKA_VERSION.to_string()),
+                    None => DefaultValue::Null,
+                };
+            }
+        }
+        def = def.define_key(key);
+    }
+    def
+}
+
+/// Validates a connector config as Kafka's herder does on a worker whose converters are
+/// `worker`: the framework's keys (enriched with a group per transform and predicate
+/// alias), the connector's, then the named converters' own keys.
+pub fn validate_on_worker(
+    props: &Props,
+    worker: &ConverterDefaults,
+) -> Result<Validation, RuntimeError> {
     let class = props
         .get(CONNECTOR_CLASS)
         .map(|c| c.trim())
@@ -244,7 +527,7 @@ pub fn validate(props: &Props) -> Result<Validation, RuntimeError> {
         .ok_or_else(|| RuntimeError::BadRequest(plugins::unknown_connector_message(class)))?;
     let connector = plugins::new_connector(class_name)
         .ok_or_else(|| RuntimeError::BadRequest(plugins::unknown_connector_message(class)))?;
-    let framework = framework_def(kind);
+    let framework = enriched_framework_def(kind, props, worker);
     let mut values = validate_with(&framework, props);
     if props.get(NAME).is_some_and(|n| n.trim().is_empty()) {
         add_error(
@@ -272,14 +555,69 @@ pub fn validate(props: &Props) -> Result<Validation, RuntimeError> {
         ("value.converter", ConverterType::Value),
         ("header.converter", ConverterType::Header),
     ] {
-        if let Some(class) = props.get(key).filter(|c| !c.trim().is_empty()) {
-            let converter_props = crate::worker_config::with_prefix(props, &format!("{key}."));
-            if let Err(e) = converter_for(key, class.trim(), &converter_props, usage) {
-                add_error(&mut values, key, e.to_string());
+        let recommended: Vec<String> = converter_classes(usage)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let version_key = format!("{key}{PLUGIN_VERSION_SUFFIX}");
+        let class_loads = match props.get(key).filter(|c| !c.trim().is_empty()) {
+            Some(class) => {
+                let converter_props = crate::worker_config::with_prefix(props, &format!("{key}."));
+                match converter_for(key, class.trim(), &converter_props, usage) {
+                    // A converter that loads but rejects its own keys is reported on
+                    // those keys (below), as Kafka's converter validation does.
+                    Ok(_) => true,
+                    Err(_) if resolve_converter(class.trim(), usage).is_some() => true,
+                    Err(e) => {
+                        add_error(&mut values, key, e.to_string());
+                        false
+                    }
+                }
+            }
+            None => true,
+        };
+        for value in values.iter_mut() {
+            if value.name == key {
+                value.recommended_values = recommended.clone();
+                // A CLASS value is reported as the loaded class's name, aliases resolved.
+                value.value = match (&value.value, class_loads) {
+                    (Some(class), true) => Some(full_converter_name(class, usage)),
+                    _ => None,
+                };
+            } else if value.name == version_key {
+                match (&value.value, class_loads) {
+                    (Some(version), true) => value.recommended_values = vec![version.clone()],
+                    _ => value.visible = false,
+                }
             }
         }
     }
-    if let Err(e) = TransformationChain::from_connector_config(props) {
+    if let Some(version) = values
+        .iter_mut()
+        .find(|v| v.name == "connector.plugin.version")
+    {
+        version.recommended_values = version.value.iter().cloned().collect();
+    }
+    let mut keys: Vec<ConfigKey> = framework.keys().to_vec();
+    let mut alias_errors = 0;
+    for (prefix, transformation) in [("transforms", true), ("predicates", false)] {
+        let mut aliases: Vec<String> = Vec::new();
+        for alias in parse_list(props.get(prefix).map(String::as_str).unwrap_or("")) {
+            if !aliases.contains(&alias) {
+                aliases.push(alias);
+            }
+        }
+        for alias in aliases {
+            let (alias_keys, alias_values) = alias_group(props, prefix, &alias, transformation);
+            alias_errors += alias_values.iter().map(|v| v.errors.len()).sum::<usize>();
+            keys.extend(alias_keys);
+            values.extend(alias_values);
+        }
+    }
+    // What the alias groups cannot say (a transform naming a predicate alias that is
+    // not defined…) surfaces when the chain is built.
+    let chain = TransformationChain::from_connector_config(props);
+    if let (Err(e), 0) = (chain, alias_errors) {
         let text = e.to_string();
         let key = if text.contains("predicate") {
             "predicates"
@@ -324,7 +662,6 @@ pub fn validate(props: &Props) -> Result<Validation, RuntimeError> {
     }
     let own = connector.as_connector().config_def();
     let own_values = connector.as_connector().validate(props);
-    let mut keys: Vec<ConfigKey> = framework.keys().to_vec();
     for (key, value) in own.keys().iter().zip(own_values) {
         if let Some(index) = keys.iter().position(|k| k.name == key.name) {
             values[index].errors.extend(value.errors);
@@ -333,12 +670,24 @@ pub fn validate(props: &Props) -> Result<Validation, RuntimeError> {
             values.push(value);
         }
     }
+    let converter_keys_from = keys.len();
+    for (key, usage) in [
+        (HEADER_CONVERTER, ConverterType::Header),
+        (KEY_CONVERTER, ConverterType::Key),
+        (VALUE_CONVERTER, ConverterType::Value),
+    ] {
+        if let Some((converter_keys, converter_values)) = converter_group(props, key, usage) {
+            keys.extend(converter_keys);
+            values.extend(converter_values);
+        }
+    }
     Ok(Validation {
         // Kafka names the result after the class as the config gives it.
         class_name: class.to_string(),
         kind,
         keys,
         values,
+        converter_keys_from,
     })
 }
 
@@ -539,5 +888,269 @@ pub(crate) mod tests {
         ]))
         .unwrap();
         assert_eq!(v.error_count(), 2, "{:?}", v.values);
+    }
+
+    fn entry<'a>(body: &'a Json, name: &str) -> &'a Json {
+        body["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["definition"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+    }
+
+    fn names(body: &Json) -> Vec<String> {
+        body["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["definition"]["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// As Kafka 4.1.1's worker answers (tests/compat/test_oracle_connect.py compares the
+    /// whole answer).
+    #[test]
+    fn validation_adds_a_group_per_transform_and_predicate_alias() {
+        let v = validate(&props(&[
+            ("connector.class", "FileStreamSink"),
+            ("name", "k"),
+            ("topics", "a"),
+            ("transforms", "f,r"),
+            (
+                "transforms.f.type",
+                "org.apache.kafka.connect.transforms.Filter",
+            ),
+            ("transforms.f.predicate", "p"),
+            (
+                "transforms.r.type",
+                "org.apache.kafka.connect.transforms.RegexRouter",
+            ),
+            ("transforms.r.regex", "x"),
+            ("predicates", "p"),
+            (
+                "predicates.p.type",
+                "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+            ),
+            ("predicates.p.pattern", "a.*"),
+        ]))
+        .unwrap();
+        let body = v.to_json();
+        assert_eq!(
+            body["groups"],
+            json!([
+                "Common",
+                "Transforms",
+                "Predicates",
+                "Error Handling",
+                "Transforms: f",
+                "Transforms: r",
+                "Predicates: p"
+            ])
+        );
+        let all = names(&body);
+        let from = all.iter().position(|n| n == "transforms.f.type").unwrap();
+        assert_eq!(
+            all[from..],
+            [
+                "transforms.f.type",
+                "transforms.f.plugin.version",
+                "transforms.f.negate",
+                "transforms.f.predicate",
+                "transforms.r.type",
+                "transforms.r.plugin.version",
+                "transforms.r.regex",
+                "transforms.r.replacement",
+                "transforms.r.negate",
+                "transforms.r.predicate",
+                "predicates.p.type",
+                "predicates.p.plugin.version",
+                "predicates.p.pattern",
+                "file"
+            ]
+        );
+        // Only the missing replacement is an error.
+        assert_eq!(body["error_count"], 1);
+        assert_eq!(
+            entry(&body, "transforms.r.replacement")["value"]["errors"],
+            json!(["Missing required configuration \"transforms.r.replacement\" which has no default value."])
+        );
+        let f_type = entry(&body, "transforms.f.type");
+        assert_eq!(f_type["definition"]["group"], "Transforms: f");
+        assert_eq!(
+            f_type["definition"]["display_name"],
+            "Transformation type for f"
+        );
+        assert_eq!(
+            f_type["definition"]["documentation"],
+            "Class for the 'f' transformation."
+        );
+        assert_eq!(f_type["definition"]["required"], true);
+        assert_eq!(
+            f_type["value"]["recommended_values"]
+                .as_array()
+                .unwrap()
+                .len(),
+            26
+        );
+        let version = entry(&body, "predicates.p.plugin.version");
+        assert_eq!(version["definition"]["default_value"], "4.1.1");
+        assert_eq!(version["value"]["recommended_values"], json!(["4.1.1"]));
+        let negate = entry(&body, "transforms.r.negate");
+        assert_eq!(negate["definition"]["order"], 4);
+        assert_eq!(negate["value"]["value"], "false");
+    }
+
+    #[test]
+    fn unknown_or_missing_alias_types_are_errors_on_the_type_key() {
+        let body = validate(&props(&[
+            ("connector.class", "FileStreamSink"),
+            ("name", "k"),
+            ("topics", "a"),
+            ("transforms", "f"),
+            ("transforms.f.type", "Nope"),
+            ("predicates", "p"),
+        ]))
+        .unwrap()
+        .to_json();
+        assert_eq!(body["error_count"], 2);
+        assert_eq!(
+            entry(&body, "transforms.f.type")["value"]["errors"],
+            json!(["Invalid value Nope for configuration transforms.f.type: Class Nope could not be found."])
+        );
+        assert_eq!(
+            entry(&body, "transforms.f.type")["value"]["value"],
+            Json::Null
+        );
+        let version = entry(&body, "predicates.p.plugin.version");
+        assert_eq!(version["definition"]["default_value"], Json::Null);
+        assert_eq!(version["value"]["visible"], true);
+        assert_eq!(entry(&body, "transforms")["value"]["errors"], json!([]));
+    }
+
+    #[test]
+    fn converter_keys_carry_the_workers_defaults_and_the_plugin_lists() {
+        let worker = ConverterDefaults {
+            key: "org.apache.kafka.connect.storage.StringConverter".into(),
+            ..ConverterDefaults::default()
+        };
+        let body = validate_on_worker(
+            &props(&[
+                ("connector.class", "FileStreamSink"),
+                ("name", "k"),
+                ("topics", "a"),
+            ]),
+            &worker,
+        )
+        .unwrap()
+        .to_json();
+        let key = entry(&body, "key.converter");
+        assert_eq!(
+            key["definition"]["default_value"],
+            "org.apache.kafka.connect.storage.StringConverter"
+        );
+        assert_eq!(
+            key["value"]["value"],
+            "org.apache.kafka.connect.storage.StringConverter"
+        );
+        assert_eq!(
+            key["value"]["recommended_values"][0],
+            "org.apache.kafka.connect.converters.BooleanConverter"
+        );
+        assert_eq!(
+            key["value"]["recommended_values"].as_array().unwrap().len(),
+            9
+        );
+        let header = entry(&body, "header.converter");
+        assert_eq!(
+            header["value"]["value"],
+            "org.apache.kafka.connect.storage.SimpleHeaderConverter"
+        );
+        assert_eq!(
+            header["value"]["recommended_values"]
+                .as_array()
+                .unwrap()
+                .len(),
+            10
+        );
+        let version = entry(&body, "value.converter.plugin.version");
+        assert_eq!(version["value"]["value"], "4.1.1");
+        assert_eq!(version["value"]["recommended_values"], json!(["4.1.1"]));
+    }
+
+    #[test]
+    fn named_converters_add_their_own_keys_in_kafkas_order() {
+        let v = validate(&props(&[
+            ("connector.class", "FileStreamSource"),
+            ("name", "s"),
+            ("topic", "a"),
+            ("file", "/tmp/x"),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.schemas.enable", "nope"),
+            (
+                "header.converter",
+                "org.apache.kafka.connect.converters.BooleanConverter",
+            ),
+        ]))
+        .unwrap();
+        let body = v.to_json();
+        let all = names(&body);
+        let from = all.iter().position(|n| n == "batch.size").unwrap() + 1;
+        assert_eq!(
+            all[from..],
+            [
+                "header.converter.converter.type",
+                "key.converter.converter.type",
+                "key.converter.converter.encoding",
+                "value.converter.decimal.format",
+                "value.converter.converter.type",
+                "value.converter.schemas.cache.size",
+                "value.converter.replace.null.with.default",
+                "value.converter.schemas.enable"
+            ]
+        );
+        assert_eq!(body["error_count"], 1);
+        assert_eq!(
+            body["groups"],
+            json!([
+                "Common",
+                "Transforms",
+                "Predicates",
+                "Error Handling",
+                "Topic Creation",
+                "Exactly Once Support",
+                "offsets.topic",
+                "Serialization",
+                "Schemas"
+            ])
+        );
+        assert_eq!(
+            entry(&body, "key.converter.converter.type")["value"]["value"],
+            "key"
+        );
+        let encoding = entry(&body, "key.converter.converter.encoding");
+        assert_eq!(encoding["definition"]["default_value"], "UTF-8");
+        assert_eq!(encoding["definition"]["group"], Json::Null);
+        let bad = validate(&props(&[
+            ("connector.class", "FileStreamSource"),
+            ("name", "s"),
+            ("topic", "a"),
+            ("file", "/tmp/x"),
+            ("key.converter", "x.Y"),
+        ]))
+        .unwrap()
+        .to_json();
+        assert_eq!(bad["error_count"], 1);
+        assert_eq!(entry(&bad, "key.converter")["value"]["value"], Json::Null);
+        let version = entry(&bad, "key.converter.plugin.version");
+        assert_eq!(version["definition"]["default_value"], Json::Null);
+        assert_eq!(version["value"]["visible"], false);
     }
 }

@@ -39,6 +39,11 @@ pub use crate::entities::{
 /// distributed herder can forward to the leader or wait for the config topic.
 pub trait Herder: Send + Sync + 'static {
     fn worker_id(&self) -> String;
+    /// The worker's converters, which `config/validate` reports as the defaults of a
+    /// connector's converter keys (Kafka's defaults unless a herder knows its worker's).
+    fn converter_defaults(&self) -> connector_config::ConverterDefaults {
+        connector_config::ConverterDefaults::default()
+    }
     fn kafka_cluster_id(&self) -> Option<String>;
     fn connectors(&self) -> impl Future<Output = Vec<String>> + Send;
     fn connector_info(
@@ -115,7 +120,7 @@ pub trait Herder: Send + Sync + 'static {
         &self,
         props: &Props,
     ) -> Result<crate::connector_config::Validation, RuntimeError> {
-        crate::connector_config::validate(props)
+        crate::connector_config::validate_on_worker(props, &self.converter_defaults())
     }
     /// The internal `PUT /connectors/{name}/fence` of distributed mode: a round of zombie
     /// fencing for an exactly-once source connector, on the leader.
@@ -416,6 +421,10 @@ impl Herder for StandaloneHerder {
         self.worker_id.clone()
     }
 
+    fn converter_defaults(&self) -> connector_config::ConverterDefaults {
+        connector_config::ConverterDefaults::of(&self.worker.config)
+    }
+
     fn kafka_cluster_id(&self) -> Option<String> {
         self.cluster_id.clone()
     }
@@ -449,7 +458,7 @@ impl Herder for StandaloneHerder {
         config
             .entry(NAME.to_string())
             .or_insert_with(|| name.to_string());
-        let validation = connector_config::validate(&config)?;
+        let validation = self.validate_connector_config(&config)?;
         if validation.error_count() > 0 {
             return Err(RuntimeError::BadRequest(validation.error_message()));
         }

@@ -38,15 +38,11 @@
 //!   behaves as `disabled`), connector-specific `offsets.storage.topic` (offsets always go
 //!   to the worker's topic), and `transaction.boundary=connector` (no connector can define
 //!   boundaries: rejected at validation);
-//! - `config/validate` does not add Kafka's enriched groups per transform alias
-//!   (`"Transforms: x"` with `transforms.x.*` keys), nor fill converter keys with the
-//!   worker's defaults with recommended plugin lists (Kafka 4.1 also has a
-//!   `BooleanConverter` that `rafka-connect-data` lacks);
-//! - sink tasks: no `open`/`close` on rebalance, `SinkTaskContext::pause`/`resume` of
-//!   single partitions and the errant record reporter are not wired; `PATCH …/offsets`
-//!   cannot reset single partitions of a sink (DELETE resets the whole group);
-//! - no `ConnectorContext.requestTaskReconfiguration`: a connector cannot ask for new task
-//!   configs while it runs (Confluent's JDBC source does when tables appear or go);
+//! - a transform's validator messages on a missing key may be worded otherwise than
+//!   Kafka's (RegexRouter's "Invalid regex" on null);
+//! - sink tasks: `SinkTaskContext` has no `offset(...)` resets nor `timeout(...)`; the
+//!   errant record reporter queues a report and the worker handles it after `put`
+//!   returns (Kafka's `report` returns a future the task may wait on);
 //! - `/admin/loggers` keeps Kafka's logger names and turns them into `tracing` filter
 //!   directives; only `root` and Rust targets change what is logged;
 //! - `producer.override.*`/`consumer.override.*` are applied unless the policy is

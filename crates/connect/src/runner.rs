@@ -6,6 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, FindCoordinatorRequest, FindCoordinatorResponse, GroupId, OffsetDeleteRequest,
+    OffsetDeleteResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
 use rafka_connect_data::connector::{ConnectorContext, ConnectorError, Props};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -208,7 +217,8 @@ pub async fn modify_sink_offsets(
         }
         return Ok(());
     };
-    let mut list = rdkafka::TopicPartitionList::new();
+    let mut to_alter = rdkafka::TopicPartitionList::new();
+    let mut to_reset: Vec<(String, i32)> = Vec::new();
     for entry in &offsets {
         let topic = entry.partition.get("kafka_topic").and_then(Json::as_str);
         let partition = entry
@@ -220,31 +230,145 @@ pub async fn modify_sink_offsets(
                 "The partition for a sink connector offset must contain the keys 'kafka_topic' and 'kafka_partition'".into(),
             ));
         };
-        let offset = match &entry.offset {
-            None | Some(Json::Null) => {
-                return Err(RuntimeError::BadRequest(
-                    "Resetting single partitions of a sink connector is not supported yet; reset them all with DELETE".into(),
-                ))
+        match &entry.offset {
+            None | Some(Json::Null) => to_reset.push((topic.to_string(), partition as i32)),
+            Some(o) => {
+                let offset = o.get("kafka_offset").and_then(Json::as_i64).ok_or_else(|| {
+                    RuntimeError::BadRequest(
+                        "The offset for a sink connector should either be null or contain the key 'kafka_offset'".into(),
+                    )
+                })?;
+                to_alter
+                    .add_partition_offset(topic, partition as i32, rdkafka::Offset::Offset(offset))
+                    .map_err(|e| RuntimeError::BadRequest(e.to_string()))?;
             }
-            Some(o) => o.get("kafka_offset").and_then(Json::as_i64).ok_or_else(|| {
-                RuntimeError::BadRequest(
-                    "The offset for a sink connector should either be null or contain the key 'kafka_offset'".into(),
-                )
-            })?,
-        };
-        list.add_partition_offset(topic, partition as i32, rdkafka::Offset::Offset(offset))
-            .map_err(|e| RuntimeError::BadRequest(e.to_string()))?;
+        }
     }
-    let consumer = sink_consumer(worker, name)?;
-    tokio::task::spawn_blocking(move || {
-        consumer
-            .commit(&list, rdkafka::consumer::CommitMode::Sync)
-            .map_err(|e| {
-                RuntimeError::Internal(format!("Failed to alter consumer group offsets: {e}"))
+    let failed = || format!("Failed to alter consumer group offsets for connector {name}");
+    if to_alter.count() > 0 {
+        let consumer = sink_consumer(worker, name)?;
+        tokio::task::spawn_blocking(move || {
+            consumer.commit(&to_alter, rdkafka::consumer::CommitMode::Sync)
+        })
+        .await
+        .map_err(|e| RuntimeError::Internal(e.to_string()))?
+        .map_err(|e| {
+            RuntimeError::Internal(match e.rdkafka_error_code() {
+                Some(rdkafka::types::RDKafkaErrorCode::UnknownMemberId) => {
+                    zombie_tasks_message(name)
+                }
+                _ => format!("{}: {e}", failed()),
             })
-    })
-    .await
-    .map_err(|e| RuntimeError::Internal(e.to_string()))?
+        })?;
+    }
+    if !to_reset.is_empty() {
+        delete_group_offsets(
+            &worker.config.bootstrap_servers,
+            &format!("connect-{name}"),
+            &to_reset,
+        )
+        .await
+        .map_err(|error| {
+            RuntimeError::Internal(match error {
+                GroupOffsetsError::Kafka(code)
+                    if code == ResponseError::GroupSubscribedToTopic.code()
+                        || code == ResponseError::UnknownMemberId.code() =>
+                {
+                    zombie_tasks_message(name)
+                }
+                other => format!("{}: {other}", failed()),
+            })
+        })?;
+    }
+    Ok(())
+}
+
+/// Kafka's message when a group's offsets cannot change because it still has members.
+fn zombie_tasks_message(name: &str) -> String {
+    format!(
+        "Failed to alter consumer group offsets for connector {name} either because its tasks haven't stopped completely yet or the connector was resumed before the request to alter its offsets could be successfully completed. If the connector is in a stopped state, this operation can be safely retried. If it doesn't eventually succeed, the Connect cluster may need to be restarted to get rid of the zombie sink tasks."
+    )
+}
+
+/// Why a group's offsets could not be deleted.
+#[derive(Debug, thiserror::Error)]
+enum GroupOffsetsError {
+    #[error("{0}")]
+    Client(#[from] rafka_client::ClientError),
+    #[error("{}", kafka_error_name(*.0))]
+    Kafka(i16),
+}
+
+fn kafka_error_name(code: i16) -> String {
+    match ResponseError::try_from_code(code) {
+        Some(error) => format!("{error:?} ({code})"),
+        None => format!("error code {code}"),
+    }
+}
+
+/// Deletes `group`'s committed offsets of `partitions` (Kafka's
+/// `Admin.deleteConsumerGroupOffsets`: an OffsetDelete to the group's coordinator, which
+/// rdkafka's admin API lacks). A group still subscribed to a topic keeps its offsets
+/// (`GROUP_SUBSCRIBED_TO_TOPIC`).
+async fn delete_group_offsets(
+    bootstrap: &str,
+    group: &str,
+    partitions: &[(String, i32)],
+) -> Result<(), GroupOffsetsError> {
+    let timeout = Duration::from_secs(30);
+    let mut client = rafka_client::connect_within(bootstrap, timeout).await?;
+    let version = client.version_for(ApiKey::FindCoordinator, 4)?;
+    let key = StrBytes::from_string(group.to_string());
+    let mut request = FindCoordinatorRequest::default().with_key_type(0);
+    request = if version >= 4 {
+        request.with_coordinator_keys(vec![key])
+    } else {
+        request.with_key(key)
+    };
+    let found: FindCoordinatorResponse = client
+        .call_within(ApiKey::FindCoordinator, version, &request, timeout)
+        .await?;
+    let (error, host, port) = match found.coordinators.first() {
+        Some(c) if version >= 4 => (c.error_code, c.host.to_string(), c.port),
+        _ => (found.error_code, found.host.to_string(), found.port),
+    };
+    if error != 0 {
+        return Err(GroupOffsetsError::Kafka(error));
+    }
+    let mut coordinator = rafka_client::connect_within(&format!("{host}:{port}"), timeout).await?;
+    let mut topics: Vec<OffsetDeleteRequestTopic> = Vec::new();
+    for (topic, partition) in partitions {
+        let name = TopicName(StrBytes::from_string(topic.clone()));
+        let index = match topics.iter().position(|t| t.name == name) {
+            Some(index) => index,
+            None => {
+                topics.push(OffsetDeleteRequestTopic::default().with_name(name));
+                topics.len() - 1
+            }
+        };
+        topics[index]
+            .partitions
+            .push(OffsetDeleteRequestPartition::default().with_partition_index(*partition));
+    }
+    let request = OffsetDeleteRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+        .with_topics(topics);
+    let version = coordinator.version_for(ApiKey::OffsetDelete, 0)?;
+    let response: OffsetDeleteResponse = coordinator
+        .call_within(ApiKey::OffsetDelete, version, &request, timeout)
+        .await?;
+    if response.error_code != 0 {
+        return Err(GroupOffsetsError::Kafka(response.error_code));
+    }
+    let failed = response
+        .topics
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .find(|p| p.error_code != 0);
+    match failed {
+        Some(p) => Err(GroupOffsetsError::Kafka(p.error_code)),
+        None => Ok(()),
+    }
 }
 
 /// The message `PATCH`/`DELETE …/offsets` answer with.

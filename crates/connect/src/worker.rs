@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rafka_connect_data::connector::{
-    ConnectorError, OffsetStorageReader, Props, RecordMetadata, SinkTask, SinkTaskContext,
-    SourceTask, SourceTaskContext, TopicPartition,
+    ConnectorError, ErrantRecordReporter, OffsetStorageReader, Props, RecordMetadata, SinkTask,
+    SinkTaskContext, SourceTask, SourceTaskContext, TopicPartition,
 };
 use rafka_connect_data::converters::{
     converter_for, AnyConverter, Converter, ConverterType, HeaderConverter,
@@ -33,7 +33,9 @@ use rafka_connect_data::record::TimestampType;
 use rafka_connect_data::transforms::TransformationChain;
 use rafka_connect_data::{ConnectRecord, RecordKind, Value};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::TopicPartitionList;
@@ -215,6 +217,7 @@ enum Stage {
     ValueConverter,
     HeaderConverter,
     Transformation,
+    TaskPut,
 }
 
 impl Stage {
@@ -224,6 +227,7 @@ impl Stage {
             Stage::ValueConverter => "VALUE_CONVERTER",
             Stage::HeaderConverter => "HEADER_CONVERTER",
             Stage::Transformation => "TRANSFORMATION",
+            Stage::TaskPut => "TASK_PUT",
         }
     }
 }
@@ -627,11 +631,13 @@ impl Worker {
     pub async fn run_sink_task(
         self: Arc<Self>,
         setup: TaskSetup,
-        mut task: Box<dyn SinkTask>,
+        task: Box<dyn SinkTask>,
         mut control: watch::Receiver<TargetState>,
     ) {
-        let result = self.sink_loop(&setup, task.as_mut(), &mut control).await;
-        task.stop();
+        let shared = Arc::new(tokio::sync::Mutex::new(SinkShared::new(task)));
+        let result = self.sink_loop(&setup, &shared, &mut control).await;
+        // The consumer is gone: no callback holds the task any more.
+        shared.lock().await.task.stop();
         if let Err(e) = result {
             tracing::error!(
                 "{}-{} Task threw an uncaught and unrecoverable exception: {e}",
@@ -645,12 +651,9 @@ impl Worker {
     async fn sink_loop(
         &self,
         setup: &TaskSetup,
-        task: &mut dyn SinkTask,
+        shared: &Arc<tokio::sync::Mutex<SinkShared>>,
         control: &mut watch::Receiver<TargetState>,
     ) -> Result<(), ConnectorError> {
-        let converters = self.converters(&setup.connector_config)?;
-        let chain = TransformationChain::from_connector_config(&setup.connector_config)?;
-        let policy = ErrorPolicy::from(&setup.connector_config);
         let mut config = ClientConfig::new();
         config
             .set("group.id", format!("connect-{}", setup.connector))
@@ -666,9 +669,41 @@ impl Worker {
         {
             config.set(k, v);
         }
-        let consumer: StreamConsumer = config
-            .create()
+        let partitions = Arc::new(PartitionControl::default());
+        let rebalance = SinkRebalance {
+            shared: shared.clone(),
+            partitions: partitions.clone(),
+        };
+        let consumer: StreamConsumer<SinkRebalance> = config
+            .create_with_context(rebalance)
             .map_err(|e| ConnectorError::fatal(format!("Failed to create consumer: {e}")))?;
+        let result = self
+            .consume(setup, shared, &consumer, &partitions, control)
+            .await;
+        // Kafka closes every partition after the final commit (or the failure), before
+        // the consumer leaves the group: the revocation its close causes then finds
+        // nothing left to close.
+        let closing = {
+            let mut state = shared.lock().await;
+            let assigned: Vec<TopicPartition> = state.assigned.iter().cloned().collect();
+            state.closed = true;
+            state.task.close(&assigned)
+        };
+        drop(consumer);
+        result.and(closing)
+    }
+
+    async fn consume(
+        &self,
+        setup: &TaskSetup,
+        shared: &Arc<tokio::sync::Mutex<SinkShared>>,
+        consumer: &StreamConsumer<SinkRebalance>,
+        partitions: &Arc<PartitionControl>,
+        control: &mut watch::Receiver<TargetState>,
+    ) -> Result<(), ConnectorError> {
+        let converters = self.converters(&setup.connector_config)?;
+        let chain = TransformationChain::from_connector_config(&setup.connector_config)?;
+        let policy = ErrorPolicy::from(&setup.connector_config);
         let topics = setup
             .connector_config
             .get("topics")
@@ -697,10 +732,14 @@ impl Worker {
         let context = Arc::new(SinkContext {
             config: setup.task_config.clone(),
             commit_requested: std::sync::atomic::AtomicBool::new(false),
+            partitions: partitions.clone(),
+            reporter: ErrantReports::default(),
         });
-        task.start(context.clone(), &setup.task_config)?;
-        let mut offsets: HashMap<TopicPartition, i64> = HashMap::new();
-        let mut committed: HashMap<TopicPartition, i64> = HashMap::new();
+        shared
+            .lock()
+            .await
+            .task
+            .start(context.clone(), &setup.task_config)?;
         let flush_interval = Duration::from_millis(self.config.offset_flush_interval_ms.max(1));
         let mut next_commit = Instant::now() + flush_interval;
         let mut paused = false;
@@ -709,16 +748,12 @@ impl Worker {
             match target {
                 TargetState::Stopped => break,
                 TargetState::Paused if !paused => {
-                    if let Ok(assignment) = consumer.assignment() {
-                        let _ = consumer.pause(&assignment);
-                    }
+                    partitions.set_connector_paused(consumer, true);
                     paused = true;
                     *setup.status.lock() = Status::new(State::Paused);
                 }
                 TargetState::Started if paused => {
-                    if let Ok(assignment) = consumer.assignment() {
-                        let _ = consumer.resume(&assignment);
-                    }
+                    partitions.set_connector_paused(consumer, false);
                     paused = false;
                 }
                 _ => {}
@@ -729,12 +764,15 @@ impl Worker {
                     *status = Status::new(State::Running);
                 }
             }
+            partitions.apply_requests(consumer);
             if Instant::now() >= next_commit
                 || context
                     .commit_requested
                     .swap(false, std::sync::atomic::Ordering::SeqCst)
             {
-                commit_sink(task, &consumer, &offsets, &mut committed, CommitMode::Async)?;
+                let mut state = shared.lock().await;
+                state.take_failure()?;
+                state.commit(consumer, None, CommitMode::Async)?;
                 next_commit = Instant::now() + flush_interval;
             }
             if paused {
@@ -746,9 +784,7 @@ impl Worker {
                         if changed.is_err() { break; }
                     }
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                        if let Ok(assignment) = consumer.assignment() {
-                            let _ = consumer.pause(&assignment);
-                        }
+                        partitions.set_connector_paused(consumer, true);
                     }
                 }
                 continue;
@@ -776,15 +812,19 @@ impl Worker {
                 }
             }
             let mut records = Vec::new();
+            let mut state = shared.lock().await;
+            state.take_failure()?;
             for message in &messages {
                 setup.topics.lock().insert(message.topic().to_string());
-                offsets.insert(
-                    TopicPartition {
-                        topic: message.topic().to_string(),
-                        partition: message.partition(),
-                    },
-                    message.offset() + 1,
-                );
+                let partition = TopicPartition {
+                    topic: message.topic().to_string(),
+                    partition: message.partition(),
+                };
+                // A message fetched before its partition was revoked is not this task's.
+                if !state.assigned.contains(&partition) {
+                    continue;
+                }
+                state.offsets.insert(partition, message.offset() + 1);
                 match convert_sink(&converters, &chain, message) {
                     Ok(Some(record)) => records.push(record),
                     Ok(None) => {}
@@ -809,7 +849,7 @@ impl Worker {
                     .then(|| Instant::now() + Duration::from_millis(policy.retry_timeout_ms as u64))
             });
             loop {
-                match task.put(records.clone()).await {
+                match state.task.put(records.clone()).await {
                     Ok(()) => break,
                     Err(e) if e.is_retriable() => {
                         // Kafka redelivers the batch after a RetriableException.
@@ -826,40 +866,308 @@ impl Worker {
                     Err(e) => return Err(e),
                 }
             }
+            // What the task reported goes through the error handling before any commit
+            // covers it (Kafka waits for the reporter's futures in preCommit).
+            for (partition, offset, error) in context.reporter.take() {
+                let failure = StageError {
+                    stage: Stage::TaskPut,
+                    class: "org.apache.kafka.connect.sink.SinkTask".into(),
+                    error,
+                };
+                handle_error(setup, &policy, &failure)?;
+                let original = messages.iter().find(|m| {
+                    m.topic() == partition.topic
+                        && m.partition() == partition.partition
+                        && m.offset() == offset
+                });
+                if let (Some(producer), Some(topic), Some(message)) = (
+                    &dead_letter_producer,
+                    &policy.dead_letter_queue_topic,
+                    original,
+                ) {
+                    send_to_dead_letter_queue(setup, &policy, producer, topic, message, &failure)
+                        .await?;
+                }
+            }
         }
-        commit_sink(task, &consumer, &offsets, &mut committed, CommitMode::Sync)
+        let mut state = shared.lock().await;
+        state.take_failure()?;
+        state.commit(consumer, None, CommitMode::Sync)
     }
 }
 
-fn commit_sink(
-    task: &mut dyn SinkTask,
-    consumer: &StreamConsumer,
-    offsets: &HashMap<TopicPartition, i64>,
-    committed: &mut HashMap<TopicPartition, i64>,
-    mode: CommitMode,
-) -> Result<(), ConnectorError> {
-    if offsets.is_empty() || offsets == committed {
-        return Ok(());
+/// What the sink loop and its consumer's rebalance callbacks share. The callbacks run
+/// inside the consumer's `recv()`, when the loop holds no lock, so they always get it.
+struct SinkShared {
+    task: Box<dyn SinkTask>,
+    /// The next offset to consume per partition, of records handed to the task.
+    offsets: HashMap<TopicPartition, i64>,
+    committed: HashMap<TopicPartition, i64>,
+    /// The partitions opened on the task and not closed since.
+    assigned: BTreeSet<TopicPartition>,
+    /// A failure in a callback (`open`, `close`, `pre_commit`), failing the task at the
+    /// loop's next step: a callback cannot return it.
+    failure: Option<ConnectorError>,
+    /// Set once the loop closed every partition: the consumer's last revocation while
+    /// it shuts down has nothing left to close.
+    closed: bool,
+}
+
+impl SinkShared {
+    fn new(task: Box<dyn SinkTask>) -> SinkShared {
+        SinkShared {
+            task,
+            offsets: HashMap::new(),
+            committed: HashMap::new(),
+            assigned: BTreeSet::new(),
+            failure: None,
+            closed: false,
+        }
     }
-    let to_commit = task.pre_commit(offsets)?;
-    if to_commit.is_empty() {
-        return Ok(());
+
+    fn take_failure(&mut self) -> Result<(), ConnectorError> {
+        self.failure.take().map_or(Ok(()), Err)
     }
+
+    /// `pre_commit` of the offsets (of `only` these partitions, if given), then their
+    /// commit. A failed commit is logged and retried at the next interval, as Kafka does.
+    fn commit<C: ConsumerContext>(
+        &mut self,
+        consumer: &impl Consumer<C>,
+        only: Option<&BTreeSet<TopicPartition>>,
+        mode: CommitMode,
+    ) -> Result<(), ConnectorError> {
+        let offsets: HashMap<TopicPartition, i64> = self
+            .offsets
+            .iter()
+            .filter(|(tp, _)| only.is_none_or(|only| only.contains(*tp)))
+            .map(|(tp, offset)| (tp.clone(), *offset))
+            .collect();
+        let pending = offsets
+            .iter()
+            .any(|(tp, offset)| self.committed.get(tp) != Some(offset));
+        if !pending {
+            return Ok(());
+        }
+        let to_commit = self.task.pre_commit(&offsets)?;
+        if to_commit.is_empty() {
+            return Ok(());
+        }
+        let mut list = TopicPartitionList::new();
+        for (tp, offset) in &to_commit {
+            let _ = list.add_partition_offset(
+                &tp.topic,
+                tp.partition,
+                rdkafka::Offset::Offset(*offset),
+            );
+        }
+        match consumer.commit(&list, mode) {
+            Ok(()) => self.committed.extend(to_commit),
+            Err(e) => tracing::warn!("Commit of offsets failed: {e}"),
+        }
+        Ok(())
+    }
+}
+
+fn partitions_of(list: &TopicPartitionList) -> BTreeSet<TopicPartition> {
+    list.elements()
+        .iter()
+        .map(|e| TopicPartition {
+            topic: e.topic().to_string(),
+            partition: e.partition(),
+        })
+        .collect()
+}
+
+fn partition_list<'a>(
+    partitions: impl IntoIterator<Item = &'a TopicPartition>,
+) -> TopicPartitionList {
     let mut list = TopicPartitionList::new();
-    for (tp, offset) in &to_commit {
-        let _ =
-            list.add_partition_offset(&tp.topic, tp.partition, rdkafka::Offset::Offset(*offset));
+    for tp in partitions {
+        list.add_partition(&tp.topic, tp.partition);
     }
-    match consumer.commit(&list, mode) {
-        Ok(()) => {
-            committed.extend(to_commit);
-            Ok(())
+    list
+}
+
+/// The sink consumer's rebalance listener (Kafka's `WorkerSinkTask.HandleRebalance`):
+/// revoked partitions get their offsets committed, then `close`; assigned ones `open`,
+/// and stay paused if the task or the connector paused them.
+struct SinkRebalance {
+    shared: Arc<tokio::sync::Mutex<SinkShared>>,
+    partitions: Arc<PartitionControl>,
+}
+
+impl rdkafka::client::ClientContext for SinkRebalance {}
+
+impl ConsumerContext for SinkRebalance {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let revoked = match rebalance {
+            Rebalance::Revoke(list) => partitions_of(list),
+            _ => return,
+        };
+        let Ok(mut state) = self.shared.try_lock() else {
+            tracing::error!("sink task state busy during a rebalance; partitions not closed");
+            return;
+        };
+        if state.closed || state.failure.is_some() {
+            return;
         }
-        Err(e) => {
-            // Kafka logs a failed commit and retries at the next interval.
-            tracing::warn!("Commit of offsets failed: {e}");
-            Ok(())
+        let revoked: BTreeSet<TopicPartition> =
+            revoked.intersection(&state.assigned).cloned().collect();
+        let result = state
+            .commit(consumer, Some(&revoked), CommitMode::Sync)
+            .and_then(|()| {
+                state
+                    .task
+                    .close(&revoked.iter().cloned().collect::<Vec<_>>())
+            });
+        state.offsets.retain(|tp, _| !revoked.contains(tp));
+        state.committed.retain(|tp, _| !revoked.contains(tp));
+        state.assigned.retain(|tp| !revoked.contains(tp));
+        if let Err(e) = result {
+            state.failure = Some(e);
         }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let assigned = match rebalance {
+            Rebalance::Assign(list) => partitions_of(list),
+            _ => return,
+        };
+        let Ok(mut state) = self.shared.try_lock() else {
+            tracing::error!("sink task state busy during a rebalance; partitions not opened");
+            return;
+        };
+        if state.closed || state.failure.is_some() {
+            return;
+        }
+        state.assigned.extend(assigned.iter().cloned());
+        if let Err(e) = state
+            .task
+            .open(&assigned.iter().cloned().collect::<Vec<_>>())
+        {
+            state.failure = Some(e);
+        }
+        drop(state);
+        self.partitions.repause(consumer, &assigned);
+    }
+}
+
+/// Which partitions are paused and why: by the task (`SinkTaskContext::pause`, until it
+/// resumes them) or all of them by the connector's PAUSED state. The task's requests
+/// queue here and the loop applies them, as Kafka's consumer applies them on its thread.
+#[derive(Default)]
+struct PartitionControl {
+    requests: Mutex<Vec<(bool, Vec<TopicPartition>)>>,
+    by_task: Mutex<BTreeSet<TopicPartition>>,
+    connector_paused: std::sync::atomic::AtomicBool,
+}
+
+impl PartitionControl {
+    fn request(&self, pause: bool, partitions: &[TopicPartition]) {
+        self.requests.lock().push((pause, partitions.to_vec()));
+    }
+
+    fn apply_requests<C: ConsumerContext>(&self, consumer: &impl Consumer<C>) {
+        let requests = std::mem::take(&mut *self.requests.lock());
+        let connector_paused = self
+            .connector_paused
+            .load(std::sync::atomic::Ordering::SeqCst);
+        for (pause, partitions) in requests {
+            let list = partition_list(&partitions);
+            let mut by_task = self.by_task.lock();
+            if pause {
+                by_task.extend(partitions.iter().cloned());
+                if let Err(e) = consumer.pause(&list) {
+                    tracing::warn!("pausing {partitions:?} failed: {e}");
+                }
+            } else {
+                for tp in &partitions {
+                    by_task.remove(tp);
+                }
+                if !connector_paused {
+                    if let Err(e) = consumer.resume(&list) {
+                        tracing::warn!("resuming {partitions:?} failed: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The connector's pause covers every assigned partition; its resume leaves the
+    /// task's own pauses in place.
+    fn set_connector_paused<C: ConsumerContext>(&self, consumer: &impl Consumer<C>, paused: bool) {
+        self.connector_paused
+            .store(paused, std::sync::atomic::Ordering::SeqCst);
+        let Ok(assignment) = consumer.assignment() else {
+            return;
+        };
+        if paused {
+            let _ = consumer.pause(&assignment);
+            return;
+        }
+        let by_task = self.by_task.lock();
+        let resumable: Vec<TopicPartition> = partitions_of(&assignment)
+            .into_iter()
+            .filter(|tp| !by_task.contains(tp))
+            .collect();
+        let _ = consumer.resume(&partition_list(&resumable));
+    }
+
+    /// A new assignment starts unpaused; Kafka pauses again what was paused.
+    fn repause<C: ConsumerContext>(
+        &self,
+        consumer: &impl Consumer<C>,
+        assigned: &BTreeSet<TopicPartition>,
+    ) {
+        let paused: Vec<TopicPartition> = if self
+            .connector_paused
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            assigned.iter().cloned().collect()
+        } else {
+            let by_task = self.by_task.lock();
+            assigned.intersection(&by_task).cloned().collect()
+        };
+        if !paused.is_empty() {
+            let _ = consumer.pause(&partition_list(&paused));
+        }
+    }
+}
+
+/// Records a sink task reported as failed (Kafka's `WorkerErrantRecordReporter`): the
+/// loop takes them after each `put` and runs them through `errors.tolerance` and the
+/// dead letter queue, with the original consumed record.
+#[derive(Default)]
+struct ErrantReports {
+    reported: Mutex<Vec<(TopicPartition, i64, ConnectorError)>>,
+}
+
+impl ErrantReports {
+    fn take(&self) -> Vec<(TopicPartition, i64, ConnectorError)> {
+        std::mem::take(&mut *self.reported.lock())
+    }
+}
+
+impl ErrantRecordReporter for ErrantReports {
+    fn report(&self, record: &ConnectRecord, error: &ConnectorError) {
+        let RecordKind::Sink {
+            original_topic,
+            original_kafka_partition,
+            original_kafka_offset,
+            ..
+        } = &record.kind
+        else {
+            tracing::warn!("a sink task reported a record that is not a sink record");
+            return;
+        };
+        let partition = TopicPartition {
+            topic: original_topic.clone(),
+            partition: original_kafka_partition.unwrap_or(-1),
+        };
+        self.reported
+            .lock()
+            .push((partition, *original_kafka_offset, error.clone()));
     }
 }
 
@@ -1131,6 +1439,8 @@ impl SourceTaskContext for OffsetContext {
 struct SinkContext {
     config: Props,
     commit_requested: std::sync::atomic::AtomicBool,
+    partitions: Arc<PartitionControl>,
+    reporter: ErrantReports,
 }
 
 impl SinkTaskContext for SinkContext {
@@ -1141,10 +1451,15 @@ impl SinkTaskContext for SinkContext {
         self.commit_requested
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
-    // Partition-level pause/resume needs the consumer inside the loop; the FileStream
-    // sink does not use it. TODO(next session): route through a channel to the loop.
-    fn pause(&self, _partitions: &[TopicPartition]) {}
-    fn resume(&self, _partitions: &[TopicPartition]) {}
+    fn pause(&self, partitions: &[TopicPartition]) {
+        self.partitions.request(true, partitions);
+    }
+    fn resume(&self, partitions: &[TopicPartition]) {
+        self.partitions.request(false, partitions);
+    }
+    fn errant_record_reporter(&self) -> Option<&dyn ErrantRecordReporter> {
+        Some(&self.reporter)
+    }
 }
 
 #[cfg(test)]

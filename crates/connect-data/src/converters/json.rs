@@ -50,6 +50,7 @@ impl JsonConverterConfig {
                 "Include schemas within each of the serialized values and keys.",
             )
             .in_group("Schemas", 0, "Enable Schemas")
+            .with_width("MEDIUM")
             .define(
                 SCHEMAS_CACHE_SIZE_CONFIG,
                 ConfigType::Int,
@@ -59,6 +60,7 @@ impl JsonConverterConfig {
                 "The maximum number of schemas that can be cached in this converter instance.",
             )
             .in_group("Schemas", 1, "Schema Cache Size")
+            .with_width("MEDIUM")
             .define(
                 DECIMAL_FORMAT_CONFIG,
                 ConfigType::String,
@@ -71,6 +73,7 @@ impl JsonConverterConfig {
                 "Controls which format this converter will serialize decimals in. This value is case insensitive and can be either 'BASE64' (default) or 'NUMERIC'",
             )
             .in_group("Serialization", 0, "Decimal Format")
+            .with_width("MEDIUM")
             .define(
                 REPLACE_NULL_WITH_DEFAULT_CONFIG,
                 ConfigType::Boolean,
@@ -80,6 +83,7 @@ impl JsonConverterConfig {
                 "Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used.",
             )
             .in_group("Serialization", 1, "Replace null with default")
+            .with_width("MEDIUM")
     }
 
     /// Parses Kafka's keys; `converter_type` overrides any `converter.type` given, as

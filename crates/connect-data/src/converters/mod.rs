@@ -19,13 +19,16 @@ pub use api::{
 
 pub use header::SimpleHeaderConverter;
 pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
-pub use simple::{ByteArrayConverter, NumberConverter, NumberKind, StringConverter};
+pub use simple::{
+    BooleanConverter, ByteArrayConverter, NumberConverter, NumberKind, StringConverter,
+};
 
 /// Every built-in converter class, with the short alias Connect's plugin list also
 /// accepts (the class's simple name).
 pub const CONVERTER_CLASSES: &[&str] = &[
     "org.apache.kafka.connect.json.JsonConverter",
     "org.apache.kafka.connect.storage.StringConverter",
+    "org.apache.kafka.connect.converters.BooleanConverter",
     "org.apache.kafka.connect.converters.ByteArrayConverter",
     "org.apache.kafka.connect.converters.IntegerConverter",
     "org.apache.kafka.connect.converters.LongConverter",
@@ -56,6 +59,7 @@ pub enum AnyConverter {
     Json(JsonConverter),
     String(StringConverter),
     ByteArray(ByteArrayConverter),
+    Boolean(BooleanConverter),
     Number(NumberConverter),
     SimpleHeader(SimpleHeaderConverter),
 }
@@ -66,6 +70,7 @@ impl AnyConverter {
             AnyConverter::Json(c) => (c, c),
             AnyConverter::String(c) => (c, c),
             AnyConverter::ByteArray(c) => (c, c),
+            AnyConverter::Boolean(c) => (c, c),
             AnyConverter::Number(c) => (c, c),
             AnyConverter::SimpleHeader(c) => (c, c),
         }
@@ -148,6 +153,7 @@ pub fn converter_for(
         "JsonConverter" => AnyConverter::Json(JsonConverter::new(props, usage)?),
         "StringConverter" => AnyConverter::String(StringConverter::new(props, usage)?),
         "ByteArrayConverter" => AnyConverter::ByteArray(ByteArrayConverter),
+        "BooleanConverter" => AnyConverter::Boolean(BooleanConverter),
         "IntegerConverter" => AnyConverter::Number(NumberConverter::new(NumberKind::Integer)),
         "LongConverter" => AnyConverter::Number(NumberConverter::new(NumberKind::Long)),
         "FloatConverter" => AnyConverter::Number(NumberConverter::new(NumberKind::Float)),

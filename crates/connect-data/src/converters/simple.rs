@@ -1,7 +1,7 @@
 //! The converters that hold one primitive: Kafka's `StringConverter`,
 //! `ByteArrayConverter` and the number converters (`IntegerConverter`, `LongConverter`,
 //! `FloatConverter`, `DoubleConverter`, `ShortConverter`, big-endian as Kafka's
-//! serializers write them).
+//! serializers write them) and Kafka 4's `BooleanConverter` (one byte).
 
 use std::collections::HashMap;
 
@@ -18,12 +18,13 @@ pub fn string_converter_config_def() -> ConfigDef {
         .define(
             ENCODING_CONFIG,
             ConfigType::String,
-            DefaultValue::Text("UTF8".into()),
+            DefaultValue::Text("UTF-8".into()),
             None,
             Importance::High,
             "The name of the Java character set to use for encoding strings as byte arrays.",
         )
-        .in_group("Converter", 0, "Encoding")
+        // Kafka gives it a display name and width but no group.
+        .displayed("Encoding", "MEDIUM")
 }
 
 /// The character sets supported by `converter.encoding` (Java accepts many more; these
@@ -127,6 +128,29 @@ impl Converter for StringConverter {
     }
 }
 
+/// A converter of one schema type rejects a schema of another.
+fn check_schema(
+    converter: &str,
+    schema: Option<&SchemaRef>,
+    expected: Type,
+) -> Result<(), DataError> {
+    match schema.filter(|s| s.schema_type() != expected) {
+        Some(schema) => Err(DataError::new(format!(
+            "Invalid schema type for {converter}: {}",
+            schema.schema_type()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Kafka's `ClassCastException` message, as the converter wraps it.
+fn not_compatible(converter: &str, value: &Value) -> DataError {
+    DataError::new(format!(
+        "{converter} is not compatible with objects of type class {}",
+        value.java_class()
+    ))
+}
+
 /// Kafka's `ByteArrayConverter`: BYTES values passed through.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ByteArrayConverter;
@@ -138,19 +162,11 @@ impl Converter for ByteArrayConverter {
         schema: Option<&SchemaRef>,
         value: &Value,
     ) -> Result<Option<Vec<u8>>, DataError> {
-        if let Some(schema) = schema.filter(|s| s.schema_type() != Type::Bytes) {
-            return Err(DataError::new(format!(
-                "Invalid schema type for ByteArrayConverter: {}",
-                schema.schema_type()
-            )));
-        }
+        check_schema("ByteArrayConverter", schema, Type::Bytes)?;
         match value {
             Value::Null => Ok(None),
             Value::Bytes(bytes) => Ok(Some(bytes.clone())),
-            other => Err(DataError::new(format!(
-                "ByteArrayConverter is not compatible with objects of type class {}",
-                other.java_class()
-            ))),
+            other => Err(not_compatible("ByteArrayConverter", other)),
         }
     }
 
@@ -295,6 +311,46 @@ impl Converter for NumberConverter {
     }
 }
 
+/// Kafka's `BooleanConverter` (Kafka 4.0+): one byte, 1 for true and 0 for false, as
+/// Kafka's `BooleanSerializer` writes it; bytes back as an optional BOOLEAN.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BooleanConverter;
+
+impl Converter for BooleanConverter {
+    fn from_connect_data(
+        &self,
+        _topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
+        check_schema("BooleanConverter", schema, Type::Boolean)?;
+        match value {
+            Value::Null => Ok(None),
+            Value::Boolean(b) => Ok(Some(vec![u8::from(*b)])),
+            other => Err(not_compatible("BooleanConverter", other)),
+        }
+    }
+
+    fn to_connect_data(
+        &self,
+        _topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError> {
+        let value = match bytes {
+            None => Value::Null,
+            Some([0]) => Value::Boolean(false),
+            Some([1]) => Value::Boolean(true),
+            // Kafka wraps the deserializer's "Size of data received by
+            // BooleanDeserializer is not 1" / "Unexpected byte received" in this message.
+            Some(_) => return Err(DataError::new("Failed to deserialize boolean: ")),
+        };
+        Ok(SchemaAndValue::new(
+            Some(Schema::primitive(Type::Boolean, true)),
+            value,
+        ))
+    }
+}
+
 macro_rules! header_via_data {
     ($converter:ty) => {
         impl HeaderConverter for $converter {
@@ -323,6 +379,7 @@ macro_rules! header_via_data {
 header_via_data!(StringConverter);
 header_via_data!(ByteArrayConverter);
 header_via_data!(NumberConverter);
+header_via_data!(BooleanConverter);
 
 #[cfg(test)]
 mod tests {
@@ -377,6 +434,52 @@ mod tests {
                 .unwrap(),
             Some(vec![1, 2])
         );
+    }
+
+    #[test]
+    fn boolean_converter_writes_one_byte_and_rejects_other_sizes() {
+        let c = BooleanConverter;
+        assert_eq!(
+            c.from_connect_data("t", None, &Value::Boolean(true))
+                .unwrap(),
+            Some(vec![1])
+        );
+        assert_eq!(
+            c.from_connect_data("t", None, &Value::Boolean(false))
+                .unwrap(),
+            Some(vec![0])
+        );
+        assert_eq!(c.from_connect_data("t", None, &Value::Null).unwrap(), None);
+        assert_eq!(
+            c.from_connect_data(
+                "t",
+                Some(&Schema::primitive(Type::Int8, false)),
+                &Value::Int8(1)
+            )
+            .unwrap_err()
+            .message,
+            "Invalid schema type for BooleanConverter: INT8"
+        );
+        assert_eq!(
+            c.from_connect_data("t", None, &Value::string("true"))
+                .unwrap_err()
+                .message,
+            "BooleanConverter is not compatible with objects of type class java.lang.String"
+        );
+        let read = c.to_connect_data("t", Some(&[1])).unwrap();
+        assert_eq!(read.value, Value::Boolean(true));
+        assert_eq!(read.schema.unwrap().schema_type(), Type::Boolean);
+        assert_eq!(
+            c.to_connect_data("t", Some(&[0])).unwrap().value,
+            Value::Boolean(false)
+        );
+        assert_eq!(c.to_connect_data("t", None).unwrap().value, Value::Null);
+        for bad in [&[2u8][..], &[0, 1][..], &[][..]] {
+            assert_eq!(
+                c.to_connect_data("t", Some(bad)).unwrap_err().message,
+                "Failed to deserialize boolean: "
+            );
+        }
     }
 
     #[test]

@@ -1210,7 +1210,8 @@ impl Herder for DistributedHerder {
         &self,
         props: &Props,
     ) -> Result<connector_config::Validation, RuntimeError> {
-        let mut validation = connector_config::validate(props)?;
+        let mut validation =
+            connector_config::validate_on_worker(props, &self.converter_defaults())?;
         connector_config::validate_exactly_once(
             &mut validation,
             props,
@@ -1227,6 +1228,10 @@ impl Herder for DistributedHerder {
         self.await_joined().await?;
         self.verify_signature(&*self.inner.lock().await, signature.as_ref())?;
         self.fence_zombie_source_tasks(name).await
+    }
+
+    fn converter_defaults(&self) -> connector_config::ConverterDefaults {
+        connector_config::ConverterDefaults::of(&self.worker.config)
     }
 
     fn kafka_cluster_id(&self) -> Option<String> {
