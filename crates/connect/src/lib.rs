@@ -1,7 +1,8 @@
 //! Kafka Connect's runtime: the worker, the herder and Kafka's REST API, with the
-//! FileStream connectors and Confluent's JDBC connectors (PostgreSQL) built in.
-//! Standalone mode (`rafka connect-standalone`) is here; distributed mode is the next step
-//! (see `herder`).
+//! FileStream connectors and Confluent's JDBC connectors (PostgreSQL) built in, in
+//! standalone mode (`rafka connect-standalone`) and distributed mode
+//! (`rafka connect-distributed`, byte-compatible with Kafka's own workers: a Kafka worker
+//! and a rafka worker form one cluster in `tests/compat/test_connect_distributed.py`).
 //!
 //! - `worker_config`: the worker's `.properties` keys (Kafka's `WorkerConfig`);
 //! - `connector_config`: the framework's connector keys and `config/validate`;
@@ -14,10 +15,15 @@
 //! - `storage`: distributed mode's three internal topics (configs, statuses, offsets) in
 //!   Kafka's record formats, over Kafka's `KafkaBasedLog`;
 //! - `worker`: source and sink tasks as tokio tasks over rdkafka clients;
-//! - `herder`: the `Herder` trait the REST API talks to, and the standalone herder;
+//! - `exactly_once`: what exactly-once source support (KIP-618) shares between the worker
+//!   (`worker::exactly_once`: transactional source tasks) and the herder (fencing);
+//! - `entities`: the REST API's entities; `herder`: the `Herder` trait the REST API talks
+//!   to, and the standalone herder; `runner`: what both herders do with a connector;
 //! - `distributed`: the worker group (Connect's group protocol, the assignors, the member
-//!   loop over raw group requests through `rafka-client`);
-//! - `rest`: the axum routes; `standalone`: the command.
+//!   loop over raw group requests through `rafka-client`), the distributed herder and
+//!   `connect-distributed`;
+//! - `rest`: the axum routes; `forward`: requests forwarded between workers;
+//!   `standalone`: the command.
 //!
 //! A Kafka client of the broker (through rdkafka, and `rafka-client` for the raw group
 //! requests of distributed mode), never its internals. The data model,
