@@ -46,6 +46,8 @@ pub struct Broker {
     /// Connections to the other brokers for the requests this one sends them
     /// (WriteTxnMarkers, AddPartitionsToTxn from a partition leader).
     pub peers: rafka_client::WirePool,
+    /// What `/metrics` serves; no-op handles without `metrics.listener`.
+    pub metrics: crate::metrics::BrokerMetrics,
 }
 
 /// A broker as Metadata and DescribeCluster list it.
@@ -82,7 +84,9 @@ impl Broker {
             config.transaction.clone(),
             clock.clone(),
         ));
+        let metrics = crate::metrics::BrokerMetrics::new(config.metrics_listener.is_some());
         let broker = Broker {
+            metrics,
             groups: GroupCoordinator::new(
                 config.group.clone(),
                 config.consumer_group.clone(),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod group_config;
 pub mod handlers;
 pub mod log_manager;
+pub mod metrics;
 pub mod node;
 pub mod partition;
 pub mod producer_id_source;

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use rafka_log::{
@@ -22,6 +22,7 @@ use rafka_types::{LeaderEpoch, NodeId, Offset};
 use tokio::sync::watch;
 
 use crate::error::ApiError;
+use crate::metrics::{BrokerMetrics, TopicMeters};
 use crate::replica::{check_leader_epoch, EpochMismatch, LeaderState};
 
 /// What this broker is for the partition.
@@ -53,6 +54,8 @@ pub struct Partition {
     high_watermark: watch::Sender<Offset>,
     /// The log end offset, published after every append so follower long polls wake up.
     log_end: watch::Sender<Offset>,
+    /// The topic's `BrokerTopicMetrics` handles, looked up on the first produce or fetch.
+    topic_meters: OnceLock<Arc<TopicMeters>>,
 }
 
 /// What a consumer's fetch got.
@@ -117,7 +120,13 @@ impl Partition {
             min_insync_replicas: AtomicUsize::new(1),
             high_watermark,
             log_end,
+            topic_meters: OnceLock::new(),
         }
+    }
+
+    /// The topic's metric handles, registered in `metrics` on first use.
+    pub fn topic_meters(&self, metrics: &BrokerMetrics) -> &TopicMeters {
+        self.topic_meters.get_or_init(|| metrics.topic(&self.topic))
     }
 
     pub fn set_min_insync_replicas(&self, n: usize) {

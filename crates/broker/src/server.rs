@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use futures_util::future::Either;
@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 use crate::handlers::{self, Response};
+use crate::metrics::{ConnectionGuard, RequestDone};
 use rafka_log::FileSlice;
 use rafka_protocol::fetch_frame::Part;
 use std::os::fd::AsFd;
@@ -29,7 +30,10 @@ use std::os::fd::AsFd;
 #[derive(Debug)]
 pub struct Server {
     broker: Arc<Broker>,
-    listeners: Vec<TcpListener>,
+    /// Each data listener's socket, with the listener's name.
+    listeners: Vec<(String, TcpListener)>,
+    /// `metrics.listener`'s socket, when set.
+    metrics: Option<TcpListener>,
 }
 
 impl Server {
@@ -45,16 +49,26 @@ impl Server {
                     format!("cannot listen on {listener} ({address}): {e}"),
                 )
             })?;
-            listeners.push(socket);
+            listeners.push((listener.name.clone(), socket));
         }
-        Ok(Server { broker, listeners })
+        let metrics = crate::metrics::bind(&broker).await?;
+        Ok(Server {
+            broker,
+            listeners,
+            metrics,
+        })
     }
 
     pub fn local_addresses(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(|(_, l)| l.local_addr().ok())
             .collect()
+    }
+
+    /// Where `/metrics` is served, if `metrics.listener` is set.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish (bounded) and
@@ -62,7 +76,14 @@ impl Server {
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        for listener in self.listeners {
+        if let Some(listener) = self.metrics {
+            tasks.spawn(crate::metrics::serve(
+                self.broker.clone(),
+                listener,
+                stop_rx.clone(),
+            ));
+        }
+        for (name, listener) in self.listeners {
             // The port is bound already (a conflict fails start-up at once); connections
             // wait in the backlog until a cluster node is ready to answer them.
             let broker = self.broker.clone();
@@ -76,7 +97,7 @@ impl Server {
                         _ = stop.wait_for(|stopping| *stopping) => return,
                     }
                 }
-                accept_loop(broker, listener, stop).await;
+                accept_loop(broker, &name, listener, stop).await;
             });
         }
         tasks.spawn(background_loop(self.broker.clone(), stop_rx.clone()));
@@ -100,14 +121,25 @@ impl Server {
     }
 }
 
-async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    broker: Arc<Broker>,
+    name: &str,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+) {
+    let open = broker.metrics.listener_connections(name);
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(serve_connection(broker.clone(), stream, peer, stop.clone()));
+                    let counted = ConnectionGuard::open(&open);
+                    let serving = serve_connection(broker.clone(), stream, peer, stop.clone());
+                    connections.spawn(async move {
+                        serving.await;
+                        drop(counted);
+                    });
                 }
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
@@ -128,6 +160,15 @@ async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, mut stop: watch
 const MAX_IN_FLIGHT_PER_CONNECTION: usize = 100;
 
 type Handled = Result<Option<Response>, RequestError>;
+
+/// A request's answer, with what the request metrics need of it.
+struct Answer {
+    /// The request frame's size, which bounds the connection's in-flight memory.
+    size: usize,
+    handled: Handled,
+    done: RequestDone,
+    received: Instant,
+}
 
 /// Serves one connection. Requests are read as they arrive and each is started at once,
 /// in arrival order: a handler runs synchronously up to its first wait (a Produce has
@@ -150,9 +191,9 @@ async fn serve_connection(
     let mut reading = true;
     loop {
         // Answer whatever is ready, oldest first, before reading on.
-        while let Some((size, handled)) = poll_ready(&mut in_flight) {
-            in_flight_bytes -= size;
-            if !answer(&mut stream, peer, handled).await {
+        while let Some(ready) = poll_ready(&mut in_flight) {
+            in_flight_bytes -= ready.size;
+            if !answer(&broker, &mut stream, peer, ready).await {
                 return;
             }
         }
@@ -177,9 +218,9 @@ async fn serve_connection(
         };
         let Some(frame) = frame else {
             tokio::select! {
-                Some((size, handled)) = in_flight.next(), if !in_flight.is_empty() => {
-                    in_flight_bytes -= size;
-                    if !answer(&mut stream, peer, handled).await {
+                Some(ready) = in_flight.next(), if !in_flight.is_empty() => {
+                    in_flight_bytes -= ready.size;
+                    if !answer(&broker, &mut stream, peer, ready).await {
                         return;
                     }
                 }
@@ -196,6 +237,7 @@ async fn serve_connection(
             continue;
         };
         let size = frame.len();
+        let received = Instant::now();
         let request = match parse_request(frame) {
             Ok(request) => request,
             Err(e) => {
@@ -206,27 +248,41 @@ async fn serve_connection(
         };
         in_flight_bytes += size;
         let broker = &broker;
-        let mut handling: InFlight<'_> =
-            Box::pin(async move { (size, handlers::handle(broker, request, peer).await) });
+        let mut done = RequestDone {
+            api_key: request.api_key,
+            version: request.api_version(),
+            fetch_from: None,
+        };
+        let mut handling: InFlight<'_> = Box::pin(async move {
+            let handled = handlers::handle(broker, request, peer, &mut done.fetch_from).await;
+            Answer {
+                size,
+                handled,
+                done,
+                received,
+            }
+        });
         // Run the handler up to its first wait now, before the next request is read. A
         // future left pending is polled again by the queue (a pushed future always is),
         // which registers the real waker.
         let mut cx = Context::from_waker(Waker::noop());
         match handling.as_mut().poll(&mut cx) {
             // Most requests (metadata, acks=1 produce) end here: queue the answer itself.
-            Poll::Ready(done) => in_flight.push_back(Either::Left(std::future::ready(done))),
+            Poll::Ready(answered) => {
+                in_flight.push_back(Either::Left(std::future::ready(answered)))
+            }
             Poll::Pending => in_flight.push_back(Either::Right(handling)),
         }
     }
 }
 
-type InFlight<'a> = Pin<Box<dyn Future<Output = (usize, Handled)> + Send + 'a>>;
+type InFlight<'a> = Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
 
 /// A request in the connection's queue: answered already, or still waiting.
-type Queued<'a> = Either<std::future::Ready<(usize, Handled)>, InFlight<'a>>;
+type Queued<'a> = Either<std::future::Ready<Answer>, InFlight<'a>>;
 
 /// The oldest request's answer if it is ready, without waiting.
-fn poll_ready(in_flight: &mut FuturesOrdered<Queued<'_>>) -> Option<(usize, Handled)> {
+fn poll_ready(in_flight: &mut FuturesOrdered<Queued<'_>>) -> Option<Answer> {
     let mut cx = Context::from_waker(Waker::noop());
     match Pin::new(in_flight).poll_next(&mut cx) {
         Poll::Ready(item) => item,
@@ -234,8 +290,21 @@ fn poll_ready(in_flight: &mut FuturesOrdered<Queued<'_>>) -> Option<(usize, Hand
     }
 }
 
-/// Writes one request's answer; false when the connection must close.
-async fn answer(stream: &mut TcpStream, peer: SocketAddr, handled: Handled) -> bool {
+/// Writes one request's answer; false when the connection must close. The request's
+/// time, as Kafka's `TotalTimeMs`, runs from its frame's arrival to its answer's send.
+async fn answer(broker: &Broker, stream: &mut TcpStream, peer: SocketAddr, answer: Answer) -> bool {
+    let Answer {
+        handled,
+        done,
+        received,
+        ..
+    } = answer;
+    let open = write_answer(stream, peer, handled).await;
+    broker.metrics.record_request(done, received.elapsed());
+    open
+}
+
+async fn write_answer(stream: &mut TcpStream, peer: SocketAddr, handled: Handled) -> bool {
     match handled {
         Ok(Some(response)) => match write_response(stream, response).await {
             Ok(()) => true,

@@ -81,6 +81,9 @@ pub struct BrokerConfig {
     pub producer_id_expiration_ms: i64,
     pub producer_id_expiration_check_interval_ms: u64,
     pub socket_request_max_bytes: usize,
+    /// `metrics.listener` (`http://host:port`): where `/metrics` is served in the
+    /// Prometheus text format; `None` (the default) serves no metrics.
+    pub metrics_listener: Option<Listener>,
     pub broker_rack: Option<String>,
     pub replication: ReplicationConfig,
     /// Broker keys that are defaults for topic configs, by broker key (`log.retention.ms`),
@@ -115,6 +118,7 @@ const BROKER_KEYS: &[&str] = &[
     "producer.id.expiration.check.interval.ms",
     "log.flush.offset.checkpoint.interval.ms",
     "socket.request.max.bytes",
+    "metrics.listener",
     "broker.rack",
     "log.retention.minutes",
     "log.retention.hours",
@@ -306,6 +310,10 @@ impl BrokerConfig {
                 })
                 .collect(),
         };
+        let metrics_listener = get("metrics.listener")
+            .map(parse_metrics_listener)
+            .transpose()
+            .map_err(invalid)?;
         let log_dirs: Vec<PathBuf> = split_list(
             get("log.dirs")
                 .or_else(|| get("log.dir"))
@@ -503,6 +511,7 @@ impl BrokerConfig {
             producer_id_expiration_ms,
             producer_id_expiration_check_interval_ms,
             socket_request_max_bytes,
+            metrics_listener,
             broker_rack: get("broker.rack").map(str::to_string),
             replication,
             log_defaults,
@@ -742,6 +751,16 @@ fn parse_listeners(key: &str, value: &str) -> Result<Vec<Listener>, String> {
         .collect()
 }
 
+/// `metrics.listener`: one `http://host:port` (an empty host is every interface).
+fn parse_metrics_listener(value: &str) -> Result<Listener, String> {
+    match parse_listeners("metrics.listener", value)?.as_slice() {
+        [listener] if listener.name == "HTTP" => Ok(listener.clone()),
+        _ => Err(format!(
+            "Invalid value {value} for configuration metrics.listener: expected one http://host:port"
+        )),
+    }
+}
+
 fn parse_security_map(value: Option<&str>) -> BTreeMap<String, String> {
     let mut map: BTreeMap<String, String> = [
         ("PLAINTEXT", "PLAINTEXT"),
@@ -784,6 +803,23 @@ mod tests {
             "PLAINTEXT://localhost:9092"
         );
         assert_eq!(config.log_dirs, vec![PathBuf::from("./data")]);
+    }
+
+    #[test]
+    fn metrics_listener_is_off_by_default_and_takes_one_http_address() {
+        let base = [("log.dirs", "/a")];
+        let config = BrokerConfig::from_properties(props(&base), "t").unwrap();
+        assert_eq!(config.metrics_listener, None);
+        let with = |value: &str| {
+            let mut pairs = props(&base);
+            pairs.insert("metrics.listener".into(), value.into());
+            BrokerConfig::from_properties(pairs, "t")
+        };
+        let listener = with("http://:9404").unwrap().metrics_listener.unwrap();
+        assert_eq!((listener.host.as_str(), listener.port), ("", 9404));
+        assert!(with("PLAINTEXT://:9404").is_err());
+        assert!(with("http://:1,http://:2").is_err());
+        assert!(with("http://:notaport").is_err());
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub(super) async fn handle(
             let response = FetchResponse::default()
                 .with_session_id(0)
                 .with_responses(pass.topics);
+            for (partition, bytes) in &pass.consumed {
+                let meters = partition.topic_meters(&broker.metrics);
+                broker.metrics.record_fetched(meters, *bytes);
+            }
             return (response, pass.records);
         }
         let any_change =
@@ -69,6 +73,8 @@ struct Pass {
     records: Vec<ReadResult>,
     bytes: u64,
     has_error: bool,
+    /// The record bytes read for a consumer, by partition: Kafka's bytes out.
+    consumed: Vec<(Arc<Partition>, u64)>,
 }
 
 fn read_all(
@@ -93,6 +99,7 @@ fn read_all(
         records: Vec::new(),
         bytes: 0,
         has_error: false,
+        consumed: Vec::new(),
     };
     for fetch_topic in &request.topics {
         let topic = if version >= 13 {
@@ -152,6 +159,9 @@ fn read_all(
                         read_partition(&partition, request, wanted, max_bytes, min_one);
                     pass.bytes += read.size_bytes;
                     remaining = remaining.saturating_sub(read.size_bytes);
+                    if read.size_bytes > 0 {
+                        pass.consumed.push((partition.clone(), read.size_bytes));
+                    }
                     pass.records.push(read);
                     data
                 }

@@ -10,6 +10,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use rafka_protocol::request::{encode_response, RequestError, RequestFrame};
 
 use crate::broker::Broker;
+use crate::metrics::FetchFrom;
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
@@ -77,10 +78,14 @@ pub enum Response {
 
 /// Handles one request. `Ok(None)` means no response is sent (Produce with acks=0);
 /// `Err` closes the connection, which is what Kafka does for a request it cannot parse.
+///
+/// A Fetch sets `fetch_from`: whether a consumer or a follower sent it, the request name
+/// Kafka's request metrics count it under.
 pub async fn handle(
     broker: &Arc<Broker>,
     request: RequestFrame,
     peer: SocketAddr,
+    fetch_from: &mut Option<FetchFrom>,
 ) -> Result<Option<Response>, RequestError> {
     let version = request.api_version();
     if request.api_key == ApiKey::ApiVersions {
@@ -105,7 +110,17 @@ pub async fn handle(
             }
         }
         ApiKey::Fetch => {
-            let body = request.decode_body()?;
+            let body: kafka_protocol::messages::FetchRequest = request.decode_body()?;
+            let replica_id = if version >= 15 {
+                body.replica_state.replica_id.0
+            } else {
+                body.replica_id.0
+            };
+            *fetch_from = Some(if replica_id >= 0 {
+                FetchFrom::Follower
+            } else {
+                FetchFrom::Consumer
+            });
             let (response, records) = fetch::handle(broker, body, version).await;
             let lens: Vec<usize> = records.iter().map(|r| r.size_bytes as usize).collect();
             let parts = rafka_protocol::fetch_frame::encode_fetch_response(

@@ -100,6 +100,12 @@ pub(super) async fn handle(
                         };
                         (e, log_start_offset)
                     })?;
+                let appended = u64::try_from(info.last_offset.0 - info.first_offset.0 + 1);
+                broker.metrics.record_produced(
+                    partition.topic_meters(&broker.metrics),
+                    appended.unwrap_or(0),
+                    records.len() as u64,
+                );
                 if acks == -1 {
                     waits.push((
                         responses.len(),

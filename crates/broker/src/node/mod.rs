@@ -175,6 +175,12 @@ async fn check_isr(broker: &Arc<Broker>) {
                 // A completed reassignment may have moved the leadership away: the
                 // image brings the new role.
                 Ok(BrokerResponse::Partition(state)) if state.leader == cluster.node_id => {
+                    // Kafka's IsrShrinksPerSec/IsrExpandsPerSec count committed changes.
+                    if let Some(before) = topic.state(partition.index) {
+                        broker
+                            .metrics
+                            .record_isr_change(before.isr.len(), state.isr.len());
+                    }
                     partition.become_leader(&state, broker.clock.now_ms() as u64)
                 }
                 Ok(refused) => {

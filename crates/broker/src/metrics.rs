@@ -1,0 +1,521 @@
+//! The broker's metrics, named as the Prometheus JMX exporter's Kafka rules
+//! (`example_configs/kafka-2_0_0.yml`, `lowercaseOutputName: true`) name Kafka's JMX
+//! beans, so dashboards and alerts written for Kafka work unchanged:
+//!
+//! | Kafka bean | Prometheus series |
+//! |---|---|
+//! | `kafka.server:type=BrokerTopicMetrics,name=MessagesInPerSec[,topic=T]` | `kafka_server_brokertopicmetrics_messagesin_total[{topic}]` |
+//! | `…name=BytesInPerSec`, `…name=BytesOutPerSec` | `…_bytesin_total`, `…_bytesout_total` |
+//! | `kafka.network:type=RequestMetrics,name=RequestsPerSec,request=R,version=V` | `kafka_network_requestmetrics_requests_total{request,version}` |
+//! | `kafka.network:type=RequestMetrics,name=TotalTimeMs,request=R` (histogram) | `kafka_network_requestmetrics_totaltimems{request,quantile}`, `…_count`, `…_sum` |
+//! | `kafka.server:type=ReplicaManager,name=UnderReplicatedPartitions` | `kafka_server_replicamanager_underreplicatedpartitions` |
+//! | `…name=IsrShrinksPerSec`, `…name=IsrExpandsPerSec` | `kafka_server_replicamanager_isrshrinks_total`, `…_isrexpands_total` |
+//! | `kafka.controller:type=KafkaController,name=ActiveControllerCount` | `kafka_controller_kafkacontroller_activecontrollercount` |
+//! | `kafka.log:type=Log,name=Size,topic=T,partition=P` | `kafka_log_log_size{topic,partition}` |
+//! | `kafka.server:type=socket-server-metrics,listener=L,networkProcessor=N` `connection-count` | `kafka_server_socket_server_metrics_connection_count{listener,networkProcessor}` |
+//!
+//! Counters and latencies are recorded as they happen through handles registered once
+//! (per topic, per API and version), so a produce or fetch costs a few atomic adds; the
+//! gauges are read from the broker's state when `/metrics` is scraped. With no
+//! `metrics.listener` every handle is a no-op.
+//!
+//! Kafka splits Fetch into `FetchConsumer` and `FetchFollower` and also counts it as
+//! `Fetch`; so does this module. Bytes out count consumer fetches only, as Kafka's
+//! `BytesOutPerSec` does (followers' bytes are replication, not client traffic).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use kafka_protocol::messages::ApiKey;
+use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
+use metrics_util::MetricKindMask;
+use parking_lot::{Mutex, RwLock};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::broker::Broker;
+
+static METADATA: Metadata<'static> = Metadata::new("rafka_broker", Level::INFO, None);
+
+/// Kafka's histogram percentiles, which the JMX exporter turns into `quantile` labels.
+const QUANTILES: [f64; 6] = [0.5, 0.75, 0.95, 0.98, 0.99, 0.999];
+
+/// Room for every API key (Kafka's go up to the 90s) and every version of each.
+const API_SLOTS: usize = 128;
+const VERSION_SLOTS: usize = 32;
+/// The two request names Kafka adds for Fetch, after the API keys.
+const FETCH_CONSUMER_SLOT: usize = API_SLOTS;
+const FETCH_FOLLOWER_SLOT: usize = API_SLOTS + 1;
+const REQUEST_NAME_SLOTS: usize = API_SLOTS + 2;
+
+/// A gauge not set for this long is dropped from the output: gauges are set at every
+/// scrape, so this drops the partitions and listeners that are gone.
+const GAUGE_IDLE: Duration = Duration::from_millis(1);
+
+/// One topic's `BrokerTopicMetrics` counters (or the all-topics ones).
+#[derive(Debug)]
+pub struct TopicMeters {
+    messages_in: Counter,
+    bytes_in: Counter,
+    bytes_out: Counter,
+}
+
+/// Which of Kafka's request names a Fetch is counted under, besides `Fetch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchFrom {
+    Consumer,
+    Follower,
+}
+
+/// A request as it was handled, for the request metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestDone {
+    pub api_key: ApiKey,
+    pub version: i16,
+    /// Set for Fetch requests.
+    pub fetch_from: Option<FetchFrom>,
+}
+
+/// The broker's registry and its handles. Thread-safe: handles are shared atomics, the
+/// lazily registered ones sit behind `OnceLock`s (per API) or a read-mostly lock (per
+/// topic, looked up once per partition: `Partition` caches its topic's handles).
+pub struct BrokerMetrics {
+    recorder: Option<PrometheusRecorder>,
+    all_topics: TopicMeters,
+    topics: RwLock<HashMap<Arc<str>, Arc<TopicMeters>>>,
+    /// `RequestsPerSec` by request name slot and version.
+    requests: Box<[OnceLock<Counter>]>,
+    /// `TotalTimeMs` by request name slot.
+    total_time: Box<[OnceLock<Histogram>]>,
+    isr_shrinks: Counter,
+    isr_expands: Counter,
+    /// Open connections by listener name.
+    connections: Mutex<Vec<(String, Arc<AtomicI64>)>>,
+}
+
+impl std::fmt::Debug for BrokerMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerMetrics")
+            .field("enabled", &self.recorder.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BrokerMetrics {
+    /// A registry that records (`enabled`, with a `metrics.listener`) or only hands out
+    /// no-op handles.
+    pub fn new(enabled: bool) -> BrokerMetrics {
+        let recorder = enabled.then(|| {
+            PrometheusBuilder::new()
+                .set_quantiles(&QUANTILES)
+                .expect("the quantiles are within 0..=1")
+                .idle_timeout(MetricKindMask::GAUGE, Some(GAUGE_IDLE))
+                .build_recorder()
+        });
+        let mut metrics = BrokerMetrics {
+            recorder,
+            all_topics: TopicMeters {
+                messages_in: Counter::noop(),
+                bytes_in: Counter::noop(),
+                bytes_out: Counter::noop(),
+            },
+            topics: RwLock::new(HashMap::new()),
+            requests: (0..REQUEST_NAME_SLOTS * VERSION_SLOTS)
+                .map(|_| OnceLock::new())
+                .collect(),
+            total_time: (0..REQUEST_NAME_SLOTS).map(|_| OnceLock::new()).collect(),
+            isr_shrinks: Counter::noop(),
+            isr_expands: Counter::noop(),
+            connections: Mutex::new(Vec::new()),
+        };
+        metrics.all_topics = metrics.topic_meters_with(Vec::new());
+        metrics.isr_shrinks = metrics.counter("kafka_server_replicamanager_isrshrinks_total", []);
+        metrics.isr_expands = metrics.counter("kafka_server_replicamanager_isrexpands_total", []);
+        metrics
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    fn counter<const N: usize>(&self, name: &'static str, labels: [Label; N]) -> Counter {
+        match &self.recorder {
+            Some(recorder) => {
+                recorder.register_counter(&Key::from_parts(name, labels.to_vec()), &METADATA)
+            }
+            None => Counter::noop(),
+        }
+    }
+
+    fn topic_meters_with(&self, labels: Vec<Label>) -> TopicMeters {
+        let counter = |name: &'static str| match &self.recorder {
+            Some(recorder) => {
+                recorder.register_counter(&Key::from_parts(name, labels.clone()), &METADATA)
+            }
+            None => Counter::noop(),
+        };
+        TopicMeters {
+            messages_in: counter("kafka_server_brokertopicmetrics_messagesin_total"),
+            bytes_in: counter("kafka_server_brokertopicmetrics_bytesin_total"),
+            bytes_out: counter("kafka_server_brokertopicmetrics_bytesout_total"),
+        }
+    }
+
+    /// `topic`'s counters, registered on first use.
+    pub fn topic(&self, topic: &Arc<str>) -> Arc<TopicMeters> {
+        if let Some(meters) = self.topics.read().get(topic) {
+            return meters.clone();
+        }
+        self.topics
+            .write()
+            .entry(topic.clone())
+            .or_insert_with(|| {
+                Arc::new(self.topic_meters_with(vec![Label::new("topic", topic.to_string())]))
+            })
+            .clone()
+    }
+
+    /// Records appended for a client (Kafka's `MessagesInPerSec`, `BytesInPerSec`).
+    pub fn record_produced(&self, topic: &TopicMeters, records: u64, bytes: u64) {
+        topic.messages_in.increment(records);
+        topic.bytes_in.increment(bytes);
+        self.all_topics.messages_in.increment(records);
+        self.all_topics.bytes_in.increment(bytes);
+    }
+
+    /// Record bytes a consumer fetch returned (Kafka's `BytesOutPerSec`).
+    pub fn record_fetched(&self, topic: &TopicMeters, bytes: u64) {
+        topic.bytes_out.increment(bytes);
+        self.all_topics.bytes_out.increment(bytes);
+    }
+
+    /// An ISR change this broker's leadership got committed.
+    pub fn record_isr_change(&self, old_size: usize, new_size: usize) {
+        if new_size < old_size {
+            self.isr_shrinks.increment(1);
+        } else if new_size > old_size {
+            self.isr_expands.increment(1);
+        }
+    }
+
+    /// One request answered after `elapsed`, under each of Kafka's names for it.
+    pub fn record_request(&self, done: RequestDone, elapsed: Duration) {
+        if self.recorder.is_none() {
+            return;
+        }
+        let api_slot = done.api_key as i16 as usize;
+        self.record_request_name(api_slot, done.version, elapsed);
+        match done.fetch_from {
+            Some(FetchFrom::Consumer) => {
+                self.record_request_name(FETCH_CONSUMER_SLOT, done.version, elapsed)
+            }
+            Some(FetchFrom::Follower) => {
+                self.record_request_name(FETCH_FOLLOWER_SLOT, done.version, elapsed)
+            }
+            None => {}
+        }
+    }
+
+    fn record_request_name(&self, slot: usize, version: i16, elapsed: Duration) {
+        let Ok(version_slot) = usize::try_from(version) else {
+            return;
+        };
+        if slot >= REQUEST_NAME_SLOTS || version_slot >= VERSION_SLOTS {
+            return;
+        }
+        let name = || request_name(slot);
+        self.requests[slot * VERSION_SLOTS + version_slot]
+            .get_or_init(|| {
+                self.counter(
+                    "kafka_network_requestmetrics_requests_total",
+                    [
+                        Label::new("request", name()),
+                        Label::new("version", version.to_string()),
+                    ],
+                )
+            })
+            .increment(1);
+        self.total_time[slot]
+            .get_or_init(|| match &self.recorder {
+                Some(recorder) => recorder.register_histogram(
+                    &Key::from_parts(
+                        "kafka_network_requestmetrics_totaltimems",
+                        vec![Label::new("request", name())],
+                    ),
+                    &METADATA,
+                ),
+                None => Histogram::noop(),
+            })
+            .record(elapsed.as_secs_f64() * 1000.0);
+    }
+
+    /// The open-connection count of listener `name`, which its accept loop keeps.
+    pub fn listener_connections(&self, name: &str) -> Arc<AtomicI64> {
+        let mut connections = self.connections.lock();
+        if let Some((_, count)) = connections.iter().find(|(n, _)| n == name) {
+            return count.clone();
+        }
+        let count = Arc::new(AtomicI64::new(0));
+        connections.push((name.to_string(), count.clone()));
+        count
+    }
+
+    fn set_gauge(&self, name: &'static str, labels: Vec<Label>, value: f64) {
+        if let Some(recorder) = &self.recorder {
+            recorder
+                .register_gauge(&Key::from_parts(name, labels), &METADATA)
+                .set(value);
+        }
+    }
+
+    /// The Prometheus text of every metric, the gauges read from `broker` now.
+    pub fn render(&self, broker: &Broker) -> String {
+        let Some(recorder) = &self.recorder else {
+            return String::new();
+        };
+        let node_id = broker.config.node_id;
+        let mut under_replicated = 0u32;
+        for topic in broker.topics() {
+            for partition in topic.local_partitions() {
+                self.set_gauge(
+                    "kafka_log_log_size",
+                    vec![
+                        Label::new("topic", topic.name.to_string()),
+                        Label::new("partition", partition.index.to_string()),
+                    ],
+                    partition.size_bytes() as f64,
+                );
+                let led_short = topic.state(partition.index).is_some_and(|state| {
+                    state.leader == node_id && state.isr.len() < state.replicas.len()
+                });
+                under_replicated += u32::from(led_short);
+            }
+        }
+        self.set_gauge(
+            "kafka_server_replicamanager_underreplicatedpartitions",
+            Vec::new(),
+            f64::from(under_replicated),
+        );
+        // Single-node mode: the broker is its own controller.
+        let active_controller = match &broker.cluster {
+            None => true,
+            Some(cluster) => {
+                broker.config.has_role("controller") && cluster.controller_id() == Some(node_id)
+            }
+        };
+        self.set_gauge(
+            "kafka_controller_kafkacontroller_activecontrollercount",
+            Vec::new(),
+            f64::from(u8::from(active_controller)),
+        );
+        for (listener, count) in self.connections.lock().iter() {
+            self.set_gauge(
+                "kafka_server_socket_server_metrics_connection_count",
+                vec![
+                    Label::new("listener", listener.clone()),
+                    Label::new("networkProcessor", "0"),
+                ],
+                count.load(Ordering::Relaxed) as f64,
+            );
+        }
+        recorder.handle().render()
+    }
+}
+
+/// Kafka's name of the request in `slot` (`ApiKeys.name`, or its Fetch split).
+fn request_name(slot: usize) -> String {
+    match slot {
+        FETCH_CONSUMER_SLOT => "FetchConsumer".to_string(),
+        FETCH_FOLLOWER_SLOT => "FetchFollower".to_string(),
+        _ => i16::try_from(slot)
+            .ok()
+            .and_then(|key| ApiKey::try_from(key).ok())
+            .map_or_else(|| format!("ApiKey{slot}"), |key| format!("{key:?}")),
+    }
+}
+
+/// Counts one open connection of a listener while it lives.
+#[derive(Debug)]
+pub struct ConnectionGuard(Arc<AtomicI64>);
+
+impl ConnectionGuard {
+    pub fn open(count: &Arc<AtomicI64>) -> ConnectionGuard {
+        count.fetch_add(1, Ordering::Relaxed);
+        ConnectionGuard(count.clone())
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Binds `metrics.listener`, so that a taken port fails start-up like the Kafka ports.
+pub async fn bind(broker: &Broker) -> std::io::Result<Option<TcpListener>> {
+    let Some(listener) = &broker.config.metrics_listener else {
+        return Ok(None);
+    };
+    let address = listener
+        .bind_address()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    TcpListener::bind(address).await.map(Some).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot serve metrics on {address}: {e}"))
+    })
+}
+
+/// Serves `GET /metrics` (anything else is 404) until `stop`.
+pub async fn serve(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    let address: Option<SocketAddr> = listener.local_addr().ok();
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let broker = broker.clone();
+            async move {
+                let body = tokio::task::spawn_blocking(move || broker.metrics.render(&broker))
+                    .await
+                    .unwrap_or_default();
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    body,
+                )
+            }
+        }),
+    );
+    tracing::info!("serving metrics on {address:?}");
+    let shutdown = async move {
+        let _ = stop.wait_for(|stopping| *stopping).await;
+    };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!("metrics listener failed: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value_of(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn produced_and_fetched_bytes_count_per_topic_and_for_all_topics() {
+        let metrics = BrokerMetrics::new(true);
+        let a = metrics.topic(&Arc::from("a"));
+        let b = metrics.topic(&Arc::from("b"));
+        metrics.record_produced(&a, 3, 300);
+        metrics.record_produced(&b, 2, 50);
+        metrics.record_fetched(&a, 120);
+        let text = metrics.recorder.as_ref().unwrap().handle().render();
+        let of = |series: &str| value_of(&text, series);
+        assert_eq!(
+            of(r#"kafka_server_brokertopicmetrics_messagesin_total{topic="a"}"#),
+            Some(3.0)
+        );
+        assert_eq!(
+            of("kafka_server_brokertopicmetrics_messagesin_total"),
+            Some(5.0)
+        );
+        assert_eq!(
+            of("kafka_server_brokertopicmetrics_bytesin_total"),
+            Some(350.0)
+        );
+        assert_eq!(
+            of(r#"kafka_server_brokertopicmetrics_bytesout_total{topic="a"}"#),
+            Some(120.0)
+        );
+        assert_eq!(
+            of(r#"kafka_server_brokertopicmetrics_bytesout_total{topic="b"}"#),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn a_fetch_counts_as_fetch_and_as_kafkas_consumer_or_follower_name() {
+        let metrics = BrokerMetrics::new(true);
+        let fetch = |from| RequestDone {
+            api_key: ApiKey::Fetch,
+            version: 12,
+            fetch_from: Some(from),
+        };
+        metrics.record_request(fetch(FetchFrom::Consumer), Duration::from_millis(2));
+        metrics.record_request(fetch(FetchFrom::Follower), Duration::from_millis(4));
+        metrics.record_request(
+            RequestDone {
+                api_key: ApiKey::Produce,
+                version: 9,
+                fetch_from: None,
+            },
+            Duration::from_millis(1),
+        );
+        let text = metrics.recorder.as_ref().unwrap().handle().render();
+        let of = |series: &str| value_of(&text, series);
+        let requests = "kafka_network_requestmetrics_requests_total";
+        assert_eq!(
+            of(&format!(r#"{requests}{{request="Fetch",version="12"}}"#)),
+            Some(2.0)
+        );
+        assert_eq!(
+            of(&format!(
+                r#"{requests}{{request="FetchConsumer",version="12"}}"#
+            )),
+            Some(1.0)
+        );
+        assert_eq!(
+            of(&format!(
+                r#"{requests}{{request="FetchFollower",version="12"}}"#
+            )),
+            Some(1.0)
+        );
+        assert_eq!(
+            of(&format!(r#"{requests}{{request="Produce",version="9"}}"#)),
+            Some(1.0)
+        );
+        assert_eq!(
+            of(r#"kafka_network_requestmetrics_totaltimems_count{request="Fetch"}"#),
+            Some(2.0)
+        );
+        assert!(text.contains(
+            r#"kafka_network_requestmetrics_totaltimems{request="Produce",quantile="0.99"}"#
+        ));
+    }
+
+    #[test]
+    fn isr_changes_count_as_shrinks_or_expands() {
+        let metrics = BrokerMetrics::new(true);
+        metrics.record_isr_change(3, 2);
+        metrics.record_isr_change(2, 3);
+        metrics.record_isr_change(3, 3);
+        metrics.record_isr_change(3, 1);
+        let text = metrics.recorder.as_ref().unwrap().handle().render();
+        assert_eq!(
+            value_of(&text, "kafka_server_replicamanager_isrshrinks_total"),
+            Some(2.0)
+        );
+        assert_eq!(
+            value_of(&text, "kafka_server_replicamanager_isrexpands_total"),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn disabled_metrics_render_nothing_and_record_into_no_ops() {
+        let metrics = BrokerMetrics::new(false);
+        let a = metrics.topic(&Arc::from("a"));
+        metrics.record_produced(&a, 1, 1);
+        assert!(!metrics.enabled());
+        assert!(metrics.recorder.is_none());
+    }
+}
