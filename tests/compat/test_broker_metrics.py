@@ -6,6 +6,7 @@ leader's under-replicated partitions rise, then fall when it returns)."""
 from __future__ import annotations
 
 import re
+import socket
 import urllib.error
 import urllib.request
 
@@ -91,11 +92,12 @@ def test_connection_count_follows_open_connections(metrics_broker):
     b = metrics_broker
     series = ('kafka_server_socket_server_metrics_connection_count'
               '{listener="PLAINTEXT",networkProcessor="0"}')
-    producer = Producer({"bootstrap.servers": b.bootstrap})
-    producer.list_topics(timeout=10)
-    assert scrape(b.metrics_port)[series] >= 1
-    del producer
-    wait_until(lambda: scrape(b.metrics_port)[series] == 0, 15, "connections closed")
+    before = scrape(b.metrics_port)[series]
+    sockets = [socket.create_connection(("127.0.0.1", b.port), timeout=5) for _ in range(2)]
+    wait_until(lambda: scrape(b.metrics_port)[series] == before + 2, 15, "two more connections")
+    for s in sockets:
+        s.close()
+    wait_until(lambda: scrape(b.metrics_port)[series] == before, 15, "the connections closed")
 
 
 def test_only_metrics_is_served(metrics_broker):
