@@ -159,6 +159,9 @@ async fn check_isr(broker: &Arc<Broker>) {
                 topic.name,
                 partition.index
             );
+            // The ISR this proposal replaces, read before the controller commits it (the
+            // image may bring the committed ISR before the answer does).
+            let isr_before = topic.state(partition.index).map(|s| s.isr.len());
             let request = BrokerRequest::AlterPartition {
                 broker_id: cluster.node_id,
                 broker_epoch: cluster.broker_epoch(),
@@ -176,10 +179,8 @@ async fn check_isr(broker: &Arc<Broker>) {
                 // image brings the new role.
                 Ok(BrokerResponse::Partition(state)) if state.leader == cluster.node_id => {
                     // Kafka's IsrShrinksPerSec/IsrExpandsPerSec count committed changes.
-                    if let Some(before) = topic.state(partition.index) {
-                        broker
-                            .metrics
-                            .record_isr_change(before.isr.len(), state.isr.len());
+                    if let Some(before) = isr_before {
+                        broker.metrics.record_isr_change(before, state.isr.len());
                     }
                     partition.become_leader(&state, broker.clock.now_ms() as u64)
                 }
