@@ -7,4 +7,5 @@
 
 pub mod config;
 pub mod evaluator;
+pub mod offsets_topic;
 pub mod storage;
