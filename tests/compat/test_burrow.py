@@ -307,14 +307,16 @@ def test_two_clusters_are_kept_apart_and_delete_and_not_found(broker, second_bro
     code, body = get(burrow, "/v3/kafka/second")
     assert code == 200 and body["module"]["servers"] == [second_broker.bootstrap]
     code, body = get(burrow, f"/v3/kafka/local/consumer/{group}/lag")
-    assert code == 404
-    check_envelope(body, f"/v3/kafka/local/consumer/{group}/lag", "consumer group not found", error=True)
+    assert code == 404  # Burrow: NOTFOUND with `error` false
+    check_envelope(body, f"/v3/kafka/local/consumer/{group}/lag", "consumer status returned")
     assert body["status"]["status"] == "NOTFOUND"
+    assert body["status"]["partitions"] == []
 
     code, body = get(burrow, f"/v3/kafka/second/consumer/{group}", method="DELETE")
     assert code == 200 and body["message"] == "consumer group removed"
     code, body = get(burrow, f"/v3/kafka/second/consumer/{group}")
-    assert code == 404 and body["message"] == "consumer group not found"
+    assert code == 404 and body["error"] is True
+    assert body["message"] == "cluster or consumer not found"
 
     code, body = get(burrow, "/v3/no/such/route")
     assert code == 404 and body["error"] is True and body["message"] == "invalid request type"

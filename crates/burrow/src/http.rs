@@ -114,7 +114,7 @@ async fn cluster_detail(
     headers: HeaderMap,
 ) -> Response {
     match m.config.clusters.iter().find(|c| c.name == cluster) {
-        None => not_found_with(&uri, &headers, "cluster not found"),
+        None => not_found_with(&uri, &headers, "cluster module not found"),
         Some(c) => ok(
             &uri,
             &headers,
@@ -153,11 +153,8 @@ async fn topic_detail(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if !m.storage.has_cluster(&cluster) {
-        return not_found_with(&uri, &headers, "cluster not found");
-    }
     match m.storage.topic_offsets(&cluster, &topic) {
-        None => not_found_with(&uri, &headers, "topic not found"),
+        None => not_found_with(&uri, &headers, "cluster or topic not found"),
         Some(offsets) => ok(
             &uri,
             &headers,
@@ -173,11 +170,8 @@ async fn topic_consumers(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if !m.storage.has_cluster(&cluster) {
-        return not_found_with(&uri, &headers, "cluster not found");
-    }
     match m.storage.consumers_of_topic(&cluster, &topic) {
-        None => not_found_with(&uri, &headers, "topic not found"),
+        None => not_found_with(&uri, &headers, "cluster or topic not found"),
         Some(consumers) => ok(
             &uri,
             &headers,
@@ -210,11 +204,8 @@ async fn consumer_detail(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if !m.storage.has_cluster(&cluster) {
-        return not_found_with(&uri, &headers, "cluster not found");
-    }
     let Some(topics) = m.storage.consumer(&cluster, &group, now_ms()) else {
-        return not_found_with(&uri, &headers, "consumer group not found");
+        return not_found_with(&uri, &headers, "cluster or consumer not found");
     };
     let topics: Map<String, Value> = topics
         .into_iter()
@@ -241,20 +232,15 @@ async fn consumer_detail(
     )
 }
 
+/// Always 200, known group or not, as Burrow answers.
 async fn consumer_delete(
     State(m): State<Shared>,
     Path((cluster, group)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if !m.storage.has_cluster(&cluster) {
-        return not_found_with(&uri, &headers, "cluster not found");
-    }
-    if m.delete_group(&cluster, &group) {
-        ok(&uri, &headers, "consumer group removed", json!({}))
-    } else {
-        not_found_with(&uri, &headers, "consumer group not found")
-    }
+    m.delete_group(&cluster, &group);
+    ok(&uri, &headers, "consumer group removed", json!({}))
 }
 
 async fn consumer_status(
@@ -275,7 +261,8 @@ async fn consumer_lag(
     status_reply(state, path, uri, headers, true)
 }
 
-/// `/status` lists only the partitions worse than OK; `/lag` lists them all.
+/// `/status` lists only the partitions worse than OK; `/lag` lists them all. An unknown
+/// cluster or group is a NOTFOUND status with 404 (and `error` false, as in Burrow).
 fn status_reply(
     State(m): State<Shared>,
     Path((cluster, group)): Path<(String, String)>,
@@ -283,31 +270,24 @@ fn status_reply(
     headers: HeaderMap,
     all_partitions: bool,
 ) -> Response {
-    if !m.storage.has_cluster(&cluster) {
-        return not_found_with(&uri, &headers, "cluster not found");
-    }
+    let message = "consumer status returned";
     match m.group_status(&cluster, &group) {
         None => reply(
             StatusCode::NOT_FOUND,
             &uri,
             &headers,
-            true,
-            "consumer group not found",
+            false,
+            message,
             json!({"status": {
                 "cluster": cluster, "group": group, "status": Status::NotFound,
-                "complete": 0.0, "partitions": [], "partition_count": 0, "maxlag": null, "totallag": 0,
+                "complete": 1.0, "partitions": [], "partition_count": 0, "maxlag": null, "totallag": 0,
             }}),
         ),
         Some(mut status) => {
             if !all_partitions {
                 status.partitions.retain(|p| p.status != Status::Ok);
             }
-            ok(
-                &uri,
-                &headers,
-                "consumer status returned",
-                json!({"status": status}),
-            )
+            ok(&uri, &headers, message, json!({"status": status}))
         }
     }
 }
@@ -595,7 +575,7 @@ mod tests {
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(
             (body["error"].clone(), body["status"]["status"].clone()),
-            (json!(true), json!("NOTFOUND"))
+            (json!(false), json!("NOTFOUND"))
         );
         let (status, body) = call(&monitor, "GET", "/v3/nothing").await;
         assert_eq!(
@@ -604,8 +584,14 @@ mod tests {
         );
         let (status, _) = call(&monitor, "DELETE", "/v3/kafka/local/consumer/app").await;
         assert_eq!(status, StatusCode::OK);
-        let (status, _) = call(&monitor, "GET", "/v3/kafka/local/consumer/app").await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = call(&monitor, "GET", "/v3/kafka/local/consumer/app").await;
+        assert_eq!(
+            (status, body["message"].clone()),
+            (
+                StatusCode::NOT_FOUND,
+                json!("cluster or consumer not found")
+            )
+        );
         let (_, body) = call(&monitor, "GET", "/v3/config/cluster").await;
         assert_eq!(body["modules"], json!(["local"]));
     }
