@@ -1,7 +1,8 @@
 """The Burrow-compatible lag monitor (`rafka burrow --config burrow.toml`) against real
-rafka brokers: consumer groups driven by confluent-kafka to OK (keeping up), STOP (the
-group stops committing while producers continue; the group reads ERR) and REWIND (an
-offset reset backwards), on two clusters at once beside one that cannot be reached; the
+rafka brokers: consumer groups driven by confluent-kafka to OK (keeping up), WARN
+(falling behind), STOP (the group stops committing while producers continue; the group
+reads ERR), STALL (committing one offset while lag grows) and REWIND (an offset reset
+backwards), on two clusters at once beside one that cannot be reached; the
 HTTP responses checked field by field, the HTTP notifier received by a local server.
 
 The windows are small (intervals = 3, min-distance = 0) so that three commits fill one.
@@ -292,6 +293,49 @@ def test_reset_to_earliest_is_rewind(broker, burrow):
     partition = status["partitions"][0]
     assert partition["current_lag"] == 20
     assert [partition["start"]["offset"], partition["end"]["offset"]] == [10, 0]
+
+
+def drive_until(broker, burrow, group: str, topic: str, offsets, wanted: str) -> dict:
+    """One step per offset: produce 5 records, wait until the monitor has polled the new
+    log-end offset, commit the offset; after each step look for `wanted`. Commits keep
+    coming, so the window never goes quiet long enough to read STOP."""
+    end = 0
+    for offset in offsets:
+        produce(broker.bootstrap, topic, 5)
+        end += 5
+        wait_topic_offset(burrow, "local", topic, end)
+        commit(broker.bootstrap, group, topic, [offset])
+
+        def seen():
+            code, body = get(burrow, f"/v3/kafka/local/consumer/{group}/lag")
+            if code != 200 or body["status"]["partitions"][0]["end"] is None:
+                return None
+            partition = body["status"]["partitions"][0]
+            return body if partition["end"]["offset"] == offset else None
+        body = wait_until(seen, 30, f"commit {offset} of {group}")
+        if body["status"]["partitions"][0]["status"] == wanted:
+            return body
+    raise AssertionError(f"{group} never read {wanted}: last {body['status']}")
+
+
+def test_commits_of_one_offset_while_lag_grows_are_stall(broker, burrow):
+    topic, group = f"stall-{uuid.uuid4().hex[:8]}", f"stall-{uuid.uuid4().hex[:8]}"
+    body = drive_until(broker, burrow, group, topic, [2] * 8, "STALL")
+    status = body["status"]
+    assert status["status"] == "ERR"  # STALL is capped at ERR for the group
+    partition = status["partitions"][0]
+    assert partition["start"]["offset"] == partition["end"]["offset"] == 2
+    assert partition["end"]["lag"] > partition["start"]["lag"] > 0
+
+
+def test_consumer_falling_behind_is_warn(broker, burrow):
+    topic, group = f"warn-{uuid.uuid4().hex[:8]}", f"warn-{uuid.uuid4().hex[:8]}"
+    body = drive_until(broker, burrow, group, topic, range(1, 9), "WARN")
+    status = body["status"]
+    assert status["status"] == "WARN"
+    partition = status["partitions"][0]
+    assert partition["end"]["offset"] > partition["start"]["offset"]
+    assert partition["end"]["lag"] > partition["start"]["lag"] > 0
 
 
 def test_two_clusters_are_kept_apart_and_delete_and_not_found(broker, second_broker, burrow):
