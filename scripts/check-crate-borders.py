@@ -46,7 +46,7 @@ LEVELS = [
     ["rafka-connect-jdbc"],
     ["rafka-connect"],
     ["rafka-connect-*"],
-    ["rafka-rest-proxy", "rafka-monitor"],
+    ["rafka-rest-proxy", "rafka-monitor", "rafka-burrow"],
     ["rafka-tools"],
     ["rafka-cli"],
 ]

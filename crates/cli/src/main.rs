@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         Some("connect-standalone") => {
             return rafka_connect::standalone::main(args.skip(1).collect())
         }
+        Some("burrow") => return rafka_burrow::main(args.skip(1).collect()),
         Some("connect-distributed") => {
             return rafka_connect::distributed::command::main(args.skip(1).collect())
         }
