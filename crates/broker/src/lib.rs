@@ -10,6 +10,7 @@ pub mod group_config;
 pub mod handlers;
 pub mod log_manager;
 pub mod metrics;
+pub mod metrics_http;
 pub mod node;
 pub mod partition;
 pub mod producer_id_source;

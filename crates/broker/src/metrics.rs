@@ -24,7 +24,6 @@
 //! `BytesOutPerSec` does (followers' bytes are replication, not client traffic).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -34,10 +33,6 @@ use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 use metrics_util::MetricKindMask;
 use parking_lot::{Mutex, RwLock};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-
-use crate::broker::Broker;
 
 static METADATA: Metadata<'static> = Metadata::new("rafka_broker", Level::INFO, None);
 
@@ -272,45 +267,31 @@ impl BrokerMetrics {
         }
     }
 
-    /// The Prometheus text of every metric, the gauges read from `broker` now.
-    pub fn render(&self, broker: &Broker) -> String {
+    /// The Prometheus text of every metric, with the gauges of `gauges` (read from the
+    /// broker at scrape time by `metrics_http`).
+    pub fn render(&self, gauges: &Gauges) -> String {
         let Some(recorder) = &self.recorder else {
             return String::new();
         };
-        let node_id = broker.config.node_id;
-        let mut under_replicated = 0u32;
-        for topic in broker.topics() {
-            for partition in topic.local_partitions() {
-                self.set_gauge(
-                    "kafka_log_log_size",
-                    vec![
-                        Label::new("topic", topic.name.to_string()),
-                        Label::new("partition", partition.index.to_string()),
-                    ],
-                    partition.size_bytes() as f64,
-                );
-                let led_short = topic.state(partition.index).is_some_and(|state| {
-                    state.leader == node_id && state.isr.len() < state.replicas.len()
-                });
-                under_replicated += u32::from(led_short);
-            }
+        for (topic, partition, size) in &gauges.log_sizes {
+            self.set_gauge(
+                "kafka_log_log_size",
+                vec![
+                    Label::new("topic", topic.to_string()),
+                    Label::new("partition", partition.to_string()),
+                ],
+                *size as f64,
+            );
         }
         self.set_gauge(
             "kafka_server_replicamanager_underreplicatedpartitions",
             Vec::new(),
-            f64::from(under_replicated),
+            f64::from(gauges.under_replicated),
         );
-        // Single-node mode: the broker is its own controller.
-        let active_controller = match &broker.cluster {
-            None => true,
-            Some(cluster) => {
-                broker.config.has_role("controller") && cluster.controller_id() == Some(node_id)
-            }
-        };
         self.set_gauge(
             "kafka_controller_kafkacontroller_activecontrollercount",
             Vec::new(),
-            f64::from(u8::from(active_controller)),
+            f64::from(u8::from(gauges.active_controller)),
         );
         for (listener, count) in self.connections.lock().iter() {
             self.set_gauge(
@@ -324,6 +305,16 @@ impl BrokerMetrics {
         }
         recorder.handle().render()
     }
+}
+
+/// What a scrape reads from the broker's state (not counted as it happens).
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// (topic, partition, bytes) of every local partition.
+    pub log_sizes: Vec<(Arc<str>, i32, u64)>,
+    /// Partitions this broker leads whose ISR is short of their replicas.
+    pub under_replicated: u32,
+    pub active_controller: bool,
 }
 
 /// Kafka's name of the request in `slot` (`ApiKeys.name`, or its Fetch split).
@@ -352,52 +343,6 @@ impl ConnectionGuard {
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Binds `metrics.listener`, so that a taken port fails start-up like the Kafka ports.
-pub async fn bind(broker: &Broker) -> std::io::Result<Option<TcpListener>> {
-    let Some(listener) = &broker.config.metrics_listener else {
-        return Ok(None);
-    };
-    let address = listener
-        .bind_address()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    TcpListener::bind(address).await.map(Some).map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot serve metrics on {address}: {e}"))
-    })
-}
-
-/// Serves `GET /metrics` (anything else is 404) until `stop`.
-pub async fn serve(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
-    let address: Option<SocketAddr> = listener.local_addr().ok();
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let broker = broker.clone();
-            async move {
-                let body = tokio::task::spawn_blocking(move || broker.metrics.render(&broker))
-                    .await
-                    .unwrap_or_default();
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    body,
-                )
-            }
-        }),
-    );
-    tracing::info!("serving metrics on {address:?}");
-    let shutdown = async move {
-        let _ = stop.wait_for(|stopping| *stopping).await;
-    };
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::error!("metrics listener failed: {e}");
     }
 }
 

@@ -51,7 +51,7 @@ impl Server {
             })?;
             listeners.push((listener.name.clone(), socket));
         }
-        let metrics = crate::metrics::bind(&broker).await?;
+        let metrics = crate::metrics_http::bind(&broker).await?;
         Ok(Server {
             broker,
             listeners,
@@ -77,7 +77,7 @@ impl Server {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         if let Some(listener) = self.metrics {
-            tasks.spawn(crate::metrics::serve(
+            tasks.spawn(crate::metrics_http::serve(
                 self.broker.clone(),
                 listener,
                 stop_rx.clone(),

@@ -95,7 +95,7 @@ pub struct NotifierConfig {
     pub template_open: Option<String>,
     pub template_close: Option<String>,
     pub interval_seconds: u64,
-    pub threshold: crate::evaluator::Status,
+    pub threshold: crate::status::Status,
     pub send_close: bool,
     pub group_allowlist: Option<Regex>,
     pub group_denylist: Option<Regex>,
@@ -228,10 +228,10 @@ impl BurrowConfig {
         for (name, section) in named(&raw, "notifier")? {
             section.class_name(&["http"])?;
             let threshold = match section.value("threshold") {
-                None => crate::evaluator::Status::Warn,
-                Some(Value::Integer(n)) => crate::evaluator::Status::from_code(*n)
+                None => crate::status::Status::Warn,
+                Some(Value::Integer(n)) => crate::status::Status::from_code(*n)
                     .ok_or_else(|| section.invalid("threshold must be 1 (OK) to 6 (REWIND)"))?,
-                Some(Value::String(s)) => crate::evaluator::Status::from_name(s)
+                Some(Value::String(s)) => crate::status::Status::from_name(s)
                     .ok_or_else(|| section.invalid(&format!("threshold \"{s}\" is no status")))?,
                 Some(_) => return Err(section.wrong("threshold", "an integer or a status name")),
             };
@@ -480,7 +480,7 @@ group-allowlist = "^app-"
         .unwrap();
         let n = &config.notifiers[0];
         assert_eq!(n.name, "ops");
-        assert_eq!(n.threshold, crate::evaluator::Status::Err);
+        assert_eq!(n.threshold, crate::status::Status::Err);
         assert_eq!(n.interval_seconds, 5);
         assert!(n.send_close);
         assert!(n.group_allowlist.as_ref().unwrap().is_match("app-1"));

@@ -12,6 +12,7 @@ pub mod kafka;
 pub mod monitor;
 pub mod notifier;
 pub mod offsets_topic;
+pub mod status;
 pub mod storage;
 
 use std::process::ExitCode;
