@@ -7,13 +7,13 @@
 //! The broker is the `rafka` release binary (`RAFKA_BIN`, else
 //! `$CARGO_TARGET_DIR/release/rafka`; build it with `cargo build --release -p rafka-cli`).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Broker;
 use parking_lot::Mutex;
 use rafka_connect::distributed::assignor::ConfigSnapshot;
 use rafka_connect::distributed::member::{
@@ -23,81 +23,14 @@ use rafka_connect::distributed::protocol::ConnectProtocolCompatibility;
 use rafka_connect::herder::ConnectorTaskId;
 use tokio::sync::oneshot;
 
-struct Broker {
-    port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        // `RUST_LOG=rafka_connect=debug` shows the member loops and the leader's rounds.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let binary = std::env::var_os("RAFKA_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                let target = std::env::var_os("CARGO_TARGET_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| {
-                        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
-                    });
-                target.join("release/rafka")
-            });
-        assert!(
-            binary.exists(),
-            "no rafka binary at {}: run `cargo build --release -p rafka-cli` or set RAFKA_BIN",
-            binary.display()
-        );
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let config = dir.path().join("server.properties");
-        std::fs::write(
-            &config,
-            format!(
-                "node.id=1\nlisteners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\n\
-                 group.initial.rebalance.delay.ms=0\noffsets.topic.replication.factor=1\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .expect("write config");
-        let log = std::fs::File::create(dir.path().join("broker.log")).expect("log");
-        let child = Command::new(&binary)
-            .args(["server", "start"])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn rafka");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "rafka did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Broker {
-            port,
-            child,
-            _dir: dir,
-        }
-    }
-}
-
-impl Broker {
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// A broker whose groups start rebalancing at once. `RUST_LOG=rafka_connect=debug` shows
+/// the member loops and the leader's rounds.
+fn start_broker() -> Broker {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    Broker::start_with("group.initial.rebalance.delay.ms=0\noffsets.topic.replication.factor=1\n")
 }
 
 /// A herder stand-in: config at offset 5 with two connectors of three tasks.
@@ -302,7 +235,7 @@ async fn wait_converged(workers: &[&Worker], what: &str) -> Vec<Running> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_share_the_work_and_take_over_from_one_that_leaves() {
-    let broker = Broker::start();
+    let broker = start_broker();
     let sessioned = ConnectProtocolCompatibility::Sessioned;
     let w1 = Worker::start(broker.port, "w1", sessioned);
     let w2 = Worker::start(broker.port, "w2", sessioned);
@@ -350,7 +283,7 @@ async fn leave_all(workers: Vec<Worker>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn work_of_a_worker_that_dies_without_leaving_is_taken_over() {
-    let broker = Broker::start();
+    let broker = start_broker();
     let mut workers = start_workers(broker.port, 3, ConnectProtocolCompatibility::Sessioned);
     wait_converged(&workers.iter().collect::<Vec<_>>(), "three workers").await;
 
@@ -365,7 +298,7 @@ async fn work_of_a_worker_that_dies_without_leaving_is_taken_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eager_workers_split_the_work_round_robin() {
-    let broker = Broker::start();
+    let broker = start_broker();
     let mut workers = start_workers(broker.port, 2, ConnectProtocolCompatibility::Eager);
     let all = wait_converged(&workers.iter().collect::<Vec<_>>(), "two eager workers").await;
     assert_halves(&all);
@@ -416,7 +349,7 @@ async fn next_assignment(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_behind_the_config_hands_out_config_mismatch_until_it_catches_up() {
-    let broker = Broker::start();
+    let broker = start_broker();
     let mut config = MemberConfig::new(
         &format!("127.0.0.1:{}", broker.port),
         "lagging",
@@ -444,7 +377,7 @@ async fn leader_behind_the_config_hands_out_config_mismatch_until_it_catches_up(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_the_coordinator_revokes_everything() {
-    let mut broker = Broker::start();
+    let mut broker = start_broker();
     let workers = start_workers(broker.port, 1, ConnectProtocolCompatibility::Sessioned);
     let all = wait_converged(&[&workers[0]], "one worker").await;
     assert_eq!((all[0].connectors.len(), all[0].tasks.len()), (2, 6));

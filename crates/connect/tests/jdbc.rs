@@ -2,19 +2,18 @@
 //! release `rafka` binary on a free loopback port), a throwaway PostgreSQL 15 (the harness
 //! of rafka-connect-jdbc's tests), the worker's JsonConverter with schemas.
 //!
-//! The broker binary is `$RAFKA_BIN` (scripts/test.sh exports it), else
-//! `<target dir>/release/rafka` next to this test's own build.
+//! The broker is `tests/common`'s (`$RAFKA_BIN`, which scripts/test.sh exports, else
+//! `$CARGO_TARGET_DIR/release/rafka`).
 
+mod common;
 #[path = "../../connect-jdbc/tests/common/mod.rs"]
 mod pg;
 
-use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{free_port, props, Broker};
 use rafka_connect::herder::{ConnectorStateInfo, Herder, StandaloneHerder};
 use rafka_connect::worker::{State, Worker};
 use rafka_connect::worker_config::WorkerConfig;
@@ -24,88 +23,6 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-fn rafka_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("RAFKA_BIN") {
-        return PathBuf::from(path);
-    }
-    // <target>/<profile>/deps/jdbc-<hash> → <target>/release/rafka
-    let exe = std::env::current_exe().expect("test binary path");
-    let target = exe.ancestors().nth(3).expect("the target dir above deps/");
-    let path = target.join("release").join("rafka");
-    assert!(
-        path.exists(),
-        "no broker binary at {}: run `cargo build --release -p rafka-cli` or set RAFKA_BIN",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A `rafka server start` process; killed on drop.
-struct Broker {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let config = dir.path().join("server.properties");
-        std::fs::write(
-            &config,
-            format!(
-                "node.id=1\nlisteners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.path().join("broker.log")).unwrap();
-        let child = Command::new(rafka_bin())
-            .args(["server", "start"])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn rafka");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the broker did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Broker {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
-    fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 /// A standalone herder with JsonConverter (schemas on) and offsets in `offsets`.
 fn herder(broker: &Broker, offsets: &Path) -> Arc<StandaloneHerder> {

@@ -43,15 +43,25 @@ fn rafka_bin() -> PathBuf {
     path
 }
 
+/// A loopback port nobody listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 impl Broker {
     pub fn start() -> Broker {
+        Broker::start_with("")
+    }
+
+    /// A broker with `extra` server.properties lines (`key=value\n` each).
+    pub fn start_with(extra: &str) -> Broker {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let config = format!(
-            "node.id=1\nlisteners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\n",
+            "node.id=1\nlisteners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\n{extra}",
             dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("server.properties"), config).expect("write config");
