@@ -696,6 +696,26 @@ pub fn validate_on_worker(
 /// worker only checks the keys' values): `exactly.once.support=required` needs the
 /// worker's support enabled and the connector's word that it supports it;
 /// `transaction.boundary=connector` needs a connector that can define boundaries.
+/// Kafka's `validateSinkConnectorGroupId` on a distributed worker: a sink connector's
+/// consumer group (`connect-<name>` unless overridden) may not be the workers' own group.
+pub fn validate_sink_group(validation: &mut Validation, props: &Props, worker_group: &str) {
+    if validation.kind != PluginType::Sink || props.contains_key("consumer.override.group.id") {
+        return;
+    }
+    let Some(name) = props.get(NAME) else {
+        return;
+    };
+    if format!("connect-{name}") == worker_group {
+        add_error(
+            &mut validation.values,
+            NAME,
+            format!(
+                "Consumer group for sink connector named {name} conflicts with Connect worker group {worker_group}"
+            ),
+        );
+    }
+}
+
 pub fn validate_exactly_once(validation: &mut Validation, props: &Props, worker_enabled: bool) {
     use rafka_connect_data::connector::{ConnectorTransactionBoundaries, ExactlyOnceSupport};
     if validation.kind != PluginType::Source {
@@ -799,6 +819,30 @@ pub(crate) mod tests {
         assert_eq!(
             validation.error_message(),
             "Connector configuration is invalid and contains the following 1 error(s):\nMissing required configuration \"topic\" which has no default value.\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`"
+        );
+    }
+
+    #[test]
+    fn a_sink_whose_group_is_the_worker_group_is_refused_under_its_name() {
+        let sink = |extra: &[(&str, &str)]| {
+            let mut config = props(&[
+                ("name", "cluster"),
+                ("connector.class", "FileStreamSink"),
+                ("topics", "t"),
+            ]);
+            config.extend(props(extra));
+            let mut validation = validate(&config).unwrap();
+            validate_sink_group(&mut validation, &config, "connect-cluster");
+            validation
+        };
+        let refused = sink(&[]);
+        assert_eq!(refused.error_count(), 1);
+        assert!(refused.error_message().contains(
+            "Consumer group for sink connector named cluster conflicts with Connect worker group connect-cluster"
+        ));
+        assert_eq!(
+            sink(&[("consumer.override.group.id", "other")]).error_count(),
+            0
         );
     }
 

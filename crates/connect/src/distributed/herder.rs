@@ -566,19 +566,12 @@ impl DistributedHerder {
         for id in tasks {
             if let Some(task) = inner.tasks.remove(id) {
                 runner::stop_task(&self.worker, task).await;
-                self.put_task_status(inner, id, Status::new(State::Unassigned))
-                    .await;
+                self.put_task_status(inner, id, Status::new(State::Unassigned));
             }
         }
         for name in connectors {
-            if let Some(mut local) = inner.connectors.remove(name) {
-                if let Some(instance) = local.instance.take() {
-                    instance.into_inner().as_connector_mut().stop();
-                }
-                if inner.snapshot.contains(name) {
-                    self.put_connector_status(inner, name, Status::new(State::Unassigned))
-                        .await;
-                }
+            if self.stop_connector_only(inner, name) && inner.snapshot.contains(name) {
+                self.put_connector_status(inner, name, Status::new(State::Unassigned));
             }
         }
         if let Err(e) = self.statuses.flush().await {
@@ -839,7 +832,7 @@ impl DistributedHerder {
             {
                 continue;
             }
-            self.stop_connector_only(&mut inner, &name).await;
+            self.stop_connector_only(&mut inner, &name);
             if inner.snapshot.contains(&name) {
                 self.start_connector(&mut inner, &name).await;
             }
@@ -874,13 +867,16 @@ impl DistributedHerder {
         }
     }
 
-    async fn stop_connector_only(&self, inner: &mut Inner, name: &str) {
-        if let Some(local) = inner.connectors.get_mut(name) {
-            if let Some(instance) = local.instance.take() {
-                instance.into_inner().as_connector_mut().stop();
-            }
+    /// Stops the connector instance running here (its tasks keep running); whether one
+    /// was here.
+    fn stop_connector_only(&self, inner: &mut Inner, name: &str) -> bool {
+        let Some(local) = inner.connectors.remove(name) else {
+            return false;
+        };
+        if let Some(instance) = local.instance {
+            instance.into_inner().as_connector_mut().stop();
         }
-        inner.connectors.remove(name);
+        true
     }
 
     /// Moves the connector and its tasks on this worker to the new target state.
@@ -901,7 +897,7 @@ impl DistributedHerder {
         }
         match target {
             TargetState::Stopped => {
-                self.stop_connector_only(inner, name).await;
+                self.stop_connector_only(inner, name);
                 inner.connectors.insert(
                     name.to_string(),
                     LocalConnector {
@@ -921,7 +917,7 @@ impl DistributedHerder {
             TargetState::Started => {
                 // A connector resumed (or started from STOPPED) recomputes its task
                 // configs, so config changes made while paused take effect.
-                self.stop_connector_only(inner, name).await;
+                self.stop_connector_only(inner, name);
                 self.start_connector(inner, name).await;
             }
         }
@@ -956,46 +952,53 @@ impl DistributedHerder {
             Vec::new()
         };
         if restart_connector {
-            self.put_connector_status(inner, name, Status::new(State::Restarting))
-                .await;
-            self.stop_connector_only(inner, name).await;
-            self.start_connector(inner, name).await;
+            self.restart_local_connector(inner, name).await;
         }
         for id in tasks {
-            if let Some(task) = inner.tasks.remove(&id) {
-                runner::stop_task(&self.worker, task).await;
-            }
-            self.put_task_status(inner, &id, Status::new(State::Restarting))
-                .await;
-            self.start_task(inner, &id);
+            self.restart_local_task(inner, &id).await;
         }
+    }
+
+    /// Restarts a connector that runs here, RESTARTING in between.
+    async fn restart_local_connector(&self, inner: &mut Inner, name: &str) {
+        self.put_connector_status(inner, name, Status::new(State::Restarting));
+        self.stop_connector_only(inner, name);
+        self.start_connector(inner, name).await;
+    }
+
+    /// Restarts a task assigned here: the old one stops (flushing its offsets) first.
+    async fn restart_local_task(&self, inner: &mut Inner, id: &ConnectorTaskId) {
+        if let Some(task) = inner.tasks.remove(id) {
+            runner::stop_task(&self.worker, task).await;
+        }
+        self.put_task_status(inner, id, Status::new(State::Restarting));
+        self.start_task(inner, id);
     }
 
     // ---- statuses ----
 
-    async fn put_connector_status(&self, inner: &mut Inner, name: &str, status: Status) {
-        let record = ConnectorStatusRecord {
+    /// The status topic's record of `status`, written by this worker at its generation.
+    fn status_record(&self, inner: &Inner, status: &Status) -> ConnectorStatusRecord {
+        ConnectorStatusRecord {
             state: status.state,
             trace: status.trace.clone(),
             worker_id: self.worker_id.clone(),
             generation: inner.generation,
             version: Some(crate::KAFKA_VERSION.to_string()),
-        };
-        self.statuses.put_connector(name, &record);
+        }
+    }
+
+    fn put_connector_status(&self, inner: &mut Inner, name: &str, status: Status) {
+        self.statuses
+            .put_connector(name, &self.status_record(inner, &status));
         inner
             .published
             .insert(status_key_connector(name), (status.state, status.trace));
     }
 
-    async fn put_task_status(&self, inner: &mut Inner, id: &ConnectorTaskId, status: Status) {
-        let record = ConnectorStatusRecord {
-            state: status.state,
-            trace: status.trace.clone(),
-            worker_id: self.worker_id.clone(),
-            generation: inner.generation,
-            version: Some(crate::KAFKA_VERSION.to_string()),
-        };
-        self.statuses.put_task(id, &record);
+    fn put_task_status(&self, inner: &mut Inner, id: &ConnectorTaskId, status: Status) {
+        self.statuses
+            .put_task(id, &self.status_record(inner, &status));
         inner
             .published
             .insert(status_key_task(id), (status.state, status.trace));
@@ -1013,7 +1016,7 @@ impl DistributedHerder {
         for (name, status) in connectors {
             let published = inner.published.get(&status_key_connector(&name));
             if published != Some(&(status.state, status.trace.clone())) {
-                self.put_connector_status(&mut inner, &name, status).await;
+                self.put_connector_status(&mut inner, &name, status);
             }
         }
         let tasks: Vec<(ConnectorTaskId, Status)> = inner
@@ -1027,7 +1030,7 @@ impl DistributedHerder {
             }
             let published = inner.published.get(&status_key_task(&id));
             if published != Some(&(status.state, status.trace.clone())) {
-                self.put_task_status(&mut inner, &id, status).await;
+                self.put_task_status(&mut inner, &id, status);
             }
         }
         let used: Vec<(String, String)> = inner
@@ -1217,6 +1220,7 @@ impl Herder for DistributedHerder {
             props,
             self.worker.config.exactly_once_source_enabled(),
         );
+        connector_config::validate_sink_group(&mut validation, props, &self.group_id);
         Ok(validation)
     }
 
@@ -1278,20 +1282,8 @@ impl Herder for DistributedHerder {
             .entry(NAME.to_string())
             .or_insert_with(|| name.to_string());
         let validation = self.validate_connector_config(&config)?;
-        let mut message = validation.error_message();
-        let mut errors = validation.error_count();
-        if validation.kind == PluginType::Sink
-            && !config.contains_key("consumer.override.group.id")
-            && format!("connect-{name}") == self.group_id
-        {
-            errors += 1;
-            message = format!(
-                "{message}\nConsumer group for sink connector named {name} conflicts with Connect worker group {}",
-                self.group_id
-            );
-        }
-        if errors > 0 {
-            return Err(RuntimeError::BadRequest(message));
+        if validation.error_count() > 0 {
+            return Err(RuntimeError::BadRequest(validation.error_message()));
         }
         self.await_joined().await?;
         let mut inner = self.inner.lock().await;
@@ -1397,10 +1389,7 @@ impl Herder for DistributedHerder {
         if !include_tasks && !only_failed {
             // Kafka's older `restartConnector`: where the connector runs.
             if inner.assigned_connectors().contains(name) {
-                self.put_connector_status(&mut inner, name, Status::new(State::Restarting))
-                    .await;
-                self.stop_connector_only(&mut inner, name).await;
-                self.start_connector(&mut inner, name).await;
+                self.restart_local_connector(&mut inner, name).await;
                 return Ok(plan);
             }
             let owner = self.statuses.connector(name).map(|s| s.worker_id);
@@ -1444,12 +1433,7 @@ impl Herder for DistributedHerder {
             )));
         }
         if inner.assigned_tasks().contains(&id) {
-            if let Some(running) = inner.tasks.remove(&id) {
-                runner::stop_task(&self.worker, running).await;
-            }
-            self.put_task_status(&mut inner, &id, Status::new(State::Restarting))
-                .await;
-            self.start_task(&mut inner, &id);
+            self.restart_local_task(&mut inner, &id).await;
             return Ok(());
         }
         let owner = self
