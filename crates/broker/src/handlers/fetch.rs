@@ -67,13 +67,24 @@ pub(super) async fn handle(
     }
 }
 
+/// A follower's fetch carries its broker id (Kafka's replica id; v15+ in ReplicaState);
+/// a consumer's is negative.
+pub(super) fn replica_id(request: &FetchRequest, version: i16) -> i32 {
+    if version >= 15 {
+        request.replica_state.replica_id.0
+    } else {
+        request.replica_id.0
+    }
+}
+
 struct Pass {
     topics: Vec<FetchableTopicResponse>,
     /// One per partition, in response order (empty for partitions with no data).
     records: Vec<ReadResult>,
     bytes: u64,
     has_error: bool,
-    /// The record bytes read for a consumer, by partition: Kafka's bytes out.
+    /// The record bytes read for a consumer, by partition: Kafka's bytes out (kept only
+    /// when metrics are on).
     consumed: Vec<(Arc<Partition>, u64)>,
 }
 
@@ -88,12 +99,10 @@ fn read_all(
     } else {
         u64::MAX
     };
-    // A follower's fetch carries its broker id (Kafka's replica id; v15+ in ReplicaState).
-    let follower = if version >= 15 {
-        request.replica_state.replica_id.0
-    } else {
-        request.replica_id.0
-    };
+    let follower = replica_id(request, version);
+    // Kafka's BytesOutPerSec counts consumers' fetches only; nothing is kept with
+    // metrics off.
+    let meter_bytes_out = follower < 0 && broker.metrics.enabled();
     let mut pass = Pass {
         topics: Vec::with_capacity(request.topics.len()),
         records: Vec::new(),
@@ -159,7 +168,7 @@ fn read_all(
                         read_partition(&partition, request, wanted, max_bytes, min_one);
                     pass.bytes += read.size_bytes;
                     remaining = remaining.saturating_sub(read.size_bytes);
-                    if read.size_bytes > 0 {
+                    if meter_bytes_out && read.size_bytes > 0 {
                         pass.consumed.push((partition.clone(), read.size_bytes));
                     }
                     pass.records.push(read);

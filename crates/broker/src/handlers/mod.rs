@@ -111,12 +111,7 @@ pub async fn handle(
         }
         ApiKey::Fetch => {
             let body: kafka_protocol::messages::FetchRequest = request.decode_body()?;
-            let replica_id = if version >= 15 {
-                body.replica_state.replica_id.0
-            } else {
-                body.replica_id.0
-            };
-            *fetch_from = Some(if replica_id >= 0 {
+            *fetch_from = Some(if fetch::replica_id(&body, version) >= 0 {
                 FetchFrom::Follower
             } else {
                 FetchFrom::Consumer
