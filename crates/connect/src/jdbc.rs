@@ -45,7 +45,7 @@ use rafka_connect_data::connector::{
 use rafka_connect_data::ConnectRecord;
 use rafka_connect_jdbc::config::{sink_config_def, source_config_def};
 use rafka_connect_jdbc::dialect::TableId;
-use rafka_connect_jdbc::source::discovery::{discover_tables, task_configs};
+use rafka_connect_jdbc::source::discovery::{discover_tables, task_configs, TableMonitor};
 use rafka_connect_jdbc::{JdbcError, JdbcSinkConfig, JdbcSinkWriter, JdbcSourceConfig};
 use tokio::sync::mpsc;
 
@@ -122,6 +122,7 @@ impl JdbcSourceConnector {
         let tables = self.tables.clone();
         let interval =
             std::time::Duration::from_millis(config.table_poll_interval_ms.max(1) as u64);
+        let mut monitor = TableMonitor::listed(config.clone(), tables.lock().clone());
         runtime.spawn(async move {
             let mut client = None;
             loop {
@@ -135,15 +136,10 @@ impl JdbcSourceConnector {
                 let Some(connected) = client.as_ref() else {
                     continue;
                 };
-                match discover_tables(connected, &config).await {
-                    Ok(found) => {
-                        let changed = {
-                            let mut known = tables.lock();
-                            let changed = *known != found;
-                            *known = found;
-                            changed
-                        };
+                match monitor.update(connected).await {
+                    Ok(changed) => {
                         if changed {
+                            *tables.lock() = monitor.tables().unwrap_or_default().to_vec();
                             tracing::info!(
                                 "The JDBC source's tables changed: reconfiguring its tasks"
                             );

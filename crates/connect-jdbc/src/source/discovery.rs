@@ -176,6 +176,15 @@ impl TableMonitor {
         }
     }
 
+    /// A monitor that already listed `tables` (the connector's listing at start): only
+    /// a later difference counts as a change.
+    pub fn listed(config: JdbcSourceConfig, tables: Vec<TableId>) -> TableMonitor {
+        TableMonitor {
+            config,
+            tables: Some(tables),
+        }
+    }
+
     /// Lists and filters the tables again; whether they differ from the last listing (the
     /// first listing counts as a change).
     pub async fn update(&mut self, client: &Client) -> Result<bool, JdbcError> {
