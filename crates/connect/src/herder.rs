@@ -114,6 +114,22 @@ pub trait Herder: Send + Sync + 'static {
     fn health(&self, _timeout: std::time::Duration) -> impl Future<Output = Health> + Send {
         async { Health::Healthy }
     }
+    /// The check before a config is written: `name` filled in, then every error of
+    /// `validate_connector_config` answered as Kafka's 400.
+    fn checked_config(
+        &self,
+        name: &str,
+        config: &mut Props,
+    ) -> Result<crate::connector_config::Validation, RuntimeError> {
+        config
+            .entry(NAME.to_string())
+            .or_insert_with(|| name.to_string());
+        let validation = self.validate_connector_config(config)?;
+        if validation.error_count() > 0 {
+            return Err(RuntimeError::BadRequest(validation.error_message()));
+        }
+        Ok(validation)
+    }
     /// `config/validate` and the check before a config is written: a distributed worker
     /// adds the exactly-once checks of source connectors.
     fn validate_connector_config(
@@ -455,13 +471,7 @@ impl Herder for StandaloneHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> Result<(bool, ConnectorInfo), RuntimeError> {
-        config
-            .entry(NAME.to_string())
-            .or_insert_with(|| name.to_string());
-        let validation = self.validate_connector_config(&config)?;
-        if validation.error_count() > 0 {
-            return Err(RuntimeError::BadRequest(validation.error_message()));
-        }
+        let validation = self.checked_config(name, &mut config)?;
         let class = plugins::resolve_connector_class(
             config
                 .get(CONNECTOR_CLASS)

@@ -32,7 +32,7 @@ use sha2::Sha256;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::connector_config::{self, CONNECTOR_CLASS, NAME};
+use crate::connector_config::{self, CONNECTOR_CLASS};
 use crate::distributed::assignor::ConfigSnapshot;
 use crate::distributed::member::{
     BoxFuture, GroupHandler, MemberConfig, MemberEvent, WorkerGroupMember,
@@ -1278,13 +1278,7 @@ impl Herder for DistributedHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> Result<(bool, ConnectorInfo), RuntimeError> {
-        config
-            .entry(NAME.to_string())
-            .or_insert_with(|| name.to_string());
-        let validation = self.validate_connector_config(&config)?;
-        if validation.error_count() > 0 {
-            return Err(RuntimeError::BadRequest(validation.error_message()));
-        }
+        self.checked_config(name, &mut config)?;
         self.await_joined().await?;
         let mut inner = self.inner.lock().await;
         self.require_leader(&inner, "Only the leader can set connector configs.")?;
