@@ -74,9 +74,12 @@ class ConnectWorker:
         wait_until(up, timeout_s=60, what="the Connect REST API")
 
     def stop(self) -> int:
+        """SIGTERM and the exit code. Kafka's own distributed worker may take its herder's
+        whole shutdown budget (worker.sync.timeout.ms + task and connector graceful
+        timeouts + 10 s, ~23 s) and more on a loaded machine: 90 s."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
+        return self.proc.wait(timeout=90)
 
     def kill(self) -> None:
         """SIGKILL: no flush, no LeaveGroup, as a crashed worker."""

@@ -119,14 +119,16 @@ class Tools:
         proc = self.groups("--describe", "--group", group)
         if not re.search(r"^GROUP\s", proc.stdout, re.M):
             # Kafka 4's DescribeGroups v6 answers GROUP_ID_NOT_FOUND for an unknown group (the
-            # tool prints the exception); a classic group between generations is "rebalancing".
+            # tool prints the exception); a classic group between generations is "rebalancing";
+            # one whose first member is still between its two JoinGroups (MEMBER_ID_REQUIRED)
+            # exists but is Empty: "has no active members".
             # A Stable group with no partition assigned yet and no offsets prints nothing at
             # all (Kafka's ConsumerGroupCommand.shouldPrintMemberState with 0 rows).
             if not (proc.stdout + proc.stderr).strip():
                 return {}
             g = re.escape(group)
             assert re.search(rf"GroupIdNotFoundException: Group {g} not found"
-                             rf"|Consumer group '{g}' (does not exist|is rebalancing)",
+                             rf"|Consumer group '{g}' (does not exist|is rebalancing|has no active members)",
                              proc.stdout + proc.stderr), proc.stdout + proc.stderr
             return {}
         return parse_table(proc.stdout, "GROUP", key=lambda row: (row["TOPIC"], int(row["PARTITION"])))
