@@ -100,9 +100,9 @@ fn read_all(
         u64::MAX
     };
     let follower = replica_id(request, version);
-    // Kafka's BytesOutPerSec counts consumers' fetches only; nothing is kept with
-    // metrics off.
-    let meter_bytes_out = follower < 0 && broker.metrics.enabled();
+    // Nothing is kept for bytes out with metrics off (followers read in their own
+    // branch below, which Kafka's BytesOutPerSec does not count either).
+    let meter_bytes_out = broker.metrics.enabled();
     let mut pass = Pass {
         topics: Vec::with_capacity(request.topics.len()),
         records: Vec::new(),
