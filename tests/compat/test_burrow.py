@@ -10,6 +10,7 @@ The windows are small (intervals = 3, min-distance = 0) so that three commits fi
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 import threading
@@ -79,6 +80,14 @@ def burrow(broker, second_broker, notifications, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("burrow")
     port = free_port()
     unreachable = free_port()
+    # Burrow's own config/default-http-post.tmpl, as shipped: `if`, `eq` on a status,
+    # `.Start.Format`, `index .Extras`, `jsonencoder`.
+    (workdir / "default-http-post.tmpl").write_text(
+        '{"api_key":"{{index .Extras "api_key"}}","app":"{{index .Extras "app"}}","block":false,'
+        '"events":[{"id":"{{.ID}}","event":{"severity":"{{if eq .Result.Status 2}}WARN{{else}}ERR{{end}}",'
+        '"tier":"{{index .Extras "tier"}}","group":"{{.Result.Group}}",'
+        '"start":"{{.Start.Format "Jan 02, 2006 15:04:05 UTC"}}","complete":{{.Result.Complete}},'
+        '"partitions":{{.Result.Partitions | jsonencoder}}}}]}\n')
     config = workdir / "burrow.toml"
     config.write_text(f"""
 [general]
@@ -135,6 +144,15 @@ interval = 1
 threshold = 3
 send-close = true
 group-allowlist = "^stopped-"
+
+[notifier.templated]
+class-name = "http"
+url-open = "http://127.0.0.1:{notifications.server_port}/burrow/{{{{.Cluster}}}}/{{{{.Group}}}}"
+template-open = "{workdir / "default-http-post.tmpl"}"
+interval = 1
+threshold = 3
+group-allowlist = "^stopped-"
+extras = {{ api_key = "key-1", app = "billing", tier = "2" }}
 """)
     log = open(workdir / "burrow.log", "wb")
     proc = subprocess.Popen([str(rafka_bin()), "burrow", "--config", str(config)],
@@ -262,6 +280,22 @@ def test_stopped_consumer_is_stop_and_group_err_and_notified(broker, burrow):
     assert sent[0]["cluster"] == "local"
     assert sent[0]["status"] == "ERR"
     assert sent[0]["result"]["partitions"][0]["status"] == "STOP"
+
+    # Burrow's shipped template, to a URL that is a template too.
+    def templated():
+        return [b for (m, p, b) in Notifications.received
+                if m == "POST" and p == f"/burrow/local/{group}"
+                and b["events"][0]["event"]["partitions"][0]["current_lag"] == 14]
+    event = wait_until(templated, 30, "the templated open message")[0]
+    assert (event["api_key"], event["app"], event["block"]) == ("key-1", "billing", False)
+    assert event["events"][0]["event"]["severity"] == "ERR"
+    assert event["events"][0]["event"]["tier"] == "2"
+    assert event["events"][0]["event"]["group"] == group
+    assert event["events"][0]["event"]["complete"] == 1
+    assert event["events"][0]["event"]["partitions"][0]["status"] == "STOP"
+    started = datetime.datetime.strptime(event["events"][0]["event"]["start"], "%b %d, %Y %H:%M:%S UTC")
+    assert abs(datetime.datetime.utcnow() - started) < datetime.timedelta(minutes=10)
+    assert len(event["events"][0]["id"]) == 36, "a UUID, as Burrow's incident ids"
 
     # Metrics in burrow-exporter's names.
     with urllib.request.urlopen(burrow + "/metrics", timeout=5) as response:

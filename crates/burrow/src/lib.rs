@@ -14,6 +14,7 @@ pub mod notifier;
 pub mod offsets_topic;
 pub mod status;
 pub mod storage;
+pub mod template;
 
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
