@@ -6,6 +6,9 @@
 //! |---|---|
 //! | `kafka.server:type=BrokerTopicMetrics,name=MessagesInPerSec[,topic=T]` | `kafka_server_brokertopicmetrics_messagesin_total[{topic}]` |
 //! | `…name=BytesInPerSec`, `…name=BytesOutPerSec` | `…_bytesin_total`, `…_bytesout_total` |
+//! | `…name=TotalProduceRequestsPerSec`, `…name=FailedProduceRequestsPerSec` | `…_totalproducerequests_total`, `…_failedproducerequests_total` |
+//! | `…name=TotalFetchRequestsPerSec`, `…name=FailedFetchRequestsPerSec` | `…_totalfetchrequests_total`, `…_failedfetchrequests_total` |
+//! | `…name=ReplicationBytesInPerSec`, `…name=ReplicationBytesOutPerSec` (all topics) | `…_replicationbytesin_total`, `…_replicationbytesout_total` |
 //! | `kafka.network:type=RequestMetrics,name=RequestsPerSec,request=R,version=V` | `kafka_network_requestmetrics_requests_total{request,version}` |
 //! | `kafka.network:type=RequestMetrics,name=TotalTimeMs,request=R` (histogram) | `kafka_network_requestmetrics_totaltimems{request,quantile}`, `…_count`, `…_sum` |
 //! | `kafka.server:type=ReplicaManager,name=UnderReplicatedPartitions` | `kafka_server_replicamanager_underreplicatedpartitions` |
@@ -21,7 +24,11 @@
 //!
 //! Kafka splits Fetch into `FetchConsumer` and `FetchFollower` and also counts it as
 //! `Fetch`; so does this module. Bytes out count consumer fetches only, as Kafka's
-//! `BytesOutPerSec` does (followers' bytes are replication, not client traffic).
+//! `BytesOutPerSec` does (followers' bytes are replication, not client traffic). Total
+//! produce and fetch requests count partitions of requests, and the failed ones only the
+//! errors Kafka's `ReplicaManager` does not expect (an unknown partition or a stale
+//! leader is an answer, not a failure). Histogram quantiles are labelled as the JMX
+//! exporter writes Kafka's `50thPercentile`…`999thPercentile`: `0.50` … `0.999`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -57,6 +64,10 @@ pub struct TopicMeters {
     messages_in: Counter,
     bytes_in: Counter,
     bytes_out: Counter,
+    total_produce: Counter,
+    failed_produce: Counter,
+    total_fetch: Counter,
+    failed_fetch: Counter,
 }
 
 /// Which of Kafka's request names a Fetch is counted under, besides `Fetch`.
@@ -88,6 +99,8 @@ pub struct BrokerMetrics {
     total_time: Box<[OnceLock<Histogram>]>,
     isr_shrinks: Counter,
     isr_expands: Counter,
+    replication_bytes_in: Counter,
+    replication_bytes_out: Counter,
     /// Open connections by listener name.
     connections: Mutex<Vec<(String, Arc<AtomicI64>)>>,
 }
@@ -117,6 +130,10 @@ impl BrokerMetrics {
                 messages_in: Counter::noop(),
                 bytes_in: Counter::noop(),
                 bytes_out: Counter::noop(),
+                total_produce: Counter::noop(),
+                failed_produce: Counter::noop(),
+                total_fetch: Counter::noop(),
+                failed_fetch: Counter::noop(),
             },
             topics: RwLock::new(HashMap::new()),
             requests: (0..REQUEST_NAME_SLOTS * VERSION_SLOTS)
@@ -125,11 +142,21 @@ impl BrokerMetrics {
             total_time: (0..REQUEST_NAME_SLOTS).map(|_| OnceLock::new()).collect(),
             isr_shrinks: Counter::noop(),
             isr_expands: Counter::noop(),
+            replication_bytes_in: Counter::noop(),
+            replication_bytes_out: Counter::noop(),
             connections: Mutex::new(Vec::new()),
         };
         metrics.all_topics = metrics.topic_meters_with(Vec::new());
         metrics.isr_shrinks = metrics.counter("kafka_server_replicamanager_isrshrinks_total", []);
         metrics.isr_expands = metrics.counter("kafka_server_replicamanager_isrexpands_total", []);
+        metrics.replication_bytes_in = metrics.counter(
+            "kafka_server_brokertopicmetrics_replicationbytesin_total",
+            [],
+        );
+        metrics.replication_bytes_out = metrics.counter(
+            "kafka_server_brokertopicmetrics_replicationbytesout_total",
+            [],
+        );
         metrics
     }
 
@@ -157,6 +184,10 @@ impl BrokerMetrics {
             messages_in: counter("kafka_server_brokertopicmetrics_messagesin_total"),
             bytes_in: counter("kafka_server_brokertopicmetrics_bytesin_total"),
             bytes_out: counter("kafka_server_brokertopicmetrics_bytesout_total"),
+            total_produce: counter("kafka_server_brokertopicmetrics_totalproducerequests_total"),
+            failed_produce: counter("kafka_server_brokertopicmetrics_failedproducerequests_total"),
+            total_fetch: counter("kafka_server_brokertopicmetrics_totalfetchrequests_total"),
+            failed_fetch: counter("kafka_server_brokertopicmetrics_failedfetchrequests_total"),
         }
     }
 
@@ -182,10 +213,38 @@ impl BrokerMetrics {
         self.all_topics.bytes_in.increment(bytes);
     }
 
-    /// Record bytes a consumer fetch returned (Kafka's `BytesOutPerSec`).
-    pub fn record_fetched(&self, topic: &TopicMeters, bytes: u64) {
-        topic.bytes_out.increment(bytes);
-        self.all_topics.bytes_out.increment(bytes);
+    /// A partition of a produce request reached the log (Kafka's
+    /// `TotalProduceRequestsPerSec`), and whether it failed unexpectedly
+    /// (`FailedProduceRequestsPerSec`).
+    pub fn record_produce_request(&self, topic: &TopicMeters, failed: bool) {
+        topic.total_produce.increment(1);
+        self.all_topics.total_produce.increment(1);
+        if failed {
+            topic.failed_produce.increment(1);
+            self.all_topics.failed_produce.increment(1);
+        }
+    }
+
+    /// A partition of a fetch was read: its record bytes count as bytes out for a
+    /// consumer and replication bytes out for a follower.
+    pub fn record_fetched(&self, topic: &TopicMeters, fetched: Fetched) {
+        topic.total_fetch.increment(1);
+        self.all_topics.total_fetch.increment(1);
+        if fetched.failed {
+            topic.failed_fetch.increment(1);
+            self.all_topics.failed_fetch.increment(1);
+        }
+        if fetched.follower {
+            self.replication_bytes_out.increment(fetched.bytes);
+        } else {
+            topic.bytes_out.increment(fetched.bytes);
+            self.all_topics.bytes_out.increment(fetched.bytes);
+        }
+    }
+
+    /// Bytes a follower appended from its leader (Kafka's `ReplicationBytesInPerSec`).
+    pub fn record_replicated(&self, bytes: u64) {
+        self.replication_bytes_in.increment(bytes);
     }
 
     /// An ISR change this broker's leadership got committed.
@@ -303,8 +362,62 @@ impl BrokerMetrics {
                 count.load(Ordering::Relaxed) as f64,
             );
         }
-        recorder.handle().render()
+        jmx_quantile_labels(recorder.handle().render())
     }
+}
+
+/// One partition of a fetch, for `record_fetched`.
+#[derive(Debug, Clone, Copy)]
+pub struct Fetched {
+    pub bytes: u64,
+    pub follower: bool,
+    /// Failed with an error Kafka does not expect (see `unexpected_fetch_error`).
+    pub failed: bool,
+}
+
+/// Errors Kafka's `ReplicaManager.readFromLog` answers without counting a failed fetch.
+pub fn unexpected_fetch_error(code: i16) -> bool {
+    use rafka_protocol::ErrorCode::*;
+    unexpected(
+        code,
+        &[
+            UnknownTopicOrPartition,
+            NotLeaderOrFollower,
+            UnknownLeaderEpoch,
+            FencedLeaderEpoch,
+            ReplicaNotAvailable,
+            KafkaStorageError,
+            OffsetOutOfRange,
+            InconsistentTopicId,
+            UnknownTopicId,
+        ],
+    )
+}
+
+/// Errors Kafka's `ReplicaManager.appendToLocalLog` answers without counting a failed
+/// produce (a record that fails validation does count).
+pub fn unexpected_produce_error(code: i16) -> bool {
+    use rafka_protocol::ErrorCode::*;
+    unexpected(
+        code,
+        &[
+            UnknownTopicOrPartition,
+            NotLeaderOrFollower,
+            MessageTooLarge,
+            RecordListTooLarge,
+            CorruptMessage,
+            KafkaStorageError,
+        ],
+    )
+}
+
+fn unexpected(code: i16, expected: &[rafka_protocol::ErrorCode]) -> bool {
+    code != 0 && !expected.iter().any(|e| e.code() == code)
+}
+
+/// The JMX exporter's quantile labels: Kafka's `50thPercentile` is `0.50`, not `0.5`.
+fn jmx_quantile_labels(text: String) -> String {
+    text.replace("quantile=\"0.5\"", "quantile=\"0.50\"")
 }
 
 /// What a scrape reads from the broker's state (not counted as it happens).
@@ -362,8 +475,18 @@ mod tests {
         let b = metrics.topic(&Arc::from("b"));
         metrics.record_produced(&a, 3, 300);
         metrics.record_produced(&b, 2, 50);
-        metrics.record_fetched(&a, 120);
-        let text = metrics.recorder.as_ref().unwrap().handle().render();
+        let fetched = |bytes, follower, failed| Fetched {
+            bytes,
+            follower,
+            failed,
+        };
+        metrics.record_fetched(&a, fetched(120, false, false));
+        metrics.record_fetched(&a, fetched(500, true, false));
+        metrics.record_fetched(&b, fetched(0, false, true));
+        metrics.record_produce_request(&a, false);
+        metrics.record_produce_request(&b, true);
+        metrics.record_replicated(64);
+        let text = metrics.render(&Gauges::default());
         let of = |series: &str| value_of(&text, series);
         assert_eq!(
             of(r#"kafka_server_brokertopicmetrics_messagesin_total{topic="a"}"#),
@@ -385,6 +508,44 @@ mod tests {
             of(r#"kafka_server_brokertopicmetrics_bytesout_total{topic="b"}"#),
             Some(0.0)
         );
+        // A follower's bytes are replication, not bytes out.
+        assert_eq!(
+            of("kafka_server_brokertopicmetrics_bytesout_total"),
+            Some(120.0)
+        );
+        let series = |name: &str| format!("kafka_server_brokertopicmetrics_{name}_total");
+        assert_eq!(of(&series("replicationbytesout")), Some(500.0));
+        assert_eq!(of(&series("replicationbytesin")), Some(64.0));
+        assert_eq!(
+            of(&(series("totalfetchrequests") + r#"{topic="a"}"#)),
+            Some(2.0)
+        );
+        assert_eq!(of(&series("totalfetchrequests")), Some(3.0));
+        assert_eq!(
+            of(&(series("failedfetchrequests") + r#"{topic="b"}"#)),
+            Some(1.0)
+        );
+        assert_eq!(of(&series("totalproducerequests")), Some(2.0));
+        assert_eq!(of(&series("failedproducerequests")), Some(1.0));
+    }
+
+    #[test]
+    fn only_errors_kafka_does_not_expect_count_as_failed() {
+        use rafka_protocol::ErrorCode;
+        assert!(!unexpected_fetch_error(0));
+        assert!(!unexpected_fetch_error(
+            ErrorCode::NotLeaderOrFollower.code()
+        ));
+        assert!(!unexpected_fetch_error(ErrorCode::OffsetOutOfRange.code()));
+        assert!(unexpected_fetch_error(ErrorCode::UnknownServerError.code()));
+        assert!(!unexpected_produce_error(ErrorCode::MessageTooLarge.code()));
+        assert!(unexpected_produce_error(
+            ErrorCode::OutOfOrderSequenceNumber.code()
+        ));
+        assert!(unexpected_produce_error(
+            ErrorCode::NotEnoughReplicas.code()
+        ));
+        assert!(unexpected_produce_error(ErrorCode::InvalidTimestamp.code()));
     }
 
     #[test]

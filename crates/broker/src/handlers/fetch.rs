@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::metrics::{unexpected_fetch_error, Fetched};
 use crate::partition::Partition;
 
 const READ_COMMITTED: i8 = 1;
@@ -55,9 +56,9 @@ pub(super) async fn handle(
             let response = FetchResponse::default()
                 .with_session_id(0)
                 .with_responses(pass.topics);
-            for (partition, bytes) in &pass.consumed {
+            for (partition, fetched) in pass.metered {
                 let meters = partition.topic_meters(&broker.metrics);
-                broker.metrics.record_fetched(meters, *bytes);
+                broker.metrics.record_fetched(meters, fetched);
             }
             return (response, pass.records);
         }
@@ -83,9 +84,8 @@ struct Pass {
     records: Vec<ReadResult>,
     bytes: u64,
     has_error: bool,
-    /// The record bytes read for a consumer, by partition: Kafka's bytes out (kept only
-    /// when metrics are on).
-    consumed: Vec<(Arc<Partition>, u64)>,
+    /// What each partition read, for the metrics (kept only when they are on).
+    metered: Vec<(Arc<Partition>, Fetched)>,
 }
 
 fn read_all(
@@ -100,15 +100,14 @@ fn read_all(
         u64::MAX
     };
     let follower = replica_id(request, version);
-    // Nothing is kept for bytes out with metrics off (followers read in their own
-    // branch below, which Kafka's BytesOutPerSec does not count either).
-    let meter_bytes_out = broker.metrics.enabled();
+    // Nothing is kept for the metrics with them off.
+    let metered = broker.metrics.enabled();
     let mut pass = Pass {
         topics: Vec::with_capacity(request.topics.len()),
         records: Vec::new(),
         bytes: 0,
         has_error: false,
-        consumed: Vec::new(),
+        metered: Vec::new(),
     };
     for fetch_topic in &request.topics {
         let topic = if version >= 13 {
@@ -129,17 +128,33 @@ fn read_all(
             let data = match partition {
                 Ok(partition) if follower >= 0 => {
                     receivers.push(partition.subscribe_log_end());
+                    let metered = metered.then(|| partition.clone());
                     let max_bytes = u64::try_from(wanted.partition_max_bytes)
                         .unwrap_or(0)
                         .min(remaining);
                     let now = broker.clock.now_ms() as u64;
-                    match partition.read_for_follower(
+                    let read = partition.read_for_follower(
                         NodeId(follower),
                         Offset(wanted.fetch_offset),
                         LeaderEpoch(wanted.current_leader_epoch),
                         max_bytes,
                         now,
-                    ) {
+                    );
+                    if let Some(partition) = metered {
+                        let (bytes, code) = match &read {
+                            Ok(read) => (read.records.size_bytes, 0),
+                            Err(e) => (0, e.code.code()),
+                        };
+                        pass.metered.push((
+                            partition,
+                            Fetched {
+                                bytes,
+                                follower: true,
+                                failed: unexpected_fetch_error(code),
+                            },
+                        ));
+                    }
+                    match read {
                         Ok(read) => {
                             pass.bytes += read.records.size_bytes;
                             remaining = remaining.saturating_sub(read.records.size_bytes);
@@ -168,8 +183,13 @@ fn read_all(
                         read_partition(&partition, request, wanted, max_bytes, min_one);
                     pass.bytes += read.size_bytes;
                     remaining = remaining.saturating_sub(read.size_bytes);
-                    if meter_bytes_out && read.size_bytes > 0 {
-                        pass.consumed.push((partition.clone(), read.size_bytes));
+                    if metered {
+                        let fetched = Fetched {
+                            bytes: read.size_bytes,
+                            follower: false,
+                            failed: unexpected_fetch_error(data.error_code),
+                        };
+                        pass.metered.push((partition.clone(), fetched));
                     }
                     pass.records.push(read);
                     data

@@ -19,6 +19,7 @@ use rafka_types::{LeaderEpoch, Offset};
 
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::metrics::unexpected_produce_error;
 use crate::partition::Partition;
 use crate::topic::Topic;
 use crate::txn_verification::{self, TxnOperation, TxnProducer};
@@ -90,22 +91,25 @@ pub(super) async fn handle(
                 } else {
                     TxnVerification::NotRequired
                 };
-                let (info, epoch) = partition
-                    .append_verified(records, acks, Appender::Client, verification)
-                    .map_err(|e| {
-                        let log_start_offset = if refused_by_log(&e) {
-                            partition.log_start_offset().0
-                        } else {
-                            -1
-                        };
-                        (e, log_start_offset)
-                    })?;
+                let appended =
+                    partition.append_verified(records, acks, Appender::Client, verification);
+                let failed = appended
+                    .as_ref()
+                    .is_err_and(|e| unexpected_produce_error(e.code.code()));
+                let meters = partition.topic_meters(&broker.metrics);
+                broker.metrics.record_produce_request(meters, failed);
+                let (info, epoch) = appended.map_err(|e| {
+                    let log_start_offset = if refused_by_log(&e) {
+                        partition.log_start_offset().0
+                    } else {
+                        -1
+                    };
+                    (e, log_start_offset)
+                })?;
                 let appended = u64::try_from(info.last_offset.0 - info.first_offset.0 + 1);
-                broker.metrics.record_produced(
-                    partition.topic_meters(&broker.metrics),
-                    appended.unwrap_or(0),
-                    records.len() as u64,
-                );
+                broker
+                    .metrics
+                    .record_produced(meters, appended.unwrap_or(0), records.len() as u64);
                 if acks == -1 {
                     waits.push((
                         responses.len(),

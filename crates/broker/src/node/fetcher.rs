@@ -204,6 +204,7 @@ async fn fetch_once(
             match data.error_code {
                 0 => {
                     let records = data.records.as_deref().unwrap_or(&[]);
+                    broker.metrics.record_replicated(records.len() as u64);
                     if let Err(e) =
                         partition.append_as_follower(records, Offset(data.high_watermark))
                     {
