@@ -434,12 +434,43 @@ def test_two_clusters_are_kept_apart_and_delete_and_not_found(broker, second_bro
     assert code == 404 and body["error"] is True
     assert body["message"] == "cluster or consumer not found"
 
-    code, body = get(burrow, "/v3/no/such/route")
-    assert code == 404 and body["error"] is True and body["message"] == "invalid request type"
+    # Burrow's catch-all answers a fixed body through Go's http.Error.
+    try:
+        urllib.request.urlopen(burrow + "/v3/no/such/route", timeout=5)
+        raise AssertionError("an unknown route answered")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
+        assert e.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert e.read() == b'{"error":true,"message":"invalid request type","result":{}}\n'
     code, body = get(burrow, "/v3/kafka/down/consumer")
     assert code == 200 and body["consumers"] == []
     code, body = get(burrow, "/v3/config/cluster")
     assert code == 200 and body["modules"] == ["down", "local", "second"]
+
+
+def post(base: str, path: str, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(base + path, data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_log_level_is_read_and_set_at_run_time(burrow):
+    code, body = get(burrow, "/v3/admin/loglevel")
+    assert code == 200 and body["message"] == "log level returned" and body["level"] == "info"
+    code, body = post(burrow, "/v3/admin/loglevel", b'{"level": "debug"}')
+    assert code == 200 and body["message"] == "set log level" and body["error"] is False
+    assert get(burrow, "/v3/admin/loglevel")[1]["level"] == "debug"
+    code, body = post(burrow, "/v3/admin/loglevel", b'{"level": "loud"}')
+    assert code == 404 and body["message"] == "unknown log level"
+    code, body = post(burrow, "/v3/admin/loglevel", b"not json")
+    assert code == 400 and body["message"] == "could not decode message body"
+    assert post(burrow, "/v3/admin/loglevel", b'{"level": "warning"}')[0] == 200
+    assert get(burrow, "/v3/admin/loglevel")[1]["level"] == "warn"
+    assert post(burrow, "/v3/admin/loglevel", b'{"level": "info"}')[0] == 200
+    assert get(burrow, "/burrow/admin/ready") == (200, "READY")
 
 
 def test_denylisted_groups_are_not_tracked(broker, burrow):

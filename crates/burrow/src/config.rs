@@ -103,6 +103,13 @@ pub struct NotifierConfig {
     pub headers: BTreeMap<String, String>,
 }
 
+/// `[logging]`: where the log goes and at which level.
+#[derive(Debug, Clone)]
+pub struct LoggingConfig {
+    pub level: String,
+    pub filename: Option<String>,
+}
+
 /// The whole file, each section with Burrow's defaults filled in.
 #[derive(Debug, Clone)]
 pub struct BurrowConfig {
@@ -112,6 +119,7 @@ pub struct BurrowConfig {
     pub evaluator: EvaluatorConfig,
     pub http_servers: Vec<HttpServerConfig>,
     pub notifiers: Vec<NotifierConfig>,
+    pub logging: LoggingConfig,
     /// `[general] access-control-allow-origin`.
     pub access_control_allow_origin: Option<String>,
     /// The file as parsed, for `/v3/config`.
@@ -131,6 +139,19 @@ impl BurrowConfig {
         let raw: Table = toml::from_str(text)?;
         let general = Section::new(&raw, "general", None)?;
         let access_control_allow_origin = general.opt_str("access-control-allow-origin")?;
+        let logging_section = Section::new(&raw, "logging", None)?;
+        let logging = LoggingConfig {
+            level: logging_section
+                .opt_str("level")?
+                .unwrap_or_else(|| "info".to_owned()),
+            filename: logging_section.opt_str("filename")?,
+        };
+        if crate::logging::parse_level(&logging.level).is_none() {
+            return Err(logging_section.invalid(&format!(
+                "level \"{}\" is unknown (expected debug, info, warn, error, panic or fatal)",
+                logging.level
+            )));
+        }
 
         let mut clusters = Vec::new();
         for (name, section) in named(&raw, "cluster")? {
@@ -266,6 +287,7 @@ impl BurrowConfig {
             evaluator,
             http_servers,
             notifiers,
+            logging,
             access_control_allow_origin,
             raw,
         })
@@ -459,6 +481,20 @@ cluster = "local"
         assert_eq!(
             err.to_string(),
             "[cluster.local] class-name \"zookeeper\" is unknown (expected kafka)"
+        );
+    }
+
+    #[test]
+    fn logging_level_and_file_are_read_and_checked() {
+        let config =
+            BurrowConfig::parse("[logging]\nlevel = \"warn\"\nfilename = \"b.log\"\n").unwrap();
+        assert_eq!(config.logging.level, "warn");
+        assert_eq!(config.logging.filename.as_deref(), Some("b.log"));
+        assert_eq!(BurrowConfig::parse("").unwrap().logging.level, "info");
+        let err = BurrowConfig::parse("[logging]\nlevel = \"loud\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("level \"loud\" is unknown"),
+            "{err}"
         );
     }
 

@@ -22,6 +22,8 @@ type Shared = Arc<Monitor>;
 pub fn router(monitor: Shared) -> Router {
     Router::new()
         .route("/burrow/admin", get(admin))
+        .route("/burrow/admin/ready", get(ready))
+        .route("/v3/admin/loglevel", get(get_log_level).post(set_log_level))
         .route("/metrics", get(metrics))
         .route("/v3/kafka", get(cluster_list))
         .route("/v3/kafka/{cluster}", get(cluster_detail))
@@ -90,8 +92,53 @@ fn not_found_with(uri: &Uri, headers: &HeaderMap, message: &str) -> Response {
     )
 }
 
-async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
-    not_found_with(&uri, &headers, "invalid request type")
+/// Burrow's catch-all for unknown URLs: a fixed body, sent as Go's `http.Error` sends it.
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        "{\"error\":true,\"message\":\"invalid request type\",\"result\":{}}\n",
+    )
+        .into_response()
+}
+
+/// Ready once the modules are started, which they are before the HTTP servers listen.
+async fn ready() -> &'static str {
+    "READY"
+}
+
+async fn get_log_level(uri: Uri, headers: HeaderMap) -> Response {
+    ok(
+        &uri,
+        &headers,
+        "log level returned",
+        json!({"level": crate::logging::level()}),
+    )
+}
+
+/// `{"level": "debug"}`: debug/trace, info, warn/warning, error, fatal.
+async fn set_log_level(uri: Uri, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let level = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("level").and_then(Value::as_str).map(str::to_owned));
+    let Some(level) = level else {
+        let message = "could not decode message body";
+        return reply(
+            StatusCode::BAD_REQUEST,
+            &uri,
+            &headers,
+            true,
+            message,
+            json!({}),
+        );
+    };
+    if !crate::logging::set_level(&level) {
+        return not_found_with(&uri, &headers, "unknown log level");
+    }
+    ok(&uri, &headers, "set log level", json!({}))
 }
 
 async fn admin() -> &'static str {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod evaluator;
 pub mod http;
 pub mod kafka;
+pub mod logging;
 pub mod monitor;
 pub mod notifier;
 pub mod offsets_topic;
@@ -137,13 +138,6 @@ pub fn main(args: Vec<String>) -> ExitCode {
         eprintln!("Usage: rafka burrow --config burrow.toml");
         return ExitCode::from(2);
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RAFKA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
     let config = match BurrowConfig::load(std::path::Path::new(&path)) {
         Ok(config) => config,
         Err(err) => {
@@ -151,6 +145,11 @@ pub fn main(args: Vec<String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(err) = logging::init(&config.logging) {
+        let file = config.logging.filename.as_deref().unwrap_or_default();
+        eprintln!("{path}: [logging] cannot open {file}: {err}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
