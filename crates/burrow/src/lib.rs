@@ -145,8 +145,9 @@ pub fn main(args: Vec<String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(err) = logging::init(&config.logging) {
-        let file = config.logging.filename.as_deref().unwrap_or_default();
+    let log_file = config.logging.filename.as_deref();
+    if let Err(err) = logging::init(&config.logging.level, log_file) {
+        let file = log_file.unwrap_or_default();
         eprintln!("{path}: [logging] cannot open {file}: {err}");
         return ExitCode::FAILURE;
     }

@@ -13,8 +13,6 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::reload;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::LoggingConfig;
-
 /// The level handle of this process (set once logging is up).
 static LEVEL: OnceLock<Level> = OnceLock::new();
 
@@ -36,14 +34,14 @@ pub fn parse_level(name: &str) -> Option<(&'static str, LevelFilter)> {
     })
 }
 
-/// Starts logging to stderr, or to `[logging] filename` (appended), at its `level`.
-pub fn init(config: &LoggingConfig) -> Result<(), std::io::Error> {
-    let (name, level) = parse_level(&config.level).unwrap_or(("info", LevelFilter::INFO));
+/// Starts logging to stderr, or to `[logging] filename` (appended), at `level`.
+pub fn init(level: &str, filename: Option<&str>) -> Result<(), std::io::Error> {
+    let (name, level) = parse_level(level).unwrap_or(("info", LevelFilter::INFO));
     let (filter, handle) = reload::Layer::new(level);
     let env = tracing_subscriber::EnvFilter::try_from_env("RAFKA_LOG").ok();
     let fmt = tracing_subscriber::fmt::layer().with_target(false);
     let registry = tracing_subscriber::registry().with(filter);
-    let result = match &config.filename {
+    let result = match filename {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
                 .create(true)
