@@ -207,6 +207,9 @@ def test_two_workers_killed_and_restarted_lose_nothing_and_upsert_once(broker, t
             def owner_of_source_task() -> int:
                 code, status = request(workers[0], "GET", "/connectors/src/status")
                 assert code == 200, status
+                # The status records carry the plugin's version (KIP-891), not Kafka's.
+                assert status["connector"]["version"].endswith("-rafka"), status
+                assert status["tasks"][0]["version"].endswith("-rafka"), status
                 worker_id = status["tasks"][0]["worker_id"]
                 return next(i for i, w in enumerate(workers) if worker_id == f"127.0.0.1:{w.port}")
             victim = owner_of_source_task()

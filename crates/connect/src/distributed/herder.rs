@@ -977,20 +977,30 @@ impl DistributedHerder {
 
     // ---- statuses ----
 
-    /// The status topic's record of `status`, written by this worker at its generation.
-    fn status_record(&self, inner: &Inner, status: &Status) -> ConnectorStatusRecord {
+    /// The status topic's record of `status` of connector `name` (or one of its tasks),
+    /// written by this worker at its generation with the plugin's version (KIP-891).
+    fn status_record(&self, inner: &Inner, name: &str, status: &Status) -> ConnectorStatusRecord {
+        let version = inner
+            .snapshot
+            .connector_configs
+            .get(name)
+            .and_then(|c| c.get(CONNECTOR_CLASS))
+            .and_then(|c| plugins::resolve_connector_class(c.trim()))
+            .map_or(crate::KAFKA_VERSION, |(class, _)| {
+                plugins::connector_version(class)
+            });
         ConnectorStatusRecord {
             state: status.state,
             trace: status.trace.clone(),
             worker_id: self.worker_id.clone(),
             generation: inner.generation,
-            version: Some(crate::KAFKA_VERSION.to_string()),
+            version: Some(version.to_string()),
         }
     }
 
     fn put_connector_status(&self, inner: &mut Inner, name: &str, status: Status) {
         self.statuses
-            .put_connector(name, &self.status_record(inner, &status));
+            .put_connector(name, &self.status_record(inner, name, &status));
         inner
             .published
             .insert(status_key_connector(name), (status.state, status.trace));
@@ -998,7 +1008,7 @@ impl DistributedHerder {
 
     fn put_task_status(&self, inner: &mut Inner, id: &ConnectorTaskId, status: Status) {
         self.statuses
-            .put_task(id, &self.status_record(inner, &status));
+            .put_task(id, &self.status_record(inner, &id.connector, &status));
         inner
             .published
             .insert(status_key_task(id), (status.state, status.trace));
