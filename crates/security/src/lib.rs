@@ -9,4 +9,5 @@ pub mod acl;
 pub mod authorizer;
 pub mod jaas;
 pub mod plain;
+pub mod principal;
 pub mod scram;
