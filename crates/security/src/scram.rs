@@ -108,11 +108,21 @@ impl ScramCredential {
         iterations: u32,
     ) -> ScramCredential {
         let salted = mechanism.salted_password(password, salt, iterations);
-        let client_key = mechanism.hmac(&salted, b"Client Key");
+        ScramCredential::from_salted_password(mechanism, &salted, salt, iterations)
+    }
+
+    /// The credential of an already salted password (`saltedpassword=` of `--add-scram`).
+    pub fn from_salted_password(
+        mechanism: ScramMechanism,
+        salted: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> ScramCredential {
+        let client_key = mechanism.hmac(salted, b"Client Key");
         ScramCredential {
             salt: salt.to_vec(),
             stored_key: mechanism.hash(&client_key),
-            server_key: mechanism.hmac(&salted, b"Server Key"),
+            server_key: mechanism.hmac(salted, b"Server Key"),
             iterations,
         }
     }
@@ -130,6 +140,111 @@ impl ScramCredential {
             salt.as_bytes(),
             iterations,
         ))
+    }
+}
+
+/// One `--add-scram` argument of `kafka-storage.sh format`, as Kafka's `ScramParser`
+/// reads it: `SCRAM-SHA-256=[name=alice,password=alice-secret]`, with optional
+/// `iterations` (default 4096) and `salt` (base64), or `saltedpassword` with `salt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddScram {
+    pub mechanism: ScramMechanism,
+    pub name: String,
+    pub credential: ScramCredential,
+}
+
+impl AddScram {
+    pub fn parse(argument: &str) -> Result<AddScram, String> {
+        let argument = argument.trim();
+        let (mechanism, config) = argument
+            .split_once('=')
+            .ok_or_else(|| format!("Failed to find equals sign in SCRAM argument '{argument}'"))?;
+        let mechanism = ScramMechanism::from_name(mechanism)
+            .ok_or_else(|| format!("The add-scram mechanism {mechanism} is not supported."))?;
+        let config = config
+            .strip_prefix('[')
+            .ok_or("Expected configuration string to start with [")?
+            .strip_suffix(']')
+            .ok_or("Expected configuration string to end with ]")?;
+        let mut components = std::collections::BTreeMap::new();
+        for component in config.split(',') {
+            let (key, value) = component
+                .split_once('=')
+                .ok_or_else(|| format!("No equals sign found in SCRAM component: {component}"))?;
+            let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                Some(unquoted) if value.len() >= 2 => unquoted,
+                _ => value,
+            };
+            components.insert(key.to_string(), value.to_string());
+        }
+        let name = components
+            .remove("name")
+            .ok_or("You must supply 'name' to add-scram")?;
+        let salt = components
+            .remove("salt")
+            .map(|s| {
+                BASE64
+                    .decode(&s)
+                    .map_err(|_| format!("Failed to decode given salt: {s}"))
+            })
+            .transpose()?;
+        let iterations = match components.remove("iterations") {
+            None => ScramMechanism::MIN_ITERATIONS,
+            Some(i) => i
+                .parse()
+                .map_err(|_| format!("Failed to parse iterations count: {i}"))?,
+        };
+        let password = components.remove("password");
+        let salted = components.remove("saltedpassword");
+        if let Some(unknown) = (!components.is_empty())
+            .then(|| components.keys().cloned().collect::<Vec<_>>().join(", "))
+        {
+            return Err(format!("Unknown SCRAM configurations: {unknown}"));
+        }
+        if iterations < ScramMechanism::MIN_ITERATIONS {
+            return Err(format!(
+                "The 'iterations' value must be >= {} for add-scram using {}",
+                ScramMechanism::MIN_ITERATIONS,
+                mechanism.name()
+            ));
+        }
+        if iterations > ScramMechanism::MAX_ITERATIONS {
+            return Err(format!(
+                "The 'iterations' value must be <= {} for add-scram using {}",
+                ScramMechanism::MAX_ITERATIONS,
+                mechanism.name()
+            ));
+        }
+        let salt = match salt {
+            Some(salt) => salt,
+            None if salted.is_some() => {
+                return Err("You must supply 'salt' with 'saltedpassword' to add-scram".into())
+            }
+            None => random_token()
+                .map_err(|e| format!("cannot make a salt: {e}"))?
+                .into_bytes(),
+        };
+        let credential = match (password, salted) {
+            (Some(password), _) => {
+                ScramCredential::generate(mechanism, password.as_bytes(), &salt, iterations)
+            }
+            (None, Some(salted)) => {
+                let salted = BASE64
+                    .decode(&salted)
+                    .map_err(|_| format!("Failed to decode given saltedPassword: {salted}"))?;
+                ScramCredential::from_salted_password(mechanism, &salted, &salt, iterations)
+            }
+            (None, None) => {
+                return Err(
+                    "You must supply one of 'password' or 'saltedpassword' to add-scram".into(),
+                )
+            }
+        };
+        Ok(AddScram {
+            mechanism,
+            name,
+            credential,
+        })
     }
 }
 
@@ -409,6 +524,50 @@ mod tests {
                 .respond(b"n,a=bob,n=alice,r=b", |_| Some(credential.clone()))
                 .is_err(),
             "another authzid"
+        );
+    }
+
+    #[test]
+    fn add_scram_arguments_parse_as_kafkas_storage_tool_reads_them() {
+        let added = AddScram::parse(
+            r#"SCRAM-SHA-256=[name=alice,iterations=8192,salt="c2FsdA==",password=alice-secret]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (added.name.as_str(), added.mechanism),
+            ("alice", ScramMechanism::Sha256)
+        );
+        assert_eq!(
+            added.credential,
+            ScramCredential::generate(ScramMechanism::Sha256, b"alice-secret", b"salt", 8192)
+        );
+        let random = AddScram::parse("SCRAM-SHA-512=[name=bob,password=x]").unwrap();
+        assert_eq!(random.credential.iterations, 4096);
+        assert!(!random.credential.salt.is_empty());
+        let err = |a: &str| AddScram::parse(a).unwrap_err();
+        assert_eq!(
+            err("SCRAM-MD5=[name=a,password=b]"),
+            "The add-scram mechanism SCRAM-MD5 is not supported."
+        );
+        assert_eq!(
+            err("SCRAM-SHA-256=[password=b]"),
+            "You must supply 'name' to add-scram"
+        );
+        assert_eq!(
+            err("SCRAM-SHA-256=[name=a]"),
+            "You must supply one of 'password' or 'saltedpassword' to add-scram"
+        );
+        assert_eq!(
+            err("SCRAM-SHA-256=[name=a,password=b,iterations=10]"),
+            "The 'iterations' value must be >= 4096 for add-scram using SCRAM-SHA-256"
+        );
+        assert_eq!(
+            err("SCRAM-SHA-256=[name=a,password=b,color=red]"),
+            "Unknown SCRAM configurations: color"
+        );
+        assert_eq!(
+            err("SCRAM-SHA-256=name=a"),
+            "Expected configuration string to start with ["
         );
     }
 
