@@ -69,7 +69,12 @@ section "Java client, Kafka Streams and Kafka's Java tools for the compat tests 
 section "Connect's internal topics against Kafka's own stores (needs the jars of setup-java.sh)"
 cargo test -p rafka-connect --test kafka_oracle_storage -- --ignored
 section "PostgreSQL for the Connect tests (scripts/setup-postgres.sh)"; scripts/setup-postgres.sh >/dev/null
-section "compat tests (pytest tests/compat) against $RAFKA_BIN"
-.venv/bin/pytest tests/compat -q "$@"
+section "compat tests (pytest tests/compat, 2 workers) against $RAFKA_BIN"
+# Two workers, each running whole test files (module fixtures stay in one process); the
+# ports they hand out are reserved in one directory so they never collide (conftest.py).
+RAFKA_PORT_DIR="$(mktemp -d)"
+export RAFKA_PORT_DIR
+trap 'rc=$?; rm -rf "$RAFKA_PORT_DIR"; if ((rc != 0)); then printf "\n==== FAILED (exit %d) after %ds ====\n" "$rc" "$((SECONDS - started))"; fi' EXIT
+.venv/bin/pytest tests/compat -q -n "${RAFKA_TEST_WORKERS:-2}" --dist loadfile "$@"
 
 section "all tests passed"

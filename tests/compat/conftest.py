@@ -42,15 +42,30 @@ def rafka_bin() -> Path:
 _HANDED_OUT: set[int] = set()
 
 
+def _reserve_across_workers(port: int) -> bool:
+    """Under pytest-xdist the workers are processes that pick ports independently:
+    RAFKA_PORT_DIR (scripts/test.sh makes one per run) holds one file per port handed
+    out, created exclusively, so two workers never get the same port."""
+    directory = os.environ.get("RAFKA_PORT_DIR")
+    if not directory:
+        return True
+    try:
+        fd = os.open(os.path.join(directory, str(port)), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
 def free_port() -> int:
-    """A loopback port that is free now and was never handed out before in this session.
+    """A loopback port that is free now and was never handed out before in this run.
     The kernel may give a just-released port to the next bind(0): two nodes of one
     cluster then got the same port and one failed to start ("Address already in use")."""
     for _ in range(1000):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
+        if port not in _HANDED_OUT and _reserve_across_workers(port):
             _HANDED_OUT.add(port)
             return port
     raise RuntimeError("no loopback port left that was not handed out already")
