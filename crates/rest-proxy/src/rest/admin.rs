@@ -297,7 +297,8 @@ impl Admin {
         })
     }
 
-    /// CreateTopics for one topic; -1 counts take the broker's defaults.
+    /// CreateTopics for one topic; -1 counts take the broker's defaults. Answers the
+    /// partition count and replication factor the topic got.
     pub async fn create_topic(
         &self,
         topic: &str,
@@ -305,7 +306,7 @@ impl Admin {
         replication_factor: i16,
         configs: &[(String, Option<String>)],
         validate_only: bool,
-    ) -> Result<(), RestError> {
+    ) -> Result<(i32, i16), RestError> {
         use kafka_protocol::messages::create_topics_request::{
             CreatableTopic, CreatableTopicConfig,
         };
@@ -330,10 +331,12 @@ impl Admin {
         let response: CreateTopicsResponse = self
             .call_controller(ApiKey::CreateTopics, 7, &request)
             .await?;
-        for t in &response.topics {
-            check(t.error_code, t.error_message.as_ref())?;
-        }
-        Ok(())
+        let created = response
+            .topics
+            .first()
+            .ok_or_else(|| RestError::kafka(-1, "CreateTopics answered no topic"))?;
+        check(created.error_code, created.error_message.as_ref())?;
+        Ok((created.num_partitions, created.replication_factor))
     }
 
     pub async fn delete_topic(&self, topic: &str) -> Result<(), RestError> {

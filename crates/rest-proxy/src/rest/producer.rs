@@ -62,6 +62,15 @@ impl ProduceError {
         )
     }
 
+    /// Confluent's `error_code` for it (`Errors.codeFromProducerException`).
+    pub fn error_code(&self) -> u32 {
+        if self.is_retriable() {
+            super::errors::KAFKA_RETRIABLE_ERROR_ERROR_CODE
+        } else {
+            super::errors::KAFKA_ERROR_ERROR_CODE
+        }
+    }
+
     pub fn is_record_too_large(&self) -> bool {
         matches!(
             self.code,

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 use super::admin::{PartitionInfo, TopicInfo, RESOURCE_TOPIC};
 use super::consumers::{ConsumedRecord, CreateOptions, Instance, PartitionOffset};
-use super::errors::{RestError, KAFKA_ERROR_ERROR_CODE, KAFKA_RETRIABLE_ERROR_ERROR_CODE};
+use super::errors::{RestError, KAFKA_ERROR_ERROR_CODE};
 use super::media::{
     self, EmbeddedFormat, JSON, KAFKA_JSON, KAFKA_V2_JSON, KAFKA_V2_JSON_BINARY,
     KAFKA_V2_JSON_JSON, V2_BODY_TYPES,
@@ -321,7 +321,7 @@ async fn produce(
             Err(e) => json!({
                 "partition": null,
                 "offset": null,
-                "error_code": if e.is_retriable() { KAFKA_RETRIABLE_ERROR_ERROR_CODE } else { KAFKA_ERROR_ERROR_CODE },
+                "error_code": e.error_code(),
                 "error": e.message,
             }),
         })
