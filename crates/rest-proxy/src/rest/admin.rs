@@ -361,7 +361,9 @@ impl Admin {
             .with_timeout_ms(self.timeout_ms())
             .with_topics(vec![CreatePartitionsTopic::default()
                 .with_name(TopicName(name(topic)))
-                .with_count(count)]);
+                .with_count(count)
+                // Absent, not empty: the controller places the new partitions.
+                .with_assignments(None)]);
         let response: CreatePartitionsResponse = self
             .call_controller(ApiKey::CreatePartitions, 3, &request)
             .await?;
