@@ -89,11 +89,12 @@ pub fn negotiate(headers: &HeaderMap, offered: &[&'static str]) -> Option<&'stat
                 .unwrap_or(1.0);
             (essence(range), quality)
         })
-        .filter(|(range, quality)| !range.is_empty() && *quality > 0.0)
+        .filter(|(range, _)| !range.is_empty())
         .collect();
     if accepted.is_empty() {
         return offered.first().copied();
     }
+    // A range with q=0 names what is not acceptable: it allows nothing.
     let allows = |offer: &str, range: &str| {
         range == "*/*"
             || range == offer
@@ -101,10 +102,11 @@ pub fn negotiate(headers: &HeaderMap, offered: &[&'static str]) -> Option<&'stat
                 .strip_suffix("/*")
                 .is_some_and(|kind| offer.split('/').next() == Some(kind))
     };
-    offered
-        .iter()
-        .copied()
-        .find(|offer| accepted.iter().any(|(range, _)| allows(offer, range)))
+    offered.iter().copied().find(|offer| {
+        accepted
+            .iter()
+            .any(|(range, quality)| *quality > 0.0 && allows(offer, range))
+    })
 }
 
 /// Parses a JSON request body. `content_types` are the media types the route consumes;
