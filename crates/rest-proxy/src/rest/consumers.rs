@@ -197,9 +197,9 @@ impl Instance {
         .await
     }
 
-    /// Polls for up to `timeout`: returns as soon as records are in hand and no more
-    /// are ready at once, or when `max_bytes` of keys and values are reached (a record
-    /// that would pass it stays for the next fetch, unless it is the first).
+    /// Polls for `timeout`, as Confluent's `KafkaConsumerReadTask` reads: until the time
+    /// is up or the next record would bring the keys' and values' bytes to `max_bytes`
+    /// (that record stays for the next fetch: the consumer seeks back to it).
     pub async fn records(
         &self,
         timeout: Duration,
@@ -210,11 +210,10 @@ impl Instance {
             let mut records: Vec<ConsumedRecord> = Vec::new();
             let mut bytes = 0u64;
             loop {
-                let wait = if records.is_empty() {
-                    deadline.saturating_duration_since(Instant::now())
-                } else {
-                    Duration::ZERO
-                };
+                let wait = deadline.saturating_duration_since(Instant::now());
+                if wait.is_zero() {
+                    break;
+                }
                 let message = match c.poll(wait) {
                     None => break,
                     Some(Err(e)) if records.is_empty() => return Err(kafka_error(&e)),
@@ -222,7 +221,7 @@ impl Instance {
                     Some(Ok(message)) => message,
                 };
                 let size = (message.key_len() + message.payload_len()) as u64;
-                if !records.is_empty() && bytes + size > max_bytes {
+                if bytes + size >= max_bytes {
                     c.seek(
                         message.topic(),
                         message.partition(),
@@ -242,9 +241,6 @@ impl Instance {
                     key: message.key().map(<[u8]>::to_vec),
                     value: message.payload().map(<[u8]>::to_vec),
                 });
-                if bytes >= max_bytes || Instant::now() >= deadline {
-                    break;
-                }
             }
             Ok(records)
         })

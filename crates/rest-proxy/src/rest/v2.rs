@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
@@ -551,10 +552,14 @@ async fn seek_to_end(
     seek_to(&instance, request, Offset::End).await
 }
 
-#[derive(Debug, Deserialize)]
-struct RecordsQuery {
-    timeout: Option<u64>,
-    max_bytes: Option<u64>,
+/// A numeric query parameter; Confluent's default for both is -1 (use the config).
+fn query_number(query: &HashMap<String, String>, name: &str) -> Result<i64> {
+    match query.get(name) {
+        None => Ok(-1),
+        Some(text) => text.trim().parse().map_err(|_| {
+            RestError::bad_request(format!("query parameter {name}={text} is not a number"))
+        }),
+    }
 }
 
 /// A consumed key or value in the instance's embedded format.
@@ -585,7 +590,7 @@ fn record_json(format: EmbeddedFormat, record: &ConsumedRecord) -> Result<Value>
 async fn records(
     State(proxy): State<SharedProxy>,
     OnInstance(instance): OnInstance,
-    Query(query): Query<RecordsQuery>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let wanted = media::negotiate(
@@ -595,15 +600,17 @@ async fn records(
     let Some(media_type) = wanted else {
         return Err(RestError::consumer_format_mismatch());
     };
-    let timeout_ms = query.timeout.unwrap_or(instance.request_timeout_ms).min(
-        instance
-            .request_timeout_ms
-            .max(proxy.config.consumer_request_timeout_ms),
-    );
-    let max_bytes = query
-        .max_bytes
-        .unwrap_or(proxy.config.consumer_request_max_bytes)
-        .min(proxy.config.consumer_request_max_bytes);
+    // Confluent's: the instance's timeout unless a shorter one is asked for; the
+    // proxy's byte cap unless a smaller one is.
+    let timeout_ms = match u64::try_from(query_number(&query, "timeout")?) {
+        Ok(t) if t > 0 => t.min(instance.request_timeout_ms),
+        _ => instance.request_timeout_ms,
+    };
+    let cap = proxy.config.consumer_request_max_bytes;
+    let max_bytes = match u64::try_from(query_number(&query, "max_bytes")?) {
+        Ok(m) if m > 0 => m.min(cap),
+        _ => cap,
+    };
     let records = instance
         .records(Duration::from_millis(timeout_ms), max_bytes)
         .await?;
