@@ -400,6 +400,24 @@ def test_v3_clusters_and_brokers(proxy, broker):
     assert status == 200 and configs["kind"] == "KafkaBrokerConfigList"
     names = {c["name"]: c for c in configs["data"]}
     assert names["log.retention.hours"]["broker_id"] == broker.node_id
+    # Cluster-wide dynamic broker defaults (`kafka-configs.sh --entity-default`).
+    defaults = f"/v3/clusters/{cid}/broker-configs"
+    assert proxy.call("PUT", f"{defaults}/log.retention.ms", {"value": "7200000"})[0] == 204
+    try:
+        status, _, listed = proxy.call("GET", defaults)
+        assert status == 200 and listed["kind"] == "KafkaClusterConfigList"
+        status, _, one = proxy.call("GET", f"{defaults}/log.retention.ms")
+        assert (one["kind"], one["config_type"], one["value"], one["source"]) == \
+            ("KafkaClusterConfig", "BROKER", "7200000", "DYNAMIC_DEFAULT_BROKER_CONFIG"), one
+        assert one["metadata"]["resource_name"] == f"crn:///kafka={cid}/broker-config=log.retention.ms"
+        described = script("kafka-configs.sh", "--bootstrap-server", broker.bootstrap, "--describe",
+                           "--entity-type", "brokers", "--entity-default")
+        assert "log.retention.ms=7200000" in described, described
+    finally:
+        assert proxy.call("DELETE", f"{defaults}/log.retention.ms")[0] == 204
+    assert "log.retention.ms" not in script("kafka-configs.sh", "--bootstrap-server", broker.bootstrap,
+                                            "--describe", "--entity-type", "brokers",
+                                            "--entity-default")
 
 
 def describe_topic(broker, topic: str) -> str:

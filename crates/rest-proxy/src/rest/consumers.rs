@@ -298,6 +298,8 @@ impl Instance {
 pub struct ConsumerManager {
     instances: Mutex<HashMap<(String, String), Arc<Instance>>>,
     settings: BTreeMap<String, String>,
+    /// The proxy's `id`, in the names it gives unnamed instances.
+    proxy_id: String,
     request_timeout_ms: u64,
     instance_timeout: Duration,
 }
@@ -306,12 +308,14 @@ impl ConsumerManager {
     /// `settings` are the `consumer.*`/`client.*` pass-through settings.
     pub fn new(
         settings: BTreeMap<String, String>,
+        proxy_id: &str,
         request_timeout_ms: u64,
         instance_timeout: Duration,
     ) -> ConsumerManager {
         ConsumerManager {
             instances: Mutex::new(HashMap::new()),
             settings,
+            proxy_id: proxy_id.to_string(),
             request_timeout_ms,
             instance_timeout,
         }
@@ -325,7 +329,7 @@ impl ConsumerManager {
         let name = options
             .name
             .clone()
-            .unwrap_or_else(|| format!("rest-consumer-{}", uuid::Uuid::new_v4()));
+            .unwrap_or_else(|| self.generated_name());
         let key = (group.to_string(), name.clone());
         if self.instances.lock().contains_key(&key) {
             return Err(RestError::consumer_already_exists());
@@ -370,6 +374,16 @@ impl ConsumerManager {
         }
         instances.insert(key, instance.clone());
         Ok(instance)
+    }
+
+    /// Confluent's name for an instance created without one: `rest-consumer-`, the
+    /// proxy's `id` when it has one, and a random UUID.
+    fn generated_name(&self) -> String {
+        let id = uuid::Uuid::new_v4();
+        match self.proxy_id.as_str() {
+            "" => format!("rest-consumer-{id}"),
+            proxy => format!("rest-consumer-{proxy}-{id}"),
+        }
     }
 
     pub fn get(&self, group: &str, name: &str) -> Result<Arc<Instance>, RestError> {

@@ -49,6 +49,7 @@ impl Proxy {
             admin: Admin::new(&config.bootstrap_servers, ADMIN_TIMEOUT),
             consumers: ConsumerManager::new(
                 config.client_settings("consumer"),
+                &config.id,
                 config.consumer_request_timeout_ms,
                 Duration::from_millis(config.consumer_instance_timeout_ms),
             ),

@@ -291,7 +291,12 @@ async fn produce(
     let request: ProduceRequest = media::parse_json(body)?;
     let info = topic_info(proxy, topic).await?;
     let partition = match partition {
-        Some(p) => Some(partition_info(proxy, topic, p).await?.partition),
+        Some(p) => Some(
+            p.parse::<i32>()
+                .ok()
+                .filter(|p| info.partitions.iter().any(|i| i.partition == *p))
+                .ok_or_else(RestError::partition_not_found)?,
+        ),
         None => None,
     };
     let mut records = Vec::with_capacity(request.records.len());

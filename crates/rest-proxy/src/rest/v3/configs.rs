@@ -18,26 +18,30 @@ use crate::rest::errors::RestError;
 
 type Result<T> = std::result::Result<T, RestError>;
 
-/// Whose configs a route is about.
+/// Whose configs a route is about: a topic's, a broker's, or the cluster-wide dynamic
+/// broker defaults (`…/broker-configs`, Kafka's broker resource with an empty name).
 enum Scope {
     Topic(String),
     Broker(i32),
+    Cluster,
 }
 
 impl Scope {
     /// The topic or broker the path names (404 when it does not exist).
     fn of(ctx: &Ctx) -> Result<Scope> {
-        if ctx.param("topic_name").is_empty() {
+        if !ctx.param("topic_name").is_empty() {
+            Ok(Scope::Topic(topic(ctx)?.name.clone()))
+        } else if !ctx.param("broker_id").is_empty() {
             Ok(Scope::Broker(broker(ctx)?.id))
         } else {
-            Ok(Scope::Topic(topic(ctx)?.name.clone()))
+            Ok(Scope::Cluster)
         }
     }
 
     fn resource_type(&self) -> i8 {
         match self {
             Scope::Topic(_) => RESOURCE_TOPIC,
-            Scope::Broker(_) => RESOURCE_BROKER,
+            Scope::Broker(_) | Scope::Cluster => RESOURCE_BROKER,
         }
     }
 
@@ -45,6 +49,7 @@ impl Scope {
         match self {
             Scope::Topic(name) => name.clone(),
             Scope::Broker(id) => id.to_string(),
+            Scope::Cluster => String::new(),
         }
     }
 
@@ -52,13 +57,16 @@ impl Scope {
         match self {
             Scope::Topic(name) => format!("/topics/{name}/configs"),
             Scope::Broker(id) => format!("/brokers/{id}/configs"),
+            Scope::Cluster => "/broker-configs".to_string(),
         }
     }
 
-    fn crn(&self) -> String {
+    /// The resource name of config `name`, after the cluster's segment.
+    fn crn(&self, name: &str) -> String {
         match self {
-            Scope::Topic(name) => format!("/topic={name}"),
-            Scope::Broker(id) => format!("/broker={id}"),
+            Scope::Topic(topic) => format!("/topic={topic}/config={name}"),
+            Scope::Broker(id) => format!("/broker={id}/config={name}"),
+            Scope::Cluster => format!("/broker-config={name}"),
         }
     }
 
@@ -66,6 +74,7 @@ impl Scope {
         match self {
             Scope::Topic(_) => "KafkaTopicConfig",
             Scope::Broker(_) => "KafkaBrokerConfig",
+            Scope::Cluster => "KafkaClusterConfig",
         }
     }
 
@@ -73,6 +82,7 @@ impl Scope {
         match self {
             Scope::Topic(name) => ("topic_name", json!(name)),
             Scope::Broker(id) => ("broker_id", json!(id)),
+            Scope::Cluster => ("config_type", json!("BROKER")),
         }
     }
 
@@ -80,6 +90,7 @@ impl Scope {
         let owner = match self {
             Scope::Topic(topic) => format!("topic {topic}"),
             Scope::Broker(id) => format!("broker {id}"),
+            Scope::Cluster => "the cluster".to_string(),
         };
         RestError::http(
             StatusCode::NOT_FOUND,
@@ -108,7 +119,7 @@ fn config_json(ctx: &Ctx, scope: &Scope, entry: &ConfigEntry) -> Value {
     ctx.resource(
         scope.kind(),
         &format!("{}/{}", scope.path(), entry.name),
-        &format!("{}/config={}", scope.crn(), entry.name),
+        &scope.crn(&entry.name),
         fields,
     )
 }

@@ -37,6 +37,20 @@ pub fn router() -> Router<SharedProxy> {
             post(configs::alter_configs),
         )
         .route(
+            &format!("{cluster}/broker-configs"),
+            get(configs::list_configs),
+        )
+        .route(
+            &format!("{cluster}/broker-configs/{{name}}"),
+            get(configs::get_config)
+                .put(configs::set_config)
+                .delete(configs::reset_config),
+        )
+        .route(
+            &format!("{cluster}/broker-configs:alter"),
+            post(configs::alter_configs),
+        )
+        .route(
             &format!("{cluster}/topics"),
             get(topics::list_topics).post(topics::create_topic),
         )

@@ -35,7 +35,10 @@ impl FromRequestParts<SharedProxy> for Ctx {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, proxy)
             .await
             .map_err(|_| RestError::not_found())?;
-        let cluster = proxy.admin.cluster(None).await?;
+        // Metadata of the one topic the path names, else of all (only the topic list
+        // needs them all).
+        let topics = params.get("topic_name").map(|t| vec![t.clone()]);
+        let cluster = proxy.admin.cluster(topics.as_deref()).await?;
         if let Some(id) = params.get("cluster_id") {
             if *id != cluster.cluster_id {
                 return Err(RestError::http(
