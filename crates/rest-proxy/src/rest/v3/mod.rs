@@ -20,36 +20,11 @@ pub fn router() -> Router<SharedProxy> {
     let partition = format!("{topic}/partitions/{{partition_id}}");
     let broker = format!("{cluster}/brokers/{{broker_id}}");
     let group = format!("{cluster}/consumer-groups/{{consumer_group_id}}");
-    Router::new()
+    let routes = Router::new()
         .route("/v3/clusters", get(clusters::list_clusters))
         .route(cluster, get(clusters::get_cluster))
         .route(&format!("{cluster}/brokers"), get(clusters::list_brokers))
         .route(&broker, get(clusters::get_broker))
-        .route(&format!("{broker}/configs"), get(configs::list_configs))
-        .route(
-            &format!("{broker}/configs/{{name}}"),
-            get(configs::get_config)
-                .put(configs::set_config)
-                .delete(configs::reset_config),
-        )
-        .route(
-            &format!("{broker}/configs:alter"),
-            post(configs::alter_configs),
-        )
-        .route(
-            &format!("{cluster}/broker-configs"),
-            get(configs::list_configs),
-        )
-        .route(
-            &format!("{cluster}/broker-configs/{{name}}"),
-            get(configs::get_config)
-                .put(configs::set_config)
-                .delete(configs::reset_config),
-        )
-        .route(
-            &format!("{cluster}/broker-configs:alter"),
-            post(configs::alter_configs),
-        )
         .route(
             &format!("{cluster}/topics"),
             get(topics::list_topics).post(topics::create_topic),
@@ -66,17 +41,6 @@ pub fn router() -> Router<SharedProxy> {
         .route(
             &format!("{partition}/replicas/{{broker_id}}"),
             get(topics::get_replica),
-        )
-        .route(&format!("{topic}/configs"), get(configs::list_configs))
-        .route(
-            &format!("{topic}/configs/{{name}}"),
-            get(configs::get_config)
-                .put(configs::set_config)
-                .delete(configs::reset_config),
-        )
-        .route(
-            &format!("{topic}/configs:alter"),
-            post(configs::alter_configs),
         )
         .route(&format!("{topic}/records"), post(records::produce_records))
         .route(
@@ -102,5 +66,25 @@ pub fn router() -> Router<SharedProxy> {
         .route(
             &format!("{group}/lags/{{topic_name}}/partitions/{{partition_id}}"),
             get(groups::get_lag),
+        );
+    [
+        format!("{broker}/configs"),
+        format!("{cluster}/broker-configs"),
+        format!("{topic}/configs"),
+    ]
+    .iter()
+    .fold(routes, |routes, base| config_routes(routes, base))
+}
+
+/// A config collection at `base`: list, one (get, set, reset), and the batch `:alter`.
+fn config_routes(routes: Router<SharedProxy>, base: &str) -> Router<SharedProxy> {
+    routes
+        .route(base, get(configs::list_configs))
+        .route(
+            &format!("{base}/{{name}}"),
+            get(configs::get_config)
+                .put(configs::set_config)
+                .delete(configs::reset_config),
         )
+        .route(&format!("{base}:alter"), post(configs::alter_configs))
 }
