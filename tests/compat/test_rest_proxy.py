@@ -307,6 +307,28 @@ def test_v2_manual_assignment_and_binary_format(proxy, broker):
     assert proxy.call("DELETE", base)[0] == 204
 
 
+def test_v2_topic_pattern_subscription_reads_every_matching_topic(proxy, broker):
+    prefix = f"rest-pat-{uuid.uuid4().hex[:6]}"
+    admin = confluent_admin(broker.bootstrap)
+    matching = [f"{prefix}-a", f"{prefix}-b"]
+    for name in matching + [f"other-{prefix}"]:
+        confluent_create_topic(admin, name, 1)
+        proxy.call("POST", f"/topics/{name}", {"records": [{"value": name}]}, content_type=V2_JSON)
+    group = f"rest-pat-{uuid.uuid4().hex[:6]}"
+    base = f"/consumers/{group}/instances/p"
+    assert proxy.call("POST", f"/consumers/{group}", {"name": "p", "format": "json",
+                                                       "auto.offset.reset": "earliest"},
+                      content_type=V2)[0] == 200
+    assert_error(proxy.call("POST", f"{base}/subscription", {"topic_pattern": "("}, content_type=V2),
+                 422, 422)
+    assert proxy.call("POST", f"{base}/subscription", {"topic_pattern": f"{prefix}-.*"},
+                      content_type=V2)[0] == 204
+    records = poll_records(proxy, base, 2, V2_JSON)
+    assert sorted((r["topic"], r["value"]) for r in records) == [(t, t) for t in matching]
+    assert proxy.call("GET", f"{base}/subscription")[2] == {"topics": matching}
+    assert proxy.call("DELETE", base)[0] == 204
+
+
 def test_v2_instance_shares_a_group_with_a_native_consumer(proxy, broker):
     topic = new_topic(broker, "rest-share", 4)
     group = f"rest-share-{uuid.uuid4().hex[:6]}"

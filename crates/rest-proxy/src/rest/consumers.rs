@@ -144,10 +144,19 @@ impl Instance {
         .await
     }
 
+    /// The subscribed topics. For a pattern, the topics it matched that the group gave
+    /// this member, as Kafka's `subscription()` lists the matched topics, not the pattern.
     pub async fn subscription(&self) -> Result<Vec<String>, RestError> {
         self.run(|c| {
             let tpl = c.subscription().map_err(|e| kafka_error(&e))?;
-            Ok(pairs_of(&tpl).into_iter().map(|(t, _)| t).collect())
+            let mut topics: Vec<String> = pairs_of(&tpl).into_iter().map(|(t, _)| t).collect();
+            if topics.iter().any(|t| t.starts_with('^')) {
+                let assigned = c.assignment().map_err(|e| kafka_error(&e))?;
+                topics = pairs_of(&assigned).into_iter().map(|(t, _)| t).collect();
+                topics.sort();
+                topics.dedup();
+            }
+            Ok(topics)
         })
         .await
     }
