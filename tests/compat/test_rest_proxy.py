@@ -422,6 +422,24 @@ def test_v3_clusters_and_brokers(proxy, broker):
     assert status == 200 and configs["kind"] == "KafkaBrokerConfigList"
     names = {c["name"]: c for c in configs["data"]}
     assert names["log.retention.hours"]["broker_id"] == broker.node_id
+    # One broker's dynamic config: set, seen by kafka-configs.sh, removed by a batch.
+    mine = f"/v3/clusters/{cid}/brokers/{broker.node_id}/configs"
+    broker_configs = ("kafka-configs.sh", "--bootstrap-server", broker.bootstrap, "--describe",
+                      "--entity-type", "brokers", "--entity-name", str(broker.node_id), "--all")
+    assert proxy.call("PUT", f"{mine}/log.retention.ms", {"value": "5400000"})[0] == 204
+    try:
+        status, _, one = proxy.call("GET", f"{mine}/log.retention.ms")
+        # (rafka's broker keeps a per-broker log.* config as the cluster default: a broker
+        # matter; the effective value is what both tools must agree on.)
+        assert (one["kind"], one["value"], one["broker_id"]) == \
+            ("KafkaBrokerConfig", "5400000", broker.node_id), one
+        assert "log.retention.ms=5400000" in script(*broker_configs)
+    finally:
+        assert proxy.call("POST", f"{mine}:alter",
+                          {"data": [{"name": "log.retention.ms", "operation": "DELETE"}]})[0] == 204
+    assert "log.retention.ms=5400000" not in script(*broker_configs)
+    assert_error(proxy.call("POST", f"{mine}:alter", {"data": [{"name": "x", "operation": "APPEND"}]}),
+                 400, 400)
     # Cluster-wide dynamic broker defaults (`kafka-configs.sh --entity-default`).
     defaults = f"/v3/clusters/{cid}/broker-configs"
     assert proxy.call("PUT", f"{defaults}/log.retention.ms", {"value": "7200000"})[0] == 204
@@ -480,6 +498,9 @@ def test_v3_topic_and_config_admin_agrees_with_kafka_topics(proxy, broker):
     status, _, replicas = proxy.call("GET", f"{topics}/{topic}/partitions/4/replicas")
     assert [(r["broker_id"], r["is_leader"], r["is_in_sync"]) for r in replicas["data"]] == \
         [(broker.node_id, True, True)]
+    status, _, replica = proxy.call("GET", f"{topics}/{topic}/partitions/4/replicas/{broker.node_id}")
+    assert status == 200 and replica == replicas["data"][0]
+    assert_error(proxy.call("GET", f"{topics}/{topic}/partitions/4/replicas/77"), 404, 404)
     assert_error(proxy.call("GET", f"{topics}/{topic}/partitions/9"), 404, 40402)
     # Configs: list, one, set, reset, batch.
     configs = f"{topics}/{topic}/configs"
