@@ -74,9 +74,11 @@ class Proxy:
             return status, headers, text.decode()
 
     def stop(self) -> None:
+        """SIGTERM: the proxy finishes its requests, closes its consumers and exits 0."""
         self.proc.terminate()
-        self.proc.wait(10)
+        code = self.proc.wait(30)
         self.log.close()
+        assert code == 0, self.log_path.read_text(errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -376,17 +378,52 @@ def test_v2_instance_shares_a_group_with_a_native_consumer(proxy, broker):
         native.close()
 
 
-def test_v2_idle_instances_expire(broker, tmp_path):
+def joined_member(proxy, group: str, name: str, topic: str) -> None:
+    """Creates instance `name` in `group`, subscribed to `topic`, and waits until the group
+    has given it the topic's partition."""
+    base = f"/consumers/{group}/instances/{name}"
+    assert proxy.call("POST", f"/consumers/{group}", {"name": name}, content_type=V2)[0] == 200
+    assert proxy.call("POST", f"{base}/subscription", {"topics": [topic]}, content_type=V2)[0] == 204
+
+    def assigned():
+        proxy.call("GET", f"{base}/records?timeout=200")
+        return proxy.call("GET", f"{base}/assignments")[2]["partitions"]
+    wait_until(assigned, 30, f"{name} to join {group}")
+
+
+def group_members(broker, group: str) -> int:
+    admin = confluent_admin(broker.bootstrap)
+    described = admin.describe_consumer_groups([group])[group].result(timeout=10)
+    return len(described.members)
+
+
+def test_v2_idle_instances_expire_and_leave_their_group(broker, tmp_path):
+    topic = new_topic(broker, "rest-expire", 1)
     short = Proxy(broker, tmp_path, {"consumer.instance.timeout.ms": "1000"})
     try:
         group = f"rest-expire-{uuid.uuid4().hex[:6]}"
-        assert short.call("POST", f"/consumers/{group}", {"name": "idle"}, content_type=V2)[0] == 200
+        joined_member(short, group, "idle", topic)
+        assert group_members(broker, group) == 1
         # Any request to the instance would keep it alive: watch the proxy's log instead.
         wait_until(lambda: "consumer instance expired" in short.log_path.read_text(errors="replace"),
                    30, "the idle instance to expire")
+        # Closed, not abandoned: it left the group well before its 45 s session timeout.
+        wait_until(lambda: group_members(broker, group) == 0, 10, "the expired member to leave")
         assert_error(short.call("GET", f"/consumers/{group}/instances/idle/assignments"), 404, 40403)
     finally:
         short.stop()
+
+
+def test_v2_instances_leave_their_groups_when_the_proxy_stops(broker, tmp_path):
+    topic = new_topic(broker, "rest-stop", 1)
+    proxy = Proxy(broker, tmp_path)
+    group = f"rest-stop-{uuid.uuid4().hex[:6]}"
+    try:
+        joined_member(proxy, group, "member", topic)
+        assert group_members(broker, group) == 1
+    finally:
+        proxy.stop()
+    wait_until(lambda: group_members(broker, group) == 0, 10, "the member to leave at shutdown")
 
 
 # ---- API v3 --------------------------------------------------------------------------

@@ -420,17 +420,9 @@ impl ConsumerManager {
     /// Closes the instances idle for longer than `consumer.instance.timeout.ms`.
     pub async fn expire_idle(&self) {
         let now = Instant::now();
-        let expired: Vec<Arc<Instance>> = {
-            let mut instances = self.instances.lock();
-            let keys: Vec<(String, String)> = instances
-                .iter()
-                .filter(|(_, i)| {
-                    now.saturating_duration_since(*i.last_used.lock()) >= self.instance_timeout
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            keys.iter().filter_map(|k| instances.remove(k)).collect()
-        };
+        let expired = self.remove_where(|i| {
+            now.saturating_duration_since(*i.last_used.lock()) >= self.instance_timeout
+        });
         for instance in expired {
             tracing::info!(
                 group = %instance.group,
@@ -439,6 +431,24 @@ impl ConsumerManager {
             );
             close(instance).await;
         }
+    }
+
+    /// Closes every instance (at shutdown: their members leave their groups at once
+    /// rather than after their session timeouts).
+    pub async fn close_all(&self) {
+        for instance in self.remove_where(|_| true) {
+            close(instance).await;
+        }
+    }
+
+    fn remove_where(&self, pick: impl Fn(&Instance) -> bool) -> Vec<Arc<Instance>> {
+        let mut instances = self.instances.lock();
+        let keys: Vec<(String, String)> = instances
+            .iter()
+            .filter(|(_, i)| pick(i))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.iter().filter_map(|k| instances.remove(k)).collect()
     }
 
     /// How often `expire_idle` should run.

@@ -59,17 +59,47 @@ pub async fn run(config: ProxyConfig) -> Result<(), StartError> {
             expiring.consumers.expire_idle().await;
         }
     });
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        termination().await;
+        tracing::info!("stopping: finishing requests, closing consumer instances");
+        let _ = stop.send(true);
+    });
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
         let app = router(proxy.clone());
-        servers.spawn(async move { axum::serve(listener, app).await });
+        let mut stopping = stopping.clone();
+        servers.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopping.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
     }
     while let Some(result) = servers.join_next().await {
         if let Ok(Err(err)) = result {
             tracing::error!("HTTP server stopped: {err}");
         }
     }
+    proxy.consumers.close_all().await;
     Ok(())
+}
+
+/// SIGTERM (`kafka-rest-stop.sh`) or Ctrl-C.
+async fn termination() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut sigterm) => {
+            tokio::select! {
+                _ = sigterm.recv() => {}
+                _ = ctrl_c => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
 }
 
 const USAGE: &str = "Usage: rafka rest-proxy config/kafka-rest.properties";
