@@ -10,6 +10,7 @@ group lags checked against `kafka-consumer-groups.sh --describe`, and the error 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import subprocess
 import urllib.error
@@ -609,6 +610,38 @@ def test_v3_produce_stream_and_batch_read_back_natively(proxy, broker):
                             {"value": {"data": 1}}), 404, 40403)
     status, _, answer = proxy.call("POST", path, {"value": {"type": "AVRO", "data": 1}})
     assert status == 200 and answer["error_code"] == 400 and "schema registry" in answer["message"]
+
+
+def test_v3_records_stream_is_answered_while_it_is_still_being_sent(proxy, broker):
+    cid = cluster_id(broker)
+    topic = new_topic(broker, "rest-v3-stream", 1)
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
+    conn.putrequest("POST", f"/v3/clusters/{cid}/topics/{topic}/records")
+    conn.putheader("Content-Type", JSON)
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+
+    def chunk(data: bytes) -> None:
+        conn.send(b"%x\r\n%s\r\n" % (len(data), data))
+    chunk(json.dumps({"value": {"type": "STRING", "data": "first"}}).encode())
+    response = conn.getresponse()
+    assert response.status == 200
+    # The first answer comes while the request is still open.
+    first = json.loads(response.readline())
+    assert (first["error_code"], first["offset"]) == (200, 0), first
+    # A record split across chunks, then a broken one: answered, then the stream ends.
+    second = json.dumps({"value": {"type": "STRING", "data": "second"}}).encode()
+    chunk(second[:7])
+    chunk(second[7:])
+    assert json.loads(response.readline())["offset"] == 1
+    chunk(b'{"value": oops}')
+    bad = json.loads(response.readline())
+    assert bad["error_code"] == 400, bad
+    chunk(b"")
+    assert response.read() == b""
+    conn.close()
+    values = [r.value for r in confluent_consume(broker.bootstrap, topic, [0])]
+    assert values == [b"first", b"second"]
 
 
 def consumer_groups_describe(broker, group: str) -> dict[tuple[str, int], tuple[int, int, int]]:

@@ -104,37 +104,46 @@ impl Producer {
     }
 
     /// Produces `records` to `topic`, answering one result per record in order. Records
-    /// are queued together (so librdkafka batches them); one the broker refuses as too
-    /// large — the batch it was in may have been refused for its size — is sent again
-    /// alone, as Kafka's Java producer splits such a batch, so it fails alone.
+    /// are queued together (so librdkafka batches them).
     pub async fn send_all(
         &self,
         topic: &str,
         records: &[OutgoingRecord],
     ) -> Vec<Result<Delivered, ProduceError>> {
-        let mut futures = Vec::with_capacity(records.len());
+        let mut queued = Vec::with_capacity(records.len());
         for record in records {
-            futures.push(self.enqueue(topic, record).await);
+            queued.push(self.enqueue(topic, record).await);
         }
         let mut results = Vec::with_capacity(records.len());
-        for future in futures {
-            results.push(match future {
-                Ok(future) => Self::delivered(future).await,
-                Err(e) => Err(e),
-            });
-        }
-        for (record, result) in records.iter().zip(results.iter_mut()) {
-            if matches!(result, Err(e) if e.is_record_too_large()) {
-                *result = match self.enqueue(topic, record).await {
-                    Ok(future) => Self::delivered(future).await,
-                    Err(e) => Err(e),
-                };
-            }
+        for (record, queued) in records.iter().zip(queued) {
+            results.push(self.deliver(topic, record, queued).await);
         }
         results
     }
 
-    async fn enqueue(
+    /// Waits for a queued record. One the broker refused as too large — the batch it was
+    /// in may have been refused for its size — is sent again alone, as Kafka's Java
+    /// producer splits such a batch, so that it fails alone.
+    pub async fn deliver(
+        &self,
+        topic: &str,
+        record: &OutgoingRecord,
+        queued: Result<DeliveryFuture, ProduceError>,
+    ) -> Result<Delivered, ProduceError> {
+        let result = match queued {
+            Ok(future) => Self::delivered(future).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Err(e) if e.is_record_too_large() => {
+                Self::delivered(self.enqueue(topic, record).await?).await
+            }
+            other => other,
+        }
+    }
+
+    /// Hands `record` to librdkafka (waiting for room in its queue).
+    pub async fn enqueue(
         &self,
         topic: &str,
         record: &OutgoingRecord,

@@ -5,15 +5,21 @@
 //! Keys and values are `{"type":"BINARY"|"JSON"|"STRING","data":…}`; the schema types
 //! need a schema registry, which the proxy does not have.
 
+use std::convert::Infallible;
+use std::sync::Arc;
+
 use axum::body::{Body, Bytes};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use futures_util::StreamExt;
+use rdkafka::producer::DeliveryFuture;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
 
 use super::resource::{self, Ctx};
 use super::topics::topic;
@@ -239,41 +245,146 @@ async fn produce(ctx: &Ctx, entries: Vec<Result<Prepared>>) -> Vec<Map<String, V
         .collect()
 }
 
-/// `POST …/records`: one answer per record of the stream, in order; a stream that stops
-/// parsing is answered up to there, then with the parse error.
-pub async fn produce_records(ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
+/// How many records of a stream may wait for their answer before the proxy stops reading
+/// the request (back-pressure on the client).
+const PENDING_RECORDS: usize = 1024;
+
+/// A record of a stream on its way to the answer, in the stream's order.
+enum Pending {
+    Queued {
+        prepared: Prepared,
+        queued: std::result::Result<DeliveryFuture, ProduceError>,
+    },
+    Refused(RestError),
+}
+
+/// `POST …/records`: a stream of JSON records answered as it is read, one result per
+/// record in order (the answer starts before the request has ended, so a long-lived
+/// request streams both ways, as Confluent's does). A stream that stops parsing is
+/// answered up to there, then with the parse error.
+pub async fn produce_records(ctx: Ctx, headers: HeaderMap, body: Body) -> Result<Response> {
     topic(&ctx)?;
     match media::content_type(&headers).as_deref() {
         Some(media::JSON) => {}
         _ => return Err(RestError::unsupported_media_type()),
     }
-    let mut entries = Vec::new();
-    for item in serde_json::Deserializer::from_slice(&body).into_iter::<Value>() {
-        match item {
-            Ok(value) => entries.push(prepare(&ctx, value)),
-            Err(e) => {
-                entries.push(Err(media::json_error(&e)));
-                break;
-            }
-        }
+    if headers
+        .get(CONTENT_LENGTH)
+        .is_some_and(|length| length.as_bytes() == b"0")
+    {
+        return Err(bad("Bad Request: the request has no records".to_string()));
     }
-    if entries.is_empty() {
-        return Err(RestError::bad_request(
-            "Bad Request: the request has no records",
-        ));
-    }
-    let answers = produce(&ctx, entries).await;
-    let mut text = String::new();
-    for answer in answers {
-        text.push_str(&Value::Object(answer).to_string());
-        text.push('\n');
-    }
+    let ctx = Arc::new(ctx);
+    let (pending, pending_rx) = mpsc::channel(PENDING_RECORDS);
+    let (answers, answers_rx) = mpsc::channel(PENDING_RECORDS);
+    tokio::spawn(read_records(ctx.clone(), body, pending));
+    tokio::spawn(write_answers(ctx, pending_rx, answers));
+    let stream = futures_util::stream::unfold(answers_rx, |mut answers_rx| async move {
+        let answer: Bytes = answers_rx.recv().await?;
+        Some((Ok::<Bytes, Infallible>(answer), answers_rx))
+    });
     Ok((
         StatusCode::OK,
         [(CONTENT_TYPE, media::JSON)],
-        Body::from(text),
+        Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// What the front of the buffer holds.
+enum Next {
+    Record(Value, usize),
+    NeedMore,
+    Whitespace,
+    Bad(serde_json::Error),
+}
+
+fn next_value(buffer: &[u8]) -> Next {
+    let mut values = serde_json::Deserializer::from_slice(buffer).into_iter::<Value>();
+    match values.next() {
+        Some(Ok(value)) => Next::Record(value, values.byte_offset()),
+        Some(Err(e)) if e.is_eof() => Next::NeedMore,
+        Some(Err(e)) => Next::Bad(e),
+        None => Next::Whitespace,
+    }
+}
+
+/// Reads the request's records as their bytes arrive and queues each to the producer.
+async fn read_records(ctx: Arc<Ctx>, body: Body, pending: mpsc::Sender<Pending>) {
+    let topic = ctx.param("topic_name").to_string();
+    let mut frames = body.into_data_stream();
+    let mut buffer: Vec<u8> = Vec::new();
+    loop {
+        loop {
+            let next = match next_value(&buffer) {
+                Next::Record(value, used) => {
+                    buffer.drain(..used);
+                    match prepare(&ctx, value) {
+                        Ok(prepared) => {
+                            let queued = ctx.proxy.producer.enqueue(&topic, &prepared.record).await;
+                            Pending::Queued { prepared, queued }
+                        }
+                        Err(e) => Pending::Refused(e),
+                    }
+                }
+                Next::NeedMore => break,
+                Next::Whitespace => {
+                    buffer.clear();
+                    break;
+                }
+                Next::Bad(e) => {
+                    let _ = pending.send(Pending::Refused(media::json_error(&e))).await;
+                    return;
+                }
+            };
+            if pending.send(next).await.is_err() {
+                return; // the client has gone
+            }
+        }
+        match frames.next().await {
+            Some(Ok(chunk)) => buffer.extend_from_slice(&chunk),
+            Some(Err(e)) => {
+                let broken = bad(format!("Bad Request: the request body broke off: {e}"));
+                let _ = pending.send(Pending::Refused(broken)).await;
+                return;
+            }
+            None => {
+                if let Err(e) = serde_json::from_slice::<Value>(&buffer) {
+                    if !buffer.iter().all(u8::is_ascii_whitespace) {
+                        let _ = pending.send(Pending::Refused(media::json_error(&e))).await;
+                    }
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Answers the queued records in order, each when Kafka has it.
+async fn write_answers(
+    ctx: Arc<Ctx>,
+    mut pending: mpsc::Receiver<Pending>,
+    answers: mpsc::Sender<Bytes>,
+) {
+    let topic = ctx.param("topic_name").to_string();
+    while let Some(next) = pending.recv().await {
+        let answer = match next {
+            Pending::Queued { prepared, queued } => {
+                let delivered = ctx
+                    .proxy
+                    .producer
+                    .deliver(&topic, &prepared.record, queued)
+                    .await;
+                result_json(&ctx, &prepared, &delivered)
+            }
+            Pending::Refused(error) => error_json(&error),
+        };
+        let mut line = Value::Object(answer).to_string();
+        line.push('\n');
+        if answers.send(Bytes::from(line)).await.is_err() {
+            return;
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
