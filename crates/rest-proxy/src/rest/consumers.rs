@@ -455,14 +455,6 @@ impl ConsumerManager {
     pub fn expiry_interval(&self) -> Duration {
         (self.instance_timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
     }
-
-    pub fn len(&self) -> usize {
-        self.instances.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Waits for the instance's running operation, then closes its consumer on a blocking
