@@ -539,6 +539,9 @@ def test_v3_topic_and_config_admin_agrees_with_kafka_topics(proxy, broker):
     status, _, replica = proxy.call("GET", f"{topics}/{topic}/partitions/4/replicas/{broker.node_id}")
     assert status == 200 and replica == replicas["data"][0]
     assert_error(proxy.call("GET", f"{topics}/{topic}/partitions/4/replicas/77"), 404, 404)
+    status, _, held = proxy.call("GET", f"/v3/clusters/{cid}/brokers/{broker.node_id}/partition-replicas")
+    assert status == 200 and held["kind"] == "KafkaReplicaList"
+    assert sorted(r["partition_id"] for r in held["data"] if r["topic_name"] == topic) == [0, 1, 2, 3, 4]
     assert_error(proxy.call("GET", f"{topics}/{topic}/partitions/9"), 404, 40402)
     # Configs: list, one, set, reset, batch.
     configs = f"{topics}/{topic}/configs"

@@ -5,6 +5,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::resource::Ctx;
+use super::topics::replica_json;
 use crate::rest::admin::Broker;
 use crate::rest::errors::RestError;
 
@@ -90,4 +91,26 @@ pub fn broker(ctx: &Ctx) -> Result<&Broker> {
 
 pub async fn get_broker(ctx: Ctx) -> Result<Json<Value>> {
     Ok(Json(broker_json(&ctx, broker(&ctx)?)))
+}
+
+/// `…/brokers/{broker_id}/partition-replicas`: every replica the broker holds.
+pub async fn list_broker_replicas(ctx: Ctx) -> Result<Json<Value>> {
+    let id = broker(&ctx)?.id;
+    let data = ctx
+        .cluster
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter(|p| p.replicas.contains(&id))
+                .map(|p| replica_json(&ctx, &t.name, p, id))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Ok(Json(ctx.list(
+        "KafkaReplicaList",
+        &format!("/brokers/{id}/partition-replicas"),
+        data,
+    )))
 }

@@ -26,6 +26,10 @@ pub fn router() -> Router<SharedProxy> {
         .route(&format!("{cluster}/brokers"), get(clusters::list_brokers))
         .route(&broker, get(clusters::get_broker))
         .route(
+            &format!("{broker}/partition-replicas"),
+            get(clusters::list_broker_replicas),
+        )
+        .route(
             &format!("{cluster}/topics"),
             get(topics::list_topics).post(topics::create_topic),
         )

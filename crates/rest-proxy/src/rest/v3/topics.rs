@@ -224,7 +224,7 @@ pub async fn get_partition(ctx: Ctx) -> Result<Json<Value>> {
     Ok(Json(partition_json(&ctx, &topic.name, partition)))
 }
 
-fn replica_json(ctx: &Ctx, topic: &str, p: &PartitionInfo, broker: i32) -> Value {
+pub fn replica_json(ctx: &Ctx, topic: &str, p: &PartitionInfo, broker: i32) -> Value {
     ctx.resource(
         "KafkaReplica",
         &format!(
