@@ -6,3 +6,6 @@
 //! broker's internals. One `.properties` file configures both (`config`).
 
 pub mod config;
+pub mod rest;
+
+pub use rest::rest_main;
