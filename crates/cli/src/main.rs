@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             return rafka_connect::standalone::main(args.skip(1).collect())
         }
         Some("burrow") => return rafka_burrow::main(args.skip(1).collect()),
+        Some("grpc") => return rafka_rest_proxy::grpc_main(args.skip(1).collect()),
         Some("connect-distributed") => {
             return rafka_connect::distributed::command::main(args.skip(1).collect())
         }

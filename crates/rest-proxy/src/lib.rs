@@ -6,3 +6,11 @@
 //! broker's internals. One `.properties` file configures both (`config`).
 
 pub mod config;
+pub mod grpc;
+
+pub use grpc::serve as serve_grpc;
+
+/// `rafka grpc <config.properties>`.
+pub fn grpc_main(args: Vec<String>) -> std::process::ExitCode {
+    grpc::main(args)
+}

@@ -1,0 +1,136 @@
+//! The Kafka clients the service shares between calls (one producer, one admin client)
+//! and the settings each kind of client is made from.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::{Client, ClientContext, DefaultClientContext};
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::metadata::Metadata;
+use rdkafka::producer::{FutureProducer, Producer};
+
+use super::error::ServiceError;
+use crate::config::ProxyConfig;
+
+/// How long a metadata or admin request may take before the call fails with
+/// DEADLINE_EXCEEDED.
+pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Kafka's internal topics, left out of a listing unless asked for.
+pub(super) const INTERNAL_TOPICS: &[&str] = &[
+    "__consumer_offsets",
+    "__transaction_state",
+    "__share_group_state",
+    "__cluster_metadata",
+];
+
+/// The clients of one service instance.
+pub(super) struct Clients {
+    pub(super) config: ProxyConfig,
+    pub(super) producer: FutureProducer,
+    pub(super) admin: AdminClient<DefaultClientContext>,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clients")
+            .field("bootstrap_servers", &self.config.bootstrap_servers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Clients {
+    pub(super) fn new(config: &ProxyConfig) -> Result<Clients, KafkaError> {
+        Ok(Clients {
+            producer: client_config(config, "producer", &[]).create()?,
+            admin: client_config(config, "admin", &[]).create()?,
+            config: config.clone(),
+        })
+    }
+
+    /// A consumer's settings: the configured `consumer.*` keys over the service's
+    /// defaults, then `fixed` (what the call needs, e.g. its group) over everything.
+    pub(super) fn consumer_config(&self, fixed: &[(&str, &str)]) -> ClientConfig {
+        client_config(&self.config, "consumer", fixed)
+    }
+
+    /// The partition count of `topic`; NOT_FOUND when it does not exist.
+    pub(super) fn partition_count(&self, topic: &str) -> Result<usize, ServiceError> {
+        let metadata = topic_metadata(self.producer.client(), topic)?;
+        Ok(metadata.topics()[0].partitions().len())
+    }
+}
+
+/// The settings of one kind of client: the service's defaults, the configured
+/// `client.*`/`<kind>.*` keys over them, then `fixed`.
+fn client_config(config: &ProxyConfig, kind: &str, fixed: &[(&str, &str)]) -> ClientConfig {
+    let mut settings: BTreeMap<String, String> = BTreeMap::new();
+    // A metadata request about a topic must not create it (librdkafka's producer and admin
+    // client default to allowing it): an unknown topic is NOT_FOUND, not a new topic.
+    settings.insert("allow.auto.create.topics".into(), "false".into());
+    if kind == "consumer" {
+        // The prefetch queue is the one buffer between Kafka and a subscription's bounded
+        // channel; librdkafka's default (64 MiB per partition) is more than a slow
+        // reader needs.
+        settings.insert("queued.max.messages.kbytes".into(), "16384".into());
+    }
+    settings.extend(config.client_settings(kind));
+    for (key, value) in fixed {
+        settings.insert((*key).to_string(), (*value).to_string());
+    }
+    let mut client_config = ClientConfig::new();
+    for (key, value) in settings {
+        client_config.set(key, value);
+    }
+    client_config
+}
+
+/// The metadata of one topic (blocking: call from a blocking thread).
+pub(super) fn topic_metadata<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+) -> Result<Metadata, ServiceError> {
+    let metadata = client
+        .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+        .map_err(|err| ServiceError::kafka(format!("metadata of topic {topic}"), err))?;
+    let Some(found) = metadata.topics().first() else {
+        return Err(ServiceError::UnknownTopic {
+            topic: topic.to_string(),
+        });
+    };
+    match found.error().map(RDKafkaErrorCode::from) {
+        None => Ok(metadata),
+        Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic) => {
+            Err(ServiceError::UnknownTopic {
+                topic: topic.to_string(),
+            })
+        }
+        Some(code) => Err(ServiceError::kafka(
+            format!("metadata of topic {topic}"),
+            KafkaError::MetadataFetch(code),
+        )),
+    }
+}
+
+/// Rejects an empty topic name before Kafka is asked.
+pub(super) fn require_topic(topic: &str) -> Result<(), ServiceError> {
+    if topic.is_empty() {
+        return Err(ServiceError::InvalidArgument(
+            "topic must not be empty".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs blocking librdkafka calls off the async workers.
+pub(super) async fn blocking<T, F>(work: F) -> Result<T, ServiceError>
+where
+    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or(Err(ServiceError::ShuttingDown))
+}

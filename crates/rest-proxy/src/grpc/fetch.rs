@@ -1,0 +1,135 @@
+//! `Fetch`: records of one partition from an offset, read by a consumer without a group
+//! that lives for the call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::clients::{blocking, require_topic, Clients, REQUEST_TIMEOUT};
+use super::error::ServiceError;
+use super::pb::{FetchRequest, FetchResponse};
+use super::subscribe::consumed;
+
+/// The group id of the fetch consumers, which only use it to be allowed `assign`.
+const FETCH_GROUP: &str = "rafka-grpc-fetch";
+const DEFAULT_MAX_RECORDS: u32 = 500;
+const MAX_RECORDS_LIMIT: u32 = 10_000;
+const DEFAULT_MAX_WAIT_MS: u32 = 500;
+const MAX_WAIT_MS_LIMIT: u32 = 60_000;
+
+pub(super) async fn fetch(
+    clients: Arc<Clients>,
+    request: FetchRequest,
+) -> Result<FetchResponse, ServiceError> {
+    require_topic(&request.topic)?;
+    if request.partition < 0 {
+        return Err(ServiceError::InvalidArgument(format!(
+            "partition {} is negative",
+            request.partition
+        )));
+    }
+    if request.offset < 0 {
+        return Err(ServiceError::InvalidArgument(format!(
+            "offset {} is negative",
+            request.offset
+        )));
+    }
+    let max_records = match request.max_records {
+        0 => DEFAULT_MAX_RECORDS,
+        n => n.min(MAX_RECORDS_LIMIT),
+    } as usize;
+    let max_wait = Duration::from_millis(u64::from(match request.max_wait_ms {
+        0 => DEFAULT_MAX_WAIT_MS,
+        n => n.min(MAX_WAIT_MS_LIMIT),
+    }));
+    blocking(move || read(&clients, &request, max_records, max_wait)).await
+}
+
+fn read(
+    clients: &Clients,
+    request: &FetchRequest,
+    max_records: usize,
+    max_wait: Duration,
+) -> Result<FetchResponse, ServiceError> {
+    let (topic, partition, offset) = (&request.topic, request.partition, request.offset);
+    let partitions = clients.partition_count(topic)?;
+    if partition as usize >= partitions {
+        return Err(ServiceError::UnknownPartition {
+            topic: topic.clone(),
+            partition,
+            partitions,
+        });
+    }
+    let context = || format!("fetch from {topic}-{partition}");
+    let consumer: BaseConsumer = clients
+        .consumer_config(&[
+            // librdkafka assigns partitions only to a consumer with a group; this one
+            // never joins it (no subscribe) nor commits to it.
+            ("group.id", FETCH_GROUP),
+            ("enable.auto.commit", "false"),
+            ("enable.partition.eof", "false"),
+        ])
+        .create()
+        .map_err(|err| ServiceError::kafka(context(), err))?;
+    let (log_start_offset, high_watermark) = consumer
+        .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
+        .map_err(|err| ServiceError::kafka(context(), err))?;
+    if offset < log_start_offset || offset > high_watermark {
+        return Err(ServiceError::OffsetOutOfRange {
+            topic: topic.clone(),
+            partition,
+            offset,
+            log_start_offset,
+            high_watermark,
+        });
+    }
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Offset(offset))
+        .map_err(|err| ServiceError::kafka(context(), err))?;
+    consumer
+        .assign(&assignment)
+        .map_err(|err| ServiceError::kafka(context(), err))?;
+    // Records below the high watermark are there to read: wait for them as long as a
+    // request may take. At the high watermark, wait only `max_wait` for new ones.
+    let deadline = Instant::now()
+        + if offset < high_watermark {
+            REQUEST_TIMEOUT
+        } else {
+            max_wait
+        };
+    let mut records = Vec::new();
+    let mut next_offset = offset;
+    while records.len() < max_records {
+        // Past the high watermark seen at the start: return what is here rather than wait
+        // (transaction markers leave gaps, so offsets are compared, not counted).
+        if next_offset >= high_watermark && !records.is_empty() {
+            break;
+        }
+        let Some(remaining) = deadline.checked_duration_since(Instant::now()) else {
+            break;
+        };
+        match consumer.poll(remaining) {
+            None => break,
+            Some(Ok(message)) => {
+                next_offset = rdkafka::Message::offset(&message) + 1;
+                records.push(consumed(&message));
+            }
+            Some(Err(err)) => {
+                let err = ServiceError::kafka(context(), err);
+                if records.is_empty() {
+                    return Err(err);
+                }
+                tracing::warn!("{err}");
+                break;
+            }
+        }
+    }
+    Ok(FetchResponse {
+        records,
+        high_watermark,
+        log_start_offset,
+    })
+}
