@@ -239,6 +239,34 @@ def test_unary_produce_then_fetch(stubs):
     assert "[0, 3]" in beyond.details(), beyond.details()
 
 
+def test_a_refused_record_fails_alone_and_big_records_split_fetches(stubs):
+    pb2, rafka, admin = stubs
+    topic = unique("grpc-sizes")
+    create_topic(pb2, admin, topic)
+    # 2 MiB is over the producer's message.max.bytes (1 MB): that record fails, alone.
+    produced = rafka.Produce(pb2.ProduceRequest(topic=topic, records=[
+        pb2.Record(value=b"a"), pb2.Record(value=b"x" * (2 << 20)), pb2.Record(value=b"c")]),
+        timeout=RPC_TIMEOUT_S)
+    assert produced.failed == 1
+    ok, refused, after = produced.acks
+    assert (ok.error_code, ok.offset, after.error_code, after.offset) == (0, 0, 0, 1)
+    assert refused.error_code == grpc.StatusCode.INVALID_ARGUMENT.value[0], refused
+    assert topic in refused.error_message and "too large" in refused.error_message.lower()
+
+    big = b"b" * 400_000
+    produced = rafka.Produce(pb2.ProduceRequest(topic=topic, records=[
+        pb2.Record(value=big) for _ in range(6)]), timeout=RPC_TIMEOUT_S)
+    assert produced.failed == 0 and [a.offset for a in produced.acks] == [2, 3, 4, 5, 6, 7]
+    # A fetch stops once its records reach max_bytes (default 1 MiB).
+    default = rafka.Fetch(pb2.FetchRequest(topic=topic, partition=0, offset=2),
+                          timeout=RPC_TIMEOUT_S)
+    assert [r.offset for r in default.records] == [2, 3, 4]
+    assert all(r.value == big for r in default.records)
+    smaller = rafka.Fetch(pb2.FetchRequest(topic=topic, partition=0, offset=2, max_bytes=500_000),
+                          timeout=RPC_TIMEOUT_S)
+    assert [r.offset for r in smaller.records] == [2, 3]
+
+
 def test_unknown_topics_and_bad_arguments_have_their_codes(stubs):
     pb2, rafka, admin = stubs
     missing = unique("grpc-missing")

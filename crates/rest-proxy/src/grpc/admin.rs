@@ -82,6 +82,7 @@ pub(super) async fn create_topic(
 
 pub(super) async fn delete_topic(clients: Arc<Clients>, name: String) -> Result<(), ServiceError> {
     require_topic(&name)?;
+    clients.forget(&name);
     let context = || format!("delete topic {name}");
     let results = clients
         .admin

@@ -1,8 +1,9 @@
 //! The Kafka clients the service shares between calls (one producer, one admin client)
 //! and the settings each kind of client is made from.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
 use rdkafka::client::{Client, ClientContext, DefaultClientContext};
@@ -26,11 +27,19 @@ pub(super) const INTERNAL_TOPICS: &[&str] = &[
     "__cluster_metadata",
 ];
 
+/// How long a topic's partition count is trusted before the cluster is asked again. A
+/// partition added meanwhile is refused for that long; librdkafka itself picks it up
+/// from its own metadata refresh.
+const PARTITION_COUNT_TTL: Duration = Duration::from_secs(10);
+
 /// The clients of one service instance.
 pub(super) struct Clients {
     pub(super) config: ProxyConfig,
     pub(super) producer: FutureProducer,
     pub(super) admin: AdminClient<DefaultClientContext>,
+    /// Partition counts of topics that exist, so that a unary produce does not cost a
+    /// metadata round trip. Unknown topics are not kept: each call asks again.
+    partition_counts: Mutex<HashMap<String, (usize, Instant)>>,
 }
 
 impl std::fmt::Debug for Clients {
@@ -47,6 +56,7 @@ impl Clients {
             producer: client_config(config, "producer", &[]).create()?,
             admin: client_config(config, "admin", &[]).create()?,
             config: config.clone(),
+            partition_counts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -57,9 +67,30 @@ impl Clients {
     }
 
     /// The partition count of `topic`; NOT_FOUND when it does not exist.
+    /// (Blocking: call from a blocking thread.)
     pub(super) fn partition_count(&self, topic: &str) -> Result<usize, ServiceError> {
+        if let Some((count, asked)) = self.counts().get(topic) {
+            if asked.elapsed() < PARTITION_COUNT_TTL {
+                return Ok(*count);
+            }
+        }
         let metadata = topic_metadata(self.producer.client(), topic)?;
-        Ok(metadata.topics()[0].partitions().len())
+        let count = metadata.topics()[0].partitions().len();
+        self.counts()
+            .insert(topic.to_string(), (count, Instant::now()));
+        Ok(count)
+    }
+
+    /// Drops what is known of a topic (deleted through this service).
+    pub(super) fn forget(&self, topic: &str) {
+        self.counts().remove(topic);
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, HashMap<String, (usize, Instant)>> {
+        // Every update is one insert: a panic elsewhere leaves the map whole.
+        self.partition_counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -10,12 +10,10 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::clients::{blocking, require_topic, Clients, REQUEST_TIMEOUT};
 use super::error::ServiceError;
 use super::pb::{FetchRequest, FetchResponse};
-use super::subscribe::consumed;
+use super::records::{consumed, BatchLimit};
 
 /// The group id of the fetch consumers, which only use it to be allowed `assign`.
 const FETCH_GROUP: &str = "rafka-grpc-fetch";
-const DEFAULT_MAX_RECORDS: u32 = 500;
-const MAX_RECORDS_LIMIT: u32 = 10_000;
 const DEFAULT_MAX_WAIT_MS: u32 = 500;
 const MAX_WAIT_MS_LIMIT: u32 = 60_000;
 
@@ -36,21 +34,18 @@ pub(super) async fn fetch(
             request.offset
         )));
     }
-    let max_records = match request.max_records {
-        0 => DEFAULT_MAX_RECORDS,
-        n => n.min(MAX_RECORDS_LIMIT),
-    } as usize;
+    let batch_limit = BatchLimit::new(request.max_records, request.max_bytes);
     let max_wait = Duration::from_millis(u64::from(match request.max_wait_ms {
         0 => DEFAULT_MAX_WAIT_MS,
         n => n.min(MAX_WAIT_MS_LIMIT),
     }));
-    blocking(move || read(&clients, &request, max_records, max_wait)).await
+    blocking(move || read(&clients, &request, batch_limit, max_wait)).await
 }
 
 fn read(
     clients: &Clients,
     request: &FetchRequest,
-    max_records: usize,
+    batch_limit: BatchLimit,
     max_wait: Duration,
 ) -> Result<FetchResponse, ServiceError> {
     let (topic, partition, offset) = (&request.topic, request.partition, request.offset);
@@ -102,7 +97,8 @@ fn read(
         };
     let mut records = Vec::new();
     let mut next_offset = offset;
-    while records.len() < max_records {
+    let mut bytes = 0;
+    while !batch_limit.reached(records.len(), bytes) {
         // Past the high watermark seen at the start: return what is here rather than wait
         // (transaction markers leave gaps, so offsets are compared, not counted).
         if next_offset >= high_watermark && !records.is_empty() {
@@ -115,7 +111,9 @@ fn read(
             None => break,
             Some(Ok(message)) => {
                 next_offset = rdkafka::Message::offset(&message) + 1;
-                records.push(consumed(&message));
+                let record = consumed(&message);
+                bytes += BatchLimit::size(&record);
+                records.push(record);
             }
             Some(Err(err)) => {
                 let err = ServiceError::kafka(context(), err);

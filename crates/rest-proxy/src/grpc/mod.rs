@@ -16,6 +16,7 @@ mod error;
 mod fetch;
 pub mod pb;
 mod produce;
+mod records;
 mod service;
 mod subscribe;
 #[cfg(test)]
@@ -36,6 +37,9 @@ pub use error::{code_of, ServiceError};
 /// HTTP/2 flow-control windows: what one stream, and one connection, may send unread.
 const STREAM_WINDOW_BYTES: u32 = 1 << 20;
 const CONNECTION_WINDOW_BYTES: u32 = 4 << 20;
+/// The largest request message (a ProduceRequest's records) the service accepts; tonic's
+/// default, 4 MiB, would refuse a few large records that Kafka takes.
+const MAX_REQUEST_BYTES: usize = 64 << 20;
 /// How long subscriptions get at shutdown to leave their groups.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -110,7 +114,10 @@ async fn run(
     tonic::transport::Server::builder()
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
-        .add_service(pb::rafka_server::RafkaServer::new(service.clone()))
+        .add_service(
+            pb::rafka_server::RafkaServer::new(service.clone())
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
         .add_service(pb::admin_server::AdminServer::new(service))
         .add_service(reflection)
         .add_service(reflection_v1alpha)

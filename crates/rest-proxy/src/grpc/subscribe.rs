@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::message::{Headers, Message};
 use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
@@ -28,19 +27,23 @@ use tonic::Status;
 use super::clients::{blocking, require_topic, topic_metadata, Clients};
 use super::error::ServiceError;
 use super::pb::{
-    CommitRequest, ConsumedRecord, Header, OffsetReset, PartitionOffset, SubscribeRequest,
+    CommitRequest, ConsumedRecord, OffsetReset, PartitionOffset, SubscribeRequest,
     SubscribeResponse,
 };
+use super::records::{consumed, limit, BatchLimit};
 
 /// How long a full channel is waited on before the partitions are paused.
 pub(super) const PAUSE_AFTER: Duration = Duration::from_millis(500);
 /// How long one poll for the first record of a batch waits.
-const POLL_WAIT: Duration = Duration::from_millis(100);
-const DEFAULT_MAX_RECORDS: usize = 500;
+/// How long one poll for the first record of a batch waits: also how long a commit may
+/// wait for a caught-up subscription's thread to look at it.
+const POLL_WAIT: Duration = Duration::from_millis(20);
+/// How often a thread waiting for room in the channel polls the consumer (to stay in its
+/// group) and checks whether to pause.
+const FULL_TICK: Duration = Duration::from_millis(100);
 const DEFAULT_MAX_BUFFERED: usize = 4;
-/// Upper bounds on what a client may ask for, so that one call cannot claim unbounded
+/// An upper bound on what a client may ask for, so that one call cannot claim unbounded
 /// memory.
-const MAX_RECORDS_LIMIT: usize = 10_000;
 const MAX_BUFFERED_LIMIT: usize = 1_000;
 
 /// What a subscription's thread is asked to do besides streaming.
@@ -159,7 +162,7 @@ pub(super) async fn subscribe(
     if *subscriptions.shutdown.borrow() {
         return Err(ServiceError::ShuttingDown);
     }
-    let max_records = limit(request.max_records, DEFAULT_MAX_RECORDS, MAX_RECORDS_LIMIT);
+    let batch_limit = BatchLimit::new(request.max_records, request.max_bytes);
     let max_buffered = limit(
         request.max_buffered,
         DEFAULT_MAX_BUFFERED,
@@ -229,7 +232,7 @@ pub(super) async fn subscribe(
         commands: command_receiver,
         shutdown: subscriptions.shutdown.subscribe(),
         runtime: tokio::runtime::Handle::current(),
-        max_records,
+        batch_limit,
         progress,
     };
     let thread_subscriptions = subscriptions.clone();
@@ -331,14 +334,6 @@ fn commit_offsets(
         .map_err(|err| ServiceError::kafka(format!("commit for group {group}"), err))
 }
 
-/// `requested`, or `default` for 0, capped at `max`.
-fn limit(requested: u32, default: usize, max: usize) -> usize {
-    match requested {
-        0 => default,
-        n => (n as usize).min(max),
-    }
-}
-
 /// What ended a wait for room in the channel.
 enum Wake<'a> {
     Room(mpsc::Permit<'a, Result<SubscribeResponse, Status>>),
@@ -357,7 +352,7 @@ struct Runner {
     commands: mpsc::UnboundedReceiver<Command>,
     shutdown: watch::Receiver<bool>,
     runtime: tokio::runtime::Handle,
-    max_records: usize,
+    batch_limit: BatchLimit,
     progress: Arc<Progress>,
 }
 
@@ -445,7 +440,7 @@ impl Runner {
     }
 
     /// Adds to `records` what the consumer has: waits up to `wait` for the first record,
-    /// then takes only what is already fetched, up to `max_records`. A transient error
+    /// then takes only what is already fetched, up to the batch limit. A transient error
     /// (a broker down, a rebalance) is logged and polling goes on; one that ends the
     /// subscription (the topic deleted, authorization) becomes the stream's status.
     fn poll_batch(
@@ -454,11 +449,14 @@ impl Runner {
         wait: Duration,
     ) -> Result<Vec<ConsumedRecord>, Status> {
         let mut timeout = wait;
-        while records.len() < self.max_records {
+        let mut bytes = records.iter().map(BatchLimit::size).sum();
+        while !self.batch_limit.reached(records.len(), bytes) {
             match self.consumer.poll(timeout) {
                 None => break,
                 Some(Ok(message)) => {
-                    records.push(consumed(&message));
+                    let record = consumed(&message);
+                    bytes += BatchLimit::size(&record);
+                    records.push(record);
                     self.progress.polled.fetch_add(1, Ordering::Relaxed);
                 }
                 Some(Err(err)) => {
@@ -501,7 +499,7 @@ impl Runner {
     }
 }
 
-/// Waits for room in the channel, a command or the end, at most [`POLL_WAIT`].
+/// Waits for room in the channel, a command or the end, at most [`FULL_TICK`].
 fn wait_for_room<'a>(
     runtime: &tokio::runtime::Handle,
     records: &'a mpsc::Sender<Result<SubscribeResponse, Status>>,
@@ -516,7 +514,7 @@ fn wait_for_room<'a>(
             },
             Some(command) = commands.recv() => Wake::Command(command),
             _ = shutdown.changed() => Wake::Stop,
-            _ = tokio::time::sleep(POLL_WAIT) => Wake::StillFull,
+            _ = tokio::time::sleep(FULL_TICK) => Wake::StillFull,
         }
     })
 }
@@ -536,41 +534,4 @@ fn is_fatal(err: &KafkaError) -> bool {
                     | K::InvalidSessionTimeout
             )
         )
-}
-
-/// A consumed record as the proto carries it.
-pub(super) fn consumed<M: Message>(message: &M) -> ConsumedRecord {
-    let headers = message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|header| Header {
-                    key: header.key.to_string(),
-                    value: header.value.map(<[u8]>::to_vec).unwrap_or_default(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    ConsumedRecord {
-        topic: message.topic().to_string(),
-        partition: message.partition(),
-        offset: message.offset(),
-        key: message.key().map(<[u8]>::to_vec),
-        value: message.payload().map(<[u8]>::to_vec),
-        headers,
-        timestamp_ms: message.timestamp().to_millis().unwrap_or(-1),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_default_zero_and_cap_the_rest() {
-        assert_eq!(limit(0, 500, 10_000), 500);
-        assert_eq!(limit(7, 500, 10_000), 7);
-        assert_eq!(limit(u32::MAX, 500, 10_000), 10_000);
-    }
 }

@@ -211,6 +211,7 @@ async fn slow_subscriber_pauses_the_consumer_instead_of_buffering() {
             offset_reset: OffsetReset::Earliest as i32,
             max_records: 10,
             max_buffered: 2,
+            max_bytes: 0,
         })
         .await
         .expect("subscribe")
