@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::AdminClient;
 use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::metadata::Metadata;
 use rdkafka::producer::{FutureProducer, Producer};
@@ -40,6 +41,55 @@ pub(super) struct Clients {
     /// Partition counts of topics that exist, so that a unary produce does not cost a
     /// metadata round trip. Unknown topics are not kept: each call asks again.
     partition_counts: Mutex<HashMap<String, (usize, Instant)>>,
+    /// Consumers of finished fetches, kept so that a fetch does not pay for a new
+    /// client's connections (about 100 ms).
+    pub(super) fetch_consumers: Idle<BaseConsumer>,
+}
+
+/// At most [`IDLE_MAX`] idle clients of one kind, handed to one call at a time.
+pub(super) struct Idle<T> {
+    idle: Mutex<Vec<T>>,
+}
+
+/// How many fetch consumers stay open between calls (concurrent fetches beyond this
+/// create and close their own).
+const IDLE_MAX: usize = 4;
+
+impl<T> Default for Idle<T> {
+    fn default() -> Self {
+        Idle {
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Idle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idle")
+            .field("idle", &self.lock().len())
+            .finish()
+    }
+}
+
+impl<T> Idle<T> {
+    pub(super) fn take(&self) -> Option<T> {
+        self.lock().pop()
+    }
+
+    /// Keeps `client` for a later call, or drops it when enough are kept.
+    pub(super) fn put(&self, client: T) {
+        let mut idle = self.lock();
+        if idle.len() < IDLE_MAX {
+            idle.push(client);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<T>> {
+        // A push or a pop cannot leave the list half-updated.
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl std::fmt::Debug for Clients {
@@ -57,6 +107,7 @@ impl Clients {
             admin: client_config(config, "admin", &[]).create()?,
             config: config.clone(),
             partition_counts: Mutex::new(HashMap::new()),
+            fetch_consumers: Idle::default(),
         })
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::clients::{blocking, require_topic, Clients, REQUEST_TIMEOUT};
@@ -48,7 +49,7 @@ fn read(
     batch_limit: BatchLimit,
     max_wait: Duration,
 ) -> Result<FetchResponse, ServiceError> {
-    let (topic, partition, offset) = (&request.topic, request.partition, request.offset);
+    let (topic, partition) = (&request.topic, request.partition);
     let partitions = clients.partition_count(topic)?;
     if partition as usize >= partitions {
         return Err(ServiceError::UnknownPartition {
@@ -58,16 +59,39 @@ fn read(
         });
     }
     let context = || format!("fetch from {topic}-{partition}");
-    let consumer: BaseConsumer = clients
-        .consumer_config(&[
-            // librdkafka assigns partitions only to a consumer with a group; this one
-            // never joins it (no subscribe) nor commits to it.
-            ("group.id", FETCH_GROUP),
-            ("enable.auto.commit", "false"),
-            ("enable.partition.eof", "false"),
-        ])
-        .create()
-        .map_err(|err| ServiceError::kafka(context(), err))?;
+    let consumer = match clients.fetch_consumers.take() {
+        Some(consumer) => consumer,
+        None => clients
+            .consumer_config(&[
+                // librdkafka assigns partitions only to a consumer with a group; this one
+                // never joins it (no subscribe) nor commits to it.
+                ("group.id", FETCH_GROUP),
+                ("enable.auto.commit", "false"),
+                ("enable.partition.eof", "false"),
+                // A kept consumer's next fetch waits for its last one: at the high
+                // watermark that long-polls fetch.wait.max.ms (500 ms by default).
+                // `max_wait` is waited here instead, in short fetches.
+                ("fetch.wait.max.ms", "10"),
+            ])
+            .create()
+            .map_err(|err| ServiceError::kafka(context(), err))?,
+    };
+    let response = read_with(&consumer, request, batch_limit, max_wait)?;
+    // Kept for the next call only when it could be emptied of this one's partition.
+    if consumer.unassign().is_ok() {
+        clients.fetch_consumers.put(consumer);
+    }
+    Ok(response)
+}
+
+fn read_with(
+    consumer: &BaseConsumer,
+    request: &FetchRequest,
+    batch_limit: BatchLimit,
+    max_wait: Duration,
+) -> Result<FetchResponse, ServiceError> {
+    let (topic, partition, offset) = (&request.topic, request.partition, request.offset);
+    let context = || format!("fetch from {topic}-{partition}");
     let (log_start_offset, high_watermark) = consumer
         .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
         .map_err(|err| ServiceError::kafka(context(), err))?;
@@ -110,7 +134,15 @@ fn read(
         match consumer.poll(remaining) {
             None => break,
             Some(Ok(message)) => {
-                next_offset = rdkafka::Message::offset(&message) + 1;
+                // A reused consumer drops what it fetched for an earlier call; this guards
+                // against a record of it surviving anyway.
+                if message.topic() != topic
+                    || message.partition() != partition
+                    || message.offset() < next_offset
+                {
+                    continue;
+                }
+                next_offset = message.offset() + 1;
                 let record = consumed(&message);
                 bytes += BatchLimit::size(&record);
                 records.push(record);
