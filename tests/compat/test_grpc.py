@@ -464,3 +464,20 @@ def test_subscription_resumes_from_its_commit_after_the_service_is_killed(
     expected = sorted(set(value_of(i) for i in range(total)) - {r.value for r in processed})
     assert len(rest) == total - len(processed)
     assert sorted(r.value for r in rest) == expected
+
+
+def test_sigterm_ends_open_subscriptions_then_the_service(streamed_topic, stubs, service):
+    """Runs last in this module: it stops the service."""
+    pb2, rafka, _ = stubs
+    topic, _ = streamed_topic
+    subscription = rafka.Subscribe(pb2.SubscribeRequest(
+        group=unique("grpc-sigterm"), topics=[topic], offset_reset=pb2.OFFSET_RESET_LATEST),
+        timeout=120)
+    assert next(subscription).subscription_id
+    assert service.stop() == 0, f"rafka grpc did not stop cleanly:\n{service.log_tail()}"
+    with pytest.raises(grpc.RpcError) as info:
+        for _ in subscription:
+            pass
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE, info.value.details()
+    assert "shutting down" in info.value.details()
+    assert "subscription ended" in service.log_path.read_text()
