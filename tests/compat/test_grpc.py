@@ -2,7 +2,7 @@
 client generated from `crates/rest-proxy/proto/rafka/v1/rafka.proto` with grpcio-tools
 at test time (into pytest's tmp dir; generated code is never committed).
 
-Covered: server reflection lists the services; topic admin (create, describe, list,
+Covered: server reflection lists the services, grpc.health.v1 reports them serving; topic admin (create, describe, list,
 delete) with its error codes; unary produce and fetch with keys, headers and
 timestamps; NOT_FOUND / INVALID_ARGUMENT / OUT_OF_RANGE for unknown topics and bad
 arguments; a client-streaming produce of 100k records with per-record acks; a group
@@ -147,6 +147,17 @@ def test_reflection_lists_the_services(service):
         assert set(methods) == {"Produce", "ProduceStream", "Subscribe", "Commit", "Fetch"}
         assert methods["ProduceStream"].client_streaming
         assert methods["Subscribe"].server_streaming
+        assert "grpc.health.v1.Health" in services, services
+
+        # grpc.health.v1 by hand: HealthCheckRequest{service} in, HealthCheckResponse{status}
+        # out, status 1 = SERVING.
+        check = channel.unary_unary("/grpc.health.v1.Health/Check",
+                                    request_serializer=lambda b: b,
+                                    response_deserializer=lambda b: b)
+        for name in ["", "rafka.v1.Rafka", "rafka.v1.Admin"]:
+            encoded = name.encode()
+            request = b"\x0a" + bytes([len(encoded)]) + encoded if name else b""
+            assert check(request, timeout=RPC_TIMEOUT_S) == b"\x08\x01", name
 
 
 def test_admin_creates_describes_lists_and_deletes_topics(stubs):

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tonic_health::ServingStatus;
 
 use crate::config::{ConfigError, ProxyConfig, DEFAULT_GRPC_LISTENER};
 pub use error::{code_of, ServiceError};
@@ -40,6 +41,8 @@ const CONNECTION_WINDOW_BYTES: u32 = 4 << 20;
 /// The largest request message (a ProduceRequest's records) the service accepts; tonic's
 /// default, 4 MiB, would refuse a few large records that Kafka takes.
 const MAX_REQUEST_BYTES: usize = 64 << 20;
+/// What grpc.health.v1 reports on: the server as a whole ("") and each service.
+const HEALTH_NAMES: [&str; 3] = ["", "rafka.v1.Rafka", "rafka.v1.Admin"];
 /// How long subscriptions get at shutdown to leave their groups.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -94,10 +97,18 @@ async fn run(
 ) -> Result<(), GrpcError> {
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for name in HEALTH_NAMES {
+        health
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
+    }
     if let Ok(address) = listener.local_addr() {
         tracing::info!("gRPC service rafka.v1 listening on {address}");
     }
@@ -105,6 +116,11 @@ async fn run(
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: ending subscriptions");
+        for name in HEALTH_NAMES {
+            health
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
         subscriptions.shut_down(SHUTDOWN_TIMEOUT).await;
     };
     // Without TCP_NODELAY a stream's small messages wait for Nagle's delayed ACK; HTTP/2's
@@ -119,6 +135,7 @@ async fn run(
                 .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
         .add_service(pb::admin_server::AdminServer::new(service))
+        .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .serve_with_incoming_shutdown(incoming, signal)
