@@ -440,17 +440,20 @@ impl Runner {
     }
 
     /// Adds to `records` what the consumer has: waits up to `wait` for the first record,
-    /// then takes only what is already fetched, up to the batch limit. A transient error
-    /// (a broker down, a rebalance) is logged and polling goes on; one that ends the
-    /// subscription (the topic deleted, authorization) becomes the stream's status.
+    /// then takes only what is already fetched, up to the batch limit (or one poll past
+    /// it, when `records` is full already). A transient error (a broker down, a
+    /// rebalance) is logged and polling goes on; one that ends the subscription (the
+    /// topic deleted, authorization) becomes the stream's status.
     fn poll_batch(
         &self,
         mut records: Vec<ConsumedRecord>,
         wait: Duration,
     ) -> Result<Vec<ConsumedRecord>, Status> {
         let mut timeout = wait;
-        let mut bytes = records.iter().map(BatchLimit::size).sum();
-        while !self.batch_limit.reached(records.len(), bytes) {
+        let mut bytes: usize = records.iter().map(BatchLimit::size).sum();
+        // Polls at least once even when `records` is already full: a thread holding a full
+        // batch polls only to stay in its group (the partitions are paused by then).
+        loop {
             match self.consumer.poll(timeout) {
                 None => break,
                 Some(Ok(message)) => {
@@ -472,6 +475,9 @@ impl Runner {
                 }
             }
             timeout = Duration::ZERO;
+            if self.batch_limit.reached(records.len(), bytes) {
+                break;
+            }
         }
         Ok(records)
     }
