@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         }
         Some("burrow") => return rafka_burrow::main(args.skip(1).collect()),
         Some("rest-proxy") => return rafka_rest_proxy::rest_main(args.skip(1).collect()),
+        Some("grpc") => return rafka_rest_proxy::grpc_main(args.skip(1).collect()),
         Some("connect-distributed") => {
             return rafka_connect::distributed::command::main(args.skip(1).collect())
         }

@@ -6,6 +6,13 @@
 //! broker's internals. One `.properties` file configures both (`config`).
 
 pub mod config;
+pub mod grpc;
 pub mod rest;
 
+pub use grpc::serve as serve_grpc;
 pub use rest::rest_main;
+
+/// `rafka grpc <config.properties>`.
+pub fn grpc_main(args: Vec<String>) -> std::process::ExitCode {
+    grpc::main(args)
+}
