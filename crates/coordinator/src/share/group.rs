@@ -211,22 +211,16 @@ impl ShareGroup {
             // from the current target, as Kafka lets it.
             Some(_) if joining => {}
             Some(member) => {
-                if request.member_epoch > member.member_epoch {
+                if request.member_epoch != member.member_epoch {
+                    let than = if request.member_epoch > member.member_epoch {
+                        "greater"
+                    } else {
+                        "smaller"
+                    };
                     return fail(
                         ErrorCode::FencedMemberEpoch,
                         format!(
-                            "The share group member has a greater member epoch ({}) than the \
-                             one known by the group coordinator ({}). The member must abandon \
-                             all its partitions and rejoin.",
-                            request.member_epoch, member.member_epoch
-                        ),
-                    );
-                }
-                if request.member_epoch < member.member_epoch {
-                    return fail(
-                        ErrorCode::FencedMemberEpoch,
-                        format!(
-                            "The share group member has a smaller member epoch ({}) than the \
+                            "The share group member has a {than} member epoch ({}) than the \
                              one known by the group coordinator ({}). The member must abandon \
                              all its partitions and rejoin.",
                             request.member_epoch, member.member_epoch
