@@ -37,6 +37,10 @@ pub struct Broker {
     /// serialises metadata changes). Unused in a cluster, whose image is the quorum's.
     pub(crate) image: Mutex<MetadataImage>,
     pub groups: GroupCoordinator,
+    /// Share groups' membership and assignment (KIP-932).
+    pub share_groups: rafka_coordinator::share::ShareGroupCoordinator,
+    /// The share-partitions of the partitions led here, and the members' share sessions.
+    pub shares: crate::share::ShareManager,
     /// Producer ids for InitProducerId, a block at a time.
     pub producer_ids: ProducerIds,
     /// The transaction coordinator of the `__transaction_state` partitions led here.
@@ -94,6 +98,10 @@ impl Broker {
                 cluster.is_some(),
                 clock.clone(),
             ),
+            share_groups: rafka_coordinator::share::ShareGroupCoordinator::new(
+                config.share_group.clone(),
+            ),
+            shares: crate::share::ShareManager::default(),
             config,
             cluster_id,
             clock,

@@ -480,6 +480,14 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                         }
                     });
                 }
+                // Share groups: members out of session leave, their records go back.
+                let now_ms = broker.clock.now_ms();
+                let topics = broker.replicas.topic_infos();
+                for expired in broker.share_groups.tick(&topics, now_ms) {
+                    for member_id in &expired.member_ids {
+                        broker.shares.member_left(&expired.group_id, member_id);
+                    }
+                }
             }
             _ = stop.changed() => return,
         }

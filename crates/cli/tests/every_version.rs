@@ -1893,6 +1893,93 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 );
             }
         }
+        ApiKey::ShareGroupHeartbeat => {
+            let request = ShareGroupHeartbeatRequest::default()
+                .with_group_id(group("share-v1"))
+                .with_member_id(s(&Uuid::from_u128(0x5eed).to_string()))
+                .with_member_epoch(0)
+                .with_subscribed_topic_names(Some(vec![topic(TOPIC)]));
+            cx.case(
+                api,
+                v,
+                "join",
+                request.clone(),
+                |r: &ShareGroupHeartbeatResponse| {
+                    expect("error", r.error_code, NONE)?;
+                    expect("epoch", r.member_epoch >= 1, true)
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "unknown epoch",
+                request.with_member_epoch(99),
+                |r: &ShareGroupHeartbeatResponse| {
+                    expect("error", r.error_code, 110) // FENCED_MEMBER_EPOCH
+                },
+            );
+        }
+        ApiKey::ShareGroupDescribe => {
+            let request = ShareGroupDescribeRequest::default()
+                .with_group_ids(vec![group("share-v1"), group("never-formed")]);
+            cx.case(
+                api,
+                v,
+                "share and unknown",
+                request,
+                |r: &ShareGroupDescribeResponse| {
+                    expect("known", r.groups[0].error_code, NONE)?;
+                    expect("members", r.groups[0].members.len(), 1)?;
+                    expect("unknown", r.groups[1].error_code, GROUP_ID_NOT_FOUND)
+                },
+            );
+        }
+        ApiKey::ShareFetch => {
+            let opening = ShareFetchRequest::default()
+                .with_group_id(Some(group("share-fetch-v1")))
+                .with_member_id(Some(s("member-1")))
+                .with_share_session_epoch(0)
+                .with_max_wait_ms(0)
+                .with_max_records(10);
+            cx.case(
+                api,
+                v,
+                "open a session",
+                opening.clone(),
+                |r: &ShareFetchResponse| expect("error", r.error_code, NONE),
+            );
+            cx.case(
+                api,
+                v,
+                "unknown session",
+                opening
+                    .with_member_id(Some(s("member-2")))
+                    .with_share_session_epoch(5),
+                |r: &ShareFetchResponse| expect("error", r.error_code, 122), // SHARE_SESSION_NOT_FOUND
+            );
+        }
+        ApiKey::ShareAcknowledge => {
+            let request = ShareAcknowledgeRequest::default()
+                .with_group_id(Some(group("share-ack-v1")))
+                .with_member_id(Some(s("member-1")))
+                .with_share_session_epoch(3);
+            cx.case(
+                api,
+                v,
+                "unknown session",
+                request.clone(),
+                |r: &ShareAcknowledgeResponse| {
+                    expect("error", r.error_code, 122) // SHARE_SESSION_NOT_FOUND
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "epoch 0",
+                request.with_share_session_epoch(0),
+                |r: &ShareAcknowledgeResponse| expect("error", r.error_code, 123), // INVALID_SHARE_SESSION_EPOCH
+            );
+        }
         other => panic!(
             "{other:?} is advertised but this test has no requests for it: add them to requests_for"
         ),

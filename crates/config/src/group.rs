@@ -47,6 +47,35 @@ impl Default for ConsumerConfig {
     }
 }
 
+/// The broker's `group.share.*` settings (KIP-932's share groups), Kafka 4.1's defaults.
+/// The session timeout, heartbeat interval and record lock duration are also group
+/// configs (`share.*`), which override these per group.
+#[derive(Debug, Clone)]
+pub struct ShareConfig {
+    pub session_timeout_ms: i64,
+    pub heartbeat_interval_ms: i32,
+    pub max_size: usize,
+    pub record_lock_duration_ms: i64,
+    /// A record delivered this many times is archived instead of made available again.
+    pub delivery_count_limit: i16,
+    /// How many records a share-partition keeps in flight (Kafka 4.1: 2000; KIP-932
+    /// first said 200).
+    pub partition_max_record_locks: usize,
+}
+
+impl Default for ShareConfig {
+    fn default() -> Self {
+        ShareConfig {
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 5_000,
+            max_size: 200,
+            record_lock_duration_ms: 30_000,
+            delivery_count_limit: 5,
+            partition_max_record_locks: 2000,
+        }
+    }
+}
+
 /// Settings of the offsets topic itself.
 #[derive(Debug, Clone)]
 pub struct OffsetsTopicConfig {

@@ -70,6 +70,7 @@ pub struct BrokerConfig {
     pub log_flush_offset_checkpoint_interval_ms: u64,
     pub group: crate::group::GroupConfig,
     pub consumer_group: crate::group::ConsumerConfig,
+    pub share_group: crate::group::ShareConfig,
     pub offsets_topic: crate::group::OffsetsTopicConfig,
     pub transaction: crate::transaction::TransactionConfig,
     pub offsets_retention_check_interval_ms: u64,
@@ -138,6 +139,12 @@ const BROKER_KEYS: &[&str] = &[
     "group.consumer.session.timeout.ms",
     "group.consumer.heartbeat.interval.ms",
     "group.consumer.max.size",
+    "group.share.session.timeout.ms",
+    "group.share.heartbeat.interval.ms",
+    "group.share.max.size",
+    "group.share.record.lock.duration.ms",
+    "group.share.delivery.count.limit",
+    "group.share.partition.max.record.locks",
     "group.coordinator.rebalance.protocols",
     "log.cleaner.enable",
     "num.recovery.threads.per.data.dir",
@@ -347,6 +354,20 @@ impl BrokerConfig {
                 as i32,
             max_size: parse_i64("group.consumer.max.size", i32::MAX as i64, 1)? as usize,
         };
+        // Kafka's ranges: delivery count 2..=10, record locks 100..=10000.
+        let share_group = crate::group::ShareConfig {
+            session_timeout_ms: parse_i64("group.share.session.timeout.ms", 45_000, 1)?,
+            heartbeat_interval_ms: parse_i64("group.share.heartbeat.interval.ms", 5_000, 1)? as i32,
+            max_size: parse_i64("group.share.max.size", 200, 1)? as usize,
+            record_lock_duration_ms: parse_i64("group.share.record.lock.duration.ms", 30_000, 1)?,
+            delivery_count_limit: parse_i64("group.share.delivery.count.limit", 5, 2)?.min(10)
+                as i16,
+            partition_max_record_locks: parse_i64(
+                "group.share.partition.max.record.locks",
+                2000,
+                100,
+            )? as usize,
+        };
         let offsets_topic = crate::group::OffsetsTopicConfig {
             partitions: parse_i64("offsets.topic.num.partitions", 50, 1)? as i32,
             replication_factor: parse_i64("offsets.topic.replication.factor", 3, 1)? as i16,
@@ -502,6 +523,7 @@ impl BrokerConfig {
             log_flush_offset_checkpoint_interval_ms,
             group,
             consumer_group,
+            share_group,
             offsets_topic,
             transaction,
             offsets_retention_check_interval_ms,

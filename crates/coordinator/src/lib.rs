@@ -1,5 +1,5 @@
 //! The coordinators: the group coordinator (classic and consumer protocols, committed
-//! offsets) and the transaction coordinator; the share-group coordinator next. Each is a
+//! offsets) and the transaction coordinator, and the share-group coordinator (membership only; in memory). Each is a
 //! state machine whose durable state is records of an internal compacted topic
 //! (`__consumer_offsets` for groups, `__transaction_state` for transactional ids), written
 //! and replayed through `CoordinatorLog`: the broker implements that
@@ -7,6 +7,7 @@
 //! sockets or the broker's types.
 
 pub mod group;
+pub mod share;
 pub mod txn;
 
 use std::future::Future;

@@ -49,6 +49,13 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
     (ApiKey::ListConfigResources, 0, 1),
+    // KIP-932 share groups: v1 is the only version Kafka 4.1 serves (v0 was its early
+    // access). Durable share state (the share-group state APIs 83-87) and the share
+    // offsets admin APIs (90-92) are not served yet.
+    (ApiKey::ShareGroupHeartbeat, 1, 1),
+    (ApiKey::ShareGroupDescribe, 1, 1),
+    (ApiKey::ShareFetch, 1, 1),
+    (ApiKey::ShareAcknowledge, 1, 1),
     (ApiKey::InitProducerId, 0, 5),
     (ApiKey::WriteTxnMarkers, 1, 1),
     (ApiKey::AddPartitionsToTxn, 0, 5),

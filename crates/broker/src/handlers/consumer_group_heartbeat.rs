@@ -46,6 +46,20 @@ pub(super) async fn handle(
     {
         return fail(e, "This is not the correct coordinator.");
     }
+    // One id space for all group types: a share group keeps its id.
+    if broker
+        .share_groups
+        .group(request.group_id.as_str())
+        .is_some()
+    {
+        return fail(
+            ErrorCode::GroupIdNotFound,
+            &format!(
+                "Group {} is not a consumer group.",
+                request.group_id.as_str()
+            ),
+        );
+    }
     let heartbeat = Heartbeat {
         member_id: member_id.clone(),
         member_epoch: request.member_epoch,

@@ -17,6 +17,14 @@ pub(super) async fn handle(
     let mut results = Vec::with_capacity(request.groups_names.len());
     for group_id in request.groups_names {
         let deleted = match broker.groups.group(group_id.as_str()) {
+            // A share group: only an empty one, and its share-partitions go with it.
+            None if broker.share_groups.group(group_id.as_str()).is_some() => {
+                let deleted = broker.share_groups.delete(group_id.as_str());
+                if deleted.is_ok() {
+                    broker.shares.group_deleted(group_id.as_str());
+                }
+                deleted.map(|()| group::GroupWrite::default())
+            }
             None => Err(ErrorCode::GroupIdNotFound),
             Some(group) => {
                 let mut group = group.lock();

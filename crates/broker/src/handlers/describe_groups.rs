@@ -31,6 +31,20 @@ pub(super) fn handle(
             {
                 return base.with_error_code(e.code());
             }
+            // Kafka answers a share group here as a group that is not classic.
+            if broker.share_groups.group(group_id.as_str()).is_some() {
+                let base = base
+                    .with_group_state(str_bytes("Dead"))
+                    .with_error_code(ErrorCode::GroupIdNotFound.code());
+                return if version >= 6 {
+                    base.with_error_message(Some(str_bytes(format!(
+                        "Group {} is not a classic group.",
+                        group_id.as_str()
+                    ))))
+                } else {
+                    base
+                };
+            }
             let Some(group) = broker.groups.group(group_id.as_str()) else {
                 let base = base.with_group_state(str_bytes("Dead"));
                 return if version >= 6 {

@@ -40,6 +40,25 @@ pub(super) fn handle(broker: &Arc<Broker>, request: ListGroupsRequest) -> ListGr
                     .with_group_type(str_bytes(g.group_type())),
             )
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // Share groups (KIP-932): type "share", protocol type "share", states Empty/Stable.
+    let mut groups = groups;
+    for g in broker.share_groups.groups() {
+        let g = g.lock();
+        let state = g.state_name();
+        if !states.is_empty() && !states.contains(&state.to_ascii_lowercase()) {
+            continue;
+        }
+        if !types.is_empty() && !types.iter().any(|t| t == "share") {
+            continue;
+        }
+        groups.push(
+            ListedGroup::default()
+                .with_group_id(GroupId(str_bytes(g.group_id.clone())))
+                .with_protocol_type(str_bytes("share"))
+                .with_group_state(str_bytes(state))
+                .with_group_type(str_bytes("share")),
+        );
+    }
     ListGroupsResponse::default().with_groups(groups)
 }

@@ -53,6 +53,10 @@ mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
+mod share_acknowledge;
+mod share_fetch;
+mod share_group_describe;
+mod share_group_heartbeat;
 mod support;
 mod sync_group;
 mod transactions;
@@ -196,6 +200,18 @@ pub async fn handle(
         ApiKey::ConsumerGroupDescribe => {
             run_sync(&request, |b| consumer_group_describe::handle(broker, b))
         }
+        ApiKey::ShareGroupHeartbeat => {
+            let client_id = request.client_id().to_string();
+            run(&request, |b| {
+                share_group_heartbeat::handle(broker, b, client_id, peer)
+            })
+            .await
+        }
+        ApiKey::ShareGroupDescribe => {
+            run_sync(&request, |b| share_group_describe::handle(broker, b))
+        }
+        ApiKey::ShareFetch => run(&request, |b| share_fetch::handle(broker, b)).await,
+        ApiKey::ShareAcknowledge => run_sync(&request, |b| share_acknowledge::handle(broker, b)),
         ApiKey::AddPartitionsToTxn => {
             run(&request, |b| {
                 add_partitions_to_txn::handle(broker, b, version)

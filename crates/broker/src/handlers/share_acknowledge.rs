@@ -1,0 +1,124 @@
+//! ShareAcknowledge (KIP-932): a share consumer's acknowledgements without a fetch
+//! (accept 1, release 2, reject 3; 0 marks a gap), under its share session's epoch.
+//! Each partition answers on its own: one member's bad acknowledgement changes nothing
+//! of another's, nor of its other partitions.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::share_acknowledge_response::{
+    LeaderIdAndEpoch, PartitionData, ShareAcknowledgeTopicResponse,
+};
+use kafka_protocol::messages::{ShareAcknowledgeRequest, ShareAcknowledgeResponse};
+use rafka_protocol::ErrorCode;
+
+use super::str_bytes;
+use crate::broker::Broker;
+use crate::share::session::{SessionStep, TopicIdPartition};
+use crate::share::AcknowledgementBatch;
+
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: ShareAcknowledgeRequest,
+) -> ShareAcknowledgeResponse {
+    let group_id = request
+        .group_id
+        .as_ref()
+        .map(|g| g.to_string())
+        .unwrap_or_default();
+    let member_id = request
+        .member_id
+        .as_ref()
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    let top_error = |code: ErrorCode, message: &str| {
+        ShareAcknowledgeResponse::default()
+            .with_error_code(code.code())
+            .with_error_message(Some(str_bytes(message.to_string())))
+    };
+    if group_id.is_empty() || member_id.is_empty() {
+        return top_error(
+            ErrorCode::InvalidRequest,
+            "GroupId and MemberId must be set.",
+        );
+    }
+    // A session is opened by ShareFetch only.
+    if request.share_session_epoch == 0 {
+        return top_error(
+            ErrorCode::InvalidShareSessionEpoch,
+            "The share session epoch is invalid.",
+        );
+    }
+    let named: Vec<TopicIdPartition> = request
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| (t.topic_id, p.partition_index)))
+        .collect();
+    let step = broker.shares.sessions.lock().step(
+        &group_id,
+        &member_id,
+        request.share_session_epoch,
+        &named,
+        &[],
+    );
+    let step = match step {
+        Ok(step) => step,
+        Err(code) => {
+            let message = if code == ErrorCode::ShareSessionNotFound {
+                "The share session was not found."
+            } else {
+                "The share session epoch is invalid."
+            };
+            return top_error(code, message);
+        }
+    };
+    let now_ms = broker.clock.now_ms();
+    let leader = LeaderIdAndEpoch::default()
+        .with_leader_id(broker.config.node_id)
+        .with_leader_epoch(0);
+    let responses = request
+        .topics
+        .iter()
+        .map(|topic| {
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|p| {
+                    let batches: Vec<AcknowledgementBatch> = p
+                        .acknowledgement_batches
+                        .iter()
+                        .map(|b| AcknowledgementBatch {
+                            first_offset: b.first_offset,
+                            last_offset: b.last_offset,
+                            acknowledge_types: b.acknowledge_types.clone(),
+                        })
+                        .collect();
+                    let result = if broker.topic_by_id(&topic.topic_id).is_none() {
+                        Err(ErrorCode::UnknownTopicId)
+                    } else {
+                        broker.shares.acknowledge(
+                            &group_id,
+                            &member_id,
+                            topic.topic_id,
+                            p.partition_index,
+                            &batches,
+                            now_ms,
+                        )
+                    };
+                    PartitionData::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(result.err().map_or(0, |e| e.code()))
+                        .with_current_leader(leader.clone())
+                })
+                .collect();
+            ShareAcknowledgeTopicResponse::default()
+                .with_topic_id(topic.topic_id)
+                .with_partitions(partitions)
+        })
+        .collect();
+    if let SessionStep::Closed { partitions } = step {
+        broker
+            .shares
+            .session_closed(&group_id, &member_id, &partitions);
+    }
+    ShareAcknowledgeResponse::default().with_responses(responses)
+}

@@ -1,0 +1,365 @@
+//! ShareFetch (KIP-932): a share consumer's fetch. Checks the member's share session
+//! epoch, applies the acknowledgements it carries, then acquires records for the member
+//! from each of its session's partitions and answers them as whole batches with the
+//! acquired offset ranges (the client drops what it did not acquire). When nothing can
+//! be acquired it waits (long poll) until an append, a release, or `max_wait_ms`.
+//!
+//! Records are read up to the high watermark (`share.isolation.level=read_uncommitted`);
+//! the answer comes as soon as anything was acquired (`min_bytes` counts as 1).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::share_fetch_response::{
+    AcquiredRecords, LeaderIdAndEpoch, PartitionData, ShareFetchableTopicResponse,
+};
+use kafka_protocol::messages::{ShareFetchRequest, ShareFetchResponse};
+use rafka_protocol::batch::batches;
+use rafka_protocol::ErrorCode;
+use rafka_types::Offset;
+use tokio::sync::watch;
+
+use super::str_bytes;
+use crate::broker::Broker;
+use crate::share::partition::{SharePartition, SharePartitionLimits};
+use crate::share::session::{SessionStep, TopicIdPartition};
+use crate::share::AcknowledgementBatch;
+
+/// What a member gets per fetch when the request does not say (v1 always does).
+const DEFAULT_MAX_RECORDS: usize = 500;
+
+/// How often a waiting fetch looks again for locks that expired meanwhile.
+const LOCK_EXPIRY_RECHECK: Duration = Duration::from_millis(200);
+
+pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> ShareFetchResponse {
+    let group_id = request
+        .group_id
+        .as_ref()
+        .map(|g| g.to_string())
+        .unwrap_or_default();
+    let member_id = request
+        .member_id
+        .as_ref()
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    let top_error = |code: ErrorCode, message: &str| {
+        ShareFetchResponse::default()
+            .with_error_code(code.code())
+            .with_error_message(Some(str_bytes(message.to_string())))
+    };
+    if group_id.is_empty() || member_id.is_empty() {
+        return top_error(
+            ErrorCode::InvalidRequest,
+            "GroupId and MemberId must be set.",
+        );
+    }
+    let epoch = request.share_session_epoch;
+    let has_acks = request.topics.iter().any(|t| {
+        t.partitions
+            .iter()
+            .any(|p| !p.acknowledgement_batches.is_empty())
+    });
+    if epoch == 0 && has_acks {
+        return top_error(
+            ErrorCode::InvalidRequest,
+            "Acknowledge data present on initial ShareFetchRequest",
+        );
+    }
+    let wanted: Vec<TopicIdPartition> = request
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| (t.topic_id, p.partition_index)))
+        .collect();
+    let forgotten: Vec<TopicIdPartition> = request
+        .forgotten_topics_data
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| (t.topic_id, *p)))
+        .collect();
+    let step = broker
+        .shares
+        .sessions
+        .lock()
+        .step(&group_id, &member_id, epoch, &wanted, &forgotten);
+    let step = match step {
+        Ok(step) => step,
+        Err(code) => return top_error(code, code_message(code)),
+    };
+    // Acknowledgements first: what they release may be fetched at once.
+    let now_ms = broker.clock.now_ms();
+    let mut acknowledged: BTreeMap<TopicIdPartition, i16> = BTreeMap::new();
+    for topic in &request.topics {
+        for p in &topic.partitions {
+            if p.acknowledgement_batches.is_empty() {
+                continue;
+            }
+            let batches: Vec<AcknowledgementBatch> = p
+                .acknowledgement_batches
+                .iter()
+                .map(|b| AcknowledgementBatch {
+                    first_offset: b.first_offset,
+                    last_offset: b.last_offset,
+                    acknowledge_types: b.acknowledge_types.clone(),
+                })
+                .collect();
+            let result = broker.shares.acknowledge(
+                &group_id,
+                &member_id,
+                topic.topic_id,
+                p.partition_index,
+                &batches,
+                now_ms,
+            );
+            acknowledged.insert(
+                (topic.topic_id, p.partition_index),
+                result.err().map_or(0, |e| e.code()),
+            );
+        }
+    }
+    let lock_timeout_ms = broker.group_config(&group_id).share_record_lock_duration_ms;
+    if let SessionStep::Closed { partitions } = &step {
+        // The final request of a session only acknowledges; the rest goes back.
+        broker
+            .shares
+            .session_closed(&group_id, &member_id, partitions);
+        let mut answers = Vec::new();
+        for ((topic_id, partition), code) in &acknowledged {
+            answers.push((
+                *topic_id,
+                PartitionData::default()
+                    .with_partition_index(*partition)
+                    .with_acknowledge_error_code(*code)
+                    .with_current_leader(leader(broker)),
+            ));
+        }
+        return response(answers, lock_timeout_ms);
+    }
+    let partitions = broker
+        .shares
+        .sessions
+        .lock()
+        .partitions(&group_id, &member_id);
+    let max_records = usize::try_from(request.max_records)
+        .ok()
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_MAX_RECORDS);
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
+    loop {
+        // Subscribe before acquiring, so an append or release in between is not missed.
+        let released = broker.shares.released.notified();
+        let mut receivers = Vec::new();
+        let pass = acquire_all(
+            broker,
+            &group_id,
+            &member_id,
+            &partitions,
+            &request,
+            max_records,
+            &mut receivers,
+        );
+        let now = tokio::time::Instant::now();
+        if pass.acquired || pass.has_error || now >= deadline || !acknowledged.is_empty() {
+            let answers = pass
+                .partitions
+                .into_iter()
+                .map(|(topic_id, data)| {
+                    let code = acknowledged
+                        .get(&(topic_id, data.partition_index))
+                        .copied()
+                        .unwrap_or(0);
+                    (topic_id, data.with_acknowledge_error_code(code))
+                })
+                .collect();
+            return response(answers, lock_timeout_ms);
+        }
+        let any_append = async {
+            if receivers.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            let changes = receivers.iter_mut().map(|r| Box::pin(r.changed()));
+            let _ = futures_util::future::select_all(changes).await;
+        };
+        let recheck = (now + LOCK_EXPIRY_RECHECK).min(deadline);
+        tokio::select! {
+            _ = any_append => {}
+            _ = released => {}
+            _ = tokio::time::sleep_until(recheck) => {}
+        }
+    }
+}
+
+fn code_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::ShareSessionNotFound => "The share session was not found.",
+        ErrorCode::InvalidShareSessionEpoch => "The share session epoch is invalid.",
+        _ => "",
+    }
+}
+
+/// The answer, partitions grouped by topic in the order they come.
+fn response(answers: Vec<(uuid::Uuid, PartitionData)>, lock_timeout_ms: i32) -> ShareFetchResponse {
+    let mut topics: Vec<ShareFetchableTopicResponse> = Vec::new();
+    for (topic_id, data) in answers {
+        match topics.iter_mut().find(|t| t.topic_id == topic_id) {
+            Some(t) => t.partitions.push(data),
+            None => topics.push(
+                ShareFetchableTopicResponse::default()
+                    .with_topic_id(topic_id)
+                    .with_partitions(vec![data]),
+            ),
+        }
+    }
+    ShareFetchResponse::default()
+        .with_acquisition_lock_timeout_ms(lock_timeout_ms)
+        .with_responses(topics)
+}
+
+fn leader(broker: &Broker) -> LeaderIdAndEpoch {
+    LeaderIdAndEpoch::default()
+        .with_leader_id(broker.config.node_id)
+        .with_leader_epoch(0)
+}
+
+struct Pass {
+    partitions: Vec<(uuid::Uuid, PartitionData)>,
+    acquired: bool,
+    has_error: bool,
+}
+
+fn acquire_all(
+    broker: &Broker,
+    group_id: &str,
+    member_id: &str,
+    partitions: &[TopicIdPartition],
+    request: &ShareFetchRequest,
+    max_records: usize,
+    receivers: &mut Vec<watch::Receiver<Offset>>,
+) -> Pass {
+    let mut pass = Pass {
+        partitions: Vec::with_capacity(partitions.len()),
+        acquired: false,
+        has_error: false,
+    };
+    let mut remaining_bytes = u64::try_from(request.max_bytes).unwrap_or(0);
+    let mut remaining_records = max_records;
+    let config = broker.group_config(group_id);
+    let limits = SharePartitionLimits {
+        record_lock_duration_ms: i64::from(config.share_record_lock_duration_ms),
+        delivery_count_limit: broker.share_groups.config.delivery_count_limit,
+        max_in_flight: broker.share_groups.config.partition_max_record_locks,
+    };
+    let earliest = config.share_auto_offset_reset != "latest";
+    let now_ms = broker.clock.now_ms();
+    for &(topic_id, index) in partitions {
+        let base = PartitionData::default()
+            .with_partition_index(index)
+            .with_current_leader(leader(broker));
+        let partition = match broker.topic_by_id(&topic_id) {
+            None => Err(ErrorCode::UnknownTopicId),
+            Some(t) => t
+                .partition(index)
+                .cloned()
+                .ok_or(ErrorCode::UnknownTopicOrPartition),
+        };
+        let partition = match partition {
+            Ok(p) if p.is_leader() => p,
+            other => {
+                let code = other.err().unwrap_or(ErrorCode::NotLeaderOrFollower);
+                pass.has_error = true;
+                pass.partitions
+                    .push((topic_id, base.with_error_code(code.code())));
+                continue;
+            }
+        };
+        receivers.push(partition.subscribe());
+        let share_partition = broker.shares.get_or_init(group_id, topic_id, index, || {
+            // share.auto.offset.reset: where a group that never read this partition
+            // starts (Kafka's "by_duration" is taken as earliest for now).
+            let start = if earliest {
+                partition.log_start_offset().0
+            } else {
+                partition.high_watermark().0
+            };
+            SharePartition::new(start, limits)
+        });
+        let mut sp = share_partition.lock();
+        sp.limits = limits;
+        sp.advance_to_log_start(partition.log_start_offset().0);
+        let wanted_bytes = request
+            .topics
+            .iter()
+            .find(|t| t.topic_id == topic_id)
+            .and_then(|t| t.partitions.iter().find(|p| p.partition_index == index))
+            .map(|p| u64::try_from(p.partition_max_bytes).unwrap_or(0))
+            .filter(|b| *b > 0)
+            .unwrap_or(remaining_bytes);
+        let max_bytes = wanted_bytes.min(remaining_bytes);
+        let fetch_offset = sp.next_fetch_offset(now_ms);
+        let readable = fetch_offset.filter(|o| *o < partition.high_watermark().0);
+        let (Some(offset), true) = (readable, remaining_records > 0 && max_bytes > 0) else {
+            pass.partitions.push((topic_id, base));
+            continue;
+        };
+        let data = match partition
+            .read(
+                Offset(offset),
+                max_bytes,
+                pass.partitions.is_empty() || !pass.acquired,
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.to_bytes().map_err(|e| e.to_string()))
+        {
+            Ok(data) => data,
+            Err(e) => {
+                tracing::warn!("share fetch of {topic_id}-{index} for {group_id}: {e}");
+                pass.has_error = true;
+                pass.partitions.push((
+                    topic_id,
+                    base.with_error_code(ErrorCode::KafkaStorageError.code()),
+                ));
+                continue;
+            }
+        };
+        let mut records = BytesMut::new();
+        let mut acquired = Vec::new();
+        for batch in batches(&data) {
+            let Ok(batch) = batch else { break };
+            if batch.is_control() || batch.last_offset() < offset {
+                continue;
+            }
+            if remaining_records == 0 {
+                break;
+            }
+            let ranges = sp.acquire(
+                member_id,
+                batch.base_offset().max(offset),
+                batch.last_offset(),
+                remaining_records,
+                now_ms,
+            );
+            if ranges.is_empty() {
+                continue;
+            }
+            for r in &ranges {
+                remaining_records -= (r.last_offset - r.first_offset + 1) as usize;
+                acquired.push(
+                    AcquiredRecords::default()
+                        .with_first_offset(r.first_offset)
+                        .with_last_offset(r.last_offset)
+                        .with_delivery_count(r.delivery_count),
+                );
+            }
+            records.extend_from_slice(batch.as_bytes());
+        }
+        remaining_bytes = remaining_bytes.saturating_sub(records.len() as u64);
+        pass.acquired |= !acquired.is_empty();
+        let records: Option<Bytes> = (!records.is_empty()).then(|| records.freeze());
+        pass.partitions.push((
+            topic_id,
+            base.with_records(records).with_acquired_records(acquired),
+        ));
+    }
+    pass
+}

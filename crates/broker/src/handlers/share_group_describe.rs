@@ -1,0 +1,90 @@
+//! ShareGroupDescribe (KIP-932): a share group's state, epochs and members with their
+//! assignments.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::share_group_describe_response::{
+    Assignment, DescribedGroup, Member, TopicPartitions,
+};
+use kafka_protocol::messages::{ShareGroupDescribeRequest, ShareGroupDescribeResponse, TopicName};
+use rafka_protocol::ErrorCode;
+
+use super::str_bytes;
+use crate::broker::Broker;
+
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: ShareGroupDescribeRequest,
+) -> ShareGroupDescribeResponse {
+    let operations = super::authorized_operations(
+        super::Resource::Group,
+        request.include_authorized_operations,
+    );
+    let groups = request
+        .group_ids
+        .into_iter()
+        .map(|group_id| {
+            let base = DescribedGroup::default()
+                .with_group_id(group_id.clone())
+                .with_authorized_operations(operations);
+            if let Err(e) = broker
+                .groups
+                .check_coordinator(&broker.replicas, group_id.as_str())
+            {
+                return base.with_error_code(e.code());
+            }
+            let Some(group) = broker.share_groups.group(group_id.as_str()) else {
+                let message = if broker.groups.group(group_id.as_str()).is_some() {
+                    format!("Group {} is not a share group.", group_id.as_str())
+                } else {
+                    format!("Group {} not found.", group_id.as_str())
+                };
+                return base
+                    .with_group_state(str_bytes("Dead"))
+                    .with_error_code(ErrorCode::GroupIdNotFound.code())
+                    .with_error_message(Some(str_bytes(message)));
+            };
+            let g = group.lock();
+            base.with_group_state(str_bytes(g.state_name()))
+                .with_group_epoch(g.group_epoch)
+                .with_assignment_epoch(g.assignment_epoch)
+                .with_assignor_name(str_bytes(g.assignor_name()))
+                .with_members(
+                    g.members
+                        .values()
+                        .map(|m| {
+                            let assignment = Assignment::default().with_topic_partitions(
+                                m.assignment
+                                    .iter()
+                                    .map(|(topic_id, partitions)| {
+                                        let name = broker
+                                            .topic_by_id(topic_id)
+                                            .map(|t| t.name.to_string())
+                                            .unwrap_or_default();
+                                        TopicPartitions::default()
+                                            .with_topic_id(*topic_id)
+                                            .with_topic_name(TopicName(str_bytes(name)))
+                                            .with_partitions(partitions.iter().copied().collect())
+                                    })
+                                    .collect(),
+                            );
+                            Member::default()
+                                .with_member_id(str_bytes(m.member_id.clone()))
+                                .with_rack_id(m.rack_id.clone().map(str_bytes))
+                                .with_member_epoch(m.member_epoch)
+                                .with_client_id(str_bytes(m.client_id.clone()))
+                                .with_client_host(str_bytes(m.client_host.clone()))
+                                .with_subscribed_topic_names(
+                                    m.subscribed_topic_names
+                                        .iter()
+                                        .map(|n| TopicName(str_bytes(n.clone())))
+                                        .collect(),
+                                )
+                                .with_assignment(assignment)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    ShareGroupDescribeResponse::default().with_groups(groups)
+}

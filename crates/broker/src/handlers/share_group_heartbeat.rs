@@ -1,0 +1,98 @@
+//! ShareGroupHeartbeat (KIP-932): share consumers join, stay and leave their share
+//! group; the coordinator assigns partitions itself (`rafka_coordinator::share`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kafka_protocol::messages::share_group_heartbeat_response::{Assignment, TopicPartitions};
+use kafka_protocol::messages::{ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse};
+use rafka_coordinator::share::{ShareHeartbeat, ShareHeartbeatConfig, ShareHeartbeatResult};
+use rafka_protocol::ErrorCode;
+
+use super::str_bytes;
+use crate::broker::Broker;
+
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: ShareGroupHeartbeatRequest,
+    client_id: String,
+    peer: SocketAddr,
+) -> ShareGroupHeartbeatResponse {
+    let group_id = request.group_id.to_string();
+    let fail = |code: ErrorCode, message: String| {
+        encode(ShareHeartbeatResult::error(
+            code,
+            message,
+            request.member_id.as_str(),
+            request.member_epoch,
+        ))
+    };
+    if group_id.is_empty() {
+        return fail(ErrorCode::InvalidRequest, "GroupId can't be empty.".into());
+    }
+    if broker.ensure_offsets_topic().await.is_err() {
+        return fail(
+            ErrorCode::CoordinatorNotAvailable,
+            "The coordinator is not available.".into(),
+        );
+    }
+    if let Err(e) = broker.groups.check_coordinator(&broker.replicas, &group_id) {
+        return fail(e, "This is not the correct coordinator.".into());
+    }
+    // One id space for all group types: a classic or consumer group keeps its id.
+    if broker.groups.group(&group_id).is_some() {
+        return fail(
+            ErrorCode::GroupIdNotFound,
+            format!("Group {group_id} is not a share group."),
+        );
+    }
+    let group_config = broker.group_config(&group_id);
+    let config = ShareHeartbeatConfig {
+        session_timeout_ms: i64::from(group_config.share_session_timeout_ms),
+        heartbeat_interval_ms: group_config.share_heartbeat_interval_ms,
+        max_size: broker.share_groups.config.max_size,
+    };
+    let heartbeat = ShareHeartbeat {
+        member_id: request.member_id.to_string(),
+        member_epoch: request.member_epoch,
+        rack_id: request.rack_id.as_ref().map(|s| s.to_string()),
+        subscribed_topic_names: request
+            .subscribed_topic_names
+            .as_ref()
+            .map(|names| names.iter().map(|n| n.to_string()).collect()),
+        client_id,
+        client_host: format!("/{}", peer.ip()),
+    };
+    let topics = broker.replicas.topic_infos();
+    let now_ms = broker.clock.now_ms();
+    let group = broker.share_groups.group_or_create(&group_id);
+    let result = group.lock().heartbeat(heartbeat, &topics, config, now_ms);
+    if let Some(member_id) = &result.left {
+        broker.shares.member_left(&group_id, member_id);
+    }
+    encode(result)
+}
+
+fn encode(result: ShareHeartbeatResult) -> ShareGroupHeartbeatResponse {
+    let (error_code, error_message) = match result.error {
+        Some((code, message)) => (code.code(), Some(str_bytes(message))),
+        None => (0, None),
+    };
+    ShareGroupHeartbeatResponse::default()
+        .with_error_code(error_code)
+        .with_error_message(error_message)
+        .with_member_id(Some(str_bytes(result.member_id)))
+        .with_member_epoch(result.member_epoch)
+        .with_heartbeat_interval_ms(result.heartbeat_interval_ms)
+        .with_assignment(result.assignment.map(|a| {
+            Assignment::default().with_topic_partitions(
+                a.into_iter()
+                    .map(|(topic_id, partitions)| {
+                        TopicPartitions::default()
+                            .with_topic_id(topic_id)
+                            .with_partitions(partitions.into_iter().collect())
+                    })
+                    .collect(),
+            )
+        }))
+}

@@ -1,0 +1,490 @@
+//! A share-partition (KIP-932): what one share group has done with one topic-partition,
+//! kept by the partition's leader. Pure state: the caller reads the log, passes the
+//! clock's time in, and sends the bytes.
+//!
+//! The in-flight window runs from the share-partition start offset (SPSO) to the end
+//! offset (SPEO, exclusive here: the next offset never fetched). Offsets below the SPSO
+//! are done (acknowledged or archived); offsets at or past the end are available and
+//! have never been delivered. Every offset inside the window has a state:
+//!
+//! - Available: may be acquired (again: a redelivery);
+//! - Acquired: by one member, until it acknowledges it or its lock expires (back to
+//!   Available, or Archived once `delivery_count` reached the limit);
+//! - Acknowledged (accepted) and Archived (rejected, a gap, or out of deliveries): done.
+//!
+//! Invariant: `start <= end`; every offset of `start..end` is in `records`; the record
+//! at `start`, if any, is not done (the SPSO advances over the done prefix at once).
+
+use std::collections::BTreeMap;
+
+use rafka_protocol::ErrorCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordState {
+    Available,
+    Acquired,
+    Acknowledged,
+    Archived,
+}
+
+/// One offset of the in-flight window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct InFlight {
+    state: RecordState,
+    delivery_count: i16,
+    /// The member holding it while Acquired.
+    member_id: Option<String>,
+    /// When the acquisition lock expires (while Acquired).
+    lock_deadline_ms: i64,
+}
+
+/// KIP-932's acknowledge types as the wire carries them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcknowledgeType {
+    /// An offset with no record (compacted away, a control record).
+    Gap,
+    Accept,
+    Release,
+    Reject,
+}
+
+impl AcknowledgeType {
+    pub fn from_wire(value: i8) -> Option<AcknowledgeType> {
+        match value {
+            0 => Some(AcknowledgeType::Gap),
+            1 => Some(AcknowledgeType::Accept),
+            2 => Some(AcknowledgeType::Release),
+            3 => Some(AcknowledgeType::Reject),
+            _ => None,
+        }
+    }
+}
+
+/// A range of offsets acquired together, with their delivery count (ShareFetch's
+/// `AcquiredRecords`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcquiredRange {
+    pub first_offset: i64,
+    pub last_offset: i64,
+    pub delivery_count: i16,
+}
+
+/// The limits a share-partition applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharePartitionLimits {
+    pub record_lock_duration_ms: i64,
+    pub delivery_count_limit: i16,
+    pub max_in_flight: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SharePartition {
+    start: i64,
+    end: i64,
+    records: BTreeMap<i64, InFlight>,
+    pub limits: SharePartitionLimits,
+}
+
+impl SharePartition {
+    /// A share-partition starting at `start_offset` (from `share.auto.offset.reset`).
+    pub fn new(start_offset: i64, limits: SharePartitionLimits) -> SharePartition {
+        SharePartition {
+            start: start_offset,
+            end: start_offset,
+            records: BTreeMap::new(),
+            limits,
+        }
+    }
+
+    /// The share-partition start offset (SPSO).
+    pub fn start_offset(&self) -> i64 {
+        self.start
+    }
+
+    /// The offset after the window: the next never-delivered offset.
+    pub fn end_offset(&self) -> i64 {
+        self.end
+    }
+
+    /// Where the next fetch reads from: the lowest offset that may be acquired (None
+    /// when the window is full of locks and nothing in it is Available).
+    pub fn next_fetch_offset(&mut self, now_ms: i64) -> Option<i64> {
+        self.expire_locks(now_ms);
+        if let Some((&offset, _)) = self
+            .records
+            .iter()
+            .find(|(_, r)| r.state == RecordState::Available)
+        {
+            return Some(offset);
+        }
+        (self.records.len() < self.limits.max_in_flight).then_some(self.end)
+    }
+
+    /// The log moved its start past the window (retention, DeleteRecords): what is gone
+    /// cannot be delivered.
+    pub fn advance_to_log_start(&mut self, log_start_offset: i64) {
+        if log_start_offset <= self.start {
+            return;
+        }
+        self.records = self.records.split_off(&log_start_offset);
+        self.start = log_start_offset;
+        self.end = self.end.max(log_start_offset);
+    }
+
+    /// Acquires for `member_id` up to `max_records` offsets of `first..=last` (a batch the
+    /// log returned) that may be: Available ones inside the window, and new ones past its
+    /// end while the window has room. Returns the ranges acquired, split where the
+    /// delivery count changes.
+    pub fn acquire(
+        &mut self,
+        member_id: &str,
+        first: i64,
+        last: i64,
+        max_records: usize,
+        now_ms: i64,
+    ) -> Vec<AcquiredRange> {
+        self.expire_locks(now_ms);
+        let mut acquired: Vec<AcquiredRange> = Vec::new();
+        let mut count = 0usize;
+        let deadline = now_ms + self.limits.record_lock_duration_ms;
+        let mut offset = first.max(self.start);
+        while offset <= last && count < max_records {
+            let delivery_count = if offset >= self.end {
+                if self.records.len() >= self.limits.max_in_flight {
+                    break;
+                }
+                // A gap in the log before this offset (compaction) stays out of the
+                // window: nothing can be delivered there.
+                for missing in self.end..offset {
+                    self.records.insert(missing, done(RecordState::Archived));
+                }
+                self.records
+                    .insert(offset, acquired_by(member_id, 1, deadline));
+                self.end = offset + 1;
+                1
+            } else {
+                let record = self.records.get_mut(&offset).expect("window is dense");
+                if record.state != RecordState::Available {
+                    offset += 1;
+                    continue;
+                }
+                record.state = RecordState::Acquired;
+                record.delivery_count += 1;
+                record.member_id = Some(member_id.to_string());
+                record.lock_deadline_ms = deadline;
+                record.delivery_count
+            };
+            match acquired.last_mut() {
+                Some(r) if r.last_offset + 1 == offset && r.delivery_count == delivery_count => {
+                    r.last_offset = offset;
+                }
+                _ => acquired.push(AcquiredRange {
+                    first_offset: offset,
+                    last_offset: offset,
+                    delivery_count,
+                }),
+            }
+            count += 1;
+            offset += 1;
+        }
+        self.advance_start();
+        acquired
+    }
+
+    /// Applies one acknowledgement batch of `member_id`: `types` has one entry per
+    /// offset of `first..=last`, or a single entry for them all. Every offset must be
+    /// Acquired by this member (a gap may also be an offset the window already archived);
+    /// otherwise nothing changes and the answer is INVALID_RECORD_STATE, as Kafka's.
+    pub fn acknowledge(
+        &mut self,
+        member_id: &str,
+        first: i64,
+        last: i64,
+        types: &[AcknowledgeType],
+        now_ms: i64,
+    ) -> Result<(), ErrorCode> {
+        if last < first || types.is_empty() {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        let span = usize::try_from(last - first + 1).map_err(|_| ErrorCode::InvalidRequest)?;
+        if types.len() != 1 && types.len() != span {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        self.expire_locks(now_ms);
+        let type_of = |offset: i64| {
+            types[if types.len() == 1 {
+                0
+            } else {
+                (offset - first) as usize
+            }]
+        };
+        // Check all before changing any: a failed acknowledgement leaves state as it was.
+        for offset in first..=last {
+            let ok = match self.records.get(&offset) {
+                Some(r) if r.state == RecordState::Acquired => {
+                    r.member_id.as_deref() == Some(member_id)
+                }
+                Some(r) => {
+                    type_of(offset) == AcknowledgeType::Gap && r.state == RecordState::Archived
+                }
+                // Below the SPSO it is done already; past the end never delivered.
+                None => false,
+            };
+            if !ok {
+                return Err(ErrorCode::InvalidRecordState);
+            }
+        }
+        for offset in first..=last {
+            let limit = self.limits.delivery_count_limit;
+            let record = self.records.get_mut(&offset).expect("checked above");
+            if record.state != RecordState::Acquired {
+                continue;
+            }
+            match type_of(offset) {
+                AcknowledgeType::Accept => *record = done(RecordState::Acknowledged),
+                AcknowledgeType::Gap | AcknowledgeType::Reject => {
+                    *record = done(RecordState::Archived)
+                }
+                AcknowledgeType::Release => release(record, limit),
+            }
+        }
+        self.advance_start();
+        Ok(())
+    }
+
+    /// Releases every record `member_id` holds (it left the group, or closed its share
+    /// session): they may be delivered again, or are archived once out of deliveries.
+    /// Returns how many.
+    pub fn release_member(&mut self, member_id: &str) -> usize {
+        let limit = self.limits.delivery_count_limit;
+        let mut released = 0;
+        for record in self.records.values_mut() {
+            if record.state == RecordState::Acquired
+                && record.member_id.as_deref() == Some(member_id)
+            {
+                release(record, limit);
+                released += 1;
+            }
+        }
+        self.advance_start();
+        released
+    }
+
+    /// Acquisition locks that expired by `now_ms` go back (Available, or Archived once
+    /// out of deliveries).
+    pub fn expire_locks(&mut self, now_ms: i64) {
+        let limit = self.limits.delivery_count_limit;
+        let mut any = false;
+        for record in self.records.values_mut() {
+            if record.state == RecordState::Acquired && record.lock_deadline_ms <= now_ms {
+                release(record, limit);
+                any = true;
+            }
+        }
+        if any {
+            self.advance_start();
+        }
+    }
+
+    /// The state and delivery count of `offset` (None outside the window).
+    pub fn record(&self, offset: i64) -> Option<(RecordState, i16)> {
+        self.records
+            .get(&offset)
+            .map(|r| (r.state, r.delivery_count))
+    }
+
+    /// Whether something may be acquired now without reading past the window's end.
+    pub fn has_available(&self) -> bool {
+        self.records
+            .values()
+            .any(|r| r.state == RecordState::Available)
+    }
+
+    /// The SPSO moves over the done prefix of the window.
+    fn advance_start(&mut self) {
+        while let Some(entry) = self.records.first_entry() {
+            if !matches!(
+                entry.get().state,
+                RecordState::Acknowledged | RecordState::Archived
+            ) {
+                break;
+            }
+            let offset = *entry.key();
+            entry.remove();
+            self.start = offset + 1;
+        }
+        if self.records.is_empty() {
+            self.start = self.end.max(self.start);
+            self.end = self.start;
+        }
+        debug_assert!(self.start <= self.end, "SPSO past SPEO");
+    }
+}
+
+fn done(state: RecordState) -> InFlight {
+    InFlight {
+        state,
+        delivery_count: 0,
+        member_id: None,
+        lock_deadline_ms: 0,
+    }
+}
+
+fn acquired_by(member_id: &str, delivery_count: i16, deadline_ms: i64) -> InFlight {
+    InFlight {
+        state: RecordState::Acquired,
+        delivery_count,
+        member_id: Some(member_id.to_string()),
+        lock_deadline_ms: deadline_ms,
+    }
+}
+
+/// An acquired record goes back: Available for another delivery, or Archived when it
+/// has been delivered `limit` times (Kafka's poison-record rule).
+fn release(record: &mut InFlight, limit: i16) {
+    record.member_id = None;
+    record.lock_deadline_ms = 0;
+    record.state = if record.delivery_count >= limit {
+        RecordState::Archived
+    } else {
+        RecordState::Available
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AcknowledgeType::*;
+
+    const LIMITS: SharePartitionLimits = SharePartitionLimits {
+        record_lock_duration_ms: 30_000,
+        delivery_count_limit: 3,
+        max_in_flight: 10,
+    };
+
+    fn range(first: i64, last: i64, delivery_count: i16) -> AcquiredRange {
+        AcquiredRange {
+            first_offset: first,
+            last_offset: last,
+            delivery_count,
+        }
+    }
+
+    #[test]
+    fn acquire_hands_each_offset_to_one_member_and_accept_advances_the_start() {
+        let mut sp = SharePartition::new(100, LIMITS);
+        assert_eq!(sp.acquire("a", 100, 104, 3, 0), vec![range(100, 102, 1)]);
+        assert_eq!(sp.acquire("b", 100, 104, 10, 0), vec![range(103, 104, 1)]);
+        // Nothing left for a third member.
+        assert_eq!(sp.acquire("c", 100, 104, 10, 0), vec![]);
+        assert_eq!((sp.start_offset(), sp.end_offset()), (100, 105));
+        // b acknowledges first: the start waits for a's records.
+        sp.acknowledge("b", 103, 104, &[Accept], 1).unwrap();
+        assert_eq!(sp.start_offset(), 100);
+        sp.acknowledge("a", 100, 102, &[Accept, Accept, Accept], 1)
+            .unwrap();
+        assert_eq!((sp.start_offset(), sp.end_offset()), (105, 105));
+        assert_eq!(sp.next_fetch_offset(2), Some(105));
+    }
+
+    #[test]
+    fn release_makes_records_available_again_with_a_higher_delivery_count() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        sp.acquire("a", 0, 1, 10, 0);
+        sp.acknowledge("a", 0, 1, &[Release, Accept], 1).unwrap();
+        assert_eq!(sp.record(0), Some((RecordState::Available, 1)));
+        assert_eq!(sp.next_fetch_offset(1), Some(0));
+        assert_eq!(sp.acquire("b", 0, 1, 10, 2), vec![range(0, 0, 2)]);
+        assert_eq!(sp.start_offset(), 0);
+        sp.acknowledge("b", 0, 0, &[Accept], 3).unwrap();
+        assert_eq!(sp.start_offset(), 2);
+    }
+
+    #[test]
+    fn reject_archives_and_is_never_redelivered() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        sp.acquire("a", 0, 2, 10, 0);
+        sp.acknowledge("a", 1, 1, &[Reject], 1).unwrap();
+        assert_eq!(sp.record(1), Some((RecordState::Archived, 0)));
+        sp.acknowledge("a", 0, 0, &[Release], 1).unwrap();
+        // Only offset 0 comes back.
+        assert_eq!(sp.acquire("b", 0, 2, 10, 2), vec![range(0, 0, 2)]);
+        sp.acknowledge("b", 0, 0, &[Accept], 3).unwrap();
+        sp.acknowledge("a", 2, 2, &[Accept], 3).unwrap();
+        assert_eq!(sp.start_offset(), 3);
+    }
+
+    #[test]
+    fn expired_locks_return_records_and_the_delivery_limit_archives_a_poison_record() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        assert_eq!(sp.acquire("a", 0, 0, 10, 0), vec![range(0, 0, 1)]);
+        // Still locked just before the deadline.
+        assert_eq!(sp.acquire("b", 0, 0, 10, 29_999), vec![]);
+        assert_eq!(sp.acquire("b", 0, 0, 10, 30_000), vec![range(0, 0, 2)]);
+        // a's lock is gone: its late acknowledgement is refused, state unchanged.
+        assert_eq!(
+            sp.acknowledge("a", 0, 0, &[Accept], 30_001),
+            Err(ErrorCode::InvalidRecordState)
+        );
+        assert_eq!(sp.record(0), Some((RecordState::Acquired, 2)));
+        sp.acknowledge("b", 0, 0, &[Release], 30_002).unwrap();
+        assert_eq!(sp.acquire("c", 0, 0, 10, 30_003), vec![range(0, 0, 3)]);
+        // The third delivery's lock expires: out of deliveries, archived; SPSO moves on.
+        sp.expire_locks(60_003);
+        assert_eq!(sp.record(0), None);
+        assert_eq!(sp.start_offset(), 1);
+        assert_eq!(sp.acquire("d", 0, 0, 10, 60_004), vec![]);
+    }
+
+    #[test]
+    fn acknowledging_what_the_member_does_not_hold_changes_nothing() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        sp.acquire("a", 0, 3, 2, 0);
+        sp.acquire("b", 0, 3, 2, 0);
+        // b does not hold 1; 5 was never delivered; a mixed batch fails whole.
+        assert_eq!(
+            sp.acknowledge("b", 1, 2, &[Accept], 1),
+            Err(ErrorCode::InvalidRecordState)
+        );
+        assert_eq!(
+            sp.acknowledge("a", 5, 5, &[Accept], 1),
+            Err(ErrorCode::InvalidRecordState)
+        );
+        assert_eq!(sp.record(2), Some((RecordState::Acquired, 1)));
+        assert_eq!(sp.record(1), Some((RecordState::Acquired, 1)));
+        // Malformed: types do not cover the batch.
+        assert_eq!(
+            sp.acknowledge("a", 0, 1, &[Accept, Accept, Accept], 1),
+            Err(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(sp.acknowledge("a", 0, 1, &[Accept], 1), Ok(()));
+        assert_eq!(sp.start_offset(), 2);
+    }
+
+    #[test]
+    fn the_window_holds_at_most_max_in_flight_records() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        assert_eq!(sp.acquire("a", 0, 99, 100, 0), vec![range(0, 9, 1)]);
+        assert_eq!(sp.next_fetch_offset(1), None);
+        sp.acknowledge("a", 0, 4, &[Accept], 1).unwrap();
+        assert_eq!(sp.next_fetch_offset(1), Some(10));
+        assert_eq!(sp.acquire("a", 10, 99, 100, 1), vec![range(10, 14, 1)]);
+    }
+
+    #[test]
+    fn member_leaving_releases_its_records_and_log_truncation_moves_the_start() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        sp.acquire("a", 0, 1, 10, 0);
+        sp.acquire("b", 2, 2, 10, 0);
+        assert_eq!(sp.release_member("a"), 2);
+        assert_eq!(sp.record(0), Some((RecordState::Available, 1)));
+        assert_eq!(sp.record(2), Some((RecordState::Acquired, 1)));
+        sp.advance_to_log_start(2);
+        assert_eq!((sp.start_offset(), sp.record(0)), (2, None));
+        // A gap inside a batch (compaction) is archived, never delivered.
+        assert_eq!(sp.acquire("a", 5, 5, 10, 1), vec![range(5, 5, 1)]);
+        assert_eq!(sp.record(4), Some((RecordState::Archived, 0)));
+        assert_eq!(sp.acknowledge("b", 2, 2, &[Accept], 2), Ok(()));
+        assert_eq!(sp.start_offset(), 5);
+    }
+}

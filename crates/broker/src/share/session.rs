@@ -1,0 +1,142 @@
+//! Share sessions (Kafka's `ShareSessionCache`): one per (group, member), the partitions
+//! a member's ShareFetch/ShareAcknowledge requests concern and the epoch the next one
+//! must carry. Epoch 0 opens a session, -1 closes it, anything else must be the
+//! session's next epoch.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rafka_protocol::ErrorCode;
+
+/// A partition by topic id.
+pub type TopicIdPartition = (uuid::Uuid, i32);
+
+#[derive(Debug, Default)]
+struct ShareSession {
+    next_epoch: i32,
+    partitions: BTreeSet<TopicIdPartition>,
+}
+
+#[derive(Debug, Default)]
+pub struct ShareSessions {
+    sessions: HashMap<(String, String), ShareSession>,
+}
+
+/// What a request's epoch did to its member's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionStep {
+    /// Epoch 0: a new session (replacing any other of the member).
+    Opened,
+    /// The next epoch of a live session.
+    Continued,
+    /// Epoch -1: the session is gone; `partitions` were its partitions.
+    Closed { partitions: Vec<TopicIdPartition> },
+}
+
+pub const FINAL_EPOCH: i32 = -1;
+
+impl ShareSessions {
+    /// Checks `epoch` against the member's session and moves it on, adding `added` and
+    /// dropping `forgotten` partitions. Errors change nothing: SHARE_SESSION_NOT_FOUND
+    /// without a session, INVALID_SHARE_SESSION_EPOCH for an epoch out of order.
+    pub fn step(
+        &mut self,
+        group_id: &str,
+        member_id: &str,
+        epoch: i32,
+        added: &[TopicIdPartition],
+        forgotten: &[TopicIdPartition],
+    ) -> Result<SessionStep, ErrorCode> {
+        let key = (group_id.to_string(), member_id.to_string());
+        if epoch == 0 {
+            let session = ShareSession {
+                next_epoch: 1,
+                partitions: added.iter().copied().collect(),
+            };
+            self.sessions.insert(key, session);
+            return Ok(SessionStep::Opened);
+        }
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return Err(ErrorCode::ShareSessionNotFound);
+        };
+        if epoch == FINAL_EPOCH {
+            let session = self.sessions.remove(&key).expect("found above");
+            return Ok(SessionStep::Closed {
+                partitions: session.partitions.into_iter().collect(),
+            });
+        }
+        if epoch != session.next_epoch {
+            return Err(ErrorCode::InvalidShareSessionEpoch);
+        }
+        session.next_epoch = if epoch == i32::MAX { 1 } else { epoch + 1 };
+        session.partitions.extend(added.iter().copied());
+        for p in forgotten {
+            session.partitions.remove(p);
+        }
+        Ok(SessionStep::Continued)
+    }
+
+    /// The partitions of the member's session.
+    pub fn partitions(&self, group_id: &str, member_id: &str) -> Vec<TopicIdPartition> {
+        self.sessions
+            .get(&(group_id.to_string(), member_id.to_string()))
+            .map(|s| s.partitions.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Drops the member's session (it left the group).
+    pub fn remove(&mut self, group_id: &str, member_id: &str) {
+        self.sessions
+            .remove(&(group_id.to_string(), member_id.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_open_continue_in_order_and_close() {
+        let mut sessions = ShareSessions::default();
+        let tp = (uuid::Uuid::from_u128(1), 0);
+        assert_eq!(
+            sessions.step("g", "m", 1, &[], &[]),
+            Err(ErrorCode::ShareSessionNotFound)
+        );
+        assert_eq!(
+            sessions.step("g", "m", 0, &[tp], &[]),
+            Ok(SessionStep::Opened)
+        );
+        assert_eq!(
+            sessions.step("g", "m", 1, &[], &[]),
+            Ok(SessionStep::Continued)
+        );
+        // Out of order: refused, and the expected epoch stays 2.
+        assert_eq!(
+            sessions.step("g", "m", 5, &[], &[]),
+            Err(ErrorCode::InvalidShareSessionEpoch)
+        );
+        assert_eq!(
+            sessions.step("g", "m", 1, &[], &[]),
+            Err(ErrorCode::InvalidShareSessionEpoch)
+        );
+        assert_eq!(sessions.partitions("g", "m"), vec![tp]);
+        assert_eq!(
+            sessions.step("g", "m", 2, &[], &[tp]),
+            Ok(SessionStep::Continued)
+        );
+        assert!(sessions.partitions("g", "m").is_empty());
+        // Another member's session is its own.
+        assert_eq!(
+            sessions.step("g", "other", 3, &[], &[]),
+            Err(ErrorCode::ShareSessionNotFound)
+        );
+        assert_eq!(
+            sessions.step("g", "m", FINAL_EPOCH, &[], &[]),
+            Ok(SessionStep::Closed { partitions: vec![] })
+        );
+        assert_eq!(
+            sessions.step("g", "m", 3, &[], &[]),
+            Err(ErrorCode::ShareSessionNotFound)
+        );
+    }
+}

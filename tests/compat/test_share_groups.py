@@ -1,0 +1,217 @@
+"""Share groups (KIP-932, "Kafka as a queue") with confluent-kafka's ShareConsumer
+(librdkafka 2.16): several consumers of one share group split a topic's records, each
+record delivered once while all accept; a released record comes back with a higher
+delivery count, a rejected one never does, and one released too often is archived.
+
+Absence is checked without sleeping: records are fetched lowest offset first, so once a
+record produced after the one in question arrives, a redelivery would have come first."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import AcknowledgeType, Producer, ShareConsumer
+from confluent_kafka.admin import (AlterConfigOpType, ConfigEntry, ConfigResource,
+                                   ResourceType)
+
+from compat_helpers import (confluent_admin, confluent_create_topic, topic_name,
+                            wait_until)
+
+DEADLINE_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def admin(broker):
+    return confluent_admin(broker.bootstrap)
+
+
+def start_from_earliest(admin, group: str) -> None:
+    """share.auto.offset.reset=earliest, as a group config (Kafka's only place for it)."""
+    resource = ConfigResource(ResourceType.GROUP, group, incremental_configs=[
+        ConfigEntry("share.auto.offset.reset", "earliest",
+                    incremental_operation=AlterConfigOpType.SET)])
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(timeout=15)
+
+
+def produce(bootstrap: str, topic: str, values: list[bytes], partition: int | None = None):
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for v in values:
+        if partition is None:
+            producer.produce(topic, value=v, key=v)
+        else:
+            producer.produce(topic, value=v, key=v, partition=partition)
+    assert producer.flush(15) == 0
+
+
+def share_consumer(bootstrap: str, group: str, topic: str, explicit: bool = False):
+    config = {"bootstrap.servers": bootstrap, "group.id": group}
+    if explicit:
+        config["share.acknowledgement.mode"] = "explicit"
+    consumer = ShareConsumer(config)
+    consumer.subscribe([topic])
+    return consumer
+
+
+def poll_messages(consumer, timeout_s: float = 0.5):
+    out = []
+    for m in consumer.poll(timeout_s):
+        assert m.error() is None, f"share consumer error: {m.error()}"
+        out.append(m)
+    return out
+
+
+def test_consumers_of_a_share_group_split_the_records_none_twice(broker, admin):
+    topic = topic_name("share-split")
+    group = topic_name("share-group")
+    confluent_create_topic(admin, topic, partitions=2)
+    start_from_earliest(admin, group)
+    expected = [b"rec-%04d" % i for i in range(300)]
+    produce(broker.bootstrap, topic, expected)
+    consumers = [share_consumer(broker.bootstrap, group, topic) for _ in range(3)]
+    try:
+        seen: list[bytes] = []
+        by_consumer = [0, 0, 0]
+
+        def all_seen():
+            for i, c in enumerate(consumers):
+                got = poll_messages(c, 0.2)
+                by_consumer[i] += len(got)
+                seen.extend(m.value() for m in got)
+                for m in got:
+                    assert m.delivery_count() == 1, f"redelivered: {m.value()!r}"
+            return len(seen) >= len(expected)
+
+        wait_until(all_seen, timeout_s=DEADLINE_S, what="every record, once",
+                   interval_s=0)
+        assert sorted(seen) == expected, "records lost or delivered twice"
+        # Two partitions, three members: nobody idles for long, at least two consumed.
+        assert sum(1 for n in by_consumer if n > 0) >= 2, by_consumer
+        # Acknowledge the last poll, then nothing more comes.
+        for c in consumers:
+            c.commit_sync(15)
+        produce(broker.bootstrap, topic, [b"marker"], partition=0)
+        extra: list[bytes] = []
+
+        def marker_seen():
+            for c in consumers:
+                extra.extend(m.value() for m in poll_messages(c, 0.2))
+            return b"marker" in extra
+
+        wait_until(marker_seen, timeout_s=DEADLINE_S, what="the marker", interval_s=0)
+        assert extra == [b"marker"], f"redelivered after acceptance: {extra}"
+    finally:
+        for c in consumers:
+            c.close()
+
+
+def test_release_redelivers_with_a_higher_delivery_count(broker, admin):
+    topic = topic_name("share-release")
+    group = topic_name("share-group")
+    confluent_create_topic(admin, topic, partitions=1)
+    start_from_earliest(admin, group)
+    produce(broker.bootstrap, topic, [b"a", b"b", b"c"])
+    consumer = share_consumer(broker.bootstrap, group, topic, explicit=True)
+    try:
+        first: list = []
+        wait_until(lambda: first.extend(poll_messages(consumer)) or len(first) == 3,
+                   timeout_s=DEADLINE_S, what="three records", interval_s=0)
+        assert [(m.value(), m.delivery_count()) for m in first] == \
+            [(b"a", 1), (b"b", 1), (b"c", 1)]
+        consumer.acknowledge(first[0], AcknowledgeType.ACCEPT)
+        consumer.acknowledge(first[1], AcknowledgeType.RELEASE)
+        consumer.acknowledge(first[2], AcknowledgeType.ACCEPT)
+        consumer.commit_sync(15)
+        again: list = []
+        wait_until(lambda: again.extend(poll_messages(consumer)) or again,
+                   timeout_s=DEADLINE_S, what="the released record", interval_s=0)
+        assert [(m.value(), m.offset(), m.delivery_count()) for m in again] == \
+            [(b"b", first[1].offset(), 2)]
+        consumer.acknowledge(again[0], AcknowledgeType.ACCEPT)
+        consumer.commit_sync(15)
+    finally:
+        consumer.close()
+
+
+def test_reject_archives_the_record(broker, admin):
+    topic = topic_name("share-reject")
+    group = topic_name("share-group")
+    confluent_create_topic(admin, topic, partitions=1)
+    start_from_earliest(admin, group)
+    produce(broker.bootstrap, topic, [b"bad", b"good"])
+    consumer = share_consumer(broker.bootstrap, group, topic, explicit=True)
+    try:
+        first: list = []
+        wait_until(lambda: first.extend(poll_messages(consumer)) or len(first) == 2,
+                   timeout_s=DEADLINE_S, what="two records", interval_s=0)
+        consumer.acknowledge(first[0], AcknowledgeType.REJECT)
+        consumer.acknowledge(first[1], AcknowledgeType.ACCEPT)
+        consumer.commit_sync(15)
+        produce(broker.bootstrap, topic, [b"marker"])
+        later: list = []
+
+        def marker_seen():
+            got = poll_messages(consumer)
+            later.extend(got)
+            for m in got:
+                consumer.acknowledge(m, AcknowledgeType.ACCEPT)
+            return any(m.value() == b"marker" for m in later)
+
+        wait_until(marker_seen, timeout_s=DEADLINE_S, what="the marker", interval_s=0)
+        assert [m.value() for m in later] == [b"marker"]
+        consumer.commit_sync(15)
+    finally:
+        consumer.close()
+
+
+def test_delivery_count_limit_archives_a_poison_record(broker, admin):
+    """group.share.delivery.count.limit is 5 by default: released for the fifth time,
+    the record is archived instead of delivered a sixth time."""
+    topic = topic_name("share-poison")
+    group = topic_name("share-group")
+    confluent_create_topic(admin, topic, partitions=1)
+    start_from_earliest(admin, group)
+    produce(broker.bootstrap, topic, [b"poison"])
+    consumer = share_consumer(broker.bootstrap, group, topic, explicit=True)
+    try:
+        counts = []
+        for attempt in range(1, 6):
+            got: list = []
+            wait_until(lambda: got.extend(poll_messages(consumer)) or got,
+                       timeout_s=DEADLINE_S, what=f"delivery {attempt}", interval_s=0)
+            assert [m.value() for m in got] == [b"poison"]
+            counts.append(got[0].delivery_count())
+            consumer.acknowledge(got[0], AcknowledgeType.RELEASE)
+            consumer.commit_sync(15)
+        assert counts == [1, 2, 3, 4, 5]
+        produce(broker.bootstrap, topic, [b"marker"])
+        later: list = []
+
+        def marker_seen():
+            got = poll_messages(consumer)
+            later.extend(got)
+            for m in got:
+                consumer.acknowledge(m, AcknowledgeType.ACCEPT)
+            return any(m.value() == b"marker" for m in later)
+
+        wait_until(marker_seen, timeout_s=DEADLINE_S, what="the marker", interval_s=0)
+        assert [m.value() for m in later] == [b"marker"]
+        consumer.commit_sync(15)
+    finally:
+        consumer.close()
+
+
+def test_share_group_is_listed_with_its_type(broker, admin):
+    topic = topic_name("share-list")
+    group = topic_name("share-group")
+    confluent_create_topic(admin, topic, partitions=1)
+    consumer = share_consumer(broker.bootstrap, group, topic)
+    try:
+        def listed():
+            poll_messages(consumer, 0.2)
+            result = admin.list_consumer_groups().result(timeout=15)
+            return [g for g in result.valid if g.group_id == group]
+
+        groups = wait_until(listed, timeout_s=DEADLINE_S, what="the share group listed")
+        assert str(groups[0].type).endswith("SHARE"), groups[0].type
+    finally:
+        consumer.close()
