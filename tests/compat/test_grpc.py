@@ -14,11 +14,13 @@ whose next subscription gets exactly the rest.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -58,9 +60,10 @@ def pb(tmp_path_factory):
 class GrpcService:
     """One `rafka grpc` process on a loopback port; restartable on the same port."""
 
-    def __init__(self, workdir: Path, bootstrap: str):
+    def __init__(self, workdir: Path, bootstrap: str, command: str = "grpc", extra: str = ""):
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
+        self.command = command
         self.config = workdir / "grpc.properties"
         # A killed service's group members are only dropped when their session times
         # out: the broker's minimum keeps the restart test short.
@@ -68,14 +71,14 @@ class GrpcService:
             f"bootstrap.servers={bootstrap}\n"
             f"grpc.listener=127.0.0.1:{self.port}\n"
             "consumer.session.timeout.ms=6000\n"
-            "consumer.heartbeat.interval.ms=1000\n")
+            "consumer.heartbeat.interval.ms=1000\n" + extra)
         self.log_path = workdir / "grpc.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self, pb) -> None:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [str(rafka_bin()), "grpc", str(self.config)],
+                [str(rafka_bin()), self.command, str(self.config)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         pb2, pb2_grpc = pb
 
@@ -492,3 +495,25 @@ def test_sigterm_ends_open_subscriptions_then_the_service(streamed_topic, stubs,
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE, info.value.details()
     assert "shutting down" in info.value.details()
     assert "subscription ended" in service.log_path.read_text()
+
+
+def test_the_rest_proxy_process_serves_grpc_on_grpc_listener(broker, pb, tmp_path):
+    """`grpc.listener` in kafka-rest.properties: one process answers both APIs, and
+    SIGTERM stops both."""
+    http_port = free_port()
+    proxy = GrpcService(tmp_path, broker.bootstrap, command="rest-proxy",
+                        extra=f"listeners=http://127.0.0.1:{http_port}\n")
+    proxy.start(pb)
+    try:
+        pb2, pb2_grpc = pb
+        name = unique("grpc-on-rest")
+        with grpc.insecure_channel(proxy.address) as channel:
+            create_topic(pb2, pb2_grpc.AdminStub(channel), name, partitions=3)
+        base = f"http://127.0.0.1:{http_port}/v3/clusters"
+        with urllib.request.urlopen(base, timeout=10) as response:
+            cluster = json.load(response)["data"][0]["cluster_id"]
+        with urllib.request.urlopen(f"{base}/{cluster}/topics/{name}", timeout=10) as response:
+            topic = json.load(response)
+        assert (topic["topic_name"], topic["partitions_count"]) == (name, 3)
+    finally:
+        assert proxy.stop() == 0, f"the REST proxy did not stop cleanly:\n{proxy.log_tail()}"

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod grpc;
+pub mod process;
 pub mod rest;
 
 pub use grpc::serve as serve_grpc;

@@ -24,7 +24,6 @@ mod tests;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +32,7 @@ use tokio::net::TcpListener;
 use tonic_health::ServingStatus;
 
 use crate::config::{ConfigError, ProxyConfig, DEFAULT_GRPC_LISTENER};
+use crate::process;
 pub use error::{code_of, ServiceError};
 
 /// HTTP/2 flow-control windows: what one stream, and one connection, may send unread.
@@ -147,32 +147,11 @@ async fn run(
 /// [`DEFAULT_GRPC_LISTENER`]) until SIGINT or SIGTERM.
 pub fn main(args: Vec<String>) -> ExitCode {
     const USAGE: &str = "Usage: rafka grpc <config.properties>";
-    let path = match args.as_slice() {
-        [flag] if flag == "--help" || flag == "-h" => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        [path] => path.clone(),
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    let started = match process::start(&args, USAGE) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RAFKA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-    let config = match ProxyConfig::load(Path::new(&path)) {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("{path}: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let address = match config.grpc_listener {
+    let address = match started.config.grpc_listener {
         Some(address) => address,
         None => match DEFAULT_GRPC_LISTENER.parse() {
             Ok(address) => address,
@@ -182,35 +161,8 @@ pub fn main(args: Vec<String>) -> ExitCode {
             }
         },
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("cannot start the runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(&config, address, termination())) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("{path}: {err}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn termination() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(terminate) => terminate,
-            Err(err) => {
-                tracing::warn!("cannot watch SIGTERM: {err}");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-    }
+    let result = started
+        .runtime
+        .block_on(serve(&started.config, address, process::termination()));
+    process::exit(&started.path, result)
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::config::ProxyConfig;
+use crate::process;
 use errors::RestError;
 use state::{Proxy, SharedProxy, StartError};
 
@@ -51,6 +52,20 @@ pub async fn run(config: ProxyConfig) -> Result<(), StartError> {
         );
         listeners.push(listener);
     }
+    // Bound with the HTTP listeners, so a taken port fails the start-up as theirs do.
+    let grpc_listener = match proxy.config.grpc_listener {
+        None => None,
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|source| StartError::Listen { address, source })?;
+            tracing::info!(
+                "gRPC service listening on {}",
+                listener.local_addr().unwrap_or(address)
+            );
+            Some(listener)
+        }
+    };
     let expiring = proxy.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(expiring.consumers.expiry_interval());
@@ -61,9 +76,20 @@ pub async fn run(config: ProxyConfig) -> Result<(), StartError> {
     });
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        termination().await;
+        process::termination().await;
         tracing::info!("stopping: finishing requests, closing consumer instances");
         let _ = stop.send(true);
+    });
+    // `grpc.listener`: the gRPC service in this process too, stopped with it.
+    let grpc = grpc_listener.map(|listener| {
+        let config = proxy.config.clone();
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            };
+            crate::grpc::serve_on(&config, listener, stopped).await
+        })
     });
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
@@ -83,66 +109,24 @@ pub async fn run(config: ProxyConfig) -> Result<(), StartError> {
         }
     }
     proxy.consumers.close_all().await;
-    Ok(())
-}
-
-/// SIGTERM (`kafka-rest-stop.sh`) or Ctrl-C.
-async fn termination() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut sigterm) => {
-            tokio::select! {
-                _ = sigterm.recv() => {}
-                _ = ctrl_c => {}
-            }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
+    if let Some(grpc) = grpc {
+        match grpc.await {
+            Ok(Err(err)) => return Err(StartError::Grpc(err.to_string())),
+            Err(err) => return Err(StartError::Grpc(err.to_string())),
+            Ok(Ok(())) => {}
         }
     }
+    Ok(())
 }
 
 const USAGE: &str = "Usage: rafka rest-proxy config/kafka-rest.properties";
 
 /// `rafka rest-proxy <file>`, as `kafka-rest-start` takes its properties file.
 pub fn rest_main(args: Vec<String>) -> ExitCode {
-    let path = match args.as_slice() {
-        [flag] if flag == "--help" || flag == "-h" => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        [path] => path.clone(),
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    let started = match process::start(&args, USAGE) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RAFKA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-    let config = match ProxyConfig::load(std::path::Path::new(&path)) {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("{path}: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("cannot start the runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("{path}: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    let result = started.runtime.block_on(run(started.config));
+    process::exit(&started.path, result)
 }

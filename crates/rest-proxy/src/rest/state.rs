@@ -39,6 +39,8 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error("the gRPC service (grpc.listener) stopped: {0}")]
+    Grpc(String),
 }
 
 impl Proxy {
