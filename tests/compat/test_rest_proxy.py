@@ -609,6 +609,14 @@ def test_v3_produce_stream_and_batch_read_back_natively(proxy, broker):
     assert [(s["id"], s["partition_id"], s["offset"]) for s in batch["successes"]] == \
         [("a", 0, 1), ("c", 0, 2)]
     assert [(f["id"], f["error_code"]) for f in batch["failures"]] == [("b", 400)]
+    # A record over the topic's max.message.bytes fails alone, with rest-utils' 413.
+    small = new_topic(broker, "rest-v3-small", 1, {"max.message.bytes": "2000"})
+    stream = b"".join(json.dumps({"value": {"type": "BINARY", "data": b64(v)}}).encode()
+                      for v in (b"ok", b"x" * 5000, b"ok2"))
+    status, _, text = proxy.call("POST", f"/v3/clusters/{cid}/topics/{small}/records",
+                                 raw=stream, content_type=JSON)
+    codes = [json.loads(line)["error_code"] for line in text.splitlines()]
+    assert status == 200 and codes == [200, 413, 200], text
     assert_error(proxy.call("POST", f"/v3/clusters/{cid}/topics/none-{uuid.uuid4().hex[:6]}/records",
                             {"value": {"data": 1}}), 404, 40403)
     status, _, answer = proxy.call("POST", path, {"value": {"type": "AVRO", "data": 1}})

@@ -114,8 +114,12 @@ impl RestError {
     pub fn kafka(code: i16, message: &str) -> RestError {
         let error = ErrorCode::try_from_code(code);
         let (status, error_code) = match error {
-            Some(ErrorCode::UnknownTopicOrPartition) => (StatusCode::NOT_FOUND, 40403),
+            Some(ErrorCode::UnknownTopicOrPartition | ErrorCode::UnknownTopicId) => {
+                (StatusCode::NOT_FOUND, 40403)
+            }
             Some(ErrorCode::BrokerNotAvailable) => (StatusCode::SERVICE_UNAVAILABLE, 50302),
+            Some(ErrorCode::MessageTooLarge) => (StatusCode::PAYLOAD_TOO_LARGE, 413),
+            Some(ErrorCode::ThrottlingQuotaExceeded) => (StatusCode::TOO_MANY_REQUESTS, 42901),
             Some(
                 ErrorCode::InvalidReplicationFactor
                 | ErrorCode::SecurityDisabled
@@ -125,15 +129,21 @@ impl RestError {
                 | ErrorCode::UnknownServerError
                 | ErrorCode::PolicyViolation
                 | ErrorCode::TopicAlreadyExists
-                | ErrorCode::InvalidConfig,
+                | ErrorCode::InvalidConfig
+                | ErrorCode::TopicDeletionDisabled
+                | ErrorCode::InvalidTopicException,
             ) => (StatusCode::BAD_REQUEST, KAFKA_BAD_REQUEST_ERROR_CODE),
-            Some(ErrorCode::SaslAuthenticationFailed | ErrorCode::IllegalSaslState) => {
-                (StatusCode::UNAUTHORIZED, 40101)
-            }
+            Some(
+                ErrorCode::SaslAuthenticationFailed
+                | ErrorCode::IllegalSaslState
+                | ErrorCode::UnsupportedSaslMechanism,
+            ) => (StatusCode::UNAUTHORIZED, 40101),
             Some(
                 ErrorCode::TopicAuthorizationFailed
                 | ErrorCode::GroupAuthorizationFailed
-                | ErrorCode::ClusterAuthorizationFailed,
+                | ErrorCode::ClusterAuthorizationFailed
+                | ErrorCode::TransactionalIdAuthorizationFailed
+                | ErrorCode::DelegationTokenAuthorizationFailed,
             ) => (StatusCode::FORBIDDEN, 40301),
             Some(e) if e.is_retriable() => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -186,5 +196,22 @@ mod tests {
         // NOT_LEADER_OR_FOLLOWER is retriable; RECORD_LIST_TOO_LARGE is not.
         assert_eq!(RestError::kafka(6, "").error_code, 50003);
         assert_eq!(RestError::kafka(18, "").error_code, 50002);
+        let too_large = RestError::kafka(10, "too large");
+        assert_eq!(
+            (too_large.status, too_large.error_code),
+            (StatusCode::PAYLOAD_TOO_LARGE, 413)
+        );
+        assert_eq!(
+            RestError::kafka(100, "").error_code,
+            40403,
+            "unknown topic id"
+        );
+        assert_eq!(RestError::kafka(89, "").error_code, 42901, "throttled");
+        assert_eq!(RestError::kafka(17, "").error_code, 40002, "invalid topic");
+        assert_eq!(
+            RestError::kafka(53, "").error_code,
+            40301,
+            "transactional id"
+        );
     }
 }

@@ -71,6 +71,20 @@ impl ProduceError {
         }
     }
 
+    /// Confluent's answer to it in API v3, where the exception mapper decides
+    /// (rest-utils' `KafkaExceptionMapper`): a record too large is 413, an unknown
+    /// topic or partition 40403, an authorization failure 40301, the rest as in v2.
+    pub fn v3_error_code(&self) -> u32 {
+        match self.code {
+            _ if self.is_record_too_large() => 413,
+            RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic => 40403,
+            RDKafkaErrorCode::TopicAuthorizationFailed
+            | RDKafkaErrorCode::ClusterAuthorizationFailed => 40301,
+            RDKafkaErrorCode::SaslAuthenticationFailed => 40101,
+            _ => self.error_code(),
+        }
+    }
+
     pub fn is_record_too_large(&self) -> bool {
         matches!(
             self.code,

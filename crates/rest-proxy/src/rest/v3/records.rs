@@ -208,7 +208,7 @@ fn result_json(
             "key": data_json(&prepared.key),
             "value": data_json(&prepared.value),
         }),
-        Err(e) => json!({"error_code": e.error_code(), "message": e.message}),
+        Err(e) => json!({"error_code": e.v3_error_code(), "message": e.message}),
     };
     match value {
         Value::Object(map) => map,
