@@ -234,5 +234,12 @@ def test_share_group_is_listed_with_its_type(broker, admin):
         assert group not in [g["group_id"] for g in consumer_groups["groups"]]
         classic = admin.list_consumer_groups().result(timeout=15)
         assert group not in [g.group_id for g in classic.valid], "not a consumer group"
+        # A classic member cannot join a share group's id (GROUP_ID_NOT_FOUND, as Kafka).
+        with RawClient("127.0.0.1", broker.port) as raw:
+            joined = raw.request("JoinGroup", 9, group_id=group, session_timeout_ms=10000,
+                                 rebalance_timeout_ms=10000, member_id="",
+                                 group_instance_id=None, protocol_type="consumer",
+                                 protocols=[{"name": "range", "metadata": b""}], reason=None)
+        assert joined["error_code"] == 69, joined
     finally:
         consumer.close()

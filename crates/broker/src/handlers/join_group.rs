@@ -55,6 +55,19 @@ pub(super) async fn handle(
             },
         );
     }
+    // A share group's id is not a classic group's (Kafka's getOrMaybeCreateClassicGroup:
+    // "Group … is not a classic group.", GROUP_ID_NOT_FOUND; JoinGroup has no message).
+    if broker.share_groups.group(request.group_id.as_str()).is_some() {
+        return encode(
+            version,
+            JoinResponse {
+                error: Some(ErrorCode::GroupIdNotFound),
+                generation_id: -1,
+                member_id,
+                ..Default::default()
+            },
+        );
+    }
     let join = JoinRequest {
         member_id,
         group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
