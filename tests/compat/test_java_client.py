@@ -37,7 +37,7 @@ SCENARIOS = (
     + [f"produce-consume-{codec}" for codec in CODECS]
     + [f"group-{what}-{protocol}" for protocol in ("classic", "consumer")
        for what in ("rebalance", "commits")]
-    + ["seek-and-offsets", "transactions-exactly-once"]
+    + ["seek-and-offsets", "transactions-exactly-once", "share-groups"]
 )
 
 

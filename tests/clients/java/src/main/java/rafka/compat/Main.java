@@ -111,6 +111,7 @@ public final class Main {
         }
         SCENARIOS.put("seek-and-offsets", Main::seekAndOffsets);
         SCENARIOS.put("transactions-exactly-once", Main::transactionsExactlyOnce);
+        SCENARIOS.put("share-groups", () -> ShareGroups.run(bootstrap));
     }
 
     public static void main(String[] args) {
