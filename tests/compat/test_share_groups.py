@@ -25,11 +25,14 @@ def admin(broker):
     return confluent_admin(broker.bootstrap)
 
 
-def start_from_earliest(admin, group: str) -> None:
-    """share.auto.offset.reset=earliest, as a group config (Kafka's only place for it)."""
+def start_from_earliest(admin, group: str, **more: str) -> None:
+    """share.auto.offset.reset=earliest (and `more` share.* keys, `_` for `.`), as group
+    configs (Kafka's only place for them)."""
+    configs = {"share.auto.offset.reset": "earliest",
+               **{k.replace("_", "."): v for k, v in more.items()}}
     resource = ConfigResource(ResourceType.GROUP, group, incremental_configs=[
-        ConfigEntry("share.auto.offset.reset", "earliest",
-                    incremental_operation=AlterConfigOpType.SET)])
+        ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+        for k, v in configs.items()])
     for future in admin.incremental_alter_configs([resource]).values():
         future.result(timeout=15)
 
@@ -241,5 +244,49 @@ def test_share_group_is_listed_with_its_type(broker, admin):
                                  group_instance_id=None, protocol_type="consumer",
                                  protocols=[{"name": "range", "metadata": b""}], reason=None)
         assert joined["error_code"] == 69, joined
+    finally:
+        consumer.close()
+
+
+def test_read_committed_never_delivers_aborted_records(broker, admin):
+    topic = topic_name("share-txn")
+    group = topic_name("share-group")
+    confluent_create_topic(admin, topic, partitions=1)
+    start_from_earliest(admin, group, share_isolation_level="read_committed")
+    producer = Producer({"bootstrap.servers": broker.bootstrap,
+                         "transactional.id": topic_name("share-txn-producer")})
+    producer.init_transactions(15)
+    producer.begin_transaction()
+    for i in range(5):
+        producer.produce(topic, value=b"aborted-%d" % i, partition=0)
+    producer.flush(15)
+    producer.abort_transaction(15)
+    producer.begin_transaction()
+    for i in range(5):
+        producer.produce(topic, value=b"committed-%d" % i, partition=0)
+    producer.commit_transaction(15)
+    consumer = share_consumer(broker.bootstrap, group, topic)
+    try:
+        seen: list[bytes] = []
+
+        def committed_seen():
+            seen.extend(m.value() for m in poll_messages(consumer))
+            return len(seen) >= 5
+
+        wait_until(committed_seen, timeout_s=DEADLINE_S, what="the committed records",
+                   interval_s=0)
+        assert seen == [b"committed-%d" % i for i in range(5)], seen
+        # Nothing of the aborted transaction comes later either: a marker produced after
+        # them all arrives alone.
+        produce(broker.bootstrap, topic, [b"marker"], partition=0)
+        later: list[bytes] = []
+
+        def marker_seen():
+            later.extend(m.value() for m in poll_messages(consumer))
+            return b"marker" in later
+
+        wait_until(marker_seen, timeout_s=DEADLINE_S, what="the marker", interval_s=0)
+        assert later == [b"marker"], later
+        consumer.commit_sync(15)
     finally:
         consumer.close()

@@ -4,7 +4,8 @@
 //! acquired offset ranges (the client drops what it did not acquire). When nothing can
 //! be acquired it waits (long poll) until an append, a release, or `max_wait_ms`.
 //!
-//! Records are read up to the high watermark (`share.isolation.level=read_uncommitted`);
+//! Records are read up to the high watermark (`share.isolation.level=read_uncommitted`)
+//! or the last stable offset (`read_committed`, aborted transactions archived);
 //! the answer comes as soon as anything was acquired (`min_bytes` counts as 1).
 
 use std::collections::BTreeMap;
@@ -251,6 +252,9 @@ fn acquire_all(
         max_in_flight: broker.share_groups.config.partition_max_record_locks,
     };
     let earliest = config.share_auto_offset_reset != "latest";
+    // share.isolation.level: read_committed stops at the last stable offset and archives
+    // the records of aborted transactions instead of delivering them.
+    let read_committed = config.share_isolation_level == "read_committed";
     let now_ms = broker.clock.now_ms();
     for &(topic_id, index) in partitions {
         let base = PartitionData::default()
@@ -297,21 +301,33 @@ fn acquire_all(
             .unwrap_or(remaining_bytes);
         let max_bytes = wanted_bytes.min(remaining_bytes);
         let fetch_offset = sp.next_fetch_offset(now_ms);
-        let readable = fetch_offset.filter(|o| *o < partition.high_watermark().0);
+        let bound = if read_committed {
+            partition.last_stable_offset()
+        } else {
+            partition.high_watermark()
+        };
+        let readable = fetch_offset.filter(|o| *o < bound.0);
         let (Some(offset), true) = (readable, remaining_records > 0 && max_bytes > 0) else {
             pass.partitions.push((topic_id, base));
             continue;
         };
-        let data = match partition
-            .read(
+        let read = partition
+            .read_for_consumer(
                 Offset(offset),
                 max_bytes,
                 pass.partitions.is_empty() || !pass.acquired,
+                read_committed,
             )
             .map_err(|e| e.to_string())
-            .and_then(|r| r.to_bytes().map_err(|e| e.to_string()))
-        {
-            Ok(data) => data,
+            .and_then(|r| {
+                let aborted = r.aborted.unwrap_or_default();
+                r.records
+                    .to_bytes()
+                    .map(|data| (data, aborted))
+                    .map_err(|e| e.to_string())
+            });
+        let (data, aborted) = match read {
+            Ok(read) => read,
             Err(e) => {
                 tracing::warn!("share fetch of {topic_id}-{index} for {group_id}: {e}");
                 pass.has_error = true;
@@ -331,6 +347,16 @@ fn acquire_all(
             }
             if remaining_records == 0 {
                 break;
+            }
+            let in_aborted = batch.is_transactional()
+                && aborted.iter().any(|a| {
+                    a.producer_id == batch.producer_id()
+                        && a.first_offset <= batch.base_offset()
+                        && batch.base_offset() <= a.last_offset
+                });
+            if in_aborted {
+                sp.archive(batch.base_offset().max(offset), batch.last_offset());
+                continue;
             }
             let ranges = sp.acquire(
                 member_id,

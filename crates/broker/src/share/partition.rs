@@ -191,6 +191,27 @@ impl SharePartition {
         acquired
     }
 
+    /// Archives `first..=last` without delivering it (a batch of an aborted transaction
+    /// under `share.isolation.level=read_committed`, as Kafka's share-partition filters
+    /// them): Available offsets of the window and offsets past its end alike.
+    pub fn archive(&mut self, first: i64, last: i64) {
+        let mut offset = first.max(self.start);
+        while offset <= last {
+            if offset >= self.end {
+                for missing in self.end..=offset {
+                    self.records.insert(missing, done(RecordState::Archived));
+                }
+                self.end = offset + 1;
+            } else if let Some(record) = self.records.get_mut(&offset) {
+                if record.state == RecordState::Available {
+                    record.state = RecordState::Archived;
+                }
+            }
+            offset += 1;
+        }
+        self.advance_start();
+    }
+
     /// Applies one acknowledgement batch of `member_id`: `types` has one entry per
     /// offset of `first..=last`, or a single entry for them all. Every offset must be
     /// Acquired by this member (a gap may also be an offset the window already archived);
@@ -368,6 +389,15 @@ mod tests {
             last_offset: last,
             delivery_count,
         }
+    }
+
+    #[test]
+    fn archived_aborted_records_are_never_delivered() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        sp.archive(0, 4);
+        assert_eq!(sp.next_fetch_offset(0), Some(5), "the archived prefix is behind the start");
+        let got = sp.acquire("m", 5, 6, 10, 0);
+        assert_eq!((got[0].first_offset, got[0].last_offset), (5, 6));
     }
 
     #[test]
