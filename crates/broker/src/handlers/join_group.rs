@@ -57,7 +57,11 @@ pub(super) async fn handle(
     }
     // A share group's id is not a classic group's (Kafka's getOrMaybeCreateClassicGroup:
     // "Group … is not a classic group.", GROUP_ID_NOT_FOUND; JoinGroup has no message).
-    if broker.share_groups.group(request.group_id.as_str()).is_some() {
+    if broker
+        .share_groups
+        .group(request.group_id.as_str())
+        .is_some()
+    {
         return encode(
             version,
             JoinResponse {

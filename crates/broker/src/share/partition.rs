@@ -395,7 +395,11 @@ mod tests {
     fn archived_aborted_records_are_never_delivered() {
         let mut sp = SharePartition::new(0, LIMITS);
         sp.archive(0, 4);
-        assert_eq!(sp.next_fetch_offset(0), Some(5), "the archived prefix is behind the start");
+        assert_eq!(
+            sp.next_fetch_offset(0),
+            Some(5),
+            "the archived prefix is behind the start"
+        );
         let got = sp.acquire("m", 5, 6, 10, 0);
         assert_eq!((got[0].first_offset, got[0].last_offset), (5, 6));
     }
