@@ -8,6 +8,8 @@ record produced after the one in question arrives, a redelivery would have come 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from confluent_kafka import AcknowledgeType, Producer, ShareConsumer
 from confluent_kafka.admin import (AlterConfigOpType, ConfigEntry, ConfigResource,
@@ -25,10 +27,10 @@ def admin(broker):
     return confluent_admin(broker.bootstrap)
 
 
-def start_from_earliest(admin, group: str, **more: str) -> None:
-    """share.auto.offset.reset=earliest (and `more` share.* keys, `_` for `.`), as group
-    configs (Kafka's only place for them)."""
-    configs = {"share.auto.offset.reset": "earliest",
+def start_from_earliest(admin, group: str, reset: str = "earliest", **more: str) -> None:
+    """share.auto.offset.reset (and `more` share.* keys, `_` for `.`), as group configs
+    (Kafka's only place for them)."""
+    configs = {"share.auto.offset.reset": reset,
                **{k.replace("_", "."): v for k, v in more.items()}}
     resource = ConfigResource(ResourceType.GROUP, group, incremental_configs=[
         ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
@@ -287,6 +289,34 @@ def test_read_committed_never_delivers_aborted_records(broker, admin):
 
         wait_until(marker_seen, timeout_s=DEADLINE_S, what="the marker", interval_s=0)
         assert later == [b"marker"], later
+        consumer.commit_sync(15)
+    finally:
+        consumer.close()
+
+
+def test_by_duration_starts_at_the_first_record_of_the_window(broker, admin):
+    topic = topic_name("share-duration")
+    group = topic_name("share-group")
+    confluent_create_topic(admin, topic, partitions=1)
+    start_from_earliest(admin, group, reset="by_duration:PT1H")
+    now_ms = int(time.time() * 1000)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+    for i in range(3):
+        producer.produce(topic, value=b"old-%d" % i, partition=0, timestamp=now_ms - 7_200_000)
+    for i in range(3):
+        producer.produce(topic, value=b"new-%d" % i, partition=0, timestamp=now_ms)
+    assert producer.flush(15) == 0
+    consumer = share_consumer(broker.bootstrap, group, topic)
+    try:
+        seen: list[bytes] = []
+
+        def recent_seen():
+            seen.extend(m.value() for m in poll_messages(consumer))
+            return len(seen) >= 3
+
+        wait_until(recent_seen, timeout_s=DEADLINE_S, what="the records of the last hour",
+                   interval_s=0)
+        assert seen == [b"new-0", b"new-1", b"new-2"], seen
         consumer.commit_sync(15)
     finally:
         consumer.close()

@@ -310,7 +310,7 @@ fn validate_auto_offset_reset(name: &str, value: &str) -> Result<(), String> {
 
 /// Java's `Duration.parse` (`[-+]PnDTnHnMn.nS`, case-insensitive, each number signed), as
 /// nanoseconds; `None` where Java throws.
-fn java_duration_nanos(text: &str) -> Option<i128> {
+pub(crate) fn java_duration_nanos(text: &str) -> Option<i128> {
     let upper = text.to_ascii_uppercase();
     let (negate, rest) = match upper.as_bytes().first()? {
         b'-' => (true, &upper[1..]),

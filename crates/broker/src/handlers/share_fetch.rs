@@ -24,6 +24,7 @@ use tokio::sync::watch;
 
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::partition::Partition;
 use crate::share::partition::{SharePartition, SharePartitionLimits};
 use crate::share::session::{SessionStep, TopicIdPartition};
 use crate::share::AcknowledgementBatch;
@@ -223,6 +224,28 @@ fn leader(broker: &Broker) -> LeaderIdAndEpoch {
         .with_leader_epoch(0)
 }
 
+/// `share.auto.offset.reset`: where a group that never read a partition starts —
+/// `earliest` (the log start), `latest` (the high watermark), or `by_duration:<ISO-8601>`
+/// (the first record at or after now minus the duration, the high watermark when there
+/// is none), as Kafka's share-partition initialises its start offset.
+fn reset_offset(partition: &Partition, reset: &str, now_ms: i64) -> i64 {
+    let latest = partition.high_watermark().0;
+    if reset == "earliest" {
+        return partition.log_start_offset().0;
+    }
+    let Some(nanos) = reset
+        .strip_prefix("by_duration:")
+        .and_then(crate::group_config::java_duration_nanos)
+    else {
+        return latest;
+    };
+    let since_ms = now_ms.saturating_sub(i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX));
+    match partition.with_log(|log| log.offset_for_timestamp(since_ms)) {
+        Ok(Some((offset, _))) => offset.0.min(latest),
+        _ => latest,
+    }
+}
+
 struct Pass {
     partitions: Vec<(uuid::Uuid, PartitionData)>,
     acquired: bool,
@@ -251,7 +274,7 @@ fn acquire_all(
         delivery_count_limit: broker.share_groups.config.delivery_count_limit,
         max_in_flight: broker.share_groups.config.partition_max_record_locks,
     };
-    let earliest = config.share_auto_offset_reset != "latest";
+    let reset = config.share_auto_offset_reset.trim().to_string();
     // share.isolation.level: read_committed stops at the last stable offset and archives
     // the records of aborted transactions instead of delivering them.
     let read_committed = config.share_isolation_level == "read_committed";
@@ -279,14 +302,7 @@ fn acquire_all(
         };
         receivers.push(partition.subscribe());
         let share_partition = broker.shares.get_or_init(group_id, topic_id, index, || {
-            // share.auto.offset.reset: where a group that never read this partition
-            // starts (Kafka's "by_duration" is taken as earliest for now).
-            let start = if earliest {
-                partition.log_start_offset().0
-            } else {
-                partition.high_watermark().0
-            };
-            SharePartition::new(start, limits)
+            SharePartition::new(reset_offset(&partition, &reset, now_ms), limits)
         });
         let mut sp = share_partition.lock();
         sp.limits = limits;
