@@ -11,6 +11,7 @@ scripts run it, `java -cp <classpath> <main class> <args>`:
     kafka-consumer-groups.sh   org.apache.kafka.tools.consumer.group.ConsumerGroupCommand
     kafka-configs.sh           kafka.admin.ConfigCommand   (still Scala, in kafka_2.13)
     kafka-get-offsets.sh       org.apache.kafka.tools.GetOffsetShell
+    kafka-share-groups.sh      org.apache.kafka.tools.consumer.group.ShareGroupCommand
 
 The tests assert on what the tools print, as a person at a terminal would read it.
 
@@ -41,6 +42,7 @@ CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
 CONSUMER_GROUPS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 CONFIGS = "kafka.admin.ConfigCommand"
 GET_OFFSETS = "org.apache.kafka.tools.GetOffsetShell"
+SHARE_GROUPS = "org.apache.kafka.tools.consumer.group.ShareGroupCommand"
 
 
 
@@ -404,3 +406,35 @@ def test_get_offsets(tools):
     tools.produce(other, ["a", "b"])
     both = tools.get_offsets("--topic", f"{topic}|{other}")
     assert both == {**latest, (other, 0): 2}
+
+
+def test_share_groups_listed_and_described_by_kafkas_tool(tools):
+    """Kafka's kafka-share-groups.sh (ShareGroupCommand) reads a rafka share group through
+    Kafka's Admin client: ListGroups with the share type, ShareGroupDescribe."""
+    from confluent_kafka import ShareConsumer
+
+    topic, group = topic_name("java-share-tool"), topic_name("share-group")
+    tools.create_topic(topic, 1)
+    consumer = ShareConsumer({"bootstrap.servers": tools.bootstrap, "group.id": group})
+    consumer.subscribe([topic])
+    try:
+        def member_listed():
+            consumer.poll(0.2)
+            out = tools.run(SHARE_GROUPS, "--describe", "--group", group, "--members",
+                            expect_rc=None).stdout
+            return out if re.search(rf"^{re.escape(group)}\s", out, re.M) else None
+
+        members = wait_until(member_listed, 60, "the share group's member described")
+        rows = parse_table(members, "GROUP", key=lambda row: row["GROUP"])
+        assert rows[group]["ASSIGNMENT"] == f"{topic}:0", members
+        assert rows[group]["CLIENT-ID"] and rows[group]["CONSUMER-ID"], members
+
+        listed = tools.run(SHARE_GROUPS, "--list").stdout.split()
+        assert group in listed, listed
+        state = tools.run(SHARE_GROUPS, "--describe", "--group", group, "--state").stdout
+        # GROUP  COORDINATOR (ID)  STATE  #MEMBERS: the coordinator column has a space.
+        assert re.search(r"^GROUP\s+COORDINATOR \(ID\)\s+STATE\s+#MEMBERS\s*$", state, re.M), state
+        assert re.search(rf"^{re.escape(group)}\s+127\.0\.0\.1:\d+\s+\(1\)\s+Stable\s+1\s*$",
+                         state, re.M), state
+    finally:
+        consumer.close()
