@@ -3,6 +3,7 @@
 //! and Kafka's error codes. Owns bytes only: it knows nothing of sockets or disks.
 
 pub mod batch;
+pub mod consumer_protocol;
 pub mod error_code;
 pub mod fetch_frame;
 pub mod frame;

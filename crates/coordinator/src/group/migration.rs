@@ -19,6 +19,7 @@ use kafka_protocol::messages::{
     ConsumerProtocolAssignment, ConsumerProtocolSubscription, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+pub use rafka_protocol::consumer_protocol::decode_assignment;
 use rafka_protocol::ErrorCode;
 
 use super::consumer::{
@@ -55,22 +56,6 @@ pub fn decode_subscription(mut metadata: Bytes) -> Option<Subscription> {
             .collect(),
         rack_id: decoded.rack_id.map(|r| r.to_string()),
     })
-}
-
-/// A classic assignment (SyncGroup): a 2-byte version, then `ConsumerProtocolAssignment`.
-pub fn decode_assignment(mut bytes: Bytes) -> Vec<(String, Vec<i32>)> {
-    if bytes.remaining() < 2 {
-        return Vec::new();
-    }
-    let version = bytes.get_i16();
-    match ConsumerProtocolAssignment::decode(&mut bytes, version.clamp(0, 3)) {
-        Ok(a) => a
-            .assigned_partitions
-            .iter()
-            .map(|tp| (tp.topic.to_string(), tp.partitions.clone()))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
 }
 
 /// `assigned` in the version of the member's subscription, as Kafka's prepareAssignment.

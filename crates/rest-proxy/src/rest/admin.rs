@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bytes::Buf;
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, ConsumerProtocolAssignment, GroupId, MetadataRequest, MetadataResponse,
-    TopicName,
+    ApiKey, BrokerId, GroupId, MetadataRequest, MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use rafka_client::{ClientError, WirePool};
+use rafka_protocol::consumer_protocol::assigned_partitions;
 
 use super::errors::RestError;
 
@@ -569,7 +568,7 @@ impl Admin {
                     instance_id: m.group_instance_id.as_ref().map(|i| i.to_string()),
                     client_id: m.client_id.to_string(),
                     client_host: m.client_host.to_string(),
-                    assignment: decode_assignment(&m.member_assignment),
+                    assignment: assigned_partitions(m.member_assignment.clone()),
                 })
                 .collect(),
         })
@@ -680,46 +679,5 @@ impl Admin {
 
     fn timeout_ms(&self) -> i32 {
         i32::try_from(self.timeout.as_millis()).unwrap_or(i32::MAX)
-    }
-}
-
-/// The partitions of a consumer-protocol assignment; empty for anything else (a member
-/// of a group that is not a consumer group, or one not yet assigned).
-fn decode_assignment(bytes: &bytes::Bytes) -> Vec<(String, i32)> {
-    let mut buf = bytes.clone();
-    if buf.remaining() < 2 {
-        return Vec::new();
-    }
-    let version = buf.get_i16();
-    match ConsumerProtocolAssignment::decode(&mut buf, version.clamp(0, 3)) {
-        Ok(assignment) => assignment
-            .assigned_partitions
-            .iter()
-            .flat_map(|tp| tp.partitions.iter().map(|p| (tp.topic.to_string(), *p)))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
-
-    #[test]
-    fn a_consumer_assignment_decodes_to_its_partitions() {
-        let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(vec![
-            TopicPartition::default()
-                .with_topic(TopicName(name("t")))
-                .with_partitions(vec![0, 2]),
-        ]);
-        let mut buf = bytes::BytesMut::new();
-        bytes::BufMut::put_i16(&mut buf, 1);
-        assignment.encode(&mut buf, 1).unwrap();
-        assert_eq!(
-            decode_assignment(&buf.freeze()),
-            vec![("t".to_string(), 0), ("t".to_string(), 2)]
-        );
-        assert!(decode_assignment(&bytes::Bytes::from_static(b"x")).is_empty());
     }
 }

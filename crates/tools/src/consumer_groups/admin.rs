@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use bytes::Buf;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
@@ -15,14 +14,15 @@ use kafka_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
 };
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, ConsumerProtocolAssignment, DeleteGroupsRequest, DeleteGroupsResponse,
-    DescribeGroupsRequest, DescribeGroupsResponse, FindCoordinatorRequest, FindCoordinatorResponse,
-    GroupId, ListGroupsRequest, ListGroupsResponse, ListOffsetsRequest, ListOffsetsResponse,
+    ApiKey, BrokerId, DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest,
+    DescribeGroupsResponse, FindCoordinatorRequest, FindCoordinatorResponse, GroupId,
+    ListGroupsRequest, ListGroupsResponse, ListOffsetsRequest, ListOffsetsResponse,
     MetadataResponse, OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest,
     OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, TopicName,
 };
-use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use rafka_client::{connect_within, WireClient};
+use rafka_protocol::consumer_protocol::assigned_partitions;
 use rafka_protocol::ErrorCode;
 
 use crate::ToolError;
@@ -352,7 +352,7 @@ impl Admin {
                 client_id: m.client_id.to_string(),
                 host: m.client_host.to_string(),
                 assignment: if consumer_protocol {
-                    decode_assignment(m.member_assignment.clone())
+                    assigned_partitions(m.member_assignment.clone())
                 } else {
                     Vec::new()
                 },
@@ -605,23 +605,6 @@ impl Admin {
     }
 }
 
-/// A member's assignment: a 2-byte version, then `ConsumerProtocolAssignment`. Bytes that
-/// do not decode are an empty assignment, as Kafka's admin client treats them.
-pub(crate) fn decode_assignment(mut bytes: bytes::Bytes) -> Vec<Partition> {
-    if bytes.remaining() < 2 {
-        return Vec::new();
-    }
-    let version = bytes.get_i16();
-    match ConsumerProtocolAssignment::decode(&mut bytes, version.clamp(0, 3)) {
-        Ok(assignment) => assignment
-            .assigned_partitions
-            .iter()
-            .flat_map(|tp| tp.partitions.iter().map(|p| (tp.topic.to_string(), *p)))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
 /// A Kafka error from a call, as Kafka's tool reports an unexpected one.
 pub(crate) fn failed(e: &KafkaError) -> ToolError {
     ToolError::Failed(format!(
@@ -633,27 +616,6 @@ pub(crate) fn failed(e: &KafkaError) -> ToolError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::BufMut;
-    use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
-    use kafka_protocol::protocol::Encodable;
-
-    #[test]
-    fn assignment_decodes_after_the_version_prefix() {
-        let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(vec![
-            TopicPartition::default()
-                .with_topic(TopicName(StrBytes::from_static_str("t")))
-                .with_partitions(vec![0, 2]),
-        ]);
-        let mut out = bytes::BytesMut::new();
-        out.put_i16(1);
-        assignment.encode(&mut out, 1).unwrap();
-        assert_eq!(
-            decode_assignment(out.freeze()),
-            vec![("t".to_string(), 0), ("t".to_string(), 2)]
-        );
-        assert!(decode_assignment(bytes::Bytes::new()).is_empty());
-        assert!(decode_assignment(bytes::Bytes::from_static(&[0, 1, 9])).is_empty());
-    }
 
     #[test]
     fn java_exception_names_follow_kafka() {
