@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod grpc;
+pub mod kafka;
 pub mod process;
 pub mod rest;
 

@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureRecord};
+use rdkafka::producer::DeliveryFuture;
 use tonic::Code;
 
 use super::clients::{blocking, require_topic, Clients};
 use super::error::{kafka_code, ServiceError};
 use super::pb::{ProduceRequest, ProduceResponse, RecordAck};
+use crate::kafka::{future_record, RecordParts};
 
 /// How long to back off when the producer's queue is full of other calls' records.
 const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(5);
@@ -88,27 +88,18 @@ impl Produced {
                 error_code: Code::Unknown as i32,
                 error_message: String::new(),
             });
-            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-            for header in &record.headers {
-                headers = headers.insert(Header {
-                    key: &header.key,
-                    value: Some(&header.value),
-                });
-            }
-            let mut future_record: FutureRecord<'_, [u8], [u8]> =
-                FutureRecord::to(&request.topic).headers(headers);
-            if let Some(key) = &record.key {
-                future_record = future_record.key(key.as_slice());
-            }
-            if let Some(value) = &record.value {
-                future_record = future_record.payload(value.as_slice());
-            }
-            if let Some(partition) = record.partition {
-                future_record = future_record.partition(partition);
-            }
-            if let Some(timestamp_ms) = record.timestamp_ms {
-                future_record = future_record.timestamp(timestamp_ms);
-            }
+            let headers: Vec<(&str, Option<&[u8]>)> = record
+                .headers
+                .iter()
+                .map(|h| (h.key.as_str(), Some(h.value.as_slice())))
+                .collect();
+            let parts = RecordParts {
+                key: record.key.as_deref(),
+                value: record.value.as_deref(),
+                partition: record.partition,
+                timestamp_ms: record.timestamp_ms,
+            };
+            let mut future_record = future_record(&request.topic, parts, &headers);
             loop {
                 match self.clients.producer.send_result(future_record) {
                     Ok(delivery) => {

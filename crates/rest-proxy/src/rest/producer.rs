@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer};
 use rdkafka::ClientConfig;
+
+use crate::kafka::{future_record, RecordParts};
 
 /// One record to produce; absent fields are librdkafka's defaults (partitioner, now).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -163,29 +164,18 @@ impl Producer {
         record: &OutgoingRecord,
     ) -> Result<DeliveryFuture, ProduceError> {
         loop {
-            let mut future_record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic);
-            if let Some(key) = &record.key {
-                future_record = future_record.key(key.as_slice());
-            }
-            if let Some(value) = &record.value {
-                future_record = future_record.payload(value.as_slice());
-            }
-            if let Some(partition) = record.partition {
-                future_record = future_record.partition(partition);
-            }
-            if let Some(timestamp) = record.timestamp_ms {
-                future_record = future_record.timestamp(timestamp);
-            }
-            if !record.headers.is_empty() {
-                let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-                for (key, value) in &record.headers {
-                    headers = headers.insert(Header {
-                        key,
-                        value: value.as_deref(),
-                    });
-                }
-                future_record = future_record.headers(headers);
-            }
+            let headers: Vec<(&str, Option<&[u8]>)> = record
+                .headers
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_deref()))
+                .collect();
+            let parts = RecordParts {
+                key: record.key.as_deref(),
+                value: record.value.as_deref(),
+                partition: record.partition,
+                timestamp_ms: record.timestamp_ms,
+            };
+            let future_record = future_record(topic, parts, &headers);
             match self.inner.send_result(future_record) {
                 Ok(future) => return Ok(future),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
