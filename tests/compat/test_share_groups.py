@@ -320,3 +320,40 @@ def test_by_duration_starts_at_the_first_record_of_the_window(broker, admin):
         consumer.commit_sync(15)
     finally:
         consumer.close()
+
+
+def test_records_of_a_silent_member_come_back_when_their_lock_runs_out(broker, admin):
+    """A member that acquired records and never acknowledges them (stuck or killed) loses
+    them when share.record.lock.duration.ms runs out; another member gets them, with
+    delivery count 2, from a fetch that was already waiting."""
+    topic = topic_name("share-lock")
+    group = topic_name("share-group")
+    confluent_create_topic(admin, topic, partitions=1)
+    start_from_earliest(admin, group, share_record_lock_duration_ms="15000")
+    produce(broker.bootstrap, topic, [b"locked-%d" % i for i in range(3)], partition=0)
+    silent = share_consumer(broker.bootstrap, group, topic, explicit=True)
+    other = share_consumer(broker.bootstrap, group, topic)
+    try:
+        held: list[bytes] = []
+
+        def silent_holds_them():
+            held.extend(m.value() for m in poll_messages(silent))
+            return len(held) >= 3
+
+        wait_until(silent_holds_them, timeout_s=DEADLINE_S, what="the silent member's records",
+                   interval_s=0)
+        started = time.monotonic()
+        again = []
+
+        def redelivered():
+            again.extend(poll_messages(other))
+            return len(again) >= 3
+
+        wait_until(redelivered, timeout_s=DEADLINE_S, what="the records after their locks ran out",
+                   interval_s=0)
+        assert sorted(m.value() for m in again) == sorted(held)
+        assert {m.delivery_count() for m in again} == {2}
+        assert time.monotonic() - started >= 10, "redelivered before the lock ran out"
+    finally:
+        other.close()
+        silent.close()

@@ -32,9 +32,6 @@ use crate::share::AcknowledgementBatch;
 /// What a member gets per fetch when the request does not say (v1 always does).
 const DEFAULT_MAX_RECORDS: usize = 500;
 
-/// How often a waiting fetch looks again for locks that expired meanwhile.
-const LOCK_EXPIRY_RECHECK: Duration = Duration::from_millis(200);
-
 pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> ShareFetchResponse {
     let group_id = request
         .group_id
@@ -183,7 +180,11 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
             let changes = receivers.iter_mut().map(|r| Box::pin(r.changed()));
             let _ = futures_util::future::select_all(changes).await;
         };
-        let recheck = (now + LOCK_EXPIRY_RECHECK).min(deadline);
+        // A lock that runs out makes its record acquirable again: wake up for the first.
+        let recheck = pass.next_lock_deadline_ms.map_or(deadline, |at_ms| {
+            let wait_ms = u64::try_from(at_ms - broker.clock.now_ms()).unwrap_or(0);
+            (now + Duration::from_millis(wait_ms)).min(deadline)
+        });
         tokio::select! {
             _ = any_append => {}
             _ = released => {}
@@ -250,6 +251,8 @@ struct Pass {
     partitions: Vec<(uuid::Uuid, PartitionData)>,
     acquired: bool,
     has_error: bool,
+    /// The first time a lock of these partitions runs out.
+    next_lock_deadline_ms: Option<i64>,
 }
 
 fn acquire_all(
@@ -265,6 +268,7 @@ fn acquire_all(
         partitions: Vec::with_capacity(partitions.len()),
         acquired: false,
         has_error: false,
+        next_lock_deadline_ms: None,
     };
     let mut remaining_bytes = u64::try_from(request.max_bytes).unwrap_or(0);
     let mut remaining_records = max_records;
@@ -317,6 +321,11 @@ fn acquire_all(
             .unwrap_or(remaining_bytes);
         let max_bytes = wanted_bytes.min(remaining_bytes);
         let fetch_offset = sp.next_fetch_offset(now_ms);
+        pass.next_lock_deadline_ms = match (pass.next_lock_deadline_ms, sp.next_lock_deadline_ms())
+        {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let bound = if read_committed {
             partition.last_stable_offset()
         } else {

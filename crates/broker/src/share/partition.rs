@@ -314,6 +314,16 @@ impl SharePartition {
             .map(|r| (r.state, r.delivery_count))
     }
 
+    /// When the first lock of the window runs out (None while nothing is Acquired): a
+    /// waiting fetch has something to acquire again at that time.
+    pub fn next_lock_deadline_ms(&self) -> Option<i64> {
+        self.records
+            .values()
+            .filter(|r| r.state == RecordState::Acquired)
+            .map(|r| r.lock_deadline_ms)
+            .min()
+    }
+
     /// Whether something may be acquired now without reading past the window's end.
     pub fn has_available(&self) -> bool {
         self.records
@@ -389,6 +399,16 @@ mod tests {
             last_offset: last,
             delivery_count,
         }
+    }
+
+    #[test]
+    fn the_first_lock_to_run_out_is_known() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        assert_eq!(sp.next_lock_deadline_ms(), None);
+        sp.acquire("a", 0, 1, 10, 1_000);
+        sp.acquire("b", 2, 2, 10, 2_000);
+        let lock = LIMITS.record_lock_duration_ms;
+        assert_eq!(sp.next_lock_deadline_ms(), Some(1_000 + lock));
     }
 
     #[test]
