@@ -18,6 +18,7 @@ pub mod producer_ids;
 pub mod replica;
 pub mod replica_manager;
 pub mod server;
+pub mod session;
 pub mod share;
 pub mod topic;
 pub mod txn_env;

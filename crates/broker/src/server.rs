@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 use crate::broker::Broker;
 use crate::handlers::{self, Response};
 use crate::metrics::{ConnectionGuard, RequestDone};
+use crate::session::Session;
 use rafka_log::FileSlice;
 use rafka_protocol::fetch_frame::Part;
 use std::os::fd::AsFd;
@@ -135,7 +136,8 @@ async fn accept_loop(
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let counted = ConnectionGuard::open(&open);
-                    let serving = serve_connection(broker.clone(), stream, peer, stop.clone());
+                    let session = Session::anonymous(peer, name);
+                    let serving = serve_connection(broker.clone(), stream, session, stop.clone());
                     connections.spawn(async move {
                         serving.await;
                         drop(counted);
@@ -179,9 +181,11 @@ struct Answer {
 async fn serve_connection(
     broker: Arc<Broker>,
     mut stream: TcpStream,
-    peer: SocketAddr,
+    session: Session,
     mut stop: watch::Receiver<bool>,
 ) {
+    let peer = session.peer;
+    let session = &session;
     let max_bytes = broker.config.socket_request_max_bytes;
     let decoder = FrameDecoder::new(max_bytes);
     let mut buffer = BytesMut::with_capacity(64 * 1024);
@@ -254,7 +258,7 @@ async fn serve_connection(
             fetch_from: None,
         };
         let mut handling: InFlight<'_> = Box::pin(async move {
-            let handled = handlers::handle(broker, request, peer, &mut done.fetch_from).await;
+            let handled = handlers::handle(broker, request, session, &mut done.fetch_from).await;
             Answer {
                 size,
                 handled,

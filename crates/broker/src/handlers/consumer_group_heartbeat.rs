@@ -1,8 +1,8 @@
 //! ConsumerGroupHeartbeat (KIP-848): join, stay, reconcile and leave under the new
 //! consumer protocol, with the assignment computed here.
 
+use crate::session::Session;
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
@@ -19,9 +19,12 @@ pub(super) async fn handle(
     request: ConsumerGroupHeartbeatRequest,
     version: i16,
     client_id: String,
-    peer: SocketAddr,
+    session: &Session,
 ) -> ConsumerGroupHeartbeatResponse {
-    tracing::debug!("ConsumerGroupHeartbeat v{version} from {peer}: {request:?}");
+    tracing::debug!(
+        "ConsumerGroupHeartbeat v{version} from {}: {request:?}",
+        session.peer
+    );
     let member_id = request.member_id.to_string();
     let fail = |code: ErrorCode, message: &str| {
         encode(HeartbeatResult {
@@ -86,7 +89,7 @@ pub(super) async fn handle(
             owned
         }),
         client_id,
-        client_host: format!("/{}", peer.ip()),
+        client_host: session.client_host(),
         broker_assigns_member_id: version == 0,
     };
     let now_ms = broker.clock.now_ms();

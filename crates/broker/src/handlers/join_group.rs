@@ -1,6 +1,6 @@
 //! JoinGroup: enter a group (or rejoin it), waiting until the rebalance completes.
 
-use std::net::SocketAddr;
+use crate::session::Session;
 use std::sync::Arc;
 
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
@@ -16,7 +16,7 @@ pub(super) async fn handle(
     request: JoinGroupRequest,
     version: i16,
     client_id: String,
-    peer: SocketAddr,
+    session: &Session,
 ) -> JoinGroupResponse {
     let member_id = request.member_id.to_string();
     if request.group_id.is_empty() {
@@ -76,7 +76,7 @@ pub(super) async fn handle(
         member_id,
         group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
         client_id,
-        client_host: format!("/{}", peer.ip()),
+        client_host: session.client_host(),
         session_timeout_ms: request.session_timeout_ms,
         // v0 has no rebalance timeout: it is the session timeout.
         rebalance_timeout_ms: if version >= 1 {

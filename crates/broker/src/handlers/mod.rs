@@ -1,7 +1,6 @@
 //! One file per Kafka API. `handle` checks that the API and version are ones rafka serves,
 //! decodes the body, runs the handler and encodes its response.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,6 +10,7 @@ use rafka_protocol::request::{encode_response, RequestError, RequestFrame};
 
 use crate::broker::Broker;
 use crate::metrics::FetchFrom;
+use crate::session::Session;
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
@@ -88,7 +88,7 @@ pub enum Response {
 pub async fn handle(
     broker: &Arc<Broker>,
     request: RequestFrame,
-    peer: SocketAddr,
+    session: &Session,
     fetch_from: &mut Option<FetchFrom>,
 ) -> Result<Option<Response>, RequestError> {
     let version = request.api_version();
@@ -175,7 +175,7 @@ pub async fn handle(
         ApiKey::JoinGroup => {
             let client_id = request.client_id().to_string();
             run(&request, |b| {
-                join_group::handle(broker, b, version, client_id, peer)
+                join_group::handle(broker, b, version, client_id, session)
             })
             .await
         }
@@ -193,7 +193,7 @@ pub async fn handle(
         ApiKey::ConsumerGroupHeartbeat => {
             let client_id = request.client_id().to_string();
             run(&request, |b| {
-                consumer_group_heartbeat::handle(broker, b, version, client_id, peer)
+                consumer_group_heartbeat::handle(broker, b, version, client_id, session)
             })
             .await
         }
@@ -203,7 +203,7 @@ pub async fn handle(
         ApiKey::ShareGroupHeartbeat => {
             let client_id = request.client_id().to_string();
             run(&request, |b| {
-                share_group_heartbeat::handle(broker, b, client_id, peer)
+                share_group_heartbeat::handle(broker, b, client_id, session)
             })
             .await
         }

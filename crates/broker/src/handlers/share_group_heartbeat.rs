@@ -1,7 +1,7 @@
 //! ShareGroupHeartbeat (KIP-932): share consumers join, stay and leave their share
 //! group; the coordinator assigns partitions itself (`rafka_coordinator::share`).
 
-use std::net::SocketAddr;
+use crate::session::Session;
 use std::sync::Arc;
 
 use kafka_protocol::messages::share_group_heartbeat_response::{Assignment, TopicPartitions};
@@ -16,7 +16,7 @@ pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: ShareGroupHeartbeatRequest,
     client_id: String,
-    peer: SocketAddr,
+    session: &Session,
 ) -> ShareGroupHeartbeatResponse {
     let group_id = request.group_id.to_string();
     let fail = |code: ErrorCode, message: String| {
@@ -61,7 +61,7 @@ pub(super) async fn handle(
             .as_ref()
             .map(|names| names.iter().map(|n| n.to_string()).collect()),
         client_id,
-        client_host: format!("/{}", peer.ip()),
+        client_host: session.client_host(),
     };
     let topics = broker.replicas.topic_infos();
     let now_ms = broker.clock.now_ms();
