@@ -7,6 +7,7 @@
 //! - `topic_config`: Kafka's topic configs (types, defaults, the broker keys that supply
 //!   them), which `server` validates the broker-level defaults against;
 //! - `group`: the group coordinator's settings `server` parses;
+//! - `transaction`, `share_coordinator`: the transaction and share coordinators' settings;
 //! - `storage`: `meta.properties`, offset checkpoints and the single-node metadata file.
 //!
 //! It knows nothing of sockets, tokio or the broker's runtime: it reads and writes files
@@ -14,6 +15,7 @@
 
 pub mod group;
 pub mod server;
+pub mod share_coordinator;
 pub mod storage;
 pub mod topic_config;
 pub mod transaction;

@@ -73,6 +73,7 @@ pub struct BrokerConfig {
     pub share_group: crate::group::ShareConfig,
     pub offsets_topic: crate::group::OffsetsTopicConfig,
     pub transaction: crate::transaction::TransactionConfig,
+    pub share_coordinator: crate::share_coordinator::ShareCoordinatorConfig,
     pub offsets_retention_check_interval_ms: u64,
     pub log_cleaner_enable: bool,
     pub num_recovery_threads_per_data_dir: usize,
@@ -417,6 +418,45 @@ impl BrokerConfig {
             )?,
             ..defaults
         };
+        let share_defaults = crate::share_coordinator::ShareCoordinatorConfig::default();
+        // Kafka's lower bounds: 1 partition, replica and ISR; 1 MiB segments; 0 updates.
+        let share_coordinator = crate::share_coordinator::ShareCoordinatorConfig {
+            partitions: parse_i64(
+                "share.coordinator.state.topic.num.partitions",
+                share_defaults.partitions.into(),
+                1,
+            )? as i32,
+            replication_factor: parse_i64(
+                "share.coordinator.state.topic.replication.factor",
+                share_defaults.replication_factor.into(),
+                1,
+            )? as i16,
+            min_isr: parse_i64(
+                "share.coordinator.state.topic.min.isr",
+                share_defaults.min_isr.into(),
+                1,
+            )? as i32,
+            segment_bytes: parse_i64(
+                "share.coordinator.state.topic.segment.bytes",
+                share_defaults.segment_bytes,
+                1_048_576,
+            )?,
+            snapshot_update_records_per_snapshot: parse_i64(
+                "share.coordinator.snapshot.update.records.per.snapshot",
+                share_defaults.snapshot_update_records_per_snapshot.into(),
+                0,
+            )? as i32,
+            write_timeout_ms: parse_i64(
+                "share.coordinator.write.timeout.ms",
+                share_defaults.write_timeout_ms,
+                1,
+            )?,
+            prune_interval_ms: parse_i64(
+                "share.coordinator.state.topic.prune.interval.ms",
+                share_defaults.prune_interval_ms,
+                1,
+            )?,
+        };
         let log_cleaner_enable = parse_bool("log.cleaner.enable", true)?;
         // Kafka 4 raised the default from 1 to 2.
         let num_recovery_threads_per_data_dir =
@@ -500,6 +540,7 @@ impl BrokerConfig {
         for key in props.keys() {
             let known = BROKER_KEYS.contains(&key.as_str())
                 || crate::transaction::TRANSACTION_KEYS.contains(&key.as_str())
+                || crate::share_coordinator::SHARE_COORDINATOR_KEYS.contains(&key.as_str())
                 || TOPIC_CONFIGS
                     .iter()
                     .any(|d| d.broker_key == Some(key.as_str()));
@@ -526,6 +567,7 @@ impl BrokerConfig {
             share_group,
             offsets_topic,
             transaction,
+            share_coordinator,
             offsets_retention_check_interval_ms,
             log_cleaner_enable,
             num_recovery_threads_per_data_dir,

@@ -1,13 +1,17 @@
 //! The coordinators: the group coordinator (classic and consumer protocols, committed
-//! offsets) and the transaction coordinator, and the share-group coordinator (membership only; in memory). Each is a
-//! state machine whose durable state is records of an internal compacted topic
-//! (`__consumer_offsets` for groups, `__transaction_state` for transactional ids), written
+//! offsets), the transaction coordinator, the share-group coordinator (membership; in
+//! memory) and the share coordinator (share-partitions' delivery state). Each is a
+//! state machine whose durable state is records of an internal topic
+//! (`__consumer_offsets` for groups, `__transaction_state` for transactional ids,
+//! `__share_group_state` for share-partitions), written
 //! and replayed through `CoordinatorLog`: the broker implements that
 //! trait over its partitions, and tests implement it in memory. Nothing here knows
 //! sockets or the broker's types.
 
+pub mod codec;
 pub mod group;
 pub mod share;
+pub mod share_state;
 pub mod txn;
 
 use std::future::Future;
@@ -33,6 +37,21 @@ pub fn partition_for(key: &str, partitions: i32) -> i32 {
     }
     let abs = if hash == i32::MIN { 0 } else { hash.abs() };
     abs % partitions.max(1)
+}
+
+/// What a coordinator answers when the append of its record failed with `code`: Kafka's
+/// `CoordinatorOperationExceptionHelper` (the transaction coordinator's
+/// `appendTransactionToLog` maps the same way).
+pub fn append_error(code: ErrorCode) -> ErrorCode {
+    match code {
+        ErrorCode::UnknownTopicOrPartition
+        | ErrorCode::NotEnoughReplicas
+        | ErrorCode::NotEnoughReplicasAfterAppend
+        | ErrorCode::RequestTimedOut => ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
+        ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => ErrorCode::UnknownServerError,
+        other => other,
+    }
 }
 
 /// A write a coordinator appended, resolving once it counts (the partition's ISR has it,
@@ -70,6 +89,51 @@ pub trait CoordinatorLog: Send + Sync {
         offset: i64,
         max_bytes: usize,
     ) -> Result<Bytes, String>;
+}
+
+/// How much of a coordinator's partition one read of a replay takes.
+const REPLAY_READ_BYTES: usize = 4 << 20;
+
+/// Replays `topic`'s partition: every record from its log start to its high watermark,
+/// in order, to `each` (control batches skipped, unreadable batches logged and skipped).
+pub fn replay_records(
+    log: &dyn CoordinatorLog,
+    topic: &str,
+    partition: i32,
+    mut each: impl FnMut(kafka_protocol::records::Record),
+) {
+    let Some((mut offset, end)) = log.replay_range(topic, partition) else {
+        return;
+    };
+    while offset < end {
+        let data = match log.read(topic, partition, offset, REPLAY_READ_BYTES) {
+            Ok(d) if !d.is_empty() => d,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::error!("cannot load {topic}-{partition}: {e}");
+                break;
+            }
+        };
+        let before = offset;
+        for batch in rafka_protocol::batch::batches(&data) {
+            let Ok(batch) = batch else { break };
+            if batch.base_offset() >= end {
+                break;
+            }
+            offset = offset.max(batch.next_offset());
+            if batch.is_control() {
+                continue;
+            }
+            let Ok(decoded) = batch.decode_records() else {
+                tracing::warn!("skipping an unreadable batch of {topic}-{partition}");
+                continue;
+            };
+            decoded.into_iter().for_each(&mut each);
+        }
+        if offset == before {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]

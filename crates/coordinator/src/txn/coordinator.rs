@@ -25,13 +25,13 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rafka_config::transaction::TransactionConfig;
-use rafka_protocol::batch::{batches, BatchBuilder};
+use rafka_protocol::batch::BatchBuilder;
 use rafka_protocol::ErrorCode;
 use rafka_types::SharedClock;
 
 use super::records::{self, TxnLogValue, TxnState};
 use super::version::TransactionVersion;
-use crate::CoordinatorLog;
+use crate::{append_error, CoordinatorLog};
 
 pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
 
@@ -287,50 +287,25 @@ impl TransactionCoordinator {
             return;
         };
         let mut found: HashMap<String, Option<TxnLogValue>> = HashMap::new();
-        if let Some((mut offset, end)) = env.replay_range(TRANSACTION_STATE_TOPIC, partition) {
-            while offset < end {
-                let data = match env.read(TRANSACTION_STATE_TOPIC, partition, offset, 4 << 20) {
-                    Ok(d) if !d.is_empty() => d,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::error!("cannot load {TRANSACTION_STATE_TOPIC}-{partition}: {e}");
-                        break;
-                    }
-                };
-                for batch in batches(&data) {
-                    let Ok(batch) = batch else { break };
-                    offset = offset.max(batch.next_offset());
-                    if batch.is_control() {
-                        continue;
-                    }
-                    let Ok(decoded) = batch.decode_records() else {
-                        tracing::warn!(
-                            "skipping an unreadable batch of {TRANSACTION_STATE_TOPIC}-{partition}"
-                        );
-                        continue;
-                    };
-                    for record in decoded {
-                        let Some(key) = record.key else { continue };
-                        let id = match records::decode_key(&key) {
-                            Ok(id) => id,
-                            Err(e) => {
-                                tracing::warn!("skipping a {TRANSACTION_STATE_TOPIC} record: {e}");
-                                continue;
-                            }
-                        };
-                        let value = match record.value.as_deref().map(records::decode_value) {
-                            None => None,
-                            Some(Ok(value)) => Some(value),
-                            Some(Err(e)) => {
-                                tracing::error!("unreadable state of transactional id {id}: {e}");
-                                continue;
-                            }
-                        };
-                        found.insert(id, value);
-                    }
+        crate::replay_records(env.as_ref(), TRANSACTION_STATE_TOPIC, partition, |record| {
+            let Some(key) = record.key else { return };
+            let id = match records::decode_key(&key) {
+                Ok(id) => id,
+                Err(e) => {
+                    tracing::warn!("skipping a {TRANSACTION_STATE_TOPIC} record: {e}");
+                    return;
                 }
-            }
-        }
+            };
+            let value = match record.value.as_deref().map(records::decode_value) {
+                None => None,
+                Some(Ok(value)) => Some(value),
+                Some(Err(e)) => {
+                    tracing::error!("unreadable state of transactional id {id}: {e}");
+                    return;
+                }
+            };
+            found.insert(id, value);
+        });
         let mut unfinished = Vec::new();
         {
             let mut txns = self.txns.lock();
@@ -1020,20 +995,6 @@ fn check_producer(
         return Err(ErrorCode::ProducerFenced);
     }
     Ok(())
-}
-
-/// Kafka's mapping of a failed `__transaction_state` append to the transaction APIs'
-/// error (`appendTransactionToLog`).
-fn append_error(code: ErrorCode) -> ErrorCode {
-    match code {
-        ErrorCode::UnknownTopicOrPartition
-        | ErrorCode::NotEnoughReplicas
-        | ErrorCode::NotEnoughReplicasAfterAppend
-        | ErrorCode::RequestTimedOut => ErrorCode::CoordinatorNotAvailable,
-        ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
-        ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => ErrorCode::UnknownServerError,
-        other => other,
-    }
 }
 
 /// The state a prepared transaction completes to. Kafka's `prepareComplete` makes it the

@@ -9,7 +9,11 @@
 //! ≥ 1 is finalized (`TransactionVersion.transactionLogValueVersion`), v0 below; so does
 //! rafka, and it reads both.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::codec::{
+    put_array_len, put_compact_string, put_string, put_uvarint, CodecError, Reader,
+};
 
 /// A transaction's state, with Kafka's ids (written in the log) and names (shown by
 /// DescribeTransactions and filtered on by ListTransactions).
@@ -96,8 +100,9 @@ const NO_PRODUCER_ID: i64 = -1;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
-    #[error("record ends early")]
-    Truncated,
+    /// The bytes end early or are not what the schema says.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
     /// Not corruption: a newer Kafka's key. Kafka skips such records with a warning.
     #[error("unknown key schema version {version}")]
     UnknownKeyVersion { version: i16 },
@@ -106,12 +111,6 @@ pub enum RecordError {
     UnknownValueVersion { version: i16 },
     #[error("unknown transaction state id {id}")]
     UnknownState { id: i8 },
-    #[error("non-nullable {field} is null")]
-    Null { field: &'static str },
-    #[error("{field} is not UTF-8")]
-    NotUtf8 { field: &'static str },
-    #[error("unsigned varint longer than 5 bytes")]
-    VarintTooLong,
     #[error("{field} is {len} bytes, more than an int16 length can say")]
     TooLong { field: &'static str, len: usize },
 }
@@ -133,9 +132,9 @@ pub fn encode_key(transactional_id: &str) -> Result<Bytes, RecordError> {
 
 /// The transactional id of a key; `Err(UnknownKeyVersion)` for a key to skip.
 pub fn decode_key(bytes: &[u8]) -> Result<String, RecordError> {
-    let mut r = Reader(bytes);
+    let mut r = Reader::new(bytes);
     match r.i16()? {
-        0 => r.string(false, "transactional id"),
+        0 => Ok(r.string(false, "transactional id")?),
         version => Err(RecordError::UnknownKeyVersion { version }),
     }
 }
@@ -203,7 +202,7 @@ pub fn encode_value(value: &TxnLogValue, version: i16) -> Bytes {
 /// ClientTransactionVersion (tags 0–2; unknown tags are skipped). An Empty transaction's
 /// partitions are dropped, as Kafka's loader drops them.
 pub fn decode_value(bytes: &[u8]) -> Result<TxnLogValue, RecordError> {
-    let mut r = Reader(bytes);
+    let mut r = Reader::new(bytes);
     let flexible = match r.i16()? {
         0 => false,
         1 => true,
@@ -217,13 +216,13 @@ pub fn decode_value(bytes: &[u8]) -> Result<TxnLogValue, RecordError> {
     let mut partitions = Vec::new();
     if let Some(count) = r.array_len(flexible)? {
         // An element takes at least 3 bytes: never reserve more than the record holds.
-        partitions.reserve(count.min(r.0.len() / 3));
+        partitions.reserve(count.min(r.remaining() / 3));
         for _ in 0..count {
             let topic = r.string(flexible, "topic")?;
-            let n = r.array_len(flexible)?.ok_or(RecordError::Null {
+            let n = r.array_len(flexible)?.ok_or(CodecError::Null {
                 field: "partition ids",
             })?;
-            let mut ids = Vec::with_capacity(n.min(r.0.len() / 4));
+            let mut ids = Vec::with_capacity(n.min(r.remaining() / 4));
             for _ in 0..n {
                 ids.push(r.i32()?);
             }
@@ -251,7 +250,7 @@ pub fn decode_value(bytes: &[u8]) -> Result<TxnLogValue, RecordError> {
         for _ in 0..r.uvarint()? {
             let tag = r.uvarint()?;
             let size = r.uvarint()? as usize;
-            let mut field = Reader(r.take(size)?);
+            let mut field = Reader::new(r.take(size)?);
             match tag {
                 0 => value.previous_producer_id = field.i64()?,
                 1 => value.next_producer_id = field.i64()?,
@@ -264,105 +263,6 @@ pub fn decode_value(bytes: &[u8]) -> Result<TxnLogValue, RecordError> {
         value.partitions.clear();
     }
     Ok(value)
-}
-
-/// Invariant: `s` fits an int16 length (callers check client-supplied strings; topic
-/// names are at most 249 bytes).
-fn put_string(out: &mut BytesMut, s: &str) {
-    out.put_i16(i16::try_from(s.len()).expect("string fits an int16 length"));
-    out.put_slice(s.as_bytes());
-}
-
-fn put_compact_string(out: &mut BytesMut, s: &str) {
-    put_uvarint(out, s.len() as u32 + 1);
-    out.put_slice(s.as_bytes());
-}
-
-/// An array's length: classic int32 (-1 for null) or compact uvarint length+1 (0 for
-/// null). Invariant: `len` fits an int32 (a transaction's partitions do).
-fn put_array_len(out: &mut BytesMut, len: Option<usize>, flexible: bool) {
-    let len = len.map(|n| i32::try_from(n).expect("array length fits i32"));
-    match (flexible, len) {
-        (false, len) => out.put_i32(len.unwrap_or(-1)),
-        (true, None) => put_uvarint(out, 0),
-        (true, Some(n)) => put_uvarint(out, n as u32 + 1),
-    }
-}
-
-fn put_uvarint(out: &mut BytesMut, mut value: u32) {
-    while value >= 0x80 {
-        out.put_u8((value as u8 & 0x7f) | 0x80);
-        value >>= 7;
-    }
-    out.put_u8(value as u8);
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], RecordError> {
-        if self.0.len() < n {
-            return Err(RecordError::Truncated);
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
-    fn i8(&mut self) -> Result<i8, RecordError> {
-        Ok(self.take(1)?.get_i8())
-    }
-    fn i16(&mut self) -> Result<i16, RecordError> {
-        Ok(self.take(2)?.get_i16())
-    }
-    fn i32(&mut self) -> Result<i32, RecordError> {
-        Ok(self.take(4)?.get_i32())
-    }
-    fn i64(&mut self) -> Result<i64, RecordError> {
-        Ok(self.take(8)?.get_i64())
-    }
-    /// Kafka's unsigned varint: 7 bits a byte, low first, at most 5 bytes.
-    fn uvarint(&mut self) -> Result<u32, RecordError> {
-        let mut value: u32 = 0;
-        for i in 0..5 {
-            let byte = self.take(1)?[0];
-            value |= u32::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(RecordError::VarintTooLong)
-    }
-    /// A compact length: uvarint length+1, 0 for null.
-    fn compact_len(&mut self) -> Result<Option<usize>, RecordError> {
-        Ok(self.uvarint()?.checked_sub(1).map(|len| len as usize))
-    }
-    /// An array's length; `None` for null (a classic negative length).
-    fn array_len(&mut self, flexible: bool) -> Result<Option<usize>, RecordError> {
-        if flexible {
-            self.compact_len()
-        } else {
-            Ok(usize::try_from(self.i32()?).ok())
-        }
-    }
-    fn string(&mut self, flexible: bool, field: &'static str) -> Result<String, RecordError> {
-        let len = if flexible {
-            self.compact_len()?
-        } else {
-            usize::try_from(self.i16()?).ok()
-        };
-        let len = len.ok_or(RecordError::Null { field })?;
-        let bytes = self.take(len)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| RecordError::NotUtf8 { field })
-    }
-    /// A tagged-field section: a count, then (tag, size, bytes) per field.
-    fn skip_tagged_fields(&mut self) -> Result<(), RecordError> {
-        for _ in 0..self.uvarint()? {
-            let _tag = self.uvarint()?;
-            let size = self.uvarint()?;
-            self.take(size as usize)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -406,7 +306,10 @@ mod tests {
             decode_key(&[0, 1, 0, 0]),
             Err(RecordError::UnknownKeyVersion { version: 1 })
         );
-        assert_eq!(decode_key(&[0, 0, 0, 5, b'a']), Err(RecordError::Truncated));
+        assert_eq!(
+            decode_key(&[0, 0, 0, 5, b'a']),
+            Err(RecordError::Codec(CodecError::Truncated))
+        );
         assert!(matches!(
             encode_key(&"x".repeat(32_768)),
             Err(RecordError::TooLong { len: 32_768, .. })
@@ -552,7 +455,10 @@ mod tests {
     fn bad_values_are_errors() {
         let bytes = encode_value(&ongoing(), 0);
         for len in 0..bytes.len() {
-            assert_eq!(decode_value(&bytes[..len]), Err(RecordError::Truncated));
+            assert_eq!(
+                decode_value(&bytes[..len]),
+                Err(RecordError::Codec(CodecError::Truncated))
+            );
         }
         let mut unknown_version = bytes.to_vec();
         unknown_version[1] = 2;
@@ -569,6 +475,9 @@ mod tests {
         let mut long_varint = bytes[..17].to_vec();
         long_varint[1] = 1;
         long_varint.extend_from_slice(&[0x80; 6]);
-        assert_eq!(decode_value(&long_varint), Err(RecordError::VarintTooLong));
+        assert_eq!(
+            decode_value(&long_varint),
+            Err(RecordError::Codec(CodecError::VarintTooLong))
+        );
     }
 }
