@@ -21,6 +21,7 @@ use crate::partition::Partition;
 use crate::storage::{self, MetadataImage, TopicRecord};
 use crate::topic::{validate_topic_name, Topic};
 use crate::topic_config::{effective_topic_configs, log_config, validate_topic_configs};
+use rafka_coordinator::share_state::coordinator::SHARE_GROUP_STATE_TOPIC;
 use rafka_coordinator::txn::coordinator::TRANSACTION_STATE_TOPIC;
 
 /// A partition's outcome of an election or a reassignment: `None` if it went through.
@@ -461,6 +462,37 @@ impl Broker {
         ]);
         self.ensure_internal_topic(
             TRANSACTION_STATE_TOPIC,
+            settings.partitions,
+            settings.replication_factor,
+            configs,
+        )
+        .await
+    }
+
+    /// Creates `__share_group_state` if it does not exist yet (at the first
+    /// FindCoordinator for a share-partition, or its leader's first read): as Kafka's
+    /// `ShareCoordinatorService.shareGroupStateTopicConfigs`, records deleted by the share
+    /// coordinator's pruning rather than by time (`cleanup.policy=delete`,
+    /// `retention.ms=-1`), compression as the producer's, and its `min.insync.replicas`
+    /// and segment size from the `share.coordinator.state.topic.*` keys.
+    pub async fn ensure_share_state_topic(&self) -> Result<(), ErrorCode> {
+        let settings = &self.share_states.config;
+        let replication = self.internal_replication(settings.replication_factor);
+        let configs = BTreeMap::from([
+            ("cleanup.policy".to_string(), "delete".to_string()),
+            ("compression.type".to_string(), "producer".to_string()),
+            ("retention.ms".to_string(), "-1".to_string()),
+            (
+                "min.insync.replicas".to_string(),
+                settings.min_isr.min(i32::from(replication)).to_string(),
+            ),
+            (
+                "segment.bytes".to_string(),
+                settings.segment_bytes.to_string(),
+            ),
+        ]);
+        self.ensure_internal_topic(
+            SHARE_GROUP_STATE_TOPIC,
             settings.partitions,
             settings.replication_factor,
             configs,

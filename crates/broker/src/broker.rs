@@ -23,6 +23,7 @@ use crate::replica_manager::{ReplicaManager, Topics};
 use crate::storage::{MetadataImage, TopicRecord};
 use crate::topic::Topic;
 use crate::topic_config::{effective_topic_configs, log_config};
+use rafka_coordinator::share_state::coordinator::ShareCoordinator;
 use rafka_coordinator::txn::coordinator::{TransactionCoordinator, TRANSACTION_STATE_TOPIC};
 use rafka_coordinator::CoordinatorLog;
 
@@ -45,6 +46,8 @@ pub struct Broker {
     pub producer_ids: ProducerIds,
     /// The transaction coordinator of the `__transaction_state` partitions led here.
     pub txns: Arc<TransactionCoordinator>,
+    /// The share coordinator of the `__share_group_state` partitions led here.
+    pub share_states: ShareCoordinator,
     /// Multi-node mode: the quorum, the applied cluster image, the controller link.
     pub cluster: Option<Arc<Cluster>>,
     /// Connections to the other brokers for the requests this one sends them
@@ -88,6 +91,7 @@ impl Broker {
             config.transaction.clone(),
             clock.clone(),
         ));
+        let share_states = ShareCoordinator::new(config.share_coordinator.clone(), clock.clone());
         let metrics = crate::metrics::BrokerMetrics::new(config.metrics_listener.is_some());
         let broker = Broker {
             metrics,
@@ -110,6 +114,7 @@ impl Broker {
             image: Mutex::new(image.clone()),
             producer_ids: ProducerIds::default(),
             txns,
+            share_states,
             cluster,
             peers: rafka_client::WirePool::new(),
         };

@@ -20,6 +20,7 @@ pub mod replica_manager;
 pub mod server;
 pub mod session;
 pub mod share;
+pub mod share_persister;
 pub mod topic;
 pub mod txn_env;
 pub mod txn_verification;

@@ -443,6 +443,8 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             _ = txn_leaderships.tick() => {
                 let env = crate::txn_env::BrokerTxnEnv::shared(&broker);
                 broker.txns.follow_leaderships(&env);
+                let env = crate::txn_env::BrokerTxnEnv::new(&broker);
+                broker.share_states.follow_leaderships(&env);
             }
             _ = txn_timeouts.tick() => {
                 let env = crate::txn_env::BrokerTxnEnv::shared(&broker);
@@ -492,6 +494,12 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                         broker.shares.member_left(&expired.group_id, member_id);
                     }
                 }
+                // What releases and expired locks changed is written in the background.
+                let flushing = broker.clone();
+                tokio::spawn(async move {
+                    let persister = crate::share_persister::BrokerPersister::new(&flushing);
+                    flushing.shares.flush(&persister).await;
+                });
             }
             _ = stop.changed() => return,
         }

@@ -51,8 +51,12 @@ impl Topic {
 
 pub const MAX_TOPIC_NAME_LENGTH: usize = 249;
 
+/// Kafka's `Topic.INTERNAL_TOPICS`.
 pub fn is_internal_topic(name: &str) -> bool {
-    name == "__consumer_offsets" || name == "__transaction_state"
+    matches!(
+        name,
+        "__consumer_offsets" | "__transaction_state" | "__share_group_state"
+    )
 }
 
 /// Kafka's `Topic.validate`, with its messages.

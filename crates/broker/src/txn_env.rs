@@ -1,5 +1,6 @@
-//! The transaction coordinator's view of this broker: `__transaction_state`'s partitions
-//! through the replica manager, and markers written to each partition's leader — here
+//! The transaction and share coordinators' view of this broker: their topics'
+//! partitions through the replica manager; for the share coordinator the cluster's
+//! topics; for the transaction coordinator markers written to each partition's leader — here
 //! through the log, elsewhere by a WriteTxnMarkers request to the leading broker, as
 //! Kafka's `TransactionMarkerChannelManager` sends them. A marker in a `__consumer_offsets`
 //! partition also ends the producer's pending offsets in the group coordinator.
@@ -16,6 +17,7 @@ use kafka_protocol::messages::{
     ApiKey, ProducerId, TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
 };
 use kafka_protocol::protocol::StrBytes;
+use rafka_coordinator::share_state::coordinator::ShareStateEnv;
 use rafka_coordinator::txn::coordinator::{
     MarkerFuture, MarkerResults, ProducerIdFuture, TopicPartition, TxnEnv,
 };
@@ -30,13 +32,19 @@ use crate::group::OFFSETS_TOPIC;
 /// Kafka waits `request.timeout.ms` (default 30 s) for the ISR to take a marker.
 const MARKER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The broker as the transaction coordinator sees it.
+/// The broker as the transaction and share coordinators see it.
 #[derive(Debug, Clone)]
 pub struct BrokerTxnEnv {
     broker: Arc<Broker>,
 }
 
 impl BrokerTxnEnv {
+    pub fn new(broker: &Arc<Broker>) -> BrokerTxnEnv {
+        BrokerTxnEnv {
+            broker: broker.clone(),
+        }
+    }
+
     pub fn shared(broker: &Arc<Broker>) -> Arc<dyn TxnEnv> {
         Arc::new(BrokerTxnEnv {
             broker: broker.clone(),
@@ -78,12 +86,24 @@ impl CoordinatorLog for BrokerTxnEnv {
     }
 }
 
-impl TxnEnv for BrokerTxnEnv {
+impl ShareStateEnv for BrokerTxnEnv {
     fn leader_epoch(&self, topic: &str, partition: i32) -> Option<i32> {
         self.broker
             .partition(topic, partition)
             .filter(|p| p.is_leader())
             .map(|p| p.leader_epoch().0)
+    }
+
+    fn has_partition(&self, topic_id: uuid::Uuid, partition: i32) -> bool {
+        self.broker
+            .topic_by_id(&topic_id)
+            .is_some_and(|t| (0..t.partition_count()).contains(&partition))
+    }
+}
+
+impl TxnEnv for BrokerTxnEnv {
+    fn leader_epoch(&self, topic: &str, partition: i32) -> Option<i32> {
+        ShareStateEnv::leader_epoch(self, topic, partition)
     }
 
     fn write_markers(

@@ -1,4 +1,5 @@
-//! DeleteGroups: only groups without members; their offsets go with them.
+//! DeleteGroups: only groups without members; their offsets go with them, and a share
+//! group's share-partition state (DeleteShareGroupState) with it.
 
 use std::sync::Arc;
 
@@ -8,6 +9,8 @@ use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
 use crate::group::{self, GroupState};
+use crate::share::persister::{Persister, StateKey};
+use crate::share_persister::BrokerPersister;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -17,13 +20,11 @@ pub(super) async fn handle(
     let mut results = Vec::with_capacity(request.groups_names.len());
     for group_id in request.groups_names {
         let deleted = match broker.groups.group(group_id.as_str()) {
-            // A share group: only an empty one, and its share-partitions go with it.
+            // A share group: only an empty one; its state goes first, then the group.
             None if broker.share_groups.group(group_id.as_str()).is_some() => {
-                let deleted = broker.share_groups.delete(group_id.as_str());
-                if deleted.is_ok() {
-                    broker.shares.group_deleted(group_id.as_str());
-                }
-                deleted.map(|()| group::GroupWrite::default())
+                delete_share_group(broker, group_id.as_str())
+                    .await
+                    .map(|()| group::GroupWrite::default())
             }
             None => Err(ErrorCode::GroupIdNotFound),
             Some(group) => {
@@ -47,4 +48,38 @@ pub(super) async fn handle(
         );
     }
     DeleteGroupsResponse::default().with_results(results)
+}
+
+/// Deletes an empty share group: the state of every share-partition it may have (the
+/// partitions of the topics it was ever assigned, and those loaded here) through the
+/// share coordinator (DeleteShareGroupState), then the group. A state that cannot be
+/// deleted fails the deletion with the coordinator's error, the group kept.
+async fn delete_share_group(broker: &Arc<Broker>, group_id: &str) -> Result<(), ErrorCode> {
+    let Some(group) = broker.share_groups.group(group_id) else {
+        return Err(ErrorCode::GroupIdNotFound);
+    };
+    let mut partitions: std::collections::BTreeSet<(uuid::Uuid, i32)> = {
+        let group = group.lock();
+        if !group.members.is_empty() {
+            return Err(ErrorCode::NonEmptyGroup);
+        }
+        group
+            .assigned_topics()
+            .iter()
+            .flat_map(|(topic_id, count)| (0..*count).map(move |p| (*topic_id, p)))
+            .collect()
+    };
+    partitions.extend(broker.shares.group_deleted(group_id));
+    let persister = BrokerPersister::new(broker);
+    for (topic_id, partition) in partitions {
+        if broker.topic_by_id(&topic_id).is_none() {
+            continue;
+        }
+        let key = StateKey::new(group_id, topic_id, partition);
+        if let Err(e) = persister.delete(key).await {
+            tracing::warn!("cannot delete the state of {group_id}:{topic_id}:{partition}: {e:?}");
+            return Err(e.code);
+        }
+    }
+    broker.share_groups.delete(group_id)
 }

@@ -1,5 +1,7 @@
-//! FindCoordinator (v0–3 one key, v4+ batched): this node coordinates every group until
-//! there is a cluster; transactions have no coordinator yet.
+//! FindCoordinator (v0–3 one key, v4+ batched): the leader of the key's partition of
+//! `__consumer_offsets` (groups), `__transaction_state` (transactional ids) or, from v6,
+//! `__share_group_state` (share-partitions, keyed `groupId:topicId:partition`), each
+//! topic created at its first lookup; this node itself in single-node mode.
 
 use std::sync::Arc;
 
@@ -10,6 +12,8 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
+use rafka_coordinator::share_state::coordinator::SHARE_GROUP_STATE_TOPIC;
+use rafka_coordinator::share_state::records::StateKey;
 use rafka_coordinator::txn::coordinator::TRANSACTION_STATE_TOPIC;
 
 const KEY_TYPE_GROUP: i8 = 0;
@@ -53,8 +57,7 @@ pub(super) async fn handle(
     for key in keys {
         {
             let found = if request.key_type == KEY_TYPE_SHARE {
-                // No share coordinator yet: Kafka's answer without one (and below v6).
-                Err(ErrorCode::InvalidRequest)
+                share_coordinator(broker, key.as_str(), version, &live).await
             } else if request.key_type == KEY_TYPE_TRANSACTION {
                 transaction_coordinator(broker, key.as_str(), &live).await
             } else if broker.ensure_offsets_topic().await.is_err() {
@@ -110,6 +113,33 @@ async fn transaction_coordinator(
     }
     let leader = broker
         .topic(TRANSACTION_STATE_TOPIC)
+        .and_then(|t| t.state(partition).map(|s| s.leader));
+    live.iter()
+        .find(|b| Some(b.id) == leader)
+        .map(|b| (b.id, b.host.clone(), b.port))
+        .ok_or(ErrorCode::CoordinatorNotAvailable)
+}
+
+/// The leader of the share-partition's `__share_group_state` partition: INVALID_REQUEST
+/// below v6 (share keys came with it) or for a key not of the form
+/// `groupId:topicId:partition`.
+async fn share_coordinator(
+    broker: &Arc<Broker>,
+    key: &str,
+    version: i16,
+    live: &[crate::broker::BrokerEndpoint],
+) -> Result<(i32, String, u16), ErrorCode> {
+    let key = StateKey::parse_coordinator_key(key)
+        .filter(|_| version >= 6)
+        .ok_or(ErrorCode::InvalidRequest)?;
+    broker.ensure_share_state_topic().await?;
+    if broker.cluster.is_none() {
+        let advertised = broker.config.advertised();
+        return Ok((broker.config.node_id, advertised.host, advertised.port));
+    }
+    let partition = broker.share_states.partition_for(&key);
+    let leader = broker
+        .topic(SHARE_GROUP_STATE_TOPIC)
         .and_then(|t| t.state(partition).map(|s| s.leader));
     live.iter()
         .find(|b| Some(b.id) == leader)

@@ -24,6 +24,7 @@ mod create_partitions;
 mod create_topics;
 mod delete_groups;
 mod delete_records;
+mod delete_share_group_state;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
@@ -40,6 +41,7 @@ mod find_coordinator;
 mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;
+mod initialize_share_group_state;
 mod join_group;
 mod leave_group;
 mod list_config_resources;
@@ -53,14 +55,18 @@ mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
+mod read_share_group_state;
+mod read_share_group_state_summary;
 mod share_acknowledge;
 mod share_fetch;
 mod share_group_describe;
 mod share_group_heartbeat;
+mod share_state_support;
 mod support;
 mod sync_group;
 mod transactions;
 mod txn_offset_commit;
+mod write_share_group_state;
 mod write_txn_markers;
 
 pub use api_versions::{supported_versions, SUPPORTED_APIS};
@@ -211,7 +217,25 @@ pub async fn handle(
             run_sync(&request, |b| share_group_describe::handle(broker, b))
         }
         ApiKey::ShareFetch => run(&request, |b| share_fetch::handle(broker, b)).await,
-        ApiKey::ShareAcknowledge => run_sync(&request, |b| share_acknowledge::handle(broker, b)),
+        ApiKey::ShareAcknowledge => run(&request, |b| share_acknowledge::handle(broker, b)).await,
+        ApiKey::InitializeShareGroupState => {
+            run(&request, |b| {
+                initialize_share_group_state::handle(broker, b)
+            })
+            .await
+        }
+        ApiKey::ReadShareGroupState => {
+            run(&request, |b| read_share_group_state::handle(broker, b)).await
+        }
+        ApiKey::WriteShareGroupState => {
+            run(&request, |b| write_share_group_state::handle(broker, b)).await
+        }
+        ApiKey::DeleteShareGroupState => {
+            run(&request, |b| delete_share_group_state::handle(broker, b)).await
+        }
+        ApiKey::ReadShareGroupStateSummary => run_sync(&request, |b| {
+            read_share_group_state_summary::handle(broker, b)
+        }),
         ApiKey::AddPartitionsToTxn => {
             run(&request, |b| {
                 add_partitions_to_txn::handle(broker, b, version)

@@ -1,7 +1,8 @@
 //! ShareAcknowledge (KIP-932): a share consumer's acknowledgements without a fetch
 //! (accept 1, release 2, reject 3; 0 marks a gap), under its share session's epoch.
 //! Each partition answers on its own: one member's bad acknowledgement changes nothing
-//! of another's, nor of its other partitions.
+//! of another's, nor of its other partitions. A partition answers once its
+//! acknowledgements are written to the share coordinator.
 
 use std::sync::Arc;
 
@@ -15,8 +16,9 @@ use super::str_bytes;
 use crate::broker::Broker;
 use crate::share::session::{SessionStep, TopicIdPartition};
 use crate::share::AcknowledgementBatch;
+use crate::share_persister::BrokerPersister;
 
-pub(super) fn handle(
+pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: ShareAcknowledgeRequest,
 ) -> ShareAcknowledgeResponse {
@@ -75,46 +77,49 @@ pub(super) fn handle(
     let leader = LeaderIdAndEpoch::default()
         .with_leader_id(broker.config.node_id)
         .with_leader_epoch(0);
-    let responses = request
-        .topics
-        .iter()
-        .map(|topic| {
-            let partitions = topic
-                .partitions
+    let persister = BrokerPersister::new(broker);
+    let mut responses = Vec::with_capacity(request.topics.len());
+    for topic in &request.topics {
+        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        for p in &topic.partitions {
+            let batches: Vec<AcknowledgementBatch> = p
+                .acknowledgement_batches
                 .iter()
-                .map(|p| {
-                    let batches: Vec<AcknowledgementBatch> = p
-                        .acknowledgement_batches
-                        .iter()
-                        .map(|b| AcknowledgementBatch {
-                            first_offset: b.first_offset,
-                            last_offset: b.last_offset,
-                            acknowledge_types: b.acknowledge_types.clone(),
-                        })
-                        .collect();
-                    let result = if broker.topic_by_id(&topic.topic_id).is_none() {
-                        Err(ErrorCode::UnknownTopicId)
-                    } else {
-                        broker.shares.acknowledge(
-                            &group_id,
-                            &member_id,
-                            topic.topic_id,
-                            p.partition_index,
-                            &batches,
-                            now_ms,
-                        )
-                    };
-                    PartitionData::default()
-                        .with_partition_index(p.partition_index)
-                        .with_error_code(result.err().map_or(0, |e| e.code()))
-                        .with_current_leader(leader.clone())
+                .map(|b| AcknowledgementBatch {
+                    first_offset: b.first_offset,
+                    last_offset: b.last_offset,
+                    acknowledge_types: b.acknowledge_types.clone(),
                 })
                 .collect();
+            let result = if broker.topic_by_id(&topic.topic_id).is_none() {
+                Err(ErrorCode::UnknownTopicId)
+            } else {
+                broker
+                    .shares
+                    .acknowledge(
+                        &persister,
+                        &group_id,
+                        &member_id,
+                        topic.topic_id,
+                        p.partition_index,
+                        &batches,
+                        now_ms,
+                    )
+                    .await
+            };
+            partitions.push(
+                PartitionData::default()
+                    .with_partition_index(p.partition_index)
+                    .with_error_code(result.err().map_or(0, |e| e.code()))
+                    .with_current_leader(leader.clone()),
+            );
+        }
+        responses.push(
             ShareAcknowledgeTopicResponse::default()
                 .with_topic_id(topic.topic_id)
-                .with_partitions(partitions)
-        })
-        .collect();
+                .with_partitions(partitions),
+        );
+    }
     if let SessionStep::Closed { partitions } = step {
         broker
             .shares

@@ -25,9 +25,11 @@ use tokio::sync::watch;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::partition::Partition;
-use crate::share::partition::{SharePartition, SharePartitionLimits};
+use crate::share::partition::SharePartitionLimits;
+use crate::share::persister;
 use crate::share::session::{SessionStep, TopicIdPartition};
 use crate::share::AcknowledgementBatch;
+use crate::share_persister::BrokerPersister;
 
 /// What a member gets per fetch when the request does not say (v1 always does).
 const DEFAULT_MAX_RECORDS: usize = 500;
@@ -86,6 +88,7 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
         Err(code) => return top_error(code, code_message(code)),
     };
     // Acknowledgements first: what they release may be fetched at once.
+    let persister = BrokerPersister::new(broker);
     let now_ms = broker.clock.now_ms();
     let mut acknowledged: BTreeMap<TopicIdPartition, i16> = BTreeMap::new();
     for topic in &request.topics {
@@ -102,14 +105,18 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
                     acknowledge_types: b.acknowledge_types.clone(),
                 })
                 .collect();
-            let result = broker.shares.acknowledge(
-                &group_id,
-                &member_id,
-                topic.topic_id,
-                p.partition_index,
-                &batches,
-                now_ms,
-            );
+            let result = broker
+                .shares
+                .acknowledge(
+                    &persister,
+                    &group_id,
+                    &member_id,
+                    topic.topic_id,
+                    p.partition_index,
+                    &batches,
+                    now_ms,
+                )
+                .await;
             acknowledged.insert(
                 (topic.topic_id, p.partition_index),
                 result.err().map_or(0, |e| e.code()),
@@ -139,6 +146,7 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
         .sessions
         .lock()
         .partitions(&group_id, &member_id);
+    let load_errors = load_all(broker, &persister, &group_id, &partitions).await;
     let max_records = usize::try_from(request.max_records)
         .ok()
         .filter(|n| *n > 0)
@@ -154,6 +162,7 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
             &group_id,
             &member_id,
             &partitions,
+            &load_errors,
             &request,
             max_records,
             &mut receivers,
@@ -247,6 +256,60 @@ fn reset_offset(partition: &Partition, reset: &str, now_ms: i64) -> i64 {
     }
 }
 
+/// The limits a share-partition of `group_id` applies: the group's lock duration over
+/// the broker's, and the broker's delivery count limit and in-flight records.
+fn share_limits(broker: &Broker, group_id: &str) -> SharePartitionLimits {
+    SharePartitionLimits {
+        record_lock_duration_ms: i64::from(
+            broker.group_config(group_id).share_record_lock_duration_ms,
+        ),
+        delivery_count_limit: broker.share_groups.config.delivery_count_limit,
+        max_in_flight: broker.share_groups.config.partition_max_record_locks,
+    }
+}
+
+/// Loads the share-partitions of the member's session that this broker leads and has not
+/// loaded at their partition's leader epoch (reading their state from the share
+/// coordinator); returns what failed, with the error the client gets.
+async fn load_all(
+    broker: &Arc<Broker>,
+    persister: &BrokerPersister,
+    group_id: &str,
+    partitions: &[TopicIdPartition],
+) -> BTreeMap<TopicIdPartition, ErrorCode> {
+    let mut failed = BTreeMap::new();
+    let limits = share_limits(broker, group_id);
+    let reset = broker
+        .group_config(group_id)
+        .share_auto_offset_reset
+        .trim()
+        .to_string();
+    for &(topic_id, index) in partitions {
+        let Some(partition) = broker
+            .topic_by_id(&topic_id)
+            .and_then(|t| t.partition(index).cloned())
+            .filter(|p| p.is_leader())
+        else {
+            continue;
+        };
+        let loaded = broker
+            .shares
+            .load(
+                persister,
+                (group_id, topic_id, index),
+                partition.leader_epoch().0,
+                limits,
+                || reset_offset(&partition, &reset, broker.clock.now_ms()),
+            )
+            .await;
+        if let Err(e) = loaded {
+            tracing::warn!("share-partition {group_id}:{topic_id}:{index} not loaded: {e:?}");
+            failed.insert((topic_id, index), persister::client_error(&e));
+        }
+    }
+    failed
+}
+
 struct Pass {
     partitions: Vec<(uuid::Uuid, PartitionData)>,
     acquired: bool,
@@ -255,11 +318,13 @@ struct Pass {
     next_lock_deadline_ms: Option<i64>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn acquire_all(
     broker: &Broker,
     group_id: &str,
     member_id: &str,
     partitions: &[TopicIdPartition],
+    load_errors: &BTreeMap<TopicIdPartition, ErrorCode>,
     request: &ShareFetchRequest,
     max_records: usize,
     receivers: &mut Vec<watch::Receiver<Offset>>,
@@ -273,12 +338,7 @@ fn acquire_all(
     let mut remaining_bytes = u64::try_from(request.max_bytes).unwrap_or(0);
     let mut remaining_records = max_records;
     let config = broker.group_config(group_id);
-    let limits = SharePartitionLimits {
-        record_lock_duration_ms: i64::from(config.share_record_lock_duration_ms),
-        delivery_count_limit: broker.share_groups.config.delivery_count_limit,
-        max_in_flight: broker.share_groups.config.partition_max_record_locks,
-    };
-    let reset = config.share_auto_offset_reset.trim().to_string();
+    let limits = share_limits(broker, group_id);
     // share.isolation.level: read_committed stops at the last stable offset and archives
     // the records of aborted transactions instead of delivering them.
     let read_committed = config.share_isolation_level == "read_committed";
@@ -304,11 +364,24 @@ fn acquire_all(
                 continue;
             }
         };
+        let leader_epoch = partition.leader_epoch().0;
+        let loaded = broker
+            .shares
+            .get(group_id, topic_id, index)
+            .filter(|e| e.leader_epoch == leader_epoch);
+        let Some(entry) = loaded else {
+            // Its state could not be read (or it moved here since): the client retries.
+            let code = load_errors
+                .get(&(topic_id, index))
+                .copied()
+                .unwrap_or(ErrorCode::CoordinatorNotAvailable);
+            pass.has_error = true;
+            pass.partitions
+                .push((topic_id, base.with_error_code(code.code())));
+            continue;
+        };
         receivers.push(partition.subscribe());
-        let share_partition = broker.shares.get_or_init(group_id, topic_id, index, || {
-            SharePartition::new(reset_offset(&partition, &reset, now_ms), limits)
-        });
-        let mut sp = share_partition.lock();
+        let mut sp = entry.partition.lock();
         sp.limits = limits;
         sp.advance_to_log_start(partition.log_start_offset().0);
         let wanted_bytes = request

@@ -12,11 +12,25 @@
 //!   Available, or Archived once `delivery_count` reached the limit);
 //! - Acknowledged (accepted) and Archived (rejected, a gap, or out of deliveries): done.
 //!
+//! Durable state (`__share_group_state`, through the share coordinator): an
+//! acknowledgement is first applied as a pending transition (`begin_acknowledge`), the
+//! share-partition's state is written, and only then is the transition completed, or
+//! rolled back if the write failed (`complete_pending`). A record in a pending
+//! transition is neither acquired nor released, and the SPSO does not move past it.
+//! Other changes (releases, archiving) mark the share-partition `dirty`, to be written
+//! in the background. What is written (`persistent_state`) is every offset of the
+//! window: Acquired records as Available with their delivery count, so that after a
+//! restart they are delivered again.
+//!
 //! Invariant: `start <= end`; every offset of `start..end` is in `records`; the record
-//! at `start`, if any, is not done (the SPSO advances over the done prefix at once).
+//! at `start`, if any, is not done (the SPSO advances over the done prefix at once)
+//! unless it is in a pending transition.
 
 use std::collections::BTreeMap;
 
+use rafka_coordinator::share_state::records::{
+    StateBatch, DELIVERY_STATE_ACKNOWLEDGED, DELIVERY_STATE_ARCHIVED, DELIVERY_STATE_AVAILABLE,
+};
 use rafka_protocol::ErrorCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +50,17 @@ struct InFlight {
     member_id: Option<String>,
     /// When the acquisition lock expires (while Acquired).
     lock_deadline_ms: i64,
+    /// While an acknowledgement's state is being written: the record before it.
+    rollback: Option<Box<InFlight>>,
+}
+
+impl InFlight {
+    fn is_done(&self) -> bool {
+        matches!(
+            self.state,
+            RecordState::Acknowledged | RecordState::Archived
+        )
+    }
 }
 
 /// KIP-932's acknowledge types as the wire carries them.
@@ -83,6 +108,8 @@ pub struct SharePartition {
     end: i64,
     records: BTreeMap<i64, InFlight>,
     pub limits: SharePartitionLimits,
+    /// Changed since its state was last written (a release, an archive, a moved start).
+    pub dirty: bool,
 }
 
 impl SharePartition {
@@ -93,7 +120,77 @@ impl SharePartition {
             end: start_offset,
             records: BTreeMap::new(),
             limits,
+            dirty: false,
         }
+    }
+
+    /// A share-partition as its written state gives it: offsets Acknowledged or Archived
+    /// are done, Available ones keep their delivery count, offsets of the window no
+    /// batch covers are Available, never delivered.
+    pub fn from_state(
+        start_offset: i64,
+        batches: &[StateBatch],
+        limits: SharePartitionLimits,
+    ) -> SharePartition {
+        let mut sp = SharePartition::new(start_offset, limits);
+        let end = batches
+            .iter()
+            .map(|b| b.last_offset + 1)
+            .max()
+            .unwrap_or(start_offset)
+            .max(start_offset);
+        for offset in start_offset..end {
+            sp.records.insert(offset, available(0));
+        }
+        for batch in batches {
+            for offset in batch.first_offset.max(start_offset)..=batch.last_offset {
+                let record = match batch.delivery_state {
+                    DELIVERY_STATE_ACKNOWLEDGED => done(RecordState::Acknowledged),
+                    DELIVERY_STATE_ARCHIVED => done(RecordState::Archived),
+                    _ => available(batch.delivery_count),
+                };
+                sp.records.insert(offset, record);
+            }
+        }
+        sp.end = end;
+        sp.advance_start();
+        sp
+    }
+
+    /// What to write of this share-partition: the start offset it will have once the
+    /// pending transitions complete, and the state of every offset from there to the
+    /// end of the window (Acquired written as Available, Kafka persisting no
+    /// acquisitions).
+    pub fn persistent_state(&self) -> (i64, Vec<StateBatch>) {
+        let start = self
+            .records
+            .iter()
+            .find(|(_, r)| !r.is_done())
+            .map_or(self.end, |(offset, _)| *offset);
+        let mut batches: Vec<StateBatch> = Vec::new();
+        for (&offset, record) in self.records.range(start..) {
+            let state = match record.state {
+                RecordState::Available | RecordState::Acquired => DELIVERY_STATE_AVAILABLE,
+                RecordState::Acknowledged => DELIVERY_STATE_ACKNOWLEDGED,
+                RecordState::Archived => DELIVERY_STATE_ARCHIVED,
+            };
+            match batches.last_mut() {
+                Some(b)
+                    if b.last_offset + 1 == offset
+                        && b.delivery_state == state
+                        && b.delivery_count == record.delivery_count =>
+                {
+                    b.last_offset = offset;
+                }
+                _ => batches.push(StateBatch::new(
+                    offset,
+                    offset,
+                    state,
+                    record.delivery_count,
+                )),
+            }
+        }
+        (start, batches)
     }
 
     /// The share-partition start offset (SPSO).
@@ -113,7 +210,7 @@ impl SharePartition {
         if let Some((&offset, _)) = self
             .records
             .iter()
-            .find(|(_, r)| r.state == RecordState::Available)
+            .find(|(_, r)| r.state == RecordState::Available && r.rollback.is_none())
         {
             return Some(offset);
         }
@@ -129,6 +226,7 @@ impl SharePartition {
         self.records = self.records.split_off(&log_start_offset);
         self.start = log_start_offset;
         self.end = self.end.max(log_start_offset);
+        self.dirty = true;
     }
 
     /// Acquires for `member_id` up to `max_records` offsets of `first..=last` (a batch the
@@ -164,7 +262,7 @@ impl SharePartition {
                 1
             } else {
                 let record = self.records.get_mut(&offset).expect("window is dense");
-                if record.state != RecordState::Available {
+                if record.state != RecordState::Available || record.rollback.is_some() {
                     offset += 1;
                     continue;
                 }
@@ -195,6 +293,7 @@ impl SharePartition {
     /// under `share.isolation.level=read_committed`, as Kafka's share-partition filters
     /// them): Available offsets of the window and offsets past its end alike.
     pub fn archive(&mut self, first: i64, last: i64) {
+        self.dirty = true;
         let mut offset = first.max(self.start);
         while offset <= last {
             if offset >= self.end {
@@ -203,7 +302,7 @@ impl SharePartition {
                 }
                 self.end = offset + 1;
             } else if let Some(record) = self.records.get_mut(&offset) {
-                if record.state == RecordState::Available {
+                if record.state == RecordState::Available && record.rollback.is_none() {
                     record.state = RecordState::Archived;
                 }
             }
@@ -212,11 +311,27 @@ impl SharePartition {
         self.advance_start();
     }
 
-    /// Applies one acknowledgement batch of `member_id`: `types` has one entry per
+    /// Applies one acknowledgement batch of `member_id` at once (no state to write).
+    pub fn acknowledge(
+        &mut self,
+        member_id: &str,
+        first: i64,
+        last: i64,
+        types: &[AcknowledgeType],
+        now_ms: i64,
+    ) -> Result<(), ErrorCode> {
+        self.begin_acknowledge(member_id, first, last, types, now_ms)?;
+        self.complete_pending(true);
+        Ok(())
+    }
+
+    /// Starts one acknowledgement batch of `member_id`: `types` has one entry per
     /// offset of `first..=last`, or a single entry for them all. Every offset must be
     /// Acquired by this member (a gap may also be an offset the window already archived);
     /// otherwise nothing changes and the answer is INVALID_RECORD_STATE, as Kafka's.
-    pub fn acknowledge(
+    /// The records take their new states as pending transitions until
+    /// `complete_pending`.
+    pub fn begin_acknowledge(
         &mut self,
         member_id: &str,
         first: i64,
@@ -261,6 +376,7 @@ impl SharePartition {
             if record.state != RecordState::Acquired {
                 continue;
             }
+            let before = record.clone();
             match type_of(offset) {
                 AcknowledgeType::Accept => *record = done(RecordState::Acknowledged),
                 AcknowledgeType::Gap | AcknowledgeType::Reject => {
@@ -268,9 +384,22 @@ impl SharePartition {
                 }
                 AcknowledgeType::Release => release(record, limit),
             }
+            record.rollback = Some(Box::new(before));
+        }
+        Ok(())
+    }
+
+    /// Completes the pending transitions once their state is written, or puts the
+    /// records back as they were (still Acquired by their member) when it could not be.
+    pub fn complete_pending(&mut self, written: bool) {
+        for record in self.records.values_mut() {
+            if let Some(before) = record.rollback.take() {
+                if !written {
+                    *record = *before;
+                }
+            }
         }
         self.advance_start();
-        Ok(())
     }
 
     /// Releases every record `member_id` holds (it left the group, or closed its share
@@ -286,6 +415,9 @@ impl SharePartition {
                 release(record, limit);
                 released += 1;
             }
+        }
+        if released > 0 {
+            self.dirty = true;
         }
         self.advance_start();
         released
@@ -303,6 +435,7 @@ impl SharePartition {
             }
         }
         if any {
+            self.dirty = true;
             self.advance_start();
         }
     }
@@ -328,16 +461,13 @@ impl SharePartition {
     pub fn has_available(&self) -> bool {
         self.records
             .values()
-            .any(|r| r.state == RecordState::Available)
+            .any(|r| r.state == RecordState::Available && r.rollback.is_none())
     }
 
     /// The SPSO moves over the done prefix of the window.
     fn advance_start(&mut self) {
         while let Some(entry) = self.records.first_entry() {
-            if !matches!(
-                entry.get().state,
-                RecordState::Acknowledged | RecordState::Archived
-            ) {
+            if !entry.get().is_done() || entry.get().rollback.is_some() {
                 break;
             }
             let offset = *entry.key();
@@ -358,6 +488,14 @@ fn done(state: RecordState) -> InFlight {
         delivery_count: 0,
         member_id: None,
         lock_deadline_ms: 0,
+        rollback: None,
+    }
+}
+
+fn available(delivery_count: i16) -> InFlight {
+    InFlight {
+        delivery_count,
+        ..done(RecordState::Available)
     }
 }
 
@@ -367,6 +505,7 @@ fn acquired_by(member_id: &str, delivery_count: i16, deadline_ms: i64) -> InFlig
         delivery_count,
         member_id: Some(member_id.to_string()),
         lock_deadline_ms: deadline_ms,
+        rollback: None,
     }
 }
 
@@ -540,5 +679,59 @@ mod tests {
         assert_eq!(sp.record(4), Some((RecordState::Archived, 0)));
         assert_eq!(sp.acknowledge("b", 2, 2, &[Accept], 2), Ok(()));
         assert_eq!(sp.start_offset(), 5);
+    }
+
+    #[test]
+    fn written_state_gives_back_the_window_with_acquired_records_available_again() {
+        let mut sp = SharePartition::new(10, LIMITS);
+        sp.acquire("a", 10, 15, 10, 0);
+        sp.acknowledge("a", 10, 11, &[Accept], 1).unwrap();
+        sp.acknowledge("a", 13, 13, &[Reject], 1).unwrap();
+        sp.acknowledge("a", 14, 14, &[Release], 1).unwrap();
+        // 12 and 15 are still Acquired by a.
+        let (start, batches) = sp.persistent_state();
+        assert_eq!(start, 12);
+        assert_eq!(
+            batches,
+            vec![
+                StateBatch::new(12, 12, DELIVERY_STATE_AVAILABLE, 1),
+                StateBatch::new(13, 13, DELIVERY_STATE_ARCHIVED, 0),
+                StateBatch::new(14, 15, DELIVERY_STATE_AVAILABLE, 1),
+            ]
+        );
+        // After a restart: nothing done comes back, the rest is Available.
+        let mut loaded = SharePartition::from_state(start, &batches, LIMITS);
+        assert_eq!((loaded.start_offset(), loaded.end_offset()), (12, 16));
+        assert_eq!(loaded.record(13), Some((RecordState::Archived, 0)));
+        assert_eq!(
+            loaded.acquire("b", 10, 20, 10, 2),
+            vec![range(12, 12, 2), range(14, 15, 2), range(16, 20, 1)]
+        );
+    }
+
+    #[test]
+    fn a_pending_acknowledgement_holds_its_records_until_written_or_rolled_back() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        sp.acquire("a", 0, 2, 10, 0);
+        sp.begin_acknowledge("a", 0, 1, &[Accept, Release], 1)
+            .unwrap();
+        // What would be written already shows the new states...
+        assert_eq!(sp.persistent_state().0, 1);
+        // ...but the released record cannot be taken and the start stays.
+        assert_eq!(sp.acquire("b", 0, 2, 10, 2), vec![]);
+        assert_eq!(sp.start_offset(), 0);
+        assert_eq!(
+            sp.acknowledge("a", 0, 0, &[Accept], 2),
+            Err(ErrorCode::InvalidRecordState)
+        );
+        // The write failed: a holds both again, as before.
+        sp.complete_pending(false);
+        assert_eq!(sp.record(0), Some((RecordState::Acquired, 1)));
+        assert_eq!(sp.record(1), Some((RecordState::Acquired, 1)));
+        sp.begin_acknowledge("a", 0, 1, &[Accept, Release], 3)
+            .unwrap();
+        sp.complete_pending(true);
+        assert_eq!(sp.start_offset(), 1);
+        assert_eq!(sp.acquire("b", 0, 2, 10, 4), vec![range(1, 1, 2)]);
     }
 }

@@ -83,6 +83,9 @@ pub struct ShareGroup {
     target: BTreeMap<String, Partitions>,
     /// The subscribed topics' ids and partition counts at the last assignment.
     subscribed_metadata: Vec<TopicInfo>,
+    /// Every topic ever assigned (id → most partitions seen): the share-partitions
+    /// that may have state, which DeleteGroups deletes.
+    assigned_topics: BTreeMap<uuid::Uuid, i32>,
     /// The session timeout the last heartbeat applied; the timer expires members by it.
     session_timeout_ms: i64,
 }
@@ -96,6 +99,7 @@ impl ShareGroup {
             members: BTreeMap::new(),
             target: BTreeMap::new(),
             subscribed_metadata: Vec::new(),
+            assigned_topics: BTreeMap::new(),
             session_timeout_ms: 45_000,
         }
     }
@@ -107,6 +111,11 @@ impl ShareGroup {
         } else {
             "Stable"
         }
+    }
+
+    /// Every topic the group was ever assigned, with the most partitions it had.
+    pub fn assigned_topics(&self) -> &BTreeMap<uuid::Uuid, i32> {
+        &self.assigned_topics
     }
 
     pub fn assignor_name(&self) -> &'static str {
@@ -318,6 +327,10 @@ impl ShareGroup {
     fn bump_epoch(&mut self, topics: &[TopicInfo]) {
         self.group_epoch += 1;
         self.subscribed_metadata = self.subscribed(topics);
+        for topic in &self.subscribed_metadata {
+            let count = self.assigned_topics.entry(topic.topic_id).or_default();
+            *count = (*count).max(topic.partitions);
+        }
         let subscriptions: BTreeMap<String, Vec<String>> = self
             .members
             .iter()

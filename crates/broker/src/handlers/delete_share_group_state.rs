@@ -1,0 +1,46 @@
+//! DeleteShareGroupState (KIP-932): the state of each share-partition named goes (a
+//! tombstone in `__share_group_state`); one without state is no error.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::delete_share_group_state_response::{
+    DeleteStateResult, PartitionResult,
+};
+use kafka_protocol::messages::{DeleteShareGroupStateRequest, DeleteShareGroupStateResponse};
+
+use super::share_state_support::{error_fields, is_empty_request};
+use crate::broker::Broker;
+use crate::share::persister::StateKey;
+use crate::txn_env::BrokerTxnEnv;
+
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: DeleteShareGroupStateRequest,
+) -> DeleteShareGroupStateResponse {
+    let partitions = request.topics.iter().map(|t| t.partitions.len());
+    if is_empty_request(&request.group_id, partitions) {
+        return DeleteShareGroupStateResponse::default();
+    }
+    let env = BrokerTxnEnv::new(broker);
+    let mut results = Vec::with_capacity(request.topics.len());
+    for topic in &request.topics {
+        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        for p in &topic.partitions {
+            let key = StateKey::new(&request.group_id, topic.topic_id, p.partition);
+            let outcome = broker.share_states.delete(&env, &key).await;
+            let (code, message) = error_fields(outcome.err());
+            partitions.push(
+                PartitionResult::default()
+                    .with_partition(p.partition)
+                    .with_error_code(code)
+                    .with_error_message(message),
+            );
+        }
+        results.push(
+            DeleteStateResult::default()
+                .with_topic_id(topic.topic_id)
+                .with_partitions(partitions),
+        );
+    }
+    DeleteShareGroupStateResponse::default().with_results(results)
+}
