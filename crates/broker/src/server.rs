@@ -419,6 +419,13 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         remove_expired_interval(&broker),
     );
     txn_expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // share.coordinator.state.topic.prune.interval.ms
+    let prune_every = Duration::from_millis(
+        u64::try_from(broker.config.share_coordinator.prune_interval_ms).unwrap_or(300_000),
+    );
+    let mut share_state_prune =
+        tokio::time::interval_at(tokio::time::Instant::now() + prune_every, prune_every);
+    share_state_prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut groups = tokio::time::interval(Duration::from_millis(100));
     groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let offsets_expiry = Duration::from_millis(broker.config.offsets_retention_check_interval_ms);
@@ -455,6 +462,13 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                 let env = crate::txn_env::BrokerTxnEnv::shared(&broker);
                 let txns = broker.txns.clone();
                 tokio::spawn(async move { txns.remove_expired(&env).await });
+            }
+            _ = share_state_prune.tick() => {
+                let pruning = broker.clone();
+                tokio::spawn(async move {
+                    let env = crate::txn_env::BrokerTxnEnv::new(&pruning);
+                    pruning.share_states.prune(&env).await;
+                });
             }
             _ = producers.tick() => {
                 let broker = broker.clone();

@@ -99,6 +99,29 @@ impl ShareStateEnv for BrokerTxnEnv {
             .topic_by_id(&topic_id)
             .is_some_and(|t| (0..t.partition_count()).contains(&partition))
     }
+
+    fn log_end_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.broker
+            .partition(topic, partition)
+            .map(|p| p.log_end_offset().0)
+    }
+
+    fn delete_records_before(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<(), ErrorCode> {
+        let partition = self
+            .broker
+            .partition(topic, partition)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let target = rafka_types::Offset(offset).min(partition.high_watermark());
+        partition
+            .with_log(|log| log.delete_records_before(target))
+            .map(|_| ())
+            .map_err(|e| crate::error::ApiError::from(e).code)
+    }
 }
 
 impl TxnEnv for BrokerTxnEnv {

@@ -39,6 +39,8 @@ const NON_EMPTY_GROUP: i16 = 68;
 const ELECTION_NOT_NEEDED: i16 = 84;
 const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
 const INVALID_REQUEST: i16 = 42;
+const FENCED_LEADER_EPOCH: i16 = 74;
+const FENCED_STATE_EPOCH: i16 = 124;
 
 fn topic(name: &str) -> TopicName {
     TopicName(s(name))
@@ -132,6 +134,7 @@ fn every_advertised_version_answers_ordinary_and_error_requests() {
         ("group.initial.rebalance.delay.ms", "0"),
         ("offsets.topic.num.partitions", "1"),
         ("transaction.state.log.num.partitions", "1"),
+        ("share.coordinator.state.topic.num.partitions", "1"),
     ]);
     let mut client = broker.connect();
 
@@ -187,6 +190,63 @@ fn every_advertised_version_answers_ordinary_and_error_requests() {
         checked >= 2 * advertised,
         "{checked} cases for {advertised} versions"
     );
+}
+
+/// Kafka's `Uuid.toString()`: URL-safe base64 of the 128 bits, without padding (22
+/// characters, the last one's two low bits zero).
+fn kafka_uuid(id: Uuid) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bits = id.as_u128();
+    (1..=22)
+        .map(|i: i32| {
+            let shift = 128 - 6 * i;
+            let sextet = if shift >= 0 {
+                bits >> shift
+            } else {
+                bits << -shift
+            } & 0x3f;
+            char::from(ALPHABET[sextet as usize])
+        })
+        .collect()
+}
+
+/// Gives `group_id`'s share-partition 0 of the test topic a state (start offset 5),
+/// read once at leader epoch 3.
+fn initialize_share_state(cx: &mut Cx, group_id: &str) {
+    let request = InitializeShareGroupStateRequest::default()
+        .with_group_id(s(group_id))
+        .with_topics(vec![
+            initialize_share_group_state_request::InitializeStateData::default()
+                .with_topic_id(cx.topic_id)
+                .with_partitions(vec![
+                    initialize_share_group_state_request::PartitionData::default()
+                        .with_partition(0)
+                        .with_state_epoch(0)
+                        .with_start_offset(5),
+                ]),
+        ]);
+    let initialized: InitializeShareGroupStateResponse = cx
+        .call(ApiKey::InitializeShareGroupState, 0, &request)
+        .expect("initialize share-group state");
+    assert_eq!(
+        initialized.results[0].partitions[0].error_code, NONE,
+        "{initialized:?}"
+    );
+    let read = ReadShareGroupStateRequest::default()
+        .with_group_id(s(group_id))
+        .with_topics(vec![
+            read_share_group_state_request::ReadStateData::default()
+                .with_topic_id(cx.topic_id)
+                .with_partitions(vec![
+                    read_share_group_state_request::PartitionData::default()
+                        .with_partition(0)
+                        .with_leader_epoch(3),
+                ]),
+        ]);
+    let read: ReadShareGroupStateResponse = cx
+        .call(ApiKey::ReadShareGroupState, 0, &read)
+        .expect("read share-group state");
+    assert_eq!(read.results[0].partitions[0].error_code, NONE, "{read:?}");
 }
 
 fn produce_request(name: &str, topic_id: Uuid, partition: i32, records: Bytes) -> ProduceRequest {
@@ -1040,9 +1100,18 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
             );
         }
         ApiKey::FindCoordinator => {
+            let share_key = format!("fc-share:{}:0", kafka_uuid(cx.topic_id));
             for (label, key, key_type, want) in [
                 ("group", "fc-group", 0i8, NONE),
                 ("bad key type", "fc-group", 7i8, INVALID_REQUEST),
+                // Share-partition keys (groupId:topicId:partition) came with v6.
+                (
+                    "share-partition",
+                    share_key.as_str(),
+                    2i8,
+                    if v >= 6 { NONE } else { INVALID_REQUEST },
+                ),
+                ("malformed share key", "fc-share", 2i8, INVALID_REQUEST),
             ] {
                 if v == 0 && key_type != 0 {
                     continue;
@@ -1978,6 +2047,206 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 "epoch 0",
                 request.with_share_session_epoch(0),
                 |r: &ShareAcknowledgeResponse| expect("error", r.error_code, 123), // INVALID_SHARE_SESSION_EPOCH
+            );
+        }
+        ApiKey::InitializeShareGroupState => {
+            let init = |group_id: &str, topic_id: Uuid, state_epoch: i32| {
+                InitializeShareGroupStateRequest::default()
+                    .with_group_id(s(group_id))
+                    .with_topics(vec![
+                        initialize_share_group_state_request::InitializeStateData::default()
+                            .with_topic_id(topic_id)
+                            .with_partitions(vec![
+                                initialize_share_group_state_request::PartitionData::default()
+                                    .with_partition(0)
+                                    .with_state_epoch(state_epoch)
+                                    .with_start_offset(5),
+                            ]),
+                    ])
+            };
+            let topic_id = cx.topic_id;
+            let error =
+                |r: &InitializeShareGroupStateResponse| r.results[0].partitions[0].error_code;
+            cx.case(api, v, "initialize", init("state-init", topic_id, 1), |r| {
+                expect("error", error(r), NONE)
+            });
+            cx.case(
+                api,
+                v,
+                "older state epoch",
+                init("state-init", topic_id, 0),
+                |r| expect("error", error(r), FENCED_STATE_EPOCH),
+            );
+            cx.case(
+                api,
+                v,
+                "unknown topic",
+                init("state-init", Uuid::from_u128(7), 0),
+                |r| expect("error", error(r), UNKNOWN_TOPIC_OR_PARTITION),
+            );
+        }
+        ApiKey::ReadShareGroupState => {
+            initialize_share_state(cx, "state-read");
+            let topic_id = cx.topic_id;
+            let read = move |partition: i32, leader_epoch: i32| {
+                ReadShareGroupStateRequest::default()
+                    .with_group_id(s("state-read"))
+                    .with_topics(vec![
+                        read_share_group_state_request::ReadStateData::default()
+                            .with_topic_id(topic_id)
+                            .with_partitions(vec![
+                                read_share_group_state_request::PartitionData::default()
+                                    .with_partition(partition)
+                                    .with_leader_epoch(leader_epoch),
+                            ]),
+                    ])
+            };
+            let (fresh, stale, uninitialized) = (read(0, 3), read(0, 2), read(1, 3));
+            cx.case(api, v, "read", fresh, |r: &ReadShareGroupStateResponse| {
+                let p = &r.results[0].partitions[0];
+                expect("error", p.error_code, NONE)?;
+                expect("start offset", p.start_offset, 5)?;
+                expect("batches", p.state_batches.len(), 0)
+            });
+            cx.case(
+                api,
+                v,
+                "older leader",
+                stale,
+                |r: &ReadShareGroupStateResponse| {
+                    expect(
+                        "error",
+                        r.results[0].partitions[0].error_code,
+                        FENCED_LEADER_EPOCH,
+                    )
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "uninitialized",
+                uninitialized,
+                |r: &ReadShareGroupStateResponse| {
+                    expect(
+                        "error",
+                        r.results[0].partitions[0].error_code,
+                        INVALID_REQUEST,
+                    )
+                },
+            );
+        }
+        ApiKey::WriteShareGroupState => {
+            initialize_share_state(cx, "state-write");
+            let topic_id = cx.topic_id;
+            let write = move |leader_epoch: i32| {
+                WriteShareGroupStateRequest::default()
+                    .with_group_id(s("state-write"))
+                    .with_topics(vec![
+                        write_share_group_state_request::WriteStateData::default()
+                            .with_topic_id(topic_id)
+                            .with_partitions(vec![
+                                write_share_group_state_request::PartitionData::default()
+                                    .with_partition(0)
+                                    .with_state_epoch(0)
+                                    .with_leader_epoch(leader_epoch)
+                                    .with_start_offset(7)
+                                    .with_state_batches(vec![
+                                        write_share_group_state_request::StateBatch::default()
+                                            .with_first_offset(7)
+                                            .with_last_offset(9)
+                                            .with_delivery_state(0)
+                                            .with_delivery_count(1),
+                                    ]),
+                            ]),
+                    ])
+            };
+            let error = |r: &WriteShareGroupStateResponse| r.results[0].partitions[0].error_code;
+            cx.case(api, v, "write", write(4), |r| {
+                expect("error", error(r), NONE)
+            });
+            cx.case(api, v, "older leader", write(3), |r| {
+                expect("error", error(r), FENCED_LEADER_EPOCH)
+            });
+        }
+        ApiKey::DeleteShareGroupState => {
+            initialize_share_state(cx, "state-delete");
+            let delete = |topic_id: Uuid| {
+                DeleteShareGroupStateRequest::default()
+                    .with_group_id(s("state-delete"))
+                    .with_topics(vec![
+                        delete_share_group_state_request::DeleteStateData::default()
+                            .with_topic_id(topic_id)
+                            .with_partitions(vec![
+                                delete_share_group_state_request::PartitionData::default()
+                                    .with_partition(0),
+                            ]),
+                    ])
+            };
+            let error = |r: &DeleteShareGroupStateResponse| r.results[0].partitions[0].error_code;
+            let topic_id = cx.topic_id;
+            cx.case(api, v, "delete", delete(topic_id), |r| {
+                expect("error", error(r), NONE)
+            });
+            cx.case(api, v, "unknown topic", delete(Uuid::from_u128(7)), |r| {
+                expect("error", error(r), UNKNOWN_TOPIC_OR_PARTITION)
+            });
+        }
+        ApiKey::ReadShareGroupStateSummary => {
+            initialize_share_state(cx, "state-summary");
+            let topic_id = cx.topic_id;
+            let summary = move |group_id: &str, partition: i32| {
+                ReadShareGroupStateSummaryRequest::default()
+                    .with_group_id(s(group_id))
+                    .with_topics(vec![
+                        read_share_group_state_summary_request::ReadStateSummaryData::default()
+                            .with_topic_id(topic_id)
+                            .with_partitions(vec![
+                                read_share_group_state_summary_request::PartitionData::default()
+                                    .with_partition(partition)
+                                    .with_leader_epoch(0),
+                            ]),
+                    ])
+            };
+            let (known, unknown, negative) = (
+                summary("state-summary", 0),
+                summary("never-initialized", 0),
+                summary("state-summary", -1),
+            );
+            cx.case(
+                api,
+                v,
+                "summary",
+                known,
+                |r: &ReadShareGroupStateSummaryResponse| {
+                    let p = &r.results[0].partitions[0];
+                    expect("error", p.error_code, NONE)?;
+                    expect("start offset", p.start_offset, 5)?;
+                    expect("state epoch", p.state_epoch, 0)
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "no state",
+                unknown,
+                |r: &ReadShareGroupStateSummaryResponse| {
+                    let p = &r.results[0].partitions[0];
+                    expect("error", p.error_code, NONE)?;
+                    expect("start offset", p.start_offset, -1)
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "negative partition",
+                negative,
+                |r: &ReadShareGroupStateSummaryResponse| {
+                    expect(
+                        "error",
+                        r.results[0].partitions[0].error_code,
+                        INVALID_REQUEST,
+                    )
+                },
             );
         }
         other => panic!(

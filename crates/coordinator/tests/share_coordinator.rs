@@ -34,6 +34,26 @@ impl ShareStateEnv for MemoryLog {
     fn has_partition(&self, topic_id: uuid::Uuid, partition: i32) -> bool {
         topic_id == TOPIC_ID && (0..2).contains(&partition)
     }
+
+    fn log_end_offset(&self, _topic: &str, partition: i32) -> Option<i64> {
+        Some(common::end_offset(
+            self.batches.lock().get(&partition).map_or(&[][..], |b| b),
+        ))
+    }
+
+    /// Drops the batches wholly below `offset` (the log start stays 0 in `replay_range`,
+    /// which is harmless: reads find nothing below).
+    fn delete_records_before(
+        &self,
+        _topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<(), ErrorCode> {
+        if let Some(log) = self.batches.lock().get_mut(&partition) {
+            log.retain(|batch| common::end_offset(std::slice::from_ref(batch)) > offset);
+        }
+        Ok(())
+    }
 }
 
 fn new_env() -> MemoryLog {
@@ -356,5 +376,41 @@ async fn bad_requests_and_lost_leadership_get_kafkas_errors() {
     assert_eq!(
         err.message,
         "Unable to read share group state: This is not the correct coordinator."
+    );
+}
+
+#[tokio::test]
+async fn pruning_deletes_what_later_snapshots_made_redundant_and_keeps_the_state() {
+    let env = new_env();
+    let sc = coordinator(1);
+    // One update per snapshot: the log fills with records later snapshots supersede.
+    sc.initialize(&env, &key(0), 0, 0).await.unwrap();
+    for i in 0..10 {
+        sc.write(
+            &env,
+            &key(0),
+            &write(1, i, vec![b(i, i + 2, DELIVERY_STATE_AVAILABLE, 1)]),
+        )
+        .await
+        .unwrap();
+    }
+    let expected = sc.read(&env, &key(0), 1).await.unwrap();
+    let before = records(&env).len();
+    sc.prune(&env).await;
+    let after = records(&env);
+    assert!(
+        after.len() < before,
+        "{} records, {before} before",
+        after.len()
+    );
+    // What is left starts with the latest snapshot: a replay gives the same state.
+    assert!(
+        matches!(after[0], StateRecord::Snapshot(_, Some(_))),
+        "{:?}",
+        after[0]
+    );
+    assert_eq!(
+        coordinator(1).read(&env, &key(0), 1).await.unwrap(),
+        expected
     );
 }

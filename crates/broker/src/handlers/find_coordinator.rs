@@ -47,7 +47,6 @@ pub(super) async fn handle(
             .collect();
         return answer(version, refused);
     }
-    let advertised = broker.config.advertised();
     // In a cluster the coordinator is the leader of the group's partition, among these.
     let live = match &broker.cluster {
         Some(_) => broker.live_brokers(),
@@ -62,21 +61,9 @@ pub(super) async fn handle(
                 transaction_coordinator(broker, key.as_str(), &live).await
             } else if broker.ensure_offsets_topic().await.is_err() {
                 Err(ErrorCode::CoordinatorNotAvailable)
-            } else if broker.cluster.is_some() {
-                let partition = broker.groups.partition_for(key.as_str());
-                let leader = broker
-                    .topic(crate::group::OFFSETS_TOPIC)
-                    .and_then(|t| t.state(partition).map(|s| s.leader));
-                live.iter()
-                    .find(|b| Some(b.id) == leader)
-                    .map(|b| (b.id, b.host.clone(), b.port))
-                    .ok_or(ErrorCode::CoordinatorNotAvailable)
             } else {
-                Ok((
-                    broker.config.node_id,
-                    advertised.host.clone(),
-                    advertised.port,
-                ))
+                let partition = broker.groups.partition_for(key.as_str());
+                leader_of(broker, crate::group::OFFSETS_TOPIC, partition, &live)
             };
             let base = Coordinator::default().with_key(key);
             coordinators.push(match found {
@@ -107,17 +94,7 @@ async fn transaction_coordinator(
 ) -> Result<(i32, String, u16), ErrorCode> {
     broker.ensure_transaction_topic().await?;
     let partition = broker.txns.partition_for(transactional_id);
-    if broker.cluster.is_none() {
-        let advertised = broker.config.advertised();
-        return Ok((broker.config.node_id, advertised.host, advertised.port));
-    }
-    let leader = broker
-        .topic(TRANSACTION_STATE_TOPIC)
-        .and_then(|t| t.state(partition).map(|s| s.leader));
-    live.iter()
-        .find(|b| Some(b.id) == leader)
-        .map(|b| (b.id, b.host.clone(), b.port))
-        .ok_or(ErrorCode::CoordinatorNotAvailable)
+    leader_of(broker, TRANSACTION_STATE_TOPIC, partition, live)
 }
 
 /// The leader of the share-partition's `__share_group_state` partition: INVALID_REQUEST
@@ -133,13 +110,24 @@ async fn share_coordinator(
         .filter(|_| version >= 6)
         .ok_or(ErrorCode::InvalidRequest)?;
     broker.ensure_share_state_topic().await?;
+    let partition = broker.share_states.partition_for(&key);
+    leader_of(broker, SHARE_GROUP_STATE_TOPIC, partition, live)
+}
+
+/// The coordinator of an internal topic's partition: its leader among the live brokers
+/// (COORDINATOR_NOT_AVAILABLE while it has none), this node in single-node mode.
+fn leader_of(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+    live: &[crate::broker::BrokerEndpoint],
+) -> Result<(i32, String, u16), ErrorCode> {
     if broker.cluster.is_none() {
         let advertised = broker.config.advertised();
         return Ok((broker.config.node_id, advertised.host, advertised.port));
     }
-    let partition = broker.share_states.partition_for(&key);
     let leader = broker
-        .topic(SHARE_GROUP_STATE_TOPIC)
+        .topic(topic)
         .and_then(|t| t.state(partition).map(|s| s.leader));
     live.iter()
         .find(|b| Some(b.id) == leader)

@@ -45,6 +45,18 @@ pub trait ShareStateEnv: CoordinatorLog {
     /// Whether the cluster has the topic `topic_id` with a partition `partition` (Kafka
     /// checks its metadata image before serving a share-partition).
     fn has_partition(&self, topic_id: uuid::Uuid, partition: i32) -> bool;
+
+    /// The offset the next append to a partition this broker leads gets.
+    fn log_end_offset(&self, topic: &str, partition: i32) -> Option<i64>;
+
+    /// Deletes the records of a partition this broker leads below `offset` (at most its
+    /// high watermark), as DeleteRecords does.
+    fn delete_records_before(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<(), ErrorCode>;
 }
 
 /// A share-partition's state (Kafka's `ShareGroupOffset`): the fields of its snapshot.
@@ -67,11 +79,24 @@ struct KeyState {
 #[derive(Debug, Default)]
 struct PartitionState {
     keys: HashMap<StateKey, KeyState>,
+    /// Where each share-partition's latest snapshot is in the log (Kafka's
+    /// `ShareCoordinatorOffsetsManager`): the records below the lowest of these are
+    /// redundant.
+    snapshots: HashMap<StateKey, i64>,
 }
 
 impl PartitionState {
-    /// Kafka's `replay`: one record of the topic applied.
-    fn apply(&mut self, record: StateRecord, updates_per_snapshot: i32) {
+    /// Kafka's `replay`: one record of the topic, at `offset`, applied.
+    fn apply(&mut self, record: StateRecord, offset: i64, updates_per_snapshot: i32) {
+        match &record {
+            StateRecord::Snapshot(key, None) => {
+                self.snapshots.remove(key);
+            }
+            StateRecord::Snapshot(key, Some(_)) => {
+                self.snapshots.insert(key.clone(), offset);
+            }
+            StateRecord::Update(..) => {}
+        }
         match record {
             StateRecord::Snapshot(key, None) => {
                 self.keys.remove(&key);
@@ -395,6 +420,89 @@ impl ShareCoordinator {
         });
     }
 
+    /// Deletes from each partition led here the records that later snapshots made
+    /// redundant (Kafka's `share.coordinator.state.topic.prune.interval.ms` job): those
+    /// below the oldest share-partition's latest snapshot. A share-partition whose latest
+    /// snapshot is in the older half of the log first gets a new one (Kafka's cold
+    /// snapshots), so that one written long ago does not hold the log back.
+    pub async fn prune(&self, env: &dyn ShareStateEnv) {
+        let loaded: Vec<(i32, i32, Arc<Mutex<PartitionState>>)> = self
+            .loaded
+            .lock()
+            .iter()
+            .map(|(p, (epoch, state))| (*p, *epoch, state.clone()))
+            .collect();
+        for (partition, epoch, state) in loaded {
+            if env.leader_epoch(SHARE_GROUP_STATE_TOPIC, partition) != Some(epoch) {
+                continue;
+            }
+            let Some((log_start, high_watermark)) =
+                env.replay_range(SHARE_GROUP_STATE_TOPIC, partition)
+            else {
+                continue;
+            };
+            let midpoint = log_start + (high_watermark - log_start) / 2;
+            let cold: Vec<StateKey> = state
+                .lock()
+                .snapshots
+                .iter()
+                .filter(|(_, offset)| **offset < midpoint)
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in cold {
+                if let Err(e) = self.snapshot_again(env, &key).await {
+                    tracing::debug!("no new snapshot of {}: {e:?}", key.coordinator_key());
+                    break;
+                }
+            }
+            let Some((log_start, high_watermark)) =
+                env.replay_range(SHARE_GROUP_STATE_TOPIC, partition)
+            else {
+                continue;
+            };
+            let redundant = state
+                .lock()
+                .snapshots
+                .values()
+                .min()
+                .copied()
+                .unwrap_or(high_watermark)
+                .min(high_watermark);
+            if redundant > log_start {
+                match env.delete_records_before(SHARE_GROUP_STATE_TOPIC, partition, redundant) {
+                    Ok(()) => tracing::debug!(
+                        "{SHARE_GROUP_STATE_TOPIC}-{partition} pruned below offset {redundant}"
+                    ),
+                    Err(e) => tracing::warn!(
+                        "cannot prune {SHARE_GROUP_STATE_TOPIC}-{partition} below {redundant}: {e:?}"
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Writes a share-partition's whole state again as a new snapshot.
+    async fn snapshot_again(
+        &self,
+        env: &dyn ShareStateEnv,
+        key: &StateKey,
+    ) -> Result<(), StateError> {
+        let op = StateOp::Write;
+        let now_ms = self.clock.now_ms();
+        let written = self.step(env, key, op, |state| {
+            let Some(current) = state.keys.get(key) else {
+                return Ok(((), None));
+            };
+            let value = SnapshotValue {
+                snapshot_epoch: current.offset.snapshot_epoch + 1,
+                write_timestamp_ms: now_ms,
+                ..current.offset.clone()
+            };
+            Ok(((), Some(snapshot(key, value)?)))
+        })?;
+        written.finish(self, env, op).await
+    }
+
     /// One step on a share-partition under its partition's lock: `decide` answers and
     /// may give a record, which is appended (and applied) before the lock goes.
     fn step<T>(
@@ -427,11 +535,17 @@ impl ShareCoordinator {
         })?;
         let timeout =
             Duration::from_millis(u64::try_from(self.config.write_timeout_ms).unwrap_or(5_000));
+        // The record's offset (appends to this topic happen under this lock); unknown,
+        // 0 keeps every record from pruning.
+        let offset = env
+            .log_end_offset(SHARE_GROUP_STATE_TOPIC, partition)
+            .unwrap_or(0);
         let write = env
             .append(SHARE_GROUP_STATE_TOPIC, partition, &batch, timeout)
             .map_err(|e| op.failure(append_error(e), e))?;
         state.apply(
             pending.record,
+            offset,
             self.config.snapshot_update_records_per_snapshot,
         );
         Ok(Written {
@@ -475,8 +589,8 @@ impl ShareCoordinator {
         crate::replay_records(env, SHARE_GROUP_STATE_TOPIC, partition, |record| {
             let Some(key) = record.key else { return };
             match records::decode_record(&key, record.value.as_deref()) {
-                Ok(record) => {
-                    state.apply(record, limit);
+                Ok(decoded) => {
+                    state.apply(decoded, record.offset, limit);
                     applied += 1;
                 }
                 Err(records::RecordError::UnknownRecordType { .. }) => {}
