@@ -211,8 +211,20 @@ fn kafka_uuid(id: Uuid) -> String {
 }
 
 /// Gives `group_id`'s share-partition 0 of the test topic a state (start offset 5),
-/// read once at leader epoch 3.
+/// read once at leader epoch 3. The share coordinator's topic is created by the
+/// FindCoordinator that comes first, as a share-partition leader finds its coordinator.
 fn initialize_share_state(cx: &mut Cx, group_id: &str) {
+    let key = format!("{group_id}:{}:0", kafka_uuid(cx.topic_id));
+    let found: FindCoordinatorResponse = cx
+        .call(
+            ApiKey::FindCoordinator,
+            6,
+            &FindCoordinatorRequest::default()
+                .with_key_type(2)
+                .with_coordinator_keys(vec![s(&key)]),
+        )
+        .expect("find the share coordinator");
+    assert_eq!(found.coordinators[0].error_code, NONE, "{found:?}");
     let request = InitializeShareGroupStateRequest::default()
         .with_group_id(s(group_id))
         .with_topics(vec![
@@ -2050,6 +2062,7 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
             );
         }
         ApiKey::InitializeShareGroupState => {
+            initialize_share_state(cx, "state-init-first");
             let init = |group_id: &str, topic_id: Uuid, state_epoch: i32| {
                 InitializeShareGroupStateRequest::default()
                     .with_group_id(s(group_id))

@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
     InitializeShareGroupStateRequest, InitializeShareGroupStateResponse,
 };
 
-use super::share_state_support::{error_fields, is_empty_request};
+use super::share_state_support::{error_fields, grouped, is_empty_request, partitions_of};
 use crate::broker::Broker;
 use crate::share::persister::StateKey;
 use crate::txn_env::BrokerTxnEnv;
@@ -25,28 +25,24 @@ pub(super) async fn handle(
         return InitializeShareGroupStateResponse::default();
     }
     let env = BrokerTxnEnv::new(broker);
-    let mut results = Vec::with_capacity(request.topics.len());
-    for topic in &request.topics {
-        let mut partitions = Vec::with_capacity(topic.partitions.len());
-        for p in &topic.partitions {
-            let key = StateKey::new(&request.group_id, topic.topic_id, p.partition);
-            let outcome = broker
-                .share_states
-                .initialize(&env, &key, p.state_epoch, p.start_offset)
-                .await;
-            let (code, message) = error_fields(outcome.err());
-            partitions.push(
-                PartitionResult::default()
-                    .with_partition(p.partition)
-                    .with_error_code(code)
-                    .with_error_message(message),
-            );
-        }
-        results.push(
-            InitializeStateResult::default()
-                .with_topic_id(topic.topic_id)
-                .with_partitions(partitions),
-        );
+    let mut answers = Vec::new();
+    for (topic_id, p) in partitions_of(&request.topics, |t| (t.topic_id, &t.partitions[..])) {
+        let key = StateKey::new(&request.group_id, topic_id, p.partition);
+        let outcome = broker
+            .share_states
+            .initialize(&env, &key, p.state_epoch, p.start_offset)
+            .await;
+        let (code, message) = error_fields(outcome.err());
+        let result = PartitionResult::default()
+            .with_partition(p.partition)
+            .with_error_code(code)
+            .with_error_message(message);
+        answers.push((topic_id, result));
     }
-    InitializeShareGroupStateResponse::default().with_results(results)
+    let results = grouped(answers).into_iter().map(|(topic_id, partitions)| {
+        InitializeStateResult::default()
+            .with_topic_id(topic_id)
+            .with_partitions(partitions)
+    });
+    InitializeShareGroupStateResponse::default().with_results(results.collect())
 }

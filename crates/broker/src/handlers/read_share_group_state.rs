@@ -10,7 +10,7 @@ use kafka_protocol::messages::read_share_group_state_response::{
 };
 use kafka_protocol::messages::{ReadShareGroupStateRequest, ReadShareGroupStateResponse};
 
-use super::share_state_support::{error_fields, is_empty_request};
+use super::share_state_support::{error_fields, grouped, is_empty_request, partitions_of};
 use crate::broker::Broker;
 use crate::share::persister::StateKey;
 use crate::txn_env::BrokerTxnEnv;
@@ -24,46 +24,37 @@ pub(super) async fn handle(
         return ReadShareGroupStateResponse::default();
     }
     let env = BrokerTxnEnv::new(broker);
-    let mut results = Vec::with_capacity(request.topics.len());
-    for topic in &request.topics {
-        let mut partitions = Vec::with_capacity(topic.partitions.len());
-        for p in &topic.partitions {
-            let key = StateKey::new(&request.group_id, topic.topic_id, p.partition);
-            let base = PartitionResult::default().with_partition(p.partition);
-            partitions.push(
-                match broker.share_states.read(&env, &key, p.leader_epoch).await {
-                    Ok(state) => base
-                        .with_state_epoch(state.state_epoch)
-                        .with_start_offset(state.start_offset)
-                        .with_state_batches(
-                            state
-                                .state_batches
-                                .iter()
-                                .map(|b| {
-                                    StateBatch::default()
-                                        .with_first_offset(b.first_offset)
-                                        .with_last_offset(b.last_offset)
-                                        .with_delivery_state(b.delivery_state)
-                                        .with_delivery_count(b.delivery_count)
-                                })
-                                .collect(),
-                        ),
-                    // Kafka's error answer: no state, start offset -1.
-                    Err(e) => {
-                        let (code, message) = error_fields(Some(e));
-                        base.with_error_code(code)
-                            .with_error_message(message)
-                            .with_state_epoch(0)
-                            .with_start_offset(-1)
-                    }
-                },
-            );
-        }
-        results.push(
-            ReadStateResult::default()
-                .with_topic_id(topic.topic_id)
-                .with_partitions(partitions),
-        );
+    let mut answers = Vec::new();
+    for (topic_id, p) in partitions_of(&request.topics, |t| (t.topic_id, &t.partitions[..])) {
+        let key = StateKey::new(&request.group_id, topic_id, p.partition);
+        let base = PartitionResult::default().with_partition(p.partition);
+        let result = match broker.share_states.read(&env, &key, p.leader_epoch).await {
+            Ok(state) => {
+                let batches = state.state_batches.iter().map(|b| {
+                    StateBatch::default()
+                        .with_first_offset(b.first_offset)
+                        .with_last_offset(b.last_offset)
+                        .with_delivery_state(b.delivery_state)
+                        .with_delivery_count(b.delivery_count)
+                });
+                base.with_state_epoch(state.state_epoch)
+                    .with_start_offset(state.start_offset)
+                    .with_state_batches(batches.collect())
+            }
+            // Kafka's error answer: no state, start offset -1.
+            Err(e) => {
+                let (code, message) = error_fields(Some(e));
+                base.with_error_code(code)
+                    .with_error_message(message)
+                    .with_start_offset(-1)
+            }
+        };
+        answers.push((topic_id, result));
     }
-    ReadShareGroupStateResponse::default().with_results(results)
+    let results = grouped(answers).into_iter().map(|(topic_id, partitions)| {
+        ReadStateResult::default()
+            .with_topic_id(topic_id)
+            .with_partitions(partitions)
+    });
+    ReadShareGroupStateResponse::default().with_results(results.collect())
 }

@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
     ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryResponse,
 };
 
-use super::share_state_support::{error_fields, is_empty_request};
+use super::share_state_support::{error_fields, grouped, is_empty_request, partitions_of};
 use crate::broker::Broker;
 use crate::share::persister::StateKey;
 use crate::txn_env::BrokerTxnEnv;
@@ -25,13 +25,12 @@ pub(super) fn handle(
         return ReadShareGroupStateSummaryResponse::default();
     }
     let env = BrokerTxnEnv::new(broker);
-    let mut results = Vec::with_capacity(request.topics.len());
-    for topic in &request.topics {
-        let mut partitions = Vec::with_capacity(topic.partitions.len());
-        for p in &topic.partitions {
-            let key = StateKey::new(&request.group_id, topic.topic_id, p.partition);
+    let answers = partitions_of(&request.topics, |t| (t.topic_id, &t.partitions[..]))
+        .into_iter()
+        .map(|(topic_id, p)| {
+            let key = StateKey::new(&request.group_id, topic_id, p.partition);
             let base = PartitionResult::default().with_partition(p.partition);
-            partitions.push(match broker.share_states.read_summary(&env, &key) {
+            let result = match broker.share_states.read_summary(&env, &key) {
                 Ok(summary) => base
                     .with_state_epoch(summary.state_epoch)
                     .with_leader_epoch(summary.leader_epoch)
@@ -42,13 +41,14 @@ pub(super) fn handle(
                         .with_error_message(message)
                         .with_start_offset(-1)
                 }
-            });
-        }
-        results.push(
-            ReadStateSummaryResult::default()
-                .with_topic_id(topic.topic_id)
-                .with_partitions(partitions),
-        );
-    }
-    ReadShareGroupStateSummaryResponse::default().with_results(results)
+            };
+            (topic_id, result)
+        })
+        .collect();
+    let results = grouped(answers).into_iter().map(|(topic_id, partitions)| {
+        ReadStateSummaryResult::default()
+            .with_topic_id(topic_id)
+            .with_partitions(partitions)
+    });
+    ReadShareGroupStateSummaryResponse::default().with_results(results.collect())
 }

@@ -19,3 +19,29 @@ pub(super) fn error_fields(error: Option<StateError>) -> (i16, Option<StrBytes>)
         Some(e) => (e.code.code(), Some(StrBytes::from_string(e.message))),
     }
 }
+
+/// The request's partitions in order, each with its topic id.
+pub(super) fn partitions_of<'a, T, P: 'a>(
+    topics: &'a [T],
+    of: impl Fn(&'a T) -> (uuid::Uuid, &'a [P]),
+) -> Vec<(uuid::Uuid, &'a P)> {
+    topics
+        .iter()
+        .flat_map(|t| {
+            let (topic_id, partitions) = of(t);
+            partitions.iter().map(move |p| (topic_id, p))
+        })
+        .collect()
+}
+
+/// Per-partition answers grouped by topic id, in first-seen order.
+pub(super) fn grouped<R>(answers: Vec<(uuid::Uuid, R)>) -> Vec<(uuid::Uuid, Vec<R>)> {
+    let mut out: Vec<(uuid::Uuid, Vec<R>)> = Vec::new();
+    for (topic_id, answer) in answers {
+        match out.iter_mut().find(|(t, _)| *t == topic_id) {
+            Some((_, list)) => list.push(answer),
+            None => out.push((topic_id, vec![answer])),
+        }
+    }
+    out
+}
