@@ -31,6 +31,7 @@ pub mod metadata_quorum;
 pub mod producer_perf_test;
 pub mod reassign_partitions;
 pub mod share_consumer;
+pub mod share_groups;
 pub mod storage;
 pub mod topics;
 pub mod transactions;
@@ -58,6 +59,7 @@ pub const TOOLS: &[&str] = &[
     "metadata-quorum",
     "transactions",
     "console-share-consumer",
+    "share-groups",
 ];
 
 /// Runs tool `name` with `args` (not including the tool name). Returns the exit code.
@@ -82,6 +84,7 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
         "metadata-quorum" => metadata_quorum::run(args),
         "transactions" => transactions::run(args),
         "console-share-consumer" => console_share_consumer::run(args),
+        "share-groups" => share_groups::run(args),
         other => Err(ToolError::Usage(format!("unknown tool {other}"))),
     };
     match result {
