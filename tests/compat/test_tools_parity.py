@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka import Consumer, Producer, ShareConsumer, TopicPartition
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,
+                                   NewTopic, ResourceType)
 
 from compat_helpers import wait_until
 from conftest import rafka_bin
@@ -44,6 +45,8 @@ JAVA_TOOLS = {
     "consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
     "get-offsets": "org.apache.kafka.tools.GetOffsetShell",
     "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    "console-share-consumer": "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
+    "share-groups": "org.apache.kafka.tools.consumer.group.ShareGroupCommand",
     "broker-api-versions": "org.apache.kafka.tools.BrokerApiVersionsCommand",
     "log-dirs": "org.apache.kafka.tools.LogDirsCommand",
     "metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
@@ -366,6 +369,123 @@ def test_console_consumer_one_partition_from_an_offset(tools):
                        "--property", "print.offset=true", "--property", "print.key=true")
     assert lines == ["Offset:4\torder-13\ttotal=130", "Offset:5\torder-16\ttotal=160",
                      "Offset:6\torder-19\ttotal=190"]
+
+
+# -- kafka-console-share-consumer ------------------------------------------------------
+
+def _share_group_from_earliest(bootstrap: str, group: str) -> None:
+    resource = ConfigResource(ResourceType.GROUP, group, incremental_configs=[
+        ConfigEntry("share.auto.offset.reset", "earliest",
+                    incremental_operation=AlterConfigOpType.SET)])
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(30)
+
+
+def test_console_share_consumer(tools):
+    """rafka's kafka-console-share-consumer.sh (with 4.2's --formatter-property) and Kafka
+    4.1.1's (--property), each in a share group of its own over LOGS (one partition, six
+    records), step by step on the same data: print and release all six; print and accept
+    them again (delivery count 2); then, after one more record is produced, read one
+    record: the new one, delivered once, so nothing accepted came back (records are
+    delivered lowest offset first). Both print the same lines at every step."""
+    groups = {"rafka": "parity-share-rafka", "kafka": "parity-share-kafka"}
+    for group in groups.values():
+        _share_group_from_earliest(tools.bootstrap, group)
+    props = ["print.offset=true", "print.delivery=true", "print.key=true",
+             "print.headers=true"]
+
+    def run(side: str, *args: str) -> list[str]:
+        flag = "--formatter-property" if side == "rafka" else "--property"
+        runner = tools.rafka if side == "rafka" else tools.kafka
+        out = runner("console-share-consumer", "--topic", LOGS, "--group", groups[side],
+                     "--timeout-ms", "30000", *args,
+                     *[x for p in props for x in (flag, p)])
+        assert out.returncode == 0, f"{side}: {out.stderr}"
+        return out.stdout.splitlines()
+
+    def both(*args: str) -> list[str]:
+        ours, theirs = run("rafka", *args), run("kafka", *args)
+        assert ours == theirs, f"--- rafka ---\n{ours}\n--- Kafka ---\n{theirs}"
+        return ours
+
+    released = both("--max-messages", "6", "--release")
+    assert [line.split("\t")[:2] for line in released] == \
+        [[f"Offset:{i}", "Delivery:1"] for i in range(6)], released
+    assert released[3] == "Offset:3\tDelivery:1\tNO_HEADERS\tnull\tline 3"
+    accepted = both("--max-messages", "6")
+    assert [line.split("\t")[:2] for line in accepted] == \
+        [[f"Offset:{i}", "Delivery:2"] for i in range(6)], accepted
+    producer = Producer({"bootstrap.servers": tools.bootstrap})
+    producer.produce(LOGS, key=b"after", value=b"more", partition=0, timestamp=BASE_TS + 300)
+    assert producer.flush(30) == 0
+    assert both("--max-messages", "1") == ["Offset:6\tDelivery:1\tNO_HEADERS\tafter\tmore"]
+
+
+# -- kafka-share-groups ----------------------------------------------------------------
+
+SHARE_LIVE = "parity-share-live"
+
+
+@pytest.fixture(scope="module")
+def share_member(tools):
+    """A share group with one active member (confluent-kafka's ShareConsumer) on EVENTS,
+    and two share groups whose only member has left (empty)."""
+    def joined(group: str) -> ShareConsumer:
+        consumer = ShareConsumer({"bootstrap.servers": tools.bootstrap, "group.id": group,
+                                  "client.id": f"{group}-client"})
+        consumer.subscribe([EVENTS])
+        return consumer
+
+    def stable(group: str, consumer: ShareConsumer) -> bool:
+        consumer.poll(0.1)
+        out = tools.rafka("share-groups", "--describe", "--group", group, "--members").stdout
+        return "parity-events:0,1" in out
+
+    live = joined(SHARE_LIVE)
+    wait_until(lambda: stable(SHARE_LIVE, live), timeout_s=30, what=f"{SHARE_LIVE} assigned")
+    for group in ("parity-share-empty-a", "parity-share-empty-b"):
+        gone = joined(group)
+        wait_until(lambda: stable(group, gone), timeout_s=30, what=f"{group} assigned")
+        gone.close()
+    yield live
+    live.close()
+
+
+@pytest.mark.parametrize("args", [
+    ["--list"],
+    ["--list", "--state"],
+    ["--list", "--state", "Stable"],
+    ["--list", "--state", "empty"],
+    ["--describe", "--group", SHARE_LIVE, "--members"],
+    ["--describe", "--group", SHARE_LIVE, "--members", "--verbose"],
+    ["--describe", "--group", SHARE_LIVE, "--state"],
+    ["--describe", "--group", SHARE_LIVE, "--state", "--verbose"],
+    ["--describe", "--group", "parity-share-empty-a", "--members"],
+    ["--describe", "--all-groups", "--state"],
+    ["--describe", "--group", "parity-share-missing", "--state"],
+    ["--delete", "--group", SHARE_LIVE],
+    ["--delete", "--group", "parity-share-missing"],
+    ["--delete", "--group", LIVE_GROUP],
+])
+def test_share_groups(tools, share_member, args):
+    lines = tools.same("share-groups", *args)
+    if args == ["--describe", "--group", SHARE_LIVE, "--members"]:
+        assert lines[1].split()[:1] == ["GROUP"] and lines[2].split()[0] == SHARE_LIVE, lines
+        assert lines[2].split()[-2:] == ["2", "parity-events:0,1"], lines
+
+
+def test_share_groups_delete(tools, share_member):
+    """Each tool deletes one empty share group; both print the same, and the groups are gone."""
+    ours = tools.rafka("share-groups", "--delete", "--group", "parity-share-empty-a")
+    theirs = tools.kafka("share-groups", "--delete", "--group", "parity-share-empty-b")
+    assert (ours.returncode, theirs.returncode) == (0, 0), f"{ours.stderr}\n{theirs.stderr}"
+    assert ours.stdout.replace("empty-a", "empty-b") == theirs.stdout
+    assert ours.stdout.strip() == \
+        "Deletion of requested share groups ('parity-share-empty-a') was successful."
+    listed = tools.rafka("share-groups", "--list").stdout.split()
+    assert "parity-share-empty-a" not in listed and "parity-share-empty-b" not in listed
+    assert SHARE_LIVE in listed
 
 
 # -- kafka-broker-api-versions, kafka-log-dirs ----------------------------------------

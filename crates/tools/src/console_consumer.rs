@@ -20,14 +20,17 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers};
-use rdkafka::{Message, Offset, Timestamp, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::common::{parse_key_value, read_properties};
 use crate::console_producer::options::{self, flag, value, Spec};
 use crate::console_producer::support::{self, log_line, QuietContext};
 use crate::ToolError;
 
+pub(crate) mod formatter;
 mod topic_pattern;
+
+use formatter::{Formatter, Record};
 
 use topic_pattern::TopicPattern;
 
@@ -55,19 +58,6 @@ const SPECS: &[Spec] = &[
 
 const PURPOSE: &str =
     "This tool helps to read data from Kafka topics and outputs it to standard output.";
-
-/// `LoggingMessageFormatter` prints as the default one does (and logs each record at
-/// INFO, which Kafka's scripts do not show).
-const DEFAULT_FORMATTERS: &[&str] = &[
-    "org.apache.kafka.tools.consumer.DefaultMessageFormatter",
-    "kafka.tools.DefaultMessageFormatter",
-    "org.apache.kafka.tools.consumer.LoggingMessageFormatter",
-    "kafka.tools.LoggingMessageFormatter",
-];
-const NO_OP_FORMATTERS: &[&str] = &[
-    "org.apache.kafka.tools.consumer.NoOpMessageFormatter",
-    "kafka.tools.NoOpMessageFormatter",
-];
 
 /// How long to wait for a first answer from the cluster (Java's `default.api.timeout.ms`).
 const CLUSTER_WAIT: Duration = Duration::from_secs(60);
@@ -124,15 +114,9 @@ impl TopicFilter {
 }
 
 pub fn run(args: Vec<String>) -> Result<(), ToolError> {
-    let opts = options::parse(SPECS, &args)?;
-    if opts.has("help") {
-        options::print_help(PURPOSE, SPECS);
+    let Some(opts) = options::parse_command(PURPOSE, SPECS, &args)? else {
         return Ok(());
-    }
-    if opts.has("version") {
-        println!("{}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
-    }
+    };
 
     // Kafka's ConsoleConsumerOptions.checkRequiredArgs, in its order.
     let topic = opts.value("topic").map(str::to_string);
@@ -170,31 +154,12 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         let (k, v) = parse_key_value(item)?;
         extra_props.insert(k, v);
     }
-    let mut groups: Vec<String> = Vec::new();
-    for g in [
+    let group = single_group_id(
         opts.value("group"),
-        file_props.get("group.id").map(String::as_str),
-        extra_props.get("group.id").map(String::as_str),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if !groups.iter().any(|known| known == g) {
-            groups.push(g.to_string());
-        }
-    }
-    if groups.len() > 1 {
-        return Err(ToolError::Usage(format!(
-            "The group ids provided in different places (directly using '--group', via \
-             '--consumer-property', or via '--consumer.config') do not match. Detected group ids: {}",
-            groups
-                .iter()
-                .map(|g| format!("'{g}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let group = groups.pop();
+        &file_props,
+        &extra_props,
+        "'--consumer-property', or via '--consumer.config'",
+    )?;
     if group.is_some() && partition.is_some() {
         return Err(ToolError::Usage(
             "Options group and partition cannot be specified together.".into(),
@@ -306,20 +271,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         let (k, v) = parse_key_value(item)?;
         formatter_props.insert(k, v);
     }
-    let formatter_name = opts
-        .value("formatter")
-        .unwrap_or(DEFAULT_FORMATTERS[0])
-        .trim();
-    let formatter = if DEFAULT_FORMATTERS.contains(&formatter_name) {
-        Formatter::configure(&formatter_props)
-    } else if NO_OP_FORMATTERS.contains(&formatter_name) {
-        Formatter::no_op()
-    } else {
-        return Err(ToolError::Usage(format!(
-            "Formatter {formatter_name} is not supported; use {}",
-            DEFAULT_FORMATTERS[0]
-        )));
-    };
+    let formatter = Formatter::named(opts.value("formatter"), &formatter_props)?;
     let max_messages = opts.number::<i64>("max-messages")?.filter(|n| *n >= 0);
     let timeout = opts
         .number::<i64>("timeout-ms")?
@@ -372,6 +324,41 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     drop(consumer);
     eprintln!("Processed a total of {count} messages");
     result
+}
+
+/// The one group id given by `--group`, the config file and the properties (Kafka's
+/// check that all places name the same group); `others` names those places in the error.
+pub(crate) fn single_group_id(
+    flag: Option<&str>,
+    file_props: &BTreeMap<String, String>,
+    extra_props: &BTreeMap<String, String>,
+    others: &str,
+) -> Result<Option<String>, ToolError> {
+    let mut groups: Vec<String> = Vec::new();
+    for g in [
+        flag,
+        file_props.get("group.id").map(String::as_str),
+        extra_props.get("group.id").map(String::as_str),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !groups.iter().any(|known| known == g) {
+            groups.push(g.to_string());
+        }
+    }
+    if groups.len() > 1 {
+        return Err(ToolError::Usage(format!(
+            "The group ids provided in different places (directly using '--group', via \
+             {others}) do not match. Detected group ids: {}",
+            groups
+                .iter()
+                .map(|g| format!("'{g}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(groups.pop())
 }
 
 fn parse_offset(text: Option<&str>, from_beginning: bool) -> Result<Start, ToolError> {
@@ -511,7 +498,7 @@ impl Run<'_> {
                     if self.store_offsets {
                         let _ = self.consumer.store_offset_from_message(&message);
                     }
-                    if let Err(e) = self.formatter.write_to(&message, &mut out) {
+                    if let Err(e) = write_message(self.formatter, &message, &mut out) {
                         if e.kind() == std::io::ErrorKind::BrokenPipe || !self.skip_on_error {
                             eprintln!("Unable to write to standard out, closing consumer.");
                             break;
@@ -556,232 +543,35 @@ impl Run<'_> {
     }
 }
 
-/// Kafka's `DefaultMessageFormatter`.
-#[derive(Debug)]
-struct Formatter {
-    print_timestamp: bool,
-    print_key: bool,
-    print_value: bool,
-    print_partition: bool,
-    print_offset: bool,
-    /// `print.delivery`: the share-group delivery count, never present for a consumer.
-    print_delivery: bool,
-    print_headers: bool,
-    key_separator: Vec<u8>,
-    line_separator: Vec<u8>,
-    headers_separator: Vec<u8>,
-    null_literal: Vec<u8>,
-    /// `NoOpMessageFormatter`: count records, print nothing.
-    silent: bool,
-}
-
-impl Formatter {
-    fn configure(props: &BTreeMap<String, String>) -> Formatter {
-        let flag = |k: &str, default: bool| {
-            props
-                .get(k)
-                .map_or(default, |v| v.trim().eq_ignore_ascii_case("true"))
-        };
-        let bytes = |k: &str, default: &str| {
-            props
-                .get(k)
-                .map_or(default.as_bytes().to_vec(), |v| v.as_bytes().to_vec())
-        };
-        Formatter {
-            print_timestamp: flag("print.timestamp", false),
-            print_key: flag("print.key", false),
-            print_value: flag("print.value", true),
-            print_partition: flag("print.partition", false),
-            print_offset: flag("print.offset", false),
-            print_delivery: flag("print.delivery", false),
-            print_headers: flag("print.headers", false),
-            key_separator: bytes("key.separator", "\t"),
-            line_separator: bytes("line.separator", "\n"),
-            headers_separator: bytes("headers.separator", ","),
-            null_literal: bytes("null.literal", "null"),
-            silent: false,
-        }
-    }
-
-    fn no_op() -> Formatter {
-        Formatter {
-            silent: true,
-            ..Formatter::configure(&BTreeMap::new())
-        }
-    }
-
-    fn write_to(&self, message: &BorrowedMessage<'_>, out: &mut impl Write) -> std::io::Result<()> {
-        if self.silent {
-            return Ok(());
-        }
-        let headers: Vec<(String, Option<Vec<u8>>)> = message
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let record = Record {
-            timestamp: message.timestamp(),
-            partition: message.partition(),
-            offset: message.offset(),
-            headers,
-            key: message.key(),
-            value: message.payload(),
-        };
-        self.write_record(&record, out)
-    }
-
-    fn write_record(&self, r: &Record<'_>, out: &mut impl Write) -> std::io::Result<()> {
-        // After each field: the key separator if another field follows, else the line's end.
-        let separator = |more: bool| {
-            if more {
-                &self.key_separator
-            } else {
-                &self.line_separator
-            }
-        };
-        if self.print_timestamp {
-            match r.timestamp {
-                Timestamp::CreateTime(t) => write!(out, "CreateTime:{t}")?,
-                Timestamp::LogAppendTime(t) => write!(out, "LogAppendTime:{t}")?,
-                Timestamp::NotAvailable => write!(out, "NO_TIMESTAMP")?,
-            }
-            out.write_all(separator(
-                self.print_offset
-                    || self.print_partition
-                    || self.print_delivery
-                    || self.print_headers
-                    || self.print_key
-                    || self.print_value,
-            ))?;
-        }
-        if self.print_partition {
-            write!(out, "Partition:{}", r.partition)?;
-            out.write_all(separator(
-                self.print_offset
-                    || self.print_delivery
-                    || self.print_headers
-                    || self.print_key
-                    || self.print_value,
-            ))?;
-        }
-        if self.print_offset {
-            write!(out, "Offset:{}", r.offset)?;
-            out.write_all(separator(
-                self.print_delivery || self.print_headers || self.print_key || self.print_value,
-            ))?;
-        }
-        if self.print_delivery {
-            out.write_all(b"Delivery:NOT_PRESENT")?;
-            out.write_all(separator(
-                self.print_headers || self.print_key || self.print_value,
-            ))?;
-        }
-        if self.print_headers {
-            if r.headers.is_empty() {
-                out.write_all(b"NO_HEADERS")?;
-            }
-            for (i, (key, value)) in r.headers.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(&self.headers_separator)?;
-                }
-                write!(out, "{key}:")?;
-                out.write_all(value.as_deref().unwrap_or(&self.null_literal))?;
-            }
-            out.write_all(separator(self.print_key || self.print_value))?;
-        }
-        if self.print_key {
-            out.write_all(r.key.unwrap_or(&self.null_literal))?;
-            out.write_all(separator(self.print_value))?;
-        }
-        if self.print_value {
-            out.write_all(r.value.unwrap_or(&self.null_literal))?;
-            out.write_all(&self.line_separator)?;
-        }
-        Ok(())
-    }
-}
-
-/// The parts of a consumed record the formatter prints.
-#[derive(Debug)]
-struct Record<'a> {
-    timestamp: Timestamp,
-    partition: i32,
-    offset: i64,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-    key: Option<&'a [u8]>,
-    value: Option<&'a [u8]>,
+/// Prints a record librdkafka delivered.
+fn write_message(
+    formatter: &Formatter,
+    message: &BorrowedMessage<'_>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let headers: Vec<(String, Option<Vec<u8>>)> = message
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let record = Record {
+        timestamp: message.timestamp(),
+        partition: message.partition(),
+        offset: message.offset(),
+        headers,
+        key: message.key(),
+        value: message.payload(),
+        delivery_count: None,
+    };
+    formatter.write_record(&record, out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn formatter(props: &[(&str, &str)]) -> Formatter {
-        Formatter::configure(
-            &props
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
-    fn render(f: &Formatter, r: &Record<'_>) -> String {
-        let mut out = Vec::new();
-        f.write_record(r, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    fn record<'a>(key: Option<&'a [u8]>, value: Option<&'a [u8]>) -> Record<'a> {
-        Record {
-            timestamp: Timestamp::CreateTime(1_700_000_000_000),
-            partition: 0,
-            offset: 3,
-            headers: vec![("h1".into(), Some(b"v1".to_vec())), ("h2".into(), None)],
-            key,
-            value,
-        }
-    }
-
-    #[test]
-    fn default_prints_only_the_value() {
-        let r = record(Some(b"k"), Some(b"v"));
-        assert_eq!(render(&formatter(&[]), &r), "v\n");
-    }
-
-    #[test]
-    fn every_field_in_kafkas_order() {
-        let f = formatter(&[
-            ("print.timestamp", "true"),
-            ("print.partition", "true"),
-            ("print.offset", "true"),
-            ("print.headers", "true"),
-            ("print.key", "true"),
-        ]);
-        assert_eq!(
-            render(&f, &record(Some(b"k"), Some(b"v"))),
-            "CreateTime:1700000000000\tPartition:0\tOffset:3\th1:v1,h2:null\tk\tv\n"
-        );
-    }
-
-    #[test]
-    fn separators_null_literal_and_value_off() {
-        let f = formatter(&[
-            ("print.key", "true"),
-            ("print.value", "false"),
-            ("key.separator", " => "),
-            ("line.separator", "|"),
-            ("null.literal", "<none>"),
-        ]);
-        assert_eq!(render(&f, &record(None, Some(b"v"))), "<none>|");
-        let f = formatter(&[("print.headers", "true"), ("headers.separator", ";")]);
-        let mut r = record(Some(b"k"), None);
-        assert_eq!(render(&f, &r), "h1:v1;h2:null\tnull\n");
-        r.headers.clear();
-        assert_eq!(render(&f, &r), "NO_HEADERS\tnull\n");
-    }
 
     #[test]
     fn offsets_parse_as_kafka_says() {

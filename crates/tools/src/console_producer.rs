@@ -67,15 +67,9 @@ const LINE_READERS: &[&str] = &[
 ];
 
 pub fn run(args: Vec<String>) -> Result<(), ToolError> {
-    let opts = options::parse(SPECS, &args)?;
-    if opts.has("help") {
-        options::print_help(PURPOSE, SPECS);
+    let Some(opts) = options::parse_command(PURPOSE, SPECS, &args)? else {
         return Ok(());
-    }
-    if opts.has("version") {
-        println!("{}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
-    }
+    };
     let topic = opts.require("topic")?.to_string();
     let bootstrap = opts
         .value("bootstrap-server")

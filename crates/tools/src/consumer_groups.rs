@@ -6,7 +6,7 @@
 //! and messages are those of Kafka's `ConsumerGroupCommand` (4.x); where Kafka prints an
 //! error and still exits 0, this tool exits 1 so that scripts can tell.
 
-mod admin;
+pub(crate) mod admin;
 mod describe;
 mod options;
 mod reset;

@@ -18,6 +18,7 @@ pub mod broker_api_versions;
 pub mod configs;
 pub mod console_consumer;
 pub mod console_producer;
+pub mod console_share_consumer;
 pub mod consumer_groups;
 pub mod consumer_perf_test;
 pub mod delete_records;
@@ -29,6 +30,8 @@ pub mod log_dirs;
 pub mod metadata_quorum;
 pub mod producer_perf_test;
 pub mod reassign_partitions;
+pub mod share_consumer;
+pub mod share_groups;
 pub mod storage;
 pub mod topics;
 pub mod transactions;
@@ -55,6 +58,8 @@ pub const TOOLS: &[&str] = &[
     "reassign-partitions",
     "metadata-quorum",
     "transactions",
+    "console-share-consumer",
+    "share-groups",
 ];
 
 /// Runs tool `name` with `args` (not including the tool name). Returns the exit code.
@@ -78,6 +83,8 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
         "reassign-partitions" => reassign_partitions::run(args),
         "metadata-quorum" => metadata_quorum::run(args),
         "transactions" => transactions::run(args),
+        "console-share-consumer" => console_share_consumer::run(args),
+        "share-groups" => share_groups::run(args),
         other => Err(ToolError::Usage(format!("unknown tool {other}"))),
     };
     match result {

@@ -178,6 +178,25 @@ fn find(specs: &[Spec], name: &str) -> Result<Spec, ToolError> {
     }
 }
 
+/// Parses `args` against `specs`; `None` when the command was `--help` or `--version`,
+/// answered here.
+pub(crate) fn parse_command(
+    purpose: &str,
+    specs: &[Spec],
+    args: &[String],
+) -> Result<Option<Parsed>, ToolError> {
+    let opts = parse(specs, args)?;
+    if opts.has("help") {
+        print_help(purpose, specs);
+        return Ok(None);
+    }
+    if opts.has("version") {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+        return Ok(None);
+    }
+    Ok(Some(opts))
+}
+
 /// Prints `--help` output, Kafka style: the tool's purpose, then one line per option.
 pub(crate) fn print_help(purpose: &str, specs: &[Spec]) {
     println!("{purpose}");

@@ -20,7 +20,7 @@ use kafka_protocol::messages::{
     MetadataResponse, OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest,
     OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, TopicName,
 };
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use rafka_client::{connect_within, WireClient};
 use rafka_protocol::consumer_protocol::assigned_partitions;
 use rafka_protocol::ErrorCode;
@@ -246,16 +246,53 @@ impl Admin {
         self.node(node.id).await
     }
 
+    /// The known brokers' ids (the bootstrap broker alone, `-1`, before any Metadata).
+    pub(crate) fn broker_ids(&self) -> Vec<i32> {
+        let ids: Vec<i32> = self.brokers.keys().copied().collect();
+        if ids.is_empty() {
+            vec![-1]
+        } else {
+            ids
+        }
+    }
+
+    /// One request to broker `id`, at the highest version both speak up to `ours`.
+    pub(crate) async fn call_node<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        id: i32,
+        api_key: ApiKey,
+        ours: i16,
+        request: impl FnOnce(i16) -> Req,
+    ) -> Result<Resp, ToolError> {
+        let timeout = self.timeout;
+        let client = self.node(id).await?;
+        let version = client.version_for(api_key, ours)?;
+        Ok(client
+            .call_within(api_key, version, &request(version), timeout)
+            .await?)
+    }
+
+    /// One request to `group`'s coordinator, at the highest version both speak up to
+    /// `ours`.
+    pub(crate) async fn call_coordinator<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        group: &str,
+        api_key: ApiKey,
+        ours: i16,
+        request: impl FnOnce(i16) -> Req,
+    ) -> Result<Resp, ToolError> {
+        let node = self.coordinator(group).await?;
+        self.call_node(node.id, api_key, ours, request).await
+    }
+
     /// Every group of every broker (ListGroups goes to all of them, as in Kafka).
     pub(crate) async fn list_groups(
         &mut self,
         states: &[String],
     ) -> Result<Vec<GroupListing>, ToolError> {
-        let ids: Vec<i32> = self.brokers.keys().copied().collect();
-        let ids = if ids.is_empty() { vec![-1] } else { ids };
         let timeout = self.timeout;
         let mut groups: BTreeMap<String, GroupListing> = BTreeMap::new();
-        for id in ids {
+        for id in self.broker_ids() {
             let client = self.node(id).await?;
             let version = client.version_for(ApiKey::ListGroups, 5)?;
             let request = ListGroupsRequest::default()
