@@ -10,7 +10,9 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::session::Session;
 use rafka_coordinator::txn::coordinator::TRANSACTION_STATE_TOPIC;
+use rafka_security::acl::AclOperation;
 
 const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
@@ -20,6 +22,7 @@ pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: FindCoordinatorRequest,
     version: i16,
+    session: &Session,
 ) -> FindCoordinatorResponse {
     let keys: Vec<StrBytes> = if version >= 4 {
         request.coordinator_keys.clone()
@@ -52,7 +55,20 @@ pub(super) async fn handle(
     let mut coordinators: Vec<Coordinator> = Vec::with_capacity(keys.len());
     for key in keys {
         {
-            let found = if request.key_type == KEY_TYPE_SHARE {
+            // Kafka's getCoordinator: DESCRIBE on the group or the transactional id.
+            let found = if request.key_type == KEY_TYPE_TRANSACTION
+                && !broker.authorize_transactional_id(session, key.as_str(), AclOperation::Describe)
+            {
+                Err(ErrorCode::TransactionalIdAuthorizationFailed)
+            } else if request.key_type != KEY_TYPE_TRANSACTION
+                && !broker.authorize_group(
+                    session,
+                    share_group_of(request.key_type, key.as_str()),
+                    AclOperation::Describe,
+                )
+            {
+                Err(ErrorCode::GroupAuthorizationFailed)
+            } else if request.key_type == KEY_TYPE_SHARE {
                 // No share coordinator yet: Kafka's answer without one (and below v6).
                 Err(ErrorCode::InvalidRequest)
             } else if request.key_type == KEY_TYPE_TRANSACTION {
@@ -92,6 +108,15 @@ pub(super) async fn handle(
         }
     }
     answer(version, coordinators)
+}
+
+/// The group a key names: a share key is `groupId:topicId:partition`.
+fn share_group_of(key_type: i8, key: &str) -> &str {
+    if key_type == KEY_TYPE_SHARE {
+        key.split(':').next().unwrap_or(key)
+    } else {
+        key
+    }
 }
 
 /// The leader of the transactional id's `__transaction_state` partition (created at the
