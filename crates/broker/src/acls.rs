@@ -74,6 +74,46 @@ impl Broker {
         )
     }
 
+    /// Kafka's check of a config resource (DescribeConfigs with `describe`, else the
+    /// AlterConfigs APIs): DESCRIBE_CONFIGS or ALTER_CONFIGS on the topic or group, on
+    /// the cluster for brokers, broker loggers and client metrics; the refusal carries
+    /// the error's own text.
+    pub fn authorize_config_resource(
+        &self,
+        session: &Session,
+        resource_type: i8,
+        name: &str,
+        describe: bool,
+    ) -> Result<(), ApiError> {
+        // ConfigResource.Type ids.
+        const TOPIC: i8 = 2;
+        const GROUP: i8 = 32;
+        let operation = if describe {
+            AclOperation::DescribeConfigs
+        } else {
+            AclOperation::AlterConfigs
+        };
+        let (allowed, code) = match resource_type {
+            TOPIC => (
+                self.authorize_topic(session, name, operation),
+                ErrorCode::TopicAuthorizationFailed,
+            ),
+            GROUP => (
+                self.authorize_group(session, name, operation),
+                ErrorCode::GroupAuthorizationFailed,
+            ),
+            _ => (
+                self.authorize_cluster(session, operation),
+                ErrorCode::ClusterAuthorizationFailed,
+            ),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::new(code, code.description()))
+        }
+    }
+
     /// Kafka's `authorizeByResourceType`: the operation on at least one resource of the
     /// type.
     pub fn authorize_by_resource_type(

@@ -8,9 +8,12 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable};
 use rafka_protocol::request::{encode_response, RequestError, RequestFrame};
 
+use crate::acl_store::not_authorized_message;
 use crate::broker::Broker;
 use crate::metrics::FetchFrom;
 use crate::session::Session;
+use rafka_protocol::ErrorCode;
+use rafka_security::acl::AclOperation;
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
@@ -140,36 +143,102 @@ pub async fn handle(
             run_sync(&request, |b| offset_for_leader_epoch::handle(broker, b))
         }
         ApiKey::Metadata => run(&request, |b| metadata::handle(broker, b, version, session)).await,
-        ApiKey::CreateTopics => run(&request, |b| create_topics::handle(broker, b, version)).await,
-        ApiKey::DeleteTopics => run(&request, |b| delete_topics::handle(broker, b, version)).await,
-        ApiKey::DeleteRecords => run_sync(&request, |b| delete_records::handle(broker, b)),
-        ApiKey::DescribeConfigs => {
-            run_sync(&request, |b| describe_configs::handle(broker, b, version))
+        ApiKey::CreateTopics => {
+            run(&request, |b| {
+                create_topics::handle(broker, b, version, session)
+            })
+            .await
         }
-        ApiKey::AlterConfigs => run(&request, |b| alter_configs::handle(broker, b)).await,
+        ApiKey::DeleteTopics => {
+            run(&request, |b| {
+                delete_topics::handle(broker, b, version, session)
+            })
+            .await
+        }
+        ApiKey::DeleteRecords => run_sync(&request, |b| delete_records::handle(broker, b, session)),
+        ApiKey::DescribeConfigs => run_sync(&request, |b| {
+            describe_configs::handle(broker, b, version, session)
+        }),
+        ApiKey::AlterConfigs => run(&request, |b| alter_configs::handle(broker, b, session)).await,
+        // Kafka answers no log dirs without DESCRIBE on the cluster.
+        ApiKey::DescribeLogDirs if !broker.authorize_cluster(session, AclOperation::Describe) => {
+            run_sync(
+                &request,
+                |_: kafka_protocol::messages::DescribeLogDirsRequest| {
+                    kafka_protocol::messages::DescribeLogDirsResponse::default()
+                        .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+                },
+            )
+        }
         ApiKey::DescribeLogDirs => {
             run_sync(&request, |b| describe_log_dirs::handle(broker, b, version))
         }
         ApiKey::AlterReplicaLogDirs => {
             run_sync(&request, |b| alter_replica_log_dirs::handle(broker, b))
         }
-        ApiKey::CreatePartitions => run(&request, |b| create_partitions::handle(broker, b)).await,
+        ApiKey::CreatePartitions => {
+            run(&request, |b| create_partitions::handle(broker, b, session)).await
+        }
         ApiKey::IncrementalAlterConfigs => {
-            run(&request, |b| incremental_alter_configs::handle(broker, b)).await
+            run(&request, |b| {
+                incremental_alter_configs::handle(broker, b, session)
+            })
+            .await
         }
         ApiKey::DescribeCluster => run_sync(&request, |b| {
             describe_cluster::handle(broker, b, version, session)
         }),
-        ApiKey::ElectLeaders => run(&request, |b| elect_leaders::handle(broker, b)).await,
-        ApiKey::DescribeQuorum => run(&request, |b| describe_quorum::handle(broker, b)).await,
+        ApiKey::ElectLeaders => {
+            if !broker.authorize_cluster(session, AclOperation::Alter) {
+                return run_sync(&request, |b| {
+                    elect_leaders::refuse_all(&b, ErrorCode::ClusterAuthorizationFailed, session)
+                });
+            }
+            run(&request, |b| elect_leaders::handle(broker, b)).await
+        }
+        ApiKey::DescribeQuorum => {
+            if !broker.authorize_cluster(session, AclOperation::Describe) {
+                return run_sync(
+                    &request,
+                    |_: kafka_protocol::messages::DescribeQuorumRequest| {
+                        kafka_protocol::messages::DescribeQuorumResponse::default()
+                            .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+                            .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                    },
+                );
+            }
+            run(&request, |b| describe_quorum::handle(broker, b)).await
+        }
         ApiKey::DescribeTopicPartitions => run_sync(&request, |b| {
             describe_topic_partitions::handle(broker, b, session)
         }),
         ApiKey::AlterPartitionReassignments => {
+            if !broker.authorize_cluster(session, AclOperation::Alter) {
+                return run_sync(
+                    &request,
+                    |_: kafka_protocol::messages::AlterPartitionReassignmentsRequest| {
+                        kafka_protocol::messages::AlterPartitionReassignmentsResponse::default()
+                            .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+                            .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                    },
+                );
+            }
             run(&request, |b| {
                 alter_partition_reassignments::handle(broker, b, version)
             })
             .await
+        }
+        ApiKey::ListPartitionReassignments
+            if !broker.authorize_cluster(session, AclOperation::Describe) =>
+        {
+            run_sync(
+                &request,
+                |_: kafka_protocol::messages::ListPartitionReassignmentsRequest| {
+                    kafka_protocol::messages::ListPartitionReassignmentsResponse::default()
+                        .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+                        .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                },
+            )
         }
         ApiKey::ListPartitionReassignments => run_sync(&request, |b| {
             list_partition_reassignments::handle(broker, b)
@@ -234,25 +303,36 @@ pub async fn handle(
         ApiKey::ShareAcknowledge => run_sync(&request, |b| share_acknowledge::handle(broker, b)),
         ApiKey::AddPartitionsToTxn => {
             run(&request, |b| {
-                add_partitions_to_txn::handle(broker, b, version)
+                add_partitions_to_txn::handle(broker, b, version, session)
             })
             .await
         }
         ApiKey::AddOffsetsToTxn => {
-            run(&request, |b| add_offsets_to_txn::handle(broker, b, version)).await
+            run(&request, |b| {
+                add_offsets_to_txn::handle(broker, b, version, session)
+            })
+            .await
         }
-        ApiKey::EndTxn => run(&request, |b| end_txn::handle(broker, b, version)).await,
+        ApiKey::EndTxn => run(&request, |b| end_txn::handle(broker, b, version, session)).await,
         ApiKey::DescribeTransactions => {
             run(&request, |b| describe_transactions::handle(broker, b)).await
         }
         ApiKey::ListTransactions => run_sync(&request, |b| list_transactions::handle(broker, b)),
         ApiKey::DescribeProducers => run_sync(&request, |b| describe_producers::handle(broker, b)),
-        ApiKey::WriteTxnMarkers => run(&request, |b| write_txn_markers::handle(broker, b)).await,
+        ApiKey::WriteTxnMarkers => {
+            run(&request, |b| write_txn_markers::handle(broker, b, session)).await
+        }
         ApiKey::TxnOffsetCommit => {
-            run(&request, |b| txn_offset_commit::handle(broker, b, version)).await
+            run(&request, |b| {
+                txn_offset_commit::handle(broker, b, version, session)
+            })
+            .await
         }
         ApiKey::InitProducerId => {
-            run(&request, |b| init_producer_id::handle(broker, b, version)).await
+            run(&request, |b| {
+                init_producer_id::handle(broker, b, version, session)
+            })
+            .await
         }
         ApiKey::ListConfigResources => run_sync(&request, |b| {
             list_config_resources::handle(broker, b, version)
