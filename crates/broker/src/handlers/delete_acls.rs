@@ -1,7 +1,7 @@
 //! DeleteAcls (Kafka's `AclApis.handleDeleteAcls` and the controller's
 //! `AclControlManager.deleteAcls`): cluster ALTER, then for each filter the bindings it
-//! matches (a binding goes to the first filter that matches it), all removed through
-//! the controller.
+//! matches (a binding two filters match is listed under both, as Kafka 4.1 answers), all
+//! removed through the controller.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -86,13 +86,14 @@ pub(super) async fn handle(
         }
         let mut acls = Vec::new();
         for (id, binding) in &bindings {
-            if deleted.contains(id) || !filter.matches(binding) {
+            if !filter.matches(binding) {
                 continue;
             }
             deleted.insert(*id);
             acls.push(
                 DeleteAclsMatchingAcl::default()
                     .with_error_code(0)
+                    .with_error_message(None)
                     .with_resource_type(binding.pattern.resource_type.code())
                     .with_resource_name(str_bytes(binding.pattern.name.clone()))
                     .with_pattern_type(binding.pattern.pattern_type.code())
@@ -116,6 +117,7 @@ pub(super) async fn handle(
                 .with_error_message(e.message.clone().map(str_bytes)),
             (Ok(acls), Ok(())) => DeleteAclsFilterResult::default()
                 .with_error_code(0)
+                .with_error_message(None)
                 .with_matching_acls(acls),
         })
         .collect();
