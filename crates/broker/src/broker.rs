@@ -55,6 +55,8 @@ pub struct Broker {
     pub peers: rafka_client::WirePool,
     /// What `/metrics` serves; no-op handles without `metrics.listener`.
     pub metrics: crate::metrics::BrokerMetrics,
+    /// The authorizer and its ACLs; `None` without `authorizer.class.name`.
+    pub acls: Option<crate::acl_store::Acls>,
 }
 
 /// A broker as Metadata and DescribeCluster list it.
@@ -93,7 +95,14 @@ impl Broker {
         ));
         let share_states = ShareCoordinator::new(config.share_coordinator.clone(), clock.clone());
         let metrics = crate::metrics::BrokerMetrics::new(config.metrics_listener.is_some());
+        let acls = crate::acl_store::Acls::open(
+            &config.authorizer,
+            &config.log_dirs[0],
+            cluster.is_some(),
+        )
+        .map_err(StartupError::Config)?;
         let broker = Broker {
+            acls,
             metrics,
             groups: GroupCoordinator::new(
                 config.group.clone(),
@@ -283,6 +292,9 @@ impl Broker {
             .brokers
             .get(&cluster.node_id)
             .is_some_and(|b| b.incarnation_id == cluster.incarnation_id);
+        // The ACLs apply whether or not this incarnation is registered yet: they are the
+        // cluster's, not this broker's.
+        self.apply_acls(&image);
         if !registered {
             tracing::debug!(
                 "ignoring metadata image at offset {}: it predates this broker's registration",

@@ -2,6 +2,8 @@
 //! topics and partitions this node hosts, and their configs. It owns no bytes format
 //! (`rafka-protocol`) and no disk format (`rafka-log`); it knows nothing of CLI parsing.
 
+pub mod acl_store;
+pub mod acls;
 pub mod admin;
 pub mod broker;
 pub mod cluster;

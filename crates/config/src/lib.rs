@@ -13,6 +13,7 @@
 //! It knows nothing of sockets, tokio or the broker's runtime: it reads and writes files
 //! and strings only.
 
+pub mod authorizer;
 pub mod group;
 pub mod server;
 pub mod share_coordinator;

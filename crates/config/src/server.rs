@@ -88,6 +88,8 @@ pub struct BrokerConfig {
     pub metrics_listener: Option<Listener>,
     pub broker_rack: Option<String>,
     pub replication: ReplicationConfig,
+    /// `authorizer.class.name`, `super.users`, `allow.everyone.if.no.acl.found`.
+    pub authorizer: crate::authorizer::AuthorizerConfig,
     /// Broker keys that are defaults for topic configs, by broker key (`log.retention.ms`),
     /// with time units already folded into the `.ms` key.
     pub log_defaults: BTreeMap<String, String>,
@@ -537,10 +539,13 @@ impl BrokerConfig {
             log_defaults.insert("log.flush.interval.ms".into(), ms.to_string());
         }
 
+        let authorizer =
+            crate::authorizer::AuthorizerConfig::from_properties(&props).map_err(invalid)?;
         for key in props.keys() {
             let known = BROKER_KEYS.contains(&key.as_str())
                 || crate::transaction::TRANSACTION_KEYS.contains(&key.as_str())
                 || crate::share_coordinator::SHARE_COORDINATOR_KEYS.contains(&key.as_str())
+                || crate::authorizer::AUTHORIZER_KEYS.contains(&key.as_str())
                 || TOPIC_CONFIGS
                     .iter()
                     .any(|d| d.broker_key == Some(key.as_str()));
@@ -578,6 +583,7 @@ impl BrokerConfig {
             metrics_listener,
             broker_rack: get("broker.rack").map(str::to_string),
             replication,
+            authorizer,
             log_defaults,
             explicit: props.clone(),
             source_name: source_name.to_string(),

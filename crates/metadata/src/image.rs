@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 // The states records carry are defined with the records (records know nothing of the
 // image); the image is built of them, under these paths too.
 use crate::records::MetadataRecord;
-pub use crate::records::{BrokerInfo, Endpoint, PartitionState};
+pub use crate::records::{AccessControlEntryRecord, BrokerInfo, Endpoint, PartitionState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopicImage {
@@ -33,6 +33,9 @@ pub struct ClusterImage {
     /// `ProducerIdControlManager`): every id below it belongs to some broker's block.
     #[serde(default)]
     pub next_producer_id: i64,
+    /// The ACL bindings by id (the authorizer's, applied by every broker).
+    #[serde(default)]
+    pub acls: BTreeMap<uuid::Uuid, AccessControlEntryRecord>,
 }
 
 /// Replaces one group's config overrides. An empty set for a group that never had any
@@ -119,6 +122,12 @@ impl ClusterImage {
                 next_producer_id, ..
             } => {
                 self.next_producer_id = self.next_producer_id.max(*next_producer_id);
+            }
+            MetadataRecord::AccessControlEntry(acl) => {
+                self.acls.insert(acl.id, acl.clone());
+            }
+            MetadataRecord::RemoveAccessControlEntry { id } => {
+                self.acls.remove(id);
             }
         }
     }

@@ -6,6 +6,7 @@
 //! controller never edits it directly: it proposes records, the quorum commits them, and
 //! every node (controllers and brokers alike) applies the same records in the same order.
 
+pub mod acl_control;
 pub mod controller;
 pub mod image;
 pub mod quorum;

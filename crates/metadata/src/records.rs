@@ -63,6 +63,41 @@ pub enum MetadataRecord {
         broker_epoch: i64,
         next_producer_id: i64,
     },
+    // ACLs (the authorizer's bindings): one record per binding, named by its id.
+    /// Kafka's `AccessControlEntryRecord`: a new ACL binding.
+    AccessControlEntry(AccessControlEntryRecord),
+    /// Kafka's `RemoveAccessControlEntryRecord`: the binding with this id is deleted.
+    RemoveAccessControlEntry {
+        id: uuid::Uuid,
+    },
+}
+
+/// One ACL binding as Kafka's `AccessControlEntryRecord` stores it: the resource
+/// pattern and the entry with Kafka's wire codes (`ResourceType`, `PatternType`,
+/// `AclOperation`, `AclPermissionType`), so that the metadata knows nothing of the
+/// authorizer that reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AccessControlEntryRecord {
+    /// Given by the controller when the binding is created; deletions name it.
+    pub id: uuid::Uuid,
+    pub resource_type: i8,
+    pub resource_name: String,
+    pub pattern_type: i8,
+    /// `Type:name`, e.g. `User:alice`.
+    pub principal: String,
+    pub host: String,
+    pub operation: i8,
+    pub permission_type: i8,
+}
+
+impl AccessControlEntryRecord {
+    /// Whether both name the same binding (whatever their ids).
+    pub fn same_binding(&self, other: &AccessControlEntryRecord) -> bool {
+        AccessControlEntryRecord {
+            id: other.id,
+            ..self.clone()
+        } == *other
+    }
 }
 
 /// One listener a broker registered (`advertised.listeners`).

@@ -18,7 +18,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use crate::controller::{ElectionType, PartitionOutcome, ReassignmentRequest};
-use crate::image::{ClusterImage, Endpoint, PartitionState};
+use crate::image::{AccessControlEntryRecord, ClusterImage, Endpoint, PartitionState};
 use crate::quorum::{QuorumStatus, RaftRequest, RaftResponse};
 
 /// The largest controller frame accepted: a full image of a large cluster fits.
@@ -107,6 +107,15 @@ pub enum BrokerRequest {
         /// is refused.
         allow_replication_factor_change: bool,
         partitions: Vec<ReassignmentRequest>,
+    },
+    // ACLs: the bindings a broker validated, and the ids its filters matched.
+    /// CreateAcls: the bindings to add (ids are given by the controller).
+    CreateAcls {
+        acls: Vec<AccessControlEntryRecord>,
+    },
+    /// DeleteAcls: the bindings to remove, by id.
+    DeleteAcls {
+        ids: Vec<uuid::Uuid>,
     },
 }
 

@@ -14,6 +14,7 @@ pub mod common;
 pub mod java_order;
 pub mod wire;
 
+pub mod acls;
 pub mod broker_api_versions;
 pub mod configs;
 pub mod console_consumer;
@@ -44,6 +45,7 @@ pub const TOOLS: &[&str] = &[
     "console-producer",
     "console-consumer",
     "configs",
+    "acls",
     "get-offsets",
     "delete-records",
     "log-dirs",
@@ -69,6 +71,7 @@ pub fn run(name: &str, args: Vec<String>) -> ExitCode {
         "console-producer" => console_producer::run(args),
         "console-consumer" => console_consumer::run(args),
         "configs" => configs::run(args),
+        "acls" => acls::run(args),
         "get-offsets" => get_offsets::run(args),
         "delete-records" => delete_records::run(args),
         "log-dirs" => log_dirs::run(args),

@@ -367,6 +367,24 @@ impl ControllerService {
                 })
                 .await,
             ),
+            BrokerRequest::CreateAcls { acls } => done(
+                self.decide(|_, image, _| {
+                    Ok((
+                        rafka_metadata::acl_control::create_acls(&image.acls, acls),
+                        (),
+                    ))
+                })
+                .await,
+            ),
+            BrokerRequest::DeleteAcls { ids } => done(
+                self.decide(|_, image, _| {
+                    Ok((
+                        rafka_metadata::acl_control::delete_acls(&image.acls, &ids),
+                        (),
+                    ))
+                })
+                .await,
+            ),
         }
     }
 }

@@ -18,15 +18,24 @@ use rafka_protocol::ErrorCode;
 
 use super::transactions::{coordinator, version_error};
 use crate::broker::Broker;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: AddPartitionsToTxnRequest,
     version: i16,
+    session: &Session,
 ) -> AddPartitionsToTxnResponse {
+    // v4+ comes from brokers verifying for their producers: CLUSTER_ACTION.
+    if version >= 4 && !broker.authorize_cluster(session, AclOperation::ClusterAction) {
+        return AddPartitionsToTxnResponse::default()
+            .with_error_code(ErrorCode::ClusterAuthorizationFailed.code());
+    }
     if version < 4 {
         let results = add(
             broker,
+            session,
             request.v3_and_below_transactional_id.as_str(),
             request.v3_and_below_producer_id.0,
             request.v3_and_below_producer_epoch,
@@ -41,6 +50,7 @@ pub(super) async fn handle(
     for txn in &request.transactions {
         let results = add(
             broker,
+            session,
             txn.transactional_id.as_str(),
             txn.producer_id.0,
             txn.producer_epoch,
@@ -58,8 +68,10 @@ pub(super) async fn handle(
     AddPartitionsToTxnResponse::default().with_results_by_transaction(answers)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn add(
     broker: &Arc<Broker>,
+    session: &Session,
     transactional_id: &str,
     producer_id: i64,
     producer_epoch: i16,
@@ -75,24 +87,31 @@ async fn add(
                 .map(|p| (t.name.as_str().to_string(), *p))
         })
         .collect();
-    let unknown: Vec<bool> = partitions
+    // Kafka: WRITE on the transactional id, else every partition is refused; then
+    // WRITE on each topic, and a topic that does not exist.
+    let txn_authorized =
+        broker.authorize_transactional_id(session, transactional_id, AclOperation::Write);
+    let refused: Vec<Option<ErrorCode>> = partitions
         .iter()
         .map(|(topic, index)| {
-            broker
+            if !broker.authorize_topic(session, topic, AclOperation::Write) {
+                Some(ErrorCode::TopicAuthorizationFailed)
+            } else if broker
                 .topic(topic)
                 .is_none_or(|t| t.state(*index).is_none())
+            {
+                Some(ErrorCode::UnknownTopicOrPartition)
+            } else {
+                None
+            }
         })
         .collect();
-    let codes: Vec<i16> = if unknown.iter().any(|u| *u) {
-        unknown
+    let codes: Vec<i16> = if !txn_authorized {
+        vec![ErrorCode::TransactionalIdAuthorizationFailed.code(); partitions.len()]
+    } else if refused.iter().any(Option::is_some) {
+        refused
             .iter()
-            .map(|u| {
-                if *u {
-                    ErrorCode::UnknownTopicOrPartition.code()
-                } else {
-                    ErrorCode::OperationNotAttempted.code()
-                }
-            })
+            .map(|r| r.unwrap_or(ErrorCode::OperationNotAttempted).code())
             .collect()
     } else {
         let (env, txns) = coordinator(broker);

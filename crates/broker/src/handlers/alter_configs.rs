@@ -21,6 +21,7 @@ use crate::topic_config::{topic_config_of_broker_key, validate_topic_configs};
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: AlterConfigsRequest,
+    session: &crate::session::Session,
 ) -> AlterConfigsResponse {
     let repeated = repeated_resources(
         request
@@ -36,6 +37,7 @@ pub(super) async fn handle(
                 if repeated.contains(&(resource.resource_type, name.clone())) {
                     return Err(each_resource_once());
                 }
+                broker.authorize_config_resource(session, resource.resource_type, &name, false)?;
                 check_keys(
                     resource
                         .configs

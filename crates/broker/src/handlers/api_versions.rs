@@ -73,6 +73,10 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeProducers, 0, 0),
     // v5 is transactions V2: the group coordinator adds the offsets partition itself.
     (ApiKey::TxnOffsetCommit, 0, 5),
+    // ACLs (KIP-896 dropped v0).
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
 ];
 
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {

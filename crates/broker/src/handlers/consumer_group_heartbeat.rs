@@ -34,6 +34,21 @@ pub(super) async fn handle(
             ..Default::default()
         })
     };
+    // Kafka's handleConsumerGroupHeartbeat: READ on the group, DESCRIBE on each
+    // subscribed topic.
+    use rafka_security::acl::AclOperation;
+    if !broker.authorize_group(session, request.group_id.as_str(), AclOperation::Read) {
+        let code = ErrorCode::GroupAuthorizationFailed;
+        return fail(code, code.description());
+    }
+    let subscribed = request.subscribed_topic_names.iter().flatten();
+    if subscribed
+        .clone()
+        .any(|t| !broker.authorize_topic(session, t.as_str(), AclOperation::Describe))
+    {
+        let code = ErrorCode::TopicAuthorizationFailed;
+        return fail(code, code.description());
+    }
     if request.group_id.is_empty() {
         return fail(ErrorCode::InvalidRequest, "GroupId can't be empty.");
     }

@@ -10,10 +10,13 @@ use super::create_topics::validate_manual_assignment;
 use super::message;
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: CreatePartitionsRequest,
+    session: &Session,
 ) -> CreatePartitionsResponse {
     let mut results = Vec::with_capacity(request.topics.len());
     for topic in request.topics {
@@ -24,7 +27,13 @@ pub(super) async fn handle(
                     .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
                     .collect()
             });
-            let result = match check(broker, &name, topic.count, assignments.as_deref()) {
+            // Kafka's ControllerApis.createPartitions: ALTER on the topic.
+            let result = if !broker.authorize_topic(session, &name, AclOperation::Alter) {
+                Err(ApiError::code(ErrorCode::TopicAuthorizationFailed))
+            } else {
+                check(broker, &name, topic.count, assignments.as_deref())
+            };
+            let result = match result {
                 Ok(()) => {
                     broker
                         .create_partitions(&name, topic.count, assignments, request.validate_only)

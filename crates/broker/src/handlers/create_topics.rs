@@ -14,12 +14,19 @@ use super::describe_configs::topic_entries;
 use super::{message, str_bytes};
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: CreateTopicsRequest,
     version: i16,
+    session: &Session,
 ) -> CreateTopicsResponse {
+    // Kafka's ControllerApis.createTopics: CREATE on the cluster, or on each topic; the
+    // refused ones are answered after the rest.
+    let on_cluster = broker.authorize_cluster(session, AclOperation::Create);
+    let mut unauthorized = Vec::new();
     // As Kafka's ControllerApis: a name given twice gets one answer, after the others.
     let mut seen = BTreeMap::new();
     for topic in &request.topics {
@@ -33,6 +40,12 @@ pub(super) async fn handle(
     let mut topics: Vec<CreatableTopicResult> = Vec::with_capacity(request.topics.len());
     for topic in request.topics {
         if seen[topic.name.as_str()] != 1 {
+            continue;
+        }
+        if !on_cluster
+            && !broker.authorize_topic(session, topic.name.as_str(), AclOperation::Create)
+        {
+            unauthorized.push(topic.name);
             continue;
         }
         {
@@ -125,6 +138,12 @@ pub(super) async fn handle(
         failed(
             TopicName(str_bytes(name)),
             ApiError::new(ErrorCode::InvalidRequest, "Duplicate topic name."),
+        )
+    }));
+    topics.extend(unauthorized.into_iter().map(|name| {
+        failed(
+            name,
+            ApiError::new(ErrorCode::TopicAuthorizationFailed, "Authorization failed."),
         )
     }));
     CreateTopicsResponse::default().with_topics(topics)

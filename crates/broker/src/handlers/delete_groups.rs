@@ -9,16 +9,24 @@ use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
 use crate::group::{self, GroupState};
+use crate::session::Session;
 use crate::share::persister::{Persister, StateKey};
 use crate::share_persister::BrokerPersister;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: DeleteGroupsRequest,
+    session: &Session,
 ) -> DeleteGroupsResponse {
     let now_ms = broker.clock.now_ms();
     let mut results = Vec::with_capacity(request.groups_names.len());
-    for group_id in request.groups_names {
+    // Kafka answers the groups without DELETE after the others.
+    let (authorized, unauthorized): (Vec<_>, Vec<_>) = request
+        .groups_names
+        .into_iter()
+        .partition(|g| broker.authorize_group(session, g.as_str(), AclOperation::Delete));
+    for group_id in authorized {
         let deleted = match broker.groups.group(group_id.as_str()) {
             // A share group: only an empty one; its state goes first, then the group.
             None if broker.share_groups.group(group_id.as_str()).is_some() => {
@@ -45,6 +53,13 @@ pub(super) async fn handle(
             DeletableGroupResult::default()
                 .with_group_id(group_id)
                 .with_error_code(error.map_or(0, |e| e.code())),
+        );
+    }
+    for group_id in unauthorized {
+        results.push(
+            DeletableGroupResult::default()
+                .with_group_id(group_id)
+                .with_error_code(ErrorCode::GroupAuthorizationFailed.code()),
         );
     }
     DeleteGroupsResponse::default().with_results(results)

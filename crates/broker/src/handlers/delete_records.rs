@@ -12,20 +12,36 @@ use rafka_types::Offset;
 
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
-pub(super) fn handle(broker: &Arc<Broker>, request: DeleteRecordsRequest) -> DeleteRecordsResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: DeleteRecordsRequest,
+    session: &Session,
+) -> DeleteRecordsResponse {
     let mut changed = false;
     let topics = request
         .topics
         .into_iter()
         .map(|topic| {
+            // Kafka's handleDeleteRecordsRequest: DELETE on each topic.
+            let authorized =
+                broker.authorize_topic(session, topic.name.as_str(), AclOperation::Delete);
             let partitions = topic
                 .partitions
                 .iter()
                 .map(|wanted| {
                     let result = broker
                         .partition(topic.name.as_str(), wanted.partition_index)
-                        .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))
+                        .filter(|_| authorized)
+                        .ok_or_else(|| {
+                            ApiError::code(if authorized {
+                                ErrorCode::UnknownTopicOrPartition
+                            } else {
+                                ErrorCode::TopicAuthorizationFailed
+                            })
+                        })
                         .and_then(|partition| {
                             let high_watermark = partition.high_watermark();
                             let target = if wanted.offset == -1 {

@@ -11,11 +11,14 @@ use rafka_protocol::ErrorCode;
 use super::{message, str_bytes};
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: DeleteTopicsRequest,
     version: i16,
+    session: &Session,
 ) -> DeleteTopicsResponse {
     let wanted: Vec<(Option<TopicName>, uuid::Uuid)> = if version >= 6 {
         request
@@ -94,7 +97,18 @@ pub(super) async fn handle(
             Some(n) => broker.topic(n.as_str()),
             None => broker.topic_by_id(&topic_id),
         };
+        // Kafka's ControllerApis.deleteTopics: DELETE on the topic (an id the principal
+        // may not describe is as unknown as one that does not exist).
+        let topic_name = match (&name, &topic) {
+            (Some(n), _) => Some(n.to_string()),
+            (None, Some(t)) => Some(t.name.to_string()),
+            (None, None) => None,
+        };
+        let authorized = topic_name
+            .as_ref()
+            .is_none_or(|n| broker.authorize_topic(session, n, AclOperation::Delete));
         let outcome = match &topic {
+            _ if !authorized => Err(ApiError::code(ErrorCode::TopicAuthorizationFailed)),
             Some(topic) if topic.is_internal() => Err(ApiError::new(
                 ErrorCode::InvalidTopicException,
                 format!("Topic {} is internal and cannot be deleted", topic.name),

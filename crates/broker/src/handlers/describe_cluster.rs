@@ -9,6 +9,7 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::session::Session;
 
 const ENDPOINT_TYPE_BROKER: i8 = 1;
 const ENDPOINT_TYPE_CONTROLLER: i8 = 2;
@@ -17,6 +18,7 @@ pub(super) fn handle(
     broker: &Arc<Broker>,
     request: DescribeClusterRequest,
     version: i16,
+    session: &Session,
 ) -> DescribeClusterResponse {
     // Kafka's AuthHelper.computeDescribeClusterResponse: v0 has no endpoint type error.
     let refuse = |code: ErrorCode, text: String| {
@@ -65,7 +67,10 @@ pub(super) fn handle(
                 .collect(),
         )
         .with_cluster_authorized_operations(super::authorized_operations(
+            broker,
+            session,
             super::Resource::Cluster,
+            crate::acl_store::CLUSTER_NAME,
             request.include_cluster_authorized_operations,
         ))
 }

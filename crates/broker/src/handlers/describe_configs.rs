@@ -423,13 +423,18 @@ pub(super) fn handle(
     broker: &Arc<Broker>,
     request: DescribeConfigsRequest,
     version: i16,
+    session: &crate::session::Session,
 ) -> DescribeConfigsResponse {
-    let results = request
+    let mut results: Vec<(bool, DescribeConfigsResult)> = request
         .resources
         .into_iter()
         .map(|resource| {
             let name = resource.resource_name.to_string();
+            let authorized =
+                broker.authorize_config_resource(session, resource.resource_type, &name, true);
+            let unauthorized = authorized.is_err();
             let entries: Result<Vec<ConfigEntry>, ApiError> = match resource.resource_type {
+                _ if unauthorized => Err(authorized.unwrap_err()),
                 RESOURCE_TOPIC => match broker.topic(&name) {
                     Some(topic) => Ok(topic_entries(broker, &topic.configs)),
                     None => match validate_topic_name(&name) {
@@ -463,7 +468,7 @@ pub(super) fn handle(
             let result = DescribeConfigsResult::default()
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name.clone());
-            match entries {
+            let result = match entries {
                 Ok(entries) => {
                     // Null or empty: every config (Kafka's ConfigHelper).
                     let keys = resource
@@ -488,10 +493,13 @@ pub(super) fn handle(
                 Err(e) => result
                     .with_error_code(e.code.code())
                     .with_error_message(message(e.message)),
-            }
+            };
+            (unauthorized, result)
         })
         .collect();
-    DescribeConfigsResponse::default().with_results(results)
+    // Kafka answers the resources the principal may not describe after the others.
+    results.sort_by_key(|(unauthorized, _)| *unauthorized);
+    DescribeConfigsResponse::default().with_results(results.into_iter().map(|(_, r)| r).collect())
 }
 
 fn encode_entry(

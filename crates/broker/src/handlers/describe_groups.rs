@@ -8,20 +8,30 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
     request: DescribeGroupsRequest,
     version: i16,
+    session: &Session,
 ) -> DescribeGroupsResponse {
-    let operations = super::authorized_operations(
-        super::Resource::Group,
-        request.include_authorized_operations,
-    );
-    let groups = request
+    // Kafka answers the groups without DESCRIBE after the others.
+    let (authorized, unauthorized): (Vec<_>, Vec<_>) = request
         .groups
         .into_iter()
+        .partition(|g| broker.authorize_group(session, g.as_str(), AclOperation::Describe));
+    let mut groups: Vec<DescribedGroup> = authorized
+        .into_iter()
         .map(|group_id| {
+            let operations = super::authorized_operations(
+                broker,
+                session,
+                super::Resource::Group,
+                group_id.as_str(),
+                request.include_authorized_operations,
+            );
             let base = DescribedGroup::default()
                 .with_group_id(group_id.clone())
                 .with_authorized_operations(operations);
@@ -78,5 +88,14 @@ pub(super) fn handle(
                 )
         })
         .collect();
+    groups.extend(unauthorized.into_iter().map(|group_id| {
+        DescribedGroup::default()
+            .with_group_id(group_id)
+            .with_error_code(ErrorCode::GroupAuthorizationFailed.code())
+            .with_group_state(str_bytes(""))
+            .with_protocol_type(str_bytes(""))
+            .with_protocol_data(str_bytes(""))
+            .with_authorized_operations(super::OPERATIONS_OMITTED)
+    }));
     DescribeGroupsResponse::default().with_groups(groups)
 }

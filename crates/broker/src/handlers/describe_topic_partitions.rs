@@ -20,7 +20,9 @@ use rafka_protocol::ErrorCode;
 
 use super::{authorized_operations, Resource};
 use crate::broker::Broker;
+use crate::session::Session;
 use crate::topic::{is_internal_topic, validate_topic_name, Topic};
+use rafka_security::acl::AclOperation;
 
 /// Kafka's `max.request.partition.size.limit` default.
 const MAX_REQUEST_PARTITION_SIZE_LIMIT: i32 = 2000;
@@ -28,6 +30,7 @@ const MAX_REQUEST_PARTITION_SIZE_LIMIT: i32 = 2000;
 pub(super) fn handle(
     broker: &Arc<Broker>,
     request: DescribeTopicPartitionsRequest,
+    session: &Session,
 ) -> DescribeTopicPartitionsResponse {
     let all_topics = request.topics.is_empty();
     let (cursor_topic, cursor_partition) = match &request.cursor {
@@ -40,6 +43,12 @@ pub(super) fn handle(
         request.topics.iter().map(|t| t.name.to_string()).collect()
     };
     names.retain(|name| *name >= cursor_topic);
+    // Kafka's DescribeTopicPartitions: a topic the principal may not describe is left
+    // out when listing all, else answered TOPIC_AUTHORIZATION_FAILED.
+    let describable = |name: &str| broker.authorize_topic(session, name, AclOperation::Describe);
+    if all_topics {
+        names.retain(|name| describable(name));
+    }
     names.sort();
     names.dedup();
     let invalid = if !all_topics && request.cursor.is_some() && !names.contains(&cursor_topic) {
@@ -68,7 +77,6 @@ pub(super) fn handle(
         return DescribeTopicPartitionsResponse::default().with_topics(topics);
     }
     let live: Vec<i32> = broker.live_brokers().iter().map(|b| b.id).collect();
-    let operations = authorized_operations(Resource::Topic, true);
     let mut remaining = request
         .response_partition_limit
         .clamp(1, MAX_REQUEST_PARTITION_SIZE_LIMIT);
@@ -85,7 +93,15 @@ pub(super) fn handle(
         } else {
             0
         };
+        let operations = authorized_operations(broker, session, Resource::Topic, &name, true);
         match broker.topic(&name) {
+            _ if !describable(&name) => {
+                topics.push(
+                    DescribeTopicPartitionsResponseTopic::default()
+                        .with_name(Some(TopicName(StrBytes::from_string(name.clone()))))
+                        .with_error_code(ErrorCode::TopicAuthorizationFailed.code()),
+                );
+            }
             Some(topic) => {
                 let (described, next) = describe(&topic, &live, start, remaining);
                 remaining -= described.partitions.len() as i32;

@@ -73,6 +73,22 @@ pub(super) async fn handle(
 }
 
 /// Every requested partition failed with the same error (v0 has no top-level code).
+/// Every partition refused with `code` (Kafka's `ElectLeadersRequest.getErrorResponse`
+/// for an authorization failure).
+pub(super) fn refuse_all(
+    request: &ElectLeadersRequest,
+    code: ErrorCode,
+    session: &crate::session::Session,
+) -> ElectLeadersResponse {
+    ElectLeadersResponse::default()
+        .with_error_code(code.code())
+        .with_replica_election_results(failed_all(
+            request,
+            code.code(),
+            crate::acl_store::not_authorized_message(session),
+        ))
+}
+
 fn failed_all(
     request: &ElectLeadersRequest,
     code: i16,

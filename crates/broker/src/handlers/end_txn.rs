@@ -9,12 +9,27 @@ use rafka_coordinator::txn::version::TransactionVersion;
 
 use super::transactions::{coordinator, version_error};
 use crate::broker::Broker;
+use crate::session::Session;
+use rafka_protocol::ErrorCode;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: EndTxnRequest,
     version: i16,
+    session: &Session,
 ) -> EndTxnResponse {
+    // Kafka: WRITE on the transactional id.
+    if !broker.authorize_transactional_id(
+        session,
+        request.transactional_id.as_str(),
+        AclOperation::Write,
+    ) {
+        return EndTxnResponse::default()
+            .with_error_code(ErrorCode::TransactionalIdAuthorizationFailed.code())
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+    }
     let (env, txns) = coordinator(broker);
     let result = txns
         .end_txn(

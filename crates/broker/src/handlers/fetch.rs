@@ -22,6 +22,8 @@ use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::metrics::{unexpected_fetch_error, Fetched};
 use crate::partition::Partition;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 const READ_COMMITTED: i8 = 1;
 
@@ -31,6 +33,7 @@ pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: FetchRequest,
     version: i16,
+    session: &Session,
 ) -> (FetchResponse, Vec<ReadResult>) {
     if request.session_id != 0 && request.session_epoch != -1 {
         let response = FetchResponse::default()
@@ -47,10 +50,11 @@ pub(super) async fn handle(
     let deadline = tokio::time::Instant::now()
         + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
     let min_bytes = u64::try_from(request.min_bytes).unwrap_or(0);
+    let authorized = authorized_topics(broker, &request, version, session);
     loop {
         // Subscribe before reading so an append between the read and the wait is seen.
         let mut receivers = Vec::new();
-        let pass = read_all(broker, &request, version, &mut receivers);
+        let pass = read_all(broker, &request, version, &authorized, &mut receivers);
         let now = tokio::time::Instant::now();
         if pass.bytes >= min_bytes || pass.has_error || now >= deadline || receivers.is_empty() {
             let response = FetchResponse::default()
@@ -78,6 +82,38 @@ pub(super) fn replica_id(request: &FetchRequest, version: i16) -> i32 {
     }
 }
 
+/// Kafka's handleFetchRequest: a follower needs CLUSTER_ACTION on the cluster (else
+/// every partition is TOPIC_AUTHORIZATION_FAILED), a consumer READ on each topic. One
+/// flag per requested topic, decided once for the whole long poll.
+fn authorized_topics(
+    broker: &Broker,
+    request: &FetchRequest,
+    version: i16,
+    session: &Session,
+) -> Vec<bool> {
+    if !broker.authorizer_enabled() {
+        return vec![true; request.topics.len()];
+    }
+    if replica_id(request, version) >= 0 {
+        let allowed = broker.authorize_cluster(session, AclOperation::ClusterAction);
+        return vec![allowed; request.topics.len()];
+    }
+    request
+        .topics
+        .iter()
+        .map(|t| {
+            if version >= 13 {
+                // An unknown id is answered UNKNOWN_TOPIC_ID, before authorization.
+                broker.topic_by_id(&t.topic_id).is_none_or(|topic| {
+                    broker.authorize_topic(session, &topic.name, AclOperation::Read)
+                })
+            } else {
+                broker.authorize_topic(session, t.topic.as_str(), AclOperation::Read)
+            }
+        })
+        .collect()
+}
+
 struct Pass {
     topics: Vec<FetchableTopicResponse>,
     /// One per partition, in response order (empty for partitions with no data).
@@ -92,6 +128,7 @@ fn read_all(
     broker: &Broker,
     request: &FetchRequest,
     version: i16,
+    authorized: &[bool],
     receivers: &mut Vec<watch::Receiver<Offset>>,
 ) -> Pass {
     let mut remaining = if version >= 3 {
@@ -109,7 +146,7 @@ fn read_all(
         has_error: false,
         metered: Vec::new(),
     };
-    for fetch_topic in &request.topics {
+    for (fetch_topic, authorized) in request.topics.iter().zip(authorized) {
         let topic = if version >= 13 {
             broker.topic_by_id(&fetch_topic.topic_id)
         } else {
@@ -118,6 +155,7 @@ fn read_all(
         let mut partitions = Vec::with_capacity(fetch_topic.partitions.len());
         for wanted in &fetch_topic.partitions {
             let partition = match &topic {
+                _ if !authorized => Err(ApiError::code(ErrorCode::TopicAuthorizationFailed)),
                 None if version >= 13 => Err(ApiError::code(ErrorCode::UnknownTopicId)),
                 None => Err(ApiError::code(ErrorCode::UnknownTopicOrPartition)),
                 Some(t) => t

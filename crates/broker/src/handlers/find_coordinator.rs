@@ -12,9 +12,11 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::session::Session;
 use rafka_coordinator::share_state::coordinator::SHARE_GROUP_STATE_TOPIC;
 use rafka_coordinator::share_state::records::StateKey;
 use rafka_coordinator::txn::coordinator::TRANSACTION_STATE_TOPIC;
+use rafka_security::acl::AclOperation;
 
 const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
@@ -24,6 +26,7 @@ pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: FindCoordinatorRequest,
     version: i16,
+    session: &Session,
 ) -> FindCoordinatorResponse {
     let keys: Vec<StrBytes> = if version >= 4 {
         request.coordinator_keys.clone()
@@ -55,8 +58,22 @@ pub(super) async fn handle(
     let mut coordinators: Vec<Coordinator> = Vec::with_capacity(keys.len());
     for key in keys {
         {
-            let found = if request.key_type == KEY_TYPE_SHARE {
-                share_coordinator(broker, key.as_str(), version, &live).await
+            // Kafka's getCoordinator: DESCRIBE on the group or the transactional id.
+            let found = if request.key_type == KEY_TYPE_TRANSACTION
+                && !broker.authorize_transactional_id(session, key.as_str(), AclOperation::Describe)
+            {
+                Err(ErrorCode::TransactionalIdAuthorizationFailed)
+            } else if request.key_type == KEY_TYPE_GROUP
+                && !broker.authorize_group(session, key.as_str(), AclOperation::Describe)
+            {
+                Err(ErrorCode::GroupAuthorizationFailed)
+            } else if request.key_type == KEY_TYPE_SHARE {
+                // Share coordinator keys are for brokers: CLUSTER_ACTION, as Kafka checks.
+                if broker.authorize_cluster(session, AclOperation::ClusterAction) {
+                    share_coordinator(broker, key.as_str(), version, &live).await
+                } else {
+                    Err(ErrorCode::ClusterAuthorizationFailed)
+                }
             } else if request.key_type == KEY_TYPE_TRANSACTION {
                 transaction_coordinator(broker, key.as_str(), &live).await
             } else if broker.ensure_offsets_topic().await.is_err() {

@@ -6,8 +6,18 @@ use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
-pub(super) fn handle(broker: &Arc<Broker>, request: HeartbeatRequest) -> HeartbeatResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: HeartbeatRequest,
+    session: &Session,
+) -> HeartbeatResponse {
+    if !broker.authorize_group(session, request.group_id.as_str(), AclOperation::Read) {
+        return HeartbeatResponse::default()
+            .with_error_code(ErrorCode::GroupAuthorizationFailed.code());
+    }
     let coordinator = broker
         .groups
         .check_coordinator(&broker.replicas, request.group_id.as_str());

@@ -23,6 +23,7 @@ const OP_SUBTRACT: i8 = 3;
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: IncrementalAlterConfigsRequest,
+    session: &crate::session::Session,
 ) -> IncrementalAlterConfigsResponse {
     let repeated = repeated_resources(
         request
@@ -38,6 +39,7 @@ pub(super) async fn handle(
                 if repeated.contains(&(resource.resource_type, name.clone())) {
                     return Err(each_resource_once());
                 }
+                broker.authorize_config_resource(session, resource.resource_type, &name, false)?;
                 check_keys(resource.configs.iter().map(|c| {
                     (
                         c.name.as_str(),

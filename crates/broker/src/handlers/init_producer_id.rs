@@ -12,13 +12,38 @@ use rafka_protocol::ErrorCode;
 use super::transactions::{coordinator, version_error};
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: InitProducerIdRequest,
     version: i16,
+    session: &Session,
 ) -> InitProducerIdResponse {
-    match init(broker, &request, version).await {
+    // Kafka's handleInitProducerIdRequest: WRITE on the transactional id; without one,
+    // IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+    let refused = match request.transactional_id.as_ref() {
+        Some(id) if !broker.authorize_transactional_id(session, id, AclOperation::Write) => {
+            Some(ErrorCode::TransactionalIdAuthorizationFailed)
+        }
+        Some(_) => None,
+        None if broker.authorize_cluster(session, AclOperation::IdempotentWrite)
+            || broker.authorize_by_resource_type(
+                session,
+                rafka_security::acl::ResourceType::Topic,
+                AclOperation::Write,
+            ) =>
+        {
+            None
+        }
+        None => Some(ErrorCode::ClusterAuthorizationFailed),
+    };
+    let result = match refused {
+        Some(code) => Err(ApiError::code(code)),
+        None => init(broker, &request, version).await,
+    };
+    match result {
         Ok((producer_id, producer_epoch)) => InitProducerIdResponse::default()
             .with_producer_id(ProducerId(producer_id))
             .with_producer_epoch(producer_epoch),

@@ -10,6 +10,7 @@ use rafka_protocol::ErrorCode;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::group::{self, JoinRequest, JoinResponse, Reply};
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -18,6 +19,16 @@ pub(super) async fn handle(
     client_id: String,
     session: &Session,
 ) -> JoinGroupResponse {
+    if !broker.authorize_group(session, request.group_id.as_str(), AclOperation::Read) {
+        return encode(
+            version,
+            JoinResponse {
+                error: Some(ErrorCode::GroupAuthorizationFailed),
+                generation_id: -1,
+                ..Default::default()
+            },
+        );
+    }
     let member_id = request.member_id.to_string();
     if request.group_id.is_empty() {
         return encode(

@@ -8,12 +8,19 @@ use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
 use crate::group;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: LeaveGroupRequest,
     version: i16,
+    session: &Session,
 ) -> LeaveGroupResponse {
+    if !broker.authorize_group(session, request.group_id.as_str(), AclOperation::Read) {
+        return LeaveGroupResponse::default()
+            .with_error_code(ErrorCode::GroupAuthorizationFailed.code());
+    }
     let leaving: Vec<(String, Option<String>)> = if version >= 3 {
         request
             .members

@@ -7,8 +7,20 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
-pub(super) fn handle(broker: &Arc<Broker>, request: ListGroupsRequest) -> ListGroupsResponse {
+pub(super) fn handle(
+    broker: &Arc<Broker>,
+    request: ListGroupsRequest,
+    session: &Session,
+) -> ListGroupsResponse {
+    // Kafka lists every group to a principal with DESCRIBE on the cluster, else the
+    // groups it may describe.
+    let every_group = broker.authorize_cluster(session, AclOperation::Describe);
+    let listed = |group_id: &str| {
+        every_group || broker.authorize_group(session, group_id, AclOperation::Describe)
+    };
     let states: Vec<String> = request
         .states_filter
         .iter()
@@ -25,6 +37,9 @@ pub(super) fn handle(broker: &Arc<Broker>, request: ListGroupsRequest) -> ListGr
         .into_iter()
         .filter_map(|g| {
             let g = g.lock();
+            if !listed(&g.group_id) {
+                return None;
+            }
             let state = g.state_name();
             if !states.is_empty() && !states.contains(&state.to_ascii_lowercase()) {
                 return None;
@@ -45,6 +60,9 @@ pub(super) fn handle(broker: &Arc<Broker>, request: ListGroupsRequest) -> ListGr
     let mut groups = groups;
     for g in broker.share_groups.groups() {
         let g = g.lock();
+        if !listed(&g.group_id) {
+            continue;
+        }
         let state = g.state_name();
         if !states.is_empty() && !states.contains(&state.to_ascii_lowercase()) {
             continue;

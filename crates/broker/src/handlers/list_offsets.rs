@@ -13,6 +13,8 @@ use rafka_types::{LeaderEpoch, Offset};
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::partition::Partition;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -24,6 +26,7 @@ pub(super) fn handle(
     broker: &Arc<Broker>,
     request: ListOffsetsRequest,
     version: i16,
+    session: &Session,
 ) -> ListOffsetsResponse {
     // Kafka's isolation: a consumer (replica id -1) sees up to the last stable offset
     // (read_committed, v2+) or the high watermark; a follower or debug tool the log end.
@@ -36,13 +39,23 @@ pub(super) fn handle(
         .topics
         .into_iter()
         .map(|topic| {
+            // Kafka's handleListOffsetRequest: DESCRIBE on each topic.
+            let authorized =
+                broker.authorize_topic(session, topic.name.as_str(), AclOperation::Describe);
             let partitions = topic
                 .partitions
                 .iter()
                 .map(|wanted| {
                     let result = broker
                         .partition(topic.name.as_str(), wanted.partition_index)
-                        .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))
+                        .filter(|_| authorized)
+                        .ok_or_else(|| {
+                            ApiError::code(if authorized {
+                                ErrorCode::UnknownTopicOrPartition
+                            } else {
+                                ErrorCode::TopicAuthorizationFailed
+                            })
+                        })
                         .and_then(|p| {
                             if timestamp_unsupported(wanted.timestamp, version) {
                                 return Err(ApiError::code(ErrorCode::UnsupportedVersion));

@@ -11,12 +11,15 @@ use rafka_protocol::ErrorCode;
 
 use super::{authorized_operations, str_bytes, Resource, OPERATIONS_OMITTED};
 use crate::broker::Broker;
+use crate::session::Session;
 use crate::topic::{validate_topic_name, Topic};
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: MetadataRequest,
     version: i16,
+    session: &Session,
 ) -> MetadataResponse {
     let live_brokers = broker.live_brokers();
     let controller_id = broker.controller_id_for_clients(&live_brokers);
@@ -32,13 +35,28 @@ pub(super) async fn handle(
                 .with_rack(b.rack.map(str_bytes))
         })
         .collect();
-    // Asked for from v8; the cluster's field exists only in v8-v10.
-    let topic_operations =
-        authorized_operations(Resource::Topic, request.include_topic_authorized_operations);
-    let cluster_operations = authorized_operations(
-        Resource::Cluster,
-        (8..=10).contains(&version) && request.include_cluster_authorized_operations,
-    );
+    // Asked for from v8; the cluster's field exists only in v8-v10, and is 0 without
+    // DESCRIBE on the cluster (Kafka's handleTopicMetadataRequest).
+    let include_topic_operations = request.include_topic_authorized_operations;
+    let cluster_operations = if (8..=10).contains(&version)
+        && request.include_cluster_authorized_operations
+        && !broker.authorize_cluster(session, AclOperation::Describe)
+    {
+        0
+    } else {
+        authorized_operations(
+            broker,
+            session,
+            Resource::Cluster,
+            crate::acl_store::CLUSTER_NAME,
+            (8..=10).contains(&version) && request.include_cluster_authorized_operations,
+        )
+    };
+    let describable = |name: &str| broker.authorize_topic(session, name, AclOperation::Describe);
+    // Kafka's answer lists the topics the principal may describe, then those it may not
+    // create, then those it may not describe.
+    let mut not_creatable: Vec<MetadataResponseTopic> = Vec::new();
+    let mut not_describable: Vec<MetadataResponseTopic> = Vec::new();
     // v0: an empty list means all topics; v1+: null means all.
     let requested = match request.topics {
         None => None,
@@ -48,9 +66,11 @@ pub(super) async fn handle(
     let auto_create = broker.config.auto_create_topics_enable
         && (version < 4 || request.allow_auto_topic_creation);
     let mut topics: Vec<MetadataResponseTopic> = match requested {
+        // Listing all topics hides those the principal may not describe.
         None => broker
             .topics()
             .iter()
+            .filter(|t| describable(&t.name))
             .map(|t| describe_topic(t, &live))
             .collect(),
         Some(requested) => {
@@ -62,9 +82,27 @@ pub(super) async fn handle(
                     .name
                     .filter(|n| !n.is_empty() || wanted.topic_id.is_nil());
                 topics.push(if let Some(name) = by_name {
+                    if !describable(name.as_str()) {
+                        not_describable.push(refused(Some(name), uuid::Uuid::nil()));
+                        continue;
+                    }
+                    // Auto-creation needs CREATE on the cluster or the topic.
+                    let may_create = broker.topic(name.as_str()).is_some()
+                        || !auto_create
+                        || broker.authorize_cluster(session, AclOperation::Create)
+                        || broker.authorize_topic(session, name.as_str(), AclOperation::Create);
+                    if !may_create {
+                        not_creatable.push(refused(Some(name), uuid::Uuid::nil()));
+                        continue;
+                    }
                     lookup_by_name(broker, name, auto_create, &live).await
                 } else {
                     match broker.topic_by_id(&wanted.topic_id) {
+                        // Topic ids are not secret: Kafka names the id it refuses.
+                        Some(topic) if !describable(&topic.name) => {
+                            not_describable.push(refused(None, wanted.topic_id));
+                            continue;
+                        }
                         Some(topic) => describe_topic(&topic, &live),
                         None => MetadataResponseTopic::default()
                             .with_topic_id(wanted.topic_id)
@@ -77,14 +115,33 @@ pub(super) async fn handle(
     };
     // Every topic of the answer, errors included, as Kafka's KafkaApis.
     for topic in &mut topics {
-        topic.topic_authorized_operations = topic_operations;
+        let name = topic.name.as_ref().map(|n| n.as_str()).unwrap_or("");
+        topic.topic_authorized_operations = authorized_operations(
+            broker,
+            session,
+            Resource::Topic,
+            name,
+            include_topic_operations,
+        );
     }
+    topics.extend(not_creatable);
+    topics.extend(not_describable);
     MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(broker.cluster_id.clone())))
         .with_controller_id(BrokerId(controller_id))
         .with_topics(topics)
         .with_cluster_authorized_operations(cluster_operations)
+}
+
+/// A topic the principal may not describe or create: TOPIC_AUTHORIZATION_FAILED and
+/// nothing else (Kafka's `metadataResponseTopic` with no partitions).
+fn refused(name: Option<TopicName>, topic_id: uuid::Uuid) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_name(name)
+        .with_topic_id(topic_id)
+        .with_error_code(ErrorCode::TopicAuthorizationFailed.code())
+        .with_topic_authorized_operations(OPERATIONS_OMITTED)
 }
 
 async fn lookup_by_name(

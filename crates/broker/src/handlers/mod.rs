@@ -8,9 +8,12 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable};
 use rafka_protocol::request::{encode_response, RequestError, RequestFrame};
 
+use crate::acl_store::not_authorized_message;
 use crate::broker::Broker;
 use crate::metrics::FetchFrom;
 use crate::session::Session;
+use rafka_protocol::ErrorCode;
+use rafka_security::acl::AclOperation;
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
@@ -20,12 +23,15 @@ mod alter_replica_log_dirs;
 mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
+mod create_acls;
 mod create_partitions;
 mod create_topics;
+mod delete_acls;
 mod delete_groups;
 mod delete_records;
 mod delete_share_group_state;
 mod delete_topics;
+mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
@@ -114,7 +120,7 @@ pub async fn handle(
     match request.api_key {
         ApiKey::Produce => {
             let body = request.decode_body()?;
-            match produce::handle(broker, body, version).await {
+            match produce::handle(broker, body, version, session).await {
                 Some(response) => respond(&request, &response).map(|b| Some(Response::Bytes(b))),
                 None => Ok(None),
             }
@@ -126,7 +132,7 @@ pub async fn handle(
             } else {
                 FetchFrom::Consumer
             });
-            let (response, records) = fetch::handle(broker, body, version).await;
+            let (response, records) = fetch::handle(broker, body, version, session).await;
             let lens: Vec<usize> = records.iter().map(|r| r.size_bytes as usize).collect();
             let parts = rafka_protocol::fetch_frame::encode_fetch_response(
                 version,
@@ -136,47 +142,118 @@ pub async fn handle(
             )?;
             Ok(Some(Response::Fetch { parts, records }))
         }
-        ApiKey::ListOffsets => run_sync(&request, |b| list_offsets::handle(broker, b, version)),
+        ApiKey::ListOffsets => run_sync(&request, |b| {
+            list_offsets::handle(broker, b, version, session)
+        }),
         ApiKey::OffsetForLeaderEpoch => {
             run_sync(&request, |b| offset_for_leader_epoch::handle(broker, b))
         }
-        ApiKey::Metadata => run(&request, |b| metadata::handle(broker, b, version)).await,
-        ApiKey::CreateTopics => run(&request, |b| create_topics::handle(broker, b, version)).await,
-        ApiKey::DeleteTopics => run(&request, |b| delete_topics::handle(broker, b, version)).await,
-        ApiKey::DeleteRecords => run_sync(&request, |b| delete_records::handle(broker, b)),
-        ApiKey::DescribeConfigs => {
-            run_sync(&request, |b| describe_configs::handle(broker, b, version))
+        ApiKey::Metadata => run(&request, |b| metadata::handle(broker, b, version, session)).await,
+        ApiKey::CreateTopics => {
+            run(&request, |b| {
+                create_topics::handle(broker, b, version, session)
+            })
+            .await
         }
-        ApiKey::AlterConfigs => run(&request, |b| alter_configs::handle(broker, b)).await,
+        ApiKey::DeleteTopics => {
+            run(&request, |b| {
+                delete_topics::handle(broker, b, version, session)
+            })
+            .await
+        }
+        ApiKey::DeleteRecords => run_sync(&request, |b| delete_records::handle(broker, b, session)),
+        ApiKey::DescribeConfigs => run_sync(&request, |b| {
+            describe_configs::handle(broker, b, version, session)
+        }),
+        ApiKey::AlterConfigs => run(&request, |b| alter_configs::handle(broker, b, session)).await,
+        // Kafka answers no log dirs without DESCRIBE on the cluster.
+        ApiKey::DescribeLogDirs if !broker.authorize_cluster(session, AclOperation::Describe) => {
+            run_sync(
+                &request,
+                |_: kafka_protocol::messages::DescribeLogDirsRequest| {
+                    kafka_protocol::messages::DescribeLogDirsResponse::default()
+                        .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+                },
+            )
+        }
         ApiKey::DescribeLogDirs => {
             run_sync(&request, |b| describe_log_dirs::handle(broker, b, version))
         }
         ApiKey::AlterReplicaLogDirs => {
             run_sync(&request, |b| alter_replica_log_dirs::handle(broker, b))
         }
-        ApiKey::CreatePartitions => run(&request, |b| create_partitions::handle(broker, b)).await,
+        ApiKey::CreatePartitions => {
+            run(&request, |b| create_partitions::handle(broker, b, session)).await
+        }
         ApiKey::IncrementalAlterConfigs => {
-            run(&request, |b| incremental_alter_configs::handle(broker, b)).await
+            run(&request, |b| {
+                incremental_alter_configs::handle(broker, b, session)
+            })
+            .await
         }
-        ApiKey::DescribeCluster => {
-            run_sync(&request, |b| describe_cluster::handle(broker, b, version))
+        ApiKey::DescribeCluster => run_sync(&request, |b| {
+            describe_cluster::handle(broker, b, version, session)
+        }),
+        ApiKey::ElectLeaders => {
+            if !broker.authorize_cluster(session, AclOperation::Alter) {
+                return run_sync(&request, |b| {
+                    elect_leaders::refuse_all(&b, ErrorCode::ClusterAuthorizationFailed, session)
+                });
+            }
+            run(&request, |b| elect_leaders::handle(broker, b)).await
         }
-        ApiKey::ElectLeaders => run(&request, |b| elect_leaders::handle(broker, b)).await,
-        ApiKey::DescribeQuorum => run(&request, |b| describe_quorum::handle(broker, b)).await,
-        ApiKey::DescribeTopicPartitions => {
-            run_sync(&request, |b| describe_topic_partitions::handle(broker, b))
+        ApiKey::DescribeQuorum => {
+            if !broker.authorize_cluster(session, AclOperation::Describe) {
+                return run_sync(
+                    &request,
+                    |_: kafka_protocol::messages::DescribeQuorumRequest| {
+                        kafka_protocol::messages::DescribeQuorumResponse::default()
+                            .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+                            .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                    },
+                );
+            }
+            run(&request, |b| describe_quorum::handle(broker, b)).await
         }
+        ApiKey::DescribeTopicPartitions => run_sync(&request, |b| {
+            describe_topic_partitions::handle(broker, b, session)
+        }),
         ApiKey::AlterPartitionReassignments => {
+            if !broker.authorize_cluster(session, AclOperation::Alter) {
+                return run_sync(
+                    &request,
+                    |_: kafka_protocol::messages::AlterPartitionReassignmentsRequest| {
+                        kafka_protocol::messages::AlterPartitionReassignmentsResponse::default()
+                            .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+                            .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                    },
+                );
+            }
             run(&request, |b| {
                 alter_partition_reassignments::handle(broker, b, version)
             })
             .await
         }
+        ApiKey::ListPartitionReassignments
+            if !broker.authorize_cluster(session, AclOperation::Describe) =>
+        {
+            run_sync(
+                &request,
+                |_: kafka_protocol::messages::ListPartitionReassignmentsRequest| {
+                    kafka_protocol::messages::ListPartitionReassignmentsResponse::default()
+                        .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+                        .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                },
+            )
+        }
         ApiKey::ListPartitionReassignments => run_sync(&request, |b| {
             list_partition_reassignments::handle(broker, b)
         }),
         ApiKey::FindCoordinator => {
-            run(&request, |b| find_coordinator::handle(broker, b, version)).await
+            run(&request, |b| {
+                find_coordinator::handle(broker, b, version, session)
+            })
+            .await
         }
         ApiKey::JoinGroup => {
             let client_id = request.client_id().to_string();
@@ -185,17 +262,29 @@ pub async fn handle(
             })
             .await
         }
-        ApiKey::SyncGroup => run(&request, |b| sync_group::handle(broker, b)).await,
-        ApiKey::Heartbeat => run_sync(&request, |b| heartbeat::handle(broker, b)),
-        ApiKey::LeaveGroup => run(&request, |b| leave_group::handle(broker, b, version)).await,
-        ApiKey::OffsetCommit => run(&request, |b| offset_commit::handle(broker, b, version)).await,
-        ApiKey::OffsetFetch => run_sync(&request, |b| offset_fetch::handle(broker, b, version)),
-        ApiKey::ListGroups => run_sync(&request, |b| list_groups::handle(broker, b)),
-        ApiKey::DescribeGroups => {
-            run_sync(&request, |b| describe_groups::handle(broker, b, version))
+        ApiKey::SyncGroup => run(&request, |b| sync_group::handle(broker, b, session)).await,
+        ApiKey::Heartbeat => run_sync(&request, |b| heartbeat::handle(broker, b, session)),
+        ApiKey::LeaveGroup => {
+            run(&request, |b| {
+                leave_group::handle(broker, b, version, session)
+            })
+            .await
         }
-        ApiKey::DeleteGroups => run(&request, |b| delete_groups::handle(broker, b)).await,
-        ApiKey::OffsetDelete => run(&request, |b| offset_delete::handle(broker, b)).await,
+        ApiKey::OffsetCommit => {
+            run(&request, |b| {
+                offset_commit::handle(broker, b, version, session)
+            })
+            .await
+        }
+        ApiKey::OffsetFetch => run_sync(&request, |b| {
+            offset_fetch::handle(broker, b, version, session)
+        }),
+        ApiKey::ListGroups => run_sync(&request, |b| list_groups::handle(broker, b, session)),
+        ApiKey::DescribeGroups => run_sync(&request, |b| {
+            describe_groups::handle(broker, b, version, session)
+        }),
+        ApiKey::DeleteGroups => run(&request, |b| delete_groups::handle(broker, b, session)).await,
+        ApiKey::OffsetDelete => run(&request, |b| offset_delete::handle(broker, b, session)).await,
         ApiKey::ConsumerGroupHeartbeat => {
             let client_id = request.client_id().to_string();
             run(&request, |b| {
@@ -203,9 +292,9 @@ pub async fn handle(
             })
             .await
         }
-        ApiKey::ConsumerGroupDescribe => {
-            run_sync(&request, |b| consumer_group_describe::handle(broker, b))
-        }
+        ApiKey::ConsumerGroupDescribe => run_sync(&request, |b| {
+            consumer_group_describe::handle(broker, b, session)
+        }),
         ApiKey::ShareGroupHeartbeat => {
             let client_id = request.client_id().to_string();
             run(&request, |b| {
@@ -213,9 +302,9 @@ pub async fn handle(
             })
             .await
         }
-        ApiKey::ShareGroupDescribe => {
-            run_sync(&request, |b| share_group_describe::handle(broker, b))
-        }
+        ApiKey::ShareGroupDescribe => run_sync(&request, |b| {
+            share_group_describe::handle(broker, b, session)
+        }),
         ApiKey::ShareFetch => run(&request, |b| share_fetch::handle(broker, b)).await,
         ApiKey::ShareAcknowledge => run(&request, |b| share_acknowledge::handle(broker, b)).await,
         ApiKey::InitializeShareGroupState => {
@@ -238,34 +327,73 @@ pub async fn handle(
         }),
         ApiKey::AddPartitionsToTxn => {
             run(&request, |b| {
-                add_partitions_to_txn::handle(broker, b, version)
+                add_partitions_to_txn::handle(broker, b, version, session)
             })
             .await
         }
         ApiKey::AddOffsetsToTxn => {
-            run(&request, |b| add_offsets_to_txn::handle(broker, b, version)).await
+            run(&request, |b| {
+                add_offsets_to_txn::handle(broker, b, version, session)
+            })
+            .await
         }
-        ApiKey::EndTxn => run(&request, |b| end_txn::handle(broker, b, version)).await,
+        ApiKey::EndTxn => run(&request, |b| end_txn::handle(broker, b, version, session)).await,
         ApiKey::DescribeTransactions => {
             run(&request, |b| describe_transactions::handle(broker, b)).await
         }
         ApiKey::ListTransactions => run_sync(&request, |b| list_transactions::handle(broker, b)),
         ApiKey::DescribeProducers => run_sync(&request, |b| describe_producers::handle(broker, b)),
-        ApiKey::WriteTxnMarkers => run(&request, |b| write_txn_markers::handle(broker, b)).await,
+        ApiKey::WriteTxnMarkers => {
+            run(&request, |b| write_txn_markers::handle(broker, b, session)).await
+        }
         ApiKey::TxnOffsetCommit => {
-            run(&request, |b| txn_offset_commit::handle(broker, b, version)).await
+            run(&request, |b| {
+                txn_offset_commit::handle(broker, b, version, session)
+            })
+            .await
         }
         ApiKey::InitProducerId => {
-            run(&request, |b| init_producer_id::handle(broker, b, version)).await
+            run(&request, |b| {
+                init_producer_id::handle(broker, b, version, session)
+            })
+            .await
         }
         ApiKey::ListConfigResources => run_sync(&request, |b| {
             list_config_resources::handle(broker, b, version)
         }),
+        // ACLs: a request naming codes Kafka does not know fails to parse there, which
+        // closes the connection.
+        ApiKey::CreateAcls => {
+            let body: kafka_protocol::messages::CreateAclsRequest = request.decode_body()?;
+            create_acls::check(&body).map_err(|reason| invalid_body(&request, reason))?;
+            let response = create_acls::handle(broker, body, session).await;
+            respond(&request, &response).map(|b| Some(Response::Bytes(b)))
+        }
+        ApiKey::DescribeAcls => {
+            let body: kafka_protocol::messages::DescribeAclsRequest = request.decode_body()?;
+            describe_acls::filter_of(&body).map_err(|reason| invalid_body(&request, reason))?;
+            let response = describe_acls::handle(broker, body, session);
+            respond(&request, &response).map(|b| Some(Response::Bytes(b)))
+        }
+        ApiKey::DeleteAcls => {
+            let body: kafka_protocol::messages::DeleteAclsRequest = request.decode_body()?;
+            delete_acls::check(&body).map_err(|reason| invalid_body(&request, reason))?;
+            let response = delete_acls::handle(broker, body, session).await;
+            respond(&request, &response).map(|b| Some(Response::Bytes(b)))
+        }
         other => Err(RequestError::InvalidBody {
             api_key: other,
             api_version: version,
             reason: "unsupported API".into(),
         }),
+    }
+}
+
+fn invalid_body(request: &RequestFrame, reason: String) -> RequestError {
+    RequestError::InvalidBody {
+        api_key: request.api_key,
+        api_version: request.api_version(),
+        reason,
     }
 }
 

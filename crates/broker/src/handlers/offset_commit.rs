@@ -10,12 +10,30 @@ use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
 use crate::group::{self, CommittedOffset};
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: OffsetCommitRequest,
     version: i16,
+    session: &Session,
 ) -> OffsetCommitResponse {
+    // Kafka's handleOffsetCommitRequest: READ on the group, else every partition is
+    // refused; then READ on each topic, whose partitions never reach the coordinator.
+    if !broker.authorize_group(session, request.group_id.as_str(), AclOperation::Read) {
+        let errors = request
+            .topics
+            .iter()
+            .map(|t| vec![Some(ErrorCode::GroupAuthorizationFailed); t.partitions.len()])
+            .collect();
+        return answer(request, errors);
+    }
+    let topic_authorized: Vec<bool> = request
+        .topics
+        .iter()
+        .map(|t| broker.authorize_topic(session, t.name.as_str(), AclOperation::Read))
+        .collect();
     let now_ms = broker.clock.now_ms();
     let generation = request.generation_id_or_member_epoch;
     let member_id = request.member_id.to_string();
@@ -67,7 +85,9 @@ pub(super) async fn handle(
                         .as_ref()
                         .map(|m| m.to_string())
                         .unwrap_or_default();
-                    errors[ti][pi] = if let Err(e) = validation {
+                    errors[ti][pi] = if !topic_authorized[ti] {
+                        Some(ErrorCode::TopicAuthorizationFailed)
+                    } else if let Err(e) = validation {
                         Some(e)
                     } else if broker
                         .topic(topic.name.as_str())
@@ -107,6 +127,19 @@ pub(super) async fn handle(
             }
         }
     }
+    for (errors, authorized) in errors.iter_mut().zip(&topic_authorized) {
+        if !authorized {
+            errors.fill(Some(ErrorCode::TopicAuthorizationFailed));
+        }
+    }
+    answer(request, errors)
+}
+
+/// The answer: each partition with its error, in request order.
+fn answer(
+    request: OffsetCommitRequest,
+    errors: Vec<Vec<Option<ErrorCode>>>,
+) -> OffsetCommitResponse {
     OffsetCommitResponse::default().with_topics(
         request
             .topics

@@ -14,11 +14,19 @@ use rafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
 use crate::group::{self, Group};
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: OffsetDeleteRequest,
+    session: &Session,
 ) -> OffsetDeleteResponse {
+    // Kafka's handleOffsetDeleteRequest: DELETE on the group, READ on each topic.
+    if !broker.authorize_group(session, request.group_id.as_str(), AclOperation::Delete) {
+        return OffsetDeleteResponse::default()
+            .with_error_code(ErrorCode::GroupAuthorizationFailed.code());
+    }
     let Some(group) = broker.groups.group(request.group_id.as_str()) else {
         return OffsetDeleteResponse::default().with_error_code(ErrorCode::GroupIdNotFound.code());
     };
@@ -40,6 +48,8 @@ pub(super) async fn handle(
             .iter()
             .map(|topic| {
                 let busy = subscribed.iter().any(|t| t == topic.name.as_str());
+                let authorized =
+                    broker.authorize_topic(session, topic.name.as_str(), AclOperation::Read);
                 let mut slots = Vec::new();
                 let partitions = topic
                     .partitions
@@ -47,7 +57,9 @@ pub(super) async fn handle(
                     .map(|p| {
                         let response = OffsetDeleteResponsePartition::default()
                             .with_partition_index(p.partition_index);
-                        if busy {
+                        if !authorized {
+                            response.with_error_code(ErrorCode::TopicAuthorizationFailed.code())
+                        } else if busy {
                             response.with_error_code(ErrorCode::GroupSubscribedToTopic.code())
                         } else {
                             slots.push(to_delete.len());

@@ -18,6 +18,8 @@ use rafka_protocol::ErrorCode;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::group::CommittedOffset;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 type Wanted = Option<Vec<(String, Vec<i32>)>>;
 /// Per topic, each partition's committed offset, or its error.
@@ -27,6 +29,7 @@ pub(super) fn handle(
     broker: &Arc<Broker>,
     request: OffsetFetchRequest,
     version: i16,
+    session: &Session,
 ) -> OffsetFetchResponse {
     if version >= 8 {
         let groups = request
@@ -38,6 +41,11 @@ pub(super) fn handle(
                         .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
                         .collect()
                 });
+                if !broker.authorize_group(session, g.group_id.as_str(), AclOperation::Describe) {
+                    return OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id.clone())
+                        .with_error_code(ErrorCode::GroupAuthorizationFailed.code());
+                }
                 if let Err(e) = broker
                     .groups
                     .check_coordinator(&broker.replicas, g.group_id.as_str())
@@ -46,13 +54,15 @@ pub(super) fn handle(
                         .with_group_id(g.group_id.clone())
                         .with_error_code(e.code());
                 }
-                let found = lookup(
+                let all_topics = wanted.is_none();
+                let mut found = lookup(
                     broker,
                     g.group_id.as_str(),
                     wanted,
                     true,
                     request.require_stable,
                 );
+                authorize_topics(broker, session, &mut found, all_topics);
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id.clone())
                     .with_topics(
@@ -87,22 +97,30 @@ pub(super) fn handle(
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
             .collect()
     });
-    // Not the coordinator: v2+ says so at the top, v1 on every partition asked for.
-    let refused = broker
-        .groups
-        .check_coordinator(&broker.replicas, request.group_id.as_str())
-        .err();
+    // Not the coordinator (or no DESCRIBE on the group): v2+ says so at the top, v1 on
+    // every partition asked for.
+    let refused =
+        if broker.authorize_group(session, request.group_id.as_str(), AclOperation::Describe) {
+            broker
+                .groups
+                .check_coordinator(&broker.replicas, request.group_id.as_str())
+                .err()
+        } else {
+            Some(ErrorCode::GroupAuthorizationFailed)
+        };
+    let all_topics = wanted.is_none();
     if let (Some(e), true) = (refused, version >= 2) {
         return OffsetFetchResponse::default().with_error_code(e.code());
     }
     // (v1's refusal lists the partitions asked for, with no offsets from this broker.)
-    let found = lookup(
+    let mut found = lookup(
         broker,
         request.group_id.as_str(),
         wanted,
         refused.is_none(),
         request.require_stable,
     );
+    authorize_topics(broker, session, &mut found, all_topics);
     OffsetFetchResponse::default().with_topics(
         found
             .into_iter()
@@ -126,6 +144,24 @@ pub(super) fn handle(
             })
             .collect(),
     )
+}
+
+/// Kafka's DESCRIBE check of the topics: asked for all, the group's offsets of topics
+/// the principal may not describe are left out; asked for by name, they are answered
+/// TOPIC_AUTHORIZATION_FAILED.
+fn authorize_topics(broker: &Broker, session: &Session, found: &mut Found, all_topics: bool) {
+    if !broker.authorizer_enabled() {
+        return;
+    }
+    found.retain(|topic, partitions| {
+        if broker.authorize_topic(session, topic, AclOperation::Describe) {
+            return true;
+        }
+        for (_, answer) in partitions.iter_mut() {
+            *answer = Err(ErrorCode::TopicAuthorizationFailed);
+        }
+        !all_topics
+    });
 }
 
 /// (offset, leader epoch, metadata, error) of one partition's answer: an error answers

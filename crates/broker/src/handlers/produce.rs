@@ -21,8 +21,10 @@ use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::metrics::unexpected_produce_error;
 use crate::partition::Partition;
+use crate::session::Session;
 use crate::topic::Topic;
 use crate::txn_verification::{self, TxnOperation, TxnProducer};
+use rafka_security::acl::AclOperation;
 
 type Wait = (usize, usize, Arc<Partition>, Offset, LeaderEpoch);
 
@@ -30,8 +32,40 @@ pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: ProduceRequest,
     version: i16,
+    session: &Session,
 ) -> Option<ProduceResponse> {
     let acks = request.acks;
+    // Kafka's handleProduceRequest: transactional batches need WRITE on the
+    // transactional id, or the whole request is refused; then each topic needs WRITE.
+    if broker.authorizer_enabled() && has_transactional_records(&request) {
+        let authorized = request
+            .transactional_id
+            .as_ref()
+            .is_some_and(|id| broker.authorize_transactional_id(session, id, AclOperation::Write));
+        if !authorized {
+            return (acks != 0)
+                .then(|| refuse_all(&request, ErrorCode::TransactionalIdAuthorizationFailed));
+        }
+    }
+    let authorized: Vec<bool> = request
+        .topic_data
+        .iter()
+        .map(|topic_data| {
+            if !broker.authorizer_enabled() {
+                return true;
+            }
+            let name = if version >= 13 {
+                match broker.topic_by_id(&topic_data.topic_id) {
+                    Some(topic) => topic.name.to_string(),
+                    // An unknown id is answered UNKNOWN_TOPIC_ID.
+                    None => return true,
+                }
+            } else {
+                topic_data.name.to_string()
+            };
+            broker.authorize_topic(session, &name, AclOperation::Write)
+        })
+        .collect();
     let acks_error = if matches!(acks, -1..=1) {
         None
     } else {
@@ -41,7 +75,7 @@ pub(super) async fn handle(
         ))
     };
     let verified = if acks_error.is_none() {
-        verify_transactional(broker, &request, version).await
+        verify_transactional(broker, &request, version, &authorized).await
     } else {
         Verified::default()
     };
@@ -49,7 +83,7 @@ pub(super) async fn handle(
     // acks=all: (topic slot, partition slot, partition, last offset, leader epoch) of
     // each append, answered once the ISR has it.
     let mut waits = Vec::new();
-    for topic_data in request.topic_data {
+    for (topic_data, authorized) in request.topic_data.into_iter().zip(authorized) {
         let topic: Option<Arc<Topic>> = if version >= 13 {
             broker.topic_by_id(&topic_data.topic_id)
         } else {
@@ -71,6 +105,9 @@ pub(super) async fn handle(
             let result = (|| -> Result<_, (ApiError, i64)> {
                 if let Some(e) = acks_error.clone() {
                     return Err((e, -1));
+                }
+                if !authorized {
+                    return Err((ApiError::code(ErrorCode::TopicAuthorizationFailed), -1));
                 }
                 if let Some(e) = refused.clone() {
                     // Verification failed before the log: Kafka's unknown append info.
@@ -194,6 +231,7 @@ async fn verify_transactional(
     broker: &Arc<Broker>,
     request: &ProduceRequest,
     version: i16,
+    authorized: &[bool],
 ) -> Verified {
     let operation = TxnOperation::of_produce(version);
     let Some(transactional_id) = request.transactional_id.as_ref() else {
@@ -210,7 +248,12 @@ async fn verify_transactional(
     }
     let mut producer = None;
     let mut partitions = Vec::new();
-    for topic_data in &request.topic_data {
+    for (topic_data, _) in request
+        .topic_data
+        .iter()
+        .zip(authorized)
+        .filter(|(_, authorized)| **authorized)
+    {
         let topic = if version >= 13 {
             broker.topic_by_id(&topic_data.topic_id)
         } else {
@@ -275,6 +318,45 @@ async fn verify_transactional(
         })
         .collect();
     verified
+}
+
+/// Kafka's `RequestUtils.hasTransactionalRecords`: a batch of the request is
+/// transactional.
+fn has_transactional_records(request: &ProduceRequest) -> bool {
+    request.topic_data.iter().any(|t| {
+        t.partition_data.iter().any(|p| {
+            BatchHeader::parse(p.records.as_deref().unwrap_or(&[]))
+                .is_ok_and(|header| header.is_transactional())
+        })
+    })
+}
+
+/// The answer refusing every partition with `code` (Kafka's
+/// `ProduceRequest.getErrorResponse`).
+fn refuse_all(request: &ProduceRequest, code: ErrorCode) -> ProduceResponse {
+    let responses = request
+        .topic_data
+        .iter()
+        .map(|t| {
+            TopicProduceResponse::default()
+                .with_name(t.name.clone())
+                .with_topic_id(t.topic_id)
+                .with_partition_responses(
+                    t.partition_data
+                        .iter()
+                        .map(|p| {
+                            PartitionProduceResponse::default()
+                                .with_index(p.index)
+                                .with_error_code(code.code())
+                                .with_base_offset(-1)
+                                .with_log_append_time_ms(-1)
+                                .with_log_start_offset(-1)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    ProduceResponse::default().with_responses(responses)
 }
 
 /// What KIP-890's verification decided for a produce.

@@ -11,19 +11,37 @@ use rafka_protocol::ErrorCode;
 
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
     request: ShareGroupDescribeRequest,
+    session: &Session,
 ) -> ShareGroupDescribeResponse {
-    let operations = super::authorized_operations(
-        super::Resource::Group,
-        request.include_authorized_operations,
-    );
-    let groups = request
+    // Kafka answers the groups without DESCRIBE first.
+    let (authorized, unauthorized): (Vec<_>, Vec<_>) = request
         .group_ids
         .into_iter()
+        .partition(|g| broker.authorize_group(session, g.as_str(), AclOperation::Describe));
+    let mut groups: Vec<DescribedGroup> = unauthorized
+        .into_iter()
         .map(|group_id| {
+            DescribedGroup::default()
+                .with_group_id(group_id)
+                .with_error_code(ErrorCode::GroupAuthorizationFailed.code())
+        })
+        .collect();
+    let described: Vec<DescribedGroup> = authorized
+        .into_iter()
+        .map(|group_id| {
+            let operations = super::authorized_operations(
+                broker,
+                session,
+                super::Resource::Group,
+                group_id.as_str(),
+                request.include_authorized_operations,
+            );
             let base = DescribedGroup::default()
                 .with_group_id(group_id.clone())
                 .with_authorized_operations(operations);
@@ -86,5 +104,6 @@ pub(super) fn handle(
                 )
         })
         .collect();
+    groups.extend(described);
     ShareGroupDescribeResponse::default().with_groups(groups)
 }

@@ -27,6 +27,22 @@ pub(super) async fn handle(
             request.member_epoch,
         ))
     };
+    // Kafka's handleShareGroupHeartbeat: READ on the group, DESCRIBE on each
+    // subscribed topic.
+    use rafka_security::acl::AclOperation;
+    if !broker.authorize_group(session, &group_id, AclOperation::Read) {
+        let code = ErrorCode::GroupAuthorizationFailed;
+        return fail(code, code.description().into());
+    }
+    if request
+        .subscribed_topic_names
+        .iter()
+        .flatten()
+        .any(|t| !broker.authorize_topic(session, t.as_str(), AclOperation::Describe))
+    {
+        let code = ErrorCode::TopicAuthorizationFailed;
+        return fail(code, code.description().into());
+    }
     if group_id.is_empty() {
         return fail(ErrorCode::InvalidRequest, "GroupId can't be empty.".into());
     }

@@ -1,7 +1,11 @@
 //! What many handlers share: Kafka's authorized-operations bit fields, error messages,
 //! protocol strings, per-partition outcomes grouped by topic.
 
+use rafka_security::acl::{AclOperation, ResourceType};
 use rafka_types::TopicPartition;
+
+use crate::broker::Broker;
+use crate::session::Session;
 
 /// A kind of resource whose authorized operations a response reports.
 #[derive(Debug, Clone, Copy)]
@@ -15,47 +19,53 @@ pub(crate) enum Resource {
 pub(crate) const OPERATIONS_OMITTED: i32 = i32::MIN;
 
 /// The operations the client may perform on a resource, as Kafka's bit field (bit n set
-/// for AclOperation code n), or the sentinel when the request did not ask. With no
-/// authorizer Kafka grants every operation the resource type supports
-/// (AclEntry.supportedOperations); rafka has no ACLs yet, so that is the answer.
-pub(crate) fn authorized_operations(resource: Resource, requested: bool) -> i32 {
-    // AclOperation codes.
-    const READ: u8 = 3;
-    const WRITE: u8 = 4;
-    const CREATE: u8 = 5;
-    const DELETE: u8 = 6;
-    const ALTER: u8 = 7;
-    const DESCRIBE: u8 = 8;
-    const CLUSTER_ACTION: u8 = 9;
-    const DESCRIBE_CONFIGS: u8 = 10;
-    const ALTER_CONFIGS: u8 = 11;
-    const IDEMPOTENT_WRITE: u8 = 12;
+/// for AclOperation code n), or the sentinel when the request did not ask. Kafka's
+/// `AuthHelper.authorizedOperations`: of the operations the resource type supports
+/// (`AclEntry.supportedOperations`), those the authorizer allows; all of them without
+/// an authorizer.
+pub(crate) fn authorized_operations(
+    broker: &Broker,
+    session: &Session,
+    resource: Resource,
+    name: &str,
+    requested: bool,
+) -> i32 {
+    use AclOperation::*;
     if !requested {
         return OPERATIONS_OMITTED;
     }
-    let operations: &[u8] = match resource {
-        Resource::Topic => &[
-            READ,
-            WRITE,
-            CREATE,
-            DESCRIBE,
-            DELETE,
-            ALTER,
-            DESCRIBE_CONFIGS,
-            ALTER_CONFIGS,
-        ],
-        Resource::Group => &[READ, DESCRIBE, DELETE, DESCRIBE_CONFIGS, ALTER_CONFIGS],
-        Resource::Cluster => &[
-            CREATE,
-            CLUSTER_ACTION,
-            DESCRIBE_CONFIGS,
-            ALTER_CONFIGS,
-            IDEMPOTENT_WRITE,
-            ALTER,
-            DESCRIBE,
-        ],
+    let (resource_type, operations): (ResourceType, &[AclOperation]) = match resource {
+        Resource::Topic => (
+            ResourceType::Topic,
+            &[
+                Read,
+                Write,
+                Create,
+                Describe,
+                Delete,
+                Alter,
+                DescribeConfigs,
+                AlterConfigs,
+            ],
+        ),
+        Resource::Group => (
+            ResourceType::Group,
+            &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
+        ),
+        Resource::Cluster => (
+            ResourceType::Cluster,
+            &[
+                Create,
+                ClusterAction,
+                DescribeConfigs,
+                AlterConfigs,
+                IdempotentWrite,
+                Alter,
+                Describe,
+            ],
+        ),
     };
-    operations.iter().fold(0, |bits, op| bits | 1 << op)
+    broker.authorized_operations_of(session, resource_type, name, operations)
 }
 
 /// Turns a message into the `Option<StrBytes>` the protocol's error_message fields take.

@@ -8,8 +8,20 @@ use rafka_protocol::ErrorCode;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::group::{self, Reply, SyncResponse};
+use crate::session::Session;
+use rafka_security::acl::AclOperation;
 
-pub(super) async fn handle(broker: &Arc<Broker>, request: SyncGroupRequest) -> SyncGroupResponse {
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: SyncGroupRequest,
+    session: &Session,
+) -> SyncGroupResponse {
+    if !broker.authorize_group(session, request.group_id.as_str(), AclOperation::Read) {
+        return encode(SyncResponse {
+            error: Some(ErrorCode::GroupAuthorizationFailed),
+            ..Default::default()
+        });
+    }
     if let Err(e) = broker
         .groups
         .check_coordinator(&broker.replicas, request.group_id.as_str())

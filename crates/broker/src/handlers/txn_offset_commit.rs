@@ -27,25 +27,49 @@ use rafka_protocol::ErrorCode;
 use crate::broker::Broker;
 use crate::group::{self, CommittedOffset, TxnProducer, OFFSETS_TOPIC};
 use crate::replica_manager::ReplicaManager;
+use crate::session::Session;
 use crate::txn_verification::{self, TxnOperation};
+use rafka_security::acl::AclOperation;
 
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: TxnOffsetCommitRequest,
     version: i16,
+    session: &Session,
 ) -> TxnOffsetCommitResponse {
     let now_ms = broker.clock.now_ms();
     let group_id = request.group_id.as_str();
+    // Kafka's handleTxnOffsetCommitRequest: WRITE on the transactional id and READ on
+    // the group (else every partition is refused), then READ on each topic.
+    let refused_all = if !broker.authorize_transactional_id(
+        session,
+        request.transactional_id.as_str(),
+        AclOperation::Write,
+    ) {
+        Some(ErrorCode::TransactionalIdAuthorizationFailed)
+    } else if !broker.authorize_group(session, group_id, AclOperation::Read) {
+        Some(ErrorCode::GroupAuthorizationFailed)
+    } else {
+        None
+    };
     // An unknown topic or partition is answered at once and never reaches the group.
     let mut errors: Vec<Vec<Option<ErrorCode>>> = request
         .topics
         .iter()
         .map(|topic| {
             let known = broker.topic(topic.name.as_str());
+            let authorized =
+                broker.authorize_topic(session, topic.name.as_str(), AclOperation::Read);
             topic
                 .partitions
                 .iter()
                 .map(|p| {
+                    if let Some(code) = refused_all {
+                        return Some(code);
+                    }
+                    if !authorized {
+                        return Some(ErrorCode::TopicAuthorizationFailed);
+                    }
                     let exists = known
                         .as_ref()
                         .is_some_and(|t| t.state(p.partition_index).is_some());

@@ -18,7 +18,12 @@ use crate::txn_env::write_marker;
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: WriteTxnMarkersRequest,
+    session: &crate::session::Session,
 ) -> WriteTxnMarkersResponse {
+    // Kafka: the coordinators' markers need CLUSTER_ACTION (brokers are super users, or
+    // allowed by an ACL); without it every partition is refused.
+    let refused =
+        !broker.authorize_cluster(session, rafka_security::acl::AclOperation::ClusterAction);
     let mut markers = Vec::with_capacity(request.markers.len());
     for marker in request.markers {
         let end = EndTxnMarker {
@@ -31,15 +36,21 @@ pub(super) async fn handle(
                 let broker = broker.clone();
                 let name = topic.name.clone();
                 async move {
-                    let result = write_marker(
-                        &broker,
-                        name.as_str(),
-                        index,
-                        marker.producer_id.0,
-                        marker.producer_epoch,
-                        end,
-                    )
-                    .await;
+                    let result = if refused {
+                        Err(crate::error::ApiError::code(
+                            rafka_protocol::ErrorCode::ClusterAuthorizationFailed,
+                        ))
+                    } else {
+                        write_marker(
+                            &broker,
+                            name.as_str(),
+                            index,
+                            marker.producer_id.0,
+                            marker.producer_epoch,
+                            end,
+                        )
+                        .await
+                    };
                     let code = match result {
                         Ok(()) => 0,
                         Err(e) => {
