@@ -7,12 +7,14 @@
 //! - `topic_config`: Kafka's topic configs (types, defaults, the broker keys that supply
 //!   them), which `server` validates the broker-level defaults against;
 //! - `group`: the group coordinator's settings `server` parses;
+//! - `security`: the listeners' security protocols and SASL settings;
 //! - `storage`: `meta.properties`, offset checkpoints and the single-node metadata file.
 //!
 //! It knows nothing of sockets, tokio or the broker's runtime: it reads and writes files
 //! and strings only.
 
 pub mod group;
+pub mod security;
 pub mod server;
 pub mod storage;
 pub mod topic_config;

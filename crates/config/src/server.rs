@@ -87,6 +87,8 @@ pub struct BrokerConfig {
     pub metrics_listener: Option<Listener>,
     pub broker_rack: Option<String>,
     pub replication: ReplicationConfig,
+    /// The listeners' security protocols, SASL settings and the inter-broker listener.
+    pub security: crate::security::SecurityConfig,
     /// Broker keys that are defaults for topic configs, by broker key (`log.retention.ms`),
     /// with time units already folded into the `.ms` key.
     pub log_defaults: BTreeMap<String, String>,
@@ -106,8 +108,6 @@ const BROKER_KEYS: &[&str] = &[
     "controller.listener.names",
     "controller.quorum.voters",
     "controller.quorum.bootstrap.servers",
-    "listener.security.protocol.map",
-    "inter.broker.listener.name",
     "log.dirs",
     "log.dir",
     "num.partitions",
@@ -291,18 +291,6 @@ impl BrokerConfig {
             .filter(|l| !controller_listener_names.contains(&l.name))
             .cloned()
             .collect();
-        let security_map = parse_security_map(get("listener.security.protocol.map"));
-        for l in &data_listeners {
-            let protocol = security_map
-                .get(&l.name)
-                .cloned()
-                .unwrap_or_else(|| l.name.clone());
-            if protocol != "PLAINTEXT" {
-                return Err(invalid(format!(
-                    "listener {l} uses security protocol {protocol}, which rafka does not support yet (only PLAINTEXT)"
-                )));
-            }
-        }
         let advertised_listeners = match get("advertised.listeners") {
             Some(v) => parse_listeners("advertised.listeners", v).map_err(invalid)?,
             None => data_listeners
@@ -317,6 +305,17 @@ impl BrokerConfig {
                 })
                 .collect(),
         };
+        let is_broker = process_roles.is_empty() || process_roles.iter().any(|r| r == BROKER_ROLE);
+        let security = crate::security::SecurityConfig::parse(
+            &|k| get(k).map(str::to_string),
+            &crate::security::Listeners {
+                listeners: &names(&listeners),
+                advertised: &names(&advertised_listeners),
+                controller_listener_names: &controller_listener_names,
+                is_broker,
+            },
+        )
+        .map_err(invalid)?;
         let metrics_listener = get("metrics.listener")
             .map(parse_metrics_listener)
             .transpose()
@@ -500,6 +499,7 @@ impl BrokerConfig {
         for key in props.keys() {
             let known = BROKER_KEYS.contains(&key.as_str())
                 || crate::transaction::TRANSACTION_KEYS.contains(&key.as_str())
+                || crate::security::is_security_key(key)
                 || TOPIC_CONFIGS
                     .iter()
                     .any(|d| d.broker_key == Some(key.as_str()));
@@ -536,6 +536,7 @@ impl BrokerConfig {
             metrics_listener,
             broker_rack: get("broker.rack").map(str::to_string),
             replication,
+            security,
             log_defaults,
             explicit: props.clone(),
             source_name: source_name.to_string(),
@@ -739,6 +740,10 @@ impl BrokerConfig {
     }
 }
 
+fn names(listeners: &[Listener]) -> Vec<String> {
+    listeners.iter().map(|l| l.name.clone()).collect()
+}
+
 fn split_list(value: &str) -> Vec<String> {
     value
         .split(',')
@@ -781,28 +786,6 @@ fn parse_metrics_listener(value: &str) -> Result<Listener, String> {
             "Invalid value {value} for configuration metrics.listener: expected one http://host:port"
         )),
     }
-}
-
-fn parse_security_map(value: Option<&str>) -> BTreeMap<String, String> {
-    let mut map: BTreeMap<String, String> = [
-        ("PLAINTEXT", "PLAINTEXT"),
-        ("CONTROLLER", "PLAINTEXT"),
-        ("SSL", "SSL"),
-        ("SASL_PLAINTEXT", "SASL_PLAINTEXT"),
-        ("SASL_SSL", "SASL_SSL"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    if let Some(value) = value {
-        map.clear();
-        for item in split_list(value) {
-            if let Some((k, v)) = item.split_once(':') {
-                map.insert(k.trim().to_ascii_uppercase(), v.trim().to_ascii_uppercase());
-            }
-        }
-    }
-    map
 }
 
 #[cfg(test)]

@@ -28,4 +28,6 @@ pub mod jaas;
 pub mod oauthbearer;
 pub mod plain;
 pub mod principal;
+pub mod sasl;
+pub mod sasl_client;
 pub mod scram;
