@@ -30,18 +30,31 @@ pub struct SaslClient {
 impl SaslClient {
     /// A client for `mechanism` with the options of a `sasl.jaas.config` value, at
     /// `now_ms` (an unsecured token's issue time).
-    pub fn new(mechanism: &str, jaas_config: &str, now_ms: i64) -> Result<SaslClient, String> {
+    pub fn from_jaas(
+        mechanism: &str,
+        jaas_config: &str,
+        now_ms: i64,
+    ) -> Result<SaslClient, String> {
+        let module = crate::jaas::parse(jaas_config)
+            .map_err(|e| e.to_string())?
+            .remove(0);
+        SaslClient::new(mechanism, &module.options, now_ms)
+    }
+
+    /// A client for `mechanism` with a login module's options.
+    pub fn new(
+        mechanism: &str,
+        options: &BTreeMap<String, String>,
+        now_ms: i64,
+    ) -> Result<SaslClient, String> {
         let mechanism = SaslMechanism::from_name(mechanism).ok_or_else(|| {
             format!(
                 "Unsupported SASL mechanism {mechanism} (supported: {})",
                 SaslMechanism::SUPPORTED.join(", ")
             )
         })?;
-        let module = crate::jaas::parse(jaas_config)
-            .map_err(|e| e.to_string())?
-            .remove(0);
         let option = |key: &str| {
-            module.options.get(key).cloned().ok_or_else(|| {
+            options.get(key).cloned().ok_or_else(|| {
                 format!(
                     "{key} not specified in the JAAS config of {}",
                     mechanism.name()
@@ -58,9 +71,8 @@ impl SaslClient {
                 &option("password")?,
             )?),
             SaslMechanism::OAuthBearer => {
-                let token = unsecured_token(&module.options, now_ms)?;
-                let extensions: String = module
-                    .options
+                let token = unsecured_token(options, now_ms)?;
+                let extensions: String = options
                     .iter()
                     .filter_map(|(k, v)| {
                         k.strip_prefix("unsecuredLoginExtension_")
@@ -175,7 +187,7 @@ mod tests {
     /// Runs a client against a server; the authenticated user or the failure.
     fn run(mechanism: &str, client_jaas: &str, server_jaas: &str) -> Result<String, String> {
         let now_ms = 1_700_000_000_000;
-        let mut client = SaslClient::new(mechanism, client_jaas, now_ms)?;
+        let mut client = SaslClient::from_jaas(mechanism, client_jaas, now_ms)?;
         let module = jaas::parse(server_jaas).unwrap().remove(0);
         let mechanism = SaslMechanism::from_name(mechanism).unwrap();
         let mut server = SaslServer::new(mechanism, &module)?;
