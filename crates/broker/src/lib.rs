@@ -3,6 +3,7 @@
 //! (`rafka-protocol`) and no disk format (`rafka-log`); it knows nothing of CLI parsing.
 
 pub mod admin;
+mod authentication;
 pub mod broker;
 pub mod cluster;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod producer_id_source;
 pub mod producer_ids;
 pub mod replica;
 pub mod replica_manager;
+mod scram_users;
 pub mod server;
 pub mod session;
 pub mod share;

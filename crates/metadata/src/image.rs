@@ -33,6 +33,13 @@ pub struct ClusterImage {
     /// `ProducerIdControlManager`): every id below it belongs to some broker's block.
     #[serde(default)]
     pub next_producer_id: i64,
+    /// SCRAM credentials by user, then by mechanism name.
+    #[serde(default)]
+    pub scram_credentials:
+        BTreeMap<String, BTreeMap<String, rafka_security::scram::ScramCredential>>,
+    /// Whether the `--add-scram` credentials were written (`ScramBootstrapped`).
+    #[serde(default)]
+    pub scram_bootstrapped: bool,
 }
 
 /// Replaces one group's config overrides. An empty set for a group that never had any
@@ -46,6 +53,36 @@ pub fn set_group_configs(
         return;
     }
     groups.insert(group.to_string(), configs);
+}
+
+/// Applies a SCRAM credential record to credentials kept by user, then mechanism (the
+/// single-node metadata file keeps them the same way). A user left with no credential
+/// has no entry. Other records are ignored.
+pub fn apply_scram(
+    credentials: &mut BTreeMap<String, BTreeMap<String, rafka_security::scram::ScramCredential>>,
+    record: &MetadataRecord,
+) {
+    match record {
+        MetadataRecord::UserScramCredential {
+            name,
+            mechanism,
+            credential,
+        } => {
+            credentials
+                .entry(name.clone())
+                .or_default()
+                .insert(mechanism.clone(), credential.clone());
+        }
+        MetadataRecord::RemoveUserScramCredential { name, mechanism } => {
+            if let Some(user) = credentials.get_mut(name) {
+                user.remove(mechanism);
+                if user.is_empty() {
+                    credentials.remove(name);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 impl ClusterImage {
@@ -120,6 +157,11 @@ impl ClusterImage {
             } => {
                 self.next_producer_id = self.next_producer_id.max(*next_producer_id);
             }
+            MetadataRecord::UserScramCredential { .. }
+            | MetadataRecord::RemoveUserScramCredential { .. } => {
+                apply_scram(&mut self.scram_credentials, record);
+            }
+            MetadataRecord::ScramBootstrapped => self.scram_bootstrapped = true,
         }
     }
 

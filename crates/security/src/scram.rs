@@ -73,8 +73,9 @@ impl ScramMechanism {
         }
     }
 
-    /// `Hi(password, salt, i)`: PBKDF2 with this mechanism's HMAC.
-    fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+    /// `Hi(password, salt, i)`: PBKDF2 with this mechanism's HMAC (what a client sends
+    /// in AlterUserScramCredentials, never the password).
+    pub fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
         match self {
             ScramMechanism::Sha256 => {
                 let mut out = vec![0; 32];
@@ -255,6 +256,13 @@ impl AddScram {
 #[error("Authentication failed during authentication due to invalid credentials with SASL mechanism {mechanism}")]
 pub struct ScramError {
     pub mechanism: &'static str,
+}
+
+/// A fresh random salt, as Kafka's clients make one for AlterUserScramCredentials.
+pub fn random_salt() -> Result<Vec<u8>, getrandom::Error> {
+    let mut salt = vec![0u8; 32];
+    getrandom::fill(&mut salt)?;
+    Ok(salt)
 }
 
 /// A random printable token (for salts and server nonces).
