@@ -89,6 +89,7 @@ impl Broker {
             clock.clone(),
         ));
         let metrics = crate::metrics::BrokerMetrics::new(config.metrics_listener.is_some());
+        let peer_security = crate::authentication::inter_broker_security(&config);
         let broker = Broker {
             metrics,
             groups: GroupCoordinator::new(
@@ -111,7 +112,7 @@ impl Broker {
             producer_ids: ProducerIds::default(),
             txns,
             cluster,
-            peers: rafka_client::WirePool::new(),
+            peers: rafka_client::WirePool::with_security(peer_security),
         };
         if broker.cluster.is_some() {
             return Ok(broker);
