@@ -310,11 +310,11 @@ def random_uuid() -> str:
 
 
 def _cluster(request, tmp_path, layout: dict[int, str], dynamic: bool = False,
-             extra_config: dict[str, str] | None = None):
+             extra_config: dict[str, str] | None = None, **cluster_options):
     plugins = request.config.pluginmanager
     if not plugins.has_plugin("rafka-cluster-logs"):
         plugins.register(_AttachClusterLogs(), "rafka-cluster-logs")
-    c = Cluster(tmp_path, layout, dynamic, extra_config)
+    c = Cluster(tmp_path, layout, dynamic, extra_config, **cluster_options)
     try:
         c.start()
         yield c

@@ -33,6 +33,8 @@ PLAIN_JAAS = (
 SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
 OAUTH_JAAS = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"
 MECHANISMS = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER"
+# As Kafka 4.1.1 lists them in SaslHandshake answers (its HashMap's order).
+HANDSHAKE_MECHANISMS = ["PLAIN", "SCRAM-SHA-512", "SCRAM-SHA-256", "OAUTHBEARER"]
 DEADLINE_S = 30.0
 
 
@@ -155,7 +157,7 @@ def test_a_wrong_password_gets_kafkas_error_and_only_its_connection_closes(sasl_
     answer = good.request("SaslAuthenticate", 2, auth_bytes=b"\0alice\0alice-secret")
     assert answer["error_code"] == 0
     with RawClient("127.0.0.1", sasl_broker.port) as bad:
-        assert handshake(bad, "PLAIN")["mechanisms"] == MECHANISMS.split(",")
+        assert handshake(bad, "PLAIN")["mechanisms"] == HANDSHAKE_MECHANISMS
         answer = bad.request("SaslAuthenticate", 2, auth_bytes=b"\0alice\0wrong")
         assert answer["error_code"] == 58  # SASL_AUTHENTICATION_FAILED
         assert answer["error_message"] == "Authentication failed: Invalid username or password"
@@ -194,7 +196,7 @@ def test_an_unknown_mechanism_gets_the_enabled_list_then_the_connection_closes(s
     with RawClient("127.0.0.1", sasl_broker.port) as client:
         answer = handshake(client, "GSSAPI")
         assert answer["error_code"] == 33  # UNSUPPORTED_SASL_MECHANISM
-        assert answer["mechanisms"] == MECHANISMS.split(",")
+        assert answer["mechanisms"] == HANDSHAKE_MECHANISMS
         assert is_closed(client)
 
 
@@ -262,11 +264,13 @@ def test_sessions_last_connections_max_reauth_ms_and_can_be_renewed(reauth_broke
         time.sleep(1.6)  # past the session's end, without re-authenticating
         send_only(client, "Metadata", 12, topics=None)
         assert is_closed(client), "a request after the session expired must close it"
+    assert EXPIRED in reauth_broker.log_path.read_text(errors="replace")
 
 
 def test_librdkafka_reauthenticates_across_connections_max_reauth_ms(reauth_broker):
     """A producer and a consumer that live several sessions long keep working."""
     client = plain_client("alice", "alice-secret")
+    log_offset = log_size(reauth_broker)
     topic = f"reauth-{uuid.uuid4().hex[:8]}"
     errors: list[KafkaError] = []
     producer = Producer({"bootstrap.servers": reauth_broker.bootstrap, **client,
@@ -297,6 +301,21 @@ def test_librdkafka_reauthenticates_across_connections_max_reauth_ms(reauth_brok
     assert not [e for e in errors if e.code() == KafkaError._AUTHENTICATION], errors
     log = reauth_broker.log_path.read_text(errors="replace")
     assert "alice-secret" not in log, "a password reached the broker's log"
+    assert_reauthenticated_in_time(reauth_broker, log_offset)
+
+
+EXPIRED = "its SASL session expired"
+
+
+def log_size(broker: Broker) -> int:
+    return len(broker.log_path.read_text(errors="replace"))
+
+
+def assert_reauthenticated_in_time(broker: Broker, since: int) -> None:
+    """No connection was closed for an expired session after `since` (a log offset): the
+    clients re-authenticated on their open connections."""
+    log = broker.log_path.read_text(errors="replace")[since:]
+    assert EXPIRED not in log, "a client's connection was closed instead of re-authenticated"
 
 
 # -- SCRAM ---------------------------------------------------------------------------
@@ -496,7 +515,34 @@ def test_the_java_client_authenticates_and_reauthenticates(reauth_broker, mechan
                       f'sasl.jaas.config={module} required username="{user}" '
                       f'password="{password}";\n')
     monkeypatch.setenv("RAFKA_CLIENT_CONFIG", str(config))
+    log_offset = log_size(reauth_broker)
     result = run_program(java_program(), ["produce-consume-across-sessions"],
                          reauth_broker.bootstrap)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS produce-consume-across-sessions" in result.stdout, result.stdout
+    assert_reauthenticated_in_time(reauth_broker, log_offset)
+
+
+def test_kafkas_own_config_command_creates_a_scram_user(sasl_broker, tmp_path):
+    """Apache Kafka 4.1.1's kafka-configs.sh (ConfigCommand), authenticated over SASL."""
+    import shutil
+    from test_kafka_java_tools import CLASSPATH, CONFIGS, Tools
+    if not CLASSPATH.is_file():
+        pytest.fail(f"{CLASSPATH} missing: run scripts/setup-java.sh", pytrace=False)
+    java = shutil.which("java")
+    assert java, "java not found"
+    config = tmp_path / "admin.properties"
+    config.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                      "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+                      'required username="admin" password="admin-secret";\n')
+    tools = Tools([java, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp",
+                   CLASSPATH.read_text().strip()], sasl_broker.bootstrap)
+    out = tools.run(CONFIGS, "--command-config", str(config), "--alter", "--add-config",
+                    "SCRAM-SHA-256=[iterations=8192,password=kate-secret]",
+                    "--entity-type", "users", "--entity-name", "kate")
+    assert out.stdout.strip() == "Completed updating config for user kate."
+    assert round_trip(sasl_broker.bootstrap,
+                      scram_client("SCRAM-SHA-256", "kate", "kate-secret"), 5) == expected(5)
+    out = kafka_configs(sasl_broker, "--describe", "--entity-type", "users", "--entity-name", "kate")
+    assert out.stdout == ("SCRAM credential configs for user-principal 'kate' are "
+                          "SCRAM-SHA-256=iterations=8192\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from compat_helpers import confluent_consume, topic_name, wait_until
-from test_cluster import (COMBINED, NODE_IDS, Cluster, _AttachClusterLogs, acks_all_producer,
+from test_cluster import (COMBINED, NODE_IDS, ClusterNode, _cluster, acks_all_producer,
                           create_topic, wait_for_full_isr)
 from test_sasl import MECHANISMS, OAUTH_JAAS, PLAIN_JAAS, SCRAM_JAAS, plain_client, scram_client
 
@@ -32,28 +32,14 @@ ADD_SCRAM = ["--add-scram", "SCRAM-SHA-512=[name=broker,password=broker-secret]"
              "--add-scram", "SCRAM-SHA-256=[name=alice,iterations=8192,password=alice-secret]"]
 
 
-class SaslCluster(Cluster):
-    def __init__(self, workdir):
-        super().__init__(workdir, COMBINED, extra_config=SASL_CONFIG, listener="SASL_PLAINTEXT",
-                         client_config=plain_client("admin", "admin-secret"))
-
-
 @pytest.fixture
 def sasl_cluster(request, tmp_path, monkeypatch):
-    plugins = request.config.pluginmanager
-    if not plugins.has_plugin("rafka-cluster-logs"):
-        plugins.register(_AttachClusterLogs(), "rafka-cluster-logs")
     # Every node is formatted with the same bootstrap SCRAM users.
-    from test_cluster import ClusterNode
     original = ClusterNode.format
     monkeypatch.setattr(ClusterNode, "format",
                         lambda self, cluster_id, *extra: original(self, cluster_id, *extra, *ADD_SCRAM))
-    c = SaslCluster(tmp_path)
-    try:
-        c.start()
-        yield c
-    finally:
-        c.stop()
+    yield from _cluster(request, tmp_path, COMBINED, extra_config=SASL_CONFIG,
+                        listener="SASL_PLAINTEXT", client_config=plain_client("admin", "admin-secret"))
 
 
 def test_brokers_replicate_over_sasl_and_a_follower_takes_over(sasl_cluster):

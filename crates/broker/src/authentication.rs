@@ -76,8 +76,8 @@ enum State {
 pub(crate) struct Authenticator {
     listener: String,
     state: State,
-    /// Whether the client sent SaslAuthenticate v1+ (and so can re-authenticate).
-    supports_reauthentication: bool,
+    /// When the last re-authentication began.
+    last_reauthentication: Option<Instant>,
 }
 
 impl Authenticator {
@@ -90,7 +90,7 @@ impl Authenticator {
                 versions_seen: false,
                 reauthenticating: None,
             },
-            supports_reauthentication: false,
+            last_reauthentication: None,
         })
     }
 
@@ -98,9 +98,16 @@ impl Authenticator {
         let peer_api_key = (frame.len() >= 2).then(|| i16::from_be_bytes([frame[0], frame[1]]));
         match std::mem::replace(&mut self.state, State::Failed) {
             State::Authenticated { previous, expires } => {
-                if peer_api_key == Some(ApiKey::SaslHandshake as i16)
-                    && self.supports_reauthentication
-                {
+                // Kafka's KafkaChannel.maybeBeginServerReauthentication: only a session
+                // that expires is renewed, at most once a second; any other
+                // SaslHandshake goes to the handlers (ILLEGAL_SASL_STATE).
+                let now = Instant::now();
+                let may_reauthenticate = expires.is_some()
+                    && self
+                        .last_reauthentication
+                        .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(1));
+                if peer_api_key == Some(ApiKey::SaslHandshake as i16) && may_reauthenticate {
+                    self.last_reauthentication = Some(now);
                     self.state = State::Handshake {
                         versions_seen: true,
                         reauthenticating: Some(previous),
@@ -108,7 +115,12 @@ impl Authenticator {
                     return self.on_frame(broker, frame);
                 }
                 if expires.is_some_and(|at| Instant::now() >= at) {
-                    tracing::debug!("closing a connection whose SASL session expired");
+                    // Kafka counts these (expired-connections-killed-count): a client that
+                    // does not re-authenticate in time.
+                    tracing::info!(
+                        "closing a connection on {}: its SASL session expired",
+                        self.listener
+                    );
                     return Verdict::Close(None);
                 }
                 self.state = State::Authenticated { previous, expires };
@@ -179,11 +191,11 @@ impl Authenticator {
         let Some(listener) = broker.config.security.sasl(&self.listener) else {
             return Verdict::Close(None);
         };
-        let enabled: Vec<StrBytes> = listener
-            .enabled_mechanisms
-            .iter()
-            .map(|m| StrBytes::from_string(m.clone()))
-            .collect();
+        let enabled: Vec<StrBytes> =
+            rafka_security::sasl::handshake_order(&listener.enabled_mechanisms)
+                .into_iter()
+                .map(StrBytes::from_string)
+                .collect();
         let requested = body.mechanism.to_string();
         let answer = |code: i16| {
             encode_response(
@@ -283,9 +295,6 @@ impl Authenticator {
         let Ok(body) = request.decode_body::<SaslAuthenticateRequest>() else {
             return Verdict::Close(None);
         };
-        if version > 0 {
-            self.supports_reauthentication = true;
-        }
         let respond = |response: SaslAuthenticateResponse| {
             encode_response(
                 ApiKey::SaslAuthenticate,
@@ -295,6 +304,8 @@ impl Authenticator {
             )
             .ok()
         };
+        // Kafka answers a successful step with an empty (not null) message.
+        let ok = SaslAuthenticateResponse::default;
         let failed = |message: String| {
             Verdict::Close(respond(
                 SaslAuthenticateResponse::default()
@@ -310,7 +321,7 @@ impl Authenticator {
                     framed,
                     reauthenticating,
                 };
-                match respond(SaslAuthenticateResponse::default().with_auth_bytes(token.into())) {
+                match respond(ok().with_auth_bytes(token.into())) {
                     Some(answer) => Verdict::Answer(answer),
                     None => Verdict::Close(None),
                 }
@@ -321,8 +332,7 @@ impl Authenticator {
             }) => match self.complete(broker, mechanism, authenticated, reauthenticating) {
                 Ok((principal, lifetime_ms)) => {
                     let answer = respond(
-                        SaslAuthenticateResponse::default()
-                            .with_auth_bytes(response.into())
+                        ok().with_auth_bytes(response.into())
                             .with_session_lifetime_ms(lifetime_ms),
                     );
                     match answer {

@@ -37,6 +37,30 @@ impl SaslMechanism {
     }
 }
 
+/// The enabled mechanisms in the order Kafka's SaslHandshake answer lists them: the
+/// iteration order of the `HashMap` its channel builder keys them by (Java's
+/// `String.hashCode`, spread and masked by a table that starts at 16 buckets and
+/// doubles past three quarters full), not the configured order.
+pub fn handshake_order(enabled: &[String]) -> Vec<String> {
+    let java_hash = |s: &str| {
+        let h = s.encode_utf16().fold(0i32, |h, unit| {
+            h.wrapping_mul(31).wrapping_add(i32::from(unit))
+        }) as u32;
+        h ^ (h >> 16)
+    };
+    let mut buckets = 16usize;
+    while enabled.len() * 4 > buckets * 3 {
+        buckets *= 2;
+    }
+    let mut ordered: Vec<(usize, usize, &String)> = enabled
+        .iter()
+        .enumerate()
+        .map(|(inserted, m)| (java_hash(m) as usize & (buckets - 1), inserted, m))
+        .collect();
+    ordered.sort();
+    ordered.into_iter().map(|(_, _, m)| m.clone()).collect()
+}
+
 /// Where the server finds SCRAM credentials (the broker's metadata image).
 pub trait ScramCredentials {
     fn scram_credential(&self, user: &str, mechanism: ScramMechanism) -> Option<ScramCredential>;
@@ -250,5 +274,17 @@ mod tests {
             Ok(SaslStep::Continue(_))
         ));
         assert_eq!(SaslMechanism::from_name("GSSAPI"), None);
+    }
+
+    #[test]
+    fn handshake_lists_mechanisms_in_kafkas_hash_order() {
+        let enabled: Vec<String> = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
+            .map(String::from)
+            .to_vec();
+        // What Kafka 4.1.1 answers for this configuration.
+        assert_eq!(
+            handshake_order(&enabled),
+            ["PLAIN", "SCRAM-SHA-512", "SCRAM-SHA-256", "OAUTHBEARER"]
+        );
     }
 }

@@ -96,8 +96,10 @@ pub(super) async fn handle(
     let results = outcomes
         .into_iter()
         .map(|(user, outcome)| {
-            let result =
-                AlterUserScramCredentialsResult::default().with_user(StrBytes::from_string(user));
+            // Kafka leaves the message null unless there is an error.
+            let result = AlterUserScramCredentialsResult::default()
+                .with_user(StrBytes::from_string(user))
+                .with_error_message(None);
             match (outcome, &committed) {
                 (Err((code, message)), _) => result
                     .with_error_code(code.code())

@@ -38,6 +38,7 @@ pub(super) fn handle(
     let results = users
         .into_iter()
         .map(|(user, duplicate)| {
+            // Kafka answers a described user with an empty (not null) message.
             let result = DescribeUserScramCredentialsResult::default()
                 .with_user(StrBytes::from_string(user.clone()));
             let failed = |code: ErrorCode, message: String| {

@@ -87,28 +87,8 @@ pub(super) async fn alter(
     to_delete: &[String],
     timeout: Duration,
 ) -> Result<(), ToolError> {
-    let unknown_added: Vec<&str> = to_add
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| ScramMechanism::from_name(k).is_none())
-        .collect();
-    if !unknown_added.is_empty() {
-        return Err(ToolError::Failed(format!(
-            "Only quota and SCRAM credential configs can be added for 'users' using --bootstrap-server (rafka serves no user quotas yet). Unexpected config names: Set({})",
-            unknown_added.join(", ")
-        )));
-    }
-    let unknown_deleted: Vec<&str> = to_delete
-        .iter()
-        .map(String::as_str)
-        .filter(|k| ScramMechanism::from_name(k).is_none())
-        .collect();
-    if !unknown_deleted.is_empty() {
-        return Err(ToolError::Failed(format!(
-            "Only quota and SCRAM credential configs can be deleted for 'users' using --bootstrap-server (rafka serves no user quotas yet). Unexpected config names: List({})",
-            unknown_deleted.join(", ")
-        )));
-    }
+    refuse_unknown(to_add.iter().map(|(k, _)| k.as_str()), "added", "Set")?;
+    refuse_unknown(to_delete.iter().map(String::as_str), "deleted", "List")?;
     let deletions = to_delete
         .iter()
         .filter_map(|m| ScramMechanism::from_name(m))
@@ -149,6 +129,25 @@ pub(super) async fn alter(
         )));
     }
     Ok(())
+}
+
+/// Kafka's refusal of config names that are not SCRAM mechanisms (`collection` is the
+/// Scala collection its message prints them as).
+fn refuse_unknown<'a>(
+    names: impl Iterator<Item = &'a str>,
+    verb: &str,
+    collection: &str,
+) -> Result<(), ToolError> {
+    let unknown: Vec<&str> = names
+        .filter(|k| ScramMechanism::from_name(k).is_none())
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(ToolError::Failed(format!(
+        "Only quota and SCRAM credential configs can be {verb} for 'users' using --bootstrap-server (rafka serves no user quotas yet). Unexpected config names: {collection}({})",
+        unknown.join(", ")
+    )))
 }
 
 /// Kafka's `(?:iterations=(-?[0-9]*),)?password=(.*)`.
