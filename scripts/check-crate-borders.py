@@ -26,6 +26,9 @@ import sys
 import tempfile
 
 # DESIGN.md's crate table, top to bottom: each level may depend on earlier levels only.
+# `security` (pure SASL/ACL logic, no rafka dependency) sits right below `client`: the
+# client side of the SASL mechanisms serves `client` (tools, the replica fetcher), the
+# JAAS parser serves `config`, and the SCRAM credential type serves `metadata`.
 # `client` sits below `broker` (the list has it after): the broker's replica fetcher is a
 # Kafka client of the other brokers, and `client` needs nothing but `protocol`.
 # `connect-data` (Connect's data model, converters and transforms: pure logic) sits below
@@ -35,12 +38,12 @@ import tempfile
 LEVELS = [
     ["rafka-types"],
     ["rafka-protocol"],
+    ["rafka-security"],
     ["rafka-client"],
     ["rafka-log"],
     ["rafka-config"],
     ["rafka-metadata"],
     ["rafka-coordinator"],
-    ["rafka-security"],
     ["rafka-broker"],
     ["rafka-connect-data"],
     ["rafka-connect-jdbc"],

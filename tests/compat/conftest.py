@@ -89,6 +89,8 @@ class Broker:
         self.log_path = workdir / "broker.log"
         self.proc: subprocess.Popen | None = None
         self.starts = 0
+        # What a client needs besides bootstrap.servers (a SASL listener's credentials).
+        self.client_config: dict[str, str] = {}
         config = {
             "node.id": str(self.node_id),
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
@@ -131,7 +133,7 @@ class Broker:
             if time.monotonic() > deadline:
                 self._fail(f"port {self.port} did not accept connections in {timeout_s:.0f}s")
             time.sleep(0.02)
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, **self.client_config})
         last_error: Exception | None = None
         while True:
             self._check_alive("while starting")

@@ -36,6 +36,7 @@ import kafka.protocol.admin as _admin
 import kafka.protocol.consumer as _consumer
 import kafka.protocol.metadata as _metadata
 import kafka.protocol.producer as _producer
+import kafka.protocol.sasl as _sasl
 from kafka.protocol.api_message import ApiMessage
 from kafka.record.memory_records import MemoryRecords, MemoryRecordsBuilder
 
@@ -253,7 +254,7 @@ def rafka_oracle_peer(tmp_path_factory):
 
 def _message_classes() -> dict[str, type]:
     classes: dict[str, type] = {}
-    for module in (_admin, _consumer, _metadata, _producer):
+    for module in (_admin, _consumer, _metadata, _producer, _sasl):
         for name in dir(module):
             obj = getattr(module, name)
             if isinstance(obj, type) and issubclass(obj, ApiMessage) and obj is not ApiMessage:

@@ -41,8 +41,10 @@ class ClusterNode:
     """One rafka process with `roles` (process.roles). Ports, config and data dir stay
     the same across kill9()/stop() and start(), so a restarted node recovers its data."""
 
-    def __init__(self, workdir: Path, node_id: int, roles: str):
+    def __init__(self, workdir: Path, node_id: int, roles: str, listener: str = "PLAINTEXT"):
         self.workdir = workdir
+        # The client (and inter-broker) listener's name and security protocol.
+        self.listener = listener
         self.node_id = node_id
         self.roles = roles
         self.is_broker = "broker" in roles.split(",")
@@ -64,7 +66,7 @@ class ClusterNode:
         `extra_config` adds to (or overrides) the keys below."""
         listeners = []
         if self.is_broker:
-            listeners.append(f"PLAINTEXT://127.0.0.1:{self.port}")
+            listeners.append(f"{self.listener}://127.0.0.1:{self.port}")
         if self.is_voter:
             listeners.append(f"CONTROLLER://127.0.0.1:{self.controller_port}")
         config = {
@@ -83,7 +85,7 @@ class ClusterNode:
             **(extra_config or {}),
         }
         if self.is_broker:
-            config["advertised.listeners"] = f"PLAINTEXT://127.0.0.1:{self.port}"
+            config["advertised.listeners"] = f"{self.listener}://127.0.0.1:{self.port}"
         self.config_path.write_text("".join(f"{k}={v}\n" for k, v in config.items()))
 
     def format(self, cluster_id: str, *extra: str) -> None:
@@ -154,12 +156,16 @@ class Cluster:
     controller role form the controller quorum."""
 
     def __init__(self, workdir: Path, layout: dict[int, str], dynamic: bool = False,
-                 extra_config: dict[str, str] | None = None):
+                 extra_config: dict[str, str] | None = None, listener: str = "PLAINTEXT",
+                 client_config: dict[str, str] | None = None):
         """`dynamic`: configs name only controller.quorum.bootstrap.servers; the
         controllers are formatted with --initial-controllers, the brokers find them.
-        `extra_config`: more server.properties keys for every node."""
+        `extra_config`: more server.properties keys for every node. `listener`: the
+        brokers' listener (SASL_PLAINTEXT with `client_config`'s credentials for the
+        harness's own clients)."""
         self.workdir = workdir
-        self.nodes = {i: ClusterNode(workdir, i, roles) for i, roles in layout.items()}
+        self.client_config = client_config or {}
+        self.nodes = {i: ClusterNode(workdir, i, roles, listener) for i, roles in layout.items()}
         controllers = {i: n for i, n in self.nodes.items() if n.is_voter}
         voters = ",".join(f"{i}@127.0.0.1:{n.controller_port}" for i, n in controllers.items())
         self.cluster_id = random_uuid()
@@ -190,7 +196,7 @@ class Cluster:
         return leader if leader is not None and self.nodes[leader].alive else None
 
     def admin(self) -> AdminClient:
-        return AdminClient({"bootstrap.servers": self.bootstrap()})
+        return AdminClient({"bootstrap.servers": self.bootstrap(), **self.client_config})
 
     def partitions(self, admin: AdminClient, topic: str):
         md = admin.list_topics(topic=topic, timeout=2)
@@ -223,7 +229,7 @@ class Cluster:
             time.sleep(0.02)
         if not node.is_broker:
             return
-        admin = AdminClient({"bootstrap.servers": node.bootstrap})
+        admin = AdminClient({"bootstrap.servers": node.bootstrap, **self.client_config})
         want = {n.node_id for n in self.alive_brokers()}
         last: object = None
         while True:
@@ -304,11 +310,11 @@ def random_uuid() -> str:
 
 
 def _cluster(request, tmp_path, layout: dict[int, str], dynamic: bool = False,
-             extra_config: dict[str, str] | None = None):
+             extra_config: dict[str, str] | None = None, **cluster_options):
     plugins = request.config.pluginmanager
     if not plugins.has_plugin("rafka-cluster-logs"):
         plugins.register(_AttachClusterLogs(), "rafka-cluster-logs")
-    c = Cluster(tmp_path, layout, dynamic, extra_config)
+    c = Cluster(tmp_path, layout, dynamic, extra_config, **cluster_options)
     try:
         c.start()
         yield c

@@ -101,6 +101,7 @@ impl Broker {
             cluster.is_some(),
         )
         .map_err(StartupError::Config)?;
+        let peer_security = crate::authentication::inter_broker_security(&config);
         let broker = Broker {
             acls,
             metrics,
@@ -125,7 +126,7 @@ impl Broker {
             txns,
             share_states,
             cluster,
-            peers: rafka_client::WirePool::new(),
+            peers: rafka_client::WirePool::with_security(peer_security),
         };
         if broker.cluster.is_some() {
             return Ok(broker);

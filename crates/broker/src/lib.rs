@@ -5,6 +5,7 @@
 pub mod acl_store;
 pub mod acls;
 pub mod admin;
+mod authentication;
 pub mod broker;
 pub mod cluster;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod producer_id_source;
 pub mod producer_ids;
 pub mod replica;
 pub mod replica_manager;
+mod scram_users;
 pub mod server;
 pub mod session;
 pub mod share;

@@ -19,10 +19,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::authentication::{Authenticator, Verdict};
 use crate::broker::Broker;
 use crate::handlers::{self, Response};
 use crate::metrics::{ConnectionGuard, RequestDone};
 use crate::session::Session;
+use kafka_protocol::messages::ApiKey;
 use rafka_log::FileSlice;
 use rafka_protocol::fetch_frame::Part;
 use std::os::fd::AsFd;
@@ -170,6 +172,8 @@ struct Answer {
     handled: Handled,
     done: RequestDone,
     received: Instant,
+    /// Close the connection once this answer is written (a failed authentication).
+    close: bool,
 }
 
 /// Serves one connection. Requests are read as they arrive and each is started at once,
@@ -185,7 +189,10 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let peer = session.peer;
-    let session = &session;
+    // A SASL listener's connections authenticate first; each request then runs with the
+    // session as it was when the request arrived (a re-authentication replaces it).
+    let mut authenticator = Authenticator::for_listener(&broker, &session.listener);
+    let mut session = Arc::new(session);
     let max_bytes = broker.config.socket_request_max_bytes;
     let decoder = FrameDecoder::new(max_bytes);
     let mut buffer = BytesMut::with_capacity(64 * 1024);
@@ -242,6 +249,38 @@ async fn serve_connection(
         };
         let size = frame.len();
         let received = Instant::now();
+        if let Some(authenticator) = authenticator.as_mut() {
+            let (answer, close) = match authenticator.on_frame(&broker, &frame) {
+                Verdict::Pass => (None, false),
+                Verdict::Answer(bytes) => (Some(bytes), false),
+                Verdict::Authenticated { answer, principal } => {
+                    let mut next = (*session).clone();
+                    next.principal = principal;
+                    session = Arc::new(next);
+                    (Some(answer), false)
+                }
+                Verdict::Close(answer) => (answer, true),
+            };
+            if answer.is_some() || close {
+                if close {
+                    reading = false;
+                }
+                let (api_key, version) = frame_api(&frame);
+                in_flight_bytes += size;
+                in_flight.push_back(Either::Left(std::future::ready(Answer {
+                    size,
+                    handled: Ok(answer.map(Response::Bytes)),
+                    done: RequestDone {
+                        api_key,
+                        version,
+                        fetch_from: None,
+                    },
+                    received,
+                    close,
+                })));
+                continue;
+            }
+        }
         let request = match parse_request(frame) {
             Ok(request) => request,
             Err(e) => {
@@ -252,18 +291,20 @@ async fn serve_connection(
         };
         in_flight_bytes += size;
         let broker = &broker;
+        let session = session.clone();
         let mut done = RequestDone {
             api_key: request.api_key,
             version: request.api_version(),
             fetch_from: None,
         };
         let mut handling: InFlight<'_> = Box::pin(async move {
-            let handled = handlers::handle(broker, request, session, &mut done.fetch_from).await;
+            let handled = handlers::handle(broker, request, &session, &mut done.fetch_from).await;
             Answer {
                 size,
                 handled,
                 done,
                 received,
+                close: false,
             }
         });
         // Run the handler up to its first wait now, before the next request is read. A
@@ -301,11 +342,24 @@ async fn answer(broker: &Broker, stream: &mut TcpStream, peer: SocketAddr, answe
         handled,
         done,
         received,
+        close,
         ..
     } = answer;
     let open = write_answer(stream, peer, handled).await;
     broker.metrics.record_request(done, received.elapsed());
-    open
+    open && !close
+}
+
+/// The API key and version a frame's header names (SaslAuthenticate v0 for a raw SASL
+/// token), for the request metrics of the authenticator's answers.
+fn frame_api(frame: &[u8]) -> (ApiKey, i16) {
+    let key = frame
+        .get(..2)
+        .and_then(|k| ApiKey::try_from(i16::from_be_bytes([k[0], k[1]])).ok());
+    match (key, frame.get(2..4)) {
+        (Some(key), Some(v)) => (key, i16::from_be_bytes([v[0], v[1]])),
+        _ => (ApiKey::SaslAuthenticate, 0),
+    }
 }
 
 async fn write_answer(stream: &mut TcpStream, peer: SocketAddr, handled: Handled) -> bool {

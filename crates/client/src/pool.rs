@@ -13,7 +13,8 @@ use std::time::Duration;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-use crate::wire::{connect_within, ClientError, WireClient};
+use crate::security::ClientSecurity;
+use crate::wire::{connect_within_secured, ClientError, WireClient};
 
 /// Idle connections kept per address: enough for the concurrent calls one peer usually
 /// gets; more are opened when needed and closed after.
@@ -22,11 +23,21 @@ const MAX_IDLE_PER_ADDRESS: usize = 4;
 #[derive(Debug, Default)]
 pub struct WirePool {
     idle: Mutex<HashMap<String, Vec<WireClient>>>,
+    /// How new connections authenticate (a broker's inter-broker SASL settings).
+    security: ClientSecurity,
 }
 
 impl WirePool {
     pub fn new() -> WirePool {
         WirePool::default()
+    }
+
+    /// A pool whose connections authenticate as `security` says.
+    pub fn with_security(security: ClientSecurity) -> WirePool {
+        WirePool {
+            idle: Mutex::default(),
+            security,
+        }
     }
 
     /// Sends `request` to `address` at the highest version both speak up to `version`,
@@ -53,7 +64,7 @@ impl WirePool {
                 Err(e) => return Err(e),
             }
         }
-        let mut client = connect_within(address, connect_timeout).await?;
+        let mut client = connect_within_secured(address, connect_timeout, &self.security).await?;
         let answer = Self::exchange(&mut client, api_key, version, request, timeout).await?;
         self.give_back(address, client);
         Ok(answer)

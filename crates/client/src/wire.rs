@@ -8,6 +8,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use tokio::net::TcpStream;
 
 use crate::exchange::{exchange, ExchangeError, DEFAULT_MAX_RESPONSE_BYTES};
+use crate::security::{AuthenticationError, ClientSecurity};
 
 /// Why a call failed. The text is what Kafka's tools print for it; `is_unreachable`
 /// tells a broker that cannot be reached from one that answered wrongly.
@@ -40,6 +41,9 @@ pub enum ClientError {
     /// The broker answered with an error, in the Java client's words.
     #[error("{message}")]
     Broker { message: String },
+    /// SASL authentication failed (Kafka's `SaslAuthenticationException`).
+    #[error("{message}")]
+    Authentication { message: String },
 }
 
 impl ClientError {
@@ -54,7 +58,8 @@ impl ClientError {
             | ClientError::NoResponse { .. } => true,
             ClientError::Unsupported { .. }
             | ClientError::Exchange(_)
-            | ClientError::Broker { .. } => false,
+            | ClientError::Broker { .. }
+            | ClientError::Authentication { .. } => false,
         }
     }
 }
@@ -101,6 +106,16 @@ impl WireClient {
 
     /// Connects to the first reachable `host:port` of a comma-separated bootstrap list.
     pub async fn connect(bootstrap: &str, timeout: Duration) -> Result<WireClient, ClientError> {
+        WireClient::connect_secured(bootstrap, timeout, &ClientSecurity::default()).await
+    }
+
+    /// `connect`, authenticating each connection as `security` says (SASL after
+    /// ApiVersions, as Kafka's clients do).
+    pub async fn connect_secured(
+        bootstrap: &str,
+        timeout: Duration,
+        security: &ClientSecurity,
+    ) -> Result<WireClient, ClientError> {
         let mut last_error = ClientError::NoBootstrapServers;
         for address in bootstrap
             .split(',')
@@ -120,6 +135,27 @@ impl WireClient {
                     client.versions = client
                         .call(ApiKey::ApiVersions, 3, &api_versions_request())
                         .await?;
+                    if let Some(sasl) = &security.sasl {
+                        crate::security::authenticate(
+                            &mut client.stream,
+                            &client.client_id,
+                            &mut client.correlation_id,
+                            sasl,
+                        )
+                        .await
+                        .map_err(|e| match e {
+                            AuthenticationError::Exchange(ExchangeError::Io(source)) => {
+                                ClientError::Io {
+                                    address: address.to_string(),
+                                    source,
+                                }
+                            }
+                            AuthenticationError::Exchange(other) => ClientError::Exchange(other),
+                            AuthenticationError::Failed(message) => {
+                                ClientError::Authentication { message }
+                            }
+                        })?;
+                    }
                     return Ok(client);
                 }
                 Ok(Err(source)) => {
@@ -308,7 +344,17 @@ impl WireClient {
 /// Connects within `timeout`, the ApiVersions exchange included: a port that accepts
 /// and never answers fails like a closed one, in one line.
 pub async fn connect_within(bootstrap: &str, timeout: Duration) -> Result<WireClient, ClientError> {
-    match tokio::time::timeout(timeout, WireClient::connect(bootstrap, timeout)).await {
+    connect_within_secured(bootstrap, timeout, &ClientSecurity::default()).await
+}
+
+/// `connect_within`, authenticating as `security` says.
+pub async fn connect_within_secured(
+    bootstrap: &str,
+    timeout: Duration,
+    security: &ClientSecurity,
+) -> Result<WireClient, ClientError> {
+    let connecting = WireClient::connect_secured(bootstrap, timeout, security);
+    match tokio::time::timeout(timeout, connecting).await {
         Ok(result) => result,
         Err(_) => Err(ClientError::NoAnswer {
             bootstrap: bootstrap.to_string(),

@@ -8,6 +8,7 @@
 //!   them), which `server` validates the broker-level defaults against;
 //! - `group`: the group coordinator's settings `server` parses;
 //! - `transaction`, `share_coordinator`: the transaction and share coordinators' settings;
+//! - `security`: the listeners' security protocols and SASL settings;
 //! - `storage`: `meta.properties`, offset checkpoints and the single-node metadata file.
 //!
 //! It knows nothing of sockets, tokio or the broker's runtime: it reads and writes files
@@ -15,6 +16,7 @@
 
 pub mod authorizer;
 pub mod group;
+pub mod security;
 pub mod server;
 pub mod share_coordinator;
 pub mod storage;

@@ -90,6 +90,8 @@ pub struct BrokerConfig {
     pub replication: ReplicationConfig,
     /// `authorizer.class.name`, `super.users`, `allow.everyone.if.no.acl.found`.
     pub authorizer: crate::authorizer::AuthorizerConfig,
+    /// The listeners' security protocols, SASL settings and the inter-broker listener.
+    pub security: crate::security::SecurityConfig,
     /// Broker keys that are defaults for topic configs, by broker key (`log.retention.ms`),
     /// with time units already folded into the `.ms` key.
     pub log_defaults: BTreeMap<String, String>,
@@ -109,8 +111,6 @@ const BROKER_KEYS: &[&str] = &[
     "controller.listener.names",
     "controller.quorum.voters",
     "controller.quorum.bootstrap.servers",
-    "listener.security.protocol.map",
-    "inter.broker.listener.name",
     "log.dirs",
     "log.dir",
     "num.partitions",
@@ -294,18 +294,6 @@ impl BrokerConfig {
             .filter(|l| !controller_listener_names.contains(&l.name))
             .cloned()
             .collect();
-        let security_map = parse_security_map(get("listener.security.protocol.map"));
-        for l in &data_listeners {
-            let protocol = security_map
-                .get(&l.name)
-                .cloned()
-                .unwrap_or_else(|| l.name.clone());
-            if protocol != "PLAINTEXT" {
-                return Err(invalid(format!(
-                    "listener {l} uses security protocol {protocol}, which rafka does not support yet (only PLAINTEXT)"
-                )));
-            }
-        }
         let advertised_listeners = match get("advertised.listeners") {
             Some(v) => parse_listeners("advertised.listeners", v).map_err(invalid)?,
             None => data_listeners
@@ -320,6 +308,17 @@ impl BrokerConfig {
                 })
                 .collect(),
         };
+        let is_broker = process_roles.is_empty() || process_roles.iter().any(|r| r == BROKER_ROLE);
+        let security = crate::security::SecurityConfig::parse(
+            &|k| get(k).map(str::to_string),
+            &crate::security::Listeners {
+                listeners: &names(&listeners),
+                advertised: &names(&advertised_listeners),
+                controller_listener_names: &controller_listener_names,
+                is_broker,
+            },
+        )
+        .map_err(invalid)?;
         let metrics_listener = get("metrics.listener")
             .map(parse_metrics_listener)
             .transpose()
@@ -546,6 +545,7 @@ impl BrokerConfig {
                 || crate::transaction::TRANSACTION_KEYS.contains(&key.as_str())
                 || crate::share_coordinator::SHARE_COORDINATOR_KEYS.contains(&key.as_str())
                 || crate::authorizer::AUTHORIZER_KEYS.contains(&key.as_str())
+                || crate::security::is_security_key(key)
                 || TOPIC_CONFIGS
                     .iter()
                     .any(|d| d.broker_key == Some(key.as_str()));
@@ -584,6 +584,7 @@ impl BrokerConfig {
             broker_rack: get("broker.rack").map(str::to_string),
             replication,
             authorizer,
+            security,
             log_defaults,
             explicit: props.clone(),
             source_name: source_name.to_string(),
@@ -787,6 +788,10 @@ impl BrokerConfig {
     }
 }
 
+fn names(listeners: &[Listener]) -> Vec<String> {
+    listeners.iter().map(|l| l.name.clone()).collect()
+}
+
 fn split_list(value: &str) -> Vec<String> {
     value
         .split(',')
@@ -829,28 +834,6 @@ fn parse_metrics_listener(value: &str) -> Result<Listener, String> {
             "Invalid value {value} for configuration metrics.listener: expected one http://host:port"
         )),
     }
-}
-
-fn parse_security_map(value: Option<&str>) -> BTreeMap<String, String> {
-    let mut map: BTreeMap<String, String> = [
-        ("PLAINTEXT", "PLAINTEXT"),
-        ("CONTROLLER", "PLAINTEXT"),
-        ("SSL", "SSL"),
-        ("SASL_PLAINTEXT", "SASL_PLAINTEXT"),
-        ("SASL_SSL", "SASL_SSL"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    if let Some(value) = value {
-        map.clear();
-        for item in split_list(value) {
-            if let Some((k, v)) = item.split_once(':') {
-                map.insert(k.trim().to_ascii_uppercase(), v.trim().to_ascii_uppercase());
-            }
-        }
-    }
-    map
 }
 
 #[cfg(test)]

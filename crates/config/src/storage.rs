@@ -149,6 +149,52 @@ pub struct MetadataImage {
     /// in the metadata log instead).
     #[serde(default)]
     pub next_producer_id: i64,
+    /// SCRAM credentials by user, then by mechanism name (`SCRAM-SHA-256`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scram_credentials: ScramCredentials,
+}
+
+/// SCRAM credentials by user, then by mechanism name, as both metadata images keep them.
+pub type ScramCredentials =
+    BTreeMap<String, BTreeMap<String, rafka_security::scram::ScramCredential>>;
+
+/// The file in the first log dir where `storage format --add-scram` leaves the SCRAM
+/// credentials the metadata starts with (Kafka writes them into its bootstrap
+/// checkpoint): applied once, when the metadata is created.
+pub const BOOTSTRAP_SCRAM_FILE: &str = "bootstrap-scram.json";
+
+/// One `--add-scram` credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootstrapScram {
+    pub name: String,
+    pub mechanism: String,
+    pub credential: rafka_security::scram::ScramCredential,
+}
+
+/// Writes the `--add-scram` credentials into `dir`.
+pub fn write_bootstrap_scram(
+    dir: &Path,
+    credentials: &[BootstrapScram],
+) -> Result<(), StorageError> {
+    let path = dir.join(BOOTSTRAP_SCRAM_FILE);
+    let bytes = serde_json::to_vec_pretty(credentials).map_err(|e| StorageError::Corrupt {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    write_atomically(&path, &bytes)
+}
+
+/// The `--add-scram` credentials `storage format` left in `dir` (none if it left none).
+pub fn read_bootstrap_scram(dir: &Path) -> Result<Vec<BootstrapScram>, StorageError> {
+    let path = dir.join(BOOTSTRAP_SCRAM_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StorageError::Corrupt {
+            path,
+            reason: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io_error(&path)(e)),
+    }
 }
 
 impl MetadataImage {
@@ -166,7 +212,18 @@ impl MetadataImage {
                 image.group_configs.retain(|_, configs| !configs.is_empty());
                 Ok(image)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(MetadataImage::default()),
+            // A new node: its metadata starts with the credentials of `--add-scram`.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut image = MetadataImage::default();
+                for added in read_bootstrap_scram(dir)? {
+                    image
+                        .scram_credentials
+                        .entry(added.name)
+                        .or_default()
+                        .insert(added.mechanism, added.credential);
+                }
+                Ok(image)
+            }
             Err(e) => Err(io_error(&path)(e)),
         }
     }

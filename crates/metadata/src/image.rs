@@ -36,6 +36,13 @@ pub struct ClusterImage {
     /// The ACL bindings by id (the authorizer's, applied by every broker).
     #[serde(default)]
     pub acls: BTreeMap<uuid::Uuid, AccessControlEntryRecord>,
+    /// SCRAM credentials by user, then by mechanism name.
+    #[serde(default)]
+    pub scram_credentials:
+        BTreeMap<String, BTreeMap<String, rafka_security::scram::ScramCredential>>,
+    /// Whether the `--add-scram` credentials were written (`ScramBootstrapped`).
+    #[serde(default)]
+    pub scram_bootstrapped: bool,
 }
 
 /// Replaces one group's config overrides. An empty set for a group that never had any
@@ -49,6 +56,36 @@ pub fn set_group_configs(
         return;
     }
     groups.insert(group.to_string(), configs);
+}
+
+/// Applies a SCRAM credential record to credentials kept by user, then mechanism (the
+/// single-node metadata file keeps them the same way). A user left with no credential
+/// has no entry. Other records are ignored.
+pub fn apply_scram(
+    credentials: &mut BTreeMap<String, BTreeMap<String, rafka_security::scram::ScramCredential>>,
+    record: &MetadataRecord,
+) {
+    match record {
+        MetadataRecord::UserScramCredential {
+            name,
+            mechanism,
+            credential,
+        } => {
+            credentials
+                .entry(name.clone())
+                .or_default()
+                .insert(mechanism.clone(), credential.clone());
+        }
+        MetadataRecord::RemoveUserScramCredential { name, mechanism } => {
+            if let Some(user) = credentials.get_mut(name) {
+                user.remove(mechanism);
+                if user.is_empty() {
+                    credentials.remove(name);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 impl ClusterImage {
@@ -129,6 +166,11 @@ impl ClusterImage {
             MetadataRecord::RemoveAccessControlEntry { id } => {
                 self.acls.remove(id);
             }
+            MetadataRecord::UserScramCredential { .. }
+            | MetadataRecord::RemoveUserScramCredential { .. } => {
+                apply_scram(&mut self.scram_credentials, record);
+            }
+            MetadataRecord::ScramBootstrapped => self.scram_bootstrapped = true,
         }
     }
 

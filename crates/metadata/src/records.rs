@@ -70,6 +70,21 @@ pub enum MetadataRecord {
     RemoveAccessControlEntry {
         id: uuid::Uuid,
     },
+    /// Kafka's `UserScramCredentialRecord`: `name`'s credential for `mechanism`
+    /// (`SCRAM-SHA-256`/`-512`), replacing any it had.
+    UserScramCredential {
+        name: String,
+        mechanism: String,
+        credential: rafka_security::scram::ScramCredential,
+    },
+    /// Kafka's `RemoveUserScramCredentialRecord`.
+    RemoveUserScramCredential {
+        name: String,
+        mechanism: String,
+    },
+    /// The `storage format --add-scram` credentials are in the log: they are written
+    /// once in the cluster's life, as Kafka's bootstrap records are.
+    ScramBootstrapped,
 }
 
 /// One ACL binding as Kafka's `AccessControlEntryRecord` stores it: the resource

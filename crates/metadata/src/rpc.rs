@@ -90,6 +90,11 @@ pub enum BrokerRequest {
         group: String,
         configs: BTreeMap<String, String>,
     },
+    /// AlterUserScramCredentials: `UserScramCredential` / `RemoveUserScramCredential`
+    /// records to commit together (any other record is refused).
+    AlterScramCredentials {
+        records: Vec<crate::records::MetadataRecord>,
+    },
     /// Kafka's ElectLeaders; `None` means every partition.
     ElectLeaders {
         election: ElectionType,

@@ -1,26 +1,30 @@
 //! Kafka's security model, as pure logic the broker wires in: ACL bindings and Kafka's
-//! `StandardAuthorizer` decision (`acl`, `authorizer`), and the server side of the SASL
-//! mechanisms (`scram`, `plain`, with `jaas` for their `sasl.jaas.config` options).
+//! `StandardAuthorizer` decision (`acl`, `authorizer`), the server side of the SASL
+//! mechanisms (`sasl` over `scram`, `plain`, `oauthbearer`, with `jaas` for their
+//! `sasl.jaas.config` options) and their client side (`sasl_client`).
 //!
 //! Nothing here touches sockets or the metadata log: the broker stores the ACLs and the
 //! SCRAM credentials as metadata records and hands them to these types.
 //!
-//! Wiring still to do (issue 18), in the order that unblocks tests soonest:
-//! 1. config: `listener.security.protocol.map` accepting SASL_PLAINTEXT/SSL/SASL_SSL,
-//!    `sasl.enabled.mechanisms` (per listener: `listener.name.<l>.sasl.enabled.mechanisms`),
-//!    `listener.name.<l>.<mechanism>.sasl.jaas.config` (`jaas::parse`), `super.users`,
-//!    `authorizer.class.name`, `allow.everyone.if.no.acl.found`;
-//! 2. the connection: before authentication only ApiVersions, SaslHandshake (v0 raw
-//!    tokens, v1 framed) and SaslAuthenticate; anything else closes the connection
-//!    (Kafka's "Unexpected Kafka request of type … during SASL handshake");
-//!    `plain::authenticate`, `scram::ScramServer`, `oauthbearer::OAuthBearerServer`; the
-//!    session principal (`User:<name>`) kept per connection; `connections.max.reauth.ms`;
-//! 3. metadata records for SCRAM credentials and ACLs (Kafka's UserScramCredentialRecord
-//!    and AccessControlEntryRecord/RemoveAccessControlEntryRecord), `kafka-storage.sh
-//!    format --add-scram` (`scram::AddScram`), the Describe/AlterUserScramCredentials and
-//!    Create/Describe/DeleteAcls APIs, `kafka-acls.sh`;
-//! 4. `authorizer::Authorizer` consulted by each handler for Kafka's operations;
-//! 5. TLS listeners with rustls (PEM keystores, mTLS, `principal::SslPrincipalMapper`).
+//! Wired (issue 18):
+//! - config (`rafka-config`'s `security`): `listener.security.protocol.map` with
+//!   SASL_PLAINTEXT, `sasl.enabled.mechanisms` (per listener), the JAAS entry of each
+//!   mechanism (`jaas::parse`), the inter-broker listener and mechanism,
+//!   `connections.max.reauth.ms`;
+//! - the connection (`rafka-broker`'s `authentication`): before authentication only
+//!   ApiVersions, SaslHandshake (v0 raw tokens, v1 framed) and SaslAuthenticate, through
+//!   `sasl::SaslServer` (`plain`, `scram::ScramServer`, `oauthbearer`); the principal
+//!   `User:<name>` in the session; session lifetimes and re-authentication (KIP-368);
+//! - SCRAM credentials as metadata records, `storage format --add-scram`
+//!   (`scram::AddScram`), Describe/AlterUserScramCredentials, `kafka-configs.sh
+//!   --entity-type users`;
+//! - the client side (`sasl_client`) for the brokers' own connections and the tools.
+//!
+//! Still to do, in the order that unblocks tests soonest:
+//! 1. ACL records, the *Acls APIs and `kafka-acls.sh`; `authorizer::Authorizer` consulted
+//!    by each handler (`authorizer.class.name`, `super.users`, …);
+//! 2. TLS listeners with rustls (PEM keystores, mTLS, `principal::SslPrincipalMapper`),
+//!    then SSL and SASL_SSL (refused at start-up until then).
 
 pub mod acl;
 pub mod authorizer;
@@ -28,4 +32,6 @@ pub mod jaas;
 pub mod oauthbearer;
 pub mod plain;
 pub mod principal;
+pub mod sasl;
+pub mod sasl_client;
 pub mod scram;

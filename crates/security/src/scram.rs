@@ -73,8 +73,9 @@ impl ScramMechanism {
         }
     }
 
-    /// `Hi(password, salt, i)`: PBKDF2 with this mechanism's HMAC.
-    fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+    /// `Hi(password, salt, i)`: PBKDF2 with this mechanism's HMAC (what a client sends
+    /// in AlterUserScramCredentials, never the password).
+    pub fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
         match self {
             ScramMechanism::Sha256 => {
                 let mut out = vec![0; 32];
@@ -90,8 +91,9 @@ impl ScramMechanism {
     }
 }
 
-/// What the broker stores for a user and mechanism (`ScramCredential`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the broker stores for a user and mechanism (`ScramCredential`; in the metadata
+/// log, Kafka's `UserScramCredentialRecord`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScramCredential {
     pub salt: Vec<u8>,
     pub stored_key: Vec<u8>,
@@ -254,6 +256,13 @@ impl AddScram {
 #[error("Authentication failed during authentication due to invalid credentials with SASL mechanism {mechanism}")]
 pub struct ScramError {
     pub mechanism: &'static str,
+}
+
+/// A fresh random salt, as Kafka's clients make one for AlterUserScramCredentials.
+pub fn random_salt() -> Result<Vec<u8>, getrandom::Error> {
+    let mut salt = vec![0u8; 32];
+    getrandom::fill(&mut salt)?;
+    Ok(salt)
 }
 
 /// A random printable token (for salts and server nonces).
@@ -452,9 +461,155 @@ fn sasl_name(name: &str) -> Option<String> {
     (!leftover.contains('=')).then_some(decoded)
 }
 
+/// The client's side of one SCRAM exchange (Kafka's `ScramSaslClient`), for the
+/// broker's own connections to other brokers and for the tools.
+#[derive(Debug)]
+pub struct ScramClient {
+    mechanism: ScramMechanism,
+    user: String,
+    password: String,
+    client_nonce: String,
+    state: ClientState,
+}
+
+#[derive(Debug)]
+enum ClientState {
+    /// The client-first message is still to send.
+    Initial,
+    /// Sent the client-first message; waiting for the server-first one.
+    SentFirst,
+    /// Sent the client-final message; the server's signature it must answer with.
+    SentFinal {
+        server_signature: Vec<u8>,
+    },
+    Complete,
+    Failed,
+}
+
+impl ScramClient {
+    pub fn new(mechanism: ScramMechanism, user: &str, password: &str) -> Result<Self, String> {
+        let client_nonce = random_token().map_err(|e| format!("cannot make a nonce: {e}"))?;
+        Ok(ScramClient {
+            mechanism,
+            user: user.replace('=', "=3D").replace(',', "=2C"),
+            password: password.to_string(),
+            client_nonce,
+            state: ClientState::Initial,
+        })
+    }
+
+    pub fn is_complete(&self) -> bool {
+        matches!(self.state, ClientState::Complete)
+    }
+
+    fn first_bare(&self) -> String {
+        format!("n={},r={}", self.user, self.client_nonce)
+    }
+
+    /// The next message to send after `challenge` (empty for the first), or why the
+    /// server's message is refused.
+    pub fn respond(&mut self, challenge: &[u8]) -> Result<Vec<u8>, String> {
+        match std::mem::replace(&mut self.state, ClientState::Failed) {
+            ClientState::Initial => {
+                self.state = ClientState::SentFirst;
+                Ok(format!("n,,{}", self.first_bare()).into_bytes())
+            }
+            ClientState::SentFirst => {
+                let server_first = std::str::from_utf8(challenge)
+                    .map_err(|_| "Invalid server first message".to_string())?;
+                let fields = attributes(server_first);
+                let (Some(nonce), Some(salt), Some(iterations)) =
+                    (fields.get("r"), fields.get("s"), fields.get("i"))
+                else {
+                    return Err(format!("Invalid server first message: {server_first}"));
+                };
+                if !nonce.starts_with(&self.client_nonce) {
+                    return Err("Invalid server nonce: does not start with client nonce".into());
+                }
+                let iterations: u32 = iterations
+                    .parse()
+                    .map_err(|_| format!("Invalid server first message: {server_first}"))?;
+                if iterations < ScramMechanism::MIN_ITERATIONS {
+                    return Err(format!(
+                        "Requested iterations {iterations} is less than the minimum {} for {}",
+                        ScramMechanism::MIN_ITERATIONS,
+                        self.mechanism.name()
+                    ));
+                }
+                let salt = BASE64
+                    .decode(salt)
+                    .map_err(|_| "Invalid server first message: salt".to_string())?;
+                let m = self.mechanism;
+                let salted = m.salted_password(self.password.as_bytes(), &salt, iterations);
+                let client_key = m.hmac(&salted, b"Client Key");
+                let stored_key = m.hash(&client_key);
+                let without_proof = format!("c=biws,r={nonce}");
+                let auth_message = format!("{},{server_first},{without_proof}", self.first_bare());
+                let signature = m.hmac(&stored_key, auth_message.as_bytes());
+                let proof: Vec<u8> = client_key
+                    .iter()
+                    .zip(&signature)
+                    .map(|(k, s)| k ^ s)
+                    .collect();
+                let server_key = m.hmac(&salted, b"Server Key");
+                self.state = ClientState::SentFinal {
+                    server_signature: m.hmac(&server_key, auth_message.as_bytes()),
+                };
+                Ok(format!("{without_proof},p={}", BASE64.encode(proof)).into_bytes())
+            }
+            ClientState::SentFinal { server_signature } => {
+                let text = String::from_utf8_lossy(challenge);
+                if let Some(error) = text.strip_prefix("e=") {
+                    return Err(format!(
+                        "Sasl authentication using {} failed with error: {error}",
+                        self.mechanism.name()
+                    ));
+                }
+                let valid = text
+                    .strip_prefix("v=")
+                    .and_then(|v| BASE64.decode(v).ok())
+                    .is_some_and(|v| bool::from(v.ct_eq(&server_signature)));
+                if !valid {
+                    return Err("Invalid server signature in server final message".into());
+                }
+                self.state = ClientState::Complete;
+                Ok(Vec::new())
+            }
+            ClientState::Complete | ClientState::Failed => {
+                Err("Unexpected challenge in Sasl client state COMPLETE".into())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_and_the_server_agree_and_a_wrong_password_fails() {
+        for mechanism in [ScramMechanism::Sha256, ScramMechanism::Sha512] {
+            let credential = ScramCredential::generate(mechanism, b"alice-secret", b"salt", 4096);
+            let run = |password: &str| {
+                let mut client = ScramClient::new(mechanism, "alice", password).unwrap();
+                let mut server = ScramServer::new(mechanism);
+                let first = client.respond(&[]).unwrap();
+                let challenge = server
+                    .respond(&first, |u| (u == "alice").then(|| credential.clone()))
+                    .unwrap();
+                let last = client.respond(&challenge).unwrap();
+                let outcome = server.respond(&last, |_| None);
+                (client, server, outcome)
+            };
+            let (mut client, server, outcome) = run("alice-secret");
+            client.respond(&outcome.unwrap()).unwrap();
+            assert!(client.is_complete());
+            assert_eq!(server.authenticated_user(), Some("alice"));
+            let (_, server, outcome) = run("wrong");
+            assert!(outcome.is_err());
+            assert!(!server.is_complete());
+        }
+    }
 
     /// RFC 7677's SCRAM-SHA-256 example: user "user", password "pencil".
     #[test]

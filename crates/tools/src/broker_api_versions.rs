@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::ApiKey;
-use rafka_client::{connect_within, BrokerNode, WireClient};
+use rafka_client::{BrokerNode, WireClient};
 
 use crate::common::{admin_timeout, missing_argument, parse_tool_args, read_properties, runtime};
 use crate::ToolError;
@@ -135,15 +135,16 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         Some(path) => read_properties(path)?,
         None => BTreeMap::new(),
     };
+    crate::common::use_command_config(&props)?;
     let timeout = admin_timeout(&props);
     runtime()?.block_on(async {
-        let mut client = connect_within(&bootstrap, timeout).await?;
+        let mut client = crate::common::connect(&bootstrap, timeout).await?;
         for node in nodes(&mut client, timeout).await? {
             let address = node.address();
             let versions = if address == client.address {
                 Ok(client.versions.api_keys.clone())
             } else {
-                connect_within(&address, timeout)
+                crate::common::connect(&address, timeout)
                     .await
                     .map(|c| c.versions.api_keys.clone())
                     .map_err(ToolError::from)

@@ -35,9 +35,55 @@ pub fn client_config(bootstrap: &str, extra: &BTreeMap<String, String>) -> rdkaf
         if JAVA_ONLY_PROPERTIES.contains(&k.as_str()) {
             continue;
         }
+        if k == "sasl.jaas.config" {
+            // librdkafka has no JAAS: a login module's username/password are its
+            // sasl.username/sasl.password.
+            if let Ok(mut modules) = rafka_security::jaas::parse(v) {
+                if let Some(module) = modules.pop() {
+                    for (from, to) in [("username", "sasl.username"), ("password", "sasl.password")]
+                    {
+                        if let Some(value) = module.options.get(from) {
+                            config.set(to, value);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         config.set(k, v);
     }
     config
+}
+
+/// The security settings of this tool's `--command-config`, once read.
+static COMMAND_SECURITY: std::sync::OnceLock<rafka_client::ClientSecurity> =
+    std::sync::OnceLock::new();
+
+/// Takes a tool's `--command-config` properties: its own connections then authenticate
+/// as they say (a tool runs one command per process).
+pub fn use_command_config(props: &BTreeMap<String, String>) -> Result<(), ToolError> {
+    let security = client_security(props)?;
+    let _ = COMMAND_SECURITY.set(security);
+    Ok(())
+}
+
+/// Connects to `bootstrap` within `timeout`, authenticating as the `--command-config`
+/// says.
+pub async fn connect(
+    bootstrap: &str,
+    timeout: std::time::Duration,
+) -> Result<rafka_client::WireClient, rafka_client::ClientError> {
+    let security = COMMAND_SECURITY.get().cloned().unwrap_or_default();
+    rafka_client::connect_within_secured(bootstrap, timeout, &security).await
+}
+
+/// How the tools' own Kafka connections (`rafka-client`) authenticate, from a
+/// `--command-config` file's `security.protocol`, `sasl.mechanism` and
+/// `sasl.jaas.config`.
+pub fn client_security(
+    props: &BTreeMap<String, String>,
+) -> Result<rafka_client::ClientSecurity, ToolError> {
+    rafka_client::ClientSecurity::from_properties(props).map_err(ToolError::Failed)
 }
 
 /// Java client properties with no librdkafka equivalent.

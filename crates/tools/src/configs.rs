@@ -20,12 +20,14 @@ use kafka_protocol::messages::{
     IncrementalAlterConfigsResponse, MetadataResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use rafka_client::{connect_within, WireClient};
+use rafka_client::{connect_within_secured, WireClient};
 
 use crate::common::{
-    admin_timeout, kafka_error_message, parse_tool_args, read_properties, runtime,
+    admin_timeout, client_security, kafka_error_message, parse_tool_args, read_properties, runtime,
 };
 use crate::java_order::{self, Capacity};
+
+mod users;
 use crate::ToolError;
 
 /// DescribeConfigs / IncrementalAlterConfigs resource types.
@@ -160,9 +162,11 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         Some(path) => read_properties(path)?,
         None => BTreeMap::new(),
     };
+    crate::common::use_command_config(&props)?;
     let timeout = admin_timeout(&props);
+    let security = client_security(&props)?;
     let result = runtime()?.block_on(async {
-        let mut client = connect_within(&bootstrap, timeout).await?;
+        let mut client = connect_within_secured(&bootstrap, timeout, &security).await?;
         let mut service = ConfigService {
             client: &mut client,
             timeout,
@@ -348,11 +352,17 @@ fn check_args(args: &Args) -> Result<Entity, ToolError> {
     }
     if !matches!(
         entity_type.as_str(),
-        "topics" | "brokers" | "broker-loggers"
-    ) {
+        "topics" | "brokers" | "broker-loggers" | "users"
+    ) || types.len() > 1
+    {
         return Err(ToolError::Usage(format!(
-            "rafka does not support {entity_type} configs yet (only topics, brokers and broker-loggers)"
+            "rafka does not support {entity_type} configs yet (only topics, brokers, broker-loggers and users' SCRAM credentials)"
         )));
+    }
+    if entity_type == "users" && has_default {
+        return Err(ToolError::Usage(
+            "The use of --entity-default or --user-defaults is not allowed with User SCRAM Credentials using --bootstrap-server.".into(),
+        ));
     }
     Ok(Entity { entity_type, name })
 }
@@ -457,6 +467,9 @@ impl ConfigService<'_> {
 
     /// Kafka's `describeResourceConfig`.
     async fn describe(&mut self, entity: &Entity, all: bool) -> Result<(), ToolError> {
+        if entity.entity_type == "users" {
+            return users::describe(self.client, entity.name.as_deref(), self.timeout).await;
+        }
         let names: Vec<String> = match &entity.name {
             Some(name) if entity.entity_type == "topics" => {
                 // Kafka checks the topic list first and says so, exiting 0.
@@ -603,6 +616,11 @@ impl ConfigService<'_> {
                 "Invalid entity config: all configs to be added must be in the format \"key=val\". Cannot add and delete the same config: {}",
                 both.join(",")
             )));
+        }
+        if entity.entity_type == "users" {
+            users::alter(self.client, &name, &to_add, &to_delete, self.timeout).await?;
+            println!("Completed updating config for user {name}.");
+            return Ok(());
         }
         if entity.entity_type != "broker-loggers" {
             // Kafka refuses to delete what is not set at this level.

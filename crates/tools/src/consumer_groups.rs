@@ -55,14 +55,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         .clone()
         .ok_or_else(|| missing_argument("bootstrap-server"))?;
     if let Some(path) = &args.command_config {
-        let props = read_properties(path)?;
-        if let Some(protocol) = props.get("security.protocol") {
-            if !protocol.eq_ignore_ascii_case("PLAINTEXT") {
-                return Err(ToolError::Usage(format!(
-                    "security.protocol={protocol} is not supported by kafka-consumer-groups.sh yet"
-                )));
-            }
-        }
+        crate::common::use_command_config(&read_properties(path)?)?;
     }
     let timeout = Duration::from_millis(args.timeout_ms()?.max(1) as u64);
     let result = runtime()?.block_on(async {

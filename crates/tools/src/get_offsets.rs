@@ -15,7 +15,6 @@ use kafka_protocol::messages::{
     ApiKey, BrokerId, ListOffsetsRequest, ListOffsetsResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use rafka_client::connect_within;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -196,6 +195,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         Some(path) => read_properties(path)?,
         None => BTreeMap::new(),
     };
+    crate::common::use_command_config(&props)?;
     let timeout = admin_timeout(&props);
     ensure_reachable(&bootstrap, timeout)?;
 
@@ -329,7 +329,7 @@ fn list_offsets(
                 .collect(),
         );
     let response: ListOffsetsResponse = runtime()?.block_on(async {
-        let mut client = connect_within(bootstrap, timeout).await?;
+        let mut client = crate::common::connect(bootstrap, timeout).await?;
         let needed = match timestamp {
             -3 => 7,
             -4 => 8,

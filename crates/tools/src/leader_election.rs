@@ -14,7 +14,7 @@ use clap::Parser;
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::{ApiKey, ElectLeadersRequest, ElectLeadersResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use rafka_client::{connect_within, WireClient};
+use rafka_client::WireClient;
 use rafka_protocol::ErrorCode;
 use rafka_types::TopicPartition;
 
@@ -254,9 +254,10 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         Some(path) => read_properties(path)?,
         None => BTreeMap::new(),
     };
+    crate::common::use_command_config(&props)?;
     let timeout = admin_timeout(&props);
     let results = runtime()?.block_on(async {
-        let mut client = connect_within(&command.bootstrap, timeout).await?;
+        let mut client = crate::common::connect(&command.bootstrap, timeout).await?;
         elect_leaders(
             &mut client,
             command.election_type,

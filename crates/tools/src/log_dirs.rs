@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse};
-use rafka_client::{connect_within, WireClient};
+use rafka_client::WireClient;
 
 use crate::common::{
     admin_timeout, java_exception_class, json_quote, kafka_error_message, missing_argument,
@@ -94,9 +94,10 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         Some(path) => read_properties(path)?,
         None => BTreeMap::new(),
     };
+    crate::common::use_command_config(&props)?;
     let timeout = admin_timeout(&props);
     runtime()?.block_on(async {
-        let mut client = connect_within(&bootstrap, timeout).await?;
+        let mut client = crate::common::connect(&bootstrap, timeout).await?;
         let cluster = client.brokers(timeout).await?;
         let cluster_ids: BTreeSet<i32> = cluster.iter().map(|b| b.id).collect();
         let missing: Vec<String> = requested
@@ -122,7 +123,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
             let target: &mut WireClient = if broker.address() == client.address {
                 &mut client
             } else {
-                broker_client = connect_within(&broker.address(), timeout).await?;
+                broker_client = crate::common::connect(&broker.address(), timeout).await?;
                 &mut broker_client
             };
             by_broker.push((broker.id, describe_log_dirs(target, timeout).await?));

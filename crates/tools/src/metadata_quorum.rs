@@ -16,7 +16,7 @@ use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData
 use kafka_protocol::messages::describe_quorum_response::ReplicaState;
 use kafka_protocol::messages::{ApiKey, DescribeQuorumRequest, DescribeQuorumResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use rafka_client::{connect_within, WireClient};
+use rafka_client::WireClient;
 use rafka_protocol::ErrorCode;
 
 use crate::common::{
@@ -258,6 +258,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         Some(path) => read_properties(path)?,
         None => BTreeMap::new(),
     };
+    crate::common::use_command_config(&props)?;
     let timeout = admin_timeout(&props);
     let output = runtime()?.block_on(async {
         let mut client = connect(&invocation.bootstrap, timeout).await?;
@@ -285,11 +286,11 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
 /// Connects to the bootstrap list, as Kafka's admin client does for either option.
 async fn connect(bootstrap: &Bootstrap, timeout: Duration) -> Result<WireClient, ToolError> {
     match bootstrap {
-        Bootstrap::Server(servers) => Ok(connect_within(servers, timeout).await?),
+        Bootstrap::Server(servers) => Ok(crate::common::connect(servers, timeout).await?),
         // Kafka's admin client talks to a controller's listener directly; rafka's
         // controllers serve their own protocol there, so this can only fail.
         Bootstrap::Controller(controllers) => {
-            connect_within(controllers, timeout).await.map_err(|e| {
+            crate::common::connect(controllers, timeout).await.map_err(|e| {
                 bare(format!(
                     "Cannot describe the quorum through --bootstrap-controller {controllers}: {e}. rafka's controllers do not speak the Kafka protocol on their listener; use --bootstrap-server with a broker, which forwards DescribeQuorum to the active controller."
                 ))

@@ -15,7 +15,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use rafka_client::connect_within;
 use rdkafka::client::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
@@ -586,7 +585,7 @@ fn send(
 /// need; librdkafka would otherwise retry `init_transactions` until its timeout.
 fn ensure_transactions_supported(bootstrap: &str, timeout: Duration) -> Result<(), ToolError> {
     use kafka_protocol::messages::ApiKey;
-    let client = runtime()?.block_on(connect_within(bootstrap, timeout))?;
+    let client = runtime()?.block_on(crate::common::connect(bootstrap, timeout))?;
     for api in [
         ApiKey::InitProducerId,
         ApiKey::AddPartitionsToTxn,

@@ -24,7 +24,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use rafka_client::connect_within;
 use rafka_types::{SplitMix64, TopicPartition};
 
 use crate::common::{
@@ -424,10 +423,11 @@ fn run_action(command: &Command) -> Result<(), Failure> {
         Some(path) => read_properties(path)?,
         None => BTreeMap::new(),
     };
+    crate::common::use_command_config(&props)?;
     let timeout = admin_timeout(&props);
     let plan = plan(command)?;
     runtime()?.block_on(async {
-        let client = connect_within(&command.bootstrap, timeout)
+        let client = crate::common::connect(&command.bootstrap, timeout)
             .await
             .map_err(ToolError::from)?;
         let mut cluster = Cluster { client, timeout };

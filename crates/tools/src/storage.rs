@@ -57,8 +57,8 @@ enum Command {
         /// The cluster ID to use.
         #[arg(short = 't', long = "cluster-id")]
         cluster_id: Option<String>,
-        /// A SCRAM_CREDENTIAL to add to the __cluster_metadata log (accepted, not stored:
-        /// rafka has no SASL yet).
+        /// A SCRAM_CREDENTIAL to add to the __cluster_metadata log e.g.
+        /// 'SCRAM-SHA-256=[name=alice,password=alice-secret]'.
         #[arg(short = 'S', long = "add-scram")]
         add_scram: Vec<String>,
         /// When this option is passed, the format command will skip over already
@@ -109,10 +109,24 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
             standalone,
             no_initial_controllers,
             initial_controllers,
+            add_scram,
             ..
         }) => {
             let config = config.ok_or_else(|| required("--config/-c"))?;
             let cluster_id = cluster_id.ok_or_else(|| required("--cluster-id/-t"))?;
+            let add_scram = add_scram
+                .iter()
+                .map(|argument| {
+                    rafka_security::scram::AddScram::parse(argument).map(|added| {
+                        rafka_config::storage::BootstrapScram {
+                            name: added.name,
+                            mechanism: added.mechanism.name().to_string(),
+                            credential: added.credential,
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(ToolError::Failed)?;
             let options = FormatOptions {
                 cluster_id,
                 ignore_formatted,
@@ -120,6 +134,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
                 standalone,
                 no_initial_controllers,
                 initial_controllers,
+                add_scram,
             };
             format(&config, &options)
         }
@@ -164,6 +179,8 @@ struct FormatOptions {
     standalone: bool,
     no_initial_controllers: bool,
     initial_controllers: Option<String>,
+    /// `--add-scram`: the credentials the metadata starts with.
+    add_scram: Vec<rafka_config::storage::BootstrapScram>,
 }
 
 /// What `format` needs from the server config.
@@ -348,6 +365,10 @@ fn format(config_path: &Path, options: &FormatOptions) -> Result<(), ToolError> 
                 dir.display()
             ))
         })?;
+        if !options.add_scram.is_empty() && Some(&dir) == config.log_dirs.first() {
+            rafka_config::storage::write_bootstrap_scram(&dir, &options.add_scram)
+                .map_err(|e| ToolError::Failed(e.to_string()))?;
+        }
         // Where the server looks for the quorum's voters (its first log dir).
         if is_controller && !voters.is_empty() && Some(&dir) == config.log_dirs.first() {
             let line: Vec<String> = voters.iter().map(|(id, a)| format!("{id}@{a}")).collect();

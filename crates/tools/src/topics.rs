@@ -23,7 +23,7 @@ use kafka_protocol::messages::{
     TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use rafka_client::{connect_within, WireClient};
+use rafka_client::WireClient;
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 
@@ -144,12 +144,13 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         Some(path) => read_properties(path)?,
         None => BTreeMap::new(),
     };
+    crate::common::use_command_config(&props)?;
     let timeout = admin_timeout(&props);
     let result = if args.delete {
         delete_topics(&args, &bootstrap, &props, timeout)
     } else {
         runtime()?.block_on(async {
-            let mut client = connect_within(&bootstrap, timeout).await?;
+            let mut client = crate::common::connect(&bootstrap, timeout).await?;
             let mut service = TopicService {
                 client: &mut client,
                 timeout,
@@ -766,7 +767,7 @@ fn delete_topics(
     timeout: Duration,
 ) -> Result<(), ToolError> {
     let topics: Vec<String> = runtime()?.block_on(async {
-        let mut client = connect_within(bootstrap, timeout).await?;
+        let mut client = crate::common::connect(bootstrap, timeout).await?;
         let mut service = TopicService {
             client: &mut client,
             timeout,

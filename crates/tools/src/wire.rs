@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rafka_client::{connect_within, ClientError};
+use rafka_client::ClientError;
 
 use crate::ToolError;
 
@@ -24,7 +24,7 @@ impl From<ClientError> for ToolError {
 /// and in one line when nothing listens there.
 pub fn ensure_reachable(bootstrap: &str, timeout: Duration) -> Result<(), ToolError> {
     crate::common::runtime()?
-        .block_on(connect_within(bootstrap, timeout))
+        .block_on(crate::common::connect(bootstrap, timeout))
         .map(drop)
         .map_err(ToolError::from)
 }

@@ -31,6 +31,9 @@ pub struct ControllerService {
     state: tokio::sync::Mutex<Option<(u64, Controller)>>,
     /// Counts leadership changes seen by `watch_leadership`.
     generation: std::sync::atomic::AtomicU64,
+    /// The `storage format --add-scram` credentials, written once by the first active
+    /// controller that has them.
+    bootstrap_scram: Vec<MetadataRecord>,
 }
 
 impl ControllerService {
@@ -39,6 +42,7 @@ impl ControllerService {
         voters: std::collections::BTreeMap<i32, String>,
         config: ControllerConfig,
         clock: SharedClock,
+        bootstrap_scram: Vec<MetadataRecord>,
     ) -> Arc<Self> {
         Arc::new(ControllerService {
             quorum,
@@ -47,6 +51,7 @@ impl ControllerService {
             clock,
             state: tokio::sync::Mutex::new(None),
             generation: std::sync::atomic::AtomicU64::new(0),
+            bootstrap_scram,
         })
     }
 
@@ -88,6 +93,11 @@ impl ControllerService {
                 && self.now_ms().saturating_sub(last_rebalance) >= rebalance_interval_ms;
             let result = self
                 .decide(|controller, image, now| {
+                    if !image.scram_bootstrapped && !self.bootstrap_scram.is_empty() {
+                        let mut records = self.bootstrap_scram.clone();
+                        records.push(MetadataRecord::ScramBootstrapped);
+                        return Ok((records, ()));
+                    }
                     let mut records = controller.tick(image, now);
                     if rebalance && records.is_empty() {
                         records = controller
@@ -342,6 +352,25 @@ impl ControllerService {
             BrokerRequest::SetBrokerConfigs { configs } => done(
                 self.decide(|_, _, _| Ok((vec![MetadataRecord::SetBrokerConfigs { configs }], ())))
                     .await,
+            ),
+            BrokerRequest::AlterScramCredentials { records } => done(
+                self.decide(|_, _, _| {
+                    let scram_only = records.iter().all(|r| {
+                        matches!(
+                            r,
+                            MetadataRecord::UserScramCredential { .. }
+                                | MetadataRecord::RemoveUserScramCredential { .. }
+                        )
+                    });
+                    if !scram_only {
+                        return Err(Refusal::new(
+                            rafka_protocol::ErrorCode::InvalidRequest,
+                            "AlterScramCredentials carries SCRAM records only",
+                        ));
+                    }
+                    Ok((records, ()))
+                })
+                .await,
             ),
             BrokerRequest::SetGroupConfigs { group, configs } => done(
                 self.decide(|_, _, _| {

@@ -26,7 +26,7 @@ use rafka_metadata::controller::PartitionOutcome;
 use rafka_metadata::quorum::Quorum;
 use rafka_metadata::rpc::{BrokerRequest, BrokerResponse};
 use rafka_metadata::server::{ControllerClient, ControllerRequest, ControllerResponse};
-use rafka_metadata::ClusterImage;
+use rafka_metadata::{ClusterImage, MetadataRecord};
 use rafka_protocol::ErrorCode;
 use tokio::sync::watch;
 
@@ -240,6 +240,15 @@ pub async fn start(
             unclean_leader_election: replication.unclean_leader_election,
         },
         clock,
+        crate::storage::read_bootstrap_scram(&config.log_dirs[0])
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|added| MetadataRecord::UserScramCredential {
+                name: added.name,
+                mechanism: added.mechanism,
+                credential: added.credential,
+            })
+            .collect(),
     );
     tokio::spawn(rafka_metadata::server::serve(
         socket,

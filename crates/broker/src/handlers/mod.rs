@@ -20,6 +20,7 @@ mod add_partitions_to_txn;
 mod alter_configs;
 mod alter_partition_reassignments;
 mod alter_replica_log_dirs;
+mod alter_user_scram_credentials;
 mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
@@ -40,6 +41,7 @@ mod describe_producers;
 mod describe_quorum;
 mod describe_topic_partitions;
 mod describe_transactions;
+mod describe_user_scram_credentials;
 mod elect_leaders;
 mod end_txn;
 mod fetch;
@@ -63,6 +65,8 @@ mod offset_for_leader_epoch;
 mod produce;
 mod read_share_group_state;
 mod read_share_group_state_summary;
+mod sasl_authenticate;
+mod sasl_handshake;
 mod share_acknowledge;
 mod share_fetch;
 mod share_group_describe;
@@ -80,6 +84,15 @@ pub(crate) use support::{
     authorized_operations, by_topic, message, outcome_error, str_bytes, Resource,
     OPERATIONS_OMITTED,
 };
+
+/// ApiVersions' answer, for the SASL authenticator (which answers it before the
+/// handlers see any request).
+pub(crate) fn api_versions_answer(
+    broker: &Broker,
+    request: &RequestFrame,
+) -> Result<Bytes, RequestError> {
+    api_versions::handle(broker, request)
+}
 
 /// A response ready to write: one buffer, or a Fetch frame whose record data is sent
 /// straight from the log files.
@@ -358,6 +371,17 @@ pub async fn handle(
             })
             .await
         }
+        ApiKey::SaslHandshake => run_sync(&request, sasl_handshake::handle),
+        ApiKey::DescribeUserScramCredentials => run_sync(&request, |b| {
+            describe_user_scram_credentials::handle(broker, b)
+        }),
+        ApiKey::AlterUserScramCredentials => {
+            run(&request, |b| {
+                alter_user_scram_credentials::handle(broker, b)
+            })
+            .await
+        }
+        ApiKey::SaslAuthenticate => run_sync(&request, sasl_authenticate::handle),
         ApiKey::ListConfigResources => run_sync(&request, |b| {
             list_config_resources::handle(broker, b, version)
         }),

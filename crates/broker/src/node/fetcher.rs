@@ -68,6 +68,9 @@ fn followed_by_leader(broker: &Broker) -> BTreeMap<NodeId, Vec<Arc<Partition>>> 
     out
 }
 
+/// The client id of the follower's requests.
+const FETCHER_CLIENT_ID: &str = "rafka-replica-fetcher";
+
 /// Fetches from one leader until it leads nothing this broker follows.
 async fn fetch_from(broker: Arc<Broker>, leader: NodeId) {
     let mut truncated = Truncated::new();
@@ -90,6 +93,23 @@ async fn fetch_from(broker: Arc<Broker>, leader: NodeId) {
             }
         };
         let _ = stream.set_nodelay(true);
+        let security = crate::authentication::inter_broker_security(&broker.config);
+        if let Some(sasl) = &security.sasl {
+            let authenticating =
+                rafka_client::authenticate(&mut stream, FETCHER_CLIENT_ID, &mut correlation, sasl);
+            match tokio::time::timeout(Duration::from_secs(10), authenticating).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!("cannot authenticate to broker {leader} at {address}: {e}");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            }
+        }
         loop {
             let partitions: Vec<Arc<Partition>> = followed_by_leader(&broker)
                 .remove(&leader)
@@ -181,7 +201,7 @@ async fn fetch_once(
         timeout,
         exchange(
             stream,
-            "rafka-replica-fetcher",
+            FETCHER_CLIENT_ID,
             *correlation,
             ApiKey::Fetch,
             FETCH_VERSION,
@@ -298,7 +318,7 @@ async fn truncate(
         Duration::from_secs(10),
         exchange(
             stream,
-            "rafka-replica-fetcher",
+            FETCHER_CLIENT_ID,
             *correlation,
             ApiKey::OffsetForLeaderEpoch,
             EPOCH_VERSION,

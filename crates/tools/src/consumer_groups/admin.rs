@@ -21,7 +21,7 @@ use kafka_protocol::messages::{
     OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use rafka_client::{connect_within, WireClient};
+use rafka_client::WireClient;
 use rafka_protocol::consumer_protocol::assigned_partitions;
 use rafka_protocol::ErrorCode;
 
@@ -132,7 +132,7 @@ pub(crate) struct Admin {
 
 impl Admin {
     pub(crate) async fn connect(bootstrap: &str, timeout: Duration) -> Result<Admin, ToolError> {
-        let client = connect_within(bootstrap, timeout).await?;
+        let client = crate::common::connect(bootstrap, timeout).await?;
         let mut admin = Admin {
             bootstrap: client,
             nodes: HashMap::new(),
@@ -155,7 +155,7 @@ impl Admin {
             if self.brokers.len() == 1 || address == self.bootstrap.address {
                 return Ok(&mut self.bootstrap);
             }
-            let client = connect_within(&address, self.timeout).await?;
+            let client = crate::common::connect(&address, self.timeout).await?;
             self.nodes.insert(id, client);
         }
         Ok(self.nodes.get_mut(&id).unwrap_or(&mut self.bootstrap))

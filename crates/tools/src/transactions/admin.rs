@@ -32,7 +32,7 @@ use kafka_protocol::messages::{
     WriteTxnMarkersRequest, WriteTxnMarkersResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use rafka_client::{connect_within, ClientError, WireClient};
+use rafka_client::{ClientError, WireClient};
 use rafka_protocol::ErrorCode;
 
 /// Java's `retry.backoff.ms` default.
@@ -280,7 +280,7 @@ impl Admin {
     /// The connection to the bootstrap list (the first broker that answers).
     async fn bootstrap(&mut self, deadline: &Deadline) -> Result<&mut WireClient, Failure> {
         if self.bootstrap_address.is_none() {
-            let client = connect_within(&self.bootstrap, deadline.remaining()).await?;
+            let client = crate::common::connect(&self.bootstrap, deadline.remaining()).await?;
             let address = client.address.clone();
             self.connections.insert(address.clone(), client);
             self.bootstrap_address = Some(address);
@@ -294,7 +294,7 @@ impl Admin {
     /// The connection to `node`, opened if need be.
     async fn node(&mut self, node: &Node, deadline: &Deadline) -> Result<&mut WireClient, Failure> {
         if !self.connections.contains_key(&node.address) {
-            let client = connect_within(&node.address, deadline.remaining()).await?;
+            let client = crate::common::connect(&node.address, deadline.remaining()).await?;
             self.connections.insert(node.address.clone(), client);
         }
         self.connections

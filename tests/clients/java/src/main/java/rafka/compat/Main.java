@@ -112,6 +112,7 @@ public final class Main {
         SCENARIOS.put("seek-and-offsets", Main::seekAndOffsets);
         SCENARIOS.put("transactions-exactly-once", Main::transactionsExactlyOnce);
         SCENARIOS.put("share-groups", () -> ShareGroups.run(bootstrap));
+        SCENARIOS.put("produce-consume-across-sessions", Main::produceConsumeAcrossSessions);
     }
 
     public static void main(String[] args) {
@@ -860,8 +861,63 @@ public final class Main {
 
     // -- clients --------------------------------------------------------------------------
 
-    static Admin admin() {
+    /**
+     * The client settings of $RAFKA_CLIENT_CONFIG, a properties file (security.protocol,
+     * sasl.mechanism, sasl.jaas.config for a SASL listener); none without it.
+     */
+    static Properties clientConfig() {
         Properties props = new Properties();
+        String path = System.getenv("RAFKA_CLIENT_CONFIG");
+        if (path != null && !path.isBlank()) {
+            try (java.io.Reader reader = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of(path))) {
+                props.load(reader);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return props;
+    }
+
+    /**
+     * One producer and one consumer that live through several broker sessions
+     * (connections.max.reauth.ms): records sent one at a time over ~6 s all arrive, in
+     * order, read by a consumer polling all along. The Java client re-authenticates its
+     * connections when the broker's session lifetime runs out (KIP-368).
+     */
+    static void produceConsumeAcrossSessions() throws Exception {
+        String topic = topicName("java-sessions");
+        try (Admin admin = admin()) {
+            createTopic(admin, topic, 1, Map.of());
+        }
+        TopicPartition tp = new TopicPartition(topic, 0);
+        List<String> sent = new ArrayList<>();
+        List<String> got = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> producer = producer(Map.of());
+             KafkaConsumer<byte[], byte[]> consumer = consumer(Map.of())) {
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(6);
+            for (int i = 0; System.nanoTime() < end; i++) {
+                String value = "s" + i;
+                producer.send(new ProducerRecord<>(topic, 0, null, bytes(value))).get(FUTURE_TIMEOUT_S, TimeUnit.SECONDS);
+                sent.add(value);
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(250))) {
+                    got.add(new String(r.value(), StandardCharsets.UTF_8));
+                }
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (got.size() < sent.size() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(250))) {
+                    got.add(new String(r.value(), StandardCharsets.UTF_8));
+                }
+            }
+        }
+        checkEq(sent, got, "records read across sessions");
+        System.out.println("SENT " + sent.size());
+    }
+
+    static Admin admin() {
+        Properties props = clientConfig();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
@@ -869,7 +925,7 @@ public final class Main {
     }
 
     static KafkaProducer<byte[], byte[]> producer(Map<String, String> extra) {
-        Properties props = new Properties();
+        Properties props = clientConfig();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "60000");
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
@@ -879,7 +935,7 @@ public final class Main {
 
     /** A consumer without a group (assign + seek only). */
     static KafkaConsumer<byte[], byte[]> consumer(Map<String, String> extra) {
-        Properties props = new Properties();
+        Properties props = clientConfig();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
