@@ -438,3 +438,46 @@ def test_share_groups_listed_and_described_by_kafkas_tool(tools):
                          state, re.M), state
     finally:
         consumer.close()
+
+
+def test_share_group_state_reads_as_kafkas_records(tools):
+    """`__share_group_state` holds Kafka's ShareSnapshot/ShareUpdate records: Kafka's own
+    ShareGroupStateMessageFormatter (kafka-console-consumer.sh) decodes what a rafka share
+    group's acknowledgements wrote."""
+    import json
+
+    from confluent_kafka import ShareConsumer
+
+    topic, group = topic_name("java-share-state"), topic_name("share-group")
+    tools.create_topic(topic, 1)
+    tools.run(CONFIGS, "--alter", "--entity-type", "groups", "--entity-name", group,
+              "--add-config", "share.auto.offset.reset=earliest")
+    tools.produce(topic, ["one", "two", "three"])
+    consumer = ShareConsumer({"bootstrap.servers": tools.bootstrap, "group.id": group})
+    consumer.subscribe([topic])
+    try:
+        got: list[str] = []
+        wait_until(lambda: got.extend(m.value().decode() for m in consumer.poll(0.5)) or
+                   len(got) >= 3, 60, "the three records")
+        consumer.commit_sync(30)
+    finally:
+        consumer.close()
+    proc = tools.run(CONSOLE_CONSUMER, "--topic", "__share_group_state", "--from-beginning",
+                     "--timeout-ms", "10000", "--formatter",
+                     "org.apache.kafka.tools.consumer.group.share.ShareGroupStateMessageFormatter",
+                     expect_rc=None)
+    # The formatter writes one JSON object per record, without separators.
+    decoder, text, records = json.JSONDecoder(), proc.stdout.strip(), []
+    while text:
+        record, end = decoder.raw_decode(text)
+        records.append(record)
+        text = text[end:].lstrip()
+    ours = [r for r in records if r["key"]["data"]["groupId"] == group]
+    assert ours, proc.stdout + proc.stderr
+    # The first is the initializing snapshot (type 0), at the earliest offset, no batches.
+    first = ours[0]
+    assert first["key"]["type"] == 0, first
+    assert first["value"]["data"]["startOffset"] == 0, first
+    # The last says all three are done: the start offset moved past them.
+    last = ours[-1]["value"]["data"]
+    assert last["startOffset"] == 3, ours
