@@ -24,7 +24,6 @@ use kafka_protocol::messages::{
     SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use rafka_client::{ClientSecurity, SaslSettings};
 use rafka_protocol::request::{encode_response, parse_request, RequestFrame};
 use rafka_protocol::ErrorCode;
 use rafka_security::sasl::{SaslMechanism, SaslServer, SaslStep};
@@ -58,7 +57,8 @@ enum State {
         reauthenticating: Option<Previous>,
     },
     Authenticating {
-        server: SaslServer,
+        /// Boxed: a SCRAM exchange's state is large, the other states small.
+        server: Box<SaslServer>,
         /// SaslHandshake v1: tokens come in SaslAuthenticate requests.
         framed: bool,
         reauthenticating: Option<Previous>,
@@ -237,7 +237,7 @@ impl Authenticator {
             return Verdict::Close(None);
         };
         self.state = State::Authenticating {
-            server,
+            server: Box::new(server),
             framed: version >= 1,
             reauthenticating,
         };
@@ -248,7 +248,7 @@ impl Authenticator {
         &mut self,
         broker: &Broker,
         frame: &Bytes,
-        mut server: SaslServer,
+        mut server: Box<SaslServer>,
         framed: bool,
         reauthenticating: Option<Previous>,
     ) -> Verdict {
@@ -404,22 +404,6 @@ impl Authenticator {
             format!("User:{}", authenticated.user),
             lifetime_ms.unwrap_or(0),
         ))
-    }
-}
-
-/// How this broker's own connections to the other brokers authenticate: with
-/// `sasl.mechanism.inter.broker.protocol` and the `username`/`password` of the
-/// inter-broker listener's JAAS entry for it, as Kafka's brokers do; nothing on a
-/// PLAINTEXT inter-broker listener.
-pub(crate) fn inter_broker_security(config: &crate::config::BrokerConfig) -> ClientSecurity {
-    ClientSecurity {
-        sasl: config
-            .security
-            .inter_broker_sasl()
-            .map(|(mechanism, module)| SaslSettings {
-                mechanism,
-                options: module.options,
-            }),
     }
 }
 

@@ -89,7 +89,7 @@ impl Broker {
             clock.clone(),
         ));
         let metrics = crate::metrics::BrokerMetrics::new(config.metrics_listener.is_some());
-        let peer_security = crate::authentication::inter_broker_security(&config);
+        let peer_security = crate::peer_security::inter_broker_security(&config);
         let broker = Broker {
             metrics,
             groups: GroupCoordinator::new(

@@ -1999,7 +1999,8 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                     api,
                     v,
                     "a token",
-                    SaslAuthenticateRequest::default().with_auth_bytes(Bytes::copy_from_slice(token)),
+                    SaslAuthenticateRequest::default()
+                        .with_auth_bytes(Bytes::copy_from_slice(token)),
                     |r: &SaslAuthenticateResponse| expect("error", r.error_code, 34),
                 );
             }
@@ -2010,9 +2011,7 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 v,
                 "every user (none)",
                 DescribeUserScramCredentialsRequest::default().with_users(None),
-                |r: &DescribeUserScramCredentialsResponse| {
-                    expect("results", r.results.len(), 0)
-                },
+                |r: &DescribeUserScramCredentialsResponse| expect("results", r.results.len(), 0),
             );
             cx.case(
                 api,
