@@ -131,7 +131,7 @@ def test_sessions_and_reauthentication_match_kafka(pair):
         other = try_authenticate(client, b"admin", b"admin-secret")
         return [first, again, too_soon, other], is_closed(client)
     answers, closed = both(pair, session)
-    assert answers[0] == (0, 0, None, int(REAUTH_MS)) and closed
+    assert answers[0] == (0, 0, "", int(REAUTH_MS)) and closed
 
     def after_authentication(client):
         first = try_authenticate(client, b"alice", b"alice-secret", version=0)

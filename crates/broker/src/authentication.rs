@@ -57,7 +57,8 @@ enum State {
         reauthenticating: Option<Previous>,
     },
     Authenticating {
-        server: SaslServer,
+        /// Boxed: a SCRAM exchange's state is large, the other states small.
+        server: Box<SaslServer>,
         /// SaslHandshake v1: tokens come in SaslAuthenticate requests.
         framed: bool,
         reauthenticating: Option<Previous>,
@@ -236,7 +237,7 @@ impl Authenticator {
             return Verdict::Close(None);
         };
         self.state = State::Authenticating {
-            server,
+            server: Box::new(server),
             framed: version >= 1,
             reauthenticating,
         };
@@ -247,7 +248,7 @@ impl Authenticator {
         &mut self,
         broker: &Broker,
         frame: &Bytes,
-        mut server: SaslServer,
+        mut server: Box<SaslServer>,
         framed: bool,
         reauthenticating: Option<Previous>,
     ) -> Verdict {

@@ -101,7 +101,7 @@ impl Broker {
             cluster.is_some(),
         )
         .map_err(StartupError::Config)?;
-        let peer_security = inter_broker_security(&config);
+        let peer_security = crate::peer_security::inter_broker_security(&config);
         let broker = Broker {
             acls,
             metrics,
@@ -423,23 +423,5 @@ mod tests {
         assert_eq!(picked, BTreeSet::from([2, 3, 4]));
         assert_eq!(random_broker_id(&live, u128::MAX), 2);
         assert_eq!(random_broker_id(&[], 7), -1);
-    }
-}
-
-/// How this broker's own connections to the other brokers authenticate: with
-/// `sasl.mechanism.inter.broker.protocol` and the `username`/`password` of the
-/// inter-broker listener's JAAS entry for it, as Kafka's brokers do; nothing on a
-/// PLAINTEXT inter-broker listener.
-pub(crate) fn inter_broker_security(
-    config: &crate::config::BrokerConfig,
-) -> rafka_client::ClientSecurity {
-    rafka_client::ClientSecurity {
-        sasl: config
-            .security
-            .inter_broker_sasl()
-            .map(|(mechanism, module)| rafka_client::SaslSettings {
-                mechanism,
-                options: module.options,
-            }),
     }
 }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod metrics_http;
 pub mod node;
 pub mod partition;
+mod peer_security;
 pub mod producer_id_source;
 pub mod producer_ids;
 pub mod replica;

@@ -2262,6 +2262,84 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 },
             );
         }
+        // A PLAINTEXT listener: the SASL APIs reach the handlers, which answer
+        // ILLEGAL_SASL_STATE as Kafka's KafkaApis does.
+        ApiKey::SaslHandshake => {
+            for mechanism in ["PLAIN", "GSSAPI"] {
+                cx.case(
+                    api,
+                    v,
+                    mechanism,
+                    SaslHandshakeRequest::default().with_mechanism(s(mechanism)),
+                    |r: &SaslHandshakeResponse| expect("error", r.error_code, 34),
+                );
+            }
+        }
+        ApiKey::SaslAuthenticate => {
+            for token in [&b"\0alice\0secret"[..], b""] {
+                cx.case(
+                    api,
+                    v,
+                    "a token",
+                    SaslAuthenticateRequest::default()
+                        .with_auth_bytes(Bytes::copy_from_slice(token)),
+                    |r: &SaslAuthenticateResponse| expect("error", r.error_code, 34),
+                );
+            }
+        }
+        ApiKey::DescribeUserScramCredentials => {
+            cx.case(
+                api,
+                v,
+                "every user (none)",
+                DescribeUserScramCredentialsRequest::default().with_users(None),
+                |r: &DescribeUserScramCredentialsResponse| expect("results", r.results.len(), 0),
+            );
+            cx.case(
+                api,
+                v,
+                "an unknown user",
+                DescribeUserScramCredentialsRequest::default().with_users(Some(vec![
+                    describe_user_scram_credentials_request::UserName::default()
+                        .with_name(s("nobody")),
+                ])),
+                |r: &DescribeUserScramCredentialsResponse| {
+                    expect("error", r.results[0].error_code, 91) // RESOURCE_NOT_FOUND
+                },
+            );
+        }
+        ApiKey::AlterUserScramCredentials => {
+            use alter_user_scram_credentials_request::{
+                ScramCredentialDeletion, ScramCredentialUpsertion,
+            };
+            cx.case(
+                api,
+                v,
+                "too few iterations",
+                AlterUserScramCredentialsRequest::default().with_upsertions(vec![
+                    ScramCredentialUpsertion::default()
+                        .with_name(s("alice"))
+                        .with_mechanism(1)
+                        .with_iterations(10),
+                ]),
+                |r: &AlterUserScramCredentialsResponse| {
+                    expect("error", r.results[0].error_code, 93) // UNACCEPTABLE_CREDENTIAL
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "delete an unknown credential",
+                AlterUserScramCredentialsRequest::default().with_deletions(vec![
+                    ScramCredentialDeletion::default()
+                        .with_name(s("nobody"))
+                        .with_mechanism(2),
+                ]),
+                |r: &AlterUserScramCredentialsResponse| {
+                    expect("error", r.results[0].error_code, 91) // RESOURCE_NOT_FOUND
+                },
+            );
+        }
         other => panic!(
             "{other:?} is advertised but this test has no requests for it: add them to requests_for"
         ),

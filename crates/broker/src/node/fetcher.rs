@@ -93,7 +93,7 @@ async fn fetch_from(broker: Arc<Broker>, leader: NodeId) {
             }
         };
         let _ = stream.set_nodelay(true);
-        let security = crate::broker::inter_broker_security(&broker.config);
+        let security = crate::peer_security::inter_broker_security(&broker.config);
         if let Some(sasl) = &security.sasl {
             let authenticating =
                 rafka_client::authenticate(&mut stream, FETCHER_CLIENT_ID, &mut correlation, sasl);
