@@ -2004,9 +2004,13 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 .with_operation(3)
                 .with_permission_type(3);
             let request = CreateAclsRequest::default().with_creations(vec![creation]);
-            cx.case(api, v, "no authorizer", request, |r: &CreateAclsResponse| {
-                expect("error", r.results[0].error_code, 54)
-            });
+            cx.case(
+                api,
+                v,
+                "no authorizer",
+                request,
+                |r: &CreateAclsResponse| expect("error", r.results[0].error_code, 54),
+            );
             cx.case(
                 api,
                 v,
@@ -2022,9 +2026,13 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 .with_operation(1)
                 .with_permission_type(1);
             let request = DeleteAclsRequest::default().with_filters(vec![filter]);
-            cx.case(api, v, "no authorizer", request, |r: &DeleteAclsResponse| {
-                expect("error", r.filter_results[0].error_code, 54)
-            });
+            cx.case(
+                api,
+                v,
+                "no authorizer",
+                request,
+                |r: &DeleteAclsResponse| expect("error", r.filter_results[0].error_code, 54),
+            );
             cx.case(
                 api,
                 v,

@@ -17,18 +17,35 @@ use crate::error::ApiError;
 pub(super) fn handle(
     broker: &Arc<Broker>,
     request: OffsetForLeaderEpochRequest,
+    session: &crate::session::Session,
 ) -> OffsetForLeaderEpochResponse {
+    // Kafka: CLUSTER_ACTION (the followers) allows every topic, else DESCRIBE on each.
+    let cluster_action =
+        broker.authorize_cluster(session, rafka_security::acl::AclOperation::ClusterAction);
     let topics = request
         .topics
         .into_iter()
         .map(|topic| {
+            let authorized = cluster_action
+                || broker.authorize_topic(
+                    session,
+                    topic.topic.as_str(),
+                    rafka_security::acl::AclOperation::Describe,
+                );
             let partitions = topic
                 .partitions
                 .into_iter()
                 .map(|wanted| {
                     let result = broker
                         .partition(topic.topic.as_str(), wanted.partition)
-                        .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))
+                        .filter(|_| authorized)
+                        .ok_or_else(|| {
+                            ApiError::code(if authorized {
+                                ErrorCode::UnknownTopicOrPartition
+                            } else {
+                                ErrorCode::TopicAuthorizationFailed
+                            })
+                        })
                         .and_then(|p| {
                             p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
                             Ok(p.end_offset_for_epoch(LeaderEpoch(wanted.leader_epoch)))
