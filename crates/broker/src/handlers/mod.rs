@@ -203,7 +203,10 @@ pub async fn handle(
                     |_: kafka_protocol::messages::DescribeQuorumRequest| {
                         kafka_protocol::messages::DescribeQuorumResponse::default()
                             .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
-                            .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                            .with_error_message(Some(str_bytes(not_authorized_message(
+                                session,
+                                AclOperation::Describe,
+                            ))))
                     },
                 );
             }
@@ -219,7 +222,10 @@ pub async fn handle(
                     |_: kafka_protocol::messages::AlterPartitionReassignmentsRequest| {
                         kafka_protocol::messages::AlterPartitionReassignmentsResponse::default()
                             .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
-                            .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                            .with_error_message(Some(str_bytes(not_authorized_message(
+                                session,
+                                AclOperation::Alter,
+                            ))))
                     },
                 );
             }
@@ -236,7 +242,10 @@ pub async fn handle(
                 |_: kafka_protocol::messages::ListPartitionReassignmentsRequest| {
                     kafka_protocol::messages::ListPartitionReassignmentsResponse::default()
                         .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
-                        .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                        .with_error_message(Some(str_bytes(not_authorized_message(
+                            session,
+                            AclOperation::Describe,
+                        ))))
                 },
             )
         }
