@@ -8,11 +8,9 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
 };
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
-use rafka_protocol::ErrorCode;
 use rafka_types::LeaderEpoch;
 
 use crate::broker::Broker;
-use crate::error::ApiError;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
@@ -36,20 +34,16 @@ pub(super) fn handle(
                 .partitions
                 .into_iter()
                 .map(|wanted| {
-                    let result = broker
-                        .partition(topic.topic.as_str(), wanted.partition)
-                        .filter(|_| authorized)
-                        .ok_or_else(|| {
-                            ApiError::code(if authorized {
-                                ErrorCode::UnknownTopicOrPartition
-                            } else {
-                                ErrorCode::TopicAuthorizationFailed
-                            })
-                        })
-                        .and_then(|p| {
-                            p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
-                            Ok(p.end_offset_for_epoch(LeaderEpoch(wanted.leader_epoch)))
-                        });
+                    let result = super::support::authorized_partition(
+                        broker,
+                        topic.topic.as_str(),
+                        wanted.partition,
+                        authorized,
+                    )
+                    .and_then(|p| {
+                        p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
+                        Ok(p.end_offset_for_epoch(LeaderEpoch(wanted.leader_epoch)))
+                    });
                     let answer = EpochEndOffset::default().with_partition(wanted.partition);
                     match result {
                         Ok((epoch, end)) => {
