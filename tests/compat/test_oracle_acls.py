@@ -384,6 +384,8 @@ def test_cluster_acls_gate_the_acl_apis(authz):
         # kafka-python names the cluster's field `authorized_operations`, decoded as the
         # list of operations the bits allow: none without DESCRIBE on the cluster.
         assert answer["authorized_operations"] in (0, [])
+        authz.both("DescribeCluster", 1, include_cluster_authorized_operations=True,
+                   endpoint_type=1)
     finally:
         for side in ("kafka", "rafka"):
             authz.send(side, "DeleteAcls", 3, filters=[acl_filter(resource_type=CLUSTER)])
