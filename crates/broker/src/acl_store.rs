@@ -189,14 +189,16 @@ pub fn record_of(binding: &AclBinding) -> AccessControlEntryRecord {
 }
 
 /// What Kafka answers a request the principal may not make on the cluster
-/// (`AuthHelper.authorizeClusterOperation`): Kafka prints its whole request object; rafka
-/// names the parts of it that identify the caller.
-pub fn not_authorized_message(session: &Session) -> String {
+/// (`AuthHelper.authorizeClusterOperation`): `Request Request(…) needs DESCRIBE
+/// permission.` Kafka prints its whole request object (processor, connection id, a
+/// session object's identity hash); rafka names the parts that identify the caller.
+pub fn not_authorized_message(session: &Session, operation: AclOperation) -> String {
     format!(
-        "Request Request(session=Session({},/{}), listenerName=ListenerName({})) is not authorized.",
+        "Request Request(session=Session({},/{}), listenerName=ListenerName({})) needs {} permission.",
         session.principal,
         session.peer.ip(),
-        session.listener
+        session.listener,
+        operation
     )
 }
 

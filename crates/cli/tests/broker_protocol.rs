@@ -142,7 +142,7 @@ fn api_versions_advertises_table_and_answers_unknown_version_with_v0() {
         response
             .api_keys
             .iter()
-            .all(|k| k.api_key != ApiKey::CreateAcls as i16),
+            .all(|k| k.api_key != ApiKey::CreateDelegationToken as i16),
         "nothing unimplemented is advertised"
     );
 

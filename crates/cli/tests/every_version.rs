@@ -2340,6 +2340,67 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                 },
             );
         }
+        // This broker runs without an authorizer: Kafka's SECURITY_DISABLED (54) for every
+        // binding and filter, nothing for an empty request.
+        ApiKey::DescribeAcls => {
+            for (label, resource_type) in [("any", 1), ("topics", 2)] {
+                let request = DescribeAclsRequest::default()
+                    .with_resource_type_filter(resource_type)
+                    .with_pattern_type_filter(1)
+                    .with_operation(1)
+                    .with_permission_type(1);
+                cx.case(api, v, label, request, |r: &DescribeAclsResponse| {
+                    expect("error", r.error_code, 54)
+                });
+            }
+        }
+        ApiKey::CreateAcls => {
+            let creation = create_acls_request::AclCreation::default()
+                .with_resource_type(2)
+                .with_resource_name(s(TOPIC))
+                .with_resource_pattern_type(3)
+                .with_principal(s("User:alice"))
+                .with_host(s("*"))
+                .with_operation(3)
+                .with_permission_type(3);
+            let request = CreateAclsRequest::default().with_creations(vec![creation]);
+            cx.case(
+                api,
+                v,
+                "no authorizer",
+                request,
+                |r: &CreateAclsResponse| expect("error", r.results[0].error_code, 54),
+            );
+            cx.case(
+                api,
+                v,
+                "no creations",
+                CreateAclsRequest::default(),
+                |r: &CreateAclsResponse| expect("results", r.results.len(), 0),
+            );
+        }
+        ApiKey::DeleteAcls => {
+            let filter = delete_acls_request::DeleteAclsFilter::default()
+                .with_resource_type_filter(1)
+                .with_pattern_type_filter(1)
+                .with_operation(1)
+                .with_permission_type(1);
+            let request = DeleteAclsRequest::default().with_filters(vec![filter]);
+            cx.case(
+                api,
+                v,
+                "no authorizer",
+                request,
+                |r: &DeleteAclsResponse| expect("error", r.filter_results[0].error_code, 54),
+            );
+            cx.case(
+                api,
+                v,
+                "no filters",
+                DeleteAclsRequest::default(),
+                |r: &DeleteAclsResponse| expect("results", r.filter_results.len(), 0),
+            );
+        }
         other => panic!(
             "{other:?} is advertised but this test has no requests for it: add them to requests_for"
         ),

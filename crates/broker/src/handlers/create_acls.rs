@@ -54,7 +54,7 @@ pub(super) async fn handle(
     if !broker.authorize_cluster(session, AclOperation::Alter) {
         return all_fail(
             ErrorCode::ClusterAuthorizationFailed,
-            not_authorized_message(session),
+            not_authorized_message(session, AclOperation::Alter),
         );
     }
     if !broker.authorizer_enabled() {
@@ -62,6 +62,29 @@ pub(super) async fn handle(
             ErrorCode::SecurityDisabled,
             "No Authorizer is configured.".into(),
         );
+    }
+    // Kafka builds every binding before checking any: a pattern or entry of ANY (or
+    // MATCH) cannot be built, and the whole request fails with UNKNOWN_SERVER_ERROR and
+    // no message.
+    if request.creations.iter().any(|c| {
+        ResourceType::from_code(c.resource_type) == ResourceType::Any
+            || matches!(
+                PatternType::from_code(c.resource_pattern_type),
+                PatternType::Any | PatternType::Match
+            )
+            || AclOperation::from_code(c.operation) == AclOperation::Any
+            || AclPermissionType::from_code(c.permission_type) == AclPermissionType::Any
+    }) {
+        let results = request
+            .creations
+            .iter()
+            .map(|_| {
+                AclCreationResult::default()
+                    .with_error_code(ErrorCode::UnknownServerError.code())
+                    .with_error_message(None)
+            })
+            .collect();
+        return CreateAclsResponse::default().with_results(results);
     }
     // Each creation's refusal, or its binding to add.
     let checked: Vec<Result<AclBinding, String>> = request

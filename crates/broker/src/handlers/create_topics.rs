@@ -108,7 +108,21 @@ pub(super) async fn handle(
                             created.partitions.len() as i32
                         })
                         .with_replication_factor(created.replication_factor);
-                    if version >= 5 {
+                    // Kafka shows the created topic's configs, partitions and replication
+                    // factor only to a principal with DESCRIBE_CONFIGS on it.
+                    let describable = broker.authorize_topic(
+                        session,
+                        topic.name.as_str(),
+                        AclOperation::DescribeConfigs,
+                    );
+                    if version >= 5 && !describable {
+                        base.with_topic_config_error_code(
+                            ErrorCode::TopicAuthorizationFailed.code(),
+                        )
+                        .with_num_partitions(-1)
+                        .with_replication_factor(-1)
+                        .with_configs(Some(Vec::new()))
+                    } else if version >= 5 {
                         base.with_configs(Some(
                             topic_entries(broker, &created.configs)
                                 .into_iter()

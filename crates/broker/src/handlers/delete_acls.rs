@@ -66,7 +66,7 @@ pub(super) async fn handle(
     if !broker.authorize_cluster(session, AclOperation::Alter) {
         return all_fail(
             ErrorCode::ClusterAuthorizationFailed,
-            not_authorized_message(session),
+            not_authorized_message(session, AclOperation::Alter),
         );
     }
     if !broker.authorizer_enabled() {

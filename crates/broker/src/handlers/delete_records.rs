@@ -32,32 +32,28 @@ pub(super) fn handle(
                 .partitions
                 .iter()
                 .map(|wanted| {
-                    let result = broker
-                        .partition(topic.name.as_str(), wanted.partition_index)
-                        .filter(|_| authorized)
-                        .ok_or_else(|| {
-                            ApiError::code(if authorized {
-                                ErrorCode::UnknownTopicOrPartition
-                            } else {
-                                ErrorCode::TopicAuthorizationFailed
-                            })
-                        })
-                        .and_then(|partition| {
-                            let high_watermark = partition.high_watermark();
-                            let target = if wanted.offset == -1 {
-                                high_watermark
-                            } else {
-                                Offset(wanted.offset)
-                            };
-                            if target < Offset::ZERO || target > high_watermark {
-                                return Err(ApiError::code(ErrorCode::OffsetOutOfRange));
-                            }
-                            changed = true;
-                            partition
-                                .with_log(|log| log.delete_records_before(target))
-                                .map(|o| o.0)
-                                .map_err(ApiError::from)
-                        });
+                    let result = super::support::authorized_partition(
+                        broker,
+                        topic.name.as_str(),
+                        wanted.partition_index,
+                        authorized,
+                    )
+                    .and_then(|partition| {
+                        let high_watermark = partition.high_watermark();
+                        let target = if wanted.offset == -1 {
+                            high_watermark
+                        } else {
+                            Offset(wanted.offset)
+                        };
+                        if target < Offset::ZERO || target > high_watermark {
+                            return Err(ApiError::code(ErrorCode::OffsetOutOfRange));
+                        }
+                        changed = true;
+                        partition
+                            .with_log(|log| log.delete_records_before(target))
+                            .map(|o| o.0)
+                            .map_err(ApiError::from)
+                    });
                     match result {
                         Ok(low_watermark) => DeleteRecordsPartitionResult::default()
                             .with_partition_index(wanted.partition_index)

@@ -45,6 +45,7 @@ pub(super) async fn handle(
             _ => {}
         }
     }
+    let on_cluster = broker.authorize_cluster(session, AclOperation::Delete);
     let mut valid = Vec::new();
     for (name, topic_id) in wanted {
         let refusal = match (&name, topic_id.is_nil()) {
@@ -97,16 +98,16 @@ pub(super) async fn handle(
             Some(n) => broker.topic(n.as_str()),
             None => broker.topic_by_id(&topic_id),
         };
-        // Kafka's ControllerApis.deleteTopics: DELETE on the topic (an id the principal
-        // may not describe is as unknown as one that does not exist).
+        // Kafka's ControllerApis.deleteTopics: DELETE on the cluster, or on the topic.
         let topic_name = match (&name, &topic) {
             (Some(n), _) => Some(n.to_string()),
             (None, Some(t)) => Some(t.name.to_string()),
             (None, None) => None,
         };
-        let authorized = topic_name
-            .as_ref()
-            .is_none_or(|n| broker.authorize_topic(session, n, AclOperation::Delete));
+        let authorized = on_cluster
+            || topic_name
+                .as_ref()
+                .is_none_or(|n| broker.authorize_topic(session, n, AclOperation::Delete));
         let outcome = match &topic {
             _ if !authorized => Err(ApiError::code(ErrorCode::TopicAuthorizationFailed)),
             Some(topic) if topic.is_internal() => Err(ApiError::new(

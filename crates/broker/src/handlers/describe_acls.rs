@@ -48,7 +48,7 @@ pub(super) fn handle(
     if !broker.authorize_cluster(session, AclOperation::Describe) {
         return refuse(
             ErrorCode::ClusterAuthorizationFailed,
-            not_authorized_message(session),
+            not_authorized_message(session, AclOperation::Describe),
         );
     }
     if !broker.authorizer_enabled() {

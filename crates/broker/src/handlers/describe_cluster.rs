@@ -66,11 +66,20 @@ pub(super) fn handle(
                 })
                 .collect(),
         )
-        .with_cluster_authorized_operations(super::authorized_operations(
-            broker,
-            session,
-            super::Resource::Cluster,
-            crate::acl_store::CLUSTER_NAME,
-            request.include_cluster_authorized_operations,
-        ))
+        .with_cluster_authorized_operations(
+            // Kafka's computeDescribeClusterResponse: 0 without DESCRIBE on the cluster.
+            if request.include_cluster_authorized_operations
+                && !broker.authorize_cluster(session, rafka_security::acl::AclOperation::Describe)
+            {
+                0
+            } else {
+                super::authorized_operations(
+                    broker,
+                    session,
+                    super::Resource::Cluster,
+                    crate::acl_store::CLUSTER_NAME,
+                    request.include_cluster_authorized_operations,
+                )
+            },
+        )
 }

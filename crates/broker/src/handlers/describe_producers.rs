@@ -24,13 +24,28 @@ const UNKNOWN_TOPIC_MESSAGE: &str = "This server does not host this topic-partit
 pub(super) fn handle(
     broker: &Arc<Broker>,
     request: DescribeProducersRequest,
+    session: &crate::session::Session,
 ) -> DescribeProducersResponse {
     let topics = request
         .topics
         .into_iter()
         .map(|topic| {
             let name = topic.name.as_str();
+            // Kafka's handleDescribeProducersRequest: READ on the topic.
             let topic_error = match validate_topic_name(name) {
+                _ if !broker.authorize_topic(
+                    session,
+                    name,
+                    rafka_security::acl::AclOperation::Read,
+                ) =>
+                {
+                    Some((
+                        ErrorCode::TopicAuthorizationFailed,
+                        ErrorCode::TopicAuthorizationFailed
+                            .description()
+                            .to_string(),
+                    ))
+                }
                 Err(message) => Some((ErrorCode::InvalidTopicException, message)),
                 Ok(()) if broker.topic(name).is_none() => Some((
                     ErrorCode::UnknownTopicOrPartition,

@@ -13,6 +13,7 @@ use crate::broker::Broker;
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: DescribeTransactionsRequest,
+    session: &crate::session::Session,
 ) -> DescribeTransactionsResponse {
     let (env, txns) = coordinator(broker);
     let states = request
@@ -20,6 +21,16 @@ pub(super) async fn handle(
         .into_iter()
         .map(|id| {
             let base = TransactionState::default().with_transactional_id(id.clone());
+            // Kafka: DESCRIBE on the transactional id.
+            if !broker.authorize_transactional_id(
+                session,
+                id.as_str(),
+                rafka_security::acl::AclOperation::Describe,
+            ) {
+                return base.with_error_code(
+                    rafka_protocol::ErrorCode::TransactionalIdAuthorizationFailed.code(),
+                );
+            }
             match txns.describe(&env, id.as_str()) {
                 Ok(txn) => {
                     let mut topics: Vec<TopicData> = Vec::new();

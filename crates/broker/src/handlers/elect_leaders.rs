@@ -85,7 +85,10 @@ pub(super) fn refuse_all(
         .with_replica_election_results(failed_all(
             request,
             code.code(),
-            crate::acl_store::not_authorized_message(session),
+            crate::acl_store::not_authorized_message(
+                session,
+                rafka_security::acl::AclOperation::Alter,
+            ),
         ))
 }
 

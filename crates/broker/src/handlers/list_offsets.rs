@@ -46,25 +46,21 @@ pub(super) fn handle(
                 .partitions
                 .iter()
                 .map(|wanted| {
-                    let result = broker
-                        .partition(topic.name.as_str(), wanted.partition_index)
-                        .filter(|_| authorized)
-                        .ok_or_else(|| {
-                            ApiError::code(if authorized {
-                                ErrorCode::UnknownTopicOrPartition
-                            } else {
-                                ErrorCode::TopicAuthorizationFailed
-                            })
-                        })
-                        .and_then(|p| {
-                            if timestamp_unsupported(wanted.timestamp, version) {
-                                return Err(ApiError::code(ErrorCode::UnsupportedVersion));
-                            }
-                            // Only the leader answers, at the epoch the client knows.
-                            p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
-                            let (timestamp, offset) = lookup(&p, wanted.timestamp, isolation)?;
-                            Ok((timestamp, offset, p.leader_epoch()))
-                        });
+                    let result = super::support::authorized_partition(
+                        broker,
+                        topic.name.as_str(),
+                        wanted.partition_index,
+                        authorized,
+                    )
+                    .and_then(|p| {
+                        if timestamp_unsupported(wanted.timestamp, version) {
+                            return Err(ApiError::code(ErrorCode::UnsupportedVersion));
+                        }
+                        // Only the leader answers, at the epoch the client knows.
+                        p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
+                        let (timestamp, offset) = lookup(&p, wanted.timestamp, isolation)?;
+                        Ok((timestamp, offset, p.leader_epoch()))
+                    });
                     let response = ListOffsetsPartitionResponse::default()
                         .with_partition_index(wanted.partition_index);
                     match result {

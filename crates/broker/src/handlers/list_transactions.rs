@@ -16,6 +16,7 @@ use crate::broker::Broker;
 pub(super) fn handle(
     broker: &Arc<Broker>,
     request: ListTransactionsRequest,
+    session: &crate::session::Session,
 ) -> ListTransactionsResponse {
     let pattern = match request
         .transactional_id_pattern
@@ -46,6 +47,14 @@ pub(super) fn handle(
         .all()
         .into_iter()
         .filter(|t| broker.txns_coordinates(&t.transactional_id))
+        // Kafka lists the transactional ids the principal may describe.
+        .filter(|t| {
+            broker.authorize_transactional_id(
+                session,
+                &t.transactional_id,
+                rafka_security::acl::AclOperation::Describe,
+            )
+        })
         .filter(|t| !filtering_states || states.contains(&t.state))
         .filter(|t| {
             request.producer_id_filters.is_empty()

@@ -158,9 +158,9 @@ pub async fn handle(
         ApiKey::ListOffsets => run_sync(&request, |b| {
             list_offsets::handle(broker, b, version, session)
         }),
-        ApiKey::OffsetForLeaderEpoch => {
-            run_sync(&request, |b| offset_for_leader_epoch::handle(broker, b))
-        }
+        ApiKey::OffsetForLeaderEpoch => run_sync(&request, |b| {
+            offset_for_leader_epoch::handle(broker, b, session)
+        }),
         ApiKey::Metadata => run(&request, |b| metadata::handle(broker, b, version, session)).await,
         ApiKey::CreateTopics => {
             run(&request, |b| {
@@ -222,7 +222,10 @@ pub async fn handle(
                     |_: kafka_protocol::messages::DescribeQuorumRequest| {
                         kafka_protocol::messages::DescribeQuorumResponse::default()
                             .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
-                            .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                            .with_error_message(Some(str_bytes(not_authorized_message(
+                                session,
+                                AclOperation::Describe,
+                            ))))
                     },
                 );
             }
@@ -238,7 +241,10 @@ pub async fn handle(
                     |_: kafka_protocol::messages::AlterPartitionReassignmentsRequest| {
                         kafka_protocol::messages::AlterPartitionReassignmentsResponse::default()
                             .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
-                            .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                            .with_error_message(Some(str_bytes(not_authorized_message(
+                                session,
+                                AclOperation::Alter,
+                            ))))
                     },
                 );
             }
@@ -255,7 +261,10 @@ pub async fn handle(
                 |_: kafka_protocol::messages::ListPartitionReassignmentsRequest| {
                     kafka_protocol::messages::ListPartitionReassignmentsResponse::default()
                         .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
-                        .with_error_message(Some(str_bytes(not_authorized_message(session))))
+                        .with_error_message(Some(str_bytes(not_authorized_message(
+                            session,
+                            AclOperation::Describe,
+                        ))))
                 },
             )
         }
@@ -352,10 +361,17 @@ pub async fn handle(
         }
         ApiKey::EndTxn => run(&request, |b| end_txn::handle(broker, b, version, session)).await,
         ApiKey::DescribeTransactions => {
-            run(&request, |b| describe_transactions::handle(broker, b)).await
+            run(&request, |b| {
+                describe_transactions::handle(broker, b, session)
+            })
+            .await
         }
-        ApiKey::ListTransactions => run_sync(&request, |b| list_transactions::handle(broker, b)),
-        ApiKey::DescribeProducers => run_sync(&request, |b| describe_producers::handle(broker, b)),
+        ApiKey::ListTransactions => {
+            run_sync(&request, |b| list_transactions::handle(broker, b, session))
+        }
+        ApiKey::DescribeProducers => {
+            run_sync(&request, |b| describe_producers::handle(broker, b, session))
+        }
         ApiKey::WriteTxnMarkers => {
             run(&request, |b| write_txn_markers::handle(broker, b, session)).await
         }

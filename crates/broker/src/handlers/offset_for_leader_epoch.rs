@@ -8,31 +8,42 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
 };
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
-use rafka_protocol::ErrorCode;
 use rafka_types::LeaderEpoch;
 
 use crate::broker::Broker;
-use crate::error::ApiError;
 
 pub(super) fn handle(
     broker: &Arc<Broker>,
     request: OffsetForLeaderEpochRequest,
+    session: &crate::session::Session,
 ) -> OffsetForLeaderEpochResponse {
+    // Kafka: CLUSTER_ACTION (the followers) allows every topic, else DESCRIBE on each.
+    let cluster_action =
+        broker.authorize_cluster(session, rafka_security::acl::AclOperation::ClusterAction);
     let topics = request
         .topics
         .into_iter()
         .map(|topic| {
+            let authorized = cluster_action
+                || broker.authorize_topic(
+                    session,
+                    topic.topic.as_str(),
+                    rafka_security::acl::AclOperation::Describe,
+                );
             let partitions = topic
                 .partitions
                 .into_iter()
                 .map(|wanted| {
-                    let result = broker
-                        .partition(topic.topic.as_str(), wanted.partition)
-                        .ok_or_else(|| ApiError::code(ErrorCode::UnknownTopicOrPartition))
-                        .and_then(|p| {
-                            p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
-                            Ok(p.end_offset_for_epoch(LeaderEpoch(wanted.leader_epoch)))
-                        });
+                    let result = super::support::authorized_partition(
+                        broker,
+                        topic.topic.as_str(),
+                        wanted.partition,
+                        authorized,
+                    )
+                    .and_then(|p| {
+                        p.check_leader_epoch(LeaderEpoch(wanted.current_leader_epoch))?;
+                        Ok(p.end_offset_for_epoch(LeaderEpoch(wanted.leader_epoch)))
+                    });
                     let answer = EpochEndOffset::default().with_partition(wanted.partition);
                     match result {
                         Ok((epoch, end)) => {

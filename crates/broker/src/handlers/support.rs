@@ -98,3 +98,23 @@ pub(crate) fn outcome_error(
 pub(crate) fn str_bytes(text: impl Into<String>) -> kafka_protocol::protocol::StrBytes {
     kafka_protocol::protocol::StrBytes::from_string(text.into())
 }
+
+/// The partition a request names, as the partition-by-partition handlers look it up
+/// after Kafka's per-topic check: TOPIC_AUTHORIZATION_FAILED when the topic was refused
+/// (whether or not it exists), else UNKNOWN_TOPIC_OR_PARTITION when it is not here.
+pub(crate) fn authorized_partition(
+    broker: &Broker,
+    topic: &str,
+    index: i32,
+    authorized: bool,
+) -> Result<std::sync::Arc<crate::partition::Partition>, crate::error::ApiError> {
+    use rafka_protocol::ErrorCode;
+    if !authorized {
+        return Err(crate::error::ApiError::code(
+            ErrorCode::TopicAuthorizationFailed,
+        ));
+    }
+    broker
+        .partition(topic, index)
+        .ok_or_else(|| crate::error::ApiError::code(ErrorCode::UnknownTopicOrPartition))
+}
