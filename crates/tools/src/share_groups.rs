@@ -22,6 +22,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::common::{missing_argument, parse_tool_args, read_properties, runtime};
 use crate::consumer_groups::admin::{Admin, KafkaError, Node};
+use crate::java_order::{self, Capacity};
 use crate::ToolError;
 
 const PURPOSE: &str = "This tool helps to list, describe, reset and delete share groups.";
@@ -309,7 +310,8 @@ fn state_name(wire: &str) -> String {
     .to_string()
 }
 
-/// The share groups of every broker, in the order the brokers list them.
+/// The share groups of every broker, in the order Kafka's admin client hands them out
+/// (the iteration order of its `HashMap` of listings by group id).
 async fn list_share_groups(
     admin: &mut Admin,
     states: &[String],
@@ -343,7 +345,9 @@ async fn list_share_groups(
             }
         }
     }
-    Ok(found)
+    Ok(java_order::hash_map_order(found, Capacity::Default, |g| {
+        java_order::string_hash(&g.group_id)
+    }))
 }
 
 async fn list(admin: &mut Admin, args: &Args) -> Result<(), ToolError> {
@@ -696,41 +700,48 @@ async fn delete(admin: &mut Admin, args: &Args) -> Result<(), ToolError> {
             .cloned()
             .collect()
     };
-    let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    // Kafka keeps both in HashMaps: the pre-check failures first, then the deletions.
+    let mut failed: Vec<(String, String)> = Vec::new();
     let mut deleted: Vec<String> = Vec::new();
     for group in &wanted {
         match listed.iter().find(|g| &g.group_id == group) {
             None => {
-                failed.insert(
+                failed.push((
                     group.clone(),
                     format!(
                         "java.lang.IllegalArgumentException: Group '{group}' is not a share group."
                     ),
-                );
+                ));
             }
             Some(g) if g.state == "Dead" => {
-                failed.insert(
+                failed.push((
                     group.clone(),
                     format!("java.lang.IllegalStateException: Share group '{group}' group state is DEAD."),
-                );
+                ));
             }
             Some(g) if g.state != "Empty" => {
-                failed.insert(
+                failed.push((
                     group.clone(),
                     format!(
                         "org.apache.kafka.common.errors.GroupNotEmptyException: Share group \
                          '{group}' is not EMPTY."
                     ),
-                );
+                ));
             }
             Some(_) => match admin.delete_group(group).await? {
                 None => deleted.push(group.clone()),
                 Some(e) => {
-                    failed.insert(group.clone(), e.java_string());
+                    failed.push((group.clone(), e.java_string()));
                 }
             },
         }
     }
+    let pre_checked = failed.len();
+    let failed = java_order::hash_map_order(failed, Capacity::CopyOf(pre_checked), |(g, _)| {
+        java_order::string_hash(g)
+    });
+    let deleted =
+        java_order::hash_map_order(deleted, Capacity::Default, |g| java_order::string_hash(g));
     let quoted = |groups: &[String]| {
         groups
             .iter()
