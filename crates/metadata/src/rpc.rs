@@ -176,7 +176,7 @@ pub enum BrokerResponse {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ControllerRequest {
     /// From another controller of the quorum.
-    Raft(RaftRequest),
+    Raft(Box<RaftRequest>),
     /// From a broker.
     Broker(BrokerRequest),
 }

@@ -128,7 +128,7 @@ impl TcpNetwork {
         };
         let remaining = deadline.saturating_duration_since(Instant::now());
         let answer = client
-            .call_within(ControllerRequest::Raft(request), remaining)
+            .call_within(ControllerRequest::Raft(Box::new(request)), remaining)
             .await;
         match answer {
             Ok(ControllerResponse::Raft(RaftResponse::Unavailable(reason))) => {
