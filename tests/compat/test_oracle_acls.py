@@ -349,10 +349,10 @@ def test_admin_apis_need_their_operations(authz, protected):
                              "configuration_keys": None}])
     assert answer["results"][0]["error_code"] == TOPIC_AUTHORIZATION_FAILED
     # DELETE on the cluster (everyone's here) deletes any topic, as Kafka's controller
-    # decides; CreatePartitions likewise with ALTER on the cluster.
+    # decides; CreatePartitions asks ALTER of the topic itself.
     answer = authz.both("CreatePartitions", 3, timeout_ms=30000, validate_only=True, topics=[
         {"name": protected["closed"], "count": 2, "assignments": None}])
-    assert answer["results"][0]["error_code"] == 0
+    assert answer["results"][0]["error_code"] == TOPIC_AUTHORIZATION_FAILED
     answer = authz.both("DeleteTopics", 6, timeout_ms=30000, topics=[
         {"name": protected["closed"], "topic_id": None}])
     assert answer["responses"][0]["error_code"] == 0

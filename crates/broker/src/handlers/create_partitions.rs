@@ -18,7 +18,6 @@ pub(super) async fn handle(
     request: CreatePartitionsRequest,
     session: &Session,
 ) -> CreatePartitionsResponse {
-    let on_cluster = broker.authorize_cluster(session, AclOperation::Alter);
     let mut results = Vec::with_capacity(request.topics.len());
     for topic in request.topics {
         {
@@ -28,13 +27,13 @@ pub(super) async fn handle(
                     .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
                     .collect()
             });
-            // Kafka's ControllerApis.createPartitions: ALTER on the cluster, or on the topic.
-            let result =
-                if !on_cluster && !broker.authorize_topic(session, &name, AclOperation::Alter) {
-                    Err(ApiError::code(ErrorCode::TopicAuthorizationFailed))
-                } else {
-                    check(broker, &name, topic.count, assignments.as_deref())
-                };
+            // Kafka's ControllerApis.createPartitions: ALTER on the topic (not the
+            // cluster's ALTER, unlike CreateTopics and DeleteTopics: the oracle refuses).
+            let result = if !broker.authorize_topic(session, &name, AclOperation::Alter) {
+                Err(ApiError::code(ErrorCode::TopicAuthorizationFailed))
+            } else {
+                check(broker, &name, topic.count, assignments.as_deref())
+            };
             let result = match result {
                 Ok(()) => {
                     broker
