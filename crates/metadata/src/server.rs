@@ -71,7 +71,9 @@ async fn serve_connection(
     let mut reader = BufReader::new(reader);
     while let Some(request) = rpc::read_frame::<_, ControllerRequest>(&mut reader).await? {
         let response = match request {
-            ControllerRequest::Raft(req) => ControllerResponse::Raft(quorum.handle_raft(*req).await),
+            ControllerRequest::Raft(req) => {
+                ControllerResponse::Raft(quorum.handle_raft(*req).await)
+            }
             ControllerRequest::Broker(req) => ControllerResponse::Broker(brokers.handle(req).await),
         };
         rpc::write_frame(&mut writer, &response).await?;
