@@ -39,6 +39,9 @@ SCENARIOS = (
        for what in ("rebalance", "commits")]
     + ["seek-and-offsets", "transactions-exactly-once", "share-groups"]
 )
+# Scenarios of the program that other test files run, with brokers of their own:
+# re-authentication over SASL (test_sasl.py).
+RUN_ELSEWHERE = ["produce-consume-across-sessions"]
 
 
 def java_bin() -> str:
@@ -79,10 +82,10 @@ def run_program(java_cmd: list[str], args: list[str], bootstrap: str | None = No
 
 
 def test_program_lists_the_scenarios_run_here(java_cmd):
-    """The program's scenarios and the tests below are the same list."""
+    """The program's scenarios are the tests below and those run elsewhere."""
     proc = run_program(java_cmd, ["--list"], timeout_s=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == SCENARIOS
+    assert proc.stdout.split() == SCENARIOS + RUN_ELSEWHERE
 
 
 def log_bytes(broker, topic: str) -> int:
