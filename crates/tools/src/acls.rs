@@ -19,8 +19,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use rafka_client::{connect_within, WireClient};
 use rafka_security::acl::{
-    AccessControlEntry, AclOperation, AclPermissionType, PatternType, ResourcePattern,
-    ResourceType, WILDCARD_HOST,
+    supported_operations, AccessControlEntry, AclOperation, AclPermissionType, PatternType,
+    ResourcePattern, ResourceType, WILDCARD_HOST,
 };
 
 use crate::common::{
@@ -462,37 +462,6 @@ fn filters_to_acls(
         }
     }
     Ok(out)
-}
-
-/// Kafka's `AclEntry.supportedOperations`.
-fn supported_operations(resource_type: ResourceType) -> &'static [AclOperation] {
-    use AclOperation::*;
-    match resource_type {
-        ResourceType::Topic => &[
-            Read,
-            Write,
-            Create,
-            Describe,
-            Delete,
-            Alter,
-            DescribeConfigs,
-            AlterConfigs,
-        ],
-        ResourceType::Group => &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
-        ResourceType::Cluster => &[
-            Create,
-            ClusterAction,
-            DescribeConfigs,
-            AlterConfigs,
-            IdempotentWrite,
-            Alter,
-            Describe,
-        ],
-        ResourceType::TransactionalId => &[Describe, Write, TwoPhaseCommit],
-        ResourceType::DelegationToken => &[Describe],
-        ResourceType::User => &[CreateTokens, DescribeTokens],
-        _ => &[],
-    }
 }
 
 fn s(text: &str) -> StrBytes {

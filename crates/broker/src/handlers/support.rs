@@ -1,7 +1,7 @@
 //! What many handlers share: Kafka's authorized-operations bit fields, error messages,
 //! protocol strings, per-partition outcomes grouped by topic.
 
-use rafka_security::acl::{AclOperation, ResourceType};
+use rafka_security::acl::ResourceType;
 use rafka_types::TopicPartition;
 
 use crate::broker::Broker;
@@ -30,41 +30,15 @@ pub(crate) fn authorized_operations(
     name: &str,
     requested: bool,
 ) -> i32 {
-    use AclOperation::*;
     if !requested {
         return OPERATIONS_OMITTED;
     }
-    let (resource_type, operations): (ResourceType, &[AclOperation]) = match resource {
-        Resource::Topic => (
-            ResourceType::Topic,
-            &[
-                Read,
-                Write,
-                Create,
-                Describe,
-                Delete,
-                Alter,
-                DescribeConfigs,
-                AlterConfigs,
-            ],
-        ),
-        Resource::Group => (
-            ResourceType::Group,
-            &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
-        ),
-        Resource::Cluster => (
-            ResourceType::Cluster,
-            &[
-                Create,
-                ClusterAction,
-                DescribeConfigs,
-                AlterConfigs,
-                IdempotentWrite,
-                Alter,
-                Describe,
-            ],
-        ),
+    let resource_type = match resource {
+        Resource::Topic => ResourceType::Topic,
+        Resource::Group => ResourceType::Group,
+        Resource::Cluster => ResourceType::Cluster,
     };
+    let operations = rafka_security::acl::supported_operations(resource_type);
     broker.authorized_operations_of(session, resource_type, name, operations)
 }
 
