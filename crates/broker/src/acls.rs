@@ -16,6 +16,13 @@ use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::session::Session;
 
+/// A topic as a request names it: by name (older versions) or by id.
+#[derive(Debug, Clone, Copy)]
+pub enum TopicRef<'a> {
+    Name(&'a str),
+    Id(&'a uuid::Uuid),
+}
+
 impl Broker {
     /// Whether an authorizer is configured (`authorizer.class.name`).
     pub fn authorizer_enabled(&self) -> bool {
@@ -52,6 +59,48 @@ impl Broker {
     /// `authorize` on a topic.
     pub fn authorize_topic(&self, session: &Session, topic: &str, operation: AclOperation) -> bool {
         self.authorize(session, ResourceType::Topic, topic, operation)
+    }
+
+    /// One flag per topic of a request, in order: whether the session may do
+    /// `operation` on it (all true without an authorizer). A topic named by an id this
+    /// broker does not know counts as allowed: Kafka answers it UNKNOWN_TOPIC_ID before
+    /// authorizing. Borrows the names; allocates only the flags.
+    pub fn authorize_topics<'a>(
+        &self,
+        session: &Session,
+        topics: impl ExactSizeIterator<Item = TopicRef<'a>>,
+        operation: AclOperation,
+    ) -> Vec<bool> {
+        if !self.authorizer_enabled() {
+            return vec![true; topics.len()];
+        }
+        topics
+            .map(|topic| match topic {
+                TopicRef::Name(name) => self.authorize_topic(session, name, operation),
+                TopicRef::Id(id) => self
+                    .topic_by_id(id)
+                    .is_none_or(|t| self.authorize_topic(session, &t.name, operation)),
+            })
+            .collect()
+    }
+
+    /// Why this session may not change ACLs (CreateAcls, DeleteAcls), as Kafka checks it:
+    /// ALTER on the cluster first, then an authorizer to change. The refusal answers every
+    /// entry of the request.
+    pub fn acl_change_refusal(&self, session: &Session) -> Option<(ErrorCode, String)> {
+        if !self.authorize_cluster(session, AclOperation::Alter) {
+            return Some((
+                ErrorCode::ClusterAuthorizationFailed,
+                crate::acl_store::not_authorized_message(session, AclOperation::Alter),
+            ));
+        }
+        if !self.authorizer_enabled() {
+            return Some((
+                ErrorCode::SecurityDisabled,
+                "No Authorizer is configured.".into(),
+            ));
+        }
+        None
     }
 
     /// `authorize` on a group.

@@ -14,7 +14,7 @@ use rafka_security::acl::{
 };
 
 use super::str_bytes;
-use crate::acl_store::{not_authorized_message, CLUSTER_NAME};
+use crate::acl_store::CLUSTER_NAME;
 use crate::broker::Broker;
 use crate::session::Session;
 
@@ -39,29 +39,20 @@ pub(super) async fn handle(
     request: CreateAclsRequest,
     session: &Session,
 ) -> CreateAclsResponse {
-    let all_fail = |code: ErrorCode, message: String| {
+    let all_fail = |code: ErrorCode, message: Option<String>| {
         let results = request
             .creations
             .iter()
             .map(|_| {
                 AclCreationResult::default()
                     .with_error_code(code.code())
-                    .with_error_message(Some(str_bytes(message.clone())))
+                    .with_error_message(message.clone().map(str_bytes))
             })
             .collect();
         CreateAclsResponse::default().with_results(results)
     };
-    if !broker.authorize_cluster(session, AclOperation::Alter) {
-        return all_fail(
-            ErrorCode::ClusterAuthorizationFailed,
-            not_authorized_message(session, AclOperation::Alter),
-        );
-    }
-    if !broker.authorizer_enabled() {
-        return all_fail(
-            ErrorCode::SecurityDisabled,
-            "No Authorizer is configured.".into(),
-        );
+    if let Some((code, message)) = broker.acl_change_refusal(session) {
+        return all_fail(code, Some(message));
     }
     // Kafka builds every binding before checking any: a pattern or entry of ANY (or
     // MATCH) cannot be built, and the whole request fails with UNKNOWN_SERVER_ERROR and
@@ -75,16 +66,7 @@ pub(super) async fn handle(
             || AclOperation::from_code(c.operation) == AclOperation::Any
             || AclPermissionType::from_code(c.permission_type) == AclPermissionType::Any
     }) {
-        let results = request
-            .creations
-            .iter()
-            .map(|_| {
-                AclCreationResult::default()
-                    .with_error_code(ErrorCode::UnknownServerError.code())
-                    .with_error_message(None)
-            })
-            .collect();
-        return CreateAclsResponse::default().with_results(results);
+        return all_fail(ErrorCode::UnknownServerError, None);
     }
     // Each creation's refusal, or its binding to add.
     let checked: Vec<Result<AclBinding, String>> = request

@@ -17,7 +17,6 @@ use rafka_security::acl::{
 };
 
 use super::str_bytes;
-use crate::acl_store::not_authorized_message;
 use crate::broker::Broker;
 use crate::session::Session;
 
@@ -51,29 +50,20 @@ pub(super) async fn handle(
     request: DeleteAclsRequest,
     session: &Session,
 ) -> DeleteAclsResponse {
-    let all_fail = |code: ErrorCode, message: String| {
+    let all_fail = |code: ErrorCode, message: Option<String>| {
         let results = request
             .filters
             .iter()
             .map(|_| {
                 DeleteAclsFilterResult::default()
                     .with_error_code(code.code())
-                    .with_error_message(Some(str_bytes(message.clone())))
+                    .with_error_message(message.clone().map(str_bytes))
             })
             .collect();
         DeleteAclsResponse::default().with_filter_results(results)
     };
-    if !broker.authorize_cluster(session, AclOperation::Alter) {
-        return all_fail(
-            ErrorCode::ClusterAuthorizationFailed,
-            not_authorized_message(session, AclOperation::Alter),
-        );
-    }
-    if !broker.authorizer_enabled() {
-        return all_fail(
-            ErrorCode::SecurityDisabled,
-            "No Authorizer is configured.".into(),
-        );
+    if let Some((code, message)) = broker.acl_change_refusal(session) {
+        return all_fail(code, Some(message));
     }
     let bindings = broker.acl_bindings();
     let mut deleted: HashSet<uuid::Uuid> = HashSet::new();

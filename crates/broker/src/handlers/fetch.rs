@@ -18,6 +18,7 @@ use rafka_types::{LeaderEpoch, NodeId, Offset};
 use tokio::sync::watch;
 
 use super::str_bytes;
+use crate::acls::TopicRef;
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::metrics::{unexpected_fetch_error, Fetched};
@@ -91,27 +92,21 @@ fn authorized_topics(
     version: i16,
     session: &Session,
 ) -> Vec<bool> {
-    if !broker.authorizer_enabled() {
-        return vec![true; request.topics.len()];
-    }
-    if replica_id(request, version) >= 0 {
+    if broker.authorizer_enabled() && replica_id(request, version) >= 0 {
         let allowed = broker.authorize_cluster(session, AclOperation::ClusterAction);
         return vec![allowed; request.topics.len()];
     }
-    request
-        .topics
-        .iter()
-        .map(|t| {
+    broker.authorize_topics(
+        session,
+        request.topics.iter().map(|t| {
             if version >= 13 {
-                // An unknown id is answered UNKNOWN_TOPIC_ID, before authorization.
-                broker.topic_by_id(&t.topic_id).is_none_or(|topic| {
-                    broker.authorize_topic(session, &topic.name, AclOperation::Read)
-                })
+                TopicRef::Id(&t.topic_id)
             } else {
-                broker.authorize_topic(session, t.topic.as_str(), AclOperation::Read)
+                TopicRef::Name(t.topic.as_str())
             }
-        })
-        .collect()
+        }),
+        AclOperation::Read,
+    )
 }
 
 struct Pass {

@@ -17,6 +17,7 @@ use rafka_protocol::batch::BatchHeader;
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, Offset};
 
+use crate::acls::TopicRef;
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::metrics::unexpected_produce_error;
@@ -47,25 +48,17 @@ pub(super) async fn handle(
                 .then(|| refuse_all(&request, ErrorCode::TransactionalIdAuthorizationFailed));
         }
     }
-    let authorized: Vec<bool> = request
-        .topic_data
-        .iter()
-        .map(|topic_data| {
-            if !broker.authorizer_enabled() {
-                return true;
-            }
-            let name = if version >= 13 {
-                match broker.topic_by_id(&topic_data.topic_id) {
-                    Some(topic) => topic.name.to_string(),
-                    // An unknown id is answered UNKNOWN_TOPIC_ID.
-                    None => return true,
-                }
+    let authorized = broker.authorize_topics(
+        session,
+        request.topic_data.iter().map(|t| {
+            if version >= 13 {
+                TopicRef::Id(&t.topic_id)
             } else {
-                topic_data.name.to_string()
-            };
-            broker.authorize_topic(session, &name, AclOperation::Write)
-        })
-        .collect();
+                TopicRef::Name(t.name.as_str())
+            }
+        }),
+        AclOperation::Write,
+    );
     let acks_error = if matches!(acks, -1..=1) {
         None
     } else {
