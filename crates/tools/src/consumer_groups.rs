@@ -91,6 +91,56 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     }
 }
 
+/// Kafka's `availableIf` rules of the group commands' view options: `--members`,
+/// `--verbose` and `--offsets` (in that order in `views`) only with `--describe`,
+/// `--state` with `--describe` or `--list`.
+pub(crate) fn check_view_options(
+    describe: bool,
+    list: bool,
+    views: [bool; 3],
+    state: bool,
+) -> Result<(), ToolError> {
+    for (present, name) in views.into_iter().zip(["members", "verbose", "offsets"]) {
+        if present && !describe {
+            return Err(ToolError::Usage(format!(
+                "Option(s) [{name}] are unavailable given other options on the command line"
+            )));
+        }
+    }
+    if state && !describe && !list {
+        return Err(ToolError::Usage(
+            "Option(s) [state] are unavailable given other options on the command line".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `--describe`'s views: at most one of `--members`, `--offsets`, `--state`, and
+/// `--state` without a value.
+pub(crate) fn check_describe_view(
+    members: bool,
+    offsets: bool,
+    state: &Option<Option<String>>,
+) -> Result<(), ToolError> {
+    if [members, offsets, state.is_some()]
+        .iter()
+        .filter(|v| **v)
+        .count()
+        > 1
+    {
+        return Err(ToolError::Usage(
+            "Option [describe] takes at most one of these options: [members], [offsets], [state]"
+                .into(),
+        ));
+    }
+    if matches!(state, Some(Some(_))) {
+        return Err(ToolError::Usage(
+            "Option [describe] does not take a value for [state]".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Kafka's `checkArgs`, with its messages.
 fn check_args(args: &Args) -> Result<(), ToolError> {
     let actions = [
@@ -110,20 +160,12 @@ fn check_args(args: &Args) -> Result<(), ToolError> {
     }
     let has_group = !args.group.is_empty();
     let has_topic = !args.topic.is_empty();
-    for (present, name) in [
-        (args.members, "members"),
-        (args.verbose, "verbose"),
-        (args.offsets, "offsets"),
-    ] {
-        if present && !args.describe {
-            return usage(&format!(
-                "Option(s) [{name}] are unavailable given other options on the command line"
-            ));
-        }
-    }
-    if args.state.is_some() && !args.describe && !args.list {
-        return usage("Option(s) [state] are unavailable given other options on the command line");
-    }
+    check_view_options(
+        args.describe,
+        args.list,
+        [args.members, args.verbose, args.offsets],
+        args.state.is_some(),
+    )?;
     if args.group_type.is_some() && !args.list {
         return usage("Option(s) [type] are unavailable given other options on the command line");
     }
@@ -131,15 +173,7 @@ fn check_args(args: &Args) -> Result<(), ToolError> {
         if !has_group && !args.all_groups {
             return usage("Option [describe] takes one of these options: [group], [all-groups]");
         }
-        let sub_actions = [args.members, args.offsets, args.state.is_some()];
-        if sub_actions.iter().filter(|a| **a).count() > 1 {
-            return usage(
-                "Option [describe] takes at most one of these options: [members], [offsets], [state]",
-            );
-        }
-        if matches!(args.state, Some(Some(_))) {
-            return usage("Option [describe] does not take a value for [state]");
-        }
+        check_describe_view(args.members, args.offsets, &args.state)?;
     }
     if args.delete {
         if !has_group && !args.all_groups {

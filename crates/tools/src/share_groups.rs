@@ -22,6 +22,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::common::{missing_argument, parse_tool_args, read_properties, runtime};
 use crate::consumer_groups::admin::{Admin, KafkaError, Node};
+use crate::consumer_groups::{check_describe_view, check_view_options};
 use crate::java_order::{self, Capacity};
 use crate::ToolError;
 
@@ -182,20 +183,12 @@ fn timeout_ms(args: &Args) -> Result<i64, ToolError> {
 fn check_args(args: &Args) -> Result<(), ToolError> {
     let usage = |m: &str| Err(ToolError::Usage(m.to_string()));
     timeout_ms(args)?;
-    for (present, name) in [
-        (args.members, "members"),
-        (args.verbose, "verbose"),
-        (args.offsets, "offsets"),
-    ] {
-        if present && !args.describe {
-            return usage(&format!(
-                "Option(s) [{name}] are unavailable given other options on the command line"
-            ));
-        }
-    }
-    if args.state.is_some() && !args.describe && !args.list {
-        return usage("Option(s) [state] are unavailable given other options on the command line");
-    }
+    check_view_options(
+        args.describe,
+        args.list,
+        [args.members, args.verbose, args.offsets],
+        args.state.is_some(),
+    )?;
     if args.bootstrap_server.is_none() {
         return Err(missing_argument("bootstrap-server"));
     }
@@ -205,15 +198,7 @@ fn check_args(args: &Args) -> Result<(), ToolError> {
         if !has_group && !args.all_groups {
             return usage("Option [describe] takes one of these options: [all-groups], [group]");
         }
-        let views = [args.members, args.offsets, args.state.is_some()];
-        if views.iter().filter(|v| **v).count() > 1 {
-            return usage(
-                "Option [describe] takes at most one of these options: [members], [offsets], [state]",
-            );
-        }
-        if matches!(args.state, Some(Some(_))) {
-            return usage("Option [describe] does not take a value for [state]");
-        }
+        check_describe_view(args.members, args.offsets, &args.state)?;
     }
     if args.delete {
         if !has_group && !args.all_groups {
