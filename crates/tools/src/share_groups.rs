@@ -132,7 +132,9 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     }
     let timeout = Duration::from_millis(timeout_ms(&args)?.max(1) as u64);
     let result = runtime()?.block_on(async {
-        let mut admin = Admin::connect(&bootstrap, timeout).await?;
+        let mut admin = Admin::connect(&bootstrap, timeout)
+            .await?
+            .for_command("share group");
         if args.list {
             list(&mut admin, &args).await
         } else if args.describe {
@@ -157,12 +159,8 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     });
     match result {
         // Kafka's `run` prints every failure of the command with `printError` and exits
-        // 0; only argument errors exit 1. The shared admin words its failures for the
-        // consumer-groups tool.
+        // 0; only argument errors exit 1.
         Err(ToolError::Failed(message)) => {
-            let message = message
-                .strip_prefix("Executing consumer group command failed due to ")
-                .map_or(message.clone(), |rest| format!("{FAILED}{rest}"));
             print_error(&message);
             Ok(())
         }

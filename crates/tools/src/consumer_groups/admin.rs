@@ -128,6 +128,9 @@ pub(crate) struct Admin {
     brokers: BTreeMap<i32, Node>,
     coordinators: HashMap<String, Node>,
     pub timeout: Duration,
+    /// The command its failures name, as Kafka's tools print them ("Executing consumer
+    /// group command failed due to …"): `consumer group` unless told otherwise.
+    command: &'static str,
 }
 
 impl Admin {
@@ -139,9 +142,16 @@ impl Admin {
             brokers: BTreeMap::new(),
             coordinators: HashMap::new(),
             timeout,
+            command: "consumer group",
         };
         admin.metadata(Some(&[])).await?;
         Ok(admin)
+    }
+
+    /// Names the command in the failures this admin reports (`share group`, …).
+    pub(crate) fn for_command(mut self, command: &'static str) -> Admin {
+        self.command = command;
+        self
     }
 
     /// The connection to broker `id`, opened on first use; the bootstrap connection when
@@ -227,8 +237,8 @@ impl Admin {
             KafkaError::from_code(response.error_code, response.error_message.as_deref())
         {
             return Err(ToolError::Failed(format!(
-                "Executing consumer group command failed due to {}",
-                e.message
+                "Executing {} command failed due to {}",
+                self.command, e.message
             )));
         }
         let node = Node {
