@@ -234,6 +234,12 @@ def reauth_broker(tmp_path_factory):
         broker.stop()
 
 
+def until(instant: float) -> None:
+    """Waits until `time.monotonic()` reaches `instant`: for tests of time itself
+    (session lifetimes), not for conditions, which are polled."""
+    time.sleep(max(0.0, instant - time.monotonic()))
+
+
 def authenticate_plain(client: RawClient, user: str, password: str) -> dict:
     assert handshake(client, "PLAIN")["error_code"] == 0
     answer = client.request("SaslAuthenticate", 2,
@@ -244,13 +250,16 @@ def authenticate_plain(client: RawClient, user: str, password: str) -> dict:
 
 def test_sessions_last_connections_max_reauth_ms_and_can_be_renewed(reauth_broker):
     with RawClient("127.0.0.1", reauth_broker.port) as client:
+        started = time.monotonic()
         answer = authenticate_plain(client, "alice", "alice-secret")
         assert answer["session_lifetime_ms"] == 1500
-        # Re-authenticating on the open connection renews the session.
-        time.sleep(1.0)  # let part of the session pass (the point of the test)
+        # Re-authenticating on the open connection renews the session. The passing of
+        # time is what is tested: the waits are to instants measured from the first
+        # authentication, so a slow machine only makes the renewal later, never too late.
+        until(started + 1.0)
         answer = authenticate_plain(client, "alice", "alice-secret")
         assert answer["session_lifetime_ms"] == 1500
-        time.sleep(1.0)
+        until(started + 1.6)  # past the first session's end, within the renewed one
         assert client.request("Metadata", 12, topics=None)["brokers"]
         # Another principal may not take over the connection.
         assert handshake(client, "PLAIN")["error_code"] == 0
@@ -260,8 +269,9 @@ def test_sessions_last_connections_max_reauth_ms_and_can_be_renewed(reauth_broke
             "Cannot change principals during re-authentication from User.alice: User.admin")
         assert is_closed(client)
     with RawClient("127.0.0.1", reauth_broker.port) as client:
+        authenticated = time.monotonic()
         authenticate_plain(client, "alice", "alice-secret")
-        time.sleep(1.6)  # past the session's end, without re-authenticating
+        until(authenticated + 1.6)  # past the session's end, without re-authenticating
         send_only(client, "Metadata", 12, topics=None)
         assert is_closed(client), "a request after the session expired must close it"
     assert EXPIRED in reauth_broker.log_path.read_text(errors="replace")
