@@ -571,6 +571,33 @@ def test_not_enough_replicas_with_two_brokers_down(cluster):
                interval_s=0.2)
 
 
+def test_per_broker_dynamic_config(cluster):
+    """A dynamic config set on one broker (the BROKER resource "<id>") stays that broker's:
+    the others keep their value, and it outlives the broker's restart (a metadata record)."""
+    admin = cluster.admin()
+    target = NODE_IDS[1]
+
+    def retention(node: int) -> tuple[str, int]:
+        resource = ConfigResource(ConfigResource.Type.BROKER, str(node))
+        entry = admin.describe_configs([resource])[resource].result(timeout=15)["log.retention.ms"]
+        return entry.value, getattr(entry.source, "value", entry.source)
+
+    resource = ConfigResource(ConfigResource.Type.BROKER, str(target), incremental_configs=[
+        ConfigEntry("log.retention.ms", "5400000", incremental_operation=AlterConfigOpType.SET)])
+    admin.incremental_alter_configs([resource])[resource].result(timeout=15)
+    dynamic_broker = 2  # Kafka's ConfigSource.DYNAMIC_BROKER_CONFIG
+    wait_until(lambda: retention(target) == ("5400000", dynamic_broker), 15,
+               f"log.retention.ms on broker {target}")
+    for other in NODE_IDS:
+        if other != target:
+            assert retention(other)[0] is None, (other, retention(other))
+    cluster.nodes[target].kill9()
+    cluster.restart(cluster.nodes[target])
+    admin = cluster.admin()
+    wait_until(lambda: retention(target) == ("5400000", dynamic_broker), 30,
+               f"log.retention.ms on broker {target} after its restart")
+
+
 def test_controller_failover(cluster):
     old = wait_until(cluster.quorum_leader, 10, "the quorum leader in the voters' logs")
     cluster.nodes[old].kill9()

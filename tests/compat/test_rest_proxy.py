@@ -467,11 +467,13 @@ def test_v3_clusters_and_brokers(proxy, broker):
     assert proxy.call("PUT", f"{mine}/log.retention.ms", {"value": "5400000"})[0] == 204
     try:
         status, _, one = proxy.call("GET", f"{mine}/log.retention.ms")
-        # (rafka's broker keeps a per-broker log.* config as the cluster default: a broker
-        # matter; the effective value is what both tools must agree on.)
-        assert (one["kind"], one["value"], one["broker_id"]) == \
-            ("KafkaBrokerConfig", "5400000", broker.node_id), one
+        assert (one["kind"], one["value"], one["broker_id"], one["source"]) == \
+            ("KafkaBrokerConfig", "5400000", broker.node_id, "DYNAMIC_BROKER_CONFIG"), one
         assert "log.retention.ms=5400000" in script(*broker_configs)
+        # A broker's own config is not the cluster-wide default.
+        assert "log.retention.ms" not in script("kafka-configs.sh", "--bootstrap-server",
+                                                broker.bootstrap, "--describe", "--entity-type",
+                                                "brokers", "--entity-default")
     finally:
         assert proxy.call("POST", f"{mine}:alter",
                           {"data": [{"name": "log.retention.ms", "operation": "DELETE"}]})[0] == 204

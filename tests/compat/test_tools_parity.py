@@ -260,6 +260,27 @@ def test_configs_describe_a_broker(tools):
     tools.same("configs", "--describe", "--entity-type", "brokers")
 
 
+def test_configs_broker_levels(tools):
+    """A broker's own dynamic config and the cluster-wide one: stored apart, described
+    with their sources, the broker's value first."""
+    broker = ["--entity-type", "brokers", "--entity-name", "1"]
+    default = ["--entity-type", "brokers", "--entity-default"]
+    try:
+        assert tools.same("configs", "--alter", *broker, "--add-config",
+                          "log.retention.ms=5400000") == ["Completed updating config for broker 1."]
+        tools.same("configs", "--alter", *default, "--add-config", "log.retention.ms=7200000")
+        own = "\n".join(tools.same("configs", "--describe", *broker))
+        assert "DYNAMIC_BROKER_CONFIG:log.retention.ms=5400000, " \
+               "DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=7200000" in own, own
+        cluster = "\n".join(tools.same("configs", "--describe", *default))
+        assert "log.retention.ms=7200000" in cluster and "5400000" not in cluster, cluster
+        tools.same("configs", "--describe", "--all", *broker)
+    finally:
+        tools.rafka("configs", "--alter", *broker, "--delete-config", "log.retention.ms")
+        tools.rafka("configs", "--alter", *default, "--delete-config", "log.retention.ms")
+    assert "log.retention.ms" not in "\n".join(tools.same("configs", "--describe", *broker))
+
+
 # -- kafka-consumer-groups ------------------------------------------------------------
 
 def test_consumer_groups_list(tools):

@@ -392,20 +392,26 @@ impl Broker {
         Ok(())
     }
 
-    /// Replaces the dynamic cluster-wide broker configs and re-applies every topic's
-    /// effective config.
+    /// Replaces the dynamic broker configs, this broker's own (`per_broker`) or the
+    /// cluster-wide ones, and re-applies every topic's effective config.
     pub async fn set_broker_configs(
         &self,
+        per_broker: bool,
         configs: BTreeMap<String, String>,
     ) -> Result<(), ApiError> {
         if let Some(cluster) = &self.cluster {
+            let node = per_broker.then_some(self.config.node_id);
             return cluster
-                .forward(BrokerRequest::SetBrokerConfigs { configs })
+                .forward(BrokerRequest::SetBrokerConfigs { node, configs })
                 .await;
         }
         let mut image = self.image.lock();
         let mut next = image.clone();
-        next.broker_configs = configs;
+        if per_broker {
+            next.node_broker_configs = configs;
+        } else {
+            next.broker_configs = configs;
+        }
         self.save_metadata(&mut image, next)?;
         drop(image);
         let defaults = self.broker_log_defaults();

@@ -197,21 +197,41 @@ impl Broker {
     }
 
     /// Broker-level defaults of topic configs: static (server.properties) overridden by
-    /// dynamic (AlterConfigs).
+    /// the dynamic cluster-wide configs, overridden by this broker's own (AlterConfigs).
     pub fn broker_log_defaults(&self) -> BTreeMap<String, String> {
-        self.log_defaults_of(&self.image.lock())
+        let mut defaults = self.config.log_defaults.clone();
+        defaults.extend(self.dynamic_broker_configs().effective());
+        defaults
     }
 
     pub(crate) fn log_defaults_of(&self, image: &MetadataImage) -> BTreeMap<String, String> {
         let mut defaults = self.config.log_defaults.clone();
         defaults.extend(image.broker_configs.clone());
+        defaults.extend(image.node_broker_configs.clone());
         defaults
     }
 
-    pub fn dynamic_broker_configs(&self) -> BTreeMap<String, String> {
+    /// The dynamic broker configs this broker sees: the cluster-wide ones and its own.
+    pub fn dynamic_broker_configs(&self) -> DynamicBrokerConfigs {
         match &self.cluster {
-            Some(cluster) => cluster.image().broker_configs.clone(),
-            None => self.image.lock().broker_configs.clone(),
+            Some(cluster) => {
+                let image = cluster.image();
+                DynamicBrokerConfigs {
+                    defaults: image.broker_configs.clone(),
+                    node: image
+                        .node_broker_configs
+                        .get(&self.config.node_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                }
+            }
+            None => {
+                let image = self.image.lock();
+                DynamicBrokerConfigs {
+                    defaults: image.broker_configs.clone(),
+                    node: image.node_broker_configs.clone(),
+                }
+            }
         }
     }
 
@@ -400,6 +420,32 @@ fn random_broker_id(brokers: &[BrokerEndpoint], random: u128) -> i32 {
     }
     let index = random % brokers.len() as u128;
     brokers[index as usize].id
+}
+
+/// The two levels of dynamic broker configs (AlterConfigs on a BROKER resource): Kafka's
+/// DYNAMIC_DEFAULT_BROKER_CONFIG (resource "") and DYNAMIC_BROKER_CONFIG (resource "<id>").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DynamicBrokerConfigs {
+    pub defaults: BTreeMap<String, String>,
+    pub node: BTreeMap<String, String>,
+}
+
+impl DynamicBrokerConfigs {
+    /// The configs in effect: the broker's own over the cluster-wide ones.
+    pub fn effective(&self) -> BTreeMap<String, String> {
+        let mut configs = self.defaults.clone();
+        configs.extend(self.node.iter().map(|(k, v)| (k.clone(), v.clone())));
+        configs
+    }
+
+    /// The overrides of one level: the broker's own (`per_broker`) or the cluster-wide.
+    pub fn level(&self, per_broker: bool) -> &BTreeMap<String, String> {
+        if per_broker {
+            &self.node
+        } else {
+            &self.defaults
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 use rafka_coordinator::group::consumer::TopicInfo;
 use rafka_coordinator::{CoordinatorLog, PendingWrite};
 use rafka_log::{Appender, TxnVerification};
+use rafka_metadata::image::effective_broker_configs;
 use rafka_metadata::ClusterImage;
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, NodeId, Offset};
@@ -127,10 +128,15 @@ impl ReplicaManager {
     ) -> Applied {
         let mut applied = Applied::default();
         let mut defaults = static_log_defaults.clone();
-        defaults.extend(image.broker_configs.clone());
+        defaults.extend(effective_broker_configs(
+            &image.broker_configs,
+            &image.node_broker_configs,
+            me,
+        ));
         // Configs are pushed to the partitions only when they change (or a partition
         // opens), not on every image: at 10k partitions that is 10k log locks an image.
-        let broker_configs_changed = previous.broker_configs != image.broker_configs;
+        let broker_configs_changed = previous.broker_configs != image.broker_configs
+            || previous.node_broker_configs.get(&me) != image.node_broker_configs.get(&me);
         let mut next = Topics::default();
         for t in image.topics.values() {
             let existing = self.topic(&t.name).filter(|e| e.topic_id == t.topic_id);

@@ -142,6 +142,10 @@ pub struct MetadataImage {
     pub topics: BTreeMap<String, TopicRecord>,
     /// Dynamic cluster-wide broker configs (AlterConfigs on the default broker resource).
     pub broker_configs: BTreeMap<String, String>,
+    /// This node's own dynamic broker configs (AlterConfigs on the BROKER resource "<id>"),
+    /// which override the cluster-wide ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_broker_configs: BTreeMap<String, String>,
     /// Group config overrides by group id (the GROUP config resource).
     #[serde(default)]
     pub group_configs: BTreeMap<String, BTreeMap<String, String>>,

@@ -24,7 +24,12 @@ pub struct ClusterImage {
     pub offset: u64,
     pub brokers: BTreeMap<i32, BrokerInfo>,
     pub topics: BTreeMap<String, TopicImage>,
+    /// Dynamic cluster-wide broker configs (the default BROKER resource).
     pub broker_configs: BTreeMap<String, String>,
+    /// Dynamic per-broker configs by node id (the BROKER resource "<id>"); they override
+    /// the cluster-wide ones on that broker.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_broker_configs: BTreeMap<i32, BTreeMap<String, String>>,
     /// Group config overrides by group id. A group whose overrides were all deleted keeps
     /// its (empty) entry: Kafka's brokers list such a group in ListConfigResources.
     #[serde(default)]
@@ -43,6 +48,39 @@ pub struct ClusterImage {
     /// Whether the `--add-scram` credentials were written (`ScramBootstrapped`).
     #[serde(default)]
     pub scram_bootstrapped: bool,
+}
+
+/// Replaces the dynamic broker configs of `node`, or the cluster-wide ones. A broker whose
+/// overrides were all deleted keeps no entry.
+pub fn set_broker_configs(
+    defaults: &mut BTreeMap<String, String>,
+    nodes: &mut BTreeMap<i32, BTreeMap<String, String>>,
+    node: Option<i32>,
+    configs: BTreeMap<String, String>,
+) {
+    match node {
+        None => *defaults = configs,
+        Some(id) if configs.is_empty() => {
+            nodes.remove(&id);
+        }
+        Some(id) => {
+            nodes.insert(id, configs);
+        }
+    }
+}
+
+/// The dynamic broker configs in effect on `node`: the cluster-wide ones overridden by the
+/// broker's own.
+pub fn effective_broker_configs(
+    defaults: &BTreeMap<String, String>,
+    nodes: &BTreeMap<i32, BTreeMap<String, String>>,
+    node: i32,
+) -> BTreeMap<String, String> {
+    let mut configs = defaults.clone();
+    if let Some(own) = nodes.get(&node) {
+        configs.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    configs
 }
 
 /// Replaces one group's config overrides. An empty set for a group that never had any
@@ -149,8 +187,13 @@ impl ClusterImage {
                     t.configs = configs.clone();
                 }
             }
-            MetadataRecord::SetBrokerConfigs { configs } => {
-                self.broker_configs = configs.clone();
+            MetadataRecord::SetBrokerConfigs { node, configs } => {
+                set_broker_configs(
+                    &mut self.broker_configs,
+                    &mut self.node_broker_configs,
+                    *node,
+                    configs.clone(),
+                );
             }
             MetadataRecord::SetGroupConfigs { group, configs } => {
                 set_group_configs(&mut self.group_configs, group, configs.clone());
@@ -192,5 +235,60 @@ impl ClusterImage {
             .get(topic)?
             .partitions
             .get(usize::try_from(index).ok()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn broker_configs_are_kept_per_level() {
+        let mut image = ClusterImage::default();
+        image.apply(&MetadataRecord::SetBrokerConfigs {
+            node: None,
+            configs: configs(&[
+                ("log.retention.ms", "7200000"),
+                ("log.segment.bytes", "2097152"),
+            ]),
+        });
+        image.apply(&MetadataRecord::SetBrokerConfigs {
+            node: Some(2),
+            configs: configs(&[("log.retention.ms", "5400000")]),
+        });
+        let on = |image: &ClusterImage, node| {
+            effective_broker_configs(&image.broker_configs, &image.node_broker_configs, node)
+        };
+        assert_eq!(on(&image, 2)["log.retention.ms"], "5400000");
+        assert_eq!(on(&image, 2)["log.segment.bytes"], "2097152");
+        assert_eq!(on(&image, 1)["log.retention.ms"], "7200000");
+        // Deleting a broker's last override leaves no entry behind.
+        image.apply(&MetadataRecord::SetBrokerConfigs {
+            node: Some(2),
+            configs: BTreeMap::new(),
+        });
+        assert!(image.node_broker_configs.is_empty());
+        assert_eq!(on(&image, 2)["log.retention.ms"], "7200000");
+    }
+
+    #[test]
+    fn a_cluster_wide_record_of_before_per_broker_configs_still_reads() {
+        let old = r#"{"SetBrokerConfigs":{"configs":{"log.retention.ms":"1"}}}"#;
+        let record: MetadataRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            record,
+            MetadataRecord::SetBrokerConfigs {
+                node: None,
+                configs: configs(&[("log.retention.ms", "1")]),
+            }
+        );
+        assert_eq!(serde_json::to_string(&record).unwrap(), old);
     }
 }

@@ -47,8 +47,11 @@ pub enum MetadataRecord {
         name: String,
         configs: BTreeMap<String, String>,
     },
-    /// Replaces the dynamic cluster-wide broker configs.
+    /// Replaces the dynamic broker configs: the cluster-wide defaults (`node` absent:
+    /// Kafka's BROKER resource "") or one broker's own (Kafka's BROKER resource "<id>").
     SetBrokerConfigs {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<i32>,
         configs: BTreeMap<String, String>,
     },
     /// Replaces one group's config overrides (the GROUP config resource, KIP-848).

@@ -83,7 +83,10 @@ pub enum BrokerRequest {
         name: String,
         configs: BTreeMap<String, String>,
     },
+    /// `node` absent: the cluster-wide defaults; else that broker's own configs.
     SetBrokerConfigs {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<i32>,
         configs: BTreeMap<String, String>,
     },
     SetGroupConfigs {

@@ -143,6 +143,7 @@ mod tests {
             ),
             (
                 BrokerRequest::SetBrokerConfigs {
+                    node: None,
                     configs: Default::default(),
                 },
                 "SetBrokerConfigs",

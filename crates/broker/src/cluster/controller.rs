@@ -349,9 +349,11 @@ impl ControllerService {
                 })
                 .await,
             ),
-            BrokerRequest::SetBrokerConfigs { configs } => done(
-                self.decide(|_, _, _| Ok((vec![MetadataRecord::SetBrokerConfigs { configs }], ())))
-                    .await,
+            BrokerRequest::SetBrokerConfigs { node, configs } => done(
+                self.decide(|_, _, _| {
+                    Ok((vec![MetadataRecord::SetBrokerConfigs { node, configs }], ()))
+                })
+                .await,
             ),
             BrokerRequest::AlterScramCredentials { records } => done(
                 self.decide(|_, _, _| {

@@ -173,12 +173,12 @@ pub(super) async fn apply(
             broker.set_topic_configs(resource_name, configs).await
         }
         RESOURCE_BROKER => {
-            check_broker_name(broker, resource_name)?;
+            let per_broker = check_broker_name(broker, resource_name)?;
             validate_broker_configs(broker, &configs)?;
             if validate_only {
                 return Ok(());
             }
-            broker.set_broker_configs(configs).await
+            broker.set_broker_configs(per_broker, configs).await
         }
         // Kafka's ControllerConfigurationValidator: any group id but the empty one, whether
         // or not the group exists.
@@ -203,17 +203,23 @@ pub(super) async fn apply(
     }
 }
 
-pub(super) fn check_broker_name(broker: &Broker, name: &str) -> Result<(), ApiError> {
-    if !name.is_empty() && name != broker.config.node_id.to_string() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!(
-                "Unexpected broker id, expected {} or empty string, but received {name}",
-                broker.config.node_id
-            ),
-        ));
+/// Whether a BROKER resource names this broker (its own configs) rather than the cluster
+/// (""): Kafka's `ConfigAdminManager.validateResourceNameIsCurrentNodeId`.
+fn check_broker_name(broker: &Broker, name: &str) -> Result<bool, ApiError> {
+    if name.is_empty() {
+        return Ok(false);
     }
-    Ok(())
+    let invalid = |m: String| ApiError::new(ErrorCode::InvalidRequest, m);
+    let id: i32 = name
+        .parse()
+        .map_err(|_| invalid(format!("Node id must be an integer, but it is: {name}")))?;
+    if id != broker.config.node_id {
+        return Err(invalid(format!(
+            "Unexpected broker id, expected {}, but received {name}",
+            broker.config.node_id
+        )));
+    }
+    Ok(true)
 }
 
 /// Kafka's `DynamicBrokerConfig.validate`: only dynamic keys, each value of its type, and
@@ -238,7 +244,7 @@ fn validate_broker_configs(
             fixed.join(", ")
         )));
     }
-    let current = broker.dynamic_broker_configs();
+    let current = broker.dynamic_broker_configs().effective();
     for (key, value) in configs {
         let (config_type, default) = match topic_config_of_broker_key(key) {
             Some(def) => (def.config_type, def.broker_default),

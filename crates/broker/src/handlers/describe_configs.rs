@@ -11,11 +11,15 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use rafka_protocol::ErrorCode;
 
 use super::{message, str_bytes};
-use crate::broker::Broker;
+use crate::broker::{Broker, DynamicBrokerConfigs};
+use crate::config::BrokerConfig;
 use crate::error::ApiError;
 use crate::group_config::{canonical_value, group_config_default, GROUP_CONFIGS};
 use crate::topic::validate_topic_name;
-use crate::topic_config::{ConfigType, INTERNAL_SEGMENT_BYTES, TOPIC_CONFIGS};
+use crate::topic_config::{
+    effective_topic_configs, topic_config_of_broker_key, ConfigType, INTERNAL_SEGMENT_BYTES,
+    TOPIC_CONFIGS,
+};
 
 pub(super) const RESOURCE_TOPIC: i8 = 2;
 pub(super) const RESOURCE_BROKER: i8 = 4;
@@ -25,6 +29,7 @@ pub(super) const RESOURCE_GROUP: i8 = 32;
 
 /// Kafka's ConfigSource codes.
 pub(super) const SOURCE_DYNAMIC_TOPIC: i8 = 1;
+pub(super) const SOURCE_DYNAMIC_BROKER: i8 = 2;
 pub(super) const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 3;
 pub(super) const SOURCE_STATIC_BROKER: i8 = 4;
 pub(super) const SOURCE_DEFAULT: i8 = 5;
@@ -54,7 +59,9 @@ pub(super) fn topic_entries(
     overrides: &BTreeMap<String, String>,
 ) -> Vec<ConfigEntry> {
     let dynamic_broker = broker.dynamic_broker_configs();
-    let static_broker = &broker.config.log_defaults;
+    let static_broker = |name: &str| static_broker_value(&broker.config, name);
+    // The value is the topic's effective one (Kafka's LogConfig), whichever synonym gave it.
+    let effective = effective_topic_configs(overrides, &broker.broker_log_defaults());
     // Kafka lists its internal segment size only where a topic sets it.
     let internal = overrides
         .contains_key(INTERNAL_SEGMENT_BYTES.name)
@@ -68,18 +75,13 @@ pub(super) fn topic_entries(
                 synonyms.push((def.name.to_string(), v.clone(), SOURCE_DYNAMIC_TOPIC));
             }
             if let Some(key) = def.broker_key {
-                synonyms.extend(broker_key_synonyms(
-                    key,
-                    def.broker_default,
-                    &dynamic_broker,
-                    static_broker,
-                ));
+                synonyms.extend(broker_key_synonyms(key, &dynamic_broker, &static_broker));
             }
-            let (value, source) = synonyms
-                .first()
-                .map_or((def.default.to_string(), SOURCE_DEFAULT), |(_, v, s)| {
-                    (v.clone(), *s)
-                });
+            let source = synonyms.first().map_or(SOURCE_DEFAULT, |(_, _, s)| *s);
+            let value = effective
+                .get(def.name)
+                .cloned()
+                .unwrap_or_else(|| def.default.to_string());
             ConfigEntry {
                 name: def.name.to_string(),
                 value: Some(value),
@@ -94,24 +96,76 @@ pub(super) fn topic_entries(
         .collect()
 }
 
-/// A broker key's values, most specific first: dynamic cluster default, static, default.
+/// Kafka's `DynamicBrokerConfig.brokerConfigSynonyms`: the broker keys that set one value
+/// (a time in ms, minutes or hours).
+fn broker_config_synonyms(key: &str) -> Vec<&str> {
+    match key {
+        "log.roll.ms" | "log.roll.hours" => vec!["log.roll.ms", "log.roll.hours"],
+        "log.roll.jitter.ms" | "log.roll.jitter.hours" => {
+            vec!["log.roll.jitter.ms", "log.roll.jitter.hours"]
+        }
+        "log.flush.interval.ms" => vec!["log.flush.interval.ms", "log.flush.scheduler.interval.ms"],
+        "log.retention.ms" | "log.retention.minutes" | "log.retention.hours" => vec![
+            "log.retention.ms",
+            "log.retention.minutes",
+            "log.retention.hours",
+        ],
+        _ => vec![key],
+    }
+}
+
+/// A broker key as server.properties sets it (an empty value is not set).
+fn static_broker_value(config: &BrokerConfig, name: &str) -> Option<String> {
+    config.explicit.get(name).filter(|v| !v.is_empty()).cloned()
+}
+
+/// Kafka's default of a broker key, where it has one.
+fn broker_key_default(key: &str) -> Option<&'static str> {
+    match broker_config_def(key) {
+        Some(def) => def.default,
+        None => topic_config_of_broker_key(key).and_then(|def| def.broker_default),
+    }
+}
+
+/// One level's value of a broker key.
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Kafka's `ConfigHelper.configSynonyms`: the values of a broker key's synonyms, level by
+/// level (this broker's dynamic configs, the cluster-wide ones, server.properties, the
+/// defaults), from the first that is the key itself on. So `log.retention.ms` set nowhere
+/// has no synonym even though `log.retention.hours` has a default, and once it is set the
+/// hours' default follows it.
 fn broker_key_synonyms(
     key: &str,
-    default: Option<&str>,
-    dynamic: &BTreeMap<String, String>,
-    static_configs: &BTreeMap<String, String>,
+    dynamic: &DynamicBrokerConfigs,
+    static_value: Lookup,
 ) -> Vec<(String, String, i8)> {
-    let mut synonyms = Vec::new();
-    if let Some(v) = dynamic.get(key) {
-        synonyms.push((key.to_string(), v.clone(), SOURCE_DYNAMIC_DEFAULT_BROKER));
-    }
-    if let Some(v) = static_configs.get(key) {
-        synonyms.push((key.to_string(), v.clone(), SOURCE_STATIC_BROKER));
-    }
-    if let Some(v) = default {
-        synonyms.push((key.to_string(), v.to_string(), SOURCE_DEFAULT));
-    }
-    synonyms
+    let family = broker_config_synonyms(key);
+    let levels: [(Lookup, i8); 4] = [
+        (&|n| dynamic.node.get(n).cloned(), SOURCE_DYNAMIC_BROKER),
+        (
+            &|n| dynamic.defaults.get(n).cloned(),
+            SOURCE_DYNAMIC_DEFAULT_BROKER,
+        ),
+        (static_value, SOURCE_STATIC_BROKER),
+        (
+            &|n| broker_key_default(n).map(str::to_string),
+            SOURCE_DEFAULT,
+        ),
+    ];
+    let mut synonyms: Vec<(String, String, i8)> = levels
+        .iter()
+        .flat_map(|(lookup, source)| {
+            family
+                .iter()
+                .filter_map(move |name| Some((name.to_string(), lookup(name)?, *source)))
+        })
+        .collect();
+    let own = synonyms
+        .iter()
+        .position(|(name, _, _)| name == key)
+        .unwrap_or(synonyms.len());
+    synonyms.split_off(own)
 }
 
 /// A broker config rafka knows besides the topic configs' synonyms: Kafka's type and
@@ -324,32 +378,19 @@ pub(super) fn broker_entries(broker: &Broker) -> Vec<ConfigEntry> {
             "log.dirs" => {
                 config.explicit.contains_key("log.dirs") || config.explicit.contains_key("log.dir")
             }
-            _ => config.explicit.get(name).is_some_and(|v| !v.is_empty()),
+            _ => static_broker_value(config, name).is_some(),
         };
         if !set {
             return None;
         }
         derived(name).or_else(|| config.explicit.get(name).cloned())
     };
+    let fixed = DynamicBrokerConfigs::default();
     let mut entries: Vec<ConfigEntry> = BROKER_CONFIGS
         .iter()
         .map(|def| {
-            let mut synonyms = Vec::new();
-            if def.dynamic {
-                if let Some(v) = dynamic.get(def.name) {
-                    synonyms.push((
-                        def.name.to_string(),
-                        v.clone(),
-                        SOURCE_DYNAMIC_DEFAULT_BROKER,
-                    ));
-                }
-            }
-            if let Some(v) = explicit(def.name) {
-                synonyms.push((def.name.to_string(), v, SOURCE_STATIC_BROKER));
-            }
-            if let Some(v) = def.default {
-                synonyms.push((def.name.to_string(), v.to_string(), SOURCE_DEFAULT));
-            }
+            let levels = if def.dynamic { &dynamic } else { &fixed };
+            let synonyms = broker_key_synonyms(def.name, levels, &explicit);
             let (value, source) = match synonyms.first() {
                 Some((_, v, s)) if *s != SOURCE_DEFAULT => (Some(v.clone()), *s),
                 _ => (
@@ -371,7 +412,7 @@ pub(super) fn broker_entries(broker: &Broker) -> Vec<ConfigEntry> {
         .collect();
     for def in TOPIC_CONFIGS {
         let Some(key) = def.broker_key else { continue };
-        let synonyms = broker_key_synonyms(key, def.broker_default, &dynamic, &config.log_defaults);
+        let synonyms = broker_key_synonyms(key, &dynamic, &explicit);
         let (value, source) = synonyms
             .first()
             .map_or((None, SOURCE_DEFAULT), |(_, v, s)| (Some(v.clone()), *s));
@@ -389,6 +430,24 @@ pub(super) fn broker_entries(broker: &Broker) -> Vec<ConfigEntry> {
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     entries.dedup_by(|a, b| a.name == b.name);
     entries
+}
+
+/// The cluster-wide dynamic broker configs (the BROKER resource ""), as Kafka describes
+/// them: only the configs set at that level, each with that level's value and synonym.
+pub(super) fn default_broker_entries(broker: &Broker) -> Vec<ConfigEntry> {
+    let defaults = broker.dynamic_broker_configs().defaults;
+    broker_entries(broker)
+        .into_iter()
+        .filter_map(|mut entry| {
+            let value = defaults.get(&entry.name)?;
+            entry.value = Some(value.clone());
+            entry.source = SOURCE_DYNAMIC_DEFAULT_BROKER;
+            entry
+                .synonyms
+                .retain(|(_, _, source)| *source == SOURCE_DYNAMIC_DEFAULT_BROKER);
+            Some(entry)
+        })
+        .collect()
 }
 
 /// Every group config of a group with these overrides. Kafka lists one synonym, the
@@ -443,16 +502,18 @@ pub(super) fn handle(
                         Ok(()) => Err(ApiError::new(ErrorCode::UnknownTopicOrPartition, "")),
                     },
                 },
-                RESOURCE_BROKER => {
-                    if name.is_empty() || name == broker.config.node_id.to_string() {
-                        Ok(broker_entries(broker))
-                    } else {
-                        Err(ApiError::new(
-                            ErrorCode::InvalidRequest,
-                            format!("Unexpected broker id, expected {} or empty string, but received {name}", broker.config.node_id),
-                        ))
-                    }
-                }
+                RESOURCE_BROKER if name.is_empty() => Ok(default_broker_entries(broker)),
+                RESOURCE_BROKER => match name.parse::<i32>() {
+                    Ok(id) if id == broker.config.node_id => Ok(broker_entries(broker)),
+                    Ok(_) => Err(ApiError::new(
+                        ErrorCode::InvalidRequest,
+                        format!("Unexpected broker id, expected {} or empty string, but received {name}", broker.config.node_id),
+                    )),
+                    Err(_) => Err(ApiError::new(
+                        ErrorCode::InvalidRequest,
+                        format!("Broker id must be an integer, but it is: {name}"),
+                    )),
+                },
                 RESOURCE_BROKER_LOGGER => Ok(Vec::new()),
                 // Whether or not the group exists, as in Kafka.
                 RESOURCE_GROUP if name.is_empty() => Err(ApiError::new(

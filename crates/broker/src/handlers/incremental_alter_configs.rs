@@ -93,7 +93,10 @@ fn current(
             .topic(name)
             .map(|t| t.configs.clone())
             .unwrap_or_default()),
-        RESOURCE_BROKER => Ok(broker.dynamic_broker_configs()),
+        RESOURCE_BROKER => Ok(broker
+            .dynamic_broker_configs()
+            .level(!name.is_empty())
+            .clone()),
         RESOURCE_GROUP => Ok(broker.group_configs(name)),
         other => Err(ApiError::new(
             ErrorCode::InvalidRequest,

@@ -424,7 +424,7 @@ impl<C: QuorumTypes> Quorum<C> {
             RaftRequest::InstallSnapshot { vote, meta, image } => {
                 let snapshot = Snapshot {
                     meta,
-                    snapshot: image,
+                    snapshot: *image,
                 };
                 match raft.install_full_snapshot(vote, snapshot).await {
                     Ok(response) => RaftResponse::InstallSnapshot(response),

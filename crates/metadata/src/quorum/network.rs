@@ -229,7 +229,7 @@ impl RaftNetworkV2<TypeConfig> for TcpNetwork {
         let request = RaftRequest::InstallSnapshot {
             vote,
             meta: snapshot.meta,
-            image: snapshot.snapshot,
+            image: Box::new(snapshot.snapshot),
         };
         let call = self.call(request, RPCTypes::InstallSnapshot, option.hard_ttl());
         let response = tokio::select! {

@@ -261,7 +261,7 @@ impl RaftNetworkV2<SimTypes> for SimNetwork {
         let request = RaftRequest::InstallSnapshot {
             vote,
             meta: snapshot.meta,
-            image: snapshot.snapshot,
+            image: Box::new(snapshot.snapshot),
         };
         let send = self
             .router

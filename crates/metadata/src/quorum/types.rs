@@ -111,7 +111,7 @@ pub enum RaftRequest<C: QuorumTypes = TypeConfig> {
     InstallSnapshot {
         vote: Vote,
         meta: SnapshotMeta,
-        image: ClusterImage,
+        image: Box<ClusterImage>,
     },
 }
 
