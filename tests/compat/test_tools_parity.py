@@ -281,6 +281,35 @@ def test_configs_broker_levels(tools):
     assert "log.retention.ms" not in "\n".join(tools.same("configs", "--describe", *broker))
 
 
+def test_configs_of_an_unknown_broker(tools):
+    assert tools.same("configs", "--describe", "--entity-type", "brokers", "--entity-name",
+                      "7") == ["The broker '7' doesn't exist and doesn't have dynamic config."]
+
+
+def test_configs_of_a_group(tools):
+    """Group configs (KIP-848/KIP-932) through --entity-type groups: alter, describe the
+    dynamic and all configs, an unknown group, and deleting what is not set."""
+    group = ["--entity-type", "groups", "--entity-name", IDLE_GROUP]
+    try:
+        assert tools.same("configs", "--alter", *group, "--add-config",
+                          "consumer.session.timeout.ms=50000,share.auto.offset.reset=earliest") \
+            == [f"Completed updating config for group {IDLE_GROUP}."]
+        lines = tools.same("configs", "--describe", *group)
+        assert lines[0] == f"Dynamic configs for group {IDLE_GROUP} are:"
+        assert any(line.startswith("  consumer.session.timeout.ms=50000 ") for line in lines), lines
+        lines = tools.same("configs", "--describe", "--all", *group)
+        assert len(lines) > 5 and lines[0] == f"All configs for group {IDLE_GROUP} are:"
+    finally:
+        tools.rafka("configs", "--alter", *group, "--delete-config",
+                    "consumer.session.timeout.ms,share.auto.offset.reset")
+    assert tools.same("configs", "--describe", *group) == [
+        f"Dynamic configs for group {IDLE_GROUP} are:"]
+    tools.same("configs", "--alter", *group, "--delete-config", "share.auto.offset.reset", rc=1)
+    assert tools.same("configs", "--describe", "--entity-type", "groups", "--entity-name",
+                      "parity-no-group") == [
+        "The group 'parity-no-group' doesn't exist and doesn't have dynamic config."]
+
+
 # -- kafka-consumer-groups ------------------------------------------------------------
 
 def test_consumer_groups_list(tools):

@@ -1,4 +1,4 @@
-//! `kafka-configs.sh`: describe and alter the dynamic configs of topics and brokers.
+//! `kafka-configs.sh`: describe and alter the dynamic configs of topics, brokers and groups.
 //!
 //! Built on rafka's protocol client: Kafka's tool prints each config's synonyms (which
 //! librdkafka's Rust binding does not expose) and alters through
@@ -17,7 +17,8 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 };
 use kafka_protocol::messages::{
     ApiKey, DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse, MetadataResponse,
+    IncrementalAlterConfigsResponse, ListConfigResourcesRequest, ListConfigResourcesResponse,
+    ListGroupsRequest, ListGroupsResponse, MetadataResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use rafka_client::{connect_within_secured, WireClient};
@@ -25,6 +26,7 @@ use rafka_client::{connect_within_secured, WireClient};
 use crate::common::{
     admin_timeout, client_security, kafka_error_message, parse_tool_args, read_properties, runtime,
 };
+use crate::consumer_groups::admin::Admin;
 use crate::java_order::{self, Capacity};
 
 mod users;
@@ -34,6 +36,7 @@ use crate::ToolError;
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
 const RESOURCE_BROKER_LOGGER: i8 = 8;
+const RESOURCE_GROUP: i8 = 32;
 
 /// IncrementalAlterConfigs operations.
 const OP_SET: i8 = 0;
@@ -169,6 +172,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         let mut client = connect_within_secured(&bootstrap, timeout, &security).await?;
         let mut service = ConfigService {
             client: &mut client,
+            bootstrap: &bootstrap,
             timeout,
         };
         if args.alter {
@@ -352,11 +356,11 @@ fn check_args(args: &Args) -> Result<Entity, ToolError> {
     }
     if !matches!(
         entity_type.as_str(),
-        "topics" | "brokers" | "broker-loggers" | "users"
+        "topics" | "brokers" | "broker-loggers" | "users" | "groups"
     ) || types.len() > 1
     {
         return Err(ToolError::Usage(format!(
-            "rafka does not support {entity_type} configs yet (only topics, brokers, broker-loggers and users' SCRAM credentials)"
+            "rafka does not support {entity_type} configs yet (only topics, brokers, broker-loggers, groups and users' SCRAM credentials)"
         )));
     }
     if entity_type == "users" && has_default {
@@ -457,12 +461,53 @@ impl Described {
 
 struct ConfigService<'c> {
     client: &'c mut WireClient,
+    bootstrap: &'c str,
     timeout: Duration,
 }
 
 impl ConfigService<'_> {
     async fn metadata(&mut self) -> Result<MetadataResponse, ToolError> {
         Ok(self.client.metadata(None, self.timeout).await?)
+    }
+
+    /// The groups `--entity-type groups` knows, as Kafka's ConfigCommand collects them:
+    /// every broker's ListGroups (all types), then the groups with configs
+    /// (ListConfigResources), each once. (Kafka makes a Scala `Set` of them: insertion
+    /// order for up to four groups, its hash order beyond.)
+    async fn group_names(&mut self) -> Result<Vec<String>, ToolError> {
+        let mut admin = Admin::connect(self.bootstrap, self.timeout).await?;
+        let mut names: Vec<String> = Vec::new();
+        for id in admin.broker_ids() {
+            let response: ListGroupsResponse = admin
+                .call_node(id, ApiKey::ListGroups, 5, |_| ListGroupsRequest::default())
+                .await?;
+            if let Some(message) = kafka_error_message(response.error_code, None) {
+                return Err(ToolError::Failed(message));
+            }
+            names.extend(response.groups.iter().map(|g| g.group_id.to_string()));
+        }
+        let version = self.client.version_for(ApiKey::ListConfigResources, 1)?;
+        let response: ListConfigResourcesResponse = self
+            .client
+            .call_within(
+                ApiKey::ListConfigResources,
+                version,
+                &ListConfigResourcesRequest::default().with_resource_types(vec![RESOURCE_GROUP]),
+                self.timeout,
+            )
+            .await?;
+        if let Some(message) = kafka_error_message(response.error_code, None) {
+            return Err(ToolError::Failed(message));
+        }
+        names.extend(
+            response
+                .config_resources
+                .iter()
+                .map(|r| r.resource_name.to_string()),
+        );
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        Ok(names)
     }
 
     /// Kafka's `describeResourceConfig`.
@@ -484,7 +529,31 @@ impl ConfigService<'_> {
                 }
                 vec![name.clone()]
             }
+            Some(name) if entity.entity_type == "groups" => {
+                if !all && !self.group_names().await?.contains(name) {
+                    println!("The group '{name}' doesn't exist and doesn't have dynamic config.");
+                    return Ok(());
+                }
+                vec![name.clone()]
+            }
+            Some(name) if !all && !name.is_empty() => {
+                // Brokers and broker loggers: a broker the cluster does not list.
+                let metadata = self.metadata().await?;
+                if !metadata
+                    .brokers
+                    .iter()
+                    .any(|b| b.node_id.0.to_string() == *name)
+                {
+                    println!(
+                        "The {} '{name}' doesn't exist and doesn't have dynamic config.",
+                        singular(&entity.entity_type)
+                    );
+                    return Ok(());
+                }
+                vec![name.clone()]
+            }
             Some(name) => vec![name.clone()],
+            None if entity.entity_type == "groups" => self.group_names().await?,
             None => {
                 let metadata = self.metadata().await?;
                 match entity.entity_type.as_str() {
@@ -558,6 +627,7 @@ impl ConfigService<'_> {
             "topics" => (RESOURCE_TOPIC, Some(1)),
             "brokers" if name.is_empty() => (RESOURCE_BROKER, Some(3)),
             "brokers" => (RESOURCE_BROKER, Some(2)),
+            "groups" => (RESOURCE_GROUP, Some(8)),
             _ => (RESOURCE_BROKER_LOGGER, None),
         };
         let request = DescribeConfigsRequest::default()
@@ -642,6 +712,7 @@ impl ConfigService<'_> {
         let resource_type = match entity.entity_type.as_str() {
             "topics" => RESOURCE_TOPIC,
             "brokers" => RESOURCE_BROKER,
+            "groups" => RESOURCE_GROUP,
             _ => RESOURCE_BROKER_LOGGER,
         };
         let mut configs: Vec<AlterableConfig> = to_add
