@@ -24,6 +24,7 @@ use kafka_protocol::messages::alter_share_group_offsets_request::{
 };
 use kafka_protocol::messages::delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic;
 use kafka_protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
+use kafka_protocol::messages::share_group_describe_response::DescribedGroup;
 use kafka_protocol::messages::{
     AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse, ApiKey,
     DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse,
@@ -39,8 +40,7 @@ use crate::consumer_groups::admin::{
     Admin, KafkaError, Node, Partition, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP,
 };
 use crate::consumer_groups::reset::{
-    check_partitions, log_offsets, offsets_for_timestamp, parse_datetime,
-    parse_topic_with_partitions,
+    check_partitions, log_offsets, named_partitions, offsets_for_timestamp, parse_datetime,
 };
 use crate::consumer_groups::{check_describe_view, check_view_options};
 use crate::java_order::{self, Capacity};
@@ -416,8 +416,11 @@ struct Description {
     coordinator: Node,
 }
 
-async fn describe_group(admin: &mut Admin, group: &str) -> Result<Description, ToolError> {
-    let coordinator = admin.coordinator(group).await?;
+/// ShareGroupDescribe of one group: the group as described, or the error it answered.
+async fn share_group_describe(
+    admin: &mut Admin,
+    group: &str,
+) -> Result<Result<DescribedGroup, KafkaError>, ToolError> {
     let response: ShareGroupDescribeResponse = admin
         .call_coordinator(group, ApiKey::ShareGroupDescribe, 1, |_| {
             ShareGroupDescribeRequest::default()
@@ -429,10 +432,19 @@ async fn describe_group(admin: &mut Admin, group: &str) -> Result<Description, T
             "{FAILED}an empty ShareGroupDescribe response"
         )));
     };
-    if let Some(e) = KafkaError::from_code(described.error_code, described.error_message.as_deref())
-    {
-        return Err(ToolError::Failed(format!("{FAILED}{}", e.java_string())));
-    }
+    Ok(
+        match KafkaError::from_code(described.error_code, described.error_message.as_deref()) {
+            Some(e) => Err(e),
+            None => Ok(described),
+        },
+    )
+}
+
+async fn describe_group(admin: &mut Admin, group: &str) -> Result<Description, ToolError> {
+    let coordinator = admin.coordinator(group).await?;
+    let described = share_group_describe(admin, group)
+        .await?
+        .map_err(|e| ToolError::Failed(format!("{FAILED}{}", e.java_string())))?;
     let members = described
         .members
         .into_iter()
@@ -876,35 +888,14 @@ async fn delete_offsets(admin: &mut Admin, args: &Args) -> Result<(), ToolError>
     Ok(())
 }
 
-/// What ShareGroupDescribe says of the group: its state, or the error it answered.
-async fn group_state(
-    admin: &mut Admin,
-    group: &str,
-) -> Result<Result<String, KafkaError>, ToolError> {
-    let response: ShareGroupDescribeResponse = admin
-        .call_coordinator(group, ApiKey::ShareGroupDescribe, 1, |_| {
-            ShareGroupDescribeRequest::default()
-                .with_group_ids(vec![GroupId(StrBytes::from_string(group.to_string()))])
-        })
-        .await?;
-    let Some(described) = response.groups.into_iter().next() else {
-        return Err(ToolError::Failed(format!(
-            "{FAILED}an empty ShareGroupDescribe response"
-        )));
-    };
-    Ok(
-        match KafkaError::from_code(described.error_code, described.error_message.as_deref()) {
-            Some(e) => Err(e),
-            None => Ok(state_name(&described.group_state)),
-        },
-    )
-}
-
 /// `--reset-offsets` (Kafka 4.2's `resetOffsets`): only an empty (or unknown) group; the
 /// plan is printed, and with `--execute` written first (AlterShareGroupOffsets).
 async fn reset_offsets(admin: &mut Admin, args: &Args) -> Result<(), ToolError> {
     let group = args.group[0].clone();
-    match group_state(admin, &group).await? {
+    match share_group_describe(admin, &group)
+        .await?
+        .map(|d| state_name(&d.group_state))
+    {
         Ok(state) if state != "Empty" && state != "Dead" => {
             return Err(ToolError::Reported(format!(
                 "Share group '{group}' is not empty."
@@ -942,23 +933,7 @@ async fn partitions_to_reset(
     if args.topic.is_empty() {
         return Ok(start_offsets(admin, group).await?.into_keys().collect());
     }
-    let mut partitions = BTreeSet::new();
-    let mut whole_topics = Vec::new();
-    for topic in &args.topic {
-        if topic.contains(':') {
-            partitions.extend(parse_topic_with_partitions(topic)?);
-        } else {
-            whole_topics.push(topic.clone());
-        }
-    }
-    let found = admin.topic_partitions(&whole_topics).await?;
-    for topic in &whole_topics {
-        let Some(ps) = found.get(topic) else {
-            return Err(admin.failure(ErrorCode::UnknownTopicOrPartition.description()));
-        };
-        partitions.extend(ps.keys().map(|p| (topic.clone(), *p)));
-    }
-    Ok(partitions)
+    named_partitions(admin, &args.topic).await
 }
 
 /// AlterShareGroupOffsets; the group's error, or else the first partition's, fails it.

@@ -87,21 +87,7 @@ async fn describe_named(
     let mut known = Vec::new();
     for topic in authorized {
         match broker.topic(topic.topic_name.as_str()) {
-            None => unknown.push(
-                ResponseTopic::default()
-                    .with_topic_name(topic.topic_name.clone())
-                    .with_partitions(
-                        topic
-                            .partitions
-                            .iter()
-                            .map(|p| {
-                                ResponsePartition::default()
-                                    .with_partition_index(*p)
-                                    .with_start_offset(UNINITIALIZED_START_OFFSET)
-                            })
-                            .collect(),
-                    ),
-            ),
+            None => unknown.push(without_offsets(topic, None)),
             Some(t) => {
                 known.push(
                     summaries(
@@ -116,25 +102,31 @@ async fn describe_named(
             }
         }
     }
-    let denied = unauthorized.into_iter().map(|topic| {
-        let code = ErrorCode::TopicAuthorizationFailed;
-        ResponseTopic::default()
-            .with_topic_name(topic.topic_name)
-            .with_partitions(
-                topic
-                    .partitions
-                    .iter()
-                    .map(|p| {
-                        ResponsePartition::default()
-                            .with_partition_index(*p)
-                            .with_start_offset(UNINITIALIZED_START_OFFSET)
-                            .with_error_code(code.code())
-                            .with_error_message(Some(str_bytes(code.description())))
-                    })
-                    .collect(),
-            )
-    });
+    let denied = unauthorized
+        .into_iter()
+        .map(|topic| without_offsets(topic, Some(ErrorCode::TopicAuthorizationFailed)));
     unknown.into_iter().chain(known).chain(denied).collect()
+}
+
+/// A named topic's partitions without start offsets (-1), with `error` if any.
+fn without_offsets(
+    topic: DescribeShareGroupOffsetsRequestTopic,
+    error: Option<ErrorCode>,
+) -> ResponseTopic {
+    let partitions = topic.partitions.iter().map(|p| {
+        let partition = ResponsePartition::default()
+            .with_partition_index(*p)
+            .with_start_offset(UNINITIALIZED_START_OFFSET);
+        match error {
+            None => partition,
+            Some(code) => partition
+                .with_error_code(code.code())
+                .with_error_message(Some(str_bytes(code.description()))),
+        }
+    });
+    ResponseTopic::default()
+        .with_topic_name(topic.topic_name)
+        .with_partitions(partitions.collect())
 }
 
 /// Every share-partition the group has state for, of the topics that still exist and

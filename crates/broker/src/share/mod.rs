@@ -418,9 +418,11 @@ mod tests {
         let key = StateKey::new("g", topic_id, 0);
         persister.initialize(key.clone(), 0, 10).await.unwrap();
         let manager = ShareManager::default();
-        let load =
-            |manager: &ShareManager| manager.load(&persister, ("g", topic_id, 0), 0, LIMITS, || 0);
-        let entry = load(&manager).await.unwrap();
+        let key3 = ("g", topic_id, 0);
+        let entry = manager
+            .load(&persister, key3, 0, LIMITS, || 0)
+            .await
+            .unwrap();
         assert_eq!(entry.partition.lock().start_offset(), 10);
         // AlterShareGroupOffsets on another broker: a new state at a higher state epoch.
         persister.initialize(key.clone(), 1, 3).await.unwrap();
@@ -434,7 +436,10 @@ mod tests {
             "the stale write was refused"
         );
         // ...and reads the altered start offset on its next use.
-        let reloaded = load(&manager).await.unwrap();
+        let reloaded = manager
+            .load(&persister, key3, 0, LIMITS, || 0)
+            .await
+            .unwrap();
         assert_eq!(reloaded.partition.lock().start_offset(), 3);
         // forget (the coordinator on this broker) drops it at once.
         manager.forget("g", topic_id, 0);

@@ -71,9 +71,18 @@ async fn partitions_to_reset(
     if args.all_topics {
         return Ok(admin.committed_offsets(group).await?.into_keys().collect());
     }
+    named_partitions(admin, &args.topic).await
+}
+
+/// Kafka's `parseTopicPartitionsToReset`: `t:0,1` names partitions, `t` alone every
+/// partition of `t` (an unknown topic fails the command).
+pub(crate) async fn named_partitions(
+    admin: &mut Admin,
+    topics: &[String],
+) -> Result<BTreeSet<Partition>, ToolError> {
     let mut partitions = BTreeSet::new();
     let mut whole_topics = Vec::new();
-    for topic in &args.topic {
+    for topic in topics {
         if topic.contains(':') {
             partitions.extend(parse_topic_with_partitions(topic)?);
         } else {
