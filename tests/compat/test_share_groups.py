@@ -357,3 +357,100 @@ def test_records_of_a_silent_member_come_back_when_their_lock_runs_out(broker, a
     finally:
         other.close()
         silent.close()
+
+
+# -- share-group offsets: DescribeShareGroupOffsets, AlterShareGroupOffsets,
+# DeleteShareGroupOffsets through rafka's kafka-share-groups.sh ------------------------
+
+def share_groups_tool(broker, *args: str):
+    import subprocess
+
+    from conftest import rafka_bin
+    return subprocess.run([str(rafka_bin()), "share-groups", "--bootstrap-server",
+                           broker.bootstrap, *args], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+
+
+def start_offsets(broker, group: str) -> dict[tuple[str, int], str]:
+    """`--describe` (the offsets view): START-OFFSET by (topic, partition)."""
+    out = share_groups_tool(broker, "--describe", "--group", group)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines() if line.strip()]
+    assert rows and rows[0] == ["GROUP", "TOPIC", "PARTITION", "START-OFFSET"], out.stdout
+    return {(r[1], int(r[2])): r[3] for r in rows[1:] if r[0] == group}
+
+
+def consume_all(consumer, want: int) -> list[bytes]:
+    got: list[bytes] = []
+    wait_until(lambda: got.extend(m.value() for m in poll_messages(consumer)) or
+               len(got) >= want, timeout_s=DEADLINE_S, what=f"{want} records", interval_s=0)
+    return got
+
+
+def test_share_group_offsets_described_reset_and_deleted(broker, admin):
+    """A share consumer accepts five records: the start offset moves to 5. While it is a
+    member the offsets cannot be reset (the tool says the group is not empty, and the
+    offsets stay); once it left, --reset-offsets --to-earliest --execute sets them to 0
+    and a new share consumer of the group gets the five records again. --delete-offsets
+    then deletes the group's state for the topic: nothing left to describe, nothing to
+    delete a second time."""
+    topic, group = topic_name("share-offsets"), topic_name("share-offsets-group")
+    confluent_create_topic(admin, topic, partitions=1)
+    start_from_earliest(admin, group)
+    values = [b"rec-%d" % i for i in range(5)]
+    produce(broker.bootstrap, topic, values)
+    first = share_consumer(broker.bootstrap, group, topic)
+    try:
+        assert sorted(consume_all(first, 5)) == values
+        first.commit_sync(15)
+        wait_until(lambda: start_offsets(broker, group) == {(topic, 0): "5"},
+                   timeout_s=DEADLINE_S, what="start offset 5")
+        refused = share_groups_tool(broker, "--reset-offsets", "--group", group, "--topic",
+                                    topic, "--to-earliest", "--execute")
+        assert refused.returncode == 1, refused.stdout
+        assert refused.stderr.strip() == f"Share group '{group}' is not empty."
+        refused = share_groups_tool(broker, "--delete-offsets", "--group", group,
+                                    "--topic", topic)
+        assert refused.stdout.splitlines() == [
+            "", "Error: The group is not empty.", "",
+            f"{'TOPIC':<{max(15, len(topic))}} STATUS",
+            f"{topic:<{max(15, len(topic))}} Error: The group is not empty."], refused.stdout
+        assert start_offsets(broker, group) == {(topic, 0): "5"}
+    finally:
+        first.close()
+
+    def empty():
+        out = share_groups_tool(broker, "--describe", "--group", group, "--state").stdout
+        return any(line.split()[:1] == [group] and "Empty" in line.split()
+                   for line in out.splitlines())
+
+    wait_until(empty, timeout_s=DEADLINE_S, what="the group empty")
+    width = max(15, len(group)), max(15, len(topic))
+    plan = ["", f"{'GROUP':<{width[0]}} {'TOPIC':<{width[1]}} {'PARTITION':<10} NEW-OFFSET",
+            f"{group:<{width[0]}} {topic:<{width[1]}} {'0':<10} 0"]
+    dry = share_groups_tool(broker, "--reset-offsets", "--group", group, "--all-topics",
+                            "--to-earliest", "--dry-run")
+    assert (dry.returncode, dry.stdout.splitlines()) == (0, plan), dry.stderr
+    assert start_offsets(broker, group) == {(topic, 0): "5"}, "a dry run changed nothing"
+    done = share_groups_tool(broker, "--reset-offsets", "--group", group, "--topic", topic,
+                             "--to-earliest", "--execute")
+    assert (done.returncode, done.stdout.splitlines()) == (0, plan), done.stderr
+    assert start_offsets(broker, group) == {(topic, 0): "0"}
+
+    second = share_consumer(broker.bootstrap, group, topic)
+    try:
+        again = consume_all(second, 5)
+        assert sorted(again) == values, f"after the reset: {again}"
+        second.commit_sync(15)
+    finally:
+        second.close()
+    wait_until(empty, timeout_s=DEADLINE_S, what="the group empty again")
+
+    deleted = share_groups_tool(broker, "--delete-offsets", "--group", group, "--topic", topic)
+    assert deleted.stdout.splitlines() == [
+        "", f"{'TOPIC':<{width[1]}} STATUS", f"{topic:<{width[1]}} Successful"], deleted.stdout
+    assert start_offsets(broker, group) == {}
+    again = share_groups_tool(broker, "--delete-offsets", "--group", group, "--topic", topic)
+    assert again.stdout.splitlines() == [
+        "", f"{'TOPIC':<{width[1]}} STATUS",
+        f"{topic:<{width[1]}} Error: There is no offset information to delete."], again.stdout

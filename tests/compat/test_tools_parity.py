@@ -494,7 +494,14 @@ def share_member(tools):
 
     live = joined(SHARE_LIVE)
     wait_until(lambda: stable(SHARE_LIVE, live), timeout_s=30, what=f"{SHARE_LIVE} assigned")
-    for group in ("parity-share-empty-a", "parity-share-empty-b"):
+    # The live member has read both partitions (their start offsets are known), not only
+    # been assigned them.
+    wait_until(lambda: live.poll(0.1) is not None and
+               all(row[-1] != "-" for row in _share_offset_rows(tools, SHARE_LIVE)) and
+               len(_share_offset_rows(tools, SHARE_LIVE)) == 2,
+               timeout_s=30, what=f"{SHARE_LIVE}'s start offsets")
+    for group in ("parity-share-empty-a", "parity-share-empty-b",
+                  "parity-share-offsets-a", "parity-share-offsets-b"):
         gone = joined(group)
         wait_until(lambda: stable(group, gone), timeout_s=30, what=f"{group} assigned")
         gone.close()
@@ -502,7 +509,19 @@ def share_member(tools):
     live.close()
 
 
+def _share_offset_rows(tools, group: str) -> list[list[str]]:
+    out = tools.rafka("share-groups", "--describe", "--group", group).stdout
+    return [line.split() for line in out.splitlines() if line.split()[:1] == [group]]
+
+
 @pytest.mark.parametrize("args", [
+    ["--describe", "--group", SHARE_LIVE],
+    ["--describe", "--group", SHARE_LIVE, "--offsets", "--verbose"],
+    ["--describe", "--group", "parity-share-offsets-a", "--offsets"],
+    ["--describe", "--group", "parity-share-missing"],
+    ["--delete-offsets", "--group", SHARE_LIVE, "--topic", EVENTS],
+    ["--delete-offsets", "--group", "parity-share-missing", "--topic", EVENTS],
+    ["--delete-offsets", "--group", "parity-share-offsets-a", "--topic", "parity-no-topic"],
     ["--list"],
     ["--list", "--state"],
     ["--list", "--state", "Stable"],
@@ -520,6 +539,10 @@ def share_member(tools):
 ])
 def test_share_groups(tools, share_member, args):
     lines = tools.same("share-groups", *args)
+    if args == ["--describe", "--group", SHARE_LIVE]:
+        assert lines[1].split() == ["GROUP", "TOPIC", "PARTITION", "START-OFFSET"], lines
+        assert [row.split()[:3] for row in lines[2:]] == \
+            [[SHARE_LIVE, EVENTS, "0"], [SHARE_LIVE, EVENTS, "1"]], lines
     if args == ["--describe", "--group", SHARE_LIVE, "--members"]:
         assert lines[1].split()[:1] == ["GROUP"] and lines[2].split()[0] == SHARE_LIVE, lines
         assert lines[2].split()[-2:] == ["2", "parity-events:0,1"], lines
@@ -536,6 +559,25 @@ def test_share_groups_delete(tools, share_member):
     listed = tools.rafka("share-groups", "--list").stdout.split()
     assert "parity-share-empty-a" not in listed and "parity-share-empty-b" not in listed
     assert SHARE_LIVE in listed
+
+
+def test_share_groups_delete_offsets(tools, share_member):
+    """Each tool deletes the offsets of EVENTS of one empty share group (rafka's of -a,
+    Kafka's of -b): both print the same, and neither group has offsets left to show."""
+    ours = tools.rafka("share-groups", "--delete-offsets", "--group", "parity-share-offsets-a",
+                       "--topic", EVENTS)
+    theirs = tools.kafka("share-groups", "--delete-offsets", "--group",
+                         "parity-share-offsets-b", "--topic", EVENTS)
+    assert (ours.returncode, theirs.returncode) == (0, 0), f"{ours.stderr}\n{theirs.stderr}"
+    assert ours.stdout.splitlines() == theirs.stdout.splitlines() == \
+        ["", f"{'TOPIC':<15} STATUS", f"{EVENTS:<15} Successful"], \
+        f"--- rafka ---\n{ours.stdout}\n--- Kafka ---\n{theirs.stdout}"
+    for group in ("parity-share-offsets-a", "parity-share-offsets-b"):
+        assert _share_offset_rows(tools, group) == []
+    # Nothing left: the same error from both.
+    lines = tools.same("share-groups", "--delete-offsets", "--group", "parity-share-offsets-a",
+                       "--topic", EVENTS)
+    assert lines[-1].split(None, 1) == [EVENTS, "Error: There is no offset information to delete."]
 
 
 # -- kafka-broker-api-versions, kafka-log-dirs ----------------------------------------

@@ -12,13 +12,15 @@ use std::time::Duration;
 use kafka_protocol::messages::{
     delete_share_group_state_request as delete_req,
     initialize_share_group_state_request as init_req, read_share_group_state_request as read_req,
+    read_share_group_state_summary_request as summary_req,
     write_share_group_state_request as write_req, ApiKey, DeleteShareGroupStateRequest,
     DeleteShareGroupStateResponse, InitializeShareGroupStateRequest,
     InitializeShareGroupStateResponse, ReadShareGroupStateRequest, ReadShareGroupStateResponse,
+    ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryResponse,
     WriteShareGroupStateRequest, WriteShareGroupStateResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use rafka_coordinator::share_state::coordinator::SHARE_GROUP_STATE_TOPIC;
+use rafka_coordinator::share_state::coordinator::{StateSummary, SHARE_GROUP_STATE_TOPIC};
 use rafka_coordinator::share_state::records::StateBatch;
 use rafka_protocol::ErrorCode;
 
@@ -48,6 +50,23 @@ impl BrokerPersister {
             broker: broker.clone(),
         }
     }
+
+    /// ReadShareGroupStateSummary (what the group coordinator's
+    /// DescribeShareGroupOffsets and AlterShareGroupOffsets read; a share-partition
+    /// leader never needs it).
+    pub async fn read_summary(&self, key: StateKey) -> Result<StateSummary, StateError> {
+        match persist(&self.broker, &key, &Op::ReadSummary).await? {
+            Some(Answer::Summary(summary)) => Ok(summary),
+            _ => Err(no_answer()),
+        }
+    }
+}
+
+/// What a state request answers beyond success.
+#[derive(Debug)]
+enum Answer {
+    Read(StateRead),
+    Summary(StateSummary),
 }
 
 /// One share-group state request.
@@ -57,6 +76,7 @@ enum Op {
     Read { leader_epoch: i32 },
     Write(StateWrite),
     Delete,
+    ReadSummary,
 }
 
 impl Persister for BrokerPersister {
@@ -72,11 +92,13 @@ impl Persister for BrokerPersister {
     fn read(&self, key: StateKey, leader_epoch: i32) -> PersistFuture<StateRead> {
         let broker = self.broker.clone();
         Box::pin(async move {
-            let read = persist(&broker, &key, &Op::Read { leader_epoch }).await?;
-            read.ok_or_else(|| StateError {
-                code: ErrorCode::UnknownServerError,
-                message: "the coordinator answered no state".into(),
-            })
+            match persist(&broker, &key, &Op::Read { leader_epoch }).await? {
+                Some(Answer::Read(read)) => Ok(read),
+                _ => Err(StateError {
+                    code: ErrorCode::UnknownServerError,
+                    message: "the coordinator answered no state".into(),
+                }),
+            }
         })
     }
 
@@ -97,7 +119,7 @@ async fn persist(
     broker: &Arc<Broker>,
     key: &StateKey,
     op: &Op,
-) -> Result<Option<StateRead>, StateError> {
+) -> Result<Option<Answer>, StateError> {
     let deadline = tokio::time::Instant::now() + PERSIST_TIMEOUT;
     let mut backoff = FIRST_BACKOFF;
     loop {
@@ -158,7 +180,7 @@ async fn local(
     broker: &Arc<Broker>,
     key: &StateKey,
     op: &Op,
-) -> Result<Option<StateRead>, StateError> {
+) -> Result<Option<Answer>, StateError> {
     let env = BrokerTxnEnv::new(broker);
     let coordinator = &broker.share_states;
     match op {
@@ -169,9 +191,15 @@ async fn local(
             .initialize(&env, key, *state_epoch, *start_offset)
             .await
             .map(|()| None),
-        Op::Read { leader_epoch } => coordinator.read(&env, key, *leader_epoch).await.map(Some),
+        Op::Read { leader_epoch } => coordinator
+            .read(&env, key, *leader_epoch)
+            .await
+            .map(|r| Some(Answer::Read(r))),
         Op::Write(write) => coordinator.write(&env, key, write).await.map(|()| None),
         Op::Delete => coordinator.delete(&env, key).await.map(|()| None),
+        Op::ReadSummary => coordinator
+            .read_summary(&env, key)
+            .map(|s| Some(Answer::Summary(s))),
     }
 }
 
@@ -181,7 +209,7 @@ async fn remote(
     address: &str,
     key: &StateKey,
     op: &Op,
-) -> Result<Option<StateRead>, StateError> {
+) -> Result<Option<Answer>, StateError> {
     let group_id = StrBytes::from_string(key.group_id.clone());
     match op {
         Op::Initialize {
@@ -225,7 +253,7 @@ async fn remote(
                 return Err(no_answer());
             };
             answer(Some((p.error_code, p.error_message)))?;
-            Ok(Some(StateRead {
+            Ok(Some(Answer::Read(StateRead {
                 state_epoch: p.state_epoch,
                 start_offset: p.start_offset,
                 state_batches: p
@@ -240,7 +268,37 @@ async fn remote(
                         )
                     })
                     .collect(),
-            }))
+            })))
+        }
+        Op::ReadSummary => {
+            let request = ReadShareGroupStateSummaryRequest::default()
+                .with_group_id(group_id)
+                .with_topics(vec![summary_req::ReadStateSummaryData::default()
+                    .with_topic_id(key.topic_id)
+                    .with_partitions(vec![
+                        summary_req::PartitionData::default().with_partition(key.partition)
+                    ])]);
+            let response: ReadShareGroupStateSummaryResponse = call(
+                broker,
+                address,
+                ApiKey::ReadShareGroupStateSummary,
+                &request,
+            )
+            .await?;
+            let Some(p) = response
+                .results
+                .into_iter()
+                .flat_map(|t| t.partitions)
+                .next()
+            else {
+                return Err(no_answer());
+            };
+            answer(Some((p.error_code, p.error_message)))?;
+            Ok(Some(Answer::Summary(StateSummary {
+                state_epoch: p.state_epoch,
+                leader_epoch: p.leader_epoch,
+                start_offset: p.start_offset,
+            })))
         }
         Op::Write(write) => {
             let request = WriteShareGroupStateRequest::default()

@@ -261,6 +261,30 @@ fn initialize_share_state(cx: &mut Cx, group_id: &str) {
     assert_eq!(read.results[0].partitions[0].error_code, NONE, "{read:?}");
 }
 
+/// Sets `group_id`'s start offset of the test topic's `partition` through
+/// AlterShareGroupOffsets (the group is created empty when it does not exist).
+fn alter_share_offsets(cx: &mut Cx, group_id: &str, partition: i32, start_offset: i64) {
+    let request = AlterShareGroupOffsetsRequest::default()
+        .with_group_id(group(group_id))
+        .with_topics(vec![
+            alter_share_group_offsets_request::AlterShareGroupOffsetsRequestTopic::default()
+                .with_topic_name(topic(TOPIC))
+                .with_partitions(vec![
+                    alter_share_group_offsets_request::AlterShareGroupOffsetsRequestPartition::default()
+                        .with_partition_index(partition)
+                        .with_start_offset(start_offset),
+                ]),
+        ]);
+    let altered: AlterShareGroupOffsetsResponse = cx
+        .call(ApiKey::AlterShareGroupOffsets, 0, &request)
+        .expect("alter share-group offsets");
+    assert_eq!(altered.error_code, NONE, "{altered:?}");
+    assert_eq!(
+        altered.responses[0].partitions[0].error_code, NONE,
+        "{altered:?}"
+    );
+}
+
 fn produce_request(name: &str, topic_id: Uuid, partition: i32, records: Bytes) -> ProduceRequest {
     ProduceRequest::default()
         .with_acks(-1)
@@ -2258,6 +2282,224 @@ fn requests_for(cx: &mut Cx, api: ApiKey, v: i16) {
                         "error",
                         r.results[0].partitions[0].error_code,
                         INVALID_REQUEST,
+                    )
+                },
+            );
+        }
+        ApiKey::DescribeShareGroupOffsets => {
+            alter_share_offsets(cx, "offsets-describe", 0, 1);
+            let describe = |group_id: &str, topics: Option<Vec<(&str, Vec<i32>)>>| {
+                DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+                    describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default()
+                        .with_group_id(group(group_id))
+                        .with_topics(topics.map(|topics| {
+                            topics
+                                .into_iter()
+                                .map(|(name, partitions)| {
+                                    describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestTopic::default()
+                                        .with_topic_name(topic(name))
+                                        .with_partitions(partitions)
+                                })
+                                .collect()
+                        })),
+                ])
+            };
+            // (topic, partition, start offset) of the one group answered.
+            let offsets =
+                |r: &DescribeShareGroupOffsetsResponse| -> Result<Vec<(String, i32, i64)>, String> {
+                    let g = &r.groups[0];
+                    expect("group error", g.error_code, NONE)?;
+                    Ok(g.topics
+                        .iter()
+                        .flat_map(|t| {
+                            t.partitions.iter().map(|p| {
+                                (t.topic_name.to_string(), p.partition_index, p.start_offset)
+                            })
+                        })
+                        .collect())
+                };
+            let named = describe(
+                "offsets-describe",
+                Some(vec![(TOPIC, vec![0, 1]), (UNKNOWN_TOPIC, vec![0])]),
+            );
+            cx.case(api, v, "named topics", named, |r| {
+                expect(
+                    "offsets",
+                    offsets(r)?,
+                    vec![
+                        (UNKNOWN_TOPIC.to_string(), 0, -1),
+                        (TOPIC.to_string(), 0, 1),
+                        (TOPIC.to_string(), 1, -1),
+                    ],
+                )
+            });
+            cx.case(
+                api,
+                v,
+                "all topics",
+                describe("offsets-describe", None),
+                |r| expect("offsets", offsets(r)?, vec![(TOPIC.to_string(), 0, 1)]),
+            );
+            cx.case(
+                api,
+                v,
+                "unknown group",
+                describe("never-formed", None),
+                |r| expect("offsets", offsets(r)?, vec![]),
+            );
+        }
+        ApiKey::AlterShareGroupOffsets => {
+            let alter = |group_id: &str, topics: Vec<(&str, Vec<(i32, i64)>)>| {
+                AlterShareGroupOffsetsRequest::default()
+                    .with_group_id(group(group_id))
+                    .with_topics(
+                        topics
+                            .into_iter()
+                            .map(|(name, partitions)| {
+                                alter_share_group_offsets_request::AlterShareGroupOffsetsRequestTopic::default()
+                                    .with_topic_name(topic(name))
+                                    .with_partitions(
+                                        partitions
+                                            .into_iter()
+                                            .map(|(index, offset)| {
+                                                alter_share_group_offsets_request::AlterShareGroupOffsetsRequestPartition::default()
+                                                    .with_partition_index(index)
+                                                    .with_start_offset(offset)
+                                            })
+                                            .collect(),
+                                    )
+                            })
+                            .collect(),
+                    )
+            };
+            let request = alter(
+                "offsets-alter",
+                vec![(TOPIC, vec![(0, 2), (5, 0)]), (UNKNOWN_TOPIC, vec![(0, 0)])],
+            );
+            cx.case(
+                api,
+                v,
+                "alter",
+                request,
+                |r: &AlterShareGroupOffsetsResponse| {
+                    expect("error", r.error_code, NONE)?;
+                    let errors: Vec<(String, i32, i16)> = r
+                        .responses
+                        .iter()
+                        .flat_map(|t| {
+                            t.partitions.iter().map(|p| {
+                                (t.topic_name.to_string(), p.partition_index, p.error_code)
+                            })
+                        })
+                        .collect();
+                    expect(
+                        "partitions",
+                        errors,
+                        vec![
+                            (UNKNOWN_TOPIC.to_string(), 0, UNKNOWN_TOPIC_OR_PARTITION),
+                            (TOPIC.to_string(), 0, NONE),
+                            (TOPIC.to_string(), 5, UNKNOWN_TOPIC_OR_PARTITION),
+                        ],
+                    )
+                },
+            );
+            // A member in the group: its offsets stay as they are.
+            let joined: ShareGroupHeartbeatResponse = cx
+                .call(
+                    ApiKey::ShareGroupHeartbeat,
+                    1,
+                    &ShareGroupHeartbeatRequest::default()
+                        .with_group_id(group("offsets-busy"))
+                        .with_member_id(s(&Uuid::from_u128(0xb05e).to_string()))
+                        .with_member_epoch(0)
+                        .with_subscribed_topic_names(Some(vec![topic(TOPIC)])),
+                )
+                .expect("join a share group");
+            assert_eq!(joined.error_code, NONE, "{joined:?}");
+            let busy = alter("offsets-busy", vec![(TOPIC, vec![(0, 0)])]);
+            cx.case(
+                api,
+                v,
+                "non-empty group",
+                busy,
+                |r: &AlterShareGroupOffsetsResponse| {
+                    expect("error", r.error_code, NON_EMPTY_GROUP)?;
+                    expect(
+                        "message",
+                        r.error_message.as_deref(),
+                        Some("The group is not empty."),
+                    )?;
+                    expect("topics", r.responses.len(), 0)
+                },
+            );
+        }
+        ApiKey::DeleteShareGroupOffsets => {
+            alter_share_offsets(cx, "offsets-delete", 0, 1);
+            let delete = |group_id: &str, topics: &[&str]| {
+                DeleteShareGroupOffsetsRequest::default()
+                    .with_group_id(group(group_id))
+                    .with_topics(
+                        topics
+                            .iter()
+                            .map(|name| {
+                                delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic::default()
+                                    .with_topic_name(topic(name))
+                            })
+                            .collect(),
+                    )
+            };
+            let errors = |r: &DeleteShareGroupOffsetsResponse| -> Vec<(String, i16)> {
+                r.responses
+                    .iter()
+                    .map(|t| (t.topic_name.to_string(), t.error_code))
+                    .collect()
+            };
+            cx.case(
+                api,
+                v,
+                "delete",
+                delete("offsets-delete", &[TOPIC, UNKNOWN_TOPIC]),
+                |r: &DeleteShareGroupOffsetsResponse| {
+                    expect("error", r.error_code, NONE)?;
+                    expect(
+                        "topics",
+                        errors(r),
+                        vec![
+                            (TOPIC.to_string(), NONE),
+                            (UNKNOWN_TOPIC.to_string(), UNKNOWN_TOPIC_OR_PARTITION),
+                        ],
+                    )
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "nothing left to delete",
+                delete("offsets-delete", &[TOPIC]),
+                |r: &DeleteShareGroupOffsetsResponse| {
+                    expect(
+                        "topics",
+                        errors(r),
+                        vec![(TOPIC.to_string(), UNKNOWN_TOPIC_OR_PARTITION)],
+                    )?;
+                    expect(
+                        "message",
+                        r.responses[0].error_message.as_deref(),
+                        Some("There is no offset information to delete."),
+                    )
+                },
+            );
+            cx.case(
+                api,
+                v,
+                "unknown group",
+                delete("never-formed", &[TOPIC]),
+                |r: &DeleteShareGroupOffsetsResponse| {
+                    expect("error", r.error_code, GROUP_ID_NOT_FOUND)?;
+                    expect(
+                        "message",
+                        r.error_message.as_deref(),
+                        Some("Group never-formed not found."),
                     )
                 },
             );

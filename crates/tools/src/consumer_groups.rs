@@ -9,7 +9,7 @@
 pub(crate) mod admin;
 mod describe;
 mod options;
-mod reset;
+pub(crate) mod reset;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

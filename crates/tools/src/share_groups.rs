@@ -4,24 +4,44 @@
 //! Calls go through the consumer-groups tool's admin connections (`Admin`): ListGroups to
 //! every broker with the `share` type filter, ShareGroupDescribe and DeleteGroups to the
 //! group's coordinator, DescribeShareGroupOffsets (the start offsets of `--describe`'s
-//! default `--offsets` view) to the coordinator too. `--reset-offsets` and
-//! `--delete-offsets` need AlterShareGroupOffsets/DeleteShareGroupOffsets, which rafka
-//! does not serve yet: the tool says so.
+//! default `--offsets` view), AlterShareGroupOffsets (`--reset-offsets --execute`) and
+//! DeleteShareGroupOffsets (`--delete-offsets`) to the coordinator too.
+//!
+//! Versions: `--describe --offsets` prints Kafka 4.1's table (START-OFFSET, and
+//! LEADER-EPOCH with `--verbose`; 4.2's LAG column needs DescribeShareGroupOffsets v1,
+//! which Kafka 4.1 and rafka do not have). `--reset-offsets` is Kafka 4.2's (4.1's tool
+//! refuses it): `--to-earliest`, `--to-latest` or `--to-datetime`, over `--topic` or
+//! `--all-topics`, planned with `--dry-run` or done with `--execute`, only while the
+//! group is empty.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use kafka_protocol::messages::alter_share_group_offsets_request::{
+    AlterShareGroupOffsetsRequestPartition, AlterShareGroupOffsetsRequestTopic,
+};
+use kafka_protocol::messages::delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic;
 use kafka_protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
+use kafka_protocol::messages::share_group_describe_response::DescribedGroup;
 use kafka_protocol::messages::{
-    ApiKey, DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse, GroupId,
+    AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse, ApiKey,
+    DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse,
+    DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse, GroupId,
     ListGroupsRequest, ListGroupsResponse, ShareGroupDescribeRequest, ShareGroupDescribeResponse,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use rafka_protocol::ErrorCode;
 
 use crate::common::{missing_argument, parse_tool_args, read_properties, runtime};
-use crate::consumer_groups::admin::{Admin, KafkaError, Node};
+use crate::consumer_groups::admin::{
+    Admin, KafkaError, Node, Partition, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP,
+};
+use crate::consumer_groups::reset::{
+    check_partitions, log_offsets, named_partitions, offsets_for_timestamp, parse_datetime,
+};
 use crate::consumer_groups::{check_describe_view, check_view_options};
 use crate::java_order::{self, Capacity};
 use crate::ToolError;
@@ -141,20 +161,10 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
             describe(&mut admin, &args).await
         } else if args.delete {
             delete(&mut admin, &args).await
+        } else if args.reset_offsets {
+            reset_offsets(&mut admin, &args).await
         } else {
-            Err(ToolError::Failed(format!(
-                "{FAILED}{} is not supported by rafka yet (it needs the {} API)",
-                if args.reset_offsets {
-                    "--reset-offsets"
-                } else {
-                    "--delete-offsets"
-                },
-                if args.reset_offsets {
-                    "AlterShareGroupOffsets"
-                } else {
-                    "DeleteShareGroupOffsets"
-                }
-            )))
+            delete_offsets(&mut admin, &args).await
         }
     });
     match result {
@@ -221,6 +231,17 @@ fn check_args(args: &Args) -> Result<(), ToolError> {
         }
         if !has_group {
             return usage("Option [reset-offsets] takes the option: [group]");
+        }
+        if !has_topic && !args.all_topics {
+            return usage(
+                "Option [reset-offsets] takes one of these options: [all-topics], [topic]",
+            );
+        }
+        if !args.to_earliest && !args.to_latest && args.to_datetime.is_none() {
+            return usage(
+                "Option [reset-offsets] takes one of these options: [to-datetime], \
+                 [to-earliest], [to-latest]",
+            );
         }
         // Kafka's checkInvalidArgs for each reset scenario against the others.
         let clash = if args.to_datetime.is_some() && (args.to_earliest || args.to_latest) {
@@ -395,8 +416,11 @@ struct Description {
     coordinator: Node,
 }
 
-async fn describe_group(admin: &mut Admin, group: &str) -> Result<Description, ToolError> {
-    let coordinator = admin.coordinator(group).await?;
+/// ShareGroupDescribe of one group: the group as described, or the error it answered.
+async fn share_group_describe(
+    admin: &mut Admin,
+    group: &str,
+) -> Result<Result<DescribedGroup, KafkaError>, ToolError> {
     let response: ShareGroupDescribeResponse = admin
         .call_coordinator(group, ApiKey::ShareGroupDescribe, 1, |_| {
             ShareGroupDescribeRequest::default()
@@ -408,10 +432,19 @@ async fn describe_group(admin: &mut Admin, group: &str) -> Result<Description, T
             "{FAILED}an empty ShareGroupDescribe response"
         )));
     };
-    if let Some(e) = KafkaError::from_code(described.error_code, described.error_message.as_deref())
-    {
-        return Err(ToolError::Failed(format!("{FAILED}{}", e.java_string())));
-    }
+    Ok(
+        match KafkaError::from_code(described.error_code, described.error_message.as_deref()) {
+            Some(e) => Err(e),
+            None => Ok(described),
+        },
+    )
+}
+
+async fn describe_group(admin: &mut Admin, group: &str) -> Result<Description, ToolError> {
+    let coordinator = admin.coordinator(group).await?;
+    let described = share_group_describe(admin, group)
+        .await?
+        .map_err(|e| ToolError::Failed(format!("{FAILED}{}", e.java_string())))?;
     let members = described
         .members
         .into_iter()
@@ -623,8 +656,9 @@ async fn start_offsets(admin: &mut Admin, group: &str) -> Result<StartOffsets, T
             return Err(ToolError::Failed(format!("{FAILED}{}", e.java_string())));
         }
         for topic in g.topics {
-            for p in topic.partitions {
-                let known = p.error_code == 0 && p.start_offset >= 0;
+            // Kafka's admin skips a partition answered with an error.
+            for p in topic.partitions.into_iter().filter(|p| p.error_code == 0) {
+                let known = p.start_offset >= 0;
                 offsets.insert(
                     (topic.topic_name.to_string(), p.partition_index),
                     (
@@ -752,6 +786,234 @@ async fn delete(admin: &mut Admin, args: &Args) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// `--delete-offsets`: Kafka's `deleteOffsets`. A group-level failure fails every topic
+/// with it (and is printed first when it is the group's own); then each topic's outcome,
+/// by name.
+async fn delete_offsets(admin: &mut Admin, args: &Args) -> Result<(), ToolError> {
+    let group = args.group[0].clone();
+    let mut topics: Vec<String> = Vec::new();
+    for t in &args.topic {
+        if !topics.contains(t) {
+            topics.push(t.clone());
+        }
+    }
+    // Kafka's `HashSet` of the topics: the order `all()` meets their failures in.
+    let count = topics.len();
+    let topics = java_order::hash_map_order(topics, Capacity::HashSetOf(count), |t| {
+        java_order::string_hash(t)
+    });
+    let response: DeleteShareGroupOffsetsResponse = admin
+        .call_coordinator(&group, ApiKey::DeleteShareGroupOffsets, 0, |_| {
+            DeleteShareGroupOffsetsRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(group.clone())))
+                .with_topics(
+                    topics
+                        .iter()
+                        .map(|t| {
+                            DeleteShareGroupOffsetsRequestTopic::default()
+                                .with_topic_name(TopicName(StrBytes::from_string(t.clone())))
+                        })
+                        .collect(),
+                )
+        })
+        .await?;
+    // topic → the message of its failure (None: deleted).
+    let mut results: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let first_failure = match KafkaError::from_code(
+        response.error_code,
+        response.error_message.as_deref(),
+    ) {
+        Some(e) => {
+            for t in &topics {
+                results.insert(t.clone(), Some(e.message.clone()));
+            }
+            Some(e)
+        }
+        None => {
+            let answered: BTreeMap<String, Option<KafkaError>> = response
+                .responses
+                .iter()
+                .map(|t| {
+                    let error = KafkaError::from_code(t.error_code, t.error_message.as_deref());
+                    (t.topic_name.to_string(), error)
+                })
+                .collect();
+            let mut first = None;
+            for t in &topics {
+                let error = match answered.get(t) {
+                    Some(error) => error.clone(),
+                    None => Some(KafkaError {
+                        code: ErrorCode::UnknownServerError.code(),
+                        message: format!(
+                            "Offset deletion result for topic \"{t}\" was not included in the response"
+                        ),
+                    }),
+                };
+                if first.is_none() {
+                    first = error.clone();
+                }
+                results.insert(t.clone(), error.map(|e| e.message));
+            }
+            first
+        }
+    };
+    if let Some(e) = first_failure {
+        match ErrorCode::try_from_code(e.code) {
+            Some(
+                ErrorCode::InvalidGroupId
+                | ErrorCode::GroupIdNotFound
+                | ErrorCode::GroupAuthorizationFailed
+                | ErrorCode::NonEmptyGroup,
+            ) => print_error(&e.message),
+            // Reported with the topics below.
+            Some(ErrorCode::TopicAuthorizationFailed | ErrorCode::UnknownTopicOrPartition) => {}
+            _ => print_error(&format!(
+                "Encounter some unknown error: {}",
+                e.java_string()
+            )),
+        }
+    }
+    if !results.is_empty() {
+        let width = results.keys().map(String::len).max().unwrap_or(0).max(15);
+        print!("\n{:<width$} STATUS", "TOPIC");
+        for (topic, error) in &results {
+            let status = match error {
+                None => "Successful".to_string(),
+                Some(message) => format!("Error: {message}"),
+            };
+            print!("\n{topic:<width$} {status}");
+        }
+    }
+    println!();
+    Ok(())
+}
+
+/// `--reset-offsets` (Kafka 4.2's `resetOffsets`): only an empty (or unknown) group; the
+/// plan is printed, and with `--execute` written first (AlterShareGroupOffsets).
+async fn reset_offsets(admin: &mut Admin, args: &Args) -> Result<(), ToolError> {
+    let group = args.group[0].clone();
+    match share_group_describe(admin, &group)
+        .await?
+        .map(|d| state_name(&d.group_state))
+    {
+        Ok(state) if state != "Empty" && state != "Dead" => {
+            return Err(ToolError::Reported(format!(
+                "Share group '{group}' is not empty."
+            )));
+        }
+        Ok(_) => {}
+        Err(e) if e.code == ErrorCode::GroupIdNotFound.code() => {}
+        Err(e) => return Err(ToolError::Reported(e.message)),
+    }
+    let partitions = partitions_to_reset(admin, args, &group).await?;
+    check_partitions(admin, &partitions).await?;
+    let offsets = if args.to_earliest {
+        log_offsets(admin, &partitions, EARLIEST_TIMESTAMP, "starting").await?
+    } else if args.to_latest {
+        log_offsets(admin, &partitions, LATEST_TIMESTAMP, "ending").await?
+    } else {
+        let datetime = args.to_datetime.as_deref().unwrap_or_default();
+        let timestamp = parse_datetime(datetime).map_err(|e| admin.failure(e))?;
+        offsets_for_timestamp(admin, &partitions, timestamp).await?
+    };
+    if args.execute {
+        alter_offsets(admin, &group, &offsets).await?;
+    }
+    print!("{}", format_reset_plan(&group, &offsets));
+    Ok(())
+}
+
+/// `--topic` (`t` for all its partitions, `t:0,1` for some) or `--all-topics` (the
+/// partitions the group has offsets for).
+async fn partitions_to_reset(
+    admin: &mut Admin,
+    args: &Args,
+    group: &str,
+) -> Result<BTreeSet<Partition>, ToolError> {
+    if args.topic.is_empty() {
+        return Ok(start_offsets(admin, group).await?.into_keys().collect());
+    }
+    named_partitions(admin, &args.topic).await
+}
+
+/// AlterShareGroupOffsets; the group's error, or else the first partition's, fails it.
+async fn alter_offsets(
+    admin: &mut Admin,
+    group: &str,
+    offsets: &BTreeMap<Partition, i64>,
+) -> Result<(), ToolError> {
+    let mut by_topic: BTreeMap<&str, Vec<(i32, i64)>> = BTreeMap::new();
+    for ((topic, partition), offset) in offsets {
+        by_topic
+            .entry(topic)
+            .or_default()
+            .push((*partition, *offset));
+    }
+    let response: AlterShareGroupOffsetsResponse = admin
+        .call_coordinator(group, ApiKey::AlterShareGroupOffsets, 0, |_| {
+            AlterShareGroupOffsetsRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                .with_topics(
+                    by_topic
+                        .iter()
+                        .map(|(topic, partitions)| {
+                            AlterShareGroupOffsetsRequestTopic::default()
+                                .with_topic_name(TopicName(StrBytes::from_string(
+                                    topic.to_string(),
+                                )))
+                                .with_partitions(
+                                    partitions
+                                        .iter()
+                                        .map(|(index, offset)| {
+                                            AlterShareGroupOffsetsRequestPartition::default()
+                                                .with_partition_index(*index)
+                                                .with_start_offset(*offset)
+                                        })
+                                        .collect(),
+                                )
+                        })
+                        .collect(),
+                )
+        })
+        .await?;
+    let group_error = KafkaError::from_code(response.error_code, response.error_message.as_deref());
+    let partition_error = response.responses.iter().find_map(|t| {
+        t.partitions
+            .iter()
+            .find_map(|p| KafkaError::from_code(p.error_code, p.error_message.as_deref()))
+    });
+    match group_error.or(partition_error) {
+        Some(e) => Err(admin.failure(e.message)),
+        None => Ok(()),
+    }
+}
+
+/// Kafka's `OffsetsUtils.printOffsetsToReset` for one group: columns as wide as the
+/// longest group and topic (15 at least), rows in the order of Kafka's `HashMap`.
+fn format_reset_plan(group: &str, offsets: &BTreeMap<Partition, i64>) -> String {
+    let group_len = group.len().max(15);
+    let topic_len = offsets
+        .keys()
+        .map(|(t, _)| t.len())
+        .max()
+        .unwrap_or(0)
+        .max(15);
+    let mut out = format!(
+        "\n{:<group_len$} {:<topic_len$} {:<10} NEW-OFFSET",
+        "GROUP", "TOPIC", "PARTITION"
+    );
+    let rows: Vec<(&Partition, &i64)> = offsets.iter().collect();
+    for ((topic, partition), offset) in
+        java_order::topic_partition_order(rows, Capacity::Default, |((t, p), _)| (t.as_str(), *p))
+    {
+        out.push_str(&format!(
+            "\n{group:<group_len$} {topic:<topic_len$} {partition:<10} {offset}"
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -806,6 +1068,68 @@ mod tests {
         assert_eq!(
             usage(&["--list"]),
             "Missing required argument \"[bootstrap-server]\""
+        );
+    }
+
+    #[test]
+    fn reset_needs_a_scope_and_a_scenario() {
+        let b = [
+            "--bootstrap-server",
+            "x:1",
+            "--reset-offsets",
+            "--group",
+            "g",
+        ];
+        assert!(args(&[&b[..], &["--topic", "t", "--to-earliest", "--dry-run"]].concat()).is_ok());
+        assert!(args(&[&b[..], &["--all-topics", "--to-latest", "--execute"]].concat()).is_ok());
+        assert_eq!(
+            usage(&[&b[..], &["--to-earliest", "--dry-run"]].concat()),
+            "Option [reset-offsets] takes one of these options: [all-topics], [topic]"
+        );
+        assert_eq!(
+            usage(&[&b[..], &["--topic", "t", "--execute"]].concat()),
+            "Option [reset-offsets] takes one of these options: [to-datetime], [to-earliest], \
+             [to-latest]"
+        );
+        assert_eq!(
+            usage(&[&b[..], &["--topic", "t", "--to-earliest"]].concat()),
+            "Option [reset-offsets] takes the option: [execute] or [dry-run]"
+        );
+    }
+
+    #[test]
+    fn reset_plans_print_as_kafkas_offsets_utils() {
+        let offsets = BTreeMap::from([
+            (("orders".to_string(), 0), 0),
+            (("orders".to_string(), 1), 7),
+        ]);
+        // Kafka's HashMap order of TopicPartition("orders", 0) and ("orders", 1).
+        let hash = |p| java_order::topic_partition_hash("orders", p) as u32;
+        let bucket = |p| ((hash(p) ^ (hash(p) >> 16)) & 15) as usize;
+        let (first, second) = if bucket(1) < bucket(0) {
+            (1, 0)
+        } else {
+            (0, 1)
+        };
+        let row = |p: i32| {
+            format!(
+                "\n{:<15} {:<15} {:<10} {}",
+                "g",
+                "orders",
+                p,
+                offsets[&("orders".to_string(), p)]
+            )
+        };
+        assert_eq!(
+            format_reset_plan("g", &offsets),
+            format!(
+                "\n{:<15} {:<15} {:<10} NEW-OFFSET{}{}\n",
+                "GROUP",
+                "TOPIC",
+                "PARTITION",
+                row(first),
+                row(second)
+            )
         );
     }
 

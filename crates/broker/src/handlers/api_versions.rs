@@ -57,7 +57,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListConfigResources, 0, 1),
     // KIP-932 share groups: v1 is the only version Kafka 4.1 serves (v0 was its early
     // access); the share-group state APIs (the share coordinator's, 83-87) have only
-    // v0. The share offsets admin APIs (90-92) are not served yet.
+    // v0, as have the share offsets admin APIs (90-92).
     (ApiKey::ShareGroupHeartbeat, 1, 1),
     (ApiKey::ShareGroupDescribe, 1, 1),
     (ApiKey::ShareFetch, 1, 1),
@@ -67,6 +67,9 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::WriteShareGroupState, 0, 0),
     (ApiKey::DeleteShareGroupState, 0, 0),
     (ApiKey::ReadShareGroupStateSummary, 0, 0),
+    (ApiKey::DescribeShareGroupOffsets, 0, 0),
+    (ApiKey::AlterShareGroupOffsets, 0, 0),
+    (ApiKey::DeleteShareGroupOffsets, 0, 0),
     (ApiKey::InitProducerId, 0, 5),
     (ApiKey::WriteTxnMarkers, 1, 1),
     (ApiKey::AddPartitionsToTxn, 0, 5),

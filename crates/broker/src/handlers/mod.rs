@@ -20,6 +20,7 @@ mod add_partitions_to_txn;
 mod alter_configs;
 mod alter_partition_reassignments;
 mod alter_replica_log_dirs;
+mod alter_share_group_offsets;
 mod alter_user_scram_credentials;
 mod api_versions;
 mod consumer_group_describe;
@@ -30,6 +31,7 @@ mod create_topics;
 mod delete_acls;
 mod delete_groups;
 mod delete_records;
+mod delete_share_group_offsets;
 mod delete_share_group_state;
 mod delete_topics;
 mod describe_acls;
@@ -39,6 +41,7 @@ mod describe_groups;
 mod describe_log_dirs;
 mod describe_producers;
 mod describe_quorum;
+mod describe_share_group_offsets;
 mod describe_topic_partitions;
 mod describe_transactions;
 mod describe_user_scram_credentials;
@@ -327,6 +330,24 @@ pub async fn handle(
         ApiKey::ShareGroupDescribe => run_sync(&request, |b| {
             share_group_describe::handle(broker, b, session)
         }),
+        ApiKey::DescribeShareGroupOffsets => {
+            run(&request, |b| {
+                describe_share_group_offsets::handle(broker, b, session)
+            })
+            .await
+        }
+        ApiKey::AlterShareGroupOffsets => {
+            run(&request, |b| {
+                alter_share_group_offsets::handle(broker, b, session)
+            })
+            .await
+        }
+        ApiKey::DeleteShareGroupOffsets => {
+            run(&request, |b| {
+                delete_share_group_offsets::handle(broker, b, session)
+            })
+            .await
+        }
         ApiKey::ShareFetch => run(&request, |b| share_fetch::handle(broker, b)).await,
         ApiKey::ShareAcknowledge => run(&request, |b| share_acknowledge::handle(broker, b)).await,
         ApiKey::InitializeShareGroupState => {

@@ -172,6 +172,15 @@ impl ShareManager {
         gone
     }
 
+    /// The share group's offsets of this partition were altered or deleted (the group
+    /// is empty): the share-partition is read again before its next use. A leader on
+    /// another broker learns it from its next write, fenced by the new state epoch.
+    pub fn forget(&self, group_id: &str, topic_id: uuid::Uuid, partition: i32) {
+        self.partitions
+            .lock()
+            .remove(&(group_id.to_string(), topic_id, partition));
+    }
+
     /// Writes the state of every share-partition changed since its last write (releases,
     /// expired locks, archived records); called on the broker's tick. A share-partition
     /// whose write is under way is left for the next call.
@@ -325,5 +334,115 @@ impl ShareManager {
         if released > 0 {
             self.released.notify_waiters();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::persister::{PersistFuture, StateRead};
+    use super::*;
+
+    /// A share coordinator in memory: state epoch and start offset per key, writes
+    /// fenced by the state epoch as the real one fences them.
+    #[derive(Default)]
+    struct MemoryPersister {
+        states: Mutex<HashMap<StateKey, (i32, i64)>>,
+    }
+
+    fn error(code: ErrorCode) -> StateError {
+        StateError {
+            code,
+            message: code.description().to_string(),
+        }
+    }
+
+    impl Persister for MemoryPersister {
+        fn initialize(
+            &self,
+            key: StateKey,
+            state_epoch: i32,
+            start_offset: i64,
+        ) -> PersistFuture<()> {
+            self.states.lock().insert(key, (state_epoch, start_offset));
+            Box::pin(async { Ok(()) })
+        }
+
+        fn read(&self, key: StateKey, _leader_epoch: i32) -> PersistFuture<StateRead> {
+            let state = self.states.lock().get(&key).copied();
+            Box::pin(async move {
+                let (state_epoch, start_offset) = state.ok_or_else(|| StateError {
+                    code: ErrorCode::InvalidRequest,
+                    message: "Read on uninitialized share partition not allowed.".into(),
+                })?;
+                Ok(StateRead {
+                    state_epoch,
+                    start_offset,
+                    state_batches: Vec::new(),
+                })
+            })
+        }
+
+        fn write(&self, key: StateKey, write: StateWrite) -> PersistFuture<()> {
+            let mut states = self.states.lock();
+            let result = match states.get_mut(&key) {
+                Some((epoch, _)) if *epoch > write.state_epoch => {
+                    Err(error(ErrorCode::FencedStateEpoch))
+                }
+                Some((_, start)) => {
+                    *start = write.start_offset;
+                    Ok(())
+                }
+                None => Err(error(ErrorCode::InvalidRequest)),
+            };
+            Box::pin(async move { result })
+        }
+
+        fn delete(&self, key: StateKey) -> PersistFuture<()> {
+            self.states.lock().remove(&key);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    const LIMITS: SharePartitionLimits = SharePartitionLimits {
+        record_lock_duration_ms: 30_000,
+        delivery_count_limit: 5,
+        max_in_flight: 200,
+    };
+
+    #[tokio::test]
+    async fn a_leader_fenced_by_altered_offsets_reads_the_new_start_offset() {
+        let persister = MemoryPersister::default();
+        let topic_id = uuid::Uuid::from_u128(1);
+        let key = StateKey::new("g", topic_id, 0);
+        persister.initialize(key.clone(), 0, 10).await.unwrap();
+        let manager = ShareManager::default();
+        let key3 = ("g", topic_id, 0);
+        let entry = manager
+            .load(&persister, key3, 0, LIMITS, || 0)
+            .await
+            .unwrap();
+        assert_eq!(entry.partition.lock().start_offset(), 10);
+        // AlterShareGroupOffsets on another broker: a new state at a higher state epoch.
+        persister.initialize(key.clone(), 1, 3).await.unwrap();
+        // The leader's next write is fenced, and the leader forgets what it held...
+        entry.partition.lock().dirty = true;
+        manager.flush(&persister).await;
+        assert!(manager.get("g", topic_id, 0).is_none());
+        assert_eq!(
+            persister.states.lock()[&key],
+            (1, 3),
+            "the stale write was refused"
+        );
+        // ...and reads the altered start offset on its next use.
+        let reloaded = manager
+            .load(&persister, key3, 0, LIMITS, || 0)
+            .await
+            .unwrap();
+        assert_eq!(reloaded.partition.lock().start_offset(), 3);
+        // forget (the coordinator on this broker) drops it at once.
+        manager.forget("g", topic_id, 0);
+        assert!(manager.get("g", topic_id, 0).is_none());
     }
 }

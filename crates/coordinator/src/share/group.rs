@@ -10,7 +10,7 @@
 //! Kafka also persists the membership in `__consumer_offsets`; rafka keeps it in memory,
 //! so after a restart members get UNKNOWN_MEMBER_ID and join again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rafka_protocol::ErrorCode;
 
@@ -86,6 +86,12 @@ pub struct ShareGroup {
     /// Every topic ever assigned (id → most partitions seen): the share-partitions
     /// that may have state, which DeleteGroups deletes.
     assigned_topics: BTreeMap<uuid::Uuid, i32>,
+    /// The share-partitions whose state the group has (Kafka's
+    /// ShareGroupStatePartitionMetadata "initialized topics"): every partition of each
+    /// topic a member was assigned, and those AlterShareGroupOffsets set; a topic whose
+    /// offsets DeleteShareGroupOffsets deleted leaves it until a member is assigned it
+    /// again. The "all topics" DescribeShareGroupOffsets describes these.
+    initialized: BTreeMap<uuid::Uuid, BTreeSet<i32>>,
     /// The session timeout the last heartbeat applied; the timer expires members by it.
     session_timeout_ms: i64,
 }
@@ -100,6 +106,7 @@ impl ShareGroup {
             target: BTreeMap::new(),
             subscribed_metadata: Vec::new(),
             assigned_topics: BTreeMap::new(),
+            initialized: BTreeMap::new(),
             session_timeout_ms: 45_000,
         }
     }
@@ -116,6 +123,41 @@ impl ShareGroup {
     /// Every topic the group was ever assigned, with the most partitions it had.
     pub fn assigned_topics(&self) -> &BTreeMap<uuid::Uuid, i32> {
         &self.assigned_topics
+    }
+
+    /// The share-partitions with state, by topic id.
+    pub fn initialized_partitions(&self) -> &BTreeMap<uuid::Uuid, BTreeSet<i32>> {
+        &self.initialized
+    }
+
+    /// AlterShareGroupOffsets wrote the state of these partitions.
+    pub fn mark_initialized(
+        &mut self,
+        topic_id: uuid::Uuid,
+        partitions: impl IntoIterator<Item = i32>,
+    ) {
+        let mut partitions = partitions.into_iter().peekable();
+        if partitions.peek().is_some() {
+            self.initialized
+                .entry(topic_id)
+                .or_default()
+                .extend(partitions);
+        }
+    }
+
+    /// DeleteShareGroupOffsets deleted the state of the topic's partitions.
+    pub fn forget_initialized(&mut self, topic_id: &uuid::Uuid) {
+        self.initialized.remove(topic_id);
+    }
+
+    /// Kafka's `ShareGroup.validateEmptyGroup`, which altering and deleting offsets
+    /// need: NON_EMPTY_GROUP while any member is in the group.
+    pub fn validate_empty(&self) -> Result<(), ErrorCode> {
+        if self.members.is_empty() {
+            Ok(())
+        } else {
+            Err(ErrorCode::NonEmptyGroup)
+        }
     }
 
     pub fn assignor_name(&self) -> &'static str {
@@ -330,6 +372,11 @@ impl ShareGroup {
         for topic in &self.subscribed_metadata {
             let count = self.assigned_topics.entry(topic.topic_id).or_default();
             *count = (*count).max(topic.partitions);
+            // Kafka's heartbeat initializes every subscribed partition's state.
+            self.initialized
+                .entry(topic.topic_id)
+                .or_default()
+                .extend(0..topic.partitions);
         }
         let subscriptions: BTreeMap<String, Vec<String>> = self
             .members
@@ -477,6 +524,36 @@ mod tests {
         assert_eq!((a.member_epoch, partitions(&a)), (5, vec![0, 1]));
         beat(&mut group, "a", -1, 45_300);
         assert_eq!(group.state_name(), "Empty");
+    }
+
+    #[test]
+    fn assigned_altered_and_deleted_offsets_track_the_initialized_partitions() {
+        let mut group = ShareGroup::new("g");
+        let orders = uuid::Uuid::from_u128(1);
+        let other = uuid::Uuid::from_u128(2);
+        assert!(group.initialized_partitions().is_empty());
+        join(&mut group, "a", 0);
+        assert_eq!(
+            group.initialized_partitions()[&orders],
+            BTreeSet::from([0, 1])
+        );
+        assert_eq!(group.validate_empty(), Err(ErrorCode::NonEmptyGroup));
+        beat(&mut group, "a", -1, 1);
+        assert_eq!(group.validate_empty(), Ok(()));
+        group.mark_initialized(other, []);
+        assert!(!group.initialized_partitions().contains_key(&other));
+        group.mark_initialized(other, [3]);
+        group.forget_initialized(&orders);
+        assert_eq!(
+            group.initialized_partitions().clone(),
+            BTreeMap::from([(other, BTreeSet::from([3]))])
+        );
+        // A member assigned the topic again initializes it again, as Kafka's heartbeat.
+        join(&mut group, "b", 2);
+        assert_eq!(
+            group.initialized_partitions()[&orders],
+            BTreeSet::from([0, 1])
+        );
     }
 
     #[test]

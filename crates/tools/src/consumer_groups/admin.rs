@@ -154,6 +154,15 @@ impl Admin {
         self
     }
 
+    /// A failure as the command's `run` reports it: "Executing <command> command failed
+    /// due to <cause>".
+    pub(crate) fn failure(&self, cause: impl std::fmt::Display) -> ToolError {
+        ToolError::Failed(format!(
+            "Executing {} command failed due to {cause}",
+            self.command
+        ))
+    }
+
     /// The connection to broker `id`, opened on first use; the bootstrap connection when
     /// the broker is unknown (a single-node cluster advertises itself under another name).
     async fn node(&mut self, id: i32) -> Result<&mut WireClient, ToolError> {

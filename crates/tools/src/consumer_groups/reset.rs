@@ -10,10 +10,11 @@ use super::admin::{Admin, Partition, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use super::options::{print_error, selected_groups, Args};
 use crate::java_order::{self, Capacity};
 use crate::ToolError;
+use rafka_protocol::ErrorCode;
 
 type Plan = BTreeMap<String, BTreeMap<Partition, i64>>;
 
-pub(crate) async fn reset_offsets(admin: &mut Admin, args: &Args) -> Result<bool, ToolError> {
+pub(super) async fn reset_offsets(admin: &mut Admin, args: &Args) -> Result<bool, ToolError> {
     let groups: BTreeSet<String> = selected_groups(admin, args).await?.into_iter().collect();
     let file_plan = match &args.from_file {
         Some(path) => Some(read_plan(path, &args.group)?),
@@ -70,9 +71,18 @@ async fn partitions_to_reset(
     if args.all_topics {
         return Ok(admin.committed_offsets(group).await?.into_keys().collect());
     }
+    named_partitions(admin, &args.topic).await
+}
+
+/// Kafka's `parseTopicPartitionsToReset`: `t:0,1` names partitions, `t` alone every
+/// partition of `t` (an unknown topic fails the command).
+pub(crate) async fn named_partitions(
+    admin: &mut Admin,
+    topics: &[String],
+) -> Result<BTreeSet<Partition>, ToolError> {
     let mut partitions = BTreeSet::new();
     let mut whole_topics = Vec::new();
-    for topic in &args.topic {
+    for topic in topics {
         if topic.contains(':') {
             partitions.extend(parse_topic_with_partitions(topic)?);
         } else {
@@ -82,19 +92,11 @@ async fn partitions_to_reset(
     let found = admin.topic_partitions(&whole_topics).await?;
     for topic in &whole_topics {
         let Some(ps) = found.get(topic) else {
-            return Err(unknown_topic());
+            return Err(admin.failure(ErrorCode::UnknownTopicOrPartition.description()));
         };
         partitions.extend(ps.keys().map(|p| (topic.clone(), *p)));
     }
     Ok(partitions)
-}
-
-fn unknown_topic() -> ToolError {
-    ToolError::Failed(
-        "Executing consumer group command failed due to This server does not host this \
-         topic-partition."
-            .into(),
-    )
 }
 
 /// `topic:0,1,2` as Kafka's `parseTopicsWithPartitions` reads it.
@@ -125,7 +127,7 @@ pub(crate) fn parse_topic_with_partitions(arg: &str) -> Result<Vec<Partition>, T
 }
 
 /// Kafka's `checkAllTopicPartitionsValid`: every partition exists and has a leader.
-async fn check_partitions(
+pub(crate) async fn check_partitions(
     admin: &mut Admin,
     partitions: &BTreeSet<Partition>,
 ) -> Result<(), ToolError> {
@@ -145,8 +147,8 @@ async fn check_partitions(
     };
     let missing: Vec<&Partition> = partitions.iter().filter(|p| info(p).is_none()).collect();
     if !missing.is_empty() {
-        return Err(ToolError::Failed(format!(
-            "Executing consumer group command failed due to The partitions \"{}\" do not exist",
+        return Err(admin.failure(format!(
+            "The partitions \"{}\" do not exist",
             names(missing)
         )));
     }
@@ -155,8 +157,8 @@ async fn check_partitions(
         .filter(|p| info(p).is_some_and(|i| i.leader.is_none()))
         .collect();
     if !leaderless.is_empty() {
-        return Err(ToolError::Failed(format!(
-            "Executing consumer group command failed due to The partitions \"{}\" have no leader",
+        return Err(admin.failure(format!(
+            "The partitions \"{}\" have no leader",
             names(leaderless)
         )));
     }
@@ -234,7 +236,7 @@ async fn prepare(
 }
 
 /// The log start (`EARLIEST_TIMESTAMP`) or end offset of every partition.
-async fn log_offsets(
+pub(crate) async fn log_offsets(
     admin: &mut Admin,
     partitions: &BTreeSet<Partition>,
     spec: i64,
@@ -260,7 +262,7 @@ async fn log_offsets(
 
 /// The first offset at or after `timestamp`; a partition with none falls back to its log
 /// end offset, with Kafka's note.
-async fn offsets_for_timestamp(
+pub(crate) async fn offsets_for_timestamp(
     admin: &mut Admin,
     partitions: &BTreeSet<Partition>,
     timestamp: i64,
