@@ -57,7 +57,10 @@ class Certificates:
         PKCS#8 when `password` is given."""
         args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                 "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
-                "-subj", subject, "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key"]
+                "-subj", subject, "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
+                # `req -x509` marks certificates CA:TRUE by default; rustls refuses a CA
+                # certificate as a peer's own (CaUsedAsEndEntity), as it should.
+                "-addext", "basicConstraints=critical,CA:FALSE"]
         if san:
             args += ["-addext", f"subjectAltName={san}"]
         openssl(*args, cwd=self.dir)
