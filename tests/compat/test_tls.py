@@ -384,3 +384,43 @@ def test_the_java_client_over_ssl_with_a_pem_truststore(tmp_path, certs):
             del os.environ["RAFKA_CLIENT_CONFIG"]
     finally:
         broker.stop()
+
+
+def test_rafka_client_tools_connect_over_ssl_with_command_config(tmp_path, certs):
+    """The tools built on rafka's own client take security.protocol=SSL and the PEM trust
+    store from --command-config (and with a client certificate, mTLS)."""
+    root = Path(__file__).resolve().parents[2]
+    alice = certs.issue("tool-alice", "/CN=tool-alice")
+    broker = TlsBroker(tmp_path, certs, extra={"ssl.client.auth": "required"},
+                       client=certs.client(alice))
+    broker.start()
+    try:
+        sent = values(3, 100)
+        topic = f"tools-{uuid.uuid4().hex[:8]}"
+        assert round_trip(broker.bootstrap, certs.client(alice), sent, topic) == sent
+        config = tmp_path / "tool.properties"
+        config.write_text("security.protocol=SSL\nssl.truststore.type=PEM\n"
+                          f"ssl.truststore.location={certs.ca}\n"
+                          "ssl.keystore.type=PEM\n"
+                          f"ssl.keystore.location={alice}\n")
+        env = {**os.environ, "RAFKA_BIN": str(rafka_bin())}
+
+        def tool(name: str, *args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([str(root / "bin" / name), "--bootstrap-server",
+                                   broker.bootstrap, "--command-config", str(config), *args],
+                                  capture_output=True, text=True, timeout=60, env=env)
+
+        out = tool("kafka-broker-api-versions.sh")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith(f"127.0.0.1:{broker.port} (id: 1 rack: null isFenced: false) -> ("), \
+            out.stdout
+        out = tool("kafka-log-dirs.sh", "--describe", "--topic-list", topic)
+        assert out.returncode == 0, out.stderr
+        assert f'"partition":"{topic}-0"' in out.stdout, out.stdout
+        # Without the client certificate the broker refuses the handshake.
+        config.write_text("security.protocol=SSL\n"
+                          f"ssl.truststore.location={certs.ca}\n")
+        out = tool("kafka-broker-api-versions.sh")
+        assert out.returncode != 0
+    finally:
+        broker.stop()
