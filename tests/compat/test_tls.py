@@ -9,6 +9,7 @@ and compares them byte for byte.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -31,6 +32,9 @@ SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
 
 
 def openssl(*args: str, cwd: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl not found: install Debian's openssl (apt-get install openssl)",
+                    pytrace=False)
     out = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
 
@@ -364,7 +368,7 @@ def test_each_listener_advertises_its_own_endpoints(tmp_path, certs):
         broker.stop()
 
 
-def test_the_java_client_over_ssl_with_a_pem_truststore(tmp_path, certs):
+def test_the_java_client_over_ssl_with_a_pem_truststore(tmp_path, certs, monkeypatch):
     """Kafka's own client (4.1.1), `ssl.truststore.type=PEM`, producing and consuming
     with every codec's scenario of tests/clients/java over an SSL listener."""
     from test_java_client import java_program, run_program
@@ -375,13 +379,10 @@ def test_the_java_client_over_ssl_with_a_pem_truststore(tmp_path, certs):
         config.write_text("security.protocol=SSL\n"
                           "ssl.truststore.type=PEM\n"
                           f"ssl.truststore.location={certs.ca}\n")
-        os.environ["RAFKA_CLIENT_CONFIG"] = str(config)
-        try:
-            for scenario in ("admin", "produce-consume-zstd"):
-                result = run_program(java_program(), [scenario], bootstrap=broker.bootstrap)
-                assert f"PASS {scenario}" in result.stdout, result.stdout + result.stderr
-        finally:
-            del os.environ["RAFKA_CLIENT_CONFIG"]
+        monkeypatch.setenv("RAFKA_CLIENT_CONFIG", str(config))
+        for scenario in ("admin", "produce-consume-zstd"):
+            result = run_program(java_program(), [scenario], bootstrap=broker.bootstrap)
+            assert f"PASS {scenario}" in result.stdout, result.stdout + result.stderr
     finally:
         broker.stop()
 
