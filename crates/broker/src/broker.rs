@@ -101,7 +101,8 @@ impl Broker {
             cluster.is_some(),
         )
         .map_err(StartupError::Config)?;
-        let peer_security = crate::peer_security::inter_broker_security(&config);
+        let peer_security =
+            crate::peer_security::inter_broker_security(&config).map_err(StartupError::Config)?;
         let broker = Broker {
             acls,
             metrics,
@@ -254,11 +255,20 @@ impl Broker {
         }
     }
 
-    /// The brokers clients may use: this one alone, or the cluster's unfenced brokers.
+    /// The live brokers at their inter-broker listener's address: where this broker's
+    /// own requests to the others go.
     pub fn live_brokers(&self) -> Vec<BrokerEndpoint> {
+        self.live_brokers_on(&self.config.security.inter_broker_listener)
+    }
+
+    /// The brokers clients may use, at the addresses of `listener` (the listener the
+    /// client's request came in on, as Kafka answers Metadata per listener name): this
+    /// one alone, or the cluster's unfenced brokers. A broker without that listener is
+    /// left out, as Kafka leaves it out.
+    pub fn live_brokers_on(&self, listener: &str) -> Vec<BrokerEndpoint> {
         match &self.cluster {
             None => {
-                let advertised = self.config.advertised();
+                let advertised = self.config.advertised_on(listener);
                 vec![BrokerEndpoint {
                     id: self.config.node_id,
                     host: advertised.host,
@@ -270,7 +280,7 @@ impl Broker {
                 .image()
                 .live_brokers()
                 .filter_map(|b| {
-                    let endpoint = b.listeners.first()?;
+                    let endpoint = b.listeners.iter().find(|e| e.name == listener)?;
                     Some(BrokerEndpoint {
                         id: b.id,
                         host: endpoint.host.clone(),

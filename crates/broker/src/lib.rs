@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod error;
 pub mod group_config;
 pub mod handlers;
+mod listener_tls;
 pub mod log_manager;
 pub mod metrics;
 pub mod metrics_http;

@@ -1,14 +1,28 @@
 //! How this broker authenticates to the other brokers (its follower fetches, its
 //! requests to partition leaders and coordinators).
 
-use rafka_client::{ClientSecurity, SaslSettings};
+use rafka_client::{ClientSecurity, ClientTls, SaslSettings};
 
 /// How this broker's own connections to the other brokers authenticate: with
 /// `sasl.mechanism.inter.broker.protocol` and the `username`/`password` of the
 /// inter-broker listener's JAAS entry for it, as Kafka's brokers do; nothing on a
-/// PLAINTEXT inter-broker listener.
-pub(crate) fn inter_broker_security(config: &crate::config::BrokerConfig) -> ClientSecurity {
-    ClientSecurity {
+/// PLAINTEXT inter-broker listener. On an SSL or SASL_SSL one, TLS with the listener's own
+/// stores: its trust store checks the other brokers, its key store is this broker's
+/// client certificate. A store that does not load fails start-up.
+pub(crate) fn inter_broker_security(
+    config: &crate::config::BrokerConfig,
+) -> Result<ClientSecurity, String> {
+    let tls = match config.security.inter_broker_tls() {
+        Some(settings) => Some(ClientTls::new(settings).map_err(|e| {
+            format!(
+                "inter-broker listener {}: {e}",
+                config.security.inter_broker_listener
+            )
+        })?),
+        None => None,
+    };
+    Ok(ClientSecurity {
+        tls,
         sasl: config
             .security
             .inter_broker_sasl()
@@ -16,5 +30,5 @@ pub(crate) fn inter_broker_security(config: &crate::config::BrokerConfig) -> Cli
                 mechanism,
                 options: module.options,
             }),
-    }
+    })
 }

@@ -14,7 +14,7 @@ use futures_util::future::Either;
 use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
 use rafka_protocol::frame::FrameDecoder;
 use rafka_protocol::request::{parse_request, RequestError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -22,19 +22,22 @@ use tokio::task::JoinSet;
 use crate::authentication::{Authenticator, Verdict};
 use crate::broker::Broker;
 use crate::handlers::{self, Response};
+use crate::listener_tls::ListenerTls;
 use crate::metrics::{ConnectionGuard, RequestDone};
 use crate::session::Session;
 use kafka_protocol::messages::ApiKey;
 use rafka_log::FileSlice;
 use rafka_protocol::fetch_frame::Part;
 use std::os::fd::AsFd;
+use tokio_rustls::server::TlsStream;
 
 /// A bound, not yet serving, set of listeners.
 #[derive(Debug)]
 pub struct Server {
     broker: Arc<Broker>,
-    /// Each data listener's socket, with the listener's name.
-    listeners: Vec<(String, TcpListener)>,
+    /// Each data listener's socket, with the listener's name and, for SSL and SASL_SSL
+    /// listeners, its TLS side.
+    listeners: Vec<(String, TcpListener, Option<Arc<ListenerTls>>)>,
     /// `metrics.listener`'s socket, when set.
     metrics: Option<TcpListener>,
 }
@@ -52,7 +55,14 @@ impl Server {
                     format!("cannot listen on {listener} ({address}): {e}"),
                 )
             })?;
-            listeners.push((listener.name.clone(), socket));
+            let tls = match broker.config.security.ssl(&listener.name) {
+                Some(ssl) => Some(Arc::new(
+                    ListenerTls::new(&listener.name, ssl)
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+                )),
+                None => None,
+            };
+            listeners.push((listener.name.clone(), socket, tls));
         }
         let metrics = crate::metrics_http::bind(&broker).await?;
         Ok(Server {
@@ -65,7 +75,7 @@ impl Server {
     pub fn local_addresses(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|(_, l)| l.local_addr().ok())
+            .filter_map(|(_, l, _)| l.local_addr().ok())
             .collect()
     }
 
@@ -86,7 +96,7 @@ impl Server {
                 stop_rx.clone(),
             ));
         }
-        for (name, listener) in self.listeners {
+        for (name, listener, tls) in self.listeners {
             // The port is bound already (a conflict fails start-up at once); connections
             // wait in the backlog until a cluster node is ready to answer them.
             let broker = self.broker.clone();
@@ -100,7 +110,7 @@ impl Server {
                         _ = stop.wait_for(|stopping| *stopping) => return,
                     }
                 }
-                accept_loop(broker, &name, listener, stop).await;
+                accept_loop(broker, &name, listener, tls, stop).await;
             });
         }
         tasks.spawn(background_loop(self.broker.clone(), stop_rx.clone()));
@@ -128,6 +138,7 @@ async fn accept_loop(
     broker: Arc<Broker>,
     name: &str,
     listener: TcpListener,
+    tls: Option<Arc<ListenerTls>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let open = broker.metrics.listener_connections(name);
@@ -138,10 +149,24 @@ async fn accept_loop(
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let counted = ConnectionGuard::open(&open);
-                    let session = Session::anonymous(peer, name);
-                    let serving = serve_connection(broker.clone(), stream, session, stop.clone());
+                    let mut session = Session::anonymous(peer, name);
+                    let broker = broker.clone();
+                    let tls = tls.clone();
+                    let stop = stop.clone();
                     connections.spawn(async move {
-                        serving.await;
+                        // The handshake runs in the connection's own task: a slow or
+                        // failing client holds up nobody else.
+                        let connection = match tls {
+                            None => Connection::Plain(stream),
+                            Some(tls) => match tls.accept(stream, peer).await {
+                                Some((stream, principal)) => {
+                                    session.principal = principal;
+                                    Connection::Tls(stream)
+                                }
+                                None => return,
+                            },
+                        };
+                        serve_connection(broker, connection, session, stop).await;
                         drop(counted);
                     });
                 }
@@ -184,7 +209,7 @@ struct Answer {
 /// order, as Kafka's clients require.
 async fn serve_connection(
     broker: Arc<Broker>,
-    mut stream: TcpStream,
+    mut stream: Connection,
     session: Session,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -337,7 +362,12 @@ fn poll_ready(in_flight: &mut FuturesOrdered<Queued<'_>>) -> Option<Answer> {
 
 /// Writes one request's answer; false when the connection must close. The request's
 /// time, as Kafka's `TotalTimeMs`, runs from its frame's arrival to its answer's send.
-async fn answer(broker: &Broker, stream: &mut TcpStream, peer: SocketAddr, answer: Answer) -> bool {
+async fn answer(
+    broker: &Broker,
+    stream: &mut Connection,
+    peer: SocketAddr,
+    answer: Answer,
+) -> bool {
     let Answer {
         handled,
         done,
@@ -362,7 +392,7 @@ fn frame_api(frame: &[u8]) -> (ApiKey, i16) {
     }
 }
 
-async fn write_answer(stream: &mut TcpStream, peer: SocketAddr, handled: Handled) -> bool {
+async fn write_answer(stream: &mut Connection, peer: SocketAddr, handled: Handled) -> bool {
     match handled {
         Ok(Some(response)) => match write_response(stream, response).await {
             Ok(()) => true,
@@ -379,9 +409,13 @@ async fn write_answer(stream: &mut TcpStream, peer: SocketAddr, handled: Handled
     }
 }
 
-async fn write_response(stream: &mut TcpStream, response: Response) -> std::io::Result<()> {
+async fn write_response(stream: &mut Connection, response: Response) -> std::io::Result<()> {
     match response {
-        Response::Bytes(bytes) => stream.write_all(&bytes).await,
+        Response::Bytes(bytes) => {
+            stream.write_all(&bytes).await?;
+            // TLS holds what it encrypted until flushed; plain TCP's flush is free.
+            stream.flush().await
+        }
         Response::Fetch { parts, records } => {
             for part in parts {
                 match part {
@@ -391,12 +425,15 @@ async fn write_response(stream: &mut TcpStream, response: Response) -> std::io::
                             return Err(std::io::Error::other("fetch frame names missing records"));
                         };
                         for slice in &read.slices {
-                            send_file(stream, slice).await?;
+                            match stream {
+                                Connection::Plain(socket) => send_file(socket, slice).await?,
+                                Connection::Tls(tls) => send_through_tls(tls, slice).await?,
+                            }
                         }
                     }
                 }
             }
-            Ok(())
+            stream.flush().await
         }
     }
 }
@@ -431,6 +468,77 @@ async fn send_file(stream: &TcpStream, slice: &FileSlice) -> std::io::Result<()>
         }
     }
     Ok(())
+}
+
+/// A fetch's records over TLS, where the kernel cannot copy file to socket: the range is
+/// read into one buffer and written through the TLS stream, which encrypts it into its
+/// own records (no other copy). A short file is an error, as for `send_file`.
+async fn send_through_tls(
+    stream: &mut TlsStream<TcpStream>,
+    slice: &FileSlice,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut buffer = vec![0u8; slice.len as usize];
+    slice
+        .file
+        .read_exact_at(&mut buffer, slice.position)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "{}: cannot read the records to send: {e}",
+                    slice.path.display()
+                ),
+            )
+        })?;
+    stream.write_all(&buffer).await
+}
+
+/// A client connection: plain TCP (PLAINTEXT, SASL_PLAINTEXT) or TLS (SSL, SASL_SSL).
+#[derive(Debug)]
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Connection::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Connection::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_flush(cx),
+            Connection::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Connection::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
 }
 
 /// Retention and checkpoints, on Kafka's intervals.

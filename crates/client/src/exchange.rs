@@ -67,6 +67,8 @@ where
     let mut frame = (body.len() as i32).to_be_bytes().to_vec();
     frame.extend_from_slice(&body);
     stream.write_all(&frame).await?;
+    // TLS holds what it encrypted until flushed; plain TCP's flush is free.
+    stream.flush().await?;
     let mut size = [0u8; 4];
     stream.read_exact(&mut size).await?;
     let size = response_size(size, api_key, max_response_bytes)?;

@@ -40,6 +40,11 @@ impl WirePool {
         }
     }
 
+    /// How the pool's connections secure themselves.
+    pub fn security(&self) -> &ClientSecurity {
+        &self.security
+    }
+
     /// Sends `request` to `address` at the highest version both speak up to `version`,
     /// over an idle connection or a new one (connected within `connect_timeout`), and
     /// waits up to `timeout` for the answer.

@@ -21,6 +21,8 @@ use crate::exchange::{exchange, ExchangeError, DEFAULT_MAX_RESPONSE_BYTES};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientSecurity {
     pub sasl: Option<SaslSettings>,
+    /// TLS (SSL, SASL_SSL): the trust store, an optional client certificate.
+    pub tls: Option<crate::transport::ClientTls>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,19 +40,26 @@ impl ClientSecurity {
         let protocol = get("security.protocol")
             .unwrap_or("PLAINTEXT")
             .to_ascii_uppercase();
-        match protocol.as_str() {
-            "PLAINTEXT" => return Ok(ClientSecurity::default()),
-            "SASL_PLAINTEXT" => {}
-            "SSL" | "SASL_SSL" => {
-                return Err(format!(
-                    "security.protocol {protocol} is not supported by rafka's clients yet (TLS is not implemented)"
-                ))
-            }
+        let (tls, sasl) = match protocol.as_str() {
+            "PLAINTEXT" => (false, false),
+            "SSL" => (true, false),
+            "SASL_PLAINTEXT" => (false, true),
+            "SASL_SSL" => (true, true),
             other => {
                 return Err(format!(
                     "Invalid value {other} for configuration security.protocol: String must be one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"
                 ))
             }
+        };
+        let tls = if tls {
+            Some(crate::transport::ClientTls::new(client_tls_settings(
+                props,
+            )?)?)
+        } else {
+            None
+        };
+        if !sasl {
+            return Ok(ClientSecurity { sasl: None, tls });
         }
         let mechanism = get("sasl.mechanism").unwrap_or("GSSAPI").to_string();
         let options = match get("sasl.jaas.config") {
@@ -79,8 +88,76 @@ impl ClientSecurity {
         SaslClient::new(&mechanism, &options, 0)?;
         Ok(ClientSecurity {
             sasl: Some(SaslSettings { mechanism, options }),
+            tls,
         })
     }
+}
+
+/// A client config's TLS keys, as the Java client reads them (PEM stores only), with
+/// librdkafka's `ssl.ca.location` / `ssl.certificate.location` / `ssl.key.location`
+/// accepted too.
+fn client_tls_settings(
+    props: &BTreeMap<String, String>,
+) -> Result<rafka_security::tls::TlsSettings, String> {
+    use rafka_security::tls::{KeyStore, PemSource, TlsSettings};
+    let get = |k: &str| props.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    for key in ["ssl.keystore.type", "ssl.truststore.type"] {
+        if let Some(kind) = get(key).filter(|k| !k.eq_ignore_ascii_case("PEM")) {
+            return Err(format!(
+                "{key}={kind}: rafka's clients read PEM stores only (set {key}=PEM)"
+            ));
+        }
+    }
+    let read =
+        |path: &str| std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"));
+    let keystore = match (
+        get("ssl.keystore.location"),
+        get("ssl.keystore.certificate.chain"),
+        get("ssl.keystore.key"),
+        get("ssl.certificate.location"),
+        get("ssl.key.location"),
+    ) {
+        (Some(path), ..) => Some(KeyStore::File(path.into())),
+        (None, Some(chain), Some(key), ..) => Some(KeyStore::Inline {
+            certificate_chain: chain.to_string(),
+            key: key.to_string(),
+        }),
+        (None, _, _, Some(cert), Some(key)) => Some(KeyStore::Inline {
+            certificate_chain: read(cert)?,
+            key: read(key)?,
+        }),
+        _ => None,
+    };
+    let truststore = match (
+        get("ssl.truststore.location").or(get("ssl.ca.location")),
+        get("ssl.truststore.certificates"),
+    ) {
+        (Some(path), _) => Some(PemSource::File(path.into())),
+        (None, Some(text)) => Some(PemSource::Inline(text.to_string())),
+        (None, None) => None,
+    };
+    let list = |v: &str| -> Vec<String> {
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let defaults = TlsSettings::default();
+    Ok(TlsSettings {
+        keystore,
+        key_password: get("ssl.key.password").map(str::to_string),
+        truststore,
+        enabled_protocols: get("ssl.enabled.protocols")
+            .map(list)
+            .unwrap_or(defaults.enabled_protocols),
+        cipher_suites: get("ssl.cipher.suites").map(list).unwrap_or_default(),
+        // Set but empty turns the name check off, as in Kafka.
+        endpoint_identification: props
+            .get("ssl.endpoint.identification.algorithm")
+            .is_none_or(|v| !v.trim().is_empty()),
+        ..defaults
+    })
 }
 
 /// Why authentication failed: the broker's words, or the exchange's failure.

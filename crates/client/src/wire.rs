@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use tokio::net::TcpStream;
 
 use crate::exchange::{exchange, ExchangeError, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::security::{AuthenticationError, ClientSecurity};
@@ -69,7 +68,7 @@ const DEFAULT_CLIENT_ID: &str = "rafka-tools";
 
 #[derive(Debug)]
 pub struct WireClient {
-    stream: TcpStream,
+    stream: crate::transport::ClientStream,
     correlation_id: i32,
     /// The request header's `client_id` (the broker builds group member ids from it).
     client_id: String,
@@ -122,9 +121,10 @@ impl WireClient {
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
-            match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+            let connecting =
+                crate::transport::ClientStream::connect(address, security.tls.as_ref());
+            match tokio::time::timeout(timeout, connecting).await {
                 Ok(Ok(stream)) => {
-                    let _ = stream.set_nodelay(true);
                     let mut client = WireClient {
                         stream,
                         correlation_id: 0,

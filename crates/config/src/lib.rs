@@ -9,6 +9,7 @@
 //! - `group`: the group coordinator's settings `server` parses;
 //! - `transaction`, `share_coordinator`: the transaction and share coordinators' settings;
 //! - `security`: the listeners' security protocols and SASL settings;
+//! - `ssl`: the TLS listeners' `ssl.*` settings (PEM stores, client auth, mapping rules);
 //! - `storage`: `meta.properties`, offset checkpoints and the single-node metadata file.
 //!
 //! It knows nothing of sockets, tokio or the broker's runtime: it reads and writes files
@@ -19,6 +20,7 @@ pub mod group;
 pub mod security;
 pub mod server;
 pub mod share_coordinator;
+pub mod ssl;
 pub mod storage;
 pub mod topic_config;
 pub mod transaction;

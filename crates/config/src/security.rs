@@ -41,6 +41,11 @@ impl SecurityProtocol {
         }
     }
 
+    /// Whether connections are TLS (SSL, SASL_SSL).
+    pub fn is_tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+
     pub fn is_sasl(self) -> bool {
         matches!(
             self,
@@ -67,6 +72,8 @@ pub struct SecurityConfig {
     pub protocols: BTreeMap<String, SecurityProtocol>,
     /// The SASL listeners' settings, by listener name.
     pub sasl_listeners: BTreeMap<String, SaslListener>,
+    /// The TLS listeners' settings (SSL, SASL_SSL), by listener name.
+    pub ssl_listeners: BTreeMap<String, crate::ssl::SslListener>,
     /// The listener this broker connects to the other brokers on.
     pub inter_broker_listener: String,
     pub inter_broker_protocol: SecurityProtocol,
@@ -87,7 +94,9 @@ pub const SECURITY_KEYS: &[&str] = &[
 
 /// Whether `key` is one of this module's (the per-listener overrides included).
 pub fn is_security_key(key: &str) -> bool {
-    SECURITY_KEYS.contains(&key) || key.starts_with("listener.name.")
+    SECURITY_KEYS.contains(&key)
+        || crate::ssl::SSL_KEYS.contains(&key)
+        || key.starts_with("listener.name.")
 }
 
 /// What the security keys are read against.
@@ -122,29 +131,29 @@ impl SecurityConfig {
         };
         let mut effective = BTreeMap::new();
         let mut sasl_listeners = BTreeMap::new();
+        let mut ssl_listeners = BTreeMap::new();
         for listener in l.listeners.iter().chain(l.advertised) {
             let protocol = protocol_of(listener)?;
             effective.insert(listener.clone(), protocol);
             let controller = l.controller_listener_names.contains(listener);
             match protocol {
-                SecurityProtocol::Ssl | SecurityProtocol::SaslSsl => {
+                SecurityProtocol::Plaintext => {}
+                _ if controller => {
                     return Err(format!(
-                        "listener {listener} uses security protocol {}, which rafka does not support yet (TLS is not implemented)",
+                        "controller listener {listener} uses security protocol {}, which rafka does not support yet (controller listeners are PLAINTEXT)",
                         protocol.name()
                     ))
                 }
-                SecurityProtocol::SaslPlaintext if controller => {
-                    return Err(format!(
-                        "controller listener {listener} uses security protocol SASL_PLAINTEXT, which rafka does not support yet (controller listeners are PLAINTEXT)"
-                    ))
-                }
-                SecurityProtocol::SaslPlaintext => {
-                    if !sasl_listeners.contains_key(listener) {
-                        let sasl = sasl_listener(get, listener)?;
-                        sasl_listeners.insert(listener.clone(), sasl);
-                    }
-                }
-                SecurityProtocol::Plaintext => {}
+                _ => {}
+            }
+            if protocol.is_sasl() && !sasl_listeners.contains_key(listener) {
+                let sasl = sasl_listener(get, listener)?;
+                sasl_listeners.insert(listener.clone(), sasl);
+            }
+            if protocol.is_tls() && !ssl_listeners.contains_key(listener) {
+                let ssl = crate::ssl::ssl_listener(get, listener)
+                    .map_err(|e| format!("listener {listener}: {e}"))?;
+                ssl_listeners.insert(listener.clone(), ssl);
             }
         }
         let (inter_broker_listener, inter_broker_protocol) = match (
@@ -198,6 +207,7 @@ impl SecurityConfig {
         Ok(SecurityConfig {
             protocols: effective,
             sasl_listeners,
+            ssl_listeners,
             inter_broker_listener,
             inter_broker_protocol,
             sasl_mechanism_inter_broker_protocol,
@@ -207,6 +217,18 @@ impl SecurityConfig {
     /// The SASL settings of `listener`, if it is a SASL listener.
     pub fn sasl(&self, listener: &str) -> Option<&SaslListener> {
         self.sasl_listeners.get(listener)
+    }
+
+    /// The TLS settings of `listener`, if it is an SSL or SASL_SSL listener.
+    pub fn ssl(&self, listener: &str) -> Option<&crate::ssl::SslListener> {
+        self.ssl_listeners.get(listener)
+    }
+
+    /// What this broker's own connections to the inter-broker listener use for TLS: the
+    /// listener's own settings, its key store presented as the client certificate and
+    /// its trust store checking the other brokers (as Kafka's inter-broker clients do).
+    pub fn inter_broker_tls(&self) -> Option<rafka_security::tls::TlsSettings> {
+        self.ssl(&self.inter_broker_listener).map(|s| s.tls.clone())
     }
 
     /// What this broker's own connections to the inter-broker listener authenticate with:
@@ -399,7 +421,22 @@ mod tests {
         );
         assert!(err(&[("sasl.enabled.mechanisms", "PLAIN")], sasl)
             .starts_with("Could not find a 'KafkaServer' or 'sasl_plaintext.KafkaServer' entry"));
-        assert!(err(&[], "SSL").contains("TLS is not implemented"));
+        assert_eq!(
+            err(&[("ssl.keystore.type", "JKS")], "SSL"),
+            "listener SSL: ssl.keystore.type=JKS: rafka reads PEM keystores only (set ssl.keystore.type=PEM and give the certificates and keys in PEM)"
+        );
+        let ssl = parse(
+            &[
+                ("ssl.client.auth", "required"),
+                ("inter.broker.listener.name", "SSL"),
+            ],
+            "SSL",
+        )
+        .unwrap();
+        assert_eq!(
+            ssl.ssl("SSL").unwrap().tls.client_auth,
+            rafka_security::tls::ClientAuth::Required
+        );
         assert_eq!(
             err(
                 &[

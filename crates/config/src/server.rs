@@ -620,6 +620,30 @@ impl BrokerConfig {
             .filter(|l| !self.controller_listener_names.contains(&l.name))
     }
 
+    /// The advertised address of `listener`, or `advertised()` when it has none.
+    pub fn advertised_on(&self, listener: &str) -> Listener {
+        self.advertised_listeners
+            .iter()
+            .find(|a| a.name == listener)
+            .cloned()
+            .unwrap_or_else(|| self.advertised())
+    }
+
+    /// The advertised listeners a broker registers (all but the controller's).
+    pub fn registered_listeners(&self) -> Vec<Listener> {
+        let listeners: Vec<Listener> = self
+            .advertised_listeners
+            .iter()
+            .filter(|a| !self.controller_listener_names.contains(&a.name))
+            .cloned()
+            .collect();
+        if listeners.is_empty() {
+            vec![self.advertised()]
+        } else {
+            listeners
+        }
+    }
+
     /// The address this broker gives clients in Metadata: the advertised listener with the
     /// same name as the first data listener.
     pub fn advertised(&self) -> Listener {

@@ -23,8 +23,9 @@
 //! Still to do, in the order that unblocks tests soonest:
 //! 1. ACL records, the *Acls APIs and `kafka-acls.sh`; `authorizer::Authorizer` consulted
 //!    by each handler (`authorizer.class.name`, `super.users`, …);
-//! 2. TLS listeners with rustls (PEM keystores, mTLS, `principal::SslPrincipalMapper`),
-//!    then SSL and SASL_SSL (refused at start-up until then).
+//! 2. TLS: `tls` builds rustls' server and client configurations from Kafka's `ssl.*`
+//!    settings (PEM stores only) and prints a client certificate's subject as Kafka does,
+//!    for `principal::SslPrincipalMapper`.
 
 pub mod acl;
 pub mod authorizer;
@@ -35,3 +36,4 @@ pub mod principal;
 pub mod sasl;
 pub mod sasl_client;
 pub mod scram;
+pub mod tls;

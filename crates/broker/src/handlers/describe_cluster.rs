@@ -48,7 +48,7 @@ pub(super) fn handle(
             )
         }
     }
-    let live_brokers = broker.live_brokers();
+    let live_brokers = broker.live_brokers_on(&session.listener);
     DescribeClusterResponse::default()
         .with_endpoint_type(ENDPOINT_TYPE_BROKER)
         .with_cluster_id(str_bytes(broker.cluster_id.clone()))

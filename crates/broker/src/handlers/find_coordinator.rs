@@ -51,10 +51,9 @@ pub(super) async fn handle(
         return answer(version, refused);
     }
     // In a cluster the coordinator is the leader of the group's partition, among these.
-    let live = match &broker.cluster {
-        Some(_) => broker.live_brokers(),
-        None => Vec::new(),
-    };
+    // At the addresses of the listener the request came in on (this node alone in
+    // single-node mode).
+    let live = broker.live_brokers_on(&session.listener);
     let mut coordinators: Vec<Coordinator> = Vec::with_capacity(keys.len());
     for key in keys {
         {
@@ -139,13 +138,12 @@ fn leader_of(
     partition: i32,
     live: &[crate::broker::BrokerEndpoint],
 ) -> Result<(i32, String, u16), ErrorCode> {
-    if broker.cluster.is_none() {
-        let advertised = broker.config.advertised();
-        return Ok((broker.config.node_id, advertised.host, advertised.port));
-    }
-    let leader = broker
-        .topic(topic)
-        .and_then(|t| t.state(partition).map(|s| s.leader));
+    let leader = match broker.cluster {
+        None => Some(broker.config.node_id),
+        Some(_) => broker
+            .topic(topic)
+            .and_then(|t| t.state(partition).map(|s| s.leader)),
+    };
     live.iter()
         .find(|b| Some(b.id) == leader)
         .map(|b| (b.id, b.host.clone(), b.port))

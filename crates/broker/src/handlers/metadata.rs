@@ -21,7 +21,7 @@ pub(super) async fn handle(
     version: i16,
     session: &Session,
 ) -> MetadataResponse {
-    let live_brokers = broker.live_brokers();
+    let live_brokers = broker.live_brokers_on(&session.listener);
     let controller_id = broker.controller_id_for_clients(&live_brokers);
     // Offline replicas are those not among these: computed once, not per topic.
     let live: Vec<i32> = live_brokers.iter().map(|b| b.id).collect();

@@ -19,10 +19,9 @@ use kafka_protocol::messages::{
     OffsetForLeaderEpochResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use rafka_client::{exchange, DEFAULT_MAX_RESPONSE_BYTES};
+use rafka_client::{exchange, ClientStream, DEFAULT_MAX_RESPONSE_BYTES};
 use rafka_protocol::ErrorCode;
 use rafka_types::{LeaderEpoch, NodeId, Offset};
-use tokio::net::TcpStream;
 
 use crate::broker::Broker;
 use crate::partition::Partition;
@@ -80,20 +79,25 @@ async fn fetch_from(broker: Arc<Broker>, leader: NodeId) {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         };
+        let security = broker.peers.security().clone();
         let mut stream = match tokio::time::timeout(
             Duration::from_secs(2),
-            TcpStream::connect(&address),
+            ClientStream::connect(&address, security.tls.as_ref()),
         )
         .await
         {
             Ok(Ok(s)) => s,
+            Ok(Err(e)) if security.tls.is_some() => {
+                // A refused handshake is a configuration matter: say so.
+                tracing::warn!("cannot connect to broker {leader} at {address}: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
             _ => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
-        let security = crate::peer_security::inter_broker_security(&broker.config);
         if let Some(sasl) = &security.sasl {
             let authenticating =
                 rafka_client::authenticate(&mut stream, FETCHER_CLIENT_ID, &mut correlation, sasl);
@@ -135,16 +139,24 @@ async fn fetch_from(broker: Arc<Broker>, leader: NodeId) {
     }
 }
 
+/// The leader's address on the inter-broker listener (its first listener if it
+/// registered none of that name).
 fn broker_address(broker: &Broker, id: NodeId) -> Option<String> {
     let image = broker.cluster.as_ref()?.image();
-    let endpoint = image.brokers.get(&id.0)?.listeners.first()?.clone();
+    let listeners = &image.brokers.get(&id.0)?.listeners;
+    let inter_broker = &broker.config.security.inter_broker_listener;
+    let endpoint = listeners
+        .iter()
+        .find(|e| &e.name == inter_broker)
+        .or(listeners.first())?
+        .clone();
     Some(format!("{}:{}", endpoint.host, endpoint.port))
 }
 
 async fn fetch_once(
     broker: &Broker,
     leader: NodeId,
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     correlation: &mut i32,
     partitions: &[Arc<Partition>],
     truncated: &mut Truncated,
@@ -285,7 +297,7 @@ fn by_topic_partition<'a>(
 
 /// OffsetForLeaderEpoch for the partitions that changed epoch, and the truncation.
 async fn truncate(
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     correlation: &mut i32,
     node_id: i32,
     leader: NodeId,

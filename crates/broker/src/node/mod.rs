@@ -94,7 +94,7 @@ async fn follow_image(broker: Arc<Broker>) {
 async fn heartbeats(broker: Arc<Broker>, stop: watch::Receiver<bool>) {
     let cluster = broker.cluster.clone().expect("cluster mode");
     let interval = Duration::from_millis(broker.config.replication.broker_heartbeat_interval_ms);
-    let advertised = broker.config.advertised();
+    let advertised = broker.config.registered_listeners();
     loop {
         if *stop.borrow() {
             return;
@@ -103,11 +103,14 @@ async fn heartbeats(broker: Arc<Broker>, stop: watch::Receiver<bool>) {
             let request = BrokerRequest::Register {
                 id: cluster.node_id,
                 incarnation_id: cluster.incarnation_id,
-                listeners: vec![rafka_metadata::image::Endpoint {
-                    name: advertised.name.clone(),
-                    host: advertised.host.clone(),
-                    port: advertised.port,
-                }],
+                listeners: advertised
+                    .iter()
+                    .map(|a| rafka_metadata::image::Endpoint {
+                        name: a.name.clone(),
+                        host: a.host.clone(),
+                        port: a.port,
+                    })
+                    .collect(),
                 rack: broker.config.broker_rack.clone(),
             };
             match cluster
