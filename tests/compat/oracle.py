@@ -288,8 +288,10 @@ class RawClient:
     (`{"_header": ...}` excluded). Nested structs are given as dicts, arrays as lists."""
 
     def __init__(self, host: str, port: int, timeout_s: float = REQUEST_TIMEOUT_S,
-                 client_id: str = "rafka-oracle"):
-        self.sock = socket.create_connection((host, port), timeout=timeout_s)
+                 client_id: str = "rafka-oracle", source_host: str | None = None):
+        source = (source_host, 0) if source_host else None
+        self.sock = socket.create_connection((host, port), timeout=timeout_s,
+                                             source_address=source)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client_id = client_id
         self.correlation_id = 0

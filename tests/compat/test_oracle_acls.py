@@ -23,7 +23,8 @@ from confluent_kafka import admin as ck_admin
 
 from compat_helpers import wait_until
 from conftest import Broker
-from oracle import (SHARED_CONFIG, KafkaOracle, Pair, create_topic, records)
+from oracle import (MESSAGES, SHARED_CONFIG, KafkaOracle, Pair, RawClient, create_topic,
+                    kafka_classpath, records)
 
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 AUTHORIZER_CONFIG = {
@@ -54,11 +55,13 @@ def name(label: str) -> str:
 
 
 class AuthorizingKafka(KafkaOracle):
-    """The Kafka oracle with the StandardAuthorizer on."""
+    """The Kafka oracle with the StandardAuthorizer on, and share groups (an internal
+    switch in Kafka 4.1; rafka always serves them) for the share APIs' checks."""
 
     def __init__(self, workdir):
         super().__init__(workdir)
         self.config.update(AUTHORIZER_CONFIG)
+        self.config["group.share.enable"] = "true"
         self.config_path.write_text("".join(f"{k}={v}\n" for k, v in self.config.items()))
 
 
@@ -453,3 +456,219 @@ def test_kafka_acls_tool_answers_the_same(authz, tmp_path):
     kafka_tool("kafka", "--remove", "--force", "--topic", ptopic)
     wait_acls(authz, 0, resource_type=TOPIC, resource_name=topic, pattern=LITERAL)
     wait_acls(authz, 0, resource_type=TOPIC, resource_name=ptopic, pattern=LITERAL)
+
+
+# -- the share APIs and the cluster-level checks ----------------------------------------
+
+SHARE_MESSAGES = ("ShareGroupHeartbeat", "ShareFetch", "ShareAcknowledge",
+                  "InitializeShareGroupState", "ReadShareGroupState", "WriteShareGroupState",
+                  "DeleteShareGroupState", "ReadShareGroupStateSummary")
+
+
+@pytest.fixture(scope="module")
+def share_messages(tmp_path_factory):
+    """kafka-python has no schemas of the share APIs: Kafka 4.1.1's own JSON schemas, read
+    at run time from the kafka-clients jar on the oracle's classpath, become raw-client
+    messages (registered in oracle.MESSAGES for this session)."""
+    import importlib
+    import sys
+    import types
+    import zipfile
+    from kafka.protocol.api_message import ApiMessage
+    jar = next(p for p in kafka_classpath().split(":") if "/kafka-clients-" in p)
+    root = tmp_path_factory.mktemp("share-schemas")
+    package = root / "rafka_share_schemas"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    with zipfile.ZipFile(jar) as z:
+        for api in SHARE_MESSAGES:
+            for kind in ("Request", "Response"):
+                name = f"{api}{kind}"
+                (package / f"{name}.json").write_bytes(z.read(f"common/message/{name}.json"))
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    for api in SHARE_MESSAGES:
+        for kind in ("Request", "Response"):
+            name = f"{api}{kind}"
+            if name not in MESSAGES:
+                MESSAGES[name] = types.new_class(
+                    name, (ApiMessage,), {"load_json": "rafka_share_schemas"})
+    return MESSAGES
+
+
+def created_topic_ids(pair: Pair, topic: str) -> dict[str, str]:
+    """Creates `topic` on both brokers: each one's id of it (CreateTopics answers it even
+    to a principal that may not describe the topic once an ACL closes it)."""
+    ids = {}
+    for side in ("kafka", "rafka"):
+        answer = pair.send(side, "CreateTopics", 7, topics=[{
+            "name": topic, "num_partitions": 1, "replication_factor": 1, "assignments": [],
+            "configs": []}], timeout_ms=30000, validate_only=False)
+        assert answer["topics"][0]["error_code"] == 0, answer
+        ids[side] = answer["topics"][0]["topic_id"]
+    return ids
+
+
+def kafka_member_id() -> str:
+    """A member id as Kafka's clients make one (Uuid.toString: url-safe base64)."""
+    import base64
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def share_fetch_fields(group: str, member: str, epoch: int, topics: list[tuple[str, list]]):
+    """topics: (topic id, acknowledgement batches of partition 0)."""
+    return {"group_id": group, "member_id": member, "share_session_epoch": epoch,
+            "max_wait_ms": 0, "min_bytes": 1, "max_bytes": 1 << 20, "max_records": 100,
+            "batch_size": 100, "forgotten_topics_data": [],
+            "topics": [{"topic_id": t, "partitions": [
+                {"partition_index": 0, "acknowledgement_batches": acks}]} for t, acks in topics]}
+
+
+def partition_codes(answer: dict, ids: dict[str, str], field: str = "error_code") -> dict:
+    names = {v: k for k, v in ids.items()}
+    return {names[t["topic_id"]]: t["partitions"][0][field] for t in answer["responses"]}
+
+
+def test_share_apis_need_read_on_the_group_and_the_topics(authz, protected, share_messages):
+    """Kafka's handleShareGroupHeartbeat/handleShareFetchRequest/handleShareAcknowledgeRequest:
+    READ on the group first (the whole answer GROUP_AUTHORIZATION_FAILED), then READ on
+    each topic (that partition TOPIC_AUTHORIZATION_FAILED, its acknowledgements too) —
+    DESCRIBE on the subscribed topics for the heartbeat."""
+    closed_group, free_group = protected["group"], name("share")
+    heartbeat = {"member_id": str(uuid.uuid4()), "member_epoch": 0, "rack_id": None}
+    answer = authz.both("ShareGroupHeartbeat", 1, group_id=closed_group,
+                        subscribed_topic_names=[protected["open"]], **heartbeat)
+    assert answer["error_code"] == GROUP_AUTHORIZATION_FAILED
+    answer = authz.both("ShareGroupHeartbeat", 1, group_id=free_group,
+                        subscribed_topic_names=[protected["open"], protected["closed"]],
+                        **heartbeat)
+    assert answer["error_code"] == TOPIC_AUTHORIZATION_FAILED
+    member = kafka_member_id()
+    answer = authz.both("ShareFetch", 1, **share_fetch_fields(closed_group, member, 0, []))
+    assert answer["error_code"] == GROUP_AUTHORIZATION_FAILED
+    answer = authz.both("ShareAcknowledge", 1, group_id=closed_group, member_id=member,
+                        share_session_epoch=1, topics=[])
+    assert answer["error_code"] == GROUP_AUTHORIZATION_FAILED
+    # A group it may read, a topic it may read and one it may not.
+    opened_topic, closed = name("so"), name("sc")
+    open_ids, closed_ids = created_topic_ids(authz, opened_topic), created_topic_ids(authz, closed)
+    create_acls(authz, acl(TOPIC, closed, ALICE, ALL))
+    wait_acls(authz, 1, resource_type=TOPIC, resource_name=closed, pattern=LITERAL)
+    answers = {}
+    for side in ("kafka", "rafka"):
+        ids = {"open": open_ids[side], "closed": closed_ids[side]}
+        opened = authz.send(side, "ShareFetch", 1, **share_fetch_fields(
+            free_group, member, 0, [(ids["open"], []), (ids["closed"], [])]))
+        batch = [{"first_offset": 0, "last_offset": 0, "acknowledge_types": [1]}]
+        acked = authz.send(side, "ShareFetch", 1, **share_fetch_fields(
+            free_group, member, 1, [(ids["closed"], batch)]))
+        acknowledged = authz.send(side, "ShareAcknowledge", 1, group_id=free_group,
+                                  member_id=member, share_session_epoch=2, topics=[
+                                      {"topic_id": ids["closed"], "partitions": [
+                                          {"partition_index": 0,
+                                           "acknowledgement_batches": batch}]}])
+        answers[side] = [without_idle(a) for a in (opened, acked, acknowledged)]
+        # The session's final request closes it.
+        authz.send(side, "ShareAcknowledge", 1, group_id=free_group, member_id=member,
+                   share_session_epoch=-1, topics=[])
+    for what, k, r in zip(("ShareFetch opening", "ShareFetch acknowledging",
+                           "ShareAcknowledge"), answers["kafka"], answers["rafka"]):
+        authz.compare(k, r, what)
+    opened, acked, acknowledged = answers["rafka"]
+    ids = {"closed": closed_ids["rafka"]}
+    assert partition_codes(opened, ids) == {"closed": TOPIC_AUTHORIZATION_FAILED}
+    assert partition_codes(acked, ids, "acknowledge_error_code") == \
+        {"closed": TOPIC_AUTHORIZATION_FAILED}
+    assert partition_codes(acknowledged, ids) == {"closed": TOPIC_AUTHORIZATION_FAILED}
+
+
+def without_idle(answer: dict) -> dict:
+    """Kafka leaves a partition with nothing to give and no error out of a share
+    session's answer; rafka lists it (a difference of the share fetch, not of
+    authorization): compared without them."""
+    def busy(p: dict) -> bool:
+        return bool(p["error_code"] or p.get("acknowledge_error_code") or p.get("records")
+                    or p.get("acquired_records"))
+    topics = [{**t, "partitions": [p for p in t["partitions"] if busy(p)]}
+              for t in answer["responses"]]
+    return {**answer, "responses": [t for t in topics if t["partitions"]]}
+
+
+# A second loopback address: ACLs whose host is it refuse only the test's own connections,
+# never the brokers' (Kafka's broker-to-controller requests come as ANONYMOUS too) nor
+# the connection that removes them.
+TEST_HOST = "127.0.0.2"
+
+
+def share_state_fields(api: str, group: str, topic: str) -> dict:
+    partition = {"partition": 0}
+    if api == "InitializeShareGroupState":
+        partition.update(state_epoch=1, start_offset=0)
+    elif api == "WriteShareGroupState":
+        partition.update(state_epoch=1, leader_epoch=0, start_offset=0, state_batches=[])
+    elif api in ("ReadShareGroupState", "ReadShareGroupStateSummary"):
+        partition.update(leader_epoch=0)
+    return {"group_id": group, "topics": [{"topic_id": topic, "partitions": [partition]}]}
+
+
+def test_cluster_operations_gate_the_cluster_apis(authz, share_messages):
+    """DENY for ANONYMOUS from TEST_HOST of CLUSTER_ACTION (the share-state APIs 83–87),
+    ALTER (AlterReplicaLogDirs, AlterUserScramCredentials), DESCRIBE
+    (DescribeUserScramCredentials) and DESCRIBE_CONFIGS (ListConfigResources) on the
+    cluster, beside an ALLOW of ALL: each answers as Kafka's refusal; from 127.0.0.1 the
+    same requests pass the check."""
+    denied = [CLUSTER_ACTION, ALTER, DESCRIBE, DESCRIBE_CONFIGS]
+    create_acls(authz, acl(CLUSTER, "kafka-cluster", ANONYMOUS, ALL),
+                *[acl(CLUSTER, "kafka-cluster", ANONYMOUS, op, permission=DENY, host=TEST_HOST)
+                  for op in denied])
+    clients = {side: RawClient("127.0.0.1", authz.port(side), source_host=TEST_HOST)
+               for side in ("kafka", "rafka")}
+    try:
+        wait_acls(authz, 1 + len(denied), resource_type=CLUSTER)
+
+        def both(api: str, version: int, **fields) -> dict:
+            k = clients["kafka"].request(api, version, **fields)
+            r = clients["rafka"].request(api, version, **fields)
+            return authz.compare(k, r, f"{api} v{version} from {TEST_HOST}",
+                                 extra={"error_message": not_authorized})
+
+        topic = str(uuid.uuid4())
+        for api in ("InitializeShareGroupState", "ReadShareGroupState", "WriteShareGroupState",
+                    "DeleteShareGroupState", "ReadShareGroupStateSummary"):
+            answer = both(api, 0, **share_state_fields(api, "g", topic))
+            partition = answer["results"][0]["partitions"][0]
+            assert (partition["error_code"], partition["error_message"]) == \
+                (CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed."), api
+        answer = both("AlterReplicaLogDirs", 2, dirs=[
+            {"path": "/nowhere", "topics": [{"name": "t", "partitions": [0, 1]},
+                                            {"name": "u", "partitions": [0]}]}])
+        assert [p["error_code"] for t in answer["results"] for p in t["partitions"]] == \
+            [CLUSTER_AUTHORIZATION_FAILED] * 3
+        answer = both("ListConfigResources", 1, resource_types=[])
+        assert answer["error_code"] == CLUSTER_AUTHORIZATION_FAILED
+        answer = both("DescribeUserScramCredentials", 0, users=[{"name": "alice"}])
+        assert answer["error_code"] == CLUSTER_AUTHORIZATION_FAILED
+        assert [r["error_code"] for r in answer["results"]] == [CLUSTER_AUTHORIZATION_FAILED]
+        # (All users, `users` null, refused: Kafka 4.1.1's getErrorResponse throws and it
+        # never answers; rafka answers the error with no results.)
+        answer = clients["rafka"].request("DescribeUserScramCredentials", 0, users=None)
+        assert (answer["error_code"], answer["results"]) == (CLUSTER_AUTHORIZATION_FAILED, [])
+        answer = both("AlterUserScramCredentials", 0, deletions=[
+            {"name": "bob", "mechanism": 1}], upsertions=[
+            {"name": "alice", "mechanism": 1, "iterations": 4096, "salt": b"s",
+             "salted_password": b"p"}])
+        assert [(r["user"], r["error_code"], r["error_message"]) for r in answer["results"]] \
+            == [(u, CLUSTER_AUTHORIZATION_FAILED, "<request> needs ALTER permission.")
+                for u in ("alice", "bob")]
+        # From 127.0.0.1 the checks pass: the APIs' own answers.
+        for side in ("kafka", "rafka"):  # (which topics they list differs: internal ones)
+            answer = authz.send(side, "ListConfigResources", 1, resource_types=[2])
+            assert answer["error_code"] == 0, side
+        answer = authz.both("DescribeUserScramCredentials", 0, users=[{"name": "nobody"}])
+        assert answer["results"][0]["error_code"] != CLUSTER_AUTHORIZATION_FAILED
+    finally:
+        for client in clients.values():
+            client.close()
+        for side in ("kafka", "rafka"):
+            authz.send(side, "DeleteAcls", 3, filters=[acl_filter(resource_type=CLUSTER)])
+    wait_acls(authz, 0, resource_type=CLUSTER)

@@ -40,11 +40,22 @@ pub enum ConfigError {
     Invalid { section: String, message: String },
 }
 
+/// `[client-profile.NAME]` as a cluster or consumer module names it (`client-profile`):
+/// the client id, and the SASL settings of its `[sasl.NAME]` as librdkafka's. A `tls`
+/// profile is refused (this build's librdkafka has no TLS).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientProfile {
+    pub client_id: Option<String>,
+    /// librdkafka's settings (`security.protocol`, `sasl.*`); empty for PLAINTEXT.
+    pub security: Vec<(&'static str, String)>,
+}
+
 /// `[cluster.NAME]`: a Kafka cluster whose topics and log-end offsets are polled.
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
     pub name: String,
     pub servers: Vec<String>,
+    pub client: ClientProfile,
     pub topic_refresh_seconds: u64,
     pub offset_refresh_seconds: u64,
 }
@@ -55,6 +66,7 @@ pub struct ConsumerConfig {
     pub name: String,
     pub cluster: String,
     pub servers: Vec<String>,
+    pub client: ClientProfile,
     pub offsets_topic: String,
     pub group_allowlist: Option<Regex>,
     pub group_denylist: Option<Regex>,
@@ -161,6 +173,7 @@ impl BurrowConfig {
                 return Err(section.invalid("servers must list at least one host:port"));
             }
             clusters.push(ClusterConfig {
+                client: client_profile(&raw, &section)?,
                 name,
                 servers,
                 topic_refresh_seconds: section.uint("topic-refresh", 60)?,
@@ -188,6 +201,7 @@ impl BurrowConfig {
                     .unwrap_or_default();
             }
             consumers.push(ConsumerConfig {
+                client: client_profile(&raw, &section)?,
                 name,
                 cluster,
                 servers,
@@ -292,6 +306,61 @@ impl BurrowConfig {
             raw,
         })
     }
+}
+
+/// The client profile a module's `client-profile` names (none: Burrow's defaults, no
+/// SASL). As Burrow: an unknown profile is an error; `[sasl.NAME]` gives `username`,
+/// `password`, `mechanism` (PLAIN when unset; SCRAM is refused, this build's librdkafka
+/// lacking the OpenSSL it needs) and `handshake-first` (librdkafka always handshakes).
+fn client_profile(raw: &Table, module: &Section<'_>) -> Result<ClientProfile, ConfigError> {
+    let Some(name) = module.opt_str("client-profile")? else {
+        return Ok(ClientProfile::default());
+    };
+    let profiles = named(raw, "client-profile")?;
+    let Some((_, profile)) = profiles.iter().find(|(n, _)| *n == name) else {
+        return Err(module.invalid(&format!("unknown client-profile '{name}'")));
+    };
+    if let Some(tls) = profile.opt_str("tls")? {
+        return Err(profile.invalid(&format!(
+            "tls \"{tls}\": TLS is not supported (this build's librdkafka has no OpenSSL)"
+        )));
+    }
+    let mut security = Vec::new();
+    if let Some(sasl) = profile.opt_str("sasl")? {
+        let sasls = named(raw, "sasl")?;
+        let Some((_, section)) = sasls.iter().find(|(n, _)| *n == sasl) else {
+            return Err(profile.invalid(&format!("sasl \"{sasl}\" has no [sasl.{sasl}] section")));
+        };
+        section.bool("handshake-first", true)?;
+        let settings = BTreeMap::from([
+            ("security.protocol", "SASL_PLAINTEXT".to_owned()),
+            (
+                "sasl.mechanism",
+                section
+                    .opt_str("mechanism")?
+                    .unwrap_or_else(|| "PLAIN".to_owned()),
+            ),
+            (
+                "sasl.username",
+                section.opt_str("username")?.unwrap_or_default(),
+            ),
+            (
+                "sasl.password",
+                section.opt_str("password")?.unwrap_or_default(),
+            ),
+        ]);
+        security = rafka_security::librdkafka::librdkafka_security(&section.name, |k| {
+            settings.get(k).cloned()
+        })
+        .map_err(|message| ConfigError::Invalid {
+            section: section.name.clone(),
+            message,
+        })?;
+    }
+    Ok(ClientProfile {
+        client_id: profile.opt_str("client-id")?,
+        security,
+    })
 }
 
 /// The `[kind.NAME]` sections of one kind, in the file's order of names.

@@ -16,7 +16,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::config::{ClusterConfig, ConsumerConfig};
+use crate::config::{ClientProfile, ClusterConfig, ConsumerConfig};
 use crate::offsets_topic::{self, OffsetsRecord};
 use crate::storage::{ConsumerOffset, Storage};
 
@@ -29,8 +29,19 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn client(servers: &[String], client_id: &str) -> Result<BaseConsumer, rdkafka::error::KafkaError> {
-    ClientConfig::new()
+/// A client of `servers` with the module's client profile (its client id over
+/// `default_id`, its SASL settings).
+fn client(
+    servers: &[String],
+    profile: &ClientProfile,
+    default_id: &str,
+) -> Result<BaseConsumer, rdkafka::error::KafkaError> {
+    let mut config = ClientConfig::new();
+    for (key, value) in &profile.security {
+        config.set(*key, value);
+    }
+    let client_id = profile.client_id.as_deref().unwrap_or(default_id);
+    config
         .set("bootstrap.servers", servers.join(","))
         .set("client.id", client_id)
         // Needed by librdkafka for a consumer; the monitor never joins or commits.
@@ -54,7 +65,11 @@ fn wait_until(deadline: Instant, stop: &AtomicBool) -> bool {
 
 /// Runs one cluster module until `stop`.
 pub fn run_cluster(config: ClusterConfig, storage: Arc<Storage>, stop: Arc<AtomicBool>) {
-    let consumer = match client(&config.servers, &format!("burrow-{}", config.name)) {
+    let consumer = match client(
+        &config.servers,
+        &config.client,
+        &format!("burrow-{}", config.name),
+    ) {
         Ok(consumer) => consumer,
         Err(err) => {
             tracing::error!(cluster = %config.name, "cannot create the cluster's client: {err}");
@@ -128,7 +143,11 @@ fn refresh_offsets(
 
 /// Runs one consumer module (the reader of a cluster's offsets topic) until `stop`.
 pub fn run_consumer(config: ConsumerConfig, storage: Arc<Storage>, stop: Arc<AtomicBool>) {
-    let consumer = match client(&config.servers, &format!("burrow-{}", config.name)) {
+    let consumer = match client(
+        &config.servers,
+        &config.client,
+        &format!("burrow-{}", config.name),
+    ) {
         Ok(consumer) => consumer,
         Err(err) => {
             tracing::error!(consumer = %config.name, "cannot create the consumer's client: {err}");

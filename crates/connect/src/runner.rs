@@ -133,7 +133,11 @@ fn sink_consumer(worker: &Worker, name: &str) -> Result<BaseConsumer, RuntimeErr
         .set("bootstrap.servers", &worker.config.bootstrap_servers)
         .set("group.id", format!("connect-{name}"))
         .set("enable.auto.commit", "false");
-    for (k, v) in worker.config.with_prefix("consumer.") {
+    let settings = worker
+        .config
+        .client_settings("consumer.", &Default::default())
+        .map_err(RuntimeError::Config)?;
+    for (k, v) in settings {
         config.set(k, v);
     }
     config
@@ -198,6 +202,13 @@ pub async fn modify_sink_offsets(
     let Some(offsets) = offsets else {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &worker.config.bootstrap_servers);
+        let settings = worker
+            .config
+            .client_settings("admin.", &Default::default())
+            .map_err(RuntimeError::Config)?;
+        for (k, v) in settings {
+            config.set(k, v);
+        }
         let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> = config
             .create()
             .map_err(|e| RuntimeError::Internal(format!("Failed to create admin client: {e}")))?;
@@ -264,6 +275,7 @@ pub async fn modify_sink_offsets(
     if !to_reset.is_empty() {
         delete_group_offsets(
             &worker.config.bootstrap_servers,
+            &worker.config.security,
             &format!("connect-{name}"),
             &to_reset,
         )
@@ -312,11 +324,12 @@ fn kafka_error_name(code: i16) -> String {
 /// (`GROUP_SUBSCRIBED_TO_TOPIC`).
 async fn delete_group_offsets(
     bootstrap: &str,
+    security: &rafka_client::ClientSecurity,
     group: &str,
     partitions: &[(String, i32)],
 ) -> Result<(), GroupOffsetsError> {
     let timeout = Duration::from_secs(30);
-    let mut client = rafka_client::connect_within(bootstrap, timeout).await?;
+    let mut client = rafka_client::connect_within_secured(bootstrap, timeout, security).await?;
     let version = client.version_for(ApiKey::FindCoordinator, 4)?;
     let key = StrBytes::from_string(group.to_string());
     let mut request = FindCoordinatorRequest::default().with_key_type(0);
@@ -335,7 +348,8 @@ async fn delete_group_offsets(
     if error != 0 {
         return Err(GroupOffsetsError::Kafka(error));
     }
-    let mut coordinator = rafka_client::connect_within(&format!("{host}:{port}"), timeout).await?;
+    let mut coordinator =
+        rafka_client::connect_within_secured(&format!("{host}:{port}"), timeout, security).await?;
     let mut topics: Vec<OffsetDeleteRequestTopic> = Vec::new();
     for (topic, partition) in partitions {
         let name = TopicName(StrBytes::from_string(topic.clone()));

@@ -132,7 +132,10 @@ pub fn read_connector_file(path: &Path) -> Result<ConnectorFile, RuntimeError> {
 pub(crate) async fn cluster_id(config: &WorkerConfig) -> Result<String, RuntimeError> {
     let mut client = rdkafka::config::ClientConfig::new();
     client.set("bootstrap.servers", &config.bootstrap_servers);
-    for (k, v) in config.with_prefix("admin.") {
+    let settings = config
+        .client_settings("admin.", &HashMap::new())
+        .map_err(RuntimeError::Config)?;
+    for (k, v) in settings {
         client.set(k, v);
     }
     let consumer: BaseConsumer = client

@@ -302,18 +302,28 @@ impl Worker {
 
     /// A client config: `bootstrap.servers`, the worker's `<prefix>` keys, then the
     /// connector's `<prefix>override.` keys when the override policy allows them.
-    fn client_config(&self, prefix: &str, connector_config: &Props) -> ClientConfig {
+    /// Their security keys become librdkafka's; a connector's override it cannot use
+    /// (SCRAM, TLS) fails the task with the reason.
+    fn client_config(
+        &self,
+        prefix: &str,
+        connector_config: &Props,
+    ) -> Result<ClientConfig, ConnectorError> {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.config.bootstrap_servers);
-        for (k, v) in self.config.with_prefix(&format!("{prefix}.")) {
+        let overrides = if self.config.client_config_override_policy != "None" {
+            with_prefix(connector_config, &format!("{prefix}.override."))
+        } else {
+            Default::default()
+        };
+        let settings = self
+            .config
+            .client_settings(&format!("{prefix}."), &overrides)
+            .map_err(ConnectorError::fatal)?;
+        for (k, v) in settings {
             config.set(k, v);
         }
-        if self.config.client_config_override_policy != "None" {
-            for (k, v) in with_prefix(connector_config, &format!("{prefix}.override.")) {
-                config.set(k, v);
-            }
-        }
-        config
+        Ok(config)
     }
 
     fn producer(
@@ -343,7 +353,7 @@ impl Worker {
             config.set(*k, *v);
         }
         for (k, v) in self
-            .client_config("producer", connector_config)
+            .client_config("producer", connector_config)?
             .config_map()
         {
             config.set(k, v);
@@ -664,7 +674,7 @@ impl Worker {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest");
         for (k, v) in self
-            .client_config("consumer", &setup.connector_config)
+            .client_config("consumer", &setup.connector_config)?
             .config_map()
         {
             config.set(k, v);

@@ -26,6 +26,10 @@ pub struct WorkerConfig {
     pub rest_advertised_port: Option<u16>,
     /// `connector.client.config.override.policy`: `None`, `Principal` or `All`.
     pub client_config_override_policy: String,
+    /// How the worker's own connections authenticate (the group membership, fencing
+    /// and offset calls over rafka's client), from its top-level `security.protocol`,
+    /// `sasl.mechanism` and `sasl.jaas.config`.
+    pub security: rafka_client::ClientSecurity,
 }
 
 fn parse_u64(
@@ -136,7 +140,18 @@ impl WorkerConfig {
                 "Invalid value {policy} for configuration connector.client.config.override.policy: Class {policy} could not be found."
             )));
         }
+        // Every client's security settings, checked before anything connects: the
+        // worker's own (top level), then the connectors' clients' (`producer.`,
+        // `consumer.`, `admin.` over the top level for admin, as Kafka's Worker).
+        let security = rafka_client::ClientSecurity::from_properties(
+            &security_layer(&props, "").into_iter().collect(),
+        )
+        .map_err(|e| RuntimeError::Config(format!("worker: {e}")))?;
+        for prefix in ["", "producer.", "consumer.", "admin."] {
+            librdkafka_settings(&props, prefix, &HashMap::new()).map_err(RuntimeError::Config)?;
+        }
         Ok(WorkerConfig {
+            security,
             bootstrap_servers: get("bootstrap.servers", "localhost:9092"),
             key_converter: get(
                 "key.converter",
@@ -193,6 +208,63 @@ fn local_host_name() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// The security keys (`rafka_security::librdkafka::SECURITY_KEYS`) under `prefix`, prefix
+/// removed.
+fn security_layer(props: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {
+    with_prefix(props, prefix)
+        .into_iter()
+        .filter(|(k, _)| rafka_security::librdkafka::is_security_key(k))
+        .collect()
+}
+
+/// librdkafka's settings for a client whose keys are under `prefix` (`producer.`,
+/// `consumer.`, `admin.`; `""` for the worker's own clients), with `overrides` (a
+/// connector's `<prefix>override.` keys) over them: every non-security key as written,
+/// the security keys translated (`sasl.jaas.config` → `sasl.username`/`sasl.password`).
+/// Admin clients start from the worker's top-level security, as Kafka's
+/// `Worker.adminConfigs`; producers and consumers see only their prefix.
+pub(crate) fn librdkafka_settings(
+    props: &HashMap<String, String>,
+    prefix: &str,
+    overrides: &HashMap<String, String>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut merged = if prefix == "admin." {
+        security_layer(props, "")
+    } else {
+        HashMap::new()
+    };
+    if prefix.is_empty() {
+        merged.extend(security_layer(props, ""));
+    } else {
+        merged.extend(with_prefix(props, prefix));
+    }
+    merged.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let what = match prefix {
+        "" => "worker".to_string(),
+        p => p.trim_end_matches('.').to_string(),
+    };
+    let security =
+        rafka_security::librdkafka::librdkafka_security(&what, |k| merged.get(k).cloned())?;
+    let mut settings: Vec<(String, String)> = merged
+        .into_iter()
+        .filter(|(k, _)| !rafka_security::librdkafka::is_security_key(k))
+        .collect();
+    settings.sort();
+    settings.extend(security.into_iter().map(|(k, v)| (k.to_string(), v)));
+    Ok(settings)
+}
+
+impl WorkerConfig {
+    /// [`librdkafka_settings`] of this worker's keys.
+    pub(crate) fn client_settings(
+        &self,
+        prefix: &str,
+        overrides: &HashMap<String, String>,
+    ) -> Result<Vec<(String, String)>, String> {
+        librdkafka_settings(&self.props, prefix, overrides)
+    }
 }
 
 pub(crate) fn with_prefix(
@@ -297,5 +369,58 @@ mod tests {
             "Invalid value soon for configuration offset.flush.interval.ms: Not a number of type LONG"
         );
         assert!(WorkerConfig::from_props(props(&[("listeners", "ftp://x:1")])).is_err());
+    }
+}
+
+#[cfg(test)]
+mod security_tests {
+    use super::*;
+
+    #[test]
+    fn prefixed_security_keys_become_librdkafkas() {
+        let jaas = r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-secret";"#;
+        let props: HashMap<String, String> = [
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.jaas.config", jaas),
+            ("consumer.security.protocol", "SASL_PLAINTEXT"),
+            ("consumer.sasl.mechanism", "PLAIN"),
+            ("consumer.sasl.jaas.config", jaas),
+            ("consumer.fetch.min.bytes", "1"),
+            ("key.converter", "x"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let expected = |extra: &[(&str, &str)]| {
+            let mut all: Vec<(String, String)> = extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            for (k, v) in [
+                ("security.protocol", "SASL_PLAINTEXT"),
+                ("sasl.mechanism", "PLAIN"),
+                ("sasl.username", "alice"),
+                ("sasl.password", "alice-secret"),
+            ] {
+                all.push((k.to_string(), v.to_string()));
+            }
+            all
+        };
+        let consumer = librdkafka_settings(&props, "consumer.", &HashMap::new()).unwrap();
+        assert_eq!(consumer, expected(&[("fetch.min.bytes", "1")]));
+        // A producer sees only its prefix: none here, so PLAINTEXT.
+        assert_eq!(
+            librdkafka_settings(&props, "producer.", &HashMap::new()).unwrap(),
+            vec![]
+        );
+        assert_eq!(
+            librdkafka_settings(&props, "", &HashMap::new()).unwrap(),
+            expected(&[])
+        );
+        assert_eq!(
+            librdkafka_settings(&props, "admin.", &HashMap::new()).unwrap(),
+            expected(&[])
+        );
     }
 }

@@ -3,6 +3,10 @@
 //!
 //! `producer.*`, `consumer.*` and `client.*` keys pass through (prefix stripped) to the
 //! underlying clients; `client.*` applies to all of them, the specific prefix wins.
+//! Their security keys (`client.security.protocol`, `client.sasl.mechanism`,
+//! `client.sasl.jaas.config`, as Confluent's REST Proxy reads them) become librdkafka's
+//! (`rafka_security::librdkafka`) and the admin calls' `ClientSecurity`, checked at
+//! start-up.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,6 +30,9 @@ pub enum ConfigError {
     },
     #[error("Missing required configuration \"bootstrap.servers\" which has no default value.")]
     MissingBootstrap,
+    /// Security settings this build's clients cannot use (SCRAM, TLS, …), or a bad JAAS.
+    #[error("{0}")]
+    Security(String),
 }
 
 /// `listeners`' default in Confluent's REST Proxy.
@@ -50,6 +57,8 @@ pub struct ProxyConfig {
     pub consumer_instance_timeout_ms: u64,
     /// `grpc.listener`: where the REST proxy process also serves gRPC (off when absent).
     pub grpc_listener: Option<SocketAddr>,
+    /// How the admin calls (rafka's own client) authenticate: `client.*`, then `admin.*`.
+    pub admin_security: rafka_client::ClientSecurity,
 }
 
 impl ProxyConfig {
@@ -89,7 +98,17 @@ impl ProxyConfig {
             .get("grpc.listener")
             .map(|l| parse_address("grpc.listener", l.trim()))
             .transpose()?;
+        // Every kind of client's security, checked before anything starts.
+        for kind in ["producer", "consumer", "admin"] {
+            let raw = raw_client_settings(&props, kind);
+            rafka_security::librdkafka::librdkafka_security(kind, |k| raw.get(k).cloned())
+                .map_err(ConfigError::Security)?;
+        }
+        let admin_security =
+            rafka_client::ClientSecurity::from_properties(&raw_client_settings(&props, "admin"))
+                .map_err(|e| ConfigError::Security(format!("admin: {e}")))?;
         Ok(ProxyConfig {
+            admin_security,
             id: props.get("id").cloned().unwrap_or_default(),
             consumer_request_timeout_ms: parse_ms(&props, "consumer.request.timeout.ms", 1000)?,
             consumer_request_max_bytes: parse_ms(&props, "consumer.request.max.bytes", 67108864)?,
@@ -105,25 +124,40 @@ impl ProxyConfig {
         })
     }
 
-    /// The settings for one kind of client: `client.*`, then `<kind>.*` over them
-    /// (prefixes stripped), with `bootstrap.servers` set.
+    /// The librdkafka settings for one kind of client: `client.*`, then `<kind>.*` over
+    /// them (prefixes stripped), with `bootstrap.servers` set and the security keys as
+    /// librdkafka's.
     pub fn client_settings(&self, kind: &str) -> BTreeMap<String, String> {
-        let mut settings = BTreeMap::new();
+        let mut settings = raw_client_settings(&self.props, kind);
+        // Checked in from_props: it cannot fail here.
+        let security =
+            rafka_security::librdkafka::librdkafka_security(kind, |k| settings.get(k).cloned())
+                .unwrap_or_default();
+        settings.retain(|k, _| !rafka_security::librdkafka::is_security_key(k));
+        for (key, value) in security {
+            settings.insert(key.to_string(), value);
+        }
         settings.insert(
             "bootstrap.servers".to_string(),
             self.bootstrap_servers.clone(),
         );
-        for prefix in ["client.", &format!("{kind}.")] {
-            for (key, value) in &self.props {
-                if let Some(rest) = key.strip_prefix(prefix) {
-                    if !PROXY_KEYS.contains(&key.as_str()) {
-                        settings.insert(rest.to_string(), value.clone());
-                    }
+        settings
+    }
+}
+
+/// `client.*`, then `<kind>.*` over them, prefixes stripped, as written.
+fn raw_client_settings(props: &BTreeMap<String, String>, kind: &str) -> BTreeMap<String, String> {
+    let mut settings = BTreeMap::new();
+    for prefix in ["client.", &format!("{kind}.")] {
+        for (key, value) in props {
+            if let Some(rest) = key.strip_prefix(prefix) {
+                if !PROXY_KEYS.contains(&key.as_str()) {
+                    settings.insert(rest.to_string(), value.clone());
                 }
             }
         }
-        settings
     }
+    settings
 }
 
 /// The proxy's own keys that share a client prefix and so never pass through.

@@ -30,6 +30,7 @@
 pub mod acl;
 pub mod authorizer;
 pub mod jaas;
+pub mod librdkafka;
 pub mod oauthbearer;
 pub mod plain;
 pub mod principal;

@@ -76,6 +76,26 @@ fn configured_dir(log_dirs: &[PathBuf], asked: &str) -> Option<PathBuf> {
         .cloned()
 }
 
+/// The answer without ALTER on the cluster, as Kafka's `getErrorResponse`: every
+/// partition of every dir's topics CLUSTER_AUTHORIZATION_FAILED, one result per topic
+/// entry of each dir.
+pub(super) fn refuse(request: &AlterReplicaLogDirsRequest) -> AlterReplicaLogDirsResponse {
+    let code = ErrorCode::ClusterAuthorizationFailed.code();
+    let results = request.dirs.iter().flat_map(|dir| {
+        dir.topics.iter().map(|topic| {
+            let partitions = topic.partitions.iter().map(|&index| {
+                AlterReplicaLogDirPartitionResult::default()
+                    .with_partition_index(index)
+                    .with_error_code(code)
+            });
+            AlterReplicaLogDirTopicResult::default()
+                .with_topic_name(topic.name.clone())
+                .with_partitions(partitions.collect())
+        })
+    });
+    AlterReplicaLogDirsResponse::default().with_results(results.collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,9 +12,12 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use rafka_metadata::MetadataRecord;
 use rafka_protocol::ErrorCode;
+use rafka_security::acl::AclOperation;
 use rafka_security::scram::{ScramCredential, ScramMechanism};
 
+use crate::acl_store::not_authorized_message;
 use crate::broker::Broker;
+use crate::session::Session;
 
 type Outcome = Result<MetadataRecord, (ErrorCode, &'static str)>;
 
@@ -112,4 +115,27 @@ pub(super) async fn handle(
         })
         .collect();
     AlterUserScramCredentialsResponse::default().with_results(results)
+}
+
+/// The answer without ALTER on the cluster, as Kafka's `getErrorResponse` of the
+/// controller's refusal: each user named (deletions and upsertions, once, sorted) with
+/// CLUSTER_AUTHORIZATION_FAILED and the "needs ALTER permission" message.
+pub(super) fn refuse(
+    request: &AlterUserScramCredentialsRequest,
+    session: &Session,
+) -> AlterUserScramCredentialsResponse {
+    let users: std::collections::BTreeSet<&str> = request
+        .deletions
+        .iter()
+        .map(|d| d.name.as_str())
+        .chain(request.upsertions.iter().map(|u| u.name.as_str()))
+        .collect();
+    let message = not_authorized_message(session, AclOperation::Alter);
+    let results = users.into_iter().map(|user| {
+        AlterUserScramCredentialsResult::default()
+            .with_user(StrBytes::from_string(user.to_string()))
+            .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+            .with_error_message(Some(StrBytes::from_string(message.clone())))
+    });
+    AlterUserScramCredentialsResponse::default().with_results(results.collect())
 }

@@ -39,3 +39,10 @@ pub(super) async fn handle(
     });
     DeleteShareGroupStateResponse::default().with_results(results.collect())
 }
+
+super::share_state_support::refuse_without_cluster_action!(
+    DeleteShareGroupStateRequest,
+    DeleteShareGroupStateResponse,
+    DeleteStateResult,
+    PartitionResult
+);

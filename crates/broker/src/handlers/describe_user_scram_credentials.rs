@@ -76,3 +76,21 @@ pub(super) fn handle(
         .collect();
     DescribeUserScramCredentialsResponse::default().with_results(results)
 }
+
+/// The answer without DESCRIBE on the cluster, as Kafka's `getErrorResponse`: the error
+/// at the top and once per user named (a result without the user's name), without a
+/// message (`ApiError` drops the error's default one).
+pub(super) fn refuse(
+    request: &DescribeUserScramCredentialsRequest,
+) -> DescribeUserScramCredentialsResponse {
+    let code = ErrorCode::ClusterAuthorizationFailed.code();
+    let results = request.users.iter().flatten().map(|_| {
+        DescribeUserScramCredentialsResult::default()
+            .with_error_code(code)
+            .with_error_message(None)
+    });
+    DescribeUserScramCredentialsResponse::default()
+        .with_error_code(code)
+        .with_error_message(None)
+        .with_results(results.collect())
+}

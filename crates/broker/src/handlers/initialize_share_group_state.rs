@@ -46,3 +46,10 @@ pub(super) async fn handle(
     });
     InitializeShareGroupStateResponse::default().with_results(results.collect())
 }
+
+super::share_state_support::refuse_without_cluster_action!(
+    InitializeShareGroupStateRequest,
+    InitializeShareGroupStateResponse,
+    InitializeStateResult,
+    PartitionResult
+);

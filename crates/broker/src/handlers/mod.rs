@@ -195,6 +195,10 @@ pub async fn handle(
         ApiKey::DescribeLogDirs => {
             run_sync(&request, |b| describe_log_dirs::handle(broker, b, version))
         }
+        // Kafka moves no replica without ALTER on the cluster.
+        ApiKey::AlterReplicaLogDirs if !broker.authorize_cluster(session, AclOperation::Alter) => {
+            run_sync(&request, |b| alter_replica_log_dirs::refuse(&b))
+        }
         ApiKey::AlterReplicaLogDirs => {
             run_sync(&request, |b| alter_replica_log_dirs::handle(broker, b))
         }
@@ -348,8 +352,35 @@ pub async fn handle(
             })
             .await
         }
-        ApiKey::ShareFetch => run(&request, |b| share_fetch::handle(broker, b)).await,
-        ApiKey::ShareAcknowledge => run(&request, |b| share_acknowledge::handle(broker, b)).await,
+        ApiKey::ShareFetch => run(&request, |b| share_fetch::handle(broker, b, session)).await,
+        ApiKey::ShareAcknowledge => {
+            run(&request, |b| share_acknowledge::handle(broker, b, session)).await
+        }
+        // The share-state APIs come from share-partition leaders: Kafka asks CLUSTER_ACTION
+        // on the cluster before anything else.
+        ApiKey::InitializeShareGroupState
+        | ApiKey::ReadShareGroupState
+        | ApiKey::WriteShareGroupState
+        | ApiKey::DeleteShareGroupState
+        | ApiKey::ReadShareGroupStateSummary
+            if !broker.authorize_cluster(session, AclOperation::ClusterAction) =>
+        {
+            match request.api_key {
+                ApiKey::InitializeShareGroupState => {
+                    run_sync(&request, |b| initialize_share_group_state::refuse(&b))
+                }
+                ApiKey::ReadShareGroupState => {
+                    run_sync(&request, |b| read_share_group_state::refuse(&b))
+                }
+                ApiKey::WriteShareGroupState => {
+                    run_sync(&request, |b| write_share_group_state::refuse(&b))
+                }
+                ApiKey::DeleteShareGroupState => {
+                    run_sync(&request, |b| delete_share_group_state::refuse(&b))
+                }
+                _ => run_sync(&request, |b| read_share_group_state_summary::refuse(&b)),
+            }
+        }
         ApiKey::InitializeShareGroupState => {
             run(&request, |b| {
                 initialize_share_group_state::handle(broker, b)
@@ -409,9 +440,23 @@ pub async fn handle(
             .await
         }
         ApiKey::SaslHandshake => run_sync(&request, sasl_handshake::handle),
+        // Kafka: DESCRIBE on the cluster to list credentials, ALTER to change them (the
+        // controller's check, with the request in its message).
+        ApiKey::DescribeUserScramCredentials
+            if !broker.authorize_cluster(session, AclOperation::Describe) =>
+        {
+            run_sync(&request, |b| describe_user_scram_credentials::refuse(&b))
+        }
         ApiKey::DescribeUserScramCredentials => run_sync(&request, |b| {
             describe_user_scram_credentials::handle(broker, b)
         }),
+        ApiKey::AlterUserScramCredentials
+            if !broker.authorize_cluster(session, AclOperation::Alter) =>
+        {
+            run_sync(&request, |b| {
+                alter_user_scram_credentials::refuse(&b, session)
+            })
+        }
         ApiKey::AlterUserScramCredentials => {
             run(&request, |b| {
                 alter_user_scram_credentials::handle(broker, b)
@@ -419,6 +464,18 @@ pub async fn handle(
             .await
         }
         ApiKey::SaslAuthenticate => run_sync(&request, sasl_authenticate::handle),
+        // Kafka lists no config resources without DESCRIBE_CONFIGS on the cluster.
+        ApiKey::ListConfigResources
+            if !broker.authorize_cluster(session, AclOperation::DescribeConfigs) =>
+        {
+            run_sync(
+                &request,
+                |_: kafka_protocol::messages::ListConfigResourcesRequest| {
+                    kafka_protocol::messages::ListConfigResourcesResponse::default()
+                        .with_error_code(ErrorCode::ClusterAuthorizationFailed.code())
+                },
+            )
+        }
         ApiKey::ListConfigResources => run_sync(&request, |b| {
             list_config_resources::handle(broker, b, version)
         }),

@@ -58,3 +58,10 @@ pub(super) async fn handle(
     });
     ReadShareGroupStateResponse::default().with_results(results.collect())
 }
+
+super::share_state_support::refuse_without_cluster_action!(
+    ReadShareGroupStateRequest,
+    ReadShareGroupStateResponse,
+    ReadStateResult,
+    PartitionResult
+);

@@ -52,3 +52,10 @@ pub(super) fn handle(
     });
     ReadShareGroupStateSummaryResponse::default().with_results(results.collect())
 }
+
+super::share_state_support::refuse_without_cluster_action!(
+    ReadShareGroupStateSummaryRequest,
+    ReadShareGroupStateSummaryResponse,
+    ReadStateSummaryResult,
+    PartitionResult
+);

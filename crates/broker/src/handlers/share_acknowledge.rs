@@ -11,9 +11,12 @@ use kafka_protocol::messages::share_acknowledge_response::{
 };
 use kafka_protocol::messages::{ShareAcknowledgeRequest, ShareAcknowledgeResponse};
 use rafka_protocol::ErrorCode;
+use rafka_security::acl::AclOperation;
 
+use super::share_fetch::denied_topics;
 use super::str_bytes;
 use crate::broker::Broker;
+use crate::session::Session;
 use crate::share::session::{SessionStep, TopicIdPartition};
 use crate::share::AcknowledgementBatch;
 use crate::share_persister::BrokerPersister;
@@ -21,7 +24,14 @@ use crate::share_persister::BrokerPersister;
 pub(super) async fn handle(
     broker: &Arc<Broker>,
     request: ShareAcknowledgeRequest,
+    session: &Session,
 ) -> ShareAcknowledgeResponse {
+    // Kafka's handleShareAcknowledgeRequest: READ on the group before anything else.
+    let group = request.group_id.as_ref().map_or("", |g| g.as_str());
+    if !broker.authorize_group(session, group, AclOperation::Read) {
+        return ShareAcknowledgeResponse::default()
+            .with_error_code(ErrorCode::GroupAuthorizationFailed.code());
+    }
     let group_id = request
         .group_id
         .as_ref()
@@ -78,10 +88,20 @@ pub(super) async fn handle(
         .with_leader_id(broker.config.node_id)
         .with_leader_epoch(0);
     let persister = BrokerPersister::new(broker);
+    // READ on each topic: one it may not read is TOPIC_AUTHORIZATION_FAILED.
+    let denied = denied_topics(broker, session, request.topics.iter().map(|t| t.topic_id));
     let mut responses = Vec::with_capacity(request.topics.len());
     for topic in &request.topics {
         let mut partitions = Vec::with_capacity(topic.partitions.len());
         for p in &topic.partitions {
+            if denied.contains(&topic.topic_id) {
+                partitions.push(
+                    PartitionData::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(ErrorCode::TopicAuthorizationFailed.code()),
+                );
+                continue;
+            }
             let batches: Vec<AcknowledgementBatch> = p
                 .acknowledgement_batches
                 .iter()

@@ -8,7 +8,7 @@
 //! or the last stable offset (`read_committed`, aborted transactions archived);
 //! the answer comes as soon as anything was acquired (`min_bytes` counts as 1).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,12 +19,14 @@ use kafka_protocol::messages::share_fetch_response::{
 use kafka_protocol::messages::{ShareFetchRequest, ShareFetchResponse};
 use rafka_protocol::batch::batches;
 use rafka_protocol::ErrorCode;
+use rafka_security::acl::AclOperation;
 use rafka_types::Offset;
 use tokio::sync::watch;
 
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::partition::Partition;
+use crate::session::Session;
 use crate::share::partition::SharePartitionLimits;
 use crate::share::persister;
 use crate::share::session::{SessionStep, TopicIdPartition};
@@ -34,7 +36,18 @@ use crate::share_persister::BrokerPersister;
 /// What a member gets per fetch when the request does not say (v1 always does).
 const DEFAULT_MAX_RECORDS: usize = 500;
 
-pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> ShareFetchResponse {
+pub(super) async fn handle(
+    broker: &Arc<Broker>,
+    request: ShareFetchRequest,
+    session: &Session,
+) -> ShareFetchResponse {
+    // Kafka's handleShareFetchRequest: READ on the group before anything else, an answer
+    // with only the error code.
+    let group = request.group_id.as_ref().map_or("", |g| g.as_str());
+    if !broker.authorize_group(session, group, AclOperation::Read) {
+        return ShareFetchResponse::default()
+            .with_error_code(ErrorCode::GroupAuthorizationFailed.code());
+    }
     let group_id = request
         .group_id
         .as_ref()
@@ -87,6 +100,19 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
         Ok(step) => step,
         Err(code) => return top_error(code, code_message(code)),
     };
+    // READ on each topic the request or the session names: a topic it may not read is
+    // TOPIC_AUTHORIZATION_FAILED, for its fetch and its acknowledgements alike.
+    let session_partitions = broker
+        .shares
+        .sessions
+        .lock()
+        .partitions(&group_id, &member_id);
+    let named_topics = request.topics.iter().map(|t| t.topic_id);
+    let denied = denied_topics(
+        broker,
+        session,
+        named_topics.chain(session_partitions.iter().map(|(t, _)| *t)),
+    );
     // Acknowledgements first: what they release may be fetched at once.
     let persister = BrokerPersister::new(broker);
     let now_ms = broker.clock.now_ms();
@@ -94,6 +120,13 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
     for topic in &request.topics {
         for p in &topic.partitions {
             if p.acknowledgement_batches.is_empty() {
+                continue;
+            }
+            if denied.contains(&topic.topic_id) {
+                acknowledged.insert(
+                    (topic.topic_id, p.partition_index),
+                    ErrorCode::TopicAuthorizationFailed.code(),
+                );
                 continue;
             }
             let batches: Vec<AcknowledgementBatch> = p
@@ -146,7 +179,12 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
         .sessions
         .lock()
         .partitions(&group_id, &member_id);
-    let load_errors = load_all(broker, &persister, &group_id, &partitions).await;
+    let readable: Vec<TopicIdPartition> = partitions
+        .iter()
+        .filter(|(topic_id, _)| !denied.contains(topic_id))
+        .copied()
+        .collect();
+    let load_errors = load_all(broker, &persister, &group_id, &readable).await;
     let max_records = usize::try_from(request.max_records)
         .ok()
         .filter(|n| *n > 0)
@@ -162,6 +200,7 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
             &group_id,
             &member_id,
             &partitions,
+            &denied,
             &load_errors,
             &request,
             max_records,
@@ -200,6 +239,31 @@ pub(super) async fn handle(broker: &Arc<Broker>, request: ShareFetchRequest) -> 
             _ = tokio::time::sleep_until(recheck) => {}
         }
     }
+}
+
+/// The topics of `topic_ids` the session may not READ (none without an authorizer); an
+/// id this broker does not know is not among them (it answers UNKNOWN_TOPIC_ID).
+pub(super) fn denied_topics(
+    broker: &Broker,
+    session: &Session,
+    topic_ids: impl Iterator<Item = uuid::Uuid>,
+) -> BTreeSet<uuid::Uuid> {
+    if !broker.authorizer_enabled() {
+        return BTreeSet::new();
+    }
+    let mut denied = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for topic_id in topic_ids {
+        if !seen.insert(topic_id) {
+            continue;
+        }
+        if let Some(topic) = broker.topic_by_id(&topic_id) {
+            if !broker.authorize_topic(session, &topic.name, AclOperation::Read) {
+                denied.insert(topic_id);
+            }
+        }
+    }
+    denied
 }
 
 fn code_message(code: ErrorCode) -> &'static str {
@@ -324,6 +388,7 @@ fn acquire_all(
     group_id: &str,
     member_id: &str,
     partitions: &[TopicIdPartition],
+    denied: &BTreeSet<uuid::Uuid>,
     load_errors: &BTreeMap<TopicIdPartition, ErrorCode>,
     request: &ShareFetchRequest,
     max_records: usize,
@@ -347,8 +412,20 @@ fn acquire_all(
         let base = PartitionData::default()
             .with_partition_index(index)
             .with_current_leader(leader(broker));
+        // As Kafka: an unknown id first, then authorization, then the partition.
         let partition = match broker.topic_by_id(&topic_id) {
             None => Err(ErrorCode::UnknownTopicId),
+            Some(_) if denied.contains(&topic_id) => {
+                pass.has_error = true;
+                let code = ErrorCode::TopicAuthorizationFailed.code();
+                pass.partitions.push((
+                    topic_id,
+                    PartitionData::default()
+                        .with_partition_index(index)
+                        .with_error_code(code),
+                ));
+                continue;
+            }
             Some(t) => t
                 .partition(index)
                 .cloned()

@@ -28,11 +28,12 @@ pub(super) async fn handle(
         ))
     };
     // Kafka's handleShareGroupHeartbeat: READ on the group, DESCRIBE on each
-    // subscribed topic.
+    // subscribed topic; a refusal is the error code alone (no message, no member id).
     use rafka_security::acl::AclOperation;
+    let refused =
+        |code: ErrorCode| ShareGroupHeartbeatResponse::default().with_error_code(code.code());
     if !broker.authorize_group(session, &group_id, AclOperation::Read) {
-        let code = ErrorCode::GroupAuthorizationFailed;
-        return fail(code, code.description().into());
+        return refused(ErrorCode::GroupAuthorizationFailed);
     }
     if request
         .subscribed_topic_names
@@ -40,8 +41,7 @@ pub(super) async fn handle(
         .flatten()
         .any(|t| !broker.authorize_topic(session, t.as_str(), AclOperation::Describe))
     {
-        let code = ErrorCode::TopicAuthorizationFailed;
-        return fail(code, code.description().into());
+        return refused(ErrorCode::TopicAuthorizationFailed);
     }
     if group_id.is_empty() {
         return fail(ErrorCode::InvalidRequest, "GroupId can't be empty.".into());

@@ -45,3 +45,30 @@ pub(super) fn grouped<R>(answers: Vec<(uuid::Uuid, R)>) -> Vec<(uuid::Uuid, Vec<
     }
     out
 }
+
+/// `refuse(&request) -> response` for one share-state API: Kafka's
+/// `toGlobalErrorResponse`, the answer to a principal without CLUSTER_ACTION on the
+/// cluster (checked before anything else) — one result per topic entry of the request,
+/// in its order, each partition CLUSTER_AUTHORIZATION_FAILED with the error's default
+/// message.
+macro_rules! refuse_without_cluster_action {
+    ($request:ty, $response:ty, $result:ident, $partition:ident) => {
+        pub(super) fn refuse(request: &$request) -> $response {
+            let code = rafka_protocol::ErrorCode::ClusterAuthorizationFailed;
+            let message = kafka_protocol::protocol::StrBytes::from_static_str(code.description());
+            let results = request.topics.iter().map(|topic| {
+                let partitions = topic.partitions.iter().map(|p| {
+                    $partition::default()
+                        .with_partition(p.partition)
+                        .with_error_code(code.code())
+                        .with_error_message(Some(message.clone()))
+                });
+                $result::default()
+                    .with_topic_id(topic.topic_id)
+                    .with_partitions(partitions.collect())
+            });
+            <$response>::default().with_results(results.collect())
+        }
+    };
+}
+pub(super) use refuse_without_cluster_action;

@@ -56,3 +56,10 @@ pub(super) async fn handle(
     });
     WriteShareGroupStateResponse::default().with_results(results.collect())
 }
+
+super::share_state_support::refuse_without_cluster_action!(
+    WriteShareGroupStateRequest,
+    WriteShareGroupStateResponse,
+    WriteStateResult,
+    PartitionResult
+);

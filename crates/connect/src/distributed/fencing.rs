@@ -17,7 +17,7 @@ use kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
-use rafka_client::{connect_within, WireClient};
+use rafka_client::{connect_within_secured, ClientSecurity, WireClient};
 use tokio::time::Instant;
 
 use super::member::coordinator_address;
@@ -43,22 +43,28 @@ enum Attempt {
 /// REST request timeout).
 pub async fn fence_producers(
     bootstrap_servers: &str,
+    security: &ClientSecurity,
     transactional_ids: &[String],
     timeout: Duration,
 ) -> Result<(), RuntimeError> {
     let deadline = Instant::now() + timeout;
     for id in transactional_ids {
-        fence_one(bootstrap_servers, id, deadline).await?;
+        fence_one(bootstrap_servers, security, id, deadline).await?;
         tracing::debug!("Fenced transactional id {id}");
     }
     Ok(())
 }
 
-async fn fence_one(bootstrap: &str, id: &str, deadline: Instant) -> Result<(), RuntimeError> {
+async fn fence_one(
+    bootstrap: &str,
+    security: &ClientSecurity,
+    id: &str,
+    deadline: Instant,
+) -> Result<(), RuntimeError> {
     let mut coordinator: Option<WireClient> = None;
     loop {
         let attempt = match coordinator.as_mut() {
-            None => match find_coordinator(bootstrap, id).await {
+            None => match find_coordinator(bootstrap, security, id).await {
                 Ok(found) => {
                     coordinator = Some(found);
                     continue;
@@ -94,9 +100,14 @@ fn error_name(code: i16) -> String {
     }
 }
 
-async fn find_coordinator(bootstrap: &str, id: &str) -> Result<WireClient, String> {
+async fn find_coordinator(
+    bootstrap: &str,
+    security: &ClientSecurity,
+    id: &str,
+) -> Result<WireClient, String> {
     let address = coordinator_address(
         bootstrap,
+        security,
         id,
         KEY_TYPE_TRANSACTION,
         CALL_TIMEOUT,
@@ -104,7 +115,7 @@ async fn find_coordinator(bootstrap: &str, id: &str) -> Result<WireClient, Strin
     )
     .await
     .map_err(|e| format!("FindCoordinator for transactional id {id}: {e}"))?;
-    connect_within(&address, CALL_TIMEOUT)
+    connect_within_secured(&address, CALL_TIMEOUT, security)
         .await
         .map_err(|e| e.to_string())
 }

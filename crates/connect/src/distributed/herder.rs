@@ -1175,6 +1175,7 @@ fn member_config(
     worker_url: &str,
 ) -> Result<MemberConfig, RuntimeError> {
     let mut member = MemberConfig::new(&config.bootstrap_servers, group_id, worker_url);
+    member.security = config.security.clone();
     let int = |key: &str, default: i32| -> Result<i32, RuntimeError> {
         match config.props.get(key) {
             None => Ok(default),

@@ -45,7 +45,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use parking_lot::Mutex;
-use rafka_client::{connect_within, ClientError, WireClient};
+use rafka_client::{connect_within_secured, ClientError, WireClient};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -62,6 +62,8 @@ use crate::herder::ConnectorTaskId;
 #[derive(Debug, Clone)]
 pub struct MemberConfig {
     pub bootstrap_servers: String,
+    /// How its connections authenticate (the worker's `security.protocol`, `sasl.*`).
+    pub security: rafka_client::ClientSecurity,
     /// `group.id`.
     pub group_id: String,
     /// `client.id`; empty: `connect-N`, N counting the members of this process from 1,
@@ -91,6 +93,7 @@ impl MemberConfig {
     pub fn new(bootstrap_servers: &str, group_id: &str, worker_url: &str) -> MemberConfig {
         MemberConfig {
             bootstrap_servers: bootstrap_servers.to_string(),
+            security: rafka_client::ClientSecurity::default(),
             group_id: group_id.to_string(),
             client_id: String::new(),
             session_timeout_ms: 10_000,
@@ -332,13 +335,14 @@ impl MemberLoop {
         let patience = Duration::from_millis(self.config.heartbeat_interval_ms.max(1000) as u64);
         let address = coordinator_address(
             &self.config.bootstrap_servers,
+            &self.config.security,
             &self.config.group_id,
             0,
             patience,
             self.timeout(),
         )
         .await?;
-        let mut coordinator = connect_within(&address, patience)
+        let mut coordinator = connect_within_secured(&address, patience, &self.config.security)
             .await
             .map_err(|e| e.to_string())?;
         coordinator.set_client_id(&self.config.client_id);
@@ -750,12 +754,13 @@ impl MemberLoop {
 /// the bootstrap servers: the coordinator's `host:port`, or why not (the error's name).
 pub(crate) async fn coordinator_address(
     bootstrap_servers: &str,
+    security: &rafka_client::ClientSecurity,
     key: &str,
     key_type: i8,
     connect_timeout: Duration,
     call_timeout: Duration,
 ) -> Result<String, String> {
-    let mut bootstrap = connect_within(bootstrap_servers, connect_timeout)
+    let mut bootstrap = connect_within_secured(bootstrap_servers, connect_timeout, security)
         .await
         .map_err(|e| e.to_string())?;
     let version = bootstrap

@@ -111,13 +111,17 @@ impl std::fmt::Debug for KafkaBasedLog {
     }
 }
 
-/// The settings every client of the topic shares: the brokers and Kafka's client id.
+/// The settings every client of the topic shares: the brokers, Kafka's client id and
+/// the worker's security settings.
 /// … plus `settings`.
 fn client_config(spec: &TopicSpec, settings: &[(&str, &str)]) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &spec.bootstrap_servers)
         .set("client.id", &spec.client_id);
+    for (key, value) in &spec.security {
+        config.set(key, value);
+    }
     for (key, value) in settings {
         config.set(*key, *value);
     }

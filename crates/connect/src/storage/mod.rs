@@ -79,6 +79,8 @@ pub struct TopicSpec {
     pub configs: Vec<(String, String)>,
     pub bootstrap_servers: String,
     pub client_id: String,
+    /// The worker's security settings, as librdkafka's.
+    pub security: Vec<(String, String)>,
 }
 
 fn parse_number<T: std::str::FromStr>(
@@ -168,6 +170,9 @@ impl TopicSpec {
             configs,
             bootstrap_servers: config.bootstrap_servers.clone(),
             client_id: format!("connect-{group}-{}", which.client_id_suffix()),
+            security: config
+                .client_settings("", &Default::default())
+                .map_err(RuntimeError::Config)?,
         })
     }
 }

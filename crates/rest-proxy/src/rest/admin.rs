@@ -150,14 +150,18 @@ fn name(s: &str) -> StrBytes {
 }
 
 impl Admin {
-    pub fn new(bootstrap: &str, timeout: Duration) -> Admin {
+    pub fn new(
+        bootstrap: &str,
+        timeout: Duration,
+        security: rafka_client::ClientSecurity,
+    ) -> Admin {
         Admin {
             bootstrap: bootstrap
                 .split(',')
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .collect(),
-            pool: WirePool::new(),
+            pool: WirePool::with_security(security),
             timeout,
         }
     }

@@ -48,7 +48,11 @@ impl Proxy {
         let producer =
             Producer::new(&config.client_settings("producer")).map_err(StartError::Producer)?;
         Ok(Proxy {
-            admin: Admin::new(&config.bootstrap_servers, ADMIN_TIMEOUT),
+            admin: Admin::new(
+                &config.bootstrap_servers,
+                ADMIN_TIMEOUT,
+                config.admin_security.clone(),
+            ),
             consumers: ConsumerManager::new(
                 config.client_settings("consumer"),
                 &config.id,

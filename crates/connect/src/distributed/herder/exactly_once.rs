@@ -180,8 +180,13 @@ impl DistributedHerder {
                     .map(|task| task_transactional_id(&self.group_id, name, task))
                     .collect();
                 tracing::debug!("Fencing out {record} task producers for source connector {name}");
-                fencing::fence_producers(&self.worker.config.bootstrap_servers, &ids, REQUEST_TIMEOUT)
-                    .await?;
+                fencing::fence_producers(
+                    &self.worker.config.bootstrap_servers,
+                    &self.worker.config.security,
+                    &ids,
+                    REQUEST_TIMEOUT,
+                )
+                .await?;
                 tracing::debug!("Finished fencing out {record} task producers for source connector {name}");
                 self.configs.refresh(SYNC_TIMEOUT).await.map_err(|_| {
                     RuntimeError::Internal("Failed to read to end of config topic".into())
