@@ -702,10 +702,15 @@ fn log_dirs_and_api_versions_describe_the_broker() {
         lines.contains(&"\tApiVersions(18): 0 to 4 [usable: 4],"),
         "{out}"
     );
-    // Share groups serve ShareFetch v1 only; their state APIs are not served yet.
+    // Share groups serve ShareFetch v1 and the offsets APIs' v0; client quotas are not
+    // served yet.
     assert!(lines.contains(&"\tShareFetch(78): 1 [usable: 1],"), "{out}");
     assert!(
-        lines.contains(&"\tDescribeShareGroupOffsets(90): UNSUPPORTED,"),
+        lines.contains(&"\tDescribeShareGroupOffsets(90): 0 [usable: 0],"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"\tDescribeClientQuotas(48): UNSUPPORTED,"),
         "{out}"
     );
     assert_eq!(*lines.last().unwrap(), ")");
