@@ -95,6 +95,27 @@ def file_pipeline(tmp_path: Path, topic: str) -> tuple[Path, Path, list[Path]]:
     return source, sink, [source_props, sink_props]
 
 
+def test_connect_standalone_moves_data_over_sasl(sasl_broker, tmp_path):
+    topic = f"connect-sasl-{uuid.uuid4().hex[:8]}"
+    source, sink, files = file_pipeline(tmp_path, topic)
+    worker = ConnectWorker(tmp_path / "worker", sasl_broker.bootstrap, files)
+    with open(worker.config_path, "a") as f:
+        f.writelines(f"{k}={v}\n" for k, v in connect_security().items())
+    worker.start()
+    try:
+        wait_until(lambda: sink.exists() and sink.read_text() == "one\ntwo\n", 60,
+                   "the sink file", )
+        with open(source, "a") as f:
+            f.write("three\n")
+        wait_until(lambda: sink.read_text() == "one\ntwo\nthree\n", 60, "the third line")
+        assert consume(sasl_broker.bootstrap, topic, 3) == [
+            schema_line(t).encode() for t in ("one", "two", "three")]
+        code, status = request(worker, "GET", "/connectors/sasl-sink/status")
+        assert code == 200 and status["tasks"][0]["state"] == "RUNNING", status
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+
+
 def test_connect_worker_with_a_wrong_password_or_scram_says_why(sasl_broker, tmp_path):
     # A wrong password: the worker cannot describe the cluster and exits, saying so.
     worker = ConnectWorker(tmp_path / "wrong", sasl_broker.bootstrap)
@@ -118,6 +139,32 @@ def test_connect_worker_with_a_wrong_password_or_scram_says_why(sasl_broker, tmp
     assert proc.returncode != 0
     assert "SCRAM-SHA-256" in proc.stderr + proc.stdout and "OpenSSL" in proc.stderr + proc.stdout
 
+
+def test_connect_distributed_moves_data_over_sasl(sasl_broker, tmp_path):
+    topic = f"connect-dsasl-{uuid.uuid4().hex[:8]}"
+    source, sink, files = file_pipeline(tmp_path, topic)
+    group = f"connect-sasl-{uuid.uuid4().hex[:6]}"
+    worker = ConnectWorker(tmp_path / "worker", sasl_broker.bootstrap, distributed={
+        "group.id": group, "config.storage.topic": f"{group}-configs",
+        "offset.storage.topic": f"{group}-offsets", "status.storage.topic": f"{group}-status",
+        "config.storage.replication.factor": "1", "offset.storage.replication.factor": "1",
+        "status.storage.replication.factor": "1", **connect_security()})
+    worker.start()
+    try:
+        for path in files:
+            props = dict(line.split("=", 1) for line in path.read_text().splitlines())
+            code, body = request(worker, "POST", "/connectors",
+                                 {"name": props["name"], "config": props})
+            assert code == 201, body
+        wait_until(lambda: sink.exists() and sink.read_text() == "one\ntwo\n", 60,
+                   "the sink file")
+        assert consume(sasl_broker.bootstrap, topic, 2) == [
+            schema_line(t).encode() for t in ("one", "two")]
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+
+
+# -- the REST proxy ---------------------------------------------------------------------
 
 def rest_security(password: str = "alice-secret", mechanism: str = "PLAIN") -> dict:
     return prefixed("client.", java_security(password, mechanism))

@@ -300,30 +300,32 @@ impl Worker {
         })
     }
 
-    /// A client config: `bootstrap.servers`, the worker's `<prefix>` keys, then the
+    /// A client's settings: `bootstrap.servers`, the worker's `<prefix>` keys, then the
     /// connector's `<prefix>override.` keys when the override policy allows them.
     /// Their security keys become librdkafka's; a connector's override it cannot use
-    /// (SCRAM, TLS) fails the task with the reason.
-    fn client_config(
+    /// (SCRAM, TLS) fails the task with the reason. (Settings, not a `ClientConfig` to
+    /// copy from: rdkafka's `config_map()` hands `sasl.password` back sanitized, so a copy
+    /// through it authenticated with the placeholder.)
+    fn client_settings(
         &self,
         prefix: &str,
         connector_config: &Props,
-    ) -> Result<ClientConfig, ConnectorError> {
-        let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", &self.config.bootstrap_servers);
+    ) -> Result<Vec<(String, String)>, ConnectorError> {
         let overrides = if self.config.client_config_override_policy != "None" {
             with_prefix(connector_config, &format!("{prefix}.override."))
         } else {
             Default::default()
         };
-        let settings = self
-            .config
-            .client_settings(&format!("{prefix}."), &overrides)
-            .map_err(ConnectorError::fatal)?;
-        for (k, v) in settings {
-            config.set(k, v);
-        }
-        Ok(config)
+        let mut settings = vec![(
+            "bootstrap.servers".to_string(),
+            self.config.bootstrap_servers.clone(),
+        )];
+        settings.extend(
+            self.config
+                .client_settings(&format!("{prefix}."), &overrides)
+                .map_err(ConnectorError::fatal)?,
+        );
+        Ok(settings)
     }
 
     fn producer(
@@ -352,10 +354,7 @@ impl Worker {
         for (k, v) in defaults {
             config.set(*k, *v);
         }
-        for (k, v) in self
-            .client_config("producer", connector_config)?
-            .config_map()
-        {
+        for (k, v) in self.client_settings("producer", connector_config)? {
             config.set(k, v);
         }
         for (k, v) in forced {
@@ -673,10 +672,7 @@ impl Worker {
             )
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest");
-        for (k, v) in self
-            .client_config("consumer", &setup.connector_config)?
-            .config_map()
-        {
+        for (k, v) in self.client_settings("consumer", &setup.connector_config)? {
             config.set(k, v);
         }
         let partitions = Arc::new(PartitionControl::default());
