@@ -11,7 +11,8 @@ OpenSSL it is built without) is refused with a message that says so.
   `client.sasl.jaas.config` (Confluent's keys); v2 produce and a v2 consumer instance,
   v3 admin calls.
 - The monitor: Burrow's `[client-profile.NAME] sasl = "…"` and `[sasl.NAME]` with
-  `username`/`password`/`mechanism`; a group's lag reported.
+  `username`/`password`/`mechanism`; its refusals only (its lag test over SASL was flaky
+  and is out until looked at: commit a1ac7a0).
 """
 
 from __future__ import annotations
