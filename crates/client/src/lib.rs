@@ -18,7 +18,7 @@ pub mod wire;
 pub use exchange::{exchange, ExchangeError, DEFAULT_MAX_RESPONSE_BYTES};
 pub use pool::WirePool;
 pub use security::{authenticate, ClientSecurity, SaslSettings};
-pub use transport::{ClientStream, ClientTls};
+pub use transport::{ClientStream, ClientTls, MaybeTls};
 pub use wire::{connect_within, connect_within_secured, BrokerNode, ClientError, WireClient};
 
 /// The Java client's message for a Kafka error: the broker's own text when it sent one,
