@@ -67,7 +67,10 @@ section "KafkaJS for the compat tests (scripts/setup-node.sh)"; scripts/setup-no
 section "Go clients for the compat tests (scripts/setup-go.sh)"; scripts/setup-go.sh
 section "Java client, Kafka Streams and Kafka's Java tools for the compat tests (scripts/setup-java.sh)"; scripts/setup-java.sh
 section "Connect's internal topics against Kafka's own stores (needs the jars of setup-java.sh)"
-cargo test -p rafka-connect --test kafka_oracle_storage -- --ignored
+# `--workspace` (not `-p rafka-connect`): the same feature set as the workspace's test
+# build above, so nothing is compiled again (with `-p`, rustls, ring, rdkafka-sys and the
+# connect crates were rebuilt for this one test: ~70 s).
+cargo test --workspace --test kafka_oracle_storage -- --ignored
 section "PostgreSQL for the Connect tests (scripts/setup-postgres.sh)"; scripts/setup-postgres.sh >/dev/null
 section "compat tests (pytest tests/compat, 2 workers) against $RAFKA_BIN"
 # Two workers, each running whole test files (module fixtures stay in one process); the
@@ -75,6 +78,6 @@ section "compat tests (pytest tests/compat, 2 workers) against $RAFKA_BIN"
 RAFKA_PORT_DIR="$(mktemp -d)"
 export RAFKA_PORT_DIR
 trap 'rc=$?; rm -rf "$RAFKA_PORT_DIR"; if ((rc != 0)); then printf "\n==== FAILED (exit %d) after %ds ====\n" "$rc" "$((SECONDS - started))"; fi' EXIT
-.venv/bin/pytest tests/compat -q -n "${RAFKA_TEST_WORKERS:-2}" --dist loadfile "$@"
+.venv/bin/pytest tests/compat -q -n "${RAFKA_TEST_WORKERS:-2}" --dist loadfile --durations=30 "$@"
 
 section "all tests passed"
