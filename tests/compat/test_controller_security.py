@@ -267,14 +267,15 @@ def test_a_wrong_controller_password_keeps_a_broker_out(tmp_path, certs, monkeyp
         cluster.stop()
 
 
-def start_fails(workdir: Path, extra: dict[str, str], broker_only: bool = False) -> str:
+def start_fails(workdir: Path, extra: dict[str, str], broker_only: bool = False,
+                voters: str = "1@127.0.0.1:19093") -> str:
     """Formats a combined node (or a broker-only one, a controller's client), then starts
     it with `extra` and returns its error output (it must fail)."""
     workdir.mkdir()
     config = {
         "process.roles": "broker" if broker_only else "broker,controller",
         "node.id": "2" if broker_only else "1",
-        "controller.quorum.voters": "1@127.0.0.1:19093",
+        "controller.quorum.voters": voters,
         "listeners": "PLAINTEXT://127.0.0.1:0" + ("" if broker_only else
                                                     ",CONTROLLER://127.0.0.1:19093"),
         "controller.listener.names": "CONTROLLER",
@@ -319,6 +320,18 @@ def test_bad_controller_security_settings_fail_start_up_with_the_key_named(tmp_p
     for i, (extra, message) in enumerate(cases):
         out = start_fails(tmp_path / f"case-{i}", extra)
         assert message in out, out
+    # SCRAM for the controllers needs the credential bootstrapped by storage format.
+    out = start_fails(tmp_path / "no-bootstrap", {
+        "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "sasl.mechanism.controller.protocol": "SCRAM-SHA-256",
+        f"{CONTROLLER}.sasl.enabled.mechanisms": "SCRAM-SHA-256",
+        f"{CONTROLLER}.scram-sha-256.sasl.jaas.config": SCRAM_JAAS},
+        # Two voters: a multi-node quorum (one combined voter is the single-node mode).
+        voters="1@127.0.0.1:19093,2@127.0.0.1:19094")
+    assert ("controller listener CONTROLLER authenticates with SCRAM-SHA-256 as user "
+            "'controller', who has no bootstrapped SCRAM-SHA-256 credential") in out, out
+    assert "--add-scram 'SCRAM-SHA-256=[name=controller,password=…]'" in out, out
+    assert SCRAM_PASSWORD not in out
     # A broker's own client side: the store it would present to the controllers.
     out = start_fails(tmp_path / "broker-only", {
         "listener.security.protocol.map": "CONTROLLER:SSL,PLAINTEXT:PLAINTEXT",

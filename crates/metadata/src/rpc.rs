@@ -306,11 +306,13 @@ impl ControllerClient {
             ControllerResponse::SaslHandshake {
                 error: Some(_),
                 enabled_mechanisms,
-            } => return Err(refused(format!(
+            } => {
+                return Err(refused(format!(
                 "Client SASL mechanism '{}' not enabled in the server, enabled mechanisms are [{}]",
                 sasl.mechanism,
                 enabled_mechanisms.join(", ")
-            ))),
+            )))
+            }
             other => return Err(self.unexpected(other)),
         }
         let mut challenge = Vec::new();

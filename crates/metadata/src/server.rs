@@ -54,12 +54,14 @@ pub trait BrokerRpcHandler: Send + Sync + 'static {
 /// handshake on a new connection, and the peer's principal (`User:ANONYMOUS` without a
 /// client certificate); `None` when the handshake failed (logged there).
 pub trait AcceptTls: Send + Sync + fmt::Debug + 'static {
-    fn accept(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-    ) -> Pin<Box<dyn Future<Output = Option<(Box<TlsStream<TcpStream>>, String)>> + Send + '_>>;
+    fn accept(&self, stream: TcpStream, peer: SocketAddr) -> Accepting<'_>;
 }
+
+/// A connection once its TLS handshake is done, with the peer's principal.
+pub type Accepted = (Box<TlsStream<TcpStream>>, String);
+
+/// A handshake under way.
+pub type Accepting<'a> = Pin<Box<dyn Future<Output = Option<Accepted>> + Send + 'a>>;
 
 /// A SASL listener's server side: its enabled mechanisms, each one's JAAS login module
 /// (PLAIN's `user_<name>` options), and where SCRAM's credentials are found.

@@ -261,6 +261,7 @@ pub async fn start(
     let listener_security = listener_security(config, &listener.name)?;
     let bootstrap_scram =
         crate::storage::read_bootstrap_scram(&config.log_dirs[0]).map_err(|e| e.to_string())?;
+    check_controller_scram(config, &bootstrap_scram)?;
     let quorum = Quorum::start(quorum_config)
         .await
         .map_err(|e| format!("cannot start the metadata quorum: {e}"))?;
@@ -318,6 +319,37 @@ pub async fn start(
         Some(quorum),
         controller_security,
     )))
+}
+
+/// Kafka lets controllers authenticate each other with SCRAM only when the credential was
+/// bootstrapped (`kafka-storage.sh format --add-scram`): the quorum that would replicate
+/// any other credential is not up until they have. A controller whose own login has no
+/// such credential could never join, so it stops at start-up and says how to fix it.
+fn check_controller_scram(
+    config: &crate::config::BrokerConfig,
+    bootstrap: &[rafka_config::storage::BootstrapScram],
+) -> Result<(), String> {
+    let Some(controller) = &config.security.controller else {
+        return Ok(());
+    };
+    let Some((mechanism, module)) = &controller.sasl else {
+        return Ok(());
+    };
+    if !mechanism.starts_with("SCRAM-") {
+        return Ok(());
+    }
+    let user = module.options.get("username").cloned().unwrap_or_default();
+    if bootstrap
+        .iter()
+        .any(|added| added.name == user && &added.mechanism == mechanism)
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "controller listener {} authenticates with {mechanism} as user '{user}', who has no bootstrapped {mechanism} credential in {}: format the controllers' storage with --add-scram '{mechanism}=[name={user},password=…]' (controllers can only use SCRAM credentials written at format time)",
+        controller.listener,
+        config.log_dirs[0].display()
+    ))
 }
 
 /// What the controller listener serves with: its TLS side (the stores loaded now, so a
