@@ -149,3 +149,20 @@ impl ListenerTls {
         Ok(format!("User:{name}"))
     }
 }
+
+/// The controller listener's TLS side is a listener's like any other.
+impl rafka_metadata::server::AcceptTls for ListenerTls {
+    fn accept(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Option<(Box<TlsStream<TcpStream>>, String)>>
+                + Send
+                + '_,
+        >,
+    > {
+        Box::pin(ListenerTls::accept(self, stream, peer))
+    }
+}

@@ -3,7 +3,9 @@
 //! listener as `listener.name.<listener>.<key>`), the JAAS entry of each SASL mechanism
 //! (`listener.name.<listener>.<mechanism>.sasl.jaas.config`), and how this broker talks to
 //! the others (`inter.broker.listener.name` or `security.inter.broker.protocol`,
-//! `sasl.mechanism.inter.broker.protocol`).
+//! `sasl.mechanism.inter.broker.protocol`) and to the controllers (the first of
+//! `controller.listener.names`, its protocol from the map, its `ssl.*` and JAAS entry, and
+//! `sasl.mechanism.controller.protocol`).
 //!
 //! Kept apart from `server` so that the authorizer's keys (another block) merge cleanly.
 
@@ -79,7 +81,30 @@ pub struct SecurityConfig {
     pub inter_broker_protocol: SecurityProtocol,
     /// `sasl.mechanism.inter.broker.protocol` (Kafka's default: GSSAPI).
     pub sasl_mechanism_inter_broker_protocol: String,
+    /// How this node connects to the controllers; `None` without controller listeners.
+    pub controller: Option<ControllerListenerSecurity>,
 }
+
+/// The controller listener as this node's connections to it see it (a controller's
+/// quorum client, a broker's controller client), as Kafka's `RaftManager` and
+/// `NodeToControllerChannelManager` build their channels: the first of
+/// `controller.listener.names`, with that listener's `ssl.*` settings (its trust store
+/// checks the controllers, its key store is the client certificate) and, on SASL, the
+/// `username`/`password` of its JAAS entry for `sasl.mechanism.controller.protocol`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerListenerSecurity {
+    pub listener: String,
+    pub protocol: SecurityProtocol,
+    pub ssl: Option<crate::ssl::SslListener>,
+    /// `sasl.mechanism.controller.protocol`, with the login module it logs in with
+    /// (SASL protocols only).
+    pub sasl: Option<(String, LoginModule)>,
+}
+
+/// The mechanisms rafka's controller connections authenticate with. Kafka's default,
+/// GSSAPI, needs Kerberos; OAUTHBEARER needs a token endpoint a controller cannot rely on
+/// before the quorum is up.
+const CONTROLLER_MECHANISMS: [&str; 3] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
 
 /// The keys this module reads (besides `listener.name.*`).
 pub const SECURITY_KEYS: &[&str] = &[
@@ -88,6 +113,7 @@ pub const SECURITY_KEYS: &[&str] = &[
     "security.inter.broker.protocol",
     "sasl.enabled.mechanisms",
     "sasl.mechanism.inter.broker.protocol",
+    "sasl.mechanism.controller.protocol",
     "sasl.jaas.config",
     "connections.max.reauth.ms",
 ];
@@ -112,7 +138,7 @@ pub struct Listeners<'a> {
 
 impl SecurityConfig {
     /// Reads and checks the security keys with Kafka's messages, and refuses what rafka
-    /// cannot serve yet (TLS, SASL controller listeners, mechanisms it lacks).
+    /// cannot serve (JKS stores, mechanisms it lacks, GSSAPI for the controllers).
     pub fn parse(
         get: &dyn Fn(&str) -> Option<String>,
         l: &Listeners<'_>,
@@ -135,17 +161,6 @@ impl SecurityConfig {
         for listener in l.listeners.iter().chain(l.advertised) {
             let protocol = protocol_of(listener)?;
             effective.insert(listener.clone(), protocol);
-            let controller = l.controller_listener_names.contains(listener);
-            match protocol {
-                SecurityProtocol::Plaintext => {}
-                _ if controller => {
-                    return Err(format!(
-                        "controller listener {listener} uses security protocol {}, which rafka does not support yet (controller listeners are PLAINTEXT)",
-                        protocol.name()
-                    ))
-                }
-                _ => {}
-            }
             if protocol.is_sasl() && !sasl_listeners.contains_key(listener) {
                 let sasl = sasl_listener(get, listener)?;
                 sasl_listeners.insert(listener.clone(), sasl);
@@ -204,6 +219,16 @@ impl SecurityConfig {
                 }
             }
         }
+        let controller = match l.controller_listener_names.first() {
+            Some(name) => Some(controller_listener(
+                get,
+                name,
+                protocol_of(name)?,
+                &sasl_listeners,
+                &ssl_listeners,
+            )?),
+            None => None,
+        };
         Ok(SecurityConfig {
             protocols: effective,
             sasl_listeners,
@@ -211,6 +236,7 @@ impl SecurityConfig {
             inter_broker_listener,
             inter_broker_protocol,
             sasl_mechanism_inter_broker_protocol,
+            controller,
         })
     }
 
@@ -239,6 +265,93 @@ impl SecurityConfig {
         let mechanism = &self.sasl_mechanism_inter_broker_protocol;
         Some((mechanism.clone(), listener.jaas.get(mechanism)?.clone()))
     }
+}
+
+/// The controller listener's client side, checked as far as a config can be: a SASL
+/// protocol needs `sasl.mechanism.controller.protocol` set to a mechanism rafka's
+/// controller connections use, the listener's JAAS entry for it, and (on a controller,
+/// whose listener it is) that mechanism among the listener's enabled ones.
+fn controller_listener(
+    get: &dyn Fn(&str) -> Option<String>,
+    listener: &str,
+    protocol: SecurityProtocol,
+    sasl_listeners: &BTreeMap<String, SaslListener>,
+    ssl_listeners: &BTreeMap<String, crate::ssl::SslListener>,
+) -> Result<ControllerListenerSecurity, String> {
+    let ssl = match (protocol.is_tls(), ssl_listeners.get(listener)) {
+        (false, _) => None,
+        (true, Some(ssl)) => Some(ssl.clone()),
+        // A broker-only node: the listener is not its own, its settings are still how it
+        // connects.
+        (true, None) => Some(
+            crate::ssl::ssl_listener(get, listener)
+                .map_err(|e| format!("controller listener {listener}: {e}"))?,
+        ),
+    };
+    let sasl = if protocol.is_sasl() {
+        let mechanism = get("sasl.mechanism.controller.protocol")
+            .map(|m| m.trim().to_string())
+            .unwrap_or_else(|| "GSSAPI".into());
+        if !CONTROLLER_MECHANISMS.contains(&mechanism.as_str()) {
+            return Err(format!(
+                "sasl.mechanism.controller.protocol is {mechanism}{}, which rafka's controller listener {listener} ({}) cannot use: set it to one of {}",
+                if get("sasl.mechanism.controller.protocol").is_none() { " (Kafka's default)" } else { "" },
+                protocol.name(),
+                CONTROLLER_MECHANISMS.join(", ")
+            ));
+        }
+        if let Some(served) = sasl_listeners.get(listener) {
+            if !served.enabled_mechanisms.contains(&mechanism) {
+                return Err(format!(
+                    "sasl.mechanism.controller.protocol ({mechanism}) must be included in sasl.enabled.mechanisms of controller listener {listener} (now {}) when SASL is used for controller communication",
+                    served.enabled_mechanisms.join(",")
+                ));
+            }
+        }
+        let key = format!(
+            "listener.name.{}.{}.sasl.jaas.config",
+            listener.to_ascii_lowercase(),
+            mechanism.to_ascii_lowercase()
+        );
+        let module = match sasl_listeners
+            .get(listener)
+            .and_then(|s| s.jaas.get(&mechanism))
+        {
+            Some(module) => module.clone(),
+            None => {
+                let text = get(&key).ok_or_else(|| {
+                    format!(
+                        "Could not find a 'KafkaServer' or '{}.KafkaServer' entry in the JAAS configuration (set {key}). System property 'java.security.auth.login.config' is not set",
+                        listener.to_ascii_lowercase()
+                    )
+                })?;
+                let mut modules = jaas::parse(&text).map_err(|e| format!("{key}: {e}"))?;
+                if modules.len() != 1 {
+                    return Err(format!(
+                        "{key}: JAAS config property contains {} login modules, should be 1 module",
+                        modules.len()
+                    ));
+                }
+                modules.remove(0)
+            }
+        };
+        for option in ["username", "password"] {
+            if !module.options.contains_key(option) {
+                return Err(format!(
+                    "{key}: {option} not specified: controller connections with {mechanism} log in with the entry's username and password"
+                ));
+            }
+        }
+        Some((mechanism, module))
+    } else {
+        None
+    };
+    Ok(ControllerListenerSecurity {
+        listener: listener.to_string(),
+        protocol,
+        ssl,
+        sasl,
+    })
 }
 
 /// `listener.security.protocol.map`: `NAME:PROTOCOL,…`. Kafka's default maps each
@@ -462,5 +575,87 @@ mod tests {
             "No security protocol defined for listener CLIENT"
         );
         assert!(parse(&[], "PLAINTEXT").is_ok());
+    }
+
+    #[test]
+    fn the_controller_listener_may_be_ssl_or_sasl_with_a_password_mechanism() {
+        let ssl = parse(
+            &[
+                (
+                    "listener.security.protocol.map",
+                    "CONTROLLER:SSL,PLAINTEXT:PLAINTEXT",
+                ),
+                ("listener.name.controller.ssl.keystore.location", "/c.pem"),
+                ("listener.name.controller.ssl.client.auth", "required"),
+            ],
+            "PLAINTEXT,CONTROLLER",
+        )
+        .unwrap();
+        let controller = ssl.controller.as_ref().unwrap();
+        assert_eq!(controller.protocol, SecurityProtocol::Ssl);
+        assert_eq!(
+            controller.ssl.as_ref().unwrap().tls.client_auth,
+            rafka_security::tls::ClientAuth::Required
+        );
+        assert!(controller.sasl.is_none());
+
+        let jaas = r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="c" password="c-secret";"#;
+        let sasl = [
+            (
+                "listener.security.protocol.map",
+                "CONTROLLER:SASL_PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            ),
+            (
+                "listener.name.controller.sasl.enabled.mechanisms",
+                "SCRAM-SHA-256",
+            ),
+            (
+                "listener.name.controller.scram-sha-256.sasl.jaas.config",
+                jaas,
+            ),
+        ];
+        let err = parse(&sasl, "PLAINTEXT,CONTROLLER").unwrap_err();
+        assert_eq!(err, "sasl.mechanism.controller.protocol is GSSAPI (Kafka's default), which rafka's controller listener CONTROLLER (SASL_PLAINTEXT) cannot use: set it to one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512");
+        let mut with_mechanism = sasl.to_vec();
+        with_mechanism.push(("sasl.mechanism.controller.protocol", "SCRAM-SHA-512"));
+        assert!(parse(&with_mechanism, "PLAINTEXT,CONTROLLER")
+            .unwrap_err()
+            .starts_with("sasl.mechanism.controller.protocol (SCRAM-SHA-512) must be included in sasl.enabled.mechanisms of controller listener CONTROLLER (now SCRAM-SHA-256)"));
+        with_mechanism.pop();
+        with_mechanism.push(("sasl.mechanism.controller.protocol", "SCRAM-SHA-256"));
+        let config = parse(&with_mechanism, "PLAINTEXT,CONTROLLER").unwrap();
+        let (mechanism, module) = config.controller.unwrap().sasl.unwrap();
+        assert_eq!(
+            (mechanism.as_str(), module.options["username"].as_str()),
+            ("SCRAM-SHA-256", "c")
+        );
+        // A broker-only node: the listener is not its own, its JAAS entry still is how
+        // it logs in; without one, start-up fails with the key to set.
+        let broker_only = |pairs: &[(&str, &str)]| {
+            let props: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let listeners = vec!["PLAINTEXT".to_string()];
+            SecurityConfig::parse(
+                &|k| props.get(k).cloned(),
+                &Listeners {
+                    listeners: &listeners,
+                    advertised: &listeners,
+                    controller_listener_names: &["CONTROLLER".to_string()],
+                    is_broker: true,
+                },
+            )
+        };
+        let config = broker_only(&with_mechanism).unwrap();
+        assert_eq!(config.controller.unwrap().sasl.unwrap().0, "SCRAM-SHA-256");
+        let without_jaas: Vec<(&str, &str)> = with_mechanism
+            .iter()
+            .filter(|(k, _)| !k.ends_with("jaas.config"))
+            .copied()
+            .collect();
+        assert!(broker_only(&without_jaas)
+            .unwrap_err()
+            .contains("(set listener.name.controller.scram-sha-256.sasl.jaas.config)"));
     }
 }

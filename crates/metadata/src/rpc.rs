@@ -6,16 +6,24 @@
 //! length, then one JSON document. Only rafka nodes connect to it (Kafka clients talk to
 //! the broker listeners), and JSON keeps these few, small, rare messages readable in a
 //! packet capture.
+//!
+//! Security follows the listener's protocol (`listener.security.protocol.map`): on SSL
+//! and SASL_SSL the frames travel inside TLS; on SASL_PLAINTEXT and SASL_SSL a connection
+//! first authenticates in this framing, as Kafka's SaslHandshake/SaslAuthenticate do:
+//! [`ControllerRequest::SaslHandshake`] names the mechanism
+//! (`sasl.mechanism.controller.protocol`), then [`ControllerRequest::SaslAuthenticate`]
+//! carries the mechanism's tokens until the server completes or refuses the exchange.
+//! Nothing else is answered before that.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use rafka_client::{ClientSecurity, ClientStream, SaslSettings};
+use rafka_security::sasl_client::SaslClient;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
 
 use crate::controller::{ElectionType, PartitionOutcome, ReassignmentRequest};
 use crate::image::{AccessControlEntryRecord, ClusterImage, Endpoint, PartitionState};
@@ -182,6 +190,10 @@ pub enum ControllerRequest {
     Raft(Box<RaftRequest>),
     /// From a broker.
     Broker(BrokerRequest),
+    /// The first frame on a SASL listener: the mechanism the peer authenticates with.
+    SaslHandshake { mechanism: String },
+    /// The peer's next token of the exchange.
+    SaslAuthenticate { token: SaslToken },
 }
 
 /// The answer to a [`ControllerRequest`], of the same kind.
@@ -189,6 +201,32 @@ pub enum ControllerRequest {
 pub enum ControllerResponse {
     Raft(RaftResponse),
     Broker(BrokerResponse),
+    /// The mechanism is enabled (`error: None`), or not: then the listener's enabled
+    /// mechanisms, and the connection closes.
+    SaslHandshake {
+        error: Option<String>,
+        enabled_mechanisms: Vec<String>,
+    },
+    /// The server's next token; `complete` once the peer is authenticated.
+    SaslAuthenticate {
+        token: SaslToken,
+        complete: bool,
+    },
+    /// The exchange failed (or a request came before it completed), with Kafka's
+    /// message; the connection closes.
+    AuthenticationFailed {
+        message: String,
+    },
+}
+
+/// A SASL token: a PLAIN token holds the password, so its bytes are never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaslToken(pub Vec<u8>);
+
+impl fmt::Debug for SaslToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SaslToken({} bytes)", self.0.len())
+    }
 }
 
 /// A connection to a controller listener, for brokers and for the quorum's own Raft
@@ -198,8 +236,8 @@ pub enum ControllerResponse {
 /// may still arrive), so the client refuses further calls: drop it and connect again.
 pub struct ControllerClient {
     addr: String,
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<ReadHalf<ClientStream>>,
+    writer: WriteHalf<ClientStream>,
     request_timeout: Duration,
     broken: bool,
 }
@@ -217,25 +255,129 @@ impl ControllerClient {
     /// The default bound on one call, answer included.
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-    /// Connects to `addr` (`host:port`) within `connect_timeout`.
-    pub async fn connect(addr: &str, connect_timeout: Duration) -> io::Result<ControllerClient> {
-        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
+    /// Connects to `addr` (`host:port`) within `connect_timeout`, with TLS and SASL as
+    /// `security` says (the controller listener's protocol): the TLS handshake and the
+    /// SASL exchange are part of connecting, and a refusal is
+    /// `ErrorKind::PermissionDenied` with the server's message.
+    pub async fn connect(
+        addr: &str,
+        connect_timeout: Duration,
+        security: &ClientSecurity,
+    ) -> io::Result<ControllerClient> {
+        let connecting = async {
+            let stream = ClientStream::connect(addr, security.tls.as_ref()).await?;
+            let (reader, writer) = tokio::io::split(stream);
+            let mut client = ControllerClient {
+                addr: addr.to_string(),
+                reader: BufReader::new(reader),
+                writer,
+                request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+                broken: false,
+            };
+            if let Some(sasl) = &security.sasl {
+                client.authenticate(sasl).await?;
+            }
+            Ok(client)
+        };
+        tokio::time::timeout(connect_timeout, connecting)
             .await
             .map_err(|_| {
                 io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!("connecting to controller {addr} timed out after {connect_timeout:?}"),
                 )
-            })??;
-        stream.set_nodelay(true)?;
-        let (reader, writer) = stream.into_split();
-        Ok(ControllerClient {
-            addr: addr.to_string(),
-            reader: BufReader::new(reader),
-            writer,
-            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
-            broken: false,
-        })
+            })?
+    }
+
+    /// The client's side of the SASL exchange (Kafka's `SaslClientAuthenticator`, in this
+    /// framing).
+    async fn authenticate(&mut self, sasl: &SaslSettings) -> io::Result<()> {
+        let refused = |message: String| io::Error::new(io::ErrorKind::PermissionDenied, message);
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let mut client =
+            SaslClient::new(&sasl.mechanism, &sasl.options, now_ms).map_err(refused)?;
+        let handshake = ControllerRequest::SaslHandshake {
+            mechanism: sasl.mechanism.clone(),
+        };
+        match self.exchange(&handshake).await? {
+            ControllerResponse::SaslHandshake { error: None, .. } => {}
+            ControllerResponse::SaslHandshake {
+                error: Some(_),
+                enabled_mechanisms,
+            } => {
+                return Err(refused(format!(
+                "Client SASL mechanism '{}' not enabled in the server, enabled mechanisms are [{}]",
+                sasl.mechanism,
+                enabled_mechanisms.join(", ")
+            )))
+            }
+            other => return Err(self.unexpected(other)),
+        }
+        let mut challenge = Vec::new();
+        let mut complete = false;
+        // The client may have a last word to check (SCRAM's server signature) after the
+        // server completes; it then has nothing more to send.
+        while let Some(token) = client.respond(&challenge).map_err(refused)? {
+            if complete {
+                return Err(refused(format!(
+                    "controller {} completed the SASL exchange before the client did",
+                    self.addr
+                )));
+            }
+            let request = ControllerRequest::SaslAuthenticate {
+                token: SaslToken(token),
+            };
+            match self.exchange(&request).await? {
+                ControllerResponse::SaslAuthenticate {
+                    token,
+                    complete: done,
+                } => {
+                    challenge = token.0;
+                    complete = done;
+                }
+                other => return Err(self.unexpected(other)),
+            }
+        }
+        if !complete {
+            return Err(refused(format!(
+                "controller {} did not complete the SASL exchange",
+                self.addr
+            )));
+        }
+        Ok(())
+    }
+
+    /// One frame out, one back, during connect (bounded by the connect timeout).
+    async fn exchange(&mut self, request: &ControllerRequest) -> io::Result<ControllerResponse> {
+        write_frame(&mut self.writer, request).await?;
+        read_frame::<_, ControllerResponse>(&mut self.reader)
+            .await?
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "controller {} closed the connection during authentication",
+                        self.addr
+                    ),
+                )
+            })
+    }
+
+    fn unexpected(&self, response: ControllerResponse) -> io::Error {
+        match response {
+            ControllerResponse::AuthenticationFailed { message } => {
+                io::Error::new(io::ErrorKind::PermissionDenied, message)
+            }
+            other => io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "controller {} answered the SASL exchange with {other:?}",
+                    self.addr
+                ),
+            ),
+        }
     }
 
     /// Sets the bound [`call`](Self::call) puts on each call.

@@ -54,7 +54,12 @@ impl Voter {
         // from a snapshot sent over the wire.
         config.snapshot_interval_entries = 4;
         let quorum = Quorum::start(config).await.unwrap();
-        let server = tokio::spawn(serve(listener, quorum.clone(), Arc::new(NoopBrokerHandler)));
+        let server = tokio::spawn(serve(
+            listener,
+            quorum.clone(),
+            Arc::new(NoopBrokerHandler),
+            Arc::default(),
+        ));
         Voter { quorum, server }
     }
 

@@ -25,7 +25,10 @@ use std::time::Duration;
 use rafka_metadata::controller::PartitionOutcome;
 use rafka_metadata::quorum::Quorum;
 use rafka_metadata::rpc::{BrokerRequest, BrokerResponse};
-use rafka_metadata::server::{ControllerClient, ControllerRequest, ControllerResponse};
+use rafka_metadata::server::{
+    ControllerClient, ControllerRequest, ControllerResponse, ControllerScramCredentials,
+    ListenerSecurity as ServedSecurity, SaslAcceptor,
+};
 use rafka_metadata::{ClusterImage, MetadataRecord};
 use rafka_protocol::ErrorCode;
 use tokio::sync::watch;
@@ -47,17 +50,29 @@ pub struct Cluster {
     /// This broker's epoch from its registration; -1 until registered.
     broker_epoch: AtomicI64,
     pub incarnation_id: uuid::Uuid,
+    /// How connections to the controller listener are secured.
+    controller_security: rafka_client::ClientSecurity,
 }
+
+/// How long connecting to a controller may take, TLS handshake and SASL exchange
+/// included.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(2000);
 
 /// How long an admin request forwarded to the controller may take, election included.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Cluster {
-    pub fn new(node_id: i32, voters: BTreeMap<i32, String>, quorum: Option<Quorum>) -> Cluster {
+    pub fn new(
+        node_id: i32,
+        voters: BTreeMap<i32, String>,
+        quorum: Option<Quorum>,
+        controller_security: rafka_client::ClientSecurity,
+    ) -> Cluster {
         Cluster {
             node_id,
             voters,
             quorum,
+            controller_security,
             image: watch::channel(Arc::new(ClusterImage::default())).0,
             controller: watch::channel(None).0,
             broker_epoch: AtomicI64::new(-1),
@@ -133,7 +148,8 @@ impl Cluster {
             let address = &self.voters[&target];
             let outcome = async {
                 let mut client =
-                    ControllerClient::connect(address, Duration::from_millis(500)).await?;
+                    ControllerClient::connect(address, CONNECT_TIMEOUT, &self.controller_security)
+                        .await?;
                 client.set_request_timeout(timeout);
                 client
                     .call(ControllerRequest::Broker(request.clone()))
@@ -151,7 +167,13 @@ impl Cluster {
                     self.controller.send_replace(Some(target));
                     return Ok(response);
                 }
-                Ok(Ok(ControllerResponse::Raft(_))) => {}
+                Ok(Ok(other)) => {
+                    tracing::debug!("controller {target} at {address} answered {other:?}")
+                }
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    // A refused authentication is a configuration error: say so loudly.
+                    tracing::warn!("controller {target} at {address} refused this node: {e}")
+                }
                 Ok(Err(e)) => tracing::debug!("controller {target} at {address}: {e}"),
                 Err(_) => {}
             }
@@ -205,8 +227,14 @@ pub async fn start(
 ) -> Result<Arc<Cluster>, String> {
     let replication = &config.replication;
     let voters = replication.quorum_voters.clone();
+    let controller_security = crate::peer_security::controller_security(config)?;
     if !config.has_role(crate::config::CONTROLLER_ROLE) {
-        return Ok(Arc::new(Cluster::new(config.node_id, voters, None)));
+        return Ok(Arc::new(Cluster::new(
+            config.node_id,
+            voters,
+            None,
+            controller_security,
+        )));
     }
     // The config's validation made sure there is one.
     let listener = config
@@ -229,9 +257,34 @@ pub async fn start(
     quorum_config.election_timeout_min_ms = replication.election_timeout_ms;
     quorum_config.election_timeout_max_ms = replication.election_timeout_ms * 2;
     quorum_config.heartbeat_interval_ms = (replication.election_timeout_ms / 5).max(10);
+    quorum_config.client_security = controller_security.clone();
+    let listener_security = listener_security(config, &listener.name)?;
+    let bootstrap_scram =
+        crate::storage::read_bootstrap_scram(&config.log_dirs[0]).map_err(|e| e.to_string())?;
+    check_controller_scram(config, &bootstrap_scram)?;
     let quorum = Quorum::start(quorum_config)
         .await
         .map_err(|e| format!("cannot start the metadata quorum: {e}"))?;
+    let listener_security = Arc::new(ServedSecurity {
+        listener: listener.name.clone(),
+        tls: listener_security.0,
+        sasl: listener_security
+            .1
+            .map(|(enabled_mechanisms, jaas)| SaslAcceptor {
+                enabled_mechanisms,
+                jaas,
+                credentials: Arc::new(ControllerScramCredentials::new(
+                    quorum.image(),
+                    bootstrap_scram.iter().map(|added| {
+                        (
+                            added.name.clone(),
+                            added.mechanism.clone(),
+                            added.credential.clone(),
+                        )
+                    }),
+                )),
+            }),
+    });
     let service = controller::ControllerService::new(
         quorum.clone(),
         voters.clone(),
@@ -240,8 +293,7 @@ pub async fn start(
             unclean_leader_election: replication.unclean_leader_election,
         },
         clock,
-        crate::storage::read_bootstrap_scram(&config.log_dirs[0])
-            .map_err(|e| e.to_string())?
+        bootstrap_scram
             .into_iter()
             .map(|added| MetadataRecord::UserScramCredential {
                 name: added.name,
@@ -254,13 +306,80 @@ pub async fn start(
         socket,
         quorum.clone(),
         service.clone(),
+        listener_security,
     ));
     tokio::spawn(service.run(
         replication.auto_leader_rebalance_enable,
         replication.leader_imbalance_check_interval_ms,
     ));
     tracing::info!("controller listening on {listener}, voters {voters:?}");
-    Ok(Arc::new(Cluster::new(config.node_id, voters, Some(quorum))))
+    Ok(Arc::new(Cluster::new(
+        config.node_id,
+        voters,
+        Some(quorum),
+        controller_security,
+    )))
+}
+
+/// Kafka lets controllers authenticate each other with SCRAM only when the credential was
+/// bootstrapped (`kafka-storage.sh format --add-scram`): the quorum that would replicate
+/// any other credential is not up until they have. A controller whose own login has no
+/// such credential could never join, so it stops at start-up and says how to fix it.
+fn check_controller_scram(
+    config: &crate::config::BrokerConfig,
+    bootstrap: &[rafka_config::storage::BootstrapScram],
+) -> Result<(), String> {
+    let Some(controller) = &config.security.controller else {
+        return Ok(());
+    };
+    let Some((mechanism, module)) = &controller.sasl else {
+        return Ok(());
+    };
+    if !mechanism.starts_with("SCRAM-") {
+        return Ok(());
+    }
+    let user = module.options.get("username").cloned().unwrap_or_default();
+    if bootstrap
+        .iter()
+        .any(|added| added.name == user && &added.mechanism == mechanism)
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "controller listener {} authenticates with {mechanism} as user '{user}', who has no bootstrapped {mechanism} credential in {}: format the controllers' storage with --add-scram '{mechanism}=[name={user},password=…]' (controllers can only use SCRAM credentials written at format time)",
+        controller.listener,
+        config.log_dirs[0].display()
+    ))
+}
+
+/// What the controller listener serves with: its TLS side (the stores loaded now, so a
+/// bad one fails start-up) and its SASL mechanisms with their JAAS entries.
+#[allow(clippy::type_complexity)]
+fn listener_security(
+    config: &crate::config::BrokerConfig,
+    listener: &str,
+) -> Result<
+    (
+        Option<Arc<dyn rafka_metadata::server::AcceptTls>>,
+        Option<(
+            Vec<String>,
+            BTreeMap<String, rafka_security::jaas::LoginModule>,
+        )>,
+    ),
+    String,
+> {
+    let tls = match config.security.ssl(listener) {
+        Some(ssl) => Some(
+            Arc::new(crate::listener_tls::ListenerTls::new(listener, ssl)?)
+                as Arc<dyn rafka_metadata::server::AcceptTls>,
+        ),
+        None => None,
+    };
+    let sasl = config
+        .security
+        .sasl(listener)
+        .map(|s| (s.enabled_mechanisms.clone(), s.jaas.clone()));
+    Ok((tls, sasl))
 }
 
 /// Finds the quorum's voters when the config names only
@@ -288,11 +407,13 @@ pub async fn resolve_voters(config: &mut crate::config::BrokerConfig) -> Result<
             config.log_dirs[0].display()
         ));
     }
+    let security = crate::peer_security::controller_security(config)?;
     let mut attempts = 0u64;
     loop {
         for address in &bootstrap {
             let answer = async {
-                let mut client = ControllerClient::connect(address, Duration::from_secs(1)).await?;
+                let mut client =
+                    ControllerClient::connect(address, Duration::from_secs(2), &security).await?;
                 client.set_request_timeout(Duration::from_secs(2));
                 client
                     .call(ControllerRequest::Broker(BrokerRequest::DescribeVoters))

@@ -64,6 +64,9 @@ pub struct QuorumConfig {
     pub heartbeat_interval_ms: u64,
     /// Entries applied between snapshots; the log before a snapshot is then purged.
     pub snapshot_interval_entries: u64,
+    /// How this voter connects to the others' controller listeners: TLS and SASL as
+    /// the controller listener's protocol says (plain TCP by default).
+    pub client_security: rafka_client::ClientSecurity,
 }
 
 impl QuorumConfig {
@@ -77,6 +80,7 @@ impl QuorumConfig {
             election_timeout_max_ms: 2000,
             heartbeat_interval_ms: 250,
             snapshot_interval_entries: 1000,
+            client_security: rafka_client::ClientSecurity::default(),
         }
     }
 
@@ -203,7 +207,8 @@ impl Quorum<TypeConfig> {
     /// forms the quorum from `config.voters`. Every voter does the same with the same
     /// voter set; openraft accepts identical initializations on several nodes.
     pub async fn start(config: QuorumConfig) -> Result<Quorum, QuorumError> {
-        let network = TcpNetworkFactory::new(raft_id(config.node_id));
+        let network =
+            TcpNetworkFactory::new(raft_id(config.node_id), config.client_security.clone());
         Quorum::start_with(config, network, LogStoreOptions::default(), None).await
     }
 }

@@ -26,6 +26,7 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
 };
 use openraft::{BasicNode, OptionalSend, RPCTypes};
+use rafka_client::ClientSecurity;
 use tokio::time::Instant;
 
 use super::types::{ImageSnapshot, RaftRequest, RaftResponse, TypeConfig, Vote};
@@ -60,13 +61,15 @@ impl ConnectionPool {
 pub(crate) struct TcpNetworkFactory {
     node_id: u64,
     pool: Arc<ConnectionPool>,
+    security: Arc<ClientSecurity>,
 }
 
 impl TcpNetworkFactory {
-    pub(crate) fn new(node_id: u64) -> TcpNetworkFactory {
+    pub(crate) fn new(node_id: u64, security: ClientSecurity) -> TcpNetworkFactory {
         TcpNetworkFactory {
             node_id,
             pool: Arc::default(),
+            security: Arc::new(security),
         }
     }
 }
@@ -80,6 +83,7 @@ impl RaftNetworkFactory<TypeConfig> for TcpNetworkFactory {
             target,
             addr: node.addr.clone(),
             pool: self.pool.clone(),
+            security: self.security.clone(),
         }
     }
 }
@@ -90,6 +94,7 @@ pub(crate) struct TcpNetwork {
     target: u64,
     addr: String,
     pool: Arc<ConnectionPool>,
+    security: Arc<ClientSecurity>,
 }
 
 impl fmt::Debug for TcpNetwork {
@@ -153,7 +158,7 @@ impl TcpNetwork {
 
     async fn connect(&self, deadline: Instant) -> RpcResult<ControllerClient> {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        ControllerClient::connect(&self.addr, remaining)
+        ControllerClient::connect(&self.addr, remaining, &self.security)
             .await
             .map_err(|e| {
                 RPCError::Unreachable(Unreachable::from_string(format!(
