@@ -23,7 +23,6 @@ use rafka_security::acl::AclOperation;
 use rafka_types::Offset;
 use tokio::sync::watch;
 
-use super::str_bytes;
 use crate::broker::Broker;
 use crate::partition::Partition;
 use crate::session::Session;
@@ -58,16 +57,27 @@ pub(super) async fn handle(
         .as_ref()
         .map(|m| m.to_string())
         .unwrap_or_default();
-    let top_error = |code: ErrorCode, message: &str| {
-        ShareFetchResponse::default()
-            .with_error_code(code.code())
-            .with_error_message(Some(str_bytes(message.to_string())))
-    };
-    if group_id.is_empty() || member_id.is_empty() {
-        return top_error(
-            ErrorCode::InvalidRequest,
-            "GroupId and MemberId must be set.",
-        );
+    // Kafka's session errors carry no message.
+    let top_error = |code: ErrorCode| ShareFetchResponse::default().with_error_code(code.code());
+    if group_id.is_empty() {
+        // Kafka 4.1.1 answers each requested partition UNKNOWN_SERVER_ERROR (its share
+        // fetch fails on the empty group id) and keeps no session.
+        let answers = request
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions.iter().map(|p| {
+                    (
+                        t.topic_id,
+                        PartitionData::default()
+                            .with_partition_index(p.partition_index)
+                            .with_error_code(ErrorCode::UnknownServerError.code()),
+                    )
+                })
+            })
+            .collect();
+        let lock_timeout_ms = broker.group_config(&group_id).share_record_lock_duration_ms;
+        return response(answers, lock_timeout_ms);
     }
     let epoch = request.share_session_epoch;
     let has_acks = request.topics.iter().any(|t| {
@@ -76,10 +86,7 @@ pub(super) async fn handle(
             .any(|p| !p.acknowledgement_batches.is_empty())
     });
     if epoch == 0 && has_acks {
-        return top_error(
-            ErrorCode::InvalidRequest,
-            "Acknowledge data present on initial ShareFetchRequest",
-        );
+        return top_error(ErrorCode::InvalidRequest);
     }
     let wanted: Vec<TopicIdPartition> = request
         .topics
@@ -91,6 +98,15 @@ pub(super) async fn handle(
         .iter()
         .flat_map(|t| t.partitions.iter().map(|p| (t.topic_id, *p)))
         .collect();
+    // Partitions the session did not have: a subsequent request's answer lists them
+    // once even with nothing to give (Kafka's CachedSharePartition.requiresUpdateInResponse).
+    let before: BTreeSet<TopicIdPartition> = broker
+        .shares
+        .sessions
+        .lock()
+        .partitions(&group_id, &member_id)
+        .into_iter()
+        .collect();
     let step = broker
         .shares
         .sessions
@@ -98,7 +114,7 @@ pub(super) async fn handle(
         .step(&group_id, &member_id, epoch, &wanted, &forgotten);
     let step = match step {
         Ok(step) => step,
-        Err(code) => return top_error(code, code_message(code)),
+        Err(code) => return top_error(code),
     };
     // READ on each topic the request or the session names: a topic it may not read is
     // TOPIC_AUTHORIZATION_FAILED, for its fetch and its acknowledgements alike.
@@ -168,8 +184,7 @@ pub(super) async fn handle(
                 *topic_id,
                 PartitionData::default()
                     .with_partition_index(*partition)
-                    .with_acknowledge_error_code(*code)
-                    .with_current_leader(leader(broker)),
+                    .with_acknowledge_error_code(*code),
             ));
         }
         return response(answers, lock_timeout_ms);
@@ -208,15 +223,26 @@ pub(super) async fn handle(
         );
         let now = tokio::time::Instant::now();
         if pass.acquired || pass.has_error || now >= deadline || !acknowledged.is_empty() {
+            let subsequent = step == SessionStep::Continued;
             let answers = pass
                 .partitions
                 .into_iter()
-                .map(|(topic_id, data)| {
-                    let code = acknowledged
-                        .get(&(topic_id, data.partition_index))
-                        .copied()
-                        .unwrap_or(0);
-                    (topic_id, data.with_acknowledge_error_code(code))
+                .filter_map(|(topic_id, data)| {
+                    let key = (topic_id, data.partition_index);
+                    let code = acknowledged.get(&key).copied();
+                    // A subsequent request's answer leaves out the session's partitions
+                    // with nothing new (Kafka's incremental share session), unless they
+                    // carry an acknowledgement's result or were just added.
+                    let idle = data.error_code == 0
+                        && data.acquired_records.is_empty()
+                        && data.records.as_ref().is_none_or(|r| r.is_empty());
+                    if subsequent && idle && code.is_none() && before.contains(&key) {
+                        return None;
+                    }
+                    Some((
+                        topic_id,
+                        data.with_acknowledge_error_code(code.unwrap_or(0)),
+                    ))
                 })
                 .collect();
             return response(answers, lock_timeout_ms);
@@ -264,14 +290,6 @@ pub(super) fn denied_topics(
         }
     }
     denied
-}
-
-fn code_message(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::ShareSessionNotFound => "The share session was not found.",
-        ErrorCode::InvalidShareSessionEpoch => "The share session epoch is invalid.",
-        _ => "",
-    }
 }
 
 /// The answer, partitions grouped by topic in the order they come.
@@ -409,9 +427,8 @@ fn acquire_all(
     let read_committed = config.share_isolation_level == "read_committed";
     let now_ms = broker.clock.now_ms();
     for &(topic_id, index) in partitions {
-        let base = PartitionData::default()
-            .with_partition_index(index)
-            .with_current_leader(leader(broker));
+        // The current leader is set only with NOT_LEADER_OR_FOLLOWER, as Kafka's.
+        let base = PartitionData::default().with_partition_index(index);
         // As Kafka: an unknown id first, then authorization, then the partition.
         let partition = match broker.topic_by_id(&topic_id) {
             None => Err(ErrorCode::UnknownTopicId),
@@ -436,6 +453,11 @@ fn acquire_all(
             other => {
                 let code = other.err().unwrap_or(ErrorCode::NotLeaderOrFollower);
                 pass.has_error = true;
+                let base = if code == ErrorCode::NotLeaderOrFollower {
+                    base.with_current_leader(leader(broker))
+                } else {
+                    base
+                };
                 pass.partitions
                     .push((topic_id, base.with_error_code(code.code())));
                 continue;
@@ -515,12 +537,48 @@ fn acquire_all(
         };
         let mut records = BytesMut::new();
         let mut acquired = Vec::new();
+        // Batches past the share-partition's end, acquired together as Kafka's
+        // SharePartition.acquireNewBatchRecords does: (base, last, bytes).
+        let mut fresh: Vec<(i64, i64, &[u8])> = Vec::new();
+        let batch_size = usize::try_from(request.batch_size)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(usize::MAX);
+        let flush = |fresh: &mut Vec<(i64, i64, &[u8])>,
+                     sp: &mut crate::share::partition::SharePartition,
+                     remaining_records: &mut usize,
+                     records: &mut BytesMut,
+                     acquired: &mut Vec<AcquiredRecords>| {
+            let shaped = shape_new_records(fresh, sp.end_offset(), *remaining_records, batch_size);
+            for (first, last) in shaped.ranges {
+                for r in sp.acquire(member_id, first, last, usize::MAX, now_ms) {
+                    let count = usize::try_from(r.last_offset - r.first_offset + 1).unwrap_or(0);
+                    *remaining_records = remaining_records.saturating_sub(count);
+                    acquired.push(
+                        AcquiredRecords::default()
+                            .with_first_offset(r.first_offset)
+                            .with_last_offset(r.last_offset)
+                            .with_delivery_count(r.delivery_count),
+                    );
+                }
+            }
+            for (base, _, bytes) in fresh.iter() {
+                if shaped.last.is_some_and(|last| *base <= last) {
+                    records.extend_from_slice(bytes);
+                }
+            }
+            fresh.clear();
+        };
         for batch in batches(&data) {
             let Ok(batch) = batch else { break };
             if batch.is_control() || batch.last_offset() < offset {
                 continue;
             }
-            if remaining_records == 0 {
+            let pending: usize = fresh
+                .iter()
+                .map(|(b, l, _)| usize::try_from(l - b + 1).unwrap_or(0))
+                .sum();
+            if remaining_records <= pending {
                 break;
             }
             let in_aborted = batch.is_transactional()
@@ -530,19 +588,35 @@ fn acquire_all(
                         && batch.base_offset() <= a.last_offset
                 });
             if in_aborted {
+                flush(
+                    &mut fresh,
+                    &mut sp,
+                    &mut remaining_records,
+                    &mut records,
+                    &mut acquired,
+                );
                 sp.archive(batch.base_offset().max(offset), batch.last_offset());
                 continue;
             }
+            let end = sp.end_offset();
+            if batch.last_offset() >= end && fresh.is_empty() && batch.base_offset() >= end {
+                fresh.push((batch.base_offset(), batch.last_offset(), batch.as_bytes()));
+                continue;
+            }
+            if !fresh.is_empty() {
+                fresh.push((batch.base_offset(), batch.last_offset(), batch.as_bytes()));
+                continue;
+            }
+            // Inside the in-flight window (a redelivery), or straddling its end: what is
+            // in the window is acquired where available, the rest as new records.
+            let window_last = batch.last_offset().min(end - 1);
             let ranges = sp.acquire(
                 member_id,
                 batch.base_offset().max(offset),
-                batch.last_offset(),
+                window_last,
                 remaining_records,
                 now_ms,
             );
-            if ranges.is_empty() {
-                continue;
-            }
             for r in &ranges {
                 remaining_records -= (r.last_offset - r.first_offset + 1) as usize;
                 acquired.push(
@@ -552,8 +626,24 @@ fn acquire_all(
                         .with_delivery_count(r.delivery_count),
                 );
             }
-            records.extend_from_slice(batch.as_bytes());
+            // The batch's bytes go out once: now if part of it was acquired here,
+            // else with the new records past the window's end.
+            let mut bytes = batch.as_bytes();
+            if !ranges.is_empty() {
+                records.extend_from_slice(bytes);
+                bytes = &[];
+            }
+            if batch.last_offset() >= end && remaining_records > 0 {
+                fresh.push((end, batch.last_offset(), bytes));
+            }
         }
+        flush(
+            &mut fresh,
+            &mut sp,
+            &mut remaining_records,
+            &mut records,
+            &mut acquired,
+        );
         remaining_bytes = remaining_bytes.saturating_sub(records.len() as u64);
         pass.acquired |= !acquired.is_empty();
         let records: Option<Bytes> = (!records.is_empty()).then(|| records.freeze());
@@ -563,4 +653,102 @@ fn acquire_all(
         ));
     }
     pass
+}
+
+/// New records' acquisition, shaped as Kafka's share-partition acquires them.
+struct NewRecords {
+    /// The offset ranges to acquire, each one AcquiredRecords and one in-flight batch.
+    ranges: Vec<(i64, i64)>,
+    /// The last offset acquired (None: nothing).
+    last: Option<i64>,
+}
+
+/// Kafka's `acquireNewBatchRecords`/`createBatches` over `fresh` (the fetched batches
+/// from the share-partition's end on, as (base offset, last offset, bytes); the first
+/// may start before `end`): `max_records` is a soft limit — the batch holding the last
+/// wanted offset is acquired to its end — and what is acquired is split at batch
+/// boundaries into ranges of at least `batch_size` records each once it exceeds it.
+fn shape_new_records(
+    fresh: &[(i64, i64, &[u8])],
+    end: i64,
+    max_records: usize,
+    batch_size: usize,
+) -> NewRecords {
+    let (Some(first_batch), Some(last_batch)) = (fresh.first(), fresh.last()) else {
+        return NewRecords {
+            ranges: Vec::new(),
+            last: None,
+        };
+    };
+    if max_records == 0 {
+        return NewRecords {
+            ranges: Vec::new(),
+            last: None,
+        };
+    }
+    let first = first_batch.0.max(end);
+    let mut last = last_batch.1;
+    let wanted = i64::try_from(max_records).unwrap_or(i64::MAX);
+    if wanted < last - first + 1 {
+        // lastOffsetFromBatchWithRequestOffset: the end of the batch holding the offset.
+        let target = first + wanted - 1;
+        last = fresh
+            .iter()
+            .take_while(|(base, _, _)| target >= *base)
+            .last()
+            .filter(|(_, batch_last, _)| target <= *batch_last)
+            .map_or(target, |(_, batch_last, _)| *batch_last);
+    }
+    let size = i64::try_from(batch_size).unwrap_or(i64::MAX);
+    let mut ranges = Vec::new();
+    let mut current = first;
+    if last - first + 1 > size {
+        for (base, _, _) in fresh {
+            if *base > last {
+                break;
+            }
+            if *base - current >= size {
+                ranges.push((current, base - 1));
+                current = *base;
+            }
+        }
+    }
+    ranges.push((current, last));
+    NewRecords {
+        ranges,
+        last: Some(last),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(batches: &[(i64, i64)], end: i64, max: usize, size: usize) -> Vec<(i64, i64)> {
+        let fresh: Vec<(i64, i64, &[u8])> =
+            batches.iter().map(|(b, l)| (*b, *l, &[][..])).collect();
+        shape_new_records(&fresh, end, max, size).ranges
+    }
+
+    #[test]
+    fn new_records_are_acquired_as_kafka_shapes_them() {
+        // Within batch_size: one range over all the batches.
+        assert_eq!(shape(&[(0, 4), (5, 7), (8, 9)], 0, 100, 100), vec![(0, 9)]);
+        // Past batch_size: split where a batch starts at least batch_size after the range.
+        assert_eq!(
+            shape(&[(0, 3), (4, 7), (8, 11)], 0, 100, 5),
+            vec![(0, 7), (8, 11)]
+        );
+        // max_records is soft: the batch holding the last wanted offset comes whole.
+        assert_eq!(shape(&[(0, 3), (4, 7), (8, 11)], 0, 6, 100), vec![(0, 7)]);
+        assert_eq!(
+            shape(&[(0, 2), (3, 5), (6, 8), (9, 11)], 0, 7, 2),
+            vec![(0, 2), (3, 5), (6, 8)]
+        );
+        // One batch larger than batch_size is never split.
+        assert_eq!(shape(&[(0, 9)], 0, 100, 3), vec![(0, 9)]);
+        // The first batch may start before the share-partition's end.
+        assert_eq!(shape(&[(0, 9)], 4, 3, 100), vec![(4, 9)]);
+        assert!(shape(&[(0, 9)], 0, 0, 100).is_empty());
+    }
 }

@@ -157,6 +157,25 @@ impl ShareManager {
         if released > 0 {
             self.released.notify_waiters();
         }
+        self.drop_group_if_empty(group_id);
+    }
+
+    /// Kafka's SharePartitionManager `onGroupEmpty`: once no member of the group has a
+    /// share session on this broker, its share-partitions here are dropped (not
+    /// written) and read again from the share coordinator before their next use. So
+    /// offsets altered or deleted while the group is empty (which only an empty group
+    /// allows) are what the next consumer gets, on every broker leading a partition.
+    fn drop_group_if_empty(&self, group_id: &str) {
+        if self.sessions.lock().has_group(group_id) {
+            return;
+        }
+        let dropped = self.group_deleted(group_id);
+        if !dropped.is_empty() {
+            tracing::debug!(
+                "share group {group_id} has no share session here: dropped {} share-partitions",
+                dropped.len()
+            );
+        }
     }
 
     /// A deleted share group's share-partitions go with it (its state is deleted through
@@ -334,6 +353,7 @@ impl ShareManager {
         if released > 0 {
             self.released.notify_waiters();
         }
+        self.drop_group_if_empty(group_id);
     }
 }
 
