@@ -378,22 +378,33 @@ def test_fetch_acknowledge_and_redelivery_answer_as_kafka(share):
     again = {side: m[side].fetch_until_acquired([(ids[side], 0, [])], 5)
              for side in ("kafka", "rafka")}
     compare_fetch(share, again["kafka"], again["rafka"], "ShareFetch redelivery")
-    assert acquired(again["rafka"]) == [(0, 4, 2)]
+    # The in-flight batch 0-9 was acknowledged in parts: Kafka tracks it per offset
+    # now, and redelivers offset by offset.
+    assert acquired(again["rafka"]) == [(o, o, 2) for o in range(5)]
     # Offsets not acquired (done already, and never delivered): INVALID_RECORD_STATE.
-    for what, batch in (("accepted offsets", [acks(5, 7, ACCEPT)]),
-                        ("offsets past the end", [acks(20, 21, ACCEPT)])):
+    # Past the acquired records Kafka answers INVALID_REQUEST ("Batch record not found.
+    # The first offset in request is past acquired records.").
+    for what, batch, code in (("accepted offsets", [acks(5, 7, ACCEPT)], INVALID_RECORD_STATE),
+                              ("offsets past the end", [acks(20, 21, ACCEPT)], INVALID_REQUEST)):
         answers = {side: m[side].acknowledge(ids[side], batch) for side in ("kafka", "rafka")}
         share.compare(answers["kafka"], answers["rafka"], f"ShareAcknowledge {what}")
         part = answers["rafka"]["responses"][0]["partitions"][0]
-        assert part["error_code"] == INVALID_RECORD_STATE
+        assert part["error_code"] == code, part
     # Accept what is acquired: the start offset moves to 10.
     answers = {side: m[side].acknowledge(ids[side], [acks(0, 4, ACCEPT)])
                for side in ("kafka", "rafka")}
     share.compare(answers["kafka"], answers["rafka"], "ShareAcknowledge accept")
     for side in ("kafka", "rafka"):
         m[side].close()
-    described = describe_offsets(share, group, topic)
-    part = described["groups"][0]["topics"][0]["partitions"][0]
+    # Kafka's share-partition writes the start offset it had before an acknowledgement
+    # and moves it once written: with nothing written after the last one, Kafka's
+    # summary still says 0 here (its next write would carry 10). rafka writes the start
+    # the acknowledgement leads to. Compared without the start offset.
+    k, r = share.each("DescribeShareGroupOffsets", 0, groups=[
+        {"group_id": group, "topics": [{"topic_name": topic, "partitions": [0]}]}])
+    share.compare(k, r, "DescribeShareGroupOffsets after the acknowledgements",
+                  extra={"start_offset": lambda v: "<start>"})
+    part = r["groups"][0]["topics"][0]["partitions"][0]
     assert (part["start_offset"], part["error_code"]) == (10, 0)
 
 

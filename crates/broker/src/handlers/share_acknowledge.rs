@@ -103,7 +103,7 @@ pub(super) async fn handle(
                 })
                 .collect();
             let result = if broker.topic_by_id(&topic.topic_id).is_none() {
-                Err(ErrorCode::UnknownTopicId)
+                Err(ErrorCode::UnknownTopicId.into())
             } else {
                 broker
                     .shares
@@ -121,7 +121,13 @@ pub(super) async fn handle(
             partitions.push(
                 PartitionData::default()
                     .with_partition_index(p.partition_index)
-                    .with_error_code(result.err().map_or(0, |e| e.code()))
+                    .with_error_code(result.as_ref().err().map_or(0, |e| e.code()))
+                    .with_error_message(
+                        result
+                            .err()
+                            .and_then(|e| e.message)
+                            .map(|m| str_bytes(m.to_string())),
+                    )
                     .with_current_leader(leader.clone()),
             );
         }

@@ -23,6 +23,7 @@ use rafka_security::acl::AclOperation;
 use rafka_types::Offset;
 use tokio::sync::watch;
 
+use super::str_bytes;
 use crate::broker::Broker;
 use crate::partition::Partition;
 use crate::session::Session;
@@ -133,6 +134,8 @@ pub(super) async fn handle(
     let persister = BrokerPersister::new(broker);
     let now_ms = broker.clock.now_ms();
     let mut acknowledged: BTreeMap<TopicIdPartition, i16> = BTreeMap::new();
+    // Kafka's message of a refused acknowledgement, where it sets one.
+    let mut ack_messages: BTreeMap<TopicIdPartition, &'static str> = BTreeMap::new();
     for topic in &request.topics {
         for p in &topic.partitions {
             if p.acknowledgement_batches.is_empty() {
@@ -166,6 +169,9 @@ pub(super) async fn handle(
                     now_ms,
                 )
                 .await;
+            if let Some(message) = result.as_ref().err().and_then(|e| e.message) {
+                ack_messages.insert((topic.topic_id, p.partition_index), message);
+            }
             acknowledged.insert(
                 (topic.topic_id, p.partition_index),
                 result.err().map_or(0, |e| e.code()),
@@ -180,11 +186,13 @@ pub(super) async fn handle(
             .session_closed(&group_id, &member_id, partitions);
         let mut answers = Vec::new();
         for ((topic_id, partition), code) in &acknowledged {
+            let message = ack_messages.get(&(*topic_id, *partition));
             answers.push((
                 *topic_id,
                 PartitionData::default()
                     .with_partition_index(*partition)
-                    .with_acknowledge_error_code(*code),
+                    .with_acknowledge_error_code(*code)
+                    .with_acknowledge_error_message(message.map(|m| str_bytes(m.to_string()))),
             ));
         }
         return response(answers, lock_timeout_ms);
@@ -239,9 +247,11 @@ pub(super) async fn handle(
                     if subsequent && idle && code.is_none() && before.contains(&key) {
                         return None;
                     }
+                    let message = ack_messages.get(&key).map(|m| str_bytes(m.to_string()));
                     Some((
                         topic_id,
-                        data.with_acknowledge_error_code(code.unwrap_or(0)),
+                        data.with_acknowledge_error_code(code.unwrap_or(0))
+                            .with_acknowledge_error_message(message),
                     ))
                 })
                 .collect();
@@ -535,51 +545,15 @@ fn acquire_all(
                 continue;
             }
         };
-        let mut records = BytesMut::new();
-        let mut acquired = Vec::new();
-        // Batches past the share-partition's end, acquired together as Kafka's
-        // SharePartition.acquireNewBatchRecords does: (base, last, bytes).
-        let mut fresh: Vec<(i64, i64, &[u8])> = Vec::new();
-        let batch_size = usize::try_from(request.batch_size)
-            .ok()
-            .filter(|n| *n > 0)
-            .unwrap_or(usize::MAX);
-        let flush = |fresh: &mut Vec<(i64, i64, &[u8])>,
-                     sp: &mut crate::share::partition::SharePartition,
-                     remaining_records: &mut usize,
-                     records: &mut BytesMut,
-                     acquired: &mut Vec<AcquiredRecords>| {
-            let shaped = shape_new_records(fresh, sp.end_offset(), *remaining_records, batch_size);
-            for (first, last) in shaped.ranges {
-                for r in sp.acquire(member_id, first, last, usize::MAX, now_ms) {
-                    let count = usize::try_from(r.last_offset - r.first_offset + 1).unwrap_or(0);
-                    *remaining_records = remaining_records.saturating_sub(count);
-                    acquired.push(
-                        AcquiredRecords::default()
-                            .with_first_offset(r.first_offset)
-                            .with_last_offset(r.last_offset)
-                            .with_delivery_count(r.delivery_count),
-                    );
-                }
-            }
-            for (base, _, bytes) in fresh.iter() {
-                if shaped.last.is_some_and(|last| *base <= last) {
-                    records.extend_from_slice(bytes);
-                }
-            }
-            fresh.clear();
-        };
+        // The fetched batches as Kafka's share-partition takes them: records of aborted
+        // transactions archived; the rest acquired as one request — first what is inside
+        // the in-flight window (redeliveries), then what lies past its end (new
+        // records, shaped by `max_records` and `batch_size`).
+        let mut fetched: Vec<(i64, i64, &[u8])> = Vec::new();
         for batch in batches(&data) {
             let Ok(batch) = batch else { break };
             if batch.is_control() || batch.last_offset() < offset {
                 continue;
-            }
-            let pending: usize = fresh
-                .iter()
-                .map(|(b, l, _)| usize::try_from(l - b + 1).unwrap_or(0))
-                .sum();
-            if remaining_records <= pending {
-                break;
             }
             let in_aborted = batch.is_transactional()
                 && aborted.iter().any(|a| {
@@ -588,62 +562,62 @@ fn acquire_all(
                         && batch.base_offset() <= a.last_offset
                 });
             if in_aborted {
-                flush(
-                    &mut fresh,
-                    &mut sp,
-                    &mut remaining_records,
-                    &mut records,
-                    &mut acquired,
-                );
                 sp.archive(batch.base_offset().max(offset), batch.last_offset());
                 continue;
             }
-            let end = sp.end_offset();
-            if batch.last_offset() >= end && fresh.is_empty() && batch.base_offset() >= end {
-                fresh.push((batch.base_offset(), batch.last_offset(), batch.as_bytes()));
-                continue;
-            }
-            if !fresh.is_empty() {
-                fresh.push((batch.base_offset(), batch.last_offset(), batch.as_bytes()));
-                continue;
-            }
-            // Inside the in-flight window (a redelivery), or straddling its end: what is
-            // in the window is acquired where available, the rest as new records.
-            let window_last = batch.last_offset().min(end - 1);
-            let ranges = sp.acquire(
-                member_id,
-                batch.base_offset().max(offset),
-                window_last,
-                remaining_records,
-                now_ms,
-            );
-            for r in &ranges {
-                remaining_records -= (r.last_offset - r.first_offset + 1) as usize;
-                acquired.push(
-                    AcquiredRecords::default()
-                        .with_first_offset(r.first_offset)
-                        .with_last_offset(r.last_offset)
-                        .with_delivery_count(r.delivery_count),
-                );
-            }
-            // The batch's bytes go out once: now if part of it was acquired here,
-            // else with the new records past the window's end.
-            let mut bytes = batch.as_bytes();
-            if !ranges.is_empty() {
-                records.extend_from_slice(bytes);
-                bytes = &[];
-            }
-            if batch.last_offset() >= end && remaining_records > 0 {
-                fresh.push((end, batch.last_offset(), bytes));
+            fetched.push((batch.base_offset(), batch.last_offset(), batch.as_bytes()));
+        }
+        let batch_size = usize::try_from(request.batch_size)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(usize::MAX);
+        let mut ranges = Vec::new();
+        let end = sp.end_offset();
+        if let (Some(first), Some(last)) = (
+            fetched.first().map(|b| b.0.max(offset)),
+            fetched.last().map(|b| b.1),
+        ) {
+            let window_last = last.min(end - 1);
+            if first <= window_last {
+                ranges.extend(sp.acquire(member_id, first, window_last, remaining_records, now_ms));
             }
         }
-        flush(
-            &mut fresh,
-            &mut sp,
-            &mut remaining_records,
-            &mut records,
-            &mut acquired,
-        );
+        let window_count: usize = ranges
+            .iter()
+            .map(|r| usize::try_from(r.last_offset - r.first_offset + 1).unwrap_or(0))
+            .sum();
+        remaining_records = remaining_records.saturating_sub(window_count);
+        let fresh: Vec<(i64, i64, &[u8])> =
+            fetched.iter().filter(|b| b.1 >= end).copied().collect();
+        if remaining_records > 0 {
+            let shaped = shape_new_records(&fresh, end, remaining_records, batch_size);
+            for (first, last) in shaped.ranges {
+                let new = sp.acquire(member_id, first, last, usize::MAX, now_ms);
+                for r in &new {
+                    let count = usize::try_from(r.last_offset - r.first_offset + 1).unwrap_or(0);
+                    remaining_records = remaining_records.saturating_sub(count);
+                }
+                ranges.extend(new);
+            }
+        }
+        let mut records = BytesMut::new();
+        for (base, last, bytes) in &fetched {
+            if ranges
+                .iter()
+                .any(|r| r.first_offset <= *last && *base <= r.last_offset)
+            {
+                records.extend_from_slice(bytes);
+            }
+        }
+        let acquired: Vec<AcquiredRecords> = ranges
+            .iter()
+            .map(|r| {
+                AcquiredRecords::default()
+                    .with_first_offset(r.first_offset)
+                    .with_last_offset(r.last_offset)
+                    .with_delivery_count(r.delivery_count)
+            })
+            .collect();
         remaining_bytes = remaining_bytes.saturating_sub(records.len() as u64);
         pass.acquired |= !acquired.is_empty();
         let records: Option<Bytes> = (!records.is_empty()).then(|| records.freeze());
@@ -659,8 +633,6 @@ fn acquire_all(
 struct NewRecords {
     /// The offset ranges to acquire, each one AcquiredRecords and one in-flight batch.
     ranges: Vec<(i64, i64)>,
-    /// The last offset acquired (None: nothing).
-    last: Option<i64>,
 }
 
 /// Kafka's `acquireNewBatchRecords`/`createBatches` over `fresh` (the fetched batches
@@ -675,16 +647,10 @@ fn shape_new_records(
     batch_size: usize,
 ) -> NewRecords {
     let (Some(first_batch), Some(last_batch)) = (fresh.first(), fresh.last()) else {
-        return NewRecords {
-            ranges: Vec::new(),
-            last: None,
-        };
+        return NewRecords { ranges: Vec::new() };
     };
     if max_records == 0 {
-        return NewRecords {
-            ranges: Vec::new(),
-            last: None,
-        };
+        return NewRecords { ranges: Vec::new() };
     }
     let first = first_batch.0.max(end);
     let mut last = last_batch.1;
@@ -714,10 +680,7 @@ fn shape_new_records(
         }
     }
     ranges.push((current, last));
-    NewRecords {
-        ranges,
-        last: Some(last),
-    }
+    NewRecords { ranges }
 }
 
 #[cfg(test)]

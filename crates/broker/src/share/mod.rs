@@ -268,6 +268,29 @@ impl ShareManager {
     }
 }
 
+/// Why acknowledgements were refused: Kafka's error code, and its message where it
+/// sets one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckError {
+    pub code: ErrorCode,
+    pub message: Option<&'static str>,
+}
+
+impl AckError {
+    pub fn code(&self) -> i16 {
+        self.code.code()
+    }
+}
+
+impl From<ErrorCode> for AckError {
+    fn from(code: ErrorCode) -> AckError {
+        AckError {
+            code,
+            message: None,
+        }
+    }
+}
+
 /// One acknowledgement batch as the wire carries it.
 #[derive(Debug, Clone)]
 pub struct AcknowledgementBatch {
@@ -293,7 +316,7 @@ impl ShareManager {
         partition: i32,
         batches: &[AcknowledgementBatch],
         now_ms: i64,
-    ) -> Result<(), ErrorCode> {
+    ) -> Result<(), AckError> {
         use partition::AcknowledgeType;
         let mut parsed = Vec::with_capacity(batches.len());
         for b in batches {
@@ -306,7 +329,7 @@ impl ShareManager {
             parsed.push((b.first_offset, b.last_offset, types));
         }
         let Some(entry) = self.get(group_id, topic_id, partition) else {
-            return Err(ErrorCode::InvalidRecordState);
+            return Err(ErrorCode::InvalidRecordState.into());
         };
         let _writing = entry.write.lock().await;
         {
@@ -314,8 +337,9 @@ impl ShareManager {
             let before = sp.clone();
             for (first, last, types) in &parsed {
                 if let Err(code) = sp.begin_acknowledge(member_id, *first, *last, types, now_ms) {
+                    let message = before.ack_failure_message(member_id, *first, *last);
                     *sp = before;
-                    return Err(code);
+                    return Err(AckError { code, message });
                 }
             }
         }
@@ -326,7 +350,7 @@ impl ShareManager {
             tracing::warn!(
                 "acknowledgements of {member_id} for {group_id}:{topic_id}:{partition} not written: {e:?}"
             );
-            return Err(persister::client_error(&e));
+            return Err(persister::client_error(&e).into());
         }
         let released = parsed
             .iter()
