@@ -766,14 +766,15 @@ mod tests {
         let mut sp = SharePartition::new(0, LIMITS);
         sp.acquire("a", 0, 3, 2, 0);
         sp.acquire("b", 0, 3, 2, 0);
-        // b does not hold 1; 5 was never delivered; a mixed batch fails whole.
+        // b does not hold 1; 5 was never delivered (past the acquired records: Kafka's
+        // INVALID_REQUEST); a mixed batch fails whole.
         assert_eq!(
             sp.acknowledge("b", 1, 2, &[Accept], 1),
             Err(ErrorCode::InvalidRecordState)
         );
         assert_eq!(
             sp.acknowledge("a", 5, 5, &[Accept], 1),
-            Err(ErrorCode::InvalidRecordState)
+            Err(ErrorCode::InvalidRequest)
         );
         assert_eq!(sp.record(2), Some((RecordState::Acquired, 1)));
         assert_eq!(sp.record(1), Some((RecordState::Acquired, 1)));
@@ -865,5 +866,58 @@ mod tests {
         sp.complete_pending(true);
         assert_eq!(sp.start_offset(), 1);
         assert_eq!(sp.acquire("b", 0, 2, 10, 4), vec![range(1, 1, 2)]);
+    }
+
+    #[test]
+    fn batches_acknowledged_in_parts_are_redelivered_offset_by_offset() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        // Two in-flight batches, as two new acquisitions.
+        assert_eq!(sp.acquire("a", 0, 3, usize::MAX, 0), vec![range(0, 3, 1)]);
+        assert_eq!(sp.acquire("a", 4, 5, usize::MAX, 0), vec![range(4, 5, 1)]);
+        // The first released whole, the second in part.
+        sp.acknowledge("a", 0, 3, &[Release], 1).unwrap();
+        sp.acknowledge("a", 4, 4, &[Release], 1).unwrap();
+        // Whole batch: one range; tracked batch: one range per offset; never merged
+        // across batches.
+        assert_eq!(
+            sp.acquire("b", 0, 5, usize::MAX, 2),
+            vec![range(0, 3, 2), range(4, 4, 2)]
+        );
+        // max_records is soft inside an untracked batch.
+        sp.acknowledge("b", 0, 3, &[Release], 3).unwrap();
+        assert_eq!(sp.acquire("c", 0, 3, 1, 4), vec![range(0, 3, 3)]);
+    }
+
+    #[test]
+    fn refused_acknowledgements_get_kafkas_messages() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        sp.acquire("a", 0, 3, usize::MAX, 0);
+        assert_eq!(
+            sp.ack_failure_message("b", 0, 3),
+            Some("Member is not the owner of batch record")
+        );
+        assert_eq!(
+            sp.ack_failure_message("b", 1, 2),
+            Some("Member is not the owner of offset")
+        );
+        assert_eq!(
+            sp.acknowledge("a", 9, 9, &[Accept], 1),
+            Err(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(
+            sp.ack_failure_message("a", 9, 9),
+            Some("Batch record not found. The first offset in request is past acquired records.")
+        );
+        sp.acknowledge("a", 0, 3, &[Release], 1).unwrap();
+        assert_eq!(
+            sp.ack_failure_message("a", 0, 3),
+            Some("The batch cannot be acknowledged. The batch is not in the acquired state.")
+        );
+        assert_eq!(
+            sp.ack_failure_message("a", 1, 1),
+            Some(
+                "The batch cannot be acknowledged. The subset batch is not in the acquired state."
+            )
+        );
     }
 }
