@@ -385,6 +385,50 @@ def decode_records(data: bytes | None) -> list[dict]:
     return out
 
 
+# -- the share APIs' messages ---------------------------------------------------------
+
+SHARE_MESSAGES = ("ShareGroupHeartbeat", "ShareGroupDescribe", "ShareFetch", "ShareAcknowledge",
+                  "InitializeShareGroupState", "ReadShareGroupState", "WriteShareGroupState",
+                  "DeleteShareGroupState", "ReadShareGroupStateSummary",
+                  "DescribeShareGroupOffsets", "AlterShareGroupOffsets",
+                  "DeleteShareGroupOffsets")
+
+
+def load_share_messages(root: Path) -> dict[str, type]:
+    """kafka-python has no schemas of the share APIs: Kafka 4.1.1's own JSON schemas, read
+    from the kafka-clients jar on the oracle's classpath, become raw-client messages
+    (registered in MESSAGES for this session). `root` is a scratch directory."""
+    import importlib
+    import sys
+    import types
+    import zipfile
+    if all(f"{api}Request" in MESSAGES for api in SHARE_MESSAGES):
+        return MESSAGES
+    jar = next(p for p in kafka_classpath().split(":") if "/kafka-clients-" in p)
+    package = root / "rafka_share_schemas"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("")
+    with zipfile.ZipFile(jar) as z:
+        for api in SHARE_MESSAGES:
+            for kind in ("Request", "Response"):
+                name = f"{api}{kind}"
+                (package / f"{name}.json").write_bytes(z.read(f"common/message/{name}.json"))
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    for api in SHARE_MESSAGES:
+        for kind in ("Request", "Response"):
+            name = f"{api}{kind}"
+            if name not in MESSAGES:
+                MESSAGES[name] = types.new_class(
+                    name, (ApiMessage,), {"load_json": "rafka_share_schemas"})
+    return MESSAGES
+
+
+@pytest.fixture(scope="module")
+def share_messages(tmp_path_factory):
+    return load_share_messages(tmp_path_factory.mktemp("share-schemas"))
+
+
 # -- normalising and comparing -------------------------------------------------------
 
 ZERO_UUID = str(uuid.UUID(int=0))

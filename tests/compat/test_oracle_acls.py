@@ -24,7 +24,7 @@ from confluent_kafka import admin as ck_admin
 from compat_helpers import wait_until
 from conftest import Broker
 from oracle import (MESSAGES, SHARED_CONFIG, KafkaOracle, Pair, RawClient, create_topic,
-                    kafka_classpath, records)
+                    records, share_messages)  # noqa: F401 - share_messages is a fixture
 
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 AUTHORIZER_CONFIG = {
@@ -459,42 +459,6 @@ def test_kafka_acls_tool_answers_the_same(authz, tmp_path):
 
 
 # -- the share APIs and the cluster-level checks ----------------------------------------
-
-SHARE_MESSAGES = ("ShareGroupHeartbeat", "ShareFetch", "ShareAcknowledge",
-                  "InitializeShareGroupState", "ReadShareGroupState", "WriteShareGroupState",
-                  "DeleteShareGroupState", "ReadShareGroupStateSummary")
-
-
-@pytest.fixture(scope="module")
-def share_messages(tmp_path_factory):
-    """kafka-python has no schemas of the share APIs: Kafka 4.1.1's own JSON schemas, read
-    at run time from the kafka-clients jar on the oracle's classpath, become raw-client
-    messages (registered in oracle.MESSAGES for this session)."""
-    import importlib
-    import sys
-    import types
-    import zipfile
-    from kafka.protocol.api_message import ApiMessage
-    jar = next(p for p in kafka_classpath().split(":") if "/kafka-clients-" in p)
-    root = tmp_path_factory.mktemp("share-schemas")
-    package = root / "rafka_share_schemas"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    with zipfile.ZipFile(jar) as z:
-        for api in SHARE_MESSAGES:
-            for kind in ("Request", "Response"):
-                name = f"{api}{kind}"
-                (package / f"{name}.json").write_bytes(z.read(f"common/message/{name}.json"))
-    sys.path.insert(0, str(root))
-    importlib.invalidate_caches()
-    for api in SHARE_MESSAGES:
-        for kind in ("Request", "Response"):
-            name = f"{api}{kind}"
-            if name not in MESSAGES:
-                MESSAGES[name] = types.new_class(
-                    name, (ApiMessage,), {"load_json": "rafka_share_schemas"})
-    return MESSAGES
-
 
 def created_topic_ids(pair: Pair, topic: str) -> dict[str, str]:
     """Creates `topic` on both brokers: each one's id of it (CreateTopics answers it even

@@ -171,3 +171,51 @@ def test_a_new_leader_serves_the_share_partition_from_the_persisted_state(cluste
                f"a leader among {sorted(survivors)}")
     read_after_crash(cluster.bootstrap(), group, topic, committed, held)
     cluster.restart(victim)
+
+
+def test_reset_offsets_reach_a_leader_on_another_broker(cluster):  # noqa: F811
+    """The partition's leader keeps the share-partition in memory while the group
+    consumes. Once the group is empty (its last share session on the leader closed),
+    Kafka's SharePartitionManager drops it (onGroupEmpty), so offsets reset with
+    kafka-share-groups.sh --reset-offsets while the group is empty are what the next
+    consumer gets — whichever broker leads the partition, coordinates the group or
+    holds its share state."""
+    from types import SimpleNamespace
+
+    from test_share_groups import consume_all, share_consumer, share_groups_tool, start_offsets
+
+    admin = cluster.admin()
+    topic = topic_name("share-reset-3")
+    group = topic_name("share-reset-3-group")
+    create_topic(admin, topic, 1, 3, {"min.insync.replicas": "2"})
+    wait_for_full_isr(cluster, admin, topic, 1, set(NODE_IDS))
+    start_from_earliest(admin, group)
+    values = [f"rec-{i}".encode() for i in range(5)]
+    produce(cluster.bootstrap(), topic, [v.decode() for v in values])
+    tool_target = SimpleNamespace(bootstrap=cluster.bootstrap())
+    first = share_consumer(cluster.bootstrap(), group, topic)
+    try:
+        assert sorted(consume_all(first, 5)) == values
+        first.commit_sync(15)
+        wait_until(lambda: start_offsets(tool_target, group) == {(topic, 0): "5"},
+                   timeout_s=DEADLINE_S, what="start offset 5")
+    finally:
+        first.close()
+
+    def empty():
+        out = share_groups_tool(tool_target, "--describe", "--group", group, "--state").stdout
+        return any(line.split()[:1] == [group] and "Empty" in line.split()
+                   for line in out.splitlines())
+
+    wait_until(empty, timeout_s=DEADLINE_S, what="the group empty")
+    done = share_groups_tool(tool_target, "--reset-offsets", "--group", group, "--topic",
+                             topic, "--to-earliest", "--execute")
+    assert done.returncode == 0, done.stderr
+    assert start_offsets(tool_target, group) == {(topic, 0): "0"}
+    second = share_consumer(cluster.bootstrap(), group, topic)
+    try:
+        again = consume_all(second, 5)
+        assert sorted(again) == values, f"after the reset: {again}"
+        second.commit_sync(15)
+    finally:
+        second.close()

@@ -41,16 +41,16 @@ pub(super) fn handle(
             {
                 return base.with_error_code(e.code());
             }
-            // Kafka answers a share group here as a group that is not classic.
+            // Kafka answers a share group here as a group that is not classic: before v6
+            // as a Dead group without an error, as it answers an unknown one.
             if broker.share_groups.group(group_id.as_str()).is_some() {
-                let base = base
-                    .with_group_state(str_bytes("Dead"))
-                    .with_error_code(ErrorCode::GroupIdNotFound.code());
+                let base = base.with_group_state(str_bytes("Dead"));
                 return if version >= 6 {
-                    base.with_error_message(Some(str_bytes(format!(
-                        "Group {} is not a classic group.",
-                        group_id.as_str()
-                    ))))
+                    base.with_error_code(ErrorCode::GroupIdNotFound.code())
+                        .with_error_message(Some(str_bytes(format!(
+                            "Group {} is not a classic group.",
+                            group_id.as_str()
+                        ))))
                 } else {
                     base
                 };

@@ -55,10 +55,8 @@ pub(super) async fn handle(
     }
     // A session is opened by ShareFetch only.
     if request.share_session_epoch == 0 {
-        return top_error(
-            ErrorCode::InvalidShareSessionEpoch,
-            "The share session epoch is invalid.",
-        );
+        return ShareAcknowledgeResponse::default()
+            .with_error_code(ErrorCode::InvalidShareSessionEpoch.code());
     }
     let named: Vec<TopicIdPartition> = request
         .topics
@@ -74,19 +72,12 @@ pub(super) async fn handle(
     );
     let step = match step {
         Ok(step) => step,
-        Err(code) => {
-            let message = if code == ErrorCode::ShareSessionNotFound {
-                "The share session was not found."
-            } else {
-                "The share session epoch is invalid."
-            };
-            return top_error(code, message);
-        }
+        // Kafka's session errors carry no message.
+        Err(code) => return ShareAcknowledgeResponse::default().with_error_code(code.code()),
     };
     let now_ms = broker.clock.now_ms();
-    let leader = LeaderIdAndEpoch::default()
-        .with_leader_id(broker.config.node_id)
-        .with_leader_epoch(0);
+    // The current leader is set only with NOT_LEADER_OR_FOLLOWER, as Kafka's.
+    let leader = LeaderIdAndEpoch::default();
     let persister = BrokerPersister::new(broker);
     // READ on each topic: one it may not read is TOPIC_AUTHORIZATION_FAILED.
     let denied = denied_topics(broker, session, request.topics.iter().map(|t| t.topic_id));
@@ -112,7 +103,7 @@ pub(super) async fn handle(
                 })
                 .collect();
             let result = if broker.topic_by_id(&topic.topic_id).is_none() {
-                Err(ErrorCode::UnknownTopicId)
+                Err(ErrorCode::UnknownTopicId.into())
             } else {
                 broker
                     .shares
@@ -130,7 +121,13 @@ pub(super) async fn handle(
             partitions.push(
                 PartitionData::default()
                     .with_partition_index(p.partition_index)
-                    .with_error_code(result.err().map_or(0, |e| e.code()))
+                    .with_error_code(result.as_ref().err().map_or(0, |e| e.code()))
+                    .with_error_message(
+                        result
+                            .err()
+                            .and_then(|e| e.message)
+                            .map(|m| str_bytes(m.to_string())),
+                    )
                     .with_current_leader(leader.clone()),
             );
         }

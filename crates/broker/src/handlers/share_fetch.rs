@@ -58,16 +58,27 @@ pub(super) async fn handle(
         .as_ref()
         .map(|m| m.to_string())
         .unwrap_or_default();
-    let top_error = |code: ErrorCode, message: &str| {
-        ShareFetchResponse::default()
-            .with_error_code(code.code())
-            .with_error_message(Some(str_bytes(message.to_string())))
-    };
-    if group_id.is_empty() || member_id.is_empty() {
-        return top_error(
-            ErrorCode::InvalidRequest,
-            "GroupId and MemberId must be set.",
-        );
+    // Kafka's session errors carry no message.
+    let top_error = |code: ErrorCode| ShareFetchResponse::default().with_error_code(code.code());
+    if group_id.is_empty() {
+        // Kafka 4.1.1 answers each requested partition UNKNOWN_SERVER_ERROR (its share
+        // fetch fails on the empty group id) and keeps no session.
+        let answers = request
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions.iter().map(|p| {
+                    (
+                        t.topic_id,
+                        PartitionData::default()
+                            .with_partition_index(p.partition_index)
+                            .with_error_code(ErrorCode::UnknownServerError.code()),
+                    )
+                })
+            })
+            .collect();
+        let lock_timeout_ms = broker.group_config(&group_id).share_record_lock_duration_ms;
+        return response(answers, lock_timeout_ms);
     }
     let epoch = request.share_session_epoch;
     let has_acks = request.topics.iter().any(|t| {
@@ -76,10 +87,7 @@ pub(super) async fn handle(
             .any(|p| !p.acknowledgement_batches.is_empty())
     });
     if epoch == 0 && has_acks {
-        return top_error(
-            ErrorCode::InvalidRequest,
-            "Acknowledge data present on initial ShareFetchRequest",
-        );
+        return top_error(ErrorCode::InvalidRequest);
     }
     let wanted: Vec<TopicIdPartition> = request
         .topics
@@ -91,6 +99,15 @@ pub(super) async fn handle(
         .iter()
         .flat_map(|t| t.partitions.iter().map(|p| (t.topic_id, *p)))
         .collect();
+    // Partitions the session did not have: a subsequent request's answer lists them
+    // once even with nothing to give (Kafka's CachedSharePartition.requiresUpdateInResponse).
+    let before: BTreeSet<TopicIdPartition> = broker
+        .shares
+        .sessions
+        .lock()
+        .partitions(&group_id, &member_id)
+        .into_iter()
+        .collect();
     let step = broker
         .shares
         .sessions
@@ -98,7 +115,7 @@ pub(super) async fn handle(
         .step(&group_id, &member_id, epoch, &wanted, &forgotten);
     let step = match step {
         Ok(step) => step,
-        Err(code) => return top_error(code, code_message(code)),
+        Err(code) => return top_error(code),
     };
     // READ on each topic the request or the session names: a topic it may not read is
     // TOPIC_AUTHORIZATION_FAILED, for its fetch and its acknowledgements alike.
@@ -117,6 +134,8 @@ pub(super) async fn handle(
     let persister = BrokerPersister::new(broker);
     let now_ms = broker.clock.now_ms();
     let mut acknowledged: BTreeMap<TopicIdPartition, i16> = BTreeMap::new();
+    // Kafka's message of a refused acknowledgement, where it sets one.
+    let mut ack_messages: BTreeMap<TopicIdPartition, &'static str> = BTreeMap::new();
     for topic in &request.topics {
         for p in &topic.partitions {
             if p.acknowledgement_batches.is_empty() {
@@ -150,6 +169,9 @@ pub(super) async fn handle(
                     now_ms,
                 )
                 .await;
+            if let Some(message) = result.as_ref().err().and_then(|e| e.message) {
+                ack_messages.insert((topic.topic_id, p.partition_index), message);
+            }
             acknowledged.insert(
                 (topic.topic_id, p.partition_index),
                 result.err().map_or(0, |e| e.code()),
@@ -164,12 +186,13 @@ pub(super) async fn handle(
             .session_closed(&group_id, &member_id, partitions);
         let mut answers = Vec::new();
         for ((topic_id, partition), code) in &acknowledged {
+            let message = ack_messages.get(&(*topic_id, *partition));
             answers.push((
                 *topic_id,
                 PartitionData::default()
                     .with_partition_index(*partition)
                     .with_acknowledge_error_code(*code)
-                    .with_current_leader(leader(broker)),
+                    .with_acknowledge_error_message(message.map(|m| str_bytes(m.to_string()))),
             ));
         }
         return response(answers, lock_timeout_ms);
@@ -208,15 +231,28 @@ pub(super) async fn handle(
         );
         let now = tokio::time::Instant::now();
         if pass.acquired || pass.has_error || now >= deadline || !acknowledged.is_empty() {
+            let subsequent = step == SessionStep::Continued;
             let answers = pass
                 .partitions
                 .into_iter()
-                .map(|(topic_id, data)| {
-                    let code = acknowledged
-                        .get(&(topic_id, data.partition_index))
-                        .copied()
-                        .unwrap_or(0);
-                    (topic_id, data.with_acknowledge_error_code(code))
+                .filter_map(|(topic_id, data)| {
+                    let key = (topic_id, data.partition_index);
+                    let code = acknowledged.get(&key).copied();
+                    // A subsequent request's answer leaves out the session's partitions
+                    // with nothing new (Kafka's incremental share session), unless they
+                    // carry an acknowledgement's result or were just added.
+                    let idle = data.error_code == 0
+                        && data.acquired_records.is_empty()
+                        && data.records.as_ref().is_none_or(|r| r.is_empty());
+                    if subsequent && idle && code.is_none() && before.contains(&key) {
+                        return None;
+                    }
+                    let message = ack_messages.get(&key).map(|m| str_bytes(m.to_string()));
+                    Some((
+                        topic_id,
+                        data.with_acknowledge_error_code(code.unwrap_or(0))
+                            .with_acknowledge_error_message(message),
+                    ))
                 })
                 .collect();
             return response(answers, lock_timeout_ms);
@@ -264,14 +300,6 @@ pub(super) fn denied_topics(
         }
     }
     denied
-}
-
-fn code_message(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::ShareSessionNotFound => "The share session was not found.",
-        ErrorCode::InvalidShareSessionEpoch => "The share session epoch is invalid.",
-        _ => "",
-    }
 }
 
 /// The answer, partitions grouped by topic in the order they come.
@@ -409,9 +437,8 @@ fn acquire_all(
     let read_committed = config.share_isolation_level == "read_committed";
     let now_ms = broker.clock.now_ms();
     for &(topic_id, index) in partitions {
-        let base = PartitionData::default()
-            .with_partition_index(index)
-            .with_current_leader(leader(broker));
+        // The current leader is set only with NOT_LEADER_OR_FOLLOWER, as Kafka's.
+        let base = PartitionData::default().with_partition_index(index);
         // As Kafka: an unknown id first, then authorization, then the partition.
         let partition = match broker.topic_by_id(&topic_id) {
             None => Err(ErrorCode::UnknownTopicId),
@@ -436,6 +463,11 @@ fn acquire_all(
             other => {
                 let code = other.err().unwrap_or(ErrorCode::NotLeaderOrFollower);
                 pass.has_error = true;
+                let base = if code == ErrorCode::NotLeaderOrFollower {
+                    base.with_current_leader(leader(broker))
+                } else {
+                    base
+                };
                 pass.partitions
                     .push((topic_id, base.with_error_code(code.code())));
                 continue;
@@ -513,15 +545,15 @@ fn acquire_all(
                 continue;
             }
         };
-        let mut records = BytesMut::new();
-        let mut acquired = Vec::new();
+        // The fetched batches as Kafka's share-partition takes them: records of aborted
+        // transactions archived; the rest acquired as one request — first what is inside
+        // the in-flight window (redeliveries), then what lies past its end (new
+        // records, shaped by `max_records` and `batch_size`).
+        let mut fetched: Vec<(i64, i64, &[u8])> = Vec::new();
         for batch in batches(&data) {
             let Ok(batch) = batch else { break };
             if batch.is_control() || batch.last_offset() < offset {
                 continue;
-            }
-            if remaining_records == 0 {
-                break;
             }
             let in_aborted = batch.is_transactional()
                 && aborted.iter().any(|a| {
@@ -533,27 +565,59 @@ fn acquire_all(
                 sp.archive(batch.base_offset().max(offset), batch.last_offset());
                 continue;
             }
-            let ranges = sp.acquire(
-                member_id,
-                batch.base_offset().max(offset),
-                batch.last_offset(),
-                remaining_records,
-                now_ms,
-            );
-            if ranges.is_empty() {
-                continue;
-            }
-            for r in &ranges {
-                remaining_records -= (r.last_offset - r.first_offset + 1) as usize;
-                acquired.push(
-                    AcquiredRecords::default()
-                        .with_first_offset(r.first_offset)
-                        .with_last_offset(r.last_offset)
-                        .with_delivery_count(r.delivery_count),
-                );
-            }
-            records.extend_from_slice(batch.as_bytes());
+            fetched.push((batch.base_offset(), batch.last_offset(), batch.as_bytes()));
         }
+        let batch_size = usize::try_from(request.batch_size)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(usize::MAX);
+        let mut ranges = Vec::new();
+        let end = sp.end_offset();
+        if let (Some(first), Some(last)) = (
+            fetched.first().map(|b| b.0.max(offset)),
+            fetched.last().map(|b| b.1),
+        ) {
+            let window_last = last.min(end - 1);
+            if first <= window_last {
+                ranges.extend(sp.acquire(member_id, first, window_last, remaining_records, now_ms));
+            }
+        }
+        let window_count: usize = ranges
+            .iter()
+            .map(|r| usize::try_from(r.last_offset - r.first_offset + 1).unwrap_or(0))
+            .sum();
+        remaining_records = remaining_records.saturating_sub(window_count);
+        let fresh: Vec<(i64, i64, &[u8])> =
+            fetched.iter().filter(|b| b.1 >= end).copied().collect();
+        if remaining_records > 0 {
+            let shaped = shape_new_records(&fresh, end, remaining_records, batch_size);
+            for (first, last) in shaped.ranges {
+                let new = sp.acquire(member_id, first, last, usize::MAX, now_ms);
+                for r in &new {
+                    let count = usize::try_from(r.last_offset - r.first_offset + 1).unwrap_or(0);
+                    remaining_records = remaining_records.saturating_sub(count);
+                }
+                ranges.extend(new);
+            }
+        }
+        let mut records = BytesMut::new();
+        for (base, last, bytes) in &fetched {
+            if ranges
+                .iter()
+                .any(|r| r.first_offset <= *last && *base <= r.last_offset)
+            {
+                records.extend_from_slice(bytes);
+            }
+        }
+        let acquired: Vec<AcquiredRecords> = ranges
+            .iter()
+            .map(|r| {
+                AcquiredRecords::default()
+                    .with_first_offset(r.first_offset)
+                    .with_last_offset(r.last_offset)
+                    .with_delivery_count(r.delivery_count)
+            })
+            .collect();
         remaining_bytes = remaining_bytes.saturating_sub(records.len() as u64);
         pass.acquired |= !acquired.is_empty();
         let records: Option<Bytes> = (!records.is_empty()).then(|| records.freeze());
@@ -563,4 +627,91 @@ fn acquire_all(
         ));
     }
     pass
+}
+
+/// New records' acquisition, shaped as Kafka's share-partition acquires them.
+struct NewRecords {
+    /// The offset ranges to acquire, each one AcquiredRecords and one in-flight batch.
+    ranges: Vec<(i64, i64)>,
+}
+
+/// Kafka's `acquireNewBatchRecords`/`createBatches` over `fresh` (the fetched batches
+/// from the share-partition's end on, as (base offset, last offset, bytes); the first
+/// may start before `end`): `max_records` is a soft limit — the batch holding the last
+/// wanted offset is acquired to its end — and what is acquired is split at batch
+/// boundaries into ranges of at least `batch_size` records each once it exceeds it.
+fn shape_new_records(
+    fresh: &[(i64, i64, &[u8])],
+    end: i64,
+    max_records: usize,
+    batch_size: usize,
+) -> NewRecords {
+    let (Some(first_batch), Some(last_batch)) = (fresh.first(), fresh.last()) else {
+        return NewRecords { ranges: Vec::new() };
+    };
+    if max_records == 0 {
+        return NewRecords { ranges: Vec::new() };
+    }
+    let first = first_batch.0.max(end);
+    let mut last = last_batch.1;
+    let wanted = i64::try_from(max_records).unwrap_or(i64::MAX);
+    if wanted < last - first + 1 {
+        // lastOffsetFromBatchWithRequestOffset: the end of the batch holding the offset.
+        let target = first + wanted - 1;
+        last = fresh
+            .iter()
+            .take_while(|(base, _, _)| target >= *base)
+            .last()
+            .filter(|(_, batch_last, _)| target <= *batch_last)
+            .map_or(target, |(_, batch_last, _)| *batch_last);
+    }
+    let size = i64::try_from(batch_size).unwrap_or(i64::MAX);
+    let mut ranges = Vec::new();
+    let mut current = first;
+    if last - first + 1 > size {
+        for (base, _, _) in fresh {
+            if *base > last {
+                break;
+            }
+            if *base - current >= size {
+                ranges.push((current, base - 1));
+                current = *base;
+            }
+        }
+    }
+    ranges.push((current, last));
+    NewRecords { ranges }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(batches: &[(i64, i64)], end: i64, max: usize, size: usize) -> Vec<(i64, i64)> {
+        let fresh: Vec<(i64, i64, &[u8])> =
+            batches.iter().map(|(b, l)| (*b, *l, &[][..])).collect();
+        shape_new_records(&fresh, end, max, size).ranges
+    }
+
+    #[test]
+    fn new_records_are_acquired_as_kafka_shapes_them() {
+        // Within batch_size: one range over all the batches.
+        assert_eq!(shape(&[(0, 4), (5, 7), (8, 9)], 0, 100, 100), vec![(0, 9)]);
+        // Past batch_size: split where a batch starts at least batch_size after the range.
+        assert_eq!(
+            shape(&[(0, 3), (4, 7), (8, 11)], 0, 100, 5),
+            vec![(0, 7), (8, 11)]
+        );
+        // max_records is soft: the batch holding the last wanted offset comes whole.
+        assert_eq!(shape(&[(0, 3), (4, 7), (8, 11)], 0, 6, 100), vec![(0, 7)]);
+        assert_eq!(
+            shape(&[(0, 2), (3, 5), (6, 8), (9, 11)], 0, 7, 2),
+            vec![(0, 2), (3, 5), (6, 8)]
+        );
+        // One batch larger than batch_size is never split.
+        assert_eq!(shape(&[(0, 9)], 0, 100, 3), vec![(0, 9)]);
+        // The first batch may start before the share-partition's end.
+        assert_eq!(shape(&[(0, 9)], 4, 3, 100), vec![(4, 9)]);
+        assert!(shape(&[(0, 9)], 0, 0, 100).is_empty());
+    }
 }

@@ -45,6 +45,10 @@ pub(super) fn handle(
             let base = DescribedGroup::default()
                 .with_group_id(group_id.clone())
                 .with_authorized_operations(operations);
+            // Kafka's GroupCoordinatorService: an empty id is INVALID_GROUP_ID, no message.
+            if group_id.is_empty() {
+                return base.with_error_code(ErrorCode::InvalidGroupId.code());
+            }
             if let Err(e) = broker
                 .groups
                 .check_coordinator(&broker.replicas, group_id.as_str())
@@ -57,8 +61,8 @@ pub(super) fn handle(
                 } else {
                     format!("Group {} not found.", group_id.as_str())
                 };
+                // Kafka's error answer: no group state.
                 return base
-                    .with_group_state(str_bytes("Dead"))
                     .with_error_code(ErrorCode::GroupIdNotFound.code())
                     .with_error_message(Some(str_bytes(message)));
             };

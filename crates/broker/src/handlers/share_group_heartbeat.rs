@@ -62,6 +62,13 @@ pub(super) async fn handle(
             format!("Group {group_id} is not a share group."),
         );
     }
+    // Only a joining member creates the group (Kafka's getOrMaybeCreateShareGroup).
+    if request.member_epoch != 0 && broker.share_groups.group(&group_id).is_none() {
+        return fail(
+            ErrorCode::GroupIdNotFound,
+            format!("Group {group_id} not found."),
+        );
+    }
     let group_config = broker.group_config(&group_id);
     let config = ShareHeartbeatConfig {
         session_timeout_ms: i64::from(group_config.share_session_timeout_ms),
@@ -90,10 +97,13 @@ pub(super) async fn handle(
 }
 
 fn encode(result: ShareHeartbeatResult) -> ShareGroupHeartbeatResponse {
-    let (error_code, error_message) = match result.error {
-        Some((code, message)) => (code.code(), Some(str_bytes(message))),
-        None => (0, None),
-    };
+    // Kafka's error answer carries the code and message only: no member id, epoch 0.
+    if let Some((code, message)) = result.error {
+        return ShareGroupHeartbeatResponse::default()
+            .with_error_code(code.code())
+            .with_error_message(Some(str_bytes(message)));
+    }
+    let (error_code, error_message) = (0, None);
     ShareGroupHeartbeatResponse::default()
         .with_error_code(error_code)
         .with_error_message(error_message)

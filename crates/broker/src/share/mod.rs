@@ -157,6 +157,25 @@ impl ShareManager {
         if released > 0 {
             self.released.notify_waiters();
         }
+        self.drop_group_if_empty(group_id);
+    }
+
+    /// Kafka's SharePartitionManager `onGroupEmpty`: once no member of the group has a
+    /// share session on this broker, its share-partitions here are dropped (not
+    /// written) and read again from the share coordinator before their next use. So
+    /// offsets altered or deleted while the group is empty (which only an empty group
+    /// allows) are what the next consumer gets, on every broker leading a partition.
+    fn drop_group_if_empty(&self, group_id: &str) {
+        if self.sessions.lock().has_group(group_id) {
+            return;
+        }
+        let dropped = self.group_deleted(group_id);
+        if !dropped.is_empty() {
+            tracing::debug!(
+                "share group {group_id} has no share session here: dropped {} share-partitions",
+                dropped.len()
+            );
+        }
     }
 
     /// A deleted share group's share-partitions go with it (its state is deleted through
@@ -249,6 +268,29 @@ impl ShareManager {
     }
 }
 
+/// Why acknowledgements were refused: Kafka's error code, and its message where it
+/// sets one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckError {
+    pub code: ErrorCode,
+    pub message: Option<&'static str>,
+}
+
+impl AckError {
+    pub fn code(&self) -> i16 {
+        self.code.code()
+    }
+}
+
+impl From<ErrorCode> for AckError {
+    fn from(code: ErrorCode) -> AckError {
+        AckError {
+            code,
+            message: None,
+        }
+    }
+}
+
 /// One acknowledgement batch as the wire carries it.
 #[derive(Debug, Clone)]
 pub struct AcknowledgementBatch {
@@ -274,7 +316,7 @@ impl ShareManager {
         partition: i32,
         batches: &[AcknowledgementBatch],
         now_ms: i64,
-    ) -> Result<(), ErrorCode> {
+    ) -> Result<(), AckError> {
         use partition::AcknowledgeType;
         let mut parsed = Vec::with_capacity(batches.len());
         for b in batches {
@@ -287,7 +329,7 @@ impl ShareManager {
             parsed.push((b.first_offset, b.last_offset, types));
         }
         let Some(entry) = self.get(group_id, topic_id, partition) else {
-            return Err(ErrorCode::InvalidRecordState);
+            return Err(ErrorCode::InvalidRecordState.into());
         };
         let _writing = entry.write.lock().await;
         {
@@ -295,8 +337,9 @@ impl ShareManager {
             let before = sp.clone();
             for (first, last, types) in &parsed {
                 if let Err(code) = sp.begin_acknowledge(member_id, *first, *last, types, now_ms) {
+                    let message = before.ack_failure_message(member_id, *first, *last);
                     *sp = before;
-                    return Err(code);
+                    return Err(AckError { code, message });
                 }
             }
         }
@@ -307,7 +350,7 @@ impl ShareManager {
             tracing::warn!(
                 "acknowledgements of {member_id} for {group_id}:{topic_id}:{partition} not written: {e:?}"
             );
-            return Err(persister::client_error(&e));
+            return Err(persister::client_error(&e).into());
         }
         let released = parsed
             .iter()
@@ -334,6 +377,7 @@ impl ShareManager {
         if released > 0 {
             self.released.notify_waiters();
         }
+        self.drop_group_if_empty(group_id);
     }
 }
 

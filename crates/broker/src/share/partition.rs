@@ -107,6 +107,13 @@ pub struct SharePartition {
     start: i64,
     end: i64,
     records: BTreeMap<i64, InFlight>,
+    /// Kafka's in-flight batches: the ranges new records were acquired in (first offset
+    /// → last offset, and whether the batch is tracked per offset since part of it was
+    /// acknowledged or acquired on its own). They shape the answers as Kafka's: an
+    /// untracked batch is redelivered as one AcquiredRecords, a tracked one offset by
+    /// offset. Offsets of no batch (state read back after a restart) merge by delivery
+    /// count.
+    batches: BTreeMap<i64, (i64, bool)>,
     pub limits: SharePartitionLimits,
     /// Changed since its state was last written (a release, an archive, a moved start).
     pub dirty: bool,
@@ -119,8 +126,35 @@ impl SharePartition {
             start: start_offset,
             end: start_offset,
             records: BTreeMap::new(),
+            batches: BTreeMap::new(),
             limits,
             dirty: false,
+        }
+    }
+
+    /// The in-flight batch holding `offset`: (first, last, tracked per offset).
+    fn batch_of(&self, offset: i64) -> Option<(i64, i64, bool)> {
+        self.batches
+            .range(..=offset)
+            .next_back()
+            .filter(|(_, (last, _))| offset <= *last)
+            .map(|(first, (last, tracked))| (*first, *last, *tracked))
+    }
+
+    /// Tracks per offset every in-flight batch `first..=last` covers only in part.
+    fn track_partial(&mut self, first: i64, last: i64) {
+        let keys: Vec<i64> = self
+            .batches
+            .range(..=last)
+            .filter(|(b_first, (b_last, _))| {
+                *b_last >= first && (**b_first < first || *b_last > last)
+            })
+            .map(|(b_first, _)| *b_first)
+            .collect();
+        for key in keys {
+            if let Some(batch) = self.batches.get_mut(&key) {
+                batch.1 = true;
+            }
         }
     }
 
@@ -246,7 +280,23 @@ impl SharePartition {
         let mut count = 0usize;
         let deadline = now_ms + self.limits.record_lock_duration_ms;
         let mut offset = first.max(self.start);
-        while offset <= last && count < max_records {
+        // Redelivery inside a batch the request does not cover whole: per offset.
+        if offset < self.end {
+            self.track_partial(offset, last.min(self.end - 1));
+        }
+        let new_from = self.end.max(offset);
+        let mut previous_batch: Option<(i64, bool)> = None;
+        while offset <= last {
+            // max_records is a soft limit, as Kafka's: an untracked in-flight batch
+            // being redelivered is acquired whole.
+            if count >= max_records {
+                let same_batch = offset < self.end
+                    && previous_batch.is_some_and(|(_, tracked)| !tracked)
+                    && self.batch_of(offset).map(|(b, _, tracked)| (b, tracked)) == previous_batch;
+                if !same_batch {
+                    break;
+                }
+            }
             let delivery_count = if offset >= self.end {
                 if self.records.len() >= self.limits.max_in_flight {
                     break;
@@ -272,8 +322,21 @@ impl SharePartition {
                 record.lock_deadline_ms = deadline;
                 record.delivery_count
             };
+            // Ranges merge inside one untracked in-flight batch (or, new, in this
+            // request's new batch), never across batches nor in a tracked one.
+            let batch = if offset >= new_from {
+                Some((new_from, false))
+            } else {
+                self.batch_of(offset).map(|(b, _, tracked)| (b, tracked))
+            };
+            let mergeable = batch.is_none_or(|(_, tracked)| !tracked) && batch == previous_batch;
+            previous_batch = batch;
             match acquired.last_mut() {
-                Some(r) if r.last_offset + 1 == offset && r.delivery_count == delivery_count => {
+                Some(r)
+                    if mergeable
+                        && r.last_offset + 1 == offset
+                        && r.delivery_count == delivery_count =>
+                {
                     r.last_offset = offset;
                 }
                 _ => acquired.push(AcquiredRange {
@@ -284,6 +347,9 @@ impl SharePartition {
             }
             count += 1;
             offset += 1;
+        }
+        if self.end > new_from {
+            self.batches.insert(new_from, (self.end - 1, false));
         }
         self.advance_start();
         acquired
@@ -346,7 +412,28 @@ impl SharePartition {
         if types.len() != 1 && types.len() != span {
             return Err(ErrorCode::InvalidRequest);
         }
+        // Kafka: "Batch record not found. The first offset in request is past acquired
+        // records." — an INVALID_REQUEST.
+        if !self.records.is_empty() && first >= self.end {
+            return Err(ErrorCode::InvalidRequest);
+        }
         self.expire_locks(now_ms);
+        if types.len() > 1 {
+            // Per-offset acknowledge types: Kafka tracks the batches per offset.
+            let keys: Vec<i64> = self
+                .batches
+                .range(..=last)
+                .filter(|(_, (b_last, _))| *b_last >= first)
+                .map(|(b_first, _)| *b_first)
+                .collect();
+            for key in keys {
+                if let Some(batch) = self.batches.get_mut(&key) {
+                    batch.1 = true;
+                }
+            }
+        } else {
+            self.track_partial(first, last);
+        }
         let type_of = |offset: i64| {
             types[if types.len() == 1 {
                 0
@@ -387,6 +474,50 @@ impl SharePartition {
             record.rollback = Some(Box::new(before));
         }
         Ok(())
+    }
+
+    /// Kafka's message for an acknowledgement of `first..=last` by `member_id` that
+    /// `begin_acknowledge` refused (its SharePartition's InvalidRecordStateException /
+    /// InvalidRequestException texts), judged on the state before it.
+    pub fn ack_failure_message(
+        &self,
+        member_id: &str,
+        first: i64,
+        last: i64,
+    ) -> Option<&'static str> {
+        if !self.records.is_empty() && first >= self.end {
+            return Some(
+                "Batch record not found. The first offset in request is past acquired records.",
+            );
+        }
+        for offset in first..=last {
+            let record = self.records.get(&offset)?;
+            let batch = self.batch_of(offset);
+            let whole =
+                batch.is_some_and(|(b_first, b_last, _)| first <= b_first && b_last <= last);
+            let tracked = batch.is_none_or(|(_, _, tracked)| tracked);
+            match record.state {
+                RecordState::Acquired if record.member_id.as_deref() == Some(member_id) => continue,
+                RecordState::Acquired if tracked || !whole => {
+                    return Some("Member is not the owner of offset")
+                }
+                RecordState::Acquired => return Some("Member is not the owner of batch record"),
+                _ if tracked => {
+                    return Some("The batch cannot be acknowledged. The offset is not acquired.")
+                }
+                _ if !whole => {
+                    return Some(
+                        "The batch cannot be acknowledged. The subset batch is not in the acquired state.",
+                    )
+                }
+                _ => {
+                    return Some(
+                        "The batch cannot be acknowledged. The batch is not in the acquired state.",
+                    )
+                }
+            }
+        }
+        None
     }
 
     /// Completes the pending transitions once their state is written, or puts the
@@ -466,6 +597,7 @@ impl SharePartition {
 
     /// The SPSO moves over the done prefix of the window.
     fn advance_start(&mut self) {
+        self.batches.retain(|_, (last, _)| *last >= self.start);
         while let Some(entry) = self.records.first_entry() {
             if !entry.get().is_done() || entry.get().rollback.is_some() {
                 break;
@@ -634,14 +766,15 @@ mod tests {
         let mut sp = SharePartition::new(0, LIMITS);
         sp.acquire("a", 0, 3, 2, 0);
         sp.acquire("b", 0, 3, 2, 0);
-        // b does not hold 1; 5 was never delivered; a mixed batch fails whole.
+        // b does not hold 1; 5 was never delivered (past the acquired records: Kafka's
+        // INVALID_REQUEST); a mixed batch fails whole.
         assert_eq!(
             sp.acknowledge("b", 1, 2, &[Accept], 1),
             Err(ErrorCode::InvalidRecordState)
         );
         assert_eq!(
             sp.acknowledge("a", 5, 5, &[Accept], 1),
-            Err(ErrorCode::InvalidRecordState)
+            Err(ErrorCode::InvalidRequest)
         );
         assert_eq!(sp.record(2), Some((RecordState::Acquired, 1)));
         assert_eq!(sp.record(1), Some((RecordState::Acquired, 1)));
@@ -733,5 +866,58 @@ mod tests {
         sp.complete_pending(true);
         assert_eq!(sp.start_offset(), 1);
         assert_eq!(sp.acquire("b", 0, 2, 10, 4), vec![range(1, 1, 2)]);
+    }
+
+    #[test]
+    fn batches_acknowledged_in_parts_are_redelivered_offset_by_offset() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        // Two in-flight batches, as two new acquisitions.
+        assert_eq!(sp.acquire("a", 0, 3, usize::MAX, 0), vec![range(0, 3, 1)]);
+        assert_eq!(sp.acquire("a", 4, 5, usize::MAX, 0), vec![range(4, 5, 1)]);
+        // The first released whole, the second in part.
+        sp.acknowledge("a", 0, 3, &[Release], 1).unwrap();
+        sp.acknowledge("a", 4, 4, &[Release], 1).unwrap();
+        // Whole batch: one range; tracked batch: one range per offset; never merged
+        // across batches.
+        assert_eq!(
+            sp.acquire("b", 0, 5, usize::MAX, 2),
+            vec![range(0, 3, 2), range(4, 4, 2)]
+        );
+        // max_records is soft inside an untracked batch.
+        sp.acknowledge("b", 0, 3, &[Release], 3).unwrap();
+        assert_eq!(sp.acquire("c", 0, 3, 1, 4), vec![range(0, 3, 3)]);
+    }
+
+    #[test]
+    fn refused_acknowledgements_get_kafkas_messages() {
+        let mut sp = SharePartition::new(0, LIMITS);
+        sp.acquire("a", 0, 3, usize::MAX, 0);
+        assert_eq!(
+            sp.ack_failure_message("b", 0, 3),
+            Some("Member is not the owner of batch record")
+        );
+        assert_eq!(
+            sp.ack_failure_message("b", 1, 2),
+            Some("Member is not the owner of offset")
+        );
+        assert_eq!(
+            sp.acknowledge("a", 9, 9, &[Accept], 1),
+            Err(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(
+            sp.ack_failure_message("a", 9, 9),
+            Some("Batch record not found. The first offset in request is past acquired records.")
+        );
+        sp.acknowledge("a", 0, 3, &[Release], 1).unwrap();
+        assert_eq!(
+            sp.ack_failure_message("a", 0, 3),
+            Some("The batch cannot be acknowledged. The batch is not in the acquired state.")
+        );
+        assert_eq!(
+            sp.ack_failure_message("a", 1, 1),
+            Some(
+                "The batch cannot be acknowledged. The subset batch is not in the acquired state."
+            )
+        );
     }
 }

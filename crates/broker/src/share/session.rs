@@ -83,6 +83,11 @@ impl ShareSessions {
             .unwrap_or_default()
     }
 
+    /// Whether any member of the group has a session here.
+    pub fn has_group(&self, group_id: &str) -> bool {
+        self.sessions.keys().any(|(g, _)| g == group_id)
+    }
+
     /// Drops the member's session (it left the group).
     pub fn remove(&mut self, group_id: &str, member_id: &str) {
         self.sessions

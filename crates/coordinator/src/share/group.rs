@@ -188,10 +188,7 @@ impl ShareGroup {
             return fail(ErrorCode::InvalidRequest, "MemberId can't be empty.".into());
         }
         if request.member_epoch < LEAVE_GROUP_EPOCH {
-            return fail(
-                ErrorCode::InvalidRequest,
-                format!("MemberEpoch is invalid: {}.", request.member_epoch),
-            );
+            return fail(ErrorCode::InvalidRequest, "MemberEpoch is invalid.".into());
         }
         if request.member_epoch == 0
             && request
@@ -300,7 +297,10 @@ impl ShareGroup {
                 changed = true;
             }
         }
-        if changed || self.subscribed_metadata_changed(topics) {
+        if changed
+            || self.subscribed_metadata_changed(topics)
+            || self.initialized_assignment_pending(topics)
+        {
             self.bump_epoch(topics);
         }
         // No revocation to wait for: the member takes its target at once.
@@ -365,26 +365,74 @@ impl ShareGroup {
         subscribed
     }
 
-    /// A new group epoch and, at once, its target assignment.
+    /// The subscribed topics with only their partitions whose state is initialized:
+    /// what Kafka's assignor may assign (a partition of a topic is assigned once the
+    /// share coordinator holds its state; partitions are initialized from 0 up, so the
+    /// count of the initialized prefix stands for them).
+    fn assignable(&self) -> Vec<TopicInfo> {
+        self.subscribed_metadata
+            .iter()
+            .map(|t| {
+                let initialized = self.initialized.get(&t.topic_id);
+                let ready = (0..t.partitions)
+                    .take_while(|p| initialized.is_some_and(|set| set.contains(p)))
+                    .count();
+                TopicInfo {
+                    partitions: i32::try_from(ready).unwrap_or(0),
+                    ..t.clone()
+                }
+            })
+            .filter(|t| t.partitions > 0)
+            .collect()
+    }
+
+    /// Kafka's `initializedAssignmentPending`: partitions were initialized since the
+    /// target was computed (the heartbeat after a member subscribed to them), so the
+    /// next heartbeat bumps the group epoch and assigns them.
+    fn initialized_assignment_pending(&self, topics: &[TopicInfo]) -> bool {
+        if self.members.is_empty() || self.subscribed_metadata != self.subscribed(topics) {
+            return false;
+        }
+        let mut assigned: BTreeMap<uuid::Uuid, BTreeSet<i32>> = BTreeMap::new();
+        for partitions in self.target.values() {
+            for (topic_id, ps) in partitions {
+                assigned
+                    .entry(*topic_id)
+                    .or_default()
+                    .extend(ps.iter().copied());
+            }
+        }
+        let assignable: BTreeMap<uuid::Uuid, BTreeSet<i32>> = self
+            .assignable()
+            .into_iter()
+            .map(|t| (t.topic_id, (0..t.partitions).collect()))
+            .collect();
+        assignable != assigned
+    }
+
+    /// A new group epoch and, at once, its target assignment over the initialized
+    /// partitions; then, as Kafka's heartbeat asks the share coordinator to, the
+    /// subscribed partitions not yet initialized are (rafka's share-partitions start
+    /// from `share.auto.offset.reset` when first fetched, so there is nothing to write):
+    /// the next heartbeat assigns them under a new epoch, as Kafka's does.
     fn bump_epoch(&mut self, topics: &[TopicInfo]) {
         self.group_epoch += 1;
         self.subscribed_metadata = self.subscribed(topics);
-        for topic in &self.subscribed_metadata {
-            let count = self.assigned_topics.entry(topic.topic_id).or_default();
-            *count = (*count).max(topic.partitions);
-            // Kafka's heartbeat initializes every subscribed partition's state.
-            self.initialized
-                .entry(topic.topic_id)
-                .or_default()
-                .extend(0..topic.partitions);
-        }
         let subscriptions: BTreeMap<String, Vec<String>> = self
             .members
             .iter()
             .map(|(id, m)| (id.clone(), m.subscribed_topic_names.clone()))
             .collect();
-        self.target = assignor::assign(&subscriptions, &self.subscribed_metadata);
+        self.target = assignor::assign(&subscriptions, &self.assignable());
         self.assignment_epoch = self.group_epoch;
+        for topic in &self.subscribed_metadata {
+            let count = self.assigned_topics.entry(topic.topic_id).or_default();
+            *count = (*count).max(topic.partitions);
+            self.initialized
+                .entry(topic.topic_id)
+                .or_default()
+                .extend(0..topic.partitions);
+        }
     }
 }
 
@@ -447,25 +495,30 @@ mod tests {
     #[test]
     fn members_join_with_epochs_and_share_the_partitions() {
         let mut group = ShareGroup::new("g");
+        // As Kafka's: the first member of a topic gets nothing until the topic's
+        // share-partitions are initialized, then the next heartbeat assigns them under
+        // a new epoch.
         let a = join(&mut group, "a", 0);
         assert_eq!((a.error.clone(), a.member_epoch), (None, 1));
-        assert_eq!(partitions(&a), vec![0, 1]);
+        assert_eq!(partitions(&a), Vec::<i32>::new());
+        let a = beat(&mut group, "a", 1, 1);
+        assert_eq!((a.member_epoch, partitions(&a)), (2, vec![0, 1]));
         let b = join(&mut group, "b", 0);
-        assert_eq!(b.member_epoch, 2);
+        assert_eq!(b.member_epoch, 3);
         assert_eq!(partitions(&b), vec![1]);
         // a learns its new assignment and epoch on its next heartbeat.
-        let a = beat(&mut group, "a", 1, 10);
-        assert_eq!((a.member_epoch, partitions(&a)), (2, vec![0]));
+        let a = beat(&mut group, "a", 2, 10);
+        assert_eq!((a.member_epoch, partitions(&a)), (3, vec![0]));
         // A third member shares a partition: nobody idles.
         let c = join(&mut group, "c", 20);
-        assert_eq!((c.member_epoch, partitions(&c)), (3, vec![0]));
+        assert_eq!((c.member_epoch, partitions(&c)), (4, vec![0]));
         // Unchanged assignment: none sent.
-        let b = beat(&mut group, "b", 2, 30);
+        let b = beat(&mut group, "b", 3, 30);
         assert_eq!(
             (b.member_epoch, b.assignment.clone()),
-            (3, Some(group.members["b"].assignment.clone()))
+            (4, Some(group.members["b"].assignment.clone()))
         );
-        let b = beat(&mut group, "b", 3, 40);
+        let b = beat(&mut group, "b", 4, 40);
         assert_eq!(b.assignment, None);
         assert_eq!(group.state_name(), "Stable");
     }
@@ -560,18 +613,27 @@ mod tests {
     fn new_partitions_of_a_subscribed_topic_bump_the_epoch() {
         let mut group = ShareGroup::new("g");
         join(&mut group, "a", 0);
+        beat(&mut group, "a", 1, 1);
         let mut more = topics();
         more[0].partitions = 3;
-        let a = group.heartbeat(
-            ShareHeartbeat {
-                member_id: "a".into(),
-                member_epoch: 1,
-                ..Default::default()
-            },
-            &more,
-            CONFIG,
-            1,
-        );
-        assert_eq!((a.member_epoch, partitions(&a)), (2, vec![0, 1, 2]));
+        let beat_more = |group: &mut ShareGroup, epoch: i32| {
+            group.heartbeat(
+                ShareHeartbeat {
+                    member_id: "a".into(),
+                    member_epoch: epoch,
+                    ..Default::default()
+                },
+                &more,
+                CONFIG,
+                2,
+            )
+        };
+        // The new partition is initialized, then assigned by the next heartbeat.
+        let a = beat_more(&mut group, 2);
+        assert_eq!((a.member_epoch, partitions(&a)), (3, vec![0, 1]));
+        let a = beat_more(&mut group, 3);
+        assert_eq!((a.member_epoch, partitions(&a)), (4, vec![0, 1, 2]));
+        let a = beat_more(&mut group, 4);
+        assert_eq!((a.member_epoch, a.assignment), (4, None));
     }
 }
