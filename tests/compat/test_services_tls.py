@@ -276,16 +276,19 @@ def test_monitor_reports_a_groups_lag_over_sasl_ssl(broker, certs, tmp_path):
 
 
 def test_monitor_with_a_wrong_password_or_an_untrusted_ca_says_why(broker, certs, tmp_path):
-    for name, cafile, password in (("wrong-password", certs.ca, "not-it"),
-                                   ("untrusted", certs.other_ca, CAROL_PASSWORD)):
+    for name, cafile, password, cause in (
+            ("wrong-password", certs.ca, "not-it", "Authentication failed"),
+            ("untrusted", certs.other_ca, CAROL_PASSWORD, "certificate verify failed")):
         port = free_port()
         config = tmp_path / f"{name}.toml"
         burrow_tls_config(config, port, broker.bootstrap, cafile, password)
         log_path = tmp_path / f"{name}.log"
         proc = start_burrow(config, log_path)
         try:
-            wait_until(lambda: "cannot list the cluster's topics" in log_of(log_path),
-                       DEADLINE_S, f"the failure logged ({name})")
+            # The line names librdkafka's reason for the failed connection.
+            wait_until(lambda: any("cannot list the cluster's topics" in line and cause in line
+                                   for line in log_of(log_path).splitlines()),
+                       DEADLINE_S, f"the failure logged with its cause ({name})")
         finally:
             stop(proc)
         text = log_of(log_path)

@@ -138,15 +138,18 @@ pub(crate) async fn cluster_id(config: &WorkerConfig) -> Result<String, RuntimeE
     for (k, v) in settings {
         client.set(k, v);
     }
-    // rdkafka derives librdkafka's log level from the `log` crate's, which nothing sets
-    // here: without this the failures below are never logged to the context.
-    client.set_log_level(rdkafka::config::RDKafkaLogLevel::Error);
     let context = LastError::default();
     let consumer: BaseConsumer<LastError> = client
         .create_with_context(context.clone())
         .map_err(|e| RuntimeError::Config(format!("Failed to create admin client: {e}")))?;
     let id = tokio::task::spawn_blocking(move || {
-        consumer.client().fetch_cluster_id(Duration::from_secs(30))
+        let id = consumer.client().fetch_cluster_id(Duration::from_secs(30));
+        if id.is_none() {
+            // librdkafka's log and error events wait in the consumer's queue: serve them
+            // so that the context sees why.
+            while consumer.poll(Duration::ZERO).is_some() {}
+        }
+        id
     })
     .await
     .ok()
@@ -172,8 +175,8 @@ pub(crate) async fn cluster_id(config: &WorkerConfig) -> Result<String, RuntimeE
 struct LastError(Arc<std::sync::Mutex<Option<String>>>);
 
 impl rdkafka::ClientContext for LastError {
-    // A consumer's error events wait in its queue, which nothing polls here; librdkafka
-    // logs each connection failure (`FAIL`) as it happens.
+    // librdkafka logs each connection failure (`FAIL`) with its cause; the error event
+    // that follows says only "transport failure" or "all brokers down".
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
         tracing::debug!("librdkafka {level:?} {fac}: {log_message}");
         if fac == "FAIL" && (level as i32) <= (rdkafka::config::RDKafkaLogLevel::Error as i32) {
