@@ -5,9 +5,10 @@
 # Rust tests, then the compat tests with real Kafka clients (Python confluent-kafka and
 # kafka-python) against the freshly built `rafka` binary.
 #
-# Needs: rustup's cargo (with rustfmt and clippy) and python3. cargo-nextest is used
-# when installed. Python packages go into ./.venv (scripts/setup-python.sh), nothing is
-# installed system-wide.
+# Needs: rustup's cargo (with rustfmt and clippy), python3, and OpenSSL's development
+# files with pkg-config (scripts/setup-openssl.sh installs them with apt-get when
+# missing). cargo-nextest is used when installed. Python packages go into ./.venv
+# (scripts/setup-python.sh); nothing else is installed system-wide.
 #
 # Extra arguments are passed to pytest, e.g. `./scripts/test.sh -k acks -x`.
 set -euo pipefail
@@ -24,6 +25,9 @@ section() {
     printf '\n==== %s  [+%ds] ====\n' "$*" "$((SECONDS - started))"
 }
 trap 'rc=$?; if ((rc != 0)); then printf "\n==== FAILED (exit %d) after %ds ====\n" "$rc" "$((SECONDS - started))"; fi' EXIT
+
+section "build dependencies (libssl-dev, pkg-config)"
+scripts/setup-openssl.sh
 
 section "cargo build --release -p rafka-cli"
 cargo build --release -p rafka-cli

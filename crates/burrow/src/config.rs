@@ -41,12 +41,12 @@ pub enum ConfigError {
 }
 
 /// `[client-profile.NAME]` as a cluster or consumer module names it (`client-profile`):
-/// the client id, and the SASL settings of its `[sasl.NAME]` as librdkafka's. A `tls`
-/// profile is refused (this build's librdkafka has no TLS).
+/// the client id, and the TLS settings of its `[tls.NAME]` and SASL settings of its
+/// `[sasl.NAME]` as librdkafka's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientProfile {
     pub client_id: Option<String>,
-    /// librdkafka's settings (`security.protocol`, `sasl.*`); empty for PLAINTEXT.
+    /// librdkafka's settings (`security.protocol`, `ssl.*`, `sasl.*`); empty for PLAINTEXT.
     pub security: Vec<(&'static str, String)>,
 }
 
@@ -308,10 +308,14 @@ impl BurrowConfig {
     }
 }
 
-/// The client profile a module's `client-profile` names (none: Burrow's defaults, no
-/// SASL). As Burrow: an unknown profile is an error; `[sasl.NAME]` gives `username`,
-/// `password`, `mechanism` (PLAIN when unset; SCRAM is refused, this build's librdkafka
-/// lacking the OpenSSL it needs) and `handshake-first` (librdkafka always handshakes).
+/// The client profile a module's `client-profile` names (none: Burrow's defaults,
+/// PLAINTEXT). As Burrow: an unknown profile is an error; `tls = "NAME"` names a
+/// `[tls.NAME]` with `certfile`/`keyfile` (a client certificate, both or neither),
+/// `cafile` (the brokers' CA; unset: the system's) and `noverify` (true: neither the
+/// certificate nor the name is checked, as Go's `InsecureSkipVerify`); `sasl = "NAME"`
+/// names a `[sasl.NAME]` with `username`, `password`, `mechanism` (PLAIN when unset;
+/// SCRAM-SHA-256, SCRAM-SHA-512) and `handshake-first` (librdkafka always handshakes).
+/// Both together are SASL_SSL.
 fn client_profile(raw: &Table, module: &Section<'_>) -> Result<ClientProfile, ConfigError> {
     let Some(name) = module.opt_str("client-profile")? else {
         return Ok(ClientProfile::default());
@@ -320,42 +324,76 @@ fn client_profile(raw: &Table, module: &Section<'_>) -> Result<ClientProfile, Co
     let Some((_, profile)) = profiles.iter().find(|(n, _)| *n == name) else {
         return Err(module.invalid(&format!("unknown client-profile '{name}'")));
     };
-    if let Some(tls) = profile.opt_str("tls")? {
-        return Err(profile.invalid(&format!(
-            "tls \"{tls}\": TLS is not supported (this build's librdkafka has no OpenSSL)"
-        )));
+    // Kafka's client keys, then translated as every service's are.
+    let mut settings: BTreeMap<&str, String> = BTreeMap::new();
+    let mut no_verify = false;
+    let mut section_name = profile.name.clone();
+    let tls = profile.opt_str("tls")?;
+    if let Some(tls) = &tls {
+        let sections = named(raw, "tls")?;
+        let Some((_, section)) = sections.iter().find(|(n, _)| n == tls) else {
+            return Err(profile.invalid(&format!("tls \"{tls}\" has no [tls.{tls}] section")));
+        };
+        match (section.opt_str("certfile")?, section.opt_str("keyfile")?) {
+            (Some(cert), Some(key)) => {
+                settings.insert("ssl.certificate.location", cert);
+                settings.insert("ssl.key.location", key);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(section.invalid(
+                    "certfile and keyfile go together (a client certificate and its key)",
+                ))
+            }
+        }
+        if let Some(ca) = section.opt_str("cafile")? {
+            settings.insert("ssl.ca.location", ca);
+        }
+        no_verify = section.bool("noverify", false)?;
+        if no_verify {
+            settings.insert("ssl.endpoint.identification.algorithm", String::new());
+        }
+        section_name = section.name.clone();
     }
-    let mut security = Vec::new();
-    if let Some(sasl) = profile.opt_str("sasl")? {
+    let sasl = profile.opt_str("sasl")?;
+    if let Some(sasl) = &sasl {
         let sasls = named(raw, "sasl")?;
-        let Some((_, section)) = sasls.iter().find(|(n, _)| *n == sasl) else {
+        let Some((_, section)) = sasls.iter().find(|(n, _)| n == sasl) else {
             return Err(profile.invalid(&format!("sasl \"{sasl}\" has no [sasl.{sasl}] section")));
         };
         section.bool("handshake-first", true)?;
-        let settings = BTreeMap::from([
-            ("security.protocol", "SASL_PLAINTEXT".to_owned()),
-            (
-                "sasl.mechanism",
-                section
-                    .opt_str("mechanism")?
-                    .unwrap_or_else(|| "PLAIN".to_owned()),
-            ),
-            (
-                "sasl.username",
-                section.opt_str("username")?.unwrap_or_default(),
-            ),
-            (
-                "sasl.password",
-                section.opt_str("password")?.unwrap_or_default(),
-            ),
-        ]);
-        security = rafka_security::librdkafka::librdkafka_security(&section.name, |k| {
-            settings.get(k).cloned()
-        })
-        .map_err(|message| ConfigError::Invalid {
-            section: section.name.clone(),
-            message,
-        })?;
+        settings.insert(
+            "sasl.mechanism",
+            section
+                .opt_str("mechanism")?
+                .unwrap_or_else(|| "PLAIN".to_owned()),
+        );
+        settings.insert(
+            "sasl.username",
+            section.opt_str("username")?.unwrap_or_default(),
+        );
+        settings.insert(
+            "sasl.password",
+            section.opt_str("password")?.unwrap_or_default(),
+        );
+        section_name = section.name.clone();
+    }
+    let protocol = match (&tls, &sasl) {
+        (None, None) => "PLAINTEXT",
+        (Some(_), None) => "SSL",
+        (None, Some(_)) => "SASL_PLAINTEXT",
+        (Some(_), Some(_)) => "SASL_SSL",
+    };
+    settings.insert("security.protocol", protocol.to_owned());
+    let mut security = rafka_security::librdkafka::librdkafka_security(&section_name, |k| {
+        settings.get(k).cloned()
+    })
+    .map_err(|message| ConfigError::Invalid {
+        section: section_name.clone(),
+        message,
+    })?;
+    if no_verify {
+        security.push(("enable.ssl.certificate.verification", "false".to_owned()));
     }
     Ok(ClientProfile {
         client_id: profile.opt_str("client-id")?,
@@ -597,5 +635,80 @@ group-allowlist = "^app-"
     fn consumer_of_an_unknown_cluster_is_refused() {
         let err = BurrowConfig::parse("[consumer.c]\ncluster = \"nowhere\"\n").unwrap_err();
         assert!(err.to_string().contains("nowhere"), "{err}");
+    }
+
+    fn profile_security(profile: &str) -> Result<BTreeMap<&'static str, String>, String> {
+        let text = format!(
+            "[cluster.local]\nservers = [\"localhost:9093\"]\nclient-profile = \"p\"\n{profile}"
+        );
+        BurrowConfig::parse(&text)
+            .map(|c| c.clusters[0].client.security.iter().cloned().collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_tls_profile_is_librdkafkas_ssl_keys() {
+        let got = profile_security(
+            r#"
+[client-profile.p]
+tls = "t"
+[tls.t]
+certfile = "/etc/burrow/client.pem"
+keyfile = "/etc/burrow/client.key"
+cafile = "/etc/burrow/ca.pem"
+"#,
+        )
+        .unwrap();
+        assert_eq!(got["security.protocol"], "SSL");
+        assert_eq!(got["ssl.certificate.location"], "/etc/burrow/client.pem");
+        assert_eq!(got["ssl.key.location"], "/etc/burrow/client.key");
+        assert_eq!(got["ssl.ca.location"], "/etc/burrow/ca.pem");
+        assert_eq!(got["ssl.endpoint.identification.algorithm"], "https");
+        assert!(!got.contains_key("enable.ssl.certificate.verification"));
+    }
+
+    #[test]
+    fn noverify_checks_neither_certificate_nor_name() {
+        let got = profile_security("[client-profile.p]\ntls = \"t\"\n[tls.t]\nnoverify = true\n")
+            .unwrap();
+        assert_eq!(got["enable.ssl.certificate.verification"], "false");
+        assert_eq!(got["ssl.endpoint.identification.algorithm"], "none");
+    }
+
+    #[test]
+    fn tls_and_sasl_together_are_sasl_ssl_with_scram() {
+        let got = profile_security(
+            r#"
+[client-profile.p]
+tls = "t"
+sasl = "s"
+[tls.t]
+cafile = "/ca.pem"
+[sasl.s]
+username = "alice"
+password = "a-secret"
+mechanism = "SCRAM-SHA-512"
+"#,
+        )
+        .unwrap();
+        assert_eq!(got["security.protocol"], "SASL_SSL");
+        assert_eq!(got["sasl.mechanism"], "SCRAM-SHA-512");
+        assert_eq!(got["sasl.username"], "alice");
+        assert_eq!(got["ssl.ca.location"], "/ca.pem");
+    }
+
+    #[test]
+    fn a_profile_naming_a_missing_section_or_half_a_certificate_is_refused() {
+        let missing = profile_security("[client-profile.p]\ntls = \"t\"\n").unwrap_err();
+        assert!(missing.contains("[tls.t]"), "{missing}");
+        let half =
+            profile_security("[client-profile.p]\ntls = \"t\"\n[tls.t]\ncertfile = \"/c.pem\"\n")
+                .unwrap_err();
+        assert!(half.contains("certfile and keyfile"), "{half}");
+        let gssapi = profile_security(
+            "[client-profile.p]\nsasl = \"s\"\n[sasl.s]\nmechanism = \"GSSAPI\"\n",
+        )
+        .unwrap_err();
+        assert!(gssapi.contains("GSSAPI"), "{gssapi}");
     }
 }

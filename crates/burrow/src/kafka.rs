@@ -31,11 +31,45 @@ pub fn now_ms() -> i64 {
 
 /// A client of `servers` with the module's client profile (its client id over
 /// `default_id`, its SASL settings).
+/// A module's client: a consumer whose context keeps librdkafka's last connection
+/// failure.
+type Client = BaseConsumer<FailureLog>;
+
+/// Keeps librdkafka's last logged connection failure (`FAIL`: an untrusted certificate,
+/// a refused password), which the metadata call's error ("transport failure") lacks.
+/// librdkafka's reasons never carry a password.
+#[derive(Debug, Clone, Default)]
+struct FailureLog(Arc<std::sync::Mutex<Option<String>>>);
+
+impl FailureLog {
+    /// `: <reason>` for the last failure since the last call, or nothing.
+    fn take(&self) -> String {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut last| last.take())
+            .map(|reason| format!(" ({reason})"))
+            .unwrap_or_default()
+    }
+}
+
+impl rdkafka::ClientContext for FailureLog {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        if fac == "FAIL" && (level as i32) <= (rdkafka::config::RDKafkaLogLevel::Error as i32) {
+            if let Ok(mut last) = self.0.lock() {
+                *last = Some(log_message.to_string());
+            }
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for FailureLog {}
+
 fn client(
     servers: &[String],
     profile: &ClientProfile,
     default_id: &str,
-) -> Result<BaseConsumer, rdkafka::error::KafkaError> {
+) -> Result<Client, rdkafka::error::KafkaError> {
     let mut config = ClientConfig::new();
     for (key, value) in &profile.security {
         config.set(*key, value);
@@ -49,7 +83,7 @@ fn client(
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("log_level", "3")
-        .create()
+        .create_with_context(FailureLog::default())
 }
 
 /// Sleeps in short steps until `deadline`, returning false when asked to stop.
@@ -98,7 +132,10 @@ pub fn run_cluster(config: ClusterConfig, storage: Arc<Storage>, stop: Arc<Atomi
                     next_topic_refresh = Instant::now() + topic_refresh;
                 }
                 Err(err) => {
-                    tracing::warn!(cluster = %config.name, servers = %config.servers.join(","), "cannot list the cluster's topics: {err}");
+                    // librdkafka's log events wait in the client's queue.
+                    while consumer.poll(Duration::ZERO).is_some() {}
+                    let cause = consumer.context().take();
+                    tracing::warn!(cluster = %config.name, servers = %config.servers.join(","), "cannot list the cluster's topics: {err}{cause}");
                     next_topic_refresh = Instant::now() + offset_refresh.min(topic_refresh);
                 }
             }
@@ -115,7 +152,7 @@ pub fn run_cluster(config: ClusterConfig, storage: Arc<Storage>, stop: Arc<Atomi
 
 fn refresh_offsets(
     cluster: &str,
-    consumer: &BaseConsumer,
+    consumer: &Client,
     topics: &BTreeMap<String, i32>,
     storage: &Storage,
 ) {
@@ -191,7 +228,7 @@ pub fn run_consumer(config: ConsumerConfig, storage: Arc<Storage>, stop: Arc<Ato
 
 fn assign_new_partitions(
     config: &ConsumerConfig,
-    consumer: &BaseConsumer,
+    consumer: &Client,
     assigned: &mut HashSet<i32>,
 ) -> Result<(), String> {
     let metadata = consumer

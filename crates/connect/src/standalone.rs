@@ -138,15 +138,68 @@ pub(crate) async fn cluster_id(config: &WorkerConfig) -> Result<String, RuntimeE
     for (k, v) in settings {
         client.set(k, v);
     }
-    let consumer: BaseConsumer = client
-        .create()
+    let context = LastError::default();
+    let consumer: BaseConsumer<LastError> = client
+        .create_with_context(context.clone())
         .map_err(|e| RuntimeError::Config(format!("Failed to create admin client: {e}")))?;
-    tokio::task::spawn_blocking(move || consumer.client().fetch_cluster_id(Duration::from_secs(30)))
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| RuntimeError::Config("Failed to connect to and describe Kafka cluster. Check worker's broker connection and security properties.".into()))
+    let id = tokio::task::spawn_blocking(move || {
+        let id = consumer.client().fetch_cluster_id(Duration::from_secs(30));
+        if id.is_none() {
+            // librdkafka's log and error events wait in the consumer's queue: serve them
+            // so that the context sees why.
+            while consumer.poll(Duration::ZERO).is_some() {}
+        }
+        id
+    })
+    .await
+    .ok()
+    .flatten();
+    id.ok_or_else(|| {
+        // Kafka prints the cause under its message ("Caused by: …SaslAuthenticationException:
+        // Authentication failed…"); librdkafka's last error is that cause.
+        let cause = context
+            .0
+            .lock()
+            .ok()
+            .and_then(|e| e.clone())
+            .map(|reason| format!("\nCaused by: {reason}"))
+            .unwrap_or_default();
+        RuntimeError::Config(format!("Failed to connect to and describe Kafka cluster. Check worker's broker connection and security properties.{cause}"))
+    })
 }
+
+/// A client context keeping librdkafka's last error (an authentication failure, an
+/// untrusted certificate), to say why the cluster could not be described. librdkafka's
+/// reasons name the broker and the failure, never a password.
+#[derive(Debug, Clone, Default)]
+struct LastError(Arc<std::sync::Mutex<Option<String>>>);
+
+impl rdkafka::ClientContext for LastError {
+    // librdkafka logs each connection failure (`FAIL`) with its cause; the error event
+    // that follows says only "transport failure" or "all brokers down".
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        tracing::debug!("librdkafka {level:?} {fac}: {log_message}");
+        if fac == "FAIL" && (level as i32) <= (rdkafka::config::RDKafkaLogLevel::Error as i32) {
+            if let Ok(mut last) = self.0.lock() {
+                *last = Some(log_message.to_string());
+            }
+        }
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::debug!("librdkafka: {error}: {reason}");
+        if let Ok(mut last) = self.0.lock() {
+            // "All brokers down" follows the failure that matters.
+            if error.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown)
+                || last.is_none()
+            {
+                *last = Some(reason.to_string());
+            }
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for LastError {}
 
 /// Binds the REST listener (`listeners`): the listener, the host shown, the port bound.
 pub(crate) async fn bind_rest(

@@ -423,4 +423,50 @@ mod security_tests {
             expected(&[])
         );
     }
+
+    #[test]
+    fn tls_and_scram_keys_reach_each_client_as_librdkafkas() {
+        let jaas = r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";"#;
+        let props: HashMap<String, String> = [
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.jaas.config", jaas),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", "/etc/ca.pem"),
+            ("producer.security.protocol", "SSL"),
+            ("producer.ssl.truststore.location", "/etc/ca.pem"),
+            ("producer.ssl.keystore.type", "PEM"),
+            ("producer.ssl.keystore.location", "/etc/producer.pem"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let worker: HashMap<String, String> = librdkafka_settings(&props, "", &HashMap::new())
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(worker["security.protocol"], "SASL_SSL");
+        assert_eq!(worker["sasl.mechanism"], "SCRAM-SHA-512");
+        assert_eq!(worker["sasl.password"], "alice-secret");
+        assert_eq!(worker["ssl.ca.location"], "/etc/ca.pem");
+        assert!(!worker.contains_key("ssl.truststore.location"));
+        let producer: HashMap<String, String> =
+            librdkafka_settings(&props, "producer.", &HashMap::new())
+                .unwrap()
+                .into_iter()
+                .collect();
+        assert_eq!(producer["security.protocol"], "SSL");
+        assert_eq!(producer["ssl.certificate.location"], "/etc/producer.pem");
+        assert_eq!(producer["ssl.key.location"], "/etc/producer.pem");
+        assert!(!producer.contains_key("ssl.keystore.location"));
+        assert!(!producer.contains_key("sasl.username"));
+        // A connector's override is read the same way.
+        let jks = librdkafka_settings(
+            &props,
+            "producer.",
+            &[("ssl.keystore.type".to_string(), "JKS".to_string())].into(),
+        )
+        .unwrap_err();
+        assert!(jks.starts_with("producer: ssl.keystore.type=JKS"), "{jks}");
+    }
 }

@@ -30,7 +30,7 @@ pub enum ConfigError {
     },
     #[error("Missing required configuration \"bootstrap.servers\" which has no default value.")]
     MissingBootstrap,
-    /// Security settings this build's clients cannot use (SCRAM, TLS, …), or a bad JAAS.
+    /// Security settings the clients cannot use (GSSAPI, JKS stores, …), or a bad JAAS.
     #[error("{0}")]
     Security(String),
 }
@@ -258,6 +258,19 @@ mod tests {
         assert_eq!(consumer["client.id"], "all");
         assert_eq!(consumer["fetch.min.bytes"], "7");
         assert!(!consumer.contains_key("instance.timeout.ms"));
+    }
+
+    #[test]
+    fn client_ssl_keys_are_checked_for_every_kind_of_client() {
+        let err = ProxyConfig::from_props(props(&[
+            ("bootstrap.servers", "b:9093"),
+            ("client.security.protocol", "SSL"),
+            ("client.ssl.truststore.location", "/etc/ca.pem"),
+            ("consumer.ssl.keystore.type", "PKCS12"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("consumer: ssl.keystore.type=PKCS12"), "{err}");
     }
 
     #[test]

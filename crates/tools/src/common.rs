@@ -27,32 +27,38 @@ pub fn parse_key_value(item: &str) -> Result<(String, String), ToolError> {
 
 /// A librdkafka client config with `bootstrap.servers` and any extra properties. Java-only
 /// client properties librdkafka does not know are dropped rather than refused, so that
-/// configs written for Kafka's tools keep working.
-pub fn client_config(bootstrap: &str, extra: &BTreeMap<String, String>) -> rdkafka::ClientConfig {
+/// configs written for Kafka's tools keep working; the security keys become librdkafka's
+/// ([`librdkafka_properties`]).
+pub fn client_config(
+    bootstrap: &str,
+    extra: &BTreeMap<String, String>,
+) -> Result<rdkafka::ClientConfig, ToolError> {
     let mut config = rdkafka::ClientConfig::new();
     config.set("bootstrap.servers", bootstrap);
-    for (k, v) in extra {
-        if JAVA_ONLY_PROPERTIES.contains(&k.as_str()) {
-            continue;
+    for (k, v) in librdkafka_properties(extra)? {
+        if !JAVA_ONLY_PROPERTIES.contains(&k.as_str()) {
+            config.set(k, v);
         }
-        if k == "sasl.jaas.config" {
-            // librdkafka has no JAAS: a login module's username/password are its
-            // sasl.username/sasl.password.
-            if let Ok(mut modules) = rafka_security::jaas::parse(v) {
-                if let Some(module) = modules.pop() {
-                    for (from, to) in [("username", "sasl.username"), ("password", "sasl.password")]
-                    {
-                        if let Some(value) = module.options.get(from) {
-                            config.set(to, value);
-                        }
-                    }
-                }
-            }
-            continue;
-        }
-        config.set(k, v);
     }
-    config
+    Ok(config)
+}
+
+/// `props` with the client security keys (`security.protocol`, `sasl.*`, `ssl.*` as Kafka
+/// spells them) replaced by librdkafka's: a JAAS entry's username and password, the PEM
+/// stores' files or text. Settings librdkafka cannot honour fail here, naming the key.
+pub fn librdkafka_properties(
+    props: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ToolError> {
+    let security =
+        rafka_security::librdkafka::librdkafka_security("client config", |k| props.get(k).cloned())
+            .map_err(ToolError::Failed)?;
+    let mut out: BTreeMap<String, String> = props
+        .iter()
+        .filter(|(k, _)| !rafka_security::librdkafka::is_security_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    out.extend(security.into_iter().map(|(k, v)| (k.to_string(), v)));
+    Ok(out)
 }
 
 /// The security settings of this tool's `--command-config`, once read.

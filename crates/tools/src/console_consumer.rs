@@ -300,6 +300,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
             }
             context.brokers_down()
         },
+        || context.last_failure(),
     )?;
 
     let mut run = Run {

@@ -120,6 +120,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         max_block,
         |t| producer.client().fetch_metadata(None, t).map(|_| ()),
         || context.quiet.brokers_down(),
+        || context.quiet.last_failure(),
     )?;
 
     {

@@ -221,7 +221,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         .group
         .clone()
         .unwrap_or_else(|| format!("perf-consumer-{}", random_below(100_000)));
-    let mut config = client_config(&bootstrap, &file_props);
+    let mut config = client_config(&bootstrap, &file_props)?;
     config
         .set("group.id", &group)
         .set(

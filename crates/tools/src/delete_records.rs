@@ -127,7 +127,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         list.add_partition_offset(topic, *partition, Offset::from_raw(*offset))
             .map_err(|e| ToolError::Failed(e.to_string()))?;
     }
-    let admin: AdminClient<DefaultClientContext> = client_config(&bootstrap, &props)
+    let admin: AdminClient<DefaultClientContext> = client_config(&bootstrap, &props)?
         .create()
         .map_err(|e| ToolError::Failed(format!("cannot create the admin client: {e}")))?;
     let options = AdminOptions::new()

@@ -137,7 +137,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         }
     }
 
-    let mut consumer_config = client_config(&settings.brokers, &settings.props);
+    let mut consumer_config = client_config(&settings.brokers, &settings.props)?;
     consumer_config
         .set("group.id", format!("test-group-{}", unix_millis()))
         .set("enable.auto.commit", "false")
@@ -149,7 +149,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     let consumer: BaseConsumer<DefaultConsumerContext> = consumer_config
         .create()
         .map_err(|e| ToolError::Failed(format!("cannot create the consumer: {e}")))?;
-    let mut producer_config = client_config(&settings.brokers, &settings.props);
+    let mut producer_config = client_config(&settings.brokers, &settings.props)?;
     producer_config
         // Each send is its own request.
         .set("linger.ms", "0")
@@ -362,7 +362,7 @@ fn create_topic(settings: &Settings, timeout: Duration) -> Result<(), ToolError>
         ToolError::Failed(e)
     };
     let admin: AdminClient<DefaultClientContext> =
-        client_config(&settings.brokers, &settings.props)
+        client_config(&settings.brokers, &settings.props)?
             .create()
             .map_err(|e| failed(e.to_string()))?;
     let topic = NewTopic::new(

@@ -199,7 +199,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
     let timeout = admin_timeout(&props);
     ensure_reachable(&bootstrap, timeout)?;
 
-    let mut config = client_config(&bootstrap, &props);
+    let mut config = client_config(&bootstrap, &props)?;
     config.set("client.id", "GetOffsetShell");
     let consumer: BaseConsumer = config
         .create()

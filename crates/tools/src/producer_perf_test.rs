@@ -451,7 +451,7 @@ pub fn run(args: Vec<String>) -> Result<(), ToolError> {
         }),
         failures: Mutex::new(Failures::default()),
     };
-    let producer: BaseProducer<PerfContext> = client_config(&config.bootstrap, &config.props)
+    let producer: BaseProducer<PerfContext> = client_config(&config.bootstrap, &config.props)?
         .create_with_context(context)
         .map_err(|e| ToolError::Failed(format!("cannot create the producer: {e}")))?;
     if config.transaction_duration.is_some() {

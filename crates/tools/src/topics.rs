@@ -779,7 +779,7 @@ fn delete_topics(
     if topics.is_empty() {
         return Ok(());
     }
-    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap, props)
+    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap, props)?
         .create()
         .map_err(|e| ToolError::Failed(format!("cannot create the admin client: {e}")))?;
     let options = AdminOptions::new()

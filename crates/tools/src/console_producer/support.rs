@@ -83,24 +83,28 @@ pub(crate) fn translate_java_properties(
     out
 }
 
-/// Creates a librdkafka client from `props`. A property librdkafka does not know is left
+/// Creates a librdkafka client from `props`, its security keys as librdkafka's. A property librdkafka does not know is left
 /// out with Kafka's warning for an unknown config rather than refused, so that
 /// `--producer.config` / `--consumer.config` files written for Kafka's tools keep working.
 pub(crate) fn create_client<T, C>(
-    mut props: BTreeMap<String, String>,
+    props: BTreeMap<String, String>,
     context: C,
 ) -> Result<T, ToolError>
 where
     T: FromClientConfigAndContext<C>,
     C: ClientContext + Clone,
 {
+    let mut props = crate::common::librdkafka_properties(&props)?;
     loop {
         let mut config = rdkafka::ClientConfig::new();
         for (k, v) in &props {
             config.set(k, v);
         }
         if !props.contains_key("debug") {
-            config.set_log_level(RDKafkaLogLevel::Emerg);
+            // Errors reach the context (which prints them only with `debug`): librdkafka
+            // says why a connection failed (an untrusted certificate, a refused password)
+            // only in its log.
+            config.set_log_level(RDKafkaLogLevel::Error);
         }
         match T::from_config_and_context(&config, context.clone()) {
             Ok(client) => return Ok(client),
@@ -136,6 +140,9 @@ pub(crate) struct QuietContext {
     verbose: bool,
     all_brokers_down: Arc<AtomicU32>,
     last_error: Arc<std::sync::Mutex<Option<String>>>,
+    /// librdkafka's last connection failure as it logs it (`FAIL`): the cause, where
+    /// the error event says only "SSL error" or "Authentication failure".
+    last_failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl QuietContext {
@@ -149,12 +156,13 @@ impl QuietContext {
 
     fn take_down(&self) -> Option<String> {
         if self.all_brokers_down.load(Ordering::SeqCst) >= BROKERS_DOWN_REPORTS {
-            let reason = self
-                .last_error
-                .lock()
-                .ok()
-                .and_then(|e| e.clone())
-                .filter(|r| !r.is_empty());
+            let last = |slot: &std::sync::Mutex<Option<String>>| {
+                slot.lock()
+                    .ok()
+                    .and_then(|e| e.clone())
+                    .filter(|r| !r.is_empty())
+            };
+            let reason = last(&self.last_failure).or_else(|| last(&self.last_error));
             Some(reason.unwrap_or_else(|| "all brokers are down".to_string()))
         } else {
             None
@@ -164,6 +172,11 @@ impl QuietContext {
 
 impl ClientContext for QuietContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        if fac == "FAIL" && (level as i32) <= (RDKafkaLogLevel::Error as i32) {
+            if let Ok(mut last) = self.last_failure.lock() {
+                *last = Some(log_message.to_string());
+            }
+        }
         if self.verbose {
             log_line(
                 &format!("{level:?}").to_uppercase(),
@@ -192,6 +205,7 @@ pub(crate) fn await_cluster(
     within: Duration,
     mut fetch: impl FnMut(Duration) -> Result<(), KafkaError>,
     mut brokers_down: impl FnMut() -> Option<String>,
+    last_failure: impl Fn() -> Option<String>,
 ) -> Result<(), ToolError> {
     let deadline = Instant::now() + within;
     loop {
@@ -202,7 +216,10 @@ pub(crate) fn await_cluster(
                     return Err(ToolError::Unreachable(format!("{bootstrap} ({reason})")));
                 }
                 if Instant::now() >= deadline {
-                    return Err(ToolError::Unreachable(format!("{bootstrap} ({e})")));
+                    // librdkafka's own account (an untrusted certificate, a refused
+                    // password) says more than the fetch's "transport failure".
+                    let reason = last_failure().unwrap_or_else(|| e.to_string());
+                    return Err(ToolError::Unreachable(format!("{bootstrap} ({reason})")));
                 }
             }
         }
@@ -211,6 +228,11 @@ pub(crate) fn await_cluster(
 
 impl QuietContext {
     /// Whether librdkafka has reported every broker down since the last call, and why.
+    /// librdkafka's last logged connection failure, if any.
+    pub(crate) fn last_failure(&self) -> Option<String> {
+        self.last_failure.lock().ok().and_then(|e| e.clone())
+    }
+
     pub(crate) fn brokers_down(&self) -> Option<String> {
         self.take_down()
     }
