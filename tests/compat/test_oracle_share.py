@@ -408,6 +408,45 @@ def test_fetch_acknowledge_and_redelivery_answer_as_kafka(share):
     assert (part["start_offset"], part["error_code"]) == (10, 0)
 
 
+def test_a_dropped_connection_gives_its_sessions_records_back_as_kafka(share):
+    """A share consumer whose connection drops (killed, or a network failure) holding
+    acquired records: its share session ends with the connection (Kafka's
+    ShareSessionCache listens for disconnects) and the records go back at once, long before
+    their locks (60 s here) would run out. Another member acquires them; their delivery
+    count goes back to 1, as Kafka's releaseAcquiredRecords decrements it for a member
+    that leaves."""
+    topic, group = name("drop"), name("g")
+    create_topic(share, topic)
+    produce(share, topic, [4])
+    earliest(share, group)
+    for side in ("kafka", "rafka"):
+        answer = share.send(side, "IncrementalAlterConfigs", 1, validate_only=False, resources=[
+            {"resource_type": GROUP, "resource_name": group, "configs": [
+                {"name": "share.record.lock.duration.ms", "config_operation": 0,
+                 "value": "60000"}]}])
+        assert answer["responses"][0]["error_code"] == 0, f"{side}: {answer}"
+    ids = topic_ids(share, topic)
+    first = members(share, group, topic)
+    held = {side: first[side].fetch_until_acquired([(ids[side], 0, [])], 4)
+            for side in ("kafka", "rafka")}
+    compare_fetch(share, held["kafka"], held["rafka"], "ShareFetch of the member to drop")
+    assert acquired(held["rafka"]) == [(0, 3, 1)]
+    second = members(share, group, topic)
+    for side in ("kafka", "rafka"):
+        # The connection that opened the first member's share session goes; the next
+        # requests go over a new one.
+        share.reconnect(side)
+    started = time.monotonic()
+    again = {side: second[side].fetch_until_acquired([(ids[side], 0, [])], 4)
+             for side in ("kafka", "rafka")}
+    took = time.monotonic() - started
+    compare_fetch(share, again["kafka"], again["rafka"], "ShareFetch after the drop")
+    assert acquired(again["rafka"]) == [(0, 3, 1)]
+    assert took < 30, f"the records came back after {took:.1f} s: their locks ran out first"
+    for side in ("kafka", "rafka"):
+        second[side].close()
+
+
 def test_share_session_bad_input_answers_as_kafka(share):
     topic, group = name("sess"), name("g")
     create_topic(share, topic)

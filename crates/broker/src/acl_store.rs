@@ -211,6 +211,7 @@ mod tests {
             principal: principal.to_string(),
             peer: "127.0.0.1:5555".parse().unwrap(),
             listener: "PLAINTEXT".to_string(),
+            connection: 1,
         }
     }
 

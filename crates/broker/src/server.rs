@@ -207,6 +207,19 @@ struct Answer {
 /// to one partition, and group steps, keep their request order. Waits (the ISR, a fetch's
 /// long poll, a rebalance, the controller) overlap; responses are written in request
 /// order, as Kafka's clients require.
+/// Ends, when dropped, the share sessions a client connection opened (Kafka's
+/// ShareSessionCache listens for disconnects the same way).
+struct ConnectionClosed {
+    broker: Arc<Broker>,
+    connection: u64,
+}
+
+impl Drop for ConnectionClosed {
+    fn drop(&mut self) {
+        self.broker.shares.connection_closed(self.connection);
+    }
+}
+
 async fn serve_connection(
     broker: Arc<Broker>,
     mut stream: Connection,
@@ -214,6 +227,11 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let peer = session.peer;
+    // Whatever way this returns, what lives only as long as the connection ends with it.
+    let _closed = ConnectionClosed {
+        broker: broker.clone(),
+        connection: session.connection,
+    };
     // A SASL listener's connections authenticate first; each request then runs with the
     // session as it was when the request arrived (a re-authentication replaces it).
     let mut authenticator = Authenticator::for_listener(&broker, &session.listener);

@@ -4,6 +4,7 @@
 //! host.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Kafka's principal for a connection no mechanism authenticated (PLAINTEXT, or SSL
 /// without a client certificate).
@@ -16,15 +17,20 @@ pub struct Session {
     pub peer: SocketAddr,
     /// The listener's name (`PLAINTEXT`, `SASL_SSL`, … or a custom one).
     pub listener: String,
+    /// This broker's number for the client connection, unique while it runs (what
+    /// ends with the connection, such as share sessions, is found by it).
+    pub connection: u64,
 }
 
 impl Session {
     /// A session nobody has authenticated yet.
     pub fn anonymous(peer: SocketAddr, listener: &str) -> Session {
+        static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
         Session {
             principal: ANONYMOUS.to_string(),
             peer,
             listener: listener.to_string(),
+            connection: CONNECTIONS.fetch_add(1, Ordering::Relaxed),
         }
     }
 

@@ -117,6 +117,13 @@ pub(super) async fn handle(
         Ok(step) => step,
         Err(code) => return top_error(code),
     };
+    if step == SessionStep::Opened {
+        broker
+            .shares
+            .sessions
+            .lock()
+            .opened_on(&group_id, &member_id, session.connection);
+    }
     // READ on each topic the request or the session names: a topic it may not read is
     // TOPIC_AUTHORIZATION_FAILED, for its fetch and its acknowledgements alike.
     let session_partitions = broker

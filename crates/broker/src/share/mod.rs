@@ -361,6 +361,20 @@ impl ShareManager {
         Ok(())
     }
 
+    /// A client connection closed: the share sessions it opened end as if their members
+    /// had closed them (Kafka's ShareSessionCache on a disconnect), so a consumer killed
+    /// with records acquired gives them back now, and its group, once no session is
+    /// left here, is dropped (`drop_group_if_empty`).
+    pub fn connection_closed(&self, connection: u64) {
+        let ended = self.sessions.lock().connection_closed(connection);
+        for (group_id, member_id, partitions) in ended {
+            tracing::debug!(
+                "share session of member {member_id} of group {group_id} ended with its connection"
+            );
+            self.session_closed(&group_id, &member_id, &partitions);
+        }
+    }
+
     /// The member closed its share session: what it still holds of `partitions` goes back.
     pub fn session_closed(
         &self,

@@ -14,6 +14,9 @@ pub type TopicIdPartition = (uuid::Uuid, i32);
 struct ShareSession {
     next_epoch: i32,
     partitions: BTreeSet<TopicIdPartition>,
+    /// The client connection that opened it (`Session::connection`): the session ends
+    /// with it, as Kafka's ShareSessionCache ends a session when its connection drops.
+    connection: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +54,7 @@ impl ShareSessions {
             let session = ShareSession {
                 next_epoch: 1,
                 partitions: added.iter().copied().collect(),
+                connection: None,
             };
             self.sessions.insert(key, session);
             return Ok(SessionStep::Opened);
@@ -88,6 +92,37 @@ impl ShareSessions {
         self.sessions.keys().any(|(g, _)| g == group_id)
     }
 
+    /// Ties the member's session (just opened) to the client connection that opened it.
+    pub fn opened_on(&mut self, group_id: &str, member_id: &str, connection: u64) {
+        if let Some(session) = self
+            .sessions
+            .get_mut(&(group_id.to_string(), member_id.to_string()))
+        {
+            session.connection = Some(connection);
+        }
+    }
+
+    /// The client connection is gone: the sessions it opened end. Returns each one's
+    /// group, member and partitions.
+    pub fn connection_closed(
+        &mut self,
+        connection: u64,
+    ) -> Vec<(String, String, Vec<TopicIdPartition>)> {
+        let ended: Vec<(String, String)> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.connection == Some(connection))
+            .map(|(key, _)| key.clone())
+            .collect();
+        ended
+            .into_iter()
+            .filter_map(|key| {
+                let session = self.sessions.remove(&key)?;
+                Some((key.0, key.1, session.partitions.into_iter().collect()))
+            })
+            .collect()
+    }
+
     /// Drops the member's session (it left the group).
     pub fn remove(&mut self, group_id: &str, member_id: &str) {
         self.sessions
@@ -98,6 +133,32 @@ impl ShareSessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closed_connection_ends_the_sessions_it_opened_only() {
+        let mut sessions = ShareSessions::default();
+        let tp = (uuid::Uuid::from_u128(7), 0);
+        sessions.step("g", "a", 0, &[tp], &[]).unwrap();
+        sessions.opened_on("g", "a", 1);
+        sessions.step("g", "b", 0, &[tp], &[]).unwrap();
+        sessions.opened_on("g", "b", 2);
+        assert_eq!(sessions.connection_closed(3), vec![]);
+        assert_eq!(
+            sessions.connection_closed(1),
+            vec![("g".to_string(), "a".to_string(), vec![tp])]
+        );
+        assert_eq!(
+            sessions.step("g", "a", 1, &[], &[]),
+            Err(ErrorCode::ShareSessionNotFound)
+        );
+        assert!(sessions.has_group("g"));
+        assert_eq!(
+            sessions.step("g", "b", 1, &[], &[]),
+            Ok(SessionStep::Continued)
+        );
+        sessions.connection_closed(2);
+        assert!(!sessions.has_group("g"));
+    }
 
     #[test]
     fn epochs_open_continue_in_order_and_close() {
