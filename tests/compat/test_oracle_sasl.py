@@ -8,6 +8,7 @@ connection closed) must be equal.
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
@@ -171,8 +172,16 @@ def test_scram_credential_apis_match_kafka(pair):
             alter(client, upsertions=[upsert, {**upsert, "mechanism": 2}]),
             alter(client, upsertions=[upsert], deletions=[{"name": "peggy", "mechanism": 1}]),
         ]
-        described = client.request("DescribeUserScramCredentials", 0,
-                                   users=[{"name": "oscar"}, {"name": "nobody"}])
+        # Kafka answers an alter once its controller committed it; the broker describes
+        # from its metadata image, which applies the record a moment later: poll.
+        deadline = time.monotonic() + 30
+        while True:
+            described = client.request("DescribeUserScramCredentials", 0,
+                                       users=[{"name": "oscar"}, {"name": "nobody"}])
+            oscar = [r for r in described["results"] if r["user"] == "oscar"]
+            if (oscar and oscar[0]["error_code"] == 0) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         out.append(sorted((r["user"], r["error_code"], r["error_message"],
                            [(c["mechanism"], c["iterations"]) for c in r["credential_infos"]])
                           for r in described["results"]))

@@ -387,6 +387,55 @@ def test_the_java_client_over_ssl_with_a_pem_truststore(tmp_path, certs, monkeyp
         broker.stop()
 
 
+def test_the_java_client_over_sasl_ssl_with_each_mechanism(tmp_path, certs, monkeypatch):
+    """Kafka's own client (4.1.1) over SASL_SSL with PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    (users made through the Admin API first) and OAUTHBEARER's unsecured token, each
+    producing and consuming records of every codec's scenario."""
+    from test_java_client import java_program, run_program
+    admin_client = sasl_ssl_client(certs, "PLAIN", "admin", "admin-secret")
+    prefix = "listener.name.sasl_ssl"
+    broker = TlsBroker(tmp_path, certs, "SASL_SSL", client=admin_client, extra={
+        "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
+        f"{prefix}.scram-sha-256.sasl.jaas.config": SCRAM_JAAS,
+        f"{prefix}.oauthbearer.sasl.jaas.config":
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;",
+    })
+    broker.start()
+    try:
+        admin = ck_admin.AdminClient({"bootstrap.servers": broker.bootstrap, **admin_client})
+        upserts = [ck_admin.UserScramCredentialUpsertion(
+            "ivan", ck_admin.ScramCredentialInfo(mechanism, 4096), b"ivan-secret")
+            for mechanism in (ck_admin.ScramMechanism.SCRAM_SHA_256,
+                              ck_admin.ScramMechanism.SCRAM_SHA_512)]
+        for upsert in upserts:  # one credential of a user per request, as Kafka requires
+            for future in admin.alter_user_scram_credentials([upsert]).values():
+                assert future.result(timeout=DEADLINE_S) is None
+        scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required ' \
+                'username="ivan" password="ivan-secret";'
+        logins = {
+            "PLAIN": 'org.apache.kafka.common.security.plain.PlainLoginModule required '
+                     'username="alice" password="alice-secret";',
+            "SCRAM-SHA-256": scram,
+            "SCRAM-SHA-512": scram,
+            "OAUTHBEARER": 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule '
+                           'required unsecuredLoginStringClaim_sub="judy";',
+        }
+        for mechanism, jaas in logins.items():
+            config = tmp_path / f"client-{mechanism}.properties"
+            config.write_text("security.protocol=SASL_SSL\n"
+                              "ssl.truststore.type=PEM\n"
+                              f"ssl.truststore.location={certs.ca}\n"
+                              f"sasl.mechanism={mechanism}\n"
+                              f"sasl.jaas.config={jaas}\n")
+            monkeypatch.setenv("RAFKA_CLIENT_CONFIG", str(config))
+            result = run_program(java_program(), ["produce-consume-zstd"],
+                                 bootstrap=broker.bootstrap)
+            assert "PASS produce-consume-zstd" in result.stdout, \
+                f"{mechanism}: {result.stdout}{result.stderr}"
+    finally:
+        broker.stop()
+
+
 def test_rafka_client_tools_connect_over_ssl_with_command_config(tmp_path, certs):
     """The tools built on rafka's own client take security.protocol=SSL and the PEM trust
     store from --command-config (and with a client certificate, mTLS)."""
