@@ -341,6 +341,25 @@ def bootstrap_servers_cluster(request, tmp_path):
     yield from _cluster(request, tmp_path, {**COMBINED, 4: "broker"}, dynamic=True)
 
 
+def create_topic_after_failover(cluster, topic: str, partitions: int, rf: int,
+                                timeout_s: float, what: str) -> None:
+    """Creates `topic` once a node was killed, retrying with a new client each time:
+    librdkafka keeps sending admin requests to the "controller" (a random live broker) of
+    its Metadata, which may be the dead node until it is fenced."""
+    def created():
+        fresh = cluster.admin()  # (kept referenced: a collected client fails its futures)
+        futures = fresh.create_topics([NewTopic(topic, partitions, rf)], operation_timeout=3)
+        try:
+            futures[topic].result(timeout=4)
+        except Exception as e:  # noqa: BLE001
+            err = e.args[0] if e.args else None
+            # A retry of a creation that did go through but whose answer was lost.
+            if not (isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS):
+                raise
+        return True
+    wait_until(created, timeout_s, what, interval_s=0.2)
+
+
 def create_topic(admin: AdminClient, topic: str, partitions: int, rf: int,
                  config: dict[str, str] | None = None, timeout_s: float = 15.0) -> None:
     futures = admin.create_topics([NewTopic(topic, partitions, rf, config=config or {})],
@@ -606,21 +625,8 @@ def test_controller_failover(cluster):
     topic = topic_name("after-failover")
     started = time.monotonic()
 
-    def created():
-        # A new client each time: librdkafka keeps sending admin requests to the
-        # "controller" (a random live broker) of its Metadata, which may be the dead
-        # node until it is fenced.
-        fresh = cluster.admin()  # (kept referenced: a collected client fails its futures)
-        futures = fresh.create_topics([NewTopic(topic, 2, 2)], operation_timeout=3)
-        try:
-            futures[topic].result(timeout=4)
-        except Exception as e:  # noqa: BLE001
-            err = e.args[0] if e.args else None
-            # A retry of a creation that did go through but whose answer was lost.
-            if not (isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS):
-                raise
-        return True
-    wait_until(created, 15, f"create_topics after killing controller {old}", interval_s=0.2)
+    create_topic_after_failover(cluster, topic, 2, 2, 15,
+                                f"create_topics after killing controller {old}")
     took = time.monotonic() - started
 
     new = wait_until(cluster.quorum_leader, 10, "a new quorum leader in the voters' logs")

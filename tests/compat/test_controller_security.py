@@ -23,13 +23,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from confluent_kafka import KafkaError
-from confluent_kafka.admin import NewTopic
 
 from compat_helpers import confluent_consume, topic_name, wait_until
 from conftest import rafka_bin
 from test_cluster import (COMBINED, NODE_IDS, ClusterNode, _cluster, acks_all_producer,
-                          create_topic, wait_for_full_isr)
+                          create_topic, create_topic_after_failover, wait_for_full_isr)
 from test_tls import Certificates
 
 CONTROLLER = "listener.name.controller"
@@ -168,22 +166,9 @@ def exercise_quorum(cluster) -> None:
     assert new_active in survivors
     # The new controller commits metadata again: a topic created through a survivor.
     after = topic_name("after-failover")
-
-    def created():
-        # A new client each time, as test_cluster.py's test_controller_failover: librdkafka
-        # keeps sending admin requests to the "controller" (a random live broker) of its
-        # Metadata, which may be the dead node until it is fenced (slow on a loaded machine).
-        fresh = cluster.admin()
-        futures = fresh.create_topics([NewTopic(after, 1, 2)], operation_timeout=3)
-        try:
-            futures[after].result(timeout=4)
-        except Exception as e:  # noqa: BLE001
-            err = e.args[0] if e.args else None
-            # A retry of a creation that did go through but whose answer was lost.
-            if not (isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS):
-                raise
-        return True
-    wait_until(created, 60, f"create_topics after killing controller {active}", interval_s=0.2)
+    # Slow on a loaded machine: the dead node stays librdkafka's "controller" until fenced.
+    create_topic_after_failover(cluster, after, 1, 2, 60,
+                                f"create_topics after killing controller {active}")
     admin = cluster.admin()
     ps = wait_until(lambda: (lambda p: p if p and p[0].leader in survivors else None)(
         cluster.partitions(admin, after)), 30, f"a leader for {after} among the survivors")
