@@ -120,9 +120,7 @@ pub const SECURITY_KEYS: &[&str] = &[
 
 /// Whether `key` is one of this module's (the per-listener overrides included).
 pub fn is_security_key(key: &str) -> bool {
-    SECURITY_KEYS.contains(&key)
-        || crate::ssl::SSL_KEYS.contains(&key)
-        || key.starts_with("listener.name.")
+    SECURITY_KEYS.contains(&key) || crate::ssl::is_ssl_key(key) || key.starts_with("listener.name.")
 }
 
 /// What the security keys are read against.

@@ -13,30 +13,13 @@ use std::path::PathBuf;
 use rafka_security::principal::SslPrincipalMapper;
 use rafka_security::tls::{self, ClientAuth, KeyStore, PemSource, TlsSettings};
 
-/// The `ssl.*` keys rafka reads (besides their `listener.name.<l>.` forms).
-pub const SSL_KEYS: &[&str] = &[
-    "ssl.keystore.type",
-    "ssl.keystore.location",
-    "ssl.keystore.password",
-    "ssl.keystore.certificate.chain",
-    "ssl.keystore.key",
-    "ssl.key.password",
-    "ssl.truststore.type",
-    "ssl.truststore.location",
-    "ssl.truststore.password",
-    "ssl.truststore.certificates",
-    "ssl.client.auth",
-    "ssl.enabled.protocols",
-    "ssl.protocol",
-    "ssl.cipher.suites",
-    "ssl.principal.mapping.rules",
-    "ssl.endpoint.identification.algorithm",
-    // Java's provider choices: accepted, with no meaning for rustls.
-    "ssl.keymanager.algorithm",
-    "ssl.trustmanager.algorithm",
-    "ssl.secure.random.implementation",
-    "ssl.provider",
-];
+/// The broker-side `ssl.*` keys besides Kafka's shared ones (`tls::KAFKA_SSL_KEYS`).
+const LISTENER_SSL_KEYS: &[&str] = &["ssl.client.auth", "ssl.principal.mapping.rules"];
+
+/// Whether `key` is an `ssl.*` key rafka reads (besides its `listener.name.<l>.` forms).
+pub fn is_ssl_key(key: &str) -> bool {
+    tls::KAFKA_SSL_KEYS.contains(&key) || LISTENER_SSL_KEYS.contains(&key)
+}
 
 /// What an SSL or SASL_SSL listener serves with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,10 +111,11 @@ pub(crate) fn ssl_listener(
             format!("Invalid value {v} for configuration ssl.client.auth: String must be one of: required, requested, none")
         })?,
     };
-    let enabled_protocols =
-        list(&value("ssl.enabled.protocols").unwrap_or_else(|| "TLSv1.2,TLSv1.3".into()));
+    let enabled_protocols = tls::list_setting(
+        &value("ssl.enabled.protocols").unwrap_or_else(|| "TLSv1.2,TLSv1.3".into()),
+    );
     tls::check_protocols(&enabled_protocols).map_err(|e| e.to_string())?;
-    let cipher_suites = list(&value("ssl.cipher.suites").unwrap_or_default());
+    let cipher_suites = tls::list_setting(&value("ssl.cipher.suites").unwrap_or_default());
     tls::check_cipher_suites(&cipher_suites).map_err(|e| e.to_string())?;
     let principal_mapping_rules =
         value("ssl.principal.mapping.rules").unwrap_or_else(|| "DEFAULT".into());
@@ -165,15 +149,6 @@ pub(crate) fn ssl_listener(
         },
         principal_mapping_rules,
     })
-}
-
-fn list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 #[cfg(test)]

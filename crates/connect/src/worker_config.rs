@@ -210,7 +210,7 @@ fn local_host_name() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// The security keys (`rafka_security::librdkafka::SECURITY_KEYS`) under `prefix`, prefix
+/// The security keys (`rafka_security::librdkafka::is_security_key`) under `prefix`, prefix
 /// removed.
 fn security_layer(props: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {
     with_prefix(props, prefix)

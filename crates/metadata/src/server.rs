@@ -390,8 +390,9 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn broker_requests_are_answered_in_order_and_bad_frames_close_only_their_connection() {
+    /// A one-voter quorum whose controller listener is bound, not served yet: its data
+    /// dir (kept alive by the caller), the listener, its address, the quorum.
+    async fn single_voter() -> (tempfile::TempDir, TcpListener, String, Quorum) {
         let dir = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
@@ -402,6 +403,12 @@ mod tests {
         ))
         .await
         .unwrap();
+        (dir, listener, addr, quorum)
+    }
+
+    #[tokio::test]
+    async fn broker_requests_are_answered_in_order_and_bad_frames_close_only_their_connection() {
+        let (_dir, listener, addr, quorum) = single_voter().await;
         let server = tokio::spawn(serve(
             listener,
             quorum.clone(),
@@ -465,16 +472,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_sasl_controller_listener_serves_only_authenticated_peers() {
-        let dir = tempfile::tempdir().unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let quorum = Quorum::start(crate::quorum::QuorumConfig::new(
-            0,
-            [(0, addr.clone())].into(),
-            dir.path().to_path_buf(),
-        ))
-        .await
-        .unwrap();
+        let (_dir, listener, addr, quorum) = single_voter().await;
         let plain = rafka_security::jaas::parse(
             r#"org.apache.kafka.common.security.plain.PlainLoginModule required user_c="c-secret";"#,
         )

@@ -23,9 +23,10 @@
 
 use crate::jaas;
 
-/// The keys [`librdkafka_security`] reads: a caller drops them from what it passes to
-/// librdkafka as they are (librdkafka refuses `sasl.jaas.config` and Java's store keys,
-/// and reads its own `ssl.keystore.location` as PKCS#12).
+/// The keys [`librdkafka_security`] reads besides Kafka's `ssl.*` ones
+/// (`tls::KAFKA_SSL_KEYS`): a caller drops them all ([`is_security_key`]) from what it
+/// passes to librdkafka as they are (librdkafka refuses `sasl.jaas.config` and Java's
+/// store keys, and reads its own `ssl.keystore.location` as PKCS#12).
 pub const SECURITY_KEYS: &[&str] = &[
     "security.protocol",
     "sasl.mechanism",
@@ -33,25 +34,6 @@ pub const SECURITY_KEYS: &[&str] = &[
     "sasl.username",
     "sasl.password",
     "sasl.oauthbearer.config",
-    // Kafka's client keys.
-    "ssl.keystore.type",
-    "ssl.keystore.location",
-    "ssl.keystore.password",
-    "ssl.keystore.certificate.chain",
-    "ssl.keystore.key",
-    "ssl.key.password",
-    "ssl.truststore.type",
-    "ssl.truststore.location",
-    "ssl.truststore.password",
-    "ssl.truststore.certificates",
-    "ssl.enabled.protocols",
-    "ssl.protocol",
-    "ssl.cipher.suites",
-    "ssl.endpoint.identification.algorithm",
-    "ssl.keymanager.algorithm",
-    "ssl.trustmanager.algorithm",
-    "ssl.secure.random.implementation",
-    "ssl.provider",
     // librdkafka's PEM keys, which rafka's own client accepts too.
     "ssl.ca.location",
     "ssl.ca.pem",
@@ -61,9 +43,9 @@ pub const SECURITY_KEYS: &[&str] = &[
     "ssl.key.pem",
 ];
 
-/// Whether `key` is one of [`SECURITY_KEYS`].
+/// Whether `key` is one of [`SECURITY_KEYS`] or Kafka's `ssl.*` keys.
 pub fn is_security_key(key: &str) -> bool {
-    SECURITY_KEYS.contains(&key)
+    SECURITY_KEYS.contains(&key) || crate::tls::KAFKA_SSL_KEYS.contains(&key)
 }
 
 /// Kafka's (IANA's) names of the TLS 1.2 suites rafka's broker serves, with OpenSSL's.
@@ -231,7 +213,7 @@ fn ssl_settings(
     };
     out.push(("ssl.endpoint.identification.algorithm", algorithm.into()));
     if let Some(value) = get("ssl.enabled.protocols") {
-        let protocols = list(&value);
+        let protocols = crate::tls::list_setting(&value);
         crate::tls::check_protocols(&protocols).map_err(|e| e.to_string())?;
         if !(protocols.iter().any(|p| p == "TLSv1.2") && protocols.iter().any(|p| p == "TLSv1.3")) {
             return Err(format!(
@@ -241,7 +223,7 @@ fn ssl_settings(
     }
     if let Some(value) = get("ssl.cipher.suites") {
         let mut names = Vec::new();
-        for suite in list(&value) {
+        for suite in crate::tls::list_setting(&value) {
             if TLS13_SUITES.contains(&suite.as_str()) {
                 return Err(format!(
                     "ssl.cipher.suites: {suite} is a TLS 1.3 suite, which librdkafka cannot choose (it sets TLS 1.2's suites only; TLS 1.3 uses OpenSSL's defaults): list TLS 1.2 suites only"
@@ -361,15 +343,6 @@ fn oauthbearer_settings(
         ("enable.sasl.oauthbearer.unsecure.jwt", "true".into()),
         ("sasl.oauthbearer.config", config),
     ])
-}
-
-fn list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 #[cfg(test)]

@@ -11,6 +11,42 @@
 //!
 //! Pure logic over bytes and files: the broker and the client own the sockets.
 
+/// A LIST setting's items as Kafka's `ConfigDef` reads them (`ssl.enabled.protocols`,
+/// `ssl.cipher.suites`): comma-separated, trimmed, empty items dropped.
+pub fn list_setting(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Kafka's `ssl.*` keys that clients and brokers share (`SslConfigs`): the broker's
+/// listener configuration adds its own (`ssl.client.auth`, `ssl.principal.mapping.rules`),
+/// and the librdkafka mapping reads these from a client's settings.
+pub const KAFKA_SSL_KEYS: &[&str] = &[
+    "ssl.keystore.type",
+    "ssl.keystore.location",
+    "ssl.keystore.password",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.key",
+    "ssl.key.password",
+    "ssl.truststore.type",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "ssl.truststore.certificates",
+    "ssl.enabled.protocols",
+    "ssl.protocol",
+    "ssl.cipher.suites",
+    "ssl.endpoint.identification.algorithm",
+    // Java's provider choices: accepted, with no meaning for rustls or OpenSSL.
+    "ssl.keymanager.algorithm",
+    "ssl.trustmanager.algorithm",
+    "ssl.secure.random.implementation",
+    "ssl.provider",
+];
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
