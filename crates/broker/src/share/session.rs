@@ -22,6 +22,11 @@ struct ShareSession {
 #[derive(Debug, Default)]
 pub struct ShareSessions {
     sessions: HashMap<(String, String), ShareSession>,
+    /// The sessions each client connection opened (Kafka's `connectionIdToSessionMap`),
+    /// so that a closing connection, share consumer or not, looks up only its own. An
+    /// entry may outlive its session (closed, or opened again elsewhere): the session's
+    /// own `connection` decides.
+    by_connection: HashMap<u64, Vec<(String, String)>>,
 }
 
 /// What a request's epoch did to its member's session.
@@ -94,11 +99,10 @@ impl ShareSessions {
 
     /// Ties the member's session (just opened) to the client connection that opened it.
     pub fn opened_on(&mut self, group_id: &str, member_id: &str, connection: u64) {
-        if let Some(session) = self
-            .sessions
-            .get_mut(&(group_id.to_string(), member_id.to_string()))
-        {
+        let key = (group_id.to_string(), member_id.to_string());
+        if let Some(session) = self.sessions.get_mut(&key) {
             session.connection = Some(connection);
+            self.by_connection.entry(connection).or_default().push(key);
         }
     }
 
@@ -108,15 +112,13 @@ impl ShareSessions {
         &mut self,
         connection: u64,
     ) -> Vec<(String, String, Vec<TopicIdPartition>)> {
-        let ended: Vec<(String, String)> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.connection == Some(connection))
-            .map(|(key, _)| key.clone())
-            .collect();
-        ended
+        let opened = self.by_connection.remove(&connection).unwrap_or_default();
+        opened
             .into_iter()
             .filter_map(|key| {
+                if self.sessions.get(&key)?.connection != Some(connection) {
+                    return None;
+                }
                 let session = self.sessions.remove(&key)?;
                 Some((key.0, key.1, session.partitions.into_iter().collect()))
             })
@@ -133,6 +135,20 @@ impl ShareSessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_opened_again_on_another_connection_outlives_the_first() {
+        let mut sessions = ShareSessions::default();
+        let tp = (uuid::Uuid::from_u128(7), 0);
+        sessions.step("g", "a", 0, &[tp], &[]).unwrap();
+        sessions.opened_on("g", "a", 1);
+        sessions.step("g", "a", 0, &[tp], &[]).unwrap();
+        sessions.opened_on("g", "a", 2);
+        assert_eq!(sessions.connection_closed(1), vec![]);
+        assert!(sessions.has_group("g"));
+        assert_eq!(sessions.connection_closed(2).len(), 1);
+        assert!(!sessions.has_group("g"));
+    }
 
     #[test]
     fn a_closed_connection_ends_the_sessions_it_opened_only() {
