@@ -644,6 +644,20 @@ def oracle(kafka_oracle, rafka_oracle_peer):
     pair.close()
 
 
+def running_pair(kafka: KafkaOracle, rafka: Broker):
+    """For a module fixture of its own configuration: starts both brokers, yields their
+    Pair, and stops both."""
+    try:
+        kafka.start()
+        rafka.start()
+        pair = Pair(kafka, rafka)
+        yield pair
+        pair.close()
+    finally:
+        rafka.stop()
+        kafka.stop()
+
+
 def wait_both(pair: Pair, check: Callable[[str], bool], what: str, timeout_s: float = 30.0) -> None:
     """Poll `check(side)` for both brokers until it is true (no sleeps-as-waits)."""
     for side in ("kafka", "rafka"):

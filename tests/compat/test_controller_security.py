@@ -62,13 +62,19 @@ def ssl_controller_cluster(request, tmp_path, certs):
         yield c
 
 
-@pytest.fixture
-def scram_controller_cluster(request, tmp_path, certs, monkeypatch):
+def format_with_controller_scram(monkeypatch) -> None:
+    """Every node's `storage format` bootstraps the controllers' SCRAM-SHA-256 user, as
+    Kafka requires for a SCRAM controller listener (--add-scram)."""
     original = ClusterNode.format
     add_scram = ["--add-scram", f"SCRAM-SHA-256=[name=controller,password={SCRAM_PASSWORD}]"]
     monkeypatch.setattr(ClusterNode, "format",
                         lambda self, cluster_id, *extra: original(self, cluster_id, *extra,
                                                                   *add_scram))
+
+
+@pytest.fixture
+def scram_controller_cluster(request, tmp_path, certs, monkeypatch):
+    format_with_controller_scram(monkeypatch)
     config = {
         "listener.security.protocol.map": "CONTROLLER:SASL_SSL,PLAINTEXT:PLAINTEXT",
         **ssl_config(certs),
@@ -236,11 +242,7 @@ def test_three_nodes_run_their_quorum_over_sasl_ssl_with_bootstrapped_scram(
 def test_a_wrong_controller_password_keeps_a_broker_out(tmp_path, certs, monkeypatch):
     """A broker-only node whose JAAS entry has the wrong password never registers: the
     controller refuses it, and its log says so without the password."""
-    original = ClusterNode.format
-    add_scram = ["--add-scram", f"SCRAM-SHA-256=[name=controller,password={SCRAM_PASSWORD}]"]
-    monkeypatch.setattr(ClusterNode, "format",
-                        lambda self, cluster_id, *extra: original(self, cluster_id, *extra,
-                                                                  *add_scram))
+    format_with_controller_scram(monkeypatch)
     base = {
         "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,PLAINTEXT:PLAINTEXT",
         "sasl.mechanism.controller.protocol": "SCRAM-SHA-256",

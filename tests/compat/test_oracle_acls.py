@@ -24,7 +24,7 @@ from confluent_kafka import admin as ck_admin
 from compat_helpers import wait_until
 from conftest import Broker
 from oracle import (MESSAGES, SHARED_CONFIG, KafkaOracle, Pair, RawClient, create_topic,
-                    records, share_messages)  # noqa: F401 - share_messages is a fixture
+                    records, running_pair, share_messages)  # noqa: F401 - share_messages is a fixture
 
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 AUTHORIZER_CONFIG = {
@@ -69,15 +69,7 @@ class AuthorizingKafka(KafkaOracle):
 def authz(tmp_path_factory):
     kafka = AuthorizingKafka(tmp_path_factory.mktemp("kafka-authz"))
     rafka = Broker(tmp_path_factory.mktemp("rafka-authz"), {**SHARED_CONFIG, **AUTHORIZER_CONFIG})
-    try:
-        kafka.start()
-        rafka.start()
-        pair = Pair(kafka, rafka)
-        yield pair
-        pair.close()
-    finally:
-        rafka.stop()
-        kafka.stop()
+    yield from running_pair(kafka, rafka)
 
 
 def acl(resource_type, resource_name, principal=ANONYMOUS, operation=READ,

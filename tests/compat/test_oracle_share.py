@@ -26,7 +26,7 @@ import uuid
 import pytest
 
 from conftest import Broker
-from oracle import (SHARED_CONFIG, KafkaOracle, Pair, create_topic, decode_records,
+from oracle import (SHARED_CONFIG, KafkaOracle, Pair, create_topic, decode_records, running_pair,
                     records, share_messages)  # noqa: F401 - share_messages is a fixture
 
 GROUP = 32  # ConfigResource type of a group
@@ -60,15 +60,7 @@ class ShareKafka(KafkaOracle):
 def share(tmp_path_factory, share_messages):
     kafka = ShareKafka(tmp_path_factory.mktemp("kafka-share"))
     rafka = Broker(tmp_path_factory.mktemp("rafka-share"), dict(SHARED_CONFIG))
-    try:
-        kafka.start()
-        rafka.start()
-        pair = Pair(kafka, rafka)
-        yield pair
-        pair.close()
-    finally:
-        rafka.stop()
-        kafka.stop()
+    yield from running_pair(kafka, rafka)
 
 
 def name(label: str) -> str:
@@ -106,12 +98,16 @@ def produce(pair: Pair, topic: str, batches: list[int], partition: int = 0) -> N
 
 def earliest(pair: Pair, group: str) -> None:
     """share.auto.offset.reset=earliest for the group on both brokers."""
+    set_group_config(pair, group, "share.auto.offset.reset", "earliest")
+
+
+def set_group_config(pair: Pair, group: str, name: str, value: str) -> None:
+    """The group config `name`=`value` on both brokers, once each describes it."""
     for side in ("kafka", "rafka"):
-        answer = pair.send("kafka" if side == "kafka" else "rafka", "IncrementalAlterConfigs", 1,
+        answer = pair.send(side, "IncrementalAlterConfigs", 1,
                            resources=[{"resource_type": GROUP, "resource_name": group,
-                                       "configs": [{"name": "share.auto.offset.reset",
-                                                    "config_operation": 0,
-                                                    "value": "earliest"}]}],
+                                       "configs": [{"name": name, "config_operation": 0,
+                                                    "value": value}]}],
                            validate_only=False)
         assert answer["responses"][0]["error_code"] == 0, f"{side}: {answer}"
     # Kafka applies group configs through its metadata log: wait until it describes it.
@@ -120,10 +116,10 @@ def earliest(pair: Pair, group: str) -> None:
         while True:
             answer = pair.send(side, "DescribeConfigs", 4, resources=[
                 {"resource_type": GROUP, "resource_name": group,
-                 "configuration_keys": ["share.auto.offset.reset"]}],
+                 "configuration_keys": [name]}],
                 include_synonyms=False, include_documentation=False)
             values = {c["name"]: c["value"] for c in answer["results"][0]["configs"]}
-            if values.get("share.auto.offset.reset") == "earliest":
+            if values.get(name) == value:
                 break
             assert time.monotonic() < deadline, f"{side}: group config not applied: {answer}"
             time.sleep(0.05)
@@ -279,12 +275,6 @@ def members(pair: Pair, group: str, topic: str, partitions: int = 1) -> dict[str
     return out
 
 
-def compare_fetch(pair: Pair, k: dict, r: dict, what: str) -> dict:
-    """ShareFetch answers: node endpoints carry each broker's own port (normalised) and
-    the records' bytes are compared decoded."""
-    return pair.compare(k, r, what)
-
-
 # -- ShareGroupHeartbeat and ShareGroupDescribe ------------------------------------------
 
 def test_heartbeat_join_and_describe_answer_as_kafka(share):
@@ -363,7 +353,7 @@ def test_fetch_acknowledge_and_redelivery_answer_as_kafka(share):
     m = members(share, group, topic)
     first = {side: m[side].fetch_until_acquired([(ids[side], 0, [])], 10)
              for side in ("kafka", "rafka")}
-    compare_fetch(share, first["kafka"], first["rafka"], "ShareFetch first acquisition")
+    share.compare(first["kafka"], first["rafka"], "ShareFetch first acquisition")
     assert acquired(first["rafka"]) == [(0, 9, 1)]
     assert offsets(first["rafka"]) == list(range(10))
     # Release 0-4, accept 5-7, reject 8-9 (ShareAcknowledge answers once the state is
@@ -377,7 +367,7 @@ def test_fetch_acknowledge_and_redelivery_answer_as_kafka(share):
     share.compare(answers["kafka"], answers["rafka"], "ShareAcknowledge release/accept/reject")
     again = {side: m[side].fetch_until_acquired([(ids[side], 0, [])], 5)
              for side in ("kafka", "rafka")}
-    compare_fetch(share, again["kafka"], again["rafka"], "ShareFetch redelivery")
+    share.compare(again["kafka"], again["rafka"], "ShareFetch redelivery")
     # The in-flight batch 0-9 was acknowledged in parts: Kafka tracks it per offset
     # now, and redelivers offset by offset.
     assert acquired(again["rafka"]) == [(o, o, 2) for o in range(5)]
@@ -419,17 +409,12 @@ def test_a_dropped_connection_gives_its_sessions_records_back_as_kafka(share):
     create_topic(share, topic)
     produce(share, topic, [4])
     earliest(share, group)
-    for side in ("kafka", "rafka"):
-        answer = share.send(side, "IncrementalAlterConfigs", 1, validate_only=False, resources=[
-            {"resource_type": GROUP, "resource_name": group, "configs": [
-                {"name": "share.record.lock.duration.ms", "config_operation": 0,
-                 "value": "60000"}]}])
-        assert answer["responses"][0]["error_code"] == 0, f"{side}: {answer}"
+    set_group_config(share, group, "share.record.lock.duration.ms", "60000")
     ids = topic_ids(share, topic)
     first = members(share, group, topic)
     held = {side: first[side].fetch_until_acquired([(ids[side], 0, [])], 4)
             for side in ("kafka", "rafka")}
-    compare_fetch(share, held["kafka"], held["rafka"], "ShareFetch of the member to drop")
+    share.compare(held["kafka"], held["rafka"], "ShareFetch of the member to drop")
     assert acquired(held["rafka"]) == [(0, 3, 1)]
     second = members(share, group, topic)
     for side in ("kafka", "rafka"):
@@ -440,7 +425,7 @@ def test_a_dropped_connection_gives_its_sessions_records_back_as_kafka(share):
     again = {side: second[side].fetch_until_acquired([(ids[side], 0, [])], 4)
              for side in ("kafka", "rafka")}
     took = time.monotonic() - started
-    compare_fetch(share, again["kafka"], again["rafka"], "ShareFetch after the drop")
+    share.compare(again["kafka"], again["rafka"], "ShareFetch after the drop")
     assert acquired(again["rafka"]) == [(0, 3, 1)]
     assert took < 30, f"the records came back after {took:.1f} s: their locks ran out first"
     for side in ("kafka", "rafka"):
@@ -538,7 +523,7 @@ def test_batch_size_and_max_records_shape_acquisitions_as_kafka(share):
             [(ids[side], 0, [])], 1, max_records=max_records, batch_size=batch_size)
             for side in ("kafka", "rafka")}
         try:
-            compare_fetch(share, answers["kafka"], answers["rafka"], f"ShareFetch {label}")
+            share.compare(answers["kafka"], answers["rafka"], f"ShareFetch {label}")
         except AssertionError as e:
             failures.append(str(e))
         for side in ("kafka", "rafka"):

@@ -121,20 +121,28 @@ def test_connect_standalone_moves_data_over_sasl(sasl_broker, tmp_path):
         assert worker.stop() == 0, worker.log_tail()
 
 
-def test_connect_worker_with_a_wrong_password_or_gssapi_says_why(sasl_broker, tmp_path):
-    # A wrong password: the worker cannot describe the cluster and exits, saying so.
-    worker = ConnectWorker(tmp_path / "wrong", sasl_broker.bootstrap)
+def connect_worker_refused(workdir: Path, bootstrap: str, security: dict[str, str],
+                           secret: str) -> str:
+    """Starts a standalone worker with `security` that the broker refuses: it exits in
+    Kafka Connect's own words, never logging `secret`. Returns its log."""
+    worker = ConnectWorker(workdir, bootstrap)
     with open(worker.config_path, "a") as f:
-        f.writelines(f"{k}={v}\n" for k, v in connect_security("not-it").items())
+        f.writelines(f"{k}={v}\n" for k, v in security.items())
     with open(worker.log_path, "ab") as log:
         proc = subprocess.run([str(rafka_bin()), "connect-standalone", str(worker.config_path)],
                               stdout=log, stderr=log, timeout=120)
     assert proc.returncode != 0
     text = log_of(worker.log_path)
-    # Kafka Connect's own words for it.
     assert "Failed to connect to and describe Kafka cluster. Check worker's broker " \
         "connection and security properties." in text, text[-2000:]
-    assert "not-it" not in text
+    assert secret not in text
+    return text
+
+
+def test_connect_worker_with_a_wrong_password_or_gssapi_says_why(sasl_broker, tmp_path):
+    # A wrong password: the worker cannot describe the cluster and exits, saying so.
+    connect_worker_refused(tmp_path / "wrong", sasl_broker.bootstrap,
+                           connect_security("not-it"), "not-it")
     # GSSAPI (no Kerberos here): refused at start-up, by name.
     gssapi = ConnectWorker(tmp_path / "gssapi", sasl_broker.bootstrap)
     with open(gssapi.config_path, "a") as f:

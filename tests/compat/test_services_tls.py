@@ -30,7 +30,8 @@ from conftest import Broker, free_port, rafka_bin
 from connect_helpers import ConnectWorker, request, schema_line
 from test_rest_proxy import V2, Proxy
 from test_services_sasl import (burrow_config, burrow_get, commit_once_the_topic_is_known,
-                                file_pipeline, lag_of, log_of, rest_round_trip)
+                                connect_worker_refused, file_pipeline, lag_of, log_of,
+                                rest_round_trip)
 from test_services_sasl import consume as sasl_consume
 from test_services_sasl import produce as sasl_produce
 from test_tls import PLAIN_JAAS, SCRAM_JAAS, Certificates
@@ -169,18 +170,9 @@ def test_connect_standalone_moves_data_over_sasl_ssl_with_scram(broker, certs, t
 
 
 def test_connect_with_a_wrong_password_or_a_jks_store_says_why(broker, certs, tmp_path):
-    worker = ConnectWorker(tmp_path / "wrong", broker.bootstrap)
-    with open(worker.config_path, "a") as f:
-        f.writelines(f"{k}={v}\n" for k, v in connect_security(certs, "not-it").items())
-    with open(worker.log_path, "ab") as log:
-        proc = subprocess.run([str(rafka_bin()), "connect-standalone", str(worker.config_path)],
-                              stdout=log, stderr=log, timeout=120)
-    assert proc.returncode != 0
-    text = log_of(worker.log_path)
-    assert "Failed to connect to and describe Kafka cluster. Check worker's broker " \
-        "connection and security properties." in text, text[-2000:]
+    text = connect_worker_refused(tmp_path / "wrong", broker.bootstrap,
+                                  connect_security(certs, "not-it"), "not-it")
     assert "Authentication failed" in text, text[-2000:]
-    assert "not-it" not in text
     jks = ConnectWorker(tmp_path / "jks", broker.bootstrap)
     with open(jks.config_path, "a") as f:
         f.writelines(f"{k}={v}\n" for k, v in connect_security(certs).items())

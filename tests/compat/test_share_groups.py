@@ -371,6 +371,16 @@ def share_groups_tool(broker, *args: str):
                           timeout=60, stdin=subprocess.DEVNULL)
 
 
+def wait_share_group_empty(broker, group: str) -> None:
+    """Until kafka-share-groups.sh --describe --state says the group is Empty."""
+    def empty():
+        out = share_groups_tool(broker, "--describe", "--group", group, "--state").stdout
+        return any(line.split()[:1] == [group] and "Empty" in line.split()
+                   for line in out.splitlines())
+
+    wait_until(empty, timeout_s=DEADLINE_S, what=f"share group {group} empty")
+
+
 def start_offsets(broker, group: str) -> dict[tuple[str, int], str]:
     """`--describe` (the offsets view): START-OFFSET by (topic, partition)."""
     out = share_groups_tool(broker, "--describe", "--group", group)
@@ -419,12 +429,7 @@ def test_share_group_offsets_described_reset_and_deleted(broker, admin):
     finally:
         first.close()
 
-    def empty():
-        out = share_groups_tool(broker, "--describe", "--group", group, "--state").stdout
-        return any(line.split()[:1] == [group] and "Empty" in line.split()
-                   for line in out.splitlines())
-
-    wait_until(empty, timeout_s=DEADLINE_S, what="the group empty")
+    wait_share_group_empty(broker, group)
     width = max(15, len(group)), max(15, len(topic))
     plan = ["", f"{'GROUP':<{width[0]}} {'TOPIC':<{width[1]}} {'PARTITION':<10} NEW-OFFSET",
             f"{group:<{width[0]}} {topic:<{width[1]}} {'0':<10} 0"]
@@ -444,7 +449,7 @@ def test_share_group_offsets_described_reset_and_deleted(broker, admin):
         second.commit_sync(15)
     finally:
         second.close()
-    wait_until(empty, timeout_s=DEADLINE_S, what="the group empty again")
+    wait_share_group_empty(broker, group)
 
     deleted = share_groups_tool(broker, "--delete-offsets", "--group", group, "--topic", topic)
     assert deleted.stdout.splitlines() == [

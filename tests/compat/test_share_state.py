@@ -182,7 +182,8 @@ def test_reset_offsets_reach_a_leader_on_another_broker(cluster):  # noqa: F811
     holds its share state."""
     from types import SimpleNamespace
 
-    from test_share_groups import consume_all, share_consumer, share_groups_tool, start_offsets
+    from test_share_groups import (consume_all, share_consumer, share_groups_tool, start_offsets,
+                                   wait_share_group_empty)
 
     admin = cluster.admin()
     topic = topic_name("share-reset-3")
@@ -202,12 +203,7 @@ def test_reset_offsets_reach_a_leader_on_another_broker(cluster):  # noqa: F811
     finally:
         first.close()
 
-    def empty():
-        out = share_groups_tool(tool_target, "--describe", "--group", group, "--state").stdout
-        return any(line.split()[:1] == [group] and "Empty" in line.split()
-                   for line in out.splitlines())
-
-    wait_until(empty, timeout_s=DEADLINE_S, what="the group empty")
+    wait_share_group_empty(tool_target, group)
     done = share_groups_tool(tool_target, "--reset-offsets", "--group", group, "--topic",
                              topic, "--to-earliest", "--execute")
     assert done.returncode == 0, done.stderr
