@@ -190,7 +190,7 @@ pub struct ReplicationConfig {
 /// `1@host:9093,2@host:9093`
 fn parse_voters(value: &str) -> Result<BTreeMap<i32, String>, String> {
     let mut voters = BTreeMap::new();
-    for item in split_list(value) {
+    for item in rafka_security::tls::list_setting(value) {
         let bad = || {
             format!(
                 "Invalid value {value} for configuration controller.quorum.voters: {item} is not id@host:port"
@@ -277,7 +277,7 @@ impl BrokerConfig {
         };
         let node_id = i32::try_from(node_id)
             .map_err(|_| invalid(format!("Invalid value {node_id} for configuration node.id")))?;
-        let process_roles = split_list(get("process.roles").unwrap_or(""));
+        let process_roles = rafka_security::tls::list_setting(get("process.roles").unwrap_or(""));
         for role in &process_roles {
             if role != "broker" && role != "controller" {
                 return Err(invalid(format!(
@@ -285,7 +285,8 @@ impl BrokerConfig {
                 )));
             }
         }
-        let controller_listener_names = split_list(get("controller.listener.names").unwrap_or(""));
+        let controller_listener_names =
+            rafka_security::tls::list_setting(get("controller.listener.names").unwrap_or(""));
         let listeners =
             parse_listeners("listeners", get("listeners").unwrap_or("PLAINTEXT://:9092"))
                 .map_err(invalid)?;
@@ -323,7 +324,7 @@ impl BrokerConfig {
             .map(parse_metrics_listener)
             .transpose()
             .map_err(invalid)?;
-        let log_dirs: Vec<PathBuf> = split_list(
+        let log_dirs: Vec<PathBuf> = rafka_security::tls::list_setting(
             get("log.dirs")
                 .or_else(|| get("log.dir"))
                 .unwrap_or("/tmp/kafka-logs"),
@@ -471,8 +472,9 @@ impl BrokerConfig {
         let producer_id_expiration_check_interval_ms =
             parse_i64("producer.id.expiration.check.interval.ms", 600_000, 1)? as u64;
 
-        let bootstrap_servers =
-            split_list(get("controller.quorum.bootstrap.servers").unwrap_or(""));
+        let bootstrap_servers = rafka_security::tls::list_setting(
+            get("controller.quorum.bootstrap.servers").unwrap_or(""),
+        );
         let replication = ReplicationConfig {
             quorum_voters: parse_voters(get("controller.quorum.voters").unwrap_or(""))
                 .map_err(invalid)?,
@@ -759,7 +761,7 @@ pub type ById = BTreeMap<i32, String>;
 pub fn parse_initial_controllers(value: &str) -> Result<(ById, ById), String> {
     let mut voters = BTreeMap::new();
     let mut directories = BTreeMap::new();
-    for item in split_list(value) {
+    for item in rafka_security::tls::list_setting(value) {
         let bad = || format!("Unable to parse {item}: expected id@host:port:directory-id");
         let (id, rest) = item.split_once('@').ok_or_else(bad)?;
         let id: i32 = id.trim().parse().map_err(|_| bad())?;
@@ -816,17 +818,8 @@ fn names(listeners: &[Listener]) -> Vec<String> {
     listeners.iter().map(|l| l.name.clone()).collect()
 }
 
-fn split_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 fn parse_listeners(key: &str, value: &str) -> Result<Vec<Listener>, String> {
-    split_list(value)
+    rafka_security::tls::list_setting(value)
         .into_iter()
         .map(|item| {
             let bad = || {

@@ -12,7 +12,8 @@
 //! Pure logic over bytes and files: the broker and the client own the sockets.
 
 /// A LIST setting's items as Kafka's `ConfigDef` reads them (`ssl.enabled.protocols`,
-/// `ssl.cipher.suites`): comma-separated, trimmed, empty items dropped.
+/// `ssl.cipher.suites`, and the broker config's other lists: `listeners`,
+/// `process.roles`, …): comma-separated, trimmed, empty items dropped.
 pub fn list_setting(value: &str) -> Vec<String> {
     value
         .split(',')
