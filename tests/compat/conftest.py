@@ -57,6 +57,27 @@ def _reserve_across_workers(port: int) -> bool:
     return True
 
 
+def connect_loopback(port: int, timeout_s: float) -> socket.socket:
+    """A connection to 127.0.0.1:port, refused (ConnectionRefusedError) when nothing
+    listens there. Test ports come from bind(0), in the ephemeral range: while nothing
+    listens yet, the kernel may give a probe the very same port as its own source port, a
+    TCP self-connect that succeeds with no server at all. That is not a server."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+    if s.getsockname() == s.getpeername():
+        s.close()
+        raise ConnectionRefusedError(f"127.0.0.1:{port} connected to itself: nothing listens")
+    return s
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port (see connect_loopback)."""
+    try:
+        connect_loopback(port, 0.5).close()
+        return True
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     """A loopback port that is free now and was never handed out before in this run.
     The kernel may give a just-released port to the next bind(0): two nodes of one
@@ -125,11 +146,8 @@ class Broker:
         deadline = time.monotonic() + timeout_s
         while True:
             self._check_alive("while starting")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    break
-            except OSError:
-                pass
+            if listening(self.port):
+                break
             if time.monotonic() > deadline:
                 self._fail(f"port {self.port} did not accept connections in {timeout_s:.0f}s")
             time.sleep(0.02)

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import time
@@ -25,7 +24,8 @@ from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, 
                                    NewTopic)
 
 from compat_helpers import confluent_consume, topic_name, wait_until
-from conftest import READY_TIMEOUT_S, STOP_TIMEOUT_S, rafka_bin, free_port
+from conftest import (READY_TIMEOUT_S, STOP_TIMEOUT_S, connect_loopback, free_port, listening,
+                      rafka_bin)
 
 NODE_IDS = (1, 2, 3)
 COMBINED = {i: "broker,controller" for i in NODE_IDS}
@@ -120,11 +120,7 @@ class ClusterNode:
     def accepts_connections(self) -> bool:
         """Whether the node's own port (the client one, else the controller one) is open."""
         port = self.port if self.is_broker else self.controller_port
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        return listening(port)
 
     def quorum_leader(self) -> int | None:
         """The quorum leader this voter logged last in its current run (None: unknown)."""
@@ -428,7 +424,7 @@ def metadata_v1_brokers(port: int, timeout_s: float) -> tuple[set[int], int]:
     client_id = b"rafka-ready-test"
     request = (struct.pack(">hhih", 3, 1, 7, len(client_id)) + client_id
                + struct.pack(">i", -1))  # topics: null, every topic
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+    with connect_loopback(port, timeout_s) as s:
         s.sendall(struct.pack(">i", len(request)) + request)
         buf = b""
         while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:

@@ -6,7 +6,6 @@
 mod common;
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -202,7 +201,7 @@ fn quickstart(shipped: &str, quorum_line: &str, format_flags: &[&str]) {
         .expect("kafka-server-start.sh");
     let mut server = Server { child, log };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !common::listening(port) {
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!("the server exited with {status}: {}", server.log());
         }

@@ -892,7 +892,7 @@ fn storage_formats_once_and_the_server_starts_on_it() {
         if let Ok(Some(status)) = server.try_wait() {
             panic!("the server exited with {status}");
         }
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if common::listening(port) {
             break ok(&[
                 "topics",
                 "--list",

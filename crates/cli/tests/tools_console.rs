@@ -5,7 +5,6 @@
 mod common;
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -689,7 +688,7 @@ fn server_start_daemon_and_server_stop_by_node_id() {
         .unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
     let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !common::listening(port) {
         assert!(
             Instant::now() < deadline,
             "daemon did not listen: {}",
@@ -707,7 +706,7 @@ fn server_start_daemon_and_server_stop_by_node_id() {
     let other = stop(node_id + 1);
     assert_eq!(other.status.code(), Some(1));
     assert_eq!(text(&other.stdout).trim(), "No kafka server to stop");
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert!(common::listening(port));
 
     let stopped = stop(node_id);
     assert!(stopped.status.success(), "{}", text(&stopped.stderr));

@@ -4,10 +4,14 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::{HashMap, HashSet};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "../../../cli/tests/support/listening.rs"]
+mod listening;
+use listening::listening;
 
 use rafka_connect::herder::ConnectorTaskId;
 use rafka_connect::worker_config::WorkerConfig;
@@ -95,7 +99,7 @@ impl Broker {
             .expect("spawn rafka");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while !listening(self.port) {
             assert!(Instant::now() < deadline, "rafka did not listen");
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -2,12 +2,16 @@
 //! else `$CARGO_TARGET_DIR/release/rafka`, built by `cargo build --release -p rafka-cli`)
 //! on a free loopback port with its own data directory.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "../../../cli/tests/support/listening.rs"]
+mod listening;
+use listening::listening;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -74,7 +78,7 @@ impl Broker {
             .spawn()
             .expect("start rafka");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !listening(port) {
             assert!(
                 Instant::now() < deadline,
                 "the broker did not listen in 30 s"
