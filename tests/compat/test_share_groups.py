@@ -17,7 +17,7 @@ from confluent_kafka.admin import (AlterConfigOpType, ConfigEntry, ConfigResourc
 
 from compat_helpers import (confluent_admin, confluent_create_topic, topic_name,
                             wait_until)
-from oracle import RawClient
+from oracle import RawClient, share_messages  # noqa: F401 - share_messages is a fixture
 
 DEADLINE_S = 60.0
 
@@ -397,6 +397,17 @@ def consume_all(consumer, want: int) -> list[bytes]:
     return got
 
 
+def consume_and_leave(bootstrap: str, group: str, topic: str, want: int) -> list[bytes]:
+    """A share consumer of the group accepts `want` records, commits and leaves."""
+    consumer = share_consumer(bootstrap, group, topic)
+    try:
+        got = consume_all(consumer, want)
+        consumer.commit_sync(15)
+        return got
+    finally:
+        consumer.close()
+
+
 def test_share_group_offsets_described_reset_and_deleted(broker, admin):
     """A share consumer accepts five records: the start offset moves to 5. While it is a
     member the offsets cannot be reset (the tool says the group is not empty, and the
@@ -442,13 +453,8 @@ def test_share_group_offsets_described_reset_and_deleted(broker, admin):
     assert (done.returncode, done.stdout.splitlines()) == (0, plan), done.stderr
     assert start_offsets(broker, group) == {(topic, 0): "0"}
 
-    second = share_consumer(broker.bootstrap, group, topic)
-    try:
-        again = consume_all(second, 5)
-        assert sorted(again) == values, f"after the reset: {again}"
-        second.commit_sync(15)
-    finally:
-        second.close()
+    again = consume_and_leave(broker.bootstrap, group, topic, 5)
+    assert sorted(again) == values, f"after the reset: {again}"
     wait_share_group_empty(broker, group)
 
     deleted = share_groups_tool(broker, "--delete-offsets", "--group", group, "--topic", topic)
@@ -459,3 +465,119 @@ def test_share_group_offsets_described_reset_and_deleted(broker, admin):
     assert again.stdout.splitlines() == [
         "", f"{'TOPIC':<{width[1]}} STATUS",
         f"{topic:<{width[1]}} Error: There is no offset information to delete."], again.stdout
+
+
+# -- durable membership: a share group's records in __consumer_offsets ------------------
+
+def share_heartbeat(port: int, group: str, member: str, epoch: int,
+                    topics: list[str] | None = None) -> dict:
+    with RawClient("127.0.0.1", port) as raw:
+        return raw.request("ShareGroupHeartbeat", 1, group_id=group, member_id=member,
+                           member_epoch=epoch, rack_id=None, subscribed_topic_names=topics)
+
+
+def share_describe(port: int, group: str) -> dict:
+    with RawClient("127.0.0.1", port) as raw:
+        answer = raw.request("ShareGroupDescribe", 1, group_ids=[group],
+                             include_authorized_operations=False)
+    return answer["groups"][0]
+
+
+def listed_share_groups(port: int) -> dict[str, str]:
+    with RawClient("127.0.0.1", port) as raw:
+        answer = raw.request("ListGroups", 5, states_filter=[], types_filter=["share"])
+    return {g["group_id"]: g["group_state"] for g in answer["groups"]}
+
+
+def test_share_groups_and_their_members_outlive_a_broker_kill(tmp_path, share_messages):
+    """Kafka keeps share groups in __consumer_offsets: after `kill -9` and a restart an
+    idle group is still listed (Empty, its epochs kept) and can be deleted; a member
+    that was in a group when the broker died is still there with its epoch and
+    assignment, carries on heartbeating without joining again, and a member that never
+    comes back expires after the session timeout. (Before, the groups were in memory:
+    the idle group was gone, and every member had to join a new group.)"""
+    from conftest import Broker
+
+    broker = Broker(tmp_path, {"group.share.session.timeout.ms": "6000",
+                               "group.share.heartbeat.interval.ms": "1000"})
+    broker.start()
+    try:
+        admin = confluent_admin(broker.bootstrap)
+        topic = topic_name("share-durable")
+        idle, busy = topic_name("share-idle"), topic_name("share-busy")
+        confluent_create_topic(admin, topic, partitions=2)
+        start_from_earliest(admin, idle)
+        values = [b"d-%d" % i for i in range(4)]
+        produce(broker.bootstrap, topic, values)
+        assert sorted(consume_and_leave(broker.bootstrap, idle, topic, 4)) == values
+        wait_share_group_empty(broker, idle)
+        idle_before = share_describe(broker.port, idle)
+        assert idle_before["group_epoch"] >= 2, idle_before
+
+        # Two members by raw heartbeats: "stays" keeps heartbeating across the kill,
+        # "vanishes" never heartbeats again.
+        share_heartbeat(broker.port, busy, "stays", 0, [topic])
+        share_heartbeat(broker.port, busy, "vanishes", 0, [topic])
+
+        def settled():
+            a = share_heartbeat(broker.port, busy, "stays", epoch_of("stays"))
+            assert a["error_code"] == 0, a
+            group = share_describe(broker.port, busy)
+            members = {m["member_id"]: m for m in group["members"]}
+            done = (members["stays"]["member_epoch"] == group["assignment_epoch"]
+                    and members["stays"]["assignment"]["topic_partitions"])
+            return group if done else None
+
+        def epoch_of(member: str) -> int:
+            group = share_describe(broker.port, busy)
+            return {m["member_id"]: m["member_epoch"] for m in group["members"]}[member]
+
+        busy_before = wait_until(settled, timeout_s=DEADLINE_S, what="an assignment")
+        stays_before = {m["member_id"]: m for m in busy_before["members"]}["stays"]
+
+        broker.kill9()
+        broker.start()
+
+        listed = listed_share_groups(broker.port)
+        assert listed.get(idle) == "Empty", listed
+        assert listed.get(busy) == "Stable", listed
+        tool_list = share_groups_tool(broker, "--list")
+        assert {idle, busy} <= set(tool_list.stdout.split()), tool_list.stdout
+        idle_after = share_describe(broker.port, idle)
+        assert (idle_after["group_state"], idle_after["group_epoch"],
+                idle_after["assignment_epoch"]) == (
+                    "Empty", idle_before["group_epoch"], idle_before["assignment_epoch"])
+
+        busy_after = share_describe(broker.port, busy)
+        assert busy_after["group_epoch"] == busy_before["group_epoch"], busy_after
+        stays_after = {m["member_id"]: m for m in busy_after["members"]}["stays"]
+        assert (stays_after["member_epoch"], stays_after["assignment"]) == (
+            stays_before["member_epoch"], stays_before["assignment"]), stays_after
+        assert {m["member_id"] for m in busy_after["members"]} == {"stays", "vanishes"}
+        # "stays" goes on with its epoch: no UNKNOWN_MEMBER_ID, nothing to join again.
+        beat = share_heartbeat(broker.port, busy, "stays", stays_before["member_epoch"])
+        assert (beat["error_code"], beat["member_epoch"]) == (
+            0, stays_before["member_epoch"]), beat
+
+        # "vanishes" is out once its session (6 s, from the restart) runs out; "stays"
+        # heartbeats meanwhile and gets the whole topic.
+        def vanished():
+            epoch = epoch_of("stays")
+            beat = share_heartbeat(broker.port, busy, "stays", epoch)
+            assert beat["error_code"] == 0, beat
+            members = [m["member_id"] for m in share_describe(broker.port, busy)["members"]]
+            return members == ["stays"]
+
+        wait_until(vanished, timeout_s=DEADLINE_S, what="the silent member expired",
+                   interval_s=0.5)
+
+        deleted = share_groups_tool(broker, "--delete", "--group", idle)
+        assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+        assert f"Deletion of requested share groups ('{idle}') was successful." in \
+            deleted.stdout, deleted.stdout
+        broker.restart()
+        listed = listed_share_groups(broker.port)
+        assert idle not in listed, f"deleted for good: {listed}"
+        assert busy in listed, listed
+    finally:
+        broker.stop()

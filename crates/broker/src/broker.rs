@@ -39,7 +39,8 @@ pub struct Broker {
     pub(crate) image: Mutex<MetadataImage>,
     pub groups: GroupCoordinator,
     /// Share groups' membership and assignment (KIP-932).
-    pub share_groups: rafka_coordinator::share::ShareGroupCoordinator,
+    /// Also the group coordinator's: it replays the share groups' records to it.
+    pub share_groups: Arc<rafka_coordinator::share::ShareGroupCoordinator>,
     /// The share-partitions of the partitions led here, and the members' share sessions.
     pub shares: crate::share::ShareManager,
     /// Producer ids for InitProducerId, a block at a time.
@@ -103,6 +104,9 @@ impl Broker {
         .map_err(StartupError::Config)?;
         let peer_security =
             crate::peer_security::inter_broker_security(&config).map_err(StartupError::Config)?;
+        let share_groups = Arc::new(rafka_coordinator::share::ShareGroupCoordinator::new(
+            config.share_group.clone(),
+        ));
         let broker = Broker {
             acls,
             metrics,
@@ -112,10 +116,9 @@ impl Broker {
                 config.offsets_topic.clone(),
                 cluster.is_some(),
                 clock.clone(),
-            ),
-            share_groups: rafka_coordinator::share::ShareGroupCoordinator::new(
-                config.share_group.clone(),
-            ),
+            )
+            .with_other_records(share_groups.clone()),
+            share_groups,
             shares: crate::share::ShareManager::default(),
             config,
             cluster_id,

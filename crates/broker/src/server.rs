@@ -639,10 +639,21 @@ async fn background_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                 // Share groups: members out of session leave, their records go back.
                 let now_ms = broker.clock.now_ms();
                 let topics = broker.replicas.topic_infos();
-                for expired in broker.share_groups.tick(&topics, now_ms) {
+                let (expired, writes) =
+                    broker
+                        .share_groups
+                        .tick(&broker.groups, &broker.replicas, &topics, now_ms);
+                for expired in expired {
                     for member_id in &expired.member_ids {
                         broker.shares.member_left(&expired.group_id, member_id);
                     }
+                }
+                if !writes.is_empty() {
+                    tokio::spawn(async move {
+                        for write in writes {
+                            let _ = write.completed().await;
+                        }
+                    });
                 }
                 // What releases and expired locks changed is written in the background.
                 let flushing = broker.clone();

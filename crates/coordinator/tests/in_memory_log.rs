@@ -7,27 +7,15 @@ mod common;
 use std::time::Duration;
 
 use common::MemoryLog;
-use rafka_config::group::{ConsumerConfig, GroupConfig, OffsetsTopicConfig};
 use rafka_coordinator::group::{
     self, CommittedOffset, GroupCoordinator, TxnProducer, OFFSETS_TOPIC,
 };
 use rafka_coordinator::CoordinatorLog;
 use rafka_protocol::batch::{batches, EndTxnMarker};
 use rafka_protocol::ErrorCode;
-use rafka_types::ManualClock;
 
 fn coordinator() -> GroupCoordinator {
-    GroupCoordinator::new(
-        GroupConfig::default(),
-        ConsumerConfig::default(),
-        OffsetsTopicConfig {
-            partitions: 3,
-            replication_factor: 1,
-            segment_bytes: 1 << 20,
-        },
-        true,
-        ManualClock::new(1_000),
-    )
+    common::group_coordinator()
 }
 
 fn offset(offset: i64) -> CommittedOffset {

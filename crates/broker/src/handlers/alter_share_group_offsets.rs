@@ -126,13 +126,23 @@ pub(super) async fn handle(
                 }
             }
         }
-        group
-            .lock()
-            .mark_initialized(known.topic_id, initialized.iter().copied());
+        let write = {
+            let mut group = group.lock();
+            group.mark_initialized(known.topic_id, initialized.iter().copied());
+            let topics = broker.replicas.topic_infos();
+            broker
+                .share_groups
+                .persist(&broker.groups, &broker.replicas, &mut group, &topics)
+        };
+        if let Err(code) = crate::group::completed(write).await {
+            tracing::warn!("cannot store share group {group_id}'s altered partitions: {code:?}");
+        }
         topic_entry(&mut responses, &topic.topic_name, known.topic_id)
             .partitions
             .extend(answers);
     }
+    // A group created here that nothing was initialized for is none.
+    broker.share_groups.forget_unborn(&group_id);
     AlterShareGroupOffsetsResponse::default().with_responses(responses)
 }
 

@@ -30,9 +30,7 @@ pub(super) async fn handle(
         let deleted = match broker.groups.group(group_id.as_str()) {
             // A share group: only an empty one; its state goes first, then the group.
             None if broker.share_groups.group(group_id.as_str()).is_some() => {
-                delete_share_group(broker, group_id.as_str())
-                    .await
-                    .map(|()| group::GroupWrite::default())
+                delete_share_group(broker, group_id.as_str()).await
             }
             None => Err(ErrorCode::GroupIdNotFound),
             Some(group) => {
@@ -69,7 +67,10 @@ pub(super) async fn handle(
 /// partitions of the topics it was ever assigned, and those loaded here) through the
 /// share coordinator (DeleteShareGroupState), then the group. A state that cannot be
 /// deleted fails the deletion with the coordinator's error, the group kept.
-async fn delete_share_group(broker: &Arc<Broker>, group_id: &str) -> Result<(), ErrorCode> {
+async fn delete_share_group(
+    broker: &Arc<Broker>,
+    group_id: &str,
+) -> Result<group::GroupWrite, ErrorCode> {
     let Some(group) = broker.share_groups.group(group_id) else {
         return Err(ErrorCode::GroupIdNotFound);
     };
@@ -96,5 +97,7 @@ async fn delete_share_group(broker: &Arc<Broker>, group_id: &str) -> Result<(), 
             return Err(e.code);
         }
     }
-    broker.share_groups.delete(group_id)
+    broker
+        .share_groups
+        .delete(&broker.groups, &broker.replicas, group_id)
 }

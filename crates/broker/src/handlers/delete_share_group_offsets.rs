@@ -116,7 +116,22 @@ pub(super) async fn handle(
         }
         match failure {
             None => {
-                group.lock().forget_initialized(&topic_id);
+                let write = {
+                    let mut group = group.lock();
+                    group.forget_initialized(&topic_id);
+                    let topics = broker.replicas.topic_infos();
+                    broker.share_groups.persist(
+                        &broker.groups,
+                        &broker.replicas,
+                        &mut group,
+                        &topics,
+                    )
+                };
+                if let Err(code) = crate::group::completed(write).await {
+                    tracing::warn!(
+                        "cannot store share group {group_id}'s deleted offsets: {code:?}"
+                    );
+                }
                 deleted.push(
                     ResponseTopic::default()
                         .with_topic_name(name)

@@ -89,9 +89,25 @@ pub(super) async fn handle(
     let topics = broker.replicas.topic_infos();
     let now_ms = broker.clock.now_ms();
     let group = broker.share_groups.group_or_create(&group_id);
-    let result = group.lock().heartbeat(heartbeat, &topics, config, now_ms);
+    let (result, write) = {
+        let mut group = group.lock();
+        let result = group.heartbeat(heartbeat, &topics, config, now_ms);
+        // Appended under the group's lock, so the steps' records keep their order.
+        let write =
+            broker
+                .share_groups
+                .persist(&broker.groups, &broker.replicas, &mut group, &topics);
+        (result, write)
+    };
+    if result.error.is_some() {
+        broker.share_groups.forget_unborn(&group_id);
+    }
     if let Some(member_id) = &result.left {
         broker.shares.member_left(&group_id, member_id);
+    }
+    // As Kafka's: the answer waits for the step's records to count.
+    if let Err(code) = crate::group::completed(write).await {
+        return fail(code, crate::group::write_error_message(code).into());
     }
     encode(result)
 }

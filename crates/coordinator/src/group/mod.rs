@@ -52,6 +52,19 @@ pub struct GroupCoordinator {
     /// Invariant: every group with pending offsets of a producer is listed under it
     /// (a listed group may have none left: it is skipped).
     open_transactions: Mutex<HashMap<i64, BTreeSet<String>>>,
+    /// The owner of the records of this topic that are not the classic groups' (the
+    /// share-group coordinator's): a replay hands them over.
+    other_records: Option<Arc<dyn OtherGroupRecords>>,
+}
+
+/// Records of `__consumer_offsets` another coordinator owns (share groups' records):
+/// the group coordinator's replay hands them over in log order, and the owner appends
+/// its own through `append_records`.
+pub trait OtherGroupRecords: Send + Sync + std::fmt::Debug {
+    /// Whether records whose key starts with this type (int16) are the owner's.
+    fn owns(&self, record_type: i16) -> bool;
+    /// Applies one of its records read back from the log.
+    fn replay(&self, key: Bytes, value: Option<Bytes>, now_ms: i64);
 }
 
 /// A transactional producer as its batches carry it.
@@ -77,7 +90,28 @@ impl GroupCoordinator {
             topic_config,
             groups: Mutex::new(HashMap::new()),
             open_transactions: Mutex::new(HashMap::new()),
+            other_records: None,
         }
+    }
+
+    /// Hands the records of `owner`'s types to it when partitions are replayed.
+    pub fn with_other_records(mut self, owner: Arc<dyn OtherGroupRecords>) -> GroupCoordinator {
+        self.other_records = Some(owner);
+        self
+    }
+
+    /// Appends another coordinator's records for `group_id` to the group's partition
+    /// (see `OtherGroupRecords`), in the order of the calls; the caller awaits the write.
+    pub fn append_records(
+        &self,
+        log: &dyn CoordinatorLog,
+        group_id: &str,
+        records: Vec<(Bytes, Option<Bytes>)>,
+    ) -> Result<GroupWrite, ErrorCode> {
+        if records.is_empty() {
+            return Ok(GroupWrite::default());
+        }
+        self.append(log, group_id, records, None)
     }
 
     pub fn partition_for(&self, group_id: &str) -> i32 {
@@ -400,6 +434,12 @@ impl GroupCoordinator {
     /// Applies one record; `producer_id` is its batch's: a producer's offsets are pending
     /// in its transaction until the marker (Kafka's `OffsetMetadataManager.replay`).
     fn replay(&self, key: Bytes, value: Option<Bytes>, producer_id: i64, now_ms: i64) {
+        if let (Some(owner), Some(record_type)) = (&self.other_records, key.get(..2)) {
+            if owner.owns(i16::from_be_bytes([record_type[0], record_type[1]])) {
+                owner.replay(key, value, now_ms);
+                return;
+            }
+        }
         let key = match records::decode_key(key) {
             Ok(k) => k,
             Err(e) => {

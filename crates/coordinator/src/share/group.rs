@@ -7,15 +7,24 @@
 //! epoch on its next heartbeat. Kafka's answers are kept: a heartbeat with an epoch
 //! other than the member's is FENCED_MEMBER_EPOCH, an unknown member UNKNOWN_MEMBER_ID.
 //!
-//! Kafka also persists the membership in `__consumer_offsets`; rafka keeps it in memory,
-//! so after a restart members get UNKNOWN_MEMBER_ID and join again.
+//! Durable as Kafka's: the group's state is the records of `records` in
+//! `__consumer_offsets` (group epoch, members, target and current assignments, the
+//! initialized share-partitions). After each step the coordinator appends what changed
+//! since the records last written (`changes`, then `mark_persisted`); a replay rebuilds
+//! the group from them (`replay`), its members' sessions restarting at load time, so an
+//! idle group outlives a restart and a member carries on with its id and epoch.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use bytes::Bytes;
 use rafka_protocol::ErrorCode;
 
 use crate::group::consumer::{Partitions, TopicInfo};
 use crate::share::assignor;
+use crate::share::records::{
+    self, CurrentAssignmentValue, MemberValue, ShareRecordKey, ShareRecordValue,
+    StatePartitionsValue, StateTopic, MEMBER_STATE_STABLE,
+};
 
 /// The epoch a member sends to leave the group.
 pub const LEAVE_GROUP_EPOCH: i32 = -1;
@@ -27,9 +36,27 @@ pub struct ShareMember {
     pub client_id: String,
     pub client_host: String,
     pub member_epoch: i32,
+    /// The epoch before the last change (Kafka's `previousMemberEpoch`, persisted).
+    pub previous_member_epoch: i32,
     pub subscribed_topic_names: Vec<String>,
     pub assignment: Partitions,
     pub last_heartbeat_ms: i64,
+}
+
+impl ShareMember {
+    fn new(member_id: &str, now_ms: i64) -> ShareMember {
+        ShareMember {
+            member_id: member_id.to_string(),
+            rack_id: None,
+            client_id: String::new(),
+            client_host: String::new(),
+            member_epoch: 0,
+            previous_member_epoch: 0,
+            subscribed_topic_names: Vec::new(),
+            assignment: Partitions::new(),
+            last_heartbeat_ms: now_ms,
+        }
+    }
 }
 
 /// One heartbeat, decoded.
@@ -81,8 +108,9 @@ pub struct ShareGroup {
     pub assignment_epoch: i32,
     pub members: BTreeMap<String, ShareMember>,
     target: BTreeMap<String, Partitions>,
-    /// The subscribed topics' ids and partition counts at the last assignment.
-    subscribed_metadata: Vec<TopicInfo>,
+    /// A hash of the subscribed topics (names, ids, partition counts) at the last
+    /// assignment (Kafka's `MetadataHash`; 0 for none): a change bumps the epoch.
+    metadata_hash: i64,
     /// Every topic ever assigned (id → most partitions seen): the share-partitions
     /// that may have state, which DeleteGroups deletes.
     assigned_topics: BTreeMap<uuid::Uuid, i32>,
@@ -92,8 +120,20 @@ pub struct ShareGroup {
     /// offsets DeleteShareGroupOffsets deleted leaves it until a member is assigned it
     /// again. The "all topics" DescribeShareGroupOffsets describes these.
     initialized: BTreeMap<uuid::Uuid, BTreeSet<i32>>,
+    /// The names of the topics above, for the records (a deleted topic keeps its name).
+    topic_names: BTreeMap<uuid::Uuid, String>,
     /// The session timeout the last heartbeat applied; the timer expires members by it.
     session_timeout_ms: i64,
+    /// The group's records as `__consumer_offsets` holds them (key → value bytes).
+    persisted: BTreeMap<Bytes, Bytes>,
+}
+
+/// What a step changed in the group's records: the records to append (a `None` value is
+/// a tombstone), and the records the log holds once they are appended.
+#[derive(Debug, Default)]
+pub struct RecordChanges {
+    pub records: Vec<(Bytes, Option<Bytes>)>,
+    snapshot: BTreeMap<Bytes, Bytes>,
 }
 
 impl ShareGroup {
@@ -104,11 +144,29 @@ impl ShareGroup {
             assignment_epoch: 0,
             members: BTreeMap::new(),
             target: BTreeMap::new(),
-            subscribed_metadata: Vec::new(),
+            metadata_hash: 0,
             assigned_topics: BTreeMap::new(),
             initialized: BTreeMap::new(),
+            topic_names: BTreeMap::new(),
             session_timeout_ms: 45_000,
+            persisted: BTreeMap::new(),
         }
+    }
+
+    /// A group no member ever joined and nothing initialized (a first heartbeat was
+    /// refused): it exists for nobody, as Kafka creates a group only with its first
+    /// member.
+    pub fn is_unborn(&self) -> bool {
+        self.group_epoch == 0
+            && self.members.is_empty()
+            && self.initialized.is_empty()
+            && self.persisted.is_empty()
+    }
+
+    /// The session timeout that expires members until a heartbeat applies the group's
+    /// own (members restored by a replay have sent none yet).
+    pub fn set_session_timeout_ms(&mut self, timeout_ms: i64) {
+        self.session_timeout_ms = timeout_ms;
     }
 
     /// Kafka's share group states: Empty, Stable (and Dead, once deleted).
@@ -234,16 +292,7 @@ impl ShareGroup {
                 }
                 self.members.insert(
                     request.member_id.clone(),
-                    ShareMember {
-                        member_id: request.member_id.clone(),
-                        rack_id: None,
-                        client_id: String::new(),
-                        client_host: String::new(),
-                        member_epoch: 0,
-                        subscribed_topic_names: Vec::new(),
-                        assignment: Partitions::new(),
-                        last_heartbeat_ms: now_ms,
-                    },
+                    ShareMember::new(&request.member_id, now_ms),
                 );
             }
             None => {
@@ -314,6 +363,9 @@ impl ShareGroup {
             .get_mut(&request.member_id)
             .expect("joined or validated above");
         let moved = member.member_epoch != self.assignment_epoch || member.assignment != target;
+        if member.member_epoch != self.assignment_epoch {
+            member.previous_member_epoch = member.member_epoch;
+        }
         member.member_epoch = self.assignment_epoch;
         member.assignment = target;
         ShareHeartbeatResult {
@@ -351,7 +403,7 @@ impl ShareGroup {
     }
 
     fn subscribed_metadata_changed(&self, topics: &[TopicInfo]) -> bool {
-        self.subscribed(topics) != self.subscribed_metadata
+        metadata_hash(&self.subscribed(topics)) != self.metadata_hash
     }
 
     fn subscribed(&self, topics: &[TopicInfo]) -> Vec<TopicInfo> {
@@ -369,8 +421,8 @@ impl ShareGroup {
     /// what Kafka's assignor may assign (a partition of a topic is assigned once the
     /// share coordinator holds its state; partitions are initialized from 0 up, so the
     /// count of the initialized prefix stands for them).
-    fn assignable(&self) -> Vec<TopicInfo> {
-        self.subscribed_metadata
+    fn assignable(&self, subscribed: &[TopicInfo]) -> Vec<TopicInfo> {
+        subscribed
             .iter()
             .map(|t| {
                 let initialized = self.initialized.get(&t.topic_id);
@@ -390,7 +442,8 @@ impl ShareGroup {
     /// target was computed (the heartbeat after a member subscribed to them), so the
     /// next heartbeat bumps the group epoch and assigns them.
     fn initialized_assignment_pending(&self, topics: &[TopicInfo]) -> bool {
-        if self.members.is_empty() || self.subscribed_metadata != self.subscribed(topics) {
+        let subscribed = self.subscribed(topics);
+        if self.members.is_empty() || metadata_hash(&subscribed) != self.metadata_hash {
             return false;
         }
         let mut assigned: BTreeMap<uuid::Uuid, BTreeSet<i32>> = BTreeMap::new();
@@ -403,7 +456,7 @@ impl ShareGroup {
             }
         }
         let assignable: BTreeMap<uuid::Uuid, BTreeSet<i32>> = self
-            .assignable()
+            .assignable(&subscribed)
             .into_iter()
             .map(|t| (t.topic_id, (0..t.partitions).collect()))
             .collect();
@@ -417,15 +470,17 @@ impl ShareGroup {
     /// the next heartbeat assigns them under a new epoch, as Kafka's does.
     fn bump_epoch(&mut self, topics: &[TopicInfo]) {
         self.group_epoch += 1;
-        self.subscribed_metadata = self.subscribed(topics);
+        let subscribed = self.subscribed(topics);
+        self.metadata_hash = metadata_hash(&subscribed);
         let subscriptions: BTreeMap<String, Vec<String>> = self
             .members
             .iter()
             .map(|(id, m)| (id.clone(), m.subscribed_topic_names.clone()))
             .collect();
-        self.target = assignor::assign(&subscriptions, &self.assignable());
+        self.target = assignor::assign(&subscriptions, &self.assignable(&subscribed));
         self.assignment_epoch = self.group_epoch;
-        for topic in &self.subscribed_metadata {
+        for topic in &subscribed {
+            self.topic_names.insert(topic.topic_id, topic.name.clone());
             let count = self.assigned_topics.entry(topic.topic_id).or_default();
             *count = (*count).max(topic.partitions);
             self.initialized
@@ -434,6 +489,250 @@ impl ShareGroup {
                 .extend(0..topic.partitions);
         }
     }
+}
+
+/// The group's records: what it writes, and how a replay rebuilds it.
+impl ShareGroup {
+    /// Every record of the group's current state, by key.
+    fn records(&self, topics: &[TopicInfo]) -> Vec<(ShareRecordKey, ShareRecordValue)> {
+        let group_id = || self.group_id.clone();
+        let mut out = vec![
+            (
+                ShareRecordKey::Group {
+                    group_id: group_id(),
+                },
+                ShareRecordValue::Group {
+                    epoch: self.group_epoch,
+                    metadata_hash: self.metadata_hash,
+                },
+            ),
+            (
+                ShareRecordKey::TargetAssignment {
+                    group_id: group_id(),
+                },
+                ShareRecordValue::TargetAssignment {
+                    assignment_epoch: self.assignment_epoch,
+                },
+            ),
+        ];
+        let name_of = |topic_id: &uuid::Uuid| {
+            topics
+                .iter()
+                .find(|t| t.topic_id == *topic_id)
+                .map(|t| t.name.clone())
+                .or_else(|| self.topic_names.get(topic_id).cloned())
+                .unwrap_or_default()
+        };
+        out.push((
+            ShareRecordKey::StatePartitions {
+                group_id: group_id(),
+            },
+            ShareRecordValue::StatePartitions(StatePartitionsValue {
+                initialized: self
+                    .initialized
+                    .iter()
+                    .map(|(topic_id, partitions)| StateTopic {
+                        topic_id: *topic_id,
+                        topic_name: name_of(topic_id),
+                        partitions: partitions.iter().copied().collect(),
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+        ));
+        for member in self.members.values() {
+            let member_id = || member.member_id.clone();
+            out.push((
+                ShareRecordKey::Member {
+                    group_id: group_id(),
+                    member_id: member_id(),
+                },
+                ShareRecordValue::Member(MemberValue {
+                    rack_id: member.rack_id.clone(),
+                    client_id: member.client_id.clone(),
+                    client_host: member.client_host.clone(),
+                    subscribed_topic_names: member.subscribed_topic_names.clone(),
+                }),
+            ));
+            out.push((
+                ShareRecordKey::TargetMember {
+                    group_id: group_id(),
+                    member_id: member_id(),
+                },
+                ShareRecordValue::TargetMember(
+                    self.target
+                        .get(&member.member_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
+            ));
+            out.push((
+                ShareRecordKey::CurrentAssignment {
+                    group_id: group_id(),
+                    member_id: member_id(),
+                },
+                ShareRecordValue::CurrentAssignment(CurrentAssignmentValue {
+                    member_epoch: member.member_epoch,
+                    previous_member_epoch: member.previous_member_epoch,
+                    state: MEMBER_STATE_STABLE,
+                    assigned: member.assignment.clone(),
+                }),
+            ));
+        }
+        out
+    }
+
+    /// What changed since the records last written: new and changed records, then
+    /// tombstones for the records of members gone. Nothing for a group no member ever
+    /// joined.
+    pub fn changes(&self, topics: &[TopicInfo]) -> Result<RecordChanges, records::RecordError> {
+        if self.is_unborn() {
+            return Ok(RecordChanges::default());
+        }
+        let mut snapshot = BTreeMap::new();
+        for (key, value) in self.records(topics) {
+            snapshot.insert(records::encode_key(&key)?, records::encode_value(&value));
+        }
+        let mut changed: Vec<(Bytes, Option<Bytes>)> = snapshot
+            .iter()
+            .filter(|(k, v)| self.persisted.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        changed.extend(
+            self.persisted
+                .keys()
+                .filter(|k| !snapshot.contains_key(*k))
+                .map(|k| (k.clone(), None)),
+        );
+        Ok(RecordChanges {
+            records: changed,
+            snapshot,
+        })
+    }
+
+    /// The log holds `changes` now.
+    pub fn mark_persisted(&mut self, changes: RecordChanges) {
+        self.persisted = changes.snapshot;
+    }
+
+    /// Tombstones for every record of the group, its metadata's last (DeleteGroups).
+    pub fn deletion(&self) -> RecordChanges {
+        let (group, mut rest): (Vec<Bytes>, Vec<Bytes>) =
+            self.persisted.keys().cloned().partition(|k| {
+                records::decode_key(k).is_ok_and(|k| matches!(k, ShareRecordKey::Group { .. }))
+            });
+        rest.extend(group);
+        RecordChanges {
+            records: rest.into_iter().map(|k| (k, None)).collect(),
+            snapshot: BTreeMap::new(),
+        }
+    }
+
+    /// Applies one record of the group read back from the log (the group's metadata
+    /// tombstone, which ends the group, is the coordinator's). A member's session starts
+    /// at `now_ms`: it expires unless the member heartbeats again.
+    pub fn replay(
+        &mut self,
+        key: &ShareRecordKey,
+        raw: (Bytes, Option<Bytes>),
+        value: Option<ShareRecordValue>,
+        now_ms: i64,
+    ) {
+        match raw {
+            (k, Some(v)) => self.persisted.insert(k, v),
+            (k, None) => self.persisted.remove(&k),
+        };
+        match (key, value) {
+            (ShareRecordKey::Member { member_id, .. }, Some(ShareRecordValue::Member(v))) => {
+                let m = self.restored_member(member_id, now_ms);
+                m.rack_id = v.rack_id;
+                m.client_id = v.client_id;
+                m.client_host = v.client_host;
+                m.subscribed_topic_names = v.subscribed_topic_names;
+            }
+            (ShareRecordKey::Member { member_id, .. }, None) => {
+                self.members.remove(member_id);
+            }
+            (
+                ShareRecordKey::Group { .. },
+                Some(ShareRecordValue::Group {
+                    epoch,
+                    metadata_hash,
+                }),
+            ) => {
+                self.group_epoch = epoch;
+                self.metadata_hash = metadata_hash;
+            }
+            (
+                ShareRecordKey::TargetAssignment { .. },
+                Some(ShareRecordValue::TargetAssignment { assignment_epoch }),
+            ) => self.assignment_epoch = assignment_epoch,
+            (ShareRecordKey::TargetMember { member_id, .. }, v) => match v {
+                Some(ShareRecordValue::TargetMember(partitions)) => {
+                    self.target.insert(member_id.clone(), partitions);
+                }
+                _ => {
+                    self.target.remove(member_id);
+                }
+            },
+            (
+                ShareRecordKey::CurrentAssignment { member_id, .. },
+                Some(ShareRecordValue::CurrentAssignment(v)),
+            ) => {
+                let m = self.restored_member(member_id, now_ms);
+                m.member_epoch = v.member_epoch;
+                m.previous_member_epoch = v.previous_member_epoch;
+                m.assignment = v.assigned;
+            }
+            (ShareRecordKey::StatePartitions { .. }, v) => {
+                self.initialized.clear();
+                if let Some(ShareRecordValue::StatePartitions(v)) = v {
+                    for topic in v.initializing.into_iter().chain(v.initialized) {
+                        let count = topic.partitions.iter().max().map_or(0, |p| p + 1);
+                        let assigned = self.assigned_topics.entry(topic.topic_id).or_default();
+                        *assigned = (*assigned).max(count);
+                        self.topic_names.insert(topic.topic_id, topic.topic_name);
+                        self.initialized
+                            .entry(topic.topic_id)
+                            .or_default()
+                            .extend(topic.partitions);
+                    }
+                }
+            }
+            // The other tombstones (a member's current assignment goes with the
+            // member; the target metadata with the group) and mismatched values.
+            _ => {}
+        }
+    }
+
+    /// The member a replayed record is of, added if it is the first of its records.
+    fn restored_member(&mut self, member_id: &str, now_ms: i64) -> &mut ShareMember {
+        self.members
+            .entry(member_id.to_string())
+            .or_insert_with(|| ShareMember::new(member_id, now_ms))
+    }
+}
+
+/// Kafka's `MetadataHash` of the subscribed topics, rafka's way (FNV-1a over each topic's
+/// name, id and partition count; only rafka reads it back): 0 for none.
+fn metadata_hash(subscribed: &[TopicInfo]) -> i64 {
+    if subscribed.is_empty() {
+        return 0;
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for topic in subscribed {
+        feed(topic.name.as_bytes());
+        feed(&[0]);
+        feed(topic.topic_id.as_bytes());
+        feed(&topic.partitions.to_be_bytes());
+    }
+    hash as i64
 }
 
 #[cfg(test)]

@@ -4,24 +4,31 @@
 //! each partition's leader (the broker's `share` module).
 //!
 //! Share groups live beside the group coordinator's groups and share their id space: the
-//! broker checks one map against the other. State is in memory only (Kafka keeps it in
-//! `__consumer_offsets` and `__share_group_state`): after a restart members join again.
+//! broker checks one map against the other. Their state is records of
+//! `__consumer_offsets` (`records`), as Kafka's: appended through the group coordinator
+//! after each step that changed something (`persist`), and handed back by its replay
+//! (`OtherGroupRecords`) at start-up or when this broker becomes a partition's leader.
 //!
 //! Locking: the map is locked only to find, add or remove a group; each group has its
 //! own mutex, held for one step.
 
 pub mod assignor;
 pub mod group;
+pub mod records;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
+use rafka_protocol::ErrorCode;
 
 pub use group::{ShareGroup, ShareHeartbeat, ShareHeartbeatConfig, ShareHeartbeatResult};
 pub use rafka_config::group::ShareConfig;
 
 use crate::group::consumer::TopicInfo;
+use crate::group::{GroupCoordinator, GroupWrite, OtherGroupRecords};
+use crate::CoordinatorLog;
 
 #[derive(Debug)]
 pub struct ShareGroupCoordinator {
@@ -52,8 +59,43 @@ impl ShareGroupCoordinator {
         self.groups
             .lock()
             .entry(group_id.to_string())
-            .or_insert_with(|| Arc::new(Mutex::new(ShareGroup::new(group_id))))
+            .or_insert_with(|| {
+                let mut group = ShareGroup::new(group_id);
+                group.set_session_timeout_ms(self.config.session_timeout_ms);
+                Arc::new(Mutex::new(group))
+            })
             .clone()
+    }
+
+    /// Drops the group if no member ever joined it (its first heartbeat was refused):
+    /// Kafka creates a group only with its first member.
+    pub fn forget_unborn(&self, group_id: &str) {
+        let mut groups = self.groups.lock();
+        if groups.get(group_id).is_some_and(|g| g.lock().is_unborn()) {
+            groups.remove(group_id);
+        }
+    }
+
+    /// Appends what a step changed in `group`'s records (nothing when nothing did);
+    /// called with the group locked, so appends keep the steps' order. The caller
+    /// awaits the write before it answers.
+    pub fn persist(
+        &self,
+        groups: &GroupCoordinator,
+        log: &dyn CoordinatorLog,
+        group: &mut ShareGroup,
+        topics: &[TopicInfo],
+    ) -> Result<GroupWrite, ErrorCode> {
+        let changes = group.changes(topics).map_err(|e| {
+            tracing::error!("cannot store share group {}: {e}", group.group_id);
+            ErrorCode::UnknownServerError
+        })?;
+        if changes.records.is_empty() {
+            return Ok(GroupWrite::default());
+        }
+        let write = groups.append_records(log, &group.group_id, changes.records.clone())?;
+        group.mark_persisted(changes);
+        Ok(write)
     }
 
     /// Every share group, by id.
@@ -68,74 +110,104 @@ impl ShareGroupCoordinator {
         groups.into_iter().map(|(_, g)| g).collect()
     }
 
-    /// Deletes an empty share group (DeleteGroups): GROUP_ID_NOT_FOUND when there is
-    /// none, NON_EMPTY_GROUP while it has members.
-    pub fn delete(&self, group_id: &str) -> Result<(), rafka_protocol::ErrorCode> {
-        let mut groups = self.groups.lock();
-        let Some(group) = groups.get(group_id) else {
-            return Err(rafka_protocol::ErrorCode::GroupIdNotFound);
+    /// Deletes an empty share group (DeleteGroups): tombstones for its records, then
+    /// it is gone. GROUP_ID_NOT_FOUND when there is none, NON_EMPTY_GROUP while it has
+    /// members. The caller awaits the write.
+    pub fn delete(
+        &self,
+        groups: &GroupCoordinator,
+        log: &dyn CoordinatorLog,
+        group_id: &str,
+    ) -> Result<GroupWrite, ErrorCode> {
+        let mut map = self.groups.lock();
+        let Some(group) = map.get(group_id).cloned() else {
+            return Err(ErrorCode::GroupIdNotFound);
         };
-        if !group.lock().members.is_empty() {
-            return Err(rafka_protocol::ErrorCode::NonEmptyGroup);
+        let group = group.lock();
+        if !group.members.is_empty() {
+            return Err(ErrorCode::NonEmptyGroup);
         }
-        groups.remove(group_id);
-        Ok(())
+        let write = groups.append_records(log, group_id, group.deletion().records)?;
+        map.remove(group_id);
+        Ok(write)
     }
 
     /// Session timeouts (and subscribed topics that changed under an idle group); called
-    /// every ~100 ms. Returns the members removed, whose records go back.
-    pub fn tick(&self, topics: &[TopicInfo], now_ms: i64) -> Vec<ExpiredMembers> {
-        self.groups()
-            .into_iter()
-            .filter_map(|group| {
-                let mut group = group.lock();
-                let member_ids = group.expire_members(topics, now_ms);
-                (!member_ids.is_empty()).then(|| ExpiredMembers {
+    /// every ~100 ms. Returns the members removed, whose records go back, and the writes
+    /// of the groups that changed (no client waits on them).
+    pub fn tick(
+        &self,
+        groups: &GroupCoordinator,
+        log: &dyn CoordinatorLog,
+        topics: &[TopicInfo],
+        now_ms: i64,
+    ) -> (Vec<ExpiredMembers>, Vec<GroupWrite>) {
+        let mut expired = Vec::new();
+        let mut writes = Vec::new();
+        for group in self.groups() {
+            let mut group = group.lock();
+            let epoch = group.group_epoch;
+            let member_ids = group.expire_members(topics, now_ms);
+            if group.group_epoch != epoch {
+                match self.persist(groups, log, &mut group, topics) {
+                    Ok(write) => writes.push(write),
+                    Err(e) => tracing::warn!(
+                        "cannot store share group {} after expiries: {e:?}",
+                        group.group_id
+                    ),
+                }
+            }
+            if !member_ids.is_empty() {
+                expired.push(ExpiredMembers {
                     group_id: group.group_id.clone(),
                     member_ids,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        (expired, writes)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rafka_protocol::ErrorCode;
+/// The share groups' records of `__consumer_offsets`, handed over by the group
+/// coordinator's replay.
+impl OtherGroupRecords for ShareGroupCoordinator {
+    fn owns(&self, record_type: i16) -> bool {
+        records::is_share_record(record_type)
+    }
 
-    #[test]
-    fn only_empty_share_groups_are_deleted() {
-        let coordinator = ShareGroupCoordinator::new(ShareConfig::default());
-        assert_eq!(coordinator.delete("g"), Err(ErrorCode::GroupIdNotFound));
-        let group = coordinator.group_or_create("g");
-        let config = ShareHeartbeatConfig {
-            session_timeout_ms: 45_000,
-            heartbeat_interval_ms: 5_000,
-            max_size: 200,
+    fn replay(&self, key: Bytes, value: Option<Bytes>, now_ms: i64) {
+        let decoded = match records::decode_key(&key) {
+            Ok(k) => k,
+            Err(records::RecordError::Obsolete) => return,
+            Err(e) => {
+                tracing::warn!("skipping a share group record: {e}");
+                return;
+            }
         };
-        let joined = group.lock().heartbeat(
-            ShareHeartbeat {
-                member_id: "m".into(),
-                member_epoch: 0,
-                subscribed_topic_names: Some(vec!["t".into()]),
-                ..Default::default()
+        let group_id = decoded.group_id();
+        let parsed = match &value {
+            None => None,
+            Some(bytes) => match records::decode_value(&decoded, bytes) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!("skipping a record of share group {group_id}: {e}");
+                    return;
+                }
             },
-            &[],
-            config,
-            0,
-        );
-        assert!(joined.error.is_none());
-        assert_eq!(coordinator.delete("g"), Err(ErrorCode::NonEmptyGroup));
-        let expired = coordinator.tick(&[], 45_001);
-        assert_eq!(
-            expired,
-            vec![ExpiredMembers {
-                group_id: "g".into(),
-                member_ids: vec!["m".into()]
-            }]
-        );
-        assert_eq!(coordinator.delete("g"), Ok(()));
-        assert!(coordinator.group("g").is_none());
+        };
+        let group = match (&decoded, &parsed) {
+            // The group's metadata tombstone: the group was deleted.
+            (records::ShareRecordKey::Group { .. }, None) => {
+                self.groups.lock().remove(group_id);
+                return;
+            }
+            // A record creates its group, a tombstone only changes one.
+            (_, Some(_)) => self.group_or_create(group_id),
+            (_, None) => match self.group(group_id) {
+                Some(group) => group,
+                None => return,
+            },
+        };
+        group.lock().replay(&decoded, (key, value), parsed, now_ms);
     }
 }

@@ -8,8 +8,11 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use parking_lot::Mutex;
+use rafka_config::group::{ConsumerConfig, GroupConfig, OffsetsTopicConfig};
+use rafka_coordinator::group::GroupCoordinator;
 use rafka_coordinator::{CoordinatorLog, PendingWrite};
 use rafka_protocol::ErrorCode;
+use rafka_types::ManualClock;
 
 /// Partitions as lists of batches, each given its base offset as a leader would.
 #[derive(Default)]
@@ -105,4 +108,20 @@ pub fn end_offset(log: &[Bytes]) -> i64 {
         header.and_then(Result::ok).map_or(0, |h| h.next_offset())
     };
     log.iter().map(next).max().unwrap_or(0)
+}
+
+/// A clustered group coordinator over three `__consumer_offsets` partitions, its clock
+/// at 1 000 ms.
+pub fn group_coordinator() -> GroupCoordinator {
+    GroupCoordinator::new(
+        GroupConfig::default(),
+        ConsumerConfig::default(),
+        OffsetsTopicConfig {
+            partitions: 3,
+            replication_factor: 1,
+            segment_bytes: 1 << 20,
+        },
+        true,
+        ManualClock::new(1_000),
+    )
 }
