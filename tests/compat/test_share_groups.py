@@ -581,3 +581,80 @@ def test_share_groups_and_their_members_outlive_a_broker_kill(tmp_path, share_me
         assert busy in listed, listed
     finally:
         broker.stop()
+
+
+def kafka_uuid(text: str) -> str:
+    """A topic id as Kafka prints a Uuid: URL-safe base64 of its 16 bytes, unpadded."""
+    import base64
+    import uuid
+    return base64.urlsafe_b64encode(uuid.UUID(text).bytes).rstrip(b"=").decode()
+
+
+def test_kafkas_dump_log_reads_the_share_group_records(tmp_path, share_messages):
+    """Apache Kafka 4.1.1's `kafka-dump-log.sh --offsets-decoder` (DumpLogSegments over
+    its GroupCoordinatorRecordSerde) is the oracle of the records' bytes: it decodes every
+    share-group record rafka wrote to __consumer_offsets — a member joining, being
+    assigned both partitions, and leaving — into the fields rafka meant, with no record
+    it cannot read."""
+    import json
+    import re
+    import subprocess
+
+    from compat_helpers import kafka_java_cmd
+    from conftest import Broker
+
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        topic, group = topic_name("share-records"), topic_name("share-records-group")
+        confluent_create_topic(confluent_admin(broker.bootstrap), topic, partitions=2)
+        assert share_heartbeat(broker.port, group, "m1", 0, [topic])["member_epoch"] == 1
+        joined = share_heartbeat(broker.port, group, "m1", 1)
+        assert joined["member_epoch"] == 2, joined
+        member = share_describe(broker.port, group)["members"][0]
+        topic_id = kafka_uuid(str(member["assignment"]["topic_partitions"][0]["topic_id"]))
+        assert share_heartbeat(broker.port, group, "m1", -1)["member_epoch"] == -1
+    finally:
+        assert broker.stop() == 0, broker.log_tail()
+
+    segments = sorted(broker.data_dir.glob("__consumer_offsets-*/*.log"))
+    dumped = subprocess.run(
+        kafka_java_cmd() + ["kafka.tools.DumpLogSegments", "--offsets-decoder", "--files",
+                            ",".join(str(s) for s in segments)],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert dumped.returncode == 0, dumped.stderr
+    assert "Error at offset" not in dumped.stdout and "Unknown record type" not in \
+        dumped.stdout, dumped.stdout
+    records = []
+    for line in dumped.stdout.splitlines():
+        found = re.search(r" key: (\{.*\}) payload: (.*)$", line)
+        if found:
+            key = json.loads(found.group(1))
+            if key["data"].get("groupId") == group:
+                value = found.group(2)
+                records.append((key["type"], key["data"].get("memberId"),
+                                None if value == "<DELETE>" else json.loads(value)["data"]))
+    assert {r[0] for r in records} == {"10", "11", "12", "13", "14", "15"}, records
+
+    def last(record_type: str):
+        return [r[2] for r in records if r[0] == record_type][-1]
+
+    def written(record_type: str):
+        return [r[2] for r in records if r[0] == record_type and r[2] is not None]
+
+    assert written("10")[-1] == {
+        "rackId": None, "clientId": member["client_id"], "clientHost": member["client_host"],
+        "subscribedTopicNames": [topic]}
+    assert [v["epoch"] for v in written("11")] == [1, 2, 3]
+    assert [v["assignmentEpoch"] for v in written("12")] == [1, 2, 3]
+    assert written("13")[-1] == {"topicPartitions": [{"topicId": topic_id,
+                                                      "partitions": [0, 1]}]}
+    assert written("14")[-1] == {"memberEpoch": 2, "previousMemberEpoch": 1, "state": 0,
+                                 "assignedPartitions": [{"topicId": topic_id,
+                                                         "partitions": [0, 1]}]}
+    assert last("15") == {"initializingTopics": [], "deletingTopics": [],
+                          "initializedTopics": [{"topicId": topic_id, "topicName": topic,
+                                                 "partitions": [0, 1]}]}
+    # The member left: tombstones for its three records; the group stays.
+    assert [last(t) for t in ("10", "13", "14")] == [None, None, None]
+    assert last("11") == {"epoch": 3, "metadataHash": last("11")["metadataHash"]}
