@@ -15,10 +15,11 @@ from confluent_kafka.admin import NewTopic
 
 from compat_helpers import confluent_consume, confluent_consumer, topic_name, wait_until
 from conftest import rafka_bin
+from oracle import share_messages  # noqa: F401 - a fixture
 from test_cluster import (NODE_IDS, acks_all_producer, cluster,  # noqa: F401 - the fixture
                           wait_for_full_isr)
 
-__all__ = ["cluster"]
+__all__ = ["cluster", "share_messages"]
 
 
 def create_assigned(admin, topic: str, assignment: list[list[int]]) -> None:
@@ -251,3 +252,93 @@ def test_only_the_coordinator_answers_for_a_group(cluster):
                    f"Heartbeat answers {want}")
     except AssertionError as e:
         raise AssertionError(f"{e}; last answers {seen[-3:]}") from None
+
+
+def java_partition_for(key: str, partitions: int) -> int:
+    """Kafka's `Utils.abs(key.hashCode()) % partitions`: the __consumer_offsets partition
+    of a group."""
+    h = 0
+    data = key.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + int.from_bytes(data[i:i + 2], "big")) & 0xFFFFFFFF
+    signed = h - (1 << 32) if h >= 1 << 31 else h
+    return (0 if signed == -(1 << 31) else abs(signed)) % partitions
+
+
+def test_a_coordinator_that_loses_its_partition_forgets_its_groups(cluster, share_messages):
+    """Kafka's onResignation: a broker that no longer leads a __consumer_offsets partition
+    drops its groups, and the new leader replays them. A share group's coordinator dies
+    (kill -9): the partition's new leader has the group from the log (member, epoch) and
+    a second member joins there. The first broker comes back and a preferred election
+    hands the partition back to it: it replays the second member too, and the broker that
+    led in between no longer lists the group (before, it kept listing it from memory, so
+    a cluster-wide ListGroups showed it twice)."""
+    from oracle import RawClient
+
+    admin = cluster.admin()
+    topic, group = topic_name("resign"), topic_name("resign-share")
+    create_assigned(admin, topic, [[1, 2, 3]])
+
+    def coordinator():
+        body = kafka_call(cluster.alive_brokers()[0].bootstrap, 10, kafka_string(group))
+        error, node = struct.unpack(">hi", body[:6])
+        return node if error == 0 else None
+    wait_until(coordinator, 20, f"a coordinator for {group}")
+    count = len(wait_until(lambda: cluster.partitions(admin, "__consumer_offsets"), 30,
+                           "__consumer_offsets created"))
+    offsets = wait_for_full_isr(cluster, admin, "__consumer_offsets", count, timeout_s=60)
+    index = java_partition_for(group, count)
+    tp = [TopicPartition("__consumer_offsets", index)]
+    preferred = offsets[index].replicas[0]
+    elect(admin, ElectionType.PREFERRED, tp)
+    wait_until(lambda: cluster.partitions(admin, "__consumer_offsets")[index].leader
+               == preferred, 20, f"node {preferred} leading __consumer_offsets-{index}")
+    wait_until(lambda: coordinator() == preferred, 20, f"node {preferred} coordinating")
+
+    def call(node: int, api: str, **fields) -> dict:
+        with RawClient("127.0.0.1", cluster.nodes[node].port) as raw:
+            return raw.request(api, 1, **fields)
+
+    def beat(node: int, member: str, epoch: int, topics=None) -> dict:
+        return call(node, "ShareGroupHeartbeat", group_id=group, member_id=member,
+                    member_epoch=epoch, rack_id=None, subscribed_topic_names=topics)
+
+    def members(node: int) -> dict[str, int] | None:
+        """The group's members by epoch; None while the node is not (yet) its coordinator
+        (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR)."""
+        described = call(node, "ShareGroupDescribe", group_ids=[group],
+                         include_authorized_operations=False)["groups"][0]
+        if described["error_code"] in (14, 15, 16):
+            return None
+        assert described["error_code"] == 0, described
+        return {m["member_id"]: m["member_epoch"] for m in described["members"]}
+
+    def listed(node: int) -> bool:
+        with RawClient("127.0.0.1", cluster.nodes[node].port) as raw:
+            answer = raw.request("ListGroups", 5, states_filter=[], types_filter=["share"])
+        return group in [g["group_id"] for g in answer["groups"]]
+
+    assert beat(preferred, "a", 0, [topic])["member_epoch"] == 1
+    assert beat(preferred, "a", 1)["member_epoch"] == 2
+
+    cluster.nodes[preferred].kill9()
+    admin = cluster.admin()
+    interim = wait_until(lambda: (c := coordinator()) not in (None, preferred) and c, 30,
+                         "a new coordinator after the kill")
+    # The new leader replayed the group: "a" carries on with its epoch.
+    assert wait_until(lambda: members(interim), 30, "the group replayed") == {"a": 2}
+    assert beat(interim, "a", 2)["error_code"] == 0
+    assert beat(interim, "b", 0, [topic])["error_code"] == 0
+
+    cluster.restart(cluster.nodes[preferred])
+    admin = cluster.admin()
+    wait_for_full_isr(cluster, admin, "__consumer_offsets", count, timeout_s=60)
+    assert elect(admin, ElectionType.PREFERRED, tp) == {("__consumer_offsets", index): None}
+    wait_until(lambda: coordinator() == preferred, 20, f"node {preferred} coordinating again")
+
+    assert wait_until(lambda: listed(preferred), 20, "the group listed by its coordinator")
+    assert set(wait_until(lambda: members(preferred), 20, "the group described")) == {
+        "a", "b"}, "b, written by the interim leader, replayed"
+    assert not listed(interim), "the former coordinator forgot the group"
+    others = [n for n in NODE_IDS if n != preferred]
+    assert [n for n in others if listed(n)] == []

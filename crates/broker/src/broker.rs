@@ -345,6 +345,14 @@ impl Broker {
             &image,
             &self.logs,
         );
+        for partition in applied.resignations {
+            if &*partition.topic == OFFSETS_TOPIC {
+                // Another broker coordinates the partition's groups now (Kafka's
+                // onResignation): forget them, so that nothing lists them here and a
+                // later leadership replays them afresh.
+                self.groups.unload_partition(partition.index);
+            }
+        }
         for partition in applied.new_leaderships {
             if &*partition.topic == OFFSETS_TOPIC {
                 // This broker now coordinates the partition's groups.

@@ -406,6 +406,16 @@ impl Partition {
         log.read(offset, max_bytes, upper, min_one_batch)
     }
 
+    /// A coordinator's load: up to the log end, past the high watermark (Kafka's
+    /// `FetchIsolation.LOG_END` in `CoordinatorLoaderImpl`). A new leader's high
+    /// watermark may not have caught up yet with records the former leader had
+    /// acknowledged; they are in this log, and this log is the partition's now.
+    pub fn read_to_log_end(&self, offset: Offset, max_bytes: u64) -> Result<ReadResult, LogError> {
+        let log = self.log.lock();
+        let end = log.log_end_offset();
+        log.read(offset, max_bytes, end, true)
+    }
+
     /// A consumer's read with its isolation: up to the high watermark, or for
     /// `read_committed` up to the last stable offset with the aborted transactions the
     /// records overlap. Reports the last stable offset either way (one lock of the log).

@@ -41,6 +41,9 @@ impl Topics {
 pub struct Applied {
     /// Partitions this broker leads now and did not lead before.
     pub new_leaderships: Vec<Arc<Partition>>,
+    /// Partitions this broker led before and does not lead now (a follower now, or no
+    /// longer a replica): a coordinator unloads what it kept of them.
+    pub resignations: Vec<Arc<Partition>>,
 }
 
 #[derive(Debug, Default)]
@@ -197,6 +200,9 @@ impl ReplicaManager {
                             applied.new_leaderships.push(p.clone());
                         }
                     } else {
+                        if p.is_leader() {
+                            applied.resignations.push(p.clone());
+                        }
                         p.become_follower(NodeId(state.leader), LeaderEpoch(state.leader_epoch));
                     }
                 }
@@ -230,6 +236,9 @@ impl ReplicaManager {
             }
         }
         self.replace_all(next);
+        applied
+            .resignations
+            .extend(gone.iter().filter(|p| p.is_leader()).cloned());
         for partition in gone {
             logs.delete(&partition);
         }
@@ -294,7 +303,7 @@ impl CoordinatorLog for ReplicaManager {
 
     fn replay_range(&self, topic: &str, partition: i32) -> Option<(i64, i64)> {
         self.partition(topic, partition)
-            .map(|p| (p.log_start_offset().0, p.high_watermark().0))
+            .map(|p| (p.log_start_offset().0, p.log_end_offset().0))
     }
 
     fn read(
@@ -308,7 +317,7 @@ impl CoordinatorLog for ReplicaManager {
             .partition(topic, partition)
             .ok_or_else(|| format!("{topic}-{partition} is not hosted here"))?;
         partition
-            .read(Offset(offset), max_bytes as u64, true)
+            .read_to_log_end(Offset(offset), max_bytes as u64)
             .and_then(|r| r.to_bytes())
             .map_err(|e| e.to_string())
     }

@@ -77,11 +77,13 @@ pub trait CoordinatorLog: Send + Sync {
         timeout: Duration,
     ) -> Result<PendingWrite, ErrorCode>;
 
-    /// The partition's log start offset and high watermark: the range a replay reads.
+    /// The partition's log start and end offsets: the range a replay reads. To the log
+    /// end, not the high watermark, as Kafka's loader reads: a new leader's high
+    /// watermark may lag the records its predecessor had acknowledged.
     fn replay_range(&self, topic: &str, partition: i32) -> Option<(i64, i64)>;
 
     /// Up to `max_bytes` of whole batches from `offset` (at least one batch if there is
-    /// one), read up to the high watermark.
+    /// one), read up to the log end.
     fn read(
         &self,
         topic: &str,
@@ -94,7 +96,7 @@ pub trait CoordinatorLog: Send + Sync {
 /// How much of a coordinator's partition one read of a replay takes.
 const REPLAY_READ_BYTES: usize = 4 << 20;
 
-/// Replays `topic`'s partition: every record from its log start to its high watermark,
+/// Replays `topic`'s partition: every record from its log start to its log end,
 /// in order, to `each` (control batches skipped, unreadable batches logged and skipped).
 pub fn replay_records(
     log: &dyn CoordinatorLog,

@@ -293,3 +293,36 @@ async fn share_records_do_not_disturb_the_classic_groups_of_the_partition() {
         5
     );
 }
+
+#[tokio::test]
+async fn a_resigned_partition_takes_its_groups_along_and_a_new_leadership_brings_them_back() {
+    let log = MemoryLog::leader();
+    let node = Node::new();
+    node.beat(&log, "a", 0, 0).await;
+    // A classic group in the share group's partition, and one in another partition.
+    let partition = node.groups.partition_for("g");
+    let same = (0..)
+        .map(|i| format!("classic-{i}"))
+        .find(|id| node.groups.partition_for(id) == partition)
+        .unwrap();
+    let other = (0..)
+        .map(|i| format!("classic-{i}"))
+        .find(|id| node.groups.partition_for(id) != partition)
+        .unwrap();
+    for id in [&same, &other] {
+        node.groups.group_or_create(id, 0);
+    }
+
+    assert_eq!(node.groups.unload_partition(partition), 1);
+    assert!(node.shares.group("g").is_none(), "the share group went too");
+    assert!(node.groups.group(&same).is_none());
+    assert!(
+        node.groups.group(&other).is_some(),
+        "another partition's group stays"
+    );
+
+    // Leading the partition again replays it from the log.
+    node.groups.load_partition(&log, partition, 5);
+    let group = node.shares.group("g").expect("replayed");
+    assert_eq!(group.lock().members["a"].member_epoch, 1);
+}

@@ -65,6 +65,9 @@ pub trait OtherGroupRecords: Send + Sync + std::fmt::Debug {
     fn owns(&self, record_type: i16) -> bool;
     /// Applies one of its records read back from the log.
     fn replay(&self, key: Bytes, value: Option<Bytes>, now_ms: i64);
+    /// Forgets the groups `in_partition` says are of a partition this broker no longer
+    /// leads.
+    fn unload(&self, in_partition: &dyn Fn(&str) -> bool);
 }
 
 /// A transactional producer as its batches carry it.
@@ -368,6 +371,31 @@ impl GroupCoordinator {
         })
     }
 
+    /// This broker no longer leads `partition` of `__consumer_offsets` (Kafka's
+    /// `onResignation`): its groups, and the other coordinator's, are forgotten (a
+    /// later leadership replays them from the log). Returns how many classic groups went.
+    pub fn unload_partition(&self, partition: i32) -> usize {
+        let in_partition = |group_id: &str| self.partition_for(group_id) == partition;
+        let unloaded = {
+            let mut groups = self.groups.lock();
+            let before = groups.len();
+            groups.retain(|group_id, _| !in_partition(group_id));
+            before - groups.len()
+        };
+        // A pending transactional offset of an unloaded group comes back with the replay.
+        self.open_transactions.lock().retain(|_, groups| {
+            groups.retain(|group_id| !in_partition(group_id));
+            !groups.is_empty()
+        });
+        if let Some(owner) = &self.other_records {
+            owner.unload(&in_partition);
+        }
+        tracing::info!(
+            "{OFFSETS_TOPIC}-{partition}: no longer its leader, {unloaded} group(s) unloaded"
+        );
+        unloaded
+    }
+
     /// Replays the `__consumer_offsets` partitions hosted here into the cache
     /// (single-node start-up).
     pub fn load(&self, log: &dyn CoordinatorLog, now_ms: i64) {
@@ -378,7 +406,7 @@ impl GroupCoordinator {
         tracing::info!("loaded {groups} group(s) from {loaded} record(s) of {OFFSETS_TOPIC}");
     }
 
-    /// Replays one partition of `__consumer_offsets` up to its high watermark: at
+    /// Replays one partition of `__consumer_offsets` up to its log end: at
     /// start-up, and in a cluster when this broker becomes the partition's leader (and
     /// so the coordinator of its groups). Returns the records replayed.
     pub fn load_partition(&self, log: &dyn CoordinatorLog, partition: i32, now_ms: i64) -> usize {

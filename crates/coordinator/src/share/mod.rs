@@ -210,4 +210,10 @@ impl OtherGroupRecords for ShareGroupCoordinator {
         };
         group.lock().replay(&decoded, (key, value), parsed, now_ms);
     }
+
+    fn unload(&self, in_partition: &dyn Fn(&str) -> bool) {
+        self.groups
+            .lock()
+            .retain(|group_id, _| !in_partition(group_id));
+    }
 }

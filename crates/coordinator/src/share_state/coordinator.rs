@@ -12,7 +12,7 @@
 //!
 //! A record is applied to memory when it is appended, so that the next write builds on
 //! it; the request is answered once the ISR has it. Should the append fail to count, the
-//! partition is forgotten and replayed from the log (up to its high watermark) at the
+//! partition is forgotten and replayed from the log (up to its log end) at the
 //! next request: memory never holds what the log does not.
 //!
 //! Locking: the map of loaded partitions is locked to find or load one; each partition's
@@ -581,7 +581,7 @@ impl ShareCoordinator {
         Ok((partition, epoch, state))
     }
 
-    /// Reads one partition of the topic from its log start to its high watermark.
+    /// Reads one partition of the topic from its log start to its log end.
     fn replay(&self, env: &dyn ShareStateEnv, partition: i32) -> PartitionState {
         let mut state = PartitionState::default();
         let limit = self.config.snapshot_update_records_per_snapshot;
