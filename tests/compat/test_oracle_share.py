@@ -1,7 +1,7 @@
 """Differential tests against Apache Kafka 4.1.1 for share groups (KIP-932): the same
 request sequences to both brokers, answers compared field by field — ShareGroupHeartbeat,
 ShareGroupDescribe, ShareFetch (acquired ranges, delivery counts, `batch_size`,
-`max_records`), ShareAcknowledge, DescribeShareGroupOffsets, AlterShareGroupOffsets,
+`max_records`, the wait for `min_bytes` up to `max_wait_ms`), ShareAcknowledge, DescribeShareGroupOffsets, AlterShareGroupOffsets,
 DeleteShareGroupOffsets, and ListGroups/DescribeGroups/DeleteGroups with a share group,
 with the bad inputs of KIP-932 (offsets not acquired, stale member epochs, share session
 epochs out of order, unknown sessions, unknown topic ids, invalid group and member ids).
