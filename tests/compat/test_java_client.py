@@ -37,7 +37,8 @@ SCENARIOS = (
     + [f"produce-consume-{codec}" for codec in CODECS]
     + [f"group-{what}-{protocol}" for protocol in ("classic", "consumer")
        for what in ("rebalance", "commits")]
-    + ["seek-and-offsets", "transactions-exactly-once", "share-groups"]
+    + ["seek-and-offsets", "transactions-exactly-once", "share-groups",
+       "share-groups-min-bytes"]
 )
 # Scenarios of the program that other test files run, with brokers of their own:
 # re-authentication over SASL (test_sasl.py).

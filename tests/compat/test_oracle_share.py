@@ -1,7 +1,7 @@
 """Differential tests against Apache Kafka 4.1.1 for share groups (KIP-932): the same
 request sequences to both brokers, answers compared field by field — ShareGroupHeartbeat,
 ShareGroupDescribe, ShareFetch (acquired ranges, delivery counts, `batch_size`,
-`max_records`), ShareAcknowledge, DescribeShareGroupOffsets, AlterShareGroupOffsets,
+`max_records`, the wait for `min_bytes` up to `max_wait_ms`), ShareAcknowledge, DescribeShareGroupOffsets, AlterShareGroupOffsets,
 DeleteShareGroupOffsets, and ListGroups/DescribeGroups/DeleteGroups with a share group,
 with the bad inputs of KIP-932 (offsets not acquired, stale member epochs, share session
 epochs out of order, unknown sessions, unknown topic ids, invalid group and member ids).
@@ -26,8 +26,8 @@ import uuid
 import pytest
 
 from conftest import Broker
-from oracle import (SHARED_CONFIG, KafkaOracle, Pair, create_topic, decode_records, running_pair,
-                    records, share_messages)  # noqa: F401 - share_messages is a fixture
+from oracle import (SHARED_CONFIG, KafkaOracle, Pair, RawClient, create_topic, decode_records,
+                    running_pair, records, share_messages)  # noqa: F401 - share_messages is a fixture
 
 GROUP = 32  # ConfigResource type of a group
 
@@ -529,6 +529,137 @@ def test_batch_size_and_max_records_shape_acquisitions_as_kafka(share):
         for side in ("kafka", "rafka"):
             m[side].close()
     assert not failures, "\n\n".join(failures)
+
+
+# -- min_bytes and max_wait_ms -----------------------------------------------------------
+
+MIN_BYTES = 1000
+VALUE = b"x" * 100  # a one-record batch of it is ~170 bytes, ten of them ~1100
+
+
+def produce_values(pair: Pair, side: str, topic: str, count: int) -> None:
+    """One Produce (one batch) of `count` records of VALUE to partition 0 of one side."""
+    answer = pair.send(side, "Produce", 9, transactional_id=None, acks=-1, timeout_ms=10000,
+                       topic_data=[{"name": topic, "partition_data": [
+                           {"index": 0, "records": records(*[VALUE] * count)}]}])
+    code = answer["responses"][0]["partition_responses"][0]["error_code"]
+    assert code == 0, f"{side}: Produce to {topic}: {answer}"
+
+
+class WaitingFetch:
+    """A ShareFetch of `member` on a connection of its own, answered in a thread; `done`
+    is the monotonic time the answer came."""
+
+    def __init__(self, member: Member, topic_id: str, acknowledgements: list, **kw):
+        import threading
+        fields = fetch_fields(member.group, member.member, member.next_session_epoch(),
+                              [(topic_id, 0, acknowledgements)], **kw)
+        self.client = RawClient("127.0.0.1", member.pair.port(member.side))
+        self.answer: dict | None = None
+        self.error: BaseException | None = None
+        self.done: float | None = None
+        self.sent = time.monotonic()
+
+        def run():
+            try:
+                self.answer = self.client.request("ShareFetch", 1, **fields)
+            except BaseException as e:  # noqa: BLE001 - reported by result()
+                self.error = e
+            self.done = time.monotonic()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def answered_within(self, seconds: float) -> bool:
+        self.thread.join(seconds)
+        return not self.thread.is_alive()
+
+    def result(self, timeout_s: float = SETTLE_TIMEOUT_S) -> dict:
+        self.thread.join(timeout_s)
+        self.client.close()
+        assert not self.thread.is_alive(), "the ShareFetch never answered"
+        assert self.error is None, f"the ShareFetch failed: {self.error!r}"
+        return self.answer
+
+
+def test_fetch_waits_for_min_bytes_and_answers_after_max_wait_as_kafka(share):
+    """Kafka's DelayedShareFetch: with min_bytes above what the partition holds from the
+    fetch offset on, a ShareFetch acquires nothing and waits — a produce that brings the
+    bytes up to min_bytes completes it before max_wait_ms, with everything; otherwise it
+    answers when max_wait_ms runs out with what it can acquire then (at once for 0).
+    Acknowledgements it carries are applied while it waits."""
+    topic, group = name("minb"), name("g")
+    create_topic(share, topic)
+    earliest(share, group)
+    ids = topic_ids(share, topic)
+    m = members(share, group, topic)
+    answers: dict[str, dict[str, dict]] = {"kafka": {}, "rafka": {}}
+    for side in ("kafka", "rafka"):
+        member, tid, got = m[side], ids[side], answers[side]
+        # The share-partition loaded and its first record delivered and accepted: the
+        # fetch offset is at the log end (1).
+        produce_values(share, side, topic, 1)
+        first = member.fetch_until_acquired([(tid, 0, [])], 1)
+        assert acquired(first) == [(0, 0, 1)], f"{side}: {first}"
+        ack = member.acknowledge(tid, [acks(0, 0, ACCEPT)])
+        assert ack["error_code"] == 0, f"{side}: {ack}"
+
+        # One small batch (offset 1): below min_bytes, so the fetch waits for more.
+        produce_values(share, side, topic, 1)
+        waiting = WaitingFetch(member, tid, [], max_wait_ms=30000, min_bytes=MIN_BYTES)
+        assert not waiting.answered_within(0.5), \
+            f"{side}: answered below min_bytes before max_wait_ms: {waiting.answer}"
+        # Ten more records (offsets 2-11) bring it past min_bytes: the answer comes now,
+        # after that produce and long before max_wait_ms, with both batches.
+        produced_at = time.monotonic()
+        produce_values(share, side, topic, 10)
+        got["satisfied"] = waiting.result()
+        took = waiting.done - waiting.sent
+        assert waiting.done >= produced_at, side
+        assert took < 20, f"{side}: the answer took {took:.1f} s"
+        assert acquired(got["satisfied"]) == [(1, 11, 1)], f"{side}: {got['satisfied']}"
+        assert offsets(got["satisfied"]) == list(range(1, 12)), side
+        ack = member.acknowledge(tid, [acks(1, 11, ACCEPT)])
+        assert ack["error_code"] == 0, f"{side}: {ack}"
+
+        # Never enough: the answer comes after max_wait_ms, with the record there is
+        # (offset 12) acquired then.
+        produce_values(share, side, topic, 1)
+        waiting = WaitingFetch(member, tid, [], max_wait_ms=1500, min_bytes=MIN_BYTES)
+        got["expired"] = waiting.result()
+        took = waiting.done - waiting.sent
+        assert took >= 1.4, f"{side}: answered after {took:.2f} s, before max_wait_ms"
+        assert acquired(got["expired"]) == [(12, 12, 1)], f"{side}: {got['expired']}"
+
+        # Acknowledgements on a fetch that waits: applied at once (rafka's described start
+        # offset moves past them while the fetch still waits; Kafka's lags a write behind,
+        # see above), their result in the answer after max_wait_ms, nothing new acquired.
+        waiting = WaitingFetch(member, tid, [acks(12, 12, ACCEPT)], max_wait_ms=3000,
+                               min_bytes=MIN_BYTES)
+        if side == "rafka":
+            deadline = time.monotonic() + SETTLE_TIMEOUT_S
+            while True:
+                d = share.send(side, "DescribeShareGroupOffsets", 0, groups=[
+                    {"group_id": group, "topics": [{"topic_name": topic, "partitions": [0]}]}])
+                if d["groups"][0]["topics"][0]["partitions"][0]["start_offset"] == 13:
+                    break
+                assert time.monotonic() < deadline, f"acknowledgement not applied: {d}"
+                time.sleep(0.05)
+            assert waiting.thread.is_alive(), \
+                f"the fetch answered before max_wait_ms: {waiting.answer}"
+        got["acknowledged"] = waiting.result()
+        assert time.monotonic() - waiting.sent >= 2.9, side
+        assert acquired(got["acknowledged"]) == [], f"{side}: {got['acknowledged']}"
+
+        # max_wait_ms 0: at once, with what there is, min_bytes or not.
+        produce_values(share, side, topic, 1)
+        got["no wait"] = member.fetch([(tid, 0, [])], max_wait_ms=0, min_bytes=MIN_BYTES)
+        assert acquired(got["no wait"]) == [(13, 13, 1)], f"{side}: {got['no wait']}"
+    for what in ("satisfied", "expired", "acknowledged", "no wait"):
+        share.compare(answers["kafka"][what], answers["rafka"][what],
+                      f"ShareFetch min_bytes {MIN_BYTES}: {what}")
+    for side in ("kafka", "rafka"):
+        m[side].close()
 
 
 # -- offsets of a share group ------------------------------------------------------------

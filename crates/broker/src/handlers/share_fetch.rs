@@ -5,8 +5,18 @@
 //! be acquired it waits (long poll) until an append, a release, or `max_wait_ms`.
 //!
 //! Records are read up to the high watermark (`share.isolation.level=read_uncommitted`)
-//! or the last stable offset (`read_committed`, aborted transactions archived);
-//! the answer comes as soon as anything was acquired (`min_bytes` counts as 1).
+//! or the last stable offset (`read_committed`, aborted transactions archived).
+//!
+//! When it answers, as Kafka's `DelayedShareFetch`: with `min_bytes` <= 1 as soon as
+//! anything was acquired (or acknowledgements came with the request). With a larger
+//! `min_bytes` nothing is acquired while it waits: each wake-up estimates the bytes the
+//! member could get — from each share-partition it could acquire from, the log bytes
+//! from the batch holding its next fetch offset up to the high watermark (last stable
+//! offset), capped at the partition's share of `max_bytes` — and the request completes
+//! (acquiring then) once they reach `min_bytes`, at once when a fetch offset lies in an
+//! older segment than the high watermark, and with whatever can be acquired when
+//! `max_wait_ms` runs out (at once for 0). Acknowledgements it carries are applied
+//! before the wait; their results come with the answer.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -17,6 +27,7 @@ use kafka_protocol::messages::share_fetch_response::{
     AcquiredRecords, LeaderIdAndEpoch, PartitionData, ShareFetchableTopicResponse,
 };
 use kafka_protocol::messages::{ShareFetchRequest, ShareFetchResponse};
+use rafka_log::Log;
 use rafka_protocol::batch::batches;
 use rafka_protocol::ErrorCode;
 use rafka_security::acl::AclOperation;
@@ -221,10 +232,26 @@ pub(super) async fn handle(
         .unwrap_or(DEFAULT_MAX_RECORDS);
     let deadline = tokio::time::Instant::now()
         + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
+    let min_bytes = u64::try_from(request.min_bytes).unwrap_or(0);
     loop {
         // Subscribe before acquiring, so an append or release in between is not missed.
         let released = broker.shares.released.notified();
         let mut receivers = Vec::new();
+        if min_bytes > 1 && tokio::time::Instant::now() < deadline {
+            let estimate = estimate_all(broker, &group_id, &partitions, &denied, &request);
+            if !estimate.has_error && !min_bytes_satisfied(&estimate.fetchable, min_bytes) {
+                receivers = estimate.receivers;
+                wait_for_change(
+                    broker,
+                    &mut receivers,
+                    released,
+                    estimate.next_lock_deadline_ms,
+                    deadline,
+                )
+                .await;
+                continue;
+            }
+        }
         let pass = acquire_all(
             broker,
             &group_id,
@@ -237,7 +264,13 @@ pub(super) async fn handle(
             &mut receivers,
         );
         let now = tokio::time::Instant::now();
-        if pass.acquired || pass.has_error || now >= deadline || !acknowledged.is_empty() {
+        // Past the min_bytes check (or its deadline) Kafka completes with what it acquires.
+        let complete = if min_bytes > 1 {
+            true
+        } else {
+            pass.acquired || pass.has_error || now >= deadline || !acknowledged.is_empty()
+        };
+        if complete {
             let subsequent = step == SessionStep::Continued;
             let answers = pass
                 .partitions
@@ -264,23 +297,44 @@ pub(super) async fn handle(
                 .collect();
             return response(answers, lock_timeout_ms);
         }
-        let any_append = async {
-            if receivers.is_empty() {
-                std::future::pending::<()>().await;
-            }
-            let changes = receivers.iter_mut().map(|r| Box::pin(r.changed()));
-            let _ = futures_util::future::select_all(changes).await;
-        };
-        // A lock that runs out makes its record acquirable again: wake up for the first.
-        let recheck = pass.next_lock_deadline_ms.map_or(deadline, |at_ms| {
-            let wait_ms = u64::try_from(at_ms - broker.clock.now_ms()).unwrap_or(0);
-            (now + Duration::from_millis(wait_ms)).min(deadline)
-        });
-        tokio::select! {
-            _ = any_append => {}
-            _ = released => {}
-            _ = tokio::time::sleep_until(recheck) => {}
+        wait_for_change(
+            broker,
+            &mut receivers,
+            released,
+            pass.next_lock_deadline_ms,
+            deadline,
+        )
+        .await;
+    }
+}
+
+/// Waits until one of the partitions' high watermarks moves, records are released, the
+/// first lock of theirs runs out (`next_lock_deadline_ms`, the broker clock's time) or
+/// `deadline`, whichever comes first.
+async fn wait_for_change(
+    broker: &Broker,
+    receivers: &mut [watch::Receiver<Offset>],
+    released: tokio::sync::futures::Notified<'_>,
+    next_lock_deadline_ms: Option<i64>,
+    deadline: tokio::time::Instant,
+) {
+    let now = tokio::time::Instant::now();
+    let any_append = async {
+        if receivers.is_empty() {
+            std::future::pending::<()>().await;
         }
+        let changes = receivers.iter_mut().map(|r| Box::pin(r.changed()));
+        let _ = futures_util::future::select_all(changes).await;
+    };
+    // A lock that runs out makes its record acquirable again: wake up for the first.
+    let recheck = next_lock_deadline_ms.map_or(deadline, |at_ms| {
+        let wait_ms = u64::try_from(at_ms - broker.clock.now_ms()).unwrap_or(0);
+        (now + Duration::from_millis(wait_ms)).min(deadline)
+    });
+    tokio::select! {
+        _ = any_append => {}
+        _ = released => {}
+        _ = tokio::time::sleep_until(recheck) => {}
     }
 }
 
@@ -407,6 +461,149 @@ async fn load_all(
         }
     }
     failed
+}
+
+/// What one share-partition could give a ShareFetch that waits for `min_bytes`, as
+/// Kafka's `DelayedShareFetch.isMinBytesSatisfied` estimates it before acquiring: it
+/// assumes everything from the fetch offset on can be acquired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetchable {
+    /// The log bytes from the batch holding the fetch offset up to the high watermark
+    /// (last stable offset), capped at the partition's max bytes.
+    Bytes(u64),
+    /// Kafka completes at once: the fetch offset lies in an older segment than the high
+    /// watermark (a lagging member, or a segment just rolled), or past it, or the log
+    /// could not be read there (the answer then carries the error).
+    Now,
+}
+
+/// Whether the estimates reach `min_bytes` (any partition that completes at once does).
+fn min_bytes_satisfied(fetchable: &[Fetchable], min_bytes: u64) -> bool {
+    let mut bytes = 0u64;
+    for f in fetchable {
+        match f {
+            Fetchable::Now => return true,
+            Fetchable::Bytes(n) => bytes = bytes.saturating_add(*n),
+        }
+    }
+    bytes >= min_bytes
+}
+
+/// What `log` could give from `fetch_offset` up to `bound` (the high watermark or the
+/// last stable offset) within `max_bytes`, as Kafka compares the fetch offset's metadata
+/// with the bound's: on the same segment the byte distance between them, capped.
+fn fetchable(log: &Log, fetch_offset: i64, bound: i64, max_bytes: u64) -> Fetchable {
+    if fetch_offset > bound {
+        return Fetchable::Now;
+    }
+    if fetch_offset == bound {
+        return Fetchable::Bytes(0);
+    }
+    let bases = log.segment_base_offsets();
+    let segment_of = |offset: i64| bases.partition_point(|b| b.0 <= offset);
+    if segment_of(fetch_offset) < segment_of(bound) {
+        return Fetchable::Now;
+    }
+    // Whole batches up to max_bytes: one more below the bound that did not fit means the
+    // distance exceeds max_bytes, so the capped distance is max_bytes.
+    match log.read(Offset(fetch_offset), max_bytes, Offset(bound), true) {
+        Ok(read) if read.next_offset.0 < bound => Fetchable::Bytes(max_bytes),
+        Ok(read) => Fetchable::Bytes(read.size_bytes.min(max_bytes)),
+        Err(_) => Fetchable::Now,
+    }
+}
+
+/// One min_bytes check over the member's session partitions.
+struct Estimate {
+    /// One per share-partition that could acquire now (its next fetch offset exists).
+    fetchable: Vec<Fetchable>,
+    /// A partition the answer gives an error (unknown, not authorized, not led here, not
+    /// loaded): the request completes at once, as without min_bytes.
+    has_error: bool,
+    receivers: Vec<watch::Receiver<Offset>>,
+    /// The first time a lock of these partitions runs out.
+    next_lock_deadline_ms: Option<i64>,
+}
+
+/// Kafka's `DelayedShareFetch.tryComplete` before it acquires: the share-partitions that
+/// could acquire records (`canAcquireRecords`), each given the request's `max_bytes`
+/// split evenly among them (its `PartitionMaxBytesStrategy` UNIFORM) unless the request
+/// names a partition max, and what each could give from its next fetch offset.
+fn estimate_all(
+    broker: &Broker,
+    group_id: &str,
+    partitions: &[TopicIdPartition],
+    denied: &BTreeSet<uuid::Uuid>,
+    request: &ShareFetchRequest,
+) -> Estimate {
+    let mut estimate = Estimate {
+        fetchable: Vec::new(),
+        has_error: false,
+        receivers: Vec::new(),
+        next_lock_deadline_ms: None,
+    };
+    let read_committed = broker.group_config(group_id).share_isolation_level == "read_committed";
+    let limits = share_limits(broker, group_id);
+    let now_ms = broker.clock.now_ms();
+    let mut acquirable = Vec::new();
+    for &(topic_id, index) in partitions {
+        let partition = broker
+            .topic_by_id(&topic_id)
+            .filter(|_| !denied.contains(&topic_id))
+            .and_then(|t| t.partition(index).cloned())
+            .filter(|p| p.is_leader());
+        let Some(partition) = partition else {
+            estimate.has_error = true;
+            continue;
+        };
+        let leader_epoch = partition.leader_epoch().0;
+        let Some(entry) = broker
+            .shares
+            .get(group_id, topic_id, index)
+            .filter(|e| e.leader_epoch == leader_epoch)
+        else {
+            estimate.has_error = true;
+            continue;
+        };
+        estimate.receivers.push(partition.subscribe());
+        let fetch_offset = {
+            let mut sp = entry.partition.lock();
+            sp.limits = limits;
+            sp.advance_to_log_start(partition.log_start_offset().0);
+            let fetch_offset = sp.next_fetch_offset(now_ms);
+            estimate.next_lock_deadline_ms =
+                match (estimate.next_lock_deadline_ms, sp.next_lock_deadline_ms()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            fetch_offset
+        };
+        let Some(fetch_offset) = fetch_offset else {
+            continue;
+        };
+        let partition_max_bytes = request
+            .topics
+            .iter()
+            .find(|t| t.topic_id == topic_id)
+            .and_then(|t| t.partitions.iter().find(|p| p.partition_index == index))
+            .and_then(|p| u64::try_from(p.partition_max_bytes).ok())
+            .filter(|b| *b > 0);
+        acquirable.push((partition, fetch_offset, partition_max_bytes));
+    }
+    let count = u64::try_from(acquirable.len()).unwrap_or(u64::MAX).max(1);
+    let even_share = u64::try_from(request.max_bytes).unwrap_or(0) / count;
+    for (partition, fetch_offset, partition_max_bytes) in acquirable {
+        let bound = if read_committed {
+            partition.last_stable_offset()
+        } else {
+            partition.high_watermark()
+        };
+        let max_bytes = partition_max_bytes.unwrap_or(even_share);
+        estimate
+            .fetchable
+            .push(partition.with_log(|log| fetchable(log, fetch_offset, bound.0, max_bytes)));
+    }
+    estimate
 }
 
 struct Pass {
@@ -698,6 +895,101 @@ mod tests {
         let fresh: Vec<(i64, i64, &[u8])> =
             batches.iter().map(|(b, l)| (*b, *l, &[][..])).collect();
         shape_new_records(&fresh, end, max, size).ranges
+    }
+
+    /// A log in `dir` rolling a segment before it passes `segment_bytes`.
+    fn open_log(dir: &std::path::Path, segment_bytes: u64) -> Log {
+        let config = rafka_log::LogConfig {
+            segment_bytes,
+            ..rafka_log::LogConfig::default()
+        };
+        let clock: rafka_types::SharedClock = rafka_types::ManualClock::new(1_700_000_000_000);
+        Log::open(
+            dir.to_path_buf(),
+            config,
+            clock,
+            rafka_log::OpenOptions::default(),
+        )
+        .unwrap()
+    }
+
+    /// Appends a batch of `records` records of 100-byte values; returns its size.
+    fn append(log: &mut Log, records: usize) -> u64 {
+        let mut builder = rafka_protocol::batch::BatchBuilder::new(0);
+        for _ in 0..records {
+            builder.append(1_700_000_000_000, None, Some(&[7u8; 100]), &[]);
+        }
+        let bytes = builder.build().unwrap();
+        log.append_as_leader(&bytes).unwrap();
+        bytes.len() as u64
+    }
+
+    #[test]
+    fn fetchable_counts_the_bytes_from_the_fetch_offsets_batch_to_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open_log(dir.path(), 1 << 20);
+        let first = append(&mut log, 3); // offsets 0-2
+        let second = append(&mut log, 2); // offsets 3-4
+        let end = log.log_end_offset().0;
+        assert_eq!(end, 5);
+        // From the start: both batches.
+        assert_eq!(
+            fetchable(&log, 0, end, 1 << 20),
+            Fetchable::Bytes(first + second)
+        );
+        // An offset inside a batch counts that batch whole, as Kafka's fetch offset
+        // metadata points at the batch's position.
+        assert_eq!(
+            fetchable(&log, 1, end, 1 << 20),
+            Fetchable::Bytes(first + second)
+        );
+        assert_eq!(fetchable(&log, 3, end, 1 << 20), Fetchable::Bytes(second));
+        // Only up to the bound (the high watermark, or the last stable offset).
+        assert_eq!(fetchable(&log, 0, 3, 1 << 20), Fetchable::Bytes(first));
+        // Nothing past the bound; a fetch offset past it completes at once.
+        assert_eq!(fetchable(&log, end, end, 1 << 20), Fetchable::Bytes(0));
+        assert_eq!(fetchable(&log, 4, 3, 1 << 20), Fetchable::Now);
+        // Capped at the partition's max bytes, also when the first batch alone is larger.
+        assert_eq!(
+            fetchable(&log, 0, end, first + 1),
+            Fetchable::Bytes(first + 1)
+        );
+        assert_eq!(fetchable(&log, 0, end, 10), Fetchable::Bytes(10));
+        assert_eq!(
+            fetchable(&log, 0, end, first + second),
+            Fetchable::Bytes(first + second)
+        );
+    }
+
+    #[test]
+    fn fetchable_completes_at_once_from_an_older_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        // Each batch of 5 records (~600 bytes) fills a segment: the next one rolls.
+        let mut log = open_log(dir.path(), 700);
+        let size = append(&mut log, 5);
+        assert!(size > 350 && size <= 700, "{size}");
+        append(&mut log, 5);
+        append(&mut log, 5);
+        assert_eq!(log.segment_base_offsets().len(), 3);
+        let end = log.log_end_offset().0;
+        // The fetch offset's segment is older than the bound's: Kafka does not count.
+        assert_eq!(fetchable(&log, 2, end, 1 << 20), Fetchable::Now);
+        assert_eq!(fetchable(&log, 7, end, 1 << 20), Fetchable::Now);
+        // On the bound's segment the bytes count.
+        assert_eq!(fetchable(&log, 10, end, 1 << 20), Fetchable::Bytes(size));
+        // A bound at the start of the last segment is in it: the fetch offset is older.
+        assert_eq!(fetchable(&log, 5, 10, 1 << 20), Fetchable::Now);
+        assert_eq!(fetchable(&log, 5, 9, 1 << 20), Fetchable::Bytes(size));
+    }
+
+    #[test]
+    fn min_bytes_is_satisfied_by_the_sum_or_a_partition_that_completes_at_once() {
+        use Fetchable::{Bytes, Now};
+        assert!(min_bytes_satisfied(&[Bytes(600), Bytes(400)], 1000));
+        assert!(!min_bytes_satisfied(&[Bytes(600), Bytes(399)], 1000));
+        assert!(!min_bytes_satisfied(&[], 2));
+        assert!(min_bytes_satisfied(&[Bytes(0), Now], 1 << 30));
+        assert!(min_bytes_satisfied(&[Bytes(u64::MAX), Bytes(1)], u64::MAX));
     }
 
     #[test]

@@ -112,6 +112,7 @@ public final class Main {
         SCENARIOS.put("seek-and-offsets", Main::seekAndOffsets);
         SCENARIOS.put("transactions-exactly-once", Main::transactionsExactlyOnce);
         SCENARIOS.put("share-groups", () -> ShareGroups.run(bootstrap));
+        SCENARIOS.put("share-groups-min-bytes", () -> ShareGroups.runMinBytes(bootstrap));
         SCENARIOS.put("produce-consume-across-sessions", Main::produceConsumeAcrossSessions);
     }
 

@@ -37,13 +37,7 @@ final class ShareGroups {
     static void run(String bootstrap) throws Exception {
         String topic = Main.topicName("java-share");
         String group = Main.topicName("java-share-group");
-        try (Admin admin = Main.admin()) {
-            Main.createTopic(admin, topic, 2, Map.of());
-            ConfigResource resource = new ConfigResource(ConfigResource.Type.GROUP, group);
-            admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
-                    new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET))))
-                .all().get(30, TimeUnit.SECONDS);
-        }
+        createTopicReadFromEarliest(topic, group);
         int n = 200;
         try (KafkaProducer<byte[], byte[]> producer = Main.producer(Map.of())) {
             for (int i = 0; i < n; i++) {
@@ -97,11 +91,71 @@ final class ShareGroups {
         }
     }
 
+    /**
+     * A member with fetch.min.bytes far above what the topic ever holds: each ShareFetch
+     * waits for fetch.max.wait.ms and answers with what it can acquire then, so the member
+     * still receives every record, each once, produced before it joined and while it polls.
+     */
+    static void runMinBytes(String bootstrap) throws Exception {
+        String topic = Main.topicName("java-share-min-bytes");
+        String group = Main.topicName("java-share-min-bytes-group");
+        createTopicReadFromEarliest(topic, group);
+        int n = 100;
+        Map<String, Integer> deliveries = new HashMap<>();
+        Map<String, String> fetch = Map.of(
+                ConsumerConfig.FETCH_MIN_BYTES_CONFIG, "1048576",
+                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "300");
+        try (KafkaProducer<byte[], byte[]> producer = Main.producer(Map.of());
+             KafkaShareConsumer<byte[], byte[]> member = member(bootstrap, group, fetch)) {
+            member.subscribe(List.of(topic));
+            for (int round = 1; round <= 2; round++) {
+                for (int i = (round - 1) * n; i < round * n; i++) {
+                    producer.send(new ProducerRecord<>(topic, i % 2, null, ("v" + i).getBytes()));
+                }
+                producer.flush();
+                int want = round * n;
+                Main.waitFor(want + " records received", () -> {
+                    for (ConsumerRecord<byte[], byte[]> r : member.poll(POLL)) {
+                        deliveries.merge(new String(r.value()), 1, Integer::sum);
+                        member.acknowledge(r, AcknowledgeType.ACCEPT);
+                    }
+                    member.commitSync(Duration.ofSeconds(30));
+                    return deliveries.size() >= want ? deliveries : null;
+                });
+            }
+        }
+        Set<String> want = new TreeSet<>();
+        for (int i = 0; i < 2 * n; i++) {
+            want.add("v" + i);
+        }
+        Main.checkEq(want, new TreeSet<>(deliveries.keySet()), "the records received");
+        deliveries.forEach((value, count) -> Main.checkEq(1, count, "deliveries of " + value));
+        System.out.printf("fetch.min.bytes 1048576: all %d records received once%n", deliveries.size());
+    }
+
+    /** A topic of two partitions, and share.auto.offset.reset=earliest for `group`. */
+    private static void createTopicReadFromEarliest(String topic, String group) throws Exception {
+        try (Admin admin = Main.admin()) {
+            Main.createTopic(admin, topic, 2, Map.of());
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.GROUP, group);
+            admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
+                    new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET))))
+                .all().get(30, TimeUnit.SECONDS);
+        }
+    }
+
     private static KafkaShareConsumer<byte[], byte[]> member(String bootstrap, String group) {
+        return member(bootstrap, group, Map.of());
+    }
+
+    /** A member acknowledging explicitly, with the `extra` consumer configs. */
+    private static KafkaShareConsumer<byte[], byte[]> member(String bootstrap, String group,
+                                                             Map<String, String> extra) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         props.put("share.acknowledgement.mode", "explicit");
+        props.putAll(extra);
         return new KafkaShareConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 }
