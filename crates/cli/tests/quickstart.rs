@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::free_port;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    common::repo_path("")
 }
 
 fn script(name: &str) -> Command {

@@ -1005,7 +1005,7 @@ fn bad_input_gives_one_line_and_exit_1() {
 /// works through every admin tool's wrapper.
 #[test]
 fn wrapper_scripts_run_the_admin_tools() {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bin");
+    let bin = common::repo_path("bin");
     let broker = BrokerProcess::start(&[]);
     let bs = bootstrap(&broker);
     let run = |script: &str, args: &[&str]| {

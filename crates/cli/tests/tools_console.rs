@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::{free_port, BrokerProcess};
 
 fn bin_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bin")
+    common::repo_path("bin")
 }
 
 /// A command for `bin/<script>` that runs the binary under test.
@@ -372,11 +372,9 @@ fn acks_all_sync_and_producer_config_files_deliver() {
     let config = broker.dir.path().join("producer.properties");
     std::fs::write(
         &config,
-        std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/producer.properties"),
-        )
-        .expect("config/producer.properties")
-        .replace("localhost:9092", &bootstrap(&broker)),
+        std::fs::read_to_string(common::repo_path("config/producer.properties"))
+            .expect("config/producer.properties")
+            .replace("localhost:9092", &bootstrap(&broker)),
     )
     .unwrap();
     produce(
@@ -401,11 +399,9 @@ fn acks_all_sync_and_producer_config_files_deliver() {
     // Kafka's consumer.properties names a group; without it the tool assigns partitions.
     std::fs::write(
         &consumer_config,
-        std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/consumer.properties"),
-        )
-        .expect("config/consumer.properties")
-        .replace("group.id=", "#group.id="),
+        std::fs::read_to_string(common::repo_path("config/consumer.properties"))
+            .expect("config/consumer.properties")
+            .replace("group.id=", "#group.id="),
     )
     .unwrap();
     let output = consume(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -390,7 +390,7 @@ fn paced_e2e_latency_consumes_every_record_and_prints_microsecond_percentiles() 
 }
 
 fn bin_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bin")
+    common::repo_path("bin")
 }
 
 /// Runs `bin/<script> args` on the binary under test; it must fail with status 1 and one

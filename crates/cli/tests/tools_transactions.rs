@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -718,7 +717,7 @@ Brokers on versions older than 3.0:
 #[test]
 fn the_wrapper_script_runs_the_tool() {
     let broker = BrokerProcess::start(&[]);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bin/kafka-transactions.sh");
+    let script = common::repo_path("bin/kafka-transactions.sh");
     let output = Command::new(script)
         .args(["--bootstrap-server", &bootstrap(&broker), "list"])
         .env("RAFKA_BIN", RAFKA)

@@ -9,8 +9,10 @@
 //! `cargo test -p rafka-connect --test kafka_oracle_storage -- --ignored`.
 
 mod common;
+#[path = "../../cli/tests/support/paths.rs"]
+mod paths;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::{props, raw, read_raw, task, without_partitions, worker_config, Broker};
@@ -66,7 +68,7 @@ fn kafka_classpath() -> String {
 }
 
 fn run_kafka_writer(broker: &Broker) {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/KafkaStoresWriter.java");
+    let source = paths::manifest_dir().join("tests/java/KafkaStoresWriter.java");
     let out = Command::new("java")
         .arg("-cp")
         .arg(kafka_classpath())

@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 
 #[path = "../support/listening.rs"]
 mod listening;
+#[path = "../support/paths.rs"]
+mod paths;
 pub use listening::listening;
+#[allow(unused_imports)] // not every test binary needs them
+pub use paths::{manifest_dir, repo_path};
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};

@@ -10,7 +10,10 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+#[path = "../../../cli/tests/support/paths.rs"]
+mod paths;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -66,7 +69,7 @@ impl Postgres {
 
     /// Starts a server with a `rafka` superuser (trust authentication) and database `rafka`.
     pub async fn start() -> Postgres {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup-postgres.sh");
+        let script = paths::repo_path("scripts/setup-postgres.sh");
         let out = Command::new("bash")
             .arg(&script)
             .output()
