@@ -31,12 +31,17 @@ use rafka_protocol::ErrorCode;
 /// negative hashes): offsets they committed for such groups sit in another
 /// `__consumer_offsets` partition and are not found any more.
 pub fn partition_for(key: &str, partitions: i32) -> i32 {
-    let mut hash: i32 = 0;
-    for unit in key.encode_utf16() {
-        hash = hash.wrapping_mul(31).wrapping_add(i32::from(unit));
-    }
+    let hash = java_string_hash(key);
     let abs = if hash == i32::MIN { 0 } else { hash.abs() };
     abs % partitions.max(1)
+}
+
+/// Java's `String.hashCode`: `s[0]*31^(n-1) + … + s[n-1]` over UTF-16 code units, in
+/// wrapping int32 arithmetic.
+pub fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |hash, unit| {
+        hash.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
 }
 
 /// What a coordinator answers when the append of its record failed with `code`: Kafka's

@@ -477,7 +477,7 @@ impl ShareGroup {
             .iter()
             .map(|(id, m)| (id.clone(), m.subscribed_topic_names.clone()))
             .collect();
-        self.target = assignor::assign(&subscriptions, &self.assignable(&subscribed));
+        self.target = assignor::assign(&subscriptions, &self.assignable(&subscribed), &self.target);
         self.assignment_epoch = self.group_epoch;
         for topic in &subscribed {
             self.topic_names.insert(topic.topic_id, topic.name.clone());
@@ -804,13 +804,14 @@ mod tests {
         assert_eq!((a.member_epoch, partitions(&a)), (2, vec![0, 1]));
         let b = join(&mut group, "b", 0);
         assert_eq!(b.member_epoch, 3);
-        assert_eq!(partitions(&b), vec![1]);
+        // Kafka's simple assignor: "b" hashes to partition 0 (98 % 2), "a" to 1.
+        assert_eq!(partitions(&b), vec![0]);
         // a learns its new assignment and epoch on its next heartbeat.
         let a = beat(&mut group, "a", 2, 10);
-        assert_eq!((a.member_epoch, partitions(&a)), (3, vec![0]));
+        assert_eq!((a.member_epoch, partitions(&a)), (3, vec![1]));
         // A third member shares a partition: nobody idles.
         let c = join(&mut group, "c", 20);
-        assert_eq!((c.member_epoch, partitions(&c)), (4, vec![0]));
+        assert_eq!((c.member_epoch, partitions(&c)), (4, vec![1]));
         // Unchanged assignment: none sent.
         let b = beat(&mut group, "b", 3, 30);
         assert_eq!(
