@@ -301,6 +301,71 @@ def test_heartbeat_join_and_describe_answer_as_kafka(share):
         m[side].close()
 
 
+def test_the_simple_assignor_spreads_and_sticks_as_kafka(share):
+    """Kafka's SimpleAssignor over one topic of four partitions, members joining and
+    leaving one by one (ids "a", "b", "c": Java hashes 97, 98, 99): each member hashed to
+    a partition, the rest round-robin, a joining member taking only what balance asks,
+    a leaving member's partition handed to the first member under the bound. Each step
+    is compared once every member has heartbeat its way to the group's assignment."""
+    topic, group = name("assign"), name("g")
+    create_topic(share, topic, partitions=4)
+
+    def beat(side: str, member: str, epoch: int, topics: list[str] | None) -> dict:
+        """A heartbeat, retried while the coordinator loads (14, 15, 16) as a client does."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while True:
+            answer = heartbeat(share, side, group, member, epoch, topics)
+            if answer["error_code"] not in (14, 15, 16) or time.monotonic() > deadline:
+                assert answer["error_code"] == 0, f"{side}: {answer}"
+                return answer
+            time.sleep(0.1)
+
+    def settle(side: str, epochs: dict[str, int]) -> dict[str, list[int]]:
+        """Heartbeats each member until all are at the group's assignment epoch; their
+        assignments, by member."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while True:
+            described = share.send(side, "ShareGroupDescribe", 1, group_ids=[group],
+                                   include_authorized_operations=False)["groups"][0]
+            target = described["assignment_epoch"]
+            owned = {m["member_id"]: sorted(p for t in m["assignment"]["topic_partitions"]
+                                            for p in t["partitions"])
+                     for m in described["members"]}
+            if set(owned) == set(epochs) and all(
+                    m["member_epoch"] == target for m in described["members"]) and \
+                    sum(map(len, owned.values())) >= 4:
+                return owned
+            assert time.monotonic() < deadline, f"{side}: not settled: {described}"
+            for member, epoch in epochs.items():
+                epochs[member] = beat(side, member, epoch, None)["member_epoch"]
+            time.sleep(0.05)
+
+    steps = []
+    epochs = {side: {} for side in ("kafka", "rafka")}
+    for step in (["a"], ["b"], ["c"], ["-c"]):
+        seen = {}
+        for side in ("kafka", "rafka"):
+            find_coordinator(share, side, group)
+            for member in step:
+                if member.startswith("-"):
+                    beat(side, member[1:], -1, None)
+                    del epochs[side][member[1:]]
+                    continue
+                epochs[side][member] = beat(side, member, 0, [topic])["member_epoch"]
+            seen[side] = settle(side, epochs[side])
+        steps.append(seen)
+        assert seen["rafka"] == seen["kafka"], f"after {step}: {seen}"
+    # What the rules give: b is hashed to 2 and a keeps 0 (its own, under the bound of
+    # 2) besides its hashed 1, then takes 3 round-robin (one past the bound); c is hashed
+    # to 3 and a keeps 0 and 1; when c leaves, 3 goes round-robin to a again.
+    assert [s["rafka"] for s in steps] == [
+        {"a": [0, 1, 2, 3]},
+        {"a": [0, 1, 3], "b": [2]},
+        {"a": [0, 1], "b": [2], "c": [3]},
+        {"a": [0, 1, 3], "b": [2]},
+    ]
+
+
 def test_heartbeat_bad_input_answers_as_kafka(share):
     topic, group = name("hbbad"), name("g")
     create_topic(share, topic)
