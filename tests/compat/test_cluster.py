@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,
                                    NewTopic)
 
@@ -926,7 +926,21 @@ def coordinators_apart(cluster: Cluster, sink: str) -> tuple[str, str, int]:
     txn_producer(cluster.bootstrap(), topic_name("eos-warmup")).flush(10)
     consumer = Consumer({"bootstrap.servers": cluster.bootstrap(), "group.id": topic_name("warmup")})
     try:
-        consumer.committed([TopicPartition(sink, 0)], timeout=30)
+        # The first group request creates __consumer_offsets; until the coordinator named
+        # has applied the metadata that makes it leader it answers NOT_COORDINATOR, which
+        # librdkafka's committed() may hand back instead of retrying: ask again.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                consumer.committed([TopicPartition(sink, 0)], timeout=10)
+                break
+            except KafkaException as e:
+                retriable = e.args[0].code() in (KafkaError.NOT_COORDINATOR,
+                                                 KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                                                 KafkaError.COORDINATOR_NOT_AVAILABLE)
+                if not retriable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
     finally:
         consumer.close()
 

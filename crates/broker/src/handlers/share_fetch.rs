@@ -722,22 +722,24 @@ fn acquire_all(
             pass.partitions.push((topic_id, base));
             continue;
         };
-        let read = partition
-            .read_for_consumer(
-                Offset(offset),
-                max_bytes,
-                pass.partitions.is_empty() || !pass.acquired,
-                read_committed,
-            )
-            .map_err(|e| e.to_string())
-            .and_then(|r| {
-                let aborted = r.aborted.unwrap_or_default();
-                r.records
-                    .to_bytes()
-                    .map(|data| (data, aborted))
-                    .map_err(|e| e.to_string())
-            });
-        let (data, aborted) = match read {
+        // Read only as far as this fetch can acquire: the in-flight window (what may be
+        // redelivered) and `remaining_records` past its end (the batch holding the last
+        // one comes whole). Reading all `max_bytes` (50 MiB from a Java consumer) to
+        // acquire 500 records copied the log many times over.
+        let end = sp.end_offset();
+        let wanted_last = end
+            .max(offset)
+            .saturating_sub(1)
+            .saturating_add(i64::try_from(remaining_records).unwrap_or(i64::MAX));
+        let read = read_until(
+            &partition,
+            offset,
+            wanted_last,
+            max_bytes,
+            pass.partitions.is_empty() || !pass.acquired,
+            read_committed,
+        );
+        let (chunks, aborted) = match read {
             Ok(read) => read,
             Err(e) => {
                 tracing::warn!("share fetch of {topic_id}-{index} for {group_id}: {e}");
@@ -754,7 +756,7 @@ fn acquire_all(
         // the in-flight window (redeliveries), then what lies past its end (new
         // records, shaped by `max_records` and `batch_size`).
         let mut fetched: Vec<(i64, i64, &[u8])> = Vec::new();
-        for batch in batches(&data) {
+        for batch in chunks.iter().flat_map(|data| batches(data)) {
             let Ok(batch) = batch else { break };
             if batch.is_control() || batch.last_offset() < offset {
                 continue;
@@ -776,7 +778,6 @@ fn acquire_all(
             .filter(|n| *n > 0)
             .unwrap_or(usize::MAX);
         let mut ranges = Vec::new();
-        let end = sp.end_offset();
         if let (Some(first), Some(last)) = (
             fetched.first().map(|b| b.0.max(offset)),
             fetched.last().map(|b| b.1),
@@ -804,15 +805,16 @@ fn acquire_all(
                 ranges.extend(new);
             }
         }
-        let mut records = BytesMut::new();
-        for (base, last, bytes) in &fetched {
-            if ranges
-                .iter()
-                .any(|r| r.first_offset <= *last && *base <= r.last_offset)
-            {
-                records.extend_from_slice(bytes);
-            }
-        }
+        let sent: Vec<&[u8]> = fetched
+            .iter()
+            .filter(|(base, last, _)| {
+                ranges
+                    .iter()
+                    .any(|r| r.first_offset <= *last && *base <= r.last_offset)
+            })
+            .map(|(_, _, bytes)| *bytes)
+            .collect();
+        let records = records_of(&chunks, &sent);
         let acquired: Vec<AcquiredRecords> = ranges
             .iter()
             .map(|r| {
@@ -824,13 +826,96 @@ fn acquire_all(
             .collect();
         remaining_bytes = remaining_bytes.saturating_sub(records.len() as u64);
         pass.acquired |= !acquired.is_empty();
-        let records: Option<Bytes> = (!records.is_empty()).then(|| records.freeze());
+        let records: Option<Bytes> = (!records.is_empty()).then_some(records);
         pass.partitions.push((
             topic_id,
             base.with_records(records).with_acquired_records(acquired),
         ));
     }
     pass
+}
+
+/// The bytes of the batches `sent` (slices of `chunks`, in log order): a slice of the
+/// chunk, not a copy, when they lie back to back in one (the usual case: the batches of
+/// one acquisition follow each other in the log).
+fn records_of(chunks: &[Bytes], sent: &[&[u8]]) -> Bytes {
+    let (Some(first), Some(last)) = (sent.first(), sent.last()) else {
+        return Bytes::new();
+    };
+    let start = first.as_ptr() as usize;
+    let end = last.as_ptr() as usize + last.len();
+    let contiguous = sent
+        .windows(2)
+        .all(|w| w[0].as_ptr() as usize + w[0].len() == w[1].as_ptr() as usize);
+    let chunk = chunks.iter().find(|c| {
+        let at = c.as_ptr() as usize;
+        at <= start && end <= at + c.len()
+    });
+    match chunk {
+        Some(chunk) if contiguous => {
+            let from = start - chunk.as_ptr() as usize;
+            chunk.slice(from..from + (end - start))
+        }
+        _ => {
+            let mut out = BytesMut::with_capacity(sent.iter().map(|b| b.len()).sum());
+            for bytes in sent {
+                out.extend_from_slice(bytes);
+            }
+            out.freeze()
+        }
+    }
+}
+
+/// How much of the log one read of a share fetch takes: reads go on in chunks of this
+/// size until they reach the last offset the fetch could acquire.
+const SHARE_READ_CHUNK: u64 = 1 << 20;
+
+/// Reads whole batches from `offset` until one ends past `wanted_last`, the log (up to
+/// the high watermark, or the last stable offset) ends, or `max_bytes` is used up; the
+/// chunks read and, for `read_committed`, the aborted transactions they overlap. The
+/// first read may return one batch larger than `max_bytes` when `min_one_batch` (as
+/// Kafka's first partition of a fetch); later ones stop before a batch that does not fit.
+fn read_until(
+    partition: &crate::partition::Partition,
+    offset: i64,
+    wanted_last: i64,
+    max_bytes: u64,
+    min_one_batch: bool,
+    read_committed: bool,
+) -> Result<(Vec<Bytes>, Vec<rafka_log::AbortedTxn>), String> {
+    let mut chunks = Vec::new();
+    let mut aborted = Vec::new();
+    let mut cursor = offset;
+    let mut left = max_bytes;
+    while left > 0 {
+        let first = chunks.is_empty();
+        let read = partition
+            .read_for_consumer(
+                Offset(cursor),
+                left.min(SHARE_READ_CHUNK),
+                // Past the first chunk: at least one batch, dropped below when it
+                // overruns what is left.
+                !first || min_one_batch,
+                read_committed,
+            )
+            .map_err(|e| e.to_string())?;
+        if read.records.is_empty() {
+            break;
+        }
+        let data = read.records.to_bytes().map_err(|e| e.to_string())?;
+        let size = data.len() as u64;
+        if !first && size > left {
+            break;
+        }
+        left = left.saturating_sub(size);
+        cursor = read.records.next_offset.0;
+        aborted.extend(read.aborted.unwrap_or_default());
+        chunks.push(data);
+        if cursor > wanted_last {
+            break;
+        }
+    }
+    Ok((chunks, aborted))
 }
 
 /// New records' acquisition, shaped as Kafka's share-partition acquires them.
@@ -890,6 +975,29 @@ fn shape_new_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn back_to_back_batches_are_sent_as_a_slice_of_the_read_others_copied() {
+        let chunks = [
+            Bytes::from_static(b"aaaabbbbcccc"),
+            Bytes::from_static(b"dddd"),
+        ];
+        let (a, b, c, d) = (
+            &chunks[0][0..4],
+            &chunks[0][4..8],
+            &chunks[0][8..12],
+            &chunks[1][..],
+        );
+        let together = records_of(&chunks, &[a, b]);
+        assert_eq!(&together[..], b"aaaabbbb");
+        assert_eq!(together.as_ptr(), chunks[0].as_ptr(), "no copy");
+        let apart = records_of(&chunks, &[a, c]);
+        assert_eq!(&apart[..], b"aaaacccc");
+        let across = records_of(&chunks, &[c, d]);
+        assert_eq!(&across[..], b"ccccdddd");
+        assert!(records_of(&chunks, &[]).is_empty());
+        assert_eq!(&records_of(&chunks, &[b])[..], b"bbbb");
+    }
 
     fn shape(batches: &[(i64, i64)], end: i64, max: usize, size: usize) -> Vec<(i64, i64)> {
         let fresh: Vec<(i64, i64, &[u8])> =

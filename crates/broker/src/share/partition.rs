@@ -27,6 +27,7 @@
 //! unless it is in a pending transition.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rafka_coordinator::share_state::records::{
     StateBatch, DELIVERY_STATE_ACKNOWLEDGED, DELIVERY_STATE_ARCHIVED, DELIVERY_STATE_AVAILABLE,
@@ -46,8 +47,9 @@ pub enum RecordState {
 struct InFlight {
     state: RecordState,
     delivery_count: i16,
-    /// The member holding it while Acquired.
-    member_id: Option<String>,
+    /// The member holding it while Acquired (shared by the records of one acquisition:
+    /// a fetch acquires hundreds).
+    member_id: Option<Arc<str>>,
     /// When the acquisition lock expires (while Acquired).
     lock_deadline_ms: i64,
     /// While an acknowledgement's state is being written: the record before it.
@@ -276,6 +278,7 @@ impl SharePartition {
         now_ms: i64,
     ) -> Vec<AcquiredRange> {
         self.expire_locks(now_ms);
+        let owner: Arc<str> = Arc::from(member_id);
         let mut acquired: Vec<AcquiredRange> = Vec::new();
         let mut count = 0usize;
         let deadline = now_ms + self.limits.record_lock_duration_ms;
@@ -307,7 +310,7 @@ impl SharePartition {
                     self.records.insert(missing, done(RecordState::Archived));
                 }
                 self.records
-                    .insert(offset, acquired_by(member_id, 1, deadline));
+                    .insert(offset, acquired_by(&owner, 1, deadline));
                 self.end = offset + 1;
                 1
             } else {
@@ -318,7 +321,7 @@ impl SharePartition {
                 }
                 record.state = RecordState::Acquired;
                 record.delivery_count += 1;
-                record.member_id = Some(member_id.to_string());
+                record.member_id = Some(owner.clone());
                 record.lock_deadline_ms = deadline;
                 record.delivery_count
             };
@@ -631,11 +634,11 @@ fn available(delivery_count: i16) -> InFlight {
     }
 }
 
-fn acquired_by(member_id: &str, delivery_count: i16, deadline_ms: i64) -> InFlight {
+fn acquired_by(member_id: &Arc<str>, delivery_count: i16, deadline_ms: i64) -> InFlight {
     InFlight {
         state: RecordState::Acquired,
         delivery_count,
-        member_id: Some(member_id.to_string()),
+        member_id: Some(member_id.clone()),
         lock_deadline_ms: deadline_ms,
         rollback: None,
     }
