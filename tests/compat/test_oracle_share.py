@@ -385,6 +385,12 @@ def test_heartbeat_bad_input_answers_as_kafka(share):
                                                         None)),
         ("leave unknown group", lambda side: heartbeat(share, side, nogroup, stranger, -1,
                                                        None)),
+        # The request is checked before the group is looked up: INVALID_REQUEST, not
+        # GROUP_ID_NOT_FOUND, and no group is created by a refused first heartbeat.
+        ("bad epoch, unknown group", lambda side: heartbeat(share, side, nogroup, stranger,
+                                                            -5, [topic])),
+        ("join an unknown group without topics",
+         lambda side: heartbeat(share, side, nogroup, stranger, 0, None)),
     ]
     failures = []
     for what, send in cases:
@@ -395,7 +401,7 @@ def test_heartbeat_bad_input_answers_as_kafka(share):
             failures.append(str(e))
     unknown = name("unknown")
     describe = {side: share.send(side, "ShareGroupDescribe", 1,
-                                 group_ids=["", unknown],
+                                 group_ids=["", unknown, nogroup],
                                  include_authorized_operations=False)
                 for side in ("kafka", "rafka")}
     try:

@@ -46,6 +46,21 @@ pub(super) async fn handle(
     if group_id.is_empty() {
         return fail(ErrorCode::InvalidRequest, "GroupId can't be empty.".into());
     }
+    let heartbeat = ShareHeartbeat {
+        member_id: request.member_id.to_string(),
+        member_epoch: request.member_epoch,
+        rack_id: request.rack_id.as_ref().map(|s| s.to_string()),
+        subscribed_topic_names: request
+            .subscribed_topic_names
+            .as_ref()
+            .map(|names| names.iter().map(|n| n.to_string()).collect()),
+        client_id,
+        client_host: session.client_host(),
+    };
+    // As Kafka's: the request is checked before the coordinator and the group are.
+    if let Err((code, message)) = heartbeat.validate() {
+        return fail(code, message.into());
+    }
     if broker.ensure_offsets_topic().await.is_err() {
         return fail(
             ErrorCode::CoordinatorNotAvailable,
@@ -74,17 +89,6 @@ pub(super) async fn handle(
         session_timeout_ms: i64::from(group_config.share_session_timeout_ms),
         heartbeat_interval_ms: group_config.share_heartbeat_interval_ms,
         max_size: broker.share_groups.config.max_size,
-    };
-    let heartbeat = ShareHeartbeat {
-        member_id: request.member_id.to_string(),
-        member_epoch: request.member_epoch,
-        rack_id: request.rack_id.as_ref().map(|s| s.to_string()),
-        subscribed_topic_names: request
-            .subscribed_topic_names
-            .as_ref()
-            .map(|names| names.iter().map(|n| n.to_string()).collect()),
-        client_id,
-        client_host: session.client_host(),
     };
     let topics = broker.replicas.topic_infos();
     let now_ms = broker.clock.now_ms();

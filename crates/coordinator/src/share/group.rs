@@ -70,6 +70,32 @@ pub struct ShareHeartbeat {
     pub client_host: String,
 }
 
+impl ShareHeartbeat {
+    /// Kafka's `throwIfShareGroupHeartbeatRequestIsInvalid` (the group id is the
+    /// broker's to check): INVALID_REQUEST and its message. Kafka checks before it looks
+    /// at the group, so a bad first heartbeat creates none.
+    pub fn validate(&self) -> Result<(), (ErrorCode, &'static str)> {
+        if self.member_id.is_empty() {
+            return Err((ErrorCode::InvalidRequest, "MemberId can't be empty."));
+        }
+        if self.member_epoch < LEAVE_GROUP_EPOCH {
+            return Err((ErrorCode::InvalidRequest, "MemberEpoch is invalid."));
+        }
+        if self.member_epoch == 0
+            && self
+                .subscribed_topic_names
+                .as_ref()
+                .is_none_or(|n| n.is_empty())
+        {
+            return Err((
+                ErrorCode::InvalidRequest,
+                "SubscribedTopicNames must be set in first request.",
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShareHeartbeatResult {
     pub error: Option<(ErrorCode, String)>,
@@ -241,23 +267,8 @@ impl ShareGroup {
         let fail = |code, message: String| {
             ShareHeartbeatResult::error(code, message, &request.member_id, request.member_epoch)
         };
-        // Kafka's throwIfShareGroupHeartbeatRequestIsInvalid.
-        if request.member_id.is_empty() {
-            return fail(ErrorCode::InvalidRequest, "MemberId can't be empty.".into());
-        }
-        if request.member_epoch < LEAVE_GROUP_EPOCH {
-            return fail(ErrorCode::InvalidRequest, "MemberEpoch is invalid.".into());
-        }
-        if request.member_epoch == 0
-            && request
-                .subscribed_topic_names
-                .as_ref()
-                .is_none_or(|n| n.is_empty())
-        {
-            return fail(
-                ErrorCode::InvalidRequest,
-                "SubscribedTopicNames must be set in first request.".into(),
-            );
+        if let Err((code, message)) = request.validate() {
+            return fail(code, message.into());
         }
         if request.member_epoch == LEAVE_GROUP_EPOCH {
             if self.members.remove(&request.member_id).is_none() {

@@ -67,11 +67,16 @@ impl ShareGroupCoordinator {
             .clone()
     }
 
-    /// Drops the group if no member ever joined it (its first heartbeat was refused):
-    /// Kafka creates a group only with its first member.
+    /// Drops the group if no member ever joined it and nothing was initialized for it
+    /// (the step that created it was refused): Kafka creates a group only with its first
+    /// member. Not while another request holds it besides the caller (it may be about to
+    /// join): the map's reference, the caller's, and no third.
     pub fn forget_unborn(&self, group_id: &str) {
         let mut groups = self.groups.lock();
-        if groups.get(group_id).is_some_and(|g| g.lock().is_unborn()) {
+        let unborn = groups
+            .get(group_id)
+            .is_some_and(|g| Arc::strong_count(g) <= 2 && g.lock().is_unborn());
+        if unborn {
             groups.remove(group_id);
         }
     }
