@@ -513,6 +513,40 @@ fn fetchable(log: &Log, fetch_offset: i64, bound: i64, max_bytes: u64) -> Fetcha
     }
 }
 
+/// The partition's own max bytes the request names (ShareFetch v0 had one; 0 or absent:
+/// none).
+fn partition_max_bytes(
+    request: &ShareFetchRequest,
+    topic_id: uuid::Uuid,
+    index: i32,
+) -> Option<u64> {
+    request
+        .topics
+        .iter()
+        .find(|t| t.topic_id == topic_id)
+        .and_then(|t| t.partitions.iter().find(|p| p.partition_index == index))
+        .and_then(|p| u64::try_from(p.partition_max_bytes).ok())
+        .filter(|b| *b > 0)
+}
+
+/// Where `share.isolation.level` lets a share fetch read to: the high watermark, or the
+/// last stable offset for read_committed.
+fn read_bound(partition: &crate::partition::Partition, read_committed: bool) -> Offset {
+    if read_committed {
+        partition.last_stable_offset()
+    } else {
+        partition.high_watermark()
+    }
+}
+
+/// The earlier of two optional lock deadlines.
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// One min_bytes check over the member's session partitions.
 struct Estimate {
     /// One per share-partition that could acquire now (its next fetch offset exists).
@@ -572,32 +606,19 @@ fn estimate_all(
             sp.advance_to_log_start(partition.log_start_offset().0);
             let fetch_offset = sp.next_fetch_offset(now_ms);
             estimate.next_lock_deadline_ms =
-                match (estimate.next_lock_deadline_ms, sp.next_lock_deadline_ms()) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                earliest(estimate.next_lock_deadline_ms, sp.next_lock_deadline_ms());
             fetch_offset
         };
         let Some(fetch_offset) = fetch_offset else {
             continue;
         };
-        let partition_max_bytes = request
-            .topics
-            .iter()
-            .find(|t| t.topic_id == topic_id)
-            .and_then(|t| t.partitions.iter().find(|p| p.partition_index == index))
-            .and_then(|p| u64::try_from(p.partition_max_bytes).ok())
-            .filter(|b| *b > 0);
+        let partition_max_bytes = partition_max_bytes(request, topic_id, index);
         acquirable.push((partition, fetch_offset, partition_max_bytes));
     }
     let count = u64::try_from(acquirable.len()).unwrap_or(u64::MAX).max(1);
     let even_share = u64::try_from(request.max_bytes).unwrap_or(0) / count;
     for (partition, fetch_offset, partition_max_bytes) in acquirable {
-        let bound = if read_committed {
-            partition.last_stable_offset()
-        } else {
-            partition.high_watermark()
-        };
+        let bound = read_bound(&partition, read_committed);
         let max_bytes = partition_max_bytes.unwrap_or(even_share);
         estimate
             .fetchable
@@ -697,26 +718,13 @@ fn acquire_all(
         let mut sp = entry.partition.lock();
         sp.limits = limits;
         sp.advance_to_log_start(partition.log_start_offset().0);
-        let wanted_bytes = request
-            .topics
-            .iter()
-            .find(|t| t.topic_id == topic_id)
-            .and_then(|t| t.partitions.iter().find(|p| p.partition_index == index))
-            .map(|p| u64::try_from(p.partition_max_bytes).unwrap_or(0))
-            .filter(|b| *b > 0)
-            .unwrap_or(remaining_bytes);
-        let max_bytes = wanted_bytes.min(remaining_bytes);
+        let max_bytes = partition_max_bytes(request, topic_id, index)
+            .unwrap_or(remaining_bytes)
+            .min(remaining_bytes);
         let fetch_offset = sp.next_fetch_offset(now_ms);
-        pass.next_lock_deadline_ms = match (pass.next_lock_deadline_ms, sp.next_lock_deadline_ms())
-        {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let bound = if read_committed {
-            partition.last_stable_offset()
-        } else {
-            partition.high_watermark()
-        };
+        pass.next_lock_deadline_ms =
+            earliest(pass.next_lock_deadline_ms, sp.next_lock_deadline_ms());
+        let bound = read_bound(&partition, read_committed);
         let readable = fetch_offset.filter(|o| *o < bound.0);
         let (Some(offset), true) = (readable, remaining_records > 0 && max_bytes > 0) else {
             pass.partitions.push((topic_id, base));
